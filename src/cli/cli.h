@@ -1,0 +1,9 @@
+/* The modsim command line: a table of subcommands, each a thin layer over the
+ * library. */
+#ifndef MS_CLI_H
+#define MS_CLI_H
+
+/* Each returns the process exit status. */
+int ms_cmd_trace(int argc, char **argv);
+
+#endif

@@ -1,0 +1,53 @@
+/* modsim trace SCENARIO: scenario in, JSON Lines trace out. A bad scenario is
+ * one message on stderr and exit status 2, before any trace is written. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../scenario/scenario.h"
+#include "../trace/trace.h"
+#include "cli.h"
+
+int ms_cmd_trace(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: modsim trace SCENARIO.yaml\n");
+        return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
+    }
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_scenario *sc = NULL;
+    ms_lifecycle *lc = NULL;
+    ms_status st = ms_scenario_load(argv[1], &sc, &diag);
+    if (st == MS_OK)
+        st = ms_scenario_new_lifecycle(sc, &lc, &diag);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-LOAD", argv[1], 0, 0, "%s", ms_status_str(st));
+        ms_diag_print(&diag, stderr);
+        ms_scenario_free(sc);
+        return 2;
+    }
+    ms_trace *trace;
+    if (ms_trace_new(stdout, &trace) != MS_OK) {
+        fprintf(stderr, "modsim: out of memory\n");
+        ms_lifecycle_free(lc);
+        ms_scenario_free(sc);
+        return 2;
+    }
+    ms_lifecycle_set_observer(lc, ms_trace_observer(trace));
+    for (size_t i = 0; i < ms_scenario_call_count(sc); i++) {
+        ms_raise raised;
+        ms_trace_begin_call(trace, i);
+        if (ms_scenario_run_call(ms_scenario_call_at(sc, i), lc, &raised) == MS_ERR_RAISED)
+            ms_trace_error(trace, &raised);
+        ms_trace_state(trace, lc);
+    }
+    st = ms_trace_free(trace);
+    ms_lifecycle_free(lc);
+    ms_scenario_free(sc);
+    if (st != MS_OK) {
+        fprintf(stderr, "modsim: writing the trace failed\n");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,238 @@
+#include "lifecycle.h"
+
+#include <stdlib.h>
+
+#include "modifier_impl.h"
+
+struct ms_lifecycle {
+    ms_modifier **modifiers;
+    size_t count;
+    bool initialized, finalized;
+    ms_event_type last_event_type; /* for the training event order check */
+    ms_observer observer;
+    size_t quant_schemes_attached;
+};
+
+/* The training order upstream enforces; calibration events are not checked. */
+static int order_position(ms_event_type type)
+{
+    switch (type) {
+    case MS_EV_BATCH_START:
+        return 0;
+    case MS_EV_LOSS_CALCULATED:
+        return 1;
+    case MS_EV_OPTIM_PRE_STEP:
+        return 2;
+    case MS_EV_OPTIM_POST_STEP:
+        return 3;
+    case MS_EV_BATCH_END:
+        return 4;
+    default:
+        return -1;
+    }
+}
+
+ms_status ms_lifecycle_new(ms_modifier **modifiers, size_t count, ms_lifecycle **out)
+{
+    ms_lifecycle *lc = calloc(1, sizeof *lc);
+    if (!lc) {
+        *out = NULL;
+        return MS_ERR_NOMEM;
+    }
+    lc->modifiers = modifiers;
+    lc->count = count;
+    for (size_t i = 0; i < count; i++)
+        modifiers[i]->position = i;
+    lc->last_event_type = MS_EV_BATCH_END;
+    *out = lc;
+    return MS_OK;
+}
+
+void ms_lifecycle_free(ms_lifecycle *lc)
+{
+    if (!lc)
+        return;
+    for (size_t i = 0; i < lc->count; i++)
+        ms_modifier_free(lc->modifiers[i]);
+    free(lc->modifiers);
+    free(lc);
+}
+
+void ms_lifecycle_set_observer(ms_lifecycle *lc, const ms_observer *observer)
+{
+    lc->observer = observer ? *observer : (ms_observer){0};
+}
+
+size_t ms_lifecycle_count(const ms_lifecycle *lc)
+{
+    return lc->count;
+}
+
+ms_modifier *ms_lifecycle_modifier(ms_lifecycle *lc, size_t i)
+{
+    return i < lc->count ? lc->modifiers[i] : NULL;
+}
+
+const ms_modifier *ms_lifecycle_modifier_const(const ms_lifecycle *lc, size_t i)
+{
+    return i < lc->count ? lc->modifiers[i] : NULL;
+}
+
+bool ms_lifecycle_initialized(const ms_lifecycle *lc)
+{
+    return lc->initialized;
+}
+
+bool ms_lifecycle_finalized(const ms_lifecycle *lc)
+{
+    return lc->finalized;
+}
+
+/* Runs `body` with a hook context bound to this lifecycle, then keeps what
+ * the hooks changed in the shared simulated world. */
+#define WITH_CTX(lc, raised, body)                                                                \
+    do {                                                                                          \
+        ms_hook_ctx ctx = {.observer = &(lc)->observer,                                           \
+                           .raised = (raised),                                                    \
+                           .quant_schemes_attached = (lc)->quant_schemes_attached};               \
+        body;                                                                                     \
+        (lc)->quant_schemes_attached = ctx.quant_schemes_attached;                                \
+    } while (0)
+
+static void clear_raise(ms_raise *raised)
+{
+    raised->kind = MS_RAISE_NONE;
+    raised->modifier = -1;
+    raised->message[0] = '\0';
+}
+
+ms_status ms_lifecycle_initialize(ms_lifecycle *lc, ms_raise *raised)
+{
+    clear_raise(raised);
+    if (lc->initialized)
+        return MS_OK;
+    ms_status st = MS_OK;
+    WITH_CTX(lc, raised, {
+        for (size_t i = 0; i < lc->count && st == MS_OK; i++)
+            st = ms_modifier_initialize(lc->modifiers[i], &ctx);
+    });
+    if (st == MS_OK)
+        lc->initialized = true;
+    return st;
+}
+
+ms_status ms_lifecycle_finalize(ms_lifecycle *lc, ms_raise *raised)
+{
+    clear_raise(raised);
+    ms_hook_ctx bare = {.raised = raised};
+    if (!lc->initialized)
+        return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
+                            "Cannot finalize before initializing");
+    if (lc->finalized)
+        return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR, "Cannot finalize more than once");
+    ms_status st = MS_OK;
+    WITH_CTX(lc, raised, {
+        for (size_t i = 0; i < lc->count && st == MS_OK; i++)
+            st = ms_modifier_finalize(lc->modifiers[i], &ctx);
+    });
+    if (st == MS_OK)
+        lc->finalized = true;
+    return st;
+}
+
+/* upstream _validate_event_order: batch_start may follow anything but itself;
+ * other training events may not go back in the order. Only a valid event is
+ * remembered; calibration events are neither checked nor remembered. */
+static bool validate_event_order(ms_lifecycle *lc, ms_event_type type)
+{
+    int current = order_position(type);
+    if (current < 0)
+        return true;
+    bool valid = type == MS_EV_BATCH_START ? lc->last_event_type != MS_EV_BATCH_START
+                                           : order_position(lc->last_event_type) <= current;
+    if (valid)
+        lc->last_event_type = type;
+    return valid;
+}
+
+ms_status ms_lifecycle_event(ms_lifecycle *lc, const ms_event *event, const double *loss,
+                             ms_raise *raised)
+{
+    clear_raise(raised);
+    ms_hook_ctx bare = {.raised = raised};
+    if (!lc->initialized)
+        return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
+                            "Cannot invoke event before initializing");
+    if (lc->finalized)
+        return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
+                            "Cannot invoke event after finalizing");
+    if (event->type == MS_EV_INITIALIZE || event->type == MS_EV_FINALIZE)
+        return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
+                            "Cannot invoke EventType.%s event. Use the corresponding method "
+                            "instead.",
+                            ms_event_type_member(event->type));
+    ms_event_type last = lc->last_event_type;
+    if (!validate_event_order(lc, event->type))
+        return ms_raise_set(
+            &bare, NULL, MS_RAISE_VALUE_ERROR,
+            "Lifecycle events must appear following order: [<EventType.BATCH_START: "
+            "'batch_start'>, <EventType.LOSS_CALCULATED: 'loss_calculated'>, "
+            "<EventType.OPTIM_PRE_STEP: 'optim_pre_step'>, <EventType.OPTIM_POST_STEP: "
+            "'optim_post_step'>, <EventType.BATCH_END: 'batch_end'>]. Instead, EventType.%s "
+            "was called before EventType.%s",
+            ms_event_type_member(last), ms_event_type_member(event->type));
+    /* checked after the order, which has then already moved on */
+    if (event->type == MS_EV_LOSS_CALCULATED && !loss)
+        return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
+                            "Loss must be provided for loss calculated event");
+    ms_status st = MS_OK;
+    WITH_CTX(lc, raised, {
+        for (size_t i = 0; i < lc->count && st == MS_OK; i++)
+            st = ms_modifier_update_event(lc->modifiers[i], &ctx, event);
+    });
+    return st;
+}
+
+static ms_status check_index(const ms_lifecycle *lc, size_t i, ms_raise *raised)
+{
+    clear_raise(raised);
+    if (i < lc->count)
+        return MS_OK;
+    ms_hook_ctx bare = {.raised = raised};
+    return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
+                        "modifier %zu does not exist; the recipe has %zu", i, lc->count);
+}
+
+ms_status ms_lifecycle_modifier_initialize(ms_lifecycle *lc, size_t i, ms_raise *raised)
+{
+    ms_status st = check_index(lc, i, raised);
+    if (st == MS_OK)
+        WITH_CTX(lc, raised, st = ms_modifier_initialize(lc->modifiers[i], &ctx));
+    return st;
+}
+
+ms_status ms_lifecycle_modifier_update_event(ms_lifecycle *lc, size_t i, const ms_event *event,
+                                             ms_raise *raised)
+{
+    ms_status st = check_index(lc, i, raised);
+    if (st == MS_OK)
+        WITH_CTX(lc, raised, st = ms_modifier_update_event(lc->modifiers[i], &ctx, event));
+    return st;
+}
+
+ms_status ms_lifecycle_modifier_finalize(ms_lifecycle *lc, size_t i, ms_raise *raised)
+{
+    ms_status st = check_index(lc, i, raised);
+    if (st == MS_OK)
+        WITH_CTX(lc, raised, st = ms_modifier_finalize(lc->modifiers[i], &ctx));
+    return st;
+}
+
+void ms_lifecycle_reset(ms_lifecycle *lc)
+{
+    for (size_t i = 0; i < lc->count; i++)
+        ms_modifier_reset(lc->modifiers[i]);
+    lc->initialized = lc->finalized = false;
+    lc->last_event_type = MS_EV_BATCH_END;
+    lc->quant_schemes_attached = 0;
+}

@@ -1,0 +1,60 @@
+/* The compression lifecycle: initialize → events → finalize over an ordered
+ * list of modifiers, with upstream's checks (event order, missing loss,
+ * calls before initialize or after finalize).
+ *
+ * Every hook a modifier runs is reported to an observer, which is how traces,
+ * history and the TUI see the lifecycle without the engine knowing them. */
+#ifndef MS_LIFECYCLE_H
+#define MS_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "event.h"
+#include "modifier.h"
+
+typedef struct ms_lifecycle ms_lifecycle;
+
+/* Receives each hook as it is entered, in execution order. `event` is NULL
+ * when the hook got no event (on_start from on_event, on_end from on_finalize). */
+typedef struct ms_observer {
+    void (*on_hook)(void *user, size_t modifier, ms_hook hook, const ms_event *event);
+    void *user;
+} ms_observer;
+
+/* Takes ownership of `modifiers` (the array and each modifier). */
+ms_status ms_lifecycle_new(ms_modifier **modifiers, size_t count, ms_lifecycle **out);
+void ms_lifecycle_free(ms_lifecycle *lc);
+
+void ms_lifecycle_set_observer(ms_lifecycle *lc, const ms_observer *observer);
+
+size_t ms_lifecycle_count(const ms_lifecycle *lc);
+ms_modifier *ms_lifecycle_modifier(ms_lifecycle *lc, size_t i);
+const ms_modifier *ms_lifecycle_modifier_const(const ms_lifecycle *lc, size_t i);
+bool ms_lifecycle_initialized(const ms_lifecycle *lc);
+bool ms_lifecycle_finalized(const ms_lifecycle *lc);
+
+/* Each call returns MS_OK, or MS_ERR_RAISED with `*raised` filled in as
+ * upstream would raise it. An error stops the call at the raising modifier;
+ * what earlier modifiers did stays done. */
+
+/* Initializes every modifier in order; a second call after success does nothing. */
+ms_status ms_lifecycle_initialize(ms_lifecycle *lc, ms_raise *raised);
+
+/* Sends one event to every modifier. `loss` is NULL when the call carried no
+ * loss (loss_calculated then raises). */
+ms_status ms_lifecycle_event(ms_lifecycle *lc, const ms_event *event, const double *loss,
+                             ms_raise *raised);
+
+ms_status ms_lifecycle_finalize(ms_lifecycle *lc, ms_raise *raised);
+
+/* Direct calls on one modifier, bypassing the lifecycle's own checks. */
+ms_status ms_lifecycle_modifier_initialize(ms_lifecycle *lc, size_t i, ms_raise *raised);
+ms_status ms_lifecycle_modifier_update_event(ms_lifecycle *lc, size_t i, const ms_event *event,
+                                             ms_raise *raised);
+ms_status ms_lifecycle_modifier_finalize(ms_lifecycle *lc, size_t i, ms_raise *raised);
+
+/* Back to the state before initialize: lifecycle and every modifier. */
+void ms_lifecycle_reset(ms_lifecycle *lc);
+
+#endif

@@ -1,0 +1,369 @@
+#include "modifier_impl.h"
+
+#include "../util/text.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const hook_names[] = {
+#define MS_HOOK_NAME(id, name) name,
+    MS_HOOK_LIST(MS_HOOK_NAME)
+#undef MS_HOOK_NAME
+};
+
+static const char *const raise_names[] = {
+#define MS_RAISE_NAME(id, name) name,
+    MS_RAISE_LIST(MS_RAISE_NAME)
+#undef MS_RAISE_NAME
+};
+
+const char *ms_hook_name(ms_hook hook)
+{
+    return (unsigned)hook < MS_HOOK_COUNT ? hook_names[hook] : "unknown";
+}
+
+const char *ms_raise_kind_name(ms_raise_kind kind)
+{
+    return (size_t)kind < sizeof raise_names / sizeof raise_names[0] ? raise_names[kind] : "Error";
+}
+
+ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind,
+                       const char *fmt, ...)
+{
+    ms_raise *r = ctx->raised;
+    r->kind = kind;
+    r->modifier = m ? (int)m->position : -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+    return MS_ERR_RAISED;
+}
+
+void ms_py_float_repr(double v, char *buf, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, cap, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    /* shortest precision that round-trips, as Python's repr */
+    char tmp[64];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    int exp10 = atoi(strchr(tmp, 'e') + 1);
+    if (exp10 < -4 || exp10 >= 16) {
+        /* mantissa without trailing zeros, exponent with at least two digits */
+        char mant[64];
+        snprintf(mant, sizeof mant, "%.*s", (int)(strchr(tmp, 'e') - tmp), tmp);
+        char *dot = strchr(mant, '.');
+        if (dot) {
+            char *e = mant + strlen(mant) - 1;
+            while (e > dot && *e == '0')
+                *e-- = '\0';
+            if (e == dot)
+                *e = '\0';
+        }
+        snprintf(buf, cap, "%se%c%02d", mant, exp10 < 0 ? '-' : '+', abs(exp10));
+        return;
+    }
+    int decimals = prec - 1 - exp10;
+    snprintf(buf, cap, "%.*f", decimals > 0 ? decimals : 0, v);
+    if (!strchr(buf, '.'))
+        strncat(buf, ".0", cap - strlen(buf) - 1);
+}
+
+/* ---- hooks, traced ---- */
+
+static void report(ms_modifier *m, ms_hook_ctx *ctx, ms_hook hook, const ms_event *ev)
+{
+    if (ctx->observer && ctx->observer->on_hook)
+        ctx->observer->on_hook(ctx->observer->user, m->position, hook, ev);
+}
+
+ms_status ms_hook_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    report(m, ctx, MS_HOOK_ON_INITIALIZE, NULL);
+    *result = true;
+    return m->type->on_initialize ? m->type->on_initialize(m, ctx, result) : MS_OK;
+}
+
+ms_status ms_hook_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    report(m, ctx, MS_HOOK_ON_FINALIZE, NULL);
+    *result = true;
+    return m->type->on_finalize ? m->type->on_finalize(m, ctx, result) : MS_OK;
+}
+
+#define TRACED_EVENT_HOOK(fn, field, hook)                                                        \
+    ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                            \
+    {                                                                                             \
+        report(m, ctx, hook, ev);                                                                 \
+        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                               \
+    }
+TRACED_EVENT_HOOK(ms_hook_start, on_start, MS_HOOK_ON_START)
+TRACED_EVENT_HOOK(ms_hook_update, on_update, MS_HOOK_ON_UPDATE)
+TRACED_EVENT_HOOK(ms_hook_end, on_end, MS_HOOK_ON_END)
+TRACED_EVENT_HOOK(ms_hook_event, on_event, MS_HOOK_ON_EVENT)
+#undef TRACED_EVENT_HOOK
+
+/* ---- the base class rules ---- */
+
+bool ms_modifier_should_start(const ms_modifier *m, const ms_event *ev)
+{
+    if (!m->start.set)
+        return false;
+    double current = ms_event_current_index(ev);
+    return m->start.value <= current && (!m->end.set || current < m->end.value);
+}
+
+bool ms_modifier_should_end(const ms_modifier *m, const ms_event *ev)
+{
+    return m->end.set && ms_event_current_index(ev) >= m->end.value;
+}
+
+ms_status ms_modifier_initialize(ms_modifier *m, ms_hook_ctx *ctx)
+{
+    if (m->initialized)
+        return ms_raise_set(ctx, m, MS_RAISE_RUNTIME_ERROR,
+                            "Cannot initialize a modifier that has already been initialized");
+    if (m->finalized)
+        return ms_raise_set(ctx, m, MS_RAISE_RUNTIME_ERROR,
+                            "Cannot initialize a modifier that has already been finalized");
+    bool result;
+    ms_status st = ms_hook_initialize(m, ctx, &result);
+    if (st != MS_OK)
+        return st;
+    m->initialized = result;
+
+    /* upstream starts modifiers due at index 0 with a fake batch_start, without on_update */
+    ms_event start_event = ms_event_plain(MS_EV_BATCH_START);
+    if (ms_modifier_should_start(m, &start_event)) {
+        st = ms_hook_start(m, ctx, &start_event);
+        if (st != MS_OK)
+            return st;
+        m->started = true;
+    }
+    return MS_OK;
+}
+
+ms_status ms_modifier_finalize(ms_modifier *m, ms_hook_ctx *ctx)
+{
+    if (m->finalized)
+        return ms_raise_set(ctx, m, MS_RAISE_RUNTIME_ERROR, "cannot finalize a modifier twice");
+    if (!m->initialized)
+        return ms_raise_set(ctx, m, MS_RAISE_RUNTIME_ERROR,
+                            "cannot finalize an uninitialized modifier");
+    bool result;
+    ms_status st = ms_hook_finalize(m, ctx, &result);
+    if (st != MS_OK)
+        return st;
+    m->finalized = result;
+    return MS_OK;
+}
+
+ms_status ms_modifier_update_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    if (!m->initialized)
+        return ms_raise_set(ctx, m, MS_RAISE_RUNTIME_ERROR,
+                            "Cannot update an uninitialized modifier");
+    if (m->finalized)
+        return ms_raise_set(ctx, m, MS_RAISE_RUNTIME_ERROR, "Cannot update a finalized modifier");
+
+    ms_status st = ms_hook_event(m, ctx, ev);
+    if (st != MS_OK)
+        return st;
+
+    if (ev->type == MS_EV_BATCH_START && !m->started && ms_modifier_should_start(m, ev)) {
+        if ((st = ms_hook_start(m, ctx, ev)) != MS_OK)
+            return st;
+        m->started = true;
+        return ms_hook_update(m, ctx, ev);
+    }
+    /* a modifier may end here without ever having started */
+    if (ev->type == MS_EV_BATCH_END && !m->ended && ms_modifier_should_end(m, ev)) {
+        if ((st = ms_hook_end(m, ctx, ev)) != MS_OK)
+            return st;
+        m->ended = true;
+        return ms_hook_update(m, ctx, ev);
+    }
+    if (m->started && !m->ended)
+        return ms_hook_update(m, ctx, ev);
+    return MS_OK;
+}
+
+/* ---- construction and accessors ---- */
+
+static ms_status read_opt_number(const ms_node *args, const char *field, const char *file,
+                                 ms_opt_double *out, ms_diag *diag)
+{
+    const ms_node *v = ms_node_get(args, field);
+    *out = MS_NONE;
+    if (!v || ms_node_is_null(v))
+        return MS_OK;
+    double d;
+    if (!ms_node_as_double(v, &d))
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, v->line, v->col,
+                           "field '%s' must be a number or null, not %s '%s'", field,
+                           ms_node_type_name(v), v->value ? v->value : "");
+    *out = MS_SOME(d);
+    return MS_OK;
+}
+
+ms_status ms_modifier_new(const ms_modifier_type *type, const ms_node *args, const char *group,
+                          const char *file, ms_modifier **out, ms_diag *diag)
+{
+    *out = NULL;
+    if (args && args->kind != MS_NODE_MAP && !ms_node_is_null(args))
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, args->line, args->col,
+                           "the arguments of %s must be a map, not a %s", type->name,
+                           ms_node_type_name(args));
+    ms_modifier *m = calloc(1, sizeof *m);
+    if (!m)
+        return MS_ERR_NOMEM;
+    m->type = type;
+    ms_status st = MS_OK;
+    const char *fields[] = {"index", "start", "end", "update"};
+    ms_opt_double *slots[] = {&m->index, &m->start, &m->end, &m->update};
+    for (size_t i = 0; i < 4 && st == MS_OK; i++)
+        st = read_opt_number(args, fields[i], file, slots[i], diag);
+    const ms_node *g = ms_node_get(args, "group");
+    if (st == MS_OK && g && !ms_node_is_null(g)) {
+        if (g->kind != MS_NODE_SCALAR)
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, g->line, g->col,
+                             "field 'group' must be a string, not a %s", ms_node_type_name(g));
+        else
+            group = g->value;
+    }
+    if (st == MS_OK) {
+        m->group = strdup(group ? group : "");
+        m->config = type->config_size ? calloc(1, type->config_size) : NULL;
+        m->state = type->state_size ? calloc(1, type->state_size) : NULL;
+        if (!m->group || (type->config_size && !m->config) || (type->state_size && !m->state))
+            st = MS_ERR_NOMEM;
+    }
+    if (st == MS_OK && type->configure)
+        st = type->configure(m, args, file, diag);
+    if (st != MS_OK) {
+        ms_modifier_free(m);
+        return st;
+    }
+    *out = m;
+    return MS_OK;
+}
+
+void ms_modifier_free(ms_modifier *m)
+{
+    if (!m)
+        return;
+    if (m->config && m->type->free_config)
+        m->type->free_config(m->config);
+    free(m->config);
+    free(m->state);
+    free(m->group);
+    free(m);
+}
+
+void ms_modifier_reset(ms_modifier *m)
+{
+    m->initialized = m->started = m->ended = m->finalized = false;
+    if (m->state)
+        memset(m->state, 0, m->type->state_size);
+}
+
+const ms_modifier_type *ms_modifier_type_of(const ms_modifier *m)
+{
+    return m->type;
+}
+const char *ms_modifier_group(const ms_modifier *m)
+{
+    return m->group;
+}
+ms_opt_double ms_modifier_start(const ms_modifier *m)
+{
+    return m->start;
+}
+ms_opt_double ms_modifier_end(const ms_modifier *m)
+{
+    return m->end;
+}
+ms_opt_double ms_modifier_update(const ms_modifier *m)
+{
+    return m->update;
+}
+bool ms_modifier_initialized(const ms_modifier *m)
+{
+    return m->initialized;
+}
+bool ms_modifier_started(const ms_modifier *m)
+{
+    return m->started;
+}
+bool ms_modifier_ended(const ms_modifier *m)
+{
+    return m->ended;
+}
+bool ms_modifier_finalized(const ms_modifier *m)
+{
+    return m->finalized;
+}
+
+const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_value)
+{
+    if (!m->type->metric_name)
+        return NULL;
+    *has_value = m->type->metric(m, value);
+    return m->type->metric_name;
+}
+
+size_t ms_modifier_type_count(void)
+{
+    return ms_builtin_type_count;
+}
+
+const ms_modifier_type *ms_modifier_type_at(size_t i)
+{
+    return i < ms_builtin_type_count ? ms_builtin_types[i] : NULL;
+}
+
+const ms_modifier_type *ms_modifier_type_find(const char *name)
+{
+    for (size_t i = 0; i < ms_builtin_type_count; i++)
+        if (strcmp(ms_builtin_types[i]->name, name) == 0)
+            return ms_builtin_types[i];
+    return NULL;
+}
+
+const char *ms_modifier_type_name(const ms_modifier_type *type)
+{
+    return type->name;
+}
+
+ms_drive ms_modifier_type_drive(const ms_modifier_type *type)
+{
+    return type->drive;
+}
+
+const char *ms_modifier_type_nearest(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < ms_builtin_type_count; i++) {
+        size_t d = ms_edit_distance(name, ms_builtin_types[i]->name);
+        if (d < best_d) {
+            best_d = d;
+            best = ms_builtin_types[i]->name;
+        }
+    }
+    return best;
+}

@@ -1,0 +1,105 @@
+/* Modifiers: the unit the lifecycle drives, and the table of hooks that gives
+ * each modifier type its behaviour.
+ *
+ * The engine (modifier.c, lifecycle.c) implements upstream's Modifier base
+ * class rules once; a modifier type only fills an ms_modifier_type with the
+ * hooks it overrides. The engine never switches on type names. */
+#ifndef MS_MODIFIER_H
+#define MS_MODIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../util/doc.h"
+#include "../util/status.h"
+#include "event.h"
+
+#define MS_HOOK_LIST(X)                                                                           \
+    X(MS_HOOK_ON_INITIALIZE, "on_initialize")                                                     \
+    X(MS_HOOK_ON_START, "on_start")                                                               \
+    X(MS_HOOK_ON_UPDATE, "on_update")                                                             \
+    X(MS_HOOK_ON_END, "on_end")                                                                   \
+    X(MS_HOOK_ON_EVENT, "on_event")                                                               \
+    X(MS_HOOK_ON_FINALIZE, "on_finalize")
+
+typedef enum {
+#define MS_HOOK_ENUM(id, name) id,
+    MS_HOOK_LIST(MS_HOOK_ENUM)
+#undef MS_HOOK_ENUM
+        MS_HOOK_COUNT
+} ms_hook;
+
+const char *ms_hook_name(ms_hook hook);
+
+/* The Python exception a call raised upstream; its name goes into traces. */
+#define MS_RAISE_LIST(X)                                                                          \
+    X(MS_RAISE_NONE, "")                                                                          \
+    X(MS_RAISE_VALUE_ERROR, "ValueError")                                                         \
+    X(MS_RAISE_RUNTIME_ERROR, "RuntimeError")                                                     \
+    X(MS_RAISE_TYPE_ERROR, "TypeError")                                                           \
+    X(MS_RAISE_ZERO_DIVISION_ERROR, "ZeroDivisionError")                                          \
+    X(MS_RAISE_NAME_ERROR, "NameError")                                                           \
+    X(MS_RAISE_NOT_IMPLEMENTED_ERROR, "NotImplementedError")
+
+typedef enum {
+#define MS_RAISE_ENUM(id, name) id,
+    MS_RAISE_LIST(MS_RAISE_ENUM)
+#undef MS_RAISE_ENUM
+} ms_raise_kind;
+
+const char *ms_raise_kind_name(ms_raise_kind kind);
+
+/* An error raised by a lifecycle or modifier call. */
+typedef struct ms_raise {
+    ms_raise_kind kind;
+    int modifier; /* index of the raising modifier in its list; -1 for the lifecycle */
+    char message[768];
+} ms_raise;
+
+/* How a modifier type is driven: by training events (start/end on batch
+ * events) or by calibration events (start on calibration_epoch_start, end on
+ * calibration_epoch_end or at finalize). */
+typedef enum { MS_DRIVE_TRAINING, MS_DRIVE_CALIBRATION } ms_drive;
+
+typedef struct ms_modifier ms_modifier;
+typedef struct ms_modifier_type ms_modifier_type;
+
+/* Built-in modifier types, in a stable order. */
+size_t ms_modifier_type_count(void);
+const ms_modifier_type *ms_modifier_type_at(size_t i);
+/* NULL when `name` is not a known modifier type. */
+const ms_modifier_type *ms_modifier_type_find(const char *name);
+const char *ms_modifier_type_name(const ms_modifier_type *type);
+ms_drive ms_modifier_type_drive(const ms_modifier_type *type);
+/* The known type name closest to `name` (edit distance), for "did you mean". */
+const char *ms_modifier_type_nearest(const char *name);
+
+/* Creates a modifier of `type` from its recipe arguments (a map node or NULL).
+ * `group` is the group the recipe placed it in (the arguments' `group` wins).
+ * Reads the base fields index/group/start/end/update and the type's own. */
+ms_status ms_modifier_new(const ms_modifier_type *type, const ms_node *args, const char *group,
+                          const char *file, ms_modifier **out, ms_diag *diag);
+void ms_modifier_free(ms_modifier *m);
+
+const ms_modifier_type *ms_modifier_type_of(const ms_modifier *m);
+const char *ms_modifier_group(const ms_modifier *m);
+ms_opt_double ms_modifier_start(const ms_modifier *m);
+ms_opt_double ms_modifier_end(const ms_modifier *m);
+ms_opt_double ms_modifier_update(const ms_modifier *m);
+bool ms_modifier_initialized(const ms_modifier *m);
+bool ms_modifier_started(const ms_modifier *m);
+bool ms_modifier_ended(const ms_modifier *m);
+bool ms_modifier_finalized(const ms_modifier *m);
+
+/* The type's live metric (MagnitudePruning: "sparsity"), or NULL when the type
+ * reports none. `*has_value` is false before the first value. */
+const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_value);
+
+/* upstream Modifier.should_start / should_end. */
+bool ms_modifier_should_start(const ms_modifier *m, const ms_event *ev);
+bool ms_modifier_should_end(const ms_modifier *m, const ms_event *ev);
+
+/* Forgets all lifecycle progress: flags and the type's runtime state. */
+void ms_modifier_reset(ms_modifier *m);
+
+#endif

@@ -1,0 +1,346 @@
+/* The built-in modifier types: each is a table of the hooks it overrides.
+ *
+ * Training-driven types (pruning, distillation) use the base start/end rules.
+ * Calibration-driven types start on calibration_epoch_start, end on
+ * calibration_epoch_end, and end from on_finalize if still running. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "modifier_impl.h"
+#include "scheduler.h"
+
+/* ---- shared argument readers ---- */
+
+static ms_status require_field(const ms_modifier *m, const ms_node *args, const char *field,
+                               const char *file, const ms_node **out, ms_diag *diag)
+{
+    *out = ms_node_get(args, field);
+    if (*out)
+        return MS_OK;
+    ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-REQUIRED", file, args ? args->line : 0,
+                               args ? args->col : 0, "%s is missing the required field '%s'",
+                               m->type->name, field);
+    ms_diag_hint(diag, "add '%s:' to the modifier's arguments", field);
+    return st;
+}
+
+static ms_status read_number(const ms_modifier *m, const ms_node *v, const char *field,
+                             const char *file, double *out, ms_diag *diag)
+{
+    if (ms_node_as_double(v, out))
+        return MS_OK;
+    return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, v->line, v->col,
+                       "%s.%s must be a number, not %s '%s'", m->type->name, field,
+                       ms_node_type_name(v), v->value ? v->value : "");
+}
+
+static bool read_flag(const ms_node *args, const char *field)
+{
+    bool b = false;
+    const ms_node *v = ms_node_get(args, field);
+    return v && ms_node_as_bool(v, &b) && b;
+}
+
+/* ---- pruning (training-driven) ---- */
+
+static ms_status constant_configure(ms_modifier *m, const ms_node *args, const char *file,
+                                    ms_diag *diag)
+{
+    const ms_node *targets;
+    return require_field(m, args, "targets", file, &targets, diag);
+}
+
+typedef struct magnitude_config {
+    ms_scheduler *scheduler;
+    ms_raise scheduler_error; /* raised at on_initialize, as upstream builds it there */
+    bool apply_globally;
+} magnitude_config;
+
+typedef struct magnitude_state {
+    bool has_sparsity;
+    double sparsity; /* what the scheduler last produced */
+} magnitude_state;
+
+static ms_status magnitude_configure(ms_modifier *m, const ms_node *args, const char *file,
+                                     ms_diag *diag)
+{
+    magnitude_config *cfg = m->config;
+    const ms_node *targets, *init, *final;
+    ms_scheduler_settings set = {.start = m->start, .end = m->end, .update = m->update};
+    ms_status st = require_field(m, args, "targets", file, &targets, diag);
+    if (st == MS_OK)
+        st = require_field(m, args, "init_sparsity", file, &init, diag);
+    if (st == MS_OK)
+        st = read_number(m, init, "init_sparsity", file, &set.init_sparsity, diag);
+    if (st == MS_OK)
+        st = require_field(m, args, "final_sparsity", file, &final, diag);
+    if (st == MS_OK)
+        st = read_number(m, final, "final_sparsity", file, &set.final_sparsity, diag);
+    if (st != MS_OK)
+        return st;
+    cfg->apply_globally = read_flag(args, "apply_globally");
+    set.args = ms_node_get(args, "scheduler_args");
+    const ms_node *sched = ms_node_get(args, "update_scheduler");
+    const char *name = "cubic";
+    if (sched) {
+        if (!ms_node_is_string(sched))
+            return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sched->line, sched->col,
+                               "update_scheduler must be a string, not %s",
+                               ms_node_type_name(sched));
+        name = sched->value;
+    }
+    st = ms_scheduler_new(name, &set, file, sched ? sched->line : 0, sched ? sched->col : 0,
+                          &cfg->scheduler, &cfg->scheduler_error, diag);
+    return st == MS_ERR_RAISED ? MS_OK : st;
+}
+
+static void magnitude_free_config(void *config)
+{
+    ms_scheduler_free(((magnitude_config *)config)->scheduler);
+}
+
+static ms_status magnitude_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    const magnitude_config *cfg = m->config;
+    *result = true;
+    if (cfg->apply_globally)
+        return ms_raise_set(ctx, m, MS_RAISE_NOT_IMPLEMENTED_ERROR,
+                            "global pruning not implemented yet for PyTorch");
+    if (!cfg->scheduler)
+        return ms_raise_set(ctx, m, cfg->scheduler_error.kind, "%s",
+                            cfg->scheduler_error.message);
+    return MS_OK;
+}
+
+static ms_status magnitude_schedule(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    magnitude_config *cfg = m->config;
+    magnitude_state *state = m->state;
+    double sparsity;
+    ms_status st = ms_scheduler_eval(cfg->scheduler, ev, &sparsity, ctx->raised);
+    if (st != MS_OK) {
+        ctx->raised->modifier = (int)m->position;
+        return st;
+    }
+    state->sparsity = sparsity;
+    state->has_sparsity = true;
+    return MS_OK;
+}
+
+static ms_status magnitude_on_update(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    return ev->type == MS_EV_BATCH_START ? magnitude_schedule(m, ctx, ev) : MS_OK;
+}
+
+static bool magnitude_metric(const ms_modifier *m, double *value)
+{
+    const magnitude_state *state = m->state;
+    *value = state->sparsity;
+    return state->has_sparsity;
+}
+
+/* ---- calibration-driven ---- */
+
+typedef struct quant_config {
+    bool has_config; /* upstream QuantizationMixin.has_config */
+} quant_config;
+
+/* True unless config_groups, scheme and kv_cache_scheme are unset, targets is
+ * ["Linear"] and ignore is empty: upstream's test, field by field. */
+static bool quantization_fields_given(const ms_node *args)
+{
+    static const char *const schemes[] = {"config_groups", "scheme", "kv_cache_scheme"};
+    for (size_t i = 0; i < 3; i++) {
+        const ms_node *v = ms_node_get(args, schemes[i]);
+        if (v && !ms_node_is_null(v))
+            return true;
+    }
+    const ms_node *targets = ms_node_get(args, "targets");
+    if (targets && !(targets->kind == MS_NODE_SEQ && targets->count == 1 &&
+                     targets->items[0]->kind == MS_NODE_SCALAR &&
+                     !strcmp(targets->items[0]->value, "Linear")))
+        return true;
+    const ms_node *ignore = ms_node_get(args, "ignore");
+    return ignore && !(ignore->kind == MS_NODE_SEQ && ignore->count == 0);
+}
+
+static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char *file,
+                                 ms_diag *diag)
+{
+    (void)file;
+    (void)diag;
+    ((quant_config *)m->config)->has_config = quantization_fields_given(args);
+    return MS_OK;
+}
+
+static ms_status calibration_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    m->started = true;
+    return MS_OK;
+}
+
+static ms_status calibration_on_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    m->ended = true;
+    return MS_OK;
+}
+
+static ms_status calibration_on_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    if (ev->type == MS_EV_CALIBRATION_EPOCH_START && !m->started)
+        return ms_hook_start(m, ctx, NULL);
+    if (ev->type == MS_EV_CALIBRATION_EPOCH_END && !m->ended)
+        return ms_hook_end(m, ctx, NULL);
+    return MS_OK;
+}
+
+static ms_status calibration_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    return m->ended ? MS_OK : ms_hook_end(m, ctx, NULL);
+}
+
+static ms_status quantization_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    if (!((quant_config *)m->config)->has_config)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "QuantizationModifier requires that quantization fields be "
+                            "specified");
+    ctx->quant_schemes_attached++;
+    return MS_OK;
+}
+
+/* upstream's QuantizationModifier.on_finalize returns None, so the modifier
+ * never counts as finalized: a second finalize runs again instead of raising. */
+static ms_status quantization_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    ms_status st = calibration_on_finalize(m, ctx, result);
+    *result = false;
+    return st;
+}
+
+static ms_status gptq_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    if (((quant_config *)m->config)->has_config)
+        ctx->quant_schemes_attached++;
+    return MS_OK;
+}
+
+static ms_status gptq_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ev;
+    m->started = true; /* set before the check, as upstream does */
+    if (ctx->quant_schemes_attached == 0)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "GPTQModifier was unable to find any modules to quantize. Please "
+                            "check quantization `config_groups` and `targets` in recipe");
+    return MS_OK;
+}
+
+/* SmoothQuant and LogarithmicEqualization refuse a training schedule, with
+ * upstream's messages (the start message prints `end`, as upstream's does). */
+static ms_status smoothquant_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    char end_text[64];
+    *result = true;
+    if (m->end.set)
+        ms_py_float_repr(m->end.value, end_text, sizeof end_text);
+    else
+        strcpy(end_text, "None");
+    if (m->end.set && m->end.value != 0 && m->end.value != -1)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "%s can only be applied during one-shot.  Expected end to be None "
+                            "or -1, got %s",
+                            m->type->name, end_text);
+    if (m->start.set && m->start.value != 0 && m->start.value != -1)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "%s can only be applied during one-shot. Expected start to be None "
+                            "or -1, got %s",
+                            m->type->name, end_text);
+    return MS_OK;
+}
+
+/* on_start and on_finalize are listed per type: GPTQ and Quantization differ there */
+#define CALIBRATION_HOOKS                                                                         \
+    .drive = MS_DRIVE_CALIBRATION, .on_end = calibration_on_end, .on_event = calibration_on_event
+#define CALIBRATION_START_FINALIZE                                                                \
+    .on_start = calibration_on_start, .on_finalize = calibration_on_finalize
+
+static const ms_modifier_type constant_pruning = {
+    .name = "ConstantPruningModifier",
+    .drive = MS_DRIVE_TRAINING,
+    .configure = constant_configure,
+};
+
+static const ms_modifier_type magnitude_pruning = {
+    .name = "MagnitudePruningModifier",
+    .drive = MS_DRIVE_TRAINING,
+    .config_size = sizeof(magnitude_config),
+    .state_size = sizeof(magnitude_state),
+    .configure = magnitude_configure,
+    .free_config = magnitude_free_config,
+    .on_initialize = magnitude_on_initialize,
+    .on_start = magnitude_schedule,
+    .on_update = magnitude_on_update,
+    .metric_name = "sparsity",
+    .metric = magnitude_metric,
+};
+
+static const ms_modifier_type output_distillation = {
+    .name = "OutputDistillationModifier",
+    .drive = MS_DRIVE_TRAINING,
+};
+
+static const ms_modifier_type quantization = {
+    .name = "QuantizationModifier",
+    CALIBRATION_HOOKS,
+    .config_size = sizeof(quant_config),
+    .configure = quant_configure,
+    .on_initialize = quantization_on_initialize,
+    .on_start = calibration_on_start,
+    .on_finalize = quantization_on_finalize,
+};
+
+static const ms_modifier_type gptq = {
+    .name = "GPTQModifier",
+    CALIBRATION_HOOKS,
+    .config_size = sizeof(quant_config),
+    .configure = quant_configure,
+    .on_initialize = gptq_on_initialize,
+    .on_start = gptq_on_start,
+    .on_finalize = calibration_on_finalize,
+};
+
+static const ms_modifier_type sparsegpt = {
+    .name = "SparseGPTModifier", CALIBRATION_HOOKS, CALIBRATION_START_FINALIZE};
+static const ms_modifier_type wanda = {
+    .name = "WandaPruningModifier", CALIBRATION_HOOKS, CALIBRATION_START_FINALIZE};
+static const ms_modifier_type awq = {
+    .name = "AWQModifier", CALIBRATION_HOOKS, CALIBRATION_START_FINALIZE};
+
+static const ms_modifier_type smoothquant = {
+    .name = "SmoothQuantModifier",
+    CALIBRATION_HOOKS,
+    CALIBRATION_START_FINALIZE,
+    .on_initialize = smoothquant_on_initialize,
+};
+
+static const ms_modifier_type logarithmic_equalization = {
+    .name = "LogarithmicEqualizationModifier",
+    CALIBRATION_HOOKS,
+    CALIBRATION_START_FINALIZE,
+    .on_initialize = smoothquant_on_initialize,
+};
+
+const ms_modifier_type *const ms_builtin_types[] = {
+    &constant_pruning, &magnitude_pruning, &output_distillation, &quantization,
+    &gptq,             &sparsegpt,         &wanda,               &smoothquant,
+    &logarithmic_equalization, &awq,
+};
+const size_t ms_builtin_type_count = sizeof ms_builtin_types / sizeof ms_builtin_types[0];

@@ -1,0 +1,367 @@
+#include "scenario.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
+
+struct ms_scenario {
+    ms_index_mode index_mode;
+    ms_recipe *recipe;
+    ms_scenario_call *calls;
+    size_t n_calls;
+};
+
+typedef struct loader {
+    const char *file;
+    ms_diag *diag;
+    bool epoch_based;
+    long long steps_per_epoch, batches_per_step;
+    size_t n_modifiers;
+    ms_index_mode index_mode;
+} loader;
+
+static ms_status bad(const loader *ld, const ms_node *at, const char *hint, const char *fmt,
+                     const char *a, const char *b)
+{
+    ms_status st = ms_diag_set(ld->diag, MS_ERR_INVALID, "E-SCENARIO", ld->file,
+                               at ? at->line : 0, at ? at->col : 0, fmt, a, b);
+    if (hint)
+        ms_diag_hint(ld->diag, "%s", hint);
+    return st;
+}
+
+static const char *text_of(const ms_node *n)
+{
+    return n && n->kind == MS_NODE_SCALAR ? n->value : ms_node_type_name(n);
+}
+
+static ms_status check_keys(const loader *ld, const ms_node *map, const char *const *allowed,
+                            const char *what, const char *hint)
+{
+    for (size_t i = 0; i < map->count; i++) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = !strcmp(map->keys[i]->value, *a);
+        if (!ok)
+            return bad(ld, map->keys[i], hint, "unknown key '%s' in %s", map->keys[i]->value,
+                       what);
+    }
+    return MS_OK;
+}
+
+static ms_status read_count(const loader *ld, const ms_node *v, const char *field, bool positive,
+                            long long *out)
+{
+    if (!ms_node_as_int(v, out) || (positive ? *out <= 0 : *out < 0))
+        return bad(ld, v, positive ? "use a whole number greater than 0, or null"
+                                   : "use a whole number, 0 or more",
+                   "'%s' must be a %s integer", field, positive ? "positive" : "non-negative");
+    return MS_OK;
+}
+
+static ms_status load_clock(loader *ld, const ms_node *clock)
+{
+    if (!clock || ms_node_is_null(clock))
+        return MS_OK;
+    if (clock->kind != MS_NODE_MAP)
+        return bad(ld, clock, "e.g. clock: {steps_per_epoch: 4, batches_per_step: 1}",
+                   "'clock' must be a map, not a %s%s", ms_node_type_name(clock), "");
+    static const char *const keys[] = {"steps_per_epoch", "batches_per_step", NULL};
+    ms_status st = check_keys(ld, clock, keys, "clock",
+                              "valid keys: steps_per_epoch, batches_per_step");
+    const ms_node *spe = ms_node_get(clock, "steps_per_epoch");
+    if (st == MS_OK && spe && !ms_node_is_null(spe)) {
+        st = read_count(ld, spe, "steps_per_epoch", true, &ld->steps_per_epoch);
+        ld->epoch_based = true;
+    }
+    const ms_node *bps = ms_node_get(clock, "batches_per_step");
+    if (st == MS_OK && bps && !ms_node_is_null(bps))
+        st = read_count(ld, bps, "batches_per_step", true, &ld->batches_per_step);
+    return st;
+}
+
+static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_scenario_call *out)
+{
+    const ms_node *name = ms_node_get(call, "event");
+    if (!name || name->kind != MS_NODE_SCALAR ||
+        !ms_event_type_parse(name->value, &out->event.type))
+        return bad(ld, name ? name : call,
+                   "valid events: batch_start, loss_calculated, optim_pre_step, "
+                   "optim_post_step, batch_end, calibration_epoch_start, sequential_epoch_end, "
+                   "calibration_epoch_end, initialize, finalize",
+                   "unknown event '%s'%s", name ? text_of(name) : "(missing)", "");
+    long long step = 0, batch = 0;
+    const ms_node *v = ms_node_get(call, "global_step");
+    ms_status st = MS_OK;
+    if (v && !ms_node_is_null(v) && (st = read_count(ld, v, "global_step", false, &step)) != MS_OK)
+        return st;
+    v = ms_node_get(call, "global_batch");
+    if (v && !ms_node_is_null(v) &&
+        (st = read_count(ld, v, "global_batch", false, &batch)) != MS_OK)
+        return st;
+    v = ms_node_get(call, "loss");
+    if (v && !ms_node_is_null(v)) {
+        if (!ms_node_as_double(v, &out->loss))
+            return bad(ld, v, "write the loss as a number, e.g. loss: 1.25",
+                       "'loss' must be a number, not %s '%s'", ms_node_type_name(v), text_of(v));
+        out->has_loss = true;
+    }
+    if (ld->index_mode == MS_INDEX_STEP) {
+        out->event.global_step = step;
+        out->event.global_batch = batch;
+        out->event.epoch_based = ld->epoch_based;
+        out->event.steps_per_epoch = ld->steps_per_epoch;
+        out->event.batches_per_step = ld->batches_per_step;
+    }
+    return MS_OK;
+}
+
+static ms_status load_call(const loader *ld, const ms_node *call, ms_scenario_call *out)
+{
+    memset(out, 0, sizeof *out);
+    out->line = call->line;
+    out->col = call->col;
+    out->event = ms_event_plain(MS_EV_BATCH_START);
+    static const char *const call_hint =
+        "a call is 'initialize', 'finalize', {event: NAME, global_step: N, loss: X} or "
+        "{modifier: I, call: initialize|update_event|finalize, event: NAME}";
+    if (call->kind == MS_NODE_SCALAR) {
+        if (!strcmp(call->value, "initialize"))
+            out->kind = MS_CALL_INITIALIZE;
+        else if (!strcmp(call->value, "finalize"))
+            out->kind = MS_CALL_FINALIZE;
+        else
+            return bad(ld, call, call_hint, "unknown call '%s'%s", call->value, "");
+        return MS_OK;
+    }
+    if (call->kind != MS_NODE_MAP)
+        return bad(ld, call, call_hint, "a call must be a name or a map, not a %s%s",
+                   ms_node_type_name(call), "");
+    static const char *const keys[] = {"event", "global_step", "global_batch", "loss",
+                                       "modifier", "call", NULL};
+    ms_status st = check_keys(ld, call, keys, "a call", call_hint);
+    if (st != MS_OK)
+        return st;
+    const ms_node *mod = ms_node_get(call, "modifier");
+    if (!mod) {
+        out->kind = MS_CALL_EVENT;
+        if (ms_node_get(call, "call"))
+            return bad(ld, ms_node_key(call, "call"), call_hint,
+                       "'call' needs 'modifier' (which modifier to call)%s%s", "", "");
+        return load_event_fields(ld, call, out);
+    }
+    long long index;
+    if (!ms_node_as_int(mod, &index) || index < 0 || (size_t)index >= ld->n_modifiers) {
+        char range[64];
+        snprintf(range, sizeof range, "the recipe has %zu modifier%s: use 0 to %zu",
+                 ld->n_modifiers, ld->n_modifiers == 1 ? "" : "s",
+                 ld->n_modifiers ? ld->n_modifiers - 1 : 0);
+        return bad(ld, mod, ld->n_modifiers ? range : "the recipe has no modifiers",
+                   "modifier index %s is out of range%s", text_of(mod), "");
+    }
+    out->modifier = (size_t)index;
+    const ms_node *kind = ms_node_get(call, "call");
+    const char *name = kind && kind->kind == MS_NODE_SCALAR ? kind->value : "";
+    if (!strcmp(name, "initialize"))
+        out->kind = MS_CALL_MODIFIER_INITIALIZE;
+    else if (!strcmp(name, "finalize"))
+        out->kind = MS_CALL_MODIFIER_FINALIZE;
+    else if (!strcmp(name, "update_event")) {
+        out->kind = MS_CALL_MODIFIER_UPDATE_EVENT;
+        return load_event_fields(ld, call, out);
+    } else
+        return bad(ld, kind ? kind : call, "valid calls: initialize, update_event, finalize",
+                   "unknown modifier call '%s'%s", kind ? text_of(kind) : "(missing)", "");
+    return MS_OK;
+}
+
+/* Where the first character of a block scalar's text stands in the file:
+ * the line after the indicator, at the block's indentation. */
+static void block_origin(const char *text, const ms_node *n, int *line_off, int *col_off)
+{
+    *line_off = n->line;
+    *col_off = 0;
+    const char *p = text;
+    for (int line = 1; *p && line < n->line + 1; p++)
+        if (*p == '\n')
+            line++;
+    while (*p == ' ')
+        p++, (*col_off)++;
+}
+
+static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, const ms_node *root,
+                             ms_diag *diag)
+{
+    const ms_node *inline_recipe = ms_node_get(root, "recipe");
+    const ms_node *recipe_file = ms_node_get(root, "recipe_file");
+    if (inline_recipe && recipe_file)
+        return bad(ld, ms_node_key(root, "recipe_file"), "keep one of them",
+                   "both 'recipe' and 'recipe_file' are given%s%s", "", "");
+    if (!inline_recipe && !recipe_file)
+        return bad(ld, root, "add 'recipe: |' with the recipe text, or 'recipe_file: PATH'",
+                   "the scenario has no recipe%s%s", "", "");
+    if (recipe_file) {
+        if (!ms_node_is_string(recipe_file))
+            return bad(ld, recipe_file, "give a path relative to the scenario file",
+                       "'recipe_file' must be a path, not %s%s", ms_node_type_name(recipe_file),
+                       "");
+        char path[4096];
+        const char *slash = strrchr(ld->file, '/');
+        if (recipe_file->value[0] == '/' || !slash)
+            snprintf(path, sizeof path, "%s", recipe_file->value);
+        else
+            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - ld->file), ld->file,
+                     recipe_file->value);
+        return ms_recipe_load_file(path, NULL, &sc->recipe, diag);
+    }
+    if (inline_recipe->kind != MS_NODE_SCALAR || !ms_node_is_string(inline_recipe))
+        return bad(ld, inline_recipe, "write the recipe as a block: 'recipe: |' then the text",
+                   "'recipe' must be text, not a %s%s", ms_node_type_name(inline_recipe), "");
+    int line_off = inline_recipe->line - 1, col_off = inline_recipe->col - 1;
+    if (inline_recipe->block)
+        block_origin(text, inline_recipe, &line_off, &col_off);
+    return ms_recipe_parse(inline_recipe->value, strlen(inline_recipe->value), ld->file,
+                           line_off, col_off, NULL, &sc->recipe, diag);
+}
+
+static ms_status load(ms_scenario *sc, const char *path, const char *text, const ms_node *root,
+                      ms_diag *diag)
+{
+    loader ld = {.file = path, .diag = diag};
+    if (!root || root->kind != MS_NODE_MAP)
+        return bad(&ld, root, "see the scenario format in README.md",
+                   "a scenario must be a map with 'recipe' and 'calls', not %s%s",
+                   root ? ms_node_type_name(root) : "an empty file", "");
+    static const char *const keys[] = {"index", "clock", "recipe", "recipe_file", "model",
+                                       "calls", NULL};
+    ms_status st = check_keys(&ld, root, keys, "the scenario",
+                              "valid keys: index, clock, recipe, recipe_file, model, calls");
+    if (st != MS_OK)
+        return st;
+    const ms_node *index = ms_node_get(root, "index");
+    if (index && !ms_node_is_null(index)) {
+        if (index->kind == MS_NODE_SCALAR && !strcmp(index->value, "upstream"))
+            ld.index_mode = MS_INDEX_UPSTREAM;
+        else if (!(index->kind == MS_NODE_SCALAR && !strcmp(index->value, "step")))
+            return bad(&ld, index, "valid: step (default), upstream",
+                       "unknown index mode '%s'%s", text_of(index), "");
+    }
+    sc->index_mode = ld.index_mode;
+    if ((st = load_clock(&ld, ms_node_get(root, "clock"))) != MS_OK)
+        return st;
+    const ms_node *model = ms_node_get(root, "model");
+    if (model && !ms_node_is_null(model) && !ms_node_is_string(model))
+        return bad(&ld, model, "give the path of a model spec, e.g. samples/models/tiny.yaml",
+                   "'model' must be a path, not %s%s", ms_node_type_name(model), "");
+    if ((st = load_recipe(sc, &ld, text, root, diag)) != MS_OK)
+        return st;
+    ld.n_modifiers = ms_recipe_count(sc->recipe);
+    const ms_node *calls = ms_node_get(root, "calls");
+    if (!calls || ms_node_is_null(calls))
+        return MS_OK;
+    if (calls->kind != MS_NODE_SEQ)
+        return bad(&ld, calls, "write calls as a list: calls: [initialize, finalize]",
+                   "'calls' must be a list, not a %s%s", ms_node_type_name(calls), "");
+    sc->calls = calloc(calls->count ? calls->count : 1, sizeof *sc->calls);
+    if (!sc->calls)
+        return MS_ERR_NOMEM;
+    for (size_t i = 0; i < calls->count; i++) {
+        if ((st = load_call(&ld, calls->items[i], &sc->calls[i])) != MS_OK)
+            return st;
+        sc->n_calls = i + 1;
+    }
+    return MS_OK;
+}
+
+ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
+{
+    *out = NULL;
+    char *text;
+    size_t len;
+    ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, diag);
+    if (st != MS_OK)
+        return st;
+    ms_doc *doc = NULL;
+    ms_scenario *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        st = MS_ERR_NOMEM;
+    if (st == MS_OK)
+        st = ms_doc_parse(text, len, path, &doc, diag);
+    if (st == MS_OK)
+        st = load(sc, path, text, ms_doc_root(doc), diag);
+    /* the recipe keeps its own document; the scenario's is no longer needed */
+    ms_doc_free(doc);
+    free(text);
+    if (st != MS_OK) {
+        ms_scenario_free(sc);
+        return st;
+    }
+    *out = sc;
+    return MS_OK;
+}
+
+void ms_scenario_free(ms_scenario *sc)
+{
+    if (!sc)
+        return;
+    ms_recipe_free(sc->recipe);
+    free(sc->calls);
+    free(sc);
+}
+
+ms_index_mode ms_scenario_index_mode(const ms_scenario *sc)
+{
+    return sc->index_mode;
+}
+
+const ms_recipe *ms_scenario_recipe(const ms_scenario *sc)
+{
+    return sc->recipe;
+}
+
+size_t ms_scenario_call_count(const ms_scenario *sc)
+{
+    return sc->n_calls;
+}
+
+const ms_scenario_call *ms_scenario_call_at(const ms_scenario *sc, size_t i)
+{
+    return i < sc->n_calls ? &sc->calls[i] : NULL;
+}
+
+ms_status ms_scenario_new_lifecycle(const ms_scenario *sc, ms_lifecycle **out, ms_diag *diag)
+{
+    ms_modifier **mods;
+    size_t n;
+    *out = NULL;
+    ms_status st = ms_recipe_build_modifiers(sc->recipe, &mods, &n, diag);
+    if (st != MS_OK)
+        return st;
+    st = ms_lifecycle_new(mods, n, out);
+    if (st != MS_OK) {
+        for (size_t i = 0; i < n; i++)
+            ms_modifier_free(mods[i]);
+        free(mods);
+    }
+    return st;
+}
+
+ms_status ms_scenario_run_call(const ms_scenario_call *call, ms_lifecycle *lc, ms_raise *raised)
+{
+    switch (call->kind) {
+    case MS_CALL_INITIALIZE:
+        return ms_lifecycle_initialize(lc, raised);
+    case MS_CALL_EVENT:
+        return ms_lifecycle_event(lc, &call->event, call->has_loss ? &call->loss : NULL, raised);
+    case MS_CALL_FINALIZE:
+        return ms_lifecycle_finalize(lc, raised);
+    case MS_CALL_MODIFIER_INITIALIZE:
+        return ms_lifecycle_modifier_initialize(lc, call->modifier, raised);
+    case MS_CALL_MODIFIER_UPDATE_EVENT:
+        return ms_lifecycle_modifier_update_event(lc, call->modifier, &call->event, raised);
+    case MS_CALL_MODIFIER_FINALIZE:
+        return ms_lifecycle_modifier_finalize(lc, call->modifier, raised);
+    }
+    return MS_OK;
+}

@@ -1,0 +1,224 @@
+#include "trace.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/modifier.h"
+
+enum { BUF_SIZE = 1 << 16 };
+
+/* Formatting a float as its shortest round-trip text is the slow part of a
+ * record; indices repeat across the hooks of one event, so keep the last one. */
+typedef struct number_cache {
+    double value;
+    char text[40];
+    size_t len;
+    int valid;
+} number_cache;
+
+struct ms_trace {
+    FILE *out;
+    size_t call;
+    size_t used;
+    int failed;
+    ms_observer observer;
+    number_cache index_cache, metric_cache;
+    char buf[BUF_SIZE];
+};
+
+static void flush(ms_trace *t)
+{
+    if (t->used && fwrite(t->buf, 1, t->used, t->out) != t->used)
+        t->failed = 1;
+    t->used = 0;
+}
+
+static void put(ms_trace *t, const char *s, size_t n)
+{
+    if (t->used + n > BUF_SIZE) {
+        flush(t);
+        if (n > BUF_SIZE) {
+            if (fwrite(s, 1, n, t->out) != n)
+                t->failed = 1;
+            return;
+        }
+    }
+    memcpy(t->buf + t->used, s, n);
+    t->used += n;
+}
+
+#define PUT_LIT(t, lit) put((t), (lit), sizeof(lit) - 1)
+
+static void put_str(ms_trace *t, const char *s)
+{
+    put(t, s, strlen(s));
+}
+
+static void put_uint(ms_trace *t, size_t v)
+{
+    char tmp[24];
+    size_t n = sizeof tmp;
+    do {
+        tmp[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(t, tmp + n, sizeof tmp - n);
+}
+
+/* Shortest text that reads back as the same double; JSON has no NaN or
+ * infinity, so those are written as null. */
+static size_t format_number(double v, char *out, size_t cap)
+{
+    if (!isfinite(v))
+        return (size_t)snprintf(out, cap, "null");
+    if (v == floor(v) && fabs(v) < 1e15)
+        return (size_t)snprintf(out, cap, "%.0f", v);
+    for (int prec = 1; prec <= 17; prec++) {
+        int n = snprintf(out, cap, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return (size_t)n;
+    }
+    return (size_t)snprintf(out, cap, "%.17g", v);
+}
+
+static void put_number(ms_trace *t, number_cache *cache, double v)
+{
+    if (!cache->valid || memcmp(&cache->value, &v, sizeof v) != 0) {
+        cache->value = v;
+        cache->len = format_number(v, cache->text, sizeof cache->text);
+        cache->valid = 1;
+    }
+    put(t, cache->text, cache->len);
+}
+
+static void put_json_string(ms_trace *t, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    PUT_LIT(t, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            put(t, esc, 2);
+        } else if (*p < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            put(t, esc, 6);
+        } else {
+            put(t, (const char *)p, 1);
+        }
+    }
+    PUT_LIT(t, "\"");
+}
+
+static void on_hook(void *user, size_t modifier, ms_hook hook, const ms_event *ev)
+{
+    ms_trace *t = user;
+    PUT_LIT(t, "{\"call\": ");
+    put_uint(t, t->call);
+    PUT_LIT(t, ", \"modifier\": ");
+    put_uint(t, modifier);
+    PUT_LIT(t, ", \"hook\": \"");
+    put_str(t, ms_hook_name(hook));
+    if (ev) {
+        PUT_LIT(t, "\", \"event\": \"");
+        put_str(t, ms_event_type_name(ev->type));
+        PUT_LIT(t, "\", \"index\": ");
+        put_number(t, &t->index_cache, ms_event_current_index(ev));
+        PUT_LIT(t, "}\n");
+    } else {
+        PUT_LIT(t, "\", \"event\": null, \"index\": null}\n");
+    }
+}
+
+ms_status ms_trace_new(FILE *out, ms_trace **trace)
+{
+    ms_trace *t = calloc(1, sizeof *t);
+    *trace = t;
+    if (!t)
+        return MS_ERR_NOMEM;
+    t->out = out;
+    t->observer = (ms_observer){.on_hook = on_hook, .user = t};
+    return MS_OK;
+}
+
+ms_status ms_trace_free(ms_trace *t)
+{
+    if (!t)
+        return MS_OK;
+    flush(t);
+    if (fflush(t->out) != 0)
+        t->failed = 1;
+    ms_status st = t->failed ? MS_ERR_IO : MS_OK;
+    free(t);
+    return st;
+}
+
+const ms_observer *ms_trace_observer(ms_trace *t)
+{
+    return &t->observer;
+}
+
+void ms_trace_begin_call(ms_trace *t, size_t call)
+{
+    t->call = call;
+}
+
+void ms_trace_error(ms_trace *t, const ms_raise *raised)
+{
+    PUT_LIT(t, "{\"call\": ");
+    put_uint(t, t->call);
+    PUT_LIT(t, ", \"error\": ");
+    put_json_string(t, ms_raise_kind_name(raised->kind));
+    PUT_LIT(t, ", \"modifier\": ");
+    if (raised->modifier >= 0)
+        put_uint(t, (size_t)raised->modifier);
+    else
+        PUT_LIT(t, "null");
+    PUT_LIT(t, ", \"message\": ");
+    put_json_string(t, raised->message);
+    PUT_LIT(t, "}\n");
+}
+
+static void put_bool(ms_trace *t, bool b)
+{
+    if (b)
+        PUT_LIT(t, "true");
+    else
+        PUT_LIT(t, "false");
+}
+
+void ms_trace_state(ms_trace *t, const ms_lifecycle *lc)
+{
+    PUT_LIT(t, "{\"call\": ");
+    put_uint(t, t->call);
+    PUT_LIT(t, ", \"state\": [");
+    for (size_t i = 0; i < ms_lifecycle_count(lc); i++) {
+        const ms_modifier *m = ms_lifecycle_modifier_const(lc, i);
+        if (i)
+            PUT_LIT(t, ", ");
+        PUT_LIT(t, "{\"modifier\": ");
+        put_uint(t, i);
+        PUT_LIT(t, ", \"initialized\": ");
+        put_bool(t, ms_modifier_initialized(m));
+        PUT_LIT(t, ", \"started\": ");
+        put_bool(t, ms_modifier_started(m));
+        PUT_LIT(t, ", \"ended\": ");
+        put_bool(t, ms_modifier_ended(m));
+        PUT_LIT(t, ", \"finalized\": ");
+        put_bool(t, ms_modifier_finalized(m));
+        double value;
+        bool has_value;
+        const char *metric = ms_modifier_metric(m, &value, &has_value);
+        if (metric) {
+            PUT_LIT(t, ", \"");
+            put_str(t, metric);
+            PUT_LIT(t, "\": ");
+            if (has_value)
+                put_number(t, &t->metric_cache, value);
+            else
+                PUT_LIT(t, "null");
+        }
+        PUT_LIT(t, "}");
+    }
+    PUT_LIT(t, "]}\n");
+}

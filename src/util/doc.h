@@ -1,0 +1,74 @@
+/* A parsed YAML/JSON document: a tree of maps, sequences and scalars in which
+ * every node keeps the line and column it came from, so that every later
+ * diagnostic can point at its source.
+ *
+ * Aliases share the anchored node (the tree is a DAG); a budget on how many
+ * nodes aliases would expand to protects consumers from "billion laughs". */
+#ifndef MS_DOC_H
+#define MS_DOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+
+typedef enum { MS_NODE_SCALAR, MS_NODE_MAP, MS_NODE_SEQ } ms_node_kind;
+
+typedef struct ms_node ms_node;
+struct ms_node {
+    ms_node_kind kind;
+    int line, col;     /* 1-based position of the node's first character */
+    bool quoted;       /* scalar written in quotes or as a block: always a string */
+    bool block;        /* scalar written as a | or > block; its text starts on the next line */
+    char *value;       /* scalar text, NUL-terminated; NULL for maps and sequences */
+    size_t count;      /* number of items (sequence) or pairs (map) */
+    ms_node **items;   /* sequence items, or map values */
+    ms_node **keys;    /* map keys (scalar nodes); NULL for sequences */
+};
+
+typedef struct ms_doc ms_doc;
+
+/* Parses `len` bytes of YAML (JSON is accepted as YAML flow style). `file` names
+ * the input in diagnostics. An empty input yields a document whose root is NULL.
+ * Rejects duplicate map keys, non-scalar keys, several documents, nesting deeper
+ * than 256 levels and aliases that would expand past a million nodes. */
+ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out,
+                       ms_diag *diag);
+
+/* Reads a whole file (at most `max_bytes`) and parses it. */
+ms_status ms_doc_load_file(const char *path, size_t max_bytes, ms_doc **out, ms_diag *diag);
+
+void ms_doc_free(ms_doc *doc);
+
+/* Moves every node's position by the given amounts: for text that was taken
+ * out of another file (a recipe embedded in a scenario), so positions point
+ * into that file. */
+void ms_doc_shift(ms_doc *doc, int lines, int cols);
+
+/* The root node, or NULL for an empty document. */
+const ms_node *ms_doc_root(const ms_doc *doc);
+
+/* The file name given at parse time (never NULL). */
+const char *ms_doc_file(const ms_doc *doc);
+
+/* Value of `key` in a map node, or NULL (also when `map` is not a map). */
+const ms_node *ms_node_get(const ms_node *map, const char *key);
+
+/* Key node of `key` in a map node, or NULL. */
+const ms_node *ms_node_key(const ms_node *map, const char *key);
+
+/* YAML 1.1 core scalars as PyYAML's safe loader resolves them. */
+bool ms_node_is_null(const ms_node *node);
+bool ms_node_as_bool(const ms_node *node, bool *out);
+bool ms_node_as_int(const ms_node *node, long long *out);
+bool ms_node_as_double(const ms_node *node, double *out); /* ints and floats */
+bool ms_node_is_string(const ms_node *node);               /* a scalar that is not null/bool/number */
+
+/* "map", "sequence", "string", "integer", "number", "boolean" or "null". */
+const char *ms_node_type_name(const ms_node *node);
+
+/* Reads a whole file into a NUL-terminated buffer. */
+ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                       ms_diag *diag);
+
+#endif

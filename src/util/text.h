@@ -1,0 +1,10 @@
+/* Small text helpers shared by modules that suggest corrections. */
+#ifndef MS_TEXT_H
+#define MS_TEXT_H
+
+#include <stddef.h>
+
+/* Levenshtein distance; SIZE_MAX when either string is longer than 128 bytes. */
+size_t ms_edit_distance(const char *a, const char *b);
+
+#endif
