@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""An independent model of llm-compressor's modifier lifecycle, used to write
+the expected traces of tests/scenarios (scripts/lifecycle_reference.py
+SCENARIO.yaml > SCENARIO.jsonl).
+
+It restates, in plain Python, the rules of upstream's core/events/event.py,
+modifiers/modifier.py, core/lifecycle.py, the calibration-driven modifiers'
+on_event/on_finalize and pruning/helpers.py schedulers (revision 715e1166c^),
+so modsim's C engine is checked against a second implementation rather than
+against its own output. Needs PyYAML (Debian: python3-yaml).
+"""
+import json
+import math
+import os
+import re
+import sys
+
+import yaml
+
+ORDER = ["batch_start", "loss_calculated", "optim_pre_step", "optim_post_step", "batch_end"]
+EVENTS = ORDER + ["calibration_epoch_start", "sequential_epoch_end", "calibration_epoch_end",
+                  "initialize", "finalize"]
+CALIBRATION = {"QuantizationModifier", "GPTQModifier", "SparseGPTModifier",
+               "WandaPruningModifier", "SmoothQuantModifier", "LogarithmicEqualizationModifier",
+               "AWQModifier"}
+TRAINING = {"ConstantPruningModifier", "MagnitudePruningModifier", "OutputDistillationModifier"}
+
+
+class Raise(Exception):
+    def __init__(self, kind, modifier, message):
+        super().__init__(message)
+        self.kind, self.modifier, self.message = kind, modifier, message
+
+
+class Event:
+    def __init__(self, type_, global_step=0, steps_per_epoch=None):
+        self.type_, self.global_step, self.steps_per_epoch = type_, global_step, steps_per_epoch
+
+    @property
+    def current_index(self):
+        if self.steps_per_epoch is None:
+            return self.global_step
+        return self.global_step / float(self.steps_per_epoch)
+
+
+def scheduler(name, start, end, update, init, final, args):
+    args = dict(args or {})
+
+    def per_complete(ev):
+        return (ev.current_index - start) / (end - start)
+
+    if name == "linear":
+        return lambda ev: init + (final - init) * per_complete(ev)
+    if name in ("cubic", "polynomial_decay"):
+        exponent = 3 if name == "cubic" else args.get("exponent", 2)
+        return lambda ev: init + (final - init) * (pow(per_complete(ev) - 1, exponent) + 1)
+    if name == "polynomial":
+        exponent = args.get("exponent", 2)
+        return lambda ev: init + (final - init) * per_complete(ev) ** exponent
+    if name == "multi_step":
+        steps = sorted(args.get("steps", []), key=lambda x: x[0])
+
+        def multi(ev):
+            current = init
+            for index, sparsity in steps:
+                if ev.current_index >= index:
+                    current = sparsity
+            return current
+        return multi
+    if name.startswith("calc(") and name.endswith(")"):
+        match = re.search(r"calc\(([^()]*)\)", name)
+        if not match:
+            raise ValueError(f"invalid calc string {name}")
+        expr = match.group(1)
+        return lambda ev: eval(expr, {"math": math}, {
+            "start": start, "end": end, "update": update, "init_sparsity": init,
+            "final_sparsity": final, **args, "index": ev.current_index})
+    raise ValueError(f"Unknown scheduler type: {name}")
+
+
+def has_quant_config(args):
+    return not (args.get("config_groups") is None and args.get("targets", ["Linear"]) == ["Linear"]
+                and args.get("ignore", []) == [] and args.get("scheme") is None
+                and args.get("kv_cache_scheme") is None)
+
+
+class World:
+    quant_schemes = 0
+
+
+class Modifier:
+    def __init__(self, position, type_, args, out, world):
+        self.position, self.type, self.args, self.out, self.world = position, type_, args, out, world
+        f = lambda k: None if args.get(k) is None else float(args[k])
+        self.start, self.end, self.update = f("start"), f("end"), f("update")
+        self.initialized_ = self.started_ = self.ended_ = self.finalized_ = False
+        self.sparsity = None
+        self.call = 0
+
+    def hook(self, name, ev):
+        self.out.append({"call": self.call, "modifier": self.position, "hook": name,
+                         "event": ev.type_ if ev else None,
+                         "index": ev.current_index if ev else None})
+
+    def raise_(self, kind, message):
+        raise Raise(kind, self.position, message)
+
+    # -- hooks, per type --
+    def on_initialize(self):
+        self.hook("on_initialize", None)
+        t, a = self.type, self.args
+        if t == "MagnitudePruningModifier":
+            if a.get("apply_globally"):
+                self.raise_("NotImplementedError", "global pruning not implemented yet for PyTorch")
+            try:
+                self.schedule = scheduler(a.get("update_scheduler", "cubic"), self.start, self.end,
+                                          self.update, float(a["init_sparsity"]),
+                                          float(a["final_sparsity"]), a.get("scheduler_args"))
+            except ValueError as e:
+                self.raise_("ValueError", str(e))
+        if t == "QuantizationModifier":
+            if not has_quant_config(a):
+                self.raise_("ValueError",
+                            "QuantizationModifier requires that quantization fields be specified")
+            self.world.quant_schemes += 1
+        if t == "GPTQModifier" and has_quant_config(a):
+            self.world.quant_schemes += 1
+        if t in ("SmoothQuantModifier", "LogarithmicEqualizationModifier"):
+            if self.end and self.end != -1:
+                self.raise_("ValueError", f"{t} can only be applied during one-shot.  Expected "
+                            f"end to be None or -1, got {self.end}")
+            if self.start and self.start != -1:
+                self.raise_("ValueError", f"{t} can only be applied during one-shot. Expected "
+                            f"start to be None or -1, got {self.end}")
+        return True
+
+    def run_schedule(self, ev):
+        try:
+            self.sparsity = self.schedule(ev)
+        except ZeroDivisionError as e:
+            self.raise_("ZeroDivisionError", str(e))
+        except TypeError as e:
+            self.raise_("TypeError", str(e))
+        except NameError as e:
+            self.raise_("NameError", str(e))
+
+    def on_start(self, ev):
+        self.hook("on_start", ev)
+        if self.type == "MagnitudePruningModifier":
+            self.run_schedule(ev)
+        if self.type in CALIBRATION:
+            self.started_ = True
+            if self.type == "GPTQModifier" and self.world.quant_schemes == 0:
+                self.raise_("ValueError", "GPTQModifier was unable to find any modules to "
+                            "quantize. Please check quantization `config_groups` and `targets` "
+                            "in recipe")
+
+    def on_update(self, ev):
+        self.hook("on_update", ev)
+        if self.type == "MagnitudePruningModifier" and ev.type_ == "batch_start":
+            self.run_schedule(ev)
+
+    def on_end(self, ev):
+        self.hook("on_end", ev)
+        if self.type in CALIBRATION:
+            self.ended_ = True
+
+    def on_event(self, ev):
+        self.hook("on_event", ev)
+        if self.type in CALIBRATION:
+            if ev.type_ == "calibration_epoch_start" and not self.started_:
+                self.on_start(None)
+            if ev.type_ == "calibration_epoch_end" and not self.ended_:
+                self.on_end(None)
+
+    def on_finalize(self):
+        self.hook("on_finalize", None)
+        if self.type in CALIBRATION:
+            if not self.ended_:
+                self.on_end(None)
+            if self.type == "QuantizationModifier":
+                return None
+        return True
+
+    # -- the base class --
+    def should_start(self, ev):
+        if self.start is None:
+            return False
+        current = ev.current_index
+        return self.start <= current and (self.end is None or current < self.end)
+
+    def should_end(self, ev):
+        return self.end is not None and ev.current_index >= self.end
+
+    def initialize(self):
+        if self.initialized_:
+            self.raise_("RuntimeError",
+                        "Cannot initialize a modifier that has already been initialized")
+        if self.finalized_:
+            self.raise_("RuntimeError",
+                        "Cannot initialize a modifier that has already been finalized")
+        self.initialized_ = self.on_initialize()
+        fake = Event("batch_start", global_step=0)
+        if self.should_start(fake):
+            self.on_start(fake)
+            self.started_ = True
+
+    def finalize(self):
+        if self.finalized_:
+            self.raise_("RuntimeError", "cannot finalize a modifier twice")
+        if not self.initialized_:
+            self.raise_("RuntimeError", "cannot finalize an uninitialized modifier")
+        self.finalized_ = self.on_finalize()
+
+    def update_event(self, ev):
+        if not self.initialized_:
+            self.raise_("RuntimeError", "Cannot update an uninitialized modifier")
+        if self.finalized_:
+            self.raise_("RuntimeError", "Cannot update a finalized modifier")
+        self.on_event(ev)
+        if ev.type_ == "batch_start" and not self.started_ and self.should_start(ev):
+            self.on_start(ev)
+            self.started_ = True
+            self.on_update(ev)
+            return
+        if ev.type_ == "batch_end" and not self.ended_ and self.should_end(ev):
+            self.on_end(ev)
+            self.ended_ = True
+            self.on_update(ev)
+            return
+        if self.started_ and not self.ended_:
+            self.on_update(ev)
+
+    def state(self):
+        s = {"modifier": self.position, "initialized": bool(self.initialized_),
+             "started": bool(self.started_), "ended": bool(self.ended_),
+             "finalized": bool(self.finalized_)}
+        if self.type == "MagnitudePruningModifier":
+            s["sparsity"] = self.sparsity
+        return s
+
+
+def enum_text(name):
+    return "EventType." + name.upper()
+
+
+class Lifecycle:
+    def __init__(self, modifiers):
+        self.modifiers = modifiers
+        self.initialized_ = self.finalized = False
+        self.last = "batch_end"
+
+    def initialize(self):
+        if self.initialized_:
+            return
+        for m in self.modifiers:
+            m.initialize()
+        self.initialized_ = True
+
+    def finalize(self):
+        if not self.initialized_:
+            raise Raise("ValueError", None, "Cannot finalize before initializing")
+        if self.finalized:
+            raise Raise("ValueError", None, "Cannot finalize more than once")
+        for m in self.modifiers:
+            m.finalize()
+        self.finalized = True
+
+    def validate_order(self, type_):
+        if type_ not in ORDER:
+            return True
+        valid = (self.last != "batch_start" if type_ == "batch_start"
+                 else ORDER.index(self.last) <= ORDER.index(type_))
+        if valid:
+            self.last = type_
+        return valid
+
+    def event(self, ev, loss):
+        if not self.initialized_:
+            raise Raise("ValueError", None, "Cannot invoke event before initializing")
+        if self.finalized:
+            raise Raise("ValueError", None, "Cannot invoke event after finalizing")
+        if ev.type_ in ("initialize", "finalize"):
+            raise Raise("ValueError", None, f"Cannot invoke {enum_text(ev.type_)} event. "
+                        "Use the corresponding method instead.")
+        last = self.last
+        if not self.validate_order(ev.type_):
+            order = ", ".join(f"<{enum_text(o)}: '{o}'>" for o in ORDER)
+            raise Raise("ValueError", None, f"Lifecycle events must appear following order: "
+                        f"[{order}]. Instead, {enum_text(last)} was called before "
+                        f"{enum_text(ev.type_)}")
+        if ev.type_ == "loss_calculated" and loss is None:
+            raise Raise("ValueError", None, "Loss must be provided for loss calculated event")
+        for m in self.modifiers:
+            m.update_event(ev)
+
+
+def load_modifiers(recipe, out, world):
+    mods = []
+    for stage_key, stage in recipe.items():
+        if not (stage_key.endswith("_stage") and isinstance(stage, dict)):
+            continue
+        for group_key, group in stage.items():
+            if not (group_key.endswith("_modifiers") and isinstance(group, dict)):
+                continue
+            for type_, args in group.items():
+                mods.append(Modifier(len(mods), type_, args or {}, out, world))
+    return mods
+
+
+def main(path):
+    with open(path) as f:
+        sc = yaml.safe_load(f)
+    if "recipe_file" in sc:
+        with open(os.path.join(os.path.dirname(path), sc["recipe_file"])) as f:
+            recipe = yaml.safe_load(f)
+    else:
+        recipe = yaml.safe_load(sc["recipe"])
+    upstream = sc.get("index", "step") == "upstream"
+    spe = (sc.get("clock") or {}).get("steps_per_epoch")
+    out = []
+    world = World()
+    mods = load_modifiers(recipe, out, world)
+    lc = Lifecycle(mods)
+
+    def make_event(call):
+        if upstream:
+            return Event(call["event"])
+        return Event(call["event"], global_step=call.get("global_step") or 0, steps_per_epoch=spe)
+
+    for i, call in enumerate(sc.get("calls") or []):
+        for m in mods:
+            m.call = i
+        try:
+            if call == "initialize":
+                lc.initialize()
+            elif call == "finalize":
+                lc.finalize()
+            elif "modifier" in call:
+                m = mods[call["modifier"]]
+                {"initialize": lambda: m.initialize(), "finalize": lambda: m.finalize(),
+                 "update_event": lambda: m.update_event(make_event(call))}[call["call"]]()
+            else:
+                lc.event(make_event(call), call.get("loss"))
+        except Raise as r:
+            out.append({"call": i, "error": r.kind, "modifier": r.modifier, "message": r.message})
+        out.append({"call": i, "state": [m.state() for m in mods]})
+    for record in out:
+        print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
