@@ -1,5 +1,6 @@
 #include "export.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static bool plain_safe(const char *s, bool flow)
             return false;
         if (flow && strchr(",[]{}", ch))
             return false;
-        if (flow && ch == ':' && (p[1] == ',' || p[1] == ']' || p[1] == '}'))
+        if (flow && ch == ':') /* old PyYAML refuses ":" in flow plain scalars */
             return false;
     }
     return true;
@@ -52,13 +53,24 @@ static void write_quoted(FILE *o, const char *s)
     fputc('"', o);
 }
 
+/* Conservative: YAML 1.1 reads some unquoted text as other types (2:4 is
+ * 124 in base 60, 2024-01-01 a date), so only word-like strings lose quotes. */
+static bool plain_word(const char *s)
+{
+    return (isalpha((unsigned char)s[0]) || s[0] == '_') && !strchr(s, ':');
+}
+
 /* Plain scalars keep their text, so they resolve to the same value (presets,
- * numbers, booleans as written); quoted and block scalars are strings. */
+ * numbers, booleans as written). A quoted string is written plain when that
+ * still reads as the same string, so JSON and YAML recipes export alike. */
 static void write_scalar(FILE *o, const ms_node *n, bool flow)
 {
+    ms_node plain = *n;
+    plain.quoted = false;
     if (!n->quoted && !n->value[0])
         fputs("null", o);
-    else if (!n->quoted && plain_safe(n->value, flow))
+    else if (plain_safe(n->value, flow) &&
+             (!n->quoted || (plain_word(n->value) && ms_node_is_string(&plain))))
         fputs(n->value, o);
     else
         write_quoted(o, n->value);

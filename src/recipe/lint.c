@@ -108,8 +108,8 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
                               "top-level key '%s' is ignored upstream: only 'args' and keys "
                               "ending in '_stage' are read",
                               key->value);
-            ms_diag_hint(d, "rename it to '%s_stage' if it holds modifiers, or remove it",
-                         key->value);
+            ms_diag_hint(d,
+                         "if it holds modifiers, rename it so it ends in '_stage'; else remove it");
             continue;
         }
         if (stage->kind != MS_NODE_MAP) {
@@ -126,7 +126,7 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
                                   "'%s' in stage '%s' is ignored upstream: only keys ending in "
                                   "'_modifiers' are read",
                                   gk->value, key->value);
-                ms_diag_hint(d, "rename it to '%s_modifiers' if it holds modifiers", gk->value);
+                ms_diag_hint(d, "if it holds modifiers, rename it so it ends in '_modifiers'");
             } else if (group->kind != MS_NODE_MAP) {
                 ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
                                   "group '%s' is a %s, which upstream skips", gk->value,
@@ -178,7 +178,8 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
                           "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
                           "calc string' at initialize",
                           m->name);
-        ms_diag_hint(d, "rewrite the expression without parentheses (e.g. expand products)");
+        ms_diag_hint(d, "write the expression without parentheses: expand products; math.* calls "
+                        "cannot be used");
     }
     char *expr = strndup(inner, n);
     if (!expr) {
@@ -286,7 +287,7 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
             fmod(exponent, 2) == 0) {
             ms_diag *d = warn(c, MS_SEV_WARNING, "W-POLY-EVEN", e ? e : at,
                               "%s: polynomial_decay with the even exponent %g leaves [init, "
-                              "final]: it rises to 2*final - init at start, then falls back",
+                              "final]: sparsity starts at 2*final - init and falls to final",
                               m->name, exponent);
             ms_diag_hint(d, "use an odd exponent (cubic is polynomial_decay with 3)");
         }

@@ -254,21 +254,24 @@ static bool flag(const ms_node *schema, const char *key)
     return v && ms_node_as_bool(v, &b) && b;
 }
 
-/* The candidate closest to `word`, or NULL when none is plausibly meant. */
+/* The candidate closest to `word`, or NULL when none is plausibly meant. Ties
+ * go to a candidate of the same length (a transposition), and a candidate
+ * that starts the word ("int" for "integer") counts as close. */
 static const char *nearest(const char *word, const char *const *cands, size_t n)
 {
     const char *best = NULL;
-    size_t best_d = SIZE_MAX;
+    size_t best_d = SIZE_MAX, len = strlen(word);
     for (size_t i = 0; i < n; i++) {
+        size_t cl = strlen(cands[i]);
         size_t d = ms_edit_distance(word, cands[i]);
-        if (strcasecmp(word, cands[i]) == 0)
+        if (!strcasecmp(word, cands[i]) ||
+            (cl >= 3 && cl < len && !strncasecmp(word, cands[i], cl)))
             d = 0;
-        if (d < best_d) {
+        if (d < best_d || (d == best_d && best && cl == len && strlen(best) != len)) {
             best_d = d;
             best = cands[i];
         }
     }
-    size_t len = strlen(word);
     return best && best_d <= (len > 9 ? len / 3 : 3) ? best : NULL;
 }
 
@@ -642,8 +645,13 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         node_text(n, got, sizeof got);
         ms_diag *d = emit(c, MS_SEV_ERROR, "E-TYPE", n, "%s must be %s, not %s %s", where(c), want,
                           ms_node_type_name(n), got);
+        ms_node quoted = *n;
+        quoted.quoted = true;
         if (quoted_would_fit(n, type))
             ms_diag_hint(d, "remove the quotes: a quoted value is always a string");
+        else if (n->kind == MS_NODE_SCALAR && matches_type(type, &quoted))
+            ms_diag_hint(d, "quote it: unquoted, YAML reads %s as type %s", n->value,
+                         ms_node_type_name(n));
         else
             ms_diag_hint(d, "write a %s", want);
         c->depth--;
