@@ -5,5 +5,7 @@
 
 /* Each returns the process exit status. */
 int ms_cmd_trace(int argc, char **argv);
+int ms_cmd_validate(int argc, char **argv);
+int ms_cmd_export(int argc, char **argv);
 
 #endif

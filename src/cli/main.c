@@ -13,6 +13,8 @@ typedef struct command {
 static const command commands[] = {
     {"trace", ms_cmd_trace, "trace SCENARIO.yaml",
      "run a scenario through the lifecycle and print its JSON Lines trace"},
+    {"validate", ms_cmd_validate, "validate [--format json] RECIPE...", "report every problem of recipes"},
+    {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]", "write a recipe in upstream layout"},
 };
 
 static void usage(FILE *out)

@@ -93,8 +93,7 @@ static ms_status add_var(ms_scheduler *s, const char *name, ms_opt_double v)
     return MS_OK;
 }
 
-/* upstream: re.search(r"calc\(([^()]*)\)") on the whole string */
-static bool calc_inner(const char *type, const char **inner, size_t *len)
+bool ms_scheduler_calc_inner(const char *type, const char **inner, size_t *len)
 {
     for (const char *p = strstr(type, "calc("); p; p = strstr(p + 1, "calc(")) {
         const char *q = p + 5;
@@ -113,7 +112,7 @@ static ms_status setup_calc(ms_scheduler *s, const char *type, const ms_schedule
 {
     const char *inner;
     size_t len;
-    if (!calc_inner(type, &inner, &len))
+    if (!ms_scheduler_calc_inner(type, &inner, &len))
         return raise_value(raised, "invalid calc string %s", type);
     char *expr = strndup(inner, len);
     if (!expr)

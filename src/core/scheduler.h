@@ -30,4 +30,9 @@ void ms_scheduler_free(ms_scheduler *s);
 ms_status ms_scheduler_eval(ms_scheduler *s, const ms_event *ev, double *sparsity,
                             ms_raise *raised);
 
+/* The expression of a calc(...) scheduler as upstream extracts it, with
+ * re.search(r"calc\(([^()]*)\)"): false when upstream finds none (any
+ * parenthesis inside the expression), where it raises "invalid calc string". */
+bool ms_scheduler_calc_inner(const char *type, const char **inner, size_t *len);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +85,7 @@ static ms_status fail(builder *b, ms_status st, const char *code, const yaml_mar
                        mark ? (int)mark->column + 1 : 0, fmt, arg);
 }
 
-static ms_status remember_anchor(builder *b, const yaml_char_t *name, ms_node *node,
-                                 size_t weight)
+static ms_status remember_anchor(builder *b, const yaml_char_t *name, ms_node *node, size_t weight)
 {
     if (!name)
         return MS_OK;
@@ -124,8 +124,8 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
                             ms_node **out, size_t *weight)
 {
     if (depth > MAX_DEPTH)
-        return fail(b, MS_ERR_LIMIT, "E-DEPTH", &ev->start_mark,
-                    "nesting is deeper than %s levels", "256");
+        return fail(b, MS_ERR_LIMIT, "E-DEPTH", &ev->start_mark, "nesting is deeper than %s levels",
+                    "256");
     *weight = 1;
     switch (ev->type) {
     case YAML_ALIAS_EVENT: {
@@ -232,8 +232,7 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
         return st;
     }
     default:
-        return fail(b, MS_ERR_SYNTAX, "E-YAML", &ev->start_mark, "unexpected %s",
-                    "YAML structure");
+        return fail(b, MS_ERR_SYNTAX, "E-YAML", &ev->start_mark, "unexpected %s", "YAML structure");
     }
 }
 
@@ -250,8 +249,7 @@ static ms_status syntax_error(builder *b, const yaml_parser_t *p)
     return MS_ERR_SYNTAX;
 }
 
-ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out,
-                       ms_diag *diag)
+ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out, ms_diag *diag)
 {
     *out = NULL;
     ms_doc *doc = calloc(1, sizeof *doc);
@@ -315,15 +313,13 @@ ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **
     return MS_OK;
 }
 
-ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
-                       ms_diag *diag)
+ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag)
 {
     *out = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s",
-                           strerror(errno));
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s", strerror(errno));
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
     ms_status st = buf ? MS_OK : MS_ERR_NOMEM;
@@ -443,14 +439,15 @@ bool ms_node_is_null(const ms_node *n)
     if (!plain_scalar(n))
         return false;
     const char *v = n->value;
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-           !strcmp(v, "NULL");
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 bool ms_node_as_bool(const ms_node *n, bool *out)
 {
-    static const char *const yes[] = {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
-    static const char *const no[] = {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
+    static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
+                                      "TRUE", "on",  "On",  "ON"};
+    static const char *const no[] = {"no",    "No",  "NO",  "false", "False",
+                                     "FALSE", "off", "Off", "OFF"};
     if (!plain_scalar(n))
         return false;
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
@@ -481,11 +478,39 @@ static bool strip_underscores(const char *s, char *buf, size_t cap)
     return n > 0;
 }
 
+/* YAML 1.1 base 60, [-+]?[1-9][0-9_]*(:[0-5]?[0-9])+: PyYAML reads "2:4" as 124. */
+static bool sexagesimal(const char *s, long long *out)
+{
+    int sign = 1;
+    if (*s == '+' || *s == '-')
+        sign = *s++ == '-' ? -1 : 1;
+    if (*s < '1' || *s > '9' || !strchr(s, ':'))
+        return false;
+    long long v = 0;
+    char *end;
+    v = strtoll(s, &end, 10);
+    while (*end == ':') {
+        const char *d = end + 1;
+        long long part = strtoll(d, &end, 10);
+        if (end == d || end - d > 2 || part > 59 || !isdigit((unsigned char)*d))
+            return false;
+        if (v > LLONG_MAX / 60)
+            return false;
+        v = v * 60 + part;
+    }
+    if (*end)
+        return false;
+    *out = sign * v;
+    return true;
+}
+
 bool ms_node_as_int(const ms_node *n, long long *out)
 {
     char buf[128];
     if (!plain_scalar(n) || !strip_underscores(n->value, buf, sizeof buf))
         return false;
+    if (sexagesimal(buf, out))
+        return true;
     const char *s = buf;
     int sign = 1;
     if (*s == '+' || *s == '-')
@@ -500,7 +525,7 @@ bool ms_node_as_int(const ms_node *n, long long *out)
     if (!*s)
         return false;
     for (const char *c = s; *c; c++) {
-        int d = isdigit((unsigned char)*c) ? *c - '0'
+        int d = isdigit((unsigned char)*c)    ? *c - '0'
                 : isxdigit((unsigned char)*c) ? tolower((unsigned char)*c) - 'a' + 10
                                               : 99;
         if (d >= base)

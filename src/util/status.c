@@ -1,6 +1,9 @@
 #include "status.h"
 
+#include <stdbool.h>
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_texts[] = {
@@ -21,8 +24,8 @@ void ms_diag_clear(ms_diag *diag)
     memset(diag, 0, sizeof *diag);
 }
 
-ms_status ms_diag_set(ms_diag *diag, ms_status status, const char *code, const char *file,
-                      int line, int col, const char *fmt, ...)
+ms_status ms_diag_set(ms_diag *diag, ms_status status, const char *code, const char *file, int line,
+                      int col, const char *fmt, ...)
 {
     if (!diag)
         return status;
@@ -49,17 +52,118 @@ void ms_diag_hint(ms_diag *diag, const char *fmt, ...)
     va_end(ap);
 }
 
-void ms_diag_print(const ms_diag *diag, FILE *out)
+const char *ms_severity_name(ms_severity severity)
 {
     static const char *const severities[] = {"error", "warning", "note"};
+    return (unsigned)severity < 3 ? severities[severity] : "error";
+}
+
+void ms_diag_print(const ms_diag *diag, FILE *out)
+{
     if (diag->file[0])
         fprintf(out, "%s:", diag->file);
     if (diag->line > 0)
         fprintf(out, "%d:%d:", diag->line, diag->col);
-    fprintf(out, "%s%s", (diag->file[0] || diag->line > 0) ? " " : "", severities[diag->severity]);
+    fprintf(out, "%s%s", (diag->file[0] || diag->line > 0) ? " " : "",
+            ms_severity_name(diag->severity));
     if (diag->code[0])
         fprintf(out, " %s", diag->code);
     fprintf(out, ": %s\n", diag->message);
     if (diag->hint[0])
         fprintf(out, "  hint: %s\n", diag->hint);
+}
+
+void ms_diag_list_init(ms_diag_list *list)
+{
+    memset(list, 0, sizeof *list);
+}
+
+void ms_diag_list_free(ms_diag_list *list)
+{
+    free(list->items);
+    ms_diag_list_init(list);
+}
+
+ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag)
+{
+    if (list->count == list->cap) {
+        size_t ncap = list->cap ? list->cap * 2 : 8;
+        ms_diag *items = realloc(list->items, ncap * sizeof *items);
+        if (!items)
+            return MS_ERR_NOMEM;
+        list->items = items;
+        list->cap = ncap;
+    }
+    list->items[list->count++] = *diag;
+    return MS_OK;
+}
+
+ms_status ms_diag_list_move(ms_diag_list *to, ms_diag_list *from)
+{
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < from->count && st == MS_OK; i++)
+        st = ms_diag_list_add(to, &from->items[i]);
+    ms_diag_list_free(from);
+    return st;
+}
+
+static int diag_order(const ms_diag *a, const ms_diag *b)
+{
+    int c = strcmp(a->file, b->file);
+    if (c)
+        return c;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    if (a->col != b->col)
+        return a->col < b->col ? -1 : 1;
+    return 0;
+}
+
+static bool diag_same(const ms_diag *a, const ms_diag *b)
+{
+    return !diag_order(a, b) && a->severity == b->severity && !strcmp(a->code, b->code) &&
+           !strcmp(a->message, b->message);
+}
+
+/* Stable merge sort: equal positions keep report order. */
+static void merge_sort(ms_diag *a, ms_diag *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    merge_sort(a, tmp, h);
+    merge_sort(a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = diag_order(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
+void ms_diag_list_sort(ms_diag_list *list)
+{
+    ms_diag *tmp = malloc((list->count ? list->count : 1) * sizeof *tmp);
+    if (tmp) /* without memory the list stays in report order, which is still usable */
+        merge_sort(list->items, tmp, list->count);
+    free(tmp);
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        bool repeat = false;
+        for (size_t j = n; j-- > 0 && !diag_order(&list->items[j], &list->items[i]);)
+            repeat = repeat || diag_same(&list->items[j], &list->items[i]);
+        if (!repeat)
+            list->items[n++] = list->items[i];
+    }
+    list->count = n;
+}
+
+size_t ms_diag_list_count(const ms_diag_list *list, ms_severity severity)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++)
+        n += list->items[i].severity == severity;
+    return n;
 }

@@ -9,13 +9,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define MS_STATUS_LIST(X)                                                                         \
-    X(MS_OK, "ok")                                                                                \
-    X(MS_ERR_NOMEM, "out of memory")                                                              \
-    X(MS_ERR_IO, "cannot read or write a file")                                                   \
-    X(MS_ERR_SYNTAX, "syntax error")                                                              \
-    X(MS_ERR_INVALID, "invalid value")                                                            \
-    X(MS_ERR_LIMIT, "input exceeds a limit")                                                      \
+#define MS_STATUS_LIST(X)                                                                          \
+    X(MS_OK, "ok")                                                                                 \
+    X(MS_ERR_NOMEM, "out of memory")                                                               \
+    X(MS_ERR_IO, "cannot read or write a file")                                                    \
+    X(MS_ERR_SYNTAX, "syntax error")                                                               \
+    X(MS_ERR_INVALID, "invalid value")                                                             \
+    X(MS_ERR_LIMIT, "input exceeds a limit")                                                       \
     X(MS_ERR_RAISED, "the lifecycle raised an error")
 
 typedef enum {
@@ -44,14 +44,32 @@ void ms_diag_clear(ms_diag *diag);
 
 /* Fills a diagnostic. `file` may be NULL. Returns `status` so callers can write
  * `return ms_diag_set(d, MS_ERR_INVALID, ...)`. */
-ms_status ms_diag_set(ms_diag *diag, ms_status status, const char *code, const char *file,
-                      int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+ms_status ms_diag_set(ms_diag *diag, ms_status status, const char *code, const char *file, int line,
+                      int col, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* Sets the hint line of a diagnostic. */
 void ms_diag_hint(ms_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Writes "file:line:col: error CODE: message" and an indented hint line. */
 void ms_diag_print(const ms_diag *diag, FILE *out);
+
+/* "error", "warning" or "note". */
+const char *ms_severity_name(ms_severity severity);
+
+/* A growable list of diagnostics, for checks that report every problem. */
+typedef struct ms_diag_list {
+    ms_diag *items;
+    size_t count, cap;
+} ms_diag_list;
+
+void ms_diag_list_init(ms_diag_list *list);
+void ms_diag_list_free(ms_diag_list *list);
+ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag);
+/* Moves every item of `from` to the end of `to`; `from` is left empty. */
+ms_status ms_diag_list_move(ms_diag_list *to, ms_diag_list *from);
+/* Orders by file, line and column (stable) and drops exact repeats, which
+ * arise when an alias shares a node between several places. */
+void ms_diag_list_sort(ms_diag_list *list);
+size_t ms_diag_list_count(const ms_diag_list *list, ms_severity severity);
 
 #endif

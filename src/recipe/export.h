@@ -1,0 +1,20 @@
+/* Writes a recipe back in upstream's layout, for llm-compressor to load
+ * unchanged: `args`, then each `*_stage` in source order, its `*_modifiers`
+ * groups, each modifier's fields in the schema's order (base fields first,
+ * as upstream serializes them) and nested values in source order. Only what
+ * the recipe gives is written (no defaults filled in); preset names stay as
+ * written; keys upstream ignores are dropped; aliases are expanded. The output
+ * is a fixed point: exporting it again gives the same bytes. */
+#ifndef MS_EXPORT_H
+#define MS_EXPORT_H
+
+#include <stdio.h>
+
+#include "../util/status.h"
+#include "recipe.h"
+#include "schema.h"
+
+/* Writes `recipe` (its stage filter applied) to `out` as YAML. */
+ms_status ms_export_recipe(const ms_schema *schema, const ms_recipe *recipe, FILE *out);
+
+#endif

@@ -1,0 +1,486 @@
+#include "lint.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/calc.h"
+#include "../core/scheduler.h"
+
+static const ms_lint_code codes[] = {
+    {"E-IO", MS_SEV_ERROR, "the file cannot be opened or read"},
+    {"E-SIZE", MS_SEV_ERROR, "the file is larger than 8 MiB"},
+    {"E-BINARY", MS_SEV_ERROR, "the file holds NUL bytes"},
+    {"E-ENCODING", MS_SEV_ERROR, "the file is not UTF-8"},
+    {"E-EMPTY", MS_SEV_ERROR, "the recipe is empty"},
+    {"E-FRONTMATTER", MS_SEV_ERROR, "a Markdown recipe card without YAML front matter"},
+    {"E-YAML", MS_SEV_ERROR, "YAML syntax error"},
+    {"E-JSON", MS_SEV_ERROR, "YAML-only syntax in a .json recipe"},
+    {"E-DUPKEY", MS_SEV_ERROR, "a key appears twice in one map"},
+    {"E-KEY", MS_SEV_ERROR, "a map key that is a map or a sequence"},
+    {"E-DEPTH", MS_SEV_ERROR, "nesting deeper than 256 levels"},
+    {"E-ALIAS", MS_SEV_ERROR, "aliases expanding past a million nodes"},
+    {"E-LAYOUT", MS_SEV_ERROR, "the recipe is not a map"},
+    {"E-TYPE-UNKNOWN", MS_SEV_ERROR, "unknown modifier type"},
+    {"E-FIELD-UNKNOWN", MS_SEV_ERROR, "unknown field of a modifier (upstream forbids extras)"},
+    {"E-MISPLACED", MS_SEV_ERROR, "a config group (group_0) outside config_groups"},
+    {"E-TYPE", MS_SEV_ERROR, "a value of the wrong type"},
+    {"E-ENUM", MS_SEV_ERROR, "a value that is not one of the allowed ones"},
+    {"E-PATTERN", MS_SEV_ERROR, "a string of the wrong form (mask_structure)"},
+    {"E-BOUNDS", MS_SEV_ERROR, "a number or a list length out of bounds"},
+    {"E-REQUIRED", MS_SEV_ERROR, "a required field is missing"},
+    {"E-AWQ-ORDER", MS_SEV_ERROR, "AWQModifier with no quantization modifier after it"},
+    {"E-CALC", MS_SEV_ERROR, "a calc(...) expression that does not parse"},
+    {"W-IGNORED-KEY", MS_SEV_WARNING, "a key upstream skips silently (not *_stage/*_modifiers)"},
+    {"W-FIELD-IGNORED", MS_SEV_WARNING, "a quantization argument compressed-tensors drops"},
+    {"W-DEPRECATED", MS_SEV_WARNING, "a deprecated modifier type or field"},
+    {"W-END-NEG", MS_SEV_WARNING, "end: -1, which never starts the modifier"},
+    {"W-END-BEFORE-START", MS_SEV_WARNING, "end <= start"},
+    {"W-ZERO-SPAN", MS_SEV_WARNING, "start == end with a scheduler (division by zero)"},
+    {"W-POLY-EVEN", MS_SEV_WARNING, "polynomial_decay with an even exponent"},
+    {"W-SCHED-RANGE", MS_SEV_WARNING, "a scheduler leaving [0, 1] in [start, end]"},
+    {"W-CALC-RAISES", MS_SEV_WARNING, "a calc(...) expression that raises when evaluated"},
+    {"W-CALC-PARENS", MS_SEV_WARNING, "parentheses inside calc(...), which upstream refuses"},
+    {"W-UPDATE-IGNORED", MS_SEV_WARNING, "update set on a modifier that ignores it"},
+    {"W-START-NEVER", MS_SEV_WARNING, "start > 0 on a modifier whose events carry index 0"},
+    {"W-STAGES-FLAT", MS_SEV_WARNING, "several stages flattened into one modifier list"},
+    {"W-ONESHOT-TRAINING", MS_SEV_WARNING, "a training-driven modifier in a one-shot recipe"},
+    {"W-TRAINING-CALIB", MS_SEV_WARNING, "a calibration-driven modifier in a training recipe"},
+};
+
+size_t ms_lint_code_count(void)
+{
+    return sizeof codes / sizeof codes[0];
+}
+
+const ms_lint_code *ms_lint_code_at(size_t i)
+{
+    return i < ms_lint_code_count() ? &codes[i] : NULL;
+}
+
+typedef struct lctx {
+    const ms_recipe *r;
+    const char *file;
+    ms_diag_list *out;
+    ms_status st;
+} lctx;
+
+static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
+
+static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
+                     ...)
+{
+    ms_diag d;
+    ms_diag_set(&d, MS_ERR_INVALID, code, c->file, at ? at->line : 0, at ? at->col : 0, "%s", "");
+    d.severity = sev;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d.message, sizeof d.message, fmt, ap);
+    va_end(ap);
+    if (ms_diag_list_add(c->out, &d) != MS_OK) {
+        c->st = MS_ERR_NOMEM;
+        return NULL;
+    }
+    return &c->out->items[c->out->count - 1];
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+/* ---- layout: keys upstream's Recipe.from_dict skips without a word ---- */
+
+static void lint_layout(lctx *c, const ms_node *root, const char *filter)
+{
+    for (size_t s = 0; s < root->count; s++) {
+        const ms_node *key = root->keys[s], *stage = root->items[s];
+        if (filter && strncmp(key->value, filter, strlen(filter)) != 0)
+            continue;
+        if (!strcmp(key->value, "args"))
+            continue;
+        if (!ends_with(key->value, "_stage")) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
+                              "top-level key '%s' is ignored upstream: only 'args' and keys "
+                              "ending in '_stage' are read",
+                              key->value);
+            ms_diag_hint(d,
+                         "if it holds modifiers, rename it so it ends in '_stage'; else remove it");
+            continue;
+        }
+        if (stage->kind != MS_NODE_MAP) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
+                              "stage '%s' is a %s, which upstream skips", key->value,
+                              ms_node_type_name(stage));
+            ms_diag_hint(d, "a stage is a map of '*_modifiers' groups");
+            continue;
+        }
+        for (size_t g = 0; g < stage->count; g++) {
+            const ms_node *gk = stage->keys[g], *group = stage->items[g];
+            if (!ends_with(gk->value, "_modifiers")) {
+                ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
+                                  "'%s' in stage '%s' is ignored upstream: only keys ending in "
+                                  "'_modifiers' are read",
+                                  gk->value, key->value);
+                ms_diag_hint(d, "if it holds modifiers, rename it so it ends in '_modifiers'");
+            } else if (group->kind != MS_NODE_MAP) {
+                ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
+                                  "group '%s' is a %s, which upstream skips", gk->value,
+                                  ms_node_type_name(group));
+                ms_diag_hint(d, "a group maps modifier types to their arguments");
+            }
+        }
+    }
+}
+
+/* ---- one modifier ---- */
+
+typedef struct mod_info {
+    const ms_recipe_entry *e;
+    const char *name;
+    bool training;
+    ms_opt_double start, end, update;
+    const ms_node *start_n, *end_n, *update_n;
+} mod_info;
+
+static ms_opt_double number_field(const ms_node *args, const char *field, const ms_node **node)
+{
+    double d;
+    *node = ms_node_get(args, field);
+    return *node && ms_node_as_double(*node, &d) ? MS_SOME(d) : MS_NONE;
+}
+
+static bool is_training_schedule(const mod_info *m)
+{
+    return m->training &&
+           ((m->end.set && m->end.value > 0) || (m->start.set && m->start.value > 0));
+}
+
+static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *uses_update)
+{
+    const char *text = sched->value;
+    size_t len = strlen(text);
+    if (len < 6 || strncmp(text, "calc(", 5) || text[len - 1] != ')')
+        return;
+    int col = sched->col + (sched->quoted ? 1 : 0);
+    const char *inner;
+    size_t n;
+    bool upstream_finds = ms_scheduler_calc_inner(text, &inner, &n);
+    if (!upstream_finds) {
+        inner = text + 5;
+        n = len - 6;
+        ms_diag *d = warn(c, MS_SEV_WARNING, "W-CALC-PARENS", sched,
+                          "%s.update_scheduler: upstream extracts calc expressions with "
+                          "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
+                          "calc string' at initialize",
+                          m->name);
+        ms_diag_hint(d, "write the expression without parentheses: expand products; math.* calls "
+                        "cannot be used");
+    }
+    char *expr = strndup(inner, n);
+    if (!expr) {
+        c->st = MS_ERR_NOMEM;
+        return;
+    }
+    ms_calc *calc = NULL;
+    ms_diag cd;
+    ms_diag_clear(&cd);
+    if (ms_calc_parse(expr, &calc, &cd) != MS_OK) {
+        ms_diag d = cd;
+        d.severity = MS_SEV_ERROR;
+        snprintf(d.file, sizeof d.file, "%s", c->file);
+        d.line = sched->line;
+        d.col = col + (int)(inner - text) + (cd.col > 0 ? cd.col - 1 : 0);
+        if (!d.code[0])
+            snprintf(d.code, sizeof d.code, "E-CALC");
+        if (ms_diag_list_add(c->out, &d) != MS_OK)
+            c->st = MS_ERR_NOMEM;
+    } else {
+        for (size_t i = 0; i < ms_calc_var_count(calc); i++)
+            *uses_update = *uses_update || !strcmp(ms_calc_var_name(calc, i), "update");
+    }
+    ms_calc_free(calc);
+    free(expr);
+}
+
+/* Samples the schedule over [start, end] as upstream evaluates it: values
+ * outside [0, 1] and Python errors are reported once, at the first index. */
+static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_name,
+                                const ms_node *at)
+{
+    const ms_node *args = m->e->args;
+    const ms_node *in = ms_node_get(args, "init_sparsity"),
+                  *fin = ms_node_get(args, "final_sparsity");
+    ms_scheduler_settings set = {.start = m->start,
+                                 .end = m->end,
+                                 .update = m->update,
+                                 .args = ms_node_get(args, "scheduler_args")};
+    if (!ms_node_as_double(in, &set.init_sparsity) ||
+        !ms_node_as_double(fin, &set.final_sparsity) || !m->start.set || !m->end.set ||
+        m->end.value <= m->start.value)
+        return;
+    ms_scheduler *s = NULL;
+    ms_raise raised;
+    ms_diag ignored;
+    if (ms_scheduler_new(sched_name, &set, c->file, at->line, at->col, &s, &raised, &ignored) !=
+        MS_OK)
+        return;
+    enum { SAMPLES = 200 };
+    const long long per_unit = 1LL << 20; /* index = step / per_unit: exact binary fractions */
+    for (int i = 0; i <= SAMPLES; i++) {
+        double x = m->start.value + (m->end.value - m->start.value) * i / SAMPLES;
+        ms_event ev = ms_event_plain(MS_EV_BATCH_START);
+        ev.epoch_based = true;
+        ev.steps_per_epoch = per_unit;
+        ev.global_step = llround(x * (double)per_unit);
+        double v;
+        char idx[32];
+        snprintf(idx, sizeof idx, "%g", ms_event_current_index(&ev));
+        if (ms_scheduler_eval(s, &ev, &v, &raised) != MS_OK) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-CALC-RAISES", at,
+                              "%s.update_scheduler raises %s at index %s: %s", m->name,
+                              ms_raise_kind_name(raised.kind), idx, raised.message);
+            ms_diag_hint(d, "upstream evaluates the schedule at every batch_start; define every "
+                            "variable (scheduler_args) and avoid division by zero");
+            break;
+        }
+        if (!(v >= 0 && v <= 1)) {
+            char val[32];
+            snprintf(val, sizeof val, "%g", v);
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-SCHED-RANGE", at,
+                              "%s.update_scheduler gives sparsity %s at index %s, outside [0, 1]",
+                              m->name, val, idx);
+            ms_diag_hint(d, "check init_sparsity, final_sparsity and the schedule's formula over "
+                            "[start, end]");
+            break;
+        }
+    }
+    ms_scheduler_free(s);
+}
+
+static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
+{
+    const ms_node *sched = ms_node_get(m->e->args, "update_scheduler");
+    const char *name = "cubic";
+    if (sched) {
+        if (!ms_node_is_string(sched))
+            return;
+        name = sched->value;
+        lint_calc(c, m, sched, uses_update);
+    }
+    const ms_node *at = sched ? sched : m->e->type_key;
+    if (m->start.set && m->end.set && m->start.value == m->end.value) {
+        ms_diag *d = warn(c, MS_SEV_WARNING, "W-ZERO-SPAN", m->start_n,
+                          "%s has start == end (%g) with scheduler '%s': upstream divides by "
+                          "end - start and raises ZeroDivisionError",
+                          m->name, m->start.value, name);
+        ms_diag_hint(d, "make end greater than start");
+    }
+    if (!strcmp(name, "polynomial_decay")) {
+        double exponent = 2;
+        const ms_node *e = ms_node_get(ms_node_get(m->e->args, "scheduler_args"), "exponent");
+        if ((!e || ms_node_as_double(e, &exponent)) && floor(exponent) == exponent &&
+            fmod(exponent, 2) == 0) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-POLY-EVEN", e ? e : at,
+                              "%s: polynomial_decay with the even exponent %g leaves [init, "
+                              "final]: sparsity starts at 2*final - init and falls to final",
+                              m->name, exponent);
+            ms_diag_hint(d, "use an odd exponent (cubic is polynomial_decay with 3)");
+        }
+    }
+    lint_schedule_range(c, m, name, at);
+}
+
+static void lint_modifier(lctx *c, const mod_info *m)
+{
+    bool uses_update = false;
+    if (!strcmp(m->name, "MagnitudePruningModifier"))
+        lint_magnitude(c, m, &uses_update);
+    if (m->training && m->end.set && m->end.value == -1) {
+        ms_diag *d = warn(c, MS_SEV_WARNING, "W-END-NEG", m->end_n,
+                          "%s has end: -1, so it never starts: upstream starts a modifier only "
+                          "while index < end (sparseml read -1 as 'until training ends')",
+                          m->name);
+        ms_diag_hint(d, "leave end out (null) to run until the end");
+    } else if (m->training && m->start.set && m->end.set &&
+               (m->end.value < m->start.value ||
+                (m->end.value == m->start.value && strcmp(m->name, "MagnitudePruningModifier")))) {
+        ms_diag *d = warn(c, MS_SEV_WARNING, "W-END-BEFORE-START", m->end_n,
+                          "%s has end (%g) <= start (%g): it never starts", m->name, m->end.value,
+                          m->start.value);
+        ms_diag_hint(d, "make end greater than start, or leave end out");
+    }
+    if (m->update.set && !uses_update) {
+        ms_diag *d = warn(c, MS_SEV_WARNING, "W-UPDATE-IGNORED", m->update_n,
+                          "%s ignores update: only a calc(...) scheduler that uses the variable "
+                          "'update' reads it",
+                          m->name);
+        ms_diag_hint(d, "remove 'update:'");
+    }
+    if (m->training && m->start.set && m->start.value > 0) {
+        ms_diag *d = warn(c, MS_SEV_WARNING, "W-START-NEVER", m->start_n,
+                          "%s never starts: start is %g but upstream's lifecycle builds its "
+                          "events with index 0",
+                          m->name, m->start.value);
+        ms_diag_hint(d, "use start: 0 to start at initialize");
+    }
+}
+
+static void lint_entries(lctx *c, const ms_schema *schema)
+{
+    size_t n = ms_recipe_count(c->r);
+    mod_info *mods = calloc(n ? n : 1, sizeof *mods);
+    if (!mods) {
+        c->st = MS_ERR_NOMEM;
+        return;
+    }
+    size_t k = 0;
+    bool has_calibration = false, has_training_schedule = false;
+    for (size_t i = 0; i < n; i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
+        const char *drive = ms_schema_modifier_drive(schema, e->type_key->value);
+        if (!drive || !e->args || e->args->kind != MS_NODE_MAP)
+            continue;
+        mod_info *m = &mods[k++];
+        m->e = e;
+        m->name = e->type_key->value;
+        m->training = !strcmp(drive, "training");
+        m->start = number_field(e->args, "start", &m->start_n);
+        m->end = number_field(e->args, "end", &m->end_n);
+        m->update = number_field(e->args, "update", &m->update_n);
+        has_calibration = has_calibration || !m->training;
+        has_training_schedule = has_training_schedule || is_training_schedule(m);
+    }
+    for (size_t i = 0; i < k && c->st == MS_OK; i++) {
+        lint_modifier(c, &mods[i]);
+        const ms_node *at = mods[i].e->type_key;
+        if (mods[i].training && has_calibration) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-ONESHOT-TRAINING", at,
+                              "%s is driven by batch events, which a one-shot run (this recipe "
+                              "has calibration modifiers) never sends: it never ends",
+                              mods[i].name);
+            ms_diag_hint(d, "put training modifiers in their own recipe or stage and run them "
+                            "with a training loop");
+        } else if (!mods[i].training && has_training_schedule) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-TRAINING-CALIB", at,
+                              "%s is driven by calibration epochs, which training (this recipe "
+                              "has a start/end schedule) never sends: it never starts, and "
+                              "finalize ends it",
+                              mods[i].name);
+            ms_diag_hint(d, "run it in a one-shot stage of its own");
+        }
+    }
+    free(mods);
+}
+
+/* upstream's Recipe validator: AWQ needs a QuantizationMixin modifier after it */
+static void lint_awq_order(lctx *c)
+{
+    size_t n = ms_recipe_count(c->r);
+    bool quant_after = false;
+    for (size_t i = n; i-- > 0;) {
+        const char *name = ms_recipe_entry_at(c->r, i)->type_key->value;
+        if (!strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier")) {
+            quant_after = true;
+        } else if (!strcmp(name, "AWQModifier") && !quant_after) {
+            ms_diag *d = warn(c, MS_SEV_ERROR, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
+                              "AWQModifier has no quantization modifier after it: upstream "
+                              "refuses the recipe");
+            ms_diag_hint(d, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
+        }
+    }
+}
+
+static void lint_stages(lctx *c, const ms_node *root, const char *filter)
+{
+    if (ms_recipe_stage_count(c->r) < 2)
+        return;
+    size_t seen = 0;
+    for (size_t s = 0; s < root->count; s++) {
+        const ms_node *key = root->keys[s];
+        if ((filter && strncmp(key->value, filter, strlen(filter))) ||
+            !ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
+            continue;
+        if (++seen == 2) {
+            ms_diag *d = warn(c, MS_SEV_WARNING, "W-STAGES-FLAT", key,
+                              "%zu stages are flattened into one modifier list: upstream runs "
+                              "all their modifiers together, not stage after stage",
+                              ms_recipe_stage_count(c->r));
+            ms_diag_hint(d, "select one stage (modsim --stage NAME; upstream "
+                            "oneshot(..., stage=NAME)) or merge them");
+        }
+    }
+}
+
+/* The document as upstream's filter_dict leaves it for a stage filter. */
+static ms_status filtered_root(const ms_node *root, const char *filter, ms_node *view)
+{
+    *view = *root;
+    if (!filter || root->kind != MS_NODE_MAP)
+        return MS_OK;
+    view->keys = calloc(root->count ? root->count : 1, sizeof *view->keys);
+    view->items = calloc(root->count ? root->count : 1, sizeof *view->items);
+    if (!view->keys || !view->items) {
+        free(view->keys);
+        free(view->items);
+        return MS_ERR_NOMEM;
+    }
+    view->count = 0;
+    for (size_t i = 0; i < root->count; i++) {
+        if (strncmp(root->keys[i]->value, filter, strlen(filter)))
+            continue;
+        view->keys[view->count] = root->keys[i];
+        view->items[view->count++] = root->items[i];
+    }
+    return MS_OK;
+}
+
+ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_list *out)
+{
+    const ms_doc *doc = ms_recipe_doc(r);
+    const ms_node *root = ms_doc_root(doc);
+    const char *filter = ms_recipe_stage_filter(r);
+    lctx c = {.r = r, .file = ms_doc_file(doc), .out = out, .st = MS_OK};
+    if (!root)
+        return MS_OK;
+    ms_node view;
+    if (filtered_root(root, filter, &view) != MS_OK)
+        return MS_ERR_NOMEM;
+    c.st = ms_schema_validate(schema, NULL, &view, c.file, out);
+    if (c.st == MS_OK && root->kind == MS_NODE_MAP) {
+        lint_layout(&c, root, filter);
+        lint_awq_order(&c);
+        lint_entries(&c, schema);
+        lint_stages(&c, root, filter);
+    }
+    if (filter) {
+        free(view.keys);
+        free(view.items);
+    }
+    ms_diag_list_sort(out);
+    return c.st;
+}
+
+ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *stage,
+                       ms_diag_list *out)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_doc *doc;
+    ms_recipe *r = NULL;
+    ms_status st = ms_recipe_read_doc(path, &doc, &diag);
+    if (st == MS_OK)
+        st = ms_recipe_from_doc(doc, stage, &r, &diag);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-IO", path, 0, 0, "%s", ms_status_str(st));
+        return ms_diag_list_add(out, &diag) == MS_OK ? st : MS_ERR_NOMEM;
+    }
+    st = ms_lint_recipe(schema, r, out);
+    ms_recipe_free(r);
+    return st;
+}
