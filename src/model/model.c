@@ -571,6 +571,8 @@ ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag
     st = META_INT("vocab_size", s->vocab_size);
     st = META_REAL("rope_theta", s->rope_theta);
     st = META_REAL("rms_norm_eps", s->rms_norm_eps);
+    st = META_INT("outlier_count", s->outlier_count);
+    st = META_REAL("outlier_scale", s->outlier_scale);
     snprintf(value, sizeof value, "%llu", (unsigned long long)s->seed);
     st = st == MS_OK ? ms_st_writer_metadata(w, "seed", value, diag) : st;
 #undef META_INT

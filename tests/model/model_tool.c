@@ -5,11 +5,14 @@
  *       reads every tensor of IN as float and writes it as F32 to OUT
  *   model_tool hash SPEC
  *       prints the weights' FNV-1a hash and the parameter count
+ *   model_tool bench SPEC BATCH SEQ
+ *       times weight generation and one forward pass over random tokens
  * Exit status 0 on success, 1 with a diagnostic on stderr otherwise. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/forward.h"
 #include "model/model.h"
@@ -88,13 +91,54 @@ static ms_status hash(char **argv, ms_diag *diag)
     return MS_OK;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static ms_status bench(char **argv, ms_diag *diag)
+{
+    double t0 = now();
+    ms_model *model;
+    ms_status st = ms_model_load(argv[0], &model, diag);
+    if (st != MS_OK)
+        return st;
+    double t1 = now();
+    ms_tokens tokens;
+    size_t vocab = (size_t)ms_model_get_spec(model)->vocab_size;
+    st = ms_tokens_random(1, strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10), vocab, &tokens,
+                          diag);
+    float *logits = NULL;
+    if (st == MS_OK) {
+        logits = malloc(tokens.batch * tokens.seq * vocab * sizeof *logits);
+        st = logits ? MS_OK : MS_ERR_NOMEM;
+    }
+    double t2 = now();
+    if (st == MS_OK)
+        st = ms_forward_run(model, &tokens, NULL, NULL, logits, diag);
+    double t3 = now();
+    if (st == MS_OK)
+        printf("%zu parameters: weights %.2f s, forward over %zu x %zu tokens %.2f s "
+               "(%.1f GFLOP/s at 2 flops per parameter and token)\n",
+               ms_model_param_count(model), t1 - t0, tokens.batch, tokens.seq, t3 - t2,
+               2.0 * (double)ms_model_param_count(model) * (double)(tokens.batch * tokens.seq) /
+                   (t3 - t2) / 1e9);
+    free(logits);
+    ms_tokens_free(&tokens);
+    ms_model_free(model);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int args;
         ms_status (*run)(char **argv, ms_diag *diag);
-    } commands[] = {{"dump", 6, dump}, {"convert", 2, convert}, {"hash", 1, hash}};
+    } commands[] = {
+        {"dump", 6, dump}, {"convert", 2, convert}, {"hash", 1, hash}, {"bench", 3, bench}};
     for (size_t i = 0; argc > 1 && i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) || argc != commands[i].args + 2)
             continue;
@@ -110,6 +154,6 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: model_tool dump SPEC WEIGHTS OUT BATCH SEQ SEED | convert IN OUT | "
-                    "hash SPEC\n");
+                    "hash SPEC | bench SPEC BATCH SEQ\n");
     return 2;
 }
