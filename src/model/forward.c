@@ -178,6 +178,10 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forw
                          ms_diag *diag)
 {
     const ms_model_spec *s = ms_model_get_spec(model);
+    if (!tokens->batch || !tokens->seq)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
+                           "a forward pass needs at least one token (got %zu x %zu)", tokens->batch,
+                           tokens->seq);
     for (size_t i = 0; i < tokens->batch * tokens->seq; i++)
         if (tokens->ids[i] < 0 || tokens->ids[i] >= s->vocab_size)
             return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
@@ -197,7 +201,7 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forw
     fw->kvd = fw->head_dim * (size_t)s->num_kv_heads;
     fw->inter = (size_t)s->intermediate_size;
     size_t rows = fw->rows, half = fw->head_dim / 2;
-    bool fits = rows && rows <= SIZE_MAX / sizeof(float) / (fw->inter > fw->h ? fw->inter : fw->h);
+    bool fits = rows <= SIZE_MAX / sizeof(float) / (fw->inter > fw->h ? fw->inter : fw->h);
     if (fits) {
         fw->hidden = malloc(rows * fw->h * sizeof(float));
         fw->x = malloc(rows * fw->h * sizeof(float));

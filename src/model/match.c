@@ -33,13 +33,15 @@ static void put(buf *b, const char *s)
     b->len += n;
 }
 
+/* A literal character: ERE specials escaped, as POSIX defines for them; a
+ * lone '}' is put in brackets, where it is unambiguous. */
 static void putc_lit(buf *b, char c)
 {
-    char s[3] = {c, 0, 0};
-    if (strchr(".[]()*+?{}|^$\\", c)) /* ERE specials: a bracket is always literal */
-        s[0] = '[', s[1] = c, s[2] = 0, put(b, s), put(b, "]");
+    char s[3] = {'\\', c, 0};
+    if (c == '}')
+        put(b, "[}]");
     else
-        put(b, s);
+        put(b, strchr(".[()*+?{|^$\\", c) ? s : s + 1);
 }
 
 static bool shorthand(char c, const char **ere)

@@ -507,6 +507,15 @@ uint64_t ms_model_weights_hash(const ms_model *model)
 
 /* ---- safetensors --------------------------------------------------------- */
 
+static void shape_text(const size_t *shape, size_t ndim, char *out, size_t size)
+{
+    size_t len = (size_t)snprintf(out, size, "[");
+    for (size_t d = 0; d < ndim && len < size; d++)
+        len += (size_t)snprintf(out + len, size - len, "%s%zu", d ? ", " : "", shape[d]);
+    if (len < size)
+        snprintf(out + len, size - len, "]");
+}
+
 ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loaded, ms_diag *diag)
 {
     ms_st_file *f;
@@ -527,16 +536,11 @@ ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loade
         for (size_t d = 0; same && d < mod->ndim; d++)
             same = t->shape[d] == mod->shape[d];
         if (!same) {
-            char want[64];
-            if (mod->ndim == 2)
-                snprintf(want, sizeof want, "[%zu, %zu]", mod->shape[0], mod->shape[1]);
-            else
-                snprintf(want, sizeof want, "[%zu]", mod->shape[0]);
+            char have[160], want[64];
+            shape_text(t->shape, t->ndim, have, sizeof have);
+            shape_text(mod->shape, mod->ndim, want, sizeof want);
             st = ms_diag_set(diag, MS_ERR_INVALID, "E-WEIGHTS", path, 0, 0,
-                             "tensor '%s' has %zu dimensions of sizes %zu x %zu..., the model "
-                             "expects %s",
-                             name, t->ndim, t->ndim ? t->shape[0] : 0,
-                             t->ndim > 1 ? t->shape[1] : 0, want);
+                             "tensor '%s' has shape %s, the model expects %s", name, have, want);
             ms_diag_hint(diag, "the model spec must match the checkpoint's config.json");
             break;
         }

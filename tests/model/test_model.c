@@ -343,8 +343,12 @@ static void model_match_rejects_regex_it_cannot_honour(void **state)
         assert_non_null(strstr(d.message, bad[i][0]));
         assert_null(match.modules);
     }
-    const char *literal_brace[] = {"re:a{b", "re:x]"}; /* literals in Python too */
-    assert_int_equal(count_matches(m, literal_brace, 2, NULL, 0, &d), 0);
+    const char *literals[] = {"re:a{b", "re:x]", "re:a\\^b", "re:\\(\\[\\}\\$\\\\"};
+    assert_int_equal(count_matches(m, literals, 4, NULL, 0, &d), 0); /* literals in Python too */
+    const char *escaped[] = {"re:model\\.layers\\.0\\.mlp\\.up_proj$", "re:lm[_]head"};
+    assert_int_equal(count_matches(m, escaped, 2, NULL, 0, &d), 2);
+    const char *dot[] = {"re:model\\.layers\\.0\\.mlp\\.up.proj$"};
+    assert_int_equal(count_matches(m, dot, 1, NULL, 0, &d), 1);
     ms_model_free(m);
 }
 
