@@ -191,7 +191,7 @@ ms_status ms_model_spec_parse(const char *text, size_t len, const char *file, ms
             break;
         }
         char *field = (char *)&spec + f->offset;
-        long long seed;
+        long long seed = 0;
         switch (f->type) {
         case FIELD_INT:
             st = read_int(v, f->key, 1, f->max, f->hint, file, (long long *)field, diag);
