@@ -1,0 +1,389 @@
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/doc.h"
+#include "model_impl.h"
+
+enum { MAX_TEXT_BYTES = 1 << 30 };
+
+/* ---- tokens -------------------------------------------------------------- */
+
+static ms_status tokens_alloc(size_t batch, size_t seq, ms_tokens *out, ms_diag *diag)
+{
+    if (!batch || !seq)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
+                           "a token batch needs at least one sequence of one token (got %zu x "
+                           "%zu)",
+                           batch, seq);
+    if (batch > SIZE_MAX / seq / sizeof *out->ids)
+        return ms_diag_set(diag, MS_ERR_LIMIT, "E-TOKENS", NULL, 0, 0,
+                           "%zu sequences of %zu tokens do not fit in memory", batch, seq);
+    out->ids = malloc(batch * seq * sizeof *out->ids);
+    if (!out->ids)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    out->batch = batch;
+    out->seq = seq;
+    return MS_OK;
+}
+
+ms_status ms_tokens_random(uint64_t seed, size_t batch, size_t seq, size_t vocab, ms_tokens *out,
+                           ms_diag *diag)
+{
+    if (!vocab)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
+                           "random tokens need a vocabulary of at least one token");
+    ms_status st = tokens_alloc(batch, seq, out, diag);
+    if (st != MS_OK)
+        return st;
+    ms_rng rng;
+    ms_rng_seed(&rng, seed);
+    for (size_t i = 0; i < batch * seq; i++)
+        out->ids[i] = (int32_t)ms_rng_below(&rng, vocab);
+    return MS_OK;
+}
+
+ms_status ms_tokens_from_text(const char *path, size_t seq, size_t max_batch, size_t vocab,
+                              ms_tokens *out, ms_diag *diag)
+{
+    if (vocab < 256)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", path, 0, 0,
+                           "byte tokens need vocab_size of at least 256, the model has %zu", vocab);
+    char *text;
+    size_t len;
+    ms_status st = ms_read_file(path, MAX_TEXT_BYTES, &text, &len, diag);
+    if (st != MS_OK)
+        return st;
+    size_t batch = seq ? len / seq : 0;
+    if (batch > max_batch)
+        batch = max_batch;
+    if (seq && !batch && max_batch) {
+        free(text);
+        ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", path, 0, 0,
+                    "the file has %zu bytes, fewer than one sequence of %zu tokens", len, seq);
+        ms_diag_hint(diag, "use a longer text or a shorter sequence length");
+        return MS_ERR_INVALID;
+    }
+    st = tokens_alloc(batch, seq, out, diag);
+    for (size_t i = 0; st == MS_OK && i < batch * seq; i++)
+        out->ids[i] = (unsigned char)text[i];
+    free(text);
+    return st;
+}
+
+void ms_tokens_free(ms_tokens *tokens)
+{
+    free(tokens->ids);
+    tokens->ids = NULL;
+    tokens->batch = tokens->seq = 0;
+}
+
+/* ---- kernels ------------------------------------------------------------- */
+
+/* y[rows x out] = x[rows x in] * w[out x in]^T, w as Linear stores it.
+ *
+ * Blocked so that a slice of w (about 64 KiB) stays in cache while every
+ * group of four rows of x passes over it; each dot product keeps eight
+ * partial sums, which compilers vectorize without reassociating. Kept
+ * self-contained so that a tuned kernel can replace it. */
+static void matmul_xwt(const float *restrict x, const float *restrict w, float *restrict y,
+                       size_t rows, size_t out, size_t in)
+{
+    size_t block = (64 * 1024) / (in * sizeof(float));
+    if (block < 4)
+        block = 4;
+    for (size_t n0 = 0; n0 < out; n0 += block) {
+        size_t n1 = n0 + block < out ? n0 + block : out;
+        for (size_t m = 0; m < rows; m += 4) {
+            const float *xr[4];
+            for (size_t r = 0; r < 4; r++) /* past the last row: repeat row m, unused */
+                xr[r] = x + (m + r < rows ? m + r : m) * in;
+            for (size_t n = n0; n < n1; n++) {
+                const float *wr = w + n * in;
+                float acc[4][8] = {{0}};
+                size_t k = 0;
+                for (; k + 8 <= in; k += 8)
+                    for (size_t r = 0; r < 4; r++)
+                        for (size_t j = 0; j < 8; j++)
+                            acc[r][j] += xr[r][k + j] * wr[k + j];
+                for (size_t r = 0; r < 4 && m + r < rows; r++) {
+                    float s = 0;
+                    for (size_t j = 0; j < 8; j++)
+                        s += acc[r][j];
+                    for (size_t kk = k; kk < in; kk++)
+                        s += xr[r][kk] * wr[kk];
+                    y[(m + r) * out + n] = s;
+                }
+            }
+        }
+    }
+}
+
+/* LlamaRMSNorm: x / sqrt(mean(x^2) + eps) * weight, per row. */
+static void rms_norm(const float *restrict in, const float *restrict weight, float *restrict out,
+                     size_t rows, size_t cols, double eps)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = in + r * cols;
+        double ss = 0;
+        for (size_t c = 0; c < cols; c++)
+            ss += (double)x[c] * x[c];
+        float inv = (float)(1.0 / sqrt(ss / (double)cols + eps));
+        for (size_t c = 0; c < cols; c++)
+            out[r * cols + c] = weight[c] * (x[c] * inv);
+    }
+}
+
+/* ---- the pass ------------------------------------------------------------ */
+
+struct ms_forward {
+    const ms_model *m;
+    size_t batch, seq, rows;
+    size_t h, kvd, inter, head_dim;
+    float *hidden;    /* rows x h: the residual stream */
+    float *x;         /* rows x h: normed input of the next Linear group */
+    float *q, *k, *v; /* rows x h, rows x kvd, rows x kvd */
+    float *attn;      /* rows x h */
+    float *gate, *up; /* rows x inter */
+    float *out;       /* rows x h: o_proj and down_proj results */
+    float *scores;    /* seq */
+    float *cos, *sin; /* seq x head_dim/2 */
+    size_t next_layer;
+};
+
+static ms_status observe(const ms_forward *fw, size_t module, const float *in,
+                         ms_linear_observer observer, void *user, ms_diag *diag)
+{
+    if (!observer)
+        return MS_OK;
+    const ms_module *mod = ms_model_module(fw->m, module);
+    return observer(module, mod->name, in, fw->rows, mod->shape[1], user, diag);
+}
+
+/* Observes, then multiplies: y = in * W^T for the Linear `module`. */
+static ms_status linear(const ms_forward *fw, size_t module, const float *in, float *y,
+                        ms_linear_observer observer, void *user, ms_diag *diag)
+{
+    ms_status st = observe(fw, module, in, observer, user, diag);
+    if (st != MS_OK)
+        return st;
+    const ms_module *mod = ms_model_module(fw->m, module);
+    matmul_xwt(in, mod->weight, y, fw->rows, mod->shape[0], mod->shape[1]);
+    return MS_OK;
+}
+
+ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forward **out,
+                         ms_diag *diag)
+{
+    const ms_model_spec *s = ms_model_get_spec(model);
+    if (!tokens->batch || !tokens->seq)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
+                           "a forward pass needs at least one token (got %zu x %zu)", tokens->batch,
+                           tokens->seq);
+    for (size_t i = 0; i < tokens->batch * tokens->seq; i++)
+        if (tokens->ids[i] < 0 || tokens->ids[i] >= s->vocab_size)
+            return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
+                               "token %zu of sequence %zu is %d, outside the vocabulary [0, "
+                               "%lld)",
+                               i % tokens->seq, i / tokens->seq, (int)tokens->ids[i],
+                               s->vocab_size);
+    ms_forward *fw = calloc(1, sizeof *fw);
+    if (!fw)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    fw->m = model;
+    fw->batch = tokens->batch;
+    fw->seq = tokens->seq;
+    fw->rows = tokens->batch * tokens->seq;
+    fw->h = (size_t)s->hidden_size;
+    fw->head_dim = fw->h / (size_t)s->num_heads;
+    fw->kvd = fw->head_dim * (size_t)s->num_kv_heads;
+    fw->inter = (size_t)s->intermediate_size;
+    size_t rows = fw->rows, half = fw->head_dim / 2;
+    bool fits = rows <= SIZE_MAX / sizeof(float) / (fw->inter > fw->h ? fw->inter : fw->h);
+    if (fits) {
+        fw->hidden = malloc(rows * fw->h * sizeof(float));
+        fw->x = malloc(rows * fw->h * sizeof(float));
+        fw->q = malloc(rows * fw->h * sizeof(float));
+        fw->k = malloc(rows * fw->kvd * sizeof(float));
+        fw->v = malloc(rows * fw->kvd * sizeof(float));
+        fw->attn = malloc(rows * fw->h * sizeof(float));
+        fw->gate = malloc(rows * fw->inter * sizeof(float));
+        fw->up = malloc(rows * fw->inter * sizeof(float));
+        fw->out = malloc(rows * fw->h * sizeof(float));
+        fw->scores = malloc(fw->seq * sizeof(float));
+        fw->cos = malloc(fw->seq * half * sizeof(float));
+        fw->sin = malloc(fw->seq * half * sizeof(float));
+    }
+    if (!fits || !fw->hidden || !fw->x || !fw->q || !fw->k || !fw->v || !fw->attn || !fw->gate ||
+        !fw->up || !fw->out || !fw->scores || !fw->cos || !fw->sin) {
+        ms_forward_free(fw);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "out of memory for a forward pass over %zu x %zu tokens", tokens->batch,
+                           tokens->seq);
+    }
+    /* Rotary tables as HF's LlamaRotaryEmbedding (default rope type):
+     * inv_freq[i] = theta^(-2i/d), angles pos * inv_freq, halves rotated. */
+    for (size_t i = 0; i < half; i++) {
+        double inv_freq = 1.0 / pow(s->rope_theta, (double)(2 * i) / (double)fw->head_dim);
+        for (size_t p = 0; p < fw->seq; p++) {
+            fw->cos[p * half + i] = (float)cos((double)p * inv_freq);
+            fw->sin[p * half + i] = (float)sin((double)p * inv_freq);
+        }
+    }
+    const float *embed = ms_model_module(model, model->embed)->weight;
+    for (size_t r = 0; r < rows; r++)
+        memcpy(fw->hidden + r * fw->h, embed + (size_t)tokens->ids[r] * fw->h,
+               fw->h * sizeof(float));
+    *out = fw;
+    return MS_OK;
+}
+
+void ms_forward_free(ms_forward *fw)
+{
+    if (!fw)
+        return;
+    float *bufs[] = {fw->hidden, fw->x,  fw->q,   fw->k,      fw->v,   fw->attn,
+                     fw->gate,   fw->up, fw->out, fw->scores, fw->cos, fw->sin};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
+    free(fw);
+}
+
+static void rotate(const ms_forward *fw, float *t, size_t width)
+{
+    size_t d = fw->head_dim, half = d / 2;
+    for (size_t r = 0; r < fw->rows; r++) {
+        const float *c = fw->cos + (r % fw->seq) * half, *s = fw->sin + (r % fw->seq) * half;
+        for (size_t h0 = 0; h0 < width; h0 += d) {
+            float *x = t + r * width + h0;
+            for (size_t i = 0; i < half; i++) {
+                float x1 = x[i], x2 = x[i + half];
+                x[i] = x1 * c[i] - x2 * s[i];
+                x[i + half] = x2 * c[i] + x1 * s[i];
+            }
+        }
+    }
+}
+
+/* Causal grouped-query attention: query head h reads key/value head
+ * h / (num_heads / num_kv_heads), positions up to its own. */
+static void attention(ms_forward *fw)
+{
+    const ms_model_spec *s = ms_model_get_spec(fw->m);
+    size_t d = fw->head_dim, heads = (size_t)s->num_heads;
+    size_t group = heads / (size_t)s->num_kv_heads;
+    float scale = (float)(1.0 / sqrt((double)d));
+    for (size_t b = 0; b < fw->batch; b++)
+        for (size_t hd = 0; hd < heads; hd++) {
+            size_t kv = hd / group;
+            for (size_t t = 0; t < fw->seq; t++) {
+                size_t row = b * fw->seq + t;
+                const float *q = fw->q + row * fw->h + hd * d;
+                float max = -INFINITY;
+                for (size_t u = 0; u <= t; u++) {
+                    const float *k = fw->k + (b * fw->seq + u) * fw->kvd + kv * d;
+                    float dot = 0;
+                    for (size_t i = 0; i < d; i++)
+                        dot += q[i] * k[i];
+                    fw->scores[u] = dot * scale;
+                    max = fw->scores[u] > max ? fw->scores[u] : max;
+                }
+                double sum = 0;
+                for (size_t u = 0; u <= t; u++) {
+                    fw->scores[u] = expf(fw->scores[u] - max);
+                    sum += fw->scores[u];
+                }
+                float inv = (float)(1.0 / sum);
+                float *o = fw->attn + row * fw->h + hd * d;
+                memset(o, 0, d * sizeof *o);
+                for (size_t u = 0; u <= t; u++) {
+                    const float *v = fw->v + (b * fw->seq + u) * fw->kvd + kv * d;
+                    float p = fw->scores[u] * inv;
+                    for (size_t i = 0; i < d; i++)
+                        o[i] += p * v[i];
+                }
+            }
+        }
+}
+
+static void add_into(float *restrict acc, const float *restrict add, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        acc[i] += add[i];
+}
+
+ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer observer, void *user,
+                           ms_diag *diag)
+{
+    const ms_model *m = fw->m;
+    if (layer != fw->next_layer || layer >= (size_t)m->spec.num_layers)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
+                           "decoder layer %zu cannot run now: the next layer is %zu of %lld", layer,
+                           fw->next_layer, m->spec.num_layers);
+    const ms_layer_ix *ix = &m->layers[layer];
+    double eps = m->spec.rms_norm_eps;
+    size_t rows = fw->rows;
+    rms_norm(fw->hidden, m->modules[ix->input_norm].weight, fw->x, rows, fw->h, eps);
+    ms_status st = linear(fw, ix->q, fw->x, fw->q, observer, user, diag);
+    if (st == MS_OK)
+        st = linear(fw, ix->k, fw->x, fw->k, observer, user, diag);
+    if (st == MS_OK)
+        st = linear(fw, ix->v, fw->x, fw->v, observer, user, diag);
+    if (st != MS_OK)
+        return st;
+    rotate(fw, fw->q, fw->h);
+    rotate(fw, fw->k, fw->kvd);
+    attention(fw);
+    st = linear(fw, ix->o, fw->attn, fw->out, observer, user, diag);
+    if (st != MS_OK)
+        return st;
+    add_into(fw->hidden, fw->out, rows * fw->h);
+    rms_norm(fw->hidden, m->modules[ix->post_norm].weight, fw->x, rows, fw->h, eps);
+    st = linear(fw, ix->gate, fw->x, fw->gate, observer, user, diag);
+    if (st == MS_OK)
+        st = linear(fw, ix->up, fw->x, fw->up, observer, user, diag);
+    if (st != MS_OK)
+        return st;
+    for (size_t i = 0; i < rows * fw->inter; i++) {
+        float g = fw->gate[i];
+        fw->gate[i] = g / (1.0f + expf(-g)) * fw->up[i];
+    }
+    st = linear(fw, ix->down, fw->gate, fw->out, observer, user, diag);
+    if (st != MS_OK)
+        return st;
+    add_into(fw->hidden, fw->out, rows * fw->h);
+    fw->next_layer++;
+    return MS_OK;
+}
+
+ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *user, float *logits,
+                            ms_diag *diag)
+{
+    const ms_model *m = fw->m;
+    if (fw->next_layer != (size_t)m->spec.num_layers)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
+                           "logits need all %lld decoder layers; %zu have run", m->spec.num_layers,
+                           fw->next_layer);
+    rms_norm(fw->hidden, m->modules[m->final_norm].weight, fw->x, fw->rows, fw->h,
+             m->spec.rms_norm_eps);
+    ms_status st = observe(fw, m->lm_head, fw->x, observer, user, diag);
+    if (st == MS_OK && logits)
+        matmul_xwt(fw->x, m->modules[m->lm_head].weight, logits, fw->rows,
+                   (size_t)m->spec.vocab_size, fw->h);
+    return st;
+}
+
+ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens,
+                         ms_linear_observer observer, void *user, float *logits, ms_diag *diag)
+{
+    ms_forward *fw = NULL;
+    ms_status st = ms_forward_new(model, tokens, &fw, diag);
+    for (size_t l = 0; st == MS_OK && l < (size_t)model->spec.num_layers; l++)
+        st = ms_forward_layer(fw, l, observer, user, diag);
+    if (st == MS_OK)
+        st = ms_forward_logits(fw, observer, user, logits, diag);
+    ms_forward_free(fw);
+    return st;
+}

@@ -1,0 +1,68 @@
+/* Calibration forward pass of an ms_model over batches of token sequences,
+ * computed as Hugging Face's LlamaForCausalLM computes it (RMSNorm, rotary
+ * embedding with rotate_half, causal grouped-query attention, SiLU MLP).
+ *
+ * An observer sees the input of every Linear as it is about to be multiplied,
+ * which is what calibrating modifiers (GPTQ, SmoothQuant, AWQ, observers of
+ * activation ranges) collect. The pass can also run one decoder layer at a
+ * time so that a modifier can change layer i's weights before layer i+1 sees
+ * its outputs, as upstream's sequential pipeline does. */
+#ifndef MS_FORWARD_H
+#define MS_FORWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/status.h"
+#include "model.h"
+
+/* `batch` sequences of `seq` token ids, row-major. */
+typedef struct ms_tokens {
+    int32_t *ids;
+    size_t batch, seq;
+} ms_tokens;
+
+/* Uniform random ids in [0, vocab) from `seed`, the same on every machine. */
+ms_status ms_tokens_random(uint64_t seed, size_t batch, size_t seq, size_t vocab, ms_tokens *out,
+                           ms_diag *diag);
+
+/* A text file tokenized by bytes (id = byte value, so vocab must be at least
+ * 256), cut into consecutive sequences of `seq` bytes; at most `max_batch`
+ * sequences, and a trailing part shorter than `seq` is dropped. A file
+ * shorter than one sequence is an error. */
+ms_status ms_tokens_from_text(const char *path, size_t seq, size_t max_batch, size_t vocab,
+                              ms_tokens *out, ms_diag *diag);
+
+void ms_tokens_free(ms_tokens *tokens);
+
+/* Called with the input of every Linear: `rows` = batch * seq token rows of
+ * `cols` = in_features values, row-major, valid only during the call. Calls
+ * come in execution order: q, k, v (the same input), o, gate, up (the same
+ * input), down for each layer, then lm_head. A status other than MS_OK stops
+ * the pass and is returned (fill `diag` to explain). */
+typedef ms_status (*ms_linear_observer)(size_t module, const char *name, const float *inputs,
+                                        size_t rows, size_t cols, void *user, ms_diag *diag);
+
+typedef struct ms_forward ms_forward;
+
+/* Starts a pass: checks the tokens against the vocabulary and embeds them.
+ * The model must outlive the pass; its weights are read when each layer runs. */
+ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forward **out,
+                         ms_diag *diag);
+void ms_forward_free(ms_forward *fw);
+
+/* Runs decoder layer `layer`; layers must run in order 0, 1, ... once each.
+ * `observer` may be NULL. */
+ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer observer, void *user,
+                           ms_diag *diag);
+
+/* After the last layer: final norm and lm_head. `logits` (may be NULL when
+ * only the observer matters) receives batch * seq * vocab_size floats. */
+ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *user, float *logits,
+                            ms_diag *diag);
+
+/* A whole pass: every layer, then the logits (`logits` may be NULL). */
+ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens,
+                         ms_linear_observer observer, void *user, float *logits, ms_diag *diag);
+
+#endif

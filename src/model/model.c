@@ -1,0 +1,596 @@
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/text.h"
+#include "model_impl.h"
+#include "safetensors.h"
+
+enum { MAX_SPEC_BYTES = 1024 * 1024, MAX_DIM = 1 << 20, MAX_LAYERS = 1024 };
+/* 4 GiB of float weights: far beyond the `small` benchmark model. */
+static const double MAX_PARAMS = 1073741824.0;
+
+/* ---- spec ---------------------------------------------------------------- */
+
+typedef enum { FIELD_INT, FIELD_REAL, FIELD_SEED, FIELD_OUTLIERS } field_type;
+
+typedef struct spec_field {
+    const char *key;
+    field_type type;
+    size_t offset;
+    long long max; /* for integers; the minimum is 1 (0 for the seed) */
+    const char *hint;
+} spec_field;
+
+#define FIELD(key, type, max, hint)                                                                \
+    {                                                                                              \
+#key, type, offsetof(ms_model_spec, key), max, hint                                        \
+    }
+static const spec_field spec_fields[] = {
+    FIELD(hidden_size, FIELD_INT, MAX_DIM, "a whole number of channels, e.g. 256"),
+    FIELD(intermediate_size, FIELD_INT, MAX_DIM, "the MLP width, e.g. 688"),
+    FIELD(num_layers, FIELD_INT, MAX_LAYERS, "the number of decoder layers, e.g. 4"),
+    FIELD(num_heads, FIELD_INT, MAX_DIM, "attention heads; hidden_size must be a multiple"),
+    FIELD(num_kv_heads, FIELD_INT, MAX_DIM, "key/value heads (GQA); must divide num_heads"),
+    FIELD(vocab_size, FIELD_INT, MAX_DIM, "at least 256 to run byte-tokenized text"),
+    FIELD(rope_theta, FIELD_REAL, 0, "the rotary base, e.g. 10000.0"),
+    FIELD(rms_norm_eps, FIELD_REAL, 0, "e.g. 1.0e-5 (YAML 1.1 floats need a dot)"),
+    FIELD(seed, FIELD_SEED, INT64_MAX, "a whole number, 0 or more"),
+    {"outliers", FIELD_OUTLIERS, 0, 0, "e.g. outliers: {count: 4, scale: 20.0}"},
+};
+#undef FIELD
+enum { N_SPEC_FIELDS = sizeof spec_fields / sizeof spec_fields[0] };
+
+/* Hugging Face config.json names people will reach for. */
+static const char *const hf_aliases[][2] = {
+    {"num_hidden_layers", "num_layers"},
+    {"num_attention_heads", "num_heads"},
+    {"num_key_value_heads", "num_kv_heads"},
+};
+
+static ms_status spec_error(ms_diag *diag, const char *file, const ms_node *at, const char *hint,
+                            const char *fmt, const char *a, const char *b)
+{
+    ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-MODEL-SPEC", file, at ? at->line : 0,
+                               at ? at->col : 0, fmt, a, b);
+    if (hint)
+        ms_diag_hint(diag, "%s", hint);
+    return st;
+}
+
+static const char *scalar_text(const ms_node *n)
+{
+    return n->kind == MS_NODE_SCALAR ? n->value : ms_node_type_name(n);
+}
+
+static ms_status unknown_key(const ms_node *key, const char *file, ms_diag *diag)
+{
+    ms_status st =
+        spec_error(diag, file, key, NULL, "unknown key '%s' in a model spec%s", key->value, "");
+    for (size_t i = 0; i < sizeof hf_aliases / sizeof hf_aliases[0]; i++)
+        if (!strcmp(key->value, hf_aliases[i][0])) {
+            ms_diag_hint(diag, "modsim calls it '%s'", hf_aliases[i][1]);
+            return st;
+        }
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t i = 0; i < N_SPEC_FIELDS; i++) {
+        size_t d = ms_edit_distance(key->value, spec_fields[i].key);
+        if (d < best_d)
+            best = spec_fields[i].key, best_d = d;
+    }
+    if (best)
+        ms_diag_hint(diag, "did you mean '%s'?", best);
+    else
+        ms_diag_hint(diag, "valid keys: hidden_size, intermediate_size, num_layers, num_heads, "
+                           "num_kv_heads, vocab_size, rope_theta, rms_norm_eps, seed, outliers");
+    return st;
+}
+
+static ms_status read_int(const ms_node *v, const char *key, long long lo, long long hi,
+                          const char *hint, const char *file, long long *out, ms_diag *diag)
+{
+    if (!ms_node_as_int(v, out))
+        return spec_error(diag, file, v, hint, "'%s' must be a whole number, not '%s'", key,
+                          scalar_text(v));
+    if (*out < lo || *out > hi) {
+        ms_diag_set(diag, MS_ERR_INVALID, "E-MODEL-SPEC", file, v->line, v->col,
+                    "'%s' is %s, outside [%lld, %lld]", key, v->value, lo, hi);
+        ms_diag_hint(diag, "%s", hint);
+        return MS_ERR_INVALID;
+    }
+    return MS_OK;
+}
+
+static ms_status read_real(const ms_node *v, const char *key, const char *hint, const char *file,
+                           double *out, ms_diag *diag)
+{
+    if (!ms_node_as_double(v, out) || !isfinite(*out) || *out <= 0)
+        return spec_error(diag, file, v, hint, "'%s' must be a number greater than 0, not '%s'",
+                          key, scalar_text(v));
+    return MS_OK;
+}
+
+static ms_status read_outliers(const ms_node *v, const char *file, ms_model_spec *spec,
+                               ms_diag *diag)
+{
+    static const char hint[] = "e.g. outliers: {count: 4, scale: 20.0}";
+    if (v->kind != MS_NODE_MAP)
+        return spec_error(diag, file, v, hint, "'outliers' must be a map, not a %s%s",
+                          ms_node_type_name(v), "");
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->keys[i]->value, "count") && strcmp(v->keys[i]->value, "scale"))
+            return spec_error(diag, file, v->keys[i], "valid keys: count, scale",
+                              "unknown key '%s' in 'outliers'%s", v->keys[i]->value, "");
+    const ms_node *count = ms_node_get(v, "count"), *scale = ms_node_get(v, "scale");
+    if (!count || !scale)
+        return spec_error(diag, file, v, hint, "'outliers' needs '%s'%s", count ? "scale" : "count",
+                          "");
+    ms_status st = read_int(count, "outliers.count", 0, MS_MODEL_MAX_OUTLIERS,
+                            "0 to 64 outlier channels", file, &spec->outlier_count, diag);
+    if (st == MS_OK)
+        st = read_real(scale, "outliers.scale", "how much larger, e.g. 20.0", file,
+                       &spec->outlier_scale, diag);
+    return st;
+}
+
+static ms_status check_spec(const ms_node *root, const char *file, const ms_model_spec *s,
+                            ms_diag *diag)
+{
+    const ms_node *heads = ms_node_get(root, "num_heads");
+    const ms_node *kv = ms_node_get(root, "num_kv_heads");
+    const ms_node *outliers = ms_node_get(root, "outliers");
+    if (s->hidden_size % s->num_heads || (s->hidden_size / s->num_heads) % 2)
+        return spec_error(diag, file, heads,
+                          "rotary embedding needs an even head size: hidden_size / num_heads",
+                          "hidden_size %s is not num_heads %s times an even head size",
+                          ms_node_get(root, "hidden_size")->value, heads->value);
+    if (s->num_heads % s->num_kv_heads)
+        return spec_error(diag, file, kv, "each key/value head serves num_heads / num_kv_heads",
+                          "num_kv_heads %s does not divide num_heads %s", kv->value, heads->value);
+    if (s->outlier_count > s->hidden_size)
+        return spec_error(diag, file, outliers, "at most hidden_size outlier channels",
+                          "outliers.count is larger than hidden_size%s%s", "", "");
+    double h = (double)s->hidden_size, kvd = h / (double)s->num_heads * (double)s->num_kv_heads;
+    double per_layer = h * (h + 2 * kvd + h) + 3 * h * (double)s->intermediate_size + 2 * h;
+    double params = per_layer * (double)s->num_layers + 2 * h * (double)s->vocab_size + h;
+    if (params > MAX_PARAMS)
+        return ms_diag_set(diag, MS_ERR_LIMIT, "E-MODEL-SPEC", file, root->line, root->col,
+                           "the spec describes %.0f parameters, more than modsim's limit of "
+                           "%.0f",
+                           params, MAX_PARAMS);
+    return MS_OK;
+}
+
+ms_status ms_model_spec_parse(const char *text, size_t len, const char *file, ms_model_spec *out,
+                              ms_diag *diag)
+{
+    ms_doc *doc;
+    ms_status st = ms_doc_parse(text, len, file, &doc, diag);
+    if (st != MS_OK)
+        return st;
+    file = ms_doc_file(doc);
+    const ms_node *root = ms_doc_root(doc);
+    ms_model_spec spec = {0};
+    if (!root || root->kind != MS_NODE_MAP) {
+        st = spec_error(diag, file, root, "e.g. hidden_size: 256, num_layers: 4, ...",
+                        "a model spec must be a map of sizes, not %s%s",
+                        root ? ms_node_type_name(root) : "an empty document", "");
+        goto done;
+    }
+    for (size_t i = 0; i < root->count && st == MS_OK; i++) {
+        const ms_node *key = root->keys[i], *v = root->items[i];
+        const spec_field *f = NULL;
+        for (size_t j = 0; j < N_SPEC_FIELDS && !f; j++)
+            if (!strcmp(key->value, spec_fields[j].key))
+                f = &spec_fields[j];
+        if (!f) {
+            st = unknown_key(key, file, diag);
+            break;
+        }
+        char *field = (char *)&spec + f->offset;
+        long long seed = 0;
+        switch (f->type) {
+        case FIELD_INT:
+            st = read_int(v, f->key, 1, f->max, f->hint, file, (long long *)field, diag);
+            break;
+        case FIELD_REAL:
+            st = read_real(v, f->key, f->hint, file, (double *)field, diag);
+            break;
+        case FIELD_SEED:
+            st = read_int(v, f->key, 0, f->max, f->hint, file, &seed, diag);
+            spec.seed = (uint64_t)seed;
+            break;
+        case FIELD_OUTLIERS:
+            st = read_outliers(v, file, &spec, diag);
+            break;
+        }
+    }
+    for (size_t j = 0; j < N_SPEC_FIELDS && st == MS_OK; j++)
+        if (spec_fields[j].type != FIELD_OUTLIERS && !ms_node_get(root, spec_fields[j].key))
+            st = spec_error(diag, file, root, spec_fields[j].hint, "the model spec has no '%s'%s",
+                            spec_fields[j].key, "");
+    if (st == MS_OK)
+        st = check_spec(root, file, &spec, diag);
+    if (st == MS_OK)
+        *out = spec;
+done:
+    ms_doc_free(doc);
+    return st;
+}
+
+ms_status ms_model_spec_load(const char *path, ms_model_spec *out, ms_diag *diag)
+{
+    char *text;
+    size_t len;
+    ms_status st = ms_read_file(path, MAX_SPEC_BYTES, &text, &len, diag);
+    if (st != MS_OK)
+        return st;
+    st = ms_model_spec_parse(text, len, path, out, diag);
+    free(text);
+    return st;
+}
+
+/* ---- layout -------------------------------------------------------------- */
+
+static const char *const bases_causal_lm[] = {"LlamaForCausalLM", "LlamaPreTrainedModel",
+                                              "PreTrainedModel", "Module", NULL};
+static const char *const bases_model[] = {"LlamaModel", "LlamaPreTrainedModel", "PreTrainedModel",
+                                          "Module", NULL};
+static const char *const bases_embedding[] = {"Embedding", "Module", NULL};
+static const char *const bases_list[] = {"ModuleList", "Module", NULL};
+static const char *const bases_decoder[] = {"LlamaDecoderLayer", "GradientCheckpointingLayer",
+                                            "Module", NULL};
+static const char *const bases_attention[] = {"LlamaAttention", "Module", NULL};
+static const char *const bases_linear[] = {"Linear", "Module", NULL};
+static const char *const bases_mlp[] = {"LlamaMLP", "Module", NULL};
+static const char *const bases_act[] = {"SiLU", "Module", NULL};
+static const char *const bases_norm[] = {"LlamaRMSNorm", "Module", NULL};
+static const char *const bases_rotary[] = {"LlamaRotaryEmbedding", "Module", NULL};
+
+static const char *const *const kind_bases[] = {
+    [MS_MOD_CAUSAL_LM] = bases_causal_lm,   [MS_MOD_MODEL] = bases_model,
+    [MS_MOD_EMBEDDING] = bases_embedding,   [MS_MOD_LIST] = bases_list,
+    [MS_MOD_DECODER_LAYER] = bases_decoder, [MS_MOD_ATTENTION] = bases_attention,
+    [MS_MOD_LINEAR] = bases_linear,         [MS_MOD_MLP] = bases_mlp,
+    [MS_MOD_ACTIVATION] = bases_act,        [MS_MOD_RMSNORM] = bases_norm,
+    [MS_MOD_ROTARY] = bases_rotary,
+};
+
+typedef struct layout {
+    ms_model *m;
+    size_t n;
+    size_t weight_at; /* next free float in m->weights */
+} layout;
+
+/* Adds a module; when `m->modules` is NULL only counts modules and weights,
+ * so that one function defines the layout for both passes. */
+static size_t add(layout *lo, ms_module_kind kind, int layer, const char *name, size_t rows,
+                  size_t cols)
+{
+    size_t i = lo->n++;
+    size_t numel = rows * (cols ? cols : 1);
+    if (lo->m->modules) {
+        ms_module *mod = &lo->m->modules[i];
+        snprintf(lo->m->names[i], MS_MODULE_NAME_MAX, "%s", name);
+        mod->name = lo->m->names[i];
+        mod->bases = kind_bases[kind];
+        mod->class_name = mod->bases[0];
+        mod->kind = kind;
+        mod->layer = layer;
+        mod->ndim = rows ? (cols ? 2 : 1) : 0;
+        mod->shape[0] = rows;
+        mod->shape[1] = cols;
+        mod->weight = rows ? lo->m->weights + lo->weight_at : NULL;
+    }
+    lo->weight_at += rows ? numel : 0;
+    return i;
+}
+
+static void build_layout(layout *lo)
+{
+    const ms_model_spec *s = &lo->m->spec;
+    size_t h = (size_t)s->hidden_size, inter = (size_t)s->intermediate_size;
+    size_t kvd = h / (size_t)s->num_heads * (size_t)s->num_kv_heads;
+    char name[MS_MODULE_NAME_MAX];
+    add(lo, MS_MOD_CAUSAL_LM, -1, "", 0, 0);
+    add(lo, MS_MOD_MODEL, -1, "model", 0, 0);
+    lo->m->embed = add(lo, MS_MOD_EMBEDDING, -1, "model.embed_tokens", (size_t)s->vocab_size, h);
+    add(lo, MS_MOD_LIST, -1, "model.layers", 0, 0);
+    for (int l = 0; l < (int)s->num_layers; l++) {
+        ms_layer_ix ix;
+#define SUB(suffix) (snprintf(name, sizeof name, "model.layers.%d%s", l, suffix), name)
+        add(lo, MS_MOD_DECODER_LAYER, l, SUB(""), 0, 0);
+        add(lo, MS_MOD_ATTENTION, l, SUB(".self_attn"), 0, 0);
+        ix.q = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.q_proj"), h, h);
+        ix.k = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.k_proj"), kvd, h);
+        ix.v = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.v_proj"), kvd, h);
+        ix.o = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.o_proj"), h, h);
+        add(lo, MS_MOD_MLP, l, SUB(".mlp"), 0, 0);
+        ix.gate = add(lo, MS_MOD_LINEAR, l, SUB(".mlp.gate_proj"), inter, h);
+        ix.up = add(lo, MS_MOD_LINEAR, l, SUB(".mlp.up_proj"), inter, h);
+        ix.down = add(lo, MS_MOD_LINEAR, l, SUB(".mlp.down_proj"), h, inter);
+        add(lo, MS_MOD_ACTIVATION, l, SUB(".mlp.act_fn"), 0, 0);
+        ix.input_norm = add(lo, MS_MOD_RMSNORM, l, SUB(".input_layernorm"), h, 0);
+        ix.post_norm = add(lo, MS_MOD_RMSNORM, l, SUB(".post_attention_layernorm"), h, 0);
+#undef SUB
+        if (lo->m->layers)
+            lo->m->layers[l] = ix;
+    }
+    lo->m->final_norm = add(lo, MS_MOD_RMSNORM, -1, "model.norm", h, 0);
+    add(lo, MS_MOD_ROTARY, -1, "model.rotary_emb", 0, 0);
+    lo->m->lm_head = add(lo, MS_MOD_LINEAR, -1, "lm_head", (size_t)s->vocab_size, h);
+}
+
+/* ---- synthetic weights --------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
+
+static const uint64_t FNV_OFFSET = 0xcbf29ce484222325u;
+
+/* A stream per tensor, keyed by its name, so that a tensor's values do not
+ * depend on the order or the sizes of the others. */
+static void tensor_rng(const ms_model *m, const char *name, ms_rng *rng)
+{
+    ms_rng_seed(rng, m->spec.seed ^ fnv1a(FNV_OFFSET, name, strlen(name)));
+}
+
+/* Irwin-Hall sum of six 21-bit uniforms, centred: an integer with mean 0 and
+ * standard deviation sqrt(2) * 2^21 whose distribution is close to normal
+ * (within +-4.2 sigma). Integer arithmetic keeps it identical everywhere. */
+static int64_t centred_sum(ms_rng *rng)
+{
+    const uint64_t mask = (1u << 21) - 1;
+    int64_t sum = 0;
+    for (int i = 0; i < 2; i++) {
+        uint64_t r = ms_rng_next(rng);
+        sum += (int64_t)(r & mask) + (int64_t)((r >> 21) & mask) + (int64_t)((r >> 42) & mask);
+    }
+    return 2 * sum - 6 * (int64_t)mask;
+}
+
+/* Fills `n` floats with mean `mean` and standard deviation `std`. One
+ * multiplication and one addition per value, each rounded as IEEE requires,
+ * and sqrt, which IEEE also requires to be correctly rounded. */
+static void fill_normal(ms_rng *rng, float *out, size_t n, double mean, double std)
+{
+    const double unit = std / (sqrt(2.0) * 2097152.0);
+    for (size_t i = 0; i < n; i++) {
+        /* Two statements: C11 compilers may fuse a*b+c of one expression into
+         * an FMA on some CPUs, which would round differently. */
+        double scaled = (double)centred_sum(rng) * unit;
+        out[i] = (float)(mean + scaled);
+    }
+}
+
+static void generate(ms_model *m)
+{
+    const ms_model_spec *s = &m->spec;
+    size_t h = (size_t)s->hidden_size;
+    size_t outliers[MS_MODEL_MAX_OUTLIERS];
+    ms_rng rng;
+    tensor_rng(m, "outlier channels", &rng);
+    for (size_t i = 0; i < (size_t)s->outlier_count; i++) {
+        bool again;
+        do {
+            outliers[i] = (size_t)ms_rng_below(&rng, h);
+            again = false;
+            for (size_t j = 0; j < i; j++)
+                again |= outliers[j] == outliers[i];
+        } while (again);
+    }
+    for (size_t i = 0; i < m->n_modules; i++) {
+        ms_module *mod = &m->modules[i];
+        if (!mod->weight)
+            continue;
+        size_t numel = mod->shape[0] * (mod->ndim == 2 ? mod->shape[1] : 1);
+        tensor_rng(m, mod->name, &rng);
+        if (mod->kind == MS_MOD_LINEAR)
+            fill_normal(&rng, mod->weight, numel, 0.0, 1.0 / sqrt((double)mod->shape[1]));
+        else if (mod->kind == MS_MOD_EMBEDDING)
+            fill_normal(&rng, mod->weight, numel, 0.0, 1.0);
+        else {
+            /* Trained norm weights scatter around 1; a few channels carry
+             * much larger gains, which is where activation outliers come
+             * from in real LLMs (the final norm has none: lm_head is
+             * usually left alone). */
+            fill_normal(&rng, mod->weight, numel, 1.0, 0.1);
+            if (mod->layer >= 0)
+                for (size_t j = 0; j < (size_t)s->outlier_count; j++)
+                    mod->weight[outliers[j]] = (float)s->outlier_scale;
+        }
+    }
+}
+
+ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag)
+{
+    ms_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    m->spec = *spec;
+    layout count = {.m = m};
+    build_layout(&count);
+    m->n_modules = count.n;
+    m->n_weights = count.weight_at;
+    m->modules = calloc(m->n_modules, sizeof *m->modules);
+    m->names = calloc(m->n_modules, sizeof *m->names);
+    m->layers = calloc((size_t)spec->num_layers, sizeof *m->layers);
+    m->weights = malloc(m->n_weights * sizeof *m->weights);
+    if (!m->modules || !m->names || !m->layers || !m->weights) {
+        ms_model_free(m);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "out of memory for a model of %zu parameters", count.weight_at);
+    }
+    layout fill = {.m = m};
+    build_layout(&fill);
+    generate(m);
+    *out = m;
+    return MS_OK;
+}
+
+ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag)
+{
+    ms_model_spec spec;
+    ms_status st = ms_model_spec_load(spec_path, &spec, diag);
+    return st == MS_OK ? ms_model_new(&spec, out, diag) : st;
+}
+
+void ms_model_free(ms_model *model)
+{
+    if (!model)
+        return;
+    free(model->modules);
+    free(model->names);
+    free(model->layers);
+    free(model->weights);
+    free(model);
+}
+
+const ms_model_spec *ms_model_get_spec(const ms_model *model)
+{
+    return &model->spec;
+}
+
+size_t ms_model_param_count(const ms_model *model)
+{
+    return model->n_weights;
+}
+
+size_t ms_model_module_count(const ms_model *model)
+{
+    return model->n_modules;
+}
+
+const ms_module *ms_model_module(const ms_model *model, size_t i)
+{
+    return &model->modules[i];
+}
+
+bool ms_model_find(const ms_model *model, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < model->n_modules; i++)
+        if (!strcmp(model->modules[i].name, name)) {
+            *index = i;
+            return true;
+        }
+    return false;
+}
+
+bool ms_module_is_a(const ms_module *module, const char *cls)
+{
+    for (const char *const *b = module->bases; *b; b++)
+        if (!strcmp(*b, cls))
+            return true;
+    return false;
+}
+
+uint64_t ms_model_weights_hash(const ms_model *model)
+{
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < model->n_weights; i++) {
+        uint32_t bits;
+        memcpy(&bits, &model->weights[i], sizeof bits);
+        unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8),
+                               (unsigned char)(bits >> 16), (unsigned char)(bits >> 24)};
+        h = fnv1a(h, le, sizeof le);
+    }
+    return h;
+}
+
+/* ---- safetensors --------------------------------------------------------- */
+
+static void shape_text(const size_t *shape, size_t ndim, char *out, size_t size)
+{
+    size_t len = (size_t)snprintf(out, size, "[");
+    for (size_t d = 0; d < ndim && len < size; d++)
+        len += (size_t)snprintf(out + len, size - len, "%s%zu", d ? ", " : "", shape[d]);
+    if (len < size)
+        snprintf(out + len, size - len, "]");
+}
+
+ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loaded, ms_diag *diag)
+{
+    ms_st_file *f;
+    ms_status st = ms_st_open(path, &f, diag);
+    if (st != MS_OK)
+        return st;
+    size_t n = 0;
+    for (size_t i = 0; i < model->n_modules && st == MS_OK; i++) {
+        const ms_module *mod = &model->modules[i];
+        if (!mod->weight)
+            continue;
+        char name[MS_MODULE_NAME_MAX + 8];
+        snprintf(name, sizeof name, "%s.weight", mod->name);
+        const ms_st_tensor *t = ms_st_find(f, name);
+        if (!t)
+            continue;
+        bool same = t->ndim == mod->ndim;
+        for (size_t d = 0; same && d < mod->ndim; d++)
+            same = t->shape[d] == mod->shape[d];
+        if (!same) {
+            char have[160], want[64];
+            shape_text(t->shape, t->ndim, have, sizeof have);
+            shape_text(mod->shape, mod->ndim, want, sizeof want);
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WEIGHTS", path, 0, 0,
+                             "tensor '%s' has shape %s, the model expects %s", name, have, want);
+            ms_diag_hint(diag, "the model spec must match the checkpoint's config.json");
+            break;
+        }
+        st = ms_st_to_float(f, t, mod->weight, diag);
+        n += st == MS_OK;
+    }
+    ms_st_close(f);
+    if (st == MS_OK && loaded)
+        *loaded = n;
+    return st;
+}
+
+ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag *diag)
+{
+    ms_st_writer *w;
+    ms_status st = ms_st_writer_new(&w);
+    if (st != MS_OK)
+        return ms_diag_set(diag, st, "E-NOMEM", NULL, 0, 0, "out of memory");
+    const ms_model_spec *s = &model->spec;
+    char value[32];
+#define META_INT(key, v)                                                                           \
+    (snprintf(value, sizeof value, "%lld", (long long)(v)),                                        \
+     st == MS_OK ? ms_st_writer_metadata(w, key, value, diag) : st)
+#define META_REAL(key, v)                                                                          \
+    (snprintf(value, sizeof value, "%.17g", v),                                                    \
+     st == MS_OK ? ms_st_writer_metadata(w, key, value, diag) : st)
+    st = META_INT("hidden_size", s->hidden_size);
+    st = META_INT("intermediate_size", s->intermediate_size);
+    st = META_INT("num_layers", s->num_layers);
+    st = META_INT("num_heads", s->num_heads);
+    st = META_INT("num_kv_heads", s->num_kv_heads);
+    st = META_INT("vocab_size", s->vocab_size);
+    st = META_REAL("rope_theta", s->rope_theta);
+    st = META_REAL("rms_norm_eps", s->rms_norm_eps);
+    st = META_INT("outlier_count", s->outlier_count);
+    st = META_REAL("outlier_scale", s->outlier_scale);
+    snprintf(value, sizeof value, "%llu", (unsigned long long)s->seed);
+    st = st == MS_OK ? ms_st_writer_metadata(w, "seed", value, diag) : st;
+#undef META_INT
+#undef META_REAL
+    for (size_t i = 0; i < model->n_modules && st == MS_OK; i++) {
+        const ms_module *mod = &model->modules[i];
+        if (!mod->weight)
+            continue;
+        char name[MS_MODULE_NAME_MAX + 8];
+        snprintf(name, sizeof name, "%s.weight", mod->name);
+        st = ms_st_writer_add(w, name, MS_ST_F32, mod->shape, mod->ndim, mod->weight, diag);
+    }
+    if (st == MS_OK)
+        st = ms_st_write(w, path, diag);
+    ms_st_writer_free(w);
+    return st;
+}

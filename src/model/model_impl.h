@@ -1,0 +1,75 @@
+/* Internals shared by the model's source files: the model layout and the
+ * deterministic random number generator. Not for use outside src/model/. */
+#ifndef MS_MODEL_IMPL_H
+#define MS_MODEL_IMPL_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+enum { MS_MODULE_NAME_MAX = 64 };
+
+/* Module indices of one decoder layer, for the forward pass. */
+typedef struct ms_layer_ix {
+    size_t input_norm, q, k, v, o, post_norm, gate, up, down;
+} ms_layer_ix;
+
+struct ms_model {
+    ms_model_spec spec;
+    ms_module *modules;
+    char (*names)[MS_MODULE_NAME_MAX];
+    size_t n_modules;
+    float *weights; /* one allocation holding every module's weight */
+    size_t n_weights;
+    ms_layer_ix *layers;
+    size_t embed, final_norm, lm_head;
+};
+
+/* xoshiro256** seeded through splitmix64: integer-only, so every machine
+ * produces the same stream. */
+typedef struct ms_rng {
+    uint64_t s[4];
+} ms_rng;
+
+static inline uint64_t ms_splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static inline void ms_rng_seed(ms_rng *rng, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = ms_splitmix64(&seed);
+}
+
+static inline uint64_t ms_rng_next(ms_rng *rng)
+{
+    uint64_t *s = rng->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias: values below 2^64 mod n are
+ * redrawn so that every residue is equally likely. */
+static inline uint64_t ms_rng_below(ms_rng *rng, uint64_t n)
+{
+    uint64_t threshold = (0 - n) % n;
+    for (;;) {
+        uint64_t r = ms_rng_next(rng);
+        if (r >= threshold)
+            return r % n;
+    }
+}
+
+#endif

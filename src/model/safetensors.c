@@ -1,0 +1,648 @@
+#include "safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/doc.h"
+
+/* The reference implementation's limit: a larger header is not a real file. */
+enum { MAX_HEADER_BYTES = 100000000 };
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtypes[] = {
+#define MS_ST_DTYPE_INFO(id, name, size) {name, size},
+    MS_ST_DTYPE_LIST(MS_ST_DTYPE_INFO)
+#undef MS_ST_DTYPE_INFO
+};
+enum { N_DTYPES = sizeof dtypes / sizeof dtypes[0] };
+
+const char *ms_st_dtype_name(ms_st_dtype dtype)
+{
+    return (size_t)dtype < N_DTYPES ? dtypes[dtype].name : "?";
+}
+
+size_t ms_st_dtype_size(ms_st_dtype dtype)
+{
+    return (size_t)dtype < N_DTYPES ? dtypes[dtype].size : 0;
+}
+
+struct ms_st_file {
+    char *path;
+    void *map;
+    size_t map_len;
+    ms_doc *header;
+    ms_st_tensor *tensors;
+    size_t count;
+    const ms_node *metadata;
+};
+
+/* ---- conversions --------------------------------------------------------- */
+
+float ms_f16_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0x1f) /* infinity or NaN, payload kept */
+        bits = sign | 0xff << 23 | mant << 13;
+    else if (exp != 0)
+        bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+    else if (mant == 0)
+        bits = sign;
+    else { /* subnormal: shift the leading 1 up to the implicit bit */
+        uint32_t e = 127 - 15 + 1;
+        while (!(mant & 0x400))
+            mant <<= 1, e--;
+        bits = sign | e << 23 | (mant & 0x3ff) << 13;
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+float ms_bf16_to_float(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+ms_status ms_st_to_float(const ms_st_file *file, const ms_st_tensor *t, float *out, ms_diag *diag)
+{
+    const unsigned char *p = t->data;
+    size_t n = t->numel;
+    switch (t->dtype) {
+    case MS_ST_F32:
+        for (size_t i = 0; i < n; i++, p += 4) {
+            uint32_t bits =
+                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            memcpy(&out[i], &bits, sizeof bits);
+        }
+        return MS_OK;
+    case MS_ST_F16:
+        for (size_t i = 0; i < n; i++, p += 2)
+            out[i] = ms_f16_to_float((uint16_t)(p[0] | p[1] << 8));
+        return MS_OK;
+    case MS_ST_BF16:
+        for (size_t i = 0; i < n; i++, p += 2)
+            out[i] = ms_bf16_to_float((uint16_t)(p[0] | p[1] << 8));
+        return MS_OK;
+    case MS_ST_U8:
+        for (size_t i = 0; i < n; i++)
+            out[i] = p[i];
+        return MS_OK;
+    case MS_ST_I8:
+        for (size_t i = 0; i < n; i++)
+            out[i] = (int8_t)p[i];
+        return MS_OK;
+    case MS_ST_I32:
+        for (size_t i = 0; i < n; i++, p += 4)
+            out[i] = (float)(int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                      (uint32_t)p[3] << 24);
+        return MS_OK;
+    default:
+        ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", file->path, 0, 0,
+                    "tensor '%s' has dtype %s, which modsim cannot convert to float", t->name,
+                    ms_st_dtype_name(t->dtype));
+        ms_diag_hint(diag, "supported: F32, F16, BF16, U8, I8, I32");
+        return MS_ERR_INVALID;
+    }
+}
+
+/* ---- reader -------------------------------------------------------------- */
+
+typedef struct reader {
+    const char *path;
+    ms_diag *diag;
+} reader;
+
+static ms_status bad(const reader *r, const ms_node *at, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static ms_status bad(const reader *r, const ms_node *at, const char *hint, const char *fmt, ...)
+{
+    char msg[sizeof r->diag->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ms_diag_set(r->diag, MS_ERR_INVALID, "E-SAFETENSORS", r->path, at ? at->line : 0,
+                at ? at->col : 0, "%s", msg);
+    if (hint)
+        ms_diag_hint(r->diag, "%s", hint);
+    return MS_ERR_INVALID;
+}
+
+static ms_status read_size(const reader *r, const ms_node *v, const char *tensor, const char *what,
+                           size_t *out)
+{
+    long long x;
+    if (!ms_node_as_int(v, &x) || x < 0 || (unsigned long long)x > SIZE_MAX)
+        return bad(r, v, NULL, "tensor '%s': %s must be a non-negative integer, not '%s'", tensor,
+                   what, v->kind == MS_NODE_SCALAR ? v->value : ms_node_type_name(v));
+    *out = (size_t)x;
+    return MS_OK;
+}
+
+static ms_status read_tensor(const reader *r, const char *name, const ms_node *info,
+                             const unsigned char *data, size_t data_len, ms_st_tensor *t,
+                             size_t *begin)
+{
+    static const char shape_hint[] = "each tensor is {\"dtype\": \"F32\", \"shape\": [rows, cols], "
+                                     "\"data_offsets\": [begin, end]}";
+    if (info->kind != MS_NODE_MAP)
+        return bad(r, info, shape_hint, "tensor '%s' must be an object, not a %s", name,
+                   ms_node_type_name(info));
+    for (size_t i = 0; i < info->count; i++) {
+        const char *k = info->keys[i]->value;
+        if (strcmp(k, "dtype") && strcmp(k, "shape") && strcmp(k, "data_offsets"))
+            return bad(r, info->keys[i], shape_hint, "tensor '%s' has an unknown key '%s'", name,
+                       k);
+    }
+    const ms_node *dtype = ms_node_get(info, "dtype"), *shape = ms_node_get(info, "shape");
+    const ms_node *offsets = ms_node_get(info, "data_offsets");
+    if (!dtype || !shape || !offsets)
+        return bad(r, info, shape_hint, "tensor '%s' has no '%s'", name,
+                   !dtype   ? "dtype"
+                   : !shape ? "shape"
+                            : "data_offsets");
+    t->name = name;
+    size_t d = 0;
+    while (d < N_DTYPES &&
+           !(dtype->kind == MS_NODE_SCALAR && !strcmp(dtype->value, dtypes[d].name)))
+        d++;
+    if (d == N_DTYPES)
+        return bad(r, dtype,
+                   "known dtypes: BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, "
+                   "I32, U32, F32, F64, I64, U64",
+                   "tensor '%s' has an unknown dtype '%s'", name,
+                   dtype->kind == MS_NODE_SCALAR ? dtype->value : ms_node_type_name(dtype));
+    t->dtype = (ms_st_dtype)d;
+    if (shape->kind != MS_NODE_SEQ || shape->count > MS_ST_MAX_DIMS)
+        return bad(r, shape, shape_hint, "tensor '%s': shape must be a list of at most %d sizes",
+                   name, MS_ST_MAX_DIMS);
+    t->ndim = shape->count;
+    t->numel = 1;
+    for (size_t i = 0; i < shape->count; i++) {
+        ms_status st = read_size(r, shape->items[i], name, "a shape size", &t->shape[i]);
+        if (st != MS_OK)
+            return st;
+        if (t->shape[i] && t->numel > SIZE_MAX / t->shape[i])
+            return bad(r, shape, NULL, "tensor '%s': shape has more elements than memory holds",
+                       name);
+        t->numel *= t->shape[i];
+    }
+    if (offsets->kind != MS_NODE_SEQ || offsets->count != 2)
+        return bad(r, offsets, shape_hint, "tensor '%s': data_offsets must be [begin, end]", name);
+    size_t end;
+    ms_status st = read_size(r, offsets->items[0], name, "data_offsets begin", begin);
+    if (st == MS_OK)
+        st = read_size(r, offsets->items[1], name, "data_offsets end", &end);
+    if (st != MS_OK)
+        return st;
+    if (end < *begin)
+        return bad(r, offsets, NULL, "tensor '%s': data_offsets end %zu is before begin %zu", name,
+                   end, *begin);
+    size_t elem = dtypes[t->dtype].size;
+    if (t->numel > SIZE_MAX / elem || t->numel * elem != end - *begin)
+        return bad(
+            r, offsets, "the byte count must be the product of the shape times the dtype size",
+            "tensor '%s': %s of shape with %zu elements needs %zu bytes, but data_offsets "
+            "[%zu, %zu] hold %zu",
+            name, dtypes[t->dtype].name, t->numel,
+            t->numel > SIZE_MAX / elem ? SIZE_MAX : t->numel * elem, *begin, end, end - *begin);
+    if (end > data_len)
+        return bad(r, offsets, "the file is truncated, or the header belongs to another file",
+                   "tensor '%s': data_offsets end %zu is past the end of the data (%zu bytes)",
+                   name, end, data_len);
+    t->data = data + *begin;
+    t->nbytes = end - *begin;
+    return MS_OK;
+}
+
+/* Sorts tensors by offset, carrying the begin offsets along. */
+typedef struct placed {
+    size_t begin;
+    ms_st_tensor t;
+    const ms_node *at;
+} placed;
+
+static int by_begin(const void *a, const void *b)
+{
+    const placed *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return x->t.nbytes < y->t.nbytes ? -1 : x->t.nbytes > y->t.nbytes;
+}
+
+static ms_status read_header(const reader *r, ms_st_file *f, const unsigned char *data,
+                             size_t data_len)
+{
+    const ms_node *root = ms_doc_root(f->header);
+    if (!root || root->kind != MS_NODE_MAP)
+        return bad(r, root, "a safetensors header is a JSON object of tensors",
+                   "the header is not a JSON object");
+    size_t n = root->count - (ms_node_get(root, "__metadata__") != NULL);
+    placed *p = calloc(n ? n : 1, sizeof *p);
+    f->tensors = calloc(n ? n : 1, sizeof *f->tensors);
+    if (!p || !f->tensors) {
+        free(p);
+        return ms_diag_set(r->diag, MS_ERR_NOMEM, "E-NOMEM", r->path, 0, 0, "out of memory");
+    }
+    ms_status st = MS_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < root->count && st == MS_OK; i++) {
+        const ms_node *key = root->keys[i], *v = root->items[i];
+        if (!strcmp(key->value, "__metadata__")) {
+            f->metadata = v;
+            if (v->kind != MS_NODE_MAP)
+                st = bad(r, v, NULL, "__metadata__ must be an object of strings, not a %s",
+                         ms_node_type_name(v));
+            for (size_t j = 0; st == MS_OK && j < v->count; j++)
+                if (v->items[j]->kind != MS_NODE_SCALAR)
+                    st = bad(r, v->items[j], NULL, "__metadata__ '%s' must be a string",
+                             v->keys[j]->value);
+            continue;
+        }
+        p[k].at = v;
+        st = read_tensor(r, key->value, v, data, data_len, &p[k].t, &p[k].begin);
+        k++;
+    }
+    if (st == MS_OK) {
+        qsort(p, n, sizeof *p, by_begin);
+        size_t expect = 0;
+        for (size_t i = 0; i < n && st == MS_OK; i++) {
+            if (p[i].begin != expect)
+                st = bad(r, p[i].at, "tensors must be stored back to back from offset 0",
+                         p[i].begin < expect ? "tensor '%s' at offset %zu overlaps the tensor "
+                                               "before it (which ends at %zu)"
+                                             : "tensor '%s' at offset %zu leaves a gap after "
+                                               "offset %zu",
+                         p[i].t.name, p[i].begin, expect);
+            expect = p[i].begin + p[i].t.nbytes;
+            f->tensors[i] = p[i].t;
+        }
+        if (st == MS_OK && expect != data_len)
+            st = bad(r, NULL, "the file has extra bytes after its last tensor",
+                     "the tensors end at data offset %zu but the file holds %zu data bytes", expect,
+                     data_len);
+        f->count = n;
+    }
+    free(p);
+    return st;
+}
+
+ms_status ms_st_open(const char *path, ms_st_file **out, ms_diag *diag)
+{
+    reader r = {path, diag};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "not a regular file");
+    }
+    size_t size = (size_t)sb.st_size;
+    if (size < 8) {
+        close(fd);
+        return bad(&r, NULL, "a safetensors file starts with an 8-byte header length",
+                   "the file is %zu bytes long: too short for a safetensors file", size);
+    }
+    ms_st_file *f = calloc(1, sizeof *f);
+    if (!f) {
+        close(fd);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", path, 0, 0, "out of memory");
+    }
+    f->path = strdup(path);
+    f->map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (f->map == MAP_FAILED || !f->path) {
+        if (f->map != MAP_FAILED)
+            munmap(f->map, size);
+        free(f->path);
+        free(f);
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot map: %s", strerror(errno));
+    }
+    f->map_len = size;
+    const unsigned char *bytes = f->map;
+    uint64_t hlen = le64(bytes);
+    ms_status st = MS_OK;
+    if (hlen > size - 8)
+        st = bad(&r, NULL, "the file is truncated, or it is not a safetensors file",
+                 "the header length %llu runs past the end of the file (%zu bytes)",
+                 (unsigned long long)hlen, size);
+    else if (hlen > MAX_HEADER_BYTES)
+        st = bad(&r, NULL, NULL, "the header is %llu bytes, more than the limit of %d",
+                 (unsigned long long)hlen, MAX_HEADER_BYTES);
+    else if (hlen < 2 || bytes[8] != '{')
+        st = bad(&r, NULL, "a safetensors header is a JSON object",
+                 "the header does not start with '{': not a safetensors file");
+    else if (memchr(bytes + 8, '\0', hlen))
+        st = bad(&r, NULL, NULL, "the header contains a NUL byte: not a safetensors file");
+    if (st == MS_OK) {
+        st = ms_doc_parse((const char *)bytes + 8, hlen, path, &f->header, diag);
+        if (st != MS_OK)
+            ms_diag_hint(diag, "the JSON header (line and column count from its first byte) "
+                               "is malformed");
+    }
+    if (st == MS_OK)
+        st = read_header(&r, f, bytes + 8 + hlen, size - 8 - hlen);
+    if (st != MS_OK) {
+        ms_st_close(f);
+        return st;
+    }
+    *out = f;
+    return MS_OK;
+}
+
+void ms_st_close(ms_st_file *f)
+{
+    if (!f)
+        return;
+    if (f->map)
+        munmap(f->map, f->map_len);
+    ms_doc_free(f->header);
+    free(f->path);
+    free(f->tensors);
+    free(f);
+}
+
+size_t ms_st_count(const ms_st_file *f)
+{
+    return f->count;
+}
+
+const ms_st_tensor *ms_st_at(const ms_st_file *f, size_t i)
+{
+    return &f->tensors[i];
+}
+
+const ms_st_tensor *ms_st_find(const ms_st_file *f, const char *name)
+{
+    for (size_t i = 0; i < f->count; i++)
+        if (!strcmp(f->tensors[i].name, name))
+            return &f->tensors[i];
+    return NULL;
+}
+
+const char *ms_st_metadata(const ms_st_file *f, const char *key)
+{
+    const ms_node *v = ms_node_get(f->metadata, key);
+    return v && v->kind == MS_NODE_SCALAR ? v->value : NULL;
+}
+
+/* ---- writer -------------------------------------------------------------- */
+
+typedef struct entry {
+    char *name;
+    ms_st_dtype dtype;
+    size_t ndim, shape[MS_ST_MAX_DIMS], nbytes;
+    const void *data;
+    size_t order; /* insertion order, to keep the sort stable */
+} entry;
+
+struct ms_st_writer {
+    entry *entries;
+    size_t count, cap;
+    char **meta; /* key, value, key, value... */
+    size_t n_meta, cap_meta;
+};
+
+ms_status ms_st_writer_new(ms_st_writer **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? MS_OK : MS_ERR_NOMEM;
+}
+
+void ms_st_writer_free(ms_st_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->count; i++)
+        free(w->entries[i].name);
+    for (size_t i = 0; i < w->n_meta; i++)
+        free(w->meta[i]);
+    free(w->entries);
+    free(w->meta);
+    free(w);
+}
+
+static bool grow(void **items, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*items, ncap * size);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = ncap;
+    return true;
+}
+
+ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
+                           const size_t *shape, size_t ndim, const void *data, ms_diag *diag)
+{
+    if (dtype != MS_ST_F32 && dtype != MS_ST_U8 && dtype != MS_ST_I8 && dtype != MS_ST_I32)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
+                           "cannot write tensor '%s' as %s: only F32, U8, I8 and I32", name,
+                           ms_st_dtype_name(dtype));
+    if (!*name || !strcmp(name, "__metadata__") || ndim > MS_ST_MAX_DIMS)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
+                           "cannot write a tensor named '%s' with %zu dimensions", name, ndim);
+    size_t nbytes = ms_st_dtype_size(dtype);
+    for (size_t d = 0; d < ndim; d++) {
+        if (shape[d] && nbytes > SIZE_MAX / shape[d])
+            return ms_diag_set(diag, MS_ERR_LIMIT, "E-SAFETENSORS", NULL, 0, 0,
+                               "tensor '%s' is too large", name);
+        nbytes *= shape[d];
+    }
+    for (size_t i = 0; i < w->count; i++)
+        if (!strcmp(w->entries[i].name, name))
+            return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
+                               "tensor '%s' is added twice", name);
+    if (!grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries))
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    entry *e = &w->entries[w->count];
+    memset(e, 0, sizeof *e);
+    e->name = strdup(name);
+    if (!e->name)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    e->dtype = dtype;
+    e->ndim = ndim;
+    memcpy(e->shape, shape, ndim * sizeof *shape);
+    e->nbytes = nbytes;
+    e->data = data;
+    e->order = w->count++;
+    return MS_OK;
+}
+
+ms_status ms_st_writer_metadata(ms_st_writer *w, const char *key, const char *value, ms_diag *diag)
+{
+    if (!grow((void **)&w->meta, &w->cap_meta, w->n_meta + 2, sizeof *w->meta))
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    }
+    w->meta[w->n_meta++] = k;
+    w->meta[w->n_meta++] = v;
+    return MS_OK;
+}
+
+/* Wider elements first, so that every tensor's data stays aligned to its size. */
+static int by_alignment(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    size_t sx = ms_st_dtype_size(x->dtype), sy = ms_st_dtype_size(y->dtype);
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static char *build_header(ms_st_writer *w, size_t *len)
+{
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    if (!out)
+        return NULL;
+    fputc('{', out);
+    bool first = true;
+    if (w->n_meta) {
+        fputs("\"__metadata__\":{", out);
+        for (size_t i = 0; i < w->n_meta; i += 2) {
+            fputs(i ? "," : "", out);
+            json_string(out, w->meta[i]);
+            fputc(':', out);
+            json_string(out, w->meta[i + 1]);
+        }
+        fputc('}', out);
+        first = false;
+    }
+    size_t offset = 0;
+    for (size_t i = 0; i < w->count; i++) {
+        const entry *e = &w->entries[i];
+        fputs(first ? "" : ",", out);
+        first = false;
+        json_string(out, e->name);
+        fprintf(out, ":{\"dtype\":\"%s\",\"shape\":[", ms_st_dtype_name(e->dtype));
+        for (size_t d = 0; d < e->ndim; d++)
+            fprintf(out, "%s%zu", d ? "," : "", e->shape[d]);
+        fprintf(out, "],\"data_offsets\":[%zu,%zu]}", offset, offset + e->nbytes);
+        offset += e->nbytes;
+    }
+    fputc('}', out);
+    while ((ftell(out) % 8) != 0) /* so that the data starts 8-byte aligned */
+        fputc(' ', out);
+    if (fclose(out) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Writes elements as little-endian bytes whatever the host's byte order. */
+static bool write_data(FILE *out, const entry *e)
+{
+    size_t size = ms_st_dtype_size(e->dtype), n = e->nbytes / size;
+    if (size == 1)
+        return fwrite(e->data, 1, n, out) == n;
+    unsigned char buf[4096];
+    const unsigned char *src = e->data;
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; i < n && k + 4 <= sizeof buf; i++, k += 4) {
+            uint32_t v;
+            memcpy(&v, src + i * 4, 4);
+            buf[k] = (unsigned char)v;
+            buf[k + 1] = (unsigned char)(v >> 8);
+            buf[k + 2] = (unsigned char)(v >> 16);
+            buf[k + 3] = (unsigned char)(v >> 24);
+        }
+        if (fwrite(buf, 1, k, out) != k)
+            return false;
+    }
+    return true;
+}
+
+ms_status ms_st_write(ms_st_writer *w, const char *path, ms_diag *diag)
+{
+    qsort(w->entries, w->count, sizeof *w->entries, by_alignment);
+    size_t hlen;
+    char *header = build_header(w, &hlen);
+    if (!header)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(header);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    }
+    /* open() rather than mkstemp(): the file gets the umask's permissions. */
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        snprintf(tmp, plen + 16, "%s.%ld.%d~", path, (long)getpid() % 1000000, attempt);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    bool ok = out != NULL;
+    if (ok) {
+        unsigned char len8[8];
+        for (int i = 0; i < 8; i++)
+            len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+        ok = fwrite(len8, 1, 8, out) == 8 && fwrite(header, 1, hlen, out) == hlen;
+        for (size_t i = 0; ok && i < w->count; i++)
+            ok = write_data(out, &w->entries[i]);
+        ok = fclose(out) == 0 && ok;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    ms_status st = MS_OK;
+    if (!ok || rename(tmp, path) != 0) {
+        st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write: %s", strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+    }
+    free(tmp);
+    free(header);
+    return st;
+}

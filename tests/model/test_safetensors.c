@@ -1,0 +1,308 @@
+/* safetensors: round trips, exact F16/BF16 decoding, and refusal of broken
+ * files with a message that says what is wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/safetensors.h"
+
+static char tmp_dir[64];
+
+static const char *tmp_file(const char *name)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+    return path;
+}
+
+/* Writes an 8-byte length, `header`, and `data_len` bytes of `data`. */
+static const char *write_raw(const char *header, const void *data, size_t data_len)
+{
+    const char *path = tmp_file("raw.safetensors");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint64_t n = strlen(header);
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)(n >> (8 * i));
+    fwrite(len, 1, 8, f);
+    fwrite(header, 1, n, f);
+    if (data_len)
+        fwrite(data, 1, data_len, f);
+    fclose(f);
+    return path;
+}
+
+static void expect_refused(const char *path, ms_status status, const char *text)
+{
+    ms_st_file *f = NULL;
+    ms_diag d;
+    assert_int_equal(ms_st_open(path, &f, &d), status);
+    assert_null(f);
+    if (!strstr(d.message, text))
+        fail_msg("message '%s' does not contain '%s'", d.message, text);
+    assert_string_equal(d.file, path);
+}
+
+static void safetensors_round_trip_keeps_values_shapes_and_metadata(void **state)
+{
+    (void)state;
+    float w[6] = {1.5f, -2.25f, 0.0f, -0.0f, INFINITY, 1e-40f};
+    uint8_t mask[5] = {0, 1, 1, 0, 255};
+    int8_t codes[3] = {-128, 0, 127};
+    int32_t ids[2] = {-7, 2147483647};
+    size_t s23[2] = {2, 3}, s5[1] = {5}, s3[1] = {3}, s2[1] = {2};
+    ms_st_writer *wr;
+    ms_diag d;
+    assert_int_equal(ms_st_writer_new(&wr), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "mask", MS_ST_U8, s5, 1, mask, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "layer.weight", MS_ST_F32, s23, 2, w, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "codes", MS_ST_I8, s3, 1, codes, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "ids \"quoted\"", MS_ST_I32, s2, 1, ids, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "mask", MS_ST_U8, s5, 1, mask, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_add(wr, "h", MS_ST_F16, s5, 1, mask, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_metadata(wr, "format", "pt", &d), MS_OK);
+    assert_int_equal(ms_st_write(wr, tmp_file("rt.safetensors"), &d), MS_OK);
+    ms_st_writer_free(wr);
+
+    ms_st_file *f;
+    assert_int_equal(ms_st_open(tmp_file("rt.safetensors"), &f, &d), MS_OK);
+    assert_int_equal(ms_st_count(f), 4);
+    assert_string_equal(ms_st_metadata(f, "format"), "pt");
+    assert_null(ms_st_metadata(f, "missing"));
+    const ms_st_tensor *t = ms_st_find(f, "layer.weight");
+    assert_non_null(t);
+    assert_int_equal(t->dtype, MS_ST_F32);
+    assert_int_equal(t->ndim, 2);
+    assert_int_equal(t->shape[0], 2);
+    assert_int_equal(t->shape[1], 3);
+    assert_true(((uintptr_t)t->data & 3) == 0); /* wide dtypes first: aligned */
+    float back[6];
+    assert_int_equal(ms_st_to_float(f, t, back, &d), MS_OK);
+    assert_memory_equal(back, w, sizeof w);
+    float fl[5];
+    assert_int_equal(ms_st_to_float(f, ms_st_find(f, "mask"), fl, &d), MS_OK);
+    assert_true(fl[4] == 255.0f && fl[1] == 1.0f);
+    assert_memory_equal(ms_st_find(f, "codes")->data, codes, 3);
+    assert_int_equal(ms_st_to_float(f, ms_st_find(f, "ids \"quoted\""), fl, &d), MS_OK);
+    assert_true(fl[0] == -7.0f);
+    ms_st_close(f);
+    unlink(tmp_file("rt.safetensors"));
+}
+
+/* Reference: the value by its definition, sign * mantissa * 2^exponent. */
+static float f16_reference(uint16_t h)
+{
+    int sign = h >> 15, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    double v;
+    if (exp == 0x1f)
+        v = mant ? NAN : INFINITY;
+    else if (exp == 0)
+        v = ldexp(mant, -24);
+    else
+        v = ldexp(1024 + mant, exp - 25);
+    return (float)(sign ? -v : v);
+}
+
+static void safetensors_f16_decodes_every_value_exactly(void **state)
+{
+    (void)state;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float got = ms_f16_to_float((uint16_t)h), want = f16_reference((uint16_t)h);
+        if (isnan(want))
+            assert_true(isnan(got));
+        else if (memcmp(&got, &want, sizeof got))
+            fail_msg("F16 0x%04x: got %a, want %a", h, (double)got, (double)want);
+    }
+}
+
+static void safetensors_bf16_decodes_every_value_exactly(void **state)
+{
+    (void)state;
+    for (uint32_t h = 0; h < 65536; h++) {
+        int sign = h >> 15, exp = (h >> 7) & 0xff, mant = h & 0x7f;
+        double v = exp == 0xff ? (mant ? NAN : INFINITY)
+                   : exp == 0  ? ldexp(mant, -133)
+                               : ldexp(128 + mant, exp - 134);
+        float want = (float)(sign ? -v : v), got = ms_bf16_to_float((uint16_t)h);
+        if (isnan(want))
+            assert_true(isnan(got));
+        else if (memcmp(&got, &want, sizeof got))
+            fail_msg("BF16 0x%04x: got %a, want %a", h, (double)got, (double)want);
+    }
+}
+
+static void safetensors_reads_f16_and_bf16_tensors(void **state)
+{
+    (void)state;
+    /* 1.0, -2.0, 65504 (max), 2^-24 (smallest subnormal) as F16; 1.0, -3.0 as BF16 */
+    const unsigned char data[] = {0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b,
+                                  0x01, 0x00, 0x80, 0x3f, 0x40, 0xc0};
+    const char *path =
+        write_raw("{\"h\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]},"
+                  "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],"
+                  "\"data_offsets\":[8,12]}}",
+                  data, sizeof data);
+    ms_st_file *f;
+    ms_diag d;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+    float v[4];
+    assert_int_equal(ms_st_to_float(f, ms_st_find(f, "h"), v, &d), MS_OK);
+    assert_true(v[0] == 1.0f && v[1] == -2.0f && v[2] == 65504.0f && v[3] == ldexpf(1, -24));
+    assert_int_equal(ms_st_to_float(f, ms_st_find(f, "b"), v, &d), MS_OK);
+    assert_true(v[0] == 1.0f && v[1] == -3.0f);
+    ms_st_close(f);
+}
+
+static void safetensors_refuses_malformed_headers(void **state)
+{
+    (void)state;
+    const unsigned char data[16] = {0};
+    expect_refused(write_raw("[1, 2]", data, 0), MS_ERR_INVALID, "does not start with '{'");
+    expect_refused(write_raw("", data, 0), MS_ERR_INVALID, "does not start with '{'");
+    expect_refused(write_raw("{\"a\": {\"dtype\": \"F32\",", data, 0), MS_ERR_SYNTAX, "");
+    expect_refused(
+        write_raw("{\"a\":{\"dtype\":\"F33\",\"shape\":[1],\"data_offsets\":[0,4]}}", data, 4),
+        MS_ERR_INVALID, "unknown dtype 'F33'");
+    expect_refused(
+        write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", data, 4),
+        MS_ERR_INVALID, "non-negative integer");
+    expect_refused(
+        write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", data, 4),
+        MS_ERR_INVALID, "data_offsets must be [begin, end]");
+    expect_refused(write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", data, 4), MS_ERR_INVALID,
+                   "no 'data_offsets'");
+    expect_refused(write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],"
+                             "\"extra\":1}}",
+                             data, 4),
+                   MS_ERR_INVALID, "unknown key 'extra'");
+    expect_refused(write_raw("{\"a\":[1]}", data, 0), MS_ERR_INVALID, "must be an object");
+    expect_refused(write_raw("{\"__metadata__\":{\"k\":[1]}}", data, 0), MS_ERR_INVALID,
+                   "__metadata__ 'k'");
+    expect_refused(write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                             "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                             data, 8),
+                   MS_ERR_INVALID, "duplicate key 'a'");
+    /* A shape whose element count overflows must not wrap around. */
+    expect_refused(write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],"
+                             "\"data_offsets\":[0,0]}}",
+                             data, 0),
+                   MS_ERR_INVALID, "more elements than memory holds");
+}
+
+static void safetensors_refuses_wrong_sizes_and_offsets(void **state)
+{
+    (void)state;
+    const unsigned char data[16] = {0};
+    expect_refused(
+        write_raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", data, 12),
+        MS_ERR_INVALID, "needs 16 bytes, but data_offsets [0, 12] hold 12");
+    expect_refused(
+        write_raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", data, 8),
+        MS_ERR_INVALID, "past the end of the data (8 bytes)");
+    expect_refused(
+        write_raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", data, 8),
+        MS_ERR_INVALID, "before begin");
+    expect_refused(write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+                             data, 12),
+                   MS_ERR_INVALID, "overlaps");
+    expect_refused(
+        write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", data, 8),
+        MS_ERR_INVALID, "leaves a gap");
+    expect_refused(
+        write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data, 8),
+        MS_ERR_INVALID, "holds 8 data bytes");
+}
+
+static void safetensors_refuses_truncated_files_at_every_length(void **state)
+{
+    (void)state;
+    float w[64];
+    for (int i = 0; i < 64; i++)
+        w[i] = (float)i;
+    size_t shape[2] = {8, 8};
+    ms_st_writer *wr;
+    ms_diag d;
+    assert_int_equal(ms_st_writer_new(&wr), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "w", MS_ST_F32, shape, 2, w, &d), MS_OK);
+    const char *path = tmp_file("whole.safetensors");
+    assert_int_equal(ms_st_write(wr, path, &d), MS_OK);
+    ms_st_writer_free(wr);
+    FILE *f = fopen(path, "rb");
+    unsigned char whole[1024];
+    size_t len = fread(whole, 1, sizeof whole, f);
+    fclose(f);
+    unlink(path);
+
+    for (size_t cut = 0; cut < len; cut++) {
+        const char *p = tmp_file("cut.safetensors");
+        f = fopen(p, "wb");
+        fwrite(whole, 1, cut, f);
+        fclose(f);
+        ms_st_file *st = NULL;
+        ms_status s = ms_st_open(p, &st, &d);
+        assert_int_not_equal(s, MS_OK);
+        assert_null(st);
+        if (cut < 8)
+            assert_non_null(strstr(d.message, "too short"));
+        else if (cut < 8 + (size_t)whole[0])
+            assert_non_null(strstr(d.message, "runs past the end of the file"));
+        else
+            assert_non_null(strstr(d.message, "past the end of the data"));
+    }
+    unlink(tmp_file("cut.safetensors"));
+    expect_refused(tmp_file("missing.safetensors"), MS_ERR_IO, "cannot open");
+}
+
+static void safetensors_refuses_to_convert_unsupported_dtypes(void **state)
+{
+    (void)state;
+    const unsigned char data[8] = {1};
+    const char *path =
+        write_raw("{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", data, 8);
+    ms_st_file *f;
+    ms_diag d;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+    float v;
+    assert_int_equal(ms_st_to_float(f, ms_st_at(f, 0), &v, &d), MS_ERR_INVALID);
+    assert_non_null(strstr(d.message, "I64"));
+    ms_st_close(f);
+}
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/modsim-st-XXXXXX");
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+    (void)state;
+    unlink(tmp_file("raw.safetensors"));
+    return rmdir(tmp_dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(safetensors_round_trip_keeps_values_shapes_and_metadata),
+        cmocka_unit_test(safetensors_f16_decodes_every_value_exactly),
+        cmocka_unit_test(safetensors_bf16_decodes_every_value_exactly),
+        cmocka_unit_test(safetensors_reads_f16_and_bf16_tensors),
+        cmocka_unit_test(safetensors_refuses_malformed_headers),
+        cmocka_unit_test(safetensors_refuses_wrong_sizes_and_offsets),
+        cmocka_unit_test(safetensors_refuses_truncated_files_at_every_length),
+        cmocka_unit_test(safetensors_refuses_to_convert_unsupported_dtypes),
+    };
+    return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
+}
