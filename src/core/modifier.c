@@ -30,8 +30,8 @@ const char *ms_raise_kind_name(ms_raise_kind kind)
     return (size_t)kind < sizeof raise_names / sizeof raise_names[0] ? raise_names[kind] : "Error";
 }
 
-ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind,
-                       const char *fmt, ...)
+ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind, const char *fmt,
+                       ...)
 {
     ms_raise *r = ctx->raised;
     r->kind = kind;
@@ -105,11 +105,11 @@ ms_status ms_hook_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
     return m->type->on_finalize ? m->type->on_finalize(m, ctx, result) : MS_OK;
 }
 
-#define TRACED_EVENT_HOOK(fn, field, hook)                                                        \
-    ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                            \
-    {                                                                                             \
-        report(m, ctx, hook, ev);                                                                 \
-        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                               \
+#define TRACED_EVENT_HOOK(fn, field, hook)                                                         \
+    ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                             \
+    {                                                                                              \
+        report(m, ctx, hook, ev);                                                                  \
+        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                                \
     }
 TRACED_EVENT_HOOK(ms_hook_start, on_start, MS_HOOK_ON_START)
 TRACED_EVENT_HOOK(ms_hook_update, on_update, MS_HOOK_ON_UPDATE)
@@ -262,8 +262,9 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
     }
     if (ev->type == MS_EV_BATCH_START && !started) {
         if (ms_modifier_should_start(m, ev)) {
-            snprintf(buf, cap, "%sstarted: start %s <= index %g < end %s on batch_start "
-                               "-> on_start, on_update",
+            snprintf(buf, cap,
+                     "%sstarted: start %s <= index %g < end %s on batch_start "
+                     "-> on_start, on_update",
                      pre, bound_text(m->start, a, sizeof a), index,
                      bound_text(m->end, b, sizeof b));
             return MS_RULE_START;
@@ -282,8 +283,7 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
         if (!m->end.set)
             snprintf(why, sizeof why, "end is None");
         else
-            snprintf(why, sizeof why, "end %s > index %g", bound_text(m->end, b, sizeof b),
-                     index);
+            snprintf(why, sizeof why, "end %s > index %g", bound_text(m->end, b, sizeof b), index);
         if (started) {
             snprintf(buf, cap, "%sdid not end (%s); active -> on_update", pre, why);
             return MS_RULE_UPDATE;
@@ -318,8 +318,9 @@ ms_rule ms_modifier_explain_initialize(const ms_modifier *m, char *buf, size_t c
     ms_event start_event = ms_event_plain(MS_EV_BATCH_START);
     if (ms_modifier_should_start(m, &start_event)) {
         char a[32];
-        snprintf(buf, cap, "on_initialize, then started at once: start %s <= index 0 "
-                           "(upstream's fake batch_start) -> on_start without on_update",
+        snprintf(buf, cap,
+                 "on_initialize, then started at once: start %s <= index 0 "
+                 "(upstream's fake batch_start) -> on_start without on_update",
                  bound_text(m->start, a, sizeof a));
         return MS_RULE_INITIALIZE_START;
     }

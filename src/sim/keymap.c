@@ -91,7 +91,6 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_TIMELINE, '-', MS_CMD_ZOOM_OUT, false},
     {MS_SCOPE_TIMELINE, '0', MS_CMD_ZOOM_FIT, false},
     {MS_SCOPE_TIMELINE, 'v', MS_CMD_TOGGLE_CURVE, true},
-    {MS_SCOPE_TIMELINE, MS_KEY_ENTER, MS_CMD_SELECT, false},
 
     {MS_SCOPE_STEPPER, 'p', MS_CMD_PIPELINE, true},
     {MS_SCOPE_STEPPER, 'i', MS_CMD_INDEX_MODE, true},
@@ -136,8 +135,8 @@ ms_cmd ms_keymap_lookup(ms_scope scope, int key)
 
 void ms_key_name(int key, char *buf, size_t cap)
 {
-    static const char *const special[] = {"Up",   "Down", "Left",  "Right", "PgUp",
-                                          "PgDn", "Home", "End",   "S-Tab", "Backspace"};
+    static const char *const special[] = {"Up",   "Down", "Left", "Right", "PgUp",
+                                          "PgDn", "Home", "End",  "S-Tab", "Backspace"};
     if (key >= MS_KEY_BASE && key <= MS_KEY_BACKSPACE)
         snprintf(buf, cap, "%s", special[key - MS_KEY_BASE]);
     else if (key == MS_KEY_TAB)
@@ -195,8 +194,8 @@ void ms_keymap_status(ms_scope scope, char *buf, size_t width)
                 continue;
             char item[48], key[16];
             ms_key_name(b->key, key, sizeof key);
-            int n = snprintf(item, sizeof item, "%s%s %s", used ? "  " : "", key,
-                             ms_cmd_label(b->cmd));
+            int n =
+                snprintf(item, sizeof item, "%s%s %s", used ? "  " : "", key, ms_cmd_label(b->cmd));
             if (n < 0 || used + (size_t)n > width)
                 return;
             memcpy(buf + used, item, (size_t)n + 1);

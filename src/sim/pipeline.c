@@ -80,8 +80,7 @@ static void calibration(builder *b, ms_pipeline kind, int modifier)
     push(b, call, MS_EV_CALIBRATION_EPOCH_END, 0, modifier);
 }
 
-static ms_status check(ms_diag *diag, const char *field, long long v, long long lo,
-                       long long hi)
+static ms_status check(ms_diag *diag, const char *field, long long v, long long lo, long long hi)
 {
     if (v >= lo && v <= hi)
         return MS_OK;
@@ -109,8 +108,8 @@ ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *r
         return st;
 
     size_t mods = ms_recipe_count(recipe);
-    unsigned long long total = 2 + 5ULL * (unsigned long long)cfg->epochs *
-                                       (unsigned long long)cfg->steps_per_epoch;
+    unsigned long long total =
+        2 + 5ULL * (unsigned long long)cfg->epochs * (unsigned long long)cfg->steps_per_epoch;
     unsigned long long one_pass = 2 + (unsigned long long)cfg->layers;
     if (cfg->calibration == MS_PIPELINE_INDEPENDENT)
         total += mods * one_pass;

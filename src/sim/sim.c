@@ -48,7 +48,7 @@ struct ms_sim {
     size_t pos, explored;
     unsigned char *flags; /* live flags per modifier */
     ms_raise last_raise;
-    collector cur;          /* the hooks of the call being run on `live` */
+    collector cur; /* the hooks of the call being run on `live` */
     ms_observer live_observer;
     history *hist;
     ms_sim_error *errors;
@@ -154,8 +154,7 @@ static bool delivers(const ms_scenario_call *c, size_t m, ms_event_type type)
             (c->kind == MS_CALL_MODIFIER_UPDATE_EVENT && c->modifier == m));
 }
 
-static size_t first_reaching(const ms_sim *sim, size_t m, ms_opt_double bound,
-                             ms_event_type type)
+static size_t first_reaching(const ms_sim *sim, size_t m, ms_opt_double bound, ms_event_type type)
 {
     if (!bound.set)
         return SIZE_MAX;
@@ -464,8 +463,8 @@ static bool record(ms_sim *sim, size_t call, ms_status st)
         const char *msg = intern(sim, sim->last_raise.message);
         ok = msg && grow(&sim->errors, &sim->cap_errors, sim->n_errors, sizeof *sim->errors);
         if (ok)
-            sim->errors[sim->n_errors++] = (ms_sim_error){call, sim->last_raise.modifier,
-                                                          sim->last_raise.kind, msg};
+            sim->errors[sim->n_errors++] =
+                (ms_sim_error){call, sim->last_raise.modifier, sim->last_raise.kind, msg};
         if (ok && sim->last_raise.modifier >= 0)
             ok = add_mark(&sim->hist[sim->last_raise.modifier], call, MS_HOOK_COUNT);
     }

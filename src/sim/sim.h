@@ -88,14 +88,14 @@ void ms_breakpoint_describe(const ms_breakpoint *bp, char *buf, size_t cap);
 
 /* ---- stepping ---- */
 
-#define MS_GOAL_LIST(X)                                                                           \
-    X(MS_GOAL_EVENT, "next event")                                                                \
-    X(MS_GOAL_STEP, "next step")                                                                  \
-    X(MS_GOAL_TRANSITION, "next transition")                                                      \
-    X(MS_GOAL_BREAKPOINT, "next breakpoint")                                                      \
-    X(MS_GOAL_END, "end")                                                                         \
-    X(MS_GOAL_BACK, "step back")                                                                  \
-    X(MS_GOAL_RESTART, "restart")                                                                 \
+#define MS_GOAL_LIST(X)                                                                            \
+    X(MS_GOAL_EVENT, "next event")                                                                 \
+    X(MS_GOAL_STEP, "next step")                                                                   \
+    X(MS_GOAL_TRANSITION, "next transition")                                                       \
+    X(MS_GOAL_BREAKPOINT, "next breakpoint")                                                       \
+    X(MS_GOAL_END, "end")                                                                          \
+    X(MS_GOAL_BACK, "step back")                                                                   \
+    X(MS_GOAL_RESTART, "restart")                                                                  \
     X(MS_GOAL_SEEK, "seek")
 
 typedef enum {
@@ -106,13 +106,13 @@ typedef enum {
 
 const char *ms_goal_name(ms_goal goal);
 
-#define MS_STOP_LIST(X)                                                                           \
-    X(MS_STOP_RUNNING, "running")                                                                 \
-    X(MS_STOP_REACHED, "reached")                                                                 \
-    X(MS_STOP_TRANSITION, "transition")                                                           \
-    X(MS_STOP_BREAKPOINT, "breakpoint")                                                           \
-    X(MS_STOP_ERROR, "error")                                                                     \
-    X(MS_STOP_END, "end of the calls")                                                            \
+#define MS_STOP_LIST(X)                                                                            \
+    X(MS_STOP_RUNNING, "running")                                                                  \
+    X(MS_STOP_REACHED, "reached")                                                                  \
+    X(MS_STOP_TRANSITION, "transition")                                                            \
+    X(MS_STOP_BREAKPOINT, "breakpoint")                                                            \
+    X(MS_STOP_ERROR, "error")                                                                      \
+    X(MS_STOP_END, "end of the calls")                                                             \
     X(MS_STOP_CANCELLED, "cancelled")
 
 typedef enum {
@@ -126,10 +126,10 @@ const char *ms_stop_reason_name(ms_stop_reason reason);
 /* Why a run stopped. */
 typedef struct ms_sim_stop {
     ms_stop_reason reason;
-    int modifier;      /* the first modifier whose flags changed, or that raised; -1 */
-    int breakpoint;    /* MS_STOP_BREAKPOINT: which one; else -1 */
-    size_t errors;     /* calls that raised during the run */
-    ms_status status;  /* MS_ERR_NOMEM when history could not be recorded */
+    int modifier;     /* the first modifier whose flags changed, or that raised; -1 */
+    int breakpoint;   /* MS_STOP_BREAKPOINT: which one; else -1 */
+    size_t errors;    /* calls that raised during the run */
+    ms_status status; /* MS_ERR_NOMEM when history could not be recorded */
 } ms_sim_stop;
 
 /* Starts moving towards `goal`; MS_GOAL_SEEK goes to position `target`.
@@ -206,11 +206,11 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
 /* Why `modifier` did what it did in call `call`. */
 typedef struct ms_sim_explanation {
     ms_rule rule;
-    bool reached;                /* false: the lifecycle or an earlier modifier raised first */
+    bool reached; /* false: the lifecycle or an earlier modifier raised first */
     unsigned flags_before, flags_after;
-    unsigned hooks;              /* bit (1 << hook) for each hook that ran */
-    char text[320];              /* the rule with its numbers */
-    char outcome[320];           /* what actually happened, incl. a raised error */
+    unsigned hooks;    /* bit (1 << hook) for each hook that ran */
+    char text[320];    /* the rule with its numbers */
+    char outcome[320]; /* what actually happened, incl. a raised error */
 } ms_sim_explanation;
 
 ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_explanation *out);

@@ -72,19 +72,18 @@ int ms_tl_col(const ms_tl_view *v, size_t call)
 
 void ms_tl_range(const ms_tl_view *v, int col, size_t *lo, size_t *hi)
 {
+    /* a call belongs to the column its start falls in */
     double a = v->first + col * v->per_col, b = a + v->per_col;
-    double fa = floor(a + 1e-9), fb = ceil(b - 1e-9);
-    if (fb <= fa)
-        fb = fa + 1;
-    *lo = fa < 0 ? 0 : (size_t)fa;
-    *hi = (size_t)fb;
-    if (*lo > v->n_calls)
-        *lo = v->n_calls;
-    if (*hi > v->n_calls)
-        *hi = v->n_calls;
-    /* zoomed in, only the first column of a call shows its hooks */
-    if (v->per_col < 1 && ms_tl_col(v, *lo) != col)
-        *hi = *lo;
+    double ca = ceil(a - 1e-9), cb = ceil(b - 1e-9);
+    if (ca < 0)
+        ca = 0;
+    if (cb <= ca) {
+        /* zoomed in: a later column of a call wider than one column */
+        double f = floor(a + 1e-9);
+        ca = cb = f < 0 ? 0 : f;
+    }
+    *lo = ca > (double)v->n_calls ? v->n_calls : (size_t)ca;
+    *hi = cb > (double)v->n_calls ? v->n_calls : (size_t)cb;
 }
 
 void ms_tl_zoom(ms_tl_view *v, double factor, size_t anchor)
@@ -275,7 +274,6 @@ void ms_tl_ruler(const ms_sim *sim, const ms_tl_view *v, char *line, size_t cap)
         else if (calibration) {
             if (calibration_labelled)
                 continue;
-            calibration_labelled = true;
             snprintf(label, sizeof label, "cal");
         } else if (col % 10 == 0 || col == 0)
             snprintf(label, sizeof label, "%g", ms_event_current_index(&c->event));
@@ -286,5 +284,6 @@ void ms_tl_ruler(const ms_sim *sim, const ms_tl_view *v, char *line, size_t cap)
             continue;
         memcpy(line + col, label, len);
         next_free = col + len + 1;
+        calibration_labelled |= calibration;
     }
 }
