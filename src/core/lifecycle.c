@@ -91,13 +91,13 @@ bool ms_lifecycle_finalized(const ms_lifecycle *lc)
 
 /* Runs `body` with a hook context bound to this lifecycle, then keeps what
  * the hooks changed in the shared simulated world. */
-#define WITH_CTX(lc, raised, body)                                                                 \
-    do {                                                                                           \
-        ms_hook_ctx ctx = {.observer = &(lc)->observer,                                            \
-                           .raised = (raised),                                                     \
-                           .quant_schemes_attached = (lc)->quant_schemes_attached};                \
-        body;                                                                                      \
-        (lc)->quant_schemes_attached = ctx.quant_schemes_attached;                                 \
+#define WITH_CTX(lc, raised, body)                                                                \
+    do {                                                                                          \
+        ms_hook_ctx ctx = {.observer = &(lc)->observer,                                           \
+                           .raised = (raised),                                                    \
+                           .quant_schemes_attached = (lc)->quant_schemes_attached};               \
+        body;                                                                                     \
+        (lc)->quant_schemes_attached = ctx.quant_schemes_attached;                                \
     } while (0)
 
 static void clear_raise(ms_raise *raised)

@@ -16,16 +16,16 @@
 #include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
 
-#define MS_PIPELINE_LIST(X)                                                                        \
-    X(MS_PIPELINE_NONE, "none", "no calibration: the training loop only")                          \
-    X(MS_PIPELINE_SEQUENTIAL, "sequential",                                                        \
-      "calibration_epoch_start, one sequential_epoch_end per layer, calibration_epoch_end")        \
-    X(MS_PIPELINE_BASIC, "basic",                                                                  \
-      "calibration_epoch_start, one sequential_epoch_end after all batches, "                      \
-      "calibration_epoch_end")                                                                     \
-    X(MS_PIPELINE_DATAFREE, "datafree",                                                            \
-      "calibration_epoch_start, sequential_epoch_end, calibration_epoch_end, no data")             \
-    X(MS_PIPELINE_INDEPENDENT, "independent",                                                      \
+#define MS_PIPELINE_LIST(X)                                                                       \
+    X(MS_PIPELINE_NONE, "none", "no calibration: the training loop only")                         \
+    X(MS_PIPELINE_SEQUENTIAL, "sequential",                                                       \
+      "calibration_epoch_start, one sequential_epoch_end per layer, calibration_epoch_end")       \
+    X(MS_PIPELINE_BASIC, "basic",                                                                 \
+      "calibration_epoch_start, one sequential_epoch_end after all batches, "                     \
+      "calibration_epoch_end")                                                                    \
+    X(MS_PIPELINE_DATAFREE, "datafree",                                                           \
+      "calibration_epoch_start, sequential_epoch_end, calibration_epoch_end, no data")            \
+    X(MS_PIPELINE_INDEPENDENT, "independent",                                                     \
       "each modifier alone through the pipeline upstream infers for it")
 
 typedef enum {

@@ -88,14 +88,14 @@ void ms_breakpoint_describe(const ms_breakpoint *bp, char *buf, size_t cap);
 
 /* ---- stepping ---- */
 
-#define MS_GOAL_LIST(X)                                                                            \
-    X(MS_GOAL_EVENT, "next event")                                                                 \
-    X(MS_GOAL_STEP, "next step")                                                                   \
-    X(MS_GOAL_TRANSITION, "next transition")                                                       \
-    X(MS_GOAL_BREAKPOINT, "next breakpoint")                                                       \
-    X(MS_GOAL_END, "end")                                                                          \
-    X(MS_GOAL_BACK, "step back")                                                                   \
-    X(MS_GOAL_RESTART, "restart")                                                                  \
+#define MS_GOAL_LIST(X)                                                                           \
+    X(MS_GOAL_EVENT, "next event")                                                                \
+    X(MS_GOAL_STEP, "next step")                                                                  \
+    X(MS_GOAL_TRANSITION, "next transition")                                                      \
+    X(MS_GOAL_BREAKPOINT, "next breakpoint")                                                      \
+    X(MS_GOAL_END, "end")                                                                         \
+    X(MS_GOAL_BACK, "step back")                                                                  \
+    X(MS_GOAL_RESTART, "restart")                                                                 \
     X(MS_GOAL_SEEK, "seek")
 
 typedef enum {
@@ -106,13 +106,13 @@ typedef enum {
 
 const char *ms_goal_name(ms_goal goal);
 
-#define MS_STOP_LIST(X)                                                                            \
-    X(MS_STOP_RUNNING, "running")                                                                  \
-    X(MS_STOP_REACHED, "reached")                                                                  \
-    X(MS_STOP_TRANSITION, "transition")                                                            \
-    X(MS_STOP_BREAKPOINT, "breakpoint")                                                            \
-    X(MS_STOP_ERROR, "error")                                                                      \
-    X(MS_STOP_END, "end of the calls")                                                             \
+#define MS_STOP_LIST(X)                                                                           \
+    X(MS_STOP_RUNNING, "running")                                                                 \
+    X(MS_STOP_REACHED, "reached")                                                                 \
+    X(MS_STOP_TRANSITION, "transition")                                                           \
+    X(MS_STOP_BREAKPOINT, "breakpoint")                                                           \
+    X(MS_STOP_ERROR, "error")                                                                     \
+    X(MS_STOP_END, "end of the calls")                                                            \
     X(MS_STOP_CANCELLED, "cancelled")
 
 typedef enum {
