@@ -198,9 +198,11 @@ void ms_tl_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, ms_tl_ce
             hi = explored;
         ms_tl_cell best = MS_TL_NONE;
         if (lo == hi) {
-            /* a later column of a call wider than one column: its state after the call */
-            best = state_cell(ms_sim_flags_at(sim, modifier, lo + 1));
-            cells[col] = best;
+            /* a later column of a call wider than one column: the span, not the marks */
+            size_t s = span_lower(spans, n_spans, lo);
+            cells[col] = s < n_spans && spans[s].first <= lo
+                             ? MS_TL_UPDATE
+                             : state_cell(ms_sim_flags_at(sim, modifier, lo + 1));
             continue;
         }
         for (size_t i = mark_lower(marks, n_marks, lo); i < n_marks && marks[i].call < hi; i++) {
