@@ -226,11 +226,17 @@ static void report_stop(app *a, const ms_sim_stop *stop)
         return;
     }
     switch (stop->reason) {
-    case MS_STOP_TRANSITION:
-        ui_flags_text(ms_sim_flags(a->sim, (size_t)stop->modifier), flags, sizeof flags);
-        app_message(a, false, "%s: %d %s is now %s", where, stop->modifier,
-                    app_modifier_type(a, (size_t)stop->modifier), flags);
+    case MS_STOP_TRANSITION: {
+        /* name what changed: the flags the last call set */
+        size_t m = (size_t)stop->modifier;
+        unsigned now = ms_sim_flags(a->sim, m), before = ms_sim_flags_at(a->sim, m, pos - 1);
+        ui_flags_text(now & ~before, flags, sizeof flags);
+        if ((now & ~before) == MS_FLAG_ENDED && !(now & MS_FLAG_STARTED))
+            snprintf(flags, sizeof flags, "ended without starting");
+        app_message(a, false, "%s: %zu %s %s", where, m, app_modifier_type(a, m),
+                    now & ~before ? flags : "changed");
         break;
+    }
     case MS_STOP_BREAKPOINT:
         ms_breakpoint_describe(ms_sim_break_at(a->sim, (size_t)stop->breakpoint), bp, sizeof bp);
         app_message(a, false, "breakpoint (%s) at %s", bp, where);
@@ -647,7 +653,7 @@ static void draw_tabs(app *a)
 {
     WINDOW *w = a->w_tabs;
     werase(w);
-    bool narrow = a->cols < 56;
+    bool narrow = a->cols < 72;
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
         char tab[32];

@@ -105,6 +105,8 @@ static void resize(app *a)
     struct winsize ws;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
         resize_term(ws.ws_row, ws.ws_col);
+    /* what the terminal shows after a resize is unknown: repaint all of it */
+    clearok(curscr, TRUE);
     app_screen_resize(a);
 }
 

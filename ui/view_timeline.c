@@ -9,9 +9,10 @@
 
 enum { MAX_COLS = 1024 };
 
+/* 30 columns fit "  0 MagnitudePruningModifier" at 80 columns */
 static int label_width(int cols)
 {
-    int w = cols / 3;
+    int w = cols * 3 / 8;
     return w > 30 ? 30 : w;
 }
 
