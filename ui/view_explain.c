@@ -47,8 +47,7 @@ static void explain_draw(app *a, WINDOW *w, int rows, int cols)
     ui_putf(w, y + 1, x, width, "start %s  end %s  update %s  (%s-driven)", s, en, u,
             ms_modifier_type_drive(ms_modifier_type_of(mod)) == MS_DRIVE_CALIBRATION ? "calibration"
                                                                                      : "training");
-    ui_putf(w, y + 2, x, width, "%s%s", text,
-            a->explain_follows ? "  (follows the last call run)" : "");
+    ui_putf(w, y + 2, x, width, "%s%s", text, a->explain_follows ? "  (the last run)" : "");
     y += 3;
     ui_hline(a, w, y++, 0, cols);
 

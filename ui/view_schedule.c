@@ -42,7 +42,7 @@ static void bound(char *buf, size_t cap, const char *name, ms_opt_double v)
     if (v.set)
         snprintf(buf, cap, "%s %g", name, v.value);
     else
-        snprintf(buf, cap, "%s -", name);
+        buf[0] = '\0';
 }
 
 static void draw_diagnostics(app *a, WINDOW *w, int y, int rows, int cols)
@@ -87,7 +87,7 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
             sel = i;
     int visible = rows - HEADER;
     ui_scroll_to(&a->scroll[VIEW_SCHEDULE], sel, visible);
-    int name_w = cols > 70 ? 34 : cols / 2;
+    int name_w = cols > 70 ? 26 : cols / 3;
     for (int r = 0; r < visible && a->scroll[VIEW_SCHEDULE] + r < count; r++) {
         const tree_row *t = &tree[a->scroll[VIEW_SCHEDULE] + r];
         int y = HEADER + r;
@@ -105,15 +105,31 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
             has_break |= b->modifier == t->modifier && b->hook == -1 && !b->has_index;
         }
         wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
-        ui_putf(w, y, 1, cols - 2, "%s   %-3zu %-*.*s", has_break ? "*" : " ", m, name_w - 9,
-                name_w - 9, t->text);
+        ui_putf(w, y, 1, cols - 2, "%s %3zu %-*.*s", has_break ? "*" : " ", m, name_w, name_w,
+                t->text);
         wattrset(w, ui_attr(a, ROLE_NORMAL));
-        char s[32], e[32], u[32], flags[64];
+        char s[32], e[32], u[32], bounds[100];
         bound(s, sizeof s, "start", ms_modifier_start(mod));
         bound(e, sizeof e, "end", ms_modifier_end(mod));
         bound(u, sizeof u, "update", ms_modifier_update(mod));
-        ui_flags_text(ms_sim_flags(a->sim, m), flags, sizeof flags);
-        ui_putf(w, y, name_w, cols - name_w - 1, "%-11s %-11s %-12s %s", s, e, u, flags);
+        snprintf(bounds, sizeof bounds, "%s %s %s", s, e, u);
+        int x = 7 + name_w;
+        ui_putf(w, y, x, cols - x - 1, "%-31s", bounds);
+        x += 32;
+        static const struct {
+            unsigned bit;
+            const char *name;
+        } flags[] = {{MS_FLAG_INITIALIZED, "init"},
+                     {MS_FLAG_STARTED, "start"},
+                     {MS_FLAG_ENDED, "end"},
+                     {MS_FLAG_FINALIZED, "final"}};
+        wattrset(w, ui_attr(a, ROLE_FLAG));
+        for (size_t i = 0; i < 4 && x < cols - 1; i++)
+            if (ms_sim_flags(a->sim, m) & flags[i].bit) {
+                ui_put(w, y, x, cols - x - 1, flags[i].name);
+                x += (int)strlen(flags[i].name) + 1;
+            }
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
     }
 }
 

@@ -111,9 +111,9 @@ static void stepper_draw(app *a, WINDOW *w, int rows, int cols)
     char where[160] = "before the first call";
     if (pos)
         ui_call_text(a, pos - 1, where, sizeof where);
-    ui_putf(w, y + 2, 11, cols - 12, "%zu of %zu calls run; last: %s; %zu breakpoint%s", pos,
-            ms_sim_call_count(a->sim), where, ms_sim_break_count(a->sim),
-            ms_sim_break_count(a->sim) == 1 ? "" : "s");
+    ui_putf(w, y + 2, 11, cols - 12, "%zu/%zu run, %zu breakpoint%s; last %s", pos,
+            ms_sim_call_count(a->sim), ms_sim_break_count(a->sim),
+            ms_sim_break_count(a->sim) == 1 ? "" : "s", where);
     y += 3;
     ui_hline(a, w, y++, 0, cols);
 

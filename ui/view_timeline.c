@@ -125,7 +125,7 @@ static void timeline_draw(app *a, WINDOW *w, int rows, int cols)
     ui_put(w, 0, 1, lw - 1, a->cfg.epoch_index && !a->fixed_calls ? "epoch" : "index");
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_put(w, 0, x0, a->tl.width, ruler);
-    if (cursor >= 0) {
+    if (cursor >= 0 && ruler[cursor] == ' ') {
         wattrset(w, ui_attr(a, ROLE_CURSOR));
         ui_put(w, 0, x0 + cursor, 1, a->utf8 ? "\u25bc" : "v");
     }
