@@ -1,7 +1,9 @@
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "tui.h"
 
 typedef struct command {
     const char *name;
@@ -10,11 +12,22 @@ typedef struct command {
     const char *summary;
 } command;
 
+static int cmd_tui(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, "usage: modsim tui [RECIPE.yaml | SCENARIO.yaml]\n");
+        return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
+    }
+    return ms_tui_main(argc == 2 ? argv[1] : NULL);
+}
+
 static const command commands[] = {
     {"trace", ms_cmd_trace, "trace SCENARIO.yaml",
      "run a scenario through the lifecycle and print its JSON Lines trace"},
     {"validate", ms_cmd_validate, "validate [--format json] RECIPE...", "report every problem of recipes"},
     {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]", "write a recipe in upstream layout"},
+    {"tui", cmd_tui, "tui [RECIPE|SCENARIO]",
+     "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
 
 static void usage(FILE *out)
@@ -22,15 +35,14 @@ static void usage(FILE *out)
     fprintf(out, "usage: modsim COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  modsim %-28s %s\n", commands[i].usage, commands[i].summary);
-    fprintf(out, "\n  modsim --help | --version\n");
+    fprintf(out, "\n  modsim [RECIPE|SCENARIO]            the same as modsim tui\n");
+    fprintf(out, "  modsim --help | --version\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return ms_tui_main(NULL);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
@@ -42,6 +54,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+    /* `modsim FILE`: a file that exists opens in the UI; a typo stays an error */
+    if (argc == 2 && argv[1][0] != '-' && access(argv[1], F_OK) == 0)
+        return ms_tui_main(argv[1]);
     fprintf(stderr, "modsim: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -1,6 +1,7 @@
 #include "lifecycle.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "modifier_impl.h"
 
@@ -235,4 +236,63 @@ void ms_lifecycle_reset(ms_lifecycle *lc)
     lc->initialized = lc->finalized = false;
     lc->last_event_type = MS_EV_BATCH_END;
     lc->quant_schemes_attached = 0;
+}
+
+/* Snapshot layout: the lifecycle's fields, then per modifier one byte of
+ * flags followed by its type's state bytes. */
+typedef struct snapshot_head {
+    bool initialized, finalized;
+    ms_event_type last_event_type;
+    size_t quant_schemes_attached;
+} snapshot_head;
+
+enum { FLAG_INITIALIZED = 1, FLAG_STARTED = 2, FLAG_ENDED = 4, FLAG_FINALIZED = 8 };
+
+size_t ms_lifecycle_snapshot_size(const ms_lifecycle *lc)
+{
+    size_t size = sizeof(snapshot_head);
+    for (size_t i = 0; i < lc->count; i++)
+        size += 1 + lc->modifiers[i]->type->state_size;
+    return size;
+}
+
+void ms_lifecycle_snapshot_save(const ms_lifecycle *lc, void *buf)
+{
+    snapshot_head head = {lc->initialized, lc->finalized, lc->last_event_type,
+                          lc->quant_schemes_attached};
+    unsigned char *p = buf;
+    memcpy(p, &head, sizeof head);
+    p += sizeof head;
+    for (size_t i = 0; i < lc->count; i++) {
+        const ms_modifier *m = lc->modifiers[i];
+        *p++ = (unsigned char)((m->initialized ? FLAG_INITIALIZED : 0) |
+                               (m->started ? FLAG_STARTED : 0) | (m->ended ? FLAG_ENDED : 0) |
+                               (m->finalized ? FLAG_FINALIZED : 0));
+        if (m->type->state_size)
+            memcpy(p, m->state, m->type->state_size);
+        p += m->type->state_size;
+    }
+}
+
+void ms_lifecycle_snapshot_restore(ms_lifecycle *lc, const void *buf)
+{
+    snapshot_head head;
+    const unsigned char *p = buf;
+    memcpy(&head, p, sizeof head);
+    p += sizeof head;
+    lc->initialized = head.initialized;
+    lc->finalized = head.finalized;
+    lc->last_event_type = head.last_event_type;
+    lc->quant_schemes_attached = head.quant_schemes_attached;
+    for (size_t i = 0; i < lc->count; i++) {
+        ms_modifier *m = lc->modifiers[i];
+        unsigned flags = *p++;
+        m->initialized = flags & FLAG_INITIALIZED;
+        m->started = flags & FLAG_STARTED;
+        m->ended = flags & FLAG_ENDED;
+        m->finalized = flags & FLAG_FINALIZED;
+        if (m->type->state_size)
+            memcpy(m->state, p, m->type->state_size);
+        p += m->type->state_size;
+    }
 }

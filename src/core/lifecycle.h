@@ -57,4 +57,11 @@ ms_status ms_lifecycle_modifier_finalize(ms_lifecycle *lc, size_t i, ms_raise *r
 /* Back to the state before initialize: lifecycle and every modifier. */
 void ms_lifecycle_reset(ms_lifecycle *lc);
 
+/* Snapshots of progress (flags, each type's runtime state, the lifecycle's
+ * own checks) so a simulation can go back without re-running from the start.
+ * A snapshot fits only lifecycles built from the same recipe. */
+size_t ms_lifecycle_snapshot_size(const ms_lifecycle *lc);
+void ms_lifecycle_snapshot_save(const ms_lifecycle *lc, void *buf);
+void ms_lifecycle_snapshot_restore(ms_lifecycle *lc, const void *buf);
+
 #endif

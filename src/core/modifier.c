@@ -202,6 +202,150 @@ ms_status ms_modifier_update_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_ev
     return MS_OK;
 }
 
+/* ---- the rules, explained ---- */
+
+static const char *const rule_names[] = {
+#define MS_RULE_NAME(id, name) name,
+    MS_RULE_LIST(MS_RULE_NAME)
+#undef MS_RULE_NAME
+};
+
+const char *ms_rule_name(ms_rule rule)
+{
+    return (size_t)rule < sizeof rule_names / sizeof rule_names[0] ? rule_names[rule] : "";
+}
+
+/* "2" or "None", as the rule texts show bounds */
+static const char *bound_text(ms_opt_double v, char *buf, size_t cap)
+{
+    if (!v.set)
+        return "None";
+    snprintf(buf, cap, "%g", v.value);
+    return buf;
+}
+
+/* Why should_start is false at `index`; the caller knows it is. */
+static void no_start_reason(const ms_modifier *m, double index, char *buf, size_t cap)
+{
+    char a[32], b[32];
+    if (!m->start.set)
+        snprintf(buf, cap, "start is None, so events never start it");
+    else if (m->start.value > index)
+        snprintf(buf, cap, "start %s > index %g", bound_text(m->start, a, sizeof a), index);
+    else
+        snprintf(buf, cap, "index %g >= end %s", index, bound_text(m->end, b, sizeof b));
+}
+
+ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf, size_t cap)
+{
+    char a[32], b[32], why[160], pre[128] = "";
+    double index = ms_event_current_index(ev);
+    const char *name = ms_event_type_name(ev->type);
+    if (!m->initialized) {
+        snprintf(buf, cap, "raises RuntimeError: update_event before initialize");
+        return MS_RULE_RAISES;
+    }
+    if (m->finalized) {
+        snprintf(buf, cap, "raises RuntimeError: update_event after finalize");
+        return MS_RULE_RAISES;
+    }
+    bool started = m->started, ended = m->ended;
+    /* calibration types start and end themselves from on_event, before the base rules */
+    if (m->type->drive == MS_DRIVE_CALIBRATION) {
+        if (ev->type == MS_EV_CALIBRATION_EPOCH_START && !started) {
+            snprintf(pre, sizeof pre, "on_event starts it on calibration_epoch_start; ");
+            started = true;
+        } else if (ev->type == MS_EV_CALIBRATION_EPOCH_END && !ended) {
+            snprintf(pre, sizeof pre, "on_event ends it on calibration_epoch_end; ");
+            ended = true;
+        }
+    }
+    if (ev->type == MS_EV_BATCH_START && !started) {
+        if (ms_modifier_should_start(m, ev)) {
+            snprintf(buf, cap,
+                     "%sstarted: start %s <= index %g < end %s on batch_start "
+                     "-> on_start, on_update",
+                     pre, bound_text(m->start, a, sizeof a), index,
+                     bound_text(m->end, b, sizeof b));
+            return MS_RULE_START;
+        }
+        no_start_reason(m, index, why, sizeof why);
+        snprintf(buf, cap, "%sdid not start: %s", pre, why);
+        return MS_RULE_NO_START;
+    }
+    if (ev->type == MS_EV_BATCH_END && !ended) {
+        if (ms_modifier_should_end(m, ev)) {
+            snprintf(buf, cap, "%s%s: index %g >= end %s on batch_end -> on_end, on_update", pre,
+                     started ? "ended" : "ended without starting", index,
+                     bound_text(m->end, b, sizeof b));
+            return started ? MS_RULE_END : MS_RULE_END_UNSTARTED;
+        }
+        if (!m->end.set)
+            snprintf(why, sizeof why, "end is None");
+        else
+            snprintf(why, sizeof why, "end %s > index %g", bound_text(m->end, b, sizeof b), index);
+        if (started) {
+            snprintf(buf, cap, "%sdid not end (%s); active -> on_update", pre, why);
+            return MS_RULE_UPDATE;
+        }
+        snprintf(buf, cap, "%sdid not end (%s); not started, no update", pre, why);
+        return MS_RULE_IDLE;
+    }
+    if (started && !ended) {
+        snprintf(buf, cap, "%sactive (started, not ended) -> on_update on %s", pre, name);
+        return m->started ? MS_RULE_UPDATE : MS_RULE_START;
+    }
+    if (ended) {
+        snprintf(buf, cap, "%s%s; after the end only on_event runs", pre,
+                 m->ended ? "already ended" : "ended");
+        return m->ended ? MS_RULE_IDLE : (started ? MS_RULE_END : MS_RULE_END_UNSTARTED);
+    }
+    if (m->type->drive == MS_DRIVE_CALIBRATION)
+        snprintf(buf, cap, "not started: calibration_epoch_start starts it; %s does not", name);
+    else
+        snprintf(buf, cap, "not started: only batch_start starts a modifier; %s does not", name);
+    return MS_RULE_IDLE;
+}
+
+ms_rule ms_modifier_explain_initialize(const ms_modifier *m, char *buf, size_t cap)
+{
+    char why[160];
+    if (m->initialized || m->finalized) {
+        snprintf(buf, cap, "raises RuntimeError: already %s",
+                 m->initialized ? "initialized" : "finalized");
+        return MS_RULE_RAISES;
+    }
+    ms_event start_event = ms_event_plain(MS_EV_BATCH_START);
+    if (ms_modifier_should_start(m, &start_event)) {
+        char a[32];
+        snprintf(buf, cap,
+                 "on_initialize, then started at once: start %s <= index 0 "
+                 "(upstream's fake batch_start) -> on_start without on_update",
+                 bound_text(m->start, a, sizeof a));
+        return MS_RULE_INITIALIZE_START;
+    }
+    no_start_reason(m, 0, why, sizeof why);
+    snprintf(buf, cap, "on_initialize; not started at initialize: %s", why);
+    return MS_RULE_INITIALIZE;
+}
+
+ms_rule ms_modifier_explain_finalize(const ms_modifier *m, char *buf, size_t cap)
+{
+    if (m->finalized) {
+        snprintf(buf, cap, "raises RuntimeError: finalize twice");
+        return MS_RULE_RAISES;
+    }
+    if (!m->initialized) {
+        snprintf(buf, cap, "raises RuntimeError: finalize before initialize");
+        return MS_RULE_RAISES;
+    }
+    if (m->type->drive == MS_DRIVE_CALIBRATION && !m->ended)
+        snprintf(buf, cap, "on_finalize; still running, so it ends there -> on_end");
+    else
+        snprintf(buf, cap, "on_finalize");
+    return MS_RULE_FINALIZE;
+}
+
 /* ---- construction and accessors ---- */
 
 static ms_status read_opt_number(const ms_node *args, const char *field, const char *file,

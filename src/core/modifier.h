@@ -99,6 +99,39 @@ const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_va
 bool ms_modifier_should_start(const ms_modifier *m, const ms_event *ev);
 bool ms_modifier_should_end(const ms_modifier *m, const ms_event *ev);
 
+/* Which of the base class rules decides what a modifier does with a call,
+ * for people learning the lifecycle. */
+#define MS_RULE_LIST(X)                                                                           \
+    X(MS_RULE_RAISES, "raises")                                                                   \
+    X(MS_RULE_START, "starts")                                                                    \
+    X(MS_RULE_NO_START, "does not start")                                                         \
+    X(MS_RULE_END, "ends")                                                                        \
+    X(MS_RULE_END_UNSTARTED, "ends without starting")                                             \
+    X(MS_RULE_UPDATE, "updates")                                                                  \
+    X(MS_RULE_IDLE, "does nothing")                                                               \
+    X(MS_RULE_INITIALIZE, "initializes")                                                          \
+    X(MS_RULE_INITIALIZE_START, "initializes and starts")                                         \
+    X(MS_RULE_FINALIZE, "finalizes")
+
+typedef enum {
+#define MS_RULE_ENUM(id, name) id,
+    MS_RULE_LIST(MS_RULE_ENUM)
+#undef MS_RULE_ENUM
+} ms_rule;
+
+/* A short name of the rule ("starts", "does not start", ...). */
+const char *ms_rule_name(ms_rule rule);
+
+/* The rule that decides what update_event(`ev`) does to `m` in its current
+ * state, with the numbers that decided it written into `buf`, e.g.
+ * "did not start: start 2 > index 1.5". Reads the modifier, changes nothing;
+ * what a type's own hooks raise is not predicted. */
+ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf, size_t cap);
+
+/* The same for initialize and finalize. */
+ms_rule ms_modifier_explain_initialize(const ms_modifier *m, char *buf, size_t cap);
+ms_rule ms_modifier_explain_finalize(const ms_modifier *m, char *buf, size_t cap);
+
 /* Forgets all lifecycle progress: flags and the type's runtime state. */
 void ms_modifier_reset(ms_modifier *m);
 

@@ -1,0 +1,205 @@
+/* Timeline layout without a terminal: axis mapping, zoom and scroll, the
+ * cells of a row, the sparsity curve and the ruler. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "fixtures.h"
+#include "sim/timeline.h"
+
+typedef struct fixture {
+    ms_recipe *recipe;
+    ms_sim *sim;
+} fixture;
+
+/* the demo in test_sim.c: 26 calls, MagnitudePruning starts at call 6, ends at 20 */
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->recipe = parse_recipe(demo_recipe);
+    ms_pipeline_config cfg = ms_pipeline_defaults();
+    cfg.epochs = 2;
+    cfg.steps_per_epoch = 2;
+    cfg.layers = 2;
+    f->sim = f->recipe ? new_sim(f->recipe, &cfg) : NULL;
+    *state = f;
+    return f->sim ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    ms_sim_free(f->sim);
+    ms_recipe_free(f->recipe);
+    free(f);
+    return 0;
+}
+
+static void timeline_columns_map_to_call_ranges(void **state)
+{
+    (void)state;
+    ms_tl_view v = ms_tl_fit(26, 13);
+    assert_true(v.per_col == 2.0);
+    assert_int_equal(ms_tl_col(&v, 6), 3);
+    assert_int_equal(ms_tl_col(&v, 7), 3);
+    assert_int_equal(ms_tl_col(&v, 26), -1);
+    size_t lo, hi;
+    ms_tl_range(&v, 3, &lo, &hi);
+    assert_int_equal(lo, 6);
+    assert_int_equal(hi, 8);
+    /* every call in exactly one column, for an uneven zoom too */
+    v = ms_tl_fit(100000, 77);
+    size_t next = 0;
+    for (int col = 0; col < v.width; col++) {
+        ms_tl_range(&v, col, &lo, &hi);
+        assert_int_equal(lo, next);
+        for (size_t c = lo; c < hi; c += 97)
+            assert_int_equal(ms_tl_col(&v, c), col);
+        next = hi;
+    }
+    assert_int_equal(next, 100000);
+}
+
+static void timeline_zoom_keeps_the_anchor_and_scroll_clamps(void **state)
+{
+    (void)state;
+    ms_tl_view v = ms_tl_fit(1000, 100);
+    int before = ms_tl_col(&v, 500);
+    ms_tl_zoom(&v, 0.5, 500);
+    assert_true(v.per_col == 5.0);
+    assert_int_equal(ms_tl_col(&v, 500), before);
+    ms_tl_scroll(&v, -1000);
+    assert_true(v.first == 0);
+    ms_tl_scroll(&v, 1000);
+    assert_true(v.first == 500);
+    ms_tl_zoom(&v, 1000, 0); /* no further out than the whole axis */
+    assert_true(v.per_col == 10.0);
+    assert_true(v.first == 0);
+    for (int i = 0; i < 20; i++)
+        ms_tl_zoom(&v, 0.5, 10);
+    assert_true(v.per_col == 0.125); /* a call is at most 8 columns wide */
+    ms_tl_follow(&v, 999);
+    assert_int_equal(ms_tl_col(&v, 999), 92);
+    ms_tl_resize(&v, 200);
+    assert_int_equal(v.width, 200);
+    assert_int_equal(ms_tl_col(&v, 999), 192);
+}
+
+static void timeline_zoomed_in_a_call_spans_columns(void **state)
+{
+    (void)state;
+    ms_tl_view v = ms_tl_fit(10, 40);
+    assert_true(v.per_col == 0.25);
+    size_t lo, hi;
+    ms_tl_range(&v, 8, &lo, &hi);
+    assert_int_equal(lo, 2);
+    assert_int_equal(hi, 3);
+    ms_tl_range(&v, 9, &lo, &hi);
+    assert_int_equal(lo, 2);
+    assert_int_equal(hi, 2); /* continuation */
+}
+
+static void timeline_row_shows_hooks_and_spans(void **state)
+{
+    ms_sim *sim = ((fixture *)*state)->sim;
+    ms_tl_view v = ms_tl_fit(26, 26);
+    ms_tl_cell cells[26];
+    ms_tl_row(sim, 0, &v, cells);
+    for (int c = 0; c < 26; c++)
+        assert_int_equal(cells[c], MS_TL_UNEXPLORED);
+    ms_sim_run(sim, MS_GOAL_END, 0);
+    ms_tl_row(sim, 0, &v, cells);
+    assert_int_equal(cells[0], MS_TL_INIT);
+    assert_int_equal(cells[3], MS_TL_IDLE);
+    assert_int_equal(cells[6], MS_TL_START);
+    assert_int_equal(cells[12], MS_TL_UPDATE);
+    assert_int_equal(cells[20], MS_TL_END);
+    assert_int_equal(cells[22], MS_TL_NONE);
+    assert_int_equal(cells[25], MS_TL_FINAL);
+    /* ConstantPruning's configured end (2) is never reached; start 1.5 is at call 16 */
+    ms_tl_row(sim, 1, &v, cells);
+    assert_int_equal(cells[16], MS_TL_START);
+    assert_int_equal(cells[22], MS_TL_UPDATE);
+    /* two calls a column: the start wins over the updates */
+    v = ms_tl_fit(26, 13);
+    ms_tl_row(sim, 0, &v, cells);
+    assert_int_equal(cells[3], MS_TL_START);
+    assert_int_equal(cells[10], MS_TL_END);
+    assert_string_equal(ms_tl_glyph(MS_TL_UPDATE, false), "=");
+    assert_string_equal(ms_tl_glyph(MS_TL_UPDATE, true), "\u2501");
+    assert_string_equal(ms_tl_legend(MS_TL_START), "on_start");
+}
+
+static void timeline_row_marks_an_error(void **state)
+{
+    fixture *f = *state;
+    ms_recipe *r = parse_recipe("s_stage:\n  m_modifiers:\n    MagnitudePruningModifier:\n"
+                                "      start: 0\n      end: 1\n      init_sparsity: 0.1\n"
+                                "      final_sparsity: 0.5\n      targets: [w]\n"
+                                "      update_scheduler: nope\n");
+    (void)f;
+    assert_non_null(r);
+    ms_pipeline_config cfg = ms_pipeline_defaults();
+    ms_sim *sim = new_sim(r, &cfg);
+    ms_sim_stop stop = ms_sim_run(sim, MS_GOAL_TRANSITION, 0);
+    assert_int_equal(stop.reason, MS_STOP_ERROR);
+    ms_tl_view v = ms_tl_fit(ms_sim_call_count(sim), 10);
+    ms_tl_cell cells[10];
+    ms_tl_row(sim, 0, &v, cells);
+    assert_int_equal(cells[0], MS_TL_ERROR);
+    ms_sim_free(sim);
+    ms_recipe_free(r);
+}
+
+static void timeline_metric_row_samples_the_sparsity(void **state)
+{
+    ms_sim *sim = ((fixture *)*state)->sim;
+    ms_sim_run(sim, MS_GOAL_END, 0);
+    ms_tl_view v = ms_tl_fit(26, 26);
+    double values[26];
+    ms_tl_metric_row(sim, 0, &v, values);
+    assert_true(isnan(values[3]));
+    assert_true(fabs(values[6] - 0.1) < 1e-12);
+    assert_true(fabs(values[20] - 0.5) < 1e-12);
+    assert_int_equal(ms_tl_level(0.1, 0, 1, 8), 1);
+    assert_int_equal(ms_tl_level(0.5, 0, 1, 8), 4);
+    assert_int_equal(ms_tl_level(2, 0, 1, 8), 7);
+    assert_int_equal(ms_tl_level(NAN, 0, 1, 8), 0);
+}
+
+static void timeline_ruler_labels_indices(void **state)
+{
+    ms_sim *sim = ((fixture *)*state)->sim;
+    ms_tl_view v = ms_tl_fit(26, 26);
+    char line[64];
+    ms_tl_ruler(sim, &v, line, sizeof line);
+    assert_int_equal(strlen(line), 26);
+    assert_memory_equal(line, "init", 4);
+    assert_memory_equal(line + 10, "0.5", 3);
+    assert_memory_equal(line + 20, "1.5", 3);
+    assert_null(strstr(line, "fin")); /* does not fit */
+    v = ms_tl_fit(26, 52);
+    ms_tl_ruler(sim, &v, line, sizeof line);
+    assert_memory_equal(line + 40, "1.5 cal", 7); /* labels never touch */
+    char tiny[4];
+    ms_tl_ruler(sim, &v, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(timeline_columns_map_to_call_ranges),
+        cmocka_unit_test(timeline_zoom_keeps_the_anchor_and_scroll_clamps),
+        cmocka_unit_test(timeline_zoomed_in_a_call_spans_columns),
+        cmocka_unit_test_setup_teardown(timeline_row_shows_hooks_and_spans, setup, teardown),
+        cmocka_unit_test_setup_teardown(timeline_row_marks_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(timeline_metric_row_samples_the_sparsity, setup, teardown),
+        cmocka_unit_test_setup_teardown(timeline_ruler_labels_indices, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

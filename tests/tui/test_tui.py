@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the terminal UI: the real modsim binary in tmux,
+driven with send-keys and read back with capture-pane.
+
+usage: test_tui.py MODSIM SOURCE_DIR [TEST...]
+
+Each test runs in its own tmux server on a private socket, so tests never
+touch the user's tmux. modsim runs under `sh`, which afterwards prints the
+exit status and the terminal modes, to check that every way out restores
+the terminal."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+TIMEOUT = 10.0
+
+
+class Fail(Exception):
+    pass
+
+
+class Tmux:
+    def __init__(self, modsim, args, width=80, height=24, env=None):
+        self.socket = "modsim-test-%d-%d" % (os.getpid(), int(time.monotonic() * 1000))
+        environment = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        environment.update(env or {})
+        assignments = " ".join("%s='%s'" % kv for kv in environment.items())
+        script = ('env %s "$0" "$@"; echo "modsim-exit=$?"; '
+                  'stty -a | tr " ;" "\\n\\n" | grep -x -e icanon -e -icanon -e echo -e -echo '
+                  '| tr "\\n" " "; echo "modes-end"; sleep 600' % assignments)
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height),
+                  "sh", "-c", script, modsim, *args)
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+                              check=True, capture_output=True, text=True).stdout
+
+    def screen(self, escapes=False):
+        return self.tmux("capture-pane", "-p", *(["-e"] if escapes else []))
+
+    def keys(self, *keys):
+        for k in keys:
+            self.tmux("send-keys", k)
+
+    def wait(self, text, timeout=TIMEOUT):
+        """Polls the pane until `text` shows up; returns the screen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise Fail("timed out waiting for %r; the screen:\n%s" % (text, screen))
+            time.sleep(0.05)
+
+    def resize(self, width, height):
+        self.tmux("resize-window", "-x", str(width), "-y", str(height))
+
+    def pid(self):
+        """The modsim process: the child of the pane's shell."""
+        shell = self.tmux("display-message", "-p", "#{pane_pid}").strip()
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", shell], capture_output=True,
+                             text=True).stdout.split()
+        return int(out[0])
+
+    def close(self):
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+def line_with(screen, text):
+    for line in screen.splitlines():
+        if text in line:
+            return line
+    raise Fail("no line with %r in:\n%s" % (text, screen))
+
+
+def expect_restored(t, status):
+    screen = t.wait("modes-end")
+    if "modsim-exit=%d" % status not in screen:
+        raise Fail("expected exit status %d:\n%s" % (status, screen))
+    modes = line_with(screen, "icanon")
+    if "-icanon" in modes or "-echo" in modes:
+        raise Fail("terminal left in raw mode: %s" % modes)
+
+
+def test_demo_transitions_and_step_back(modsim, src):
+    t = Tmux(modsim, [])
+    try:
+        t.wait("call 0/48")
+        screen = t.wait("MagnitudePruningModifier")
+        assert "2 Timeline" in screen
+        t.keys("t")
+        t.wait("call 1/48")
+        t.keys("t")
+        screen = t.wait("0 MagnitudePruningModifier started")
+        assert "call 6 batch_start (step 1, index 0.25)" in screen, screen
+        t.keys("3")
+        screen = t.wait("Event log")
+        row = line_with(screen, "0 MagnitudePruningModifier")
+        if row.split()[2:6] != ["\u2713", "\u2713", "\u00b7", "\u00b7"]:
+            raise Fail("flags after the transition: %r" % row)
+        assert "6 batch_start" in line_with(screen, "m0 start,update"), screen
+        t.keys("b")
+        screen = t.wait("call 6/48")
+        row = line_with(screen, "0 MagnitudePruningModifier")
+        if row.split()[2:6] != ["\u2713", "\u00b7", "\u00b7", "\u00b7"]:
+            raise Fail("flags after stepping back: %r" % row)
+        t.keys("4")
+        t.keys("n")
+        screen = t.wait("start 0.25 <= index 0.25 < end 1.5")
+        assert "Rule       starts" in screen, screen
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
+def test_resize_to_60x20_and_too_small(modsim, src):
+    t = Tmux(modsim, [])
+    try:
+        t.wait("call 0/48")
+        t.keys("G")
+        t.wait("end: 48 calls run")
+        t.resize(60, 20)
+        screen = t.wait("Sch")
+        lines = screen.splitlines()
+        assert len(lines) <= 20 and all(len(l) <= 60 for l in lines), screen
+        line_with(screen, "MagnitudePruningMo")
+        assert "call 48/48" in screen, screen
+        t.resize(30, 8)
+        t.wait("terminal too small")
+        t.resize(80, 24)
+        t.wait("2 Timeline")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
+def test_bad_recipe_shows_its_diagnostics(modsim, src):
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("s_stage:\n  m_modifiers:\n    MagnitudePruningModifer:\n      start: 1\n")
+        path = f.name
+    t = Tmux(modsim, [path])
+    try:
+        screen = t.wait("did not load")
+        assert "error E-TYPE-UNKNOWN" in screen, screen
+        assert "did you mean 'MagnitudePruningModifier'?" in screen, screen
+        line_with(screen, "    3 |     MagnitudePruningModifer:")
+        t.keys("n")
+        t.wait("nothing to run: the recipe did not load")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
+def test_scenario_file_runs_its_own_calls(modsim, src):
+    scenario = os.path.join(src, "samples", "scenarios", "demo.yaml")
+    t = Tmux(modsim, ["tui", scenario])
+    try:
+        t.wait("call 0/16")
+        t.keys("3")
+        t.wait("the scenario's 16 calls")
+        t.keys("G")
+        t.wait("end: 16 calls run")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
+def test_sigterm_restores_the_terminal(modsim, src):
+    t = Tmux(modsim, [])
+    try:
+        t.wait("call 0/48")
+        os.kill(t.pid(), 15)
+        expect_restored(t, 143)
+    finally:
+        t.close()
+
+
+def test_ascii_fallback_and_no_color(modsim, src):
+    t = Tmux(modsim, [], env={"LANG": "C", "LC_ALL": "C", "NO_COLOR": "1"})
+    try:
+        t.wait("call 0/48")
+        t.keys("t", "t")
+        screen = t.wait("0 MagnitudePruningModifier started")
+        row = line_with(screen, "0 MagnitudePruningModifier")
+        assert "S-===" in row or "S==" in row, row
+        assert "\u2501" not in screen and "\u2500" not in screen, screen
+        colored = t.screen(escapes=True)
+        colour = re.search(r"\x1b\[(?:\d+;)*(?:3[0-7]|4[0-7]|9[0-7]|38;5;\d+)(?:;\d+)*m", colored)
+        assert not colour, repr(colored[max(0, colour.start() - 80):colour.end() + 20])
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
+def main():
+    modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
+    wanted = sys.argv[3:]
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
+    failed = 0
+    for name, fn in tests:
+        if wanted and name not in wanted:
+            continue
+        try:
+            fn(modsim, src)
+            print("ok   %s" % name)
+        except (Fail, AssertionError, subprocess.CalledProcessError) as e:
+            failed += 1
+            print("FAIL %s\n%s" % (name, e))
+    print("%d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+/* The views without a terminal: the app renders into a curses screen whose
+ * output goes to /dev/null, and the test reads the windows back as text. */
+#include <locale.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <cmocka.h>
+
+#include "app.h"
+
+typedef struct fixture {
+    SCREEN *screen;
+    FILE *out, *in;
+    app a;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    setlocale(LC_ALL, "C.UTF-8");
+    f->out = fopen("/dev/null", "w");
+    f->in = fopen("/dev/null", "r");
+    f->screen = newterm("xterm-256color", f->out, f->in);
+    if (!f->screen)
+        return -1;
+    set_term(f->screen);
+    resize_term(24, 80);
+    f->a.utf8 = true;
+    app_open(&f->a, NULL);
+    app_screen_init(&f->a);
+    while (!app_work(&f->a, 1000))
+        ;
+    app_render(&f->a);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    app_close(&f->a);
+    endwin();
+    delscreen(f->screen);
+    fclose(f->out);
+    fclose(f->in);
+    free(f);
+    return 0;
+}
+
+/* Line `y` of window `w` as UTF-8. */
+static const char *line(WINDOW *w, int y)
+{
+    static char text[1024];
+    wchar_t wide[512];
+    int n = mvwinnwstr(w, y, 0, wide, 511);
+    wide[n > 0 ? n : 0] = L'\0';
+    wcstombs(text, wide, sizeof text);
+    return text;
+}
+
+/* The body line holding `needle`, or NULL. */
+static const char *body_line_with(app *a, const char *needle)
+{
+    for (int y = 0; y < a->body_rows; y++)
+        if (strstr(line(a->w_body, y), needle))
+            return line(a->w_body, y);
+    return NULL;
+}
+
+static void press(app *a, const char *keys)
+{
+    for (; *keys; keys++) {
+        app_key(a, *keys == '\n' ? '\r' : *keys, false);
+        while (!app_work(a, 1000))
+            ;
+    }
+    app_render(a);
+}
+
+static void views_demo_opens_on_the_whole_timeline(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    assert_int_equal(a->view, VIEW_TIMELINE);
+    assert_int_equal(ms_sim_position(a->sim), 0);
+    assert_int_equal(ms_sim_explored(a->sim), ms_sim_call_count(a->sim));
+    const char *row = body_line_with(a, "0 MagnitudePruningModifier");
+    assert_non_null(row);
+    assert_non_null(strstr(row, "I\u00b7\u00b7\u00b7\u00b7\u00b7S\u2501"));
+    assert_non_null(strstr(line(a->w_tabs, 0), "call 0/48"));
+    assert_non_null(strstr(line(a->w_status, 0), "t transition"));
+}
+
+static void views_tab_and_digits_switch_screens(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "\t");
+    assert_int_equal(a->view, VIEW_STEPPER);
+    app_key(a, KEY_BTAB, true);
+    assert_int_equal(a->view, VIEW_TIMELINE);
+    press(a, "5");
+    assert_int_equal(a->view, VIEW_HELP);
+    assert_non_null(body_line_with(a, "Everywhere"));
+    press(a, "1");
+    assert_int_equal(a->view, VIEW_SCHEDULE);
+    assert_non_null(body_line_with(a, "oneshot (stage)"));
+    app_mouse(a, 0, a->tab_x[VIEW_EXPLAIN] + 1);
+    assert_int_equal(a->view, VIEW_EXPLAIN);
+    assert_int_equal(app_key(a, 'q', false), UI_QUIT);
+}
+
+static void views_stepping_updates_flags_and_log(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "3tt");
+    assert_int_equal(ms_sim_position(a->sim), 7);
+    const char *row = body_line_with(a, "0 MagnitudePruningModifier");
+    assert_non_null(row);
+    assert_non_null(strstr(row, "\u2713     \u2713     \u00b7     \u00b7"));
+    assert_non_null(body_line_with(a, "m0 start,update"));
+    assert_non_null(strstr(a->message, "0 MagnitudePruningModifier started"));
+    press(a, "b");
+    assert_int_equal(ms_sim_position(a->sim), 6);
+    press(a, "r");
+    assert_int_equal(ms_sim_position(a->sim), 0);
+}
+
+static void views_explain_shows_the_rule(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "tj4");
+    /* ConstantPruning (start 1.5) after initialize */
+    assert_non_null(body_line_with(a, "on_initialize; not started at initialize: start 1.5 > "
+                                      "index 0"));
+    press(a, "llllll");
+    assert_non_null(body_line_with(a, "did not start: start 1.5 > index 0.25"));
+}
+
+static void views_index_breakpoint_from_the_prompt(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "c");
+    assert_non_null(strstr(a->message, "no breakpoint"));
+    press(a, "@1.5\n");
+    assert_int_equal(ms_sim_break_count(a->sim), 1);
+    press(a, "c");
+    assert_non_null(strstr(a->message, "breakpoint (index >= 1.5)"));
+    assert_true(ms_sim_call_index(a->sim, ms_sim_position(a->sim) - 1) == 1.5);
+    press(a, "@x\n");
+    assert_non_null(strstr(a->message, "not a number"));
+}
+
+static void views_pipeline_keys_regenerate_the_calls(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "3]");
+    assert_int_equal(ms_sim_call_count(a->sim), 49);
+    press(a, "p");
+    assert_int_equal(a->cfg.calibration, MS_PIPELINE_BASIC);
+    assert_int_equal(ms_sim_call_count(a->sim), 45);
+    press(a, "i");
+    assert_false(a->cfg.epoch_index);
+    assert_non_null(body_line_with(a, "index step"));
+}
+
+static void views_small_terminal_says_so(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    resize_term(8, 30);
+    app_screen_resize(a);
+    app_render(a);
+    assert_true(a->too_small);
+    assert_non_null(strstr(line(stdscr, 4), "terminal too small"));
+    resize_term(24, 80);
+    app_screen_resize(a);
+    app_render(a);
+    assert_false(a->too_small);
+    assert_non_null(body_line_with(a, "MagnitudePruningModifier"));
+}
+
+static void views_bad_file_shows_the_diagnostic(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    app_close(a);
+    memset(a, 0, sizeof *a);
+    a->utf8 = true;
+    app_open(a, "/nonexistent/recipe.yaml");
+    app_screen_init(a);
+    app_render(a);
+    assert_true(a->load_failed);
+    assert_int_equal(a->view, VIEW_SCHEDULE);
+    assert_non_null(body_line_with(a, "did not load"));
+    press(a, "n2");
+    assert_non_null(strstr(a->message, "nothing to run"));
+    assert_non_null(body_line_with(a, "Nothing to show"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(views_demo_opens_on_the_whole_timeline), T(views_tab_and_digits_switch_screens),
+        T(views_stepping_updates_flags_and_log),   T(views_explain_shows_the_rule),
+        T(views_index_breakpoint_from_the_prompt), T(views_pipeline_keys_regenerate_the_calls),
+        T(views_small_terminal_says_so),           T(views_bad_file_shows_the_diagnostic),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,744 @@
+/* The application: what is open, the session, the jobs that run it, and
+ * key dispatch (key → command → the view's handler, then the global one). */
+#include "app.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const view_ops *const views[] = {
+#define VIEW_PTR(id, ops) &ops,
+    VIEW_LIST(VIEW_PTR)
+#undef VIEW_PTR
+};
+
+enum { MAX_FILE_BYTES = 64 * 1024 * 1024 };
+
+void app_message(app *a, bool error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->message, sizeof a->message, fmt, ap);
+    va_end(ap);
+    a->message_error = error;
+    a->dirty |= DIRTY_MSG;
+}
+
+const char *app_modifier_type(const app *a, size_t m)
+{
+    const ms_recipe_entry *e = a->rec ? ms_recipe_entry_at(a->rec, m) : NULL;
+    return e ? e->type_key->value : "";
+}
+
+void app_select(app *a, size_t m)
+{
+    size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
+    a->selected = n == 0 ? 0 : m >= n ? n - 1 : m;
+    a->dirty |= DIRTY_BODY;
+}
+
+/* ---- opening ---- */
+
+/* The source line a diagnostic points at, so the Schedule can show it. */
+static void load_diag_line(app *a)
+{
+    a->diag_line[0] = '\0';
+    if (!a->load_diag.file[0] || a->load_diag.line <= 0)
+        return;
+    FILE *f = fopen(a->load_diag.file, "r");
+    if (!f)
+        return;
+    char line[sizeof a->diag_line];
+    for (int n = 1; fgets(line, sizeof line, f); n++)
+        if (n == a->load_diag.line) {
+            line[strcspn(line, "\r\n")] = '\0';
+            snprintf(a->diag_line, sizeof a->diag_line, "%s", line);
+            break;
+        }
+    fclose(f);
+}
+
+static bool is_scenario(const char *path)
+{
+    ms_doc *doc = NULL;
+    ms_diag diag;
+    if (ms_doc_load_file(path, MAX_FILE_BYTES, &doc, &diag) != MS_OK)
+        return false;
+    const ms_node *root = ms_doc_root(doc);
+    bool scenario = root && root->kind == MS_NODE_MAP &&
+                    (ms_node_get(root, "calls") || ms_node_get(root, "recipe") ||
+                     ms_node_get(root, "recipe_file"));
+    ms_doc_free(doc);
+    return scenario;
+}
+
+static void fail_load(app *a, ms_status st)
+{
+    if (!a->load_diag.message[0])
+        ms_diag_set(&a->load_diag, st, "E-LOAD", a->source, 0, 0, "%s", ms_status_str(st));
+    a->load_failed = true;
+    load_diag_line(a);
+}
+
+static void start_explore(app *a)
+{
+    if (!a->sim || ms_sim_explored(a->sim) >= ms_sim_call_count(a->sim))
+        return;
+    a->explore_return = ms_sim_position(a->sim);
+    ms_sim_begin(a->sim, MS_GOAL_END, 0);
+    a->job = JOB_EXPLORE;
+}
+
+/* A new session over the recipe in use; keeps breakpoints that still apply. */
+static void build_sim(app *a, const ms_scenario_call *calls, size_t n)
+{
+    ms_sim *old = a->sim, *sim = NULL;
+    ms_diag_clear(&a->load_diag);
+    ms_status st = ms_sim_new(a->rec, calls, n, &sim, &a->load_diag);
+    if (st != MS_OK) {
+        fail_load(a, st);
+        return;
+    }
+    for (size_t i = 0; old && i < ms_sim_break_count(old); i++)
+        ms_sim_break_add(sim, ms_sim_break_at(old, i));
+    ms_sim_free(old);
+    a->sim = sim;
+    a->job = JOB_NONE;
+    a->tl = ms_tl_fit(n, a->tl.width > 0 ? a->tl.width : 40);
+    a->tl_fitted = true;
+    a->explain_call = 0;
+    a->explain_follows = true;
+    app_select(a, a->selected);
+    start_explore(a);
+    a->dirty = DIRTY_ALL;
+}
+
+void app_rebuild(app *a)
+{
+    if (!a->rec || a->fixed_calls)
+        return;
+    ms_scenario_call *calls;
+    size_t n;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_status st = ms_pipeline_generate(&a->cfg, a->rec, &calls, &n, &diag);
+    if (st != MS_OK) {
+        app_message(a, true, "%s", diag.message[0] ? diag.message : ms_status_str(st));
+        return;
+    }
+    build_sim(a, calls, n);
+    free(calls);
+}
+
+void app_open(app *a, const char *path)
+{
+    a->cfg = ms_pipeline_defaults();
+    a->hook_break = -1;
+    a->view = VIEW_TIMELINE;
+    ms_diag_clear(&a->load_diag);
+    ms_status st;
+    if (!path) {
+        snprintf(a->source, sizeof a->source, "bundled demo");
+        st = ms_recipe_parse(ms_demo_recipe, strlen(ms_demo_recipe), "demo.yaml", 0, 0, NULL,
+                             &a->recipe, &a->load_diag);
+        a->rec = a->recipe;
+    } else if (is_scenario(path)) {
+        snprintf(a->source, sizeof a->source, "%s", path);
+        st = ms_scenario_load(path, &a->scenario, &a->load_diag);
+        if (st == MS_OK) {
+            a->rec = ms_scenario_recipe(a->scenario);
+            a->fixed_calls = true;
+            a->cfg.index_mode = ms_scenario_index_mode(a->scenario);
+        }
+    } else {
+        snprintf(a->source, sizeof a->source, "%s", path);
+        st = ms_recipe_load_file(path, NULL, &a->recipe, &a->load_diag);
+        a->rec = a->recipe;
+    }
+    if (st != MS_OK) {
+        a->rec = NULL;
+        a->view = VIEW_SCHEDULE;
+        fail_load(a, st);
+        return;
+    }
+    if (a->fixed_calls) {
+        size_t n = ms_scenario_call_count(a->scenario);
+        ms_scenario_call *calls = malloc((n ? n : 1) * sizeof *calls);
+        if (!calls) {
+            fail_load(a, MS_ERR_NOMEM);
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            calls[i] = *ms_scenario_call_at(a->scenario, i);
+        build_sim(a, calls, n);
+        free(calls);
+    } else {
+        app_rebuild(a);
+    }
+    if (a->load_failed)
+        a->view = VIEW_SCHEDULE;
+}
+
+void app_close(app *a)
+{
+    ms_sim_free(a->sim);
+    ms_scenario_free(a->scenario);
+    ms_recipe_free(a->recipe);
+    a->sim = NULL;
+    a->scenario = NULL;
+    a->recipe = NULL;
+    a->rec = NULL;
+}
+
+/* ---- jobs ---- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void report_stop(app *a, const ms_sim_stop *stop)
+{
+    size_t pos = ms_sim_position(a->sim);
+    const ms_raise *raised = ms_sim_last_raise(a->sim);
+    char where[160], flags[64], bp[96];
+    if (pos)
+        ui_call_text(a, pos - 1, where, sizeof where);
+    else
+        snprintf(where, sizeof where, "before the first call");
+    if (stop->status != MS_OK) {
+        app_message(a, true, "out of memory: the history stops at call %zu", pos);
+        return;
+    }
+    if (raised->kind != MS_RAISE_NONE && stop->reason != MS_STOP_CANCELLED) {
+        if (raised->modifier >= 0)
+            app_message(a, true, "%s: %s raised by %d %s: %s", where,
+                        ms_raise_kind_name(raised->kind), raised->modifier,
+                        app_modifier_type(a, (size_t)raised->modifier), raised->message);
+        else
+            app_message(a, true, "%s: the lifecycle raised %s: %s", where,
+                        ms_raise_kind_name(raised->kind), raised->message);
+        return;
+    }
+    switch (stop->reason) {
+    case MS_STOP_TRANSITION: {
+        /* name what changed: the flags the last call set */
+        size_t m = (size_t)stop->modifier;
+        unsigned now = ms_sim_flags(a->sim, m), before = ms_sim_flags_at(a->sim, m, pos - 1);
+        ui_flags_text(now & ~before, flags, sizeof flags);
+        if ((now & ~before) == MS_FLAG_ENDED && !(now & MS_FLAG_STARTED))
+            snprintf(flags, sizeof flags, "ended without starting");
+        app_message(a, false, "%s: %zu %s %s", where, m, app_modifier_type(a, m),
+                    now & ~before ? flags : "changed");
+        break;
+    }
+    case MS_STOP_BREAKPOINT:
+        ms_breakpoint_describe(ms_sim_break_at(a->sim, (size_t)stop->breakpoint), bp, sizeof bp);
+        app_message(a, false, "breakpoint (%s) at %s", bp, where);
+        break;
+    case MS_STOP_END:
+        app_message(a, stop->errors > 0, "end: %zu calls run%s", pos,
+                    stop->errors ? "; some raised errors (see the Stepper log)" : "");
+        break;
+    case MS_STOP_CANCELLED:
+        app_message(a, false, "cancelled at %s", where);
+        break;
+    default:
+        app_message(a, false, "%s", where);
+        break;
+    }
+}
+
+static void job_done(app *a, const ms_sim_stop *stop, bool explore_after)
+{
+    size_t pos = ms_sim_position(a->sim);
+    a->job = JOB_NONE;
+    report_stop(a, stop);
+    if (a->explain_follows)
+        a->explain_call = pos ? pos - 1 : 0;
+    if (pos)
+        ms_tl_follow(&a->tl, pos - 1);
+    a->dirty = DIRTY_ALL;
+    /* the timeline wants the whole run; keep exploring past where the user is */
+    if (explore_after)
+        start_explore(a);
+}
+
+bool app_work(app *a, double ms)
+{
+    if (a->job == JOB_NONE || !a->sim)
+        return true;
+    double until = now_ms() + ms;
+    ms_sim_stop stop;
+    bool done;
+    do
+        done = ms_sim_work(a->sim, 256, &stop);
+    while (!done && now_ms() < until);
+    a->dirty |= DIRTY_MSG | DIRTY_TABS;
+    if (!done)
+        return false;
+    if (a->job == JOB_EXPLORE) {
+        ms_sim_run(a->sim, MS_GOAL_SEEK, a->explore_return);
+        a->job = JOB_NONE;
+        a->dirty = DIRTY_ALL;
+        return true;
+    }
+    job_done(a, &stop, true);
+    return a->job == JOB_NONE;
+}
+
+/* Ends an exploration, back where the user was. */
+static void stop_explore(app *a)
+{
+    if (a->job != JOB_EXPLORE)
+        return;
+    ms_sim_cancel(a->sim, NULL);
+    ms_sim_run(a->sim, MS_GOAL_SEEK, a->explore_return);
+    a->job = JOB_NONE;
+}
+
+void app_run(app *a, ms_goal goal, size_t target)
+{
+    if (!a->sim) {
+        app_message(a, true, "nothing to run: the recipe did not load");
+        return;
+    }
+    stop_explore(a);
+    ms_sim_begin(a->sim, goal, target);
+    a->job = JOB_RUN;
+    app_work(a, 8);
+}
+
+static void cancel(app *a)
+{
+    if (a->job == JOB_RUN) {
+        ms_sim_stop stop;
+        ms_sim_cancel(a->sim, &stop);
+        job_done(a, &stop, false);
+    } else if (a->job == JOB_EXPLORE) {
+        stop_explore(a);
+        app_message(a, false, "simulation ahead cancelled: the timeline shows %zu of %zu calls",
+                    ms_sim_explored(a->sim), ms_sim_call_count(a->sim));
+    } else {
+        a->message[0] = '\0';
+        a->dirty |= DIRTY_MSG;
+    }
+    a->dirty = DIRTY_ALL;
+}
+
+/* ---- breakpoints ---- */
+
+static void toggle_modifier_break(app *a)
+{
+    if (!a->sim || !ms_sim_modifier_count(a->sim))
+        return;
+    ms_breakpoint bp = {.modifier = (int)a->selected, .hook = -1};
+    if (ms_sim_break_remove(a->sim, &bp))
+        app_message(a, false, "breakpoint removed: %zu %s", a->selected,
+                    app_modifier_type(a, a->selected));
+    else if (ms_sim_break_add(a->sim, &bp) == MS_OK)
+        app_message(a, false, "breakpoint: %zu %s changes state (c runs to it)", a->selected,
+                    app_modifier_type(a, a->selected));
+    else
+        app_message(a, true, "at most %d breakpoints", MS_SIM_MAX_BREAKPOINTS);
+}
+
+static void cycle_hook_break(app *a)
+{
+    if (!a->sim)
+        return;
+    static const int cycle[] = {MS_HOOK_ON_INITIALIZE, MS_HOOK_ON_START,    MS_HOOK_ON_UPDATE,
+                                MS_HOOK_ON_END,        MS_HOOK_ON_FINALIZE, -1};
+    ms_breakpoint bp = {.modifier = -1, .hook = a->hook_break};
+    if (a->hook_break >= 0)
+        ms_sim_break_remove(a->sim, &bp);
+    size_t i = 0;
+    while (cycle[i] != a->hook_break && cycle[i] != -1)
+        i++;
+    a->hook_break = a->hook_break < 0 ? cycle[0] : cycle[i + 1];
+    bp.hook = a->hook_break;
+    if (a->hook_break < 0 || ms_sim_break_add(a->sim, &bp) != MS_OK) {
+        a->hook_break = -1;
+        app_message(a, false, "no hook breakpoint");
+    } else {
+        app_message(a, false, "breakpoint: any modifier runs %s (H: next hook)",
+                    ms_hook_name((ms_hook)a->hook_break));
+    }
+}
+
+static void clear_breaks(app *a)
+{
+    while (a->sim && ms_sim_break_count(a->sim))
+        ms_sim_break_remove(a->sim, ms_sim_break_at(a->sim, 0));
+    a->hook_break = -1;
+    app_message(a, false, "breakpoints cleared");
+}
+
+static void prompt_key(app *a, int key)
+{
+    size_t len = strlen(a->prompt);
+    if (key == MS_KEY_ESC) {
+        a->prompting = false;
+        a->message[0] = '\0';
+    } else if (key == MS_KEY_BACKSPACE) {
+        if (len)
+            a->prompt[len - 1] = '\0';
+    } else if (key == MS_KEY_ENTER) {
+        char *end;
+        double v = strtod(a->prompt, &end);
+        a->prompting = false;
+        ms_breakpoint bp = {.modifier = -1, .hook = -1, .has_index = true, .index = v};
+        if (end == a->prompt || *end || !isfinite(v))
+            app_message(a, true, "not a number: '%s'", a->prompt);
+        else if (ms_sim_break_add(a->sim, &bp) == MS_OK)
+            app_message(a, false, "breakpoint: index >= %g (c runs to it)", v);
+        else
+            app_message(a, true, "at most %d breakpoints", MS_SIM_MAX_BREAKPOINTS);
+    } else if (((key >= '0' && key <= '9') || key == '.' || key == '-' || key == 'e') &&
+               len + 1 < sizeof a->prompt) {
+        a->prompt[len] = (char)key;
+        a->prompt[len + 1] = '\0';
+    }
+    a->dirty |= DIRTY_MSG;
+}
+
+/* ---- commands ---- */
+
+static void switch_view(app *a, int v)
+{
+    a->view = (view_id)((v + VIEW_COUNT) % VIEW_COUNT);
+    a->dirty = DIRTY_ALL;
+}
+
+static ui_result global_command(app *a, ms_cmd cmd)
+{
+    size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
+    int page = a->body_rows > 4 ? a->body_rows - 4 : 1;
+    switch (cmd) {
+    case MS_CMD_QUIT:
+        return UI_QUIT;
+    case MS_CMD_HELP:
+    case MS_CMD_VIEW_HELP:
+        switch_view(a, VIEW_HELP);
+        return UI_REDRAW_ALL;
+    case MS_CMD_VIEW_SCHEDULE:
+    case MS_CMD_VIEW_TIMELINE:
+    case MS_CMD_VIEW_STEPPER:
+    case MS_CMD_VIEW_EXPLAIN:
+        switch_view(a, VIEW_SCHEDULE + (cmd - MS_CMD_VIEW_SCHEDULE));
+        return UI_REDRAW_ALL;
+    case MS_CMD_NEXT_VIEW:
+        switch_view(a, (int)a->view + 1);
+        return UI_REDRAW_ALL;
+    case MS_CMD_PREV_VIEW:
+        switch_view(a, (int)a->view - 1);
+        return UI_REDRAW_ALL;
+    case MS_CMD_NEXT_EVENT:
+        app_run(a, MS_GOAL_EVENT, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_NEXT_STEP:
+        app_run(a, MS_GOAL_STEP, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_NEXT_TRANSITION:
+        app_run(a, MS_GOAL_TRANSITION, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_RUN_END:
+        app_run(a, MS_GOAL_END, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_STEP_BACK:
+        app_run(a, MS_GOAL_BACK, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_RESTART:
+        app_run(a, MS_GOAL_RESTART, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_CONTINUE:
+        if (a->sim && !ms_sim_break_count(a->sim)) {
+            app_message(a, true, "no breakpoint: B on a modifier, H for a hook, @ for an index");
+            return UI_REDRAW;
+        }
+        app_run(a, MS_GOAL_BREAKPOINT, 0);
+        return UI_REDRAW_ALL;
+    case MS_CMD_CANCEL:
+        cancel(a);
+        return UI_REDRAW_ALL;
+    case MS_CMD_REDRAW:
+        clearok(curscr, TRUE);
+        return UI_REDRAW_ALL;
+    case MS_CMD_UP:
+        app_select(a, a->selected ? a->selected - 1 : 0);
+        return UI_REDRAW;
+    case MS_CMD_DOWN:
+        app_select(a, a->selected + 1);
+        return UI_REDRAW;
+    case MS_CMD_PAGE_UP:
+        app_select(a, a->selected > (size_t)page ? a->selected - (size_t)page : 0);
+        return UI_REDRAW;
+    case MS_CMD_PAGE_DOWN:
+        app_select(a, a->selected + (size_t)page);
+        return UI_REDRAW;
+    case MS_CMD_FIRST:
+        app_select(a, 0);
+        return UI_REDRAW;
+    case MS_CMD_LAST:
+        app_select(a, n ? n - 1 : 0);
+        return UI_REDRAW;
+    case MS_CMD_SELECT:
+        if (a->view == VIEW_SCHEDULE)
+            switch_view(a, VIEW_TIMELINE);
+        else if (a->view == VIEW_TIMELINE || a->view == VIEW_STEPPER)
+            switch_view(a, VIEW_EXPLAIN);
+        return UI_REDRAW_ALL;
+    case MS_CMD_BREAK_MODIFIER:
+        toggle_modifier_break(a);
+        return UI_REDRAW;
+    case MS_CMD_BREAK_HOOK:
+        cycle_hook_break(a);
+        return UI_REDRAW;
+    case MS_CMD_BREAK_INDEX:
+        if (a->sim) {
+            a->prompting = true;
+            a->prompt[0] = '\0';
+            a->dirty |= DIRTY_MSG;
+        }
+        return UI_REDRAW;
+    case MS_CMD_BREAK_CLEAR:
+        clear_breaks(a);
+        return UI_REDRAW;
+    default:
+        return UI_UNHANDLED;
+    }
+}
+
+/* curses key codes → the keymap's */
+static int translate(int key, bool function_key)
+{
+    if (!function_key) {
+        if (key == '\r' || key == '\n')
+            return MS_KEY_ENTER;
+        if (key == 127 || key == 8)
+            return MS_KEY_BACKSPACE;
+        return key;
+    }
+    switch (key) {
+    case KEY_UP:
+        return MS_KEY_UP;
+    case KEY_DOWN:
+        return MS_KEY_DOWN;
+    case KEY_LEFT:
+        return MS_KEY_LEFT;
+    case KEY_RIGHT:
+        return MS_KEY_RIGHT;
+    case KEY_PPAGE:
+        return MS_KEY_PPAGE;
+    case KEY_NPAGE:
+        return MS_KEY_NPAGE;
+    case KEY_HOME:
+        return MS_KEY_HOME;
+    case KEY_END:
+        return MS_KEY_END;
+    case KEY_BTAB:
+        return MS_KEY_BTAB;
+    case KEY_ENTER:
+        return MS_KEY_ENTER;
+    case KEY_BACKSPACE:
+        return MS_KEY_BACKSPACE;
+    default:
+        return -1;
+    }
+}
+
+ui_result app_key(app *a, int key, bool is_function_key)
+{
+    int k = translate(key, is_function_key);
+    if (k < 0)
+        return UI_HANDLED;
+    if (a->prompting) {
+        prompt_key(a, k);
+        return UI_HANDLED;
+    }
+    ms_cmd cmd = ms_keymap_lookup(views[a->view]->scope, k);
+    if (cmd == MS_CMD_NONE)
+        return UI_HANDLED;
+    ui_result r = UI_UNHANDLED;
+    if (!a->too_small && views[a->view]->command)
+        r = views[a->view]->command(a, cmd);
+    if (r == UI_UNHANDLED)
+        r = global_command(a, cmd);
+    if (r == UI_REDRAW)
+        a->dirty |= DIRTY_BODY | DIRTY_TABS;
+    else if (r == UI_REDRAW_ALL)
+        a->dirty = DIRTY_ALL;
+    return r;
+}
+
+void app_mouse(app *a, int y, int x)
+{
+    if (a->too_small)
+        return;
+    if (y == 0) {
+        for (int v = 0; v < VIEW_COUNT; v++)
+            if (x >= a->tab_x[v] && x < a->tab_x[v + 1])
+                switch_view(a, v);
+        return;
+    }
+    if (y >= 1 && y <= a->body_rows && views[a->view]->click &&
+        views[a->view]->click(a, y - 1, x) != UI_UNHANDLED)
+        a->dirty |= DIRTY_BODY | DIRTY_TABS;
+}
+
+/* ---- the screen ---- */
+
+void app_screen_init(app *a)
+{
+    static const struct {
+        short fg;
+        attr_t plain; /* without colour */
+        attr_t extra; /* with it */
+    } roles[ROLE_COUNT] = {
+        [ROLE_NORMAL] = {-1, A_NORMAL, A_NORMAL},
+        [ROLE_TITLE] = {COLOR_CYAN, A_BOLD, A_BOLD},
+        [ROLE_DIM] = {COLOR_BLUE, A_DIM, A_NORMAL},
+        [ROLE_SELECTED] = {-1, A_REVERSE, A_REVERSE},
+        [ROLE_CURSOR] = {COLOR_YELLOW, A_REVERSE, A_REVERSE},
+        [ROLE_ACTIVE] = {COLOR_GREEN, A_NORMAL, A_NORMAL},
+        [ROLE_START] = {COLOR_GREEN, A_BOLD, A_BOLD},
+        [ROLE_END] = {COLOR_MAGENTA, A_BOLD, A_BOLD},
+        [ROLE_ERROR] = {COLOR_RED, A_BOLD, A_BOLD},
+        [ROLE_FLAG] = {COLOR_GREEN, A_BOLD, A_BOLD},
+    };
+    const char *no_color = getenv("NO_COLOR");
+    a->color = has_colors() && !(no_color && no_color[0]);
+    if (a->color) {
+        start_color();
+        use_default_colors();
+    }
+    for (int r = 0; r < ROLE_COUNT; r++) {
+        a->attrs[r] = roles[r].plain;
+        if (a->color && roles[r].fg >= 0) {
+            init_pair((short)r, roles[r].fg, -1);
+            a->attrs[r] = COLOR_PAIR(r) | roles[r].extra;
+        }
+    }
+    app_screen_resize(a);
+}
+
+void app_screen_resize(app *a)
+{
+    getmaxyx(stdscr, a->rows, a->cols);
+    a->too_small = a->cols < UI_MIN_COLS || a->rows < UI_MIN_ROWS;
+    WINDOW **wins[] = {&a->w_tabs, &a->w_body, &a->w_msg, &a->w_status};
+    for (size_t i = 0; i < 4; i++)
+        if (*wins[i]) {
+            delwin(*wins[i]);
+            *wins[i] = NULL;
+        }
+    erase();
+    a->body_rows = a->rows - 3;
+    a->body_cols = a->cols;
+    if (!a->too_small) {
+        a->w_tabs = newwin(1, a->cols, 0, 0);
+        a->w_body = newwin(a->body_rows, a->cols, 1, 0);
+        a->w_msg = newwin(1, a->cols, a->rows - 2, 0);
+        a->w_status = newwin(1, a->cols, a->rows - 1, 0);
+    }
+    a->dirty = DIRTY_ALL;
+}
+
+static void draw_tabs(app *a)
+{
+    WINDOW *w = a->w_tabs;
+    werase(w);
+    bool narrow = a->cols < 72;
+    int x = 0;
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        char tab[32];
+        snprintf(tab, sizeof tab, " %d %.*s ", v + 1, narrow ? 3 : 20, views[v]->name);
+        a->tab_x[v] = x;
+        wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
+        ui_put(w, 0, x, a->cols - x, tab);
+        x += (int)strlen(tab) + (narrow ? 0 : 1);
+    }
+    a->tab_x[VIEW_COUNT] = x;
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+    if (a->sim) {
+        char pos[64];
+        snprintf(pos, sizeof pos, "call %zu/%zu", ms_sim_position(a->sim),
+                 ms_sim_call_count(a->sim));
+        int len = (int)strlen(pos);
+        if (x + len + 1 < a->cols)
+            ui_put(w, 0, a->cols - len - 1, len, pos);
+    }
+    wnoutrefresh(w);
+}
+
+static void draw_message(app *a)
+{
+    WINDOW *w = a->w_msg;
+    werase(w);
+    if (a->prompting) {
+        wattrset(w, ui_attr(a, ROLE_TITLE));
+        ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_", a->prompt);
+    } else if (a->job != JOB_NONE && a->sim) {
+        size_t done, total;
+        ms_sim_progress(a->sim, &done, &total);
+        wattrset(w, ui_attr(a, ROLE_TITLE));
+        ui_putf(w, 0, 0, a->cols, "%s: %zu of %zu calls (%d%%)  Esc cancels",
+                a->job == JOB_EXPLORE ? "simulating ahead" : "running", done, total,
+                total ? (int)(100.0 * (double)done / (double)total) : 100);
+    } else {
+        wattrset(w, ui_attr(a, a->message_error ? ROLE_ERROR : ROLE_NORMAL));
+        ui_put(w, 0, 0, a->cols, a->message);
+    }
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+    wnoutrefresh(w);
+}
+
+static void draw_status(app *a)
+{
+    WINDOW *w = a->w_status;
+    char line[512];
+    werase(w);
+    ms_keymap_status(views[a->view]->scope, line,
+                     (size_t)a->cols < sizeof line ? (size_t)a->cols - 1 : sizeof line - 1);
+    wattrset(w, ui_attr(a, ROLE_DIM));
+    ui_put(w, 0, 0, a->cols, line);
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+    wnoutrefresh(w);
+}
+
+void app_render(app *a)
+{
+    if (a->too_small) {
+        erase();
+        char text[96];
+        snprintf(text, sizeof text, "terminal too small: %dx%d (needs %dx%d); q quits", a->cols,
+                 a->rows, UI_MIN_COLS, UI_MIN_ROWS);
+        int len = (int)strlen(text);
+        int y = a->rows / 2, x = len < a->cols ? (a->cols - len) / 2 : 0;
+        mvaddnstr(y, x, text, a->cols - x);
+        wnoutrefresh(stdscr);
+        doupdate();
+        a->dirty = 0;
+        return;
+    }
+    if (a->dirty == DIRTY_ALL)
+        wnoutrefresh(stdscr);
+    if (a->dirty & DIRTY_TABS)
+        draw_tabs(a);
+    if (a->dirty & DIRTY_BODY) {
+        werase(a->w_body);
+        views[a->view]->draw(a, a->w_body, a->body_rows, a->body_cols);
+        wnoutrefresh(a->w_body);
+    }
+    if (a->dirty & DIRTY_MSG)
+        draw_message(a);
+    if (a->dirty & DIRTY_STATUS)
+        draw_status(a);
+    doupdate();
+    a->dirty = 0;
+}

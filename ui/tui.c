@@ -1,0 +1,219 @@
+/* The terminal loop: one wait point (poll on the terminal and on a pipe the
+ * signal handlers write), signal handlers that only set flags, and one
+ * terminal-restore function for every way out. */
+#include "tui.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "app.h"
+
+static volatile sig_atomic_t got_signal; /* SIGINT, SIGTERM or SIGHUP: leave */
+static volatile sig_atomic_t got_winch;  /* the terminal was resized */
+static int wake_pipe[2] = {-1, -1};      /* written by handlers to end the wait */
+static volatile sig_atomic_t curses_on;  /* the terminal is in curses mode */
+
+/* Safe to call twice, from atexit, the signal path and the crash path. */
+static void restore_terminal(void)
+{
+    if (!curses_on)
+        return;
+    curses_on = 0;
+    mousemask(0, NULL);
+    endwin();
+}
+
+static void wake(void)
+{
+    int saved = errno;
+    if (wake_pipe[1] >= 0 && write(wake_pipe[1], "x", 1) < 0) {
+        /* a full pipe already wakes the loop */
+    }
+    errno = saved;
+}
+
+static void on_quit_signal(int sig)
+{
+    got_signal = sig;
+    wake();
+}
+
+static void on_winch(int sig)
+{
+    (void)sig;
+    got_winch = 1;
+    wake();
+}
+
+/* A crash still gives the terminal back, then dies the way it would have. */
+static void on_crash(int sig)
+{
+    restore_terminal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install(int sig, void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static void install_handlers(void)
+{
+    install(SIGINT, on_quit_signal);
+    install(SIGTERM, on_quit_signal);
+    install(SIGHUP, on_quit_signal);
+    install(SIGWINCH, on_winch);
+    signal(SIGPIPE, SIG_IGN);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
+    /* sanitizers report crashes themselves, better than this would */
+    install(SIGSEGV, on_crash);
+    install(SIGBUS, on_crash);
+    install(SIGFPE, on_crash);
+    install(SIGABRT, on_crash);
+#endif
+}
+
+static bool open_wake_pipe(void)
+{
+    if (pipe(wake_pipe) != 0)
+        return false;
+    for (int i = 0; i < 2; i++)
+        fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+    fcntl(wake_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(wake_pipe[1], F_SETFD, FD_CLOEXEC);
+    return true;
+}
+
+/* Takes the terminal's new size after SIGWINCH (curses leaves SIGWINCH to us
+ * because the handler is installed before initscr). */
+static void resize(app *a)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resize_term(ws.ws_row, ws.ws_col);
+    /* what the terminal shows after a resize is unknown: repaint all of it */
+    clearok(curscr, TRUE);
+    app_screen_resize(a);
+}
+
+static bool locale_is_utf8(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+}
+
+/* Reads every key waiting; false when the user quits. */
+static bool read_keys(app *a)
+{
+    wint_t ch;
+    int r;
+    while ((r = wget_wch(stdscr, &ch)) != ERR) {
+        bool fkey = r == KEY_CODE_YES;
+        if (fkey && ch == KEY_RESIZE) {
+            resize(a);
+            continue;
+        }
+        if (fkey && ch == KEY_MOUSE) {
+            MEVENT ev;
+            if (getmouse(&ev) == OK && (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
+                app_mouse(a, ev.y, ev.x);
+            continue;
+        }
+        if (app_key(a, (int)ch, fkey) == UI_QUIT)
+            return false;
+    }
+    return true;
+}
+
+int ms_tui_main(const char *path)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "modsim: the interactive view needs a terminal; for a trace use "
+                        "'modsim trace SCENARIO.yaml'\n");
+        return 2;
+    }
+    setlocale(LC_ALL, "");
+    static app a;
+    memset(&a, 0, sizeof a);
+    app_open(&a, path);
+    a.utf8 = locale_is_utf8();
+    if (!open_wake_pipe()) {
+        fprintf(stderr, "modsim: cannot create a pipe\n");
+        app_close(&a);
+        return 1;
+    }
+    install_handlers();
+    atexit(restore_terminal);
+    if (!initscr()) {
+        fprintf(stderr, "modsim: cannot initialize the terminal\n");
+        app_close(&a);
+        return 1;
+    }
+    curses_on = 1;
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+    mouseinterval(0);
+    app_screen_init(&a);
+
+    int status = 0;
+    for (;;) {
+        if (got_signal) {
+            status = 128 + got_signal;
+            break;
+        }
+        if (got_winch) {
+            got_winch = 0;
+            resize(&a);
+        }
+        if (a.dirty)
+            app_render(&a);
+        bool busy = a.job != JOB_NONE;
+        struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                                {.fd = wake_pipe[0], .events = POLLIN}};
+        int n = poll(fds, 2, busy ? 0 : -1);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0 && (fds[1].revents & POLLIN)) {
+            char buf[64];
+            while (read(wake_pipe[0], buf, sizeof buf) > 0)
+                ;
+        }
+        if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR)))
+            break;
+        if (!read_keys(&a))
+            break;
+        if (busy)
+            app_work(&a, 12);
+    }
+    restore_terminal();
+    app_close(&a);
+    if (a.w_tabs) {
+        delwin(a.w_tabs);
+        delwin(a.w_body);
+        delwin(a.w_msg);
+        delwin(a.w_status);
+    }
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
+    return status;
+}
