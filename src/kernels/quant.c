@@ -86,8 +86,8 @@ void ms_quant_range(const ms_quant_args *args, float *q_min, float *q_max)
     *q_max = half - 1.0f;
 }
 
-ms_status ms_quant_param_shape(const ms_quant_args *args, size_t rows, size_t cols,
-                               size_t *srows, size_t *scols, ms_diag *diag)
+ms_status ms_quant_param_shape(const ms_quant_args *args, size_t rows, size_t cols, size_t *srows,
+                               size_t *scols, ms_diag *diag)
 {
     if (args->type == MS_QUANT_INT && (args->num_bits < 2 || args->num_bits > 8))
         return ms_diag_set(diag, MS_ERR_INVALID, "E-QUANT-BITS", NULL, 0, 0,
@@ -111,8 +111,7 @@ ms_status ms_quant_param_shape(const ms_quant_args *args, size_t rows, size_t co
     case MS_QUANT_GROUP:
         if (args->group_size == 0 || cols % args->group_size != 0) {
             ms_diag_set(diag, MS_ERR_INVALID, "E-QUANT-GROUP", NULL, 0, 0,
-                        "group_size %zu does not divide the %zu columns", args->group_size,
-                        cols);
+                        "group_size %zu does not divide the %zu columns", args->group_size, cols);
             ms_diag_hint(diag, "use a group size that divides in_features");
             return MS_ERR_INVALID;
         }
@@ -254,8 +253,8 @@ typedef struct {
     float *zps;
     float *out;
     int8_t *codes;
-    int *bad;       /* per task: input had NaN/inf */
-    float *mins;    /* tensor observe: per task */
+    int *bad;    /* per task: input had NaN/inf */
+    float *mins; /* tensor observe: per task */
     float *maxs;
 } quant_job;
 
@@ -327,8 +326,8 @@ static void quant_task(void *ctx, size_t task, size_t worker)
         for (size_t sc = 0, c0 = 0; c0 < q->cols; sc++, c0 += width) {
             size_t n = q->cols - c0 < width ? q->cols - c0 : width, idx = sr * q->scols + sc;
             const float *x = q->w + r * q->cols + c0;
-            if (q->observe && (st == MS_QUANT_CHANNEL || st == MS_QUANT_TOKEN ||
-                               st == MS_QUANT_GROUP)) {
+            if (q->observe &&
+                (st == MS_QUANT_CHANNEL || st == MS_QUANT_TOKEN || st == MS_QUANT_GROUP)) {
                 float mn, mx;
                 if (minmax(x, n, &mn, &mx)) {
                     q->bad[task] = 1;
@@ -339,9 +338,8 @@ static void quant_task(void *ctx, size_t task, size_t worker)
             if (q->quantize) {
                 if (st == MS_QUANT_TENSOR)
                     idx = 0;
-                qdq_segment(q->args, x, n, q->scales[idx], q->zps[idx],
-                            q->out + r * q->cols + c0, q->codes ? q->codes + r * q->cols + c0
-                                                                : NULL);
+                qdq_segment(q->args, x, n, q->scales[idx], q->zps[idx], q->out + r * q->cols + c0,
+                            q->codes ? q->codes + r * q->cols + c0 : NULL);
             }
         }
     }
@@ -403,8 +401,13 @@ done:
 ms_status ms_quant_observe(ms_pool *pool, const ms_quant_args *args, const float *w, size_t rows,
                            size_t cols, float *scales, float *zero_points, ms_diag *diag)
 {
-    quant_job q = {.args = args, .w = w, .rows = rows, .cols = cols, .observe = 1,
-                   .scales = scales, .zps = zero_points};
+    quant_job q = {.args = args,
+                   .w = w,
+                   .rows = rows,
+                   .cols = cols,
+                   .observe = 1,
+                   .scales = scales,
+                   .zps = zero_points};
     return quant_run(pool, &q, diag);
 }
 
@@ -415,8 +418,14 @@ ms_status ms_quant_apply(ms_pool *pool, const ms_quant_args *args, const float *
     ms_status st = ms_check_finite(w, rows, cols, cols, "weight", diag);
     if (st != MS_OK)
         return st;
-    quant_job q = {.args = args, .w = w, .rows = rows, .cols = cols, .quantize = 1,
-                   .scales = (float *)scales, .zps = (float *)zero_points, .out = out,
+    quant_job q = {.args = args,
+                   .w = w,
+                   .rows = rows,
+                   .cols = cols,
+                   .quantize = 1,
+                   .scales = (float *)scales,
+                   .zps = (float *)zero_points,
+                   .out = out,
                    .codes = codes};
     return quant_run(pool, &q, diag);
 }
@@ -425,8 +434,15 @@ ms_status ms_quant_fake(ms_pool *pool, const ms_quant_args *args, const float *w
                         size_t cols, float *out, int8_t *codes, float *scales, float *zero_points,
                         ms_diag *diag)
 {
-    quant_job q = {.args = args, .w = w, .rows = rows, .cols = cols, .observe = 1,
-                   .quantize = 1, .scales = scales, .zps = zero_points, .out = out,
+    quant_job q = {.args = args,
+                   .w = w,
+                   .rows = rows,
+                   .cols = cols,
+                   .observe = 1,
+                   .quantize = 1,
+                   .scales = scales,
+                   .zps = zero_points,
+                   .out = out,
                    .codes = codes};
     return quant_run(pool, &q, diag);
 }
