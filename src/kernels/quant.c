@@ -8,6 +8,18 @@
 #include "kernels/matrix.h"
 #include "kernels/simd.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_STREAM 1
+#else
+#define HAVE_STREAM 0
+#endif
+
+/* Outputs above this many bytes bypass the cache with streaming stores: a
+ * normal store first reads the line it writes (write-allocate), so a
+ * quantize pass would move 14 bytes per weight instead of 9. */
+#define STREAM_MIN_BYTES (16u << 20)
+
 /* Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 to
  * an integer, half to even, in the default rounding mode; unlike rintf it
  * vectorizes on every x86-64 level. Inputs are clamped to the code range. */
@@ -203,12 +215,40 @@ static int minmax(const float *restrict x, size_t n, float *mn_out, float *mx_ou
     return bad;
 }
 
+/* Stores 16 results (and 16 codes) bypassing the cache; both 16-byte aligned. */
+static inline void stream16(float *out, ms_v16f v, int8_t *codes, const void *c16)
+{
+#if HAVE_STREAM
+    for (int k = 0; k < 4; k++) {
+        __m128 part;
+        memcpy(&part, (const char *)&v + 16 * k, sizeof part);
+        _mm_stream_ps(out + 4 * k, part);
+    }
+    if (codes) {
+        __m128i c;
+        memcpy(&c, c16, sizeof c);
+        _mm_stream_si128((__m128i *)(void *)codes, c);
+    }
+#else
+    (void)out, (void)v, (void)codes, (void)c16;
+#endif
+}
+
 /* Integer fake quantization of one segment sharing a scale and zero point. */
 MS_CLONES
 static void qdq_int(const float *x, size_t n, float s, float zp, float q_min, float q_max,
-                    float *out, int8_t *codes)
+                    float *out, int8_t *codes, int stream)
 {
     size_t i = 0;
+    stream = HAVE_STREAM && stream && ((uintptr_t)out & 15) == 0 && ((uintptr_t)codes & 15) == 0;
+    for (; stream && i + MS_VLEN <= n; i += MS_VLEN) {
+        typedef int8_t v16c __attribute__((vector_size(16)));
+        ms_v16f zero = {0}, v = ms_load16(x + i) / s + zp;
+        v = ms_min16(ms_max16(v, zero + q_min), zero + q_max);
+        v = (v + RNE_MAGIC) - RNE_MAGIC;
+        v16c c = __builtin_convertvector(__builtin_convertvector(v, ms_v16i), v16c);
+        stream16(out + i, (v - zp) * s, codes ? codes + i : NULL, &c);
+    }
     for (; i + MS_VLEN <= n; i += MS_VLEN) {
         ms_v16f zero = {0}, v = ms_load16(x + i) / s + zp;
         v = ms_min16(ms_max16(v, zero + q_min), zero + q_max);
@@ -230,12 +270,12 @@ static void qdq_int(const float *x, size_t n, float s, float zp, float q_min, fl
 }
 
 static void qdq_segment(const ms_quant_args *args, const float *x, size_t n, float s, float zp,
-                        float *out, int8_t *codes)
+                        float *out, int8_t *codes, int stream)
 {
     if (args->type == MS_QUANT_INT) {
         float q_min, q_max;
         ms_quant_range(args, &q_min, &q_max);
-        qdq_int(x, n, s, zp, q_min, q_max, out, codes);
+        qdq_int(x, n, s, zp, q_min, q_max, out, codes, stream);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -253,6 +293,7 @@ typedef struct {
     float *zps;
     float *out;
     int8_t *codes;
+    int stream;  /* bypass the cache for out and codes */
     int *bad;    /* per task: input had NaN/inf */
     float *mins; /* tensor observe: per task */
     float *maxs;
@@ -339,10 +380,14 @@ static void quant_task(void *ctx, size_t task, size_t worker)
                 if (st == MS_QUANT_TENSOR)
                     idx = 0;
                 qdq_segment(q->args, x, n, q->scales[idx], q->zps[idx], q->out + r * q->cols + c0,
-                            q->codes ? q->codes + r * q->cols + c0 : NULL);
+                            q->codes ? q->codes + r * q->cols + c0 : NULL, q->stream);
             }
         }
     }
+#if HAVE_STREAM
+    if (q->stream)
+        _mm_sfence(); /* streamed data visible before the task counts as done */
+#endif
 }
 
 /* Runs the job over bands of rows. */
@@ -358,6 +403,7 @@ static ms_status quant_run(ms_pool *pool, quant_job *q, ms_diag *diag)
     else /* about 256 tasks of at least 8 KiB each, fixed by the shape alone */
         q->band = ms_max_size((q->rows + 255) / 256, (2048 + q->cols - 1) / q->cols);
     size_t ntasks = (q->rows + q->band - 1) / q->band;
+    q->stream = q->rows * q->cols * sizeof(float) >= STREAM_MIN_BYTES;
     q->bad = calloc(ntasks, sizeof *q->bad);
     q->mins = malloc(ntasks * sizeof *q->mins);
     q->maxs = malloc(ntasks * sizeof *q->maxs);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "kernels/matrix.h"
 #include "kernels/quant.h"
 
 static ms_quant_args int_args(int bits, bool sym, ms_quant_strategy st, size_t group)
@@ -210,6 +211,30 @@ static void quant_apply_matches_fused_and_scalar(void **state)
     free(o2);
 }
 
+static void quant_large_tensor_streams_the_same_results(void **state)
+{
+    (void)state;
+    size_t rows = 2048, cols = 2048, n = rows * cols; /* above the streaming size */
+    float *w = test_random(n, 13), *out = ms_alloc_floats(n);
+    int8_t *codes = malloc(n);
+    float *s = malloc(rows * 16 * 4), *zp = malloc(rows * 16 * 4);
+    ms_pool *pool = test_pool(2);
+    ms_quant_args a = int_args(4, false, MS_QUANT_GROUP, 128);
+    assert_int_equal(ms_quant_fake(pool, &a, w, rows, cols, out, codes, s, zp, NULL), MS_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t g = i / cols * 16 + i % cols / 128;
+        int8_t c;
+        assert_true(ms_quant_value(&a, w[i], s[g], zp[g], &c) == out[i]);
+        assert_int_equal(c, codes[i]);
+    }
+    ms_pool_free(pool);
+    free(w);
+    free(out);
+    free(codes);
+    free(s);
+    free(zp);
+}
+
 static void quant_same_bits_with_one_and_two_threads(void **state)
 {
     (void)state;
@@ -261,6 +286,7 @@ int main(void)
         cmocka_unit_test(quant_fp8_tensor_scale_maps_max_to_448),
         cmocka_unit_test(quant_block_allows_ragged_edges),
         cmocka_unit_test(quant_apply_matches_fused_and_scalar),
+        cmocka_unit_test(quant_large_tensor_streams_the_same_results),
         cmocka_unit_test(quant_same_bits_with_one_and_two_threads),
         cmocka_unit_test(quant_rejects_unsupported_bits),
     };
