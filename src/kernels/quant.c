@@ -93,7 +93,7 @@ void ms_quant_range(const ms_quant_args *args, float *q_min, float *q_max)
         *q_max = FP8_MAX;
         return;
     }
-    float half = ldexpf(1.0f, args->num_bits - 1);
+    float half = (float)(1 << (args->num_bits - 1));
     *q_min = -half;
     *q_max = half - 1.0f;
 }
@@ -199,7 +199,19 @@ static int minmax(const float *restrict x, size_t n, float *mn_out, float *mx_ou
             ms_v16f a = (ms_v16f)((ms_v16i)v & 0x7fffffff);
             vbad |= ~(a <= lim);
         }
-        for (int l = 0; l < MS_VLEN; l++) {
+        /* tree reductions: a lane-by-lane loop costs as much as the data */
+        vmn = ms_min16(vmn, __builtin_shufflevector(vmn, vmn, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2,
+                                                    3, 4, 5, 6, 7));
+        vmx = ms_max16(vmx, __builtin_shufflevector(vmx, vmx, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2,
+                                                    3, 4, 5, 6, 7));
+        vbad |= __builtin_shufflevector(vbad, vbad, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5,
+                                        6, 7);
+        vmn = ms_min16(
+            vmn, __builtin_shufflevector(vmn, vmn, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
+        vmx = ms_max16(
+            vmx, __builtin_shufflevector(vmx, vmx, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
+        vbad |= __builtin_shufflevector(vbad, vbad, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);
+        for (int l = 0; l < 4; l++) {
             mn = vmn[l] < mn ? vmn[l] : mn;
             mx = vmx[l] > mx ? vmx[l] : mx;
             bad |= vbad[l] != 0;
