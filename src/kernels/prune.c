@@ -1,0 +1,401 @@
+#include "kernels/prune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matrix.h"
+#include "kernels/simd.h"
+
+#define CHUNK 65536          /* elements per task of the streaming passes */
+#define HIST_SHIFT 20        /* first radix pass: the top 11 of 31 bits */
+#define HIST_BINS 2048
+#define NONFINITE 0x7f800000u /* |x| bits at or above this: inf or NaN */
+
+/* Non-negative floats order like their bit patterns, so selection works on
+ * integers: one histogram pass over the data finds the bucket holding the k-th
+ * value, a second gathers that bucket, and the rest runs on the candidates. */
+typedef struct {
+    const float *x;
+    size_t count;
+    int abs;         /* rank |x| instead of x (which must then be >= 0) */
+    uint32_t *hists; /* per task: HIST_BINS counts */
+    int *bad;        /* per task */
+    uint32_t bucket;
+    size_t *offsets; /* per task: where its candidates go */
+    uint32_t *cand;
+} select_job;
+
+static inline uint32_t key_of(const select_job *s, size_t i)
+{
+    uint32_t u;
+    memcpy(&u, &s->x[i], sizeof u);
+    if (s->abs || u == 0x80000000u) /* -0.0 ranks as 0 */
+        return u & 0x7fffffffu;
+    return u;
+}
+
+static void hist_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    select_job *s = ctx;
+    size_t i0 = t * CHUNK, i1 = i0 + CHUNK < s->count ? i0 + CHUNK : s->count;
+    uint32_t *h = s->hists + t * HIST_BINS;
+    uint32_t worst = 0;
+    for (size_t i = i0; i < i1; i++) {
+        uint32_t u = key_of(s, i);
+        worst = u > worst ? u : worst;
+        h[(u >> HIST_SHIFT) & (HIST_BINS - 1)]++;
+    }
+    /* a sign bit (when not taking |x|) or an all-ones exponent */
+    s->bad[t] = worst >= NONFINITE;
+}
+
+static void gather_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    select_job *s = ctx;
+    size_t i0 = t * CHUNK, i1 = i0 + CHUNK < s->count ? i0 + CHUNK : s->count;
+    uint32_t *out = s->cand + s->offsets[t];
+    for (size_t i = i0; i < i1; i++) {
+        uint32_t u = key_of(s, i);
+        if (u >> HIST_SHIFT == s->bucket)
+            *out++ = u;
+    }
+}
+
+/* k-th smallest (1-based) of n keys that share their top bits; radix passes
+ * of 10 bits, compacting the candidates in place. */
+static uint32_t select_in(uint32_t *c, size_t n, size_t k)
+{
+    size_t hist[1024];
+    for (int shift = 10; shift >= 0; shift -= 10) {
+        memset(hist, 0, sizeof hist);
+        for (size_t i = 0; i < n; i++)
+            hist[(c[i] >> shift) & 1023]++;
+        size_t b = 0;
+        while (k > hist[b])
+            k -= hist[b++];
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (((c[i] >> shift) & 1023) == b)
+                c[m++] = c[i];
+        n = m;
+    }
+    return c[0];
+}
+
+static ms_status select_run(ms_pool *pool, select_job *s, size_t k, float *out, const char *what,
+                            ms_diag *diag)
+{
+    size_t ntasks = (s->count + CHUNK - 1) / CHUNK;
+    ms_status st = MS_OK;
+    s->hists = calloc(ntasks * HIST_BINS, sizeof *s->hists);
+    s->bad = calloc(ntasks, sizeof *s->bad);
+    s->offsets = malloc(ntasks * sizeof *s->offsets);
+    s->cand = NULL;
+    if (!s->hists || !s->bad || !s->offsets)
+        goto nomem;
+    ms_pool_run(pool, ntasks, hist_task, s);
+    for (size_t t = 0; t < ntasks; t++) {
+        if (!s->bad[t])
+            continue;
+        for (size_t i = t * CHUNK;; i++) {
+            if (key_of(s, i) >= NONFINITE) {
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-NONFINITE", NULL, 0, 0,
+                                 "%s[%zu] is %g", what, i, (double)s->x[i]);
+                ms_diag_hint(diag, "scores must be finite%s", s->abs ? "" : " and non-negative");
+                goto done;
+            }
+        }
+    }
+    size_t b = 0, kk = k;
+    for (;; b++) {
+        size_t total = 0;
+        for (size_t t = 0; t < ntasks; t++)
+            total += s->hists[t * HIST_BINS + b];
+        if (kk <= total)
+            break;
+        kk -= total;
+    }
+    s->bucket = (uint32_t)b;
+    size_t n = 0;
+    for (size_t t = 0; t < ntasks; t++) {
+        s->offsets[t] = n;
+        n += s->hists[t * HIST_BINS + b];
+    }
+    s->cand = malloc(n * sizeof *s->cand);
+    if (!s->cand)
+        goto nomem;
+    ms_pool_run(pool, ntasks, gather_task, s);
+    uint32_t key = select_in(s->cand, n, kk);
+    memcpy(out, &key, sizeof *out);
+    goto done;
+nomem:
+    st = ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                     "cannot allocate selection scratch for %zu values", s->count);
+done:
+    free(s->hists);
+    free(s->bad);
+    free(s->offsets);
+    free(s->cand);
+    return st;
+}
+
+ms_status ms_select_kth(ms_pool *pool, const float *scores, size_t count, size_t k, float *out,
+                        ms_diag *diag)
+{
+    if (k == 0 || k > count)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SELECT-K", NULL, 0, 0,
+                           "rank %zu is outside [1, %zu]", k, count);
+    select_job s = {.x = scores, .count = count, .abs = 0};
+    return select_run(pool, &s, k, out, "score", diag);
+}
+
+static ms_status check_sparsity(double sparsity, ms_diag *diag)
+{
+    if (!(sparsity >= 0.0 && sparsity <= 1.0))
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SPARSITY", NULL, 0, 0,
+                           "sparsity %g is outside [0, 1]", sparsity);
+    return MS_OK;
+}
+
+ms_status ms_prune_threshold(ms_pool *pool, const float *w, size_t numel, double sparsity,
+                             float *threshold, size_t *k, ms_diag *diag)
+{
+    ms_status st = check_sparsity(sparsity, diag);
+    if (st != MS_OK)
+        return st;
+    *k = (size_t)(sparsity * (double)numel);
+    *threshold = -INFINITY;
+    if (*k == 0)
+        return ms_check_finite(w, 1, numel, numel, "weight", diag);
+    select_job s = {.x = w, .count = numel, .abs = 1};
+    return select_run(pool, &s, *k, threshold, "weight", diag);
+}
+
+typedef struct {
+    float *w;
+    uint8_t *mask; /* may be NULL */
+    size_t count;
+    uint32_t above; /* keep |w| bits > above */
+} mask_job;
+
+MS_CLONES
+static void threshold_chunk(float *restrict w, uint8_t *restrict mask, size_t n, uint32_t above)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &w[i], sizeof u);
+        uint8_t keep = (u & 0x7fffffffu) > above;
+        if (mask)
+            mask[i] = keep;
+        w[i] = w[i] * (float)keep;
+    }
+}
+
+static void threshold_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    mask_job *j = ctx;
+    size_t i0 = t * CHUNK, n = j->count - i0 < CHUNK ? j->count - i0 : CHUNK;
+    threshold_chunk(j->w + i0, j->mask ? j->mask + i0 : NULL, n, j->above);
+}
+
+/* Ranks of each of the m values of a group: smaller first, ties by index. */
+static inline void nm_group(float *restrict w, uint8_t *restrict mask, size_t n, size_t m)
+{
+    float a[64];
+    for (size_t i = 0; i < m; i++)
+        a[i] = fabsf(w[i]);
+    for (size_t i = 0; i < m; i++) {
+        size_t rank = 0;
+        for (size_t j = 0; j < m; j++)
+            rank += (a[j] < a[i]) | ((a[j] == a[i]) & (j < i));
+        uint8_t keep = rank >= n;
+        if (mask)
+            mask[i] = keep;
+        w[i] = w[i] * (float)keep;
+    }
+}
+
+/* 2:4 and friends: m = 4 unrolled so the compiler keeps it in registers. */
+MS_CLONES
+static void nm4_chunk(float *restrict w, uint8_t *restrict mask, size_t groups, size_t n)
+{
+    for (size_t g = 0; g < groups; g++) {
+        float *x = w + 4 * g;
+        float a0 = fabsf(x[0]), a1 = fabsf(x[1]), a2 = fabsf(x[2]), a3 = fabsf(x[3]);
+        size_t r0 = (a1 < a0) + (a2 < a0) + (a3 < a0);
+        size_t r1 = (a0 <= a1) + (a2 < a1) + (a3 < a1);
+        size_t r2 = (a0 <= a2) + (a1 <= a2) + (a3 < a2);
+        size_t r3 = (a0 <= a3) + (a1 <= a3) + (a2 <= a3);
+        uint8_t k0 = r0 >= n, k1 = r1 >= n, k2 = r2 >= n, k3 = r3 >= n;
+        if (mask) {
+            mask[4 * g] = k0;
+            mask[4 * g + 1] = k1;
+            mask[4 * g + 2] = k2;
+            mask[4 * g + 3] = k3;
+        }
+        x[0] *= (float)k0;
+        x[1] *= (float)k1;
+        x[2] *= (float)k2;
+        x[3] *= (float)k3;
+    }
+}
+
+typedef struct {
+    float *w;
+    uint8_t *mask;
+    size_t count, n, m;
+} nm_job;
+
+static void nm_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    nm_job *j = ctx;
+    size_t i0 = t * CHUNK, len = j->count - i0 < CHUNK ? j->count - i0 : CHUNK;
+    uint8_t *mask = j->mask ? j->mask + i0 : NULL;
+    if (j->m == 4) {
+        nm4_chunk(j->w + i0, mask, len / 4, j->n);
+        return;
+    }
+    for (size_t g = 0; g < len; g += j->m)
+        nm_group(j->w + i0 + g, mask ? mask + g : NULL, j->n, j->m);
+}
+
+typedef struct {
+    double score;
+    size_t index;
+} ranked;
+
+static int ranked_cmp(const void *pa, const void *pb)
+{
+    const ranked *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score < b->score ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Channel (rows) or filter (columns) pruning. */
+static ms_status prune_lines(const ms_prune_args *args, float *w, size_t rows, size_t cols,
+                             uint8_t *mask, ms_diag *diag)
+{
+    int by_row = args->structure == MS_PRUNE_CHANNEL;
+    size_t lines = by_row ? rows : cols;
+    ranked *r = calloc(lines ? lines : 1, sizeof *r);
+    uint8_t *gone = calloc(lines ? lines : 1, 1);
+    if (!r || !gone) {
+        free(r);
+        free(gone);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "cannot allocate %zu line scores", lines);
+    }
+    for (size_t l = 0; l < lines; l++)
+        r[l].index = l;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            r[by_row ? i : j].score += fabsf(w[i * cols + j]);
+    qsort(r, lines, sizeof *r, ranked_cmp);
+    size_t k = (size_t)(args->sparsity * (double)lines);
+    for (size_t l = 0; l < k; l++)
+        gone[r[l].index] = 1;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            uint8_t keep = !gone[by_row ? i : j];
+            if (mask)
+                mask[i * cols + j] = keep;
+            w[i * cols + j] *= (float)keep;
+        }
+    free(r);
+    free(gone);
+    return MS_OK;
+}
+
+ms_status ms_prune_magnitude(ms_pool *pool, const ms_prune_args *args, float *w, size_t rows,
+                             size_t cols, uint8_t *mask, ms_diag *diag)
+{
+    size_t numel = rows * cols, ntasks = (numel + CHUNK - 1) / CHUNK;
+    ms_status st;
+    switch (args->structure) {
+    case MS_PRUNE_UNSTRUCTURED: {
+        float t;
+        size_t k;
+        st = ms_prune_threshold(pool, w, numel, args->sparsity, &t, &k, diag);
+        if (st != MS_OK)
+            return st;
+        uint32_t above = 0;
+        if (k > 0)
+            memcpy(&above, &t, sizeof above);
+        mask_job j = {.w = w, .mask = mask, .count = numel, .above = k > 0 ? above : 0};
+        if (k == 0) {
+            /* keep everything, zeros included (|w| > -inf) */
+            if (mask)
+                memset(mask, 1, numel);
+            return MS_OK;
+        }
+        ms_pool_run(pool, ntasks, threshold_task, &j);
+        return MS_OK;
+    }
+    case MS_PRUNE_NM:
+        if (args->m == 0 || args->n == 0 || args->n > args->m || args->m > 64 ||
+            cols % args->m != 0) {
+            ms_diag_set(diag, MS_ERR_INVALID, "E-PRUNE-NM", NULL, 0, 0,
+                        "N:M %zu:%zu does not fit %zu columns", args->n, args->m, cols);
+            ms_diag_hint(diag, "need 0 < N <= M <= 64 and M dividing the columns");
+            return MS_ERR_INVALID;
+        }
+        st = ms_check_finite(w, rows, cols, cols, "weight", diag);
+        if (st != MS_OK)
+            return st;
+        /* CHUNK is a multiple of every m dividing it; other m get row-sized chunks */
+        if (CHUNK % args->m != 0) {
+            for (size_t i = 0; i < numel; i += args->m)
+                nm_group(w + i, mask ? mask + i : NULL, args->n, args->m);
+            return MS_OK;
+        }
+        nm_job nj = {.w = w, .mask = mask, .count = numel, .n = args->n, .m = args->m};
+        ms_pool_run(pool, ntasks, nm_task, &nj);
+        return MS_OK;
+    case MS_PRUNE_CHANNEL:
+    case MS_PRUNE_FILTER:
+        st = check_sparsity(args->sparsity, diag);
+        if (st == MS_OK)
+            st = ms_check_finite(w, rows, cols, cols, "weight", diag);
+        if (st != MS_OK)
+            return st;
+        return prune_lines(args, w, rows, cols, mask, diag);
+    }
+    return ms_diag_set(diag, MS_ERR_INVALID, "E-PRUNE-STRUCTURE", NULL, 0, 0,
+                       "unknown mask structure %d", (int)args->structure);
+}
+
+static void nonzero_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    mask_job *j = ctx;
+    size_t i0 = t * CHUNK, n = j->count - i0 < CHUNK ? j->count - i0 : CHUNK;
+    for (size_t i = i0; i < i0 + n; i++)
+        j->mask[i] = j->w[i] != 0.0f;
+}
+
+void ms_prune_mask_nonzero(ms_pool *pool, const float *w, size_t numel, uint8_t *mask)
+{
+    mask_job j = {.w = (float *)w, .mask = mask, .count = numel};
+    ms_pool_run(pool, (numel + CHUNK - 1) / CHUNK, nonzero_task, &j);
+}
+
+static void apply_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    mask_job *j = ctx;
+    size_t i0 = t * CHUNK, n = j->count - i0 < CHUNK ? j->count - i0 : CHUNK;
+    for (size_t i = i0; i < i0 + n; i++)
+        j->w[i] *= (float)j->mask[i];
+}
+
+void ms_prune_apply_mask(ms_pool *pool, float *w, const uint8_t *mask, size_t numel)
+{
+    mask_job j = {.w = w, .mask = (uint8_t *)mask, .count = numel};
+    ms_pool_run(pool, (numel + CHUNK - 1) / CHUNK, apply_task, &j);
+}
