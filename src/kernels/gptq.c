@@ -26,8 +26,8 @@ static void sweep_task(void *ctx, size_t task, size_t worker)
     (void)worker;
     sweep_job *j = ctx;
     const ms_quant_args *qa = &j->args->quant;
-    size_t r0 = task * ROWS_PER_TASK, r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK
-                                                                         : j->rows;
+    size_t r0 = task * ROWS_PER_TASK,
+           r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK : j->rows;
     size_t n = j->cols, bsz = j->args->block_size;
     for (size_t r = r0; r < r1; r++) {
         float *w1 = j->w + r * n + j->i1, *e = j->err + r * bsz;
@@ -157,8 +157,8 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
     if (st != MS_OK)
         goto done;
 
-    st = ms_hessian_inverse_factor(pool, hp, n, args->dampening_frac, u, dead,
-                                   &result->fell_back, diag);
+    st = ms_hessian_inverse_factor(pool, hp, n, args->dampening_frac, u, dead, &result->fell_back,
+                                   diag);
     if (st != MS_OK)
         goto done;
     for (size_t j = 0; j < n; j++)
@@ -166,8 +166,16 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
             for (size_t r = 0; r < rows; r++)
                 wp[r * n + j] = 0.0f;
 
-    sweep_job job = {.args = args, .w = wp, .rows = rows, .cols = n, .scols = scols, .u = u,
-                     .scales = scales, .zps = zero_points, .col_group = col_group, .err = err,
+    sweep_job job = {.args = args,
+                     .w = wp,
+                     .rows = rows,
+                     .cols = n,
+                     .scols = scols,
+                     .u = u,
+                     .scales = scales,
+                     .zps = zero_points,
+                     .col_group = col_group,
+                     .err = err,
                      .losses = losses};
     size_t bsz = args->block_size;
     for (size_t i1 = 0; i1 < n; i1 += bsz) {

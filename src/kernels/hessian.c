@@ -19,8 +19,8 @@ void ms_hessian_free(ms_hessian *h)
     *h = (ms_hessian){0};
 }
 
-ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t rows,
-                         size_t samples, ms_diag *diag)
+ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t rows, size_t samples,
+                         ms_diag *diag)
 {
     if (samples == 0)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-HESSIAN-SAMPLES", NULL, 0, 0,
@@ -30,8 +30,8 @@ ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t ro
         return st;
     size_t n = h->num_samples + samples, d = h->dim;
     float keep = (float)((double)h->num_samples / (double)n);
-    st = ms_gemm(pool, MS_TRANS, MS_NOTRANS, MS_PART_LOWER, d, d, rows, (float)(2.0 / (double)n),
-                 x, d, x, d, keep, h->data, d, diag);
+    st = ms_gemm(pool, MS_TRANS, MS_NOTRANS, MS_PART_LOWER, d, d, rows, (float)(2.0 / (double)n), x,
+                 d, x, d, keep, h->data, d, diag);
     if (st != MS_OK)
         return st;
     for (size_t i = 0; i < d; i++)

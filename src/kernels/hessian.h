@@ -28,8 +28,8 @@ void ms_hessian_free(ms_hessian *h);
 /* Adds the batch x [rows, dim] holding `samples` samples (samples > 0).
  * NaN/inf in x is refused (MS_ERR_INVALID naming x[row, col]); h is then
  * unchanged. */
-ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t rows,
-                         size_t samples, ms_diag *diag);
+ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t rows, size_t samples,
+                         ms_diag *diag);
 
 /* The upper-triangular U with U^T U = (H + damp I)^-1, what upstream gets from
  * cholesky -> cholesky_inverse -> cholesky(upper=True). Columns whose diagonal

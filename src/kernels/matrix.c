@@ -206,8 +206,20 @@ static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans t
         scale_c(c, ldc, m, n, beta);
         return MS_OK;
     }
-    gemm_job g = {.ta = ta, .tb = tb, .part = part, .m = m, .n = n, .k = k, .alpha = alpha,
-                  .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c,
+    gemm_job g = {.ta = ta,
+                  .tb = tb,
+                  .part = part,
+                  .m = m,
+                  .n = n,
+                  .k = k,
+                  .alpha = alpha,
+                  .beta = beta,
+                  .a = a,
+                  .b = b,
+                  .lda = lda,
+                  .ldb = ldb,
+                  .ldc = ldc,
+                  .c = c,
                   .tiles_n = (n + NC - 1) / NC};
     size_t tiles = (m + MC - 1) / MC * g.tiles_n;
     if (scratch) {
@@ -292,8 +304,8 @@ ms_status ms_cholesky(ms_pool *pool, float *a, size_t n, ms_diag *diag)
          * update of the lower triangle only. */
         tri_inverse_small(akk, n, t, b, b);
         float *p = akk + b * n;
-        st = ms_gemm(pool, MS_NOTRANS, MS_TRANS, MS_PART_FULL, rest, b, b, 1.0f, p, n, t, b,
-                     0.0f, panel, b, diag);
+        st = ms_gemm(pool, MS_NOTRANS, MS_TRANS, MS_PART_FULL, rest, b, b, 1.0f, p, n, t, b, 0.0f,
+                     panel, b, diag);
         if (st != MS_OK)
             break;
         for (size_t i = 0; i < rest; i++)

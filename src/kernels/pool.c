@@ -70,8 +70,7 @@ ms_status ms_pool_create(size_t nthreads, ms_pool **out, ms_diag *diag)
     }
     if (nthreads > POOL_MAX_THREADS)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-POOL", NULL, 0, 0,
-                           "thread count %zu is above the limit of %d", nthreads,
-                           POOL_MAX_THREADS);
+                           "thread count %zu is above the limit of %d", nthreads, POOL_MAX_THREADS);
     ms_pool *pool = calloc(1, sizeof *pool);
     if (!pool)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "cannot allocate a pool");
@@ -86,13 +85,14 @@ ms_status ms_pool_create(size_t nthreads, ms_pool **out, ms_diag *diag)
     pool->nthreads = 1;
     for (size_t i = 1; i < nthreads; i++) {
         worker_arg *arg = malloc(sizeof *arg);
+        if (arg)
+            *arg = (worker_arg){.pool = pool, .worker = i};
         if (!arg || pthread_create(&pool->threads[i], NULL, worker_main, arg) != 0) {
             free(arg);
             ms_pool_free(pool);
             return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                                "cannot start worker thread %zu of %zu", i, nthreads);
         }
-        *arg = (worker_arg){.pool = pool, .worker = i};
         pool->nthreads++;
     }
     *out = pool;

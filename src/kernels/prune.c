@@ -7,8 +7,8 @@
 #include "kernels/matrix.h"
 #include "kernels/simd.h"
 
-#define CHUNK 65536          /* elements per task of the streaming passes */
-#define HIST_SHIFT 20        /* first radix pass: the top 11 of 31 bits */
+#define CHUNK 65536   /* elements per task of the streaming passes */
+#define HIST_SHIFT 20 /* first radix pass: the top 11 of 31 bits */
 #define HIST_BINS 2048
 #define NONFINITE 0x7f800000u /* |x| bits at or above this: inf or NaN */
 
@@ -102,8 +102,8 @@ static ms_status select_run(ms_pool *pool, select_job *s, size_t k, float *out, 
             continue;
         for (size_t i = t * CHUNK;; i++) {
             if (key_of(s, i) >= NONFINITE) {
-                st = ms_diag_set(diag, MS_ERR_INVALID, "E-NONFINITE", NULL, 0, 0,
-                                 "%s[%zu] is %g", what, i, (double)s->x[i]);
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-NONFINITE", NULL, 0, 0, "%s[%zu] is %g",
+                                 what, i, (double)s->x[i]);
                 ms_diag_hint(diag, "scores must be finite%s", s->abs ? "" : " and non-negative");
                 goto done;
             }

@@ -66,8 +66,8 @@ typedef struct ms_quant_args {
 /* Checks args against a rows x cols input and gives the scale shape. Fails
  * with MS_ERR_INVALID for unsupported bits/types, a zero group or block size,
  * or a group size that does not divide cols. */
-ms_status ms_quant_param_shape(const ms_quant_args *args, size_t rows, size_t cols,
-                               size_t *srows, size_t *scols, ms_diag *diag);
+ms_status ms_quant_param_shape(const ms_quant_args *args, size_t rows, size_t cols, size_t *srows,
+                               size_t *scols, ms_diag *diag);
 
 /* The code range [q_min, q_max] of args (assumed valid). */
 void ms_quant_range(const ms_quant_args *args, float *q_min, float *q_max);

@@ -40,8 +40,7 @@ ms_status ms_smoothquant_scales(const float *min, const float *max, size_t chann
                            "smoothing_strength %g is outside [0, 1]", alpha);
     ms_status st = check_balance(balance, nbalance, channels, diag);
     for (size_t b = 0; st == MS_OK && b < nbalance; b++)
-        st = ms_check_finite(balance[b].data, balance[b].rows, channels, channels, "balance",
-                             diag);
+        st = ms_check_finite(balance[b].data, balance[b].rows, channels, channels, "balance", diag);
     if (st != MS_OK)
         return st;
     float *wmax = calloc(channels ? channels : 1, sizeof *wmax);
@@ -65,8 +64,7 @@ ms_status ms_smoothquant_scales(const float *min, const float *max, size_t chann
 }
 
 ms_status ms_smoothquant_fold(const float *scales, size_t channels, float *norm_weight,
-                              float *norm_bias, ms_matrix *balance, size_t nbalance,
-                              ms_diag *diag)
+                              float *norm_bias, ms_matrix *balance, size_t nbalance, ms_diag *diag)
 {
     ms_status st = check_balance(balance, nbalance, channels, diag);
     if (st == MS_OK)

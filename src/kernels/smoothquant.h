@@ -31,7 +31,6 @@ ms_status ms_smoothquant_scales(const float *min, const float *max, size_t chann
 
 /* norm_weight /= s, norm_bias /= s (may be NULL), balance[:, j] *= s[j]. */
 ms_status ms_smoothquant_fold(const float *scales, size_t channels, float *norm_weight,
-                              float *norm_bias, ms_matrix *balance, size_t nbalance,
-                              ms_diag *diag);
+                              float *norm_bias, ms_matrix *balance, size_t nbalance, ms_diag *diag);
 
 #endif

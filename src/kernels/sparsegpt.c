@@ -28,8 +28,8 @@ static void score_task(void *ctx, size_t task, size_t worker)
 {
     (void)worker;
     sgpt_job *j = ctx;
-    size_t r0 = task * ROWS_PER_TASK, r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK
-                                                                         : j->rows;
+    size_t r0 = task * ROWS_PER_TASK,
+           r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK : j->rows;
     for (size_t r = r0; r < r1; r++)
         for (size_t i = 0; i < j->count; i++) {
             float x = j->w[r * j->cols + j->i1 + i], d = j->u[(j->i1 + i) * j->cols + j->i1 + i];
@@ -53,8 +53,8 @@ static void sweep_task(void *ctx, size_t task, size_t worker)
     (void)worker;
     sgpt_job *j = ctx;
     const ms_sparsegpt_args *a = j->args;
-    size_t r0 = task * ROWS_PER_TASK, r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK
-                                                                         : j->rows;
+    size_t r0 = task * ROWS_PER_TASK,
+           r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK : j->rows;
     size_t n = j->cols, bsz = a->block_size;
     float tmp[64];
     for (size_t r = r0; r < r1; r++) {
@@ -98,8 +98,8 @@ static ms_status check_args(const ms_sparsegpt_args *a, size_t cols, ms_diag *di
     if (a->prune_n != 0 && (a->prune_m == 0 || a->prune_n > a->prune_m || a->prune_m > 64 ||
                             a->block_size % a->prune_m != 0 || cols % a->prune_m != 0)) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-PRUNE-NM", NULL, 0, 0,
-                    "N:M %zu:%zu does not fit %zu columns in blocks of %zu", a->prune_n,
-                    a->prune_m, cols, a->block_size);
+                    "N:M %zu:%zu does not fit %zu columns in blocks of %zu", a->prune_n, a->prune_m,
+                    cols, a->block_size);
         ms_diag_hint(diag, "need N <= M <= 64 with M dividing block_size and the columns");
         return MS_ERR_INVALID;
     }
@@ -125,9 +125,9 @@ ms_status ms_sparsegpt_prune(ms_pool *pool, const ms_sparsegpt_args *args, float
     double *losses = calloc(rows, sizeof *losses);
     int fb = 0;
     if (!dead || !prune || !hp || !u || !err || !scores || !losses) {
-        st = ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
-                         "cannot allocate SparseGPT work memory for a %zu x %zu weight", rows,
-                         cols);
+        st =
+            ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                        "cannot allocate SparseGPT work memory for a %zu x %zu weight", rows, cols);
         goto done;
     }
     memcpy(hp, hessian, n * n * sizeof *hp);
@@ -139,8 +139,15 @@ ms_status ms_sparsegpt_prune(ms_pool *pool, const ms_sparsegpt_args *args, float
             for (size_t r = 0; r < rows; r++)
                 w[r * n + j] = 0.0f;
 
-    sgpt_job job = {.args = args, .w = w, .rows = rows, .cols = n, .u = u, .err = err,
-                    .scores = scores, .prune = prune, .losses = losses};
+    sgpt_job job = {.args = args,
+                    .w = w,
+                    .rows = rows,
+                    .cols = n,
+                    .u = u,
+                    .err = err,
+                    .scores = scores,
+                    .prune = prune,
+                    .losses = losses};
     size_t tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
     for (size_t i1 = 0; i1 < n; i1 += bsz) {
         size_t count = n - i1 < bsz ? n - i1 : bsz, i2 = i1 + count;

@@ -35,8 +35,8 @@ ms_status ms_wanda_stats_add(ms_wanda_stats *s, const float *x, size_t rows, siz
         return st;
     double *sq = calloc(s->dim ? s->dim : 1, sizeof *sq);
     if (!sq)
-        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
-                           "cannot allocate %zu sums", s->dim);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "cannot allocate %zu sums",
+                           s->dim);
     for (size_t r = 0; r < rows; r++)
         for (size_t j = 0; j < s->dim; j++)
             sq[j] += (double)x[r * s->dim + j] * x[r * s->dim + j];
@@ -112,8 +112,13 @@ ms_status ms_wanda_prune(ms_pool *pool, const ms_wanda_stats *stats, float *w, s
     ms_status st = ms_check_finite(w, rows, cols, cols, "weight", diag);
     if (st != MS_OK || rows == 0 || cols == 0)
         return st;
-    wanda_job j = {.scalars = stats->row_scalars, .w = w, .rows = rows, .cols = cols,
-                   .k = (size_t)((double)cols * sparsity), .n = prune_n, .m = prune_m,
+    wanda_job j = {.scalars = stats->row_scalars,
+                   .w = w,
+                   .rows = rows,
+                   .cols = cols,
+                   .k = (size_t)((double)cols * sparsity),
+                   .n = prune_n,
+                   .m = prune_m,
                    .mask = mask};
     j.scratch = ms_alloc_floats(cols * ms_pool_threads(pool));
     if (!j.scratch)
