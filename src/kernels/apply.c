@@ -300,7 +300,8 @@ static ms_status check_shape(const ms_apply_opts *o, const char *name, size_t ro
     bool nm = op_options[o->op] & OPT(STRUCTURE) && p->structure == MS_PRUNE_NM;
     if (nm && cols % p->m != 0) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-SHAPE", NULL, 0, 0,
-                    "--structure %zu:%zu: M = %zu does not divide the %zu columns of %s [%zu, %zu]",
+                    "--structure %zu:%zu: M = %zu does not divide the %zu columns of tensor '%s' "
+                    "[%zu, %zu]",
                     p->n, p->m, p->m, cols, name, rows, cols);
         ms_diag_hint(diag, "pick M dividing %zu, or leave %s out with --tensors", cols, name);
         return MS_ERR_INVALID;
@@ -315,8 +316,8 @@ static ms_status check_shape(const ms_apply_opts *o, const char *name, size_t ro
     if (op_options[o->op] & OPT(GROUP_SIZE) && o->quant.strategy == MS_QUANT_GROUP &&
         cols % g != 0) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-SHAPE", NULL, 0, 0,
-                    "--group-size %zu does not divide the %zu columns of %s [%zu, %zu]", g, cols,
-                    name, rows, cols);
+                    "--group-size %zu does not divide the %zu columns of tensor '%s' [%zu, %zu]", g,
+                    cols, name, rows, cols);
         ms_diag_hint(diag, "pick a group size dividing %zu, or leave %s out with --tensors", cols,
                      name);
         return MS_ERR_INVALID;
