@@ -39,7 +39,11 @@ static void usage(FILE *out)
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
-        fprintf(out, "  %-18s %s\n", left, o->help);
+        /* Long metavars get a line of their own to keep the help column aligned. */
+        if (strlen(left) > 18)
+            fprintf(out, "  %s\n  %-18s %s\n", left, "", o->help);
+        else
+            fprintf(out, "  %-18s %s\n", left, o->help);
     }
 }
 
