@@ -243,9 +243,10 @@ static size_t schedule_errors(const ms_schedule *s)
     return n;
 }
 
-void app_schedule_changed(app *a, size_t m)
+void app_schedule_changed(app *a, size_t m, const char *done)
 {
     a->dirty = DIRTY_ALL;
+    app_message(a, false, "%s", done);
     size_t count = ms_schedule_count(a->sched);
     a->selected = count && m >= count ? count - 1 : m;
     if (a->diag_sel >= ms_schedule_diag_count(a->sched))
@@ -268,9 +269,9 @@ void app_schedule_changed(app *a, size_t m)
         a->sim_stale = true;
         if (errors)
             app_message(a, true,
-                        "%zu error%s (E: diagnostics); the timeline shows the last "
+                        "%s; %zu error%s (E lists them): the timeline shows the last "
                         "schedule without errors",
-                        errors, errors == 1 ? "" : "s");
+                        done, errors, errors == 1 ? "" : "s");
         else
             app_message(a, true, "cannot simulate the schedule: %s",
                         diag.message[0] ? diag.message : ms_status_str(st));

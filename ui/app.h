@@ -176,8 +176,8 @@ void app_select(app *a, size_t m);
 /* The key scope in effect: the screen's, or the form's over the Schedule. */
 ms_scope app_scope(const app *a);
 /* After an edit of the schedule: re-simulates it when it has no errors,
- * selects modifier `m` and redraws. */
-void app_schedule_changed(app *a, size_t m);
+ * selects modifier `m`, redraws and reports `done` (with the errors, if any). */
+void app_schedule_changed(app *a, size_t m, const char *done);
 /* Saves the schedule to `path`; false (with the reason shown) on failure. */
 bool app_save(app *a, const char *path);
 /* Opens the form of modifier `m` on field `field` (NULL: the first). */

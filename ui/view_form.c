@@ -133,13 +133,13 @@ static bool set_field(app *a, const char *text)
     if (!changed)
         return true;
     size_t m = a->form.modifier;
-    app_schedule_changed(a, m);
+    char done[256];
+    snprintf(done, sizeof done, "%s (u undoes)", ms_schedule_undo_label(a->sched));
+    app_schedule_changed(a, m, done);
     app_form_open(a, m, name);
     const ms_schedule_diag *bad = field_diag(a, name);
     if (bad && bad->diag.severity == MS_SEV_ERROR)
         app_message(a, true, "%s: %s", ms_schedule_undo_label(a->sched), bad->diag.message);
-    else if (!a->message_error)
-        app_message(a, false, "%s (u undoes)", ms_schedule_undo_label(a->sched));
     return true;
 }
 

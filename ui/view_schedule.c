@@ -179,7 +179,7 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
     size_t n = a->sched ? ms_schedule_count(a->sched) : ms_recipe_count(a->rec);
     ui_putf(w, 0, 1, cols - 2, "Recipe %s: %zu modifier%s%s%s", a->source, n, n == 1 ? "" : "s",
             a->sched && ms_schedule_dirty(a->sched) ? " [modified]" : "",
-            a->sim_stale ? " (not simulated: it has errors)" : "");
+            a->sim_stale ? " (errors: not simulated)" : "");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     size_t nd = diag_count(a);
     int pane = nd ? (int)(nd + 1 < (size_t)rows / 3 ? nd + 1 : (size_t)rows / 3) : 0;
@@ -266,9 +266,7 @@ static ui_result edited(app *a, ms_status st, const ms_diag *d, size_t m, const 
                     d->hint[0] ? ": " : "", d->hint);
         return UI_REDRAW;
     }
-    app_schedule_changed(a, m);
-    if (!a->message_error)
-        app_message(a, false, "%s", done);
+    app_schedule_changed(a, m, done);
     return UI_REDRAW_ALL;
 }
 

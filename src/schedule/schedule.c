@@ -308,6 +308,12 @@ static void place(const ms_recipe *r, ms_schedule_diag *sd)
         for (size_t k = 0; args && args->kind == MS_NODE_MAP && k < args->count; k++)
             if (args->keys[k]->line <= line)
                 snprintf(sd->field, sizeof sd->field, "%s", args->keys[k]->value);
+        /* a missing field has no line of its own: the message names it */
+        const char *named = strstr(sd->diag.message, "required field '");
+        if (!strcmp(sd->diag.code, "E-REQUIRED") && named) {
+            named += strlen("required field '");
+            snprintf(sd->field, sizeof sd->field, "%.*s", (int)strcspn(named, "'"), named);
+        }
         return;
     }
 }

@@ -248,10 +248,10 @@ static void schedule_add_joins_the_group_or_opens_one(void **state)
     assert_string_equal(ms_schedule_group(s, 2), "pruning_2");
     assert_string_equal(ms_schedule_stage(s, 2), "train");
     /* a ConstantPruningModifier needs targets */
-    bool found = false;
-    for (size_t i = 0; i < ms_schedule_diag_count(s); i++)
-        found |= ms_schedule_diag_at(s, i)->modifier == 2;
-    assert_true(found);
+    const ms_schedule_diag *d = find(s, "E-REQUIRED");
+    assert_non_null(d);
+    assert_int_equal(d->modifier, 2);
+    assert_string_equal(d->field, "targets");
     assert_int_equal(ms_schedule_add(s, 0, "GPTQModifer", &at, &diag), MS_ERR_INVALID);
     assert_string_equal(diag.code, "E-TYPE-UNKNOWN");
     assert_string_equal(diag.hint, "did you mean 'GPTQModifier'?");
