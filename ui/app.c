@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,16 +93,10 @@ static void start_explore(app *a)
     a->job = JOB_EXPLORE;
 }
 
-/* A new session over the recipe in use; keeps breakpoints that still apply. */
-static void build_sim(app *a, const ms_scenario_call *calls, size_t n)
+/* Makes `sim` the session; keeps breakpoints that still apply. */
+static void install_sim(app *a, ms_sim *sim, size_t n)
 {
-    ms_sim *old = a->sim, *sim = NULL;
-    ms_diag_clear(&a->load_diag);
-    ms_status st = ms_sim_new(a->rec, calls, n, &sim, &a->load_diag);
-    if (st != MS_OK) {
-        fail_load(a, st);
-        return;
-    }
+    ms_sim *old = a->sim;
     for (size_t i = 0; old && i < ms_sim_break_count(old); i++)
         ms_sim_break_add(sim, ms_sim_break_at(old, i));
     ms_sim_free(old);
@@ -114,6 +109,19 @@ static void build_sim(app *a, const ms_scenario_call *calls, size_t n)
     app_select(a, a->selected);
     start_explore(a);
     a->dirty = DIRTY_ALL;
+}
+
+/* A new session over the recipe in use. */
+static void build_sim(app *a, const ms_scenario_call *calls, size_t n)
+{
+    ms_sim *sim = NULL;
+    ms_diag_clear(&a->load_diag);
+    ms_status st = ms_sim_new(a->rec, calls, n, &sim, &a->load_diag);
+    if (st != MS_OK) {
+        fail_load(a, st);
+        return;
+    }
+    install_sim(a, sim, n);
 }
 
 void app_rebuild(app *a)
@@ -131,6 +139,31 @@ void app_rebuild(app *a)
     }
     build_sim(a, calls, n);
     free(calls);
+}
+
+/* The editable schedule of an opened recipe, and where `w` saves it: the
+ * file itself when it is YAML (the exporter writes YAML), else beside it. */
+static void open_schedule(app *a, const char *path)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_schema_new(&a->schema, &diag) != MS_OK ||
+        ms_schedule_new(a->schema, a->rec, path ? path : "recipe.yaml", &a->sched, &diag) !=
+            MS_OK) {
+        app_message(a, true, "editing is off: %s", diag.message[0] ? diag.message : "no memory");
+        return;
+    }
+    if (!path) {
+        snprintf(a->save_path, sizeof a->save_path, "recipe.yaml");
+        return;
+    }
+    ms_recipe_format f = ms_recipe_format_of(path);
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    int keep = (int)(dot && (!slash || dot > slash) ? dot - path : (ptrdiff_t)strlen(path));
+    if (f == MS_FORMAT_YAML)
+        snprintf(a->save_path, sizeof a->save_path, "%s", path);
+    else
+        snprintf(a->save_path, sizeof a->save_path, "%.*s.yaml", keep, path);
 }
 
 void app_open(app *a, const char *path)
@@ -164,6 +197,8 @@ void app_open(app *a, const char *path)
         fail_load(a, st);
         return;
     }
+    if (!a->fixed_calls)
+        open_schedule(a, path);
     if (a->fixed_calls) {
         size_t n = ms_scenario_call_count(a->scenario);
         ms_scenario_call *calls = malloc((n ? n : 1) * sizeof *calls);
@@ -184,6 +219,11 @@ void app_open(app *a, const char *path)
 
 void app_close(app *a)
 {
+    ms_form_free(&a->form);
+    ms_schedule_free(a->sched);
+    ms_schema_free(a->schema);
+    a->sched = NULL;
+    a->schema = NULL;
     ms_sim_free(a->sim);
     ms_scenario_free(a->scenario);
     ms_recipe_free(a->recipe);
@@ -191,6 +231,109 @@ void app_close(app *a)
     a->scenario = NULL;
     a->recipe = NULL;
     a->rec = NULL;
+}
+
+/* ---- editing ---- */
+
+static size_t schedule_errors(const ms_schedule *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ms_schedule_diag_count(s); i++)
+        n += ms_schedule_diag_at(s, i)->diag.severity == MS_SEV_ERROR;
+    return n;
+}
+
+void app_schedule_changed(app *a, size_t m, const char *done)
+{
+    a->dirty = DIRTY_ALL;
+    app_message(a, false, "%s", done);
+    size_t count = ms_schedule_count(a->sched);
+    a->selected = count && m >= count ? count - 1 : m;
+    if (a->diag_sel >= ms_schedule_diag_count(a->sched))
+        a->diag_sel = 0;
+    size_t errors = schedule_errors(a->sched);
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_recipe *r = NULL;
+    ms_scenario_call *calls = NULL;
+    size_t n = 0;
+    ms_sim *sim = NULL;
+    ms_status st = errors ? MS_ERR_INVALID : ms_schedule_recipe(a->sched, &r, &diag);
+    if (st == MS_OK)
+        st = ms_pipeline_generate(&a->cfg, r, &calls, &n, &diag);
+    if (st == MS_OK)
+        st = ms_sim_new(r, calls, n, &sim, &diag);
+    free(calls);
+    if (st != MS_OK) {
+        ms_recipe_free(r);
+        a->sim_stale = true;
+        if (errors)
+            app_message(a, true,
+                        "%s; %zu error%s (E lists them): the timeline shows the last "
+                        "schedule without errors",
+                        done, errors, errors == 1 ? "" : "s");
+        else
+            app_message(a, true, "cannot simulate the schedule: %s",
+                        diag.message[0] ? diag.message : ms_status_str(st));
+        return;
+    }
+    /* the session borrows its recipe: the old one goes after the old session */
+    ms_recipe *old = a->recipe;
+    a->recipe = r;
+    a->rec = r;
+    install_sim(a, sim, n);
+    ms_recipe_free(old);
+    a->sim_stale = false;
+    app_select(a, m);
+}
+
+bool app_save(app *a, const char *path)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_schedule_save(a->sched, path, &diag) != MS_OK) {
+        app_message(a, true, "not saved: %s", diag.message[0] ? diag.message : "out of memory");
+        return false;
+    }
+    snprintf(a->save_path, sizeof a->save_path, "%s", path);
+    size_t errors = schedule_errors(a->sched);
+    app_message(a, errors > 0, "saved %s%s", path,
+                errors ? " (with errors: see the diagnostics)" : "");
+    a->dirty = DIRTY_ALL;
+    return true;
+}
+
+void app_form_open(app *a, size_t m, const char *field)
+{
+    ms_form_free(&a->form);
+    a->form_open = false;
+    a->editing = false;
+    if (!a->sched || ms_schedule_form(a->sched, m, &a->form) != MS_OK)
+        return;
+    a->form_open = true;
+    /* on the field asked for, else the first the modifier sets */
+    a->form_sel = SIZE_MAX;
+    for (size_t i = 0; i < a->form.count && a->form_sel == SIZE_MAX; i++)
+        if (field ? !strcmp(a->form.fields[i].schema.name, field) : a->form.fields[i].set)
+            a->form_sel = i;
+    if (a->form_sel == SIZE_MAX)
+        a->form_sel = 0;
+    a->dirty = DIRTY_ALL;
+}
+
+void app_form_close(app *a)
+{
+    ms_form_free(&a->form);
+    a->form_open = false;
+    a->editing = false;
+    a->dirty = DIRTY_ALL;
+}
+
+ms_scope app_scope(const app *a)
+{
+    if (a->view == VIEW_SCHEDULE && a->form_open)
+        return MS_SCOPE_FORM;
+    return views[a->view]->scope;
 }
 
 /* ---- jobs ---- */
@@ -379,32 +522,66 @@ static void clear_breaks(app *a)
     app_message(a, false, "breakpoints cleared");
 }
 
-static void prompt_key(app *a, int key)
+static void break_at_index(app *a)
+{
+    char *end;
+    double v = strtod(a->prompt, &end);
+    ms_breakpoint bp = {.modifier = -1, .hook = -1, .has_index = true, .index = v};
+    if (end == a->prompt || *end || !isfinite(v))
+        app_message(a, true, "not a number: '%s'", a->prompt);
+    else if (ms_sim_break_add(a->sim, &bp) == MS_OK)
+        app_message(a, false, "breakpoint: index >= %g (c runs to it)", v);
+    else
+        app_message(a, true, "at most %d breakpoints", MS_SIM_MAX_BREAKPOINTS);
+}
+
+/* Save changes? y saves to the path `w` offers and quits, n quits. */
+static ui_result quit_key(app *a, int key)
+{
+    if (key == 'n' || key == 'N')
+        return UI_QUIT;
+    a->prompting = PROMPT_NONE;
+    if ((key == 'y' || key == 'Y') && app_save(a, a->save_path))
+        return UI_QUIT;
+    if (key != 'y' && key != 'Y')
+        app_message(a, false, "not quitting");
+    return UI_HANDLED;
+}
+
+static ui_result prompt_key(app *a, int key)
 {
     size_t len = strlen(a->prompt);
+    a->dirty |= DIRTY_MSG;
+    if (a->prompting == PROMPT_QUIT)
+        return quit_key(a, key);
     if (key == MS_KEY_ESC) {
-        a->prompting = false;
+        a->prompting = PROMPT_NONE;
         a->message[0] = '\0';
     } else if (key == MS_KEY_BACKSPACE) {
         if (len)
             a->prompt[len - 1] = '\0';
+    } else if (key == MS_KEY_CTRL('u')) {
+        a->prompt[0] = '\0';
     } else if (key == MS_KEY_ENTER) {
-        char *end;
-        double v = strtod(a->prompt, &end);
-        a->prompting = false;
-        ms_breakpoint bp = {.modifier = -1, .hook = -1, .has_index = true, .index = v};
-        if (end == a->prompt || *end || !isfinite(v))
-            app_message(a, true, "not a number: '%s'", a->prompt);
-        else if (ms_sim_break_add(a->sim, &bp) == MS_OK)
-            app_message(a, false, "breakpoint: index >= %g (c runs to it)", v);
+        prompt_kind kind = a->prompting;
+        a->prompting = PROMPT_NONE;
+        if (kind == PROMPT_BREAK_INDEX)
+            break_at_index(a);
+        else if (a->prompt[0])
+            app_save(a, a->prompt);
         else
-            app_message(a, true, "at most %d breakpoints", MS_SIM_MAX_BREAKPOINTS);
-    } else if (((key >= '0' && key <= '9') || key == '.' || key == '-' || key == 'e') &&
-               len + 1 < sizeof a->prompt) {
+            app_message(a, true, "not saved: no file name");
+    } else if (a->prompting == PROMPT_BREAK_INDEX) {
+        if (((key >= '0' && key <= '9') || key == '.' || key == '-' || key == 'e') &&
+            len + 1 < 32) {
+            a->prompt[len] = (char)key;
+            a->prompt[len + 1] = '\0';
+        }
+    } else if (key >= 32 && key < 127 && len + 1 < sizeof a->prompt) {
         a->prompt[len] = (char)key;
         a->prompt[len + 1] = '\0';
     }
-    a->dirty |= DIRTY_MSG;
+    return UI_HANDLED;
 }
 
 /* ---- commands ---- */
@@ -421,6 +598,11 @@ static ui_result global_command(app *a, ms_cmd cmd)
     int page = a->body_rows > 4 ? a->body_rows - 4 : 1;
     switch (cmd) {
     case MS_CMD_QUIT:
+        if (a->sched && ms_schedule_dirty(a->sched)) {
+            a->prompting = PROMPT_QUIT;
+            a->dirty |= DIRTY_MSG;
+            return UI_HANDLED;
+        }
         return UI_QUIT;
     case MS_CMD_HELP:
     case MS_CMD_VIEW_HELP:
@@ -501,7 +683,7 @@ static ui_result global_command(app *a, ms_cmd cmd)
         return UI_REDRAW;
     case MS_CMD_BREAK_INDEX:
         if (a->sim) {
-            a->prompting = true;
+            a->prompting = PROMPT_BREAK_INDEX;
             a->prompt[0] = '\0';
             a->dirty |= DIRTY_MSG;
         }
@@ -557,11 +739,13 @@ ui_result app_key(app *a, int key, bool is_function_key)
     int k = translate(key, is_function_key);
     if (k < 0)
         return UI_HANDLED;
-    if (a->prompting) {
-        prompt_key(a, k);
+    if (a->prompting)
+        return prompt_key(a, k);
+    if (a->editing && a->view == VIEW_SCHEDULE && !a->too_small) {
+        form_edit_key(a, k);
         return UI_HANDLED;
     }
-    ms_cmd cmd = ms_keymap_lookup(views[a->view]->scope, k);
+    ms_cmd cmd = ms_keymap_lookup(app_scope(a), k);
     if (cmd == MS_CMD_NONE)
         return UI_HANDLED;
     ui_result r = UI_UNHANDLED;
@@ -682,7 +866,12 @@ static void draw_message(app *a)
     werase(w);
     if (a->prompting) {
         wattrset(w, ui_attr(a, ROLE_TITLE));
-        ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_", a->prompt);
+        if (a->prompting == PROMPT_BREAK_INDEX)
+            ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_", a->prompt);
+        else if (a->prompting == PROMPT_SAVE_PATH)
+            ui_putf(w, 0, 0, a->cols, "save as (Enter saves, Esc cancels): %s_", a->prompt);
+        else
+            ui_putf(w, 0, 0, a->cols, "Save changes? (y)es / (n)o / (c)ancel");
     } else if (a->job != JOB_NONE && a->sim) {
         size_t done, total;
         ms_sim_progress(a->sim, &done, &total);
@@ -703,7 +892,7 @@ static void draw_status(app *a)
     WINDOW *w = a->w_status;
     char line[512];
     werase(w);
-    ms_keymap_status(views[a->view]->scope, line,
+    ms_keymap_status(app_scope(a), line,
                      (size_t)a->cols < sizeof line ? (size_t)a->cols - 1 : sizeof line - 1);
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_put(w, 0, 0, a->cols, line);
@@ -716,8 +905,11 @@ void app_render(app *a)
     if (a->too_small) {
         erase();
         char text[96];
-        snprintf(text, sizeof text, "terminal too small: %dx%d (needs %dx%d); q quits", a->cols,
-                 a->rows, UI_MIN_COLS, UI_MIN_ROWS);
+        if (a->prompting == PROMPT_QUIT)
+            snprintf(text, sizeof text, "Save changes? (y)es / (n)o / (c)ancel");
+        else
+            snprintf(text, sizeof text, "terminal too small: %dx%d (needs %dx%d); q quits", a->cols,
+                     a->rows, UI_MIN_COLS, UI_MIN_ROWS);
         int len = (int)strlen(text);
         int y = a->rows / 2, x = len < a->cols ? (a->cols - len) / 2 : 0;
         mvaddnstr(y, x, text, a->cols - x);

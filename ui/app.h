@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 #include "recipe/recipe.h"
+#include "recipe/schema.h"
+#include "schedule/schedule.h"
 #include "scenario/scenario.h"
 #include "sim/keymap.h"
 #include "sim/pipeline.h"
@@ -53,6 +55,13 @@ typedef enum {
 #define VIEW_DECLARE(id, ops) extern const view_ops ops;
 VIEW_LIST(VIEW_DECLARE)
 #undef VIEW_DECLARE
+
+/* The modifier form: not a tab of its own but the Schedule screen while a
+ * modifier is being edited (scope MS_SCOPE_FORM). */
+extern const view_ops form_view;
+
+/* What the message line is asking for, keys going to it until answered. */
+typedef enum { PROMPT_NONE, PROMPT_BREAK_INDEX, PROMPT_SAVE_PATH, PROMPT_QUIT } prompt_kind;
 
 /* Colours and attributes by meaning; plain attributes under NO_COLOR. */
 typedef enum {
@@ -108,8 +117,26 @@ struct app {
     int tab_x[VIEW_COUNT + 1]; /* where each tab starts, for clicks */
     char message[512];
     bool message_error;
-    bool prompting; /* reading an index for a breakpoint */
-    char prompt[32];
+    prompt_kind prompting;
+    char prompt[512];
+    /* editing (recipes only; NULL for scenarios and files that did not load) */
+    ms_schema *schema;
+    ms_schedule *sched;
+    bool sim_stale;      /* the schedule has errors: the session is of the last good one */
+    char save_path[512]; /* what `w` offers */
+    bool picking;        /* choosing the type of a modifier to add */
+    size_t pick_sel;
+    int pick_scroll;
+    bool diag_focus; /* j/k and Enter work in the diagnostics pane */
+    size_t diag_sel;
+    int diag_scroll;
+    bool form_open;
+    ms_form form;
+    size_t form_sel;
+    int form_scroll;
+    bool editing;      /* keys go into `edit` */
+    char edit[512];    /* the value being typed */
+    ms_diag edit_diag; /* what is wrong with it; code empty when nothing */
     int body_rows, body_cols;
 };
 
@@ -146,6 +173,20 @@ void app_rebuild(app *a);
 /* The modifier's display name: "0 MagnitudePruningModifier". */
 const char *app_modifier_type(const app *a, size_t m);
 void app_select(app *a, size_t m);
+/* The key scope in effect: the screen's, or the form's over the Schedule. */
+ms_scope app_scope(const app *a);
+/* After an edit of the schedule: re-simulates it when it has no errors,
+ * selects modifier `m`, redraws and reports `done` (with the errors, if any). */
+void app_schedule_changed(app *a, size_t m, const char *done);
+/* Saves the schedule to `path`; false (with the reason shown) on failure. */
+bool app_save(app *a, const char *path);
+/* Opens the form of modifier `m` on field `field` (NULL: the first). */
+void app_form_open(app *a, size_t m, const char *field);
+void app_form_close(app *a);
+/* Undo, redo and save, shared by the Schedule and the form (view_schedule.c). */
+ui_result app_edit_command(app *a, ms_cmd cmd);
+/* A key while a form field is being edited (view_form.c). */
+void form_edit_key(app *a, int key);
 
 /* ---- drawing helpers (draw.c) ---- */
 

@@ -1,6 +1,8 @@
-/* Schedule: the recipe as a tree of stages, groups and modifiers, and the
- * diagnostics of a recipe that did not load. Read-only until the recipe
- * schema lands; a form view for editing slots in beside it. */
+/* Schedule: the recipe as a tree of stages, groups and modifiers, edited in
+ * place (add, delete, duplicate, move, undo, save) with the diagnostics of
+ * the schedule in a pane below; the form of one modifier (view_form.c)
+ * takes the screen while it is open. A recipe that did not load shows its
+ * diagnostic instead. */
 #include "app.h"
 
 #include <stdio.h>
@@ -13,24 +15,27 @@ typedef struct tree_row {
     const char *text;
 } tree_row;
 
-/* Builds the tree rows from the recipe's entries, in recipe order; a stage
- * or group row appears where its name changes. Returns the count. */
+/* Builds the tree rows in schedule (recipe) order; a stage or group row
+ * appears where its name changes. Returns the count. */
 static int tree_rows(const app *a, tree_row *rows, int cap)
 {
     int n = 0;
     const char *stage = NULL, *group = NULL;
-    for (size_t i = 0; i < ms_recipe_count(a->rec) && n + 3 <= cap; i++) {
-        const ms_recipe_entry *e = ms_recipe_entry_at(a->rec, i);
-        if (!stage || strcmp(stage, e->stage)) {
-            rows[n++] = (tree_row){0, -1, e->stage};
-            stage = e->stage;
+    size_t count = a->sched ? ms_schedule_count(a->sched) : ms_recipe_count(a->rec);
+    for (size_t i = 0; i < count && n + 3 <= cap; i++) {
+        const ms_recipe_entry *e = a->sched ? NULL : ms_recipe_entry_at(a->rec, i);
+        const char *st = e ? e->stage : ms_schedule_stage(a->sched, i);
+        const char *gr = e ? e->group : ms_schedule_group(a->sched, i);
+        if (!stage || strcmp(stage, st)) {
+            rows[n++] = (tree_row){0, -1, st};
+            stage = st;
             group = NULL;
         }
-        if (!group || strcmp(group, e->group)) {
-            rows[n++] = (tree_row){1, -1, e->group};
-            group = e->group;
+        if (!group || strcmp(group, gr)) {
+            rows[n++] = (tree_row){1, -1, gr};
+            group = gr;
         }
-        rows[n++] = (tree_row){2, (int)i, e->type_key->value};
+        rows[n++] = (tree_row){2, (int)i, e ? e->type_key->value : ms_schedule_type(a->sched, i)};
     }
     return n;
 }
@@ -69,23 +74,123 @@ static void draw_diagnostics(app *a, WINDOW *w, int y, int rows, int cols)
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
+/* "start 0.25" from the schedule (what is being edited) or the session. */
+static void bound_of(const app *a, size_t m, const char *name, ms_opt_double v, char *buf,
+                     size_t cap)
+{
+    if (!a->sched) {
+        bound(buf, cap, name, v);
+        return;
+    }
+    const ms_node *n = ms_node_get(ms_schedule_args(a->sched, m), name);
+    if (n && n->kind == MS_NODE_SCALAR && !ms_node_is_null(n))
+        snprintf(buf, cap, "%s %s", name, n->value);
+    else
+        buf[0] = '\0';
+}
+
+static size_t diag_count(const app *a)
+{
+    return a->sched ? ms_schedule_diag_count(a->sched) : 0;
+}
+
+/* "0 MagnitudePruningModifier.start" or "the recipe" */
+static void diag_where(const app *a, const ms_schedule_diag *d, char *buf, size_t cap)
+{
+    if (d->modifier < 0)
+        snprintf(buf, cap, "recipe");
+    else
+        snprintf(buf, cap, "%d %s%s%s", d->modifier,
+                 ms_schedule_type(a->sched, (size_t)d->modifier), d->field[0] ? "." : "", d->field);
+}
+
+/* The pane under the tree: every diagnostic of the schedule. */
+static void draw_pane(app *a, WINDOW *w, int y, int rows, int cols)
+{
+    size_t n = diag_count(a), errors = 0;
+    for (size_t i = 0; i < n; i++)
+        errors += ms_schedule_diag_at(a->sched, i)->diag.severity == MS_SEV_ERROR;
+    char title[128];
+    snprintf(title, sizeof title, " Diagnostics: %zu error%s, %zu warning%s%s ", errors,
+             errors == 1 ? "" : "s", n - errors, n - errors == 1 ? "" : "s",
+             a->diag_focus ? " (Enter: go to the field, E: back)" : " (E)");
+    wattrset(w, ui_attr(a, ROLE_DIM));
+    ui_hline(a, w, y, 0, cols);
+    wattrset(w, ui_attr(a, a->diag_focus ? ROLE_TITLE : ROLE_DIM));
+    ui_put(w, y, 2, cols - 4, title);
+    int visible = rows - 1;
+    ui_scroll_to(&a->diag_scroll, (int)a->diag_sel, visible);
+    for (int r = 0; r < visible && (size_t)(a->diag_scroll + r) < n; r++) {
+        size_t i = (size_t)(a->diag_scroll + r);
+        const ms_schedule_diag *d = ms_schedule_diag_at(a->sched, i);
+        char where[160];
+        diag_where(a, d, where, sizeof where);
+        bool sel = a->diag_focus && i == a->diag_sel;
+        wattrset(w, ui_attr(a, sel                                ? ROLE_SELECTED
+                               : d->diag.severity == MS_SEV_ERROR ? ROLE_ERROR
+                                                                  : ROLE_NORMAL));
+        ui_putf(w, y + 1 + r, 1, cols - 2, "%-18s %s: %s", d->diag.code, where, d->diag.message);
+    }
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+}
+
+/* The list of modifier types to add from, with the schema's descriptions. */
+static void draw_picker(app *a, WINDOW *w, int rows, int cols)
+{
+    size_t n = ms_schema_modifier_count(a->schema);
+    wattrset(w, ui_attr(a, ROLE_TITLE));
+    const char *after = ms_schedule_type(a->sched, a->selected);
+    if (after)
+        ui_putf(w, 0, 1, cols - 2, "Add a modifier after %zu %s: Enter adds, Esc cancels",
+                a->selected, after);
+    else
+        ui_put(w, 0, 1, cols - 2, "Add a modifier: Enter adds, Esc cancels");
+    int visible = rows - HEADER;
+    ui_scroll_to(&a->pick_scroll, (int)a->pick_sel, visible);
+    for (int r = 0; r < visible && (size_t)(a->pick_scroll + r) < n; r++) {
+        size_t i = (size_t)(a->pick_scroll + r);
+        const char *type = ms_schema_modifier_name(a->schema, i);
+        const char *desc = ms_schema_modifier_description(a->schema, type);
+        wattrset(w, ui_attr(a, i == a->pick_sel ? ROLE_SELECTED : ROLE_NORMAL));
+        ui_putf(w, HEADER + r, 1, cols - 2, " %-32s", type);
+        wattrset(w, ui_attr(a, ROLE_DIM));
+        if (cols > 40)
+            ui_put(w, HEADER + r, 35, cols - 36, desc ? desc : "");
+    }
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+}
+
 static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
 {
+    if (a->form_open) {
+        form_view.draw(a, w, rows, cols);
+        return;
+    }
     wattrset(w, ui_attr(a, ROLE_TITLE));
     if (!a->rec || !a->sim) {
         ui_putf(w, 0, 1, cols - 2, "%s did not load:", a->source);
         draw_diagnostics(a, w, HEADER, rows, cols);
         return;
     }
-    size_t n = ms_recipe_count(a->rec);
-    ui_putf(w, 0, 1, cols - 2, "Recipe %s: %zu modifier%s", a->source, n, n == 1 ? "" : "s");
+    if (a->picking) {
+        draw_picker(a, w, rows, cols);
+        return;
+    }
+    size_t n = a->sched ? ms_schedule_count(a->sched) : ms_recipe_count(a->rec);
+    ui_putf(w, 0, 1, cols - 2, "Recipe %s: %zu modifier%s%s%s", a->source, n, n == 1 ? "" : "s",
+            a->sched && ms_schedule_dirty(a->sched) ? " [modified]" : "",
+            a->sim_stale ? " (errors: not simulated)" : "");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
+    size_t nd = diag_count(a);
+    int pane = nd ? (int)(nd + 1 < (size_t)rows / 3 ? nd + 1 : (size_t)rows / 3) : 0;
+    if (pane == 1)
+        pane = 2;
     static tree_row tree[MAX_ROWS];
     int count = tree_rows(a, tree, MAX_ROWS), sel = 0;
     for (int i = 0; i < count; i++)
         if (tree[i].modifier == (int)a->selected)
             sel = i;
-    int visible = rows - HEADER;
+    int visible = rows - HEADER - pane;
     ui_scroll_to(&a->scroll[VIEW_SCHEDULE], sel, visible);
     int name_w = cols > 70 ? 26 : cols / 3;
     for (int r = 0; r < visible && a->scroll[VIEW_SCHEDULE] + r < count; r++) {
@@ -98,20 +203,22 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
             continue;
         }
         size_t m = (size_t)t->modifier;
-        const ms_modifier *mod = ms_sim_modifier(a->sim, m);
+        bool live = !a->sim_stale && m < ms_sim_modifier_count(a->sim);
+        const ms_modifier *mod = live ? ms_sim_modifier(a->sim, m) : NULL;
         bool has_break = false;
-        for (size_t i = 0; i < ms_sim_break_count(a->sim); i++) {
+        for (size_t i = 0; live && i < ms_sim_break_count(a->sim); i++) {
             const ms_breakpoint *b = ms_sim_break_at(a->sim, i);
             has_break |= b->modifier == t->modifier && b->hook == -1 && !b->has_index;
         }
-        wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
+        wattrset(w, ui_attr(a, m == a->selected && !a->diag_focus ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, y, 1, cols - 2, "%s %3zu %-*.*s", has_break ? "*" : " ", m, name_w, name_w,
                 t->text);
         wattrset(w, ui_attr(a, ROLE_NORMAL));
-        char s[32], e[32], u[32], bounds[100];
-        bound(s, sizeof s, "start", ms_modifier_start(mod));
-        bound(e, sizeof e, "end", ms_modifier_end(mod));
-        bound(u, sizeof u, "update", ms_modifier_update(mod));
+        char s[48], e[48], u[48], bounds[160];
+        static const ms_opt_double none;
+        bound_of(a, m, "start", mod ? ms_modifier_start(mod) : none, s, sizeof s);
+        bound_of(a, m, "end", mod ? ms_modifier_end(mod) : none, e, sizeof e);
+        bound_of(a, m, "update", mod ? ms_modifier_update(mod) : none, u, sizeof u);
         snprintf(bounds, sizeof bounds, "%s %s %s", s, e, u);
         int x = 7 + name_w;
         ui_putf(w, y, x, cols - x - 1, "%-31s", bounds);
@@ -124,31 +231,236 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
                      {MS_FLAG_ENDED, "end"},
                      {MS_FLAG_FINALIZED, "final"}};
         wattrset(w, ui_attr(a, ROLE_FLAG));
-        for (size_t i = 0; i < 4 && x < cols - 1; i++)
+        for (size_t i = 0; live && i < 4 && x < cols - 1; i++)
             if (ms_sim_flags(a->sim, m) & flags[i].bit) {
                 ui_put(w, y, x, cols - x - 1, flags[i].name);
                 x += (int)strlen(flags[i].name) + 1;
             }
         wattrset(w, ui_attr(a, ROLE_NORMAL));
     }
+    if (pane)
+        draw_pane(a, w, rows - pane, pane, cols);
 }
 
 static ui_result schedule_click(app *a, int y, int x)
 {
     (void)x;
-    if (!a->rec || !a->sim)
+    if (!a->rec || !a->sim || a->form_open || a->picking)
         return UI_UNHANDLED;
     static tree_row tree[MAX_ROWS];
     int count = tree_rows(a, tree, MAX_ROWS), r = a->scroll[VIEW_SCHEDULE] + y - HEADER;
     if (y < HEADER || r >= count || tree[r].modifier < 0)
         return UI_UNHANDLED;
+    a->diag_focus = false;
     app_select(a, (size_t)tree[r].modifier);
     return UI_REDRAW;
+}
+
+/* ---- editing ---- */
+
+/* An edit's outcome: re-simulate and select `m`, or say why it failed. */
+static ui_result edited(app *a, ms_status st, const ms_diag *d, size_t m, const char *done)
+{
+    if (st != MS_OK) {
+        app_message(a, true, "%s%s%s", d->message[0] ? d->message : ms_status_str(st),
+                    d->hint[0] ? ": " : "", d->hint);
+        return UI_REDRAW;
+    }
+    app_schedule_changed(a, m, done);
+    return UI_REDRAW_ALL;
+}
+
+ui_result app_edit_command(app *a, ms_cmd cmd)
+{
+    ms_diag d;
+    ms_diag_clear(&d);
+    size_t at = a->selected;
+    char what[200];
+    ms_status st;
+    switch (cmd) {
+    case MS_CMD_UNDO:
+    case MS_CMD_REDO: {
+        bool undo = cmd == MS_CMD_UNDO;
+        snprintf(what, sizeof what, "%s: %s", undo ? "undone" : "redone",
+                 undo ? ms_schedule_undo_label(a->sched) : ms_schedule_redo_label(a->sched));
+        st = undo ? ms_schedule_undo(a->sched, &at, &d) : ms_schedule_redo(a->sched, &at, &d);
+        ui_result r = edited(a, st, &d, at, what);
+        if (st == MS_OK && a->form_open) {
+            if (at < ms_schedule_count(a->sched))
+                app_form_open(a, at,
+                              a->form_sel < a->form.count ? a->form.fields[a->form_sel].schema.name
+                                                          : NULL);
+            else
+                app_form_close(a);
+        }
+        return r;
+    }
+    case MS_CMD_SAVE:
+        a->prompting = PROMPT_SAVE_PATH;
+        snprintf(a->prompt, sizeof a->prompt, "%s", a->save_path);
+        a->dirty |= DIRTY_MSG;
+        return UI_HANDLED;
+    default:
+        return UI_UNHANDLED;
+    }
+}
+
+static bool is_edit_command(ms_cmd cmd)
+{
+    return cmd >= MS_CMD_ADD && cmd <= MS_CMD_DIAGNOSTICS;
+}
+
+static ui_result picker_command(app *a, ms_cmd cmd)
+{
+    size_t n = ms_schema_modifier_count(a->schema);
+    switch (cmd) {
+    case MS_CMD_UP:
+        a->pick_sel = a->pick_sel ? a->pick_sel - 1 : 0;
+        return UI_REDRAW;
+    case MS_CMD_DOWN:
+        a->pick_sel = a->pick_sel + 1 < n ? a->pick_sel + 1 : a->pick_sel;
+        return UI_REDRAW;
+    case MS_CMD_FIRST:
+        a->pick_sel = 0;
+        return UI_REDRAW;
+    case MS_CMD_LAST:
+        a->pick_sel = n ? n - 1 : 0;
+        return UI_REDRAW;
+    case MS_CMD_CANCEL:
+        if (a->job != JOB_NONE)
+            return UI_UNHANDLED;
+        a->picking = false;
+        return UI_REDRAW_ALL;
+    case MS_CMD_EDIT: {
+        ms_diag d;
+        ms_diag_clear(&d);
+        size_t at = 0;
+        const char *type = ms_schema_modifier_name(a->schema, a->pick_sel);
+        ms_status st = ms_schedule_add(a->sched, a->selected, type, &at, &d);
+        a->picking = false;
+        char what[160];
+        snprintf(what, sizeof what, "added %zu %s (u undoes)", at, type);
+        ui_result r = edited(a, st, &d, at, what);
+        if (st == MS_OK)
+            app_form_open(a, at, NULL);
+        return r;
+    }
+    default:
+        return is_edit_command(cmd) ? UI_HANDLED : UI_UNHANDLED;
+    }
+}
+
+static ui_result pane_command(app *a, ms_cmd cmd)
+{
+    size_t n = diag_count(a);
+    switch (cmd) {
+    case MS_CMD_UP:
+        a->diag_sel = a->diag_sel ? a->diag_sel - 1 : 0;
+        return UI_REDRAW;
+    case MS_CMD_DOWN:
+        a->diag_sel = a->diag_sel + 1 < n ? a->diag_sel + 1 : a->diag_sel;
+        return UI_REDRAW;
+    case MS_CMD_CANCEL:
+    case MS_CMD_DIAGNOSTICS:
+        if (a->job != JOB_NONE)
+            return UI_UNHANDLED;
+        a->diag_focus = false;
+        return UI_REDRAW;
+    case MS_CMD_EDIT: {
+        const ms_schedule_diag *d = ms_schedule_diag_at(a->sched, a->diag_sel);
+        if (!d || d->modifier < 0) {
+            app_message(a, false, "this diagnostic is about the recipe, not one modifier");
+            return UI_REDRAW;
+        }
+        a->diag_focus = false;
+        app_select(a, (size_t)d->modifier);
+        app_form_open(a, (size_t)d->modifier, d->field[0] ? d->field : NULL);
+        app_message(a, d->diag.severity == MS_SEV_ERROR, "%s%s%s", d->diag.message,
+                    d->diag.hint[0] ? ": " : "", d->diag.hint);
+        return UI_REDRAW_ALL;
+    }
+    case MS_CMD_UNDO:
+    case MS_CMD_REDO:
+    case MS_CMD_SAVE:
+        return app_edit_command(a, cmd);
+    default:
+        return is_edit_command(cmd) ? UI_HANDLED : UI_UNHANDLED;
+    }
+}
+
+static ui_result schedule_command(app *a, ms_cmd cmd)
+{
+    if (a->form_open)
+        return form_view.command(a, cmd);
+    if (!is_edit_command(cmd) && !(a->picking || a->diag_focus))
+        return UI_UNHANDLED;
+    if (!a->sched) {
+        if (!is_edit_command(cmd))
+            return UI_UNHANDLED;
+        if (cmd == MS_CMD_EDIT && a->sim) {
+            a->view = VIEW_TIMELINE; /* read-only: Enter opens the selection, as elsewhere */
+            return UI_REDRAW_ALL;
+        }
+        app_message(a, true, "%s",
+                    a->fixed_calls ? "a scenario's recipe is read-only: open the "
+                                     "recipe file itself to edit it"
+                                   : "nothing to edit: the recipe did not load");
+        return UI_REDRAW;
+    }
+    if (a->picking)
+        return picker_command(a, cmd);
+    if (a->diag_focus)
+        return pane_command(a, cmd);
+    size_t n = ms_schedule_count(a->sched), m = a->selected, at = m;
+    if (!n && cmd != MS_CMD_ADD && cmd != MS_CMD_UNDO && cmd != MS_CMD_REDO && cmd != MS_CMD_SAVE &&
+        cmd != MS_CMD_DIAGNOSTICS) {
+        app_message(a, true, "no modifier: a adds one");
+        return UI_REDRAW;
+    }
+    ms_diag d;
+    ms_diag_clear(&d);
+    char what[200];
+    ms_status st;
+    switch (cmd) {
+    case MS_CMD_EDIT:
+        app_form_open(a, m, NULL);
+        return UI_REDRAW_ALL;
+    case MS_CMD_ADD:
+        a->picking = true;
+        return UI_REDRAW_ALL;
+    case MS_CMD_DELETE:
+        snprintf(what, sizeof what, "deleted %zu %s (u undoes)", m, ms_schedule_type(a->sched, m));
+        st = ms_schedule_delete(a->sched, m, &d);
+        return edited(a, st, &d, m, what);
+    case MS_CMD_DUPLICATE:
+        st = ms_schedule_duplicate(a->sched, m, &at, &d);
+        snprintf(what, sizeof what, "duplicated %zu %s as %zu, group %s", m,
+                 ms_schedule_type(a->sched, m), at,
+                 st == MS_OK ? ms_schedule_group(a->sched, at) : "");
+        return edited(a, st, &d, at, what);
+    case MS_CMD_MOVE_UP:
+    case MS_CMD_MOVE_DOWN:
+        st = ms_schedule_move(a->sched, m, cmd == MS_CMD_MOVE_UP, &at, &d);
+        snprintf(what, sizeof what, "moved %s: now %zu in group %s",
+                 st == MS_OK ? ms_schedule_type(a->sched, at) : "", at,
+                 st == MS_OK ? ms_schedule_group(a->sched, at) : "");
+        return edited(a, st, &d, at, what);
+    case MS_CMD_DIAGNOSTICS:
+        if (!diag_count(a)) {
+            app_message(a, false, "no diagnostics: the schema and the lint find nothing");
+            return UI_REDRAW;
+        }
+        a->diag_focus = true;
+        return UI_REDRAW;
+    default:
+        return app_edit_command(a, cmd);
+    }
 }
 
 const view_ops schedule_view = {
     .name = "Schedule",
     .scope = MS_SCOPE_SCHEDULE,
     .draw = schedule_draw,
+    .command = schedule_command,
     .click = schedule_click,
 };

@@ -200,8 +200,11 @@ static ms_status write_stage(const ms_schema *s, FILE *o, const ms_node *key, co
 
 ms_status ms_export_recipe(const ms_schema *s, const ms_recipe *r, FILE *out)
 {
-    const ms_node *root = ms_doc_root(ms_recipe_doc(r));
-    const char *filter = ms_recipe_stage_filter(r);
+    return ms_export_tree(s, ms_doc_root(ms_recipe_doc(r)), ms_recipe_stage_filter(r), out);
+}
+
+ms_status ms_export_tree(const ms_schema *s, const ms_node *root, const char *filter, FILE *out)
+{
     if (!root || root->kind != MS_NODE_MAP)
         return MS_ERR_INVALID;
     char *text = NULL;
@@ -228,4 +231,31 @@ ms_status ms_export_recipe(const ms_schema *s, const ms_recipe *r, FILE *out)
         st = MS_ERR_IO;
     free(text);
     return st;
+}
+
+static void write_flow(FILE *o, const ms_node *n)
+{
+    if (n->kind == MS_NODE_SCALAR) {
+        write_scalar(o, n, true);
+        return;
+    }
+    fputc(n->kind == MS_NODE_MAP ? '{' : '[', o);
+    for (size_t i = 0; i < n->count; i++) {
+        if (i)
+            fputs(", ", o);
+        if (n->kind == MS_NODE_MAP) {
+            write_scalar(o, n->keys[i], true);
+            fputs(": ", o);
+        }
+        write_flow(o, n->items[i]);
+    }
+    fputc(n->kind == MS_NODE_MAP ? '}' : ']', o);
+}
+
+ms_status ms_export_flow(const ms_node *value, FILE *out)
+{
+    if (!value)
+        return MS_ERR_INVALID;
+    write_flow(out, value);
+    return ferror(out) ? MS_ERR_IO : MS_OK;
 }

@@ -17,4 +17,14 @@
 /* Writes `recipe` (its stage filter applied) to `out` as YAML. */
 ms_status ms_export_recipe(const ms_schema *schema, const ms_recipe *recipe, FILE *out);
 
+/* The same for a document tree built in memory (the schedule editor's):
+ * `root` is the recipe's top-level map; `stage_filter` may be NULL. */
+ms_status ms_export_tree(const ms_schema *schema, const ms_node *root, const char *stage_filter,
+                         FILE *out);
+
+/* Writes one value on one line in flow style ("[Linear, lm_head]", "0.5",
+ * "\"re:.*proj\""), as an editor shows it; parsing the text gives the value
+ * back. */
+ms_status ms_export_flow(const ms_node *value, FILE *out);
+
 #endif

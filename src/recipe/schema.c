@@ -685,6 +685,19 @@ ms_status ms_schema_validate(const ms_schema *s, const char *root, const ms_node
     return c.st;
 }
 
+static const ms_node *modifier_def(const ms_schema *s, const char *type);
+
+ms_status ms_schema_validate_field(const ms_schema *s, const char *type, const char *field,
+                                   const ms_node *value, const char *file, ms_diag_list *out)
+{
+    vctx c = {.s = s, .file = file, .out = out, .st = MS_OK};
+    const ms_node *own = ms_node_get(ms_node_get(modifier_def(s, type), "properties"), field);
+    snprintf(c.path, sizeof c.path, "%s.%s", type, field);
+    if (own && value)
+        validate(&c, own, value);
+    return c.st;
+}
+
 /* ---- queries ---- */
 
 size_t ms_schema_modifier_count(const ms_schema *s)

@@ -42,6 +42,12 @@ const char *ms_schema_text(size_t *len);
 ms_status ms_schema_validate(const ms_schema *schema, const char *root, const ms_node *instance,
                              const char *file, ms_diag_list *out);
 
+/* Validates one field's value as the form of an editor holds it: against
+ * field `field` of modifier type `type`, problems named "TYPE.FIELD". Nothing
+ * is reported for a field the schema does not list. */
+ms_status ms_schema_validate_field(const ms_schema *schema, const char *type, const char *field,
+                                   const ms_node *value, const char *file, ms_diag_list *out);
+
 /* ---- queries for editors and generated forms ---- */
 
 size_t ms_schema_modifier_count(const ms_schema *schema);

@@ -33,6 +33,7 @@ enum {
 #define MS_SCOPE_LIST(X)                                                                          \
     X(MS_SCOPE_GLOBAL, "Everywhere")                                                              \
     X(MS_SCOPE_SCHEDULE, "Schedule")                                                              \
+    X(MS_SCOPE_FORM, "Schedule: modifier form")                                                   \
     X(MS_SCOPE_TIMELINE, "Timeline")                                                              \
     X(MS_SCOPE_STEPPER, "Stepper")                                                                \
     X(MS_SCOPE_EXPLAIN, "Explain")                                                                \
@@ -66,7 +67,7 @@ typedef enum {
     X(MS_CMD_RUN_END, "run-end", "end", "run to the end")                                         \
     X(MS_CMD_STEP_BACK, "step-back", "back", "go back one call (re-simulated)")                   \
     X(MS_CMD_RESTART, "restart", "restart", "back to before initialize")                          \
-    X(MS_CMD_CANCEL, "cancel", "", "cancel a running simulation or a prompt")                     \
+    X(MS_CMD_CANCEL, "cancel", "", "cancel a run or a prompt; leave the form")                    \
     X(MS_CMD_REDRAW, "redraw", "", "redraw the screen")                                           \
     X(MS_CMD_UP, "up", "", "previous row")                                                        \
     X(MS_CMD_DOWN, "down", "", "next row")                                                        \
@@ -96,7 +97,23 @@ typedef enum {
     X(MS_CMD_LAYERS_LESS, "layers-less", "", "one layer less")                                    \
     X(MS_CMD_CALL_PREV, "call-prev", "call", "explain the previous call")                         \
     X(MS_CMD_CALL_NEXT, "call-next", "", "explain the next call")                                 \
-    X(MS_CMD_CALL_CURSOR, "call-cursor", "", "explain the last call run")
+    X(MS_CMD_CALL_CURSOR, "call-cursor", "", "explain the last call run")                         \
+    X(MS_CMD_ADD, "add", "add", "add a modifier after the selected one (pick its type)")          \
+    X(MS_CMD_EDIT, "edit", "edit",                                                                \
+      "edit the selected modifier in a form; on a diagnostic: go to its field")                   \
+    X(MS_CMD_DELETE, "delete", "", "delete the selected modifier")                                \
+    X(MS_CMD_DUPLICATE, "duplicate", "", "duplicate the selected modifier (into a new group)")    \
+    X(MS_CMD_MOVE_UP, "move-up", "", "move the selected modifier up (across groups too)")         \
+    X(MS_CMD_MOVE_DOWN, "move-down", "", "move the selected modifier down")                       \
+    X(MS_CMD_UNDO, "undo", "undo", "undo the last edit")                                          \
+    X(MS_CMD_REDO, "redo", "", "redo what undo reverted")                                         \
+    X(MS_CMD_SAVE, "save", "save", "save as a recipe file (asks for the path)")                   \
+    X(MS_CMD_DIAGNOSTICS, "diagnostics", "diags", "move between the tree and the diagnostics")    \
+    X(MS_CMD_EDIT_FIELD, "edit-field", "edit",                                                    \
+      "edit the field's value (Enter keeps it, Esc drops it)")                                    \
+    X(MS_CMD_VALUE_NEXT, "value-next", "cycle", "next allowed value (enum, boolean)")             \
+    X(MS_CMD_VALUE_PREV, "value-prev", "", "previous allowed value")                              \
+    X(MS_CMD_UNSET_FIELD, "unset-field", "unset", "remove the field: its default applies")
 
 typedef enum {
 #define MS_CMD_ENUM(id, name, label, help) id,

@@ -52,6 +52,15 @@ static void keymap_screen_bindings_win_over_global_ones(void **state)
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_STEPPER, 'p'), MS_CMD_PIPELINE);
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_TIMELINE, 'p'), MS_CMD_NONE);
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_GLOBAL, 'Z'), MS_CMD_NONE);
+    /* editing keys live on the Schedule and in its form only */
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_SCHEDULE, 'e'), MS_CMD_EDIT);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_SCHEDULE, MS_KEY_ENTER), MS_CMD_EDIT);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_SCHEDULE, 'K'), MS_CMD_MOVE_UP);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_SCHEDULE, MS_KEY_CTRL('r')), MS_CMD_REDO);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_FORM, ' '), MS_CMD_VALUE_NEXT);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_FORM, 'u'), MS_CMD_UNDO);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_TIMELINE, 'u'), MS_CMD_NONE);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_TIMELINE, 'd'), MS_CMD_NONE);
 }
 
 /* No key is bound twice in one scope: the second binding would be dead. */

@@ -202,6 +202,135 @@ def test_ascii_fallback_and_no_color(modsim, src):
         t.close()
 
 
+def test_edit_start_save_validate_resize_and_quit(modsim, src):
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    t = Tmux(modsim, [])
+    try:
+        t.wait("call 0/48")
+        t.keys("1", "e")
+        screen = t.wait("Form: 0 MagnitudePruningModifier")
+        assert "0.25" in line_with(screen, " start "), screen
+        # Enter edits the field; ^U clears it; the text is checked as typed
+        t.keys("Enter", "C-u", "s", "o")
+        t.wait("must be number or null, not string 'so'")
+        t.keys("C-u", "0", ".", "7", "5")
+        screen = t.wait("0.75_")
+        assert "\u2713" in line_with(screen, "0.75_"), screen
+        t.keys("Enter")
+        t.wait("set start of 0 MagnitudePruningModifier (u undoes)")
+        # the session follows the edit: it starts at index 0.75 now
+        t.keys("2", "t", "t")
+        screen = t.wait("0 MagnitudePruningModifier started")
+        assert "call 16 batch_start (step 3, index 0.75)" in screen, screen
+        t.keys("3")
+        screen = t.wait("Event log")
+        row = line_with(screen, "0 MagnitudePruningModifier")
+        if row.split()[2:6] != ["\u2713", "\u2713", "\u00b7", "\u00b7"]:
+            raise Fail("flags after the transition: %r" % row)
+        # save (the form is still open on the Schedule screen)
+        t.keys("1", "w")
+        t.wait("save as (Enter saves, Esc cancels): recipe.yaml_")
+        t.keys("C-u")
+        t.tmux("send-keys", "-l", path)
+        t.keys("Enter")
+        t.wait("saved " + path)
+        check = subprocess.run([modsim, "validate", path], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        with open(path) as f:
+            text = f.read()
+        assert "      start: 0.75\n" in text, text
+        # an undo past the save makes the schedule dirty again
+        t.keys("u")
+        t.wait("undone: set start of 0 MagnitudePruningModifier")
+        t.keys("Escape")
+        t.wait("[modified]")
+        t.resize(60, 20)
+        screen = t.wait("Sch")
+        lines = screen.splitlines()
+        assert len(lines) <= 20 and all(len(l) <= 60 for l in lines), screen
+        line_with(screen, "MagnitudePruningM")
+        t.keys("q")
+        t.wait("Save changes? (y)es / (n)o / (c)ancel")
+        t.keys("c")
+        t.wait("not quitting")
+        t.keys("q")
+        t.wait("Save changes?")
+        t.keys("n")
+        expect_restored(t, 0)
+        with open(path) as f:
+            assert f.read() == text, "n must not save"
+    finally:
+        t.close()
+        os.unlink(path)
+
+
+def test_schedule_add_delete_undo_and_diagnostics(modsim, src):
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+        demo = f.read()
+    with open(path, "w") as f:
+        f.write(demo)
+    t = Tmux(modsim, [path])
+    try:
+        t.wait("call 0/48")
+        t.keys("1")
+        screen = t.wait("Diagnostics: 0 errors")
+        # a value the schema refuses is kept, shown as an error, not simulated
+        t.keys("e", "Enter", "C-u", "s", "o", "o", "n", "Enter")
+        t.wait("set start of 0 MagnitudePruningModifier: MagnitudePruningModifier.start must")
+        t.keys("Escape")
+        screen = t.wait("Diagnostics: 1 error")
+        assert "(errors: not simulated)" in screen, screen
+        line_with(screen, "E-TYPE             0 MagnitudePruningModifier.start")
+        # E focuses the pane; Enter on the error opens the form on its field
+        t.keys("E")
+        t.wait("Enter: go to the field")
+        for _ in range(8):
+            screen = t.screen()
+            t.keys("Enter")
+            try:
+                screen = t.wait("Form: 0 MagnitudePruningModifier", timeout=0.5)
+                break
+            except Fail:
+                t.keys("j")
+        assert "soon" in line_with(screen, " start "), screen
+        t.keys("u")
+        t.wait("undone: set start")
+        t.keys("Escape")
+        t.wait("Diagnostics: 0 errors")
+        # add a modifier after the selected one, delete it, undo both
+        t.keys("a")
+        t.wait("Add a modifier after 0 MagnitudePruningModifier")
+        t.keys("Enter")
+        # the pruning group has a ConstantPruningModifier: the new one opens a group
+        screen = t.wait("Form: 2 ConstantPruningModifier  (stage train, group pruning_2)")
+        line_with(screen, " ! targets ")
+        t.keys("Escape")
+        t.wait("5 modifiers [modified]")
+        t.keys("d")
+        t.wait("4 modifiers [modified]")
+        t.keys("y")
+        screen = t.wait("duplicated 2 SmoothQuantModifier as 3, group smoothing_2")
+        assert "smoothing_2 (group)" in screen, screen
+        t.keys("u", "u", "u")
+        screen = t.wait("undone: add ")
+        assert "[modified]" not in screen, screen
+        t.keys("C-r")
+        t.wait("redone: add ")
+        t.keys("u")
+        t.wait("undone: add ")
+        # nothing unsaved: q quits at once
+        t.keys("q")
+        expect_restored(t, 0)
+        with open(path) as f:
+            assert f.read() == demo
+    finally:
+        t.close()
+        os.unlink(path)
+
+
 def main():
     modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
     wanted = sys.argv[3:]

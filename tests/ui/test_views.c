@@ -199,14 +199,51 @@ static void views_bad_file_shows_the_diagnostic(void **state)
     assert_non_null(body_line_with(a, "Nothing to show"));
 }
 
+static void views_form_edits_undoes_and_asks_before_quitting(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "1e");
+    assert_true(a->form_open);
+    assert_non_null(body_line_with(a, "Form: 0 MagnitudePruningModifier"));
+    /* typing goes into the field while it is edited, so "2" is text here */
+    press(a, "\n");
+    app_key(a, MS_KEY_CTRL('u'), false);
+    press(a, "2x");
+    assert_int_equal(a->view, VIEW_SCHEDULE);
+    assert_string_equal(a->edit_diag.code, "E-TYPE");
+    app_key(a, KEY_BACKSPACE, true);
+    press(a, "\n");
+    assert_false(a->editing);
+    assert_true(ms_schedule_dirty(a->sched));
+    assert_true(ms_modifier_start(ms_sim_modifier(a->sim, 0)).value == 2);
+    press(a, "u");
+    assert_false(ms_schedule_dirty(a->sched));
+    assert_true(ms_modifier_start(ms_sim_modifier(a->sim, 0)).value == 0.25);
+    press(a, "\x12"); /* ^R */
+    assert_true(ms_schedule_dirty(a->sched));
+    assert_int_equal(app_key(a, 'q', false), UI_HANDLED);
+    assert_int_equal(a->prompting, PROMPT_QUIT);
+    assert_int_equal(app_key(a, 'c', false), UI_HANDLED);
+    assert_int_equal(a->prompting, PROMPT_NONE);
+    press(a, "\x1b"); /* Esc leaves the form */
+    assert_false(a->form_open);
+    assert_int_equal(app_key(a, 'q', false), UI_HANDLED);
+    assert_int_equal(app_key(a, 'n', false), UI_QUIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(views_demo_opens_on_the_whole_timeline), T(views_tab_and_digits_switch_screens),
-        T(views_stepping_updates_flags_and_log),   T(views_explain_shows_the_rule),
-        T(views_index_breakpoint_from_the_prompt), T(views_pipeline_keys_regenerate_the_calls),
-        T(views_small_terminal_says_so),           T(views_bad_file_shows_the_diagnostic),
+        T(views_demo_opens_on_the_whole_timeline),
+        T(views_tab_and_digits_switch_screens),
+        T(views_stepping_updates_flags_and_log),
+        T(views_explain_shows_the_rule),
+        T(views_index_breakpoint_from_the_prompt),
+        T(views_pipeline_keys_regenerate_the_calls),
+        T(views_small_terminal_says_so),
+        T(views_bad_file_shows_the_diagnostic),
+        T(views_form_edits_undoes_and_asks_before_quitting),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

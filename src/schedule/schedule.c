@@ -1,0 +1,1069 @@
+#include "schedule.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../recipe/export.h"
+#include "../recipe/lint.h"
+
+/* ---- owned value trees (the document's nodes belong to its arena) ---- */
+
+static void node_free(ms_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; n->kind != MS_NODE_SCALAR && i < n->count; i++) {
+        if (n->keys)
+            node_free(n->keys[i]);
+        node_free(n->items[i]);
+    }
+    free(n->keys);
+    free(n->items);
+    free(n->value);
+    free(n);
+}
+
+static ms_node *node_scalar(const char *value)
+{
+    ms_node *n = calloc(1, sizeof *n);
+    if (n && !(n->value = strdup(value))) {
+        free(n);
+        return NULL;
+    }
+    if (n)
+        n->count = strlen(value); /* a scalar's count is its length, as in ms_doc */
+    return n;
+}
+
+static ms_node *node_map(void)
+{
+    ms_node *n = calloc(1, sizeof *n);
+    if (n)
+        n->kind = MS_NODE_MAP;
+    return n;
+}
+
+/* Appends a pair (or an item when `key` is NULL); takes both, also on failure. */
+static bool node_add(ms_node *parent, ms_node *key, ms_node *value)
+{
+    ms_node **items = value ? realloc(parent->items, (parent->count + 1) * sizeof *items) : NULL;
+    if (items)
+        parent->items = items;
+    ms_node **keys =
+        items && key ? realloc(parent->keys, (parent->count + 1) * sizeof *keys) : NULL;
+    if (keys)
+        parent->keys = keys;
+    if (!items || (key && !keys) || (parent->kind == MS_NODE_MAP && !key)) {
+        node_free(key);
+        node_free(value);
+        return false;
+    }
+    if (key)
+        parent->keys[parent->count] = key;
+    parent->items[parent->count++] = value;
+    return true;
+}
+
+static ms_node *node_copy(const ms_node *n)
+{
+    if (!n)
+        return NULL;
+    ms_node *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kind = n->kind;
+    c->line = n->line;
+    c->col = n->col;
+    c->quoted = n->quoted;
+    c->block = n->block;
+    if (n->kind == MS_NODE_SCALAR) {
+        c->count = n->count;
+        if (!(c->value = malloc(n->count + 1))) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->value, n->value, n->count + 1);
+        return c;
+    }
+    for (size_t i = 0; i < n->count; i++) {
+        ms_node *k = n->keys ? node_copy(n->keys[i]) : NULL;
+        ms_node *v = node_copy(n->items[i]);
+        if ((n->keys && !k) || !v) {
+            node_free(k);
+            node_free(v);
+            node_free(c);
+            return NULL;
+        }
+        if (!node_add(c, k, v)) {
+            node_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* ---- the model ---- */
+
+typedef struct mod {
+    char *stage_key, *group_key, *type;
+    char *stage, *group; /* the keys without their suffix */
+    ms_node *args;
+} mod;
+
+/* Replaces the `n_in` modifiers at `at` with `other`; applying it again
+ * swaps them back, so one record serves undo and redo. */
+typedef struct cmd {
+    char what[160];
+    size_t at, n_in, n_other;
+    mod *other;
+    unsigned id;
+} cmd;
+
+typedef struct cmd_stack {
+    cmd *items;
+    size_t count, cap;
+} cmd_stack;
+
+struct ms_schedule {
+    const ms_schema *schema;
+    char *file;
+    ms_node *top_args; /* the recipe's `args`, or NULL */
+    mod *mods;
+    size_t count, cap;
+    cmd_stack undo, redo;
+    unsigned next_id, saved_id; /* id of the last command applied when saved; 0: none */
+    ms_schedule_diag *diags;
+    size_t n_diags;
+};
+
+static void mod_clear(mod *m)
+{
+    free(m->stage_key);
+    free(m->group_key);
+    free(m->type);
+    free(m->stage);
+    free(m->group);
+    node_free(m->args);
+    memset(m, 0, sizeof *m);
+}
+
+static void mods_free(mod *mods, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mod_clear(&mods[i]);
+    free(mods);
+}
+
+static char *strip(const char *key, const char *suffix)
+{
+    size_t lk = strlen(key), ls = strlen(suffix);
+    size_t keep = lk > ls && !strcmp(key + lk - ls, suffix) ? lk - ls : lk;
+    return strndup(key, keep);
+}
+
+/* Takes `args`, also on failure. */
+static bool mod_init(mod *m, const char *stage_key, const char *group_key, const char *type,
+                     ms_node *args)
+{
+    memset(m, 0, sizeof *m);
+    m->args = args;
+    m->stage_key = strdup(stage_key);
+    m->group_key = strdup(group_key);
+    m->type = strdup(type);
+    m->stage = strip(stage_key, "_stage");
+    m->group = strip(group_key, "_modifiers");
+    if (!args || !m->stage_key || !m->group_key || !m->type || !m->stage || !m->group) {
+        mod_clear(m);
+        return false;
+    }
+    return true;
+}
+
+static bool mod_copy(mod *dst, const mod *src, const char *stage_key, const char *group_key)
+{
+    return mod_init(dst, stage_key ? stage_key : src->stage_key,
+                    group_key ? group_key : src->group_key, src->type, node_copy(src->args));
+}
+
+static bool same_group(const mod *a, const mod *b)
+{
+    return !strcmp(a->stage_key, b->stage_key) && !strcmp(a->group_key, b->group_key);
+}
+
+static bool group_has(const ms_schedule *s, const char *stage_key, const char *group_key,
+                      const char *type)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (!strcmp(s->mods[i].stage_key, stage_key) && !strcmp(s->mods[i].group_key, group_key) &&
+            !strcmp(s->mods[i].type, type))
+            return true;
+    return false;
+}
+
+/* The last modifier of modifier i's group. */
+static size_t group_end(const ms_schedule *s, size_t i)
+{
+    while (i + 1 < s->count && same_group(&s->mods[i], &s->mods[i + 1]))
+        i++;
+    return i;
+}
+
+/* A group key the stage does not use yet: "quant_2_modifiers", ... */
+static void fresh_group(const ms_schedule *s, const mod *m, char *buf, size_t cap)
+{
+    for (unsigned n = 2;; n++) {
+        snprintf(buf, cap, "%s_%u_modifiers", m->group, n);
+        bool used = false;
+        for (size_t i = 0; i < s->count && !used; i++)
+            used =
+                !strcmp(s->mods[i].stage_key, m->stage_key) && !strcmp(s->mods[i].group_key, buf);
+        if (!used)
+            return;
+    }
+}
+
+/* ---- text and checks ---- */
+
+static ms_node *build_tree(const ms_schedule *s)
+{
+    ms_node *root = node_map();
+    if (!root)
+        return NULL;
+    if (s->top_args && !node_add(root, node_scalar("args"), node_copy(s->top_args)))
+        goto fail;
+    ms_node *stage = NULL, *group = NULL;
+    for (size_t i = 0; i < s->count; i++) {
+        const mod *m = &s->mods[i];
+        bool new_stage = !i || strcmp(m->stage_key, s->mods[i - 1].stage_key);
+        if (new_stage) {
+            if (!node_add(root, node_scalar(m->stage_key), stage = node_map()))
+                goto fail;
+        }
+        if (new_stage || strcmp(m->group_key, s->mods[i - 1].group_key)) {
+            if (!node_add(stage, node_scalar(m->group_key), group = node_map()))
+                goto fail;
+        }
+        if (!node_add(group, node_scalar(m->type), node_copy(m->args)))
+            goto fail;
+    }
+    return root;
+fail:
+    node_free(root);
+    return NULL;
+}
+
+ms_status ms_schedule_text(const ms_schedule *s, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    ms_node *root = build_tree(s);
+    if (!root)
+        return MS_ERR_NOMEM;
+    FILE *f = open_memstream(text, len);
+    if (!f) {
+        node_free(root);
+        return MS_ERR_NOMEM;
+    }
+    ms_status st = ms_export_tree(s->schema, root, NULL, f);
+    if (fclose(f) != 0 && st == MS_OK)
+        st = MS_ERR_NOMEM;
+    node_free(root);
+    if (st != MS_OK) {
+        free(*text);
+        *text = NULL;
+        *len = 0;
+    }
+    return st;
+}
+
+static int last_line(const ms_node *n)
+{
+    int line = n ? n->line : 0;
+    for (size_t i = 0; n && n->kind != MS_NODE_SCALAR && i < n->count; i++) {
+        int l = last_line(n->items[i]);
+        line = l > line ? l : line;
+    }
+    return line;
+}
+
+/* Which modifier and field of the parsed text a diagnostic points into. */
+static void place(const ms_recipe *r, ms_schedule_diag *sd)
+{
+    int line = sd->diag.line;
+    sd->modifier = -1;
+    sd->field[0] = '\0';
+    for (size_t i = 0; i < ms_recipe_count(r); i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(r, i);
+        int last = last_line(e->args);
+        if (line < e->type_key->line ||
+            line > (last > e->type_key->line ? last : e->type_key->line))
+            continue;
+        sd->modifier = (int)i;
+        const ms_node *args = e->args;
+        for (size_t k = 0; args && args->kind == MS_NODE_MAP && k < args->count; k++)
+            if (args->keys[k]->line <= line)
+                snprintf(sd->field, sizeof sd->field, "%s", args->keys[k]->value);
+        /* a missing field has no line of its own: the message names it */
+        const char *named = strstr(sd->diag.message, "required field '");
+        if (!strcmp(sd->diag.code, "E-REQUIRED") && named) {
+            named += strlen("required field '");
+            snprintf(sd->field, sizeof sd->field, "%.*s", (int)strcspn(named, "'"), named);
+        }
+        return;
+    }
+}
+
+static ms_status add_diag(ms_schedule *s, const ms_diag *d, const ms_recipe *r)
+{
+    ms_schedule_diag *items = realloc(s->diags, (s->n_diags + 1) * sizeof *items);
+    if (!items)
+        return MS_ERR_NOMEM;
+    s->diags = items;
+    ms_schedule_diag *sd = &items[s->n_diags++];
+    memset(sd, 0, sizeof *sd);
+    sd->diag = *d;
+    sd->modifier = -1;
+    if (r)
+        place(r, sd);
+    return MS_OK;
+}
+
+/* Writes the schedule out, reads it back as `modsim validate` would and
+ * keeps what the schema and lint find. */
+static ms_status recheck(ms_schedule *s)
+{
+    free(s->diags);
+    s->diags = NULL;
+    s->n_diags = 0;
+    char *text;
+    size_t len;
+    ms_status st = ms_schedule_text(s, &text, &len);
+    if (st != MS_OK)
+        return st;
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_doc *doc;
+    st = ms_recipe_parse_doc(text, len, s->file, MS_FORMAT_YAML, &doc, &d);
+    free(text);
+    if (st != MS_OK)
+        return st == MS_ERR_NOMEM ? st : add_diag(s, &d, NULL);
+    ms_recipe *r;
+    st = ms_recipe_from_doc(doc, NULL, &r, &d);
+    if (st != MS_OK)
+        return st == MS_ERR_NOMEM ? st : add_diag(s, &d, NULL);
+    ms_diag_list list;
+    ms_diag_list_init(&list);
+    st = ms_lint_recipe(s->schema, r, &list);
+    for (size_t i = 0; i < list.count && st == MS_OK; i++)
+        st = add_diag(s, &list.items[i], r);
+    ms_diag_list_free(&list);
+    ms_recipe_free(r);
+    return st;
+}
+
+size_t ms_schedule_diag_count(const ms_schedule *s)
+{
+    return s->n_diags;
+}
+
+const ms_schedule_diag *ms_schedule_diag_at(const ms_schedule *s, size_t i)
+{
+    return i < s->n_diags ? &s->diags[i] : NULL;
+}
+
+/* ---- building ---- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+static bool push_mod(ms_schedule *s, mod *m)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        mod *mods = realloc(s->mods, cap * sizeof *mods);
+        if (!mods)
+            return false;
+        s->mods = mods;
+        s->cap = cap;
+    }
+    s->mods[s->count++] = *m;
+    return true;
+}
+
+ms_status ms_schedule_new(const ms_schema *schema, const ms_recipe *recipe, const char *file,
+                          ms_schedule **out, ms_diag *diag)
+{
+    *out = NULL;
+    ms_schedule *s = calloc(1, sizeof *s);
+    if (!s || !(s->file = strdup(file ? file : ""))) {
+        free(s);
+        return MS_ERR_NOMEM;
+    }
+    s->schema = schema;
+    s->next_id = 1;
+    const ms_node *root = ms_doc_root(ms_recipe_doc(recipe));
+    const char *filter = ms_recipe_stage_filter(recipe);
+    ms_status st = MS_OK;
+    if (root && root->kind != MS_NODE_MAP)
+        st = ms_diag_set(diag, MS_ERR_INVALID, "E-LAYOUT", file, root->line, root->col,
+                         "a recipe must be a map of stages, not a %s", ms_node_type_name(root));
+    const ms_node *args = st == MS_OK ? ms_node_get(root, "args") : NULL;
+    if (args && !(s->top_args = node_copy(args)))
+        st = MS_ERR_NOMEM;
+    for (size_t i = 0; st == MS_OK && root && i < root->count; i++) {
+        const ms_node *stage = root->items[i];
+        const char *stage_key = root->keys[i]->value;
+        if ((filter && strncmp(stage_key, filter, strlen(filter))) ||
+            !ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+            continue;
+        for (size_t g = 0; st == MS_OK && g < stage->count; g++) {
+            const ms_node *group = stage->items[g];
+            if (!ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
+                continue;
+            for (size_t k = 0; st == MS_OK && k < group->count; k++) {
+                mod m;
+                if (!mod_init(&m, stage_key, stage->keys[g]->value, group->keys[k]->value,
+                              node_copy(group->items[k])) ||
+                    !push_mod(s, &m)) {
+                    mod_clear(&m);
+                    st = MS_ERR_NOMEM;
+                }
+            }
+        }
+    }
+    if (st == MS_OK)
+        st = recheck(s);
+    if (st != MS_OK) {
+        ms_schedule_free(s);
+        return st;
+    }
+    *out = s;
+    return MS_OK;
+}
+
+static void stack_clear(cmd_stack *k)
+{
+    for (size_t i = 0; i < k->count; i++)
+        mods_free(k->items[i].other, k->items[i].n_other);
+    k->count = 0;
+}
+
+void ms_schedule_free(ms_schedule *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        mod_clear(&s->mods[i]);
+    free(s->mods);
+    stack_clear(&s->undo);
+    stack_clear(&s->redo);
+    free(s->undo.items);
+    free(s->redo.items);
+    node_free(s->top_args);
+    free(s->diags);
+    free(s->file);
+    free(s);
+}
+
+size_t ms_schedule_count(const ms_schedule *s)
+{
+    return s->count;
+}
+
+const char *ms_schedule_type(const ms_schedule *s, size_t i)
+{
+    return i < s->count ? s->mods[i].type : NULL;
+}
+
+const char *ms_schedule_stage(const ms_schedule *s, size_t i)
+{
+    return i < s->count ? s->mods[i].stage : NULL;
+}
+
+const char *ms_schedule_group(const ms_schedule *s, size_t i)
+{
+    return i < s->count ? s->mods[i].group : NULL;
+}
+
+const ms_node *ms_schedule_args(const ms_schedule *s, size_t i)
+{
+    return i < s->count ? s->mods[i].args : NULL;
+}
+
+/* ---- commands ---- */
+
+static ms_status swap(ms_schedule *s, cmd *c)
+{
+    size_t count = s->count - c->n_in + c->n_other;
+    if (count > s->cap) {
+        mod *mods = realloc(s->mods, count * sizeof *mods);
+        if (!mods)
+            return MS_ERR_NOMEM;
+        s->mods = mods;
+        s->cap = count;
+    }
+    mod *removed = malloc((c->n_in ? c->n_in : 1) * sizeof *removed);
+    if (!removed)
+        return MS_ERR_NOMEM;
+    if (c->n_in)
+        memcpy(removed, s->mods + c->at, c->n_in * sizeof *removed);
+    memmove(s->mods + c->at + c->n_other, s->mods + c->at + c->n_in,
+            (s->count - c->at - c->n_in) * sizeof *s->mods);
+    if (c->n_other)
+        memcpy(s->mods + c->at, c->other, c->n_other * sizeof *s->mods);
+    s->count = count;
+    free(c->other);
+    c->other = removed;
+    size_t n = c->n_in;
+    c->n_in = c->n_other;
+    c->n_other = n;
+    return MS_OK;
+}
+
+static bool stack_push(cmd_stack *k, const cmd *c)
+{
+    if (k->count == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 16;
+        cmd *items = realloc(k->items, cap * sizeof *items);
+        if (!items)
+            return false;
+        k->items = items;
+        k->cap = cap;
+    }
+    k->items[k->count++] = *c;
+    return true;
+}
+
+/* Replaces `n_in` modifiers at `at` with `repl` (taken, also on failure) as
+ * one undoable command. */
+static ms_status run(ms_schedule *s, size_t at, size_t n_in, mod *repl, size_t n_repl,
+                     const char *what)
+{
+    cmd c = {.at = at, .n_in = n_in, .other = repl, .n_other = n_repl, .id = s->next_id};
+    snprintf(c.what, sizeof c.what, "%s", what);
+    /* room on the stack first, so a command applied is always recorded */
+    cmd spare = {0};
+    if (!stack_push(&s->undo, &spare)) {
+        mods_free(repl, n_repl);
+        return MS_ERR_NOMEM;
+    }
+    s->undo.count--;
+    ms_status st = swap(s, &c);
+    if (st != MS_OK) {
+        mods_free(repl, n_repl);
+        return st;
+    }
+    s->next_id++;
+    stack_push(&s->undo, &c);
+    stack_clear(&s->redo);
+    return recheck(s);
+}
+
+static mod *one(void)
+{
+    return calloc(1, sizeof(mod));
+}
+
+static const char *label(const ms_schedule *s, size_t i, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%zu %s", i, s->mods[i].type);
+    return buf;
+}
+
+static bool known_type(const ms_schema *schema, const char *type)
+{
+    for (size_t i = 0; i < ms_schema_modifier_count(schema); i++)
+        if (!strcmp(ms_schema_modifier_name(schema, i), type))
+            return true;
+    return false;
+}
+
+static ms_status bad_index(const ms_schedule *s, size_t i, ms_diag *diag)
+{
+    return ms_diag_set(diag, MS_ERR_INVALID, "E-INDEX", NULL, 0, 0,
+                       "no modifier %zu: the schedule has %zu", i, s->count);
+}
+
+ms_status ms_schedule_add(ms_schedule *s, size_t after, const char *type, size_t *index,
+                          ms_diag *diag)
+{
+    if (!known_type(s->schema, type)) {
+        ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE-UNKNOWN", NULL, 0, 0,
+                                   "unknown modifier type '%s'", type);
+        const char *near = ms_schema_modifier_nearest(s->schema, type);
+        if (near)
+            ms_diag_hint(diag, "did you mean '%s'?", near);
+        return st;
+    }
+    mod *m = one();
+    if (!m)
+        return MS_ERR_NOMEM;
+    size_t at;
+    bool ok;
+    if (!s->count) {
+        const char *drive = ms_schema_modifier_drive(s->schema, type);
+        at = 0;
+        ok = mod_init(m, drive && !strcmp(drive, "training") ? "train_stage" : "oneshot_stage",
+                      "default_modifiers", type, node_map());
+    } else {
+        size_t j = after < s->count ? after : s->count - 1;
+        const mod *near = &s->mods[j];
+        if (!group_has(s, near->stage_key, near->group_key, type)) {
+            at = j + 1;
+            ok = mod_init(m, near->stage_key, near->group_key, type, node_map());
+        } else {
+            char group[160];
+            fresh_group(s, near, group, sizeof group);
+            at = group_end(s, j) + 1;
+            ok = mod_init(m, near->stage_key, group, type, node_map());
+        }
+    }
+    if (!ok) {
+        free(m);
+        return MS_ERR_NOMEM;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "add %s", type);
+    ms_status st = run(s, at, 0, m, 1, what);
+    if (index)
+        *index = at;
+    return st;
+}
+
+ms_status ms_schedule_delete(ms_schedule *s, size_t i, ms_diag *diag)
+{
+    if (i >= s->count)
+        return bad_index(s, i, diag);
+    char name[128], what[160];
+    snprintf(what, sizeof what, "delete %s", label(s, i, name, sizeof name));
+    return run(s, i, 1, NULL, 0, what);
+}
+
+ms_status ms_schedule_duplicate(ms_schedule *s, size_t i, size_t *index, ms_diag *diag)
+{
+    if (i >= s->count)
+        return bad_index(s, i, diag);
+    char group[160], name[128], what[160];
+    fresh_group(s, &s->mods[i], group, sizeof group);
+    mod *m = one();
+    if (!m || !mod_copy(m, &s->mods[i], NULL, group)) {
+        free(m);
+        return MS_ERR_NOMEM;
+    }
+    size_t at = group_end(s, i) + 1;
+    snprintf(what, sizeof what, "duplicate %s", label(s, i, name, sizeof name));
+    ms_status st = run(s, at, 0, m, 1, what);
+    if (index)
+        *index = at;
+    return st;
+}
+
+ms_status ms_schedule_move(ms_schedule *s, size_t i, bool up, size_t *index, ms_diag *diag)
+{
+    if (i >= s->count)
+        return bad_index(s, i, diag);
+    if (up ? i == 0 : i + 1 == s->count)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-MOVE", NULL, 0, 0, "%zu %s is already %s", i,
+                           s->mods[i].type, up ? "first" : "last");
+    const mod *m = &s->mods[i], *near = &s->mods[up ? i - 1 : i + 1];
+    char name[128], what[160];
+    snprintf(what, sizeof what, "move %s %s", label(s, i, name, sizeof name), up ? "up" : "down");
+    if (same_group(m, near)) {
+        /* swap with the neighbour inside the group */
+        size_t at = up ? i - 1 : i;
+        mod *pair = calloc(2, sizeof *pair);
+        if (!pair || !mod_copy(&pair[0], &s->mods[at + 1], NULL, NULL)) {
+            free(pair);
+            return MS_ERR_NOMEM;
+        }
+        if (!mod_copy(&pair[1], &s->mods[at], NULL, NULL)) {
+            mods_free(pair, 1);
+            return MS_ERR_NOMEM;
+        }
+        if (index)
+            *index = up ? i - 1 : i + 1;
+        return run(s, at, 2, pair, 2, what);
+    }
+    if (group_has(s, near->stage_key, near->group_key, m->type)) {
+        ms_status st =
+            ms_diag_set(diag, MS_ERR_INVALID, "E-MOVE", NULL, 0, 0,
+                        "group %s of stage %s already has a %s", near->group, near->stage, m->type);
+        ms_diag_hint(diag, "a group holds one modifier of each type; delete or move the other");
+        return st;
+    }
+    /* at the edge of its group: join the neighbouring group */
+    mod *moved = one();
+    if (!moved || !mod_copy(moved, m, near->stage_key, near->group_key)) {
+        free(moved);
+        return MS_ERR_NOMEM;
+    }
+    if (index)
+        *index = i;
+    return run(s, i, 1, moved, 1, what);
+}
+
+/* The text as one value; NULL with the reason in `diag` when it is not. */
+static ms_status parse_value(const char *text, const char *field, ms_node **out, ms_diag *diag)
+{
+    *out = NULL;
+    ms_doc *doc;
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_status st = ms_doc_parse(text, strlen(text), field, &doc, &d);
+    if (st != MS_OK) {
+        if (st == MS_ERR_NOMEM)
+            return st;
+        st = ms_diag_set(diag, MS_ERR_SYNTAX, "E-YAML", NULL, 0, 0,
+                         "%s: '%s' is not a YAML value: %s", field, text, d.message);
+        ms_diag_hint(diag, "quote text with special characters; lists as [a, b]");
+        return st;
+    }
+    const ms_node *root = ms_doc_root(doc);
+    if (root && !(*out = node_copy(root)))
+        st = MS_ERR_NOMEM;
+    ms_doc_free(doc);
+    return st;
+}
+
+static bool only_space(const char *text)
+{
+    return text[strspn(text, " \t\r\n")] == '\0';
+}
+
+static ms_status flow_text(const ms_node *value, char **out)
+{
+    size_t len;
+    *out = NULL;
+    FILE *f = open_memstream(out, &len);
+    if (!f)
+        return MS_ERR_NOMEM;
+    ms_status st = value ? ms_export_flow(value, f) : MS_OK;
+    if (fclose(f) != 0 && st == MS_OK)
+        st = MS_ERR_NOMEM;
+    if (st != MS_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+ms_status ms_schedule_set_field(ms_schedule *s, size_t i, const char *field, const char *text,
+                                ms_diag *diag)
+{
+    if (i >= s->count)
+        return bad_index(s, i, diag);
+    if (!field[0])
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FIELD", NULL, 0, 0, "no field name");
+    ms_node *value = NULL;
+    ms_status st = only_space(text) ? MS_OK : parse_value(text, field, &value, diag);
+    if (st != MS_OK)
+        return st;
+    const ms_node *args = s->mods[i].args;
+    const ms_node *old = ms_node_get(args, field);
+    char *before = NULL, *after = NULL;
+    if ((st = flow_text(old, &before)) == MS_OK)
+        st = flow_text(value, &after);
+    bool same = st == MS_OK && !strcmp(before, after);
+    free(before);
+    free(after);
+    if (st != MS_OK || same) {
+        node_free(value);
+        return st;
+    }
+    /* the new arguments: the old pairs but this field, which keeps its place */
+    mod *m = one();
+    ms_node *map = node_map();
+    bool ok = m && map;
+    bool placed = false;
+    for (size_t k = 0; ok && args && args->kind == MS_NODE_MAP && k < args->count; k++) {
+        bool here = !strcmp(args->keys[k]->value, field);
+        if (here && !value)
+            continue;
+        ok = node_add(map, node_copy(args->keys[k]), here ? value : node_copy(args->items[k]));
+        placed |= here;
+    }
+    if (ok && value && !placed)
+        ok = node_add(map, node_scalar(field), value);
+    else if (!ok && value && !placed)
+        node_free(value);
+    if (!ok || !mod_init(m, s->mods[i].stage_key, s->mods[i].group_key, s->mods[i].type, map)) {
+        if (!ok)
+            node_free(map);
+        free(m);
+        return MS_ERR_NOMEM;
+    }
+    char name[128], what[200];
+    snprintf(what, sizeof what, "%s %s of %s", value ? "set" : "unset", field,
+             label(s, i, name, sizeof name));
+    return run(s, i, 1, m, 1, what);
+}
+
+bool ms_schedule_can_undo(const ms_schedule *s)
+{
+    return s->undo.count > 0;
+}
+
+bool ms_schedule_can_redo(const ms_schedule *s)
+{
+    return s->redo.count > 0;
+}
+
+const char *ms_schedule_undo_label(const ms_schedule *s)
+{
+    return s->undo.count ? s->undo.items[s->undo.count - 1].what : "";
+}
+
+const char *ms_schedule_redo_label(const ms_schedule *s)
+{
+    return s->redo.count ? s->redo.items[s->redo.count - 1].what : "";
+}
+
+static ms_status replay(ms_schedule *s, cmd_stack *from, cmd_stack *to, size_t *index,
+                        ms_diag *diag, const char *verb)
+{
+    if (!from->count)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-UNDO", NULL, 0, 0, "nothing to %s", verb);
+    if (to->count == to->cap) {
+        cmd spare = {0};
+        if (!stack_push(to, &spare))
+            return MS_ERR_NOMEM;
+        to->count--;
+    }
+    cmd c = from->items[from->count - 1];
+    ms_status st = swap(s, &c);
+    if (st != MS_OK)
+        return st;
+    from->count--;
+    stack_push(to, &c);
+    if (index)
+        *index = c.at < s->count ? c.at : s->count ? s->count - 1 : 0;
+    return recheck(s);
+}
+
+ms_status ms_schedule_undo(ms_schedule *s, size_t *index, ms_diag *diag)
+{
+    return replay(s, &s->undo, &s->redo, index, diag, "undo");
+}
+
+ms_status ms_schedule_redo(ms_schedule *s, size_t *index, ms_diag *diag)
+{
+    return replay(s, &s->redo, &s->undo, index, diag, "redo");
+}
+
+bool ms_schedule_dirty(const ms_schedule *s)
+{
+    unsigned now = s->undo.count ? s->undo.items[s->undo.count - 1].id : 0;
+    return now != s->saved_id;
+}
+
+/* ---- saving ---- */
+
+ms_status ms_schedule_save(ms_schedule *s, const char *path, ms_diag *diag)
+{
+    char *text;
+    size_t len;
+    ms_status st = ms_schedule_text(s, &text, &len);
+    if (st != MS_OK)
+        return st;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) {
+        free(text);
+        return MS_ERR_NOMEM;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    /* a new file beside the old one, renamed over it when complete */
+    int err = 0, fd = mkstemp(tmp);
+    if (fd < 0) {
+        err = errno;
+    } else {
+        struct stat old;
+        errno = 0;
+        FILE *f = fdopen(fd, "w");
+        if (!f || fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644) != 0 ||
+            fwrite(text, 1, len, f) != len)
+            err = errno ? errno : EIO;
+        if (f ? fclose(f) != 0 : close(fd) != 0)
+            err = err ? err : errno;
+        if (!err && rename(tmp, path) != 0)
+            err = errno;
+        if (err)
+            unlink(tmp);
+    }
+    if (err)
+        st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write %s: %s", path,
+                         strerror(err));
+    else
+        s->saved_id = s->undo.count ? s->undo.items[s->undo.count - 1].id : 0;
+    free(tmp);
+    free(text);
+    return st;
+}
+
+ms_status ms_schedule_recipe(const ms_schedule *s, ms_recipe **out, ms_diag *diag)
+{
+    char *text;
+    size_t len;
+    *out = NULL;
+    ms_status st = ms_schedule_text(s, &text, &len);
+    if (st != MS_OK)
+        return st;
+    st = ms_recipe_parse(text, len, s->file, 0, 0, NULL, out, diag);
+    free(text);
+    return st;
+}
+
+/* ---- forms ---- */
+
+static void append(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, cap - len, fmt, ap);
+    va_end(ap);
+}
+
+static void field_hint(const ms_schema_field *f, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const ms_node *e = f->enum_values;
+    if (e && e->kind == MS_NODE_SEQ) {
+        for (size_t i = 0; i < e->count; i++)
+            append(buf, cap, "%s%s", i ? "|" : "", e->items[i]->value ? e->items[i]->value : "?");
+    } else {
+        append(buf, cap, "%s", f->types);
+    }
+    if (f->has_minimum || f->has_maximum) {
+        append(buf, cap, ", ");
+        if (f->has_minimum)
+            append(buf, cap, "%g %s ", f->minimum, f->exclusive_minimum ? "<" : "<=");
+        append(buf, cap, "x");
+        if (f->has_maximum)
+            append(buf, cap, " %s %g", f->exclusive_maximum ? "<" : "<=", f->maximum);
+    }
+    if (f->default_value && f->default_value->kind == MS_NODE_SCALAR)
+        append(buf, cap, ", default %s",
+               ms_node_is_null(f->default_value) ? "null" : f->default_value->value);
+    if (f->required)
+        append(buf, cap, ", required");
+}
+
+static bool form_add(ms_form *form, const ms_schema_field *sf, bool known, const ms_node *value)
+{
+    ms_form_field *fields = realloc(form->fields, (form->count + 1) * sizeof *fields);
+    if (!fields)
+        return false;
+    form->fields = fields;
+    ms_form_field *f = &fields[form->count];
+    memset(f, 0, sizeof *f);
+    f->schema = *sf;
+    f->known = known;
+    f->set = value != NULL;
+    if (flow_text(value, &f->value) != MS_OK)
+        return false;
+    form->count++;
+    if (known)
+        field_hint(sf, f->hint, sizeof f->hint);
+    else
+        snprintf(f->hint, sizeof f->hint, "not a field of %s", form->type);
+    return true;
+}
+
+ms_status ms_schedule_form(const ms_schedule *s, size_t i, ms_form *out)
+{
+    memset(out, 0, sizeof *out);
+    if (i >= s->count)
+        return MS_ERR_INVALID;
+    const mod *m = &s->mods[i];
+    const ms_node *args = m->args && m->args->kind == MS_NODE_MAP ? m->args : NULL;
+    snprintf(out->type, sizeof out->type, "%s", m->type);
+    out->modifier = i;
+    ms_schema_field f;
+    for (size_t k = 0; ms_schema_field_at(s->schema, m->type, k, &f); k++)
+        if (!form_add(out, &f, true, ms_node_get(args, f.name)))
+            goto fail;
+    for (size_t k = 0; args && k < args->count; k++) {
+        bool known = false;
+        for (size_t j = 0; j < out->count && !known; j++)
+            known = !strcmp(out->fields[j].schema.name, args->keys[k]->value);
+        ms_schema_field unknown = {.name = args->keys[k]->value};
+        if (!known && !form_add(out, &unknown, false, args->items[k]))
+            goto fail;
+    }
+    return MS_OK;
+fail:
+    ms_form_free(out);
+    return MS_ERR_NOMEM;
+}
+
+void ms_form_free(ms_form *form)
+{
+    for (size_t i = 0; i < form->count; i++)
+        free(form->fields[i].value);
+    free(form->fields);
+    memset(form, 0, sizeof *form);
+}
+
+ms_status ms_form_check(const ms_schema *schema, const char *type, const char *field,
+                        const char *text, ms_diag *diag)
+{
+    ms_schema_field f = {0};
+    bool known = false;
+    for (size_t k = 0; !known && ms_schema_field_at(schema, type, k, &f); k++)
+        known = !strcmp(f.name, field);
+    ms_node *value = NULL;
+    ms_status st = only_space(text) ? MS_OK : parse_value(text, field, &value, diag);
+    if (st != MS_OK)
+        return st;
+    if (!value) {
+        if (!known || !f.required)
+            return MS_OK;
+        st = ms_diag_set(diag, MS_ERR_INVALID, "E-REQUIRED", NULL, 0, 0, "%s.%s is required", type,
+                         field);
+        ms_diag_hint(diag, "write a %s", f.types);
+        return st;
+    }
+    ms_diag_list list;
+    ms_diag_list_init(&list);
+    st = ms_schema_validate_field(schema, type, field, value, NULL, &list);
+    for (size_t i = 0; st == MS_OK && i < list.count; i++)
+        if (list.items[i].severity == MS_SEV_ERROR) {
+            if (diag)
+                *diag = list.items[i];
+            st = MS_ERR_INVALID;
+        }
+    ms_diag_list_free(&list);
+    node_free(value);
+    return st;
+}
+
+bool ms_form_enum_cycle(const ms_form_field *field, const char *current, int step, char *out,
+                        size_t cap)
+{
+    const ms_node *e = field->schema.enum_values;
+    if (!e || e->kind != MS_NODE_SEQ || !e->count)
+        return false;
+    size_t n = e->count, at = SIZE_MAX;
+    for (size_t i = 0; i < n && at == SIZE_MAX; i++)
+        if (e->items[i]->value && !strcmp(e->items[i]->value, current))
+            at = i;
+    size_t next = at == SIZE_MAX ? (step > 0 ? 0 : n - 1) : (at + n + (step > 0 ? 1 : n - 1)) % n;
+    const ms_node *v = e->items[next];
+    snprintf(out, cap, "%s", v->value ? (ms_node_is_null(v) ? "null" : v->value) : "");
+    return true;
+}

@@ -1,0 +1,134 @@
+/* An editable schedule: a recipe as a list of modifiers (each in a stage and
+ * a group, with its arguments as a tree of values) that can be edited,
+ * undone, redone, checked and saved.
+ *
+ * Every edit is one command on an undo stack; a new edit clears the redo
+ * stack. The schedule is dirty when its state differs from the last one
+ * saved (or loaded), also after undoing past the save. After every edit the
+ * schedule is written through the exporter, parsed back and checked with the
+ * schema and the lint rules; the diagnostics name the modifier and field.
+ *
+ * Stages and groups keep their keys ("train_stage", "pruning_modifiers") and
+ * stay contiguous: a modifier moved past the edge of its group joins the
+ * neighbouring group. A group holds at most one modifier of each type (a
+ * YAML map has unique keys), so a copy or an added modifier whose type the
+ * group already has goes into a new group beside it. */
+#ifndef MS_SCHEDULE_H
+#define MS_SCHEDULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../recipe/recipe.h"
+#include "../recipe/schema.h"
+#include "../util/status.h"
+
+typedef struct ms_schedule ms_schedule;
+
+/* A schedule holding a copy of what `recipe` selects (the schema is
+ * borrowed: keep it alive). `file` names the text in diagnostics. */
+ms_status ms_schedule_new(const ms_schema *schema, const ms_recipe *recipe, const char *file,
+                          ms_schedule **out, ms_diag *diag);
+void ms_schedule_free(ms_schedule *s);
+
+size_t ms_schedule_count(const ms_schedule *s);
+const char *ms_schedule_type(const ms_schedule *s, size_t i);
+/* The stage and group as named in the tree: keys without "_stage" and
+ * "_modifiers". */
+const char *ms_schedule_stage(const ms_schedule *s, size_t i);
+const char *ms_schedule_group(const ms_schedule *s, size_t i);
+/* The arguments (usually a map; NULL past the end). */
+const ms_node *ms_schedule_args(const ms_schedule *s, size_t i);
+
+/* ---- edits: each is one undoable command; `*index` (may be NULL) is where
+ * the modifier edited now is ---- */
+
+/* Adds a modifier of `type` (a schema modifier type) with no arguments after
+ * modifier `after` (SIZE_MAX or past the end: at the end). */
+ms_status ms_schedule_add(ms_schedule *s, size_t after, const char *type, size_t *index,
+                          ms_diag *diag);
+ms_status ms_schedule_delete(ms_schedule *s, size_t i, ms_diag *diag);
+ms_status ms_schedule_duplicate(ms_schedule *s, size_t i, size_t *index, ms_diag *diag);
+/* `up` true moves towards the start. */
+ms_status ms_schedule_move(ms_schedule *s, size_t i, bool up, size_t *index, ms_diag *diag);
+/* Sets field `field` of modifier `i` to the YAML value `text` ("0.5",
+ * "[Linear]", "W4A16"); empty text removes the field (its default applies).
+ * Refuses text that is not one YAML value; schema problems do not stop the
+ * edit (they show in the diagnostics). */
+ms_status ms_schedule_set_field(ms_schedule *s, size_t i, const char *field, const char *text,
+                                ms_diag *diag);
+
+bool ms_schedule_can_undo(const ms_schedule *s);
+bool ms_schedule_can_redo(const ms_schedule *s);
+/* What undo (redo) would revert (repeat): "set start of 0 MagnitudePruningModifier". */
+const char *ms_schedule_undo_label(const ms_schedule *s);
+const char *ms_schedule_redo_label(const ms_schedule *s);
+/* MS_ERR_INVALID when there is nothing to undo (redo). `*index`: the
+ * modifier the command touched. */
+ms_status ms_schedule_undo(ms_schedule *s, size_t *index, ms_diag *diag);
+ms_status ms_schedule_redo(ms_schedule *s, size_t *index, ms_diag *diag);
+
+bool ms_schedule_dirty(const ms_schedule *s);
+
+/* ---- text, saving, checking ---- */
+
+/* The schedule as recipe text (the exporter's layout); `*text` is malloc'd. */
+ms_status ms_schedule_text(const ms_schedule *s, char **text, size_t *len);
+/* Writes the text to `path` (through a temporary file beside it, so a failed
+ * write leaves the old file) and marks the state saved. */
+ms_status ms_schedule_save(ms_schedule *s, const char *path, ms_diag *diag);
+/* A recipe parsed from the text as `modsim` loads files (strict), for a
+ * simulation of the edited schedule. */
+ms_status ms_schedule_recipe(const ms_schedule *s, ms_recipe **out, ms_diag *diag);
+
+/* One problem of the current schedule, at a modifier (-1: outside one) and
+ * a field ("" when the modifier as a whole). */
+typedef struct ms_schedule_diag {
+    ms_diag diag;
+    int modifier;
+    char field[64];
+} ms_schedule_diag;
+
+/* The diagnostics of the schedule as it is now (re-checked after every
+ * edit), errors and warnings in schedule order. */
+size_t ms_schedule_diag_count(const ms_schedule *s);
+const ms_schedule_diag *ms_schedule_diag_at(const ms_schedule *s, size_t i);
+
+/* ---- forms ---- */
+
+/* One row of a modifier's form: the schema's fields in order, then any
+ * field the modifier gives that the schema does not know. */
+typedef struct ms_form_field {
+    ms_schema_field schema; /* zeroed but for the name when unknown */
+    bool known;             /* listed by the schema */
+    bool set;               /* given by the modifier */
+    char *value;            /* the value in flow YAML; "" when not set */
+    char hint[192];         /* "number|null, 0 <= x <= 1, default 0.8" or "W4A16|W8A8|..." */
+} ms_form_field;
+
+typedef struct ms_form {
+    char type[96];
+    size_t modifier;
+    ms_form_field *fields;
+    size_t count;
+} ms_form;
+
+/* The form of modifier `i`; free with ms_form_free. */
+ms_status ms_schedule_form(const ms_schedule *s, size_t i, ms_form *out);
+void ms_form_free(ms_form *form);
+
+/* Checks `text` typed for field `field` of modifier type `type`: MS_OK, or
+ * an error whose message says what is wrong and hint what would be valid
+ * (not a YAML value, wrong type, out of bounds, not in the enum, required
+ * and empty). */
+ms_status ms_form_check(const ms_schema *schema, const char *type, const char *field,
+                        const char *text, ms_diag *diag);
+
+/* The enum value after (`step` 1) or before (-1) `current` in the field's
+ * list, the first (last) when `current` is not in it; false when the field
+ * has no enum. */
+bool ms_form_enum_cycle(const ms_form_field *field, const char *current, int step, char *out,
+                        size_t cap);
+
+#endif

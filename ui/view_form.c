@@ -1,0 +1,261 @@
+/* The form of one modifier, generated from the schema: one row per field
+ * with its value and what it allows, a field's text checked as it is typed,
+ * enum and boolean fields cycled in place. It is the Schedule screen while
+ * open; Esc goes back to the tree. */
+#include "app.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+enum { TOP = 3, BOTTOM = 3 }; /* title, description, column heads; help under the rows */
+
+static const ms_form_field *current(const app *a)
+{
+    return a->form_sel < a->form.count ? &a->form.fields[a->form_sel] : NULL;
+}
+
+/* The schedule's diagnostic about this field, or NULL. */
+static const ms_schedule_diag *field_diag(const app *a, const char *field)
+{
+    for (size_t i = 0; i < ms_schedule_diag_count(a->sched); i++) {
+        const ms_schedule_diag *d = ms_schedule_diag_at(a->sched, i);
+        if (d->modifier == (int)a->form.modifier && !strcmp(d->field, field))
+            return d;
+    }
+    return NULL;
+}
+
+static void check_edit(app *a)
+{
+    const ms_form_field *f = current(a);
+    ms_diag_clear(&a->edit_diag);
+    if (f &&
+        ms_form_check(a->schema, a->form.type, f->schema.name, a->edit, &a->edit_diag) == MS_OK)
+        ms_diag_clear(&a->edit_diag);
+}
+
+static void form_draw(app *a, WINDOW *w, int rows, int cols)
+{
+    size_t m = a->form.modifier;
+    wattrset(w, ui_attr(a, ROLE_TITLE));
+    ui_putf(w, 0, 1, cols - 2, "Form: %zu %s  (stage %s, group %s)%s", m, a->form.type,
+            ms_schedule_stage(a->sched, m), ms_schedule_group(a->sched, m),
+            ms_schedule_dirty(a->sched) ? " [modified]" : "");
+    const char *desc = ms_schema_modifier_description(a->schema, a->form.type);
+    wattrset(w, ui_attr(a, ROLE_DIM));
+    ui_put(w, 1, 1, cols - 2, desc ? desc : "not a modifier type the schema knows");
+    int name_w = cols >= 80 ? 24 : cols / 3, value_w = (cols - name_w - 4) / 2;
+    int hint_x = 3 + name_w + value_w + 1;
+    ui_putf(w, 2, 3, cols - 4, "%-*s %-*s %s", name_w, "field", value_w, "value", "allowed");
+    int visible = rows - TOP - BOTTOM;
+    ui_scroll_to(&a->form_scroll, (int)a->form_sel, visible);
+    for (int r = 0; r < visible && (size_t)(a->form_scroll + r) < a->form.count; r++) {
+        size_t i = (size_t)(a->form_scroll + r);
+        const ms_form_field *f = &a->form.fields[i];
+        const ms_schedule_diag *d = field_diag(a, f->schema.name);
+        bool sel = i == a->form_sel, editing = sel && a->editing;
+        int y = TOP + r;
+        wattrset(w, ui_attr(a, d ? ROLE_ERROR : ROLE_NORMAL));
+        ui_put(w, y, 1, 1, d ? "!" : " ");
+        wattrset(w, ui_attr(a, sel ? ROLE_SELECTED : f->set ? ROLE_NORMAL : ROLE_DIM));
+        ui_putf(w, y, 3, name_w, "%-*s", name_w, f->schema.name);
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
+        if (editing) {
+            /* the end of what is typed stays visible */
+            size_t len = strlen(a->edit);
+            const char *tail = a->edit;
+            while (len + 2 > (size_t)value_w && *tail) {
+                tail++;
+                len--;
+            }
+            wattrset(w, ui_attr(a, ROLE_CURSOR));
+            ui_putf(w, y, 4 + name_w, value_w - 1, "%s_", tail);
+        } else {
+            ui_put(w, y, 4 + name_w, value_w - 1, f->value);
+        }
+        if (editing && a->edit_diag.code[0]) {
+            wattrset(w, ui_attr(a, ROLE_ERROR));
+            ui_putf(w, y, hint_x, cols - hint_x - 1, "%s %s", a->utf8 ? "\u2717" : "x",
+                    a->edit_diag.message);
+        } else if (editing) {
+            wattrset(w, ui_attr(a, ROLE_FLAG));
+            ui_putf(w, y, hint_x, cols - hint_x - 1, "%s %s", a->utf8 ? "\u2713" : "ok", f->hint);
+        } else if (d) {
+            wattrset(w, ui_attr(a, ROLE_ERROR));
+            ui_put(w, y, hint_x, cols - hint_x - 1, d->diag.message);
+        } else {
+            wattrset(w, ui_attr(a, ROLE_DIM));
+            ui_put(w, y, hint_x, cols - hint_x - 1, f->hint);
+        }
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
+    }
+    /* under the rows: what is wrong with the text typed, or what the field is */
+    const ms_form_field *f = current(a);
+    int y = rows - BOTTOM;
+    wattrset(w, ui_attr(a, ROLE_DIM));
+    ui_hline(a, w, y++, 0, cols);
+    if (a->editing && a->edit_diag.code[0]) {
+        wattrset(w, ui_attr(a, ROLE_ERROR));
+        y += ui_wrap(w, y, 1, cols - 2, 1, a->edit_diag.message);
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
+        ui_wrap(w, y, 1, cols - 2, 1, a->edit_diag.hint);
+    } else if (f) {
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
+        ui_putf(w, y++, 1, cols - 2, "%s: %s", f->schema.name, f->hint);
+        wattrset(w, ui_attr(a, ROLE_DIM));
+        ui_wrap(w, y, 1, cols - 2, 1,
+                f->schema.description ? f->schema.description
+                : a->editing          ? "Enter keeps the value, Esc drops it"
+                                      : "e edits, Space cycles enums, x unsets");
+    }
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+}
+
+/* Sets the selected field to `text` as one undoable edit. */
+static bool set_field(app *a, const char *text)
+{
+    const ms_form_field *f = current(a);
+    if (!f)
+        return false;
+    char name[128];
+    snprintf(name, sizeof name, "%s", f->schema.name);
+    bool changed = strcmp(f->value, text) != 0;
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_status st = ms_schedule_set_field(a->sched, a->form.modifier, name, text, &d);
+    if (st != MS_OK) {
+        app_message(a, true, "%s%s%s", d.message[0] ? d.message : ms_status_str(st),
+                    d.hint[0] ? ": " : "", d.hint);
+        return false;
+    }
+    if (!changed)
+        return true;
+    size_t m = a->form.modifier;
+    char done[256];
+    snprintf(done, sizeof done, "%s (u undoes)", ms_schedule_undo_label(a->sched));
+    app_schedule_changed(a, m, done);
+    app_form_open(a, m, name);
+    const ms_schedule_diag *bad = field_diag(a, name);
+    if (bad && bad->diag.severity == MS_SEV_ERROR)
+        app_message(a, true, "%s: %s", ms_schedule_undo_label(a->sched), bad->diag.message);
+    return true;
+}
+
+/* Enum values in the schema's order; booleans flip. */
+static void cycle(app *a, int step)
+{
+    const ms_form_field *f = current(a);
+    char next[256];
+    if (!f)
+        return;
+    if (ms_form_enum_cycle(f, f->value, step, next, sizeof next)) {
+        set_field(a, next);
+    } else if (!strncmp(f->schema.types, "boolean", 7)) {
+        set_field(a, strcmp(f->value, "true") ? "true" : "false");
+    } else {
+        app_message(a, false, "%s is not an enum or boolean: e edits its value", f->schema.name);
+    }
+}
+
+static ui_result form_command(app *a, ms_cmd cmd)
+{
+    size_t n = a->form.count;
+    int page = a->body_rows > TOP + BOTTOM + 1 ? a->body_rows - TOP - BOTTOM - 1 : 1;
+    switch (cmd) {
+    case MS_CMD_UP:
+        a->form_sel = a->form_sel ? a->form_sel - 1 : 0;
+        return UI_REDRAW;
+    case MS_CMD_DOWN:
+        a->form_sel = a->form_sel + 1 < n ? a->form_sel + 1 : a->form_sel;
+        return UI_REDRAW;
+    case MS_CMD_PAGE_UP:
+        a->form_sel = a->form_sel > (size_t)page ? a->form_sel - (size_t)page : 0;
+        return UI_REDRAW;
+    case MS_CMD_PAGE_DOWN:
+        a->form_sel = a->form_sel + (size_t)page < n ? a->form_sel + (size_t)page : n ? n - 1 : 0;
+        return UI_REDRAW;
+    case MS_CMD_FIRST:
+        a->form_sel = 0;
+        return UI_REDRAW;
+    case MS_CMD_LAST:
+        a->form_sel = n ? n - 1 : 0;
+        return UI_REDRAW;
+    case MS_CMD_CANCEL:
+        if (a->job != JOB_NONE)
+            return UI_UNHANDLED;
+        app_form_close(a);
+        return UI_REDRAW_ALL;
+    case MS_CMD_EDIT_FIELD:
+        if (!current(a))
+            return UI_HANDLED;
+        a->editing = true;
+        snprintf(a->edit, sizeof a->edit, "%s", current(a)->value);
+        check_edit(a);
+        app_message(a, false, "editing %s: Enter keeps it, Esc drops it", current(a)->schema.name);
+        return UI_REDRAW;
+    case MS_CMD_VALUE_NEXT:
+    case MS_CMD_VALUE_PREV:
+        cycle(a, cmd == MS_CMD_VALUE_NEXT ? 1 : -1);
+        return UI_REDRAW_ALL;
+    case MS_CMD_UNSET_FIELD:
+        set_field(a, "");
+        return UI_REDRAW_ALL;
+    case MS_CMD_UNDO:
+    case MS_CMD_REDO:
+    case MS_CMD_SAVE:
+        return app_edit_command(a, cmd);
+    default:
+        return UI_UNHANDLED;
+    }
+}
+
+/* Appends character `c` in the locale's encoding, if it fits. */
+static void append_char(char *buf, size_t cap, int c)
+{
+    char enc[MB_LEN_MAX];
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    size_t n = wcrtomb(enc, (wchar_t)c, &st), len = strlen(buf);
+    if (n != (size_t)-1 && len + n < cap) {
+        memcpy(buf + len, enc, n);
+        buf[len + n] = '\0';
+    }
+}
+
+void form_edit_key(app *a, int key)
+{
+    size_t len = strlen(a->edit);
+    a->dirty |= DIRTY_BODY | DIRTY_MSG;
+    if (key == MS_KEY_ESC) {
+        a->editing = false;
+        app_message(a, false, "not changed");
+        return;
+    }
+    if (key == MS_KEY_ENTER) {
+        a->editing = false;
+        if (!set_field(a, a->edit))
+            a->editing = true; /* not a YAML value: keep typing */
+        return;
+    }
+    if (key == MS_KEY_BACKSPACE) {
+        while (len && ((unsigned char)a->edit[len - 1] & 0xC0) == 0x80)
+            len--; /* continuation bytes of the last character */
+        a->edit[len ? len - 1 : 0] = '\0';
+    } else if (key == MS_KEY_CTRL('u')) {
+        a->edit[0] = '\0';
+    } else if (key >= 32 && key != 127 && key < MS_KEY_BASE) {
+        append_char(a->edit, sizeof a->edit, key);
+    } else {
+        return;
+    }
+    check_edit(a);
+}
+
+const view_ops form_view = {
+    .name = "Form",
+    .scope = MS_SCOPE_FORM,
+    .draw = form_draw,
+    .command = form_command,
+};
