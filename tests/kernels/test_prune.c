@@ -104,6 +104,34 @@ static void prune_2_4_keeps_two_largest_per_group(void **state)
     assert_true(w[0] == 0.0f && w[1] == -3.0f && w[4] == 0.0f && w[7] == 1.0f);
 }
 
+/* The vectorized 2:4 path against the rank definition, on values full of ties
+ * (signed zeros included), for every n, with a group count that leaves a tail. */
+static void prune_n_of_4_matches_ranks_with_ties(void **state)
+{
+    (void)state;
+    enum { ROWS = 7, COLS = 12, N = ROWS * COLS };
+    const float vals[6] = {0.0f, -0.0f, 1, -1, 2, -2};
+    float src[N], w[N], want[N];
+    uint8_t mask[N], want_mask[N];
+    uint64_t seed = 7;
+    for (size_t i = 0; i < N; i++)
+        src[i] = vals[(size_t)(test_uniform(&seed) * 6)];
+    for (size_t n = 1; n <= 4; n++) {
+        for (size_t i = 0; i < N; i++) {
+            size_t g = i - i % 4, rank = 0;
+            for (size_t j = g; j < g + 4; j++)
+                rank += fabsf(src[j]) < fabsf(src[i]) || (fabsf(src[j]) == fabsf(src[i]) && j < i);
+            want_mask[i] = rank >= n;
+            want[i] = src[i] * (float)want_mask[i];
+        }
+        memcpy(w, src, sizeof w);
+        ms_prune_args a = {.structure = MS_PRUNE_NM, .n = n, .m = 4};
+        assert_int_equal(ms_prune_magnitude(NULL, &a, w, ROWS, COLS, mask, NULL), MS_OK);
+        assert_memory_equal(mask, want_mask, N);
+        assert_memory_equal(w, want, sizeof w);
+    }
+}
+
 static void prune_nm_handles_other_patterns(void **state)
 {
     (void)state;
@@ -212,6 +240,7 @@ int main(void)
         cmocka_unit_test(prune_ties_with_threshold_are_all_pruned),
         cmocka_unit_test(prune_threshold_matches_sorting_on_large_input),
         cmocka_unit_test(prune_2_4_keeps_two_largest_per_group),
+        cmocka_unit_test(prune_n_of_4_matches_ranks_with_ties),
         cmocka_unit_test(prune_nm_handles_other_patterns),
         cmocka_unit_test(prune_nm_rejects_columns_not_divisible),
         cmocka_unit_test(prune_channel_and_filter_remove_smallest_lines),
