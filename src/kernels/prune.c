@@ -236,12 +236,12 @@ static int nm4_chunk(float *restrict w, uint8_t *restrict mask, size_t groups, s
     size_t g = 0;
     for (; g + 4 <= groups; g += 4) {
         ms_v16f x = ms_load16(w + 4 * g), a = (ms_v16f)((ms_v16i)x & 0x7fffffff);
-        ms_v16f r1 = __builtin_shufflevector(a, a, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15,
-                                             12);
-        ms_v16f r2 = __builtin_shufflevector(a, a, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12,
-                                             13);
-        ms_v16f r3 = __builtin_shufflevector(a, a, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13,
-                                             14);
+        ms_v16f r1 =
+            __builtin_shufflevector(a, a, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+        ms_v16f r2 =
+            __builtin_shufflevector(a, a, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+        ms_v16f r3 =
+            __builtin_shufflevector(a, a, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
         /* compares give -1 for true, so this is minus the rank */
         ms_v16i neg_rank = ((r1 < a) | ((r1 == a) & (col >= 3))) +
                            ((r2 < a) | ((r2 == a) & (col >= 2))) +
