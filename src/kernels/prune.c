@@ -27,42 +27,78 @@ typedef struct {
     uint32_t *cand;
 } select_job;
 
-static inline uint32_t key_of(const select_job *s, size_t i)
+/* Keys of x[0, n): |x| bits, or the bits of x with -0.0 as 0; branch-free
+ * so that the loops around it vectorize. */
+static inline uint32_t key_at(const float *x, size_t i, uint32_t keep_bits)
 {
     uint32_t u;
-    memcpy(&u, &s->x[i], sizeof u);
-    if (s->abs || u == 0x80000000u) /* -0.0 ranks as 0 */
-        return u & 0x7fffffffu;
-    return u;
+    memcpy(&u, &x[i], sizeof u);
+    u &= keep_bits;
+    return u == 0x80000000u ? 0 : u;
+}
+
+/* Four interleaved histograms: data such as weights falls in a few bins, and
+ * consecutive increments of one counter would wait on each other. */
+MS_CLONES
+static int hist_chunk(const float *restrict x, size_t n, uint32_t keep_bits, uint32_t *restrict out)
+{
+    /* padded: rows 8 KiB apart would alias in the 4 KiB store-forwarding check */
+    uint32_t h[4][HIST_BINS + 16], worst = 0;
+    memset(h, 0, sizeof h);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t k0 = key_at(x, i, keep_bits), k1 = key_at(x, i + 1, keep_bits);
+        uint32_t k2 = key_at(x, i + 2, keep_bits), k3 = key_at(x, i + 3, keep_bits);
+        uint32_t m01 = k0 > k1 ? k0 : k1, m23 = k2 > k3 ? k2 : k3, m = m01 > m23 ? m01 : m23;
+        worst = m > worst ? m : worst;
+        h[0][k0 >> HIST_SHIFT & (HIST_BINS - 1)]++;
+        h[1][k1 >> HIST_SHIFT & (HIST_BINS - 1)]++;
+        h[2][k2 >> HIST_SHIFT & (HIST_BINS - 1)]++;
+        h[3][k3 >> HIST_SHIFT & (HIST_BINS - 1)]++;
+    }
+    for (; i < n; i++) {
+        uint32_t k = key_at(x, i, keep_bits);
+        worst = k > worst ? k : worst;
+        h[0][k >> HIST_SHIFT & (HIST_BINS - 1)]++;
+    }
+    for (size_t b = 0; b < HIST_BINS; b++)
+        out[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+    /* a sign bit (when not taking |x|) or an all-ones exponent */
+    return worst >= NONFINITE;
 }
 
 static void hist_task(void *ctx, size_t t, size_t worker)
 {
     (void)worker;
     select_job *s = ctx;
-    size_t i0 = t * CHUNK, i1 = i0 + CHUNK < s->count ? i0 + CHUNK : s->count;
-    uint32_t *h = s->hists + t * HIST_BINS;
-    uint32_t worst = 0;
-    for (size_t i = i0; i < i1; i++) {
-        uint32_t u = key_of(s, i);
-        worst = u > worst ? u : worst;
-        h[(u >> HIST_SHIFT) & (HIST_BINS - 1)]++;
+    size_t i0 = t * CHUNK, n = s->count - i0 < CHUNK ? s->count - i0 : CHUNK;
+    s->bad[t] =
+        hist_chunk(s->x + i0, n, s->abs ? 0x7fffffffu : 0xffffffffu, s->hists + t * HIST_BINS);
+}
+
+/* Appends the keys in `bucket` to out without branches (a candidate is a few
+ * percent of random data: branches would mispredict). Writes one slot past
+ * the last candidate. Returns the count. */
+MS_CLONES
+static size_t gather_chunk(const float *restrict x, size_t n, uint32_t keep_bits, uint32_t bucket,
+                           uint32_t *restrict out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = key_at(x, i, keep_bits);
+        out[m] = k;
+        m += k >> HIST_SHIFT == bucket;
     }
-    /* a sign bit (when not taking |x|) or an all-ones exponent */
-    s->bad[t] = worst >= NONFINITE;
+    return m;
 }
 
 static void gather_task(void *ctx, size_t t, size_t worker)
 {
     (void)worker;
     select_job *s = ctx;
-    size_t i0 = t * CHUNK, i1 = i0 + CHUNK < s->count ? i0 + CHUNK : s->count;
-    uint32_t *out = s->cand + s->offsets[t];
-    for (size_t i = i0; i < i1; i++) {
-        uint32_t u = key_of(s, i);
-        if (u >> HIST_SHIFT == s->bucket)
-            *out++ = u;
-    }
+    size_t i0 = t * CHUNK, n = s->count - i0 < CHUNK ? s->count - i0 : CHUNK;
+    gather_chunk(s->x + i0, n, s->abs ? 0x7fffffffu : 0xffffffffu, s->bucket,
+                 s->cand + s->offsets[t]);
 }
 
 /* k-th smallest (1-based) of n keys that share their top bits; radix passes
@@ -102,7 +138,7 @@ static ms_status select_run(ms_pool *pool, select_job *s, size_t k, float *out, 
         if (!s->bad[t])
             continue;
         for (size_t i = t * CHUNK;; i++) {
-            if (key_of(s, i) >= NONFINITE) {
+            if (key_at(s->x, i, s->abs ? 0x7fffffffu : 0xffffffffu) >= NONFINITE) {
                 st = ms_diag_set(diag, MS_ERR_INVALID, "E-NONFINITE", NULL, 0, 0, "%s[%zu] is %g",
                                  what, i, (double)s->x[i]);
                 ms_diag_hint(diag, "scores must be finite%s", s->abs ? "" : " and non-negative");
@@ -120,15 +156,21 @@ static ms_status select_run(ms_pool *pool, select_job *s, size_t k, float *out, 
         kk -= total;
     }
     s->bucket = (uint32_t)b;
+    /* each task's run gets a spare slot for gather_chunk's extra write */
     size_t n = 0;
     for (size_t t = 0; t < ntasks; t++) {
-        s->offsets[t] = n;
+        s->offsets[t] = n + t;
         n += s->hists[t * HIST_BINS + b];
     }
-    s->cand = malloc(n * sizeof *s->cand);
+    s->cand = malloc((n + ntasks) * sizeof *s->cand);
     if (!s->cand)
         goto nomem;
     ms_pool_run(pool, ntasks, gather_task, s);
+    for (size_t t = 1, m = s->hists[b]; t < ntasks; t++) {
+        size_t c = s->hists[t * HIST_BINS + b];
+        memmove(s->cand + m, s->cand + s->offsets[t], c * sizeof *s->cand);
+        m += c;
+    }
     uint32_t key = select_in(s->cand, n, kk);
     memcpy(out, &key, sizeof *out);
     goto done;
@@ -182,10 +224,24 @@ typedef struct {
     uint32_t above; /* keep |w| bits > above */
 } mask_job;
 
+/* Keeps |w| bits > above, 16 lanes at a time: the scalar form does not
+ * vectorize (a conditional byte store per element). */
 MS_CLONES
 static void threshold_chunk(float *restrict w, uint8_t *restrict mask, size_t n, uint32_t above)
 {
-    for (size_t i = 0; i < n; i++) {
+    typedef uint8_t v16c __attribute__((vector_size(16)));
+    size_t i = 0;
+    for (; i + MS_VLEN <= n; i += MS_VLEN) {
+        /* |w| bits and above are below 2^31: signed compares are exact */
+        ms_v16f x = ms_load16(w + i);
+        ms_v16i keep = ((ms_v16i)x & 0x7fffffff) > (int32_t)above;
+        if (mask) {
+            v16c k = __builtin_convertvector(keep & 1, v16c);
+            memcpy(mask + i, &k, sizeof k);
+        }
+        ms_store16(w + i, x * (ms_v16f)(keep & 0x3f800000)); /* x * 1.0f or x * 0.0f */
+    }
+    for (; i < n; i++) {
         uint32_t u;
         memcpy(&u, &w[i], sizeof u);
         uint8_t keep = (u & 0x7fffffffu) > above;
