@@ -37,6 +37,15 @@ static inline uint32_t key_at(const float *x, size_t i, uint32_t keep_bits)
     return u == 0x80000000u ? 0 : u;
 }
 
+typedef uint32_t v16u __attribute__((vector_size(64)));
+
+/* key_at for 16 values at once. */
+static inline v16u keys16(const float *x, uint32_t keep_bits)
+{
+    v16u u = (v16u)ms_load16(x) & keep_bits;
+    return u & (v16u) ~(u == 0x80000000u);
+}
+
 /* Four interleaved histograms: data such as weights falls in a few bins, and
  * consecutive increments of one counter would wait on each other. */
 MS_CLONES
@@ -122,11 +131,167 @@ static uint32_t select_in(uint32_t *c, size_t n, size_t k)
     return c[0];
 }
 
+/* k-th smallest (1-based) of any n keys: a pass on the top 12 bits, then
+ * select_in. */
+static uint32_t select_any(uint32_t *c, size_t n, size_t k)
+{
+    size_t hist[4096] = {0};
+    for (size_t i = 0; i < n; i++)
+        hist[c[i] >> 20]++;
+    size_t b = 0;
+    while (k > hist[b])
+        k -= hist[b++];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] >> 20 == b)
+            c[m++] = c[i];
+    return select_in(c, m, k);
+}
+
+/* Large inputs first try to bracket the k-th key between two keys of a
+ * sample, then count the keys below the bracket and gather those inside it
+ * in one vectorized pass: no per-element histogram increments, and the
+ * bracket holds about 1% of the data. The answer is exact whenever the
+ * counts show that the bracket holds the k-th key; when they do not (a
+ * misleading sample, or data piling up in the bracket, such as many equal or
+ * sorted values, or a non-finite value), the histogram path runs. */
+#define BRACKET_MIN (1u << 20) /* fewer values: the histogram path is cheap */
+#define SAMPLE_STRIDE 1031     /* a run of 16 every 1031 values: prime, so */
+#define SAMPLE_RUN 16          /* the runs fall on every column of a matrix */
+
+typedef struct {
+    const float *x;
+    size_t count;
+    uint32_t keep_bits;
+    uint32_t lo, hi; /* the bracket, inclusive */
+    size_t cap;      /* candidate slots per task */
+    uint32_t *cand;  /* per task: cap slots */
+    size_t *below;   /* per task: keys < lo */
+    size_t *found;   /* per task: keys in [lo, hi] */
+    int *fail;       /* per task: a non-finite key, or more than cap candidates */
+} bracket_job;
+
+static inline int any16(v16u m)
+{
+    m |= __builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    m |= __builtin_shufflevector(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);
+    m |= __builtin_shufflevector(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1);
+    m |= __builtin_shufflevector(m, m, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
+    return m[0] != 0;
+}
+
+MS_CLONES
+static int bracket_chunk(const float *restrict x, size_t n, const bracket_job *b,
+                         uint32_t *restrict out, size_t *below, size_t *found)
+{
+    v16u vbelow = {0}, vbad = {0};
+    size_t m = 0, i = 0;
+    for (; i + MS_VLEN <= n; i += MS_VLEN) {
+        v16u k = keys16(x + i, b->keep_bits);
+        vbelow -= (v16u)(k < b->lo);
+        vbad |= (v16u)(k >= NONFINITE);
+        v16u in = (v16u)(k - b->lo <= b->hi - b->lo) & 1; /* lo <= k <= hi, one compare */
+        if (any16(in)) {                                  /* rare: take all 16 without branches */
+            if (m + MS_VLEN > b->cap)
+                return 1;
+            uint32_t key[MS_VLEN], take[MS_VLEN];
+            memcpy(key, &k, sizeof key);
+            memcpy(take, &in, sizeof take);
+            for (int j = 0; j < MS_VLEN; j++) {
+                out[m] = key[j];
+                m += take[j];
+            }
+        }
+    }
+    size_t nb = 0;
+    int bad = 0;
+    for (int l = 0; l < MS_VLEN; l++) {
+        nb += vbelow[l];
+        bad |= vbad[l] != 0;
+    }
+    for (; i < n; i++) {
+        uint32_t k = key_at(x, i, b->keep_bits);
+        nb += k < b->lo;
+        bad |= k >= NONFINITE;
+        if (k >= b->lo && k <= b->hi) {
+            if (m == b->cap)
+                return 1;
+            out[m++] = k;
+        }
+    }
+    *below = nb;
+    *found = m;
+    return bad;
+}
+
+static void bracket_task(void *ctx, size_t t, size_t worker)
+{
+    (void)worker;
+    bracket_job *b = ctx;
+    size_t i0 = t * CHUNK, n = b->count - i0 < CHUNK ? b->count - i0 : CHUNK;
+    b->fail[t] = bracket_chunk(b->x + i0, n, b, b->cand + t * b->cap, &b->below[t], &b->found[t]);
+}
+
+/* Returns 1 with *key set when the bracket held the k-th key, else 0. */
+static int bracket_select(ms_pool *pool, const select_job *s, size_t k, uint32_t *key)
+{
+    size_t ntasks = (s->count + CHUNK - 1) / CHUNK, runs = (s->count - SAMPLE_RUN) / SAMPLE_STRIDE;
+    size_t ns = runs * SAMPLE_RUN;
+    bracket_job b = {.x = s->x, .count = s->count, .keep_bits = s->abs ? 0x7fffffffu : 0xffffffffu};
+    uint32_t *smp = malloc(2 * ns * sizeof *smp);
+    if (!smp)
+        return 0;
+    for (size_t r = 0; r < runs; r++)
+        for (size_t j = 0; j < SAMPLE_RUN; j++)
+            smp[r * SAMPLE_RUN + j] = key_at(s->x, r * SAMPLE_STRIDE + j, b.keep_bits);
+    memcpy(smp + ns, smp, ns * sizeof *smp);
+    /* about 5 standard deviations of the sample's rank either side */
+    double p = (double)k / (double)s->count, center = p * (double)ns;
+    double half = 5.0 * sqrt((double)ns * p * (1.0 - p)) + 32.0;
+    size_t lo_rank = center - half > 1.0 ? (size_t)(center - half) : 1;
+    size_t hi_rank = center + half < (double)ns ? (size_t)(center + half) + 1 : ns;
+    b.lo = select_any(smp, ns, lo_rank);
+    b.hi = select_any(smp + ns, ns, hi_rank);
+    free(smp);
+    /* room for twice the expected share of candidates in every task */
+    b.cap = 2 * (size_t)((double)CHUNK * (double)(hi_rank - lo_rank + 1) / (double)ns) + 1024;
+    b.cand = malloc(ntasks * b.cap * sizeof *b.cand);
+    b.below = malloc(ntasks * sizeof *b.below);
+    b.found = malloc(ntasks * sizeof *b.found);
+    b.fail = malloc(ntasks * sizeof *b.fail);
+    int ok = b.cand && b.below && b.found && b.fail;
+    if (ok)
+        ms_pool_run(pool, ntasks, bracket_task, &b);
+    size_t below = 0, found = 0;
+    for (size_t t = 0; ok && t < ntasks; t++) {
+        if (b.fail[t]) {
+            ok = 0;
+            break;
+        }
+        memmove(b.cand + found, b.cand + t * b.cap, b.found[t] * sizeof *b.cand);
+        below += b.below[t];
+        found += b.found[t];
+    }
+    ok = ok && below < k && k <= below + found;
+    if (ok)
+        *key = select_any(b.cand, found, k - below);
+    free(b.cand);
+    free(b.below);
+    free(b.found);
+    free(b.fail);
+    return ok;
+}
+
 static ms_status select_run(ms_pool *pool, select_job *s, size_t k, float *out, const char *what,
                             ms_diag *diag)
 {
     size_t ntasks = (s->count + CHUNK - 1) / CHUNK;
     ms_status st = MS_OK;
+    uint32_t key;
+    if (s->count >= BRACKET_MIN && bracket_select(pool, s, k, &key)) {
+        memcpy(out, &key, sizeof *out);
+        return MS_OK;
+    }
     s->hists = calloc(ntasks * HIST_BINS, sizeof *s->hists);
     s->bad = calloc(ntasks, sizeof *s->bad);
     s->offsets = malloc(ntasks * sizeof *s->offsets);
@@ -171,7 +336,7 @@ static ms_status select_run(ms_pool *pool, select_job *s, size_t k, float *out, 
         memmove(s->cand + m, s->cand + s->offsets[t], c * sizeof *s->cand);
         m += c;
     }
-    uint32_t key = select_in(s->cand, n, kk);
+    key = select_in(s->cand, n, kk);
     memcpy(out, &key, sizeof *out);
     goto done;
 nomem:

@@ -93,6 +93,47 @@ static void prune_threshold_matches_sorting_on_large_input(void **state)
     free(a);
 }
 
+/* Past 2^20 values the threshold is first bracketed from a sample; check it
+ * against sorting on data where the sample is representative, where it is
+ * misleading (the sampled positions hold zeros) and where one value fills
+ * the bracket, with both the serial and the pooled runs. */
+static void prune_threshold_matches_sorting_past_the_sample_size(void **state)
+{
+    (void)state;
+    size_t n = (1u << 20) + 12345;
+    float *w = malloc(n * sizeof *w), *a = malloc(n * sizeof *a);
+    ms_pool *pool = test_pool(2);
+    for (int data = 0; data < 3; data++) {
+        float *r = test_random(n, 31 + (uint64_t)data);
+        memcpy(w, r, n * sizeof *w);
+        free(r);
+        for (size_t i = 0; i < n; i++) {
+            if (data == 0 && i % 5 == 0)
+                w[i] = w[i / 3]; /* ties */
+            if (data == 1 && i % 1031 < 16)
+                w[i] = 0.0f; /* exactly the sampled runs */
+            if (data == 2 && i % 100 != 0)
+                w[i] = -2.0f;
+        }
+        for (size_t i = 0; i < n; i++)
+            a[i] = fabsf(w[i]);
+        qsort(a, n, sizeof *a, cmp_float);
+        double sp[] = {0.001, 0.5, 0.999};
+        for (int i = 0; i < 3; i++) {
+            float t1, t2, score;
+            size_t k;
+            assert_int_equal(ms_prune_threshold(NULL, w, n, sp[i], &t1, &k, NULL), MS_OK);
+            assert_int_equal(ms_prune_threshold(pool, w, n, sp[i], &t2, &k, NULL), MS_OK);
+            assert_true(t1 == a[k - 1] && t2 == a[k - 1]);
+            assert_int_equal(ms_select_kth(pool, a, n, k, &score, NULL), MS_OK);
+            assert_true(score == a[k - 1]);
+        }
+    }
+    ms_pool_free(pool);
+    free(w);
+    free(a);
+}
+
 static void prune_2_4_keeps_two_largest_per_group(void **state)
 {
     (void)state;
@@ -239,6 +280,7 @@ int main(void)
         cmocka_unit_test(prune_sparsity_zero_keeps_all_and_one_prunes_all),
         cmocka_unit_test(prune_ties_with_threshold_are_all_pruned),
         cmocka_unit_test(prune_threshold_matches_sorting_on_large_input),
+        cmocka_unit_test(prune_threshold_matches_sorting_past_the_sample_size),
         cmocka_unit_test(prune_2_4_keeps_two_largest_per_group),
         cmocka_unit_test(prune_n_of_4_matches_ranks_with_ties),
         cmocka_unit_test(prune_nm_handles_other_patterns),
