@@ -39,6 +39,14 @@ static inline uint32_t key_at(const float *x, size_t i, uint32_t keep_bits)
 
 typedef uint32_t v16u __attribute__((vector_size(64)));
 
+/* x < y as -1 / 0 for lanes below 2^31 (so x - y cannot overflow), from the
+ * sign of x - y: plain arithmetic, which GCC splits into AVX2 halves, where
+ * it turns compares of 16-lane vectors into scalar code. */
+static inline ms_v16i lt31(v16u x, v16u y)
+{
+    return (ms_v16i)(x - y) >> 31;
+}
+
 /* key_at for 16 values at once. */
 static inline v16u keys16(const float *x, uint32_t keep_bits)
 {
@@ -184,14 +192,17 @@ MS_CLONES
 static int bracket_chunk(const float *restrict x, size_t n, const bracket_job *b,
                          uint32_t *restrict out, size_t *below, size_t *found)
 {
-    v16u vbelow = {0}, vbad = {0};
+    v16u vbelow = {0}, vbad = {0}, lo = vbelow + b->lo, hi = vbelow + b->hi;
+    const v16u finite_max = vbelow + (NONFINITE - 1);
     size_t m = 0, i = 0;
     for (; i + MS_VLEN <= n; i += MS_VLEN) {
-        v16u k = keys16(x + i, b->keep_bits);
-        vbelow -= (v16u)(k < b->lo);
-        vbad |= (v16u)(k >= NONFINITE);
-        v16u in = (v16u)(k - b->lo <= b->hi - b->lo) & 1; /* lo <= k <= hi, one compare */
-        if (any16(in)) {                                  /* rare: take all 16 without branches */
+        /* a key with the sign bit (a negative score) is bad; the rest, below
+         * 2^31, compare with lt31 */
+        v16u k = keys16(x + i, b->keep_bits), ka = k & 0x7fffffff;
+        vbelow -= (v16u)lt31(ka, lo);
+        vbad |= (k >> 31) | (v16u)lt31(finite_max, ka);
+        v16u in = (v16u) ~(lt31(ka, lo) | lt31(hi, ka)) & 1; /* lo <= k <= hi */
+        if (any16(in)) { /* rare: take all 16 without branches */
             if (m + MS_VLEN > b->cap)
                 return 1;
             uint32_t key[MS_VLEN], take[MS_VLEN];
@@ -397,9 +408,9 @@ static void threshold_chunk(float *restrict w, uint8_t *restrict mask, size_t n,
     typedef uint8_t v16c __attribute__((vector_size(16)));
     size_t i = 0;
     for (; i + MS_VLEN <= n; i += MS_VLEN) {
-        /* |w| bits and above are below 2^31: signed compares are exact */
+        /* |w| bits and above are below 2^31 */
         ms_v16f x = ms_load16(w + i);
-        ms_v16i keep = ((ms_v16i)x & 0x7fffffff) > (int32_t)above;
+        ms_v16i keep = lt31((v16u){0} + above, (v16u)x & 0x7fffffff);
         if (mask) {
             v16c k = __builtin_convertvector(keep & 1, v16c);
             memcpy(mask + i, &k, sizeof k);
@@ -445,30 +456,32 @@ static inline void nm_group(float *restrict w, uint8_t *restrict mask, size_t n,
  * of each group by d = 1..3 compares every |w| with the other three of its
  * group at once, without branches. Column j = (i + d) % 4 ranks below column
  * i when its |w| is smaller, or equal with j < i (the lower column is pruned
- * first); j < i holds exactly in the lanes i >= 4 - d. Also checks that w is
- * finite while it reads it (one pass over memory); returns nonzero if not. */
+ * first); j < i holds exactly in the lanes i >= 4 - d. The |w| are compared
+ * as integers (same order for finite values), where "a_j <= a_i" is
+ * "a_j < a_i + 1": one lt31 per rotation. Also checks that w is finite while
+ * it reads it (one pass over memory); returns nonzero if not. */
 MS_CLONES
 static int nm4_chunk(float *restrict w, uint8_t *restrict mask, size_t groups, size_t n)
 {
     typedef uint8_t v16c __attribute__((vector_size(16)));
-    const ms_v16i col = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
-    const ms_v16f lim = (ms_v16f){0} + FLT_MAX;
+    const v16u below1 = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+    const v16u below2 = {0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1};
+    const v16u below3 = {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1};
     ms_v16i bad = {0};
     size_t g = 0;
     for (; g + 4 <= groups; g += 4) {
-        ms_v16f x = ms_load16(w + 4 * g), a = (ms_v16f)((ms_v16i)x & 0x7fffffff);
-        ms_v16f r1 =
+        ms_v16f x = ms_load16(w + 4 * g);
+        v16u a = (v16u)x & 0x7fffffff; /* unsigned: a + 1 cannot overflow */
+        v16u r1 =
             __builtin_shufflevector(a, a, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-        ms_v16f r2 =
+        v16u r2 =
             __builtin_shufflevector(a, a, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-        ms_v16f r3 =
+        v16u r3 =
             __builtin_shufflevector(a, a, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
-        /* compares give -1 for true, so this is minus the rank */
-        ms_v16i neg_rank = ((r1 < a) | ((r1 == a) & (col >= 3))) +
-                           ((r2 < a) | ((r2 == a) & (col >= 2))) +
-                           ((r3 < a) | ((r3 == a) & (col >= 1)));
-        ms_v16i keep = neg_rank <= -(int32_t)n;
-        bad |= ~(a <= lim); /* NaN compares false: flags NaN and inf */
+        /* -1 for true, so this is minus the rank, in [-3, 0] */
+        ms_v16i neg_rank = lt31(r1, a + below1) + lt31(r2, a + below2) + lt31(r3, a + below3);
+        ms_v16i keep = (neg_rank + (int32_t)n - 1) >> 31; /* rank >= n */
+        bad |= lt31((v16u){0} + 0x7f7fffffu, a);          /* inf or NaN bits */
         if (mask) {
             v16c k = __builtin_convertvector(keep & 1, v16c);
             memcpy(mask + 4 * g, &k, sizeof k);
