@@ -371,6 +371,12 @@ static int group_row_int(const ms_quant_args *args, const float *x, size_t ngrou
         }
         ms_v16i is_zero = s == zero;
         s = (ms_v16f)(((ms_v16i)s & ~is_zero) | ((ms_v16i)(zero + FLT_EPSILON) & is_zero));
+        /* the next 16 groups (or the next row's): the quantize pass below
+         * keeps the memory system busy with stores, so ask for the loads now
+         * (integer addresses: past the last row there is no array to point in) */
+        uintptr_t next = (uintptr_t)(x + g0 * width) + MS_VLEN * width * sizeof *x;
+        for (size_t i = 0; i < MS_VLEN * width * sizeof *x; i += 64)
+            __builtin_prefetch((const void *)(next + i));
         for (size_t g = 0; g < nb; g++) {
             size_t c0 = (g0 + g) * width;
             scales[g0 + g] = s[g];
