@@ -14,8 +14,10 @@
  * or whole columns (input channels, dim 1) ranked by the sum of |w| (in
  * double); the (size_t)(sparsity * count) smallest go, ties lower index first.
  *
- * NaN or infinite weights are refused with MS_ERR_INVALID. Results do not
- * depend on the pool's thread count. */
+ * NaN or infinite weights are refused with MS_ERR_INVALID; N:M with m = 4
+ * checks while it prunes, so w and the mask are then partly pruned (other
+ * structures leave them unchanged). Results do not depend on the pool's
+ * thread count. */
 #ifndef MS_PRUNE_H
 #define MS_PRUNE_H
 

@@ -294,6 +294,103 @@ static void qdq_segment(const ms_quant_args *args, const float *x, size_t n, flo
         out[i] = ms_quant_value(args, x[i], s, zp, codes ? codes + i : NULL);
 }
 
+static inline ms_v16f pick(ms_v16f a, ms_v16f b, int is_max)
+{
+    return is_max ? ms_max16(a, b) : ms_min16(a, b);
+}
+
+static inline ms_v16f reduce_groups(ms_v16f *v, int is_max)
+{
+    for (int i = 0; i < 8; i++)
+        v[i] = pick(__builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17,
+                                            18, 19, 20, 21, 22, 23),
+                    __builtin_shufflevector(v[2 * i], v[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15,
+                                            24, 25, 26, 27, 28, 29, 30, 31),
+                    is_max);
+    for (int i = 0; i < 4; i++)
+        v[i] = pick(__builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16,
+                                            17, 18, 19, 24, 25, 26, 27),
+                    __builtin_shufflevector(v[2 * i], v[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20,
+                                            21, 22, 23, 28, 29, 30, 31),
+                    is_max);
+    for (int i = 0; i < 2; i++)
+        v[i] = pick(__builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16,
+                                            17, 20, 21, 24, 25, 28, 29),
+                    __builtin_shufflevector(v[2 * i], v[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18,
+                                            19, 22, 23, 26, 27, 30, 31),
+                    is_max);
+    return pick(__builtin_shufflevector(v[0], v[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                        26, 28, 30),
+                __builtin_shufflevector(v[0], v[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25,
+                                        27, 29, 31),
+                is_max);
+}
+
+/* Integer group quantization of one row whose group width is a multiple of
+ * 16: observes 16 groups at once (a min/max vector per group, reduced across
+ * groups, scales and zero points computed lane-wise exactly as
+ * ms_quant_qparams does), then quantizes those groups while they are in L1.
+ * Replaces a reduction, a scalar division chain and a call per group. Returns
+ * nonzero when x holds a NaN or infinity. */
+MS_CLONES
+static int group_row_int(const ms_quant_args *args, const float *x, size_t ngroups, size_t width,
+                         float *scales, float *zps, float *out, int8_t *codes, int stream)
+{
+    float q_min, q_max;
+    ms_quant_range(args, &q_min, &q_max);
+    const ms_v16f zero = {0}, lim = zero + FLT_MAX, range = zero + (q_max - q_min);
+    ms_v16i vbad = {0};
+    for (size_t g0 = 0; g0 < ngroups; g0 += MS_VLEN) {
+        size_t nb = ngroups - g0 < MS_VLEN ? ngroups - g0 : MS_VLEN;
+        ms_v16f vmn[MS_VLEN], vmx[MS_VLEN];
+        for (size_t g = 0; g < MS_VLEN; g++) {
+            /* lanes past the last group repeat it; their results are dropped */
+            const float *xg = x + (g0 + (g < nb ? g : 0)) * width;
+            ms_v16f mn = ms_load16(xg), mx = mn;
+            for (size_t i = 0; i < width; i += MS_VLEN) {
+                ms_v16f v = ms_load16(xg + i);
+                mn = ms_min16(v, mn);
+                mx = ms_max16(v, mx);
+                vbad |= ~((ms_v16f)((ms_v16i)v & 0x7fffffff) <= lim);
+            }
+            vmn[g] = mn;
+            vmx[g] = mx;
+        }
+        ms_v16f mn = ms_min16(reduce_groups(vmn, 0), zero);
+        ms_v16f mx = ms_max16(reduce_groups(vmx, 1), zero);
+        ms_v16f s, zp = zero;
+        if (args->symmetric) {
+            ms_v16f amax = ms_max16((ms_v16f)((ms_v16i)mn & 0x7fffffff), mx);
+            s = amax / (float)((double)(q_max - q_min) / 2.0);
+        } else {
+            s = (mx - mn) / range;
+            ms_v16i nonzero = s != zero;
+            zp = ms_min16(ms_max16(q_min - mn / s, zero + q_min), zero + q_max);
+            zp = ms_min16(ms_max16(zp, zero - 128.0f), zero + 127.0f);
+            zp = (ms_v16f)((ms_v16i)((zp + RNE_MAGIC) - RNE_MAGIC) & nonzero);
+        }
+        ms_v16i is_zero = s == zero;
+        s = (ms_v16f)(((ms_v16i)s & ~is_zero) | ((ms_v16i)(zero + FLT_EPSILON) & is_zero));
+        /* the next 16 groups (or the next row's): the quantize pass below
+         * keeps the memory system busy with stores, so ask for the loads now
+         * (integer addresses: past the last row there is no array to point in) */
+        uintptr_t next = (uintptr_t)(x + g0 * width) + MS_VLEN * width * sizeof *x;
+        for (size_t i = 0; i < MS_VLEN * width * sizeof *x; i += 64)
+            __builtin_prefetch((const void *)(next + i));
+        for (size_t g = 0; g < nb; g++) {
+            size_t c0 = (g0 + g) * width;
+            scales[g0 + g] = s[g];
+            zps[g0 + g] = zp[g];
+            qdq_int(x + c0, width, s[g], zp[g], q_min, q_max, out + c0, codes ? codes + c0 : NULL,
+                    stream);
+        }
+    }
+    int bad = 0;
+    for (int l = 0; l < MS_VLEN; l++)
+        bad |= vbad[l] != 0;
+    return bad;
+}
+
 typedef struct {
     const ms_quant_args *args;
     const float *w;
@@ -374,8 +471,20 @@ static void quant_task(void *ctx, size_t task, size_t worker)
         if (q->bad[task])
             return;
     }
+    int int_groups = q->observe && q->quantize && st == MS_QUANT_GROUP &&
+                     q->args->type == MS_QUANT_INT && width % MS_VLEN == 0;
     for (size_t r = r0; r < r1; r++) {
         size_t sr = scale_row(q, r);
+        if (int_groups) {
+            if (group_row_int(q->args, q->w + r * q->cols, q->scols, width,
+                              q->scales + sr * q->scols, q->zps + sr * q->scols,
+                              q->out + r * q->cols, q->codes ? q->codes + r * q->cols : NULL,
+                              q->stream)) {
+                q->bad[task] = 1;
+                return;
+            }
+            continue;
+        }
         for (size_t sc = 0, c0 = 0; c0 < q->cols; sc++, c0 += width) {
             size_t n = q->cols - c0 < width ? q->cols - c0 : width, idx = sr * q->scols + sc;
             const float *x = q->w + r * q->cols + c0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../util/doc.h"
+#include "../kernels/matrix.h"
 #include "model_impl.h"
 
 enum { MAX_TEXT_BYTES = 1 << 30 };
@@ -82,45 +83,6 @@ void ms_tokens_free(ms_tokens *tokens)
 
 /* ---- kernels ------------------------------------------------------------- */
 
-/* y[rows x out] = x[rows x in] * w[out x in]^T, w as Linear stores it.
- *
- * Blocked so that a slice of w (about 64 KiB) stays in cache while every
- * group of four rows of x passes over it; each dot product keeps eight
- * partial sums, which compilers vectorize without reassociating. Kept
- * self-contained so that a tuned kernel can replace it. */
-static void matmul_xwt(const float *restrict x, const float *restrict w, float *restrict y,
-                       size_t rows, size_t out, size_t in)
-{
-    size_t block = (64 * 1024) / (in * sizeof(float));
-    if (block < 4)
-        block = 4;
-    for (size_t n0 = 0; n0 < out; n0 += block) {
-        size_t n1 = n0 + block < out ? n0 + block : out;
-        for (size_t m = 0; m < rows; m += 4) {
-            const float *xr[4];
-            for (size_t r = 0; r < 4; r++) /* past the last row: repeat row m, unused */
-                xr[r] = x + (m + r < rows ? m + r : m) * in;
-            for (size_t n = n0; n < n1; n++) {
-                const float *wr = w + n * in;
-                float acc[4][8] = {{0}};
-                size_t k = 0;
-                for (; k + 8 <= in; k += 8)
-                    for (size_t r = 0; r < 4; r++)
-                        for (size_t j = 0; j < 8; j++)
-                            acc[r][j] += xr[r][k + j] * wr[k + j];
-                for (size_t r = 0; r < 4 && m + r < rows; r++) {
-                    float s = 0;
-                    for (size_t j = 0; j < 8; j++)
-                        s += acc[r][j];
-                    for (size_t kk = k; kk < in; kk++)
-                        s += xr[r][kk] * wr[kk];
-                    y[(m + r) * out + n] = s;
-                }
-            }
-        }
-    }
-}
-
 /* LlamaRMSNorm: x / sqrt(mean(x^2) + eps) * weight, per row. */
 static void rms_norm(const float *restrict in, const float *restrict weight, float *restrict out,
                      size_t rows, size_t cols, double eps)
@@ -140,6 +102,7 @@ static void rms_norm(const float *restrict in, const float *restrict weight, flo
 
 struct ms_forward {
     const ms_model *m;
+    ms_pool *pool; /* for the matrix multiplies; NULL runs them serially */
     size_t batch, seq, rows;
     size_t h, kvd, inter, head_dim;
     float *hidden;    /* rows x h: the residual stream */
@@ -152,6 +115,14 @@ struct ms_forward {
     float *cos, *sin; /* seq x head_dim/2 */
     size_t next_layer;
 };
+
+/* y[rows x out] = x[rows x in] * w[out x in]^T, w as Linear stores it. */
+static ms_status matmul_xwt(const ms_forward *fw, const float *x, const float *w, float *y,
+                            size_t out, size_t in, ms_diag *diag)
+{
+    return ms_gemm(fw->pool, MS_NOTRANS, MS_TRANS, MS_PART_FULL, fw->rows, out, in, 1.0f, x, in, w,
+                   in, 0.0f, y, out, diag);
+}
 
 static ms_status observe(const ms_forward *fw, size_t module, const float *in,
                          ms_linear_observer observer, void *user, ms_diag *diag)
@@ -170,12 +141,11 @@ static ms_status linear(const ms_forward *fw, size_t module, const float *in, fl
     if (st != MS_OK)
         return st;
     const ms_module *mod = ms_model_module(fw->m, module);
-    matmul_xwt(in, mod->weight, y, fw->rows, mod->shape[0], mod->shape[1]);
-    return MS_OK;
+    return matmul_xwt(fw, in, mod->weight, y, mod->shape[0], mod->shape[1], diag);
 }
 
-ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forward **out,
-                         ms_diag *diag)
+ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                         ms_forward **out, ms_diag *diag)
 {
     const ms_model_spec *s = ms_model_get_spec(model);
     if (!tokens->batch || !tokens->seq)
@@ -193,6 +163,7 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forw
     if (!fw)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     fw->m = model;
+    fw->pool = pool;
     fw->batch = tokens->batch;
     fw->seq = tokens->seq;
     fw->rows = tokens->batch * tokens->seq;
@@ -370,16 +341,16 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
              m->spec.rms_norm_eps);
     ms_status st = observe(fw, m->lm_head, fw->x, observer, user, diag);
     if (st == MS_OK && logits)
-        matmul_xwt(fw->x, m->modules[m->lm_head].weight, logits, fw->rows,
-                   (size_t)m->spec.vocab_size, fw->h);
+        st = matmul_xwt(fw, fw->x, m->modules[m->lm_head].weight, logits,
+                        (size_t)m->spec.vocab_size, fw->h, diag);
     return st;
 }
 
-ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens,
+ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
                          ms_linear_observer observer, void *user, float *logits, ms_diag *diag)
 {
     ms_forward *fw = NULL;
-    ms_status st = ms_forward_new(model, tokens, &fw, diag);
+    ms_status st = ms_forward_new(model, tokens, pool, &fw, diag);
     for (size_t l = 0; st == MS_OK && l < (size_t)model->spec.num_layers; l++)
         st = ms_forward_layer(fw, l, observer, user, diag);
     if (st == MS_OK)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kernels/pool.h"
 #include "../util/status.h"
 #include "model.h"
 
@@ -46,9 +47,11 @@ typedef ms_status (*ms_linear_observer)(size_t module, const char *name, const f
 typedef struct ms_forward ms_forward;
 
 /* Starts a pass: checks the tokens against the vocabulary and embeds them.
- * The model must outlive the pass; its weights are read when each layer runs. */
-ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_forward **out,
-                         ms_diag *diag);
+ * The model must outlive the pass; its weights are read when each layer runs.
+ * The Linears run on `pool` (NULL: on the calling thread only); the logits do
+ * not depend on its thread count. */
+ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                         ms_forward **out, ms_diag *diag);
 void ms_forward_free(ms_forward *fw);
 
 /* Runs decoder layer `layer`; layers must run in order 0, 1, ... once each.
@@ -62,7 +65,7 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
                             ms_diag *diag);
 
 /* A whole pass: every layer, then the logits (`logits` may be NULL). */
-ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens,
+ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
                          ms_linear_observer observer, void *user, float *logits, ms_diag *diag);
 
 #endif

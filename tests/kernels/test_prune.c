@@ -93,6 +93,47 @@ static void prune_threshold_matches_sorting_on_large_input(void **state)
     free(a);
 }
 
+/* Past 2^20 values the threshold is first bracketed from a sample; check it
+ * against sorting on data where the sample is representative, where it is
+ * misleading (the sampled positions hold zeros) and where one value fills
+ * the bracket, with both the serial and the pooled runs. */
+static void prune_threshold_matches_sorting_past_the_sample_size(void **state)
+{
+    (void)state;
+    size_t n = (1u << 20) + 12345;
+    float *w = malloc(n * sizeof *w), *a = malloc(n * sizeof *a);
+    ms_pool *pool = test_pool(2);
+    for (int data = 0; data < 3; data++) {
+        float *r = test_random(n, 31 + (uint64_t)data);
+        memcpy(w, r, n * sizeof *w);
+        free(r);
+        for (size_t i = 0; i < n; i++) {
+            if (data == 0 && i % 5 == 0)
+                w[i] = w[i / 3]; /* ties */
+            if (data == 1 && i % 1031 < 16)
+                w[i] = 0.0f; /* exactly the sampled runs */
+            if (data == 2 && i % 100 != 0)
+                w[i] = -2.0f;
+        }
+        for (size_t i = 0; i < n; i++)
+            a[i] = fabsf(w[i]);
+        qsort(a, n, sizeof *a, cmp_float);
+        double sp[] = {0.001, 0.5, 0.999};
+        for (int i = 0; i < 3; i++) {
+            float t1, t2, score;
+            size_t k;
+            assert_int_equal(ms_prune_threshold(NULL, w, n, sp[i], &t1, &k, NULL), MS_OK);
+            assert_int_equal(ms_prune_threshold(pool, w, n, sp[i], &t2, &k, NULL), MS_OK);
+            assert_true(t1 == a[k - 1] && t2 == a[k - 1]);
+            assert_int_equal(ms_select_kth(pool, a, n, k, &score, NULL), MS_OK);
+            assert_true(score == a[k - 1]);
+        }
+    }
+    ms_pool_free(pool);
+    free(w);
+    free(a);
+}
+
 static void prune_2_4_keeps_two_largest_per_group(void **state)
 {
     (void)state;
@@ -102,6 +143,34 @@ static void prune_2_4_keeps_two_largest_per_group(void **state)
     assert_int_equal(ms_prune_magnitude(NULL, &a, w, 2, 4, mask, NULL), MS_OK);
     assert_memory_equal(mask, want, 8); /* ties: lower columns pruned first */
     assert_true(w[0] == 0.0f && w[1] == -3.0f && w[4] == 0.0f && w[7] == 1.0f);
+}
+
+/* The vectorized 2:4 path against the rank definition, on values full of ties
+ * (signed zeros included), for every n, with a group count that leaves a tail. */
+static void prune_n_of_4_matches_ranks_with_ties(void **state)
+{
+    (void)state;
+    enum { ROWS = 7, COLS = 12, N = ROWS * COLS };
+    const float vals[6] = {0.0f, -0.0f, 1, -1, 2, -2};
+    float src[N], w[N], want[N];
+    uint8_t mask[N], want_mask[N];
+    uint64_t seed = 7;
+    for (size_t i = 0; i < N; i++)
+        src[i] = vals[(size_t)(test_uniform(&seed) * 6)];
+    for (size_t n = 1; n <= 4; n++) {
+        for (size_t i = 0; i < N; i++) {
+            size_t g = i - i % 4, rank = 0;
+            for (size_t j = g; j < g + 4; j++)
+                rank += fabsf(src[j]) < fabsf(src[i]) || (fabsf(src[j]) == fabsf(src[i]) && j < i);
+            want_mask[i] = rank >= n;
+            want[i] = src[i] * (float)want_mask[i];
+        }
+        memcpy(w, src, sizeof w);
+        ms_prune_args a = {.structure = MS_PRUNE_NM, .n = n, .m = 4};
+        assert_int_equal(ms_prune_magnitude(NULL, &a, w, ROWS, COLS, mask, NULL), MS_OK);
+        assert_memory_equal(mask, want_mask, N);
+        assert_memory_equal(w, want, sizeof w);
+    }
 }
 
 static void prune_nm_handles_other_patterns(void **state)
@@ -211,7 +280,9 @@ int main(void)
         cmocka_unit_test(prune_sparsity_zero_keeps_all_and_one_prunes_all),
         cmocka_unit_test(prune_ties_with_threshold_are_all_pruned),
         cmocka_unit_test(prune_threshold_matches_sorting_on_large_input),
+        cmocka_unit_test(prune_threshold_matches_sorting_past_the_sample_size),
         cmocka_unit_test(prune_2_4_keeps_two_largest_per_group),
+        cmocka_unit_test(prune_n_of_4_matches_ranks_with_ties),
         cmocka_unit_test(prune_nm_handles_other_patterns),
         cmocka_unit_test(prune_nm_rejects_columns_not_divisible),
         cmocka_unit_test(prune_channel_and_filter_remove_smallest_lines),

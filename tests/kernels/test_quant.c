@@ -79,6 +79,51 @@ static void quant_group_scales_follow_each_group(void **state)
     assert_true(out[0] == 7.0f * s[0]);
 }
 
+/* Groups go 16 at a time through a vectorized observer; compare with the
+ * scalar twins on 20 groups (a partial batch) holding zero, one-signed and
+ * constant groups, for several bit widths and group sizes. */
+static void quant_groups_match_scalar_qparams_and_values(void **state)
+{
+    (void)state;
+    const size_t sizes[3] = {16, 128, 24};
+    for (size_t si = 0; si < 3; si++)
+        for (int bits = 2; bits <= 8; bits += 3)
+            for (int sym = 0; sym < 2; sym++) {
+                size_t gs = sizes[si], rows = 3, cols = 20 * gs, n = rows * cols;
+                ms_quant_args a = int_args(bits, sym, MS_QUANT_GROUP, gs);
+                float *w = test_random(n, 40 + (uint64_t)bits), *out = malloc(n * 4);
+                float s[60], zp[60];
+                int8_t *codes = malloc(n);
+                for (size_t i = 0; i < gs; i++) {
+                    w[i] = 0.0f;                           /* group 0: all zero */
+                    w[gs + i] = fabsf(w[gs + i]);          /* group 1: positive */
+                    w[2 * gs + i] = -fabsf(w[2 * gs + i]); /* group 2: negative */
+                    w[3 * gs + i] = -0.75f;                /* group 3: constant */
+                }
+                assert_int_equal(ms_quant_fake(NULL, &a, w, rows, cols, out, codes, s, zp, NULL),
+                                 MS_OK);
+                for (size_t g = 0; g < n / gs; g++) {
+                    float mn = w[g * gs], mx = mn, rs, rz;
+                    for (size_t i = g * gs; i < (g + 1) * gs; i++) {
+                        mn = w[i] < mn ? w[i] : mn;
+                        mx = w[i] > mx ? w[i] : mx;
+                    }
+                    ms_quant_qparams(&a, mn, mx, &rs, &rz);
+                    assert_memory_equal(&s[g], &rs, 4);
+                    assert_memory_equal(&zp[g], &rz, 4);
+                    for (size_t i = g * gs; i < (g + 1) * gs; i++) {
+                        int8_t c;
+                        float v = ms_quant_value(&a, w[i], rs, rz, &c);
+                        assert_memory_equal(&out[i], &v, 4);
+                        assert_int_equal(codes[i], c);
+                    }
+                }
+                free(w);
+                free(out);
+                free(codes);
+            }
+}
+
 static void quant_group_size_not_dividing_is_invalid(void **state)
 {
     (void)state;
@@ -278,6 +323,7 @@ int main(void)
         cmocka_unit_test(quant_rounds_half_to_even),
         cmocka_unit_test(quant_asymmetric_int4_zero_point_is_signed),
         cmocka_unit_test(quant_group_scales_follow_each_group),
+        cmocka_unit_test(quant_groups_match_scalar_qparams_and_values),
         cmocka_unit_test(quant_group_size_not_dividing_is_invalid),
         cmocka_unit_test(quant_all_zero_group_gets_epsilon_scale),
         cmocka_unit_test(quant_all_equal_weights_round_trip),

@@ -5,8 +5,9 @@
  *       reads every tensor of IN as float and writes it as F32 to OUT
  *   model_tool hash SPEC
  *       prints the weights' FNV-1a hash and the parameter count
- *   model_tool bench SPEC BATCH SEQ
- *       times weight generation and one forward pass over random tokens
+ *   model_tool bench SPEC BATCH SEQ [THREADS]
+ *       times weight generation and one forward pass over random tokens, the
+ *       matrix multiplies on THREADS threads (default 1)
  * Exit status 0 on success, 1 with a diagnostic on stderr otherwise. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ static ms_status dump(char **argv, ms_diag *diag)
     size_t vocab = (size_t)ms_model_get_spec(model)->vocab_size;
     if (st == MS_OK) {
         logits = malloc(tokens.batch * tokens.seq * vocab * sizeof *logits);
-        st = logits ? ms_forward_run(model, &tokens, NULL, NULL, logits, diag) : MS_ERR_NOMEM;
+        st = logits ? ms_forward_run(model, &tokens, NULL, NULL, NULL, logits, diag) : MS_ERR_NOMEM;
     }
     if (st == MS_OK)
         st = ms_st_writer_new(&w);
@@ -115,10 +116,14 @@ static ms_status bench(char **argv, ms_diag *diag)
         logits = malloc(tokens.batch * tokens.seq * vocab * sizeof *logits);
         st = logits ? MS_OK : MS_ERR_NOMEM;
     }
+    ms_pool *pool = NULL;
+    if (st == MS_OK && argv[3])
+        st = ms_pool_create(strtoul(argv[3], NULL, 10), &pool, diag);
     double t2 = now();
     if (st == MS_OK)
-        st = ms_forward_run(model, &tokens, NULL, NULL, logits, diag);
+        st = ms_forward_run(model, &tokens, pool, NULL, NULL, logits, diag);
     double t3 = now();
+    ms_pool_free(pool);
     if (st == MS_OK)
         printf("%zu parameters: weights %.2f s, forward over %zu x %zu tokens %.2f s "
                "(%.1f GFLOP/s at 2 flops per parameter and token)\n",
@@ -135,12 +140,16 @@ int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
-        int args;
+        int args, optional;
         ms_status (*run)(char **argv, ms_diag *diag);
-    } commands[] = {
-        {"dump", 6, dump}, {"convert", 2, convert}, {"hash", 1, hash}, {"bench", 3, bench}};
+    } commands[] = {{"dump", 6, 0, dump},
+                    {"convert", 2, 0, convert},
+                    {"hash", 1, 0, hash},
+                    {"bench", 3, 1, bench}};
     for (size_t i = 0; argc > 1 && i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(argv[1], commands[i].name) || argc != commands[i].args + 2)
+        int given = argc - 2;
+        if (strcmp(argv[1], commands[i].name) || given < commands[i].args ||
+            given > commands[i].args + commands[i].optional)
             continue;
         ms_diag diag;
         ms_diag_clear(&diag);
@@ -154,6 +163,6 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: model_tool dump SPEC WEIGHTS OUT BATCH SEQ SEED | convert IN OUT | "
-                    "hash SPEC | bench SPEC BATCH SEQ\n");
+                    "hash SPEC | bench SPEC BATCH SEQ [THREADS]\n");
     return 2;
 }

@@ -49,8 +49,25 @@ static float *run(const ms_tokens *t)
 {
     float *logits = malloc(t->batch * t->seq * VOCAB * sizeof *logits);
     ms_diag d;
-    assert_int_equal(ms_forward_run(model, t, NULL, NULL, logits, &d), MS_OK);
+    assert_int_equal(ms_forward_run(model, t, NULL, NULL, NULL, logits, &d), MS_OK);
     return logits;
+}
+
+static void forward_same_logits_with_two_threads(void **state)
+{
+    (void)state;
+    ms_tokens t;
+    ms_diag d;
+    ms_pool *pool;
+    assert_int_equal(ms_tokens_random(5, 2, SEQ, VOCAB, &t, &d), MS_OK);
+    assert_int_equal(ms_pool_create(2, &pool, &d), MS_OK);
+    float *serial = run(&t), *pooled = malloc(2 * SEQ * VOCAB * sizeof *pooled);
+    assert_int_equal(ms_forward_run(model, &t, pool, NULL, NULL, pooled, &d), MS_OK);
+    assert_memory_equal(serial, pooled, 2 * SEQ * VOCAB * sizeof *pooled);
+    free(serial);
+    free(pooled);
+    ms_pool_free(pool);
+    ms_tokens_free(&t);
 }
 
 static void forward_attention_is_causal(void **state)
@@ -137,7 +154,7 @@ static void forward_observer_sees_every_linear_input(void **state)
     ms_diag d;
     assert_int_equal(ms_tokens_random(1, 3, SEQ, VOCAB, &t, &d), MS_OK);
     seen s = {0};
-    assert_int_equal(ms_forward_run(model, &t, record, &s, NULL, &d), MS_OK);
+    assert_int_equal(ms_forward_run(model, &t, NULL, record, &s, NULL, &d), MS_OK);
     static const char *const order[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
                                         "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
                                         "mlp.down_proj"};
@@ -179,7 +196,8 @@ static void forward_observer_can_stop_the_pass(void **state)
     ms_diag d;
     assert_int_equal(ms_tokens_random(1, 1, SEQ, VOCAB, &t, &d), MS_OK);
     size_t calls = 0;
-    assert_int_equal(ms_forward_run(model, &t, stop_at_down, &calls, NULL, &d), MS_ERR_RAISED);
+    assert_int_equal(ms_forward_run(model, &t, NULL, stop_at_down, &calls, NULL, &d),
+                     MS_ERR_RAISED);
     assert_int_equal(calls, 7);
     assert_string_equal(d.message, "stop at model.layers.0.mlp.down_proj");
     ms_tokens_free(&t);
@@ -196,7 +214,7 @@ static void forward_layer_by_layer_reads_weights_when_each_layer_runs(void **sta
     assert_int_equal(ms_tokens_random(2, 1, SEQ, VOCAB, &t, &d), MS_OK);
     float *original = run(&t), *layered = malloc(SEQ * VOCAB * sizeof *layered);
     ms_forward *fw;
-    assert_int_equal(ms_forward_new(model, &t, &fw, &d), MS_OK);
+    assert_int_equal(ms_forward_new(model, &t, NULL, &fw, &d), MS_OK);
     assert_int_equal(ms_forward_logits(fw, NULL, NULL, layered, &d), MS_ERR_INVALID);
     assert_int_equal(ms_forward_layer(fw, 1, NULL, NULL, &d), MS_ERR_INVALID);
     assert_int_equal(ms_forward_layer(fw, 0, NULL, NULL, &d), MS_OK);
@@ -233,7 +251,7 @@ static void forward_tokens_are_seeded_and_checked(void **state)
         assert_true(a.ids[i] >= 0 && a.ids[i] < VOCAB);
     a.ids[57] = VOCAB;
     ms_forward *fw = NULL;
-    assert_int_equal(ms_forward_new(model, &a, &fw, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_forward_new(model, &a, NULL, &fw, &d), MS_ERR_INVALID);
     assert_null(fw);
     assert_non_null(strstr(d.message, "token 7 of sequence 1 is 300"));
     assert_int_equal(ms_tokens_random(1, 0, 5, VOCAB, &c, &d), MS_ERR_INVALID);
@@ -276,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forward_attention_is_causal),
+        cmocka_unit_test(forward_same_logits_with_two_threads),
         cmocka_unit_test(forward_sequences_of_a_batch_are_independent),
         cmocka_unit_test(forward_observer_sees_every_linear_input),
         cmocka_unit_test(forward_observer_can_stop_the_pass),
