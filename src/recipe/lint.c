@@ -35,6 +35,8 @@ static const ms_lint_code codes[] = {
     {"E-CALC", MS_SEV_ERROR, "a calc(...) expression that does not parse"},
     {"W-IGNORED-KEY", MS_SEV_WARNING, "a key upstream skips silently (not *_stage/*_modifiers)"},
     {"W-FIELD-IGNORED", MS_SEV_WARNING, "a quantization argument compressed-tensors drops"},
+    {"W-QUOTED-NUMBER", MS_SEV_WARNING, "a quoted number, which pydantic converts"},
+    {"W-LAX-BOOL", MS_SEV_WARNING, "a string or 0/1 for a boolean, which pydantic converts"},
     {"W-DEPRECATED", MS_SEV_WARNING, "a deprecated modifier type or field"},
     {"W-END-NEG", MS_SEV_WARNING, "end: -1, which never starts the modifier"},
     {"W-END-BEFORE-START", MS_SEV_WARNING, "end <= start"},
@@ -151,7 +153,7 @@ static ms_opt_double number_field(const ms_node *args, const char *field, const 
 {
     double d;
     *node = ms_node_get(args, field);
-    return *node && ms_node_as_double(*node, &d) ? MS_SOME(d) : MS_NONE;
+    return *node && ms_node_as_pydantic_number(*node, false, &d) ? MS_SOME(d) : MS_NONE;
 }
 
 static bool is_training_schedule(const mod_info *m)
@@ -219,8 +221,9 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
                                  .end = m->end,
                                  .update = m->update,
                                  .args = ms_node_get(args, "scheduler_args")};
-    if (!ms_node_as_double(in, &set.init_sparsity) ||
-        !ms_node_as_double(fin, &set.final_sparsity) || !m->start.set || !m->end.set ||
+    if (!ms_node_as_pydantic_number(in, false, &set.init_sparsity) ||
+        !ms_node_as_pydantic_number(fin, false, &set.final_sparsity) || !m->start.set ||
+        !m->end.set ||
         m->end.value <= m->start.value)
         return;
     ms_scheduler *s = NULL;
