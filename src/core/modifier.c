@@ -217,8 +217,8 @@ static ms_status read_opt_number(const ms_node *args, const char *field, bool in
     if (!ms_node_as_pydantic_number(v, integer, &d))
         return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, v->line, v->col,
                            "field '%s' must be %s or null, not %s '%s'", field,
-                           integer ? "an integer" : "a number",
-                           ms_node_type_name(v), v->value ? v->value : "");
+                           integer ? "an integer" : "a number", ms_node_type_name(v),
+                           v->value ? v->value : "");
     *out = MS_SOME(d);
     return MS_OK;
 }

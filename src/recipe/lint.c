@@ -223,8 +223,7 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
                                  .args = ms_node_get(args, "scheduler_args")};
     if (!ms_node_as_pydantic_number(in, false, &set.init_sparsity) ||
         !ms_node_as_pydantic_number(fin, false, &set.final_sparsity) || !m->start.set ||
-        !m->end.set ||
-        m->end.value <= m->start.value)
+        !m->end.set || m->end.value <= m->start.value)
         return;
     ms_scheduler *s = NULL;
     ms_raise raised;

@@ -642,8 +642,8 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
         else
             snprintf(buf, cap, "%.15g", d);
         ms_diag *w = emit(c, MS_SEV_WARNING, "W-QUOTED-NUMBER", n,
-                          "%s: %s '%s' is read as %s by upstream (pydantic converts it)",
-                          where(c), n->quoted ? "quoted number" : "the string", n->value, buf);
+                          "%s: %s '%s' is read as %s by upstream (pydantic converts it)", where(c),
+                          n->quoted ? "quoted number" : "the string", n->value, buf);
         ms_diag_hint(w, "write it unquoted: %s", buf);
         return true;
     }
