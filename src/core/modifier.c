@@ -240,6 +240,14 @@ ms_status ms_modifier_new(const ms_modifier_type *type, const ms_node *args, con
     ms_opt_double *slots[] = {&m->index, &m->start, &m->end, &m->update};
     for (size_t i = 0; i < 4 && st == MS_OK; i++)
         st = read_opt_number(args, fields[i], i == 0, file, slots[i], diag);
+    /* upstream's Modifier declares its state as fields a recipe may set */
+    const char *state[] = {"initialized_", "started_", "ended_", "finalized_"};
+    for (size_t i = 0; i < 4; i++) {
+        const ms_node *v = ms_node_get(args, state[i]);
+        bool b = false;
+        m->preset[i] = v && (ms_node_as_bool(v, &b) || ms_node_lax_bool(v, &b)) && b;
+    }
+    ms_modifier_reset(m);
     const ms_node *g = ms_node_get(args, "group");
     if (st == MS_OK && g && !ms_node_is_null(g)) {
         if (g->kind != MS_NODE_SCALAR)
@@ -279,7 +287,10 @@ void ms_modifier_free(ms_modifier *m)
 
 void ms_modifier_reset(ms_modifier *m)
 {
-    m->initialized = m->started = m->ended = m->finalized = false;
+    m->initialized = m->preset[0];
+    m->started = m->preset[1];
+    m->ended = m->preset[2];
+    m->finalized = m->preset[3];
     if (m->state)
         memset(m->state, 0, m->type->state_size);
 }

@@ -381,6 +381,23 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     hint_names(d, key->value, props, "fields");
 }
 
+/* Modifier fields ending in '_' are lifecycle state that pydantic accepts
+ * from a recipe (x-internal): warn with what the value does, check its type. */
+static bool internal_field(vctx *c, const ms_node *schema, const ms_node *key, const ms_node *value)
+{
+    const ms_node *fields = ms_schema_resolve(c->s, ms_node_get(schema, "x-internal"));
+    const ms_node *fs = ms_node_get(ms_node_get(fields, "properties"), key->value);
+    if (!fs)
+        return false;
+    const ms_node *desc = ms_node_get(fs, "description");
+    ms_diag *d = emit(c, MS_SEV_WARNING, "W-INTERNAL-FIELD", key,
+                      "'%s' sets internal state of %s: upstream accepts it; %s", key->value,
+                      where(c), desc ? desc->value : "its lifecycle overwrites it");
+    ms_diag_hint(d, "remove '%s:': the lifecycle manages it", key->value);
+    descend(c, fs, key, value, key->value, false);
+    return true;
+}
+
 static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
 {
     const ms_node *props = ms_node_get(schema, "properties");
@@ -403,7 +420,7 @@ static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
                 descend(c, pprops->items[j], key, value, key->value, false);
             }
         }
-        if (matched || !addl)
+        if (matched || !addl || internal_field(c, schema, key, value))
             continue;
         bool allowed = true;
         if (addl->kind == MS_NODE_SCALAR && ms_node_as_bool(addl, &allowed) && !allowed)

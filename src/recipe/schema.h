@@ -17,6 +17,8 @@
  *   x-keyKind: TEXT      what the keys of this map are ("modifier type")
  *   x-drive: "training"|"calibration"  how a modifier type is driven
  *   x-strict: true       no pydantic lax conversion: a validator sees the raw value
+ *   x-internal: {$ref}   fields outside `properties` that upstream accepts but
+ *                        its lifecycle owns (initialized_, ...): a warning
  * A string where an integer, number or boolean is expected is converted as
  * pydantic's lax mode does ("128", "yes") and reported as a warning
  * (W-QUOTED-NUMBER, W-LAX-BOOL), since upstream loads it. */

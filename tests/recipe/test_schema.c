@@ -146,6 +146,25 @@ static void schema_quoted_number_in_strict_field_is_an_error(void **state)
     ms_diag_list_free(&out);
 }
 
+static void schema_internal_state_fields_are_warnings(void **state)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      started_: maybe\n"
+               "      ended_: false\n      other_: 1\n",
+               "r.yaml", NULL, &out);
+    assert_int_equal(out.count, 4);
+    assert_string_equal(out.items[0].code, "W-INTERNAL-FIELD");
+    assert_string_equal(out.items[1].code, "E-TYPE"); /* the value is still checked */
+    assert_string_equal(out.items[2].code, "W-INTERNAL-FIELD");
+    assert_string_equal(out.items[3].code, "E-FIELD-UNKNOWN");
+    ms_schema_field f;
+    for (size_t i = 0; ms_schema_field_at(*state, "GPTQModifier", i, &f); i++)
+        assert_string_not_equal(f.name, "started_"); /* not a form field */
+    ms_diag_list_free(&out);
+}
+
 static void schema_config_group_at_modifier_level_is_misplaced(void **state)
 {
     ms_diag_list out;
@@ -169,6 +188,7 @@ int main(void)
         cmocka_unit_test(schema_preset_names_ignore_case_as_upstream),
         cmocka_unit_test(schema_quoted_number_is_a_warning_checked_as_converted),
         cmocka_unit_test(schema_quoted_number_in_strict_field_is_an_error),
+        cmocka_unit_test(schema_internal_state_fields_are_warnings),
         cmocka_unit_test(schema_config_group_at_modifier_level_is_misplaced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
