@@ -17,7 +17,7 @@ static const ms_lint_code codes[] = {
     {"E-EMPTY", MS_SEV_ERROR, "the recipe is empty"},
     {"E-FRONTMATTER", MS_SEV_ERROR, "a Markdown recipe card without YAML front matter"},
     {"E-YAML", MS_SEV_ERROR, "YAML syntax error"},
-    {"E-JSON", MS_SEV_ERROR, "YAML-only syntax in a .json recipe"},
+    {"E-JSON", MS_SEV_ERROR, "a .json recipe that json.loads refuses"},
     {"E-DUPKEY", MS_SEV_ERROR, "a key appears twice in one map"},
     {"E-KEY", MS_SEV_ERROR, "a map key that is a map or a sequence"},
     {"E-DEPTH", MS_SEV_ERROR, "nesting deeper than 256 levels"},

@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <yaml.h>
 
-enum { MAX_DEPTH = 256 };
 static const size_t MAX_ALIAS_EXPANSION = 1000000;
 
 /* Nodes are allocated in chunks owned by the document; freeing is one pass. */
@@ -124,7 +123,7 @@ static bool scalar_equal(const ms_node *a, const ms_node *b)
 static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int depth,
                             ms_node **out, size_t *weight)
 {
-    if (depth > MAX_DEPTH)
+    if (depth > MS_DOC_MAX_DEPTH)
         return fail(b, MS_ERR_LIMIT, "E-DEPTH", &ev->start_mark, "nesting is deeper than %s levels",
                     "256");
     *weight = 1;

@@ -28,6 +28,9 @@ struct ms_node {
 
 typedef struct ms_doc ms_doc;
 
+/* Deepest nesting of maps and sequences a document may have. */
+#define MS_DOC_MAX_DEPTH 256
+
 /* Parses `len` bytes of YAML (JSON is accepted as YAML flow style). `file` names
  * the input in diagnostics. An empty input yields a document whose root is NULL.
  * Rejects duplicate map keys, non-scalar keys, several documents, nesting deeper
