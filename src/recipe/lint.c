@@ -41,7 +41,6 @@ static const ms_lint_code codes[] = {
     {"E-ACTORDER-CONFLICT", MS_SEV_ERROR, "GPTQModifier.actorder differs from a scheme's"},
     {"E-OWL", MS_SEV_ERROR, "some but not all OWL settings (SparseGPT, Wanda)"},
     {"W-IGNORED-KEY", MS_SEV_WARNING, "a key upstream skips silently (not *_stage/*_modifiers)"},
-    {"W-FIELD-IGNORED", MS_SEV_WARNING, "a quantization argument compressed-tensors drops"},
     {"W-INTERNAL-FIELD", MS_SEV_WARNING, "lifecycle state (initialized_, ...) set in a recipe"},
     {"W-QUOTED-NUMBER", MS_SEV_WARNING, "a quoted number, which pydantic converts"},
     {"W-LAX-BOOL", MS_SEV_WARNING, "a string or 0/1 for a boolean, which pydantic converts"},

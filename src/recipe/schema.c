@@ -368,14 +368,6 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
         hint_names(d, key->value, props, "types");
         return;
     }
-    const ms_node *unknown = ms_node_get(schema, "x-unknown");
-    if (unknown && unknown->kind == MS_NODE_SCALAR && !strcmp(unknown->value, "warning")) {
-        ms_diag *d =
-            emit(c, MS_SEV_WARNING, "W-FIELD-IGNORED", key,
-                 "unknown field '%s' in %s: upstream drops it silently", key->value, where(c));
-        hint_names(d, key->value, props, "fields");
-        return;
-    }
     ms_diag *d = emit(c, MS_SEV_ERROR, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s",
                       key->value, where(c));
     hint_names(d, key->value, props, "fields");

@@ -12,7 +12,6 @@
  * extended), anyOf, oneOf, $ref to "#" or "#/$defs/NAME", and deprecated.
  * Extensions, ignored by other tools:
  *   x-ignoreCase: true   enum and propertyNames compare without case (presets)
- *   x-unknown: "warning" unknown keys are dropped upstream: warn, not refuse
  *   x-misplaced: {PATTERN: WHERE}  unknown keys matching PATTERN belong in WHERE
  *   x-keyKind: TEXT      what the keys of this map are ("modifier type")
  *   x-drive: "training"|"calibration"  how a modifier type is driven
