@@ -348,18 +348,21 @@ ms_rule ms_modifier_explain_finalize(const ms_modifier *m, char *buf, size_t cap
 
 /* ---- construction and accessors ---- */
 
-static ms_status read_opt_number(const ms_node *args, const char *field, const char *file,
-                                 ms_opt_double *out, ms_diag *diag)
+/* As pydantic reads `int | None` or `float | None`: "1" counts as 1, as
+ * upstream loads it (validate warns about the quotes). */
+static ms_status read_opt_number(const ms_node *args, const char *field, bool integer,
+                                 const char *file, ms_opt_double *out, ms_diag *diag)
 {
     const ms_node *v = ms_node_get(args, field);
     *out = MS_NONE;
     if (!v || ms_node_is_null(v))
         return MS_OK;
     double d;
-    if (!ms_node_as_double(v, &d))
+    if (!ms_node_as_pydantic_number(v, integer, &d))
         return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, v->line, v->col,
-                           "field '%s' must be a number or null, not %s '%s'", field,
-                           ms_node_type_name(v), v->value ? v->value : "");
+                           "field '%s' must be %s or null, not %s '%s'", field,
+                           integer ? "an integer" : "a number", ms_node_type_name(v),
+                           v->value ? v->value : "");
     *out = MS_SOME(d);
     return MS_OK;
 }
@@ -380,7 +383,15 @@ ms_status ms_modifier_new(const ms_modifier_type *type, const ms_node *args, con
     const char *fields[] = {"index", "start", "end", "update"};
     ms_opt_double *slots[] = {&m->index, &m->start, &m->end, &m->update};
     for (size_t i = 0; i < 4 && st == MS_OK; i++)
-        st = read_opt_number(args, fields[i], file, slots[i], diag);
+        st = read_opt_number(args, fields[i], i == 0, file, slots[i], diag);
+    /* upstream's Modifier declares its state as fields a recipe may set */
+    const char *state[] = {"initialized_", "started_", "ended_", "finalized_"};
+    for (size_t i = 0; i < 4; i++) {
+        const ms_node *v = ms_node_get(args, state[i]);
+        bool b = false;
+        m->preset[i] = v && (ms_node_as_bool(v, &b) || ms_node_lax_bool(v, &b)) && b;
+    }
+    ms_modifier_reset(m);
     const ms_node *g = ms_node_get(args, "group");
     if (st == MS_OK && g && !ms_node_is_null(g)) {
         if (g->kind != MS_NODE_SCALAR)
@@ -420,7 +431,10 @@ void ms_modifier_free(ms_modifier *m)
 
 void ms_modifier_reset(ms_modifier *m)
 {
-    m->initialized = m->started = m->ended = m->finalized = false;
+    m->initialized = m->preset[0];
+    m->started = m->preset[1];
+    m->ended = m->preset[2];
+    m->finalized = m->preset[3];
     if (m->state)
         memset(m->state, 0, m->type->state_size);
 }

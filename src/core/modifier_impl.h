@@ -20,6 +20,7 @@ struct ms_modifier {
     char *group;
     ms_opt_double index, start, end, update;
     bool initialized, started, ended, finalized;
+    bool preset[4]; /* the recipe's initialized_, started_, ended_, finalized_: reset restores */
     void *config; /* type's parsed arguments (type->config_size bytes) */
     void *state;  /* type's runtime state (type->state_size bytes), zeroed by reset */
 };

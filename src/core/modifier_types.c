@@ -27,7 +27,7 @@ static ms_status require_field(const ms_modifier *m, const ms_node *args, const 
 static ms_status read_number(const ms_modifier *m, const ms_node *v, const char *field,
                              const char *file, double *out, ms_diag *diag)
 {
-    if (ms_node_as_double(v, out))
+    if (ms_node_as_pydantic_number(v, false, out))
         return MS_OK;
     return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, v->line, v->col,
                        "%s.%s must be a number, not %s '%s'", m->type->name, field,
@@ -38,7 +38,7 @@ static bool read_flag(const ms_node *args, const char *field)
 {
     bool b = false;
     const ms_node *v = ms_node_get(args, field);
-    return v && ms_node_as_bool(v, &b) && b;
+    return v && (ms_node_as_bool(v, &b) || ms_node_lax_bool(v, &b)) && b;
 }
 
 /* ---- pruning (training-driven) ---- */

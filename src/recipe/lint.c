@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/calc.h"
 #include "../core/scheduler.h"
@@ -17,7 +18,7 @@ static const ms_lint_code codes[] = {
     {"E-EMPTY", MS_SEV_ERROR, "the recipe is empty"},
     {"E-FRONTMATTER", MS_SEV_ERROR, "a Markdown recipe card without YAML front matter"},
     {"E-YAML", MS_SEV_ERROR, "YAML syntax error"},
-    {"E-JSON", MS_SEV_ERROR, "YAML-only syntax in a .json recipe"},
+    {"E-JSON", MS_SEV_ERROR, "a .json recipe that json.loads refuses"},
     {"E-DUPKEY", MS_SEV_ERROR, "a key appears twice in one map"},
     {"E-KEY", MS_SEV_ERROR, "a map key that is a map or a sequence"},
     {"E-DEPTH", MS_SEV_ERROR, "nesting deeper than 256 levels"},
@@ -33,8 +34,16 @@ static const ms_lint_code codes[] = {
     {"E-REQUIRED", MS_SEV_ERROR, "a required field is missing"},
     {"E-AWQ-ORDER", MS_SEV_ERROR, "AWQModifier with no quantization modifier after it"},
     {"E-CALC", MS_SEV_ERROR, "a calc(...) expression that does not parse"},
+    {"E-QUANT-ARGS", MS_SEV_ERROR, "quantization arguments compressed-tensors refuses together"},
+    {"E-QUANT-SCHEME", MS_SEV_ERROR, "activation arguments a quantization scheme refuses"},
+    {"E-SCHEME-CONFLICT", MS_SEV_ERROR, "both scheme and config_groups on one modifier"},
+    {"E-OBSERVER-CONFLICT", MS_SEV_ERROR, "both the observer map and *_observer fields"},
+    {"E-ACTORDER-CONFLICT", MS_SEV_ERROR, "GPTQModifier.actorder differs from a scheme's"},
+    {"E-OWL", MS_SEV_ERROR, "some but not all OWL settings (SparseGPT, Wanda)"},
     {"W-IGNORED-KEY", MS_SEV_WARNING, "a key upstream skips silently (not *_stage/*_modifiers)"},
-    {"W-FIELD-IGNORED", MS_SEV_WARNING, "a quantization argument compressed-tensors drops"},
+    {"W-INTERNAL-FIELD", MS_SEV_WARNING, "lifecycle state (initialized_, ...) set in a recipe"},
+    {"W-QUOTED-NUMBER", MS_SEV_WARNING, "a quoted number, which pydantic converts"},
+    {"W-LAX-BOOL", MS_SEV_WARNING, "a string or 0/1 for a boolean, which pydantic converts"},
     {"W-DEPRECATED", MS_SEV_WARNING, "a deprecated modifier type or field"},
     {"W-END-NEG", MS_SEV_WARNING, "end: -1, which never starts the modifier"},
     {"W-END-BEFORE-START", MS_SEV_WARNING, "end <= start"},
@@ -151,7 +160,7 @@ static ms_opt_double number_field(const ms_node *args, const char *field, const 
 {
     double d;
     *node = ms_node_get(args, field);
-    return *node && ms_node_as_double(*node, &d) ? MS_SOME(d) : MS_NONE;
+    return *node && ms_node_as_pydantic_number(*node, false, &d) ? MS_SOME(d) : MS_NONE;
 }
 
 static bool is_training_schedule(const mod_info *m)
@@ -219,9 +228,9 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
                                  .end = m->end,
                                  .update = m->update,
                                  .args = ms_node_get(args, "scheduler_args")};
-    if (!ms_node_as_double(in, &set.init_sparsity) ||
-        !ms_node_as_double(fin, &set.final_sparsity) || !m->start.set || !m->end.set ||
-        m->end.value <= m->start.value)
+    if (!ms_node_as_pydantic_number(in, false, &set.init_sparsity) ||
+        !ms_node_as_pydantic_number(fin, false, &set.final_sparsity) || !m->start.set ||
+        !m->end.set || m->end.value <= m->start.value)
         return;
     ms_scheduler *s = NULL;
     ms_raise raised;
@@ -377,6 +386,328 @@ static void lint_entries(lctx *c, const ms_schema *schema)
     free(mods);
 }
 
+/* ---- cross-field rules of upstream's validators ---- */
+
+enum {
+    STRAT_UNKNOWN = -1,
+    STRAT_TENSOR,
+    STRAT_CHANNEL,
+    STRAT_GROUP,
+    STRAT_BLOCK,
+    STRAT_TOKEN,
+    STRAT_TENSOR_GROUP,
+    STRAT_ATTN_HEAD
+};
+static const char *const strategy_names[] = {"tensor", "channel",      "group",    "block",
+                                             "token",  "tensor_group", "attn_head"};
+
+enum { ACT_UNKNOWN = -1, ACT_NONE, ACT_GROUP, ACT_WEIGHT };
+enum { DYN_UNKNOWN = -1, DYN_FALSE, DYN_TRUE, DYN_LOCAL };
+
+/* One QuantizationArgs map as compressed-tensors reads it. Values of the
+ * wrong type (already reported by the schema) leave their field unknown, and
+ * the rules that need it are skipped. */
+typedef struct qargs {
+    const ms_node *strategy_n, *group_size_n, *block_n, *actorder_n, *dynamic_n, *type_n;
+    int strategy; /* as given, or inferred from group_size as upstream does */
+    bool inferred;
+    bool group_size_known;
+    double group_size; /* NAN when unset */
+    int actorder;
+    const char *actorder_value; /* what upstream stores: "group", "static", ... */
+    int dynamic;
+} qargs;
+
+static bool set_node(const ms_node *map, const char *key, const ms_node **out)
+{
+    *out = ms_node_get(map, key);
+    if (*out && ms_node_is_null(*out))
+        *out = NULL;
+    return *out != NULL;
+}
+
+static void read_qargs(const ms_node *a, qargs *q)
+{
+    memset(q, 0, sizeof *q);
+    q->strategy = q->actorder = q->dynamic = -1;
+    q->group_size = NAN;
+    q->group_size_known = !set_node(a, "group_size", &q->group_size_n) ||
+                          (ms_node_as_double(q->group_size_n, &q->group_size) &&
+                           floor(q->group_size) == q->group_size);
+    set_node(a, "block_structure", &q->block_n);
+    set_node(a, "type", &q->type_n);
+    if (set_node(a, "strategy", &q->strategy_n)) {
+        for (int i = 0; i <= STRAT_ATTN_HEAD; i++)
+            if (ms_node_is_string(q->strategy_n) &&
+                !strcasecmp(q->strategy_n->value, strategy_names[i]))
+                q->strategy = i;
+    } else if (q->group_size_known) {
+        q->inferred = true;
+        q->strategy = isnan(q->group_size)  ? STRAT_TENSOR
+                      : q->group_size > 0   ? STRAT_GROUP
+                      : q->group_size == -1 ? STRAT_CHANNEL
+                                            : STRAT_UNKNOWN;
+    }
+    bool b;
+    if (!set_node(a, "actorder", &q->actorder_n)) {
+        q->actorder = ACT_NONE;
+    } else if (ms_node_as_bool(q->actorder_n, &b)) {
+        q->actorder = b ? ACT_GROUP : ACT_NONE;
+        q->actorder_value = b ? "group" : NULL;
+    } else if (ms_node_is_string(q->actorder_n)) {
+        static const char *const words[] = {"group", "dynamic", "weight", "static"};
+        for (size_t i = 0; i < 4; i++)
+            if (!strcasecmp(q->actorder_n->value, words[i])) {
+                q->actorder = i < 2 ? ACT_GROUP : ACT_WEIGHT;
+                q->actorder_value = words[i];
+            }
+    }
+    if (!set_node(a, "dynamic", &q->dynamic_n))
+        q->dynamic = DYN_FALSE;
+    else if (ms_node_as_bool(q->dynamic_n, &b))
+        q->dynamic = b ? DYN_TRUE : DYN_FALSE;
+    else if (ms_node_is_string(q->dynamic_n) && !strcasecmp(q->dynamic_n->value, "local"))
+        q->dynamic = DYN_LOCAL;
+}
+
+static bool grouped(int strategy)
+{
+    return strategy == STRAT_GROUP || strategy == STRAT_TENSOR_GROUP;
+}
+
+/* "strategy channel", or "strategy tensor (inferred: none given)" */
+static const char *strategy_text(const qargs *q, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "strategy %s%s", strategy_names[q->strategy],
+             q->inferred ? " (inferred: none given)" : "");
+    return buf;
+}
+
+/* compressed-tensors' QuantizationArgs.validate_model_after, which refuses
+ * the recipe when the modifier is built. */
+static void lint_qargs(lctx *c, const ms_node *a, const char *where)
+{
+    qargs q;
+    read_qargs(a, &q);
+    char st[80];
+    ms_diag *d;
+    if (q.group_size_known && !q.strategy_n && !isnan(q.group_size) && q.group_size == 0) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
+                 "%s: group_size 0 without a strategy: compressed-tensors cannot infer one", where);
+        ms_diag_hint(d, "use group_size > 0 for strategy group, or -1 for channel");
+    }
+    long long bits = 8;
+    const ms_node *bits_n = ms_node_get(a, "num_bits");
+    if (q.type_n && ms_node_is_string(q.type_n) && !strcasecmp(q.type_n->value, "float") &&
+        !ms_node_get(a, "zp_dtype") && (!bits_n || ms_node_as_int(bits_n, &bits)) && bits != 4 &&
+        bits != 8) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", bits_n,
+                 "%s: type float with num_bits %lld: compressed-tensors supports 4 and 8 only "
+                 "(NotImplementedError)",
+                 where, bits);
+        ms_diag_hint(d, "use num_bits 8 (FP8) or 4 (FP4), or type int");
+    }
+    if (q.strategy == STRAT_UNKNOWN)
+        return;
+    strategy_text(&q, st, sizeof st);
+    if (q.strategy == STRAT_TOKEN && q.dynamic == DYN_FALSE) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
+                 "%s: strategy token without dynamic: true: compressed-tensors refuses static "
+                 "token quantization",
+                 where);
+        ms_diag_hint(d, "add 'dynamic: true', or use strategy tensor or channel");
+    }
+    if (grouped(q.strategy) && q.group_size_known && (isnan(q.group_size) || q.group_size <= 0)) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n ? q.group_size_n : q.strategy_n,
+                 "%s: %s needs a positive group_size", where, st);
+        ms_diag_hint(d, "add 'group_size: 128' (columns per group)");
+    }
+    if (q.group_size_known && q.group_size > 0 && !grouped(q.strategy)) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
+                 "%s: group_size %g needs strategy group or tensor_group, not %s", where,
+                 q.group_size, st);
+        ms_diag_hint(d, "set 'strategy: group', or remove group_size");
+    }
+    if (q.strategy == STRAT_BLOCK && !q.block_n) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
+                 "%s: strategy block needs block_structure", where);
+        ms_diag_hint(d, "add 'block_structure: [128, 128]' ([rows, cols] of a block)");
+    }
+    if (q.block_n && q.strategy != STRAT_BLOCK) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.block_n,
+                 "%s: block_structure needs strategy block, not %s", where, st);
+        ms_diag_hint(d, "set 'strategy: block', or remove block_structure");
+    }
+    if (q.actorder == ACT_GROUP && !grouped(q.strategy)) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.actorder_n,
+                 "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s",
+                 where, q.actorder_n->value, st);
+        ms_diag_hint(d, "use 'actorder: weight' (static), or strategy group with a group_size");
+    }
+    if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != STRAT_TOKEN &&
+        q.strategy != STRAT_TENSOR && !grouped(q.strategy)) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
+                 "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
+                 "not %s",
+                 where, st);
+        ms_diag_hint(d, "use strategy token (per token) or tensor, or remove 'dynamic:'");
+    } else if (q.dynamic == DYN_LOCAL && q.strategy != STRAT_TENSOR_GROUP) {
+        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
+                 "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
+        ms_diag_hint(d, "set 'strategy: tensor_group' (NVFP4), or use dynamic: true");
+    }
+}
+
+/* compressed-tensors' QuantizationScheme.validate_model_after */
+static void lint_scheme(lctx *c, const ms_node *scheme, const char *where)
+{
+    static const char *const kinds[] = {"weights", "input_activations", "output_activations"};
+    char path[360];
+    for (size_t i = 0; i < 3; i++) {
+        const ms_node *a = ms_node_get(scheme, kinds[i]);
+        if (!a || a->kind != MS_NODE_MAP)
+            continue;
+        snprintf(path, sizeof path, "%s.%s", where, kinds[i]);
+        lint_qargs(c, a, path);
+        if (i == 0)
+            continue;
+        qargs q;
+        read_qargs(a, &q);
+        ms_diag *d;
+        if (q.actorder_n && q.actorder != ACT_NONE) {
+            d = warn(c, MS_SEV_ERROR, "E-QUANT-SCHEME", q.actorder_n,
+                     "%s: actorder applies to weights only: compressed-tensors refuses it on %s",
+                     path, kinds[i]);
+            ms_diag_hint(d, "move 'actorder:' to 'weights:' or remove it");
+        }
+        if (i == 1 && (q.strategy == STRAT_CHANNEL || q.strategy == STRAT_BLOCK)) {
+            char st[80];
+            d = warn(c, MS_SEV_ERROR, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
+                     "%s: %s is not supported for activation quantization "
+                     "(NotImplementedError)",
+                     path, strategy_text(&q, st, sizeof st));
+            ms_diag_hint(d, "use strategy token, tensor, group, tensor_group or attn_head");
+        }
+    }
+}
+
+/* Rules of QuantizationMixin (mixin.py) and GPTQModifier that raise when
+ * upstream resolves the quantization config, before any calibration. */
+static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
+{
+    const ms_node *args = e->args, *scheme, *groups, *obs;
+    const char *name = e->type_key->value;
+    char where[320];
+    ms_diag *d;
+    if (set_node(args, "scheme", &scheme) && set_node(args, "config_groups", &groups)) {
+        const ms_node *later = ms_node_key(args, "scheme"),
+                      *other = ms_node_key(args, "config_groups");
+        if (later->line < other->line || (later->line == other->line && later->col < other->col)) {
+            const ms_node *t = later;
+            later = other;
+            other = t;
+        }
+        d = warn(c, MS_SEV_ERROR, "E-SCHEME-CONFLICT", later,
+                 "%s sets both scheme and config_groups: upstream raises 'Please specify either "
+                 "`scheme` or `config_groups`' when it resolves the config",
+                 name);
+        ms_diag_hint(d, "keep one: '%s:' is at line %d", other->value, other->line);
+    }
+    if (set_node(args, "observer", &obs)) {
+        static const char *const single[] = {"weight_observer", "input_observer",
+                                             "output_observer"};
+        for (size_t i = 0; i < 3; i++) {
+            const ms_node *v;
+            if (!set_node(args, single[i], &v))
+                continue;
+            d = warn(c, MS_SEV_ERROR, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
+                     "%s sets both %s and the observer map: upstream raises ValueError when it "
+                     "applies observers",
+                     name, single[i]);
+            ms_diag_hint(d, "use either the observer map (line %d) or the %s fields",
+                         ms_node_key(args, "observer")->line, "*_observer");
+        }
+    }
+    /* any value written, null included, overrides GPTQ's default "static" */
+    const ms_node *actorder = ms_node_get(args, "actorder");
+    bool gptq = !strcmp(name, "GPTQModifier") && actorder &&
+                (ms_node_is_string(actorder) || ms_node_is_null(actorder));
+    const char *gptq_value = actorder && !ms_node_is_null(actorder) ? actorder->value : "null";
+    groups = ms_node_get(args, "config_groups");
+    for (size_t g = 0; groups && groups->kind == MS_NODE_MAP && g < groups->count; g++) {
+        const ms_node *scheme_n = groups->items[g];
+        if (scheme_n->kind != MS_NODE_MAP)
+            continue;
+        snprintf(where, sizeof where, "%s.config_groups.%s", name, groups->keys[g]->value);
+        lint_scheme(c, scheme_n, where);
+        const ms_node *w = ms_node_get(scheme_n, "weights");
+        qargs q;
+        if (!gptq || !w || w->kind != MS_NODE_MAP)
+            continue;
+        read_qargs(w, &q);
+        /* GPTQ sets actorder on these strategies only; an explicit value
+         * (not the default) must equal the scheme's word for word */
+        if (q.strategy == STRAT_UNKNOWN || q.strategy == STRAT_TOKEN ||
+            q.strategy == STRAT_ATTN_HEAD || !q.actorder_value ||
+            !strcmp(gptq_value, q.actorder_value))
+            continue;
+        d = warn(c, MS_SEV_ERROR, "E-ACTORDER-CONFLICT", actorder,
+                 "GPTQModifier.actorder '%s' differs from %s.weights.actorder '%s': upstream "
+                 "raises ValueError when it resolves the config",
+                 gptq_value, where, q.actorder_value);
+        ms_diag_hint(d,
+                     "remove one of them (line %d); upstream compares the words, so even "
+                     "'static' and 'weight' differ",
+                     q.actorder_n->line);
+    }
+    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
+    if (kv && kv->kind == MS_NODE_MAP) {
+        snprintf(where, sizeof where, "%s.kv_cache_scheme", name);
+        lint_qargs(c, kv, where);
+    }
+}
+
+/* SparsityModifierBase.validate_model_after: all OWL settings or none */
+static void lint_owl(lctx *c, const ms_recipe_entry *e)
+{
+    static const char *const fields[] = {"sparsity_profile", "owl_m", "owl_lmbda"};
+    const ms_node *v[3];
+    size_t given = 0;
+    for (size_t i = 0; i < 3; i++)
+        given += set_node(e->args, fields[i], &v[i]);
+    bool owl = v[0] && ms_node_is_string(v[0]) && !strcasecmp(v[0]->value, "owl");
+    if (given == 0 || (given == 3 && owl) || (v[0] && !owl))
+        return; /* a profile other than owl is E-ENUM already */
+    char missing[64] = "";
+    const ms_node *first = NULL;
+    for (size_t i = 0; i < 3; i++) {
+        if (v[i] && !first)
+            first = ms_node_key(e->args, fields[i]);
+        if (!v[i])
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
+                     missing[0] ? " and " : "", fields[i]);
+    }
+    ms_diag *d = warn(c, MS_SEV_ERROR, "E-OWL", first,
+                      "%s sets OWL partly, without %s: upstream needs sparsity_profile: owl, "
+                      "owl_m and owl_lmbda together, or none of them",
+                      e->type_key->value, missing);
+    ms_diag_hint(d, "add %s, or remove the OWL settings", missing);
+}
+
+static void lint_cross_fields(lctx *c)
+{
+    for (size_t i = 0; i < ms_recipe_count(c->r) && c->st == MS_OK; i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
+        const char *name = e->type_key->value;
+        if (!e->args || e->args->kind != MS_NODE_MAP)
+            continue;
+        if (!strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier"))
+            lint_quant_modifier(c, e);
+        else if (!strcmp(name, "SparseGPTModifier") || !strcmp(name, "WandaPruningModifier"))
+            lint_owl(c, e);
+    }
+}
+
 /* upstream's Recipe validator: AWQ needs a QuantizationMixin modifier after it */
 static void lint_awq_order(lctx *c)
 {
@@ -454,6 +785,7 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
     if (c.st == MS_OK && root->kind == MS_NODE_MAP) {
         lint_layout(&c, root, filter);
         lint_awq_order(&c);
+        lint_cross_fields(&c);
         lint_entries(&c, schema);
         lint_stages(&c, root, filter);
     }

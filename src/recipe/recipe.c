@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../util/json.h"
+
 struct ms_recipe {
     ms_doc *doc;
     ms_recipe_entry *entries;
@@ -340,31 +342,21 @@ static bool front_matter(const char *text, size_t len, size_t *start, size_t *en
     return false;
 }
 
-/* json.loads refuses what YAML allows: unquoted strings and keys, other null
- * and boolean spellings. */
-static ms_status check_json(const ms_node *n, const char *file, ms_diag *diag)
+/* json.loads refuses what libyaml reads as flow style (comments, single
+ * quotes, trailing commas, unquoted words): check the JSON syntax first. */
+static ms_status check_json(const char *text, size_t len, const char *file, ms_diag *diag)
 {
-    if (!n)
-        return MS_OK;
-    if (n->kind == MS_NODE_SCALAR) {
-        double d;
-        if (n->quoted || !strcmp(n->value, "true") || !strcmp(n->value, "false") ||
-            !strcmp(n->value, "null") || ms_node_as_double(n, &d))
-            return MS_OK;
-        ms_status st = ms_diag_set(diag, MS_ERR_SYNTAX, "E-JSON", file, n->line, n->col,
-                                   "JSON syntax: '%s' must be quoted", n->value);
-        ms_diag_hint(diag, "a .json recipe is read with json.loads: quote strings and keys, "
-                           "or rename the file to .yaml");
-        return st;
-    }
-    for (size_t i = 0; i < n->count; i++) {
-        ms_status st = n->keys ? check_json(n->keys[i], file, diag) : MS_OK;
-        if (st == MS_OK)
-            st = check_json(n->items[i], file, diag);
-        if (st != MS_OK)
-            return st;
-    }
-    return MS_OK;
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", text[i]))
+        i++;
+    ms_json_error err;
+    if (i == len || ms_json_check(text, len, MS_DOC_MAX_DEPTH, &err))
+        return MS_OK; /* nothing but whitespace: E-EMPTY says it better */
+    int line, col;
+    position_of(text, err.offset, &line, &col);
+    ms_status st = ms_diag_set(diag, MS_ERR_SYNTAX, "E-JSON", file, line, col, "%s", err.message);
+    ms_diag_hint(diag, "%s", err.hint);
+    return st;
 }
 
 ms_status ms_recipe_parse_doc(const char *text, size_t len, const char *file,
@@ -381,6 +373,8 @@ ms_status ms_recipe_parse_doc(const char *text, size_t len, const char *file,
         ms_diag_hint(diag, "put the recipe between two '---' lines at the top of the file");
         return st;
     }
+    if (format == MS_FORMAT_JSON && (st = check_json(text, len, file, diag)) != MS_OK)
+        return st;
     ms_doc *doc;
     st = ms_doc_parse(text + start, end - start, file, &doc, diag);
     int line, col;
@@ -396,10 +390,6 @@ ms_status ms_recipe_parse_doc(const char *text, size_t len, const char *file,
         ms_doc_free(doc);
         st = ms_diag_set(diag, MS_ERR_SYNTAX, "E-EMPTY", file, line, 1, "the recipe is empty");
         ms_diag_hint(diag, "a recipe is a map of '*_stage' keys; upstream fails on an empty one");
-        return st;
-    }
-    if (format == MS_FORMAT_JSON && (st = check_json(root, file, diag)) != MS_OK) {
-        ms_doc_free(doc);
         return st;
     }
     *out = doc;

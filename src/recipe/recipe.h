@@ -46,7 +46,7 @@ ms_status ms_recipe_load_file(const char *path, const char *stage, ms_recipe **o
 /* Parses recipe text of a given format into a document. Refuses what upstream
  * cannot load as a recipe: empty input (E-EMPTY), NUL bytes (E-BINARY),
  * invalid UTF-8 (E-ENCODING), a Markdown card without front matter
- * (E-FRONTMATTER), YAML-only syntax in a .json file (E-JSON), syntax errors,
+ * (E-FRONTMATTER), a .json file json.loads refuses (E-JSON), syntax errors,
  * duplicate keys, deep nesting and alias bombs. */
 ms_status ms_recipe_parse_doc(const char *text, size_t len, const char *file,
                               ms_recipe_format format, ms_doc **out, ms_diag *diag);

@@ -368,17 +368,26 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
         hint_names(d, key->value, props, "types");
         return;
     }
-    const ms_node *unknown = ms_node_get(schema, "x-unknown");
-    if (unknown && unknown->kind == MS_NODE_SCALAR && !strcmp(unknown->value, "warning")) {
-        ms_diag *d =
-            emit(c, MS_SEV_WARNING, "W-FIELD-IGNORED", key,
-                 "unknown field '%s' in %s: upstream drops it silently", key->value, where(c));
-        hint_names(d, key->value, props, "fields");
-        return;
-    }
     ms_diag *d = emit(c, MS_SEV_ERROR, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s",
                       key->value, where(c));
     hint_names(d, key->value, props, "fields");
+}
+
+/* Modifier fields ending in '_' are lifecycle state that pydantic accepts
+ * from a recipe (x-internal): warn with what the value does, check its type. */
+static bool internal_field(vctx *c, const ms_node *schema, const ms_node *key, const ms_node *value)
+{
+    const ms_node *fields = ms_schema_resolve(c->s, ms_node_get(schema, "x-internal"));
+    const ms_node *fs = ms_node_get(ms_node_get(fields, "properties"), key->value);
+    if (!fs)
+        return false;
+    const ms_node *desc = ms_node_get(fs, "description");
+    ms_diag *d = emit(c, MS_SEV_WARNING, "W-INTERNAL-FIELD", key,
+                      "'%s' sets internal state of %s: upstream accepts it; %s", key->value,
+                      where(c), desc ? desc->value : "its lifecycle overwrites it");
+    ms_diag_hint(d, "remove '%s:': the lifecycle manages it", key->value);
+    descend(c, fs, key, value, key->value, false);
+    return true;
 }
 
 static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
@@ -403,7 +412,7 @@ static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
                 descend(c, pprops->items[j], key, value, key->value, false);
             }
         }
-        if (matched || !addl)
+        if (matched || !addl || internal_field(c, schema, key, value))
             continue;
         bool allowed = true;
         if (addl->kind == MS_NODE_SCALAR && ms_node_as_bool(addl, &allowed) && !allowed)
@@ -611,6 +620,55 @@ static bool quoted_would_fit(const ms_node *n, const ms_node *type)
     return matches_type(type, &plain);
 }
 
+static bool type_listed(const ms_node *type, const char *t)
+{
+    if (type->kind == MS_NODE_SCALAR)
+        return !strcmp(type->value, t);
+    for (size_t i = 0; i < type->count; i++)
+        if (type->items[i]->kind == MS_NODE_SCALAR && !strcmp(type->items[i]->value, t))
+            return true;
+    return false;
+}
+
+/* pydantic's lax mode converts a string for an int, float or bool field, so
+ * upstream loads "128": a warning, and the checks go on with the converted
+ * value in `plain` (its text in `buf`). Not for x-strict fields, whose
+ * validators see the raw string first, nor for values of dict[str, Any]. */
+static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node *plain, char *buf,
+                        size_t cap)
+{
+    double d;
+    bool b;
+    *plain = *n;
+    plain->quoted = false;
+    plain->value = buf;
+    if ((type_listed(type, "integer") && ms_node_lax_int(n, &d)) ||
+        (type_listed(type, "number") && ms_node_lax_float(n, &d))) {
+        if (isnan(d))
+            snprintf(buf, cap, ".nan");
+        else if (isinf(d))
+            snprintf(buf, cap, "%s.inf", d < 0 ? "-" : "");
+        else
+            snprintf(buf, cap, "%.15g", d);
+        ms_diag *w = emit(c, MS_SEV_WARNING, "W-QUOTED-NUMBER", n,
+                          "%s: %s '%s' is read as %s by upstream (pydantic converts it)", where(c),
+                          n->quoted ? "quoted number" : "the string", n->value, buf);
+        ms_diag_hint(w, "write it unquoted: %s", buf);
+        return true;
+    }
+    if (type_listed(type, "boolean") && ms_node_lax_bool(n, &b)) {
+        char got[100];
+        node_text(n, got, sizeof got);
+        snprintf(buf, cap, "%s", b ? "true" : "false");
+        ms_diag *w = emit(c, MS_SEV_WARNING, "W-LAX-BOOL", n,
+                          "%s: %s %s is read as %s by upstream (pydantic converts it)", where(c),
+                          ms_node_type_name(n), got, buf);
+        ms_diag_hint(w, "write %s", buf);
+        return true;
+    }
+    return false;
+}
+
 static void validate(vctx *c, const ms_node *schema, const ms_node *n)
 {
     if (!schema || c->st != MS_OK || c->depth >= MAX_SCHEMA_DEPTH)
@@ -639,6 +697,11 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         ms_diag_hint(d, "%s", desc ? desc->value : "remove it");
     }
     const ms_node *type = ms_node_get(schema, "type");
+    ms_node plain;
+    char plain_text[40];
+    if (type && !matches_type(type, n) && !flag(schema, "x-strict") &&
+        lax_convert(c, type, n, &plain, plain_text, sizeof plain_text))
+        n = &plain;
     if (type && !matches_type(type, n)) {
         char want[96], got[128];
         types_text(type, want, sizeof want);
@@ -647,13 +710,16 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
                           ms_node_type_name(n), got);
         ms_node quoted = *n;
         quoted.quoted = true;
-        if (quoted_would_fit(n, type))
+        if (quoted_would_fit(n, type) && flag(schema, "x-strict"))
+            ms_diag_hint(d, "remove the quotes: upstream's validator reads the string before "
+                            "pydantic could convert it");
+        else if (quoted_would_fit(n, type))
             ms_diag_hint(d, "remove the quotes: a quoted value is always a string");
         else if (n->kind == MS_NODE_SCALAR && matches_type(type, &quoted))
             ms_diag_hint(d, "quote it: unquoted, YAML reads %s as type %s", n->value,
                          ms_node_type_name(n));
         else
-            ms_diag_hint(d, "write a %s", want);
+            ms_diag_hint(d, "write %s %s", strchr("aeiou", want[0]) ? "an" : "a", want);
         c->depth--;
         return;
     }

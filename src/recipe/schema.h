@@ -12,10 +12,15 @@
  * extended), anyOf, oneOf, $ref to "#" or "#/$defs/NAME", and deprecated.
  * Extensions, ignored by other tools:
  *   x-ignoreCase: true   enum and propertyNames compare without case (presets)
- *   x-unknown: "warning" unknown keys are dropped upstream: warn, not refuse
  *   x-misplaced: {PATTERN: WHERE}  unknown keys matching PATTERN belong in WHERE
  *   x-keyKind: TEXT      what the keys of this map are ("modifier type")
- *   x-drive: "training"|"calibration"  how a modifier type is driven */
+ *   x-drive: "training"|"calibration"  how a modifier type is driven
+ *   x-strict: true       no pydantic lax conversion: a validator sees the raw value
+ *   x-internal: {$ref}   fields outside `properties` that upstream accepts but
+ *                        its lifecycle owns (initialized_, ...): a warning
+ * A string where an integer, number or boolean is expected is converted as
+ * pydantic's lax mode does ("128", "yes") and reported as a warning
+ * (W-QUOTED-NUMBER, W-LAX-BOOL), since upstream loads it. */
 #ifndef MS_SCHEMA_H
 #define MS_SCHEMA_H
 

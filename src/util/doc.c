@@ -6,9 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
-enum { MAX_DEPTH = 256 };
 static const size_t MAX_ALIAS_EXPANSION = 1000000;
 
 /* Nodes are allocated in chunks owned by the document; freeing is one pass. */
@@ -123,7 +123,7 @@ static bool scalar_equal(const ms_node *a, const ms_node *b)
 static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int depth,
                             ms_node **out, size_t *weight)
 {
-    if (depth > MAX_DEPTH)
+    if (depth > MS_DOC_MAX_DEPTH)
         return fail(b, MS_ERR_LIMIT, "E-DEPTH", &ev->start_mark, "nesting is deeper than %s levels",
                     "256");
     *weight = 1;
@@ -619,6 +619,132 @@ bool ms_node_is_string(const ms_node *n)
     bool b;
     double d;
     return !ms_node_is_null(n) && !ms_node_as_bool(n, &b) && !ms_node_as_double(n, &d);
+}
+
+/* Digits with single '_' between them, as Python's int() and float() take
+ * them; copied without the separators. Returns the characters consumed. */
+static size_t lax_digits(const char *s, char *buf, size_t *n, size_t cap)
+{
+    size_t i = 0;
+    while (isdigit((unsigned char)s[i]) ||
+           (s[i] == '_' && i > 0 && isdigit((unsigned char)s[i - 1]) &&
+            isdigit((unsigned char)s[i + 1]))) {
+        if (s[i] != '_' && *n + 1 < cap)
+            buf[(*n)++] = s[i];
+        i++;
+    }
+    return i;
+}
+
+/* The string of a node that pydantic would convert: trimmed, no separators.
+ * pydantic strips surrounding whitespace before it parses a number. */
+static bool lax_text(const ms_node *n, const char **begin, size_t *len)
+{
+    if (!ms_node_is_string(n))
+        return false;
+    const char *s = n->value, *e = s + strlen(s);
+    while (s < e && isspace((unsigned char)*s))
+        s++;
+    while (e > s && isspace((unsigned char)e[-1]))
+        e--;
+    *begin = s;
+    *len = (size_t)(e - s);
+    return *len > 0 && *len < 128;
+}
+
+bool ms_node_lax_int(const ms_node *n, double *out)
+{
+    const char *s;
+    size_t len, k = 0;
+    char buf[128];
+    if (!lax_text(n, &s, &len))
+        return false;
+    size_t i = s[0] == '+' || s[0] == '-' ? 1 : 0;
+    if (s[0] == '-')
+        buf[k++] = '-';
+    size_t digits = lax_digits(s + i, buf, &k, sizeof buf);
+    if (!digits)
+        return false;
+    i += digits;
+    if (i < len && s[i] == '.') /* "128.0": pydantic drops a zero fraction */
+        for (i++; i < len && s[i] == '0'; i++)
+            ;
+    if (i != len)
+        return false;
+    buf[k] = '\0';
+    *out = strtod(buf, NULL);
+    return true;
+}
+
+bool ms_node_lax_float(const ms_node *n, double *out)
+{
+    const char *s;
+    size_t len, k = 0;
+    char buf[128];
+    if (!lax_text(n, &s, &len))
+        return false;
+    size_t i = s[0] == '+' || s[0] == '-' ? 1 : 0;
+    static const char *const special[] = {"inf", "infinity", "nan"};
+    for (size_t j = 0; j < 3; j++) {
+        if (len - i == strlen(special[j]) && !strncasecmp(s + i, special[j], len - i)) {
+            *out = j == 2 ? NAN : s[0] == '-' ? -INFINITY : INFINITY;
+            return true;
+        }
+    }
+    if (s[0] == '-' || s[0] == '+')
+        buf[k++] = s[0];
+    size_t mantissa = lax_digits(s + i, buf, &k, sizeof buf);
+    i += mantissa;
+    if (i < len && s[i] == '.') {
+        buf[k++] = '.';
+        size_t frac = lax_digits(s + i + 1, buf, &k, sizeof buf);
+        mantissa += frac;
+        i += 1 + frac;
+    }
+    if (!mantissa)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        buf[k++] = 'e';
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            buf[k++] = s[i++];
+        size_t exp = lax_digits(s + i, buf, &k, sizeof buf);
+        if (!exp)
+            return false;
+        i += exp;
+    }
+    if (i != len)
+        return false;
+    buf[k] = '\0';
+    *out = strtod(buf, NULL);
+    return true;
+}
+
+bool ms_node_lax_bool(const ms_node *n, bool *out)
+{
+    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"};
+    static const char *const no[] = {"0", "off", "f", "false", "n", "no"};
+    long long i;
+    if (ms_node_as_int(n, &i) && (i == 0 || i == 1)) {
+        *out = i == 1;
+        return true;
+    }
+    if (!ms_node_is_string(n))
+        return false;
+    for (size_t j = 0; j < sizeof yes / sizeof yes[0]; j++) {
+        if (!strcasecmp(n->value, yes[j]) || !strcasecmp(n->value, no[j])) {
+            *out = !strcasecmp(n->value, yes[j]);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ms_node_as_pydantic_number(const ms_node *n, bool integer, double *out)
+{
+    if (ms_node_as_double(n, out))
+        return !integer || (isfinite(*out) && floor(*out) == *out);
+    return integer ? ms_node_lax_int(n, out) : ms_node_lax_float(n, out);
 }
 
 const char *ms_node_type_name(const ms_node *n)

@@ -28,6 +28,9 @@ struct ms_node {
 
 typedef struct ms_doc ms_doc;
 
+/* Deepest nesting of maps and sequences a document may have. */
+#define MS_DOC_MAX_DEPTH 256
+
 /* Parses `len` bytes of YAML (JSON is accepted as YAML flow style). `file` names
  * the input in diagnostics. An empty input yields a document whose root is NULL.
  * Rejects duplicate map keys, non-scalar keys, several documents, nesting deeper
@@ -63,6 +66,20 @@ bool ms_node_as_bool(const ms_node *node, bool *out);
 bool ms_node_as_int(const ms_node *node, long long *out);
 bool ms_node_as_double(const ms_node *node, double *out); /* ints and floats */
 bool ms_node_is_string(const ms_node *node);               /* a scalar that is not null/bool/number */
+
+/* pydantic's lax mode: what an int, float or bool field makes of a string
+ * (quoted, or plain text YAML reads as a string). Int: "128", " 128 ",
+ * "1_000", "128.0" (a zero fraction only); float: also "1.5", "1e-3", "inf";
+ * bool: "true", "Off", "y", "1", ... and the integers 0 and 1. False for
+ * anything else, YAML numbers and booleans included: read those with the
+ * functions above. */
+bool ms_node_lax_int(const ms_node *node, double *out);
+bool ms_node_lax_float(const ms_node *node, double *out);
+bool ms_node_lax_bool(const ms_node *node, bool *out);
+
+/* A number as pydantic reads it for an int (`integer`) or float field: a
+ * YAML number, else a string ms_node_lax_int/ms_node_lax_float accepts. */
+bool ms_node_as_pydantic_number(const ms_node *node, bool integer, double *out);
 
 /* "map", "sequence", "string", "integer", "number", "boolean" or "null". */
 const char *ms_node_type_name(const ms_node *node);

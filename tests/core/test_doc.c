@@ -1,4 +1,5 @@
 /* YAML documents: positions, PyYAML scalar typing, refusal of bad input. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,35 @@ static void doc_scalars_typed_as_pyyaml(void **state)
     assert_true(ms_node_is_string(ms_node_get(r, "f"))); /* quoted: a string */
     assert_true(ms_node_as_int(ms_node_get(r, "g"), &i) && i == 16);
     assert_true(ms_node_as_double(ms_node_get(r, "h"), &d) && d > 1e308);
+    ms_doc_free(doc);
+}
+
+static void doc_lax_numbers_and_booleans_as_pydantic(void **state)
+{
+    (void)state;
+    ms_doc *doc = parse_ok("{a: '128', b: ' 1.0 ', c: '1.5', d: '1_000', e: '1e-3', f: 'Yes',"
+                           " g: 1, h: 2, i: '0x10', j: 128, k: y, l: '-inf', m: '1__0'}");
+    const ms_node *r = ms_doc_root(doc);
+    double d;
+    bool b;
+    assert_true(ms_node_lax_int(ms_node_get(r, "a"), &d) && d == 128);
+    assert_true(ms_node_lax_int(ms_node_get(r, "b"), &d) && d == 1);
+    assert_false(ms_node_lax_int(ms_node_get(r, "c"), &d)); /* an int field refuses "1.5" */
+    assert_true(ms_node_lax_float(ms_node_get(r, "c"), &d) && d == 1.5);
+    assert_true(ms_node_lax_int(ms_node_get(r, "d"), &d) && d == 1000);
+    assert_false(ms_node_lax_int(ms_node_get(r, "e"), &d));
+    assert_true(ms_node_lax_float(ms_node_get(r, "e"), &d) && d == 1e-3);
+    assert_false(ms_node_lax_float(ms_node_get(r, "i"), &d));
+    assert_false(ms_node_lax_int(ms_node_get(r, "m"), &d));
+    assert_true(ms_node_lax_float(ms_node_get(r, "l"), &d) && d < 0 && isinf(d));
+    assert_false(ms_node_lax_int(ms_node_get(r, "j"), &d)); /* a YAML number is no string */
+    assert_true(ms_node_lax_bool(ms_node_get(r, "f"), &b) && b);
+    assert_true(ms_node_lax_bool(ms_node_get(r, "g"), &b) && b);
+    assert_false(ms_node_lax_bool(ms_node_get(r, "h"), &b));
+    assert_true(ms_node_lax_bool(ms_node_get(r, "k"), &b) && b);
+    assert_true(ms_node_as_pydantic_number(ms_node_get(r, "j"), true, &d) && d == 128);
+    assert_false(ms_node_as_pydantic_number(ms_node_get(r, "c"), true, &d));
+    assert_true(ms_node_as_pydantic_number(ms_node_get(r, "c"), false, &d) && d == 1.5);
     ms_doc_free(doc);
 }
 
@@ -134,6 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(doc_nodes_keep_line_and_column),
         cmocka_unit_test(doc_scalars_typed_as_pyyaml),
+        cmocka_unit_test(doc_lax_numbers_and_booleans_as_pydantic),
         cmocka_unit_test(doc_duplicate_keys_rejected_with_both_lines),
         cmocka_unit_test(doc_syntax_error_points_at_position),
         cmocka_unit_test(doc_recursive_alias_rejected),

@@ -211,6 +211,28 @@ static void modifier_should_start_needs_start_and_index_before_end(void **state)
     done(f);
 }
 
+static void modifier_reads_quoted_numbers_as_pydantic(void **state)
+{
+    (void)state;
+    fixture *f = make(CONSTANT("start: '1', end: ' 2.0 '"));
+    const ms_modifier *m = ms_lifecycle_modifier(f->lc, 0);
+    assert_true(ms_modifier_start(m).set && ms_modifier_start(m).value == 1);
+    assert_true(ms_modifier_end(m).set && ms_modifier_end(m).value == 2);
+    done(f);
+}
+
+static void modifier_starts_in_the_state_the_recipe_sets(void **state)
+{
+    (void)state;
+    fixture *f = make(CONSTANT("start: 0, end: 2, initialized_: 'true'"));
+    assert_int_equal(ms_lifecycle_initialize(f->lc, &f->raised), MS_ERR_RAISED);
+    assert_string_equal(f->raised.message,
+                        "Cannot initialize a modifier that has already been initialized");
+    ms_lifecycle_reset(f->lc);
+    assert_true(ms_modifier_initialized(ms_lifecycle_modifier(f->lc, 0)));
+    done(f);
+}
+
 static void calibration_modifier_starts_on_calibration_epoch_start(void **state)
 {
     (void)state;
@@ -447,6 +469,8 @@ int main(void)
         cmocka_unit_test(modifier_ends_on_batch_end_without_starting),
         cmocka_unit_test(modifier_updates_only_while_started_and_not_ended),
         cmocka_unit_test(modifier_should_start_needs_start_and_index_before_end),
+        cmocka_unit_test(modifier_reads_quoted_numbers_as_pydantic),
+        cmocka_unit_test(modifier_starts_in_the_state_the_recipe_sets),
         cmocka_unit_test(calibration_modifier_starts_on_calibration_epoch_start),
         cmocka_unit_test(calibration_modifier_ends_from_finalize),
         cmocka_unit_test(quantization_modifier_never_counts_as_finalized),

@@ -149,6 +149,125 @@ static void recipe_format_follows_the_extension(void **state)
     assert_int_equal(ms_recipe_format_of("dir.d/recipe"), MS_FORMAT_AUTO);
 }
 
+#define QUANT_ARGS(weights)                                                                        \
+    "q_stage:\n  q_modifiers:\n    QuantizationModifier:\n      config_groups:\n"                  \
+    "        group_0:\n          targets: [Linear]\n          weights: " weights "\n"
+
+/* Errors of one recipe with `code`; every other diagnostic must be absent. */
+static size_t only_errors(void **state, const char *text, const char *code)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state, text, "r.yaml", NULL, &out);
+    size_t n = 0;
+    for (size_t i = 0; i < out.count; i++) {
+        if (strcmp(out.items[i].code, code))
+            fail_msg("unexpected %s: %s", out.items[i].code, out.items[i].message);
+        n++;
+    }
+    ms_diag_list_free(&out);
+    return n;
+}
+
+static void lint_quant_args_cross_field_rules_as_compressed_tensors(void **state)
+{
+    static const char *const good[] = {
+        QUANT_ARGS("{strategy: group, group_size: 128, actorder: group}"),
+        QUANT_ARGS("{group_size: 128, actorder: dynamic}"), /* group inferred */
+        QUANT_ARGS("{group_size: -1, actorder: weight}"),   /* channel inferred */
+        QUANT_ARGS("{strategy: token, dynamic: true}"),
+        QUANT_ARGS("{strategy: block, block_structure: [128, 128]}"),
+        QUANT_ARGS("{strategy: tensor_group, group_size: 16, dynamic: local, type: float, "
+                   "num_bits: 4}"),
+        QUANT_ARGS("{strategy: tensor, group_size: -1}"),
+        QUANT_ARGS("{strategy: channel, actorder: false}"),
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(only_errors(state, good[i], "E-QUANT-ARGS"), 0);
+    static const char *const bad[] = {
+        QUANT_ARGS("{strategy: GROUP}"),
+        QUANT_ARGS("{strategy: group, group_size: -1}"),
+        QUANT_ARGS("{strategy: channel, group_size: 64}"),
+        QUANT_ARGS("{group_size: 0}"),
+        QUANT_ARGS("{strategy: token}"),
+        QUANT_ARGS("{strategy: block}"),
+        QUANT_ARGS("{block_structure: [128, 128]}"),
+        QUANT_ARGS("{strategy: channel, actorder: true}"),
+        QUANT_ARGS("{strategy: channel, dynamic: true}"),
+        QUANT_ARGS("{strategy: group, group_size: 16, dynamic: local}"),
+        QUANT_ARGS("{type: float, num_bits: 6}"),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(only_errors(state, bad[i], "E-QUANT-ARGS"), 1);
+    /* a value of the wrong type is E-TYPE alone: the rules that need it wait */
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state, QUANT_ARGS("{strategy: group, group_size: \"128\"}"), "r.yaml", NULL, &out);
+    assert_int_equal(out.count, 1);
+    assert_string_equal(out.items[0].code, "E-TYPE");
+    ms_diag_list_free(&out);
+}
+
+#define GPTQ(actorder, weights)                                                                    \
+    "q_stage:\n  q_modifiers:\n    GPTQModifier:\n" actorder "      config_groups:\n"              \
+    "        group_0:\n          targets: [Linear]\n          weights: " weights "\n"
+
+static void lint_gptq_actorder_must_equal_the_schemes_word_for_word(void **state)
+{
+    assert_int_equal(only_errors(state,
+                                 GPTQ("", "{strategy: group, group_size: 128, actorder: group}"),
+                                 "E-ACTORDER-CONFLICT"),
+                     0); /* the default "static" yields to the scheme */
+    assert_int_equal(only_errors(state,
+                                 GPTQ("      actorder: weight\n",
+                                      "{strategy: group, group_size: 128, actorder: weight}"),
+                                 "E-ACTORDER-CONFLICT"),
+                     0);
+    assert_int_equal(
+        only_errors(state, GPTQ("      actorder: static\n", "{strategy: group, group_size: 128}"),
+                    "E-ACTORDER-CONFLICT"),
+        0);
+    assert_int_equal(only_errors(state,
+                                 GPTQ("      actorder: static\n",
+                                      "{strategy: group, group_size: 128, actorder: weight}"),
+                                 "E-ACTORDER-CONFLICT"),
+                     1);
+    assert_int_equal(only_errors(state,
+                                 GPTQ("      actorder: null\n",
+                                      "{strategy: group, group_size: 128, actorder: weight}"),
+                                 "E-ACTORDER-CONFLICT"),
+                     1);
+    /* token strategies are left alone */
+    assert_int_equal(only_errors(state,
+                                 GPTQ("      actorder: weight\n",
+                                      "{strategy: token, dynamic: true, actorder: static}"),
+                                 "E-ACTORDER-CONFLICT"),
+                     0);
+}
+
+static void lint_quant_modifier_conflicts_and_owl_all_or_none(void **state)
+{
+    const char *q = "q_stage:\n  q_modifiers:\n    QuantizationModifier:\n";
+    char text[512];
+    snprintf(text, sizeof text, "%s      scheme: W8A8\n      config_groups: {}\n", q);
+    assert_int_equal(only_errors(state, text, "E-SCHEME-CONFLICT"), 1);
+    snprintf(text, sizeof text, "%s      scheme: W8A8\n      config_groups: null\n", q);
+    assert_int_equal(only_errors(state, text, "E-SCHEME-CONFLICT"), 0);
+    snprintf(text, sizeof text,
+             "%s      observer: {input: mse}\n      weight_observer: mse\n"
+             "      output_observer: minmax\n      input_observer: null\n",
+             q);
+    assert_int_equal(only_errors(state, text, "E-OBSERVER-CONFLICT"), 2);
+    const char *w = "s_stage:\n  s_modifiers:\n    WandaPruningModifier:\n      sparsity: 0.5\n";
+    snprintf(text, sizeof text,
+             "%s      sparsity_profile: OWL\n      owl_m: 5\n      owl_lmbda: 0.1\n", w);
+    assert_int_equal(only_errors(state, text, "E-OWL"), 0);
+    snprintf(text, sizeof text, "%s      owl_lmbda: 0.1\n", w);
+    assert_int_equal(only_errors(state, text, "E-OWL"), 1);
+    snprintf(text, sizeof text, "%s      sparsity_profile: null\n      owl_m: null\n", w);
+    assert_int_equal(only_errors(state, text, "E-OWL"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +280,9 @@ int main(void)
         cmocka_unit_test(lint_markdown_front_matter_keeps_file_lines),
         cmocka_unit_test(recipe_bad_input_is_a_clear_error),
         cmocka_unit_test(recipe_format_follows_the_extension),
+        cmocka_unit_test(lint_quant_args_cross_field_rules_as_compressed_tensors),
+        cmocka_unit_test(lint_gptq_actorder_must_equal_the_schemes_word_for_word),
+        cmocka_unit_test(lint_quant_modifier_conflicts_and_owl_all_or_none),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -110,15 +110,58 @@ static void schema_preset_names_ignore_case_as_upstream(void **state)
     ms_diag_list_free(&out);
 }
 
-static void schema_quoted_number_hint_says_remove_quotes(void **state)
+static void schema_quoted_number_is_a_warning_checked_as_converted(void **state)
 {
     ms_diag_list out;
     ms_diag_list_init(&out);
-    check_text(*state, "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      block_size: \"64\"\n",
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      block_size: \"64\"\n"
+               "      dampening_frac: \"-1\"\n      offload_hessians: \"no\"\n",
                "r.yaml", NULL, &out);
-    const ms_diag *d = find_code(&out, "E-TYPE");
+    assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 1);
+    const ms_diag *d = find_code(&out, "W-QUOTED-NUMBER");
     assert_non_null(d);
+    assert_int_equal(d->line, 4);
+    assert_non_null(strstr(d->hint, "unquoted: 64"));
+    assert_non_null(find_code(&out, "E-BOUNDS")); /* "-1" is checked as -1 */
+    assert_non_null(find_code(&out, "W-LAX-BOOL"));
+    ms_diag_list_free(&out);
+}
+
+static void schema_quoted_number_in_strict_field_is_an_error(void **state)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      block_size: \"1.5\"\n"
+               "      config_groups:\n        group_0:\n          targets: [Linear]\n"
+               "          weights: {group_size: \"64\", strategy: group}\n",
+               "r.yaml", NULL, &out);
+    assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 2);
+    assert_int_equal(ms_diag_list_count(&out, MS_SEV_WARNING), 0);
+    const ms_diag *d = &out.items[1];
+    assert_string_equal(d->code, "E-TYPE");
+    assert_non_null(strstr(d->message, "group_size"));
     assert_non_null(strstr(d->hint, "remove the quotes"));
+    ms_diag_list_free(&out);
+}
+
+static void schema_internal_state_fields_are_warnings(void **state)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      started_: maybe\n"
+               "      ended_: false\n      other_: 1\n",
+               "r.yaml", NULL, &out);
+    assert_int_equal(out.count, 4);
+    assert_string_equal(out.items[0].code, "W-INTERNAL-FIELD");
+    assert_string_equal(out.items[1].code, "E-TYPE"); /* the value is still checked */
+    assert_string_equal(out.items[2].code, "W-INTERNAL-FIELD");
+    assert_string_equal(out.items[3].code, "E-FIELD-UNKNOWN");
+    ms_schema_field f;
+    for (size_t i = 0; ms_schema_field_at(*state, "GPTQModifier", i, &f); i++)
+        assert_string_not_equal(f.name, "started_"); /* not a form field */
     ms_diag_list_free(&out);
 }
 
@@ -143,7 +186,9 @@ int main(void)
         cmocka_unit_test(schema_field_query_folds_enum_and_alternatives),
         cmocka_unit_test(schema_reports_every_problem_not_the_first),
         cmocka_unit_test(schema_preset_names_ignore_case_as_upstream),
-        cmocka_unit_test(schema_quoted_number_hint_says_remove_quotes),
+        cmocka_unit_test(schema_quoted_number_is_a_warning_checked_as_converted),
+        cmocka_unit_test(schema_quoted_number_in_strict_field_is_an_error),
+        cmocka_unit_test(schema_internal_state_fields_are_warnings),
         cmocka_unit_test(schema_config_group_at_modifier_level_is_misplaced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
