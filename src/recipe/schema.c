@@ -293,18 +293,14 @@ static ms_diag *emit(vctx *c, ms_severity sev, const char *code, const ms_node *
 static ms_diag *emit(vctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
                      ...)
 {
-    ms_diag d;
-    ms_diag_set(&d, MS_ERR_INVALID, code, c->file, at ? at->line : 0, at ? at->col : 0, "%s", "");
-    d.severity = sev;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d.message, sizeof d.message, fmt, ap);
+    ms_diag *d = ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0,
+                                   at ? at->col : 0, fmt, ap);
     va_end(ap);
-    if (ms_diag_list_add(c->out, &d) != MS_OK) {
+    if (!d)
         c->st = MS_ERR_NOMEM;
-        return NULL;
-    }
-    return &c->out->items[c->out->count - 1];
+    return d;
 }
 
 static const char *where(const vctx *c)

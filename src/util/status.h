@@ -6,6 +6,7 @@
 #ifndef MS_STATUS_H
 #define MS_STATUS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -65,6 +66,10 @@ typedef struct ms_diag_list {
 void ms_diag_list_init(ms_diag_list *list);
 void ms_diag_list_free(ms_diag_list *list);
 ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag);
+/* Appends a new diagnostic at `line`:`col` of `file` with a formatted message
+ * and returns it (so the caller can set its hint), or NULL when out of memory. */
+ms_diag *ms_diag_list_addv(ms_diag_list *list, ms_severity severity, const char *code,
+                           const char *file, int line, int col, const char *fmt, va_list ap);
 /* Moves every item of `from` to the end of `to`; `from` is left empty. */
 ms_status ms_diag_list_move(ms_diag_list *to, ms_diag_list *from);
 /* Orders by file, line and column (stable) and drops exact repeats, which
