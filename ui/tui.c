@@ -54,6 +54,7 @@ static void on_winch(int sig)
     wake();
 }
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
 /* A crash still gives the terminal back, then dies the way it would have. */
 static void on_crash(int sig)
 {
@@ -61,6 +62,7 @@ static void on_crash(int sig)
     signal(sig, SIG_DFL);
     raise(sig);
 }
+#endif
 
 static void install(int sig, void (*handler)(int))
 {
