@@ -1,5 +1,5 @@
 /* modsim kernel OP --in W.safetensors --out OUT.safetensors [options]: one
- * kernel over every 2-D float tensor of a file (docs/kernel-cli.md). Results
+ * kernel over every 2-D float tensor of a file (README.md, "modsim kernel"). Results
  * go to OUT under the tensors' names, with NAME.mask / .scale / .zero_point /
  * .codes / .g_idx beside them; a summary table goes to stderr. Exit 0 on
  * success, 2 on any error (nothing is written then). */

@@ -1,6 +1,6 @@
 /* A Llama-style decoder with synthetic weights, laid out as Hugging Face's
  * LlamaForCausalLM so that recipe `targets` and `ignore` match the same
- * modules they match upstream (docs/model.md).
+ * modules they match upstream (README.md, "The model").
  *
  * A model spec (YAML) gives the sizes and a seed; the weights are generated
  * from the seed with integer-only arithmetic plus one IEEE-exact scaling, so

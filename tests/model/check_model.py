@@ -59,7 +59,7 @@ def st_write(path, tensors):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-# ---- the weight generator, from docs/model.md ------------------------------
+# ---- the weight generator, as README.md describes it ------------------------------
 
 M64 = (1 << 64) - 1
 
