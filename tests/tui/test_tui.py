@@ -46,14 +46,20 @@ class Tmux:
             self.tmux("send-keys", k)
 
     def wait(self, text, timeout=TIMEOUT):
-        """Polls the pane until `text` shows up; returns the screen."""
+        """Polls the pane until `text` shows up and the screen has settled (two
+        captures alike: a capture can land in the middle of a redraw, which a
+        slow sanitizer build makes likely); returns the screen."""
         deadline = time.monotonic() + timeout
+        previous = None
         while True:
             screen = self.screen()
-            if text in screen:
+            if text in screen and screen == previous:
                 return screen
             if time.monotonic() > deadline:
+                if text in screen:
+                    return screen
                 raise Fail("timed out waiting for %r; the screen:\n%s" % (text, screen))
+            previous = screen if text in screen else None
             time.sleep(0.05)
 
     def resize(self, width, height):
