@@ -596,6 +596,11 @@ static ui_result global_command(app *a, ms_cmd cmd)
 {
     size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
     int page = a->body_rows > 4 ? a->body_rows - 4 : 1;
+    size_t sel = a->selected;
+    if (ui_list_move(cmd, &sel, n, (size_t)page)) {
+        app_select(a, sel);
+        return UI_REDRAW;
+    }
     switch (cmd) {
     case MS_CMD_QUIT:
         if (a->sched && ms_schedule_dirty(a->sched)) {
@@ -651,24 +656,6 @@ static ui_result global_command(app *a, ms_cmd cmd)
     case MS_CMD_REDRAW:
         clearok(curscr, TRUE);
         return UI_REDRAW_ALL;
-    case MS_CMD_UP:
-        app_select(a, a->selected ? a->selected - 1 : 0);
-        return UI_REDRAW;
-    case MS_CMD_DOWN:
-        app_select(a, a->selected + 1);
-        return UI_REDRAW;
-    case MS_CMD_PAGE_UP:
-        app_select(a, a->selected > (size_t)page ? a->selected - (size_t)page : 0);
-        return UI_REDRAW;
-    case MS_CMD_PAGE_DOWN:
-        app_select(a, a->selected + (size_t)page);
-        return UI_REDRAW;
-    case MS_CMD_FIRST:
-        app_select(a, 0);
-        return UI_REDRAW;
-    case MS_CMD_LAST:
-        app_select(a, n ? n - 1 : 0);
-        return UI_REDRAW;
     case MS_CMD_SELECT:
         if (a->view == VIEW_SCHEDULE)
             switch_view(a, VIEW_TIMELINE);

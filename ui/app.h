@@ -208,6 +208,10 @@ void ui_flags_text(unsigned flags, char *buf, size_t cap);
 void ui_call_text(const app *a, size_t call, char *buf, size_t cap);
 /* Keeps `sel` visible in a list of `rows` rows starting at *first. */
 void ui_scroll_to(int *first, int sel, int rows);
+/* Moves the selection `*sel` of a list of `n` items for the navigation
+ * commands (up, down, page up/down by `page`, first, last), clamped to the
+ * list; false when `cmd` is not one of them. */
+bool ui_list_move(ms_cmd cmd, size_t *sel, size_t n, size_t page);
 
 /* The text of the bundled demo recipe (generated from samples/recipes/demo.yaml). */
 extern const char ms_demo_recipe[];

@@ -125,6 +125,35 @@ void ui_call_text(const app *a, size_t call, char *buf, size_t cap)
         snprintf(buf, cap, "call %zu %s", call, label);
 }
 
+bool ui_list_move(ms_cmd cmd, size_t *sel, size_t n, size_t page)
+{
+    size_t last = n ? n - 1 : 0, s = *sel;
+    switch (cmd) {
+    case MS_CMD_UP:
+        s = s ? s - 1 : 0;
+        break;
+    case MS_CMD_DOWN:
+        s = s + 1;
+        break;
+    case MS_CMD_PAGE_UP:
+        s = s > page ? s - page : 0;
+        break;
+    case MS_CMD_PAGE_DOWN:
+        s = s + page;
+        break;
+    case MS_CMD_FIRST:
+        s = 0;
+        break;
+    case MS_CMD_LAST:
+        s = last;
+        break;
+    default:
+        return false;
+    }
+    *sel = s < last ? s : last;
+    return true;
+}
+
 void ui_scroll_to(int *first, int sel, int rows)
 {
     if (rows < 1)

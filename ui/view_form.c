@@ -163,25 +163,9 @@ static ui_result form_command(app *a, ms_cmd cmd)
 {
     size_t n = a->form.count;
     int page = a->body_rows > TOP + BOTTOM + 1 ? a->body_rows - TOP - BOTTOM - 1 : 1;
+    if (ui_list_move(cmd, &a->form_sel, n, (size_t)page))
+        return UI_REDRAW;
     switch (cmd) {
-    case MS_CMD_UP:
-        a->form_sel = a->form_sel ? a->form_sel - 1 : 0;
-        return UI_REDRAW;
-    case MS_CMD_DOWN:
-        a->form_sel = a->form_sel + 1 < n ? a->form_sel + 1 : a->form_sel;
-        return UI_REDRAW;
-    case MS_CMD_PAGE_UP:
-        a->form_sel = a->form_sel > (size_t)page ? a->form_sel - (size_t)page : 0;
-        return UI_REDRAW;
-    case MS_CMD_PAGE_DOWN:
-        a->form_sel = a->form_sel + (size_t)page < n ? a->form_sel + (size_t)page : n ? n - 1 : 0;
-        return UI_REDRAW;
-    case MS_CMD_FIRST:
-        a->form_sel = 0;
-        return UI_REDRAW;
-    case MS_CMD_LAST:
-        a->form_sel = n ? n - 1 : 0;
-        return UI_REDRAW;
     case MS_CMD_CANCEL:
         if (a->job != JOB_NONE)
             return UI_UNHANDLED;

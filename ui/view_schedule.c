@@ -313,19 +313,9 @@ static bool is_edit_command(ms_cmd cmd)
 static ui_result picker_command(app *a, ms_cmd cmd)
 {
     size_t n = ms_schema_modifier_count(a->schema);
+    if (ui_list_move(cmd, &a->pick_sel, n, (size_t)(a->body_rows > 4 ? a->body_rows - 4 : 1)))
+        return UI_REDRAW;
     switch (cmd) {
-    case MS_CMD_UP:
-        a->pick_sel = a->pick_sel ? a->pick_sel - 1 : 0;
-        return UI_REDRAW;
-    case MS_CMD_DOWN:
-        a->pick_sel = a->pick_sel + 1 < n ? a->pick_sel + 1 : a->pick_sel;
-        return UI_REDRAW;
-    case MS_CMD_FIRST:
-        a->pick_sel = 0;
-        return UI_REDRAW;
-    case MS_CMD_LAST:
-        a->pick_sel = n ? n - 1 : 0;
-        return UI_REDRAW;
     case MS_CMD_CANCEL:
         if (a->job != JOB_NONE)
             return UI_UNHANDLED;

@@ -161,10 +161,7 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
                                    diag);
     if (st != MS_OK)
         goto done;
-    for (size_t j = 0; j < n; j++)
-        if (dead[j])
-            for (size_t r = 0; r < rows; r++)
-                wp[r * n + j] = 0.0f;
+    ms_hessian_zero_dead_columns(wp, rows, n, dead);
 
     sweep_job job = {.args = args,
                      .w = wp,

@@ -91,3 +91,11 @@ ms_status ms_hessian_inverse_factor(ms_pool *pool, float *h, size_t n, double da
     reverse_both(u, n);
     return MS_OK;
 }
+
+void ms_hessian_zero_dead_columns(float *w, size_t rows, size_t n, const uint8_t *dead)
+{
+    for (size_t j = 0; j < n; j++)
+        if (dead[j])
+            for (size_t r = 0; r < rows; r++)
+                w[r * n + j] = 0.0f;
+}

@@ -41,4 +41,8 @@ ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t ro
 ms_status ms_hessian_inverse_factor(ms_pool *pool, float *h, size_t n, double dampening_frac,
                                     float *u, uint8_t *dead, int *fell_back, ms_diag *diag);
 
+/* Zeroes the columns of w (rows x n) that ms_hessian_inverse_factor marked
+ * dead: no calibration input ever reached them, so upstream zeroes them too. */
+void ms_hessian_zero_dead_columns(float *w, size_t rows, size_t n, const uint8_t *dead);
+
 #endif

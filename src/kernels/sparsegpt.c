@@ -134,10 +134,7 @@ ms_status ms_sparsegpt_prune(ms_pool *pool, const ms_sparsegpt_args *args, float
     st = ms_hessian_inverse_factor(pool, hp, n, args->dampening_frac, u, dead, &fb, diag);
     if (st != MS_OK)
         goto done;
-    for (size_t j = 0; j < n; j++)
-        if (dead[j])
-            for (size_t r = 0; r < rows; r++)
-                w[r * n + j] = 0.0f;
+    ms_hessian_zero_dead_columns(w, rows, n, dead);
 
     sgpt_job job = {.args = args,
                     .w = w,
