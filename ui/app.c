@@ -112,7 +112,7 @@ static void install_sim(app *a, ms_sim *sim, size_t n)
 }
 
 /* A new session over the recipe in use. */
-static void build_sim(app *a, const ms_scenario_call *calls, size_t n)
+static void build_sim(app *a, const ms_call *calls, size_t n)
 {
     ms_sim *sim = NULL;
     ms_diag_clear(&a->load_diag);
@@ -128,7 +128,7 @@ void app_rebuild(app *a)
 {
     if (!a->rec || a->fixed_calls)
         return;
-    ms_scenario_call *calls;
+    ms_call *calls;
     size_t n;
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -148,8 +148,7 @@ static void open_schedule(app *a, const char *path)
     ms_diag diag;
     ms_diag_clear(&diag);
     if (ms_schema_new(&a->schema, &diag) != MS_OK ||
-        ms_schedule_new(a->schema, a->rec, path ? path : "recipe.yaml", &a->sched, &diag) !=
-            MS_OK) {
+        ms_draft_new(a->schema, a->rec, path ? path : "recipe.yaml", &a->draft, &diag) != MS_OK) {
         app_message(a, true, "editing is off: %s", diag.message[0] ? diag.message : "no memory");
         return;
     }
@@ -201,7 +200,7 @@ void app_open(app *a, const char *path)
         open_schedule(a, path);
     if (a->fixed_calls) {
         size_t n = ms_scenario_call_count(a->scenario);
-        ms_scenario_call *calls = malloc((n ? n : 1) * sizeof *calls);
+        ms_call *calls = malloc((n ? n : 1) * sizeof *calls);
         if (!calls) {
             fail_load(a, MS_ERR_NOMEM);
             return;
@@ -220,9 +219,9 @@ void app_open(app *a, const char *path)
 void app_close(app *a)
 {
     ms_form_free(&a->form);
-    ms_schedule_free(a->sched);
+    ms_draft_free(a->draft);
     ms_schema_free(a->schema);
-    a->sched = NULL;
+    a->draft = NULL;
     a->schema = NULL;
     ms_sim_free(a->sim);
     ms_scenario_free(a->scenario);
@@ -235,11 +234,11 @@ void app_close(app *a)
 
 /* ---- editing ---- */
 
-static size_t schedule_errors(const ms_schedule *s)
+static size_t schedule_errors(const ms_draft *s)
 {
     size_t n = 0;
-    for (size_t i = 0; i < ms_schedule_diag_count(s); i++)
-        n += ms_schedule_diag_at(s, i)->diag.severity == MS_SEV_ERROR;
+    for (size_t i = 0; i < ms_draft_diag_count(s); i++)
+        n += ms_draft_diag_at(s, i)->diag.severity == MS_SEV_ERROR;
     return n;
 }
 
@@ -247,18 +246,18 @@ void app_schedule_changed(app *a, size_t m, const char *done)
 {
     a->dirty = DIRTY_ALL;
     app_message(a, false, "%s", done);
-    size_t count = ms_schedule_count(a->sched);
+    size_t count = ms_draft_count(a->draft);
     a->selected = count && m >= count ? count - 1 : m;
-    if (a->diag_sel >= ms_schedule_diag_count(a->sched))
+    if (a->diag_sel >= ms_draft_diag_count(a->draft))
         a->diag_sel = 0;
-    size_t errors = schedule_errors(a->sched);
+    size_t errors = schedule_errors(a->draft);
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_recipe *r = NULL;
-    ms_scenario_call *calls = NULL;
+    ms_call *calls = NULL;
     size_t n = 0;
     ms_sim *sim = NULL;
-    ms_status st = errors ? MS_ERR_INVALID : ms_schedule_recipe(a->sched, &r, &diag);
+    ms_status st = errors ? MS_ERR_INVALID : ms_draft_recipe(a->draft, &r, &diag);
     if (st == MS_OK)
         st = ms_pipeline_generate(&a->cfg, r, &calls, &n, &diag);
     if (st == MS_OK)
@@ -291,12 +290,12 @@ bool app_save(app *a, const char *path)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
-    if (ms_schedule_save(a->sched, path, &diag) != MS_OK) {
+    if (ms_draft_save(a->draft, path, &diag) != MS_OK) {
         app_message(a, true, "not saved: %s", diag.message[0] ? diag.message : "out of memory");
         return false;
     }
     snprintf(a->save_path, sizeof a->save_path, "%s", path);
-    size_t errors = schedule_errors(a->sched);
+    size_t errors = schedule_errors(a->draft);
     app_message(a, errors > 0, "saved %s%s", path,
                 errors ? " (with errors: see the diagnostics)" : "");
     a->dirty = DIRTY_ALL;
@@ -308,7 +307,7 @@ void app_form_open(app *a, size_t m, const char *field)
     ms_form_free(&a->form);
     a->form_open = false;
     a->editing = false;
-    if (!a->sched || ms_schedule_form(a->sched, m, &a->form) != MS_OK)
+    if (!a->draft || ms_draft_form(a->draft, m, &a->form) != MS_OK)
         return;
     a->form_open = true;
     /* on the field asked for, else the first the modifier sets */
@@ -603,7 +602,7 @@ static ui_result global_command(app *a, ms_cmd cmd)
     }
     switch (cmd) {
     case MS_CMD_QUIT:
-        if (a->sched && ms_schedule_dirty(a->sched)) {
+        if (a->draft && ms_draft_dirty(a->draft)) {
             a->prompting = PROMPT_QUIT;
             a->dirty |= DIRTY_MSG;
             return UI_HANDLED;

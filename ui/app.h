@@ -10,7 +10,7 @@
 
 #include "recipe/recipe.h"
 #include "recipe/schema.h"
-#include "schedule/schedule.h"
+#include "draft/draft.h"
 #include "scenario/scenario.h"
 #include "sim/keymap.h"
 #include "sim/pipeline.h"
@@ -38,11 +38,11 @@ typedef struct view_ops {
     ui_result (*click)(app *a, int y, int x);
 } view_ops;
 
-#define VIEW_LIST(X)                                                                              \
-    X(VIEW_SCHEDULE, schedule_view)                                                               \
-    X(VIEW_TIMELINE, timeline_view)                                                               \
-    X(VIEW_STEPPER, stepper_view)                                                                 \
-    X(VIEW_EXPLAIN, explain_view)                                                                 \
+#define VIEW_LIST(X)                                                                               \
+    X(VIEW_SCHEDULE, schedule_view)                                                                \
+    X(VIEW_TIMELINE, timeline_view)                                                                \
+    X(VIEW_STEPPER, stepper_view)                                                                  \
+    X(VIEW_EXPLAIN, explain_view)                                                                  \
     X(VIEW_HELP, help_view)
 
 typedef enum {
@@ -121,7 +121,7 @@ struct app {
     char prompt[512];
     /* editing (recipes only; NULL for scenarios and files that did not load) */
     ms_schema *schema;
-    ms_schedule *sched;
+    ms_draft *draft;
     bool sim_stale;      /* the schedule has errors: the session is of the last good one */
     char save_path[512]; /* what `w` offers */
     bool picking;        /* choosing the type of a modifier to add */

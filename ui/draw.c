@@ -113,7 +113,7 @@ void ui_call_text(const app *a, size_t call, char *buf, size_t cap)
 {
     char label[96];
     ms_sim_call_label(a->sim, call, label, sizeof label);
-    const ms_scenario_call *c = ms_sim_call(a->sim, call);
+    const ms_call *c = ms_sim_call(a->sim, call);
     double index = ms_sim_call_index(a->sim, call);
     if (c && c->kind == MS_CALL_EVENT && c->event.type <= MS_EV_BATCH_END &&
         a->cfg.index_mode == MS_INDEX_STEP)

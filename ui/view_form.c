@@ -17,10 +17,10 @@ static const ms_form_field *current(const app *a)
 }
 
 /* The schedule's diagnostic about this field, or NULL. */
-static const ms_schedule_diag *field_diag(const app *a, const char *field)
+static const ms_draft_diag *field_diag(const app *a, const char *field)
 {
-    for (size_t i = 0; i < ms_schedule_diag_count(a->sched); i++) {
-        const ms_schedule_diag *d = ms_schedule_diag_at(a->sched, i);
+    for (size_t i = 0; i < ms_draft_diag_count(a->draft); i++) {
+        const ms_draft_diag *d = ms_draft_diag_at(a->draft, i);
         if (d->modifier == (int)a->form.modifier && !strcmp(d->field, field))
             return d;
     }
@@ -41,8 +41,8 @@ static void form_draw(app *a, WINDOW *w, int rows, int cols)
     size_t m = a->form.modifier;
     wattrset(w, ui_attr(a, ROLE_TITLE));
     ui_putf(w, 0, 1, cols - 2, "Form: %zu %s  (stage %s, group %s)%s", m, a->form.type,
-            ms_schedule_stage(a->sched, m), ms_schedule_group(a->sched, m),
-            ms_schedule_dirty(a->sched) ? " [modified]" : "");
+            ms_draft_stage(a->draft, m), ms_draft_group(a->draft, m),
+            ms_draft_dirty(a->draft) ? " [modified]" : "");
     const char *desc = ms_schema_modifier_description(a->schema, a->form.type);
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_put(w, 1, 1, cols - 2, desc ? desc : "not a modifier type the schema knows");
@@ -54,7 +54,7 @@ static void form_draw(app *a, WINDOW *w, int rows, int cols)
     for (int r = 0; r < visible && (size_t)(a->form_scroll + r) < a->form.count; r++) {
         size_t i = (size_t)(a->form_scroll + r);
         const ms_form_field *f = &a->form.fields[i];
-        const ms_schedule_diag *d = field_diag(a, f->schema.name);
+        const ms_draft_diag *d = field_diag(a, f->schema.name);
         bool sel = i == a->form_sel, editing = sel && a->editing;
         int y = TOP + r;
         wattrset(w, ui_attr(a, d ? ROLE_ERROR : ROLE_NORMAL));
@@ -124,7 +124,7 @@ static bool set_field(app *a, const char *text)
     bool changed = strcmp(f->value, text) != 0;
     ms_diag d;
     ms_diag_clear(&d);
-    ms_status st = ms_schedule_set_field(a->sched, a->form.modifier, name, text, &d);
+    ms_status st = ms_draft_set_field(a->draft, a->form.modifier, name, text, &d);
     if (st != MS_OK) {
         app_message(a, true, "%s%s%s", d.message[0] ? d.message : ms_status_str(st),
                     d.hint[0] ? ": " : "", d.hint);
@@ -134,12 +134,12 @@ static bool set_field(app *a, const char *text)
         return true;
     size_t m = a->form.modifier;
     char done[256];
-    snprintf(done, sizeof done, "%s (u undoes)", ms_schedule_undo_label(a->sched));
+    snprintf(done, sizeof done, "%s (u undoes)", ms_draft_undo_label(a->draft));
     app_schedule_changed(a, m, done);
     app_form_open(a, m, name);
-    const ms_schedule_diag *bad = field_diag(a, name);
+    const ms_draft_diag *bad = field_diag(a, name);
     if (bad && bad->diag.severity == MS_SEV_ERROR)
-        app_message(a, true, "%s: %s", ms_schedule_undo_label(a->sched), bad->diag.message);
+        app_message(a, true, "%s: %s", ms_draft_undo_label(a->draft), bad->diag.message);
     return true;
 }
 

@@ -21,11 +21,11 @@ static int tree_rows(const app *a, tree_row *rows, int cap)
 {
     int n = 0;
     const char *stage = NULL, *group = NULL;
-    size_t count = a->sched ? ms_schedule_count(a->sched) : ms_recipe_count(a->rec);
+    size_t count = a->draft ? ms_draft_count(a->draft) : ms_recipe_count(a->rec);
     for (size_t i = 0; i < count && n + 3 <= cap; i++) {
-        const ms_recipe_entry *e = a->sched ? NULL : ms_recipe_entry_at(a->rec, i);
-        const char *st = e ? e->stage : ms_schedule_stage(a->sched, i);
-        const char *gr = e ? e->group : ms_schedule_group(a->sched, i);
+        const ms_recipe_entry *e = a->draft ? NULL : ms_recipe_entry_at(a->rec, i);
+        const char *st = e ? e->stage : ms_draft_stage(a->draft, i);
+        const char *gr = e ? e->group : ms_draft_group(a->draft, i);
         if (!stage || strcmp(stage, st)) {
             rows[n++] = (tree_row){0, -1, st};
             stage = st;
@@ -35,7 +35,7 @@ static int tree_rows(const app *a, tree_row *rows, int cap)
             rows[n++] = (tree_row){1, -1, gr};
             group = gr;
         }
-        rows[n++] = (tree_row){2, (int)i, e ? e->type_key->value : ms_schedule_type(a->sched, i)};
+        rows[n++] = (tree_row){2, (int)i, e ? e->type_key->value : ms_draft_type(a->draft, i)};
     }
     return n;
 }
@@ -78,11 +78,11 @@ static void draw_diagnostics(app *a, WINDOW *w, int y, int rows, int cols)
 static void bound_of(const app *a, size_t m, const char *name, ms_opt_double v, char *buf,
                      size_t cap)
 {
-    if (!a->sched) {
+    if (!a->draft) {
         bound(buf, cap, name, v);
         return;
     }
-    const ms_node *n = ms_node_get(ms_schedule_args(a->sched, m), name);
+    const ms_node *n = ms_node_get(ms_draft_args(a->draft, m), name);
     if (n && n->kind == MS_NODE_SCALAR && !ms_node_is_null(n))
         snprintf(buf, cap, "%s %s", name, n->value);
     else
@@ -91,17 +91,17 @@ static void bound_of(const app *a, size_t m, const char *name, ms_opt_double v, 
 
 static size_t diag_count(const app *a)
 {
-    return a->sched ? ms_schedule_diag_count(a->sched) : 0;
+    return a->draft ? ms_draft_diag_count(a->draft) : 0;
 }
 
 /* "0 MagnitudePruningModifier.start" or "the recipe" */
-static void diag_where(const app *a, const ms_schedule_diag *d, char *buf, size_t cap)
+static void diag_where(const app *a, const ms_draft_diag *d, char *buf, size_t cap)
 {
     if (d->modifier < 0)
         snprintf(buf, cap, "recipe");
     else
-        snprintf(buf, cap, "%d %s%s%s", d->modifier,
-                 ms_schedule_type(a->sched, (size_t)d->modifier), d->field[0] ? "." : "", d->field);
+        snprintf(buf, cap, "%d %s%s%s", d->modifier, ms_draft_type(a->draft, (size_t)d->modifier),
+                 d->field[0] ? "." : "", d->field);
 }
 
 /* The pane under the tree: every diagnostic of the schedule. */
@@ -109,7 +109,7 @@ static void draw_pane(app *a, WINDOW *w, int y, int rows, int cols)
 {
     size_t n = diag_count(a), errors = 0;
     for (size_t i = 0; i < n; i++)
-        errors += ms_schedule_diag_at(a->sched, i)->diag.severity == MS_SEV_ERROR;
+        errors += ms_draft_diag_at(a->draft, i)->diag.severity == MS_SEV_ERROR;
     char title[128];
     snprintf(title, sizeof title, " Diagnostics: %zu error%s, %zu warning%s%s ", errors,
              errors == 1 ? "" : "s", n - errors, n - errors == 1 ? "" : "s",
@@ -122,7 +122,7 @@ static void draw_pane(app *a, WINDOW *w, int y, int rows, int cols)
     ui_scroll_to(&a->diag_scroll, (int)a->diag_sel, visible);
     for (int r = 0; r < visible && (size_t)(a->diag_scroll + r) < n; r++) {
         size_t i = (size_t)(a->diag_scroll + r);
-        const ms_schedule_diag *d = ms_schedule_diag_at(a->sched, i);
+        const ms_draft_diag *d = ms_draft_diag_at(a->draft, i);
         char where[160];
         diag_where(a, d, where, sizeof where);
         bool sel = a->diag_focus && i == a->diag_sel;
@@ -139,7 +139,7 @@ static void draw_picker(app *a, WINDOW *w, int rows, int cols)
 {
     size_t n = ms_schema_modifier_count(a->schema);
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    const char *after = ms_schedule_type(a->sched, a->selected);
+    const char *after = ms_draft_type(a->draft, a->selected);
     if (after)
         ui_putf(w, 0, 1, cols - 2, "Add a modifier after %zu %s: Enter adds, Esc cancels",
                 a->selected, after);
@@ -176,9 +176,9 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
         draw_picker(a, w, rows, cols);
         return;
     }
-    size_t n = a->sched ? ms_schedule_count(a->sched) : ms_recipe_count(a->rec);
+    size_t n = a->draft ? ms_draft_count(a->draft) : ms_recipe_count(a->rec);
     ui_putf(w, 0, 1, cols - 2, "Recipe %s: %zu modifier%s%s%s", a->source, n, n == 1 ? "" : "s",
-            a->sched && ms_schedule_dirty(a->sched) ? " [modified]" : "",
+            a->draft && ms_draft_dirty(a->draft) ? " [modified]" : "",
             a->sim_stale ? " (errors: not simulated)" : "");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     size_t nd = diag_count(a);
@@ -282,11 +282,11 @@ ui_result app_edit_command(app *a, ms_cmd cmd)
     case MS_CMD_REDO: {
         bool undo = cmd == MS_CMD_UNDO;
         snprintf(what, sizeof what, "%s: %s", undo ? "undone" : "redone",
-                 undo ? ms_schedule_undo_label(a->sched) : ms_schedule_redo_label(a->sched));
-        st = undo ? ms_schedule_undo(a->sched, &at, &d) : ms_schedule_redo(a->sched, &at, &d);
+                 undo ? ms_draft_undo_label(a->draft) : ms_draft_redo_label(a->draft));
+        st = undo ? ms_draft_undo(a->draft, &at, &d) : ms_draft_redo(a->draft, &at, &d);
         ui_result r = edited(a, st, &d, at, what);
         if (st == MS_OK && a->form_open) {
-            if (at < ms_schedule_count(a->sched))
+            if (at < ms_draft_count(a->draft))
                 app_form_open(a, at,
                               a->form_sel < a->form.count ? a->form.fields[a->form_sel].schema.name
                                                           : NULL);
@@ -326,7 +326,7 @@ static ui_result picker_command(app *a, ms_cmd cmd)
         ms_diag_clear(&d);
         size_t at = 0;
         const char *type = ms_schema_modifier_name(a->schema, a->pick_sel);
-        ms_status st = ms_schedule_add(a->sched, a->selected, type, &at, &d);
+        ms_status st = ms_draft_add(a->draft, a->selected, type, &at, &d);
         a->picking = false;
         char what[160];
         snprintf(what, sizeof what, "added %zu %s (u undoes)", at, type);
@@ -357,7 +357,7 @@ static ui_result pane_command(app *a, ms_cmd cmd)
         a->diag_focus = false;
         return UI_REDRAW;
     case MS_CMD_EDIT: {
-        const ms_schedule_diag *d = ms_schedule_diag_at(a->sched, a->diag_sel);
+        const ms_draft_diag *d = ms_draft_diag_at(a->draft, a->diag_sel);
         if (!d || d->modifier < 0) {
             app_message(a, false, "this diagnostic is about the recipe, not one modifier");
             return UI_REDRAW;
@@ -384,7 +384,7 @@ static ui_result schedule_command(app *a, ms_cmd cmd)
         return form_view.command(a, cmd);
     if (!is_edit_command(cmd) && !(a->picking || a->diag_focus))
         return UI_UNHANDLED;
-    if (!a->sched) {
+    if (!a->draft) {
         if (!is_edit_command(cmd))
             return UI_UNHANDLED;
         if (cmd == MS_CMD_EDIT && a->sim) {
@@ -401,7 +401,7 @@ static ui_result schedule_command(app *a, ms_cmd cmd)
         return picker_command(a, cmd);
     if (a->diag_focus)
         return pane_command(a, cmd);
-    size_t n = ms_schedule_count(a->sched), m = a->selected, at = m;
+    size_t n = ms_draft_count(a->draft), m = a->selected, at = m;
     if (!n && cmd != MS_CMD_ADD && cmd != MS_CMD_UNDO && cmd != MS_CMD_REDO && cmd != MS_CMD_SAVE &&
         cmd != MS_CMD_DIAGNOSTICS) {
         app_message(a, true, "no modifier: a adds one");
@@ -419,21 +419,20 @@ static ui_result schedule_command(app *a, ms_cmd cmd)
         a->picking = true;
         return UI_REDRAW_ALL;
     case MS_CMD_DELETE:
-        snprintf(what, sizeof what, "deleted %zu %s (u undoes)", m, ms_schedule_type(a->sched, m));
-        st = ms_schedule_delete(a->sched, m, &d);
+        snprintf(what, sizeof what, "deleted %zu %s (u undoes)", m, ms_draft_type(a->draft, m));
+        st = ms_draft_delete(a->draft, m, &d);
         return edited(a, st, &d, m, what);
     case MS_CMD_DUPLICATE:
-        st = ms_schedule_duplicate(a->sched, m, &at, &d);
+        st = ms_draft_duplicate(a->draft, m, &at, &d);
         snprintf(what, sizeof what, "duplicated %zu %s as %zu, group %s", m,
-                 ms_schedule_type(a->sched, m), at,
-                 st == MS_OK ? ms_schedule_group(a->sched, at) : "");
+                 ms_draft_type(a->draft, m), at, st == MS_OK ? ms_draft_group(a->draft, at) : "");
         return edited(a, st, &d, at, what);
     case MS_CMD_MOVE_UP:
     case MS_CMD_MOVE_DOWN:
-        st = ms_schedule_move(a->sched, m, cmd == MS_CMD_MOVE_UP, &at, &d);
+        st = ms_draft_move(a->draft, m, cmd == MS_CMD_MOVE_UP, &at, &d);
         snprintf(what, sizeof what, "moved %s: now %zu in group %s",
-                 st == MS_OK ? ms_schedule_type(a->sched, at) : "", at,
-                 st == MS_OK ? ms_schedule_group(a->sched, at) : "");
+                 st == MS_OK ? ms_draft_type(a->draft, at) : "", at,
+                 st == MS_OK ? ms_draft_group(a->draft, at) : "");
         return edited(a, st, &d, at, what);
     case MS_CMD_DIAGNOSTICS:
         if (!diag_count(a)) {

@@ -19,7 +19,7 @@ int ms_cmd_trace(int argc, char **argv)
     ms_lifecycle *lc = NULL;
     ms_status st = ms_scenario_load(argv[1], &sc, &diag);
     if (st == MS_OK)
-        st = ms_scenario_new_lifecycle(sc, &lc, &diag);
+        st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
     if (st != MS_OK) {
         if (!diag.message[0])
             ms_diag_set(&diag, st, "E-LOAD", argv[1], 0, 0, "%s", ms_status_str(st));
@@ -38,7 +38,7 @@ int ms_cmd_trace(int argc, char **argv)
     for (size_t i = 0; i < ms_scenario_call_count(sc); i++) {
         ms_raise raised;
         ms_trace_begin_call(trace, i);
-        if (ms_scenario_run_call(ms_scenario_call_at(sc, i), lc, &raised) == MS_ERR_RAISED)
+        if (ms_call_run(ms_scenario_call_at(sc, i), lc, &raised) == MS_ERR_RAISED)
             ms_trace_error(trace, &raised);
         ms_trace_state(trace, lc);
     }

@@ -455,3 +455,20 @@ ms_status ms_recipe_build_modifiers(const ms_recipe *r, ms_modifier ***out, size
     *count = r->count;
     return MS_OK;
 }
+
+ms_status ms_recipe_build_lifecycle(const ms_recipe *r, ms_lifecycle **out, ms_diag *diag)
+{
+    ms_modifier **mods;
+    size_t n;
+    *out = NULL;
+    ms_status st = ms_recipe_build_modifiers(r, &mods, &n, diag);
+    if (st != MS_OK)
+        return st;
+    st = ms_lifecycle_new(mods, n, out);
+    if (st != MS_OK) {
+        for (size_t i = 0; i < n; i++)
+            ms_modifier_free(mods[i]);
+        free(mods);
+    }
+    return st;
+}

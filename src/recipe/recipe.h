@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "../core/lifecycle.h"
 #include "../core/modifier.h"
 #include "../util/doc.h"
 #include "../util/status.h"
@@ -77,5 +78,8 @@ const ms_recipe_entry *ms_recipe_entry_at(const ms_recipe *recipe, size_t i);
  * modifier (ms_lifecycle_new takes both). */
 ms_status ms_recipe_build_modifiers(const ms_recipe *recipe, ms_modifier ***out, size_t *count,
                                     ms_diag *diag);
+
+/* A lifecycle over the recipe's modifiers, in recipe order. */
+ms_status ms_recipe_build_lifecycle(const ms_recipe *recipe, ms_lifecycle **out, ms_diag *diag);
 
 #endif

@@ -8,7 +8,7 @@ enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
 struct ms_scenario {
     ms_index_mode index_mode;
     ms_recipe *recipe;
-    ms_scenario_call *calls;
+    ms_call *calls;
     size_t n_calls;
 };
 
@@ -81,7 +81,7 @@ static ms_status load_clock(loader *ld, const ms_node *clock)
     return st;
 }
 
-static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_scenario_call *out)
+static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_call *out)
 {
     const ms_node *name = ms_node_get(call, "event");
     if (!name || name->kind != MS_NODE_SCALAR ||
@@ -117,7 +117,7 @@ static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_sce
     return MS_OK;
 }
 
-static ms_status load_call(const loader *ld, const ms_node *call, ms_scenario_call *out)
+static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
 {
     memset(out, 0, sizeof *out);
     out->line = call->line;
@@ -325,43 +325,7 @@ size_t ms_scenario_call_count(const ms_scenario *sc)
     return sc->n_calls;
 }
 
-const ms_scenario_call *ms_scenario_call_at(const ms_scenario *sc, size_t i)
+const ms_call *ms_scenario_call_at(const ms_scenario *sc, size_t i)
 {
     return i < sc->n_calls ? &sc->calls[i] : NULL;
-}
-
-ms_status ms_scenario_new_lifecycle(const ms_scenario *sc, ms_lifecycle **out, ms_diag *diag)
-{
-    ms_modifier **mods;
-    size_t n;
-    *out = NULL;
-    ms_status st = ms_recipe_build_modifiers(sc->recipe, &mods, &n, diag);
-    if (st != MS_OK)
-        return st;
-    st = ms_lifecycle_new(mods, n, out);
-    if (st != MS_OK) {
-        for (size_t i = 0; i < n; i++)
-            ms_modifier_free(mods[i]);
-        free(mods);
-    }
-    return st;
-}
-
-ms_status ms_scenario_run_call(const ms_scenario_call *call, ms_lifecycle *lc, ms_raise *raised)
-{
-    switch (call->kind) {
-    case MS_CALL_INITIALIZE:
-        return ms_lifecycle_initialize(lc, raised);
-    case MS_CALL_EVENT:
-        return ms_lifecycle_event(lc, &call->event, call->has_loss ? &call->loss : NULL, raised);
-    case MS_CALL_FINALIZE:
-        return ms_lifecycle_finalize(lc, raised);
-    case MS_CALL_MODIFIER_INITIALIZE:
-        return ms_lifecycle_modifier_initialize(lc, call->modifier, raised);
-    case MS_CALL_MODIFIER_UPDATE_EVENT:
-        return ms_lifecycle_modifier_update_event(lc, call->modifier, &call->event, raised);
-    case MS_CALL_MODIFIER_FINALIZE:
-        return ms_lifecycle_modifier_finalize(lc, call->modifier, raised);
-    }
-    return MS_OK;
 }

@@ -48,13 +48,13 @@ ms_pipeline ms_pipeline_infer(const ms_modifier_type *type)
 
 typedef struct builder {
     const ms_pipeline_config *cfg;
-    ms_scenario_call *calls;
+    ms_call *calls;
     size_t n;
 } builder;
 
 static void push(builder *b, ms_call_kind kind, ms_event_type type, long long step, int modifier)
 {
-    ms_scenario_call *c = &b->calls[b->n++];
+    ms_call *c = &b->calls[b->n++];
     memset(c, 0, sizeof *c);
     c->kind = kind;
     c->modifier = modifier < 0 ? 0 : (size_t)modifier;
@@ -89,7 +89,7 @@ static ms_status check(ms_diag *diag, const char *field, long long v, long long 
 }
 
 ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *recipe,
-                               ms_scenario_call **out, size_t *n, ms_diag *diag)
+                               ms_call **out, size_t *n, ms_diag *diag)
 {
     *out = NULL;
     *n = 0;

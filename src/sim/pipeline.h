@@ -58,7 +58,7 @@ ms_pipeline_config ms_pipeline_defaults(void);
  * modifiers). `*out` is malloc'd; MS_ERR_INVALID or MS_ERR_LIMIT with `diag`
  * when the configuration is unusable. */
 ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *recipe,
-                               ms_scenario_call **out, size_t *n, ms_diag *diag);
+                               ms_call **out, size_t *n, ms_diag *diag);
 
 /* The pipeline upstream's CalibrationPipeline._infer_pipeline picks for one
  * modifier type: sequential for types that need calibration data, else

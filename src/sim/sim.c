@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/array.h"
+
 typedef struct flag_change {
     size_t pos; /* the flags hold from this position (after `pos` calls) on */
     unsigned char flags;
@@ -41,7 +43,7 @@ typedef struct run {
 
 struct ms_sim {
     const ms_recipe *recipe;
-    ms_scenario_call *calls;
+    ms_call *calls;
     size_t n_calls;
     ms_lifecycle *live, *scratch;
     size_t n_mods;
@@ -85,27 +87,13 @@ const char *ms_stop_reason_name(ms_stop_reason reason)
     return (size_t)reason < sizeof stop_names / sizeof stop_names[0] ? stop_names[reason] : "";
 }
 
-/* Makes room for one more element; false when out of memory. */
-static bool grow(void *data, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return true;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(*(void **)data, ncap * elem);
-    if (!p)
-        return false;
-    *(void **)data = p;
-    *cap = ncap;
-    return true;
-}
-
 static void collect_hook(void *user, size_t modifier, ms_hook hook, const ms_event *event)
 {
     (void)event;
     collector *c = user;
     if (hook == MS_HOOK_ON_EVENT && !c->with_on_event)
         return;
-    if (!grow(&c->recs, &c->cap, c->n, sizeof *c->recs)) {
+    if (!ms_array_reserve(&c->recs, &c->cap, c->n, sizeof *c->recs)) {
         c->failed = true;
         return;
     }
@@ -120,34 +108,18 @@ static unsigned flags_of(const ms_modifier *m)
            (ms_modifier_finalized(m) ? MS_FLAG_FINALIZED : 0);
 }
 
-static ms_status build_lifecycle(const ms_recipe *recipe, ms_lifecycle **out, ms_diag *diag)
-{
-    ms_modifier **mods;
-    size_t n;
-    ms_status st = ms_recipe_build_modifiers(recipe, &mods, &n, diag);
-    if (st != MS_OK)
-        return st;
-    st = ms_lifecycle_new(mods, n, out);
-    if (st != MS_OK) {
-        for (size_t i = 0; i < n; i++)
-            ms_modifier_free(mods[i]);
-        free(mods);
-    }
-    return st;
-}
-
 double ms_sim_call_index(const ms_sim *sim, size_t call)
 {
     if (call >= sim->n_calls)
         return NAN;
-    const ms_scenario_call *c = &sim->calls[call];
+    const ms_call *c = &sim->calls[call];
     if (c->kind != MS_CALL_EVENT && c->kind != MS_CALL_MODIFIER_UPDATE_EVENT)
         return NAN;
     return ms_event_current_index(&c->event);
 }
 
 /* Whether call `i` delivers an event of `type` to modifier `m`. */
-static bool delivers(const ms_scenario_call *c, size_t m, ms_event_type type)
+static bool delivers(const ms_call *c, size_t m, ms_event_type type)
 {
     return c->event.type == type &&
            (c->kind == MS_CALL_EVENT ||
@@ -159,7 +131,7 @@ static size_t first_reaching(const ms_sim *sim, size_t m, ms_opt_double bound, m
     if (!bound.set)
         return SIZE_MAX;
     for (size_t i = 0; i < sim->n_calls; i++) {
-        const ms_scenario_call *c = &sim->calls[i];
+        const ms_call *c = &sim->calls[i];
         /* initialize starts what is due at index 0 */
         if (type == MS_EV_BATCH_START && bound.value <= 0 &&
             (c->kind == MS_CALL_INITIALIZE ||
@@ -176,14 +148,13 @@ static void save_snapshot_at(ms_sim *sim, size_t k)
     ms_lifecycle_snapshot_save(sim->live, sim->snapshots + k * sim->snap_size);
 }
 
-ms_status ms_sim_new(const ms_recipe *recipe, const ms_scenario_call *calls, size_t n_calls,
-                     ms_sim **out, ms_diag *diag)
+ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_calls, ms_sim **out,
+                     ms_diag *diag)
 {
     *out = NULL;
     size_t n_mods = ms_recipe_count(recipe);
     for (size_t i = 0; i < n_calls; i++)
-        if (calls[i].kind != MS_CALL_INITIALIZE && calls[i].kind != MS_CALL_EVENT &&
-            calls[i].kind != MS_CALL_FINALIZE && calls[i].modifier >= n_mods)
+        if (ms_call_is_direct(&calls[i]) && calls[i].modifier >= n_mods)
             return ms_diag_set(diag, MS_ERR_INVALID, "E-SIM", NULL, calls[i].line, calls[i].col,
                                "call %zu names modifier %zu; the recipe has %zu", i,
                                calls[i].modifier, n_mods);
@@ -204,10 +175,10 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_scenario_call *calls, siz
         st = MS_ERR_NOMEM;
     if (st == MS_OK) {
         memcpy(sim->calls, calls, n_calls * sizeof *calls);
-        st = build_lifecycle(recipe, &sim->live, diag);
+        st = ms_recipe_build_lifecycle(recipe, &sim->live, diag);
     }
     if (st == MS_OK)
-        st = build_lifecycle(recipe, &sim->scratch, diag);
+        st = ms_recipe_build_lifecycle(recipe, &sim->scratch, diag);
     for (size_t m = 0; st == MS_OK && m < n_mods; m++) {
         history *h = &sim->hist[m];
         const ms_modifier *mod = ms_lifecycle_modifier_const(sim->live, m);
@@ -273,7 +244,7 @@ size_t ms_sim_call_count(const ms_sim *sim)
     return sim->n_calls;
 }
 
-const ms_scenario_call *ms_sim_call(const ms_sim *sim, size_t i)
+const ms_call *ms_sim_call(const ms_sim *sim, size_t i)
 {
     return i < sim->n_calls ? &sim->calls[i] : NULL;
 }
@@ -324,7 +295,7 @@ void ms_sim_call_label(const ms_sim *sim, size_t call, char *buf, size_t cap)
         snprintf(buf, cap, "(end)");
         return;
     }
-    const ms_scenario_call *c = &sim->calls[call];
+    const ms_call *c = &sim->calls[call];
     const char *ev = ms_event_type_name(c->event.type);
     switch (c->kind) {
     case MS_CALL_INITIALIZE:
@@ -419,7 +390,8 @@ static const char *intern(ms_sim *sim, const char *text)
         if (!strcmp(sim->messages[i], text))
             return sim->messages[i];
     char *copy = strdup(text);
-    if (!copy || !grow(&sim->messages, &sim->cap_messages, sim->n_messages, sizeof(char *))) {
+    if (!copy ||
+        !ms_array_reserve(&sim->messages, &sim->cap_messages, sim->n_messages, sizeof(char *))) {
         free(copy);
         return NULL;
     }
@@ -429,7 +401,7 @@ static const char *intern(ms_sim *sim, const char *text)
 
 static bool add_mark(history *h, size_t call, ms_hook hook)
 {
-    if (!grow(&h->marks, &h->cap_marks, h->n_marks, sizeof *h->marks))
+    if (!ms_array_reserve(&h->marks, &h->cap_marks, h->n_marks, sizeof *h->marks))
         return false;
     h->marks[h->n_marks++] = (ms_sim_mark){call, hook};
     return true;
@@ -441,7 +413,7 @@ static bool add_update(history *h, size_t call)
         h->updates[h->n_updates - 1].last = call;
         return true;
     }
-    if (!grow(&h->updates, &h->cap_updates, h->n_updates, sizeof *h->updates))
+    if (!ms_array_reserve(&h->updates, &h->cap_updates, h->n_updates, sizeof *h->updates))
         return false;
     h->updates[h->n_updates++] = (ms_sim_span){call, call};
     return true;
@@ -461,7 +433,8 @@ static bool record(ms_sim *sim, size_t call, ms_status st)
     }
     if (ok && st == MS_ERR_RAISED) {
         const char *msg = intern(sim, sim->last_raise.message);
-        ok = msg && grow(&sim->errors, &sim->cap_errors, sim->n_errors, sizeof *sim->errors);
+        ok = msg &&
+             ms_array_reserve(&sim->errors, &sim->cap_errors, sim->n_errors, sizeof *sim->errors);
         if (ok)
             sim->errors[sim->n_errors++] =
                 (ms_sim_error){call, sim->last_raise.modifier, sim->last_raise.kind, msg};
@@ -483,7 +456,7 @@ static bool record(ms_sim *sim, size_t call, ms_status st)
 static bool record_flags(ms_sim *sim, size_t m, unsigned flags)
 {
     history *h = &sim->hist[m];
-    if (!grow(&h->changes, &h->cap_changes, h->n_changes, sizeof *h->changes))
+    if (!ms_array_reserve(&h->changes, &h->cap_changes, h->n_changes, sizeof *h->changes))
         return false;
     h->changes[h->n_changes++] = (flag_change){sim->pos, (unsigned char)flags};
     return true;
@@ -522,7 +495,7 @@ static step_result step_one(ms_sim *sim)
     sim->cur.call = call;
     sim->cur.failed = false;
     ms_raise raised;
-    ms_status st = ms_scenario_run_call(&sim->calls[call], sim->live, &raised);
+    ms_status st = ms_call_run(&sim->calls[call], sim->live, &raised);
     res.raised = st == MS_ERR_RAISED;
     if (res.raised)
         sim->last_raise = raised;
@@ -574,7 +547,7 @@ static void restore_live(ms_sim *sim, size_t target)
     sim->last_raise.message[0] = '\0';
 }
 
-static bool is_step_boundary(const ms_scenario_call *c)
+static bool is_step_boundary(const ms_call *c)
 {
     if (c->kind != MS_CALL_EVENT && c->kind != MS_CALL_MODIFIER_UPDATE_EVENT)
         return true;
@@ -814,7 +787,7 @@ static void scratch_seek(ms_sim *sim, size_t target)
     ms_lifecycle_snapshot_restore(sim->scratch, sim->snapshots + k * sim->snap_size);
     ms_raise raised;
     for (size_t p = k * MS_SIM_SNAPSHOT_EVERY; p < target; p++)
-        ms_scenario_run_call(&sim->calls[p], sim->scratch, &raised);
+        ms_call_run(&sim->calls[p], sim->scratch, &raised);
 }
 
 ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_event,
@@ -833,8 +806,8 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
     for (size_t p = first; p < last && !c.failed; p++) {
         ms_raise raised;
         c.call = p;
-        if (ms_scenario_run_call(&sim->calls[p], sim->scratch, &raised) == MS_ERR_RAISED &&
-            grow(&c.recs, &c.cap, c.n, sizeof *c.recs))
+        if (ms_call_run(&sim->calls[p], sim->scratch, &raised) == MS_ERR_RAISED &&
+            ms_array_reserve(&c.recs, &c.cap, c.n, sizeof *c.recs))
             c.recs[c.n++] = (ms_sim_hook){p, raised.modifier, MS_HOOK_COUNT};
     }
     ms_lifecycle_set_observer(sim->scratch, NULL);
@@ -848,15 +821,11 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
 }
 
 /* The rule for `call` on `m` in the scratch lifecycle's current state. */
-static ms_rule explain_rule(const ms_sim *sim, size_t m, const ms_scenario_call *call, char *buf,
-                            size_t cap)
+static ms_rule explain_rule(const ms_sim *sim, size_t m, const ms_call *call, char *buf, size_t cap)
 {
     const ms_modifier *mod = ms_lifecycle_modifier_const(sim->scratch, m);
     const ms_lifecycle *lc = sim->scratch;
-    bool direct = call->kind == MS_CALL_MODIFIER_INITIALIZE ||
-                  call->kind == MS_CALL_MODIFIER_UPDATE_EVENT ||
-                  call->kind == MS_CALL_MODIFIER_FINALIZE;
-    if (direct && call->modifier != m) {
+    if (ms_call_is_direct(call) && call->modifier != m) {
         snprintf(buf, cap, "this call goes to modifier %zu alone", call->modifier);
         return MS_RULE_IDLE;
     }
@@ -913,7 +882,7 @@ ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_expla
     c.with_on_event = true;
     ms_lifecycle_set_observer(sim->scratch, &obs);
     ms_raise raised;
-    ms_status st = ms_scenario_run_call(&sim->calls[call], sim->scratch, &raised);
+    ms_status st = ms_call_run(&sim->calls[call], sim->scratch, &raised);
     ms_lifecycle_set_observer(sim->scratch, NULL);
     out->flags_after = flags_of(mod);
     out->reached = true;

@@ -37,12 +37,12 @@ enum {
 
 /* A session over `recipe` (borrowed: keep it alive and unchanged) running a
  * copy of `calls`. Direct modifier calls must name a modifier of the recipe. */
-ms_status ms_sim_new(const ms_recipe *recipe, const ms_scenario_call *calls, size_t n_calls,
+ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_calls,
                      ms_sim **out, ms_diag *diag);
 void ms_sim_free(ms_sim *sim);
 
 size_t ms_sim_call_count(const ms_sim *sim);
-const ms_scenario_call *ms_sim_call(const ms_sim *sim, size_t i);
+const ms_call *ms_sim_call(const ms_sim *sim, size_t i);
 size_t ms_sim_modifier_count(const ms_sim *sim);
 const ms_recipe *ms_sim_recipe(const ms_sim *sim);
 

@@ -264,7 +264,7 @@ void ms_tl_ruler(const ms_sim *sim, const ms_tl_view *v, char *line, size_t cap)
         ms_tl_range(v, (int)col, &lo, &hi);
         if (col < next_free || lo >= v->n_calls || lo == hi)
             continue;
-        const ms_scenario_call *c = ms_sim_call(sim, lo);
+        const ms_call *c = ms_sim_call(sim, lo);
         char label[32];
         bool event = c->kind == MS_CALL_EVENT || c->kind == MS_CALL_MODIFIER_UPDATE_EVENT;
         bool calibration = event && c->event.type >= MS_EV_CALIBRATION_EPOCH_START &&

@@ -40,7 +40,7 @@ static inline ms_recipe *parse_recipe(const char *text)
 /* A session over `r` with the given pipeline; NULL on failure. */
 static inline ms_sim *new_sim(const ms_recipe *r, const ms_pipeline_config *cfg)
 {
-    ms_scenario_call *calls;
+    ms_call *calls;
     size_t n;
     ms_diag diag;
     ms_sim *sim = NULL;

@@ -21,9 +21,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static ms_scenario_call *generate(const ms_recipe *r, const ms_pipeline_config *cfg, size_t *n)
+static ms_call *generate(const ms_recipe *r, const ms_pipeline_config *cfg, size_t *n)
 {
-    ms_scenario_call *calls = NULL;
+    ms_call *calls = NULL;
     ms_diag diag;
     ms_diag_clear(&diag);
     assert_int_equal(ms_pipeline_generate(cfg, r, &calls, n, &diag), MS_OK);
@@ -37,7 +37,7 @@ static void pipeline_training_sends_five_events_per_step(void **state)
     cfg.steps_per_epoch = 3;
     cfg.calibration = MS_PIPELINE_NONE;
     size_t n;
-    ms_scenario_call *calls = generate(*state, &cfg, &n);
+    ms_call *calls = generate(*state, &cfg, &n);
     assert_int_equal(n, 2 + 2 * 3 * 5);
     assert_int_equal(calls[0].kind, MS_CALL_INITIALIZE);
     assert_int_equal(calls[n - 1].kind, MS_CALL_FINALIZE);
@@ -62,7 +62,7 @@ static void pipeline_sequential_ends_one_epoch_per_layer(void **state)
     cfg.epochs = 0;
     cfg.layers = 5;
     size_t n;
-    ms_scenario_call *calls = generate(*state, &cfg, &n);
+    ms_call *calls = generate(*state, &cfg, &n);
     assert_int_equal(n, 2 + 1 + 5 + 1);
     assert_int_equal(calls[1].event.type, MS_EV_CALIBRATION_EPOCH_START);
     for (size_t i = 2; i < 7; i++)
@@ -79,7 +79,7 @@ static void pipeline_basic_and_datafree_end_one_epoch(void **state)
     for (ms_pipeline p = MS_PIPELINE_BASIC; p <= MS_PIPELINE_DATAFREE; p++) {
         cfg.calibration = p;
         size_t n;
-        ms_scenario_call *calls = generate(*state, &cfg, &n);
+        ms_call *calls = generate(*state, &cfg, &n);
         assert_int_equal(n, 5);
         assert_int_equal(calls[2].event.type, MS_EV_SEQUENTIAL_EPOCH_END);
         free(calls);
@@ -93,7 +93,7 @@ static void pipeline_independent_runs_each_modifier_alone(void **state)
     cfg.layers = 2;
     cfg.calibration = MS_PIPELINE_INDEPENDENT;
     size_t n;
-    ms_scenario_call *calls = generate(*state, &cfg, &n);
+    ms_call *calls = generate(*state, &cfg, &n);
     /* pruning modifiers: datafree (3 calls); GPTQ: sequential (2 + 2 layers) */
     assert_int_equal(n, 2 + 3 + 3 + 4);
     assert_int_equal(calls[1].kind, MS_CALL_MODIFIER_UPDATE_EVENT);
@@ -109,7 +109,7 @@ static void pipeline_upstream_index_carries_no_step(void **state)
     ms_pipeline_config cfg = ms_pipeline_defaults();
     cfg.index_mode = MS_INDEX_UPSTREAM;
     size_t n;
-    ms_scenario_call *calls = generate(*state, &cfg, &n);
+    ms_call *calls = generate(*state, &cfg, &n);
     for (size_t i = 0; i < n; i++)
         assert_true(ms_event_current_index(&calls[i].event) == 0.0);
     free(calls);
@@ -118,7 +118,7 @@ static void pipeline_upstream_index_carries_no_step(void **state)
 static void pipeline_refuses_bad_and_huge_configs(void **state)
 {
     ms_pipeline_config cfg = ms_pipeline_defaults();
-    ms_scenario_call *calls;
+    ms_call *calls;
     size_t n;
     ms_diag diag;
     cfg.steps_per_epoch = 0;

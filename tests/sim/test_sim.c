@@ -198,7 +198,7 @@ static void sim_breakpoints_on_hook_modifier_and_index(void **state)
 static void sim_records_errors_as_the_lifecycle_raises_them(void **state)
 {
     fixture *f = *state;
-    ms_scenario_call calls[2] = {{.kind = MS_CALL_EVENT}, {.kind = MS_CALL_INITIALIZE}};
+    ms_call calls[2] = {{.kind = MS_CALL_EVENT}, {.kind = MS_CALL_INITIALIZE}};
     calls[0].event = ms_event_plain(MS_EV_BATCH_START);
     ms_sim *sim;
     ms_diag diag;

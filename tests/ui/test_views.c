@@ -214,13 +214,13 @@ static void views_form_edits_undoes_and_asks_before_quitting(void **state)
     app_key(a, KEY_BACKSPACE, true);
     press(a, "\n");
     assert_false(a->editing);
-    assert_true(ms_schedule_dirty(a->sched));
+    assert_true(ms_draft_dirty(a->draft));
     assert_true(ms_modifier_start(ms_sim_modifier(a->sim, 0)).value == 2);
     press(a, "u");
-    assert_false(ms_schedule_dirty(a->sched));
+    assert_false(ms_draft_dirty(a->draft));
     assert_true(ms_modifier_start(ms_sim_modifier(a->sim, 0)).value == 0.25);
     press(a, "\x12"); /* ^R */
-    assert_true(ms_schedule_dirty(a->sched));
+    assert_true(ms_draft_dirty(a->draft));
     assert_int_equal(app_key(a, 'q', false), UI_HANDLED);
     assert_int_equal(a->prompting, PROMPT_QUIT);
     assert_int_equal(app_key(a, 'c', false), UI_HANDLED);

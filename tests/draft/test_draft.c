@@ -1,4 +1,4 @@
-/* The schedule editor's model without a terminal: every edit and its
+/* The draft editor's model without a terminal: every edit and its
  * undo/redo, dirty tracking, diagnostics placed on modifiers and fields,
  * forms and their validation, and save → load round trips. */
 #include <dirent.h>
@@ -14,7 +14,7 @@
 
 #include "recipe/export.h"
 #include "recipe/lint.h"
-#include "schedule/schedule.h"
+#include "draft/draft.h"
 
 static const char *samples_dir = "samples/recipes";
 
@@ -42,17 +42,17 @@ static const char demo[] = "train_stage:\n"
 typedef struct fixture {
     ms_schema *schema;
     ms_recipe *recipe;
-    ms_schedule *s;
+    ms_draft *s;
 } fixture;
 
-static ms_schedule *schedule_of(fixture *f, const char *text)
+static ms_draft *draft_of(fixture *f, const char *text)
 {
     ms_diag diag;
     ms_recipe_free(f->recipe);
-    ms_schedule_free(f->s);
+    ms_draft_free(f->s);
     assert_int_equal(
         ms_recipe_parse(text, strlen(text), "test.yaml", 0, 0, NULL, &f->recipe, &diag), MS_OK);
-    assert_int_equal(ms_schedule_new(f->schema, f->recipe, "test.yaml", &f->s, &diag), MS_OK);
+    assert_int_equal(ms_draft_new(f->schema, f->recipe, "test.yaml", &f->s, &diag), MS_OK);
     return f->s;
 }
 
@@ -62,7 +62,7 @@ static int setup(void **state)
     ms_diag diag;
     if (!f || ms_schema_new(&f->schema, &diag) != MS_OK)
         return -1;
-    schedule_of(f, demo);
+    draft_of(f, demo);
     *state = f;
     return 0;
 }
@@ -70,27 +70,27 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    ms_schedule_free(f->s);
+    ms_draft_free(f->s);
     ms_recipe_free(f->recipe);
     ms_schema_free(f->schema);
     free(f);
     return 0;
 }
 
-static char *text_of(const ms_schedule *s)
+static char *text_of(const ms_draft *s)
 {
     char *text;
     size_t len;
-    assert_int_equal(ms_schedule_text(s, &text, &len), MS_OK);
+    assert_int_equal(ms_draft_text(s, &text, &len), MS_OK);
     assert_int_equal(strlen(text), len);
     return text;
 }
 
 /* The flow text of field `field` of modifier `i`, or "" when unset. */
-static const char *field_text(const ms_schedule *s, size_t i, const char *field)
+static const char *field_text(const ms_draft *s, size_t i, const char *field)
 {
     static char buf[256];
-    const ms_node *v = ms_node_get(ms_schedule_args(s, i), field);
+    const ms_node *v = ms_node_get(ms_draft_args(s, i), field);
     buf[0] = '\0';
     if (v) {
         FILE *f = fmemopen(buf, sizeof buf, "w");
@@ -100,48 +100,48 @@ static const char *field_text(const ms_schedule *s, size_t i, const char *field)
     return buf;
 }
 
-static size_t errors(const ms_schedule *s)
+static size_t errors(const ms_draft *s)
 {
     size_t n = 0;
-    for (size_t i = 0; i < ms_schedule_diag_count(s); i++)
-        n += ms_schedule_diag_at(s, i)->diag.severity == MS_SEV_ERROR;
+    for (size_t i = 0; i < ms_draft_diag_count(s); i++)
+        n += ms_draft_diag_at(s, i)->diag.severity == MS_SEV_ERROR;
     return n;
 }
 
 /* The first diagnostic with `code`. */
-static const ms_schedule_diag *find(const ms_schedule *s, const char *code)
+static const ms_draft_diag *find(const ms_draft *s, const char *code)
 {
-    for (size_t i = 0; i < ms_schedule_diag_count(s); i++)
-        if (!strcmp(ms_schedule_diag_at(s, i)->diag.code, code))
-            return ms_schedule_diag_at(s, i);
+    for (size_t i = 0; i < ms_draft_diag_count(s); i++)
+        if (!strcmp(ms_draft_diag_at(s, i)->diag.code, code))
+            return ms_draft_diag_at(s, i);
     return NULL;
 }
 
-static void schedule_builds_the_tree_of_the_recipe(void **state)
+static void draft_builds_the_tree_of_the_recipe(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
-    assert_int_equal(ms_schedule_count(s), 4);
-    assert_string_equal(ms_schedule_type(s, 0), "MagnitudePruningModifier");
-    assert_string_equal(ms_schedule_stage(s, 0), "train");
-    assert_string_equal(ms_schedule_group(s, 0), "pruning");
-    assert_string_equal(ms_schedule_stage(s, 3), "oneshot");
-    assert_string_equal(ms_schedule_group(s, 3), "quant");
+    ms_draft *s = ((fixture *)*state)->s;
+    assert_int_equal(ms_draft_count(s), 4);
+    assert_string_equal(ms_draft_type(s, 0), "MagnitudePruningModifier");
+    assert_string_equal(ms_draft_stage(s, 0), "train");
+    assert_string_equal(ms_draft_group(s, 0), "pruning");
+    assert_string_equal(ms_draft_stage(s, 3), "oneshot");
+    assert_string_equal(ms_draft_group(s, 3), "quant");
     assert_string_equal(field_text(s, 0, "start"), "0.25");
-    assert_false(ms_schedule_dirty(s));
-    assert_false(ms_schedule_can_undo(s));
+    assert_false(ms_draft_dirty(s));
+    assert_false(ms_draft_can_undo(s));
     assert_int_equal(errors(s), 0);
     /* the lint's warnings, placed on modifiers and fields */
-    const ms_schedule_diag *d = find(s, "W-START-NEVER");
+    const ms_draft_diag *d = find(s, "W-START-NEVER");
     assert_non_null(d);
     assert_int_equal(d->modifier, 0);
     assert_string_equal(d->field, "start");
     d = find(s, "W-STAGES-FLAT");
     assert_int_equal(d->modifier, -1);
-    assert_null(ms_schedule_type(s, 4));
+    assert_null(ms_draft_type(s, 4));
 }
 
-/* The schedule writes what `modsim export` writes, for every sample. */
-static void schedule_text_is_the_export_of_every_sample(void **state)
+/* The draft writes what `modsim export` writes, for every sample. */
+static void draft_text_is_the_export_of_every_sample(void **state)
 {
     fixture *f = *state;
     DIR *dir = opendir(samples_dir);
@@ -165,17 +165,17 @@ static void schedule_text_is_the_export_of_every_sample(void **state)
         FILE *out = open_memstream(&want, &len);
         ms_status exported = ms_export_recipe(f->schema, r, out);
         fclose(out);
-        ms_schedule *s;
-        assert_int_equal(ms_schedule_new(f->schema, r, path, &s, &diag), MS_OK);
+        ms_draft *s;
+        assert_int_equal(ms_draft_new(f->schema, r, path, &s, &diag), MS_OK);
         if (exported == MS_OK) {
             char *got = text_of(s);
-            /* stages without modifiers are not part of a schedule */
+            /* stages without modifiers are not part of a draft */
             if (!strstr(want, "_stage: {}"))
                 assert_string_equal(got, want);
             free(got);
             checked++;
         }
-        ms_schedule_free(s);
+        ms_draft_free(s);
         ms_recipe_free(r);
         free(want);
     }
@@ -183,115 +183,115 @@ static void schedule_text_is_the_export_of_every_sample(void **state)
     assert_true(checked >= 30);
 }
 
-static void schedule_set_field_undo_redo(void **state)
+static void draft_set_field_undo_redo(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     char *before = text_of(s);
     ms_diag diag;
-    assert_int_equal(ms_schedule_set_field(s, 0, "start", "0.5", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "0.5", &diag), MS_OK);
     assert_string_equal(field_text(s, 0, "start"), "0.5");
-    assert_true(ms_schedule_dirty(s));
-    assert_string_equal(ms_schedule_undo_label(s), "set start of 0 MagnitudePruningModifier");
+    assert_true(ms_draft_dirty(s));
+    assert_string_equal(ms_draft_undo_label(s), "set start of 0 MagnitudePruningModifier");
     size_t at = 99;
-    assert_int_equal(ms_schedule_undo(s, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_undo(s, &at, &diag), MS_OK);
     assert_int_equal(at, 0);
     assert_string_equal(field_text(s, 0, "start"), "0.25");
-    assert_false(ms_schedule_dirty(s));
+    assert_false(ms_draft_dirty(s));
     char *after = text_of(s);
     assert_string_equal(after, before);
     free(after);
-    assert_true(ms_schedule_can_redo(s));
-    assert_int_equal(ms_schedule_redo(s, &at, &diag), MS_OK);
+    assert_true(ms_draft_can_redo(s));
+    assert_int_equal(ms_draft_redo(s, &at, &diag), MS_OK);
     assert_string_equal(field_text(s, 0, "start"), "0.5");
-    assert_true(ms_schedule_dirty(s));
-    assert_false(ms_schedule_can_redo(s));
-    assert_int_equal(ms_schedule_redo(s, &at, &diag), MS_ERR_INVALID);
+    assert_true(ms_draft_dirty(s));
+    assert_false(ms_draft_can_redo(s));
+    assert_int_equal(ms_draft_redo(s, &at, &diag), MS_ERR_INVALID);
     free(before);
 }
 
-static void schedule_set_field_adds_unsets_and_ignores_no_change(void **state)
+static void draft_set_field_adds_unsets_and_ignores_no_change(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     ms_diag diag;
-    assert_int_equal(ms_schedule_set_field(s, 0, "start", "0.25", &diag), MS_OK);
-    assert_false(ms_schedule_can_undo(s));
-    assert_int_equal(ms_schedule_set_field(s, 3, "block_size", "64", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "0.25", &diag), MS_OK);
+    assert_false(ms_draft_can_undo(s));
+    assert_int_equal(ms_draft_set_field(s, 3, "block_size", "64", &diag), MS_OK);
     assert_string_equal(field_text(s, 3, "block_size"), "64");
-    assert_int_equal(ms_schedule_set_field(s, 0, "end", "", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "end", "", &diag), MS_OK);
     assert_string_equal(field_text(s, 0, "end"), "");
-    assert_string_equal(ms_schedule_undo_label(s), "unset end of 0 MagnitudePruningModifier");
-    assert_int_equal(ms_schedule_set_field(s, 3, "targets", "[Linear, Embedding]", &diag), MS_OK);
+    assert_string_equal(ms_draft_undo_label(s), "unset end of 0 MagnitudePruningModifier");
+    assert_int_equal(ms_draft_set_field(s, 3, "targets", "[Linear, Embedding]", &diag), MS_OK);
     assert_string_equal(field_text(s, 3, "targets"), "[Linear, Embedding]");
     /* the field keeps its place among the others */
-    assert_string_equal(ms_schedule_args(s, 3)->keys[1]->value, "targets");
-    assert_int_equal(ms_schedule_set_field(s, 3, "targets", "[a, ", &diag), MS_ERR_SYNTAX);
+    assert_string_equal(ms_draft_args(s, 3)->keys[1]->value, "targets");
+    assert_int_equal(ms_draft_set_field(s, 3, "targets", "[a, ", &diag), MS_ERR_SYNTAX);
     assert_string_equal(diag.code, "E-YAML");
-    assert_int_equal(ms_schedule_set_field(s, 9, "start", "1", &diag), MS_ERR_INVALID);
+    assert_int_equal(ms_draft_set_field(s, 9, "start", "1", &diag), MS_ERR_INVALID);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_false(ms_schedule_dirty(s));
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_ERR_INVALID);
+        assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_false(ms_draft_dirty(s));
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_ERR_INVALID);
 }
 
-static void schedule_add_joins_the_group_or_opens_one(void **state)
+static void draft_add_joins_the_group_or_opens_one(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     ms_diag diag;
     size_t at;
-    assert_int_equal(ms_schedule_add(s, 3, "QuantizationModifier", &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_add(s, 3, "QuantizationModifier", &at, &diag), MS_OK);
     assert_int_equal(at, 4);
-    assert_string_equal(ms_schedule_group(s, 4), "quant");
-    assert_int_equal(ms_schedule_args(s, 4)->kind, MS_NODE_MAP);
+    assert_string_equal(ms_draft_group(s, 4), "quant");
+    assert_int_equal(ms_draft_args(s, 4)->kind, MS_NODE_MAP);
     /* the pruning group already has a ConstantPruningModifier */
-    assert_int_equal(ms_schedule_add(s, 0, "ConstantPruningModifier", &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_add(s, 0, "ConstantPruningModifier", &at, &diag), MS_OK);
     assert_int_equal(at, 2);
-    assert_string_equal(ms_schedule_group(s, 2), "pruning_2");
-    assert_string_equal(ms_schedule_stage(s, 2), "train");
+    assert_string_equal(ms_draft_group(s, 2), "pruning_2");
+    assert_string_equal(ms_draft_stage(s, 2), "train");
     /* a ConstantPruningModifier needs targets */
-    const ms_schedule_diag *d = find(s, "E-REQUIRED");
+    const ms_draft_diag *d = find(s, "E-REQUIRED");
     assert_non_null(d);
     assert_int_equal(d->modifier, 2);
     assert_string_equal(d->field, "targets");
-    assert_int_equal(ms_schedule_add(s, 0, "GPTQModifer", &at, &diag), MS_ERR_INVALID);
+    assert_int_equal(ms_draft_add(s, 0, "GPTQModifer", &at, &diag), MS_ERR_INVALID);
     assert_string_equal(diag.code, "E-TYPE-UNKNOWN");
     assert_string_equal(diag.hint, "did you mean 'GPTQModifier'?");
-    assert_int_equal(ms_schedule_undo(s, &at, &diag), MS_OK);
-    assert_int_equal(ms_schedule_count(s), 5);
-    assert_int_equal(ms_schedule_undo(s, &at, &diag), MS_OK);
-    assert_int_equal(ms_schedule_count(s), 4);
-    assert_false(ms_schedule_dirty(s));
+    assert_int_equal(ms_draft_undo(s, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_count(s), 5);
+    assert_int_equal(ms_draft_undo(s, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_count(s), 4);
+    assert_false(ms_draft_dirty(s));
 }
 
-static void schedule_add_to_an_empty_schedule(void **state)
+static void draft_add_to_an_empty_schedule(void **state)
 {
     fixture *f = *state;
-    ms_schedule *s = schedule_of(f, "args: {}\n");
+    ms_draft *s = draft_of(f, "args: {}\n");
     ms_diag diag;
     size_t at;
-    assert_int_equal(ms_schedule_count(s), 0);
-    assert_int_equal(ms_schedule_add(s, SIZE_MAX, "GPTQModifier", &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_count(s), 0);
+    assert_int_equal(ms_draft_add(s, SIZE_MAX, "GPTQModifier", &at, &diag), MS_OK);
     assert_int_equal(at, 0);
-    assert_string_equal(ms_schedule_stage(s, 0), "oneshot");
+    assert_string_equal(ms_draft_stage(s, 0), "oneshot");
     char *text = text_of(s);
     assert_string_equal(text, "args: {}\noneshot_stage:\n  default_modifiers:\n"
                               "    GPTQModifier: {}\n");
     free(text);
 }
 
-static void schedule_delete_and_undo(void **state)
+static void draft_delete_and_undo(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     char *before = text_of(s);
     ms_diag diag;
-    assert_int_equal(ms_schedule_delete(s, 2, &diag), MS_OK);
-    assert_int_equal(ms_schedule_count(s), 3);
-    assert_string_equal(ms_schedule_type(s, 2), "GPTQModifier");
+    assert_int_equal(ms_draft_delete(s, 2, &diag), MS_OK);
+    assert_int_equal(ms_draft_count(s), 3);
+    assert_string_equal(ms_draft_type(s, 2), "GPTQModifier");
     char *text = text_of(s);
     assert_null(strstr(text, "smoothing_modifiers"));
     free(text);
-    assert_int_equal(ms_schedule_delete(s, 3, &diag), MS_ERR_INVALID);
+    assert_int_equal(ms_draft_delete(s, 3, &diag), MS_ERR_INVALID);
     size_t at;
-    assert_int_equal(ms_schedule_undo(s, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_undo(s, &at, &diag), MS_OK);
     assert_int_equal(at, 2);
     text = text_of(s);
     assert_string_equal(text, before);
@@ -299,110 +299,110 @@ static void schedule_delete_and_undo(void **state)
     free(before);
 }
 
-static void schedule_duplicate_goes_to_a_new_group(void **state)
+static void draft_duplicate_goes_to_a_new_group(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     ms_diag diag;
     size_t at;
-    assert_int_equal(ms_schedule_duplicate(s, 0, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_duplicate(s, 0, &at, &diag), MS_OK);
     assert_int_equal(at, 2);
-    assert_string_equal(ms_schedule_type(s, 2), "MagnitudePruningModifier");
-    assert_string_equal(ms_schedule_group(s, 2), "pruning_2");
+    assert_string_equal(ms_draft_type(s, 2), "MagnitudePruningModifier");
+    assert_string_equal(ms_draft_group(s, 2), "pruning_2");
     assert_string_equal(field_text(s, 2, "start"), "0.25");
-    assert_int_equal(ms_schedule_duplicate(s, 0, &at, &diag), MS_OK);
-    assert_string_equal(ms_schedule_group(s, at), "pruning_3");
+    assert_int_equal(ms_draft_duplicate(s, 0, &at, &diag), MS_OK);
+    assert_string_equal(ms_draft_group(s, at), "pruning_3");
     assert_int_equal(errors(s), 0);
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_int_equal(ms_schedule_count(s), 4);
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_count(s), 4);
 }
 
-static void schedule_move_swaps_inside_a_group_and_crosses_edges(void **state)
+static void draft_move_swaps_inside_a_group_and_crosses_edges(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     char *before = text_of(s);
     ms_diag diag;
     size_t at;
-    assert_int_equal(ms_schedule_move(s, 1, true, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 1, true, &at, &diag), MS_OK);
     assert_int_equal(at, 0);
-    assert_string_equal(ms_schedule_type(s, 0), "ConstantPruningModifier");
-    assert_string_equal(ms_schedule_type(s, 1), "MagnitudePruningModifier");
-    assert_int_equal(ms_schedule_move(s, 0, true, &at, &diag), MS_ERR_INVALID);
+    assert_string_equal(ms_draft_type(s, 0), "ConstantPruningModifier");
+    assert_string_equal(ms_draft_type(s, 1), "MagnitudePruningModifier");
+    assert_int_equal(ms_draft_move(s, 0, true, &at, &diag), MS_ERR_INVALID);
     assert_string_equal(diag.code, "E-MOVE");
     /* SmoothQuant down: joins the quant group, keeps its place */
-    assert_int_equal(ms_schedule_move(s, 2, false, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 2, false, &at, &diag), MS_OK);
     assert_int_equal(at, 2);
-    assert_string_equal(ms_schedule_group(s, 2), "quant");
-    assert_int_equal(ms_schedule_move(s, 2, false, &at, &diag), MS_OK);
+    assert_string_equal(ms_draft_group(s, 2), "quant");
+    assert_int_equal(ms_draft_move(s, 2, false, &at, &diag), MS_OK);
     assert_int_equal(at, 3);
-    assert_string_equal(ms_schedule_type(s, 3), "SmoothQuantModifier");
-    assert_int_equal(ms_schedule_move(s, 3, false, &at, &diag), MS_ERR_INVALID);
+    assert_string_equal(ms_draft_type(s, 3), "SmoothQuantModifier");
+    assert_int_equal(ms_draft_move(s, 3, false, &at, &diag), MS_ERR_INVALID);
     /* GPTQ up out of the oneshot stage into the pruning group */
-    assert_int_equal(ms_schedule_move(s, 2, true, &at, &diag), MS_OK);
-    assert_string_equal(ms_schedule_stage(s, 2), "train");
-    assert_string_equal(ms_schedule_group(s, 2), "pruning");
+    assert_int_equal(ms_draft_move(s, 2, true, &at, &diag), MS_OK);
+    assert_string_equal(ms_draft_stage(s, 2), "train");
+    assert_string_equal(ms_draft_group(s, 2), "pruning");
     for (int i = 0; i < 4; i++)
-        assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
+        assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
     char *text = text_of(s);
     assert_string_equal(text, before);
     free(text);
     free(before);
 }
 
-static void schedule_move_refuses_a_second_modifier_of_a_type(void **state)
+static void draft_move_refuses_a_second_modifier_of_a_type(void **state)
 {
     fixture *f = *state;
-    ms_schedule *s = schedule_of(f, "a_stage:\n  x_modifiers:\n    GPTQModifier: {scheme: W8A8}\n"
-                                    "  y_modifiers:\n    GPTQModifier: {scheme: W4A16}\n");
+    ms_draft *s = draft_of(f, "a_stage:\n  x_modifiers:\n    GPTQModifier: {scheme: W8A8}\n"
+                              "  y_modifiers:\n    GPTQModifier: {scheme: W4A16}\n");
     ms_diag diag;
     size_t at;
-    assert_int_equal(ms_schedule_move(s, 1, true, &at, &diag), MS_ERR_INVALID);
+    assert_int_equal(ms_draft_move(s, 1, true, &at, &diag), MS_ERR_INVALID);
     assert_string_equal(diag.message, "group x of stage a already has a GPTQModifier");
-    assert_false(ms_schedule_can_undo(s));
+    assert_false(ms_draft_can_undo(s));
 }
 
-static void schedule_dirty_follows_the_saved_state(void **state)
+static void draft_dirty_follows_the_saved_state(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     ms_diag diag;
-    char path[] = "/tmp/modsim-schedule-XXXXXX.yaml";
+    char path[] = "/tmp/modsim-draft-XXXXXX.yaml";
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(ms_schedule_set_field(s, 0, "start", "0.5", &diag), MS_OK);
-    assert_int_equal(ms_schedule_save(s, path, &diag), MS_OK);
-    assert_false(ms_schedule_dirty(s));
-    assert_int_equal(ms_schedule_set_field(s, 0, "end", "1.25", &diag), MS_OK);
-    assert_true(ms_schedule_dirty(s));
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_false(ms_schedule_dirty(s)); /* back at the saved state */
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_true(ms_schedule_dirty(s)); /* before it */
-    assert_int_equal(ms_schedule_redo(s, NULL, &diag), MS_OK);
-    assert_false(ms_schedule_dirty(s));
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "0.5", &diag), MS_OK);
+    assert_int_equal(ms_draft_save(s, path, &diag), MS_OK);
+    assert_false(ms_draft_dirty(s));
+    assert_int_equal(ms_draft_set_field(s, 0, "end", "1.25", &diag), MS_OK);
+    assert_true(ms_draft_dirty(s));
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_false(ms_draft_dirty(s)); /* back at the saved state */
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_true(ms_draft_dirty(s)); /* before it */
+    assert_int_equal(ms_draft_redo(s, NULL, &diag), MS_OK);
+    assert_false(ms_draft_dirty(s));
     /* a new edit after an undo makes the saved state unreachable */
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_int_equal(ms_schedule_set_field(s, 0, "start", "0.5", &diag), MS_OK);
-    assert_false(ms_schedule_can_redo(s));
-    assert_true(ms_schedule_dirty(s));
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "0.5", &diag), MS_OK);
+    assert_false(ms_draft_can_redo(s));
+    assert_true(ms_draft_dirty(s));
     unlink(path);
-    assert_int_equal(ms_schedule_save(s, "/nonexistent-dir/x.yaml", &diag), MS_ERR_IO);
+    assert_int_equal(ms_draft_save(s, "/nonexistent-dir/x.yaml", &diag), MS_ERR_IO);
     assert_string_equal(diag.code, "E-IO");
-    assert_true(ms_schedule_dirty(s));
+    assert_true(ms_draft_dirty(s));
 }
 
-static void schedule_save_and_load_round_trip(void **state)
+static void draft_save_and_load_round_trip(void **state)
 {
     fixture *f = *state;
-    ms_schedule *s = f->s;
+    ms_draft *s = f->s;
     ms_diag diag;
-    char path[] = "/tmp/modsim-schedule-XXXXXX.yaml";
+    char path[] = "/tmp/modsim-draft-XXXXXX.yaml";
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(ms_schedule_set_field(s, 1, "start", "1.25", &diag), MS_OK);
-    assert_int_equal(ms_schedule_duplicate(s, 3, NULL, &diag), MS_OK);
-    assert_int_equal(ms_schedule_save(s, path, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 1, "start", "1.25", &diag), MS_OK);
+    assert_int_equal(ms_draft_duplicate(s, 3, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_save(s, path, &diag), MS_OK);
     ms_diag_list list;
     ms_diag_list_init(&list);
     assert_int_equal(ms_lint_file(f->schema, path, NULL, &list), MS_OK);
@@ -410,26 +410,26 @@ static void schedule_save_and_load_round_trip(void **state)
     ms_diag_list_free(&list);
     ms_recipe *r;
     assert_int_equal(ms_recipe_load_file(path, NULL, &r, &diag), MS_OK);
-    ms_schedule *again;
-    assert_int_equal(ms_schedule_new(f->schema, r, path, &again, &diag), MS_OK);
+    ms_draft *again;
+    assert_int_equal(ms_draft_new(f->schema, r, path, &again, &diag), MS_OK);
     char *a = text_of(s), *b = text_of(again);
     assert_string_equal(a, b);
     assert_string_equal(field_text(again, 1, "start"), "1.25");
-    assert_int_equal(ms_schedule_count(again), 5);
+    assert_int_equal(ms_draft_count(again), 5);
     free(a);
     free(b);
-    ms_schedule_free(again);
+    ms_draft_free(again);
     ms_recipe_free(r);
     unlink(path);
 }
 
-static void schedule_recipe_carries_the_edits(void **state)
+static void draft_recipe_carries_the_edits(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     ms_diag diag;
-    assert_int_equal(ms_schedule_set_field(s, 1, "start", "1.25", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 1, "start", "1.25", &diag), MS_OK);
     ms_recipe *r;
-    assert_int_equal(ms_schedule_recipe(s, &r, &diag), MS_OK);
+    assert_int_equal(ms_draft_recipe(s, &r, &diag), MS_OK);
     ms_modifier **mods;
     size_t n;
     assert_int_equal(ms_recipe_build_modifiers(r, &mods, &n, &diag), MS_OK);
@@ -442,14 +442,14 @@ static void schedule_recipe_carries_the_edits(void **state)
     ms_recipe_free(r);
 }
 
-static void schedule_diagnostics_name_modifier_and_field(void **state)
+static void draft_diagnostics_name_modifier_and_field(void **state)
 {
-    ms_schedule *s = ((fixture *)*state)->s;
+    ms_draft *s = ((fixture *)*state)->s;
     ms_diag diag;
-    assert_int_equal(ms_schedule_set_field(s, 0, "final_sparsity", "2", &diag), MS_OK);
-    assert_int_equal(ms_schedule_set_field(s, 3, "scheme", "W9A9", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "final_sparsity", "2", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 3, "scheme", "W9A9", &diag), MS_OK);
     assert_int_equal(errors(s), 2);
-    const ms_schedule_diag *d = find(s, "E-BOUNDS");
+    const ms_draft_diag *d = find(s, "E-BOUNDS");
     assert_non_null(d);
     assert_int_equal(d->modifier, 0);
     assert_string_equal(d->field, "final_sparsity");
@@ -457,20 +457,20 @@ static void schedule_diagnostics_name_modifier_and_field(void **state)
     assert_non_null(d);
     assert_int_equal(d->modifier, 3);
     assert_string_equal(d->field, "scheme");
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
-    assert_int_equal(ms_schedule_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
     assert_int_equal(errors(s), 0);
-    assert_null(ms_schedule_diag_at(s, ms_schedule_diag_count(s)));
+    assert_null(ms_draft_diag_at(s, ms_draft_diag_count(s)));
 }
 
 static void form_lists_schema_fields_with_values_and_hints(void **state)
 {
     fixture *f = *state;
-    ms_schedule *s = f->s;
+    ms_draft *s = f->s;
     ms_diag diag;
-    assert_int_equal(ms_schedule_set_field(s, 0, "mystery", "7", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "mystery", "7", &diag), MS_OK);
     ms_form form;
-    assert_int_equal(ms_schedule_form(s, 0, &form), MS_OK);
+    assert_int_equal(ms_draft_form(s, 0, &form), MS_OK);
     assert_string_equal(form.type, "MagnitudePruningModifier");
     assert_int_equal(form.count, ms_schema_field_count(f->schema, form.type) + 1);
     const ms_form_field *start = NULL, *final = NULL, *sched = NULL;
@@ -505,7 +505,7 @@ static void form_lists_schema_fields_with_values_and_hints(void **state)
     assert_string_equal(next, "linear");
     assert_false(ms_form_enum_cycle(start, "0.25", 1, next, sizeof next));
     ms_form_free(&form);
-    assert_int_equal(ms_schedule_form(s, 9, &form), MS_ERR_INVALID);
+    assert_int_equal(ms_draft_form(s, 9, &form), MS_ERR_INVALID);
 }
 
 static void form_check_reports_what_would_be_valid(void **state)
@@ -547,20 +547,20 @@ int main(int argc, char **argv)
         samples_dir = argv[1];
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-        T(schedule_builds_the_tree_of_the_recipe),
-        T(schedule_text_is_the_export_of_every_sample),
-        T(schedule_set_field_undo_redo),
-        T(schedule_set_field_adds_unsets_and_ignores_no_change),
-        T(schedule_add_joins_the_group_or_opens_one),
-        T(schedule_add_to_an_empty_schedule),
-        T(schedule_delete_and_undo),
-        T(schedule_duplicate_goes_to_a_new_group),
-        T(schedule_move_swaps_inside_a_group_and_crosses_edges),
-        T(schedule_move_refuses_a_second_modifier_of_a_type),
-        T(schedule_dirty_follows_the_saved_state),
-        T(schedule_save_and_load_round_trip),
-        T(schedule_recipe_carries_the_edits),
-        T(schedule_diagnostics_name_modifier_and_field),
+        T(draft_builds_the_tree_of_the_recipe),
+        T(draft_text_is_the_export_of_every_sample),
+        T(draft_set_field_undo_redo),
+        T(draft_set_field_adds_unsets_and_ignores_no_change),
+        T(draft_add_joins_the_group_or_opens_one),
+        T(draft_add_to_an_empty_schedule),
+        T(draft_delete_and_undo),
+        T(draft_duplicate_goes_to_a_new_group),
+        T(draft_move_swaps_inside_a_group_and_crosses_edges),
+        T(draft_move_refuses_a_second_modifier_of_a_type),
+        T(draft_dirty_follows_the_saved_state),
+        T(draft_save_and_load_round_trip),
+        T(draft_recipe_carries_the_edits),
+        T(draft_diagnostics_name_modifier_and_field),
         T(form_lists_schema_fields_with_values_and_hints),
         T(form_check_reports_what_would_be_valid),
 #undef T

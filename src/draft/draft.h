@@ -1,11 +1,11 @@
-/* An editable schedule: a recipe as a list of modifiers (each in a stage and
+/* A draft: the editable recipe, as a list of modifiers (each in a stage and
  * a group, with its arguments as a tree of values) that can be edited,
  * undone, redone, checked and saved.
  *
  * Every edit is one command on an undo stack; a new edit clears the redo
- * stack. The schedule is dirty when its state differs from the last one
+ * stack. The draft is dirty when its state differs from the last one
  * saved (or loaded), also after undoing past the save. After every edit the
- * schedule is written through the exporter, parsed back and checked with the
+ * draft is written through the exporter, parsed back and checked with the
  * schema and the lint rules; the diagnostics name the modifier and field.
  *
  * Stages and groups keep their keys ("train_stage", "pruning_modifiers") and
@@ -13,8 +13,8 @@
  * neighbouring group. A group holds at most one modifier of each type (a
  * YAML map has unique keys), so a copy or an added modifier whose type the
  * group already has goes into a new group beside it. */
-#ifndef MS_SCHEDULE_H
-#define MS_SCHEDULE_H
+#ifndef MS_DRAFT_H
+#define MS_DRAFT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,76 +24,75 @@
 #include "../recipe/schema.h"
 #include "../util/status.h"
 
-typedef struct ms_schedule ms_schedule;
+typedef struct ms_draft ms_draft;
 
-/* A schedule holding a copy of what `recipe` selects (the schema is
+/* A draft holding a copy of what `recipe` selects (the schema is
  * borrowed: keep it alive). `file` names the text in diagnostics. */
-ms_status ms_schedule_new(const ms_schema *schema, const ms_recipe *recipe, const char *file,
-                          ms_schedule **out, ms_diag *diag);
-void ms_schedule_free(ms_schedule *s);
+ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const char *file,
+                       ms_draft **out, ms_diag *diag);
+void ms_draft_free(ms_draft *s);
 
-size_t ms_schedule_count(const ms_schedule *s);
-const char *ms_schedule_type(const ms_schedule *s, size_t i);
+size_t ms_draft_count(const ms_draft *s);
+const char *ms_draft_type(const ms_draft *s, size_t i);
 /* The stage and group as named in the tree: keys without "_stage" and
  * "_modifiers". */
-const char *ms_schedule_stage(const ms_schedule *s, size_t i);
-const char *ms_schedule_group(const ms_schedule *s, size_t i);
+const char *ms_draft_stage(const ms_draft *s, size_t i);
+const char *ms_draft_group(const ms_draft *s, size_t i);
 /* The arguments (usually a map; NULL past the end). */
-const ms_node *ms_schedule_args(const ms_schedule *s, size_t i);
+const ms_node *ms_draft_args(const ms_draft *s, size_t i);
 
 /* ---- edits: each is one undoable command; `*index` (may be NULL) is where
  * the modifier edited now is ---- */
 
 /* Adds a modifier of `type` (a schema modifier type) with no arguments after
  * modifier `after` (SIZE_MAX or past the end: at the end). */
-ms_status ms_schedule_add(ms_schedule *s, size_t after, const char *type, size_t *index,
-                          ms_diag *diag);
-ms_status ms_schedule_delete(ms_schedule *s, size_t i, ms_diag *diag);
-ms_status ms_schedule_duplicate(ms_schedule *s, size_t i, size_t *index, ms_diag *diag);
+ms_status ms_draft_add(ms_draft *s, size_t after, const char *type, size_t *index, ms_diag *diag);
+ms_status ms_draft_delete(ms_draft *s, size_t i, ms_diag *diag);
+ms_status ms_draft_duplicate(ms_draft *s, size_t i, size_t *index, ms_diag *diag);
 /* `up` true moves towards the start. */
-ms_status ms_schedule_move(ms_schedule *s, size_t i, bool up, size_t *index, ms_diag *diag);
+ms_status ms_draft_move(ms_draft *s, size_t i, bool up, size_t *index, ms_diag *diag);
 /* Sets field `field` of modifier `i` to the YAML value `text` ("0.5",
  * "[Linear]", "W4A16"); empty text removes the field (its default applies).
  * Refuses text that is not one YAML value; schema problems do not stop the
  * edit (they show in the diagnostics). */
-ms_status ms_schedule_set_field(ms_schedule *s, size_t i, const char *field, const char *text,
-                                ms_diag *diag);
+ms_status ms_draft_set_field(ms_draft *s, size_t i, const char *field, const char *text,
+                             ms_diag *diag);
 
-bool ms_schedule_can_undo(const ms_schedule *s);
-bool ms_schedule_can_redo(const ms_schedule *s);
+bool ms_draft_can_undo(const ms_draft *s);
+bool ms_draft_can_redo(const ms_draft *s);
 /* What undo (redo) would revert (repeat): "set start of 0 MagnitudePruningModifier". */
-const char *ms_schedule_undo_label(const ms_schedule *s);
-const char *ms_schedule_redo_label(const ms_schedule *s);
+const char *ms_draft_undo_label(const ms_draft *s);
+const char *ms_draft_redo_label(const ms_draft *s);
 /* MS_ERR_INVALID when there is nothing to undo (redo). `*index`: the
  * modifier the command touched. */
-ms_status ms_schedule_undo(ms_schedule *s, size_t *index, ms_diag *diag);
-ms_status ms_schedule_redo(ms_schedule *s, size_t *index, ms_diag *diag);
+ms_status ms_draft_undo(ms_draft *s, size_t *index, ms_diag *diag);
+ms_status ms_draft_redo(ms_draft *s, size_t *index, ms_diag *diag);
 
-bool ms_schedule_dirty(const ms_schedule *s);
+bool ms_draft_dirty(const ms_draft *s);
 
 /* ---- text, saving, checking ---- */
 
-/* The schedule as recipe text (the exporter's layout); `*text` is malloc'd. */
-ms_status ms_schedule_text(const ms_schedule *s, char **text, size_t *len);
+/* The draft as recipe text (the exporter's layout); `*text` is malloc'd. */
+ms_status ms_draft_text(const ms_draft *s, char **text, size_t *len);
 /* Writes the text to `path` (through a temporary file beside it, so a failed
  * write leaves the old file) and marks the state saved. */
-ms_status ms_schedule_save(ms_schedule *s, const char *path, ms_diag *diag);
+ms_status ms_draft_save(ms_draft *s, const char *path, ms_diag *diag);
 /* A recipe parsed from the text as `modsim` loads files (strict), for a
- * simulation of the edited schedule. */
-ms_status ms_schedule_recipe(const ms_schedule *s, ms_recipe **out, ms_diag *diag);
+ * simulation of the edited draft. */
+ms_status ms_draft_recipe(const ms_draft *s, ms_recipe **out, ms_diag *diag);
 
-/* One problem of the current schedule, at a modifier (-1: outside one) and
+/* One problem of the current draft, at a modifier (-1: outside one) and
  * a field ("" when the modifier as a whole). */
-typedef struct ms_schedule_diag {
+typedef struct ms_draft_diag {
     ms_diag diag;
     int modifier;
     char field[64];
-} ms_schedule_diag;
+} ms_draft_diag;
 
-/* The diagnostics of the schedule as it is now (re-checked after every
- * edit), errors and warnings in schedule order. */
-size_t ms_schedule_diag_count(const ms_schedule *s);
-const ms_schedule_diag *ms_schedule_diag_at(const ms_schedule *s, size_t i);
+/* The diagnostics of the draft as it is now (re-checked after every
+ * edit), errors and warnings in draft order. */
+size_t ms_draft_diag_count(const ms_draft *s);
+const ms_draft_diag *ms_draft_diag_at(const ms_draft *s, size_t i);
 
 /* ---- forms ---- */
 
@@ -115,7 +114,7 @@ typedef struct ms_form {
 } ms_form;
 
 /* The form of modifier `i`; free with ms_form_free. */
-ms_status ms_schedule_form(const ms_schedule *s, size_t i, ms_form *out);
+ms_status ms_draft_form(const ms_draft *s, size_t i, ms_form *out);
 void ms_form_free(ms_form *form);
 
 /* Checks `text` typed for field `field` of modifier type `type`: MS_OK, or

@@ -1,4 +1,4 @@
-#include "schedule.h"
+#include "draft.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -129,7 +129,7 @@ typedef struct cmd_stack {
     size_t count, cap;
 } cmd_stack;
 
-struct ms_schedule {
+struct ms_draft {
     const ms_schema *schema;
     char *file;
     ms_node *top_args; /* the recipe's `args`, or NULL */
@@ -137,7 +137,7 @@ struct ms_schedule {
     size_t count, cap;
     cmd_stack undo, redo;
     unsigned next_id, saved_id; /* id of the last command applied when saved; 0: none */
-    ms_schedule_diag *diags;
+    ms_draft_diag *diags;
     size_t n_diags;
 };
 
@@ -195,7 +195,7 @@ static bool same_group(const mod *a, const mod *b)
     return !strcmp(a->stage_key, b->stage_key) && !strcmp(a->group_key, b->group_key);
 }
 
-static bool group_has(const ms_schedule *s, const char *stage_key, const char *group_key,
+static bool group_has(const ms_draft *s, const char *stage_key, const char *group_key,
                       const char *type)
 {
     for (size_t i = 0; i < s->count; i++)
@@ -206,7 +206,7 @@ static bool group_has(const ms_schedule *s, const char *stage_key, const char *g
 }
 
 /* The last modifier of modifier i's group. */
-static size_t group_end(const ms_schedule *s, size_t i)
+static size_t group_end(const ms_draft *s, size_t i)
 {
     while (i + 1 < s->count && same_group(&s->mods[i], &s->mods[i + 1]))
         i++;
@@ -214,7 +214,7 @@ static size_t group_end(const ms_schedule *s, size_t i)
 }
 
 /* A group key the stage does not use yet: "quant_2_modifiers", ... */
-static void fresh_group(const ms_schedule *s, const mod *m, char *buf, size_t cap)
+static void fresh_group(const ms_draft *s, const mod *m, char *buf, size_t cap)
 {
     for (unsigned n = 2;; n++) {
         snprintf(buf, cap, "%s_%u_modifiers", m->group, n);
@@ -229,7 +229,7 @@ static void fresh_group(const ms_schedule *s, const mod *m, char *buf, size_t ca
 
 /* ---- text and checks ---- */
 
-static ms_node *build_tree(const ms_schedule *s)
+static ms_node *build_tree(const ms_draft *s)
 {
     ms_node *root = node_map();
     if (!root)
@@ -257,7 +257,7 @@ fail:
     return NULL;
 }
 
-ms_status ms_schedule_text(const ms_schedule *s, char **text, size_t *len)
+ms_status ms_draft_text(const ms_draft *s, char **text, size_t *len)
 {
     *text = NULL;
     *len = 0;
@@ -292,7 +292,7 @@ static int last_line(const ms_node *n)
 }
 
 /* Which modifier and field of the parsed text a diagnostic points into. */
-static void place(const ms_recipe *r, ms_schedule_diag *sd)
+static void place(const ms_recipe *r, ms_draft_diag *sd)
 {
     int line = sd->diag.line;
     sd->modifier = -1;
@@ -318,13 +318,13 @@ static void place(const ms_recipe *r, ms_schedule_diag *sd)
     }
 }
 
-static ms_status add_diag(ms_schedule *s, const ms_diag *d, const ms_recipe *r)
+static ms_status add_diag(ms_draft *s, const ms_diag *d, const ms_recipe *r)
 {
-    ms_schedule_diag *items = realloc(s->diags, (s->n_diags + 1) * sizeof *items);
+    ms_draft_diag *items = realloc(s->diags, (s->n_diags + 1) * sizeof *items);
     if (!items)
         return MS_ERR_NOMEM;
     s->diags = items;
-    ms_schedule_diag *sd = &items[s->n_diags++];
+    ms_draft_diag *sd = &items[s->n_diags++];
     memset(sd, 0, sizeof *sd);
     sd->diag = *d;
     sd->modifier = -1;
@@ -333,16 +333,16 @@ static ms_status add_diag(ms_schedule *s, const ms_diag *d, const ms_recipe *r)
     return MS_OK;
 }
 
-/* Writes the schedule out, reads it back as `modsim validate` would and
+/* Writes the draft out, reads it back as `modsim validate` would and
  * keeps what the schema and lint find. */
-static ms_status recheck(ms_schedule *s)
+static ms_status recheck(ms_draft *s)
 {
     free(s->diags);
     s->diags = NULL;
     s->n_diags = 0;
     char *text;
     size_t len;
-    ms_status st = ms_schedule_text(s, &text, &len);
+    ms_status st = ms_draft_text(s, &text, &len);
     if (st != MS_OK)
         return st;
     ms_diag d;
@@ -366,12 +366,12 @@ static ms_status recheck(ms_schedule *s)
     return st;
 }
 
-size_t ms_schedule_diag_count(const ms_schedule *s)
+size_t ms_draft_diag_count(const ms_draft *s)
 {
     return s->n_diags;
 }
 
-const ms_schedule_diag *ms_schedule_diag_at(const ms_schedule *s, size_t i)
+const ms_draft_diag *ms_draft_diag_at(const ms_draft *s, size_t i)
 {
     return i < s->n_diags ? &s->diags[i] : NULL;
 }
@@ -384,7 +384,7 @@ static bool ends_with(const char *s, const char *suffix)
     return ls >= lx && !strcmp(s + ls - lx, suffix);
 }
 
-static bool push_mod(ms_schedule *s, mod *m)
+static bool push_mod(ms_draft *s, mod *m)
 {
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
@@ -398,11 +398,11 @@ static bool push_mod(ms_schedule *s, mod *m)
     return true;
 }
 
-ms_status ms_schedule_new(const ms_schema *schema, const ms_recipe *recipe, const char *file,
-                          ms_schedule **out, ms_diag *diag)
+ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const char *file,
+                       ms_draft **out, ms_diag *diag)
 {
     *out = NULL;
-    ms_schedule *s = calloc(1, sizeof *s);
+    ms_draft *s = calloc(1, sizeof *s);
     if (!s || !(s->file = strdup(file ? file : ""))) {
         free(s);
         return MS_ERR_NOMEM;
@@ -442,7 +442,7 @@ ms_status ms_schedule_new(const ms_schema *schema, const ms_recipe *recipe, cons
     if (st == MS_OK)
         st = recheck(s);
     if (st != MS_OK) {
-        ms_schedule_free(s);
+        ms_draft_free(s);
         return st;
     }
     *out = s;
@@ -456,7 +456,7 @@ static void stack_clear(cmd_stack *k)
     k->count = 0;
 }
 
-void ms_schedule_free(ms_schedule *s)
+void ms_draft_free(ms_draft *s)
 {
     if (!s)
         return;
@@ -473,34 +473,34 @@ void ms_schedule_free(ms_schedule *s)
     free(s);
 }
 
-size_t ms_schedule_count(const ms_schedule *s)
+size_t ms_draft_count(const ms_draft *s)
 {
     return s->count;
 }
 
-const char *ms_schedule_type(const ms_schedule *s, size_t i)
+const char *ms_draft_type(const ms_draft *s, size_t i)
 {
     return i < s->count ? s->mods[i].type : NULL;
 }
 
-const char *ms_schedule_stage(const ms_schedule *s, size_t i)
+const char *ms_draft_stage(const ms_draft *s, size_t i)
 {
     return i < s->count ? s->mods[i].stage : NULL;
 }
 
-const char *ms_schedule_group(const ms_schedule *s, size_t i)
+const char *ms_draft_group(const ms_draft *s, size_t i)
 {
     return i < s->count ? s->mods[i].group : NULL;
 }
 
-const ms_node *ms_schedule_args(const ms_schedule *s, size_t i)
+const ms_node *ms_draft_args(const ms_draft *s, size_t i)
 {
     return i < s->count ? s->mods[i].args : NULL;
 }
 
 /* ---- commands ---- */
 
-static ms_status swap(ms_schedule *s, cmd *c)
+static ms_status swap(ms_draft *s, cmd *c)
 {
     size_t count = s->count - c->n_in + c->n_other;
     if (count > s->cap) {
@@ -544,7 +544,7 @@ static bool stack_push(cmd_stack *k, const cmd *c)
 
 /* Replaces `n_in` modifiers at `at` with `repl` (taken, also on failure) as
  * one undoable command. */
-static ms_status run(ms_schedule *s, size_t at, size_t n_in, mod *repl, size_t n_repl,
+static ms_status run(ms_draft *s, size_t at, size_t n_in, mod *repl, size_t n_repl,
                      const char *what)
 {
     cmd c = {.at = at, .n_in = n_in, .other = repl, .n_other = n_repl, .id = s->next_id};
@@ -572,7 +572,7 @@ static mod *one(void)
     return calloc(1, sizeof(mod));
 }
 
-static const char *label(const ms_schedule *s, size_t i, char *buf, size_t cap)
+static const char *label(const ms_draft *s, size_t i, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%zu %s", i, s->mods[i].type);
     return buf;
@@ -586,14 +586,13 @@ static bool known_type(const ms_schema *schema, const char *type)
     return false;
 }
 
-static ms_status bad_index(const ms_schedule *s, size_t i, ms_diag *diag)
+static ms_status bad_index(const ms_draft *s, size_t i, ms_diag *diag)
 {
     return ms_diag_set(diag, MS_ERR_INVALID, "E-INDEX", NULL, 0, 0,
-                       "no modifier %zu: the schedule has %zu", i, s->count);
+                       "no modifier %zu: the draft has %zu", i, s->count);
 }
 
-ms_status ms_schedule_add(ms_schedule *s, size_t after, const char *type, size_t *index,
-                          ms_diag *diag)
+ms_status ms_draft_add(ms_draft *s, size_t after, const char *type, size_t *index, ms_diag *diag)
 {
     if (!known_type(s->schema, type)) {
         ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE-UNKNOWN", NULL, 0, 0,
@@ -638,7 +637,7 @@ ms_status ms_schedule_add(ms_schedule *s, size_t after, const char *type, size_t
     return st;
 }
 
-ms_status ms_schedule_delete(ms_schedule *s, size_t i, ms_diag *diag)
+ms_status ms_draft_delete(ms_draft *s, size_t i, ms_diag *diag)
 {
     if (i >= s->count)
         return bad_index(s, i, diag);
@@ -647,7 +646,7 @@ ms_status ms_schedule_delete(ms_schedule *s, size_t i, ms_diag *diag)
     return run(s, i, 1, NULL, 0, what);
 }
 
-ms_status ms_schedule_duplicate(ms_schedule *s, size_t i, size_t *index, ms_diag *diag)
+ms_status ms_draft_duplicate(ms_draft *s, size_t i, size_t *index, ms_diag *diag)
 {
     if (i >= s->count)
         return bad_index(s, i, diag);
@@ -666,7 +665,7 @@ ms_status ms_schedule_duplicate(ms_schedule *s, size_t i, size_t *index, ms_diag
     return st;
 }
 
-ms_status ms_schedule_move(ms_schedule *s, size_t i, bool up, size_t *index, ms_diag *diag)
+ms_status ms_draft_move(ms_draft *s, size_t i, bool up, size_t *index, ms_diag *diag)
 {
     if (i >= s->count)
         return bad_index(s, i, diag);
@@ -755,8 +754,8 @@ static ms_status flow_text(const ms_node *value, char **out)
     return st;
 }
 
-ms_status ms_schedule_set_field(ms_schedule *s, size_t i, const char *field, const char *text,
-                                ms_diag *diag)
+ms_status ms_draft_set_field(ms_draft *s, size_t i, const char *field, const char *text,
+                             ms_diag *diag)
 {
     if (i >= s->count)
         return bad_index(s, i, diag);
@@ -806,28 +805,28 @@ ms_status ms_schedule_set_field(ms_schedule *s, size_t i, const char *field, con
     return run(s, i, 1, m, 1, what);
 }
 
-bool ms_schedule_can_undo(const ms_schedule *s)
+bool ms_draft_can_undo(const ms_draft *s)
 {
     return s->undo.count > 0;
 }
 
-bool ms_schedule_can_redo(const ms_schedule *s)
+bool ms_draft_can_redo(const ms_draft *s)
 {
     return s->redo.count > 0;
 }
 
-const char *ms_schedule_undo_label(const ms_schedule *s)
+const char *ms_draft_undo_label(const ms_draft *s)
 {
     return s->undo.count ? s->undo.items[s->undo.count - 1].what : "";
 }
 
-const char *ms_schedule_redo_label(const ms_schedule *s)
+const char *ms_draft_redo_label(const ms_draft *s)
 {
     return s->redo.count ? s->redo.items[s->redo.count - 1].what : "";
 }
 
-static ms_status replay(ms_schedule *s, cmd_stack *from, cmd_stack *to, size_t *index,
-                        ms_diag *diag, const char *verb)
+static ms_status replay(ms_draft *s, cmd_stack *from, cmd_stack *to, size_t *index, ms_diag *diag,
+                        const char *verb)
 {
     if (!from->count)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-UNDO", NULL, 0, 0, "nothing to %s", verb);
@@ -848,17 +847,17 @@ static ms_status replay(ms_schedule *s, cmd_stack *from, cmd_stack *to, size_t *
     return recheck(s);
 }
 
-ms_status ms_schedule_undo(ms_schedule *s, size_t *index, ms_diag *diag)
+ms_status ms_draft_undo(ms_draft *s, size_t *index, ms_diag *diag)
 {
     return replay(s, &s->undo, &s->redo, index, diag, "undo");
 }
 
-ms_status ms_schedule_redo(ms_schedule *s, size_t *index, ms_diag *diag)
+ms_status ms_draft_redo(ms_draft *s, size_t *index, ms_diag *diag)
 {
     return replay(s, &s->redo, &s->undo, index, diag, "redo");
 }
 
-bool ms_schedule_dirty(const ms_schedule *s)
+bool ms_draft_dirty(const ms_draft *s)
 {
     unsigned now = s->undo.count ? s->undo.items[s->undo.count - 1].id : 0;
     return now != s->saved_id;
@@ -866,11 +865,11 @@ bool ms_schedule_dirty(const ms_schedule *s)
 
 /* ---- saving ---- */
 
-ms_status ms_schedule_save(ms_schedule *s, const char *path, ms_diag *diag)
+ms_status ms_draft_save(ms_draft *s, const char *path, ms_diag *diag)
 {
     char *text;
     size_t len;
-    ms_status st = ms_schedule_text(s, &text, &len);
+    ms_status st = ms_draft_text(s, &text, &len);
     if (st != MS_OK)
         return st;
     size_t plen = strlen(path);
@@ -909,12 +908,12 @@ ms_status ms_schedule_save(ms_schedule *s, const char *path, ms_diag *diag)
     return st;
 }
 
-ms_status ms_schedule_recipe(const ms_schedule *s, ms_recipe **out, ms_diag *diag)
+ms_status ms_draft_recipe(const ms_draft *s, ms_recipe **out, ms_diag *diag)
 {
     char *text;
     size_t len;
     *out = NULL;
-    ms_status st = ms_schedule_text(s, &text, &len);
+    ms_status st = ms_draft_text(s, &text, &len);
     if (st != MS_OK)
         return st;
     st = ms_recipe_parse(text, len, s->file, 0, 0, NULL, out, diag);
@@ -984,7 +983,7 @@ static bool form_add(ms_form *form, const ms_schema_field *sf, bool known, const
     return true;
 }
 
-ms_status ms_schedule_form(const ms_schedule *s, size_t i, ms_form *out)
+ms_status ms_draft_form(const ms_draft *s, size_t i, ms_form *out)
 {
     memset(out, 0, sizeof *out);
     if (i >= s->count)

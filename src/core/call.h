@@ -1,0 +1,38 @@
+/* Calls: the unit a run is made of. A call is one entry point of the
+ * lifecycle (initialize, an event, finalize) or a direct call on one
+ * modifier. Scenarios write them, pipelines generate them, sessions and
+ * traces run them. */
+#ifndef MS_CALL_H
+#define MS_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "event.h"
+#include "lifecycle.h"
+
+typedef enum {
+    MS_CALL_INITIALIZE,          /* lifecycle initialize */
+    MS_CALL_EVENT,               /* lifecycle event */
+    MS_CALL_FINALIZE,            /* lifecycle finalize */
+    MS_CALL_MODIFIER_INITIALIZE, /* direct calls on one modifier */
+    MS_CALL_MODIFIER_UPDATE_EVENT,
+    MS_CALL_MODIFIER_FINALIZE
+} ms_call_kind;
+
+typedef struct ms_call {
+    ms_call_kind kind;
+    size_t modifier; /* direct calls */
+    ms_event event;  /* MS_CALL_EVENT, MS_CALL_MODIFIER_UPDATE_EVENT */
+    bool has_loss;
+    double loss;
+    int line, col; /* where the call is written (0 when generated) */
+} ms_call;
+
+/* Whether the call is on one modifier rather than on the lifecycle. */
+bool ms_call_is_direct(const ms_call *call);
+
+/* Runs one call on `lc`; MS_ERR_RAISED with `raised` when it raised. */
+ms_status ms_call_run(const ms_call *call, ms_lifecycle *lc, ms_raise *raised);
+
+#endif
