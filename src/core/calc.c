@@ -61,9 +61,12 @@ static calc_node *fail_at(parser *ps, const char *at, const char *what, const ch
     if (!ps->failed) {
         ps->failed = true;
         int col = (int)(at - ps->src) + 1;
-        char token[24];
-        if (*at)
-            snprintf(token, sizeof token, "'%.*s'", (int)strcspn(at, " \t"), at);
+        char token[32];
+        int len = (int)strcspn(at, " \t");
+        if (len > 20) /* cut a long token, keeping its closing quote */
+            snprintf(token, sizeof token, "'%.20s...'", at);
+        else if (*at)
+            snprintf(token, sizeof token, "'%.*s'", len, at);
         else
             snprintf(token, sizeof token, "end of expression");
         ms_diag_set(ps->diag, MS_ERR_SYNTAX, "E-CALC", NULL, 0, col, "calc: %s at %s (column %d)",

@@ -111,12 +111,12 @@ ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag)
 ms_diag *ms_diag_list_addv(ms_diag_list *list, ms_severity severity, const char *code,
                            const char *file, int line, int col, const char *fmt, va_list ap)
 {
+    if (past_cap(list, severity))
+        return &list->overflow; /* not formatted; the caller may still set its hint */
     ms_diag d;
     ms_diag_set(&d, MS_ERR_INVALID, code, file, line, col, "%s", "");
     d.severity = severity;
     vsnprintf(d.message, sizeof d.message, fmt, ap);
-    if (past_cap(list, severity))
-        return &list->overflow; /* the caller may still set its hint */
     if (ms_diag_list_add(list, &d) != MS_OK)
         return NULL;
     return &list->items[list->count - 1];
