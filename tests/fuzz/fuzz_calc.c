@@ -1,27 +1,23 @@
 /* libFuzzer: a calc(...) expression parsed and evaluated with the variables
  * upstream passes (one of them None, as a scheduler may pass it). */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz.h"
 #include "core/calc.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *expr = malloc(size + 1);
+    char *expr = fuzz_text(data, size);
     if (!expr)
         return 0;
-    memcpy(expr, data, size);
-    expr[size] = '\0';
     ms_calc *calc = NULL;
     ms_diag diag;
     if (ms_calc_parse(expr, &calc, &diag) == MS_OK) {
         static const ms_calc_var vars[] = {
-            {"init_sparsity", 0.05, false}, {"final_sparsity", 0.8, false},
-            {"start", 0, false},            {"end", 10, false},
-            {"index", 3.5, false},          {"update", 1, false},
+            {"init_sparsity", 0.05, false},
+            {"final_sparsity", 0.8, false},
+            {"start", 0, false},
+            {"end", 10, false},
+            {"index", 3.5, false},
+            {"update", 1, false},
             {"steps_per_epoch", 0, true},
         };
         double v;

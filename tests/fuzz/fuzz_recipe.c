@@ -1,15 +1,10 @@
 /* libFuzzer: recipe text through parse, modifier list and every check, as
  * `modsim validate` runs them. Built once per format: RECIPE_FORMAT is
  * MS_FORMAT_YAML, MS_FORMAT_JSON or MS_FORMAT_MARKDOWN (tests/fuzz/meson.build). */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz.h"
 #include "recipe/lint.h"
 #include "recipe/recipe.h"
 #include "recipe/schema.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -17,12 +12,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ms_diag diag;
     if (!schema && ms_schema_new(&schema, &diag) != MS_OK)
         abort();
-    /* the readers get NUL-terminated text, as ms_read_file gives it */
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     ms_doc *doc = NULL;
     ms_recipe *recipe = NULL;
     if (ms_recipe_parse_doc(text, size, "fuzz.recipe", RECIPE_FORMAT, &doc, &diag) == MS_OK &&

@@ -1,20 +1,13 @@
 /* libFuzzer: a scenario file (its inline recipe included) loaded as
  * `modsim trace` loads it. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz.h"
 #include "scenario/scenario.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     ms_scenario *sc = NULL;
     ms_diag diag;
     if (ms_scenario_parse(text, size, "fuzz.yaml", &sc, &diag) == MS_OK)
