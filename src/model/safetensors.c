@@ -450,6 +450,9 @@ struct ms_st_writer {
     size_t count, cap;
     char **meta; /* key, value, key, value... */
     size_t n_meta, cap_meta;
+    /* names seen, for refusing a repeat in constant time: an open-addressing
+     * table of index + 1 into entries (0: empty), at most half full */
+    size_t *names, n_names;
 };
 
 ms_status ms_st_writer_new(ms_st_writer **out)
@@ -468,7 +471,45 @@ void ms_st_writer_free(ms_st_writer *w)
         free(w->meta[i]);
     free(w->entries);
     free(w->meta);
+    free(w->names);
     free(w);
+}
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The table slot of `name`: where the entry with that name is, or the empty
+ * slot it would take. */
+static size_t *name_slot(const ms_st_writer *w, const char *name)
+{
+    size_t i = name_hash(name) & (w->n_names - 1);
+    while (w->names[i] && strcmp(w->entries[w->names[i] - 1].name, name))
+        i = (i + 1) & (w->n_names - 1);
+    return &w->names[i];
+}
+
+/* Makes room for one more name, rebuilding the table from the entries. */
+static bool names_reserve(ms_st_writer *w)
+{
+    if (w->names && 2 * (w->count + 1) <= w->n_names)
+        return true;
+    size_t n = 64;
+    while (n < 2 * (w->count + 1))
+        n *= 2;
+    size_t *names = calloc(n, sizeof *names);
+    if (!names)
+        return false;
+    free(w->names);
+    w->names = names;
+    w->n_names = n;
+    for (size_t i = 0; i < w->count; i++)
+        *name_slot(w, w->entries[i].name) = i + 1;
+    return true;
 }
 
 static bool grow(void **items, size_t *cap, size_t need, size_t size)
@@ -503,12 +544,12 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                                "tensor '%s' is too large", name);
         nbytes *= shape[d];
     }
-    for (size_t i = 0; i < w->count; i++)
-        if (!strcmp(w->entries[i].name, name))
-            return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
-                               "tensor '%s' is added twice", name);
-    if (!grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries))
+    if (!names_reserve(w) || !grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries))
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    size_t *slot = name_slot(w, name);
+    if (*slot)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
+                           "tensor '%s' is added twice", name);
     entry *e = &w->entries[w->count];
     memset(e, 0, sizeof *e);
     e->name = strdup(name);
@@ -520,6 +561,7 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
     e->nbytes = nbytes;
     e->data = data;
     e->order = w->count++;
+    *slot = w->count;
     return MS_OK;
 }
 
@@ -629,8 +671,11 @@ static bool write_data(FILE *out, const entry *e)
 
 ms_status ms_st_write(ms_st_writer *w, const char *path, ms_diag *diag)
 {
-    if (w->count) /* qsort's pointer must be valid even for no elements */
+    if (w->count) { /* qsort's pointer must be valid even for no elements */
         qsort(w->entries, w->count, sizeof *w->entries, by_alignment);
+        free(w->names); /* its indices are stale: the next add rebuilds it */
+        w->names = NULL;
+    }
     size_t hlen;
     char *header = build_header(w, &hlen);
     if (!header)

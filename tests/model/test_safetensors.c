@@ -418,6 +418,43 @@ static void safetensors_writes_a_file_without_tensors(void **state)
     ms_st_close(f);
 }
 
+/* Adding 100,000 tensors compared each name with all before it: now hashed;
+ * a repeated name is still refused, also after a write reordered them. */
+static void safetensors_writer_takes_100k_tensors_in_linear_time(void **state)
+{
+    (void)state;
+    size_t n = 100000;
+    static uint8_t byte[1];
+    ms_st_writer *w;
+    ms_diag d;
+    assert_int_equal(ms_st_writer_new(&w), MS_OK);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t shape[1] = {1};
+    char name[32];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "t%zu", i);
+        assert_int_equal(ms_st_writer_add(w, name, MS_ST_U8, shape, 1, byte, &d), MS_OK);
+    }
+    double s = seconds_since(&t0);
+    if (s > 2.0)
+        fail_msg("adding %zu tensors took %.2f s", n, s);
+    assert_int_equal(ms_st_writer_add(w, "t4242", MS_ST_U8, shape, 1, byte, &d), MS_ERR_INVALID);
+    assert_non_null(strstr(d.message, "'t4242' is added twice"));
+    int32_t wide[1] = {7};
+    assert_int_equal(ms_st_writer_add(w, "wide", MS_ST_I32, shape, 1, wide, &d), MS_OK);
+    const char *path = tmp_file("raw.safetensors");
+    assert_int_equal(ms_st_write(w, path, &d), MS_OK); /* sorts "wide" first */
+    assert_int_equal(ms_st_writer_add(w, "t99999", MS_ST_U8, shape, 1, byte, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_add(w, "wide", MS_ST_U8, shape, 1, byte, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_add(w, "new", MS_ST_U8, shape, 1, byte, &d), MS_OK);
+    ms_st_writer_free(w);
+    ms_st_file *f = NULL;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+    assert_int_equal(ms_st_count(f), n + 1);
+    ms_st_close(f);
+}
+
 static int make_tmp(void **state)
 {
     (void)state;
@@ -448,6 +485,7 @@ int main(void)
         cmocka_unit_test(safetensors_bad_bytes_are_reported_where_they_are),
         cmocka_unit_test(safetensors_refuses_a_fifo_without_blocking),
         cmocka_unit_test(safetensors_writes_a_file_without_tensors),
+        cmocka_unit_test(safetensors_writer_takes_100k_tensors_in_linear_time),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
