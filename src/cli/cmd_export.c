@@ -76,6 +76,10 @@ int ms_cmd_export(int argc, char **argv)
     } else {
         for (size_t i = 0; i < list.count; i++)
             ms_diag_print(&list.items[i], stderr);
+        if (ms_diag_list_dropped(&list))
+            fprintf(stderr,
+                    "... and %zu more diagnostics, not shown (only the first %d are kept)\n",
+                    ms_diag_list_dropped(&list), MS_DIAG_LIST_MAX);
         rc = ms_diag_list_count(&list, MS_SEV_ERROR) ? 1 : export_to(schema, r, output);
     }
     ms_diag_list_free(&list);

@@ -103,10 +103,16 @@ int ms_cmd_validate(int argc, char **argv)
                warnings);
         for (size_t i = 0; i < all.count; i++)
             json_diag(stdout, &all.items[i], i == 0);
-        printf("%s]\n}\n", all.count ? "\n  " : "");
+        printf("%s]", all.count ? "\n  " : "");
+        if (ms_diag_list_dropped(&all))
+            printf(",\n  \"not_shown\": %zu", ms_diag_list_dropped(&all));
+        printf("\n}\n");
     } else {
         for (size_t i = 0; i < all.count; i++)
             ms_diag_print(&all.items[i], stdout);
+        if (ms_diag_list_dropped(&all))
+            printf("... and %zu more diagnostics, not shown (only the first %d are kept)\n",
+                   ms_diag_list_dropped(&all), MS_DIAG_LIST_MAX);
     }
     ms_diag_list_free(&all);
     ms_schema_free(schema);

@@ -21,7 +21,13 @@ typedef struct calc_node {
     struct calc_node *a, *b;
     struct calc_node *args[2];
     int nargs;
+    int height; /* levels of nodes from this one down, bounded by MAX_DEPTH */
 } calc_node;
+
+/* Nesting and tree height above this are refused: evaluating and freeing
+ * recurse once per level, so the bound keeps the stack small whatever the
+ * input (a 100,000-term chain would otherwise overflow it). */
+enum { MAX_DEPTH = 200 };
 
 static const struct {
     const char *name;
@@ -55,9 +61,12 @@ static calc_node *fail_at(parser *ps, const char *at, const char *what, const ch
     if (!ps->failed) {
         ps->failed = true;
         int col = (int)(at - ps->src) + 1;
-        char token[24];
-        if (*at)
-            snprintf(token, sizeof token, "'%.*s'", (int)strcspn(at, " \t"), at);
+        char token[32];
+        int len = (int)strcspn(at, " \t");
+        if (len > 20) /* cut a long token, keeping its closing quote */
+            snprintf(token, sizeof token, "'%.20s...'", at);
+        else if (*at)
+            snprintf(token, sizeof token, "'%.*s'", len, at);
         else
             snprintf(token, sizeof token, "end of expression");
         ms_diag_set(ps->diag, MS_ERR_SYNTAX, "E-CALC", NULL, 0, col, "calc: %s at %s (column %d)",
@@ -66,20 +75,6 @@ static calc_node *fail_at(parser *ps, const char *at, const char *what, const ch
             ms_diag_hint(ps->diag, "%s", hint);
     }
     return NULL;
-}
-
-static calc_node *mk(parser *ps, node_op op, calc_node *a, calc_node *b)
-{
-    calc_node *n = calloc(1, sizeof *n);
-    if (!n) {
-        ps->failed = true;
-        ms_diag_set(ps->diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
-        return NULL;
-    }
-    n->op = op;
-    n->a = a;
-    n->b = b;
-    return n;
 }
 
 static void free_node(calc_node *n)
@@ -91,6 +86,40 @@ static void free_node(calc_node *n)
     for (int i = 0; i < n->nargs; i++)
         free_node(n->args[i]);
     free(n);
+}
+
+/* Sets the height of `n` from its children; frees it and fails past MAX_DEPTH. */
+static calc_node *measure(parser *ps, calc_node *n)
+{
+    int h = 0;
+    calc_node *children[] = {n->a, n->b, n->args[0], n->args[1]};
+    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+        if (children[i] && children[i]->height > h)
+            h = children[i]->height;
+    n->height = h + 1;
+    if (n->height <= MAX_DEPTH)
+        return n;
+    free_node(n);
+    return fail_at(ps, ps->p, "the expression is more than 200 operations deep",
+                   "a chain of more than 200 terms, or operations nested deeper, is refused: "
+                   "simplify the expression");
+}
+
+/* A node over `a` and `b`, which it owns from here on (freed if it fails). */
+static calc_node *mk(parser *ps, node_op op, calc_node *a, calc_node *b)
+{
+    calc_node *n = calloc(1, sizeof *n);
+    if (!n) {
+        free_node(a);
+        free_node(b);
+        ps->failed = true;
+        ms_diag_set(ps->diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+        return NULL;
+    }
+    n->op = op;
+    n->a = a;
+    n->b = b;
+    return measure(ps, n);
 }
 
 static int intern(parser *ps, const char *name, size_t len)
@@ -209,7 +238,7 @@ static calc_node *parse_atom(parser *ps)
                 return fail_at(ps, ps->p, "expected ')' after the arguments", NULL);
             }
             ps->p++;
-            return n;
+            return measure(ps, n);
         }
         skip_space(ps);
         if (*ps->p == '(' || *ps->p == '.' || *ps->p == '[')
@@ -251,7 +280,7 @@ static calc_node *parse_power(parser *ps)
 static calc_node *parse_unary(parser *ps)
 {
     skip_space(ps);
-    if (++ps->depth > 200)
+    if (++ps->depth > MAX_DEPTH)
         return fail_at(ps, ps->p, "expression nests too deeply", NULL);
     calc_node *r;
     if (*ps->p == '-' || *ps->p == '+') {

@@ -43,6 +43,7 @@ struct ms_st_file {
     ms_doc *header;
     ms_st_tensor *tensors;
     size_t count;
+    const ms_st_tensor **by_name; /* sorted by name, for ms_st_find */
     const ms_node *metadata;
 };
 
@@ -253,6 +254,25 @@ static int by_begin(const void *a, const void *b)
     return x->t.nbytes < y->t.nbytes ? -1 : x->t.nbytes > y->t.nbytes;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    const ms_st_tensor *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+/* Names are unique (the header's keys are): sorted, they are found by bisection. */
+static ms_status index_names(const reader *r, ms_st_file *f)
+{
+    f->by_name = malloc((f->count ? f->count : 1) * sizeof *f->by_name);
+    if (!f->by_name)
+        return ms_diag_set(r->diag, MS_ERR_NOMEM, "E-NOMEM", r->path, 0, 0, "out of memory");
+    for (size_t i = 0; i < f->count; i++)
+        f->by_name[i] = &f->tensors[i];
+    if (f->count)
+        qsort(f->by_name, f->count, sizeof *f->by_name, by_name);
+    return MS_OK;
+}
+
 static ms_status read_header(const reader *r, ms_st_file *f, const unsigned char *data,
                              size_t data_len)
 {
@@ -287,7 +307,8 @@ static ms_status read_header(const reader *r, ms_st_file *f, const unsigned char
         k++;
     }
     if (st == MS_OK) {
-        qsort(p, n, sizeof *p, by_begin);
+        if (n)
+            qsort(p, n, sizeof *p, by_begin);
         size_t expect = 0;
         for (size_t i = 0; i < n && st == MS_OK; i++) {
             if (p[i].begin != expect)
@@ -307,21 +328,19 @@ static ms_status read_header(const reader *r, ms_st_file *f, const unsigned char
         f->count = n;
     }
     free(p);
+    if (st == MS_OK)
+        st = index_names(r, f);
     return st;
 }
 
 ms_status ms_st_open(const char *path, ms_st_file **out, ms_diag *diag)
 {
     reader r = {path, diag};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "not a regular file");
-    }
-    size_t size = (size_t)sb.st_size;
+    int fd;
+    size_t size;
+    ms_status st = ms_open_input(path, &fd, &size, diag);
+    if (st != MS_OK)
+        return st;
     if (size < 8) {
         close(fd);
         return bad(&r, NULL, "a safetensors file starts with an 8-byte header length",
@@ -345,7 +364,6 @@ ms_status ms_st_open(const char *path, ms_st_file **out, ms_diag *diag)
     f->map_len = size;
     const unsigned char *bytes = f->map;
     uint64_t hlen = le64(bytes);
-    ms_status st = MS_OK;
     if (hlen > size - 8)
         st = bad(&r, NULL, "the file is truncated, or it is not a safetensors file",
                  "the header length %llu runs past the end of the file (%zu bytes)",
@@ -356,10 +374,8 @@ ms_status ms_st_open(const char *path, ms_st_file **out, ms_diag *diag)
     else if (hlen < 2 || bytes[8] != '{')
         st = bad(&r, NULL, "a safetensors header is a JSON object",
                  "the header does not start with '{': not a safetensors file");
-    else if (memchr(bytes + 8, '\0', hlen))
-        st = bad(&r, NULL, NULL, "the header contains a NUL byte: not a safetensors file");
     if (st == MS_OK) {
-        st = ms_doc_parse((const char *)bytes + 8, hlen, path, &f->header, diag);
+        st = ms_doc_parse_json((const char *)bytes + 8, hlen, path, &f->header, diag);
         if (st != MS_OK)
             ms_diag_hint(diag, "the JSON header (line and column count from its first byte) "
                                "is malformed");
@@ -383,6 +399,7 @@ void ms_st_close(ms_st_file *f)
     ms_doc_free(f->header);
     free(f->path);
     free(f->tensors);
+    free(f->by_name);
     free(f);
 }
 
@@ -398,9 +415,17 @@ const ms_st_tensor *ms_st_at(const ms_st_file *f, size_t i)
 
 const ms_st_tensor *ms_st_find(const ms_st_file *f, const char *name)
 {
-    for (size_t i = 0; i < f->count; i++)
-        if (!strcmp(f->tensors[i].name, name))
-            return &f->tensors[i];
+    size_t lo = 0, hi = f->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(f->by_name[mid]->name, name);
+        if (!c)
+            return f->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
@@ -425,6 +450,9 @@ struct ms_st_writer {
     size_t count, cap;
     char **meta; /* key, value, key, value... */
     size_t n_meta, cap_meta;
+    /* names seen, for refusing a repeat in constant time: an open-addressing
+     * table of index + 1 into entries (0: empty), at most half full */
+    size_t *names, n_names;
 };
 
 ms_status ms_st_writer_new(ms_st_writer **out)
@@ -443,7 +471,45 @@ void ms_st_writer_free(ms_st_writer *w)
         free(w->meta[i]);
     free(w->entries);
     free(w->meta);
+    free(w->names);
     free(w);
+}
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The table slot of `name`: where the entry with that name is, or the empty
+ * slot it would take. */
+static size_t *name_slot(const ms_st_writer *w, const char *name)
+{
+    size_t i = name_hash(name) & (w->n_names - 1);
+    while (w->names[i] && strcmp(w->entries[w->names[i] - 1].name, name))
+        i = (i + 1) & (w->n_names - 1);
+    return &w->names[i];
+}
+
+/* Makes room for one more name, rebuilding the table from the entries. */
+static bool names_reserve(ms_st_writer *w)
+{
+    if (w->names && 2 * (w->count + 1) <= w->n_names)
+        return true;
+    size_t n = 64;
+    while (n < 2 * (w->count + 1))
+        n *= 2;
+    size_t *names = calloc(n, sizeof *names);
+    if (!names)
+        return false;
+    free(w->names);
+    w->names = names;
+    w->n_names = n;
+    for (size_t i = 0; i < w->count; i++)
+        *name_slot(w, w->entries[i].name) = i + 1;
+    return true;
 }
 
 static bool grow(void **items, size_t *cap, size_t need, size_t size)
@@ -478,12 +544,12 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                                "tensor '%s' is too large", name);
         nbytes *= shape[d];
     }
-    for (size_t i = 0; i < w->count; i++)
-        if (!strcmp(w->entries[i].name, name))
-            return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
-                               "tensor '%s' is added twice", name);
-    if (!grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries))
+    if (!names_reserve(w) || !grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries))
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    size_t *slot = name_slot(w, name);
+    if (*slot)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
+                           "tensor '%s' is added twice", name);
     entry *e = &w->entries[w->count];
     memset(e, 0, sizeof *e);
     e->name = strdup(name);
@@ -495,6 +561,7 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
     e->nbytes = nbytes;
     e->data = data;
     e->order = w->count++;
+    *slot = w->count;
     return MS_OK;
 }
 
@@ -604,7 +671,11 @@ static bool write_data(FILE *out, const entry *e)
 
 ms_status ms_st_write(ms_st_writer *w, const char *path, ms_diag *diag)
 {
-    qsort(w->entries, w->count, sizeof *w->entries, by_alignment);
+    if (w->count) { /* qsort's pointer must be valid even for no elements */
+        qsort(w->entries, w->count, sizeof *w->entries, by_alignment);
+        free(w->names); /* its indices are stale: the next add rebuilds it */
+        w->names = NULL;
+    }
     size_t hlen;
     char *header = build_header(w, &hlen);
     if (!header)

@@ -274,6 +274,27 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
     return MS_OK;
 }
 
+ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
+                            ms_diag *diag)
+{
+    *out = NULL;
+    ms_doc *doc = NULL;
+    ms_scenario *sc = calloc(1, sizeof *sc);
+    ms_status st = sc ? MS_OK : MS_ERR_NOMEM;
+    if (st == MS_OK)
+        st = ms_doc_parse(text, len, path, &doc, diag);
+    if (st == MS_OK)
+        st = load(sc, path, text, ms_doc_root(doc), diag);
+    /* the recipe keeps its own document; the scenario's is no longer needed */
+    ms_doc_free(doc);
+    if (st != MS_OK) {
+        ms_scenario_free(sc);
+        return st;
+    }
+    *out = sc;
+    return MS_OK;
+}
+
 ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
 {
     *out = NULL;
@@ -282,23 +303,9 @@ ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
     ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, diag);
     if (st != MS_OK)
         return st;
-    ms_doc *doc = NULL;
-    ms_scenario *sc = calloc(1, sizeof *sc);
-    if (!sc)
-        st = MS_ERR_NOMEM;
-    if (st == MS_OK)
-        st = ms_doc_parse(text, len, path, &doc, diag);
-    if (st == MS_OK)
-        st = load(sc, path, text, ms_doc_root(doc), diag);
-    /* the recipe keeps its own document; the scenario's is no longer needed */
-    ms_doc_free(doc);
+    st = ms_scenario_parse(text, len, path, out, diag);
     free(text);
-    if (st != MS_OK) {
-        ms_scenario_free(sc);
-        return st;
-    }
-    *out = sc;
-    return MS_OK;
+    return st;
 }
 
 void ms_scenario_free(ms_scenario *sc)

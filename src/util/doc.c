@@ -2,11 +2,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 static const size_t MAX_ALIAS_EXPANSION = 1000000;
@@ -119,6 +122,82 @@ static bool scalar_equal(const ms_node *a, const ms_node *b)
            strcmp(a->value, b->value) == 0;
 }
 
+/* The keys of one map being built, for finding a duplicate in constant time:
+ * small maps are scanned, larger ones get an open-addressing table of indices
+ * into map->keys (a 100,000-key map would otherwise take minutes). */
+typedef struct keyset {
+    size_t *slots; /* index + 1 into map->keys; 0 for an empty slot */
+    size_t cap;    /* a power of two, at least twice the keys held */
+} keyset;
+
+enum { KEYSET_SCAN = 16 };
+
+static size_t key_hash(const ms_node *key)
+{
+    size_t h = 14695981039346656037u ^ key->quoted; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key->value; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return h;
+}
+
+/* The slot of `key` in the table: where an equal key is, or the empty one it would take. */
+static size_t *keyset_slot(const keyset *ks, const ms_node *map, const ms_node *key)
+{
+    size_t i = key_hash(key) & (ks->cap - 1);
+    while (ks->slots[i] && !scalar_equal(map->keys[ks->slots[i] - 1], key))
+        i = (i + 1) & (ks->cap - 1);
+    return &ks->slots[i];
+}
+
+static bool keyset_grow(keyset *ks, const ms_node *map)
+{
+    size_t cap = ks->cap ? ks->cap * 2 : 4 * KEYSET_SCAN;
+    size_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    free(ks->slots);
+    ks->slots = slots;
+    ks->cap = cap;
+    for (size_t k = 0; k < map->count; k++)
+        *keyset_slot(ks, map, map->keys[k]) = k + 1;
+    return true;
+}
+
+/* The earlier key equal to `key`, or NULL; `key` is then remembered as the
+ * map's next key (index map->count). False when out of memory. */
+static bool keyset_add(keyset *ks, const ms_node *map, const ms_node *key, const ms_node **dup)
+{
+    *dup = NULL;
+    if (map->count < KEYSET_SCAN) {
+        for (size_t i = 0; i < map->count; i++)
+            if (scalar_equal(map->keys[i], key))
+                *dup = map->keys[i];
+        return true;
+    }
+    if (2 * (map->count + 1) > ks->cap && !keyset_grow(ks, map))
+        return false;
+    size_t *slot = keyset_slot(ks, map, key);
+    if (*slot)
+        *dup = map->keys[*slot - 1];
+    else
+        *slot = map->count + 1;
+    return true;
+}
+
+/* Refuses `key` if `map` already has it; the key is added by push_item next. */
+static ms_status check_key(builder *b, keyset *keys, const ms_node *map, const ms_node *key)
+{
+    const ms_node *dup;
+    if (!keyset_add(keys, map, key, &dup))
+        return MS_ERR_NOMEM;
+    if (!dup)
+        return MS_OK;
+    yaml_mark_t m = {0, (size_t)key->line - 1, (size_t)key->col - 1};
+    ms_status st = fail(b, MS_ERR_INVALID, "E-DUPKEY", &m, "duplicate key '%s'", key->value);
+    ms_diag_hint(b->diag, "the key is already set at line %d; keep one", dup->line);
+    return st;
+}
+
 /* Builds the node that starts with `ev` (already taken from the parser). */
 static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int depth,
                             ms_node **out, size_t *weight)
@@ -173,6 +252,7 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
         if (anchor_name && !anchor_copy)
             return MS_ERR_NOMEM;
         size_t cap = 0;
+        keyset keys = {0};
         ms_status st = MS_OK;
         for (;;) {
             yaml_event_t child;
@@ -198,17 +278,7 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
                               "plain or quoted scalar, not a map or a sequence");
                     break;
                 }
-                for (size_t i = 0; i < n->count; i++) {
-                    if (scalar_equal(n->keys[i], key)) {
-                        yaml_mark_t m = {0, (size_t)key->line - 1, (size_t)key->col - 1};
-                        st = fail(b, MS_ERR_INVALID, "E-DUPKEY", &m, "duplicate key '%s'",
-                                  key->value);
-                        ms_diag_hint(b->diag, "the key is already set at line %d; keep one",
-                                     n->keys[i]->line);
-                        break;
-                    }
-                }
-                if (st != MS_OK)
+                if ((st = check_key(b, &keys, n, key)) != MS_OK)
                     break;
                 if (!yaml_parser_parse(p, &child)) {
                     st = MS_ERR_SYNTAX;
@@ -225,6 +295,7 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
                 break;
             }
         }
+        free(keys.slots);
         if (st == MS_OK && anchor_copy)
             st = remember_anchor(b, (const yaml_char_t *)anchor_copy, n, *weight);
         free(anchor_copy);
@@ -236,12 +307,33 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
     }
 }
 
-static ms_status syntax_error(builder *b, const yaml_parser_t *p)
+/* The 1-based line and column (in characters) of byte `offset` of `text`. */
+static void text_position(const char *text, size_t len, size_t offset, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < offset && i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n' || (c == '\r' && (i + 1 >= len || text[i + 1] != '\n'))) {
+            ++*line;
+            *col = 1;
+        } else if ((c & 0xc0) != 0x80 && c != '\r') {
+            ++*col;
+        }
+    }
+}
+
+static ms_status syntax_error(builder *b, const yaml_parser_t *p, const char *text, size_t len)
 {
     const yaml_mark_t *mark = p->problem ? &p->problem_mark : &p->context_mark;
-    ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, (int)mark->line + 1,
-                (int)mark->column + 1, "YAML syntax: %s%s%s", p->problem ? p->problem : "error",
-                p->context ? " " : "", p->context ? p->context : "");
+    int line = (int)mark->line + 1, col = (int)mark->column + 1;
+    /* libyaml's reader gives a byte offset, not a mark: a bad byte is
+     * reported where it is, not at 1:1 */
+    if (p->error == YAML_READER_ERROR)
+        text_position(text, len, p->problem_offset, &line, &col);
+    ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, line, col, "YAML syntax: %s%s%s",
+                p->problem ? p->problem : "error", p->context ? " " : "",
+                p->context ? p->context : "");
     if (p->error == YAML_READER_ERROR)
         ms_diag_hint(b->diag, "the file must be UTF-8 (or UTF-16 with a byte order mark) text");
     else
@@ -298,7 +390,7 @@ ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **
         yaml_event_delete(&ev);
     }
     if (st == MS_ERR_SYNTAX && parser.error != YAML_NO_ERROR)
-        syntax_error(&b, &parser);
+        syntax_error(&b, &parser, text, len);
     else if (st == MS_ERR_NOMEM)
         ms_diag_set(diag, st, "E-NOMEM", doc->file, 0, 0, "out of memory while parsing");
     yaml_parser_delete(&parser);
@@ -313,41 +405,471 @@ ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **
     return MS_OK;
 }
 
+/* ---- strict JSON --------------------------------------------------------- */
+
+/* A JSON reader (RFC 8259, as serde_json and Python's json module without its
+ * NaN extension read it) that builds the same nodes as the YAML reader: for
+ * inputs that must be JSON, where libyaml would accept YAML and refuse long
+ * keys (it caps an implicit key at 1024 characters). */
+typedef struct jparser {
+    builder *b;
+    const unsigned char *s;
+    size_t len, pos;
+    size_t line, col; /* 0-based, of `pos`; the column counts characters */
+} jparser;
+
+static void jstep(jparser *j, size_t n)
+{
+    for (; n > 0 && j->pos < j->len; n--, j->pos++) {
+        unsigned char c = j->s[j->pos];
+        if (c == '\n') {
+            j->line++;
+            j->col = 0;
+        } else if ((c & 0xc0) != 0x80) {
+            j->col++;
+        }
+    }
+}
+
+static yaml_mark_t jmark(const jparser *j)
+{
+    return (yaml_mark_t){j->pos, j->line, j->col};
+}
+
+static ms_status jfail(jparser *j, const char *hint, const char *fmt, const char *arg)
+{
+    yaml_mark_t m = jmark(j);
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, arg);
+    fail(j->b, MS_ERR_SYNTAX, "E-JSON", &m, "JSON syntax: %s", msg);
+    ms_diag_hint(j->b->diag, "%s", hint);
+    return MS_ERR_SYNTAX;
+}
+
+static void jskip_ws(jparser *j)
+{
+    while (j->pos < j->len && strchr(" \t\n\r", j->s[j->pos]) && j->s[j->pos])
+        jstep(j, 1);
+}
+
+/* What stands at the position, for a message: "'x'", "byte 0xff" or "the end". */
+static ms_status junexpected(jparser *j, const char *what)
+{
+    char found[32];
+    if (j->pos >= j->len)
+        snprintf(found, sizeof found, "the end of the text");
+    else if (j->s[j->pos] >= 0x20 && j->s[j->pos] < 0x7f)
+        snprintf(found, sizeof found, "'%c'", j->s[j->pos]);
+    else
+        snprintf(found, sizeof found, "byte 0x%02x", j->s[j->pos]);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s is expected, not %s", what, found);
+    return jfail(j,
+                 "the text must be strict JSON: double-quoted strings, no comments, no "
+                 "trailing commas",
+                 "%s", msg);
+}
+
+/* Length of the UTF-8 sequence at `p` (at most `n` bytes), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t k;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        k = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        k = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        k = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    unsigned cp = c & (0x7f >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return k;
+}
+
+static unsigned hex4(const unsigned char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++)
+        v = v << 4 | (unsigned)(isdigit(p[i]) ? p[i] - '0' : (tolower(p[i]) - 'a' + 10));
+    return v;
+}
+
+static bool is_hex4(const jparser *j, size_t at)
+{
+    if (at + 4 > j->len)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (!isxdigit(j->s[at + i]))
+            return false;
+    return true;
+}
+
+static size_t put_utf8(char *out, unsigned cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | cp >> 18);
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* A string at the opening quote: a quoted scalar with its escapes decoded. */
+static ms_status jstring(jparser *j, ms_node **out)
+{
+    static const char hint[] = "JSON strings are UTF-8 with escapes \\\" \\\\ \\/ \\b \\f \\n \\r "
+                               "\\t \\uXXXX; control characters must be escaped";
+    yaml_mark_t start = jmark(j);
+    jstep(j, 1);
+    /* the decoded text is never longer than the source: one allocation */
+    size_t begin = j->pos, end = begin;
+    while (end < j->len && j->s[end] != '"')
+        end += j->s[end] == '\\' ? 2 : 1;
+    char *buf = malloc((end > j->len ? j->len : end) - begin + 1);
+    if (!buf)
+        return MS_ERR_NOMEM;
+    size_t n = 0;
+    ms_status st = MS_OK;
+    for (;;) {
+        if (j->pos >= j->len) {
+            j->pos = start.index, j->line = start.line, j->col = start.column;
+            st = jfail(j, "close the string with '\"'", "%s", "unterminated string");
+            break;
+        }
+        unsigned char c = j->s[j->pos];
+        if (c == '"') {
+            jstep(j, 1);
+            break;
+        }
+        if (c < 0x20) {
+            char what[48];
+            snprintf(what, sizeof what, "control character 0x%02x inside a string", c);
+            st = jfail(j, hint, "%s", what);
+            break;
+        }
+        if (c == '\\') {
+            unsigned char e = j->pos + 1 < j->len ? j->s[j->pos + 1] : 0;
+            const char *simple = strchr("\"\\/bfnrt", e);
+            if (e && simple) {
+                buf[n++] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+                jstep(j, 2);
+                continue;
+            }
+            unsigned cp = 0;
+            size_t used = 6;
+            bool ok = e == 'u' && is_hex4(j, j->pos + 2);
+            if (ok) {
+                cp = hex4(j->s + j->pos + 2);
+                if (cp >= 0xd800 && cp <= 0xdbff) { /* a surrogate pair */
+                    ok = j->pos + 8 <= j->len && j->s[j->pos + 6] == '\\' &&
+                         j->s[j->pos + 7] == 'u' && is_hex4(j, j->pos + 8);
+                    unsigned lo = ok ? hex4(j->s + j->pos + 8) : 0;
+                    ok = ok && lo >= 0xdc00 && lo <= 0xdfff;
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    used = 12;
+                } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+                    ok = false;
+                }
+            }
+            if (!ok || cp == 0) {
+                st = jfail(j, hint, "%s",
+                           cp == 0 && ok ? "\\u0000 (a NUL character) inside a string"
+                           : e == 'u'    ? "invalid \\u escape (or a lone surrogate)"
+                                         : "invalid escape in a string");
+                break;
+            }
+            n += put_utf8(buf + n, cp);
+            jstep(j, used);
+            continue;
+        }
+        size_t k = utf8_len(j->s + j->pos, j->len - j->pos);
+        if (!k) {
+            char what[48];
+            snprintf(what, sizeof what, "byte 0x%02x is not UTF-8", c);
+            st = jfail(j, hint, "%s", what);
+            break;
+        }
+        memcpy(buf + n, j->s + j->pos, k);
+        n += k;
+        jstep(j, k);
+    }
+    if (st != MS_OK) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    ms_node *node = node_new(j->b, MS_NODE_SCALAR, &start);
+    if (!node) {
+        free(buf);
+        return MS_ERR_NOMEM;
+    }
+    node->value = buf;
+    node->count = n;
+    node->quoted = true;
+    *out = node;
+    return MS_OK;
+}
+
+/* A number or true/false/null: a plain scalar with the text as written, so
+ * ms_node_as_int and friends read it. */
+static ms_status jword(jparser *j, ms_node **out)
+{
+    const unsigned char *p = j->s + j->pos;
+    size_t left = j->len - j->pos, n = 0;
+    static const char *const literals[] = {"true", "false", "null"};
+    for (size_t i = 0; i < 3 && !n; i++) {
+        size_t l = strlen(literals[i]);
+        if (left >= l && !memcmp(p, literals[i], l))
+            n = l;
+    }
+    if (!n) {
+        size_t i = 0;
+        if (i < left && p[i] == '-')
+            i++;
+        if (i < left && p[i] == '0')
+            i++;
+        else if (i < left && p[i] >= '1' && p[i] <= '9')
+            while (i < left && isdigit(p[i]))
+                i++;
+        else
+            return junexpected(j, "a value");
+        if (i + 1 < left && p[i] == '.' && isdigit(p[i + 1]))
+            for (i++; i < left && isdigit(p[i]); i++)
+                ;
+        if (i < left && (p[i] == 'e' || p[i] == 'E')) {
+            size_t e = i + 1;
+            if (e < left && (p[e] == '+' || p[e] == '-'))
+                e++;
+            if (e < left && isdigit(p[e]))
+                for (i = e; i < left && isdigit(p[i]); i++)
+                    ;
+        }
+        n = i;
+    }
+    if (n < left && (isalnum(p[n]) || p[n] == '.' || p[n] == '_')) {
+        jstep(j, n);
+        return junexpected(j, "',', ']' or '}' after the value");
+    }
+    yaml_mark_t m = jmark(j);
+    ms_node *node = node_new(j->b, MS_NODE_SCALAR, &m);
+    if (!node || !(node->value = strndup((const char *)p, n)))
+        return MS_ERR_NOMEM;
+    node->count = n;
+    jstep(j, n);
+    *out = node;
+    return MS_OK;
+}
+
+static ms_status jvalue(jparser *j, int depth, ms_node **out)
+{
+    jskip_ws(j);
+    if (j->pos >= j->len)
+        return junexpected(j, "a value");
+    unsigned char c = j->s[j->pos];
+    if (c == '"')
+        return jstring(j, out);
+    if (c != '{' && c != '[')
+        return jword(j, out);
+    yaml_mark_t m = jmark(j);
+    if (depth >= MS_DOC_MAX_DEPTH)
+        return fail(j->b, MS_ERR_LIMIT, "E-DEPTH", &m, "nesting is deeper than %s levels", "256");
+    bool is_map = c == '{';
+    char close = is_map ? '}' : ']';
+    ms_node *n = node_new(j->b, is_map ? MS_NODE_MAP : MS_NODE_SEQ, &m);
+    if (!n)
+        return MS_ERR_NOMEM;
+    *out = n;
+    jstep(j, 1);
+    jskip_ws(j);
+    if (j->pos < j->len && j->s[j->pos] == (unsigned char)close) {
+        jstep(j, 1);
+        return MS_OK;
+    }
+    size_t cap = 0;
+    keyset keys = {0};
+    ms_status st = MS_OK;
+    for (;;) {
+        ms_node *key = NULL, *value = NULL;
+        if (is_map) {
+            jskip_ws(j);
+            if (j->pos >= j->len || j->s[j->pos] != '"') {
+                st = junexpected(j, "a key in double quotes");
+                break;
+            }
+            if ((st = jstring(j, &key)) != MS_OK || (st = check_key(j->b, &keys, n, key)) != MS_OK)
+                break;
+            jskip_ws(j);
+            if (j->pos >= j->len || j->s[j->pos] != ':') {
+                st = junexpected(j, "':' after the key");
+                break;
+            }
+            jstep(j, 1);
+        }
+        if ((st = jvalue(j, depth + 1, &value)) != MS_OK)
+            break;
+        if (!push_item(n, key, value, &cap)) {
+            st = MS_ERR_NOMEM;
+            break;
+        }
+        jskip_ws(j);
+        if (j->pos < j->len && j->s[j->pos] == ',') {
+            jstep(j, 1);
+            continue;
+        }
+        if (j->pos < j->len && j->s[j->pos] == (unsigned char)close) {
+            jstep(j, 1);
+            break;
+        }
+        st = junexpected(j, is_map ? "',' or '}'" : "',' or ']'");
+        break;
+    }
+    free(keys.slots);
+    return st;
+}
+
+ms_status ms_doc_parse_json(const char *text, size_t len, const char *file, ms_doc **out,
+                            ms_diag *diag)
+{
+    *out = NULL;
+    ms_doc *doc = calloc(1, sizeof *doc);
+    if (doc)
+        doc->file = strdup(file ? file : "");
+    if (!doc || !doc->file) {
+        free(doc);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", file, 0, 0, "out of memory");
+    }
+    builder b = {.doc = doc, .diag = diag};
+    jparser j = {.b = &b, .s = (const unsigned char *)text, .len = len};
+    ms_status st = jvalue(&j, 0, &doc->root);
+    if (st == MS_OK) {
+        jskip_ws(&j);
+        if (j.pos < j.len)
+            st = junexpected(&j, "the end of the text after the value");
+    }
+    if (st == MS_ERR_NOMEM)
+        ms_diag_set(diag, st, "E-NOMEM", doc->file, 0, 0, "out of memory while parsing");
+    if (st != MS_OK) {
+        ms_doc_free(doc);
+        return st;
+    }
+    *out = doc;
+    return MS_OK;
+}
+
+ms_status ms_open_input(const char *path, int *fd, size_t *size, ms_diag *diag)
+{
+    *fd = -1;
+    *size = 0;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer */
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f < 0)
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s", strerror(errno));
+    struct stat sb;
+    if (fstat(f, &sb) != 0) {
+        ms_status st =
+            ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s", strerror(errno));
+        close(f);
+        return st;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(f);
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0,
+                           "not a regular file (it is %s): give the path of a file",
+                           S_ISDIR(sb.st_mode)    ? "a directory"
+                           : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                           : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                  : "a device");
+    }
+    int flags = fcntl(f, F_GETFL);
+    if (flags >= 0)
+        fcntl(f, F_SETFL, flags & ~O_NONBLOCK);
+    *fd = f;
+    *size = (size_t)sb.st_size;
+    return MS_OK;
+}
+
+static ms_status too_large(const char *path, size_t max_bytes, ms_diag *diag)
+{
+    return ms_diag_set(diag, MS_ERR_LIMIT, "E-SIZE", path, 0, 0, "file is larger than %zu bytes",
+                       max_bytes);
+}
+
 ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag)
 {
     *out = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot open: %s", strerror(errno));
-    size_t cap = 4096, n = 0;
+    int fd;
+    size_t size;
+    ms_status st = ms_open_input(path, &fd, &size, diag);
+    if (st != MS_OK)
+        return st;
+    if (size > max_bytes) {
+        close(fd);
+        return too_large(path, max_bytes, diag);
+    }
+    /* The size fstat gives is a first guess (files in /proc say 0, a file may
+     * grow): reading goes on to the end, but never past the limit. */
+    size_t cap = size < 4096 ? 4096 : size + 1, n = 0;
     char *buf = malloc(cap + 1);
-    ms_status st = buf ? MS_OK : MS_ERR_NOMEM;
+    st = buf ? MS_OK : MS_ERR_NOMEM;
     while (st == MS_OK) {
         if (n == cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap + 1);
+            size_t ncap = cap > max_bytes / 2 ? max_bytes + 1 : cap * 2;
+            char *nb = realloc(buf, ncap + 1);
             if (!nb) {
                 st = MS_ERR_NOMEM;
                 break;
             }
             buf = nb;
+            cap = ncap;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
+        size_t want = cap - n;
+        if (want > max_bytes + 1 - n)
+            want = max_bytes + 1 - n;
+        ssize_t got = read(fd, buf + n, want);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            st =
+                ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "read error: %s", strerror(errno));
+            break;
+        }
+        n += (size_t)got;
         if (n > max_bytes) {
-            st = ms_diag_set(diag, MS_ERR_LIMIT, "E-SIZE", path, 0, 0,
-                             "file is larger than %zu bytes", max_bytes);
+            st = too_large(path, max_bytes, diag);
             break;
         }
-        if (got == 0) {
-            if (ferror(f))
-                st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "read error: %s",
-                                 strerror(errno));
+        if (got == 0)
             break;
-        }
     }
-    fclose(f);
+    close(fd);
     if (st != MS_OK) {
         if (st == MS_ERR_NOMEM)
             ms_diag_set(diag, st, "E-NOMEM", path, 0, 0, "out of memory reading the file");

@@ -84,8 +84,18 @@ void ms_diag_list_free(ms_diag_list *list)
     ms_diag_list_init(list);
 }
 
+static bool past_cap(ms_diag_list *list, ms_severity severity)
+{
+    if (list->count < MS_DIAG_LIST_MAX)
+        return false;
+    list->dropped[(unsigned)severity < 3 ? severity : MS_SEV_ERROR]++;
+    return true;
+}
+
 ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag)
 {
+    if (past_cap(list, diag->severity))
+        return MS_OK;
     if (list->count == list->cap) {
         size_t ncap = list->cap ? list->cap * 2 : 8;
         ms_diag *items = realloc(list->items, ncap * sizeof *items);
@@ -101,6 +111,8 @@ ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag)
 ms_diag *ms_diag_list_addv(ms_diag_list *list, ms_severity severity, const char *code,
                            const char *file, int line, int col, const char *fmt, va_list ap)
 {
+    if (past_cap(list, severity))
+        return &list->overflow; /* not formatted; the caller may still set its hint */
     ms_diag d;
     ms_diag_set(&d, MS_ERR_INVALID, code, file, line, col, "%s", "");
     d.severity = severity;
@@ -115,6 +127,8 @@ ms_status ms_diag_list_move(ms_diag_list *to, ms_diag_list *from)
     ms_status st = MS_OK;
     for (size_t i = 0; i < from->count && st == MS_OK; i++)
         st = ms_diag_list_add(to, &from->items[i]);
+    for (size_t i = 0; i < 3; i++)
+        to->dropped[i] += from->dropped[i];
     ms_diag_list_free(from);
     return st;
 }
@@ -174,8 +188,13 @@ void ms_diag_list_sort(ms_diag_list *list)
 
 size_t ms_diag_list_count(const ms_diag_list *list, ms_severity severity)
 {
-    size_t n = 0;
+    size_t n = (unsigned)severity < 3 ? list->dropped[severity] : 0;
     for (size_t i = 0; i < list->count; i++)
         n += list->items[i].severity == severity;
     return n;
+}
+
+size_t ms_diag_list_dropped(const ms_diag_list *list)
+{
+    return list->dropped[0] + list->dropped[1] + list->dropped[2];
 }

@@ -57,10 +57,15 @@ void ms_diag_print(const ms_diag *diag, FILE *out);
 /* "error", "warning" or "note". */
 const char *ms_severity_name(ms_severity severity);
 
-/* A growable list of diagnostics, for checks that report every problem. */
+/* A growable list of diagnostics, for checks that report every problem. It
+ * keeps the first MS_DIAG_LIST_MAX and only counts the rest, so that an input
+ * with a million problems cannot exhaust memory. */
+#define MS_DIAG_LIST_MAX 1000
 typedef struct ms_diag_list {
     ms_diag *items;
     size_t count, cap;
+    size_t dropped[3]; /* diagnostics past the cap, by severity */
+    ms_diag overflow;  /* what ms_diag_list_addv fills past the cap, then forgets */
 } ms_diag_list;
 
 void ms_diag_list_init(ms_diag_list *list);
@@ -75,6 +80,9 @@ ms_status ms_diag_list_move(ms_diag_list *to, ms_diag_list *from);
 /* Orders by file, line and column (stable) and drops exact repeats, which
  * arise when an alias shares a node between several places. */
 void ms_diag_list_sort(ms_diag_list *list);
+/* Diagnostics of `severity`, those past the cap included. */
 size_t ms_diag_list_count(const ms_diag_list *list, ms_severity severity);
+/* How many diagnostics were counted but not kept. */
+size_t ms_diag_list_dropped(const ms_diag_list *list);
 
 #endif

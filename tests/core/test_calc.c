@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -118,6 +120,35 @@ static void calc_deep_nesting_is_refused_not_crashed(void **state)
     assert_int_not_equal(ms_calc_parse(expr, &c, &diag), MS_OK);
 }
 
+/* A left-associative chain nests one level per term: 100,000 terms used to
+ * overflow the stack while evaluating and freeing. */
+static void calc_long_chain_is_refused_at_the_depth_limit(void **state)
+{
+    (void)state;
+    size_t terms = 100000;
+    char *expr = malloc(terms * 2 + 16);
+    assert_non_null(expr);
+    char *p = expr + sprintf(expr, "x");
+    for (size_t i = 1; i < terms; i++)
+        p += sprintf(p, "+1");
+    ms_calc *c = NULL;
+    ms_diag diag;
+    assert_int_equal(ms_calc_parse(expr, &c, &diag), MS_ERR_SYNTAX);
+    assert_null(c);
+    assert_non_null(strstr(diag.message, "more than 200 operations deep"));
+    assert_int_equal(diag.col, 402); /* after the 200th operation: "x" then 200 "+1" */
+
+    /* up to the limit a chain parses and evaluates */
+    expr[200 * 2 - 1] = '\0';
+    assert_int_equal(ms_calc_parse(expr, &c, &diag), MS_OK);
+    ms_calc_var x = {"x", 0.5, false};
+    double v;
+    assert_int_equal(ms_calc_eval(c, &x, 1, &v, NULL, 0), MS_CALC_OK);
+    assert_true(v == 199.5);
+    ms_calc_free(c);
+    free(expr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +160,7 @@ int main(void)
         cmocka_unit_test(calc_runtime_errors_as_python),
         cmocka_unit_test(calc_lists_its_variables),
         cmocka_unit_test(calc_deep_nesting_is_refused_not_crashed),
+        cmocka_unit_test(calc_long_chain_is_refused_at_the_depth_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

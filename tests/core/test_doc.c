@@ -4,7 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "util/doc.h"
@@ -159,6 +164,159 @@ static void doc_shift_moves_positions(void **state)
     ms_doc_free(doc);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+/* 100,000 keys in one map took 19 s (each compared with all before it). */
+static void doc_100k_keys_are_checked_in_linear_time(void **state)
+{
+    (void)state;
+    size_t n = 100000, cap = n * 24 + 64, len = 0;
+    char *yaml = malloc(cap), *json = malloc(cap);
+    assert_true(yaml && json);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(yaml + len, cap - len, "key%zu: %zu\n", i, i);
+    size_t jlen = (size_t)snprintf(json, cap, "{");
+    for (size_t i = 0; i < n; i++)
+        jlen += (size_t)snprintf(json + jlen, cap - jlen, "%s\"key%zu\": %zu", i ? "," : "", i, i);
+    jlen += (size_t)snprintf(json + jlen, cap - jlen, "}");
+    struct timespec t0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    ms_doc *doc;
+    ms_diag diag;
+    assert_int_equal(ms_doc_parse(yaml, len, "t.yaml", &doc, &diag), MS_OK);
+    assert_int_equal(ms_doc_root(doc)->count, n);
+    ms_doc_free(doc);
+    assert_int_equal(ms_doc_parse_json(json, jlen, "t.json", &doc, &diag), MS_OK);
+    assert_int_equal(ms_doc_root(doc)->count, n);
+    ms_doc_free(doc);
+    double s = seconds_since(&t0);
+    if (s > 5.0) /* CPU seconds: quadratic took minutes; ASan is slow */
+        fail_msg("100,000 keys took %.2f s", s);
+
+    /* a repeat of the 50,000th key, found in the hashed part of the map */
+    len += (size_t)snprintf(yaml + len, cap - len, "key49999: again\n");
+    assert_int_equal(ms_doc_parse(yaml, len, "t.yaml", &doc, &diag), MS_ERR_INVALID);
+    assert_string_equal(diag.code, "E-DUPKEY");
+    assert_int_equal(diag.line, (int)n + 1);
+    assert_non_null(strstr(diag.hint, "line 50000"));
+    /* and a repeat in a small (scanned) map */
+    const char *small = "{\"a\": 1, \"b\": 2, \"a\": 3}";
+    assert_int_equal(ms_doc_parse_json(small, strlen(small), "t.json", &doc, &diag),
+                     MS_ERR_INVALID);
+    assert_string_equal(diag.code, "E-DUPKEY");
+    assert_int_equal(diag.col, 18);
+    free(yaml);
+    free(json);
+}
+
+/* The JSON reader takes what json.loads and serde_json take, nothing more. */
+static void doc_json_is_strict(void **state)
+{
+    (void)state;
+    const char *good = "{\"a\": [1, -2.5e3, true, false, null, \"\\u00e9\\ud83d\\ude00\\n\"],"
+                       " \"b\": {}, \"c\": []}";
+    ms_doc *doc;
+    ms_diag diag;
+    assert_int_equal(ms_doc_parse_json(good, strlen(good), "t.json", &doc, &diag), MS_OK);
+    const ms_node *a = ms_node_get(ms_doc_root(doc), "a");
+    long long i;
+    double d;
+    assert_true(ms_node_as_int(a->items[0], &i) && i == 1);
+    assert_true(ms_node_as_double(a->items[1], &d) && d == -2500);
+    assert_true(ms_node_is_null(a->items[4]));
+    assert_string_equal(a->items[5]->value, "\xc3\xa9\xf0\x9f\x98\x80\n");
+    assert_true(a->items[5]->quoted);
+    ms_doc_free(doc);
+
+    static const struct {
+        const char *text;
+        int col;
+        const char *says;
+    } bad[] = {
+        {"{a: 1}", 2, "a key in double quotes"},
+        {"{\"a\": 1,}", 9, "a key in double quotes"},
+        {"[1, 2,]", 7, "a value"},
+        {"{\"a\": 'x'}", 7, "a value"},
+        {"{\"a\": NaN}", 7, "a value"},
+        {"{\"a\": 01}", 8, "after the value"},
+        {"[1] // c", 5, "the end of the text"},
+        {"\"\\ud800\"", 2, "lone surrogate"},
+        {"\"\\u0000\"", 2, "NUL"},
+        {"\"a\tb\"", 3, "control character 0x09"},
+        {"[\"\xc3\x28\"]", 3, "0xc3 is not UTF-8"},
+        {"[\"abc", 2, "unterminated string"},
+        {"", 1, "a value"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ms_status st = ms_doc_parse_json(bad[k].text, strlen(bad[k].text), "t.json", &doc, &diag);
+        if (st != MS_ERR_SYNTAX || diag.line != 1 || diag.col != bad[k].col ||
+            !strstr(diag.message, bad[k].says))
+            fail_msg("'%s': status %d at %d:%d '%s'", bad[k].text, st, diag.line, diag.col,
+                     diag.message);
+        assert_string_equal(diag.code, "E-JSON");
+    }
+    char deep[600];
+    memset(deep, '[', 300);
+    memset(deep + 300, ']', 300);
+    assert_int_equal(ms_doc_parse_json(deep, 600, "t.json", &doc, &diag), MS_ERR_LIMIT);
+    assert_string_equal(diag.code, "E-DEPTH");
+}
+
+/* libyaml reports a bad byte by offset: it is shown at its line and column. */
+static void doc_bad_bytes_are_reported_where_they_are(void **state)
+{
+    (void)state;
+    const char text[] = "a: 1\nbb: x\x01y\n";
+    ms_doc *doc;
+    ms_diag diag;
+    assert_int_equal(ms_doc_parse(text, sizeof text - 1, "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_int_equal(diag.line, 2);
+    assert_int_equal(diag.col, 6);
+    const char nul[] = "a: 1\r\n\xc3\xa9: \0\n";
+    assert_int_equal(ms_doc_parse(nul, sizeof nul - 1, "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_int_equal(diag.line, 2);
+    assert_int_equal(diag.col, 4);
+}
+
+/* Anything but a regular file is refused at once, and a file over the limit
+ * is refused without reading it all. */
+static void doc_read_file_refuses_what_is_not_a_regular_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/modsim-doc-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64], big[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(big, sizeof big, "%s/big.yaml", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *text;
+    size_t len;
+    ms_diag diag;
+    assert_int_equal(ms_read_file(fifo, 1024, &text, &len, &diag), MS_ERR_IO);
+    assert_non_null(strstr(diag.message, "it is a FIFO"));
+    assert_int_equal(ms_read_file(dir, 1024, &text, &len, &diag), MS_ERR_IO);
+    assert_non_null(strstr(diag.message, "it is a directory"));
+    assert_int_equal(ms_read_file("/dev/zero", 1024, &text, &len, &diag), MS_ERR_IO);
+    assert_non_null(strstr(diag.message, "it is a device"));
+    FILE *f = fopen(big, "w");
+    for (int i = 0; i < 1000; i++)
+        fputs("a: 1\n", f);
+    fclose(f);
+    assert_int_equal(ms_read_file(big, 4999, &text, &len, &diag), MS_ERR_LIMIT);
+    assert_string_equal(diag.code, "E-SIZE");
+    assert_int_equal(ms_read_file(big, 5000, &text, &len, &diag), MS_OK);
+    assert_int_equal(len, 5000);
+    free(text);
+    unlink(fifo);
+    unlink(big);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +331,10 @@ int main(void)
         cmocka_unit_test(doc_empty_input_has_no_root),
         cmocka_unit_test(doc_missing_file_names_the_path),
         cmocka_unit_test(doc_shift_moves_positions),
+        cmocka_unit_test(doc_100k_keys_are_checked_in_linear_time),
+        cmocka_unit_test(doc_json_is_strict),
+        cmocka_unit_test(doc_bad_bytes_are_reported_where_they_are),
+        cmocka_unit_test(doc_read_file_refuses_what_is_not_a_regular_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model/safetensors.h"
@@ -278,6 +280,181 @@ static void safetensors_refuses_to_convert_unsupported_dtypes(void **state)
     ms_st_close(f);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+/* A header of `n` one-byte U8 tensors "t0".."tN", in reverse offset order so
+ * that sorting has work to do. */
+static const char *write_many(size_t n)
+{
+    size_t cap = n * 96 + 16, len = 0;
+    char *h = malloc(cap);
+    unsigned char *data = calloc(n ? n : 1, 1);
+    assert_true(h && data);
+    h[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(h + len, cap - len,
+                                "%s\"t%zu\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%zu,%zu]}",
+                                i ? "," : "", i, n - 1 - i, n - i);
+    snprintf(h + len, cap - len, "}");
+    const char *path = write_raw(h, data, n);
+    free(h);
+    free(data);
+    return path;
+}
+
+/* 20k tensors took 4.6 s, 100k more than a minute (duplicate keys were found
+ * by comparing each key with all others): now linear. */
+static void safetensors_opens_100k_tensors_in_linear_time(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {20000, 40000, 100000};
+    for (size_t k = 0; k < 3; k++) {
+        const char *path = write_many(sizes[k]);
+        struct timespec t0;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+        ms_st_file *f = NULL;
+        ms_diag d;
+        assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+        assert_int_equal(ms_st_count(f), sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i += 997) {
+            char name[32];
+            snprintf(name, sizeof name, "t%zu", i);
+            const ms_st_tensor *t = ms_st_find(f, name);
+            assert_non_null(t);
+            assert_string_equal(t->name, name);
+        }
+        assert_null(ms_st_find(f, "t"));
+        ms_st_close(f);
+        double s = seconds_since(&t0);
+        if (s > 5.0) /* CPU seconds: quadratic took minutes; ASan is slow */
+            fail_msg("%zu tensors took %.2f s to open", sizes[k], s);
+    }
+}
+
+/* The header is JSON: YAML-only syntax is refused, and a name longer than
+ * libyaml's 1024-character implicit key limit is read. */
+static void safetensors_header_is_strict_json(void **state)
+{
+    (void)state;
+    const unsigned char data[4] = {0};
+    expect_refused(write_raw("{a: {dtype: F32, shape: [1], data_offsets: [0, 4]}}", data, 4),
+                   MS_ERR_SYNTAX, "a key in double quotes is expected, not 'a'");
+    expect_refused(
+        write_raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],}}", data, 4),
+        MS_ERR_SYNTAX, "JSON syntax");
+    expect_refused(
+        write_raw("{\"a\":{'dtype':\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data, 4),
+        MS_ERR_SYNTAX, "JSON syntax");
+
+    char name[5001], header[5200];
+    memset(name, 'n', 5000);
+    name[5000] = '\0';
+    snprintf(header, sizeof header,
+             "{\"%s\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", name);
+    ms_st_file *f = NULL;
+    ms_diag d;
+    assert_int_equal(ms_st_open(write_raw(header, data, 4), &f, &d), MS_OK);
+    assert_non_null(ms_st_find(f, name));
+    ms_st_close(f);
+}
+
+/* A bad byte is reported at its line and column in the header, not at 1:1. */
+static void safetensors_bad_bytes_are_reported_where_they_are(void **state)
+{
+    (void)state;
+    const unsigned char data[4] = {0};
+    const char *path = write_raw("{\n \"a\": {\"dtype\": \"F\xff\"}}", data, 4);
+    ms_st_file *f = NULL;
+    ms_diag d;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_ERR_SYNTAX);
+    assert_string_equal(d.code, "E-JSON");
+    assert_int_equal(d.line, 2);
+    assert_int_equal(d.col, 19);
+    assert_non_null(strstr(d.message, "0xff"));
+
+    /* write_raw stops at a NUL: write the header by hand */
+    static const char nul[] = "{\"a\":\"x\0y\"}";
+    FILE *out = fopen(path, "wb");
+    unsigned char len8[8] = {sizeof nul - 1};
+    fwrite(len8, 1, 8, out);
+    fwrite(nul, 1, sizeof nul - 1, out);
+    fclose(out);
+    assert_int_equal(ms_st_open(path, &f, &d), MS_ERR_SYNTAX);
+    assert_int_equal(d.line, 1);
+    assert_int_equal(d.col, 8);
+    assert_non_null(strstr(d.message, "control character 0x00"));
+}
+
+/* A FIFO is refused at once (open used to wait for a writer forever). */
+static void safetensors_refuses_a_fifo_without_blocking(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("fifo.safetensors");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    expect_refused(path, MS_ERR_IO, "not a regular file (it is a FIFO)");
+    unlink(path);
+    expect_refused(tmp_dir, MS_ERR_IO, "it is a directory");
+}
+
+/* A writer with no tensors writes "{}" (it sorted a NULL array: UBSan). */
+static void safetensors_writes_a_file_without_tensors(void **state)
+{
+    (void)state;
+    ms_st_writer *w;
+    ms_diag d;
+    assert_int_equal(ms_st_writer_new(&w), MS_OK);
+    const char *path = tmp_file("raw.safetensors");
+    assert_int_equal(ms_st_write(w, path, &d), MS_OK);
+    ms_st_writer_free(w);
+    ms_st_file *f = NULL;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+    assert_int_equal(ms_st_count(f), 0);
+    assert_null(ms_st_find(f, "a"));
+    ms_st_close(f);
+}
+
+/* Adding 100,000 tensors compared each name with all before it: now hashed;
+ * a repeated name is still refused, also after a write reordered them. */
+static void safetensors_writer_takes_100k_tensors_in_linear_time(void **state)
+{
+    (void)state;
+    size_t n = 100000;
+    static uint8_t byte[1];
+    ms_st_writer *w;
+    ms_diag d;
+    assert_int_equal(ms_st_writer_new(&w), MS_OK);
+    struct timespec t0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    size_t shape[1] = {1};
+    char name[32];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "t%zu", i);
+        assert_int_equal(ms_st_writer_add(w, name, MS_ST_U8, shape, 1, byte, &d), MS_OK);
+    }
+    double s = seconds_since(&t0);
+    if (s > 5.0) /* CPU seconds: quadratic took minutes; ASan is slow */
+        fail_msg("adding %zu tensors took %.2f s", n, s);
+    assert_int_equal(ms_st_writer_add(w, "t4242", MS_ST_U8, shape, 1, byte, &d), MS_ERR_INVALID);
+    assert_non_null(strstr(d.message, "'t4242' is added twice"));
+    int32_t wide[1] = {7};
+    assert_int_equal(ms_st_writer_add(w, "wide", MS_ST_I32, shape, 1, wide, &d), MS_OK);
+    const char *path = tmp_file("raw.safetensors");
+    assert_int_equal(ms_st_write(w, path, &d), MS_OK); /* sorts "wide" first */
+    assert_int_equal(ms_st_writer_add(w, "t99999", MS_ST_U8, shape, 1, byte, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_add(w, "wide", MS_ST_U8, shape, 1, byte, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_add(w, "new", MS_ST_U8, shape, 1, byte, &d), MS_OK);
+    ms_st_writer_free(w);
+    ms_st_file *f = NULL;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+    assert_int_equal(ms_st_count(f), n + 1);
+    ms_st_close(f);
+}
+
 static int make_tmp(void **state)
 {
     (void)state;
@@ -303,6 +480,12 @@ int main(void)
         cmocka_unit_test(safetensors_refuses_wrong_sizes_and_offsets),
         cmocka_unit_test(safetensors_refuses_truncated_files_at_every_length),
         cmocka_unit_test(safetensors_refuses_to_convert_unsupported_dtypes),
+        cmocka_unit_test(safetensors_opens_100k_tensors_in_linear_time),
+        cmocka_unit_test(safetensors_header_is_strict_json),
+        cmocka_unit_test(safetensors_bad_bytes_are_reported_where_they_are),
+        cmocka_unit_test(safetensors_refuses_a_fifo_without_blocking),
+        cmocka_unit_test(safetensors_writes_a_file_without_tensors),
+        cmocka_unit_test(safetensors_writer_takes_100k_tensors_in_linear_time),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
