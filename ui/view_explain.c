@@ -1,6 +1,7 @@
 /* Explain: for the selected modifier and call, the rule of the lifecycle
  * that decided what happened, with its numbers, and what then ran. */
 #include "app.h"
+#include "draw.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,9 @@ static void bound(char *buf, size_t cap, ms_opt_double v)
         snprintf(buf, cap, "None");
 }
 
-static void explain_draw(app *a, WINDOW *w, int rows, int cols)
+static void explain_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
+    (void)state; /* the call it explains is the selection the screens share */
     if (!a->sim || !ms_sim_modifier_count(a->sim) || !ms_sim_call_count(a->sim)) {
         ui_put(w, 0, 1, cols - 2, "Nothing to explain: no modifier or no call.");
         return;
@@ -86,8 +88,9 @@ static void explain_draw(app *a, WINDOW *w, int rows, int cols)
     }
 }
 
-static ui_result explain_command(app *a, ms_cmd cmd)
+static ui_result explain_command(app *a, void *state, ms_cmd cmd)
 {
+    (void)state;
     if (!a->sim)
         return UI_UNHANDLED;
     size_t n = ms_sim_call_count(a->sim), pos = ms_sim_position(a->sim);
@@ -112,8 +115,6 @@ static ui_result explain_command(app *a, ms_cmd cmd)
 }
 
 const view_ops explain_view = {
-    .name = "Explain",
-    .scope = MS_SCOPE_EXPLAIN,
     .draw = explain_draw,
     .command = explain_command,
 };
