@@ -475,16 +475,16 @@ bool app_work(app *a, double ms)
     if (ui_worker_busy(&a->worker)) {
         done = ui_worker_wait(&a->worker, ms);
     } else {
-        publish(a);
-        if (ui_worker_give(&a->worker, job_slice, a)) {
+        /* the first slice runs here: a short run (a step, a transition)
+         * ends in it, without waiting for the thread */
+        double until = now_ms() + ms;
+        done = job_slice(a);
+        if (!done && ui_worker_give(&a->worker, job_slice, a))
             done = ui_worker_wait(&a->worker, ms);
-        } else {
+        else
             /* no thread: the slices run here, as long as `ms` allows */
-            double until = now_ms() + ms;
-            do
+            while (!done && now_ms() < until)
                 done = job_slice(a);
-            while (!done && now_ms() < until);
-        }
     }
     a->dirty |= DIRTY_MSG | DIRTY_TABS;
     if (!done)
