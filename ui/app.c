@@ -136,8 +136,8 @@ static void install_sim(app *a, ms_sim *sim)
     ms_sim_free(old);
     a->sim = sim;
     a->job = JOB_NONE;
-    a->explain_call = 0;
-    a->explain_follows = true;
+    a->call_sel = 0;
+    a->call_follows = true;
     notify(a, UI_SESSION_NEW);
     app_select(a, a->selected);
     start_explore(a);
@@ -427,8 +427,8 @@ static void job_done(app *a, const ms_sim_stop *stop, bool explore_after)
     size_t pos = ms_sim_position(a->sim);
     a->job = JOB_NONE;
     report_stop(a, stop);
-    if (a->explain_follows)
-        a->explain_call = pos ? pos - 1 : 0;
+    if (a->call_follows)
+        a->call_sel = pos ? pos - 1 : 0;
     notify(a, UI_SESSION_MOVED);
     a->dirty = DIRTY_ALL;
     /* the timeline wants the whole run; keep exploring past where the user is */

@@ -41,10 +41,10 @@ struct app {
     bool fixed_calls; /* a scenario's calls: the pipeline keys do not apply */
     ms_sim *sim;
     /* selections shared by the screens */
-    size_t selected;      /* modifier */
-    size_t explain_call;  /* call selected (a Timeline click) and explained */
-    bool explain_follows; /* the selected call is the last one run */
-    int hook_break;       /* the hook of the hook breakpoint, -1 for none */
+    size_t selected;   /* modifier */
+    size_t call_sel;   /* call: selected by a Timeline click, explained by Explain */
+    bool call_follows; /* the selected call is the last one run */
+    int hook_break;    /* the hook of the hook breakpoint, -1 for none */
     /* jobs: while the worker holds one (ui_worker_busy), the session is the
      * worker's; the main thread reads only what the job publishes */
     job_kind job;

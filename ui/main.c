@@ -1,3 +1,5 @@
+/* The program's main: the subcommands of the library's command line
+ * (src/cli/), and the terminal UI when none is given. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

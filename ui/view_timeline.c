@@ -252,10 +252,10 @@ static ui_result timeline_click(app *a, void *state, int y, int x)
             app_select(a, m);
             int col = x - (label_width(a->body_cols) + 1);
             if (col >= 0 && col < s->tl.width) {
-                a->explain_call = call_at(s, col);
-                a->explain_follows = false;
+                a->call_sel = call_at(s, col);
+                a->call_follows = false;
                 char text[160];
-                ui_call_text(a, a->explain_call, text, sizeof text);
+                ui_call_text(a, a->call_sel, text, sizeof text);
                 app_message(a, false, "%s selected: Enter explains it", text);
             }
             return UI_REDRAW;
