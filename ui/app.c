@@ -1,5 +1,6 @@
-/* The application: what is open, the session, the jobs that run it, and
- * key dispatch (key → command → the view's handler, then the global one). */
+/* The application: what is open, the session, the jobs that run it (on the
+ * worker thread), and key dispatch (key → command → the view's handler,
+ * then the global one). */
 #include "app.h"
 
 #include <math.h>
@@ -11,10 +12,42 @@
 #include <time.h>
 
 static const view_ops *const views[] = {
-#define VIEW_PTR(id, ops) &ops,
+#define VIEW_PTR(id, ops, name, key, help) &ops,
     VIEW_LIST(VIEW_PTR)
 #undef VIEW_PTR
 };
+static const char *const view_names[] = {
+#define VIEW_NAME(id, ops, name, key, help) name,
+    VIEW_LIST(VIEW_NAME)
+#undef VIEW_NAME
+};
+static const ms_scope view_scopes[] = {
+#define VIEW_SCOPE(id, ops, name, key, help) MS_SCOPE_##id,
+    VIEW_LIST(VIEW_SCOPE)
+#undef VIEW_SCOPE
+};
+static const ms_cmd view_cmds[] = {
+#define VIEW_CMD(id, ops, name, key, help) MS_CMD_VIEW_##id,
+    VIEW_LIST(VIEW_CMD)
+#undef VIEW_CMD
+};
+
+/* Tells every screen what happened to the session. */
+static void notify(app *a, ui_change what)
+{
+    for (int v = 0; v < VIEW_COUNT; v++)
+        if (views[v]->changed && a->state[v])
+            views[v]->changed(a, a->state[v], what);
+}
+
+static void job_finished(app *a);
+
+/* The session back from the worker, finishing the job when it had. */
+static void take_back(app *a)
+{
+    if (ui_worker_take(&a->worker))
+        job_finished(a);
+}
 
 enum { MAX_FILE_BYTES = 64 * 1024 * 1024 };
 
@@ -94,18 +127,18 @@ static void start_explore(app *a)
 }
 
 /* Makes `sim` the session; keeps breakpoints that still apply. */
-static void install_sim(app *a, ms_sim *sim, size_t n)
+static void install_sim(app *a, ms_sim *sim)
 {
+    ui_worker_take(&a->worker); /* the old session's job ends with it */
     ms_sim *old = a->sim;
     for (size_t i = 0; old && i < ms_sim_break_count(old); i++)
         ms_sim_break_add(sim, ms_sim_break_at(old, i));
     ms_sim_free(old);
     a->sim = sim;
     a->job = JOB_NONE;
-    a->tl = ms_tl_fit(n, a->tl.width > 0 ? a->tl.width : 40);
-    a->tl_fitted = true;
-    a->explain_call = 0;
-    a->explain_follows = true;
+    a->call_sel = 0;
+    a->call_follows = true;
+    notify(a, UI_SESSION_NEW);
     app_select(a, a->selected);
     start_explore(a);
     a->dirty = DIRTY_ALL;
@@ -121,7 +154,7 @@ static void build_sim(app *a, const ms_call *calls, size_t n)
         fail_load(a, st);
         return;
     }
-    install_sim(a, sim, n);
+    install_sim(a, sim);
 }
 
 void app_rebuild(app *a)
@@ -165,8 +198,24 @@ static void open_schedule(app *a, const char *path)
         snprintf(a->save_path, sizeof a->save_path, "%.*s.yaml", keep, path);
 }
 
+/* Each screen's private state, zeroed, then its open. */
+static void open_views(app *a)
+{
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        a->state[v] = calloc(1, views[v]->private_size ? views[v]->private_size : 1);
+        if (!a->state[v]) {
+            fprintf(stderr, "modsim: out of memory\n");
+            exit(1);
+        }
+        if (views[v]->open)
+            views[v]->open(a, a->state[v]);
+    }
+}
+
 void app_open(app *a, const char *path)
 {
+    ui_worker_init(&a->worker, -1);
+    open_views(a);
     a->cfg = ms_pipeline_defaults();
     a->hook_break = -1;
     a->view = VIEW_TIMELINE;
@@ -218,7 +267,13 @@ void app_open(app *a, const char *path)
 
 void app_close(app *a)
 {
-    ms_form_free(&a->form);
+    ui_worker_free(&a->worker);
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        if (views[v]->close && a->state[v])
+            views[v]->close(a, a->state[v]);
+        free(a->state[v]);
+        a->state[v] = NULL;
+    }
     ms_draft_free(a->draft);
     ms_schema_free(a->schema);
     a->draft = NULL;
@@ -248,8 +303,6 @@ void app_schedule_changed(app *a, size_t m, const char *done)
     app_message(a, false, "%s", done);
     size_t count = ms_draft_count(a->draft);
     a->selected = count && m >= count ? count - 1 : m;
-    if (a->diag_sel >= ms_draft_diag_count(a->draft))
-        a->diag_sel = 0;
     size_t errors = schedule_errors(a->draft);
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -280,7 +333,7 @@ void app_schedule_changed(app *a, size_t m, const char *done)
     ms_recipe *old = a->recipe;
     a->recipe = r;
     a->rec = r;
-    install_sim(a, sim, n);
+    install_sim(a, sim);
     ms_recipe_free(old);
     a->sim_stale = false;
     app_select(a, m);
@@ -302,37 +355,10 @@ bool app_save(app *a, const char *path)
     return true;
 }
 
-void app_form_open(app *a, size_t m, const char *field)
-{
-    ms_form_free(&a->form);
-    a->form_open = false;
-    a->editing = false;
-    if (!a->draft || ms_draft_form(a->draft, m, &a->form) != MS_OK)
-        return;
-    a->form_open = true;
-    /* on the field asked for, else the first the modifier sets */
-    a->form_sel = SIZE_MAX;
-    for (size_t i = 0; i < a->form.count && a->form_sel == SIZE_MAX; i++)
-        if (field ? !strcmp(a->form.fields[i].schema.name, field) : a->form.fields[i].set)
-            a->form_sel = i;
-    if (a->form_sel == SIZE_MAX)
-        a->form_sel = 0;
-    a->dirty = DIRTY_ALL;
-}
-
-void app_form_close(app *a)
-{
-    ms_form_free(&a->form);
-    a->form_open = false;
-    a->editing = false;
-    a->dirty = DIRTY_ALL;
-}
-
 ms_scope app_scope(const app *a)
 {
-    if (a->view == VIEW_SCHEDULE && a->form_open)
-        return MS_SCOPE_FORM;
-    return views[a->view]->scope;
+    const view_ops *ops = views[a->view];
+    return ops->scope ? ops->scope(a, a->state[a->view]) : view_scopes[a->view];
 }
 
 /* ---- jobs ---- */
@@ -401,36 +427,69 @@ static void job_done(app *a, const ms_sim_stop *stop, bool explore_after)
     size_t pos = ms_sim_position(a->sim);
     a->job = JOB_NONE;
     report_stop(a, stop);
-    if (a->explain_follows)
-        a->explain_call = pos ? pos - 1 : 0;
-    if (pos)
-        ms_tl_follow(&a->tl, pos - 1);
+    if (a->call_follows)
+        a->call_sel = pos ? pos - 1 : 0;
+    notify(a, UI_SESSION_MOVED);
     a->dirty = DIRTY_ALL;
     /* the timeline wants the whole run; keep exploring past where the user is */
     if (explore_after)
         start_explore(a);
 }
 
-bool app_work(app *a, double ms)
+/* What the message line and the tabs show of a job the worker holds. */
+static void publish(app *a)
 {
-    if (a->job == JOB_NONE || !a->sim)
-        return true;
-    double until = now_ms() + ms;
-    ms_sim_stop stop;
-    bool done;
-    do
-        done = ms_sim_work(a->sim, 256, &stop);
-    while (!done && now_ms() < until);
-    a->dirty |= DIRTY_MSG | DIRTY_TABS;
-    if (!done)
-        return false;
+    size_t done, total;
+    ms_sim_progress(a->sim, &done, &total);
+    atomic_store(&a->job_pos, ms_sim_position(a->sim));
+    atomic_store(&a->job_done, done);
+    atomic_store(&a->job_total, total);
+}
+
+/* One slice of the job, on the worker: it touches only the session, the
+ * job's stop and the published counts. */
+static bool job_slice(void *arg)
+{
+    app *a = arg;
+    bool done = ms_sim_work(a->sim, 256, &a->job_stop);
+    publish(a);
+    return done;
+}
+
+static void job_finished(app *a)
+{
     if (a->job == JOB_EXPLORE) {
         ms_sim_run(a->sim, MS_GOAL_SEEK, a->explore_return);
         a->job = JOB_NONE;
         a->dirty = DIRTY_ALL;
-        return true;
+        return;
     }
-    job_done(a, &stop, true);
+    job_done(a, &a->job_stop, true);
+}
+
+bool app_work(app *a, double ms)
+{
+    if (a->job == JOB_NONE || !a->sim)
+        return true;
+    bool done;
+    if (ui_worker_busy(&a->worker)) {
+        done = ui_worker_wait(&a->worker, ms);
+    } else {
+        /* the first slice runs here: a short run (a step, a transition)
+         * ends in it, without waiting for the thread */
+        double until = now_ms() + ms;
+        done = job_slice(a);
+        if (!done && ui_worker_give(&a->worker, job_slice, a))
+            done = ui_worker_wait(&a->worker, ms);
+        else
+            /* no thread: the slices run here, as long as `ms` allows */
+            while (!done && now_ms() < until)
+                done = job_slice(a);
+    }
+    a->dirty |= DIRTY_MSG | DIRTY_TABS;
+    if (!done)
+        return false;
+    job_finished(a);
     return a->job == JOB_NONE;
 }
 
@@ -450,6 +509,7 @@ void app_run(app *a, ms_goal goal, size_t target)
         app_message(a, true, "nothing to run: the recipe did not load");
         return;
     }
+    take_back(a);
     stop_explore(a);
     ms_sim_begin(a->sim, goal, target);
     a->job = JOB_RUN;
@@ -458,6 +518,7 @@ void app_run(app *a, ms_goal goal, size_t target)
 
 static void cancel(app *a)
 {
+    take_back(a);
     if (a->job == JOB_RUN) {
         ms_sim_stop stop;
         ms_sim_cancel(a->sim, &stop);
@@ -585,10 +646,25 @@ static ui_result prompt_key(app *a, int key)
 
 /* ---- commands ---- */
 
+static int view_index(const view_ops *ops)
+{
+    for (int v = 0; v < VIEW_COUNT; v++)
+        if (views[v] == ops)
+            return v;
+    return -1;
+}
+
 static void switch_view(app *a, int v)
 {
     a->view = (view_id)((v + VIEW_COUNT) % VIEW_COUNT);
     a->dirty = DIRTY_ALL;
+}
+
+void app_show(app *a, const view_ops *ops)
+{
+    int v = view_index(ops);
+    if (v >= 0)
+        switch_view(a, v);
 }
 
 static ui_result global_command(app *a, ms_cmd cmd)
@@ -609,14 +685,7 @@ static ui_result global_command(app *a, ms_cmd cmd)
         }
         return UI_QUIT;
     case MS_CMD_HELP:
-    case MS_CMD_VIEW_HELP:
         switch_view(a, VIEW_HELP);
-        return UI_REDRAW_ALL;
-    case MS_CMD_VIEW_SCHEDULE:
-    case MS_CMD_VIEW_TIMELINE:
-    case MS_CMD_VIEW_STEPPER:
-    case MS_CMD_VIEW_EXPLAIN:
-        switch_view(a, VIEW_SCHEDULE + (cmd - MS_CMD_VIEW_SCHEDULE));
         return UI_REDRAW_ALL;
     case MS_CMD_NEXT_VIEW:
         switch_view(a, (int)a->view + 1);
@@ -656,10 +725,8 @@ static ui_result global_command(app *a, ms_cmd cmd)
         clearok(curscr, TRUE);
         return UI_REDRAW_ALL;
     case MS_CMD_SELECT:
-        if (a->view == VIEW_SCHEDULE)
-            switch_view(a, VIEW_TIMELINE);
-        else if (a->view == VIEW_TIMELINE || a->view == VIEW_STEPPER)
-            switch_view(a, VIEW_EXPLAIN);
+        if (views[a->view]->enter)
+            app_show(a, views[a->view]->enter);
         return UI_REDRAW_ALL;
     case MS_CMD_BREAK_MODIFIER:
         toggle_modifier_break(a);
@@ -678,6 +745,11 @@ static ui_result global_command(app *a, ms_cmd cmd)
         clear_breaks(a);
         return UI_REDRAW;
     default:
+        for (int v = 0; v < VIEW_COUNT; v++)
+            if (cmd == view_cmds[v]) {
+                switch_view(a, v);
+                return UI_REDRAW_ALL;
+            }
         return UI_UNHANDLED;
     }
 }
@@ -725,18 +797,20 @@ ui_result app_key(app *a, int key, bool is_function_key)
     int k = translate(key, is_function_key);
     if (k < 0)
         return UI_HANDLED;
+    /* keys are handled between slices of a job, as on one thread */
+    take_back(a);
     if (a->prompting)
         return prompt_key(a, k);
-    if (a->editing && a->view == VIEW_SCHEDULE && !a->too_small) {
-        form_edit_key(a, k);
+    const view_ops *ops = views[a->view];
+    void *st = a->state[a->view];
+    if (!a->too_small && ops->input && ops->input(a, st, k) != UI_UNHANDLED)
         return UI_HANDLED;
-    }
     ms_cmd cmd = ms_keymap_lookup(app_scope(a), k);
     if (cmd == MS_CMD_NONE)
         return UI_HANDLED;
     ui_result r = UI_UNHANDLED;
-    if (!a->too_small && views[a->view]->command)
-        r = views[a->view]->command(a, cmd);
+    if (!a->too_small && ops->command)
+        r = ops->command(a, st, cmd);
     if (r == UI_UNHANDLED)
         r = global_command(a, cmd);
     if (r == UI_REDRAW)
@@ -750,6 +824,7 @@ void app_mouse(app *a, int y, int x)
 {
     if (a->too_small)
         return;
+    take_back(a);
     if (y == 0) {
         for (int v = 0; v < VIEW_COUNT; v++)
             if (x >= a->tab_x[v] && x < a->tab_x[v + 1])
@@ -757,7 +832,7 @@ void app_mouse(app *a, int y, int x)
         return;
     }
     if (y >= 1 && y <= a->body_rows && views[a->view]->click &&
-        views[a->view]->click(a, y - 1, x) != UI_UNHANDLED)
+        views[a->view]->click(a, a->state[a->view], y - 1, x) != UI_UNHANDLED)
         a->dirty |= DIRTY_BODY | DIRTY_TABS;
 }
 
@@ -827,7 +902,7 @@ static void draw_tabs(app *a)
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
         char tab[32];
-        snprintf(tab, sizeof tab, " %d %.*s ", v + 1, narrow ? 3 : 20, views[v]->name);
+        snprintf(tab, sizeof tab, " %d %.*s ", v + 1, narrow ? 3 : 20, view_names[v]);
         a->tab_x[v] = x;
         wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
         ui_put(w, 0, x, a->cols - x, tab);
@@ -837,8 +912,12 @@ static void draw_tabs(app *a)
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     if (a->sim) {
         char pos[64];
-        snprintf(pos, sizeof pos, "call %zu/%zu", ms_sim_position(a->sim),
-                 ms_sim_call_count(a->sim));
+        if (ui_worker_busy(&a->worker))
+            snprintf(pos, sizeof pos, "call %zu/%zu", atomic_load(&a->job_pos),
+                     atomic_load(&a->job_total));
+        else
+            snprintf(pos, sizeof pos, "call %zu/%zu", ms_sim_position(a->sim),
+                     ms_sim_call_count(a->sim));
         int len = (int)strlen(pos);
         if (x + len + 1 < a->cols)
             ui_put(w, 0, a->cols - len - 1, len, pos);
@@ -859,8 +938,9 @@ static void draw_message(app *a)
         else
             ui_putf(w, 0, 0, a->cols, "Save changes? (y)es / (n)o / (c)ancel");
     } else if (a->job != JOB_NONE && a->sim) {
-        size_t done, total;
-        ms_sim_progress(a->sim, &done, &total);
+        size_t done = atomic_load(&a->job_done), total = atomic_load(&a->job_total);
+        if (!ui_worker_busy(&a->worker))
+            ms_sim_progress(a->sim, &done, &total);
         wattrset(w, ui_attr(a, ROLE_TITLE));
         ui_putf(w, 0, 0, a->cols, "%s: %zu of %zu calls (%d%%)  Esc cancels",
                 a->job == JOB_EXPLORE ? "simulating ahead" : "running", done, total,
@@ -904,13 +984,16 @@ void app_render(app *a)
         a->dirty = 0;
         return;
     }
+    /* the body draws from the session: the worker gives it back first */
+    if (a->dirty & DIRTY_BODY)
+        take_back(a);
     if (a->dirty == DIRTY_ALL)
         wnoutrefresh(stdscr);
     if (a->dirty & DIRTY_TABS)
         draw_tabs(a);
     if (a->dirty & DIRTY_BODY) {
         werase(a->w_body);
-        views[a->view]->draw(a, a->w_body, a->body_rows, a->body_cols);
+        views[a->view]->draw(a, a->state[a->view], a->w_body, a->body_rows, a->body_cols);
         wnoutrefresh(a->w_body);
     }
     if (a->dirty & DIRTY_MSG)

@@ -1,5 +1,6 @@
 /* Drawing helpers shared by the views. */
 #include "app.h"
+#include "draw.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* The terminal loop: one wait point (poll on the terminal and on a pipe the
- * signal handlers write), signal handlers that only set flags, and one
- * terminal-restore function for every way out. */
+ * signal handlers and the worker thread write), signal handlers that only
+ * set flags, and one terminal-restore function for every way out. Curses
+ * is used on this thread only. */
 #include "tui.h"
 
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "app.h"
+
+enum { PROGRESS_MS = 50 }; /* how often a job's progress is redrawn */
 
 static volatile sig_atomic_t got_signal; /* SIGINT, SIGTERM or SIGHUP: leave */
 static volatile sig_atomic_t got_winch;  /* the terminal was resized */
@@ -158,6 +161,7 @@ int ms_tui_main(const char *path)
         app_close(&a);
         return 1;
     }
+    ui_worker_set_wake(&a.worker, wake_pipe[1]);
     install_handlers();
     atexit(restore_terminal);
     if (!initscr()) {
@@ -187,12 +191,14 @@ int ms_tui_main(const char *path)
             got_winch = 0;
             resize(&a);
         }
+        /* hand a job to the worker, or finish the one it is done with; it
+         * wakes us when it is done, and the timeout redraws its progress */
+        bool busy = !app_work(&a, 0);
         if (a.dirty)
             app_render(&a);
-        bool busy = a.job != JOB_NONE;
         struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                                 {.fd = wake_pipe[0], .events = POLLIN}};
-        int n = poll(fds, 2, busy ? 0 : -1);
+        int n = poll(fds, 2, busy ? PROGRESS_MS : -1);
         if (n < 0 && errno != EINTR)
             break;
         if (n > 0 && (fds[1].revents & POLLIN)) {
@@ -204,8 +210,6 @@ int ms_tui_main(const char *path)
             break;
         if (!read_keys(&a))
             break;
-        if (busy)
-            app_work(&a, 12);
     }
     restore_terminal();
     app_close(&a);

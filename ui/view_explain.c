@@ -1,6 +1,7 @@
 /* Explain: for the selected modifier and call, the rule of the lifecycle
  * that decided what happened, with its numbers, and what then ran. */
 #include "app.h"
+#include "draw.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,13 +14,14 @@ static void bound(char *buf, size_t cap, ms_opt_double v)
         snprintf(buf, cap, "None");
 }
 
-static void explain_draw(app *a, WINDOW *w, int rows, int cols)
+static void explain_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
+    (void)state; /* the call it explains is the selection the screens share */
     if (!a->sim || !ms_sim_modifier_count(a->sim) || !ms_sim_call_count(a->sim)) {
         ui_put(w, 0, 1, cols - 2, "Nothing to explain: no modifier or no call.");
         return;
     }
-    size_t m = a->selected, call = a->explain_call;
+    size_t m = a->selected, call = a->call_sel;
     if (call >= ms_sim_call_count(a->sim))
         call = ms_sim_call_count(a->sim) - 1;
     const ms_modifier *mod = ms_sim_modifier(a->sim, m);
@@ -47,7 +49,7 @@ static void explain_draw(app *a, WINDOW *w, int rows, int cols)
     ui_putf(w, y + 1, x, width, "start %s  end %s  update %s  (%s-driven)", s, en, u,
             ms_modifier_type_drive(ms_modifier_type_of(mod)) == MS_DRIVE_CALIBRATION ? "calibration"
                                                                                      : "training");
-    ui_putf(w, y + 2, x, width, "%s%s", text, a->explain_follows ? "  (the last run)" : "");
+    ui_putf(w, y + 2, x, width, "%s%s", text, a->call_follows ? "  (the last run)" : "");
     y += 3;
     ui_hline(a, w, y++, 0, cols);
 
@@ -86,25 +88,26 @@ static void explain_draw(app *a, WINDOW *w, int rows, int cols)
     }
 }
 
-static ui_result explain_command(app *a, ms_cmd cmd)
+static ui_result explain_command(app *a, void *state, ms_cmd cmd)
 {
+    (void)state;
     if (!a->sim)
         return UI_UNHANDLED;
     size_t n = ms_sim_call_count(a->sim), pos = ms_sim_position(a->sim);
     switch (cmd) {
     case MS_CMD_CALL_PREV:
-        if (a->explain_call)
-            a->explain_call--;
-        a->explain_follows = false;
+        if (a->call_sel)
+            a->call_sel--;
+        a->call_follows = false;
         return UI_REDRAW;
     case MS_CMD_CALL_NEXT:
-        if (a->explain_call + 1 < n)
-            a->explain_call++;
-        a->explain_follows = false;
+        if (a->call_sel + 1 < n)
+            a->call_sel++;
+        a->call_follows = false;
         return UI_REDRAW;
     case MS_CMD_CALL_CURSOR:
-        a->explain_call = pos ? pos - 1 : 0;
-        a->explain_follows = true;
+        a->call_sel = pos ? pos - 1 : 0;
+        a->call_follows = true;
         return UI_REDRAW;
     default:
         return UI_UNHANDLED;
@@ -112,8 +115,6 @@ static ui_result explain_command(app *a, ms_cmd cmd)
 }
 
 const view_ops explain_view = {
-    .name = "Explain",
-    .scope = MS_SCOPE_EXPLAIN,
     .draw = explain_draw,
     .command = explain_command,
 };

@@ -2,60 +2,63 @@
  * with its value and what it allows, a field's text checked as it is typed,
  * enum and boolean fields cycled in place. It is the Schedule screen while
  * open; Esc goes back to the tree. */
-#include "app.h"
+#include "schedule.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
+#include "draw.h"
+
 enum { TOP = 3, BOTTOM = 3 }; /* title, description, column heads; help under the rows */
 
-static const ms_form_field *current(const app *a)
+static const ms_form_field *current(const schedule_state *s)
 {
-    return a->form_sel < a->form.count ? &a->form.fields[a->form_sel] : NULL;
+    return s->form_sel < s->form.count ? &s->form.fields[s->form_sel] : NULL;
 }
 
 /* The schedule's diagnostic about this field, or NULL. */
-static const ms_draft_diag *field_diag(const app *a, const char *field)
+static const ms_draft_diag *field_diag(const app *a, const schedule_state *s, const char *field)
 {
     for (size_t i = 0; i < ms_draft_diag_count(a->draft); i++) {
         const ms_draft_diag *d = ms_draft_diag_at(a->draft, i);
-        if (d->modifier == (int)a->form.modifier && !strcmp(d->field, field))
+        if (d->modifier == (int)s->form.modifier && !strcmp(d->field, field))
             return d;
     }
     return NULL;
 }
 
-static void check_edit(app *a)
+static void check_edit(app *a, const schedule_state *s)
 {
-    const ms_form_field *f = current(a);
+    const ms_form_field *f = current(s);
     ms_diag_clear(&a->edit_diag);
     if (f &&
-        ms_form_check(a->schema, a->form.type, f->schema.name, a->edit, &a->edit_diag) == MS_OK)
+        ms_form_check(a->schema, s->form.type, f->schema.name, a->edit, &a->edit_diag) == MS_OK)
         ms_diag_clear(&a->edit_diag);
 }
 
-static void form_draw(app *a, WINDOW *w, int rows, int cols)
+void form_draw(app *a, schedule_state *s, WINDOW *w, int rows, int cols)
 {
-    size_t m = a->form.modifier;
+    size_t m = s->form.modifier;
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    ui_putf(w, 0, 1, cols - 2, "Form: %zu %s  (stage %s, group %s)%s", m, a->form.type,
+    ui_putf(w, 0, 1, cols - 2, "Form: %zu %s  (stage %s, group %s)%s", m, s->form.type,
             ms_draft_stage(a->draft, m), ms_draft_group(a->draft, m),
             ms_draft_dirty(a->draft) ? " [modified]" : "");
-    const char *desc = ms_schema_modifier_description(a->schema, a->form.type);
+    const char *desc = ms_schema_modifier_description(a->schema, s->form.type);
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_put(w, 1, 1, cols - 2, desc ? desc : "not a modifier type the schema knows");
     int name_w = cols >= 80 ? 24 : cols / 3, value_w = (cols - name_w - 4) / 2;
     int hint_x = 3 + name_w + value_w + 1;
     ui_putf(w, 2, 3, cols - 4, "%-*s %-*s %s", name_w, "field", value_w, "value", "allowed");
     int visible = rows - TOP - BOTTOM;
-    ui_scroll_to(&a->form_scroll, (int)a->form_sel, visible);
-    for (int r = 0; r < visible && (size_t)(a->form_scroll + r) < a->form.count; r++) {
-        size_t i = (size_t)(a->form_scroll + r);
-        const ms_form_field *f = &a->form.fields[i];
-        const ms_draft_diag *d = field_diag(a, f->schema.name);
-        bool sel = i == a->form_sel, editing = sel && a->editing;
+    ui_scroll_to(&s->form_scroll, (int)s->form_sel, visible);
+    for (int r = 0; r < visible && (size_t)(s->form_scroll + r) < s->form.count; r++) {
+        size_t i = (size_t)(s->form_scroll + r);
+        const ms_form_field *f = &s->form.fields[i];
+        const ms_draft_diag *d = field_diag(a, s, f->schema.name);
+        bool sel = i == s->form_sel, editing = sel && a->editing;
         int y = TOP + r;
         wattrset(w, ui_attr(a, d ? ROLE_ERROR : ROLE_NORMAL));
         ui_put(w, y, 1, 1, d ? "!" : " ");
@@ -92,7 +95,7 @@ static void form_draw(app *a, WINDOW *w, int rows, int cols)
         wattrset(w, ui_attr(a, ROLE_NORMAL));
     }
     /* under the rows: what is wrong with the text typed, or what the field is */
-    const ms_form_field *f = current(a);
+    const ms_form_field *f = current(s);
     int y = rows - BOTTOM;
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_hline(a, w, y++, 0, cols);
@@ -114,9 +117,9 @@ static void form_draw(app *a, WINDOW *w, int rows, int cols)
 }
 
 /* Sets the selected field to `text` as one undoable edit. */
-static bool set_field(app *a, const char *text)
+static bool set_field(app *a, schedule_state *s, const char *text)
 {
-    const ms_form_field *f = current(a);
+    const ms_form_field *f = current(s);
     if (!f)
         return false;
     char name[128];
@@ -124,7 +127,7 @@ static bool set_field(app *a, const char *text)
     bool changed = strcmp(f->value, text) != 0;
     ms_diag d;
     ms_diag_clear(&d);
-    ms_status st = ms_draft_set_field(a->draft, a->form.modifier, name, text, &d);
+    ms_status st = ms_draft_set_field(a->draft, s->form.modifier, name, text, &d);
     if (st != MS_OK) {
         app_message(a, true, "%s%s%s", d.message[0] ? d.message : ms_status_str(st),
                     d.hint[0] ? ": " : "", d.hint);
@@ -132,64 +135,64 @@ static bool set_field(app *a, const char *text)
     }
     if (!changed)
         return true;
-    size_t m = a->form.modifier;
+    size_t m = s->form.modifier;
     char done[256];
     snprintf(done, sizeof done, "%s (u undoes)", ms_draft_undo_label(a->draft));
-    app_schedule_changed(a, m, done);
-    app_form_open(a, m, name);
-    const ms_draft_diag *bad = field_diag(a, name);
+    schedule_changed(a, s, m, done);
+    form_open(a, s, m, name);
+    const ms_draft_diag *bad = field_diag(a, s, name);
     if (bad && bad->diag.severity == MS_SEV_ERROR)
         app_message(a, true, "%s: %s", ms_draft_undo_label(a->draft), bad->diag.message);
     return true;
 }
 
 /* Enum values in the schema's order; booleans flip. */
-static void cycle(app *a, int step)
+static void cycle(app *a, schedule_state *s, int step)
 {
-    const ms_form_field *f = current(a);
+    const ms_form_field *f = current(s);
     char next[256];
     if (!f)
         return;
     if (ms_form_enum_cycle(f, f->value, step, next, sizeof next)) {
-        set_field(a, next);
+        set_field(a, s, next);
     } else if (!strncmp(f->schema.types, "boolean", 7)) {
-        set_field(a, strcmp(f->value, "true") ? "true" : "false");
+        set_field(a, s, strcmp(f->value, "true") ? "true" : "false");
     } else {
         app_message(a, false, "%s is not an enum or boolean: e edits its value", f->schema.name);
     }
 }
 
-static ui_result form_command(app *a, ms_cmd cmd)
+ui_result form_command(app *a, schedule_state *s, ms_cmd cmd)
 {
-    size_t n = a->form.count;
+    size_t n = s->form.count;
     int page = a->body_rows > TOP + BOTTOM + 1 ? a->body_rows - TOP - BOTTOM - 1 : 1;
-    if (ui_list_move(cmd, &a->form_sel, n, (size_t)page))
+    if (ui_list_move(cmd, &s->form_sel, n, (size_t)page))
         return UI_REDRAW;
     switch (cmd) {
     case MS_CMD_CANCEL:
         if (a->job != JOB_NONE)
             return UI_UNHANDLED;
-        app_form_close(a);
+        form_close(a, s);
         return UI_REDRAW_ALL;
     case MS_CMD_EDIT_FIELD:
-        if (!current(a))
+        if (!current(s))
             return UI_HANDLED;
         a->editing = true;
-        snprintf(a->edit, sizeof a->edit, "%s", current(a)->value);
-        check_edit(a);
-        app_message(a, false, "editing %s: Enter keeps it, Esc drops it", current(a)->schema.name);
+        snprintf(a->edit, sizeof a->edit, "%s", current(s)->value);
+        check_edit(a, s);
+        app_message(a, false, "editing %s: Enter keeps it, Esc drops it", current(s)->schema.name);
         return UI_REDRAW;
     case MS_CMD_VALUE_NEXT:
     case MS_CMD_VALUE_PREV:
-        cycle(a, cmd == MS_CMD_VALUE_NEXT ? 1 : -1);
+        cycle(a, s, cmd == MS_CMD_VALUE_NEXT ? 1 : -1);
         return UI_REDRAW_ALL;
     case MS_CMD_UNSET_FIELD:
-        set_field(a, "");
+        set_field(a, s, "");
         return UI_REDRAW_ALL;
     case MS_CMD_UNDO:
     case MS_CMD_REDO:
     case MS_CMD_SAVE:
-        return app_edit_command(a, cmd);
+        return schedule_edit_command(a, s, cmd);
     default:
         return UI_UNHANDLED;
     }
@@ -208,7 +211,7 @@ static void append_char(char *buf, size_t cap, int c)
     }
 }
 
-void form_edit_key(app *a, int key)
+void form_edit_key(app *a, schedule_state *s, int key)
 {
     size_t len = strlen(a->edit);
     a->dirty |= DIRTY_BODY | DIRTY_MSG;
@@ -219,7 +222,7 @@ void form_edit_key(app *a, int key)
     }
     if (key == MS_KEY_ENTER) {
         a->editing = false;
-        if (!set_field(a, a->edit))
+        if (!set_field(a, s, a->edit))
             a->editing = true; /* not a YAML value: keep typing */
         return;
     }
@@ -234,12 +237,31 @@ void form_edit_key(app *a, int key)
     } else {
         return;
     }
-    check_edit(a);
+    check_edit(a, s);
 }
 
-const view_ops form_view = {
-    .name = "Form",
-    .scope = MS_SCOPE_FORM,
-    .draw = form_draw,
-    .command = form_command,
-};
+void form_open(app *a, schedule_state *s, size_t m, const char *field)
+{
+    ms_form_free(&s->form);
+    a->form_open = false;
+    a->editing = false;
+    if (!a->draft || ms_draft_form(a->draft, m, &s->form) != MS_OK)
+        return;
+    a->form_open = true;
+    /* on the field asked for, else the first the modifier sets */
+    s->form_sel = SIZE_MAX;
+    for (size_t i = 0; i < s->form.count && s->form_sel == SIZE_MAX; i++)
+        if (field ? !strcmp(s->form.fields[i].schema.name, field) : s->form.fields[i].set)
+            s->form_sel = i;
+    if (s->form_sel == SIZE_MAX)
+        s->form_sel = 0;
+    a->dirty = DIRTY_ALL;
+}
+
+void form_close(app *a, schedule_state *s)
+{
+    ms_form_free(&s->form);
+    a->form_open = false;
+    a->editing = false;
+    a->dirty = DIRTY_ALL;
+}

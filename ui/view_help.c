@@ -1,5 +1,10 @@
 /* Help: every key, generated from the keymap, and a lifecycle primer. */
 #include "app.h"
+#include "draw.h"
+
+typedef struct help_state {
+    int scroll; /* first line shown */
+} help_state;
 
 typedef struct help_draw {
     app *a;
@@ -33,18 +38,19 @@ static int help_lines(void)
     return n;
 }
 
-static void help_draw_view(app *a, WINDOW *w, int rows, int cols)
+static void help_draw_view(app *a, void *state, WINDOW *w, int rows, int cols)
 {
+    help_state *s = state;
     int max = help_lines() - rows;
-    if (a->scroll[VIEW_HELP] > max)
-        a->scroll[VIEW_HELP] = max > 0 ? max : 0;
-    help_draw h = {.a = a, .w = w, .first = a->scroll[VIEW_HELP], .rows = rows, .cols = cols};
+    if (s->scroll > max)
+        s->scroll = max > 0 ? max : 0;
+    help_draw h = {.a = a, .w = w, .first = s->scroll, .rows = rows, .cols = cols};
     ms_keymap_help(emit, &h);
 }
 
-static ui_result help_command(app *a, ms_cmd cmd)
+static ui_result help_command(app *a, void *state, ms_cmd cmd)
 {
-    int *first = &a->scroll[VIEW_HELP];
+    int *first = &((help_state *)state)->scroll;
     int page = a->body_rows > 2 ? a->body_rows - 2 : 1;
     switch (cmd) {
     case MS_CMD_UP:
@@ -71,8 +77,7 @@ static ui_result help_command(app *a, ms_cmd cmd)
 }
 
 const view_ops help_view = {
-    .name = "Help",
-    .scope = MS_SCOPE_HELP,
+    .private_size = sizeof(help_state),
     .draw = help_draw_view,
     .command = help_command,
 };

@@ -3,10 +3,12 @@
  * the schedule in a pane below; the form of one modifier (view_form.c)
  * takes the screen while it is open. A recipe that did not load shows its
  * diagnostic instead. */
-#include "app.h"
+#include "schedule.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "draw.h"
 
 /* One line of the tree: a stage, a group, or a modifier (m >= 0). */
 typedef struct tree_row {
@@ -105,7 +107,7 @@ static void diag_where(const app *a, const ms_draft_diag *d, char *buf, size_t c
 }
 
 /* The pane under the tree: every diagnostic of the schedule. */
-static void draw_pane(app *a, WINDOW *w, int y, int rows, int cols)
+static void draw_pane(app *a, schedule_state *s, WINDOW *w, int y, int rows, int cols)
 {
     size_t n = diag_count(a), errors = 0;
     for (size_t i = 0; i < n; i++)
@@ -113,19 +115,19 @@ static void draw_pane(app *a, WINDOW *w, int y, int rows, int cols)
     char title[128];
     snprintf(title, sizeof title, " Diagnostics: %zu error%s, %zu warning%s%s ", errors,
              errors == 1 ? "" : "s", n - errors, n - errors == 1 ? "" : "s",
-             a->diag_focus ? " (Enter: go to the field, E: back)" : " (E)");
+             s->diag_focus ? " (Enter: go to the field, E: back)" : " (E)");
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_hline(a, w, y, 0, cols);
-    wattrset(w, ui_attr(a, a->diag_focus ? ROLE_TITLE : ROLE_DIM));
+    wattrset(w, ui_attr(a, s->diag_focus ? ROLE_TITLE : ROLE_DIM));
     ui_put(w, y, 2, cols - 4, title);
     int visible = rows - 1;
-    ui_scroll_to(&a->diag_scroll, (int)a->diag_sel, visible);
-    for (int r = 0; r < visible && (size_t)(a->diag_scroll + r) < n; r++) {
-        size_t i = (size_t)(a->diag_scroll + r);
+    ui_scroll_to(&s->diag_scroll, (int)s->diag_sel, visible);
+    for (int r = 0; r < visible && (size_t)(s->diag_scroll + r) < n; r++) {
+        size_t i = (size_t)(s->diag_scroll + r);
         const ms_draft_diag *d = ms_draft_diag_at(a->draft, i);
         char where[160];
         diag_where(a, d, where, sizeof where);
-        bool sel = a->diag_focus && i == a->diag_sel;
+        bool sel = s->diag_focus && i == s->diag_sel;
         wattrset(w, ui_attr(a, sel                                ? ROLE_SELECTED
                                : d->diag.severity == MS_SEV_ERROR ? ROLE_ERROR
                                                                   : ROLE_NORMAL));
@@ -135,7 +137,7 @@ static void draw_pane(app *a, WINDOW *w, int y, int rows, int cols)
 }
 
 /* The list of modifier types to add from, with the schema's descriptions. */
-static void draw_picker(app *a, WINDOW *w, int rows, int cols)
+static void draw_picker(app *a, schedule_state *s, WINDOW *w, int rows, int cols)
 {
     size_t n = ms_schema_modifier_count(a->schema);
     wattrset(w, ui_attr(a, ROLE_TITLE));
@@ -146,12 +148,12 @@ static void draw_picker(app *a, WINDOW *w, int rows, int cols)
     else
         ui_put(w, 0, 1, cols - 2, "Add a modifier: Enter adds, Esc cancels");
     int visible = rows - HEADER;
-    ui_scroll_to(&a->pick_scroll, (int)a->pick_sel, visible);
-    for (int r = 0; r < visible && (size_t)(a->pick_scroll + r) < n; r++) {
-        size_t i = (size_t)(a->pick_scroll + r);
+    ui_scroll_to(&s->pick_scroll, (int)s->pick_sel, visible);
+    for (int r = 0; r < visible && (size_t)(s->pick_scroll + r) < n; r++) {
+        size_t i = (size_t)(s->pick_scroll + r);
         const char *type = ms_schema_modifier_name(a->schema, i);
         const char *desc = ms_schema_modifier_description(a->schema, type);
-        wattrset(w, ui_attr(a, i == a->pick_sel ? ROLE_SELECTED : ROLE_NORMAL));
+        wattrset(w, ui_attr(a, i == s->pick_sel ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, HEADER + r, 1, cols - 2, " %-32s", type);
         wattrset(w, ui_attr(a, ROLE_DIM));
         if (cols > 40)
@@ -160,10 +162,11 @@ static void draw_picker(app *a, WINDOW *w, int rows, int cols)
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
-static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
+static void schedule_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
+    schedule_state *s = state;
     if (a->form_open) {
-        form_view.draw(a, w, rows, cols);
+        form_draw(a, s, w, rows, cols);
         return;
     }
     wattrset(w, ui_attr(a, ROLE_TITLE));
@@ -172,8 +175,8 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
         draw_diagnostics(a, w, HEADER, rows, cols);
         return;
     }
-    if (a->picking) {
-        draw_picker(a, w, rows, cols);
+    if (s->picking) {
+        draw_picker(a, s, w, rows, cols);
         return;
     }
     size_t n = a->draft ? ms_draft_count(a->draft) : ms_recipe_count(a->rec);
@@ -191,10 +194,10 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
         if (tree[i].modifier == (int)a->selected)
             sel = i;
     int visible = rows - HEADER - pane;
-    ui_scroll_to(&a->scroll[VIEW_SCHEDULE], sel, visible);
+    ui_scroll_to(&s->scroll, sel, visible);
     int name_w = cols > 70 ? 26 : cols / 3;
-    for (int r = 0; r < visible && a->scroll[VIEW_SCHEDULE] + r < count; r++) {
-        const tree_row *t = &tree[a->scroll[VIEW_SCHEDULE] + r];
+    for (int r = 0; r < visible && s->scroll + r < count; r++) {
+        const tree_row *t = &tree[s->scroll + r];
         int y = HEADER + r;
         if (t->modifier < 0) {
             wattrset(w, ui_attr(a, t->depth ? ROLE_NORMAL : ROLE_TITLE));
@@ -210,7 +213,7 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
             const ms_breakpoint *b = ms_sim_break_at(a->sim, i);
             has_break |= b->modifier == t->modifier && b->hook == -1 && !b->has_index;
         }
-        wattrset(w, ui_attr(a, m == a->selected && !a->diag_focus ? ROLE_SELECTED : ROLE_NORMAL));
+        wattrset(w, ui_attr(a, m == a->selected && !s->diag_focus ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, y, 1, cols - 2, "%s %3zu %-*.*s", has_break ? "*" : " ", m, name_w, name_w,
                 t->text);
         wattrset(w, ui_attr(a, ROLE_NORMAL));
@@ -239,19 +242,20 @@ static void schedule_draw(app *a, WINDOW *w, int rows, int cols)
         wattrset(w, ui_attr(a, ROLE_NORMAL));
     }
     if (pane)
-        draw_pane(a, w, rows - pane, pane, cols);
+        draw_pane(a, s, w, rows - pane, pane, cols);
 }
 
-static ui_result schedule_click(app *a, int y, int x)
+static ui_result schedule_click(app *a, void *state, int y, int x)
 {
+    schedule_state *s = state;
     (void)x;
-    if (!a->rec || !a->sim || a->form_open || a->picking)
+    if (!a->rec || !a->sim || a->form_open || s->picking)
         return UI_UNHANDLED;
     static tree_row tree[MAX_ROWS];
-    int count = tree_rows(a, tree, MAX_ROWS), r = a->scroll[VIEW_SCHEDULE] + y - HEADER;
+    int count = tree_rows(a, tree, MAX_ROWS), r = s->scroll + y - HEADER;
     if (y < HEADER || r >= count || tree[r].modifier < 0)
         return UI_UNHANDLED;
-    a->diag_focus = false;
+    s->diag_focus = false;
     app_select(a, (size_t)tree[r].modifier);
     return UI_REDRAW;
 }
@@ -259,18 +263,26 @@ static ui_result schedule_click(app *a, int y, int x)
 /* ---- editing ---- */
 
 /* An edit's outcome: re-simulate and select `m`, or say why it failed. */
-static ui_result edited(app *a, ms_status st, const ms_diag *d, size_t m, const char *done)
+static ui_result edited(app *a, schedule_state *s, ms_status st, const ms_diag *d, size_t m,
+                        const char *done)
 {
     if (st != MS_OK) {
         app_message(a, true, "%s%s%s", d->message[0] ? d->message : ms_status_str(st),
                     d->hint[0] ? ": " : "", d->hint);
         return UI_REDRAW;
     }
-    app_schedule_changed(a, m, done);
+    schedule_changed(a, s, m, done);
     return UI_REDRAW_ALL;
 }
 
-ui_result app_edit_command(app *a, ms_cmd cmd)
+void schedule_changed(app *a, schedule_state *s, size_t m, const char *done)
+{
+    if (s->diag_sel >= ms_draft_diag_count(a->draft))
+        s->diag_sel = 0;
+    app_schedule_changed(a, m, done);
+}
+
+ui_result schedule_edit_command(app *a, schedule_state *s, ms_cmd cmd)
 {
     ms_diag d;
     ms_diag_clear(&d);
@@ -284,14 +296,14 @@ ui_result app_edit_command(app *a, ms_cmd cmd)
         snprintf(what, sizeof what, "%s: %s", undo ? "undone" : "redone",
                  undo ? ms_draft_undo_label(a->draft) : ms_draft_redo_label(a->draft));
         st = undo ? ms_draft_undo(a->draft, &at, &d) : ms_draft_redo(a->draft, &at, &d);
-        ui_result r = edited(a, st, &d, at, what);
+        ui_result r = edited(a, s, st, &d, at, what);
         if (st == MS_OK && a->form_open) {
             if (at < ms_draft_count(a->draft))
-                app_form_open(a, at,
-                              a->form_sel < a->form.count ? a->form.fields[a->form_sel].schema.name
-                                                          : NULL);
+                form_open(a, s, at,
+                          s->form_sel < s->form.count ? s->form.fields[s->form_sel].schema.name
+                                                      : NULL);
             else
-                app_form_close(a);
+                form_close(a, s);
         }
         return r;
     }
@@ -310,29 +322,29 @@ static bool is_edit_command(ms_cmd cmd)
     return cmd >= MS_CMD_ADD && cmd <= MS_CMD_DIAGNOSTICS;
 }
 
-static ui_result picker_command(app *a, ms_cmd cmd)
+static ui_result picker_command(app *a, schedule_state *s, ms_cmd cmd)
 {
     size_t n = ms_schema_modifier_count(a->schema);
-    if (ui_list_move(cmd, &a->pick_sel, n, (size_t)(a->body_rows > 4 ? a->body_rows - 4 : 1)))
+    if (ui_list_move(cmd, &s->pick_sel, n, (size_t)(a->body_rows > 4 ? a->body_rows - 4 : 1)))
         return UI_REDRAW;
     switch (cmd) {
     case MS_CMD_CANCEL:
         if (a->job != JOB_NONE)
             return UI_UNHANDLED;
-        a->picking = false;
+        s->picking = false;
         return UI_REDRAW_ALL;
     case MS_CMD_EDIT: {
         ms_diag d;
         ms_diag_clear(&d);
         size_t at = 0;
-        const char *type = ms_schema_modifier_name(a->schema, a->pick_sel);
+        const char *type = ms_schema_modifier_name(a->schema, s->pick_sel);
         ms_status st = ms_draft_add(a->draft, a->selected, type, &at, &d);
-        a->picking = false;
+        s->picking = false;
         char what[160];
         snprintf(what, sizeof what, "added %zu %s (u undoes)", at, type);
-        ui_result r = edited(a, st, &d, at, what);
+        ui_result r = edited(a, s, st, &d, at, what);
         if (st == MS_OK)
-            app_form_open(a, at, NULL);
+            form_open(a, s, at, NULL);
         return r;
     }
     default:
@@ -340,31 +352,31 @@ static ui_result picker_command(app *a, ms_cmd cmd)
     }
 }
 
-static ui_result pane_command(app *a, ms_cmd cmd)
+static ui_result pane_command(app *a, schedule_state *s, ms_cmd cmd)
 {
     size_t n = diag_count(a);
     switch (cmd) {
     case MS_CMD_UP:
-        a->diag_sel = a->diag_sel ? a->diag_sel - 1 : 0;
+        s->diag_sel = s->diag_sel ? s->diag_sel - 1 : 0;
         return UI_REDRAW;
     case MS_CMD_DOWN:
-        a->diag_sel = a->diag_sel + 1 < n ? a->diag_sel + 1 : a->diag_sel;
+        s->diag_sel = s->diag_sel + 1 < n ? s->diag_sel + 1 : s->diag_sel;
         return UI_REDRAW;
     case MS_CMD_CANCEL:
     case MS_CMD_DIAGNOSTICS:
         if (a->job != JOB_NONE)
             return UI_UNHANDLED;
-        a->diag_focus = false;
+        s->diag_focus = false;
         return UI_REDRAW;
     case MS_CMD_EDIT: {
-        const ms_draft_diag *d = ms_draft_diag_at(a->draft, a->diag_sel);
+        const ms_draft_diag *d = ms_draft_diag_at(a->draft, s->diag_sel);
         if (!d || d->modifier < 0) {
             app_message(a, false, "this diagnostic is about the recipe, not one modifier");
             return UI_REDRAW;
         }
-        a->diag_focus = false;
+        s->diag_focus = false;
         app_select(a, (size_t)d->modifier);
-        app_form_open(a, (size_t)d->modifier, d->field[0] ? d->field : NULL);
+        form_open(a, s, (size_t)d->modifier, d->field[0] ? d->field : NULL);
         app_message(a, d->diag.severity == MS_SEV_ERROR, "%s%s%s", d->diag.message,
                     d->diag.hint[0] ? ": " : "", d->diag.hint);
         return UI_REDRAW_ALL;
@@ -372,23 +384,24 @@ static ui_result pane_command(app *a, ms_cmd cmd)
     case MS_CMD_UNDO:
     case MS_CMD_REDO:
     case MS_CMD_SAVE:
-        return app_edit_command(a, cmd);
+        return schedule_edit_command(a, s, cmd);
     default:
         return is_edit_command(cmd) ? UI_HANDLED : UI_UNHANDLED;
     }
 }
 
-static ui_result schedule_command(app *a, ms_cmd cmd)
+static ui_result schedule_command(app *a, void *state, ms_cmd cmd)
 {
+    schedule_state *s = state;
     if (a->form_open)
-        return form_view.command(a, cmd);
-    if (!is_edit_command(cmd) && !(a->picking || a->diag_focus))
+        return form_command(a, s, cmd);
+    if (!is_edit_command(cmd) && !(s->picking || s->diag_focus))
         return UI_UNHANDLED;
     if (!a->draft) {
         if (!is_edit_command(cmd))
             return UI_UNHANDLED;
         if (cmd == MS_CMD_EDIT && a->sim) {
-            a->view = VIEW_TIMELINE; /* read-only: Enter opens the selection, as elsewhere */
+            app_show(a, schedule_view.enter); /* read-only: Enter opens the selection */
             return UI_REDRAW_ALL;
         }
         app_message(a, true, "%s",
@@ -397,10 +410,10 @@ static ui_result schedule_command(app *a, ms_cmd cmd)
                                    : "nothing to edit: the recipe did not load");
         return UI_REDRAW;
     }
-    if (a->picking)
-        return picker_command(a, cmd);
-    if (a->diag_focus)
-        return pane_command(a, cmd);
+    if (s->picking)
+        return picker_command(a, s, cmd);
+    if (s->diag_focus)
+        return pane_command(a, s, cmd);
     size_t n = ms_draft_count(a->draft), m = a->selected, at = m;
     if (!n && cmd != MS_CMD_ADD && cmd != MS_CMD_UNDO && cmd != MS_CMD_REDO && cmd != MS_CMD_SAVE &&
         cmd != MS_CMD_DIAGNOSTICS) {
@@ -413,43 +426,67 @@ static ui_result schedule_command(app *a, ms_cmd cmd)
     ms_status st;
     switch (cmd) {
     case MS_CMD_EDIT:
-        app_form_open(a, m, NULL);
+        form_open(a, s, m, NULL);
         return UI_REDRAW_ALL;
     case MS_CMD_ADD:
-        a->picking = true;
+        s->picking = true;
         return UI_REDRAW_ALL;
     case MS_CMD_DELETE:
         snprintf(what, sizeof what, "deleted %zu %s (u undoes)", m, ms_draft_type(a->draft, m));
         st = ms_draft_delete(a->draft, m, &d);
-        return edited(a, st, &d, m, what);
+        return edited(a, s, st, &d, m, what);
     case MS_CMD_DUPLICATE:
         st = ms_draft_duplicate(a->draft, m, &at, &d);
         snprintf(what, sizeof what, "duplicated %zu %s as %zu, group %s", m,
                  ms_draft_type(a->draft, m), at, st == MS_OK ? ms_draft_group(a->draft, at) : "");
-        return edited(a, st, &d, at, what);
+        return edited(a, s, st, &d, at, what);
     case MS_CMD_MOVE_UP:
     case MS_CMD_MOVE_DOWN:
         st = ms_draft_move(a->draft, m, cmd == MS_CMD_MOVE_UP, &at, &d);
         snprintf(what, sizeof what, "moved %s: now %zu in group %s",
                  st == MS_OK ? ms_draft_type(a->draft, at) : "", at,
                  st == MS_OK ? ms_draft_group(a->draft, at) : "");
-        return edited(a, st, &d, at, what);
+        return edited(a, s, st, &d, at, what);
     case MS_CMD_DIAGNOSTICS:
         if (!diag_count(a)) {
             app_message(a, false, "no diagnostics: the schema and the lint find nothing");
             return UI_REDRAW;
         }
-        a->diag_focus = true;
+        s->diag_focus = true;
         return UI_REDRAW;
     default:
-        return app_edit_command(a, cmd);
+        return schedule_edit_command(a, s, cmd);
     }
 }
 
+/* Text being typed into a form field goes there before the keymap. */
+static ui_result schedule_input(app *a, void *state, int key)
+{
+    if (!a->editing)
+        return UI_UNHANDLED;
+    form_edit_key(a, state, key);
+    return UI_HANDLED;
+}
+
+static ms_scope schedule_scope(const app *a, const void *state)
+{
+    (void)state;
+    return a->form_open ? MS_SCOPE_FORM : MS_SCOPE_SCHEDULE;
+}
+
+static void schedule_close(app *a, void *state)
+{
+    (void)a;
+    ms_form_free(&((schedule_state *)state)->form);
+}
+
 const view_ops schedule_view = {
-    .name = "Schedule",
-    .scope = MS_SCOPE_SCHEDULE,
+    .private_size = sizeof(schedule_state),
+    .close = schedule_close,
     .draw = schedule_draw,
+    .input = schedule_input,
     .command = schedule_command,
     .click = schedule_click,
+    .scope = schedule_scope,
+    .enter = &timeline_view,
 };

@@ -1,6 +1,11 @@
 /* Stepper: the clock and pipeline that generate the calls, where the run
  * is, each modifier's flags, and the log of the hooks the last calls ran. */
 #include "app.h"
+#include "draw.h"
+
+typedef struct stepper_state {
+    int scroll; /* first row of the flags table shown */
+} stepper_state;
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +84,9 @@ static int table_rows(const app *a, int rows)
     return table < 2 ? 2 : table;
 }
 
-static void stepper_draw(app *a, WINDOW *w, int rows, int cols)
+static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
+    stepper_state *s = state;
     if (!a->sim) {
         ui_put(w, 0, 1, cols - 2, "Nothing to run: the recipe did not load (1: Schedule).");
         return;
@@ -125,9 +131,9 @@ static void stepper_draw(app *a, WINDOW *w, int rows, int cols)
             "start", "end", "final", "metric");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     int visible = table - 1;
-    ui_scroll_to(&a->scroll[VIEW_STEPPER], (int)a->selected, visible);
-    for (int r = 0; r < visible && (size_t)(a->scroll[VIEW_STEPPER] + r) < n; r++, y++) {
-        size_t m = (size_t)(a->scroll[VIEW_STEPPER] + r);
+    ui_scroll_to(&s->scroll, (int)a->selected, visible);
+    for (int r = 0; r < visible && (size_t)(s->scroll + r) < n; r++, y++) {
+        size_t m = (size_t)(s->scroll + r);
         unsigned f = ms_sim_flags(a->sim, m);
         wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, y, 1, name_w + 4, "%3zu %-*s", m, name_w, app_modifier_type(a, m));
@@ -157,8 +163,9 @@ static void stepper_draw(app *a, WINDOW *w, int rows, int cols)
     draw_log(a, w, y, rows - y, cols);
 }
 
-static ui_result stepper_command(app *a, ms_cmd cmd)
+static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
 {
+    (void)state;
     ms_pipeline_config *c = &a->cfg;
     bool changed = true;
     switch (cmd) {
@@ -211,12 +218,13 @@ static ui_result stepper_command(app *a, ms_cmd cmd)
     return UI_REDRAW_ALL;
 }
 
-static ui_result stepper_click(app *a, int y, int x)
+static ui_result stepper_click(app *a, void *state, int y, int x)
 {
+    stepper_state *s = state;
     (void)x;
     if (!a->sim || y <= TABLE_TOP || y >= TABLE_TOP + table_rows(a, a->body_rows))
         return UI_UNHANDLED;
-    size_t m = (size_t)(a->scroll[VIEW_STEPPER] + y - TABLE_TOP - 1);
+    size_t m = (size_t)(s->scroll + y - TABLE_TOP - 1);
     if (m >= ms_sim_modifier_count(a->sim))
         return UI_UNHANDLED;
     app_select(a, m);
@@ -224,9 +232,9 @@ static ui_result stepper_click(app *a, int y, int x)
 }
 
 const view_ops stepper_view = {
-    .name = "Stepper",
-    .scope = MS_SCOPE_STEPPER,
+    .private_size = sizeof(stepper_state),
     .draw = stepper_draw,
     .command = stepper_command,
     .click = stepper_click,
+    .enter = &explain_view,
 };

@@ -7,7 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "draw.h"
+#include "timeline.h"
+
 enum { MAX_COLS = 1024 };
+
+typedef struct timeline_state {
+    ms_tl_view tl;
+    bool fitted; /* keep the whole run visible until the user zooms */
+    bool show_curve;
+    int scroll; /* first screen row shown */
+} timeline_state;
 
 /* 30 columns fit "  0 MagnitudePruningModifier" at 80 columns */
 static int label_width(int cols)
@@ -17,25 +27,25 @@ static int label_width(int cols)
 }
 
 /* Keeps the axis as wide as the screen; a fitted axis stays fitted. */
-static void sync_axis(app *a, int width)
+static void sync_axis(const app *a, timeline_state *s, int width)
 {
     size_t n = ms_sim_call_count(a->sim);
     if (width > MAX_COLS)
         width = MAX_COLS;
-    if (a->tl.n_calls != n || (a->tl_fitted && a->tl.width != width))
-        a->tl = ms_tl_fit(n, width);
-    else if (a->tl.width != width)
-        ms_tl_resize(&a->tl, width);
+    if (s->tl.n_calls != n || (s->fitted && s->tl.width != width))
+        s->tl = ms_tl_fit(n, width);
+    else if (s->tl.width != width)
+        ms_tl_resize(&s->tl, width);
 }
 
-static bool has_curve(const app *a, size_t m)
+static bool has_curve(const app *a, const timeline_state *s, size_t m)
 {
-    return a->show_curve && ms_sim_metric_name(a->sim, m);
+    return s->show_curve && ms_sim_metric_name(a->sim, m);
 }
 
-static int rows_of(const app *a, size_t m)
+static int rows_of(const app *a, const timeline_state *s, size_t m)
 {
-    return has_curve(a, m) ? 2 : 1;
+    return has_curve(a, s, m) ? 2 : 1;
 }
 
 static role cell_role(ms_tl_cell c)
@@ -58,14 +68,15 @@ static role cell_role(ms_tl_cell c)
     }
 }
 
-static void draw_curve(app *a, WINDOW *w, int y, int x0, size_t m, int cursor)
+static void draw_curve(app *a, const timeline_state *s, WINDOW *w, int y, int x0, size_t m,
+                       int cursor)
 {
     static const char *const bars_utf8[] = {"\u2581", "\u2582", "\u2583", "\u2584",
                                             "\u2585", "\u2586", "\u2587", "\u2588"};
     static const char bars_ascii[] = "_.-~=+*#";
     double values[MAX_COLS];
-    ms_tl_metric_row(a->sim, m, &a->tl, values);
-    for (int c = 0; c < a->tl.width; c++) {
+    ms_tl_metric_row(a->sim, m, &s->tl, values);
+    for (int c = 0; c < s->tl.width; c++) {
         if (isnan(values[c]))
             continue;
         int level = ms_tl_level(values[c], 0, 1, 8);
@@ -78,7 +89,7 @@ static void draw_curve(app *a, WINDOW *w, int y, int x0, size_t m, int cursor)
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
-static void draw_legend(app *a, WINDOW *w, int y, int cols)
+static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int cols)
 {
     static const struct {
         ms_tl_cell cell;
@@ -98,33 +109,34 @@ static void draw_legend(app *a, WINDOW *w, int y, int cols)
         x += len;
     }
     char zoom[48];
-    if (a->tl.per_col >= 1)
-        snprintf(zoom, sizeof zoom, "%.3g calls/col", a->tl.per_col);
+    if (s->tl.per_col >= 1)
+        snprintf(zoom, sizeof zoom, "%.3g calls/col", s->tl.per_col);
     else
-        snprintf(zoom, sizeof zoom, "%.3g cols/call", 1 / a->tl.per_col);
+        snprintf(zoom, sizeof zoom, "%.3g cols/call", 1 / s->tl.per_col);
     int len = (int)strlen(zoom);
     if (x + len + 2 < cols)
         ui_put(w, y, cols - len - 1, len, zoom);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
-static void timeline_draw(app *a, WINDOW *w, int rows, int cols)
+static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
+    timeline_state *s = state;
     if (!a->sim) {
         ui_put(w, 0, 1, cols - 2, "Nothing to show: the recipe did not load (1: Schedule).");
         return;
     }
     int lw = label_width(cols), x0 = lw + 1;
-    sync_axis(a, cols - x0);
+    sync_axis(a, s, cols - x0);
     size_t pos = ms_sim_position(a->sim);
-    int cursor = pos ? ms_tl_col(&a->tl, pos - 1) : -1;
+    int cursor = pos ? ms_tl_col(&s->tl, pos - 1) : -1;
 
     char ruler[MAX_COLS + 1];
-    ms_tl_ruler(a->sim, &a->tl, ruler, sizeof ruler);
+    ms_tl_ruler(a->sim, &s->tl, ruler, sizeof ruler);
     wattrset(w, ui_attr(a, ROLE_TITLE));
     ui_put(w, 0, 1, lw - 1, a->cfg.epoch_index && !a->fixed_calls ? "epoch" : "index");
     wattrset(w, ui_attr(a, ROLE_DIM));
-    ui_put(w, 0, x0, a->tl.width, ruler);
+    ui_put(w, 0, x0, s->tl.width, ruler);
     if (cursor >= 0 && ruler[cursor] == ' ') {
         wattrset(w, ui_attr(a, ROLE_CURSOR));
         ui_put(w, 0, x0 + cursor, 1, a->utf8 ? "\u25bc" : "v");
@@ -136,20 +148,20 @@ static void timeline_draw(app *a, WINDOW *w, int rows, int cols)
     /* scroll in screen rows, keeping the selected modifier's rows visible */
     int sel_row = 0;
     for (size_t m = 0; m < a->selected && m < n; m++)
-        sel_row += rows_of(a, m);
-    int first = a->scroll[VIEW_TIMELINE];
+        sel_row += rows_of(a, s, m);
+    int first = s->scroll;
     if (sel_row < first)
         first = sel_row;
-    else if (sel_row + rows_of(a, a->selected) > first + visible)
-        first = sel_row + rows_of(a, a->selected) - visible;
+    else if (sel_row + rows_of(a, s, a->selected) > first + visible)
+        first = sel_row + rows_of(a, s, a->selected) - visible;
     if (first < 0)
         first = 0;
-    a->scroll[VIEW_TIMELINE] = first;
+    s->scroll = first;
 
     ms_tl_cell cells[MAX_COLS];
     int row = 0, y = 1;
     for (size_t m = 0; m < n && y <= visible; m++) {
-        int r = rows_of(a, m);
+        int r = rows_of(a, s, m);
         if (row + r <= first) {
             row += r;
             continue;
@@ -157,8 +169,8 @@ static void timeline_draw(app *a, WINDOW *w, int rows, int cols)
         row += r;
         wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, y, 0, lw, "%3zu %-*s", m, lw, app_modifier_type(a, m));
-        ms_tl_row(a->sim, m, &a->tl, cells);
-        for (int c = 0; c < a->tl.width; c++) {
+        ms_tl_row(a->sim, m, &s->tl, cells);
+        for (int c = 0; c < s->tl.width; c++) {
             attr_t at = ui_attr(a, cell_role(cells[c]));
             if (c == cursor)
                 at = (at & ~A_COLOR) | ui_attr(a, ROLE_CURSOR);
@@ -176,72 +188,74 @@ static void timeline_draw(app *a, WINDOW *w, int rows, int cols)
                 ui_putf(w, y, 4, lw - 4, "%s %.3f", name, v);
             else
                 ui_putf(w, y, 4, lw - 4, "%s -", name);
-            draw_curve(a, w, y, x0, m, cursor);
+            draw_curve(a, s, w, y, x0, m, cursor);
             y++;
         }
     }
-    draw_legend(a, w, rows - 1, cols);
+    draw_legend(a, s, w, rows - 1, cols);
 }
 
 /* The call under a column; the cursor's column when `col` is off the axis. */
-static size_t call_at(const app *a, int col)
+static size_t call_at(const timeline_state *s, int col)
 {
     size_t lo, hi;
-    ms_tl_range(&a->tl, col, &lo, &hi);
-    return lo < a->tl.n_calls ? lo : a->tl.n_calls ? a->tl.n_calls - 1 : 0;
+    ms_tl_range(&s->tl, col, &lo, &hi);
+    return lo < s->tl.n_calls ? lo : s->tl.n_calls ? s->tl.n_calls - 1 : 0;
 }
 
-static ui_result timeline_command(app *a, ms_cmd cmd)
+static ui_result timeline_command(app *a, void *state, ms_cmd cmd)
 {
+    timeline_state *s = state;
     if (!a->sim)
         return UI_UNHANDLED;
     size_t pos = ms_sim_position(a->sim);
     size_t anchor = pos ? pos - 1 : 0;
-    double step = a->tl.width / 8 > 1 ? a->tl.width / 8 : 1;
+    double step = s->tl.width / 8 > 1 ? s->tl.width / 8 : 1;
     switch (cmd) {
     case MS_CMD_SCROLL_LEFT:
-        ms_tl_scroll(&a->tl, -step);
-        a->tl_fitted = false;
+        ms_tl_scroll(&s->tl, -step);
+        s->fitted = false;
         return UI_REDRAW;
     case MS_CMD_SCROLL_RIGHT:
-        ms_tl_scroll(&a->tl, step);
-        a->tl_fitted = false;
+        ms_tl_scroll(&s->tl, step);
+        s->fitted = false;
         return UI_REDRAW;
     case MS_CMD_ZOOM_IN:
-        ms_tl_zoom(&a->tl, 0.5, anchor);
-        a->tl_fitted = false;
+        ms_tl_zoom(&s->tl, 0.5, anchor);
+        s->fitted = false;
         return UI_REDRAW;
     case MS_CMD_ZOOM_OUT:
-        ms_tl_zoom(&a->tl, 2, anchor);
-        a->tl_fitted = false;
+        ms_tl_zoom(&s->tl, 2, anchor);
+        s->fitted = false;
         return UI_REDRAW;
     case MS_CMD_ZOOM_FIT:
-        a->tl = ms_tl_fit(ms_sim_call_count(a->sim), a->tl.width);
-        a->tl_fitted = true;
+        s->tl = ms_tl_fit(ms_sim_call_count(a->sim), s->tl.width);
+        s->fitted = true;
         return UI_REDRAW;
     case MS_CMD_TOGGLE_CURVE:
-        a->show_curve = !a->show_curve;
+        s->show_curve = !s->show_curve;
         return UI_REDRAW;
     default:
         return UI_UNHANDLED;
     }
 }
 
-static ui_result timeline_click(app *a, int y, int x)
+static ui_result timeline_click(app *a, void *state, int y, int x)
 {
+    timeline_state *s = state;
     if (!a->sim || y < 1)
         return UI_UNHANDLED;
-    int row = a->scroll[VIEW_TIMELINE] + y - 1, acc = 0;
+    int row = s->scroll + y - 1, acc = 0;
     for (size_t m = 0; m < ms_sim_modifier_count(a->sim); m++) {
-        acc += rows_of(a, m);
+        acc += rows_of(a, s, m);
         if (row < acc) {
             app_select(a, m);
             int col = x - (label_width(a->body_cols) + 1);
-            if (col >= 0 && col < a->tl.width) {
-                a->explain_call = call_at(a, col);
-                a->explain_follows = false;
+            if (col >= 0 && col < s->tl.width) {
+                a->call_sel = call_at(s, col);
+                a->call_follows = false;
                 char text[160];
-                ui_call_text(a, a->explain_call, text, sizeof text);
+                ui_call_text(a, a->call_sel, text, sizeof text);
                 app_message(a, false, "%s selected: Enter explains it", text);
             }
             return UI_REDRAW;
@@ -250,10 +264,25 @@ static ui_result timeline_click(app *a, int y, int x)
     return UI_UNHANDLED;
 }
 
+/* A new session shows all of it; a run that stops keeps its last call in view. */
+static void timeline_changed(app *a, void *state, ui_change what)
+{
+    timeline_state *s = state;
+    if (what == UI_SESSION_NEW) {
+        s->tl = ms_tl_fit(ms_sim_call_count(a->sim), s->tl.width > 0 ? s->tl.width : 40);
+        s->fitted = true;
+        return;
+    }
+    size_t pos = ms_sim_position(a->sim);
+    if (pos)
+        ms_tl_follow(&s->tl, pos - 1);
+}
+
 const view_ops timeline_view = {
-    .name = "Timeline",
-    .scope = MS_SCOPE_TIMELINE,
+    .private_size = sizeof(timeline_state),
     .draw = timeline_draw,
     .command = timeline_command,
     .click = timeline_click,
+    .changed = timeline_changed,
+    .enter = &explain_view,
 };

@@ -1,5 +1,5 @@
-/* The modsim command line: a table of subcommands, each a thin layer over the
- * library. */
+/* The modsim subcommands, each a thin layer over the library and free of
+ * curses; the program's main dispatches them. */
 #ifndef MS_CLI_H
 #define MS_CLI_H
 

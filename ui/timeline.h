@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "sim.h"
+#include "sim/sim.h"
 
 typedef struct ms_tl_view {
     size_t n_calls; /* calls on the axis */
@@ -37,18 +37,18 @@ void ms_tl_range(const ms_tl_view *v, int col, size_t *lo, size_t *hi);
 
 /* What a cell shows, lowest priority first; a column shows the highest
  * thing that happened in its range. */
-#define MS_TL_CELL_LIST(X)                                                                        \
-    X(MS_TL_NONE, " ", " ", "not initialized, or done")                                           \
-    X(MS_TL_UNEXPLORED, " ", " ", "not simulated yet")                                            \
-    X(MS_TL_IDLE, "\u00b7", ".", "initialized, waiting to start")                                 \
-    X(MS_TL_ACTIVE, "\u2500", "-", "active (started, not ended)")                                 \
-    X(MS_TL_UPDATE, "\u2501", "=", "on_update ran")                                               \
-    X(MS_TL_START_MARK, "[", "[", "the index reaches start")                                      \
-    X(MS_TL_END_MARK, "]", "]", "the index reaches end")                                          \
-    X(MS_TL_FINAL, "F", "F", "on_finalize")                                                       \
-    X(MS_TL_INIT, "I", "I", "on_initialize")                                                      \
-    X(MS_TL_START, "S", "S", "on_start")                                                          \
-    X(MS_TL_END, "E", "E", "on_end")                                                              \
+#define MS_TL_CELL_LIST(X)                                                                         \
+    X(MS_TL_NONE, " ", " ", "not initialized, or done")                                            \
+    X(MS_TL_UNEXPLORED, " ", " ", "not simulated yet")                                             \
+    X(MS_TL_IDLE, "\u00b7", ".", "initialized, waiting to start")                                  \
+    X(MS_TL_ACTIVE, "\u2500", "-", "active (started, not ended)")                                  \
+    X(MS_TL_UPDATE, "\u2501", "=", "on_update ran")                                                \
+    X(MS_TL_START_MARK, "[", "[", "the index reaches start")                                       \
+    X(MS_TL_END_MARK, "]", "]", "the index reaches end")                                           \
+    X(MS_TL_FINAL, "F", "F", "on_finalize")                                                        \
+    X(MS_TL_INIT, "I", "I", "on_initialize")                                                       \
+    X(MS_TL_START, "S", "S", "on_start")                                                           \
+    X(MS_TL_END, "E", "E", "on_end")                                                               \
     X(MS_TL_ERROR, "!", "!", "raised an error")
 
 typedef enum {

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "fixtures.h"
-#include "sim/timeline.h"
+#include "timeline.h"
 
 typedef struct fixture {
     ms_recipe *recipe;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sim/keymap.h"
+#include "keymap.h"
 
 static void keymap_promised_keys_work_on_every_screen(void **state)
 {

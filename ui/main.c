@@ -1,8 +1,10 @@
+/* The program's main: the subcommands of the library's command line
+ * (src/cli/), and the terminal UI when none is given. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "tui.h"
 
 typedef struct command {
@@ -24,10 +26,12 @@ static int cmd_tui(int argc, char **argv)
 static const command commands[] = {
     {"trace", ms_cmd_trace, "trace SCENARIO.yaml",
      "run a scenario through the lifecycle and print its JSON Lines trace"},
-    {"validate", ms_cmd_validate, "validate [--format json] RECIPE...", "report every problem of recipes"},
+    {"validate", ms_cmd_validate, "validate [--format json] RECIPE...",
+     "report every problem of recipes"},
     {"kernel", ms_cmd_kernel, "kernel OP --in W --out OUT [opts]",
      "apply one kernel (prune, quant, gptq, sparsegpt, wanda) to a safetensors file"},
-    {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]", "write a recipe in upstream layout"},
+    {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]",
+     "write a recipe in upstream layout"},
     {"tui", cmd_tui, "tui [RECIPE|SCENARIO]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };

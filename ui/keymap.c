@@ -3,31 +3,29 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const cmd_names[] = {
-#define MS_CMD_NAME(id, name, label, help) name,
-    MS_CMD_LIST(MS_CMD_NAME)
-#undef MS_CMD_NAME
-};
 static const char *const cmd_labels[] = {
-#define MS_CMD_LABEL(id, name, label, help) label,
+#define MS_CMD_LABEL(id, label, help) label,
     MS_CMD_LIST(MS_CMD_LABEL)
 #undef MS_CMD_LABEL
+#define MS_CMD_VIEW_LABEL(id, ops, name, key, help) "",
+        VIEW_LIST(MS_CMD_VIEW_LABEL)
+#undef MS_CMD_VIEW_LABEL
 };
 static const char *const cmd_helps[] = {
-#define MS_CMD_HELP(id, name, label, help) help,
+#define MS_CMD_HELP(id, label, help) help,
     MS_CMD_LIST(MS_CMD_HELP)
 #undef MS_CMD_HELP
+#define MS_CMD_VIEW_HELP(id, ops, name, key, help) help,
+        VIEW_LIST(MS_CMD_VIEW_HELP)
+#undef MS_CMD_VIEW_HELP
 };
 static const char *const scope_names[] = {
-#define MS_SCOPE_NAME(id, name) name,
-    MS_SCOPE_LIST(MS_SCOPE_NAME)
+    "Everywhere",
+#define MS_SCOPE_NAME(id, ops, name, key, help) name,
+    VIEW_LIST(MS_SCOPE_NAME)
 #undef MS_SCOPE_NAME
+        "Schedule: modifier form",
 };
-
-const char *ms_cmd_name(ms_cmd cmd)
-{
-    return (unsigned)cmd < MS_CMD_COUNT ? cmd_names[cmd] : "";
-}
 
 const char *ms_cmd_label(ms_cmd cmd)
 {
@@ -58,12 +56,10 @@ static const ms_binding bindings[] = {
     {G, '?', MS_CMD_HELP, true},
     {G, 'q', MS_CMD_QUIT, true},
     {G, MS_KEY_BTAB, MS_CMD_PREV_VIEW, false},
-    {G, '1', MS_CMD_VIEW_SCHEDULE, false},
-    {G, '2', MS_CMD_VIEW_TIMELINE, false},
-    {G, '3', MS_CMD_VIEW_STEPPER, false},
-    {G, '4', MS_CMD_VIEW_EXPLAIN, false},
-    {G, '5', MS_CMD_VIEW_HELP, false},
-    {G, MS_KEY_ESC, MS_CMD_CANCEL, false},
+#define VIEW_BINDING(id, ops, name, key, help) {G, key, MS_CMD_VIEW_##id, false},
+    VIEW_LIST(VIEW_BINDING)
+#undef VIEW_BINDING
+        {G, MS_KEY_ESC, MS_CMD_CANCEL, false},
     {G, MS_KEY_CTRL('l'), MS_CMD_REDRAW, false},
     {G, 'k', MS_CMD_UP, false},
     {G, MS_KEY_UP, MS_CMD_UP, false},
@@ -254,27 +250,40 @@ static const char *const primer[] = {
     "                loss raises ValueError, as upstream does.",
 };
 
+static void help_scope(ms_scope s, bool *first, void (*emit)(void *user, const char *line),
+                       void *user)
+{
+    bool heading = false;
+    bool done[MS_CMD_COUNT] = {false};
+    for (size_t i = 0; i < ms_keymap_count(); i++) {
+        const ms_binding *b = &bindings[i];
+        if (b->scope != s || done[b->cmd])
+            continue;
+        if (!heading) {
+            if (!*first)
+                emit(user, "");
+            emit(user, ms_scope_name(s));
+            heading = true;
+            *first = false;
+        }
+        char keys[64], line[256];
+        ms_keymap_keys(s, b->cmd, keys, sizeof keys);
+        snprintf(line, sizeof line, "  %-16s %s", keys, ms_cmd_help(b->cmd));
+        emit(user, line);
+        done[b->cmd] = true;
+    }
+}
+
 void ms_keymap_help(void (*emit)(void *user, const char *line), void *user)
 {
+    bool first = true;
     for (int s = 0; s < MS_SCOPE_COUNT; s++) {
-        bool heading = false;
-        bool done[MS_CMD_COUNT] = {false};
-        for (size_t i = 0; i < ms_keymap_count(); i++) {
-            const ms_binding *b = &bindings[i];
-            if ((int)b->scope != s || done[b->cmd])
-                continue;
-            if (!heading) {
-                if (s)
-                    emit(user, "");
-                emit(user, ms_scope_name((ms_scope)s));
-                heading = true;
-            }
-            char keys[64], line[256];
-            ms_keymap_keys((ms_scope)s, b->cmd, keys, sizeof keys);
-            snprintf(line, sizeof line, "  %-16s %s", keys, ms_cmd_help(b->cmd));
-            emit(user, line);
-            done[b->cmd] = true;
-        }
+        if (s == MS_SCOPE_FORM)
+            continue;
+        help_scope((ms_scope)s, &first, emit, user);
+        /* the form's keys follow the Schedule's: it is a mode of that screen */
+        if (s == MS_SCOPE_SCHEDULE)
+            help_scope(MS_SCOPE_FORM, &first, emit, user);
     }
     emit(user, "  mouse            click a tab to open it, a row to select it");
     emit(user, "");
