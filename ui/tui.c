@@ -57,13 +57,58 @@ static void on_winch(int sig)
     wake();
 }
 
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
-/* A crash still gives the terminal back, then dies the way it would have. */
-static void on_crash(int sig)
+/* The signals that kill with a core dump; each gets the terminal back first. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT};
+/* What each crash handler replaced: the default, or a sanitizer's reporter. */
+static struct sigaction replaced[NSIG];
+
+/* Appends the decimal digits of `v` (async-signal-safe). */
+static size_t put_int(char *buf, size_t at, int v)
+{
+    char digits[12];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof digits);
+    while (n)
+        buf[at++] = digits[--n];
+    return at;
+}
+
+/* A crash gives the terminal back and says so in one line, then the handler
+ * it replaced runs as if this one were not there: a sanitizer still prints
+ * its report (now on a sane terminal), the default still dumps core. */
+static void on_crash(int sig, siginfo_t *info, void *context)
+{
+    (void)context;
+    static volatile sig_atomic_t reported;
+    bool was_on = curses_on;
+    restore_terminal();
+    if (was_on && !reported) {
+        reported = 1;
+        char line[96] = "modsim: crashed (signal ";
+        size_t n = put_int(line, strlen(line), sig);
+        memcpy(line + n, "); the terminal is restored\n", 29);
+        if (write(STDERR_FILENO, line, n + 28) < 0) {
+            /* nothing left to tell */
+        }
+    }
+    sigaction(sig, &replaced[sig], NULL);
+    /* A fault the kernel raised happens again when the handler returns, now
+     * under the replaced handler; a sent signal (kill, abort) is sent again. */
+    bool fault = info && info->si_code > 0 && sig != SIGABRT && sig != SIGQUIT;
+    if (!fault)
+        raise(sig);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* AddressSanitizer calls this before it prints a report of its own finding
+ * (no signal involved): give the report a terminal that shows it. */
+void __asan_on_error(void);
+void __asan_on_error(void)
 {
     restore_terminal();
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 #endif
 
@@ -83,13 +128,14 @@ static void install_handlers(void)
     install(SIGHUP, on_quit_signal);
     install(SIGWINCH, on_winch);
     signal(SIGPIPE, SIG_IGN);
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
-    /* sanitizers report crashes themselves, better than this would */
-    install(SIGSEGV, on_crash);
-    install(SIGBUS, on_crash);
-    install(SIGFPE, on_crash);
-    install(SIGABRT, on_crash);
-#endif
+    for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_crash;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(crash_signals[i], &sa, &replaced[crash_signals[i]]);
+    }
 }
 
 static bool open_wake_pipe(void)
