@@ -207,6 +207,49 @@ def test_crash_signals_restore_the_terminal(modsim, src):
             t.close()
 
 
+def test_random_key_storm_does_not_crash(modsim, src):
+    """Random keys, arrows, Esc, Enter, function keys and resizes for a while
+    (MODSIM_STORM_SECONDS, default 20; run it for 60 under ASan to soak): the
+    UI is still alive afterwards and SIGTERM still restores the terminal. It
+    runs in an empty folder, since a storm can save the recipe. `q` is left out
+    so the storm does not simply end it."""
+    import random
+    seconds = float(os.environ.get("MODSIM_STORM_SECONDS", "20"))
+    rng = random.Random(int(os.environ.get("MODSIM_STORM_SEED", "1")))
+    named = ["Up", "Down", "Left", "Right", "Escape", "Enter", "Tab", "BTab", "PPage", "NPage",
+             "Home", "End", "BSpace", "Space"] + ["F%d" % i for i in range(1, 13)]
+    printable = [c for c in "abcdefghijklmnoprstuvwxyzABCDEFGHIJKLMNOPRSTUVWXYZ0123456789"
+                 "+-*/=@[]{}<>.,:;!?#$%^&()_'\""]
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        t = Tmux(modsim, [])
+        os.chdir(cwd)
+        try:
+            t.wait("call 0/48")
+            pid = t.pid()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                r = rng.random()
+                if r < 0.02:
+                    t.resize(rng.randint(20, 200), rng.randint(5, 60))
+                elif r < 0.5:
+                    t.keys(*[rng.choice(named) for _ in range(rng.randint(1, 8))])
+                else:
+                    t.tmux("send-keys", "-l", "--", "".join(rng.choice(printable)
+                                                      for _ in range(rng.randint(1, 8))))
+            t.resize(80, 24)
+            time.sleep(0.5)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                raise Fail("modsim died during the storm:\n%s" % t.screen())
+            os.kill(pid, 15)
+            expect_restored(t, 143)
+        finally:
+            t.close()
+
+
 def test_ascii_fallback_and_no_color(modsim, src):
     t = Tmux(modsim, [], env={"LANG": "C", "LC_ALL": "C", "NO_COLOR": "1"})
     try:
