@@ -1,11 +1,13 @@
 /* modsim export RECIPE [--stage S] [-o OUT]: the recipe in upstream's layout.
  * A recipe with errors is not exported: its diagnostics go to stderr (exit 1,
  * or 2 for unusable input); warnings go to stderr and the export proceeds. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
+#include "../util/atomic.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -13,18 +15,38 @@ static void usage(FILE *out)
     fprintf(out, "usage: modsim export RECIPE [--stage NAME] [-o OUT]\n");
 }
 
+/* To stdout, or to `path` through a temporary file renamed over it when
+ * complete, so a failed export leaves the old file as it was. */
 static int export_to(const ms_schema *schema, const ms_recipe *r, const char *path)
 {
-    FILE *out = path ? fopen(path, "w") : stdout;
-    if (!out) {
-        fprintf(stderr, "modsim export: cannot write %s\n", path);
-        return 2;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (!path) {
+        ms_status st = ms_export_recipe(schema, r, stdout);
+        if (st == MS_OK && fflush(stdout) != 0)
+            st = MS_ERR_IO;
+        if (st != MS_OK) {
+            fprintf(stderr, "modsim export: cannot write the recipe to standard output: %s\n",
+                    st == MS_ERR_IO ? strerror(errno) : ms_status_str(st));
+            return 2;
+        }
+        return 0;
     }
-    ms_status st = ms_export_recipe(schema, r, out);
-    if (path && fclose(out) != 0)
-        st = MS_ERR_IO;
+    ms_atomic_file *f;
+    FILE *out;
+    ms_status st = ms_atomic_open(path, &f, &out, &diag);
+    if (st == MS_OK) {
+        st = ms_export_recipe(schema, r, out);
+        if (st == MS_OK)
+            st = ms_atomic_commit(f, &diag);
+        else
+            ms_atomic_abort(f);
+    }
     if (st != MS_OK) {
-        fprintf(stderr, "modsim export: %s\n", ms_status_str(st));
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-IO", path, 0, 0, "cannot write %s: %s", path,
+                        st == MS_ERR_IO ? strerror(errno) : ms_status_str(st));
+        ms_diag_print(&diag, stderr);
         return 2;
     }
     return 0;

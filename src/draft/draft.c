@@ -1,15 +1,13 @@
 #include "draft.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
+#include "../util/atomic.h"
 
 /* ---- owned value trees (the document's nodes belong to its arena) ---- */
 
@@ -872,38 +870,9 @@ ms_status ms_draft_save(ms_draft *s, const char *path, ms_diag *diag)
     ms_status st = ms_draft_text(s, &text, &len);
     if (st != MS_OK)
         return st;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    if (!tmp) {
-        free(text);
-        return MS_ERR_NOMEM;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".XXXXXX", 8);
-    /* a new file beside the old one, renamed over it when complete */
-    int err = 0, fd = mkstemp(tmp);
-    if (fd < 0) {
-        err = errno;
-    } else {
-        struct stat old;
-        errno = 0;
-        FILE *f = fdopen(fd, "w");
-        if (!f || fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644) != 0 ||
-            fwrite(text, 1, len, f) != len)
-            err = errno ? errno : EIO;
-        if (f ? fclose(f) != 0 : close(fd) != 0)
-            err = err ? err : errno;
-        if (!err && rename(tmp, path) != 0)
-            err = errno;
-        if (err)
-            unlink(tmp);
-    }
-    if (err)
-        st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write %s: %s", path,
-                         strerror(err));
-    else
+    st = ms_atomic_write(path, text, len, diag);
+    if (st == MS_OK)
         s->saved_id = s->undo.count ? s->undo.items[s->undo.count - 1].id : 0;
-    free(tmp);
     free(text);
     return st;
 }

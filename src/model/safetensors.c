@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/atomic.h"
 #include "../util/doc.h"
 
 /* The reference implementation's limit: a larger header is not a real file. */
@@ -680,40 +681,26 @@ ms_status ms_st_write(ms_st_writer *w, const char *path, ms_diag *diag)
     char *header = build_header(w, &hlen);
     if (!header)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
+    ms_atomic_file *f;
+    FILE *out;
+    ms_status st = ms_atomic_open(path, &f, &out, diag);
+    if (st != MS_OK) {
         free(header);
-        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+        return st;
     }
-    /* open() rather than mkstemp(): the file gets the umask's permissions. */
-    int fd = -1;
-    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        snprintf(tmp, plen + 16, "%s.%ld.%d~", path, (long)getpid() % 1000000, attempt);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    bool ok = out != NULL;
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    bool ok = fwrite(len8, 1, 8, out) == 8 && fwrite(header, 1, hlen, out) == hlen;
+    for (size_t i = 0; ok && i < w->count; i++)
+        ok = write_data(out, &w->entries[i]);
     if (ok) {
-        unsigned char len8[8];
-        for (int i = 0; i < 8; i++)
-            len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-        ok = fwrite(len8, 1, 8, out) == 8 && fwrite(header, 1, hlen, out) == hlen;
-        for (size_t i = 0; ok && i < w->count; i++)
-            ok = write_data(out, &w->entries[i]);
-        ok = fclose(out) == 0 && ok;
-    } else if (fd >= 0) {
-        close(fd);
+        st = ms_atomic_commit(f, diag);
+    } else {
+        st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write %s: %s", path,
+                         strerror(errno ? errno : EIO));
+        ms_atomic_abort(f);
     }
-    ms_status st = MS_OK;
-    if (!ok || rename(tmp, path) != 0) {
-        st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write: %s", strerror(errno));
-        if (fd >= 0)
-            unlink(tmp);
-    }
-    free(tmp);
     free(header);
     return st;
 }
