@@ -26,7 +26,7 @@ static int cmd_tui(int argc, char **argv)
 static const command commands[] = {
     {"trace", ms_cmd_trace, "trace SCENARIO.yaml",
      "run a scenario through the lifecycle and print its JSON Lines trace"},
-    {"validate", ms_cmd_validate, "validate [--format json] RECIPE...",
+    {"validate", ms_cmd_validate, "validate [--format json] RECIPE... | --explain [CODE]",
      "report every problem of recipes"},
     {"kernel", ms_cmd_kernel, "kernel OP --in W --out OUT [opts]",
      "apply one kernel (prune, quant, gptq, sparsegpt, wanda) to a safetensors file"},

@@ -5,40 +5,106 @@
 #include <string.h>
 
 #include "../recipe/lint.h"
+#include "../util/codes.h"
+#include "../util/json.h"
 #include "cli.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] RECIPE...\n");
+    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] RECIPE...\n"
+                 "       modsim validate --explain [CODE] [--format text|json]\n");
 }
 
-static void json_string(FILE *o, const char *s)
+/* Writes `text` word-wrapped to lines of at most `width` columns, each
+ * indented by `indent`. */
+static void print_wrapped(const char *text, int indent, int width)
 {
-    fputc('"', o);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(o, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", o);
-        else if (*p < 0x20)
-            fprintf(o, "\\u%04x", *p);
-        else
-            fputc(*p, o);
+    int col = 0;
+    for (const char *p = text; *p;) {
+        p += strspn(p, " ");
+        int len = (int)strcspn(p, " ");
+        if (!len)
+            break;
+        if (col > indent && col + 1 + len > width) {
+            putchar('\n');
+            col = 0;
+        }
+        col += col ? printf(" ") : printf("%*s", indent, "");
+        col += printf("%.*s", len, p);
+        p += len;
     }
-    fputc('"', o);
+    if (col)
+        putchar('\n');
+}
+
+static void json_code(const ms_code_info *c)
+{
+    printf("{\"code\": ");
+    ms_json_fput_string(stdout, c->code);
+    printf(", \"severity\": \"%s\", \"area\": ", ms_severity_name(c->severity));
+    ms_json_fput_string(stdout, c->area);
+    printf(", \"summary\": ");
+    ms_json_fput_string(stdout, c->summary);
+    printf(", \"explanation\": ");
+    if (c->explanation)
+        ms_json_fput_string(stdout, c->explanation);
+    else
+        printf("null");
+    printf("}");
+}
+
+/* --explain CODE: the registry's entry; --explain alone: every code. */
+static int explain(const char *code, bool json)
+{
+    if (!code) {
+        if (json)
+            printf("[");
+        for (size_t i = 0; i < ms_code_count(); i++) {
+            const ms_code_info *c = ms_code_at(i);
+            if (json) {
+                printf("%s\n  ", i ? "," : "");
+                json_code(c);
+            } else {
+                printf("%-20s %-7s %-8s %s\n", c->code, ms_severity_name(c->severity), c->area,
+                       c->summary);
+            }
+        }
+        if (json)
+            printf("\n]\n");
+        return 0;
+    }
+    const ms_code_info *c = ms_code_find(code);
+    if (!c) {
+        fprintf(stderr,
+                "modsim validate: no diagnostic code '%s'\n  hint: did you mean '%s'? "
+                "(modsim validate --explain lists them all)\n",
+                code, ms_code_nearest(code));
+        return 2;
+    }
+    if (json) {
+        json_code(c);
+        printf("\n");
+        return 0;
+    }
+    printf("%s (%s, %s): %s\n", c->code, ms_severity_name(c->severity), c->area, c->summary);
+    if (c->explanation) {
+        putchar('\n');
+        print_wrapped(c->explanation, 2, 78);
+    }
+    return 0;
 }
 
 static void json_diag(FILE *o, const ms_diag *d, bool first)
 {
     fprintf(o, "%s\n    {\"file\": ", first ? "" : ",");
-    json_string(o, d->file);
+    ms_json_fput_string(o, d->file);
     fprintf(o, ", \"line\": %d, \"col\": %d, \"severity\": \"%s\", \"code\": ", d->line, d->col,
             ms_severity_name(d->severity));
-    json_string(o, d->code);
+    ms_json_fput_string(o, d->code);
     fputs(", \"message\": ", o);
-    json_string(o, d->message);
+    ms_json_fput_string(o, d->message);
     fputs(", \"hint\": ", o);
-    json_string(o, d->hint);
+    ms_json_fput_string(o, d->hint);
     fputc('}', o);
 }
 
@@ -53,8 +119,8 @@ static bool unusable(ms_status st, const ms_diag_list *list)
 
 int ms_cmd_validate(int argc, char **argv)
 {
-    bool json = false;
-    const char *stage = NULL;
+    bool json = false, explaining = false;
+    const char *stage = NULL, *code = NULL;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         const char *a = argv[first];
@@ -70,11 +136,21 @@ int ms_cmd_validate(int argc, char **argv)
             json = !strcmp(f, "json");
         } else if (!strcmp(a, "--stage") && first + 1 < argc) {
             stage = argv[++first];
+        } else if (!strcmp(a, "--explain")) {
+            explaining = true;
+            if (first + 1 < argc && argv[first + 1][0] != '-')
+                code = argv[++first];
         } else {
             usage(stderr);
             return 2;
         }
     }
+    if (explaining && first < argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (explaining)
+        return explain(code, json);
     if (first >= argc) {
         usage(stderr);
         return 2;

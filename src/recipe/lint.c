@@ -9,88 +9,12 @@
 
 #include "../core/calc.h"
 #include "../core/scheduler.h"
-
-static const ms_lint_code codes[] = {
-    {"E-IO", MS_SEV_ERROR, "the file cannot be opened or read"},
-    {"E-SIZE", MS_SEV_ERROR, "the file is larger than 8 MiB"},
-    {"E-BINARY", MS_SEV_ERROR, "the file holds NUL bytes"},
-    {"E-ENCODING", MS_SEV_ERROR, "the file is not UTF-8"},
-    {"E-EMPTY", MS_SEV_ERROR, "the recipe is empty"},
-    {"E-FRONTMATTER", MS_SEV_ERROR, "a Markdown recipe card without YAML front matter"},
-    {"E-YAML", MS_SEV_ERROR, "YAML syntax error"},
-    {"E-JSON", MS_SEV_ERROR, "a .json recipe that json.loads refuses"},
-    {"E-DUPKEY", MS_SEV_ERROR, "a key appears twice in one map"},
-    {"E-KEY", MS_SEV_ERROR, "a map key that is a map or a sequence"},
-    {"E-DEPTH", MS_SEV_ERROR, "nesting deeper than 256 levels"},
-    {"E-ALIAS", MS_SEV_ERROR, "aliases expanding past a million nodes"},
-    {"E-LAYOUT", MS_SEV_ERROR, "the recipe is not a map"},
-    {"E-TYPE-UNKNOWN", MS_SEV_ERROR, "unknown modifier type"},
-    {"E-FIELD-UNKNOWN", MS_SEV_ERROR, "unknown field of a modifier (upstream forbids extras)"},
-    {"E-MISPLACED", MS_SEV_ERROR, "a config group (group_0) outside config_groups"},
-    {"E-TYPE", MS_SEV_ERROR, "a value of the wrong type"},
-    {"E-ENUM", MS_SEV_ERROR, "a value that is not one of the allowed ones"},
-    {"E-PATTERN", MS_SEV_ERROR, "a string of the wrong form (mask_structure)"},
-    {"E-BOUNDS", MS_SEV_ERROR, "a number or a list length out of bounds"},
-    {"E-REQUIRED", MS_SEV_ERROR, "a required field is missing"},
-    {"E-AWQ-ORDER", MS_SEV_ERROR, "AWQModifier with no quantization modifier after it"},
-    {"E-CALC", MS_SEV_ERROR, "a calc(...) expression that does not parse"},
-    {"E-QUANT-ARGS", MS_SEV_ERROR, "quantization arguments compressed-tensors refuses together"},
-    {"E-QUANT-SCHEME", MS_SEV_ERROR, "activation arguments a quantization scheme refuses"},
-    {"E-SCHEME-CONFLICT", MS_SEV_ERROR, "both scheme and config_groups on one modifier"},
-    {"E-OBSERVER-CONFLICT", MS_SEV_ERROR, "both the observer map and *_observer fields"},
-    {"E-ACTORDER-CONFLICT", MS_SEV_ERROR, "GPTQModifier.actorder differs from a scheme's"},
-    {"E-OWL", MS_SEV_ERROR, "some but not all OWL settings (SparseGPT, Wanda)"},
-    {"W-IGNORED-KEY", MS_SEV_WARNING, "a key upstream skips silently (not *_stage/*_modifiers)"},
-    {"W-INTERNAL-FIELD", MS_SEV_WARNING, "lifecycle state (initialized_, ...) set in a recipe"},
-    {"W-QUOTED-NUMBER", MS_SEV_WARNING, "a quoted number, which pydantic converts"},
-    {"W-LAX-BOOL", MS_SEV_WARNING, "a string or 0/1 for a boolean, which pydantic converts"},
-    {"W-DEPRECATED", MS_SEV_WARNING, "a deprecated modifier type or field"},
-    {"W-END-NEG", MS_SEV_WARNING, "end: -1, which never starts the modifier"},
-    {"W-END-BEFORE-START", MS_SEV_WARNING, "end <= start"},
-    {"W-ZERO-SPAN", MS_SEV_WARNING, "start == end with a scheduler (division by zero)"},
-    {"W-POLY-EVEN", MS_SEV_WARNING, "polynomial_decay with an even exponent"},
-    {"W-SCHED-RANGE", MS_SEV_WARNING, "a scheduler leaving [0, 1] in [start, end]"},
-    {"W-CALC-RAISES", MS_SEV_WARNING, "a calc(...) expression that raises when evaluated"},
-    {"W-CALC-PARENS", MS_SEV_WARNING, "parentheses inside calc(...), which upstream refuses"},
-    {"W-UPDATE-IGNORED", MS_SEV_WARNING, "update set on a modifier that ignores it"},
-    {"W-START-NEVER", MS_SEV_WARNING, "start > 0 on a modifier whose events carry index 0"},
-    {"W-STAGES-FLAT", MS_SEV_WARNING, "several stages flattened into one modifier list"},
-    {"W-ONESHOT-TRAINING", MS_SEV_WARNING, "a training-driven modifier in a one-shot recipe"},
-    {"W-TRAINING-CALIB", MS_SEV_WARNING, "a calibration-driven modifier in a training recipe"},
-};
-
-size_t ms_lint_code_count(void)
-{
-    return sizeof codes / sizeof codes[0];
-}
-
-const ms_lint_code *ms_lint_code_at(size_t i)
-{
-    return i < ms_lint_code_count() ? &codes[i] : NULL;
-}
+#include "../util/codes.h"
 
 typedef struct lctx {
     const ms_recipe *r;
-    const char *file;
-    ms_diag_list *out;
-    ms_status st;
+    ms_report rep;
 } lctx;
-
-static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
-
-static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
-                     ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ms_diag *d = ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0,
-                                   at ? at->col : 0, fmt, ap);
-    va_end(ap);
-    if (!d)
-        c->st = MS_ERR_NOMEM;
-    return d;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -109,33 +33,35 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
         if (!strcmp(key->value, "args"))
             continue;
         if (!ends_with(key->value, "_stage")) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
-                              "top-level key '%s' is ignored upstream: only 'args' and keys "
-                              "ending in '_stage' are read",
-                              key->value);
+            ms_diag *d =
+                ms_report_at(&c->rep, "W-IGNORED-KEY", key,
+                             "top-level key '%s' is ignored upstream: only 'args' and keys "
+                             "ending in '_stage' are read",
+                             key->value);
             ms_diag_hint(d,
                          "if it holds modifiers, rename it so it ends in '_stage'; else remove it");
             continue;
         }
         if (stage->kind != MS_NODE_MAP) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
-                              "stage '%s' is a %s, which upstream skips", key->value,
-                              ms_node_type_name(stage));
+            ms_diag *d = ms_report_at(&c->rep, "W-IGNORED-KEY", key,
+                                      "stage '%s' is a %s, which upstream skips", key->value,
+                                      ms_node_type_name(stage));
             ms_diag_hint(d, "a stage is a map of '*_modifiers' groups");
             continue;
         }
         for (size_t g = 0; g < stage->count; g++) {
             const ms_node *gk = stage->keys[g], *group = stage->items[g];
             if (!ends_with(gk->value, "_modifiers")) {
-                ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
-                                  "'%s' in stage '%s' is ignored upstream: only keys ending in "
-                                  "'_modifiers' are read",
-                                  gk->value, key->value);
+                ms_diag *d =
+                    ms_report_at(&c->rep, "W-IGNORED-KEY", gk,
+                                 "'%s' in stage '%s' is ignored upstream: only keys ending in "
+                                 "'_modifiers' are read",
+                                 gk->value, key->value);
                 ms_diag_hint(d, "if it holds modifiers, rename it so it ends in '_modifiers'");
             } else if (group->kind != MS_NODE_MAP) {
-                ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
-                                  "group '%s' is a %s, which upstream skips", gk->value,
-                                  ms_node_type_name(group));
+                ms_diag *d = ms_report_at(&c->rep, "W-IGNORED-KEY", gk,
+                                          "group '%s' is a %s, which upstream skips", gk->value,
+                                          ms_node_type_name(group));
                 ms_diag_hint(d, "a group maps modifier types to their arguments");
             }
         }
@@ -178,17 +104,18 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
     if (!upstream_finds) {
         inner = text + 5;
         n = len - 6;
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-CALC-PARENS", sched,
-                          "%s.update_scheduler: upstream extracts calc expressions with "
-                          "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
-                          "calc string' at initialize",
-                          m->name);
+        ms_diag *d =
+            ms_report_at(&c->rep, "W-CALC-PARENS", sched,
+                         "%s.update_scheduler: upstream extracts calc expressions with "
+                         "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
+                         "calc string' at initialize",
+                         m->name);
         ms_diag_hint(d, "write the expression without parentheses: expand products; math.* calls "
                         "cannot be used");
     }
     char *expr = strndup(inner, n);
     if (!expr) {
-        c->st = MS_ERR_NOMEM;
+        c->rep.st = MS_ERR_NOMEM;
         return;
     }
     ms_calc *calc = NULL;
@@ -197,13 +124,13 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
     if (ms_calc_parse(expr, &calc, &cd) != MS_OK) {
         ms_diag d = cd;
         d.severity = MS_SEV_ERROR;
-        snprintf(d.file, sizeof d.file, "%s", c->file);
+        snprintf(d.file, sizeof d.file, "%s", c->rep.file);
         d.line = sched->line;
         d.col = col + (int)(inner - text) + (cd.col > 0 ? cd.col - 1 : 0);
         if (!d.code[0])
             snprintf(d.code, sizeof d.code, "E-CALC");
-        if (ms_diag_list_add(c->out, &d) != MS_OK)
-            c->st = MS_ERR_NOMEM;
+        if (ms_diag_list_add(c->rep.out, &d) != MS_OK)
+            c->rep.st = MS_ERR_NOMEM;
     } else {
         for (size_t i = 0; i < ms_calc_var_count(calc); i++)
             *uses_update = *uses_update || !strcmp(ms_calc_var_name(calc, i), "update");
@@ -231,7 +158,7 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
     ms_scheduler *s = NULL;
     ms_raise raised;
     ms_diag ignored;
-    if (ms_scheduler_new(sched_name, &set, c->file, at->line, at->col, &s, &raised, &ignored) !=
+    if (ms_scheduler_new(sched_name, &set, c->rep.file, at->line, at->col, &s, &raised, &ignored) !=
         MS_OK)
         return;
     enum { SAMPLES = 200 };
@@ -246,9 +173,9 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
         char idx[32];
         snprintf(idx, sizeof idx, "%g", ms_event_current_index(&ev));
         if (ms_scheduler_eval(s, &ev, &v, &raised) != MS_OK) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-CALC-RAISES", at,
-                              "%s.update_scheduler raises %s at index %s: %s", m->name,
-                              ms_raise_kind_name(raised.kind), idx, raised.message);
+            ms_diag *d = ms_report_at(&c->rep, "W-CALC-RAISES", at,
+                                      "%s.update_scheduler raises %s at index %s: %s", m->name,
+                                      ms_raise_kind_name(raised.kind), idx, raised.message);
             ms_diag_hint(d, "upstream evaluates the schedule at every batch_start; define every "
                             "variable (scheduler_args) and avoid division by zero");
             break;
@@ -256,9 +183,10 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
         if (!(v >= 0 && v <= 1)) {
             char val[32];
             snprintf(val, sizeof val, "%g", v);
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-SCHED-RANGE", at,
-                              "%s.update_scheduler gives sparsity %s at index %s, outside [0, 1]",
-                              m->name, val, idx);
+            ms_diag *d =
+                ms_report_at(&c->rep, "W-SCHED-RANGE", at,
+                             "%s.update_scheduler gives sparsity %s at index %s, outside [0, 1]",
+                             m->name, val, idx);
             ms_diag_hint(d, "check init_sparsity, final_sparsity and the schedule's formula over "
                             "[start, end]");
             break;
@@ -279,10 +207,11 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
     }
     const ms_node *at = sched ? sched : m->e->type_key;
     if (m->start.set && m->end.set && m->start.value == m->end.value) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-ZERO-SPAN", m->start_n,
-                          "%s has start == end (%g) with scheduler '%s': upstream divides by "
-                          "end - start and raises ZeroDivisionError",
-                          m->name, m->start.value, name);
+        ms_diag *d =
+            ms_report_at(&c->rep, "W-ZERO-SPAN", m->start_n,
+                         "%s has start == end (%g) with scheduler '%s': upstream divides by "
+                         "end - start and raises ZeroDivisionError",
+                         m->name, m->start.value, name);
         ms_diag_hint(d, "make end greater than start");
     }
     if (!strcmp(name, "polynomial_decay")) {
@@ -290,10 +219,11 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
         const ms_node *e = ms_node_get(ms_node_get(m->e->args, "scheduler_args"), "exponent");
         if ((!e || ms_node_as_double(e, &exponent)) && floor(exponent) == exponent &&
             fmod(exponent, 2) == 0) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-POLY-EVEN", e ? e : at,
-                              "%s: polynomial_decay with the even exponent %g leaves [init, "
-                              "final]: sparsity starts at 2*final - init and falls to final",
-                              m->name, exponent);
+            ms_diag *d =
+                ms_report_at(&c->rep, "W-POLY-EVEN", e ? e : at,
+                             "%s: polynomial_decay with the even exponent %g leaves [init, "
+                             "final]: sparsity starts at 2*final - init and falls to final",
+                             m->name, exponent);
             ms_diag_hint(d, "use an odd exponent (cubic is polynomial_decay with 3)");
         }
     }
@@ -306,31 +236,34 @@ static void lint_modifier(lctx *c, const mod_info *m)
     if (!strcmp(m->name, "MagnitudePruningModifier"))
         lint_magnitude(c, m, &uses_update);
     if (m->training && m->end.set && m->end.value == -1) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-END-NEG", m->end_n,
-                          "%s has end: -1, so it never starts: upstream starts a modifier only "
-                          "while index < end (sparseml read -1 as 'until training ends')",
-                          m->name);
+        ms_diag *d =
+            ms_report_at(&c->rep, "W-END-NEG", m->end_n,
+                         "%s has end: -1, so it never starts: upstream starts a modifier only "
+                         "while index < end (sparseml read -1 as 'until training ends')",
+                         m->name);
         ms_diag_hint(d, "leave end out (null) to run until the end");
     } else if (m->training && m->start.set && m->end.set &&
                (m->end.value < m->start.value ||
                 (m->end.value == m->start.value && strcmp(m->name, "MagnitudePruningModifier")))) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-END-BEFORE-START", m->end_n,
-                          "%s has end (%g) <= start (%g): it never starts", m->name, m->end.value,
-                          m->start.value);
+        ms_diag *d = ms_report_at(&c->rep, "W-END-BEFORE-START", m->end_n,
+                                  "%s has end (%g) <= start (%g): it never starts", m->name,
+                                  m->end.value, m->start.value);
         ms_diag_hint(d, "make end greater than start, or leave end out");
     }
     if (m->update.set && !uses_update) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-UPDATE-IGNORED", m->update_n,
-                          "%s ignores update: only a calc(...) scheduler that uses the variable "
-                          "'update' reads it",
-                          m->name);
+        ms_diag *d =
+            ms_report_at(&c->rep, "W-UPDATE-IGNORED", m->update_n,
+                         "%s ignores update: only a calc(...) scheduler that uses the variable "
+                         "'update' reads it",
+                         m->name);
         ms_diag_hint(d, "remove 'update:'");
     }
     if (m->training && m->start.set && m->start.value > 0) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-START-NEVER", m->start_n,
-                          "%s never starts: start is %g but upstream's lifecycle builds its "
-                          "events with index 0",
-                          m->name, m->start.value);
+        ms_diag *d =
+            ms_report_at(&c->rep, "W-START-NEVER", m->start_n,
+                         "%s never starts: start is %g but upstream's lifecycle builds its "
+                         "events with index 0",
+                         m->name, m->start.value);
         ms_diag_hint(d, "use start: 0 to start at initialize");
     }
 }
@@ -340,7 +273,7 @@ static void lint_entries(lctx *c, const ms_schema *schema)
     size_t n = ms_recipe_count(c->r);
     mod_info *mods = calloc(n ? n : 1, sizeof *mods);
     if (!mods) {
-        c->st = MS_ERR_NOMEM;
+        c->rep.st = MS_ERR_NOMEM;
         return;
     }
     size_t k = 0;
@@ -360,22 +293,24 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         has_calibration = has_calibration || !m->training;
         has_training_schedule = has_training_schedule || is_training_schedule(m);
     }
-    for (size_t i = 0; i < k && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < k && c->rep.st == MS_OK; i++) {
         lint_modifier(c, &mods[i]);
         const ms_node *at = mods[i].e->type_key;
         if (mods[i].training && has_calibration) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-ONESHOT-TRAINING", at,
-                              "%s is driven by batch events, which a one-shot run (this recipe "
-                              "has calibration modifiers) never sends: it never ends",
-                              mods[i].name);
+            ms_diag *d =
+                ms_report_at(&c->rep, "W-ONESHOT-TRAINING", at,
+                             "%s is driven by batch events, which a one-shot run (this recipe "
+                             "has calibration modifiers) never sends: it never ends",
+                             mods[i].name);
             ms_diag_hint(d, "put training modifiers in their own recipe or stage and run them "
                             "with a training loop");
         } else if (!mods[i].training && has_training_schedule) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-TRAINING-CALIB", at,
-                              "%s is driven by calibration epochs, which training (this recipe "
-                              "has a start/end schedule) never sends: it never starts, and "
-                              "finalize ends it",
-                              mods[i].name);
+            ms_diag *d =
+                ms_report_at(&c->rep, "W-TRAINING-CALIB", at,
+                             "%s is driven by calibration epochs, which training (this recipe "
+                             "has a start/end schedule) never sends: it never starts, and "
+                             "finalize ends it",
+                             mods[i].name);
             ms_diag_hint(d, "run it in a one-shot stage of its own");
         }
     }
@@ -488,8 +423,9 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
     char st[80];
     ms_diag *d;
     if (q.group_size_known && !q.strategy_n && !isnan(q.group_size) && q.group_size == 0) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
-                 "%s: group_size 0 without a strategy: compressed-tensors cannot infer one", where);
+        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.group_size_n,
+                         "%s: group_size 0 without a strategy: compressed-tensors cannot infer one",
+                         where);
         ms_diag_hint(d, "use group_size > 0 for strategy group, or -1 for channel");
     }
     long long bits = 8;
@@ -497,59 +433,63 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
     if (q.type_n && ms_node_is_string(q.type_n) && !strcasecmp(q.type_n->value, "float") &&
         !ms_node_get(a, "zp_dtype") && (!bits_n || ms_node_as_int(bits_n, &bits)) && bits != 4 &&
         bits != 8) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", bits_n,
-                 "%s: type float with num_bits %lld: compressed-tensors supports 4 and 8 only "
-                 "(NotImplementedError)",
-                 where, bits);
+        d = ms_report_at(
+            &c->rep, "E-QUANT-ARGS", bits_n,
+            "%s: type float with num_bits %lld: compressed-tensors supports 4 and 8 only "
+            "(NotImplementedError)",
+            where, bits);
         ms_diag_hint(d, "use num_bits 8 (FP8) or 4 (FP4), or type int");
     }
     if (q.strategy == STRAT_UNKNOWN)
         return;
     strategy_text(&q, st, sizeof st);
     if (q.strategy == STRAT_TOKEN && q.dynamic == DYN_FALSE) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
-                 "%s: strategy token without dynamic: true: compressed-tensors refuses static "
-                 "token quantization",
-                 where);
+        d = ms_report_at(
+            &c->rep, "E-QUANT-ARGS", q.strategy_n,
+            "%s: strategy token without dynamic: true: compressed-tensors refuses static "
+            "token quantization",
+            where);
         ms_diag_hint(d, "add 'dynamic: true', or use strategy tensor or channel");
     }
     if (grouped(q.strategy) && q.group_size_known && (isnan(q.group_size) || q.group_size <= 0)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n ? q.group_size_n : q.strategy_n,
-                 "%s: %s needs a positive group_size", where, st);
+        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.group_size_n ? q.group_size_n : q.strategy_n,
+                         "%s: %s needs a positive group_size", where, st);
         ms_diag_hint(d, "add 'group_size: 128' (columns per group)");
     }
     if (q.group_size_known && q.group_size > 0 && !grouped(q.strategy)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
-                 "%s: group_size %g needs strategy group or tensor_group, not %s", where,
-                 q.group_size, st);
+        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.group_size_n,
+                         "%s: group_size %g needs strategy group or tensor_group, not %s", where,
+                         q.group_size, st);
         ms_diag_hint(d, "set 'strategy: group', or remove group_size");
     }
     if (q.strategy == STRAT_BLOCK && !q.block_n) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
-                 "%s: strategy block needs block_structure", where);
+        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.strategy_n,
+                         "%s: strategy block needs block_structure", where);
         ms_diag_hint(d, "add 'block_structure: [128, 128]' ([rows, cols] of a block)");
     }
     if (q.block_n && q.strategy != STRAT_BLOCK) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.block_n,
-                 "%s: block_structure needs strategy block, not %s", where, st);
+        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.block_n,
+                         "%s: block_structure needs strategy block, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: block', or remove block_structure");
     }
     if (q.actorder == ACT_GROUP && !grouped(q.strategy)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.actorder_n,
-                 "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s",
-                 where, q.actorder_n->value, st);
+        d = ms_report_at(
+            &c->rep, "E-QUANT-ARGS", q.actorder_n,
+            "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s", where,
+            q.actorder_n->value, st);
         ms_diag_hint(d, "use 'actorder: weight' (static), or strategy group with a group_size");
     }
     if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != STRAT_TOKEN &&
         q.strategy != STRAT_TENSOR && !grouped(q.strategy)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
-                 "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
-                 "not %s",
-                 where, st);
+        d = ms_report_at(
+            &c->rep, "E-QUANT-ARGS", q.dynamic_n,
+            "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
+            "not %s",
+            where, st);
         ms_diag_hint(d, "use strategy token (per token) or tensor, or remove 'dynamic:'");
     } else if (q.dynamic == DYN_LOCAL && q.strategy != STRAT_TENSOR_GROUP) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
-                 "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
+        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.dynamic_n,
+                         "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: tensor_group' (NVFP4), or use dynamic: true");
     }
 }
@@ -571,17 +511,18 @@ static void lint_scheme(lctx *c, const ms_node *scheme, const char *where)
         read_qargs(a, &q);
         ms_diag *d;
         if (q.actorder_n && q.actorder != ACT_NONE) {
-            d = warn(c, MS_SEV_ERROR, "E-QUANT-SCHEME", q.actorder_n,
-                     "%s: actorder applies to weights only: compressed-tensors refuses it on %s",
-                     path, kinds[i]);
+            d = ms_report_at(
+                &c->rep, "E-QUANT-SCHEME", q.actorder_n,
+                "%s: actorder applies to weights only: compressed-tensors refuses it on %s", path,
+                kinds[i]);
             ms_diag_hint(d, "move 'actorder:' to 'weights:' or remove it");
         }
         if (i == 1 && (q.strategy == STRAT_CHANNEL || q.strategy == STRAT_BLOCK)) {
             char st[80];
-            d = warn(c, MS_SEV_ERROR, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
-                     "%s: %s is not supported for activation quantization "
-                     "(NotImplementedError)",
-                     path, strategy_text(&q, st, sizeof st));
+            d = ms_report_at(&c->rep, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
+                             "%s: %s is not supported for activation quantization "
+                             "(NotImplementedError)",
+                             path, strategy_text(&q, st, sizeof st));
             ms_diag_hint(d, "use strategy token, tensor, group, tensor_group or attn_head");
         }
     }
@@ -603,10 +544,11 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             later = other;
             other = t;
         }
-        d = warn(c, MS_SEV_ERROR, "E-SCHEME-CONFLICT", later,
-                 "%s sets both scheme and config_groups: upstream raises 'Please specify either "
-                 "`scheme` or `config_groups`' when it resolves the config",
-                 name);
+        d = ms_report_at(
+            &c->rep, "E-SCHEME-CONFLICT", later,
+            "%s sets both scheme and config_groups: upstream raises 'Please specify either "
+            "`scheme` or `config_groups`' when it resolves the config",
+            name);
         ms_diag_hint(d, "keep one: '%s:' is at line %d", other->value, other->line);
     }
     if (set_node(args, "observer", &obs)) {
@@ -616,10 +558,11 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             const ms_node *v;
             if (!set_node(args, single[i], &v))
                 continue;
-            d = warn(c, MS_SEV_ERROR, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
-                     "%s sets both %s and the observer map: upstream raises ValueError when it "
-                     "applies observers",
-                     name, single[i]);
+            d = ms_report_at(
+                &c->rep, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
+                "%s sets both %s and the observer map: upstream raises ValueError when it "
+                "applies observers",
+                name, single[i]);
             ms_diag_hint(d, "use either the observer map (line %d) or the %s fields",
                          ms_node_key(args, "observer")->line, "*_observer");
         }
@@ -647,10 +590,11 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             q.strategy == STRAT_ATTN_HEAD || !q.actorder_value ||
             !strcmp(gptq_value, q.actorder_value))
             continue;
-        d = warn(c, MS_SEV_ERROR, "E-ACTORDER-CONFLICT", actorder,
-                 "GPTQModifier.actorder '%s' differs from %s.weights.actorder '%s': upstream "
-                 "raises ValueError when it resolves the config",
-                 gptq_value, where, q.actorder_value);
+        d = ms_report_at(
+            &c->rep, "E-ACTORDER-CONFLICT", actorder,
+            "GPTQModifier.actorder '%s' differs from %s.weights.actorder '%s': upstream "
+            "raises ValueError when it resolves the config",
+            gptq_value, where, q.actorder_value);
         ms_diag_hint(d,
                      "remove one of them (line %d); upstream compares the words, so even "
                      "'static' and 'weight' differ",
@@ -683,16 +627,17 @@ static void lint_owl(lctx *c, const ms_recipe_entry *e)
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
                      missing[0] ? " and " : "", fields[i]);
     }
-    ms_diag *d = warn(c, MS_SEV_ERROR, "E-OWL", first,
-                      "%s sets OWL partly, without %s: upstream needs sparsity_profile: owl, "
-                      "owl_m and owl_lmbda together, or none of them",
-                      e->type_key->value, missing);
+    ms_diag *d =
+        ms_report_at(&c->rep, "E-OWL", first,
+                     "%s sets OWL partly, without %s: upstream needs sparsity_profile: owl, "
+                     "owl_m and owl_lmbda together, or none of them",
+                     e->type_key->value, missing);
     ms_diag_hint(d, "add %s, or remove the OWL settings", missing);
 }
 
 static void lint_cross_fields(lctx *c)
 {
-    for (size_t i = 0; i < ms_recipe_count(c->r) && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < ms_recipe_count(c->r) && c->rep.st == MS_OK; i++) {
         const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
         const char *name = e->type_key->value;
         if (!e->args || e->args->kind != MS_NODE_MAP)
@@ -714,9 +659,9 @@ static void lint_awq_order(lctx *c)
         if (!strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier")) {
             quant_after = true;
         } else if (!strcmp(name, "AWQModifier") && !quant_after) {
-            ms_diag *d = warn(c, MS_SEV_ERROR, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
-                              "AWQModifier has no quantization modifier after it: upstream "
-                              "refuses the recipe");
+            ms_diag *d = ms_report_at(&c->rep, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
+                                      "AWQModifier has no quantization modifier after it: upstream "
+                                      "refuses the recipe");
             ms_diag_hint(d, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
         }
     }
@@ -733,10 +678,11 @@ static void lint_stages(lctx *c, const ms_node *root, const char *filter)
             !ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
             continue;
         if (++seen == 2) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-STAGES-FLAT", key,
-                              "%zu stages are flattened into one modifier list: upstream runs "
-                              "all their modifiers together, not stage after stage",
-                              ms_recipe_stage_count(c->r));
+            ms_diag *d =
+                ms_report_at(&c->rep, "W-STAGES-FLAT", key,
+                             "%zu stages are flattened into one modifier list: upstream runs "
+                             "all their modifiers together, not stage after stage",
+                             ms_recipe_stage_count(c->r));
             ms_diag_hint(d, "select one stage (modsim --stage NAME; upstream "
                             "oneshot(..., stage=NAME)) or merge them");
         }
@@ -771,14 +717,14 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
     const ms_doc *doc = ms_recipe_doc(r);
     const ms_node *root = ms_doc_root(doc);
     const char *filter = ms_recipe_stage_filter(r);
-    lctx c = {.r = r, .file = ms_doc_file(doc), .out = out, .st = MS_OK};
+    lctx c = {.r = r, .rep = {.out = out, .file = ms_doc_file(doc)}};
     if (!root)
         return MS_OK;
     ms_node view;
     if (filtered_root(root, filter, &view) != MS_OK)
         return MS_ERR_NOMEM;
-    c.st = ms_schema_validate(schema, NULL, &view, c.file, out);
-    if (c.st == MS_OK && root->kind == MS_NODE_MAP) {
+    c.rep.st = ms_schema_validate(schema, NULL, &view, c.rep.file, out);
+    if (c.rep.st == MS_OK && root->kind == MS_NODE_MAP) {
         lint_layout(&c, root, filter);
         lint_awq_order(&c);
         lint_cross_fields(&c);
@@ -790,7 +736,7 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
         free(view.items);
     }
     ms_diag_list_sort(out);
-    return c.st;
+    return c.rep.st;
 }
 
 ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *stage,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/modifier.h"
+#include "../util/json.h"
 
 enum { BUF_SIZE = 1 << 16 };
 
@@ -92,22 +93,14 @@ static void put_number(ms_trace *t, number_cache *cache, double v)
     put(t, cache->text, cache->len);
 }
 
+static void put_bytes(void *user, const char *bytes, size_t n)
+{
+    put(user, bytes, n);
+}
+
 static void put_json_string(ms_trace *t, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    PUT_LIT(t, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            put(t, esc, 2);
-        } else if (*p < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            put(t, esc, 6);
-        } else {
-            put(t, (const char *)p, 1);
-        }
-    }
-    PUT_LIT(t, "\"");
+    ms_json_put_string(put_bytes, t, s);
 }
 
 static void on_hook(void *user, size_t modifier, ms_hook hook, const ms_event *ev)

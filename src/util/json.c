@@ -269,3 +269,38 @@ bool ms_json_check(const char *text, size_t len, int max_depth, ms_json_error *e
     free(stack);
     return ok;
 }
+
+void ms_json_put_string(ms_json_put put, void *user, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(user, "\"", 1);
+    const char *run = s; /* bytes that need no escape, written in one go */
+    for (const char *p = s;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (p > run)
+            put(user, run, (size_t)(p - run));
+        if (!c)
+            break;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            put(user, esc, 2);
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(user, esc, 6);
+        }
+        run = p + 1;
+    }
+    put(user, "\"", 1);
+}
+
+static void put_file(void *user, const char *bytes, size_t n)
+{
+    fwrite(bytes, 1, n, user);
+}
+
+void ms_json_fput_string(FILE *out, const char *s)
+{
+    ms_json_put_string(put_file, out, s);
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Why a text is not JSON: the byte offset of the problem, what it is and
  * what would be valid. */
@@ -19,5 +20,13 @@ typedef struct ms_json_error {
 /* True when `text` is one JSON value surrounded by whitespace. Nesting deeper
  * than `max_depth` is not checked further (the caller's parser limits it). */
 bool ms_json_check(const char *text, size_t len, int max_depth, ms_json_error *err);
+
+/* Where a JSON writer sends bytes, so buffered writers need no FILE. */
+typedef void (*ms_json_put)(void *user, const char *bytes, size_t n);
+
+/* Writes `s` as a JSON string, quotes included: `"` and `\` escaped, control
+ * characters as \u00XX, everything else (UTF-8 included) as it is. */
+void ms_json_put_string(ms_json_put put, void *user, const char *s);
+void ms_json_fput_string(FILE *out, const char *s);
 
 #endif

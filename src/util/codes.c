@@ -1,0 +1,450 @@
+#include "codes.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "text.h"
+
+/* The paragraphs README.md shows for the recipe codes (one per code, or one
+ * for a few codes that go together); tests/recipe/readme_codes.py checks
+ * README against them. */
+static const char explain_e_io[] =
+    "Input that is not a recipe text file ends the check of that file with exit status 2: "
+    "`validate missing.yaml` gives `missing.yaml: error E-IO: cannot open: No such file "
+    "or directory`; a 10 MB file gives E-SIZE; a file with a NUL byte gives `E-BINARY` at "
+    "the byte's line and column; a Latin-1 `é` gives `E-ENCODING: byte 0xe9 is not valid "
+    "UTF-8` at its position, because upstream opens recipes as UTF-8 text.";
+
+static const char explain_e_empty[] =
+    "An empty file, or one with only comments, loads as `None` upstream and "
+    "`Recipe.from_dict(None)` fails; modsim says `the recipe is empty`.";
+
+static const char explain_e_frontmatter[] =
+    "`card.md` without `---` lines: upstream raises \"Could not extract YAML front "
+    "matter\"; modsim points at line 1 and asks for the two `---` lines.";
+
+static const char explain_e_yaml[] =
+    "A key indented one space short gives `E-YAML: YAML syntax: did not find expected key "
+    "while parsing a block mapping` at the offending column. In `recipe.json`, `\"scheme\": "
+    "W4A16` gives `E-JSON: 'W4A16' must be quoted`, since `json.loads` refuses it. "
+    "libyaml would read a `.json` file with `// 4-bit weights` on a line of its own, "
+    "`'W4A16'` or `\"ignore\": [\"lm_head\"],` before `}` as YAML flow style, so modsim "
+    "checks the JSON syntax first, as `json.loads` does: `comments are not JSON`, "
+    "`single-quoted strings are not JSON` and `trailing comma before '}'` (at the comma) "
+    "point at the offending character, as do numbers such as `01` or `1.`, control "
+    "characters and bad escapes in strings, and a missing `,` or `:`. NaN and Infinity "
+    "are accepted, as `json.loads` accepts them. Two `scheme:` keys in one modifier give "
+    "`E-DUPKEY` at the second one, with the line of the first in the hint (PyYAML would "
+    "silently keep the last). `? [a, b]` as a key gives `E-KEY`.";
+
+static const char explain_e_depth[] =
+    "Three hundred nested `[` give E-DEPTH; anchors that each alias the previous one ten "
+    "times (\"billion laughs\") give E-ALIAS before anything expands. A recursive alias "
+    "(`a: &x [*x]`) is an E-YAML error: the alias refers to no anchor defined before it.";
+
+static const char explain_e_layout[] =
+    "A recipe that is a list (`- quant_stage`) is not a map of stages.";
+
+static const char explain_e_type_unknown[] =
+    "`GPTQModifer:` in a group gives `unknown modifier type 'GPTQModifer' in "
+    "quant_stage.quant_modifiers` and the hint `did you mean 'GPTQModifier'?` followed by "
+    "the valid types.";
+
+static const char explain_e_field_unknown[] =
+    "`dampening_fraction: 0.01` under GPTQModifier gives `unknown field "
+    "'dampening_fraction' in GPTQModifier`, hint `did you mean 'dampening_frac'?` and the "
+    "list of GPTQModifier's fields: upstream's pydantic models forbid extras. So does "
+    "compressed-tensors (0.17, `extra=\"forbid\"` on QuantizationArgs and "
+    "QuantizationScheme): `bits: 8` inside `weights:` gives `unknown field 'bits' in "
+    "...weights` with the valid keys.";
+
+static const char explain_e_misplaced[] =
+    "`group_0:` written directly under QuantizationModifier (the `config_groups:` level "
+    "forgotten) gives `'group_0' is not allowed in QuantizationModifier: it belongs under "
+    "config_groups` with the hint to indent it under `config_groups:`.";
+
+static const char explain_e_type[] =
+    "`block_size: \"12.5\"` gives `GPTQModifier.block_size must be integer, not string "
+    "'12.5'` (pydantic converts only whole numbers for an int field); `group_size: \"128\"` "
+    "in quantization arguments is refused with the hint `remove the quotes`, since "
+    "compressed-tensors' validator compares the string with -1 before pydantic converts "
+    "it. `mask_structure: 2:4` unquoted is read by YAML 1.1 as the base-60 integer 124 "
+    "(upstream then fails), so modsim says `must be string, not integer 2:4` and hints "
+    "`quote it`.";
+
+static const char explain_e_enum[] =
+    "`scheme: W4A61` gives `'W4A61' is not one of the allowed values`, hint `did you mean "
+    "'W4A16'?` and the presets; `type: integer` in quantization arguments suggests `int`; "
+    "`strategy: grop` suggests `group`.";
+
+static const char explain_e_pattern[] =
+    "SparseGPT's `mask_structure: \"2/4\"` does not match `N:M`; the hint gives examples "
+    "(`0:0, 2:4`). MagnitudePruning accepts `unstructured`, `channel`, `filter` or "
+    "`block_*`, as upstream's mask factory.";
+
+static const char explain_e_bounds[] =
+    "`sparsity: 1.5` gives `SparseGPTModifier.sparsity must be at most 1, not 1.5`; "
+    "`block_size: 0` must be at least 1; a mapping pair with three items breaks "
+    "`maxItems`.";
+
+static const char explain_e_required[] =
+    "MagnitudePruningModifier without `final_sparsity` gives `MagnitudePruningModifier is "
+    "missing the required field 'final_sparsity'` at the modifier's key, with the field's "
+    "description in the hint.";
+
+static const char explain_e_awq_order[] =
+    "An AWQModifier after the QuantizationModifier, or alone, is refused by upstream's "
+    "recipe validator; modsim points at the AWQModifier and asks for a "
+    "QuantizationModifier or GPTQModifier after it.";
+
+static const char explain_e_calc[] =
+    "`update_scheduler: \"calc(init_sparsity + final_sparsity * * index / end)\"` gives "
+    "`calc: unexpected character at '*' (column 34)` at the file column of that `*`. "
+    "Expressions are parsed by modsim's own evaluator, never executed.";
+
+static const char explain_e_quant_args[] =
+    "compressed-tensors' `QuantizationArgs` validator (`quant_args.py` "
+    "`validate_model_after`) refuses the recipe when the modifier is built. `weights: "
+    "{strategy: group}` gives `strategy group needs a positive group_size` (hint `add "
+    "'group_size: 128'`) at the strategy; the other rules, each at the offending field: "
+    "`group_size` > 0 with a strategy other than group or tensor_group; `group_size: 0` "
+    "without a strategy; `strategy: token` without `dynamic: true`; `strategy: block` "
+    "without `block_structure`, and `block_structure` without `strategy: block`; "
+    "`actorder: group` (also `dynamic`, `true`) unless the strategy is group or "
+    "tensor_group (`weight`/`static` go with any strategy); `dynamic: true` with channel, "
+    "block or attn_head; `dynamic: local` other than with tensor_group; `type: float` "
+    "with `num_bits` other than 4 or 8 and no `zp_dtype`. Without `strategy`, modsim "
+    "infers it as upstream does (group for `group_size` > 0, channel for -1, else tensor) "
+    "and says so. Arguments are checked in `config_groups` and `kv_cache_scheme`.";
+
+static const char explain_e_quant_scheme[] =
+    "compressed-tensors' `QuantizationScheme` validator: `input_activations: {strategy: "
+    "channel}` gives `strategy channel is not supported for activation quantization "
+    "(NotImplementedError)` (input activations take token, tensor, group, tensor_group or "
+    "attn_head), and `actorder` on `input_activations` or `output_activations` gives "
+    "`actorder applies to weights only`.";
+
+static const char explain_e_scheme_conflict[] =
+    "`scheme: W8A8` and `config_groups:` on one QuantizationModifier: upstream's "
+    "`resolve_quantization_config` raises \"Please specify either `scheme` or "
+    "`config_groups`\" (there is no precedence) when it resolves the config, before any "
+    "calibration. modsim points at the later of the two keys and gives the line of the "
+    "other; `config_groups: {}` counts, `null` does not.";
+
+static const char explain_e_observer_conflict[] =
+    "`observer: {weights: mse}` with `weight_observer: minmax` (or `input_observer`, "
+    "`output_observer`): upstream raises \"Cannot specify both individual observer "
+    "parameters ... and observer dict\" when it applies observers, although its docstring "
+    "says the map takes precedence. Use one form.";
+
+static const char explain_e_actorder_conflict[] =
+    "`GPTQModifier: {actorder: group}` with a config group whose `weights` set `actorder: "
+    "weight`: GPTQ's `resolve_actorder` raises \"Cannot resolve activation ordering when "
+    "both `GPTQModifier.actorder` and `QuantizationScheme.actorder` are provided and "
+    "differ\". Only a value written in the recipe counts (the default `static` yields to "
+    "the scheme's), `actorder: null` included, and only for weights whose strategy is "
+    "tensor, channel, group, tensor_group or block. Upstream compares the words, so "
+    "`static` and `weight` conflict although they are aliases.";
+
+static const char explain_e_owl[] =
+    "`SparseGPTModifier: {sparsity: 0.5, sparsity_profile: owl, owl_m: 5}` gives "
+    "`SparseGPTModifier sets OWL partly, without owl_lmbda` at the first OWL field: "
+    "SparsityModifierBase's validator needs `sparsity_profile: owl` (any case), `owl_m` "
+    "and `owl_lmbda` together or none of them. The same holds for WandaPruningModifier.";
+
+static const char explain_w_ignored_key[] =
+    "`version: 1.0` at the top, or `quant_modifier:` (no `s`) in a stage, loads nothing "
+    "and raises nothing upstream: `Recipe.from_dict` only reads `*_stage` maps and their "
+    "`*_modifiers` maps. modsim names the key and what upstream reads instead.";
+
+static const char explain_w_internal_field[] =
+    "`initialized_: true` under ConstantPruningModifier gives `'initialized_' sets "
+    "internal state of ConstantPruningModifier: upstream accepts it; true makes "
+    "initialize raise RuntimeError (already initialized) ...`, hint `remove "
+    "'initialized_:'`. Upstream's Modifier declares `initialized_`, `started_`, `ended_` "
+    "and `finalized_` as ordinary pydantic fields (only a leading `_` is private), so "
+    "`extra=\"forbid\"` lets them through; `started_: true` makes batch events skip "
+    "on_start yet run on_update, `ended_: true` keeps batch_end from ending the modifier, "
+    "and `false` is overwritten by the lifecycle. `modsim trace` starts the modifier in "
+    "the state the recipe sets, as upstream does. Other names ending in `_` stay "
+    "E-FIELD-UNKNOWN.";
+
+static const char explain_w_quoted_number[] =
+    "`block_size: \"128\"` under GPTQModifier gives `quoted number '128' is read as 128 by "
+    "upstream (pydantic converts it)`, hint `write it unquoted: 128`. pydantic's lax mode "
+    "turns a numeric string into an int (`\"128\"`, `\" 128 \"`, `\"1_000\"`, `\"128.0\"`; not "
+    "`\"12.5\"`) or a float (also `\"1e-3\"`, `\"inf\"`), so upstream loads the recipe; modsim "
+    "checks the converted value (`sparsity: \"1.5\"` is also E-BOUNDS) and the lifecycle "
+    "uses it (`start: \"1\"` starts at 1 in `modsim trace`).";
+
+static const char explain_w_lax_bool[] =
+    "`offload_hessians: \"yes\"` gives `string 'yes' is read as true by upstream`, hint "
+    "`write true`. pydantic reads `0/1` and the strings `true, false, yes, no, on, off, "
+    "y, n, t, f, 1, 0` (any case) as booleans; a YAML-quoted `\"yes\"` or an unquoted `y` "
+    "is a string to PyYAML, so only pydantic's conversion makes it work.";
+
+static const char explain_w_deprecated[] =
+    "LogarithmicEqualizationModifier is an alias of `SmoothQuantModifier` with "
+    "`algorithm: log_equalization`; MagnitudePruning's `leave_enabled` and SparseGPT's "
+    "`sequential_update` are forced to fixed values; and OutputDistillationModifier is "
+    "gone from upstream at this revision (it fails to load there). The hint says what to "
+    "use instead.";
+
+static const char explain_w_end_neg[] =
+    "`end: -1` on ConstantPruningModifier: sparseml read -1 as \"until training ends\", but "
+    "upstream's `should_start` needs `index < end`, so the modifier never starts. Leave "
+    "`end` out instead.";
+
+static const char explain_w_end_before_start[] =
+    "`start: 0, end: 0` on a training-driven modifier: with `end <= start` there is no "
+    "index at which it starts.";
+
+static const char explain_w_zero_span[] =
+    "MagnitudePruningModifier with `start: 0, end: 0` and a linear scheduler: upstream "
+    "computes `(index - start) / (end - start)` and raises ZeroDivisionError at the first "
+    "batch.";
+
+static const char explain_w_poly_even[] =
+    "`update_scheduler: polynomial_decay` with exponent 2 (also the default): `init + "
+    "(final - init) * ((p - 1)^2 + 1)` starts at `2*final - init` and falls to `final`, "
+    "instead of rising from `init`. Cubic (exponent 3) does what is meant.";
+
+static const char explain_w_sched_range[] =
+    "The schedule is evaluated as upstream evaluates it at 201 points of [start, end]; "
+    "`calc(init_sparsity + index / end)` with `init_sparsity: 0.5` reaches 1.005 at index "
+    "5.05, a sparsity no mask can have.";
+
+static const char explain_w_calc_raises[] =
+    "`calc(final_sparsity * index / steps)` without `steps` in `scheduler_args` raises "
+    "`NameError: name 'steps' is not defined` at the first batch; division by zero and "
+    "`math.sqrt` of a negative number are found the same way.";
+
+static const char explain_w_calc_parens[] =
+    "Upstream extracts the expression with the regex `calc\\(([^()]*)\\)`, so "
+    "`calc(init_sparsity + (final_sparsity - init_sparsity) * index / end)` raises "
+    "\"invalid calc string\" at initialize — and no `math.*` call can be used at all. "
+    "Expand the expression without parentheses.";
+
+static const char explain_w_update_ignored[] =
+    "`update: 1.0` on GPTQModifier changes nothing: only a MagnitudePruningModifier whose "
+    "`calc(...)` scheduler uses the variable `update` reads it.";
+
+static const char explain_w_start_never[] =
+    "`start: 2.0` on ConstantPruningModifier: upstream's lifecycle builds its events with "
+    "index 0, so `start <= index` never holds and the modifier never starts. `start: 0` "
+    "starts it at initialize.";
+
+static const char explain_w_stages_flat[] =
+    "A recipe with `sparsity_stage` and `quant_stage`, loaded without a stage filter, "
+    "becomes one modifier list: upstream runs SparseGPT and GPTQ together in one "
+    "calibration pass, not one stage after the other. Select a stage (`--stage`, upstream "
+    "`oneshot(..., stage=...)`) or merge them deliberately.";
+
+static const char explain_w_oneshot_training[] =
+    "ConstantPruningModifier next to a QuantizationModifier: a one-shot run sends "
+    "calibration events, no batch events, so the training-driven modifier never ends (and "
+    "with `start > 0` never starts).";
+
+static const char explain_w_training_calib[] =
+    "SmoothQuantModifier in a recipe whose MagnitudePruningModifier runs from step 0 to "
+    "10: training sends no calibration epochs, so the calibration modifier never starts "
+    "and finalize ends it without having calibrated.";
+
+static const ms_code_info codes[] = {
+    {"E-IO", MS_SEV_ERROR, "recipe", "the file cannot be opened or read", explain_e_io},
+    {"E-SIZE", MS_SEV_ERROR, "recipe", "the file is larger than 8 MiB", explain_e_io},
+    {"E-BINARY", MS_SEV_ERROR, "recipe", "the file holds NUL bytes", explain_e_io},
+    {"E-ENCODING", MS_SEV_ERROR, "recipe", "the file is not UTF-8", explain_e_io},
+    {"E-EMPTY", MS_SEV_ERROR, "recipe", "the recipe is empty (or only comments)", explain_e_empty},
+    {"E-FRONTMATTER", MS_SEV_ERROR, "recipe", "a Markdown recipe card without front matter",
+     explain_e_frontmatter},
+    {"E-YAML", MS_SEV_ERROR, "recipe", "YAML syntax error", explain_e_yaml},
+    {"E-JSON", MS_SEV_ERROR, "recipe", "a `.json` recipe that `json.loads` refuses",
+     explain_e_yaml},
+    {"E-DUPKEY", MS_SEV_ERROR, "recipe", "a key appears twice in one map", explain_e_yaml},
+    {"E-KEY", MS_SEV_ERROR, "recipe", "a map key that is a map or a sequence", explain_e_yaml},
+    {"E-DEPTH", MS_SEV_ERROR, "recipe", "nesting deeper than 256 levels", explain_e_depth},
+    {"E-ALIAS", MS_SEV_ERROR, "recipe", "aliases expanding past a million nodes", explain_e_depth},
+    {"E-LAYOUT", MS_SEV_ERROR, "recipe", "the recipe is not a map", explain_e_layout},
+    {"E-TYPE-UNKNOWN", MS_SEV_ERROR, "recipe", "unknown modifier type", explain_e_type_unknown},
+    {"E-FIELD-UNKNOWN", MS_SEV_ERROR, "recipe", "unknown field of a modifier",
+     explain_e_field_unknown},
+    {"E-MISPLACED", MS_SEV_ERROR, "recipe", "a config group (`group_0`) outside `config_groups`",
+     explain_e_misplaced},
+    {"E-TYPE", MS_SEV_ERROR, "recipe", "a value of the wrong type", explain_e_type},
+    {"E-ENUM", MS_SEV_ERROR, "recipe", "a value that is not one of the allowed ones",
+     explain_e_enum},
+    {"E-PATTERN", MS_SEV_ERROR, "recipe", "a string of the wrong form", explain_e_pattern},
+    {"E-BOUNDS", MS_SEV_ERROR, "recipe", "a number or a list length out of bounds",
+     explain_e_bounds},
+    {"E-REQUIRED", MS_SEV_ERROR, "recipe", "a required field is missing", explain_e_required},
+    {"E-AWQ-ORDER", MS_SEV_ERROR, "recipe", "AWQModifier with no quantization modifier after it",
+     explain_e_awq_order},
+    {"E-CALC", MS_SEV_ERROR, "recipe", "a `calc(...)` expression that does not parse",
+     explain_e_calc},
+    {"E-QUANT-ARGS", MS_SEV_ERROR, "recipe",
+     "quantization arguments compressed-tensors refuses together", explain_e_quant_args},
+    {"E-QUANT-SCHEME", MS_SEV_ERROR, "recipe", "activation arguments a quantization scheme refuses",
+     explain_e_quant_scheme},
+    {"E-SCHEME-CONFLICT", MS_SEV_ERROR, "recipe",
+     "both `scheme` and `config_groups` on one modifier", explain_e_scheme_conflict},
+    {"E-OBSERVER-CONFLICT", MS_SEV_ERROR, "recipe",
+     "both the `observer` map and `*_observer` fields", explain_e_observer_conflict},
+    {"E-ACTORDER-CONFLICT", MS_SEV_ERROR, "recipe",
+     "GPTQModifier's `actorder` differs from a config group's", explain_e_actorder_conflict},
+    {"E-OWL", MS_SEV_ERROR, "recipe", "some but not all of SparseGPT's/Wanda's OWL settings",
+     explain_e_owl},
+    {"W-IGNORED-KEY", MS_SEV_WARNING, "recipe",
+     "a key upstream skips silently (not `*_stage` / `*_modifiers`)", explain_w_ignored_key},
+    {"W-INTERNAL-FIELD", MS_SEV_WARNING, "recipe",
+     "`initialized_`, `started_`, `ended_` or `finalized_` set in a recipe",
+     explain_w_internal_field},
+    {"W-QUOTED-NUMBER", MS_SEV_WARNING, "recipe", "a quoted number, which pydantic converts",
+     explain_w_quoted_number},
+    {"W-LAX-BOOL", MS_SEV_WARNING, "recipe",
+     "a string or 0/1 for a boolean, which pydantic converts", explain_w_lax_bool},
+    {"W-DEPRECATED", MS_SEV_WARNING, "recipe", "a deprecated modifier type or field",
+     explain_w_deprecated},
+    {"W-END-NEG", MS_SEV_WARNING, "recipe", "`end: -1`, which never starts the modifier",
+     explain_w_end_neg},
+    {"W-END-BEFORE-START", MS_SEV_WARNING, "recipe", "`end <= start`", explain_w_end_before_start},
+    {"W-ZERO-SPAN", MS_SEV_WARNING, "recipe", "`start == end` with a scheduler (division by zero)",
+     explain_w_zero_span},
+    {"W-POLY-EVEN", MS_SEV_WARNING, "recipe", "polynomial_decay with an even exponent",
+     explain_w_poly_even},
+    {"W-SCHED-RANGE", MS_SEV_WARNING, "recipe", "a scheduler leaving [0, 1] in [start, end]",
+     explain_w_sched_range},
+    {"W-CALC-RAISES", MS_SEV_WARNING, "recipe",
+     "a `calc(...)` expression that raises when evaluated", explain_w_calc_raises},
+    {"W-CALC-PARENS", MS_SEV_WARNING, "recipe",
+     "parentheses inside `calc(...)`, which upstream refuses", explain_w_calc_parens},
+    {"W-UPDATE-IGNORED", MS_SEV_WARNING, "recipe", "`update` set on a modifier that ignores it",
+     explain_w_update_ignored},
+    {"W-START-NEVER", MS_SEV_WARNING, "recipe",
+     "`start > 0` on a modifier whose events carry index 0", explain_w_start_never},
+    {"W-STAGES-FLAT", MS_SEV_WARNING, "recipe", "several stages flattened into one modifier list",
+     explain_w_stages_flat},
+    {"W-ONESHOT-TRAINING", MS_SEV_WARNING, "recipe",
+     "a training-driven modifier in a one-shot recipe", explain_w_oneshot_training},
+    {"W-TRAINING-CALIB", MS_SEV_WARNING, "recipe",
+     "a calibration-driven modifier in a training recipe", explain_w_training_calib},
+    {"E-LOAD", MS_SEV_ERROR, "any",
+     "a file that could not be loaded, for a reason without a code of its own", NULL},
+    {"E-NOMEM", MS_SEV_ERROR, "any", "out of memory", NULL},
+    {"E-SCHEMA", MS_SEV_ERROR, "modsim",
+     "the compiled-in recipe schema is broken (a bug in modsim)", NULL},
+    {"E-SCENARIO", MS_SEV_ERROR, "scenario",
+     "a scenario file that does not follow the scenario format", NULL},
+    {"E-SIM", MS_SEV_ERROR, "scenario", "a call names a modifier the recipe does not have", NULL},
+    {"E-PIPELINE", MS_SEV_ERROR, "session", "a clock or pipeline setting out of its range", NULL},
+    {"E-FIELD", MS_SEV_ERROR, "draft", "an edit names no field, or a value that is not YAML", NULL},
+    {"E-INDEX", MS_SEV_ERROR, "draft", "an edit names a modifier the draft does not have", NULL},
+    {"E-MOVE", MS_SEV_ERROR, "draft", "a modifier moved past the first or last place", NULL},
+    {"E-UNDO", MS_SEV_ERROR, "draft", "nothing to undo or redo", NULL},
+    {"E-MODEL-SPEC", MS_SEV_ERROR, "model",
+     "a model spec YAML with a missing, unknown or out-of-range field", NULL},
+    {"E-WEIGHTS", MS_SEV_ERROR, "model", "a weights file whose tensors do not match the model",
+     NULL},
+    {"E-FORWARD", MS_SEV_ERROR, "model",
+     "a decoder layer run out of order in a calibration forward pass", NULL},
+    {"E-TOKENS", MS_SEV_ERROR, "model", "an empty token batch", NULL},
+    {"E-TARGET", MS_SEV_ERROR, "model",
+     "a target or ignore pattern modsim cannot match (a regex POSIX cannot express)", NULL},
+    {"W-TARGET-UNMATCHED", MS_SEV_WARNING, "model", "a target or ignore that matches no module",
+     NULL},
+    {"E-SAFETENSORS", MS_SEV_ERROR, "model",
+     "a safetensors file that is malformed, or a dtype modsim cannot convert", NULL},
+    {"E-KERNEL-USAGE", MS_SEV_ERROR, "kernel",
+     "modsim kernel called without what it needs (--in, --out, an op)", NULL},
+    {"E-KERNEL-OP", MS_SEV_ERROR, "kernel", "an unknown kernel op", NULL},
+    {"E-KERNEL-OPTION", MS_SEV_ERROR, "kernel",
+     "an unknown option, or one that does not apply to the op", NULL},
+    {"E-KERNEL-OPTIONS", MS_SEV_ERROR, "kernel", "options that do not go together", NULL},
+    {"E-KERNEL-VALUE", MS_SEV_ERROR, "kernel", "an option value that is not valid", NULL},
+    {"E-KERNEL-SHAPE", MS_SEV_ERROR, "kernel", "a tensor whose shape the op's settings do not fit",
+     NULL},
+    {"E-KERNEL-CALIB", MS_SEV_ERROR, "kernel",
+     "calibration inputs missing, empty or of the wrong shape", NULL},
+    {"E-KERNEL-NO-TENSORS", MS_SEV_ERROR, "kernel", "no 2-D float tensor in the file matches",
+     NULL},
+    {"E-POOL", MS_SEV_ERROR, "kernel", "more worker threads than the pool allows", NULL},
+    {"E-NONFINITE", MS_SEV_ERROR, "kernel", "a NaN or infinity in a kernel's input", NULL},
+    {"E-NOT-SPD", MS_SEV_ERROR, "kernel",
+     "a Hessian that is not positive definite (Cholesky failed)", NULL},
+    {"E-SINGULAR", MS_SEV_ERROR, "kernel", "a triangular matrix with a zero on its diagonal", NULL},
+    {"E-SELECT-K", MS_SEV_ERROR, "kernel", "a rank outside the scores (top-k selection)", NULL},
+    {"E-SPARSITY", MS_SEV_ERROR, "kernel", "a sparsity outside [0, 1]", NULL},
+    {"E-PRUNE-NM", MS_SEV_ERROR, "kernel", "an N:M structure that does not fit the columns", NULL},
+    {"E-PRUNE-STRUCTURE", MS_SEV_ERROR, "kernel", "an unknown mask structure", NULL},
+    {"E-QUANT-BITS", MS_SEV_ERROR, "kernel", "a bit width the code type does not support", NULL},
+    {"E-QUANT-TYPE", MS_SEV_ERROR, "kernel", "an unknown quantization type", NULL},
+    {"E-QUANT-STRATEGY", MS_SEV_ERROR, "kernel", "an unknown quantization strategy", NULL},
+    {"E-QUANT-GROUP", MS_SEV_ERROR, "kernel", "a group size that does not divide the columns",
+     NULL},
+    {"E-QUANT-BLOCK", MS_SEV_ERROR, "kernel", "a block structure with a zero side", NULL},
+    {"E-GPTQ-STRATEGY", MS_SEV_ERROR, "kernel", "a quantization strategy GPTQ does not support",
+     NULL},
+    {"E-GPTQ-ACTORDER", MS_SEV_ERROR, "kernel", "actorder group without the group strategy", NULL},
+    {"E-GPTQ-BLOCK", MS_SEV_ERROR, "kernel", "a GPTQ block size that is not positive", NULL},
+    {"E-GPTQ-DAMP", MS_SEV_ERROR, "kernel", "a negative GPTQ dampening fraction", NULL},
+    {"E-SGPT-BLOCK", MS_SEV_ERROR, "kernel", "a SparseGPT block size that is not positive", NULL},
+    {"E-SGPT-DAMP", MS_SEV_ERROR, "kernel", "a negative SparseGPT dampening fraction", NULL},
+    {"E-HESSIAN-SAMPLES", MS_SEV_ERROR, "kernel", "a Hessian batch with no samples", NULL},
+    {"E-WANDA-SAMPLES", MS_SEV_ERROR, "kernel", "a Wanda batch with no samples", NULL},
+    {"E-WANDA-SHAPE", MS_SEV_ERROR, "kernel", "weights and Wanda statistics of different widths",
+     NULL},
+    {"E-SQ-ALPHA", MS_SEV_ERROR, "kernel", "a SmoothQuant strength outside [0, 1]", NULL},
+    {"E-SQ-SCALE", MS_SEV_ERROR, "kernel", "a SmoothQuant scale that is not positive", NULL},
+    {"E-SQ-SHAPE", MS_SEV_ERROR, "kernel", "SmoothQuant balance layers of different widths", NULL},
+};
+
+size_t ms_code_count(void)
+{
+    return sizeof codes / sizeof codes[0];
+}
+
+const ms_code_info *ms_code_at(size_t i)
+{
+    return i < ms_code_count() ? &codes[i] : NULL;
+}
+
+const ms_code_info *ms_code_find(const char *code)
+{
+    for (size_t i = 0; i < ms_code_count(); i++)
+        if (!strcmp(codes[i].code, code))
+            return &codes[i];
+    return NULL;
+}
+
+const char *ms_code_nearest(const char *code)
+{
+    char upper[64];
+    size_t n = 0;
+    for (; code[n] && n + 1 < sizeof upper; n++)
+        upper[n] = (char)(code[n] >= 'a' && code[n] <= 'z' ? code[n] - 'a' + 'A' : code[n]);
+    upper[n] = '\0';
+    const char *best = NULL;
+    size_t best_distance = SIZE_MAX;
+    for (size_t i = 0; i < ms_code_count(); i++) {
+        size_t d = ms_edit_distance(upper, codes[i].code);
+        if (d < best_distance) {
+            best_distance = d;
+            best = codes[i].code;
+        }
+    }
+    return best;
+}
+
+ms_diag *ms_report_at(ms_report *r, const char *code, const ms_node *at, const char *fmt, ...)
+{
+    const ms_code_info *info = ms_code_find(code);
+    va_list ap;
+    va_start(ap, fmt);
+    ms_diag *d = ms_diag_list_addv(r->out, info ? info->severity : MS_SEV_ERROR, code, r->file,
+                                   at ? at->line : 0, at ? at->col : 0, fmt, ap);
+    va_end(ap);
+    if (!d && r->st == MS_OK)
+        r->st = MS_ERR_NOMEM;
+    return d;
+}
