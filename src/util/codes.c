@@ -438,7 +438,11 @@ const char *ms_code_nearest(const char *code)
 
 ms_diag *ms_report_at(ms_report *r, const char *code, const ms_node *at, const char *fmt, ...)
 {
-    const ms_code_info *info = ms_code_find(code);
+    if (code != r->last_code) {
+        r->last_code = code;
+        r->last_info = ms_code_find(code);
+    }
+    const ms_code_info *info = r->last_info;
     va_list ap;
     va_start(ap, fmt);
     ms_diag *d = ms_diag_list_addv(r->out, info ? info->severity : MS_SEV_ERROR, code, r->file,

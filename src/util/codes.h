@@ -33,6 +33,8 @@ typedef struct ms_report {
     ms_diag_list *out;
     const char *file;
     ms_status st;
+    const char *last_code;         /* the last code looked up, and its entry: checks */
+    const ms_code_info *last_info; /* report one code many times in a row */
 } ms_report;
 
 /* Appends diagnostic `code` at `at` (NULL: the file as a whole), with the
