@@ -15,6 +15,12 @@ static void usage(FILE *out)
     fprintf(out, "usage: modsim export RECIPE [--stage NAME] [-o OUT]\n");
 }
 
+static const char *limit_text(ms_status st)
+{
+    return st == MS_ERR_LIMIT ? "with its aliases expanded, the export would be larger than 64 MiB"
+                              : ms_status_str(st);
+}
+
 /* To stdout, or to `path` through a temporary file renamed over it when
  * complete, so a failed export leaves the old file as it was. */
 static int export_to(const ms_schema *schema, const ms_recipe *r, const char *path)
@@ -27,7 +33,7 @@ static int export_to(const ms_schema *schema, const ms_recipe *r, const char *pa
             st = MS_ERR_IO;
         if (st != MS_OK) {
             fprintf(stderr, "modsim export: cannot write the recipe to standard output: %s\n",
-                    st == MS_ERR_IO ? strerror(errno) : ms_status_str(st));
+                    st == MS_ERR_IO ? strerror(errno) : limit_text(st));
             return 2;
         }
         return 0;
@@ -44,8 +50,9 @@ static int export_to(const ms_schema *schema, const ms_recipe *r, const char *pa
     }
     if (st != MS_OK) {
         if (!diag.message[0])
-            ms_diag_set(&diag, st, "E-IO", path, 0, 0, "cannot write %s: %s", path,
-                        st == MS_ERR_IO ? strerror(errno) : ms_status_str(st));
+            ms_diag_set(&diag, st, st == MS_ERR_LIMIT ? "E-SIZE" : "E-IO", path, 0, 0,
+                        "cannot write %s: %s", path,
+                        st == MS_ERR_IO ? strerror(errno) : limit_text(st));
         ms_diag_print(&diag, stderr);
         return 2;
     }

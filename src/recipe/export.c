@@ -203,10 +203,27 @@ ms_status ms_export_recipe(const ms_schema *s, const ms_recipe *r, FILE *out)
     return ms_export_tree(s, ms_doc_root(ms_recipe_doc(r)), ms_recipe_stage_filter(r), out);
 }
 
+/* At least the bytes `n` takes once aliases are expanded (each node counts
+ * its text plus a few bytes of layout), counted until `budget` is passed:
+ * the walk stops there, so an alias bomb costs no more than the budget. */
+static size_t expanded_size(const ms_node *n, size_t budget)
+{
+    size_t size = 4 + (n->kind == MS_NODE_SCALAR ? n->count : 0);
+    for (size_t i = 0; n->kind != MS_NODE_SCALAR && i < n->count && size <= budget; i++) {
+        if (n->keys)
+            size += expanded_size(n->keys[i], budget - size);
+        if (size <= budget)
+            size += expanded_size(n->items[i], budget - size);
+    }
+    return size;
+}
+
 ms_status ms_export_tree(const ms_schema *s, const ms_node *root, const char *filter, FILE *out)
 {
     if (!root || root->kind != MS_NODE_MAP)
         return MS_ERR_INVALID;
+    if (expanded_size(root, MS_EXPORT_MAX_BYTES) > MS_EXPORT_MAX_BYTES)
+        return MS_ERR_LIMIT;
     char *text = NULL;
     size_t len = 0;
     FILE *o = open_memstream(&text, &len);

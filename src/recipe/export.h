@@ -14,6 +14,10 @@
 #include "recipe.h"
 #include "schema.h"
 
+/* Aliases are expanded, so a small file can stand for a huge export; past
+ * this many bytes the export functions refuse with MS_ERR_LIMIT. */
+#define MS_EXPORT_MAX_BYTES ((size_t)64 << 20)
+
 /* Writes `recipe` (its stage filter applied) to `out` as YAML. */
 ms_status ms_export_recipe(const ms_schema *schema, const ms_recipe *recipe, FILE *out);
 

@@ -82,6 +82,11 @@ def make_inputs(d, wrong_items):
           "k7: 1, k8: 1, k9: 1}\n" + "".join(
               f"{c}: &{c} {{{', '.join(f'k{i}: *{p_}' for i in range(10))}}}\n"
               for p_, c in zip("abcdefgh", "bcdefghi")))
+    # 1 MB whose aliases expand to 256 MB: export refuses before expanding
+    big_list = "[" + ",".join(['"' + "x" * 1000 + '"'] * 1000) + "]"
+    write("expand.yaml", "args:\n  a0: &a0 " + big_list + "\n" + "".join(
+        f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 4)}]\n" for i in range(1, 5)) +
+        "q_stage:\n  q_modifiers:\n    QuantizationModifier: {scheme: W8A8, targets: [Linear]}\n")
     with open(p("big.yaml"), "w") as f:  # 50 MB: over the recipe limit
         line = "# " + "x" * 97 + "\n"
         f.write(line * (50 * 1024 * 1024 // len(line)))
@@ -185,6 +190,7 @@ def main():
             (["export", p("fifo.yaml")], p("fifo.yaml"), None),
             (["export", p("calc_chain.yaml")], p("calc_chain.yaml"), "9:"),
             (["export", p("bomb.yaml")], p("bomb.yaml"), None),
+            (["export", p("expand.yaml"), "-o", p("expand.out")], p("expand.out"), None),
             (["trace", "/dev/zero"], "/dev/zero", None),
             (["trace", "/dev/urandom"], "/dev/urandom", None),
             (["trace", p("fifo.yaml")], p("fifo.yaml"), None),
