@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../recipe/lint.h"
+#include "../util/json.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -12,33 +13,17 @@ static void usage(FILE *out)
     fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] RECIPE...\n");
 }
 
-static void json_string(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(o, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", o);
-        else if (*p < 0x20)
-            fprintf(o, "\\u%04x", *p);
-        else
-            fputc(*p, o);
-    }
-    fputc('"', o);
-}
-
 static void json_diag(FILE *o, const ms_diag *d, bool first)
 {
     fprintf(o, "%s\n    {\"file\": ", first ? "" : ",");
-    json_string(o, d->file);
+    ms_json_fput_string(o, d->file);
     fprintf(o, ", \"line\": %d, \"col\": %d, \"severity\": \"%s\", \"code\": ", d->line, d->col,
             ms_severity_name(d->severity));
-    json_string(o, d->code);
+    ms_json_fput_string(o, d->code);
     fputs(", \"message\": ", o);
-    json_string(o, d->message);
+    ms_json_fput_string(o, d->message);
     fputs(", \"hint\": ", o);
-    json_string(o, d->hint);
+    ms_json_fput_string(o, d->hint);
     fputc('}', o);
 }
 

@@ -10,6 +10,7 @@
 
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
+#include "../util/text.h"
 
 /* ---- owned value trees (the document's nodes belong to its arena) ---- */
 
@@ -378,12 +379,6 @@ const ms_draft_diag *ms_draft_diag_at(const ms_draft *s, size_t i)
 
 /* ---- building ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && !strcmp(s + ls - lx, suffix);
-}
-
 static bool push_mod(ms_draft *s, mod *m)
 {
     if (s->count == s->cap) {
@@ -422,11 +417,11 @@ ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const c
         const ms_node *stage = root->items[i];
         const char *stage_key = root->keys[i]->value;
         if ((filter && strncmp(stage_key, filter, strlen(filter))) ||
-            !ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+            !ms_ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
             continue;
         for (size_t g = 0; st == MS_OK && g < stage->count; g++) {
             const ms_node *group = stage->items[g];
-            if (!ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
+            if (!ms_ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
                 continue;
             for (size_t k = 0; st == MS_OK && k < group->count; k++) {
                 mod m;

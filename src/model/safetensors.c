@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../util/doc.h"
+#include "../util/json.h"
 
 /* The reference implementation's limit: a larger header is not a real file. */
 enum { MAX_HEADER_BYTES = 100000000 };
@@ -523,20 +524,6 @@ static int by_alignment(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
 static char *build_header(ms_st_writer *w, size_t *len)
 {
     char *buf = NULL;
@@ -549,9 +536,9 @@ static char *build_header(ms_st_writer *w, size_t *len)
         fputs("\"__metadata__\":{", out);
         for (size_t i = 0; i < w->n_meta; i += 2) {
             fputs(i ? "," : "", out);
-            json_string(out, w->meta[i]);
+            ms_json_fput_string(out, w->meta[i]);
             fputc(':', out);
-            json_string(out, w->meta[i + 1]);
+            ms_json_fput_string(out, w->meta[i + 1]);
         }
         fputc('}', out);
         first = false;
@@ -561,7 +548,7 @@ static char *build_header(ms_st_writer *w, size_t *len)
         const entry *e = &w->entries[i];
         fputs(first ? "" : ",", out);
         first = false;
-        json_string(out, e->name);
+        ms_json_fput_string(out, e->name);
         fprintf(out, ":{\"dtype\":\"%s\",\"shape\":[", ms_st_dtype_name(e->dtype));
         for (size_t d = 0; d < e->ndim; d++)
             fprintf(out, "%s%zu", d ? "," : "", e->shape[d]);

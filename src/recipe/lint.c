@@ -9,6 +9,7 @@
 
 #include "../core/calc.h"
 #include "../core/scheduler.h"
+#include "../util/text.h"
 
 static const ms_lint_code codes[] = {
     {"E-IO", MS_SEV_ERROR, "the file cannot be opened or read"},
@@ -84,18 +85,12 @@ static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *
 {
     va_list ap;
     va_start(ap, fmt);
-    ms_diag *d = ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0,
-                                   at ? at->col : 0, fmt, ap);
+    ms_diag *d =
+        ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0, at ? at->col : 0, fmt, ap);
     va_end(ap);
     if (!d)
         c->st = MS_ERR_NOMEM;
     return d;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && !strcmp(s + ls - lx, suffix);
 }
 
 /* ---- layout: keys upstream's Recipe.from_dict skips without a word ---- */
@@ -108,7 +103,7 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
             continue;
         if (!strcmp(key->value, "args"))
             continue;
-        if (!ends_with(key->value, "_stage")) {
+        if (!ms_ends_with(key->value, "_stage")) {
             ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
                               "top-level key '%s' is ignored upstream: only 'args' and keys "
                               "ending in '_stage' are read",
@@ -126,7 +121,7 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
         }
         for (size_t g = 0; g < stage->count; g++) {
             const ms_node *gk = stage->keys[g], *group = stage->items[g];
-            if (!ends_with(gk->value, "_modifiers")) {
+            if (!ms_ends_with(gk->value, "_modifiers")) {
                 ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
                                   "'%s' in stage '%s' is ignored upstream: only keys ending in "
                                   "'_modifiers' are read",
@@ -730,7 +725,7 @@ static void lint_stages(lctx *c, const ms_node *root, const char *filter)
     for (size_t s = 0; s < root->count; s++) {
         const ms_node *key = root->keys[s];
         if ((filter && strncmp(key->value, filter, strlen(filter))) ||
-            !ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
+            !ms_ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
             continue;
         if (++seen == 2) {
             ms_diag *d = warn(c, MS_SEV_WARNING, "W-STAGES-FLAT", key,

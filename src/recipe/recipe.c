@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "../util/json.h"
+#include "../util/text.h"
 
 struct ms_recipe {
     ms_doc *doc;
@@ -15,12 +16,6 @@ struct ms_recipe {
     char *stage_filter;
     size_t n_stages;
 };
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
-}
 
 /* Python's str.replace(old, ""): every occurrence goes. */
 static char *remove_all(const char *s, const char *old)
@@ -86,7 +81,7 @@ static ms_status collect(ms_recipe *r, const char *stage_filter, bool lenient, m
         if (stage_filter && strncmp(stage_key, stage_filter, strlen(stage_filter)) != 0)
             continue;
         /* upstream skips what is not a `*_stage` map; lint reports it */
-        if (!ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+        if (!ms_ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
             continue;
         const char *stage_name = keep_name(r, remove_all(stage_key, "_stage"));
         if (!stage_name)
@@ -95,7 +90,7 @@ static ms_status collect(ms_recipe *r, const char *stage_filter, bool lenient, m
         for (size_t g = 0; g < stage->count; g++) {
             const char *group_key = stage->keys[g]->value;
             const ms_node *group = stage->items[g];
-            if (!ends_with(group_key, "_modifiers") || group->kind != MS_NODE_MAP)
+            if (!ms_ends_with(group_key, "_modifiers") || group->kind != MS_NODE_MAP)
                 continue;
             const char *group_name = keep_name(r, remove_all(group_key, "_modifiers"));
             if (!group_name)

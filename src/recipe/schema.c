@@ -295,8 +295,8 @@ static ms_diag *emit(vctx *c, ms_severity sev, const char *code, const ms_node *
 {
     va_list ap;
     va_start(ap, fmt);
-    ms_diag *d = ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0,
-                                   at ? at->col : 0, fmt, ap);
+    ms_diag *d =
+        ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0, at ? at->col : 0, fmt, ap);
     va_end(ap);
     if (!d)
         c->st = MS_ERR_NOMEM;

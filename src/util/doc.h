@@ -17,13 +17,13 @@ typedef enum { MS_NODE_SCALAR, MS_NODE_MAP, MS_NODE_SEQ } ms_node_kind;
 typedef struct ms_node ms_node;
 struct ms_node {
     ms_node_kind kind;
-    int line, col;     /* 1-based position of the node's first character */
-    bool quoted;       /* scalar written in quotes or as a block: always a string */
-    bool block;        /* scalar written as a | or > block; its text starts on the next line */
-    char *value;       /* scalar text, NUL-terminated; NULL for maps and sequences */
-    size_t count;      /* number of items (sequence) or pairs (map) */
-    ms_node **items;   /* sequence items, or map values */
-    ms_node **keys;    /* map keys (scalar nodes); NULL for sequences */
+    int line, col;   /* 1-based position of the node's first character */
+    bool quoted;     /* scalar written in quotes or as a block: always a string */
+    bool block;      /* scalar written as a | or > block; its text starts on the next line */
+    char *value;     /* scalar text, NUL-terminated; NULL for maps and sequences */
+    size_t count;    /* number of items (sequence) or pairs (map) */
+    ms_node **items; /* sequence items, or map values */
+    ms_node **keys;  /* map keys (scalar nodes); NULL for sequences */
 };
 
 typedef struct ms_doc ms_doc;
@@ -35,8 +35,7 @@ typedef struct ms_doc ms_doc;
  * the input in diagnostics. An empty input yields a document whose root is NULL.
  * Rejects duplicate map keys, non-scalar keys, several documents, nesting deeper
  * than 256 levels and aliases that would expand past a million nodes. */
-ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out,
-                       ms_diag *diag);
+ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out, ms_diag *diag);
 
 /* Reads a whole file (at most `max_bytes`) and parses it. */
 ms_status ms_doc_load_file(const char *path, size_t max_bytes, ms_doc **out, ms_diag *diag);
@@ -65,7 +64,7 @@ bool ms_node_is_null(const ms_node *node);
 bool ms_node_as_bool(const ms_node *node, bool *out);
 bool ms_node_as_int(const ms_node *node, long long *out);
 bool ms_node_as_double(const ms_node *node, double *out); /* ints and floats */
-bool ms_node_is_string(const ms_node *node);               /* a scalar that is not null/bool/number */
+bool ms_node_is_string(const ms_node *node); /* a scalar that is not null/bool/number */
 
 /* pydantic's lax mode: what an int, float or bool field makes of a string
  * (quoted, or plain text YAML reads as a string). Int: "128", " 128 ",
@@ -85,7 +84,6 @@ bool ms_node_as_pydantic_number(const ms_node *node, bool integer, double *out);
 const char *ms_node_type_name(const ms_node *node);
 
 /* Reads a whole file into a NUL-terminated buffer. */
-ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
-                       ms_diag *diag);
+ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag);
 
 #endif

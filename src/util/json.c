@@ -269,3 +269,37 @@ bool ms_json_check(const char *text, size_t len, int max_depth, ms_json_error *e
     free(stack);
     return ok;
 }
+
+void ms_json_put_string(ms_json_put_fn put, void *user, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(user, "\"", 1);
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p != '"' && *p != '\\' && *p >= 0x20)
+            continue;
+        if ((const char *)p > run)
+            put(user, run, (size_t)((const char *)p - run));
+        if (*p < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            put(user, esc, 6);
+        } else {
+            char esc[2] = {'\\', (char)*p};
+            put(user, esc, 2);
+        }
+        run = (const char *)p + 1;
+    }
+    if (*run)
+        put(user, run, strlen(run));
+    put(user, "\"", 1);
+}
+
+static void put_file(void *user, const char *bytes, size_t len)
+{
+    fwrite(bytes, 1, len, user);
+}
+
+void ms_json_fput_string(FILE *out, const char *s)
+{
+    ms_json_put_string(put_file, out, s);
+}
