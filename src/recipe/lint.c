@@ -72,26 +72,8 @@ const ms_lint_code *ms_lint_code_at(size_t i)
 
 typedef struct lctx {
     const ms_recipe *r;
-    const char *file;
-    ms_diag_list *out;
-    ms_status st;
+    ms_diag_sink d; /* where diagnostics go */
 } lctx;
-
-static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
-
-static ms_diag *warn(lctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
-                     ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ms_diag *d =
-        ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0, at ? at->col : 0, fmt, ap);
-    va_end(ap);
-    if (!d)
-        c->st = MS_ERR_NOMEM;
-    return d;
-}
 
 /* ---- layout: keys upstream's Recipe.from_dict skips without a word ---- */
 
@@ -104,33 +86,34 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
         if (!strcmp(key->value, "args"))
             continue;
         if (!ms_ends_with(key->value, "_stage")) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
-                              "top-level key '%s' is ignored upstream: only 'args' and keys "
-                              "ending in '_stage' are read",
-                              key->value);
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-IGNORED-KEY", key,
+                                    "top-level key '%s' is ignored upstream: only 'args' and keys "
+                                    "ending in '_stage' are read",
+                                    key->value);
             ms_diag_hint(d,
                          "if it holds modifiers, rename it so it ends in '_stage'; else remove it");
             continue;
         }
         if (stage->kind != MS_NODE_MAP) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", key,
-                              "stage '%s' is a %s, which upstream skips", key->value,
-                              ms_node_type_name(stage));
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-IGNORED-KEY", key,
+                                    "stage '%s' is a %s, which upstream skips", key->value,
+                                    ms_node_type_name(stage));
             ms_diag_hint(d, "a stage is a map of '*_modifiers' groups");
             continue;
         }
         for (size_t g = 0; g < stage->count; g++) {
             const ms_node *gk = stage->keys[g], *group = stage->items[g];
             if (!ms_ends_with(gk->value, "_modifiers")) {
-                ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
-                                  "'%s' in stage '%s' is ignored upstream: only keys ending in "
-                                  "'_modifiers' are read",
-                                  gk->value, key->value);
+                ms_diag *d =
+                    ms_diag_at(&c->d, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
+                               "'%s' in stage '%s' is ignored upstream: only keys ending in "
+                               "'_modifiers' are read",
+                               gk->value, key->value);
                 ms_diag_hint(d, "if it holds modifiers, rename it so it ends in '_modifiers'");
             } else if (group->kind != MS_NODE_MAP) {
-                ms_diag *d = warn(c, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
-                                  "group '%s' is a %s, which upstream skips", gk->value,
-                                  ms_node_type_name(group));
+                ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-IGNORED-KEY", gk,
+                                        "group '%s' is a %s, which upstream skips", gk->value,
+                                        ms_node_type_name(group));
                 ms_diag_hint(d, "a group maps modifier types to their arguments");
             }
         }
@@ -173,17 +156,17 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
     if (!upstream_finds) {
         inner = text + 5;
         n = len - 6;
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-CALC-PARENS", sched,
-                          "%s.update_scheduler: upstream extracts calc expressions with "
-                          "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
-                          "calc string' at initialize",
-                          m->name);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-CALC-PARENS", sched,
+                                "%s.update_scheduler: upstream extracts calc expressions with "
+                                "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
+                                "calc string' at initialize",
+                                m->name);
         ms_diag_hint(d, "write the expression without parentheses: expand products; math.* calls "
                         "cannot be used");
     }
     char *expr = strndup(inner, n);
     if (!expr) {
-        c->st = MS_ERR_NOMEM;
+        c->d.st = MS_ERR_NOMEM;
         return;
     }
     ms_calc *calc = NULL;
@@ -192,13 +175,13 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
     if (ms_calc_parse(expr, &calc, &cd) != MS_OK) {
         ms_diag d = cd;
         d.severity = MS_SEV_ERROR;
-        snprintf(d.file, sizeof d.file, "%s", c->file);
+        snprintf(d.file, sizeof d.file, "%s", c->d.file);
         d.line = sched->line;
         d.col = col + (int)(inner - text) + (cd.col > 0 ? cd.col - 1 : 0);
         if (!d.code[0])
             snprintf(d.code, sizeof d.code, "E-CALC");
-        if (ms_diag_list_add(c->out, &d) != MS_OK)
-            c->st = MS_ERR_NOMEM;
+        if (ms_diag_list_add(c->d.out, &d) != MS_OK)
+            c->d.st = MS_ERR_NOMEM;
     } else {
         for (size_t i = 0; i < ms_calc_var_count(calc); i++)
             *uses_update = *uses_update || !strcmp(ms_calc_var_name(calc, i), "update");
@@ -226,7 +209,7 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
     ms_scheduler *s = NULL;
     ms_raise raised;
     ms_diag ignored;
-    if (ms_scheduler_new(sched_name, &set, c->file, at->line, at->col, &s, &raised, &ignored) !=
+    if (ms_scheduler_new(sched_name, &set, c->d.file, at->line, at->col, &s, &raised, &ignored) !=
         MS_OK)
         return;
     enum { SAMPLES = 200 };
@@ -241,9 +224,9 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
         char idx[32];
         snprintf(idx, sizeof idx, "%g", ms_event_current_index(&ev));
         if (ms_scheduler_eval(s, &ev, &v, &raised) != MS_OK) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-CALC-RAISES", at,
-                              "%s.update_scheduler raises %s at index %s: %s", m->name,
-                              ms_raise_kind_name(raised.kind), idx, raised.message);
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-CALC-RAISES", at,
+                                    "%s.update_scheduler raises %s at index %s: %s", m->name,
+                                    ms_raise_kind_name(raised.kind), idx, raised.message);
             ms_diag_hint(d, "upstream evaluates the schedule at every batch_start; define every "
                             "variable (scheduler_args) and avoid division by zero");
             break;
@@ -251,9 +234,10 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
         if (!(v >= 0 && v <= 1)) {
             char val[32];
             snprintf(val, sizeof val, "%g", v);
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-SCHED-RANGE", at,
-                              "%s.update_scheduler gives sparsity %s at index %s, outside [0, 1]",
-                              m->name, val, idx);
+            ms_diag *d =
+                ms_diag_at(&c->d, MS_SEV_WARNING, "W-SCHED-RANGE", at,
+                           "%s.update_scheduler gives sparsity %s at index %s, outside [0, 1]",
+                           m->name, val, idx);
             ms_diag_hint(d, "check init_sparsity, final_sparsity and the schedule's formula over "
                             "[start, end]");
             break;
@@ -274,10 +258,10 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
     }
     const ms_node *at = sched ? sched : m->e->type_key;
     if (m->start.set && m->end.set && m->start.value == m->end.value) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-ZERO-SPAN", m->start_n,
-                          "%s has start == end (%g) with scheduler '%s': upstream divides by "
-                          "end - start and raises ZeroDivisionError",
-                          m->name, m->start.value, name);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-ZERO-SPAN", m->start_n,
+                                "%s has start == end (%g) with scheduler '%s': upstream divides by "
+                                "end - start and raises ZeroDivisionError",
+                                m->name, m->start.value, name);
         ms_diag_hint(d, "make end greater than start");
     }
     if (!strcmp(name, "polynomial_decay")) {
@@ -285,10 +269,10 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
         const ms_node *e = ms_node_get(ms_node_get(m->e->args, "scheduler_args"), "exponent");
         if ((!e || ms_node_as_double(e, &exponent)) && floor(exponent) == exponent &&
             fmod(exponent, 2) == 0) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-POLY-EVEN", e ? e : at,
-                              "%s: polynomial_decay with the even exponent %g leaves [init, "
-                              "final]: sparsity starts at 2*final - init and falls to final",
-                              m->name, exponent);
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-POLY-EVEN", e ? e : at,
+                                    "%s: polynomial_decay with the even exponent %g leaves [init, "
+                                    "final]: sparsity starts at 2*final - init and falls to final",
+                                    m->name, exponent);
             ms_diag_hint(d, "use an odd exponent (cubic is polynomial_decay with 3)");
         }
     }
@@ -301,31 +285,33 @@ static void lint_modifier(lctx *c, const mod_info *m)
     if (!strcmp(m->name, "MagnitudePruningModifier"))
         lint_magnitude(c, m, &uses_update);
     if (m->training && m->end.set && m->end.value == -1) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-END-NEG", m->end_n,
-                          "%s has end: -1, so it never starts: upstream starts a modifier only "
-                          "while index < end (sparseml read -1 as 'until training ends')",
-                          m->name);
+        ms_diag *d =
+            ms_diag_at(&c->d, MS_SEV_WARNING, "W-END-NEG", m->end_n,
+                       "%s has end: -1, so it never starts: upstream starts a modifier only "
+                       "while index < end (sparseml read -1 as 'until training ends')",
+                       m->name);
         ms_diag_hint(d, "leave end out (null) to run until the end");
     } else if (m->training && m->start.set && m->end.set &&
                (m->end.value < m->start.value ||
                 (m->end.value == m->start.value && strcmp(m->name, "MagnitudePruningModifier")))) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-END-BEFORE-START", m->end_n,
-                          "%s has end (%g) <= start (%g): it never starts", m->name, m->end.value,
-                          m->start.value);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-END-BEFORE-START", m->end_n,
+                                "%s has end (%g) <= start (%g): it never starts", m->name,
+                                m->end.value, m->start.value);
         ms_diag_hint(d, "make end greater than start, or leave end out");
     }
     if (m->update.set && !uses_update) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-UPDATE-IGNORED", m->update_n,
-                          "%s ignores update: only a calc(...) scheduler that uses the variable "
-                          "'update' reads it",
-                          m->name);
+        ms_diag *d =
+            ms_diag_at(&c->d, MS_SEV_WARNING, "W-UPDATE-IGNORED", m->update_n,
+                       "%s ignores update: only a calc(...) scheduler that uses the variable "
+                       "'update' reads it",
+                       m->name);
         ms_diag_hint(d, "remove 'update:'");
     }
     if (m->training && m->start.set && m->start.value > 0) {
-        ms_diag *d = warn(c, MS_SEV_WARNING, "W-START-NEVER", m->start_n,
-                          "%s never starts: start is %g but upstream's lifecycle builds its "
-                          "events with index 0",
-                          m->name, m->start.value);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-START-NEVER", m->start_n,
+                                "%s never starts: start is %g but upstream's lifecycle builds its "
+                                "events with index 0",
+                                m->name, m->start.value);
         ms_diag_hint(d, "use start: 0 to start at initialize");
     }
 }
@@ -335,7 +321,7 @@ static void lint_entries(lctx *c, const ms_schema *schema)
     size_t n = ms_recipe_count(c->r);
     mod_info *mods = calloc(n ? n : 1, sizeof *mods);
     if (!mods) {
-        c->st = MS_ERR_NOMEM;
+        c->d.st = MS_ERR_NOMEM;
         return;
     }
     size_t k = 0;
@@ -355,22 +341,24 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         has_calibration = has_calibration || !m->training;
         has_training_schedule = has_training_schedule || is_training_schedule(m);
     }
-    for (size_t i = 0; i < k && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < k && c->d.st == MS_OK; i++) {
         lint_modifier(c, &mods[i]);
         const ms_node *at = mods[i].e->type_key;
         if (mods[i].training && has_calibration) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-ONESHOT-TRAINING", at,
-                              "%s is driven by batch events, which a one-shot run (this recipe "
-                              "has calibration modifiers) never sends: it never ends",
-                              mods[i].name);
+            ms_diag *d =
+                ms_diag_at(&c->d, MS_SEV_WARNING, "W-ONESHOT-TRAINING", at,
+                           "%s is driven by batch events, which a one-shot run (this recipe "
+                           "has calibration modifiers) never sends: it never ends",
+                           mods[i].name);
             ms_diag_hint(d, "put training modifiers in their own recipe or stage and run them "
                             "with a training loop");
         } else if (!mods[i].training && has_training_schedule) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-TRAINING-CALIB", at,
-                              "%s is driven by calibration epochs, which training (this recipe "
-                              "has a start/end schedule) never sends: it never starts, and "
-                              "finalize ends it",
-                              mods[i].name);
+            ms_diag *d =
+                ms_diag_at(&c->d, MS_SEV_WARNING, "W-TRAINING-CALIB", at,
+                           "%s is driven by calibration epochs, which training (this recipe "
+                           "has a start/end schedule) never sends: it never starts, and "
+                           "finalize ends it",
+                           mods[i].name);
             ms_diag_hint(d, "run it in a one-shot stage of its own");
         }
     }
@@ -483,8 +471,9 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
     char st[80];
     ms_diag *d;
     if (q.group_size_known && !q.strategy_n && !isnan(q.group_size) && q.group_size == 0) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
-                 "%s: group_size 0 without a strategy: compressed-tensors cannot infer one", where);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
+                       "%s: group_size 0 without a strategy: compressed-tensors cannot infer one",
+                       where);
         ms_diag_hint(d, "use group_size > 0 for strategy group, or -1 for channel");
     }
     long long bits = 8;
@@ -492,59 +481,64 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
     if (q.type_n && ms_node_is_string(q.type_n) && !strcasecmp(q.type_n->value, "float") &&
         !ms_node_get(a, "zp_dtype") && (!bits_n || ms_node_as_int(bits_n, &bits)) && bits != 4 &&
         bits != 8) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", bits_n,
-                 "%s: type float with num_bits %lld: compressed-tensors supports 4 and 8 only "
-                 "(NotImplementedError)",
-                 where, bits);
+        d = ms_diag_at(
+            &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", bits_n,
+            "%s: type float with num_bits %lld: compressed-tensors supports 4 and 8 only "
+            "(NotImplementedError)",
+            where, bits);
         ms_diag_hint(d, "use num_bits 8 (FP8) or 4 (FP4), or type int");
     }
     if (q.strategy == STRAT_UNKNOWN)
         return;
     strategy_text(&q, st, sizeof st);
     if (q.strategy == STRAT_TOKEN && q.dynamic == DYN_FALSE) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
-                 "%s: strategy token without dynamic: true: compressed-tensors refuses static "
-                 "token quantization",
-                 where);
+        d = ms_diag_at(
+            &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
+            "%s: strategy token without dynamic: true: compressed-tensors refuses static "
+            "token quantization",
+            where);
         ms_diag_hint(d, "add 'dynamic: true', or use strategy tensor or channel");
     }
     if (grouped(q.strategy) && q.group_size_known && (isnan(q.group_size) || q.group_size <= 0)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n ? q.group_size_n : q.strategy_n,
-                 "%s: %s needs a positive group_size", where, st);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS",
+                       q.group_size_n ? q.group_size_n : q.strategy_n,
+                       "%s: %s needs a positive group_size", where, st);
         ms_diag_hint(d, "add 'group_size: 128' (columns per group)");
     }
     if (q.group_size_known && q.group_size > 0 && !grouped(q.strategy)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
-                 "%s: group_size %g needs strategy group or tensor_group, not %s", where,
-                 q.group_size, st);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.group_size_n,
+                       "%s: group_size %g needs strategy group or tensor_group, not %s", where,
+                       q.group_size, st);
         ms_diag_hint(d, "set 'strategy: group', or remove group_size");
     }
     if (q.strategy == STRAT_BLOCK && !q.block_n) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
-                 "%s: strategy block needs block_structure", where);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
+                       "%s: strategy block needs block_structure", where);
         ms_diag_hint(d, "add 'block_structure: [128, 128]' ([rows, cols] of a block)");
     }
     if (q.block_n && q.strategy != STRAT_BLOCK) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.block_n,
-                 "%s: block_structure needs strategy block, not %s", where, st);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.block_n,
+                       "%s: block_structure needs strategy block, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: block', or remove block_structure");
     }
     if (q.actorder == ACT_GROUP && !grouped(q.strategy)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.actorder_n,
-                 "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s",
-                 where, q.actorder_n->value, st);
+        d = ms_diag_at(
+            &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.actorder_n,
+            "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s", where,
+            q.actorder_n->value, st);
         ms_diag_hint(d, "use 'actorder: weight' (static), or strategy group with a group_size");
     }
     if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != STRAT_TOKEN &&
         q.strategy != STRAT_TENSOR && !grouped(q.strategy)) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
-                 "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
-                 "not %s",
-                 where, st);
+        d = ms_diag_at(
+            &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
+            "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
+            "not %s",
+            where, st);
         ms_diag_hint(d, "use strategy token (per token) or tensor, or remove 'dynamic:'");
     } else if (q.dynamic == DYN_LOCAL && q.strategy != STRAT_TENSOR_GROUP) {
-        d = warn(c, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
-                 "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
+                       "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: tensor_group' (NVFP4), or use dynamic: true");
     }
 }
@@ -566,17 +560,18 @@ static void lint_scheme(lctx *c, const ms_node *scheme, const char *where)
         read_qargs(a, &q);
         ms_diag *d;
         if (q.actorder_n && q.actorder != ACT_NONE) {
-            d = warn(c, MS_SEV_ERROR, "E-QUANT-SCHEME", q.actorder_n,
-                     "%s: actorder applies to weights only: compressed-tensors refuses it on %s",
-                     path, kinds[i]);
+            d = ms_diag_at(
+                &c->d, MS_SEV_ERROR, "E-QUANT-SCHEME", q.actorder_n,
+                "%s: actorder applies to weights only: compressed-tensors refuses it on %s", path,
+                kinds[i]);
             ms_diag_hint(d, "move 'actorder:' to 'weights:' or remove it");
         }
         if (i == 1 && (q.strategy == STRAT_CHANNEL || q.strategy == STRAT_BLOCK)) {
             char st[80];
-            d = warn(c, MS_SEV_ERROR, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
-                     "%s: %s is not supported for activation quantization "
-                     "(NotImplementedError)",
-                     path, strategy_text(&q, st, sizeof st));
+            d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
+                           "%s: %s is not supported for activation quantization "
+                           "(NotImplementedError)",
+                           path, strategy_text(&q, st, sizeof st));
             ms_diag_hint(d, "use strategy token, tensor, group, tensor_group or attn_head");
         }
     }
@@ -598,10 +593,11 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             later = other;
             other = t;
         }
-        d = warn(c, MS_SEV_ERROR, "E-SCHEME-CONFLICT", later,
-                 "%s sets both scheme and config_groups: upstream raises 'Please specify either "
-                 "`scheme` or `config_groups`' when it resolves the config",
-                 name);
+        d = ms_diag_at(
+            &c->d, MS_SEV_ERROR, "E-SCHEME-CONFLICT", later,
+            "%s sets both scheme and config_groups: upstream raises 'Please specify either "
+            "`scheme` or `config_groups`' when it resolves the config",
+            name);
         ms_diag_hint(d, "keep one: '%s:' is at line %d", other->value, other->line);
     }
     if (set_node(args, "observer", &obs)) {
@@ -611,10 +607,11 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             const ms_node *v;
             if (!set_node(args, single[i], &v))
                 continue;
-            d = warn(c, MS_SEV_ERROR, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
-                     "%s sets both %s and the observer map: upstream raises ValueError when it "
-                     "applies observers",
-                     name, single[i]);
+            d = ms_diag_at(
+                &c->d, MS_SEV_ERROR, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
+                "%s sets both %s and the observer map: upstream raises ValueError when it "
+                "applies observers",
+                name, single[i]);
             ms_diag_hint(d, "use either the observer map (line %d) or the %s fields",
                          ms_node_key(args, "observer")->line, "*_observer");
         }
@@ -642,10 +639,10 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             q.strategy == STRAT_ATTN_HEAD || !q.actorder_value ||
             !strcmp(gptq_value, q.actorder_value))
             continue;
-        d = warn(c, MS_SEV_ERROR, "E-ACTORDER-CONFLICT", actorder,
-                 "GPTQModifier.actorder '%s' differs from %s.weights.actorder '%s': upstream "
-                 "raises ValueError when it resolves the config",
-                 gptq_value, where, q.actorder_value);
+        d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-ACTORDER-CONFLICT", actorder,
+                       "GPTQModifier.actorder '%s' differs from %s.weights.actorder '%s': upstream "
+                       "raises ValueError when it resolves the config",
+                       gptq_value, where, q.actorder_value);
         ms_diag_hint(d,
                      "remove one of them (line %d); upstream compares the words, so even "
                      "'static' and 'weight' differ",
@@ -678,16 +675,16 @@ static void lint_owl(lctx *c, const ms_recipe_entry *e)
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
                      missing[0] ? " and " : "", fields[i]);
     }
-    ms_diag *d = warn(c, MS_SEV_ERROR, "E-OWL", first,
-                      "%s sets OWL partly, without %s: upstream needs sparsity_profile: owl, "
-                      "owl_m and owl_lmbda together, or none of them",
-                      e->type_key->value, missing);
+    ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-OWL", first,
+                            "%s sets OWL partly, without %s: upstream needs sparsity_profile: owl, "
+                            "owl_m and owl_lmbda together, or none of them",
+                            e->type_key->value, missing);
     ms_diag_hint(d, "add %s, or remove the OWL settings", missing);
 }
 
 static void lint_cross_fields(lctx *c)
 {
-    for (size_t i = 0; i < ms_recipe_count(c->r) && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < ms_recipe_count(c->r) && c->d.st == MS_OK; i++) {
         const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
         const char *name = e->type_key->value;
         if (!e->args || e->args->kind != MS_NODE_MAP)
@@ -709,9 +706,10 @@ static void lint_awq_order(lctx *c)
         if (!strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier")) {
             quant_after = true;
         } else if (!strcmp(name, "AWQModifier") && !quant_after) {
-            ms_diag *d = warn(c, MS_SEV_ERROR, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
-                              "AWQModifier has no quantization modifier after it: upstream "
-                              "refuses the recipe");
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-AWQ-ORDER",
+                                    ms_recipe_entry_at(c->r, i)->type_key,
+                                    "AWQModifier has no quantization modifier after it: upstream "
+                                    "refuses the recipe");
             ms_diag_hint(d, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
         }
     }
@@ -728,10 +726,11 @@ static void lint_stages(lctx *c, const ms_node *root, const char *filter)
             !ms_ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
             continue;
         if (++seen == 2) {
-            ms_diag *d = warn(c, MS_SEV_WARNING, "W-STAGES-FLAT", key,
-                              "%zu stages are flattened into one modifier list: upstream runs "
-                              "all their modifiers together, not stage after stage",
-                              ms_recipe_stage_count(c->r));
+            ms_diag *d =
+                ms_diag_at(&c->d, MS_SEV_WARNING, "W-STAGES-FLAT", key,
+                           "%zu stages are flattened into one modifier list: upstream runs "
+                           "all their modifiers together, not stage after stage",
+                           ms_recipe_stage_count(c->r));
             ms_diag_hint(d, "select one stage (modsim --stage NAME; upstream "
                             "oneshot(..., stage=NAME)) or merge them");
         }
@@ -766,14 +765,14 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
     const ms_doc *doc = ms_recipe_doc(r);
     const ms_node *root = ms_doc_root(doc);
     const char *filter = ms_recipe_stage_filter(r);
-    lctx c = {.r = r, .file = ms_doc_file(doc), .out = out, .st = MS_OK};
+    lctx c = {.r = r, .d = {.out = out, .file = ms_doc_file(doc), .st = MS_OK}};
     if (!root)
         return MS_OK;
     ms_node view;
     if (filtered_root(root, filter, &view) != MS_OK)
         return MS_ERR_NOMEM;
-    c.st = ms_schema_validate(schema, NULL, &view, c.file, out);
-    if (c.st == MS_OK && root->kind == MS_NODE_MAP) {
+    c.d.st = ms_schema_validate(schema, NULL, &view, c.d.file, out);
+    if (c.d.st == MS_OK && root->kind == MS_NODE_MAP) {
         lint_layout(&c, root, filter);
         lint_awq_order(&c);
         lint_cross_fields(&c);
@@ -785,7 +784,7 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
         free(view.items);
     }
     ms_diag_list_sort(out);
-    return c.st;
+    return c.d.st;
 }
 
 ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *stage,

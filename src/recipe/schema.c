@@ -279,29 +279,11 @@ static const char *nearest(const char *word, const char *const *cands, size_t n)
 
 typedef struct vctx {
     const ms_schema *s;
-    const char *file;
-    ms_diag_list *out;
-    ms_status st;
+    ms_diag_sink d;     /* where diagnostics go */
     char path[256];     /* where the instance sits: "GPTQModifier.config_groups.group_0" */
     const ms_node *key; /* the key node the instance is the value of, or NULL */
     int depth;
 } vctx;
-
-static ms_diag *emit(vctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
-
-static ms_diag *emit(vctx *c, ms_severity sev, const char *code, const ms_node *at, const char *fmt,
-                     ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ms_diag *d =
-        ms_diag_list_addv(c->out, sev, code, c->file, at ? at->line : 0, at ? at->col : 0, fmt, ap);
-    va_end(ap);
-    if (!d)
-        c->st = MS_ERR_NOMEM;
-    return d;
-}
 
 static const char *where(const vctx *c)
 {
@@ -349,9 +331,9 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     const ms_node *misplaced = ms_node_get(schema, "x-misplaced");
     for (size_t i = 0; misplaced && misplaced->kind == MS_NODE_MAP && i < misplaced->count; i++) {
         if (re_match(c->s, misplaced->keys[i]->value, key->value)) {
-            ms_diag *d = emit(c, MS_SEV_ERROR, "E-MISPLACED", key,
-                              "'%s' is not allowed in %s: it belongs under %s", key->value,
-                              where(c), misplaced->items[i]->value);
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-MISPLACED", key,
+                                    "'%s' is not allowed in %s: it belongs under %s", key->value,
+                                    where(c), misplaced->items[i]->value);
             ms_diag_hint(d, "indent '%s:' under 'config_groups:'", key->value);
             return;
         }
@@ -359,13 +341,13 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     const ms_node *props = ms_node_get(schema, "properties");
     const ms_node *kind = ms_node_get(schema, "x-keyKind");
     if (kind && kind->kind == MS_NODE_SCALAR) {
-        ms_diag *d = emit(c, MS_SEV_ERROR, "E-TYPE-UNKNOWN", key, "unknown %s '%s' in %s",
-                          kind->value, key->value, where(c));
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-TYPE-UNKNOWN", key, "unknown %s '%s' in %s",
+                                kind->value, key->value, where(c));
         hint_names(d, key->value, props, "types");
         return;
     }
-    ms_diag *d = emit(c, MS_SEV_ERROR, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s",
-                      key->value, where(c));
+    ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s",
+                            key->value, where(c));
     hint_names(d, key->value, props, "fields");
 }
 
@@ -378,9 +360,9 @@ static bool internal_field(vctx *c, const ms_node *schema, const ms_node *key, c
     if (!fs)
         return false;
     const ms_node *desc = ms_node_get(fs, "description");
-    ms_diag *d = emit(c, MS_SEV_WARNING, "W-INTERNAL-FIELD", key,
-                      "'%s' sets internal state of %s: upstream accepts it; %s", key->value,
-                      where(c), desc ? desc->value : "its lifecycle overwrites it");
+    ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-INTERNAL-FIELD", key,
+                            "'%s' sets internal state of %s: upstream accepts it; %s", key->value,
+                            where(c), desc ? desc->value : "its lifecycle overwrites it");
     ms_diag_hint(d, "remove '%s:': the lifecycle manages it", key->value);
     descend(c, fs, key, value, key->value, false);
     return true;
@@ -392,7 +374,7 @@ static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
     const ms_node *pprops = ms_node_get(schema, "patternProperties");
     const ms_node *addl = ms_node_get(schema, "additionalProperties");
     const ms_node *names = ms_node_get(schema, "propertyNames");
-    for (size_t i = 0; i < n->count && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < n->count && c->d.st == MS_OK; i++) {
         const ms_node *key = n->keys[i], *value = n->items[i];
         bool matched = false;
         if (names)
@@ -422,8 +404,8 @@ static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
         if (!name || ms_node_get(n, name))
             continue;
         const ms_node *at = c->key ? c->key : n;
-        ms_diag *d = emit(c, MS_SEV_ERROR, "E-REQUIRED", at,
-                          "%s is missing the required field '%s'", where(c), name);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-REQUIRED", at,
+                                "%s is missing the required field '%s'", where(c), name);
         const ms_node *fs = ms_schema_resolve(c->s, ms_node_get(props, name));
         const ms_node *desc = ms_node_get(ms_node_get(props, name), "description");
         if (!desc)
@@ -437,19 +419,19 @@ static void validate_array(vctx *c, const ms_node *schema, const ms_node *n)
     double lim;
     const ms_node *min = ms_node_get(schema, "minItems"), *max = ms_node_get(schema, "maxItems");
     if (min && ms_node_as_double(min, &lim) && (double)n->count < lim) {
-        ms_diag *d = emit(c, MS_SEV_ERROR, "E-BOUNDS", n, "%s needs at least %g items, not %zu",
-                          where(c), lim, n->count);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-BOUNDS", n,
+                                "%s needs at least %g items, not %zu", where(c), lim, n->count);
         ms_diag_hint(d, "add the missing items");
     }
     if (max && ms_node_as_double(max, &lim) && (double)n->count > lim) {
-        ms_diag *d = emit(c, MS_SEV_ERROR, "E-BOUNDS", n, "%s takes at most %g items, not %zu",
-                          where(c), lim, n->count);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-BOUNDS", n,
+                                "%s takes at most %g items, not %zu", where(c), lim, n->count);
         ms_diag_hint(d, "remove the extra items");
     }
     const ms_node *prefix = ms_node_get(schema, "prefixItems");
     const ms_node *items = ms_node_get(schema, "items");
     size_t np = prefix && prefix->kind == MS_NODE_SEQ ? prefix->count : 0;
-    for (size_t i = 0; i < n->count && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < n->count && c->d.st == MS_OK; i++) {
         char idx[24];
         snprintf(idx, sizeof idx, "%zu", i);
         const ms_node *is = i < np ? prefix->items[i] : items;
@@ -479,8 +461,8 @@ static void validate_number(vctx *c, const ms_node *schema, const ms_node *n)
         bool bad = bounds[i].below ? (bounds[i].strict ? v <= lim : v < lim)
                                    : (bounds[i].strict ? v >= lim : v > lim);
         if (bad) {
-            ms_diag *d = emit(c, MS_SEV_ERROR, "E-BOUNDS", n, "%s must be %s %g, not %s", where(c),
-                              bounds[i].text, lim, n->value);
+            ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-BOUNDS", n, "%s must be %s %g, not %s",
+                                    where(c), bounds[i].text, lim, n->value);
             ms_diag_hint(d, "use a value %s %g", bounds[i].text, lim);
         }
     }
@@ -495,8 +477,8 @@ static void validate_enum(vctx *c, const ms_node *schema, const ms_node *n)
         char want[128], got[128];
         node_text(cnst, want, sizeof want);
         node_text(n, got, sizeof got);
-        ms_diag *d =
-            emit(c, MS_SEV_ERROR, "E-ENUM", n, "%s must be %s, not %s", where(c), want, got);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-ENUM", n, "%s must be %s, not %s", where(c),
+                                want, got);
         ms_diag_hint(d, "write %s", want);
     }
     if (!values || values->kind != MS_NODE_SEQ)
@@ -506,8 +488,8 @@ static void validate_enum(vctx *c, const ms_node *schema, const ms_node *n)
             return;
     char got[128];
     node_text(n, got, sizeof got);
-    ms_diag *d = emit(c, MS_SEV_ERROR, "E-ENUM", n, "%s: %s is not one of the allowed values",
-                      where(c), got);
+    ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-ENUM", n,
+                            "%s: %s is not one of the allowed values", where(c), got);
     if (!d)
         return;
     const char *names[64];
@@ -531,8 +513,8 @@ static void validate_pattern(vctx *c, const ms_node *schema, const ms_node *n)
     if (!pattern || pattern->kind != MS_NODE_SCALAR || !ms_node_is_string(n) ||
         re_match(c->s, pattern->value, n->value))
         return;
-    ms_diag *d = emit(c, MS_SEV_ERROR, "E-PATTERN", n, "%s: '%s' does not match %s", where(c),
-                      n->value, pattern->value);
+    ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-PATTERN", n, "%s: '%s' does not match %s",
+                            where(c), n->value, pattern->value);
     const ms_node *ex = ms_node_get(schema, "examples");
     if (!d || !ex || ex->kind != MS_NODE_SEQ)
         return;
@@ -553,15 +535,15 @@ static bool branch_fits(const vctx *c, const ms_node *branch, const ms_node *n)
  * errors, so the message speaks of what the user evidently meant. */
 static void validate_alternatives(vctx *c, const ms_node *branches, bool one, const ms_node *n)
 {
-    ms_diag_list *saved = c->out, best;
+    ms_diag_list *saved = c->d.out, best;
     size_t best_errors = SIZE_MAX, passed = 0;
     ms_diag_list_init(&best);
-    for (size_t i = 0; i < branches->count && c->st == MS_OK; i++) {
+    for (size_t i = 0; i < branches->count && c->d.st == MS_OK; i++) {
         ms_diag_list tmp;
         ms_diag_list_init(&tmp);
-        c->out = &tmp;
+        c->d.out = &tmp;
         validate(c, branches->items[i], n);
-        c->out = saved;
+        c->d.out = saved;
         size_t errors = ms_diag_list_count(&tmp, MS_SEV_ERROR);
         if (errors == 0 && passed++ == 0) {
             ms_diag_list_free(&best);
@@ -579,8 +561,8 @@ static void validate_alternatives(vctx *c, const ms_node *branches, bool one, co
     }
     if (passed > 1 && one) {
         ms_diag_list_free(&best);
-        ms_diag *d =
-            emit(c, MS_SEV_ERROR, "E-TYPE", n, "%s matches several alternatives", where(c));
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-TYPE", n, "%s matches several alternatives",
+                                where(c));
         ms_diag_hint(d, "make the value unambiguous");
         return;
     }
@@ -597,13 +579,14 @@ static void validate_alternatives(vctx *c, const ms_node *branches, bool one, co
                                     one_type);
         }
         node_text(n, got, sizeof got);
-        ms_diag *d = emit(c, MS_SEV_ERROR, "E-TYPE", n, "%s must be %s, not %s %s", where(c),
-                          types[0] ? types : "something else", ms_node_type_name(n), got);
+        ms_diag *d =
+            ms_diag_at(&c->d, MS_SEV_ERROR, "E-TYPE", n, "%s must be %s, not %s %s", where(c),
+                       types[0] ? types : "something else", ms_node_type_name(n), got);
         ms_diag_hint(d, "write a %s", types[0] ? types : "valid value");
         return;
     }
-    if (ms_diag_list_move(c->out, &best) != MS_OK)
-        c->st = MS_ERR_NOMEM;
+    if (ms_diag_list_move(c->d.out, &best) != MS_OK)
+        c->d.st = MS_ERR_NOMEM;
 }
 
 /* "8" where an integer is expected: the quotes are the mistake. */
@@ -646,9 +629,10 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
             snprintf(buf, cap, "%s.inf", d < 0 ? "-" : "");
         else
             snprintf(buf, cap, "%.15g", d);
-        ms_diag *w = emit(c, MS_SEV_WARNING, "W-QUOTED-NUMBER", n,
-                          "%s: %s '%s' is read as %s by upstream (pydantic converts it)", where(c),
-                          n->quoted ? "quoted number" : "the string", n->value, buf);
+        ms_diag *w =
+            ms_diag_at(&c->d, MS_SEV_WARNING, "W-QUOTED-NUMBER", n,
+                       "%s: %s '%s' is read as %s by upstream (pydantic converts it)", where(c),
+                       n->quoted ? "quoted number" : "the string", n->value, buf);
         ms_diag_hint(w, "write it unquoted: %s", buf);
         return true;
     }
@@ -656,9 +640,9 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
         char got[100];
         node_text(n, got, sizeof got);
         snprintf(buf, cap, "%s", b ? "true" : "false");
-        ms_diag *w = emit(c, MS_SEV_WARNING, "W-LAX-BOOL", n,
-                          "%s: %s %s is read as %s by upstream (pydantic converts it)", where(c),
-                          ms_node_type_name(n), got, buf);
+        ms_diag *w = ms_diag_at(&c->d, MS_SEV_WARNING, "W-LAX-BOOL", n,
+                                "%s: %s %s is read as %s by upstream (pydantic converts it)",
+                                where(c), ms_node_type_name(n), got, buf);
         ms_diag_hint(w, "write %s", buf);
         return true;
     }
@@ -667,13 +651,13 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
 
 static void validate(vctx *c, const ms_node *schema, const ms_node *n)
 {
-    if (!schema || c->st != MS_OK || c->depth >= MAX_SCHEMA_DEPTH)
+    if (!schema || c->d.st != MS_OK || c->depth >= MAX_SCHEMA_DEPTH)
         return;
     c->depth++;
     bool allowed = true;
     if (schema->kind == MS_NODE_SCALAR && ms_node_as_bool(schema, &allowed) && !allowed)
-        emit(c, MS_SEV_ERROR, "E-FIELD-UNKNOWN", c->key ? c->key : n, "%s is not allowed",
-             where(c));
+        ms_diag_at(&c->d, MS_SEV_ERROR, "E-FIELD-UNKNOWN", c->key ? c->key : n, "%s is not allowed",
+                   where(c));
     if (schema->kind != MS_NODE_MAP) {
         c->depth--;
         return;
@@ -688,8 +672,8 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         snprintf(c->path, sizeof c->path, "%s", c->key->value);
     if (flag(schema, "deprecated")) {
         const ms_node *desc = ms_node_get(schema, "description");
-        ms_diag *d = emit(c, MS_SEV_WARNING, "W-DEPRECATED", c->key ? c->key : n,
-                          "%s is deprecated upstream", where(c));
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_WARNING, "W-DEPRECATED", c->key ? c->key : n,
+                                "%s is deprecated upstream", where(c));
         ms_diag_hint(d, "%s", desc ? desc->value : "remove it");
     }
     const ms_node *type = ms_node_get(schema, "type");
@@ -702,8 +686,8 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         char want[96], got[128];
         types_text(type, want, sizeof want);
         node_text(n, got, sizeof got);
-        ms_diag *d = emit(c, MS_SEV_ERROR, "E-TYPE", n, "%s must be %s, not %s %s", where(c), want,
-                          ms_node_type_name(n), got);
+        ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-TYPE", n, "%s must be %s, not %s %s",
+                                where(c), want, ms_node_type_name(n), got);
         ms_node quoted = *n;
         quoted.quoted = true;
         if (quoted_would_fit(n, type) && flag(schema, "x-strict"))
@@ -740,11 +724,11 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
 ms_status ms_schema_validate(const ms_schema *s, const char *root, const ms_node *instance,
                              const char *file, ms_diag_list *out)
 {
-    vctx c = {.s = s, .file = file, .out = out, .st = MS_OK};
+    vctx c = {.s = s, .d = {.out = out, .file = file, .st = MS_OK}};
     const ms_node *schema = root ? ms_node_get(s->defs, root) : s->root;
     if (instance && schema)
         validate(&c, schema, instance);
-    return c.st;
+    return c.d.st;
 }
 
 static const ms_node *modifier_def(const ms_schema *s, const char *type);
@@ -752,12 +736,12 @@ static const ms_node *modifier_def(const ms_schema *s, const char *type);
 ms_status ms_schema_validate_field(const ms_schema *s, const char *type, const char *field,
                                    const ms_node *value, const char *file, ms_diag_list *out)
 {
-    vctx c = {.s = s, .file = file, .out = out, .st = MS_OK};
+    vctx c = {.s = s, .d = {.out = out, .file = file, .st = MS_OK}};
     const ms_node *own = ms_node_get(ms_node_get(modifier_def(s, type), "properties"), field);
     snprintf(c.path, sizeof c.path, "%s.%s", type, field);
     if (own && value)
         validate(&c, own, value);
-    return c.st;
+    return c.d.st;
 }
 
 /* ---- queries ---- */

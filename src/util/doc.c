@@ -1,5 +1,6 @@
 #include "doc.h"
 
+#include <stdarg.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -767,4 +768,17 @@ const char *ms_node_type_name(const ms_node *n)
     if (ms_node_as_double(n, &d))
         return "number";
     return "string";
+}
+
+ms_diag *ms_diag_at(ms_diag_sink *sink, ms_severity severity, const char *code, const ms_node *at,
+                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ms_diag *d = ms_diag_list_addv(sink->out, severity, code, sink->file, at ? at->line : 0,
+                                   at ? at->col : 0, fmt, ap);
+    va_end(ap);
+    if (!d)
+        sink->st = MS_ERR_NOMEM;
+    return d;
 }

@@ -83,6 +83,19 @@ bool ms_node_as_pydantic_number(const ms_node *node, bool integer, double *out);
 /* "map", "sequence", "string", "integer", "number", "boolean" or "null". */
 const char *ms_node_type_name(const ms_node *node);
 
+/* Where a check that reports every problem puts them: the list, the file the
+ * diagnostics name, and MS_ERR_NOMEM once an append has failed. */
+typedef struct ms_diag_sink {
+    ms_diag_list *out;
+    const char *file;
+    ms_status st;
+} ms_diag_sink;
+
+/* Appends a diagnostic pointing at `at` (no position when NULL) and returns it
+ * so the caller can set its hint; NULL, with sink->st set, when out of memory. */
+ms_diag *ms_diag_at(ms_diag_sink *sink, ms_severity severity, const char *code, const ms_node *at,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Reads a whole file into a NUL-terminated buffer. */
 ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag);
 
