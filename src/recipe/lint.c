@@ -696,22 +696,15 @@ static void lint_cross_fields(lctx *c)
     }
 }
 
-/* upstream's Recipe validator: AWQ needs a QuantizationMixin modifier after it */
 static void lint_awq_order(lctx *c)
 {
     size_t n = ms_recipe_count(c->r);
-    bool quant_after = false;
-    for (size_t i = n; i-- > 0;) {
-        const char *name = ms_recipe_entry_at(c->r, i)->type_key->value;
-        if (!strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier")) {
-            quant_after = true;
-        } else if (!strcmp(name, "AWQModifier") && !quant_after) {
-            ms_diag *d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-AWQ-ORDER",
-                                    ms_recipe_entry_at(c->r, i)->type_key,
-                                    "AWQModifier has no quantization modifier after it: upstream "
-                                    "refuses the recipe");
-            ms_diag_hint(d, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
-        }
+    for (size_t i = ms_recipe_next_awq_unordered(c->r, 0); i < n;
+         i = ms_recipe_next_awq_unordered(c->r, i + 1)) {
+        ms_diag *d =
+            ms_diag_at(&c->d, MS_SEV_ERROR, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
+                       MS_AWQ_ORDER_MESSAGE ": upstream refuses the recipe");
+        ms_diag_hint(d, MS_AWQ_ORDER_HINT);
     }
 }
 

@@ -125,27 +125,38 @@ static ms_status collect(ms_recipe *r, const char *stage_filter, bool lenient, m
     return MS_OK;
 }
 
-/* upstream refuses AWQ without a quantization modifier after it */
-static ms_status check_awq_order(const ms_recipe *r, ms_diag *diag)
+static bool is_quantization(const ms_recipe_entry *e)
 {
-    for (size_t i = 0; i < r->count; i++) {
-        if (strcmp(r->entries[i].type_key->value, "AWQModifier") != 0)
-            continue;
-        bool followed = false;
-        for (size_t j = i + 1; j < r->count && !followed; j++) {
-            const char *name = r->entries[j].type_key->value;
-            followed = !strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier");
-        }
-        if (!followed) {
-            const ms_node *k = r->entries[i].type_key;
-            ms_status st =
-                ms_diag_set(diag, MS_ERR_INVALID, "E-AWQ-ORDER", ms_doc_file(r->doc), k->line,
-                            k->col, "AWQModifier has no quantization modifier after it");
-            ms_diag_hint(diag, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
-            return st;
+    const char *name = e->type_key->value;
+    return !strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier");
+}
+
+size_t ms_recipe_next_awq_unordered(const ms_recipe *r, size_t from)
+{
+    size_t last_quant = r->count; /* none */
+    for (size_t i = r->count; i-- > from;) {
+        if (is_quantization(&r->entries[i])) {
+            last_quant = i;
+            break;
         }
     }
-    return MS_OK;
+    for (size_t i = from; i < r->count; i++)
+        if (!strcmp(r->entries[i].type_key->value, "AWQModifier") &&
+            (last_quant == r->count || last_quant < i))
+            return i;
+    return r->count;
+}
+
+static ms_status check_awq_order(const ms_recipe *r, ms_diag *diag)
+{
+    size_t i = ms_recipe_next_awq_unordered(r, 0);
+    if (i == r->count)
+        return MS_OK;
+    const ms_node *k = r->entries[i].type_key;
+    ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-AWQ-ORDER", ms_doc_file(r->doc), k->line,
+                               k->col, MS_AWQ_ORDER_MESSAGE);
+    ms_diag_hint(diag, MS_AWQ_ORDER_HINT);
+    return st;
 }
 
 ms_status ms_recipe_parse(const char *text, size_t len, const char *file, int line_offset,
