@@ -30,13 +30,6 @@ struct ms_schema {
     size_t n_res, cap_res;
 };
 
-const char *ms_schema_text(size_t *len)
-{
-    if (len)
-        *len = ms_schema_json_len;
-    return ms_schema_json;
-}
-
 /* ---- loading ---- */
 
 static ms_status add_pattern(ms_schema *s, const char *source, const ms_node *at, ms_diag *diag)
@@ -790,12 +783,6 @@ size_t ms_schema_field_count(const ms_schema *s, const char *type)
 {
     const ms_node *props = ms_node_get(modifier_def(s, type), "properties");
     return props ? props->count : 0;
-}
-
-const ms_node *ms_schema_field_schema(const ms_schema *s, const char *type, const char *field)
-{
-    return ms_schema_resolve(s,
-                             ms_node_get(ms_node_get(modifier_def(s, type), "properties"), field));
 }
 
 /* A keyword from the field's own node, else from what its $ref points to,
