@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../recipe/codes.h"
 #include "../recipe/lint.h"
 #include "../util/json.h"
 #include "cli.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] RECIPE...\n");
+    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] RECIPE...\n"
+                 "       modsim validate --explain CODE   what a diagnostic code means\n");
 }
 
 static void json_diag(FILE *o, const ms_diag *d, bool first)
@@ -36,6 +38,23 @@ static bool unusable(ms_status st, const ms_diag_list *list)
     return st != MS_OK && (!strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING"));
 }
 
+/* Prints a code's summary and paragraph from the registry; 2 for an unknown code. */
+static int explain(const char *code)
+{
+    const ms_code_info *c = ms_code_find(code);
+    if (!c) {
+        const char *near = ms_code_nearest(code);
+        fprintf(stderr, "modsim validate: unknown diagnostic code '%s'", code);
+        if (near)
+            fprintf(stderr, "; did you mean '%s'?\n", near);
+        else
+            fprintf(stderr, "; codes are listed in README.md, Recipes: Diagnostics\n");
+        return 2;
+    }
+    printf("%s (%s): %s\n\n%s\n", c->code, ms_severity_name(c->severity), c->summary, c->text);
+    return 0;
+}
+
 int ms_cmd_validate(int argc, char **argv)
 {
     bool json = false;
@@ -53,6 +72,8 @@ int ms_cmd_validate(int argc, char **argv)
                 return 2;
             }
             json = !strcmp(f, "json");
+        } else if (!strcmp(a, "--explain") && first + 1 < argc) {
+            return explain(argv[first + 1]);
         } else if (!strcmp(a, "--stage") && first + 1 < argc) {
             stage = argv[++first];
         } else {

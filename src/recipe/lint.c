@@ -11,65 +11,6 @@
 #include "../core/scheduler.h"
 #include "../util/text.h"
 
-static const ms_lint_code codes[] = {
-    {"E-IO", MS_SEV_ERROR, "the file cannot be opened or read"},
-    {"E-SIZE", MS_SEV_ERROR, "the file is larger than 8 MiB"},
-    {"E-BINARY", MS_SEV_ERROR, "the file holds NUL bytes"},
-    {"E-ENCODING", MS_SEV_ERROR, "the file is not UTF-8"},
-    {"E-EMPTY", MS_SEV_ERROR, "the recipe is empty"},
-    {"E-FRONTMATTER", MS_SEV_ERROR, "a Markdown recipe card without YAML front matter"},
-    {"E-YAML", MS_SEV_ERROR, "YAML syntax error"},
-    {"E-JSON", MS_SEV_ERROR, "a .json recipe that json.loads refuses"},
-    {"E-DUPKEY", MS_SEV_ERROR, "a key appears twice in one map"},
-    {"E-KEY", MS_SEV_ERROR, "a map key that is a map or a sequence"},
-    {"E-DEPTH", MS_SEV_ERROR, "nesting deeper than 256 levels"},
-    {"E-ALIAS", MS_SEV_ERROR, "aliases expanding past a million nodes"},
-    {"E-LAYOUT", MS_SEV_ERROR, "the recipe is not a map"},
-    {"E-TYPE-UNKNOWN", MS_SEV_ERROR, "unknown modifier type"},
-    {"E-FIELD-UNKNOWN", MS_SEV_ERROR, "unknown field of a modifier (upstream forbids extras)"},
-    {"E-MISPLACED", MS_SEV_ERROR, "a config group (group_0) outside config_groups"},
-    {"E-TYPE", MS_SEV_ERROR, "a value of the wrong type"},
-    {"E-ENUM", MS_SEV_ERROR, "a value that is not one of the allowed ones"},
-    {"E-PATTERN", MS_SEV_ERROR, "a string of the wrong form (mask_structure)"},
-    {"E-BOUNDS", MS_SEV_ERROR, "a number or a list length out of bounds"},
-    {"E-REQUIRED", MS_SEV_ERROR, "a required field is missing"},
-    {"E-AWQ-ORDER", MS_SEV_ERROR, "AWQModifier with no quantization modifier after it"},
-    {"E-CALC", MS_SEV_ERROR, "a calc(...) expression that does not parse"},
-    {"E-QUANT-ARGS", MS_SEV_ERROR, "quantization arguments compressed-tensors refuses together"},
-    {"E-QUANT-SCHEME", MS_SEV_ERROR, "activation arguments a quantization scheme refuses"},
-    {"E-SCHEME-CONFLICT", MS_SEV_ERROR, "both scheme and config_groups on one modifier"},
-    {"E-OBSERVER-CONFLICT", MS_SEV_ERROR, "both the observer map and *_observer fields"},
-    {"E-ACTORDER-CONFLICT", MS_SEV_ERROR, "GPTQModifier.actorder differs from a scheme's"},
-    {"E-OWL", MS_SEV_ERROR, "some but not all OWL settings (SparseGPT, Wanda)"},
-    {"W-IGNORED-KEY", MS_SEV_WARNING, "a key upstream skips silently (not *_stage/*_modifiers)"},
-    {"W-INTERNAL-FIELD", MS_SEV_WARNING, "lifecycle state (initialized_, ...) set in a recipe"},
-    {"W-QUOTED-NUMBER", MS_SEV_WARNING, "a quoted number, which pydantic converts"},
-    {"W-LAX-BOOL", MS_SEV_WARNING, "a string or 0/1 for a boolean, which pydantic converts"},
-    {"W-DEPRECATED", MS_SEV_WARNING, "a deprecated modifier type or field"},
-    {"W-END-NEG", MS_SEV_WARNING, "end: -1, which never starts the modifier"},
-    {"W-END-BEFORE-START", MS_SEV_WARNING, "end <= start"},
-    {"W-ZERO-SPAN", MS_SEV_WARNING, "start == end with a scheduler (division by zero)"},
-    {"W-POLY-EVEN", MS_SEV_WARNING, "polynomial_decay with an even exponent"},
-    {"W-SCHED-RANGE", MS_SEV_WARNING, "a scheduler leaving [0, 1] in [start, end]"},
-    {"W-CALC-RAISES", MS_SEV_WARNING, "a calc(...) expression that raises when evaluated"},
-    {"W-CALC-PARENS", MS_SEV_WARNING, "parentheses inside calc(...), which upstream refuses"},
-    {"W-UPDATE-IGNORED", MS_SEV_WARNING, "update set on a modifier that ignores it"},
-    {"W-START-NEVER", MS_SEV_WARNING, "start > 0 on a modifier whose events carry index 0"},
-    {"W-STAGES-FLAT", MS_SEV_WARNING, "several stages flattened into one modifier list"},
-    {"W-ONESHOT-TRAINING", MS_SEV_WARNING, "a training-driven modifier in a one-shot recipe"},
-    {"W-TRAINING-CALIB", MS_SEV_WARNING, "a calibration-driven modifier in a training recipe"},
-};
-
-size_t ms_lint_code_count(void)
-{
-    return sizeof codes / sizeof codes[0];
-}
-
-const ms_lint_code *ms_lint_code_at(size_t i)
-{
-    return i < ms_lint_code_count() ? &codes[i] : NULL;
-}
-
 typedef struct lctx {
     const ms_recipe *r;
     ms_diag_sink d; /* where diagnostics go */

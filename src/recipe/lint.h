@@ -12,16 +12,6 @@
 #include "recipe.h"
 #include "schema.h"
 
-/* One diagnostic code: what `modsim validate` may report. */
-typedef struct ms_lint_code {
-    const char *code;
-    ms_severity severity;
-    const char *summary;
-} ms_lint_code;
-
-size_t ms_lint_code_count(void);
-const ms_lint_code *ms_lint_code_at(size_t i);
-
 /* Checks a recipe built with ms_recipe_from_doc against the schema and the
  * lint rules; appends errors and warnings to `out` in source order. Fails
  * only when memory runs out. */
