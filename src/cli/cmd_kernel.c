@@ -11,6 +11,7 @@
 
 #include "../kernels/apply_file.h"
 #include "../model/safetensors.h"
+#include "../util/text.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -47,8 +48,12 @@ static void usage(FILE *out)
 
 static int fail(const ms_diag *diag)
 {
+    ms_diag d = *diag;
+    /* "leave NAME out" (a tensor whose shape does not suit the options): how. */
+    if (!strcmp(d.code, "E-KERNEL-SHAPE") && ms_ends_with(d.hint, " out"))
+        snprintf(d.hint, sizeof d.hint, "%.490s with --tensors", diag->hint);
     fputs("modsim kernel: ", stderr);
-    ms_diag_print(diag, stderr);
+    ms_diag_print(&d, stderr);
     return 2;
 }
 
@@ -197,6 +202,7 @@ int ms_cmd_kernel(int argc, char **argv)
     if (ms_apply_op_parse(argv[1], &op, &diag) != MS_OK)
         return fail(&diag);
     ms_apply_opts_init(&a.opts, op);
+    a.opts.option_prefix = "--";
     if (parse_args(argc, argv, &a, &diag) != 0)
         return fail(&diag);
     if (!a.in || !a.out)
