@@ -9,6 +9,7 @@
 #include "kernels/matrix.h"
 #include "kernels/sparsegpt.h"
 #include "kernels/wanda.h"
+#include "util/quant_words.h"
 
 static const struct {
     const char *name, *summary;
@@ -135,15 +136,8 @@ static bool parse_structure(const char *s, ms_prune_args *p)
         p->n = p->m = 0;
         return true;
     }
-    const char *colon = strchr(s, ':');
-    char n_text[24];
-    size_t len = colon ? (size_t)(colon - s) : 0;
-    if (!colon || len == 0 || len >= sizeof n_text)
-        return false;
-    memcpy(n_text, s, len);
-    n_text[len] = '\0';
     size_t n, m;
-    if (!parse_size(n_text, 1, 1u << 20, &n) || !parse_size(colon + 1, 1, 1u << 20, &m) || n > m)
+    if (!ms_nm_parse(s, 1u << 20, &n, &m))
         return false;
     *p = (ms_prune_args){.structure = MS_PRUNE_NM, .sparsity = p->sparsity, .n = n, .m = m};
     return true;
@@ -151,20 +145,13 @@ static bool parse_structure(const char *s, ms_prune_args *p)
 
 static bool parse_actorder(const char *s, ms_actorder *out)
 {
-    static const struct {
-        const char *name;
-        ms_actorder value;
-    } names[] = {{"none", MS_ACTORDER_NONE},
-                 {"static", MS_ACTORDER_WEIGHT},
-                 {"weight", MS_ACTORDER_WEIGHT},
-                 {"group", MS_ACTORDER_GROUP},
-                 {"dynamic", MS_ACTORDER_GROUP}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(s, names[i].name)) {
-            *out = names[i].value;
-            return true;
-        }
-    return false;
+    int a = strcmp(s, "none") ? ms_qactorder_parse(s, false, NULL) : MS_QACT_NONE;
+    if (a < 0)
+        return false;
+    *out = a == MS_QACT_GROUP    ? MS_ACTORDER_GROUP
+           : a == MS_QACT_WEIGHT ? MS_ACTORDER_WEIGHT
+                                 : MS_ACTORDER_NONE;
+    return true;
 }
 
 static void list_options(const ms_apply_opts *opts, char *buf, size_t size)
@@ -235,14 +222,19 @@ ms_status ms_apply_set(ms_apply_opts *opts, const char *name, const char *value,
         opts->quant.type = value[0] == 'i' ? MS_QUANT_INT : MS_QUANT_FLOAT;
         break;
     case MS_APPLY_OPT_STRATEGY:
-        if (!strcmp(value, "tensor"))
+        switch (ms_qstrategy_parse(value, false)) {
+        case MS_QSTRAT_TENSOR:
             opts->quant.strategy = MS_QUANT_TENSOR;
-        else if (!strcmp(value, "channel"))
+            break;
+        case MS_QSTRAT_CHANNEL:
             opts->quant.strategy = MS_QUANT_CHANNEL;
-        else if (!strcmp(value, "group"))
+            break;
+        case MS_QSTRAT_GROUP:
             opts->quant.strategy = MS_QUANT_GROUP;
-        else
+            break;
+        default: /* the kernels' fake quantization does these three */
             return bad_value(opts, diag, name, value, "tensor, channel or group");
+        }
         break;
     case MS_APPLY_OPT_GROUP_SIZE:
         if (!parse_size(value, 1, SIZE_MAX, &z))

@@ -9,6 +9,7 @@
 
 #include "../core/calc.h"
 #include "../core/scheduler.h"
+#include "../util/quant_words.h"
 #include "../util/text.h"
 
 typedef struct lctx {
@@ -308,20 +309,6 @@ static void lint_entries(lctx *c, const ms_schema *schema)
 
 /* ---- cross-field rules of upstream's validators ---- */
 
-enum {
-    STRAT_UNKNOWN = -1,
-    STRAT_TENSOR,
-    STRAT_CHANNEL,
-    STRAT_GROUP,
-    STRAT_BLOCK,
-    STRAT_TOKEN,
-    STRAT_TENSOR_GROUP,
-    STRAT_ATTN_HEAD
-};
-static const char *const strategy_names[] = {"tensor", "channel",      "group",    "block",
-                                             "token",  "tensor_group", "attn_head"};
-
-enum { ACT_UNKNOWN = -1, ACT_NONE, ACT_GROUP, ACT_WEIGHT };
 enum { DYN_UNKNOWN = -1, DYN_FALSE, DYN_TRUE, DYN_LOCAL };
 
 /* One QuantizationArgs map as compressed-tensors reads it. Values of the
@@ -357,30 +344,23 @@ static void read_qargs(const ms_node *a, qargs *q)
     set_node(a, "block_structure", &q->block_n);
     set_node(a, "type", &q->type_n);
     if (set_node(a, "strategy", &q->strategy_n)) {
-        for (int i = 0; i <= STRAT_ATTN_HEAD; i++)
-            if (ms_node_is_string(q->strategy_n) &&
-                !strcasecmp(q->strategy_n->value, strategy_names[i]))
-                q->strategy = i;
+        if (ms_node_is_string(q->strategy_n))
+            q->strategy = ms_qstrategy_parse(q->strategy_n->value, true);
     } else if (q->group_size_known) {
         q->inferred = true;
-        q->strategy = isnan(q->group_size)  ? STRAT_TENSOR
-                      : q->group_size > 0   ? STRAT_GROUP
-                      : q->group_size == -1 ? STRAT_CHANNEL
-                                            : STRAT_UNKNOWN;
+        q->strategy = isnan(q->group_size)  ? MS_QSTRAT_TENSOR
+                      : q->group_size > 0   ? MS_QSTRAT_GROUP
+                      : q->group_size == -1 ? MS_QSTRAT_CHANNEL
+                                            : -1;
     }
     bool b;
     if (!set_node(a, "actorder", &q->actorder_n)) {
-        q->actorder = ACT_NONE;
+        q->actorder = MS_QACT_NONE;
     } else if (ms_node_as_bool(q->actorder_n, &b)) {
-        q->actorder = b ? ACT_GROUP : ACT_NONE;
+        q->actorder = b ? MS_QACT_GROUP : MS_QACT_NONE;
         q->actorder_value = b ? "group" : NULL;
     } else if (ms_node_is_string(q->actorder_n)) {
-        static const char *const words[] = {"group", "dynamic", "weight", "static"};
-        for (size_t i = 0; i < 4; i++)
-            if (!strcasecmp(q->actorder_n->value, words[i])) {
-                q->actorder = i < 2 ? ACT_GROUP : ACT_WEIGHT;
-                q->actorder_value = words[i];
-            }
+        q->actorder = ms_qactorder_parse(q->actorder_n->value, true, &q->actorder_value);
     }
     if (!set_node(a, "dynamic", &q->dynamic_n))
         q->dynamic = DYN_FALSE;
@@ -392,13 +372,13 @@ static void read_qargs(const ms_node *a, qargs *q)
 
 static bool grouped(int strategy)
 {
-    return strategy == STRAT_GROUP || strategy == STRAT_TENSOR_GROUP;
+    return strategy == MS_QSTRAT_GROUP || strategy == MS_QSTRAT_TENSOR_GROUP;
 }
 
 /* "strategy channel", or "strategy tensor (inferred: none given)" */
 static const char *strategy_text(const qargs *q, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "strategy %s%s", strategy_names[q->strategy],
+    snprintf(buf, cap, "strategy %s%s", ms_qstrategy_name(q->strategy),
              q->inferred ? " (inferred: none given)" : "");
     return buf;
 }
@@ -429,10 +409,10 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
             where, bits);
         ms_diag_hint(d, "use num_bits 8 (FP8) or 4 (FP4), or type int");
     }
-    if (q.strategy == STRAT_UNKNOWN)
+    if (q.strategy == -1)
         return;
     strategy_text(&q, st, sizeof st);
-    if (q.strategy == STRAT_TOKEN && q.dynamic == DYN_FALSE) {
+    if (q.strategy == MS_QSTRAT_TOKEN && q.dynamic == DYN_FALSE) {
         d = ms_diag_at(
             &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
             "%s: strategy token without dynamic: true: compressed-tensors refuses static "
@@ -452,32 +432,32 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
                        q.group_size, st);
         ms_diag_hint(d, "set 'strategy: group', or remove group_size");
     }
-    if (q.strategy == STRAT_BLOCK && !q.block_n) {
+    if (q.strategy == MS_QSTRAT_BLOCK && !q.block_n) {
         d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.strategy_n,
                        "%s: strategy block needs block_structure", where);
         ms_diag_hint(d, "add 'block_structure: [128, 128]' ([rows, cols] of a block)");
     }
-    if (q.block_n && q.strategy != STRAT_BLOCK) {
+    if (q.block_n && q.strategy != MS_QSTRAT_BLOCK) {
         d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.block_n,
                        "%s: block_structure needs strategy block, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: block', or remove block_structure");
     }
-    if (q.actorder == ACT_GROUP && !grouped(q.strategy)) {
+    if (q.actorder == MS_QACT_GROUP && !grouped(q.strategy)) {
         d = ms_diag_at(
             &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.actorder_n,
             "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s", where,
             q.actorder_n->value, st);
         ms_diag_hint(d, "use 'actorder: weight' (static), or strategy group with a group_size");
     }
-    if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != STRAT_TOKEN &&
-        q.strategy != STRAT_TENSOR && !grouped(q.strategy)) {
+    if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != MS_QSTRAT_TOKEN &&
+        q.strategy != MS_QSTRAT_TENSOR && !grouped(q.strategy)) {
         d = ms_diag_at(
             &c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
             "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
             "not %s",
             where, st);
         ms_diag_hint(d, "use strategy token (per token) or tensor, or remove 'dynamic:'");
-    } else if (q.dynamic == DYN_LOCAL && q.strategy != STRAT_TENSOR_GROUP) {
+    } else if (q.dynamic == DYN_LOCAL && q.strategy != MS_QSTRAT_TENSOR_GROUP) {
         d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-ARGS", q.dynamic_n,
                        "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: tensor_group' (NVFP4), or use dynamic: true");
@@ -500,14 +480,14 @@ static void lint_scheme(lctx *c, const ms_node *scheme, const char *where)
         qargs q;
         read_qargs(a, &q);
         ms_diag *d;
-        if (q.actorder_n && q.actorder != ACT_NONE) {
+        if (q.actorder_n && q.actorder != MS_QACT_NONE) {
             d = ms_diag_at(
                 &c->d, MS_SEV_ERROR, "E-QUANT-SCHEME", q.actorder_n,
                 "%s: actorder applies to weights only: compressed-tensors refuses it on %s", path,
                 kinds[i]);
             ms_diag_hint(d, "move 'actorder:' to 'weights:' or remove it");
         }
-        if (i == 1 && (q.strategy == STRAT_CHANNEL || q.strategy == STRAT_BLOCK)) {
+        if (i == 1 && (q.strategy == MS_QSTRAT_CHANNEL || q.strategy == MS_QSTRAT_BLOCK)) {
             char st[80];
             d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
                            "%s: %s is not supported for activation quantization "
@@ -576,8 +556,8 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
         read_qargs(w, &q);
         /* GPTQ sets actorder on these strategies only; an explicit value
          * (not the default) must equal the scheme's word for word */
-        if (q.strategy == STRAT_UNKNOWN || q.strategy == STRAT_TOKEN ||
-            q.strategy == STRAT_ATTN_HEAD || !q.actorder_value ||
+        if (q.strategy == -1 || q.strategy == MS_QSTRAT_TOKEN ||
+            q.strategy == MS_QSTRAT_ATTN_HEAD || !q.actorder_value ||
             !strcmp(gptq_value, q.actorder_value))
             continue;
         d = ms_diag_at(&c->d, MS_SEV_ERROR, "E-ACTORDER-CONFLICT", actorder,
