@@ -11,6 +11,7 @@
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
 #include "../util/text.h"
+#include "../util/array.h"
 
 /* ---- owned value trees (the document's nodes belong to its arena) ---- */
 
@@ -381,14 +382,8 @@ const ms_draft_diag *ms_draft_diag_at(const ms_draft *s, size_t i)
 
 static bool push_mod(ms_draft *s, mod *m)
 {
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        mod *mods = realloc(s->mods, cap * sizeof *mods);
-        if (!mods)
-            return false;
-        s->mods = mods;
-        s->cap = cap;
-    }
+    if (!ms_array_reserve(&s->mods, &s->cap, s->count, sizeof *s->mods))
+        return false;
     s->mods[s->count++] = *m;
     return true;
 }
@@ -525,14 +520,8 @@ static ms_status swap(ms_draft *s, cmd *c)
 
 static bool stack_push(cmd_stack *k, const cmd *c)
 {
-    if (k->count == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 16;
-        cmd *items = realloc(k->items, cap * sizeof *items);
-        if (!items)
-            return false;
-        k->items = items;
-        k->cap = cap;
-    }
+    if (!ms_array_reserve(&k->items, &k->cap, k->count, sizeof *k->items))
+        return false;
     k->items[k->count++] = *c;
     return true;
 }

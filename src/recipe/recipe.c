@@ -6,6 +6,7 @@
 
 #include "../util/json.h"
 #include "../util/text.h"
+#include "../util/array.h"
 
 struct ms_recipe {
     ms_doc *doc;
@@ -51,14 +52,8 @@ static const char *keep_name(ms_recipe *r, char *name)
 
 static ms_status add_entry(ms_recipe *r, const ms_recipe_entry *e, size_t *cap)
 {
-    if (r->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        ms_recipe_entry *entries = realloc(r->entries, ncap * sizeof *entries);
-        if (!entries)
-            return MS_ERR_NOMEM;
-        r->entries = entries;
-        *cap = ncap;
-    }
+    if (!ms_array_reserve(&r->entries, cap, r->count, sizeof *r->entries))
+        return MS_ERR_NOMEM;
     r->entries[r->count++] = *e;
     return MS_OK;
 }

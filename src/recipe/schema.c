@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "../util/text.h"
+#include "../util/array.h"
 
 /* generated from schemas/recipe.schema.json by scripts/embed_schema.py */
 extern const char ms_schema_json[];
@@ -37,14 +38,8 @@ static ms_status add_pattern(ms_schema *s, const char *source, const ms_node *at
     for (size_t i = 0; i < s->n_res; i++)
         if (!strcmp(s->res[i].source, source))
             return MS_OK;
-    if (s->n_res == s->cap_res) {
-        size_t ncap = s->cap_res ? s->cap_res * 2 : 8;
-        compiled *res = realloc(s->res, ncap * sizeof *res);
-        if (!res)
-            return MS_ERR_NOMEM;
-        s->res = res;
-        s->cap_res = ncap;
-    }
+    if (!ms_array_reserve(&s->res, &s->cap_res, s->n_res, sizeof *s->res))
+        return MS_ERR_NOMEM;
     compiled *c = &s->res[s->n_res];
     c->source = source;
     if (regcomp(&c->re, source, REG_EXTENDED | REG_NOSUB) != 0)
