@@ -3,16 +3,15 @@
  * go to OUT under the tensors' names, with NAME.mask / .scale / .zero_point /
  * .codes / .g_idx beside them; a summary table goes to stderr. Exit 0 on
  * success, 2 on any error (nothing is written then). */
-#include <math.h>
 #include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "../kernels/apply.h"
+#include "../kernels/apply_file.h"
 #include "../model/safetensors.h"
+#include "../util/text.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -49,8 +48,12 @@ static void usage(FILE *out)
 
 static int fail(const ms_diag *diag)
 {
+    ms_diag d = *diag;
+    /* "leave NAME out" (a tensor whose shape does not suit the options): how. */
+    if (!strcmp(d.code, "E-KERNEL-SHAPE") && ms_ends_with(d.hint, " out"))
+        snprintf(d.hint, sizeof d.hint, "%.490s with --tensors", diag->hint);
     fputs("modsim kernel: ", stderr);
-    ms_diag_print(diag, stderr);
+    ms_diag_print(&d, stderr);
     return 2;
 }
 
@@ -130,133 +133,7 @@ static int parse_args(int argc, char **argv, cli_args *a, ms_diag *diag)
     return 0;
 }
 
-typedef struct job {
-    const ms_st_tensor *tensor;
-    ms_apply_result result;
-    double ms, sparsity, rel_error;
-    char side[5][600]; /* names of NAME.mask etc., alive until the write */
-} job;
-
-/* Finds NAME.inputs, else `inputs`, and converts it to [rows, cols] floats. */
-static ms_status load_calib(ms_st_file *calib, const char *path, const ms_st_tensor *w, float **x,
-                            size_t *rows, size_t *samples, ms_diag *diag)
-{
-    char key[600];
-    snprintf(key, sizeof key, "%s.inputs", w->name);
-    const ms_st_tensor *t = ms_st_find(calib, key);
-    if (!t)
-        t = ms_st_find(calib, "inputs");
-    size_t cols = w->shape[1];
-    if (!t) {
-        ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-CALIB", path, 0, 0,
-                    "no calibration inputs for %s: neither '%s' nor 'inputs' is in the file",
-                    w->name, key);
-        ms_diag_hint(diag, "add a [n, %zu] tensor named '%s' (or 'inputs' for all tensors)", cols,
-                     key);
-        return MS_ERR_INVALID;
-    }
-    if ((t->ndim != 2 && t->ndim != 3) || t->shape[t->ndim - 1] != cols || t->numel == 0) {
-        char shape[96] = "";
-        for (size_t d = 0, used = 0; d < t->ndim && used < sizeof shape; d++)
-            used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%zu", d ? ", " : "",
-                                     t->shape[d]);
-        ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-CALIB", path, 0, 0,
-                    "calibration tensor '%s' has shape [%s], but %s [%zu, %zu] needs [n, %zu]",
-                    t->name, shape, w->name, w->shape[0], cols, cols);
-        ms_diag_hint(diag, "inputs are [n, in_features] or [batch, seq, in_features], n > 0");
-        return MS_ERR_INVALID;
-    }
-    *rows = t->numel / cols;
-    /* upstream counts the batch dimension as samples; a 2-D tensor's rows each count. */
-    *samples = t->ndim == 3 ? t->shape[0] : *rows;
-    *x = malloc(t->numel * sizeof **x);
-    if (!*x)
-        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", path, 0, 0, "out of memory");
-    ms_status st = ms_st_to_float(calib, t, *x, diag);
-    if (st != MS_OK) {
-        free(*x);
-        *x = NULL;
-    }
-    return st;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void measure(job *j, const float *w)
-{
-    const ms_apply_result *r = &j->result;
-    size_t n = r->rows * r->cols, zeros = 0;
-    double diff = 0.0, norm = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)r->weight[i] - (double)w[i];
-        zeros += r->weight[i] == 0.0f;
-        diff += d * d;
-        norm += (double)w[i] * (double)w[i];
-    }
-    j->sparsity = n ? (double)zeros / (double)n : 0.0;
-    j->rel_error = norm > 0.0 ? sqrt(diff / norm) : sqrt(diff);
-}
-
-static ms_status run_one(ms_pool *pool, const cli_args *a, ms_st_file *in, ms_st_file *calib,
-                         job *j, ms_diag *diag)
-{
-    const ms_st_tensor *t = j->tensor;
-    size_t rows = t->shape[0], cols = t->shape[1], calib_rows = 0, samples = 0;
-    float *w = malloc((t->numel ? t->numel : 1) * sizeof *w), *x = NULL;
-    if (!w)
-        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", a->in, 0, 0, "out of memory");
-    ms_status st = ms_st_to_float(in, t, w, diag);
-    if (st == MS_OK && calib)
-        st = load_calib(calib, a->calib, t, &x, &calib_rows, &samples, diag);
-    if (st == MS_OK) {
-        double t0 = now_ms();
-        st = ms_apply_tensor(pool, &a->opts, t->name, w, rows, cols, x, calib_rows, samples,
-                             &j->result, diag);
-        j->ms = now_ms() - t0;
-    }
-    if (st == MS_OK)
-        measure(j, w);
-    else if (!diag->file[0])
-        snprintf(diag->file, sizeof diag->file, "%s", a->in);
-    free(w);
-    free(x);
-    return st;
-}
-
-static ms_status add_outputs(ms_st_writer *wr, job *j, ms_diag *diag)
-{
-    const ms_apply_result *r = &j->result;
-    size_t shape[2] = {r->rows, r->cols}, sshape[2] = {r->srows, r->scols}, gshape[1] = {r->cols};
-    const struct {
-        const char *suffix;
-        ms_st_dtype dtype;
-        const size_t *shape;
-        size_t ndim;
-        const void *data;
-    } outs[] = {
-        {".mask", MS_ST_U8, shape, 2, r->mask},
-        {".scale", MS_ST_F32, sshape, 2, r->scales},
-        {".zero_point", MS_ST_F32, sshape, 2, r->zero_points},
-        {".codes", MS_ST_I8, shape, 2, r->codes},
-        {".g_idx", MS_ST_I32, gshape, 1, r->g_idx},
-    };
-    ms_status st = ms_st_writer_add(wr, j->tensor->name, MS_ST_F32, shape, 2, r->weight, diag);
-    for (size_t k = 0; st == MS_OK && k < sizeof outs / sizeof outs[0]; k++) {
-        if (!outs[k].data)
-            continue;
-        snprintf(j->side[k], sizeof j->side[k], "%s%s", j->tensor->name, outs[k].suffix);
-        st = ms_st_writer_add(wr, j->side[k], outs[k].dtype, outs[k].shape, outs[k].ndim,
-                              outs[k].data, diag);
-    }
-    return st;
-}
-
-static void print_summary(const job *jobs, size_t count, const char *out_path)
+static void print_summary(const ms_apply_job *jobs, size_t count, const char *out_path)
 {
     int width = 6;
     for (size_t i = 0; i < count; i++) {
@@ -267,7 +144,7 @@ static void print_summary(const job *jobs, size_t count, const char *out_path)
             "rel_error", "ms");
     double total = 0.0;
     for (size_t i = 0; i < count; i++) {
-        const job *j = &jobs[i];
+        const ms_apply_job *j = &jobs[i];
         char shape[48];
         snprintf(shape, sizeof shape, "%zux%zu", j->result.rows, j->result.cols);
         fprintf(stderr, "%-*s  %-11s  %8.4f  %10.3e  %9.2f\n", width, j->tensor->name, shape,
@@ -278,24 +155,15 @@ static void print_summary(const job *jobs, size_t count, const char *out_path)
             out_path);
 }
 
-/* Everything after parsing; the caller frees what *jobs and the files hold. */
+/* Everything after parsing; the caller frees *jobs and the files. */
 static int run(const cli_args *a, const regex_t *re, ms_st_file *in, ms_st_file *calib,
-               job **jobs_out, size_t *count_out, char *provenance)
+               ms_apply_job **jobs, size_t *count, const char *provenance)
 {
     ms_diag diag;
-    size_t n = ms_st_count(in), count = 0;
-    job *jobs = calloc(n ? n : 1, sizeof *jobs);
-    *jobs_out = jobs;
-    if (!jobs)
+    if (ms_apply_select(in, re, jobs, count, &diag) != MS_OK)
         return fail_msg("out of memory", "");
-    for (size_t i = 0; i < n; i++) {
-        const ms_st_tensor *t = ms_st_at(in, i);
-        bool is_float = t->dtype == MS_ST_F32 || t->dtype == MS_ST_F16 || t->dtype == MS_ST_BF16;
-        if (t->ndim == 2 && is_float && (!re || regexec(re, t->name, 0, NULL, 0) == 0))
-            jobs[count++].tensor = t;
-    }
-    *count_out = count;
-    if (count == 0) {
+    size_t n = ms_st_count(in);
+    if (*count == 0) {
         ms_diag_set(&diag, MS_ERR_INVALID, "E-KERNEL-NO-TENSORS", a->in, 0, 0,
                     "no 2-D F32/F16/BF16 tensor%s%s%s among the file's %zu tensors",
                     re ? " matches --tensors '" : "", re ? a->regex : "", re ? "'" : "", n);
@@ -307,28 +175,13 @@ static int run(const cli_args *a, const regex_t *re, ms_st_file *in, ms_st_file 
     ms_pool *pool = NULL;
     if (ms_pool_create(a->threads, &pool, &diag) != MS_OK)
         return fail(&diag);
-    int rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++)
-        if (run_one(pool, a, in, calib, &jobs[i], &diag) != MS_OK)
-            rc = fail(&diag);
+    ms_status st = ms_apply_run(pool, &a->opts, in, a->in, calib, a->calib, *jobs, *count, &diag);
     ms_pool_free(pool);
-    if (rc)
-        return rc;
-
-    ms_st_writer *wr = NULL;
-    ms_status st = ms_st_writer_new(&wr);
-    if (st != MS_OK)
-        ms_diag_set(&diag, st, "E-NOMEM", NULL, 0, 0, "out of memory");
     if (st == MS_OK)
-        st = ms_st_writer_metadata(wr, "modsim_kernel", provenance, &diag);
-    for (size_t i = 0; st == MS_OK && i < count; i++)
-        st = add_outputs(wr, &jobs[i], &diag);
-    if (st == MS_OK)
-        st = ms_st_write(wr, a->out, &diag);
-    ms_st_writer_free(wr);
+        st = ms_apply_write(*jobs, *count, provenance, a->out, &diag);
     if (st != MS_OK)
         return fail(&diag);
-    print_summary(jobs, count, a->out);
+    print_summary(*jobs, *count, a->out);
     return 0;
 }
 
@@ -349,6 +202,7 @@ int ms_cmd_kernel(int argc, char **argv)
     if (ms_apply_op_parse(argv[1], &op, &diag) != MS_OK)
         return fail(&diag);
     ms_apply_opts_init(&a.opts, op);
+    a.opts.option_prefix = "--";
     if (parse_args(argc, argv, &a, &diag) != 0)
         return fail(&diag);
     if (!a.in || !a.out)
@@ -386,7 +240,7 @@ int ms_cmd_kernel(int argc, char **argv)
     }
 
     ms_st_file *in = NULL, *calib = NULL;
-    job *jobs = NULL;
+    ms_apply_job *jobs = NULL;
     size_t count = 0;
     int rc;
     if (ms_st_open(a.in, &in, &diag) != MS_OK ||
@@ -394,9 +248,7 @@ int ms_cmd_kernel(int argc, char **argv)
         rc = fail(&diag);
     else
         rc = run(&a, a.regex ? &re : NULL, in, calib, &jobs, &count, provenance);
-    for (size_t i = 0; i < count; i++)
-        ms_apply_result_free(&jobs[i].result);
-    free(jobs);
+    ms_apply_jobs_free(jobs, count);
     ms_st_close(in);
     ms_st_close(calib);
     if (a.regex)

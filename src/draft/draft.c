@@ -7,7 +7,9 @@
 
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
+#include "../util/array.h"
 #include "../util/atomic.h"
+#include "../util/text.h"
 
 /* ---- owned value trees (the document's nodes belong to its arena) ---- */
 
@@ -376,22 +378,10 @@ const ms_draft_diag *ms_draft_diag_at(const ms_draft *s, size_t i)
 
 /* ---- building ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && !strcmp(s + ls - lx, suffix);
-}
-
 static bool push_mod(ms_draft *s, mod *m)
 {
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        mod *mods = realloc(s->mods, cap * sizeof *mods);
-        if (!mods)
-            return false;
-        s->mods = mods;
-        s->cap = cap;
-    }
+    if (!ms_array_reserve(&s->mods, &s->cap, s->count, sizeof *s->mods))
+        return false;
     s->mods[s->count++] = *m;
     return true;
 }
@@ -420,11 +410,11 @@ ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const c
         const ms_node *stage = root->items[i];
         const char *stage_key = root->keys[i]->value;
         if ((filter && strncmp(stage_key, filter, strlen(filter))) ||
-            !ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+            !ms_ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
             continue;
         for (size_t g = 0; st == MS_OK && g < stage->count; g++) {
             const ms_node *group = stage->items[g];
-            if (!ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
+            if (!ms_ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
                 continue;
             for (size_t k = 0; st == MS_OK && k < group->count; k++) {
                 mod m;
@@ -528,14 +518,8 @@ static ms_status swap(ms_draft *s, cmd *c)
 
 static bool stack_push(cmd_stack *k, const cmd *c)
 {
-    if (k->count == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 16;
-        cmd *items = realloc(k->items, cap * sizeof *items);
-        if (!items)
-            return false;
-        k->items = items;
-        k->cap = cap;
-    }
+    if (!ms_array_reserve(&k->items, &k->cap, k->count, sizeof *k->items))
+        return false;
     k->items[k->count++] = *c;
     return true;
 }

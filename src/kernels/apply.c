@@ -9,6 +9,7 @@
 #include "kernels/matrix.h"
 #include "kernels/sparsegpt.h"
 #include "kernels/wanda.h"
+#include "util/quant_words.h"
 
 static const struct {
     const char *name, *summary;
@@ -90,12 +91,16 @@ void ms_apply_opts_init(ms_apply_opts *opts, ms_apply_op op)
     };
 }
 
-/* "--name value is not valid" with what would be. */
-static ms_status bad_value(ms_diag *diag, const char *name, const char *value, const char *valid)
+/* How messages write an option's name: after the caller's prefix. */
+#define P(opts) ((opts)->option_prefix ? (opts)->option_prefix : "")
+
+/* "name value is not valid" with what would be. */
+static ms_status bad_value(const ms_apply_opts *o, ms_diag *diag, const char *name,
+                           const char *value, const char *valid)
 {
-    ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-VALUE", NULL, 0, 0, "--%s '%s' is not valid", name,
-                value);
-    ms_diag_hint(diag, "--%s takes %s", name, valid);
+    ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-VALUE", NULL, 0, 0, "%s%s '%s' is not valid", P(o),
+                name, value);
+    ms_diag_hint(diag, "%s%s takes %s", P(o), name, valid);
     return MS_ERR_INVALID;
 }
 
@@ -131,15 +136,8 @@ static bool parse_structure(const char *s, ms_prune_args *p)
         p->n = p->m = 0;
         return true;
     }
-    const char *colon = strchr(s, ':');
-    char n_text[24];
-    size_t len = colon ? (size_t)(colon - s) : 0;
-    if (!colon || len == 0 || len >= sizeof n_text)
-        return false;
-    memcpy(n_text, s, len);
-    n_text[len] = '\0';
     size_t n, m;
-    if (!parse_size(n_text, 1, 1u << 20, &n) || !parse_size(colon + 1, 1, 1u << 20, &m) || n > m)
+    if (!ms_nm_parse(s, 1u << 20, &n, &m))
         return false;
     *p = (ms_prune_args){.structure = MS_PRUNE_NM, .sparsity = p->sparsity, .n = n, .m = m};
     return true;
@@ -147,20 +145,13 @@ static bool parse_structure(const char *s, ms_prune_args *p)
 
 static bool parse_actorder(const char *s, ms_actorder *out)
 {
-    static const struct {
-        const char *name;
-        ms_actorder value;
-    } names[] = {{"none", MS_ACTORDER_NONE},
-                 {"static", MS_ACTORDER_WEIGHT},
-                 {"weight", MS_ACTORDER_WEIGHT},
-                 {"group", MS_ACTORDER_GROUP},
-                 {"dynamic", MS_ACTORDER_GROUP}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(s, names[i].name)) {
-            *out = names[i].value;
-            return true;
-        }
-    return false;
+    int a = strcmp(s, "none") ? ms_qactorder_parse(s, false, NULL) : MS_QACT_NONE;
+    if (a < 0)
+        return false;
+    *out = a == MS_QACT_GROUP    ? MS_ACTORDER_GROUP
+           : a == MS_QACT_WEIGHT ? MS_ACTORDER_WEIGHT
+                                 : MS_ACTORDER_NONE;
+    return true;
 }
 
 static void list_options(const ms_apply_opts *opts, char *buf, size_t size)
@@ -169,7 +160,8 @@ static void list_options(const ms_apply_opts *opts, char *buf, size_t size)
     buf[0] = '\0';
     for (size_t i = 0; i < MS_APPLY_OPT_COUNT; i++)
         if (ms_apply_op_takes(opts->op, (ms_apply_option)i) && used < size) {
-            int n = snprintf(buf + used, size - used, "%s--%s", used ? ", " : "", options[i].name);
+            int n = snprintf(buf + used, size - used, "%s%s%s", used ? ", " : "", P(opts),
+                             options[i].name);
             used += n > 0 ? (size_t)n : 0;
         }
 }
@@ -183,22 +175,23 @@ ms_status ms_apply_set(ms_apply_opts *opts, const char *name, const char *value,
     list_options(opts, valid, sizeof valid);
     if (id == MS_APPLY_OPT_COUNT || !ms_apply_op_takes(opts->op, (ms_apply_option)id)) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-OPTION", NULL, 0, 0,
-                    id == MS_APPLY_OPT_COUNT ? "unknown option --%s for %s"
-                                             : "option --%s does not apply to %s",
-                    name, ms_apply_op_name(opts->op));
+                    id == MS_APPLY_OPT_COUNT ? "unknown option %s%s for %s"
+                                             : "option %s%s does not apply to %s",
+                    P(opts), name, ms_apply_op_name(opts->op));
         ms_diag_hint(diag, "%s takes %s", ms_apply_op_name(opts->op), valid);
         return MS_ERR_INVALID;
     }
     const ms_apply_option_info *info = &options[id];
     if (!info->metavar) {
         if (value)
-            return bad_value(diag, name, value, "no value");
+            return bad_value(opts, diag, name, value, "no value");
         opts->quant.symmetric = false; /* --asym is the only flag */
         return MS_OK;
     }
     if (!value) {
-        ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-VALUE", NULL, 0, 0, "--%s needs a value", name);
-        ms_diag_hint(diag, "--%s %s: %s", name, info->metavar, info->help);
+        ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-VALUE", NULL, 0, 0, "%s%s needs a value",
+                    P(opts), name);
+        ms_diag_hint(diag, "%s%s %s: %s", P(opts), name, info->metavar, info->help);
         return MS_ERR_INVALID;
     }
     size_t z;
@@ -206,52 +199,61 @@ ms_status ms_apply_set(ms_apply_opts *opts, const char *name, const char *value,
     switch ((ms_apply_option)id) {
     case MS_APPLY_OPT_SPARSITY:
         if (!parse_double(value, &d) || d < 0.0 || d > 1.0)
-            return bad_value(diag, name, value, "a number in [0, 1]");
+            return bad_value(opts, diag, name, value, "a number in [0, 1]");
         opts->prune.sparsity = d;
         break;
     case MS_APPLY_OPT_STRUCTURE:
         if (!parse_structure(value, &opts->prune))
-            return bad_value(diag, name, value,
+            return bad_value(opts, diag, name, value,
                              "unstructured, channel or N:M with 0 < N <= M (e.g. 2:4)");
         break;
     case MS_APPLY_OPT_BITS:
-        if (!parse_size(value, 2, 8, &z))
-            return bad_value(diag, name, value, "2..8 for --type int, 8 for --type fp8");
+        if (!parse_size(value, 2, 8, &z)) {
+            char valid_bits[64];
+            snprintf(valid_bits, sizeof valid_bits, "2..8 for %stype int, 8 for %stype fp8",
+                     P(opts), P(opts));
+            return bad_value(opts, diag, name, value, valid_bits);
+        }
         opts->quant.num_bits = (int)z;
         break;
     case MS_APPLY_OPT_TYPE:
         if (strcmp(value, "int") && strcmp(value, "fp8"))
-            return bad_value(diag, name, value, "int or fp8");
+            return bad_value(opts, diag, name, value, "int or fp8");
         opts->quant.type = value[0] == 'i' ? MS_QUANT_INT : MS_QUANT_FLOAT;
         break;
     case MS_APPLY_OPT_STRATEGY:
-        if (!strcmp(value, "tensor"))
+        switch (ms_qstrategy_parse(value, false)) {
+        case MS_QSTRAT_TENSOR:
             opts->quant.strategy = MS_QUANT_TENSOR;
-        else if (!strcmp(value, "channel"))
+            break;
+        case MS_QSTRAT_CHANNEL:
             opts->quant.strategy = MS_QUANT_CHANNEL;
-        else if (!strcmp(value, "group"))
+            break;
+        case MS_QSTRAT_GROUP:
             opts->quant.strategy = MS_QUANT_GROUP;
-        else
-            return bad_value(diag, name, value, "tensor, channel or group");
+            break;
+        default: /* the kernels' fake quantization does these three */
+            return bad_value(opts, diag, name, value, "tensor, channel or group");
+        }
         break;
     case MS_APPLY_OPT_GROUP_SIZE:
         if (!parse_size(value, 1, SIZE_MAX, &z))
-            return bad_value(diag, name, value, "a positive integer");
+            return bad_value(opts, diag, name, value, "a positive integer");
         opts->quant.group_size = z;
         break;
     case MS_APPLY_OPT_BLOCK_SIZE:
         if (!parse_size(value, 1, SIZE_MAX, &z))
-            return bad_value(diag, name, value, "a positive integer");
+            return bad_value(opts, diag, name, value, "a positive integer");
         opts->block_size = z;
         break;
     case MS_APPLY_OPT_DAMPENING_FRAC:
         if (!parse_double(value, &d) || d < 0.0)
-            return bad_value(diag, name, value, "a finite number >= 0");
+            return bad_value(opts, diag, name, value, "a finite number >= 0");
         opts->dampening_frac = d;
         break;
     case MS_APPLY_OPT_ACTORDER:
         if (!parse_actorder(value, &opts->actorder))
-            return bad_value(diag, name, value, "none, static, weight, group or dynamic");
+            return bad_value(opts, diag, name, value, "none, static, weight, group or dynamic");
         break;
     default:
         break;
@@ -259,11 +261,13 @@ ms_status ms_apply_set(ms_apply_opts *opts, const char *name, const char *value,
     return MS_OK;
 }
 
-/* Refuses an option combination: message, then what would be valid. */
+/* Refuses an option combination: message, then what would be valid (a
+ * parenthesized format and its arguments). */
+#define UNPACK(...) __VA_ARGS__
 #define REFUSE(diag, hint, ...)                                                                    \
     do {                                                                                           \
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-OPTIONS", NULL, 0, 0, __VA_ARGS__);            \
-        ms_diag_hint(diag, "%s", hint);                                                            \
+        ms_diag_hint(diag, UNPACK hint);                                                           \
         return MS_ERR_INVALID;                                                                     \
     } while (0)
 
@@ -271,24 +275,25 @@ ms_status ms_apply_check(const ms_apply_opts *o, ms_diag *diag)
 {
     if (o->op != MS_APPLY_PRUNE && op_options[o->op] & OPT(STRUCTURE) &&
         o->prune.structure == MS_PRUNE_CHANNEL)
-        REFUSE(diag, "use --structure unstructured or N:M", "%s cannot prune whole channels",
-               ms_apply_op_name(o->op));
+        REFUSE(diag, ("use %sstructure unstructured or N:M", P(o)),
+               "%s cannot prune whole channels", ms_apply_op_name(o->op));
     if (!(op_options[o->op] & OPT(BITS)))
         return MS_OK;
     const ms_quant_args *q = &o->quant;
     if (q->type == MS_QUANT_FLOAT && q->num_bits != 8)
-        REFUSE(diag, "fp8 codes are 8 bits (E4M3): drop --bits or pass --bits 8",
-               "--bits %d does not fit --type fp8", q->num_bits);
+        REFUSE(diag, ("fp8 codes are 8 bits (E4M3): drop %sbits or pass %sbits 8", P(o), P(o)),
+               "%sbits %d does not fit %stype fp8", P(o), q->num_bits, P(o));
     if (q->strategy == MS_QUANT_GROUP && q->group_size == 0)
-        REFUSE(diag, "pass --group-size G (G must divide every tensor's columns)",
-               "--strategy group needs --group-size");
+        REFUSE(diag, ("pass %sgroup-size G (G must divide every tensor's columns)", P(o)),
+               "%sstrategy group needs %sgroup-size", P(o), P(o));
     if (q->strategy != MS_QUANT_GROUP && q->group_size != 0)
-        REFUSE(diag, "drop --group-size or pass --strategy group",
-               "--group-size needs --strategy group, not %s",
+        REFUSE(diag, ("drop %sgroup-size or pass %sstrategy group", P(o), P(o)),
+               "%sgroup-size needs %sstrategy group, not %s", P(o), P(o),
                q->strategy == MS_QUANT_TENSOR ? "tensor" : "channel");
     if (o->actorder == MS_ACTORDER_GROUP && q->strategy != MS_QUANT_GROUP)
-        REFUSE(diag, "use --actorder static, or --strategy group with --group-size",
-               "--actorder group needs --strategy group");
+        REFUSE(diag,
+               ("use %sactorder static, or %sstrategy group with %sgroup-size", P(o), P(o), P(o)),
+               "%sactorder group needs %sstrategy group", P(o), P(o));
     return MS_OK;
 }
 
@@ -300,26 +305,26 @@ static ms_status check_shape(const ms_apply_opts *o, const char *name, size_t ro
     bool nm = op_options[o->op] & OPT(STRUCTURE) && p->structure == MS_PRUNE_NM;
     if (nm && cols % p->m != 0) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-SHAPE", NULL, 0, 0,
-                    "--structure %zu:%zu: M = %zu does not divide the %zu columns of tensor '%s' "
+                    "%sstructure %zu:%zu: M = %zu does not divide the %zu columns of tensor '%s' "
                     "[%zu, %zu]",
-                    p->n, p->m, p->m, cols, name, rows, cols);
-        ms_diag_hint(diag, "pick M dividing %zu, or leave %s out with --tensors", cols, name);
+                    P(o), p->n, p->m, p->m, cols, name, rows, cols);
+        ms_diag_hint(diag, "pick M dividing %zu, or leave %s out", cols, name);
         return MS_ERR_INVALID;
     }
     if (nm && o->op == MS_APPLY_SPARSEGPT && (p->m > 64 || o->block_size % p->m != 0)) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-SHAPE", NULL, 0, 0,
-                    "--structure %zu:%zu does not fit --block-size %zu", p->n, p->m, o->block_size);
-        ms_diag_hint(diag, "SparseGPT needs M <= 64 dividing --block-size");
+                    "%sstructure %zu:%zu does not fit %sblock-size %zu", P(o), p->n, p->m, P(o),
+                    o->block_size);
+        ms_diag_hint(diag, "SparseGPT needs M <= 64 dividing %sblock-size", P(o));
         return MS_ERR_INVALID;
     }
     size_t g = o->quant.group_size;
     if (op_options[o->op] & OPT(GROUP_SIZE) && o->quant.strategy == MS_QUANT_GROUP &&
         cols % g != 0) {
         ms_diag_set(diag, MS_ERR_INVALID, "E-KERNEL-SHAPE", NULL, 0, 0,
-                    "--group-size %zu does not divide the %zu columns of tensor '%s' [%zu, %zu]", g,
-                    cols, name, rows, cols);
-        ms_diag_hint(diag, "pick a group size dividing %zu, or leave %s out with --tensors", cols,
-                     name);
+                    "%sgroup-size %zu does not divide the %zu columns of tensor '%s' [%zu, %zu]",
+                    P(o), g, cols, name, rows, cols);
+        ms_diag_hint(diag, "pick a group size dividing %zu, or leave %s out", cols, name);
         return MS_ERR_INVALID;
     }
     return MS_OK;

@@ -2,10 +2,11 @@
  * layer under `modsim kernel`, and for any front end (TUI, modifier hooks)
  * that lets a user pick an op and its options.
  *
- * Options are named as on the command line without the dashes ("sparsity",
- * "group-size"); ms_apply_set parses and range-checks one, ms_apply_check the
- * combination once all are set. Every refusal is MS_ERR_INVALID with a diag
- * naming the option, the bad value and what would be valid. Defaults are
+ * Options have names ("sparsity", "group-size"); ms_apply_set parses and
+ * range-checks one, ms_apply_check the combination once all are set. Every
+ * refusal is MS_ERR_INVALID with a diag naming the option (after the
+ * front end's option_prefix, e.g. "--"), the bad value and what would be
+ * valid. Defaults are
  * upstream's (llm-compressor / compressed-tensors) where it has one. */
 #ifndef MS_APPLY_H
 #define MS_APPLY_H
@@ -81,6 +82,9 @@ typedef struct ms_apply_opts {
     ms_actorder actorder;  /* gptq */
     size_t block_size;     /* gptq, sparsegpt */
     double dampening_frac; /* gptq, sparsegpt */
+    /* Written before option names in diagnostics: NULL (default) for none,
+     * "--" where options are command-line flags. Changes no number. */
+    const char *option_prefix;
 } ms_apply_opts;
 
 void ms_apply_opts_init(ms_apply_opts *opts, ms_apply_op op);

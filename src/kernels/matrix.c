@@ -41,13 +41,6 @@ ms_status ms_matrix_init(ms_matrix *m, size_t rows, size_t cols, ms_diag *diag)
     return MS_OK;
 }
 
-void ms_matrix_free(ms_matrix *m)
-{
-    free(m->data);
-    m->data = NULL;
-    m->rows = m->cols = 0;
-}
-
 ms_status ms_check_finite(const float *x, size_t rows, size_t cols, size_t ld, const char *what,
                           ms_diag *diag)
 {

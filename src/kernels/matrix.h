@@ -23,9 +23,6 @@ typedef struct ms_matrix {
 /* Allocates a zero-filled rows x cols matrix (64-byte aligned). */
 ms_status ms_matrix_init(ms_matrix *m, size_t rows, size_t cols, ms_diag *diag);
 
-/* Frees the data and zeroes the struct; safe on a zeroed or freed matrix. */
-void ms_matrix_free(ms_matrix *m);
-
 /* 64-byte-aligned allocation of `count` floats, freed with free(); NULL on failure. */
 float *ms_alloc_floats(size_t count);
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/array.h"
 #include "../util/atomic.h"
 #include "../util/doc.h"
 #include "../util/json.h"
@@ -514,21 +515,6 @@ static bool names_reserve(ms_st_writer *w)
     return true;
 }
 
-static bool grow(void **items, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*items, ncap * size);
-    if (!p)
-        return false;
-    *items = p;
-    *cap = ncap;
-    return true;
-}
-
 ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, ms_diag *diag)
 {
@@ -546,7 +532,7 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                                "tensor '%s' is too large", name);
         nbytes *= shape[d];
     }
-    if (!names_reserve(w) || !grow((void **)&w->entries, &w->cap, w->count + 1, sizeof *w->entries))
+    if (!names_reserve(w) || !ms_array_reserve(&w->entries, &w->cap, w->count, sizeof *w->entries))
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     size_t *slot = name_slot(w, name);
     if (*slot)
@@ -569,7 +555,7 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
 
 ms_status ms_st_writer_metadata(ms_st_writer *w, const char *key, const char *value, ms_diag *diag)
 {
-    if (!grow((void **)&w->meta, &w->cap_meta, w->n_meta + 2, sizeof *w->meta))
+    if (!ms_array_reserve(&w->meta, &w->cap_meta, w->n_meta + 1, sizeof *w->meta))
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {

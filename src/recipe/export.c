@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && !strcmp(s + ls - lx, suffix);
-}
+#include "../util/text.h"
 
 /* Whether `s` reads back as the same plain scalar, in block or flow context. */
 static bool plain_safe(const char *s, bool flow)
@@ -169,7 +165,7 @@ static ms_status write_stage(const ms_schema *s, FILE *o, const ms_node *key, co
     bool any = false;
     for (size_t g = 0; g < stage->count; g++) {
         const ms_node *gk = stage->keys[g], *group = stage->items[g];
-        if (!ends_with(gk->value, "_modifiers") || group->kind != MS_NODE_MAP)
+        if (!ms_ends_with(gk->value, "_modifiers") || group->kind != MS_NODE_MAP)
             continue;
         fputs(any ? "  " : "\n  ", o);
         any = true;
@@ -238,7 +234,7 @@ ms_status ms_export_tree(const ms_schema *s, const ms_node *root, const char *fi
     for (size_t i = 0; i < root->count && st == MS_OK; i++) {
         const ms_node *key = root->keys[i];
         if ((filter && strncmp(key->value, filter, strlen(filter))) ||
-            !ends_with(key->value, "_stage") || root->items[i]->kind != MS_NODE_MAP)
+            !ms_ends_with(key->value, "_stage") || root->items[i]->kind != MS_NODE_MAP)
             continue;
         st = write_stage(s, o, key, root->items[i]);
     }

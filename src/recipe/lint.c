@@ -9,18 +9,14 @@
 
 #include "../core/calc.h"
 #include "../core/scheduler.h"
+#include "../util/quant_words.h"
 #include "../util/codes.h"
+#include "../util/text.h"
 
 typedef struct lctx {
     const ms_recipe *r;
-    ms_report rep;
+    ms_report d; /* where diagnostics go */
 } lctx;
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && !strcmp(s + ls - lx, suffix);
-}
 
 /* ---- layout: keys upstream's Recipe.from_dict skips without a word ---- */
 
@@ -32,9 +28,9 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
             continue;
         if (!strcmp(key->value, "args"))
             continue;
-        if (!ends_with(key->value, "_stage")) {
+        if (!ms_ends_with(key->value, "_stage")) {
             ms_diag *d =
-                ms_report_at(&c->rep, "W-IGNORED-KEY", key,
+                ms_report_at(&c->d, "W-IGNORED-KEY", key,
                              "top-level key '%s' is ignored upstream: only 'args' and keys "
                              "ending in '_stage' are read",
                              key->value);
@@ -43,7 +39,7 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
             continue;
         }
         if (stage->kind != MS_NODE_MAP) {
-            ms_diag *d = ms_report_at(&c->rep, "W-IGNORED-KEY", key,
+            ms_diag *d = ms_report_at(&c->d, "W-IGNORED-KEY", key,
                                       "stage '%s' is a %s, which upstream skips", key->value,
                                       ms_node_type_name(stage));
             ms_diag_hint(d, "a stage is a map of '*_modifiers' groups");
@@ -51,15 +47,15 @@ static void lint_layout(lctx *c, const ms_node *root, const char *filter)
         }
         for (size_t g = 0; g < stage->count; g++) {
             const ms_node *gk = stage->keys[g], *group = stage->items[g];
-            if (!ends_with(gk->value, "_modifiers")) {
+            if (!ms_ends_with(gk->value, "_modifiers")) {
                 ms_diag *d =
-                    ms_report_at(&c->rep, "W-IGNORED-KEY", gk,
+                    ms_report_at(&c->d, "W-IGNORED-KEY", gk,
                                  "'%s' in stage '%s' is ignored upstream: only keys ending in "
                                  "'_modifiers' are read",
                                  gk->value, key->value);
                 ms_diag_hint(d, "if it holds modifiers, rename it so it ends in '_modifiers'");
             } else if (group->kind != MS_NODE_MAP) {
-                ms_diag *d = ms_report_at(&c->rep, "W-IGNORED-KEY", gk,
+                ms_diag *d = ms_report_at(&c->d, "W-IGNORED-KEY", gk,
                                           "group '%s' is a %s, which upstream skips", gk->value,
                                           ms_node_type_name(group));
                 ms_diag_hint(d, "a group maps modifier types to their arguments");
@@ -105,7 +101,7 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
         inner = text + 5;
         n = len - 6;
         ms_diag *d =
-            ms_report_at(&c->rep, "W-CALC-PARENS", sched,
+            ms_report_at(&c->d, "W-CALC-PARENS", sched,
                          "%s.update_scheduler: upstream extracts calc expressions with "
                          "calc\\(([^()]*)\\), so parentheses inside make it raise 'invalid "
                          "calc string' at initialize",
@@ -115,7 +111,7 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
     }
     char *expr = strndup(inner, n);
     if (!expr) {
-        c->rep.st = MS_ERR_NOMEM;
+        c->d.st = MS_ERR_NOMEM;
         return;
     }
     ms_calc *calc = NULL;
@@ -124,13 +120,13 @@ static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *us
     if (ms_calc_parse(expr, &calc, &cd) != MS_OK) {
         ms_diag d = cd;
         d.severity = MS_SEV_ERROR;
-        snprintf(d.file, sizeof d.file, "%s", c->rep.file);
+        snprintf(d.file, sizeof d.file, "%s", c->d.file);
         d.line = sched->line;
         d.col = col + (int)(inner - text) + (cd.col > 0 ? cd.col - 1 : 0);
         if (!d.code[0])
             snprintf(d.code, sizeof d.code, "E-CALC");
-        if (ms_diag_list_add(c->rep.out, &d) != MS_OK)
-            c->rep.st = MS_ERR_NOMEM;
+        if (ms_diag_list_add(c->d.out, &d) != MS_OK)
+            c->d.st = MS_ERR_NOMEM;
     } else {
         for (size_t i = 0; i < ms_calc_var_count(calc); i++)
             *uses_update = *uses_update || !strcmp(ms_calc_var_name(calc, i), "update");
@@ -158,7 +154,7 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
     ms_scheduler *s = NULL;
     ms_raise raised;
     ms_diag ignored;
-    if (ms_scheduler_new(sched_name, &set, c->rep.file, at->line, at->col, &s, &raised, &ignored) !=
+    if (ms_scheduler_new(sched_name, &set, c->d.file, at->line, at->col, &s, &raised, &ignored) !=
         MS_OK)
         return;
     enum { SAMPLES = 200 };
@@ -173,7 +169,7 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
         char idx[32];
         snprintf(idx, sizeof idx, "%g", ms_event_current_index(&ev));
         if (ms_scheduler_eval(s, &ev, &v, &raised) != MS_OK) {
-            ms_diag *d = ms_report_at(&c->rep, "W-CALC-RAISES", at,
+            ms_diag *d = ms_report_at(&c->d, "W-CALC-RAISES", at,
                                       "%s.update_scheduler raises %s at index %s: %s", m->name,
                                       ms_raise_kind_name(raised.kind), idx, raised.message);
             ms_diag_hint(d, "upstream evaluates the schedule at every batch_start; define every "
@@ -184,7 +180,7 @@ static void lint_schedule_range(lctx *c, const mod_info *m, const char *sched_na
             char val[32];
             snprintf(val, sizeof val, "%g", v);
             ms_diag *d =
-                ms_report_at(&c->rep, "W-SCHED-RANGE", at,
+                ms_report_at(&c->d, "W-SCHED-RANGE", at,
                              "%s.update_scheduler gives sparsity %s at index %s, outside [0, 1]",
                              m->name, val, idx);
             ms_diag_hint(d, "check init_sparsity, final_sparsity and the schedule's formula over "
@@ -208,7 +204,7 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
     const ms_node *at = sched ? sched : m->e->type_key;
     if (m->start.set && m->end.set && m->start.value == m->end.value) {
         ms_diag *d =
-            ms_report_at(&c->rep, "W-ZERO-SPAN", m->start_n,
+            ms_report_at(&c->d, "W-ZERO-SPAN", m->start_n,
                          "%s has start == end (%g) with scheduler '%s': upstream divides by "
                          "end - start and raises ZeroDivisionError",
                          m->name, m->start.value, name);
@@ -220,7 +216,7 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
         if ((!e || ms_node_as_double(e, &exponent)) && floor(exponent) == exponent &&
             fmod(exponent, 2) == 0) {
             ms_diag *d =
-                ms_report_at(&c->rep, "W-POLY-EVEN", e ? e : at,
+                ms_report_at(&c->d, "W-POLY-EVEN", e ? e : at,
                              "%s: polynomial_decay with the even exponent %g leaves [init, "
                              "final]: sparsity starts at 2*final - init and falls to final",
                              m->name, exponent);
@@ -237,7 +233,7 @@ static void lint_modifier(lctx *c, const mod_info *m)
         lint_magnitude(c, m, &uses_update);
     if (m->training && m->end.set && m->end.value == -1) {
         ms_diag *d =
-            ms_report_at(&c->rep, "W-END-NEG", m->end_n,
+            ms_report_at(&c->d, "W-END-NEG", m->end_n,
                          "%s has end: -1, so it never starts: upstream starts a modifier only "
                          "while index < end (sparseml read -1 as 'until training ends')",
                          m->name);
@@ -245,14 +241,14 @@ static void lint_modifier(lctx *c, const mod_info *m)
     } else if (m->training && m->start.set && m->end.set &&
                (m->end.value < m->start.value ||
                 (m->end.value == m->start.value && strcmp(m->name, "MagnitudePruningModifier")))) {
-        ms_diag *d = ms_report_at(&c->rep, "W-END-BEFORE-START", m->end_n,
+        ms_diag *d = ms_report_at(&c->d, "W-END-BEFORE-START", m->end_n,
                                   "%s has end (%g) <= start (%g): it never starts", m->name,
                                   m->end.value, m->start.value);
         ms_diag_hint(d, "make end greater than start, or leave end out");
     }
     if (m->update.set && !uses_update) {
         ms_diag *d =
-            ms_report_at(&c->rep, "W-UPDATE-IGNORED", m->update_n,
+            ms_report_at(&c->d, "W-UPDATE-IGNORED", m->update_n,
                          "%s ignores update: only a calc(...) scheduler that uses the variable "
                          "'update' reads it",
                          m->name);
@@ -260,7 +256,7 @@ static void lint_modifier(lctx *c, const mod_info *m)
     }
     if (m->training && m->start.set && m->start.value > 0) {
         ms_diag *d =
-            ms_report_at(&c->rep, "W-START-NEVER", m->start_n,
+            ms_report_at(&c->d, "W-START-NEVER", m->start_n,
                          "%s never starts: start is %g but upstream's lifecycle builds its "
                          "events with index 0",
                          m->name, m->start.value);
@@ -273,7 +269,7 @@ static void lint_entries(lctx *c, const ms_schema *schema)
     size_t n = ms_recipe_count(c->r);
     mod_info *mods = calloc(n ? n : 1, sizeof *mods);
     if (!mods) {
-        c->rep.st = MS_ERR_NOMEM;
+        c->d.st = MS_ERR_NOMEM;
         return;
     }
     size_t k = 0;
@@ -293,12 +289,12 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         has_calibration = has_calibration || !m->training;
         has_training_schedule = has_training_schedule || is_training_schedule(m);
     }
-    for (size_t i = 0; i < k && c->rep.st == MS_OK; i++) {
+    for (size_t i = 0; i < k && c->d.st == MS_OK; i++) {
         lint_modifier(c, &mods[i]);
         const ms_node *at = mods[i].e->type_key;
         if (mods[i].training && has_calibration) {
             ms_diag *d =
-                ms_report_at(&c->rep, "W-ONESHOT-TRAINING", at,
+                ms_report_at(&c->d, "W-ONESHOT-TRAINING", at,
                              "%s is driven by batch events, which a one-shot run (this recipe "
                              "has calibration modifiers) never sends: it never ends",
                              mods[i].name);
@@ -306,7 +302,7 @@ static void lint_entries(lctx *c, const ms_schema *schema)
                             "with a training loop");
         } else if (!mods[i].training && has_training_schedule) {
             ms_diag *d =
-                ms_report_at(&c->rep, "W-TRAINING-CALIB", at,
+                ms_report_at(&c->d, "W-TRAINING-CALIB", at,
                              "%s is driven by calibration epochs, which training (this recipe "
                              "has a start/end schedule) never sends: it never starts, and "
                              "finalize ends it",
@@ -319,20 +315,6 @@ static void lint_entries(lctx *c, const ms_schema *schema)
 
 /* ---- cross-field rules of upstream's validators ---- */
 
-enum {
-    STRAT_UNKNOWN = -1,
-    STRAT_TENSOR,
-    STRAT_CHANNEL,
-    STRAT_GROUP,
-    STRAT_BLOCK,
-    STRAT_TOKEN,
-    STRAT_TENSOR_GROUP,
-    STRAT_ATTN_HEAD
-};
-static const char *const strategy_names[] = {"tensor", "channel",      "group",    "block",
-                                             "token",  "tensor_group", "attn_head"};
-
-enum { ACT_UNKNOWN = -1, ACT_NONE, ACT_GROUP, ACT_WEIGHT };
 enum { DYN_UNKNOWN = -1, DYN_FALSE, DYN_TRUE, DYN_LOCAL };
 
 /* One QuantizationArgs map as compressed-tensors reads it. Values of the
@@ -368,30 +350,23 @@ static void read_qargs(const ms_node *a, qargs *q)
     set_node(a, "block_structure", &q->block_n);
     set_node(a, "type", &q->type_n);
     if (set_node(a, "strategy", &q->strategy_n)) {
-        for (int i = 0; i <= STRAT_ATTN_HEAD; i++)
-            if (ms_node_is_string(q->strategy_n) &&
-                !strcasecmp(q->strategy_n->value, strategy_names[i]))
-                q->strategy = i;
+        if (ms_node_is_string(q->strategy_n))
+            q->strategy = ms_qstrategy_parse(q->strategy_n->value, true);
     } else if (q->group_size_known) {
         q->inferred = true;
-        q->strategy = isnan(q->group_size)  ? STRAT_TENSOR
-                      : q->group_size > 0   ? STRAT_GROUP
-                      : q->group_size == -1 ? STRAT_CHANNEL
-                                            : STRAT_UNKNOWN;
+        q->strategy = isnan(q->group_size)  ? MS_QSTRAT_TENSOR
+                      : q->group_size > 0   ? MS_QSTRAT_GROUP
+                      : q->group_size == -1 ? MS_QSTRAT_CHANNEL
+                                            : -1;
     }
     bool b;
     if (!set_node(a, "actorder", &q->actorder_n)) {
-        q->actorder = ACT_NONE;
+        q->actorder = MS_QACT_NONE;
     } else if (ms_node_as_bool(q->actorder_n, &b)) {
-        q->actorder = b ? ACT_GROUP : ACT_NONE;
+        q->actorder = b ? MS_QACT_GROUP : MS_QACT_NONE;
         q->actorder_value = b ? "group" : NULL;
     } else if (ms_node_is_string(q->actorder_n)) {
-        static const char *const words[] = {"group", "dynamic", "weight", "static"};
-        for (size_t i = 0; i < 4; i++)
-            if (!strcasecmp(q->actorder_n->value, words[i])) {
-                q->actorder = i < 2 ? ACT_GROUP : ACT_WEIGHT;
-                q->actorder_value = words[i];
-            }
+        q->actorder = ms_qactorder_parse(q->actorder_n->value, true, &q->actorder_value);
     }
     if (!set_node(a, "dynamic", &q->dynamic_n))
         q->dynamic = DYN_FALSE;
@@ -403,13 +378,13 @@ static void read_qargs(const ms_node *a, qargs *q)
 
 static bool grouped(int strategy)
 {
-    return strategy == STRAT_GROUP || strategy == STRAT_TENSOR_GROUP;
+    return strategy == MS_QSTRAT_GROUP || strategy == MS_QSTRAT_TENSOR_GROUP;
 }
 
 /* "strategy channel", or "strategy tensor (inferred: none given)" */
 static const char *strategy_text(const qargs *q, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "strategy %s%s", strategy_names[q->strategy],
+    snprintf(buf, cap, "strategy %s%s", ms_qstrategy_name(q->strategy),
              q->inferred ? " (inferred: none given)" : "");
     return buf;
 }
@@ -423,7 +398,7 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
     char st[80];
     ms_diag *d;
     if (q.group_size_known && !q.strategy_n && !isnan(q.group_size) && q.group_size == 0) {
-        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.group_size_n,
+        d = ms_report_at(&c->d, "E-QUANT-ARGS", q.group_size_n,
                          "%s: group_size 0 without a strategy: compressed-tensors cannot infer one",
                          where);
         ms_diag_hint(d, "use group_size > 0 for strategy group, or -1 for channel");
@@ -434,61 +409,61 @@ static void lint_qargs(lctx *c, const ms_node *a, const char *where)
         !ms_node_get(a, "zp_dtype") && (!bits_n || ms_node_as_int(bits_n, &bits)) && bits != 4 &&
         bits != 8) {
         d = ms_report_at(
-            &c->rep, "E-QUANT-ARGS", bits_n,
+            &c->d, "E-QUANT-ARGS", bits_n,
             "%s: type float with num_bits %lld: compressed-tensors supports 4 and 8 only "
             "(NotImplementedError)",
             where, bits);
         ms_diag_hint(d, "use num_bits 8 (FP8) or 4 (FP4), or type int");
     }
-    if (q.strategy == STRAT_UNKNOWN)
+    if (q.strategy == -1)
         return;
     strategy_text(&q, st, sizeof st);
-    if (q.strategy == STRAT_TOKEN && q.dynamic == DYN_FALSE) {
+    if (q.strategy == MS_QSTRAT_TOKEN && q.dynamic == DYN_FALSE) {
         d = ms_report_at(
-            &c->rep, "E-QUANT-ARGS", q.strategy_n,
+            &c->d, "E-QUANT-ARGS", q.strategy_n,
             "%s: strategy token without dynamic: true: compressed-tensors refuses static "
             "token quantization",
             where);
         ms_diag_hint(d, "add 'dynamic: true', or use strategy tensor or channel");
     }
     if (grouped(q.strategy) && q.group_size_known && (isnan(q.group_size) || q.group_size <= 0)) {
-        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.group_size_n ? q.group_size_n : q.strategy_n,
+        d = ms_report_at(&c->d, "E-QUANT-ARGS", q.group_size_n ? q.group_size_n : q.strategy_n,
                          "%s: %s needs a positive group_size", where, st);
         ms_diag_hint(d, "add 'group_size: 128' (columns per group)");
     }
     if (q.group_size_known && q.group_size > 0 && !grouped(q.strategy)) {
-        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.group_size_n,
+        d = ms_report_at(&c->d, "E-QUANT-ARGS", q.group_size_n,
                          "%s: group_size %g needs strategy group or tensor_group, not %s", where,
                          q.group_size, st);
         ms_diag_hint(d, "set 'strategy: group', or remove group_size");
     }
-    if (q.strategy == STRAT_BLOCK && !q.block_n) {
-        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.strategy_n,
+    if (q.strategy == MS_QSTRAT_BLOCK && !q.block_n) {
+        d = ms_report_at(&c->d, "E-QUANT-ARGS", q.strategy_n,
                          "%s: strategy block needs block_structure", where);
         ms_diag_hint(d, "add 'block_structure: [128, 128]' ([rows, cols] of a block)");
     }
-    if (q.block_n && q.strategy != STRAT_BLOCK) {
-        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.block_n,
+    if (q.block_n && q.strategy != MS_QSTRAT_BLOCK) {
+        d = ms_report_at(&c->d, "E-QUANT-ARGS", q.block_n,
                          "%s: block_structure needs strategy block, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: block', or remove block_structure");
     }
-    if (q.actorder == ACT_GROUP && !grouped(q.strategy)) {
+    if (q.actorder == MS_QACT_GROUP && !grouped(q.strategy)) {
         d = ms_report_at(
-            &c->rep, "E-QUANT-ARGS", q.actorder_n,
+            &c->d, "E-QUANT-ARGS", q.actorder_n,
             "%s: actorder %s (group ordering) needs strategy group or tensor_group, not %s", where,
             q.actorder_n->value, st);
         ms_diag_hint(d, "use 'actorder: weight' (static), or strategy group with a group_size");
     }
-    if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != STRAT_TOKEN &&
-        q.strategy != STRAT_TENSOR && !grouped(q.strategy)) {
+    if ((q.dynamic == DYN_TRUE || q.dynamic == DYN_LOCAL) && q.strategy != MS_QSTRAT_TOKEN &&
+        q.strategy != MS_QSTRAT_TENSOR && !grouped(q.strategy)) {
         d = ms_report_at(
-            &c->rep, "E-QUANT-ARGS", q.dynamic_n,
+            &c->d, "E-QUANT-ARGS", q.dynamic_n,
             "%s: dynamic quantization needs strategy token, tensor, group or tensor_group, "
             "not %s",
             where, st);
         ms_diag_hint(d, "use strategy token (per token) or tensor, or remove 'dynamic:'");
-    } else if (q.dynamic == DYN_LOCAL && q.strategy != STRAT_TENSOR_GROUP) {
-        d = ms_report_at(&c->rep, "E-QUANT-ARGS", q.dynamic_n,
+    } else if (q.dynamic == DYN_LOCAL && q.strategy != MS_QSTRAT_TENSOR_GROUP) {
+        d = ms_report_at(&c->d, "E-QUANT-ARGS", q.dynamic_n,
                          "%s: dynamic: local needs strategy tensor_group, not %s", where, st);
         ms_diag_hint(d, "set 'strategy: tensor_group' (NVFP4), or use dynamic: true");
     }
@@ -510,16 +485,16 @@ static void lint_scheme(lctx *c, const ms_node *scheme, const char *where)
         qargs q;
         read_qargs(a, &q);
         ms_diag *d;
-        if (q.actorder_n && q.actorder != ACT_NONE) {
+        if (q.actorder_n && q.actorder != MS_QACT_NONE) {
             d = ms_report_at(
-                &c->rep, "E-QUANT-SCHEME", q.actorder_n,
+                &c->d, "E-QUANT-SCHEME", q.actorder_n,
                 "%s: actorder applies to weights only: compressed-tensors refuses it on %s", path,
                 kinds[i]);
             ms_diag_hint(d, "move 'actorder:' to 'weights:' or remove it");
         }
-        if (i == 1 && (q.strategy == STRAT_CHANNEL || q.strategy == STRAT_BLOCK)) {
+        if (i == 1 && (q.strategy == MS_QSTRAT_CHANNEL || q.strategy == MS_QSTRAT_BLOCK)) {
             char st[80];
-            d = ms_report_at(&c->rep, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
+            d = ms_report_at(&c->d, "E-QUANT-SCHEME", q.strategy_n ? q.strategy_n : a,
                              "%s: %s is not supported for activation quantization "
                              "(NotImplementedError)",
                              path, strategy_text(&q, st, sizeof st));
@@ -545,7 +520,7 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             other = t;
         }
         d = ms_report_at(
-            &c->rep, "E-SCHEME-CONFLICT", later,
+            &c->d, "E-SCHEME-CONFLICT", later,
             "%s sets both scheme and config_groups: upstream raises 'Please specify either "
             "`scheme` or `config_groups`' when it resolves the config",
             name);
@@ -559,7 +534,7 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             if (!set_node(args, single[i], &v))
                 continue;
             d = ms_report_at(
-                &c->rep, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
+                &c->d, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
                 "%s sets both %s and the observer map: upstream raises ValueError when it "
                 "applies observers",
                 name, single[i]);
@@ -586,12 +561,12 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
         read_qargs(w, &q);
         /* GPTQ sets actorder on these strategies only; an explicit value
          * (not the default) must equal the scheme's word for word */
-        if (q.strategy == STRAT_UNKNOWN || q.strategy == STRAT_TOKEN ||
-            q.strategy == STRAT_ATTN_HEAD || !q.actorder_value ||
+        if (q.strategy == -1 || q.strategy == MS_QSTRAT_TOKEN ||
+            q.strategy == MS_QSTRAT_ATTN_HEAD || !q.actorder_value ||
             !strcmp(gptq_value, q.actorder_value))
             continue;
         d = ms_report_at(
-            &c->rep, "E-ACTORDER-CONFLICT", actorder,
+            &c->d, "E-ACTORDER-CONFLICT", actorder,
             "GPTQModifier.actorder '%s' differs from %s.weights.actorder '%s': upstream "
             "raises ValueError when it resolves the config",
             gptq_value, where, q.actorder_value);
@@ -628,7 +603,7 @@ static void lint_owl(lctx *c, const ms_recipe_entry *e)
                      missing[0] ? " and " : "", fields[i]);
     }
     ms_diag *d =
-        ms_report_at(&c->rep, "E-OWL", first,
+        ms_report_at(&c->d, "E-OWL", first,
                      "%s sets OWL partly, without %s: upstream needs sparsity_profile: owl, "
                      "owl_m and owl_lmbda together, or none of them",
                      e->type_key->value, missing);
@@ -637,7 +612,7 @@ static void lint_owl(lctx *c, const ms_recipe_entry *e)
 
 static void lint_cross_fields(lctx *c)
 {
-    for (size_t i = 0; i < ms_recipe_count(c->r) && c->rep.st == MS_OK; i++) {
+    for (size_t i = 0; i < ms_recipe_count(c->r) && c->d.st == MS_OK; i++) {
         const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
         const char *name = e->type_key->value;
         if (!e->args || e->args->kind != MS_NODE_MAP)
@@ -649,21 +624,14 @@ static void lint_cross_fields(lctx *c)
     }
 }
 
-/* upstream's Recipe validator: AWQ needs a QuantizationMixin modifier after it */
 static void lint_awq_order(lctx *c)
 {
     size_t n = ms_recipe_count(c->r);
-    bool quant_after = false;
-    for (size_t i = n; i-- > 0;) {
-        const char *name = ms_recipe_entry_at(c->r, i)->type_key->value;
-        if (!strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier")) {
-            quant_after = true;
-        } else if (!strcmp(name, "AWQModifier") && !quant_after) {
-            ms_diag *d = ms_report_at(&c->rep, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
-                                      "AWQModifier has no quantization modifier after it: upstream "
-                                      "refuses the recipe");
-            ms_diag_hint(d, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
-        }
+    for (size_t i = ms_recipe_next_awq_unordered(c->r, 0); i < n;
+         i = ms_recipe_next_awq_unordered(c->r, i + 1)) {
+        ms_diag *d = ms_report_at(&c->d, "E-AWQ-ORDER", ms_recipe_entry_at(c->r, i)->type_key,
+                                  MS_AWQ_ORDER_MESSAGE ": upstream refuses the recipe");
+        ms_diag_hint(d, MS_AWQ_ORDER_HINT);
     }
 }
 
@@ -675,11 +643,11 @@ static void lint_stages(lctx *c, const ms_node *root, const char *filter)
     for (size_t s = 0; s < root->count; s++) {
         const ms_node *key = root->keys[s];
         if ((filter && strncmp(key->value, filter, strlen(filter))) ||
-            !ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
+            !ms_ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
             continue;
         if (++seen == 2) {
             ms_diag *d =
-                ms_report_at(&c->rep, "W-STAGES-FLAT", key,
+                ms_report_at(&c->d, "W-STAGES-FLAT", key,
                              "%zu stages are flattened into one modifier list: upstream runs "
                              "all their modifiers together, not stage after stage",
                              ms_recipe_stage_count(c->r));
@@ -717,14 +685,14 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
     const ms_doc *doc = ms_recipe_doc(r);
     const ms_node *root = ms_doc_root(doc);
     const char *filter = ms_recipe_stage_filter(r);
-    lctx c = {.r = r, .rep = {.out = out, .file = ms_doc_file(doc)}};
+    lctx c = {.r = r, .d = {.out = out, .file = ms_doc_file(doc), .st = MS_OK}};
     if (!root)
         return MS_OK;
     ms_node view;
     if (filtered_root(root, filter, &view) != MS_OK)
         return MS_ERR_NOMEM;
-    c.rep.st = ms_schema_validate(schema, NULL, &view, c.rep.file, out);
-    if (c.rep.st == MS_OK && root->kind == MS_NODE_MAP) {
+    c.d.st = ms_schema_validate(schema, NULL, &view, c.d.file, out);
+    if (c.d.st == MS_OK && root->kind == MS_NODE_MAP) {
         lint_layout(&c, root, filter);
         lint_awq_order(&c);
         lint_cross_fields(&c);
@@ -736,7 +704,7 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
         free(view.items);
     }
     ms_diag_list_sort(out);
-    return c.rep.st;
+    return c.d.st;
 }
 
 ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *stage,

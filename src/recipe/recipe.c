@@ -5,6 +5,8 @@
 #include <strings.h>
 
 #include "../util/json.h"
+#include "../util/text.h"
+#include "../util/array.h"
 
 struct ms_recipe {
     ms_doc *doc;
@@ -15,12 +17,6 @@ struct ms_recipe {
     char *stage_filter;
     size_t n_stages;
 };
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t ls = strlen(s), lx = strlen(suffix);
-    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
-}
 
 /* Python's str.replace(old, ""): every occurrence goes. */
 static char *remove_all(const char *s, const char *old)
@@ -56,14 +52,8 @@ static const char *keep_name(ms_recipe *r, char *name)
 
 static ms_status add_entry(ms_recipe *r, const ms_recipe_entry *e, size_t *cap)
 {
-    if (r->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        ms_recipe_entry *entries = realloc(r->entries, ncap * sizeof *entries);
-        if (!entries)
-            return MS_ERR_NOMEM;
-        r->entries = entries;
-        *cap = ncap;
-    }
+    if (!ms_array_reserve(&r->entries, cap, r->count, sizeof *r->entries))
+        return MS_ERR_NOMEM;
     r->entries[r->count++] = *e;
     return MS_OK;
 }
@@ -86,7 +76,7 @@ static ms_status collect(ms_recipe *r, const char *stage_filter, bool lenient, m
         if (stage_filter && strncmp(stage_key, stage_filter, strlen(stage_filter)) != 0)
             continue;
         /* upstream skips what is not a `*_stage` map; lint reports it */
-        if (!ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+        if (!ms_ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
             continue;
         const char *stage_name = keep_name(r, remove_all(stage_key, "_stage"));
         if (!stage_name)
@@ -95,7 +85,7 @@ static ms_status collect(ms_recipe *r, const char *stage_filter, bool lenient, m
         for (size_t g = 0; g < stage->count; g++) {
             const char *group_key = stage->keys[g]->value;
             const ms_node *group = stage->items[g];
-            if (!ends_with(group_key, "_modifiers") || group->kind != MS_NODE_MAP)
+            if (!ms_ends_with(group_key, "_modifiers") || group->kind != MS_NODE_MAP)
                 continue;
             const char *group_name = keep_name(r, remove_all(group_key, "_modifiers"));
             if (!group_name)
@@ -130,27 +120,38 @@ static ms_status collect(ms_recipe *r, const char *stage_filter, bool lenient, m
     return MS_OK;
 }
 
-/* upstream refuses AWQ without a quantization modifier after it */
-static ms_status check_awq_order(const ms_recipe *r, ms_diag *diag)
+static bool is_quantization(const ms_recipe_entry *e)
 {
-    for (size_t i = 0; i < r->count; i++) {
-        if (strcmp(r->entries[i].type_key->value, "AWQModifier") != 0)
-            continue;
-        bool followed = false;
-        for (size_t j = i + 1; j < r->count && !followed; j++) {
-            const char *name = r->entries[j].type_key->value;
-            followed = !strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier");
-        }
-        if (!followed) {
-            const ms_node *k = r->entries[i].type_key;
-            ms_status st =
-                ms_diag_set(diag, MS_ERR_INVALID, "E-AWQ-ORDER", ms_doc_file(r->doc), k->line,
-                            k->col, "AWQModifier has no quantization modifier after it");
-            ms_diag_hint(diag, "add a QuantizationModifier or GPTQModifier after the AWQModifier");
-            return st;
+    const char *name = e->type_key->value;
+    return !strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier");
+}
+
+size_t ms_recipe_next_awq_unordered(const ms_recipe *r, size_t from)
+{
+    size_t last_quant = r->count; /* none */
+    for (size_t i = r->count; i-- > from;) {
+        if (is_quantization(&r->entries[i])) {
+            last_quant = i;
+            break;
         }
     }
-    return MS_OK;
+    for (size_t i = from; i < r->count; i++)
+        if (!strcmp(r->entries[i].type_key->value, "AWQModifier") &&
+            (last_quant == r->count || last_quant < i))
+            return i;
+    return r->count;
+}
+
+static ms_status check_awq_order(const ms_recipe *r, ms_diag *diag)
+{
+    size_t i = ms_recipe_next_awq_unordered(r, 0);
+    if (i == r->count)
+        return MS_OK;
+    const ms_node *k = r->entries[i].type_key;
+    ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-AWQ-ORDER", ms_doc_file(r->doc), k->line,
+                               k->col, MS_AWQ_ORDER_MESSAGE);
+    ms_diag_hint(diag, MS_AWQ_ORDER_HINT);
+    return st;
 }
 
 ms_status ms_recipe_parse(const char *text, size_t len, const char *file, int line_offset,

@@ -74,6 +74,15 @@ void ms_recipe_free(ms_recipe *recipe);
 size_t ms_recipe_count(const ms_recipe *recipe);
 const ms_recipe_entry *ms_recipe_entry_at(const ms_recipe *recipe, size_t i);
 
+/* Upstream's Recipe validator refuses an AWQModifier with no quantization
+ * modifier (QuantizationModifier, GPTQModifier) after it: the index of the
+ * first such entry at or after `from`, or the entry count when there is none.
+ * ms_recipe_parse and ms_recipe_load_file refuse the first (E-AWQ-ORDER). */
+size_t ms_recipe_next_awq_unordered(const ms_recipe *recipe, size_t from);
+
+#define MS_AWQ_ORDER_MESSAGE "AWQModifier has no quantization modifier after it"
+#define MS_AWQ_ORDER_HINT "add a QuantizationModifier or GPTQModifier after the AWQModifier"
+
 /* Creates the modifiers in recipe order; the caller owns the array and each
  * modifier (ms_lifecycle_new takes both). */
 ms_status ms_recipe_build_modifiers(const ms_recipe *recipe, ms_modifier ***out, size_t *count,

@@ -11,6 +11,7 @@
 
 #include "../util/codes.h"
 #include "../util/text.h"
+#include "../util/array.h"
 
 /* generated from schemas/recipe.schema.json by scripts/embed_schema.py */
 extern const char ms_schema_json[];
@@ -31,13 +32,6 @@ struct ms_schema {
     size_t n_res, cap_res;
 };
 
-const char *ms_schema_text(size_t *len)
-{
-    if (len)
-        *len = ms_schema_json_len;
-    return ms_schema_json;
-}
-
 /* ---- loading ---- */
 
 static ms_status add_pattern(ms_schema *s, const char *source, const ms_node *at, ms_diag *diag)
@@ -45,14 +39,8 @@ static ms_status add_pattern(ms_schema *s, const char *source, const ms_node *at
     for (size_t i = 0; i < s->n_res; i++)
         if (!strcmp(s->res[i].source, source))
             return MS_OK;
-    if (s->n_res == s->cap_res) {
-        size_t ncap = s->cap_res ? s->cap_res * 2 : 8;
-        compiled *res = realloc(s->res, ncap * sizeof *res);
-        if (!res)
-            return MS_ERR_NOMEM;
-        s->res = res;
-        s->cap_res = ncap;
-    }
+    if (!ms_array_reserve(&s->res, &s->cap_res, s->n_res, sizeof *s->res))
+        return MS_ERR_NOMEM;
     compiled *c = &s->res[s->n_res];
     c->source = source;
     if (regcomp(&c->re, source, REG_EXTENDED | REG_NOSUB) != 0)
@@ -280,7 +268,7 @@ static const char *nearest(const char *word, const char *const *cands, size_t n)
 
 typedef struct vctx {
     const ms_schema *s;
-    ms_report rep;
+    ms_report d;        /* where diagnostics go */
     char path[256];     /* where the instance sits: "GPTQModifier.config_groups.group_0" */
     const ms_node *key; /* the key node the instance is the value of, or NULL */
     int depth;
@@ -332,7 +320,7 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     const ms_node *misplaced = ms_node_get(schema, "x-misplaced");
     for (size_t i = 0; misplaced && misplaced->kind == MS_NODE_MAP && i < misplaced->count; i++) {
         if (re_match(c->s, misplaced->keys[i]->value, key->value)) {
-            ms_diag *d = ms_report_at(&c->rep, "E-MISPLACED", key,
+            ms_diag *d = ms_report_at(&c->d, "E-MISPLACED", key,
                                       "'%s' is not allowed in %s: it belongs under %s", key->value,
                                       where(c), misplaced->items[i]->value);
             ms_diag_hint(d, "indent '%s:' under 'config_groups:'", key->value);
@@ -342,13 +330,13 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     const ms_node *props = ms_node_get(schema, "properties");
     const ms_node *kind = ms_node_get(schema, "x-keyKind");
     if (kind && kind->kind == MS_NODE_SCALAR) {
-        ms_diag *d = ms_report_at(&c->rep, "E-TYPE-UNKNOWN", key, "unknown %s '%s' in %s",
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE-UNKNOWN", key, "unknown %s '%s' in %s",
                                   kind->value, key->value, where(c));
         hint_names(d, key->value, props, "types");
         return;
     }
-    ms_diag *d = ms_report_at(&c->rep, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s",
-                              key->value, where(c));
+    ms_diag *d = ms_report_at(&c->d, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s", key->value,
+                              where(c));
     hint_names(d, key->value, props, "fields");
 }
 
@@ -361,7 +349,7 @@ static bool internal_field(vctx *c, const ms_node *schema, const ms_node *key, c
     if (!fs)
         return false;
     const ms_node *desc = ms_node_get(fs, "description");
-    ms_diag *d = ms_report_at(&c->rep, "W-INTERNAL-FIELD", key,
+    ms_diag *d = ms_report_at(&c->d, "W-INTERNAL-FIELD", key,
                               "'%s' sets internal state of %s: upstream accepts it; %s", key->value,
                               where(c), desc ? desc->value : "its lifecycle overwrites it");
     ms_diag_hint(d, "remove '%s:': the lifecycle manages it", key->value);
@@ -375,7 +363,7 @@ static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
     const ms_node *pprops = ms_node_get(schema, "patternProperties");
     const ms_node *addl = ms_node_get(schema, "additionalProperties");
     const ms_node *names = ms_node_get(schema, "propertyNames");
-    for (size_t i = 0; i < n->count && c->rep.st == MS_OK; i++) {
+    for (size_t i = 0; i < n->count && c->d.st == MS_OK; i++) {
         const ms_node *key = n->keys[i], *value = n->items[i];
         bool matched = false;
         if (names)
@@ -405,8 +393,8 @@ static void validate_object(vctx *c, const ms_node *schema, const ms_node *n)
         if (!name || ms_node_get(n, name))
             continue;
         const ms_node *at = c->key ? c->key : n;
-        ms_diag *d = ms_report_at(&c->rep, "E-REQUIRED", at,
-                                  "%s is missing the required field '%s'", where(c), name);
+        ms_diag *d = ms_report_at(&c->d, "E-REQUIRED", at, "%s is missing the required field '%s'",
+                                  where(c), name);
         const ms_node *fs = ms_schema_resolve(c->s, ms_node_get(props, name));
         const ms_node *desc = ms_node_get(ms_node_get(props, name), "description");
         if (!desc)
@@ -420,19 +408,19 @@ static void validate_array(vctx *c, const ms_node *schema, const ms_node *n)
     double lim;
     const ms_node *min = ms_node_get(schema, "minItems"), *max = ms_node_get(schema, "maxItems");
     if (min && ms_node_as_double(min, &lim) && (double)n->count < lim) {
-        ms_diag *d = ms_report_at(&c->rep, "E-BOUNDS", n, "%s needs at least %g items, not %zu",
+        ms_diag *d = ms_report_at(&c->d, "E-BOUNDS", n, "%s needs at least %g items, not %zu",
                                   where(c), lim, n->count);
         ms_diag_hint(d, "add the missing items");
     }
     if (max && ms_node_as_double(max, &lim) && (double)n->count > lim) {
-        ms_diag *d = ms_report_at(&c->rep, "E-BOUNDS", n, "%s takes at most %g items, not %zu",
+        ms_diag *d = ms_report_at(&c->d, "E-BOUNDS", n, "%s takes at most %g items, not %zu",
                                   where(c), lim, n->count);
         ms_diag_hint(d, "remove the extra items");
     }
     const ms_node *prefix = ms_node_get(schema, "prefixItems");
     const ms_node *items = ms_node_get(schema, "items");
     size_t np = prefix && prefix->kind == MS_NODE_SEQ ? prefix->count : 0;
-    for (size_t i = 0; i < n->count && c->rep.st == MS_OK; i++) {
+    for (size_t i = 0; i < n->count && c->d.st == MS_OK; i++) {
         char idx[24];
         snprintf(idx, sizeof idx, "%zu", i);
         const ms_node *is = i < np ? prefix->items[i] : items;
@@ -462,7 +450,7 @@ static void validate_number(vctx *c, const ms_node *schema, const ms_node *n)
         bool bad = bounds[i].below ? (bounds[i].strict ? v <= lim : v < lim)
                                    : (bounds[i].strict ? v >= lim : v > lim);
         if (bad) {
-            ms_diag *d = ms_report_at(&c->rep, "E-BOUNDS", n, "%s must be %s %g, not %s", where(c),
+            ms_diag *d = ms_report_at(&c->d, "E-BOUNDS", n, "%s must be %s %g, not %s", where(c),
                                       bounds[i].text, lim, n->value);
             ms_diag_hint(d, "use a value %s %g", bounds[i].text, lim);
         }
@@ -478,8 +466,7 @@ static void validate_enum(vctx *c, const ms_node *schema, const ms_node *n)
         char want[128], got[128];
         node_text(cnst, want, sizeof want);
         node_text(n, got, sizeof got);
-        ms_diag *d =
-            ms_report_at(&c->rep, "E-ENUM", n, "%s must be %s, not %s", where(c), want, got);
+        ms_diag *d = ms_report_at(&c->d, "E-ENUM", n, "%s must be %s, not %s", where(c), want, got);
         ms_diag_hint(d, "write %s", want);
     }
     if (!values || values->kind != MS_NODE_SEQ)
@@ -489,8 +476,8 @@ static void validate_enum(vctx *c, const ms_node *schema, const ms_node *n)
             return;
     char got[128];
     node_text(n, got, sizeof got);
-    ms_diag *d = ms_report_at(&c->rep, "E-ENUM", n, "%s: %s is not one of the allowed values",
-                              where(c), got);
+    ms_diag *d =
+        ms_report_at(&c->d, "E-ENUM", n, "%s: %s is not one of the allowed values", where(c), got);
     if (!d)
         return;
     const char *names[64];
@@ -514,7 +501,7 @@ static void validate_pattern(vctx *c, const ms_node *schema, const ms_node *n)
     if (!pattern || pattern->kind != MS_NODE_SCALAR || !ms_node_is_string(n) ||
         re_match(c->s, pattern->value, n->value))
         return;
-    ms_diag *d = ms_report_at(&c->rep, "E-PATTERN", n, "%s: '%s' does not match %s", where(c),
+    ms_diag *d = ms_report_at(&c->d, "E-PATTERN", n, "%s: '%s' does not match %s", where(c),
                               n->value, pattern->value);
     const ms_node *ex = ms_node_get(schema, "examples");
     if (!d || !ex || ex->kind != MS_NODE_SEQ)
@@ -536,15 +523,15 @@ static bool branch_fits(const vctx *c, const ms_node *branch, const ms_node *n)
  * errors, so the message speaks of what the user evidently meant. */
 static void validate_alternatives(vctx *c, const ms_node *branches, bool one, const ms_node *n)
 {
-    ms_diag_list *saved = c->rep.out, best;
+    ms_diag_list *saved = c->d.out, best;
     size_t best_errors = SIZE_MAX, passed = 0;
     ms_diag_list_init(&best);
-    for (size_t i = 0; i < branches->count && c->rep.st == MS_OK; i++) {
+    for (size_t i = 0; i < branches->count && c->d.st == MS_OK; i++) {
         ms_diag_list tmp;
         ms_diag_list_init(&tmp);
-        c->rep.out = &tmp;
+        c->d.out = &tmp;
         validate(c, branches->items[i], n);
-        c->rep.out = saved;
+        c->d.out = saved;
         size_t errors = ms_diag_list_count(&tmp, MS_SEV_ERROR);
         if (errors == 0 && passed++ == 0) {
             ms_diag_list_free(&best);
@@ -562,8 +549,7 @@ static void validate_alternatives(vctx *c, const ms_node *branches, bool one, co
     }
     if (passed > 1 && one) {
         ms_diag_list_free(&best);
-        ms_diag *d =
-            ms_report_at(&c->rep, "E-TYPE", n, "%s matches several alternatives", where(c));
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE", n, "%s matches several alternatives", where(c));
         ms_diag_hint(d, "make the value unambiguous");
         return;
     }
@@ -580,13 +566,13 @@ static void validate_alternatives(vctx *c, const ms_node *branches, bool one, co
                                     one_type);
         }
         node_text(n, got, sizeof got);
-        ms_diag *d = ms_report_at(&c->rep, "E-TYPE", n, "%s must be %s, not %s %s", where(c),
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE", n, "%s must be %s, not %s %s", where(c),
                                   types[0] ? types : "something else", ms_node_type_name(n), got);
         ms_diag_hint(d, "write a %s", types[0] ? types : "valid value");
         return;
     }
-    if (ms_diag_list_move(c->rep.out, &best) != MS_OK)
-        c->rep.st = MS_ERR_NOMEM;
+    if (ms_diag_list_move(c->d.out, &best) != MS_OK)
+        c->d.st = MS_ERR_NOMEM;
 }
 
 /* "8" where an integer is expected: the quotes are the mistake. */
@@ -630,7 +616,7 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
         else
             snprintf(buf, cap, "%.15g", d);
         ms_diag *w =
-            ms_report_at(&c->rep, "W-QUOTED-NUMBER", n,
+            ms_report_at(&c->d, "W-QUOTED-NUMBER", n,
                          "%s: %s '%s' is read as %s by upstream (pydantic converts it)", where(c),
                          n->quoted ? "quoted number" : "the string", n->value, buf);
         ms_diag_hint(w, "write it unquoted: %s", buf);
@@ -640,7 +626,7 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
         char got[100];
         node_text(n, got, sizeof got);
         snprintf(buf, cap, "%s", b ? "true" : "false");
-        ms_diag *w = ms_report_at(&c->rep, "W-LAX-BOOL", n,
+        ms_diag *w = ms_report_at(&c->d, "W-LAX-BOOL", n,
                                   "%s: %s %s is read as %s by upstream (pydantic converts it)",
                                   where(c), ms_node_type_name(n), got, buf);
         ms_diag_hint(w, "write %s", buf);
@@ -651,13 +637,12 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
 
 static void validate(vctx *c, const ms_node *schema, const ms_node *n)
 {
-    if (!schema || c->rep.st != MS_OK || c->depth >= MAX_SCHEMA_DEPTH)
+    if (!schema || c->d.st != MS_OK || c->depth >= MAX_SCHEMA_DEPTH)
         return;
     c->depth++;
     bool allowed = true;
     if (schema->kind == MS_NODE_SCALAR && ms_node_as_bool(schema, &allowed) && !allowed)
-        ms_report_at(&c->rep, "E-FIELD-UNKNOWN", c->key ? c->key : n, "%s is not allowed",
-                     where(c));
+        ms_report_at(&c->d, "E-FIELD-UNKNOWN", c->key ? c->key : n, "%s is not allowed", where(c));
     if (schema->kind != MS_NODE_MAP) {
         c->depth--;
         return;
@@ -672,7 +657,7 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         snprintf(c->path, sizeof c->path, "%s", c->key->value);
     if (flag(schema, "deprecated")) {
         const ms_node *desc = ms_node_get(schema, "description");
-        ms_diag *d = ms_report_at(&c->rep, "W-DEPRECATED", c->key ? c->key : n,
+        ms_diag *d = ms_report_at(&c->d, "W-DEPRECATED", c->key ? c->key : n,
                                   "%s is deprecated upstream", where(c));
         ms_diag_hint(d, "%s", desc ? desc->value : "remove it");
     }
@@ -686,7 +671,7 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         char want[96], got[128];
         types_text(type, want, sizeof want);
         node_text(n, got, sizeof got);
-        ms_diag *d = ms_report_at(&c->rep, "E-TYPE", n, "%s must be %s, not %s %s", where(c), want,
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE", n, "%s must be %s, not %s %s", where(c), want,
                                   ms_node_type_name(n), got);
         ms_node quoted = *n;
         quoted.quoted = true;
@@ -724,11 +709,11 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
 ms_status ms_schema_validate(const ms_schema *s, const char *root, const ms_node *instance,
                              const char *file, ms_diag_list *out)
 {
-    vctx c = {.s = s, .rep = {.out = out, .file = file}};
+    vctx c = {.s = s, .d = {.out = out, .file = file, .st = MS_OK}};
     const ms_node *schema = root ? ms_node_get(s->defs, root) : s->root;
     if (instance && schema)
         validate(&c, schema, instance);
-    return c.rep.st;
+    return c.d.st;
 }
 
 static const ms_node *modifier_def(const ms_schema *s, const char *type);
@@ -736,12 +721,12 @@ static const ms_node *modifier_def(const ms_schema *s, const char *type);
 ms_status ms_schema_validate_field(const ms_schema *s, const char *type, const char *field,
                                    const ms_node *value, const char *file, ms_diag_list *out)
 {
-    vctx c = {.s = s, .rep = {.out = out, .file = file}};
+    vctx c = {.s = s, .d = {.out = out, .file = file, .st = MS_OK}};
     const ms_node *own = ms_node_get(ms_node_get(modifier_def(s, type), "properties"), field);
     snprintf(c.path, sizeof c.path, "%s.%s", type, field);
     if (own && value)
         validate(&c, own, value);
-    return c.rep.st;
+    return c.d.st;
 }
 
 /* ---- queries ---- */
@@ -790,12 +775,6 @@ size_t ms_schema_field_count(const ms_schema *s, const char *type)
 {
     const ms_node *props = ms_node_get(modifier_def(s, type), "properties");
     return props ? props->count : 0;
-}
-
-const ms_node *ms_schema_field_schema(const ms_schema *s, const char *type, const char *field)
-{
-    return ms_schema_resolve(s,
-                             ms_node_get(ms_node_get(modifier_def(s, type), "properties"), field));
 }
 
 /* A keyword from the field's own node, else from what its $ref points to,

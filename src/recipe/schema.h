@@ -38,9 +38,6 @@ ms_status ms_schema_new(ms_schema **out, ms_diag *diag);
 ms_status ms_schema_parse(const char *text, size_t len, ms_schema **out, ms_diag *diag);
 void ms_schema_free(ms_schema *schema);
 
-/* The embedded schema text. */
-const char *ms_schema_text(size_t *len);
-
 /* Validates `instance` against the whole schema (root NULL) or against
  * "#/$defs/NAME" (root "NAME"). Every problem is appended to `out`, errors and
  * warnings, pointing into `file`. Fails only when memory runs out. */
@@ -83,8 +80,6 @@ typedef struct ms_schema_field {
 size_t ms_schema_field_count(const ms_schema *schema, const char *type);
 /* Fills `out` with field `i` of `type`; false past the end. */
 bool ms_schema_field_at(const ms_schema *schema, const char *type, size_t i, ms_schema_field *out);
-/* The schema of field `field` of `type` after $ref resolution, or NULL. */
-const ms_node *ms_schema_field_schema(const ms_schema *schema, const char *type, const char *field);
 /* Follows "$ref" chains from a schema node; NULL for a dangling reference. */
 const ms_node *ms_schema_resolve(const ms_schema *schema, const ms_node *node);
 

@@ -1,5 +1,6 @@
 #include "doc.h"
 
+#include <stdarg.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

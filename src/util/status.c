@@ -1,10 +1,10 @@
 #include "status.h"
 
-#include <stdbool.h>
-
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "array.h"
 
 static const char *const status_texts[] = {
 #define MS_STATUS_TEXT(name, text) text,
@@ -96,14 +96,8 @@ ms_status ms_diag_list_add(ms_diag_list *list, const ms_diag *diag)
 {
     if (past_cap(list, diag->severity))
         return MS_OK;
-    if (list->count == list->cap) {
-        size_t ncap = list->cap ? list->cap * 2 : 8;
-        ms_diag *items = realloc(list->items, ncap * sizeof *items);
-        if (!items)
-            return MS_ERR_NOMEM;
-        list->items = items;
-        list->cap = ncap;
-    }
+    if (!ms_array_reserve(&list->items, &list->cap, list->count, sizeof *list->items))
+        return MS_ERR_NOMEM;
     list->items[list->count++] = *diag;
     return MS_OK;
 }

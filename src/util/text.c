@@ -27,3 +27,9 @@ size_t ms_edit_distance(const char *a, const char *b)
     }
     return row[lb];
 }
+
+bool ms_ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
