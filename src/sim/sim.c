@@ -24,7 +24,7 @@ typedef struct history {
     size_t start_call, end_call;
 } history;
 
-/* The hooks of one call, as an observer collects them. */
+/* The hooks of one call, as a collecting sink gathers them. */
 typedef struct collector {
     ms_sim_hook *recs;
     size_t n, cap;
@@ -51,7 +51,7 @@ struct ms_sim {
     unsigned char *flags; /* live flags per modifier */
     ms_raise last_raise;
     collector cur; /* the hooks of the call being run on `live` */
-    ms_observer live_observer;
+    ms_sink live_sink;
     history *hist;
     ms_sim_error *errors;
     size_t n_errors, cap_errors;
@@ -87,10 +87,13 @@ const char *ms_stop_reason_name(ms_stop_reason reason)
     return (size_t)reason < sizeof stop_names / sizeof stop_names[0] ? stop_names[reason] : "";
 }
 
-static void collect_hook(void *user, size_t modifier, ms_hook hook, const ms_event *event)
+static void collect_hook(void *user, const ms_record *rec)
 {
-    (void)event;
     collector *c = user;
+    if (rec->kind != MS_REC_HOOK)
+        return;
+    size_t modifier = rec->modifier;
+    ms_hook hook = rec->hook;
     if (hook == MS_HOOK_ON_EVENT && !c->with_on_event)
         return;
     if (!ms_array_reserve(&c->recs, &c->cap, c->n, sizeof *c->recs)) {
@@ -209,8 +212,8 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     }
     save_snapshot_at(sim, 0);
     sim->n_snaps = 1;
-    sim->live_observer = (ms_observer){.on_hook = collect_hook, .user = &sim->cur};
-    ms_lifecycle_set_observer(sim->live, &sim->live_observer);
+    sim->live_sink = (ms_sink){.emit = collect_hook, .user = &sim->cur};
+    ms_lifecycle_set_sink(sim->live, &sim->live_sink);
     *out = sim;
     return MS_OK;
 }
@@ -777,10 +780,10 @@ size_t ms_sim_end_call(const ms_sim *sim, size_t modifier)
 
 /* ---- re-simulation on the scratch lifecycle ---- */
 
-/* Puts the scratch lifecycle at position `target`, without observing. */
+/* Puts the scratch lifecycle at position `target`, with nobody listening. */
 static void scratch_seek(ms_sim *sim, size_t target)
 {
-    ms_lifecycle_set_observer(sim->scratch, NULL);
+    ms_lifecycle_set_sink(sim->scratch, NULL);
     size_t k = target / MS_SIM_SNAPSHOT_EVERY;
     if (k >= sim->n_snaps)
         k = sim->n_snaps - 1;
@@ -801,8 +804,8 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
         return MS_OK;
     scratch_seek(sim, first);
     collector c = {.with_on_event = with_on_event};
-    ms_observer obs = {.on_hook = collect_hook, .user = &c};
-    ms_lifecycle_set_observer(sim->scratch, &obs);
+    ms_sink obs = {.emit = collect_hook, .user = &c};
+    ms_lifecycle_set_sink(sim->scratch, &obs);
     for (size_t p = first; p < last && !c.failed; p++) {
         ms_raise raised;
         c.call = p;
@@ -810,7 +813,7 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
             ms_array_reserve(&c.recs, &c.cap, c.n, sizeof *c.recs))
             c.recs[c.n++] = (ms_sim_hook){p, raised.modifier, MS_HOOK_COUNT};
     }
-    ms_lifecycle_set_observer(sim->scratch, NULL);
+    ms_lifecycle_set_sink(sim->scratch, NULL);
     if (c.failed) {
         free(c.recs);
         return MS_ERR_NOMEM;
@@ -878,12 +881,12 @@ ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_expla
     out->rule = explain_rule(sim, modifier, &sim->calls[call], out->text, sizeof out->text);
 
     collector c = {.call = call};
-    ms_observer obs = {.on_hook = collect_hook, .user = &c};
+    ms_sink obs = {.emit = collect_hook, .user = &c};
     c.with_on_event = true;
-    ms_lifecycle_set_observer(sim->scratch, &obs);
+    ms_lifecycle_set_sink(sim->scratch, &obs);
     ms_raise raised;
     ms_status st = ms_call_run(&sim->calls[call], sim->scratch, &raised);
-    ms_lifecycle_set_observer(sim->scratch, NULL);
+    ms_lifecycle_set_sink(sim->scratch, NULL);
     out->flags_after = flags_of(mod);
     out->reached = true;
     for (size_t i = 0; i < c.n; i++)
