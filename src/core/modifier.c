@@ -486,16 +486,6 @@ const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_va
     return m->type->metric_name;
 }
 
-size_t ms_modifier_type_count(void)
-{
-    return ms_builtin_type_count;
-}
-
-const ms_modifier_type *ms_modifier_type_at(size_t i)
-{
-    return i < ms_builtin_type_count ? ms_builtin_types[i] : NULL;
-}
-
 const ms_modifier_type *ms_modifier_type_find(const char *name)
 {
     for (size_t i = 0; i < ms_builtin_type_count; i++)

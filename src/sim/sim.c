@@ -65,28 +65,6 @@ struct ms_sim {
     run run;
 };
 
-static const char *const goal_names[] = {
-#define MS_GOAL_NAME(id, name) name,
-    MS_GOAL_LIST(MS_GOAL_NAME)
-#undef MS_GOAL_NAME
-};
-
-static const char *const stop_names[] = {
-#define MS_STOP_NAME(id, name) name,
-    MS_STOP_LIST(MS_STOP_NAME)
-#undef MS_STOP_NAME
-};
-
-const char *ms_goal_name(ms_goal goal)
-{
-    return (size_t)goal < sizeof goal_names / sizeof goal_names[0] ? goal_names[goal] : "";
-}
-
-const char *ms_stop_reason_name(ms_stop_reason reason)
-{
-    return (size_t)reason < sizeof stop_names / sizeof stop_names[0] ? stop_names[reason] : "";
-}
-
 static void collect_hook(void *user, const ms_record *rec)
 {
     collector *c = user;
@@ -255,16 +233,6 @@ const ms_call *ms_sim_call(const ms_sim *sim, size_t i)
 size_t ms_sim_modifier_count(const ms_sim *sim)
 {
     return sim->n_mods;
-}
-
-const ms_recipe *ms_sim_recipe(const ms_sim *sim)
-{
-    return sim->recipe;
-}
-
-const ms_lifecycle *ms_sim_lifecycle(const ms_sim *sim)
-{
-    return sim->live;
 }
 
 const ms_modifier *ms_sim_modifier(const ms_sim *sim, size_t i)
@@ -731,12 +699,6 @@ const ms_sim_span *ms_sim_updates(const ms_sim *sim, size_t modifier, size_t *n)
 {
     *n = modifier < sim->n_mods ? sim->hist[modifier].n_updates : 0;
     return *n ? sim->hist[modifier].updates : NULL;
-}
-
-const ms_sim_error *ms_sim_errors(const ms_sim *sim, size_t *n)
-{
-    *n = sim->n_errors;
-    return sim->errors;
 }
 
 const ms_sim_error *ms_sim_error_at(const ms_sim *sim, size_t call)
