@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "../core/lifecycle.h"
+#include "../history/run_log.h"
 #include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
 
@@ -137,22 +138,13 @@ unsigned ms_sim_flags_at(const ms_sim *sim, size_t modifier, size_t pos);
 
 /* A hook other than on_event/on_update, in the call that ran it; hook
  * MS_HOOK_COUNT marks an error the modifier raised. */
-typedef struct ms_sim_mark {
-    size_t call;
-    ms_hook hook;
-} ms_sim_mark;
+typedef ms_run_mark ms_sim_mark;
 
 /* Calls first..last (inclusive) each ran on_update for the modifier. */
-typedef struct ms_sim_span {
-    size_t first, last;
-} ms_sim_span;
+typedef ms_run_span ms_sim_span;
 
-typedef struct ms_sim_error {
-    size_t call;
-    int modifier; /* -1: raised by the lifecycle itself */
-    ms_raise_kind kind;
-    const char *message; /* owned by the session */
-} ms_sim_error;
+/* message: owned by the session */
+typedef ms_run_error ms_sim_error;
 
 /* Sorted by call; valid until the next stepping call. */
 const ms_sim_mark *ms_sim_marks(const ms_sim *sim, size_t modifier, size_t *n);
