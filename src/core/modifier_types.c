@@ -123,6 +123,7 @@ static ms_status magnitude_schedule(ms_modifier *m, ms_hook_ctx *ctx, const ms_e
     }
     state->sparsity = sparsity;
     state->has_sparsity = true;
+    ctx->world->ops->apply_mask(ctx->world->self, ctx->world_state, m->position, sparsity);
     return MS_OK;
 }
 
@@ -182,9 +183,9 @@ static ms_status calibration_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms
 
 static ms_status calibration_on_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
-    (void)ctx;
     (void)ev;
     m->ended = true;
+    ctx->world->ops->compress(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
 

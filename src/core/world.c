@@ -20,11 +20,29 @@ static size_t modelless_attached(const void *self, const void *state)
     return n;
 }
 
+/* Without a model there are no weights to mask or compress. */
+static void modelless_apply_mask(void *self, void *state, size_t modifier, double sparsity)
+{
+    (void)self;
+    (void)state;
+    (void)modifier;
+    (void)sparsity;
+}
+
+static void modelless_compress(void *self, void *state, size_t modifier)
+{
+    (void)self;
+    (void)state;
+    (void)modifier;
+}
+
 static const ms_world_ops modelless_ops = {
     .name = "model-less",
     .state_size = sizeof(size_t),
     .attach_quant_scheme = modelless_attach,
     .quant_schemes_attached = modelless_attached,
+    .apply_mask = modelless_apply_mask,
+    .compress = modelless_compress,
 };
 
 ms_world ms_world_modelless(void)

@@ -15,6 +15,10 @@ typedef struct ms_world_ops {
     void (*attach_quant_scheme)(void *self, void *state, size_t modifier);
     /* How many modifiers attached quantization schemes so far. */
     size_t (*quant_schemes_attached)(const void *self, const void *state);
+    /* A pruning modifier's masks move to `sparsity` (magnitude schedule step). */
+    void (*apply_mask)(void *self, void *state, size_t modifier, double sparsity);
+    /* A calibration modifier compresses what it observed (calibration end). */
+    void (*compress)(void *self, void *state, size_t modifier);
 } ms_world_ops;
 
 typedef struct ms_world {

@@ -65,7 +65,7 @@ static ms_call event_call(ms_event_type type)
 
 #define GPTQ_ALONE "s_stage:\n  g_modifiers:\n    GPTQModifier: {block_size: 128}\n"
 #define QUANT_THEN_GPTQ                                                                            \
-    "s_stage:\n  g_modifiers:\n    QuantizationModifier: {scheme: W8A8}\n"                                   \
+    "s_stage:\n  g_modifiers:\n    QuantizationModifier: {scheme: W8A8}\n"                         \
     "    GPTQModifier: {block_size: 128}\n"
 
 static void raising_call_emits_begun_hooks_error_flags_ended(void **state)
@@ -120,7 +120,7 @@ static void two_sinks_receive_the_same_stream_in_order(void **state)
 /* A world that counts like the model-less one and remembers who attached. */
 typedef struct test_world {
     int attached_by[4];
-    size_t n;
+    size_t n, compressed;
 } test_world;
 
 static void test_attach(void *self, void *state, size_t modifier)
@@ -136,19 +136,49 @@ static size_t test_attached(const void *self, const void *state)
     return *(const unsigned char *)state;
 }
 
-static const ms_world_ops test_ops = {"test", 1, test_attach, test_attached};
+static void test_mask(void *self, void *state, size_t modifier, double sparsity)
+{
+    (void)self;
+    (void)state;
+    (void)modifier;
+    (void)sparsity;
+}
+
+/* Compression is counted in the state's second byte. */
+static void test_compress(void *self, void *state, size_t modifier)
+{
+    (void)modifier;
+    ((test_world *)self)->compressed++;
+    ((unsigned char *)state)[1]++;
+}
+
+static const ms_world_ops test_ops = {"test",        2,         test_attach,
+                                      test_attached, test_mask, test_compress};
 
 static void hooks_attach_schemes_through_the_world(void **state)
 {
     (void)state;
     ms_recipe *recipe;
     ms_lifecycle *lc = build(QUANT_THEN_GPTQ, &recipe);
-    test_world w = {{0}, 0};
+    test_world w = {{0}, 0, 0};
     assert_int_equal(ms_lifecycle_set_world(lc, (ms_world){&test_ops, &w}), MS_OK);
     ms_raise raised;
     assert_int_equal(ms_lifecycle_initialize(lc, &raised), MS_OK);
     assert_int_equal(w.n, 1);
     assert_int_equal(w.attached_by[0], 0); /* QuantizationModifier; GPTQ has no scheme */
+    unsigned char snap[256];
+    ms_event end = ms_event_plain(MS_EV_CALIBRATION_EPOCH_END);
+    ms_event start = ms_event_plain(MS_EV_CALIBRATION_EPOCH_START);
+    assert_int_equal(ms_lifecycle_event(lc, &start, NULL, &raised), MS_OK);
+    assert_int_equal(ms_lifecycle_event(lc, &end, NULL, &raised), MS_OK);
+    /* both calibration modifiers compressed at the end; the snapshot carries it */
+    assert_int_equal(w.compressed, 2);
+    assert_true(ms_lifecycle_snapshot_size(lc) <= sizeof snap);
+    ms_lifecycle_snapshot_save(lc, snap);
+    ms_lifecycle_reset(lc);
+    ms_lifecycle_snapshot_restore(lc, snap);
+    ms_lifecycle_snapshot_save(lc, snap + 128);
+    assert_memory_equal(snap, snap + 128, ms_lifecycle_snapshot_size(lc));
     ms_lifecycle_free(lc);
     ms_recipe_free(recipe);
 }
