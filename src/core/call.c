@@ -5,8 +5,6 @@
 struct ms_runner {
     ms_lifecycle *lc;
     ms_sink sink;
-    ms_sink hook_sink; /* what the lifecycle emits to: stamps the call index */
-    size_t call;
     unsigned char *flags; /* per modifier, before the call; allocated once */
 };
 
@@ -35,14 +33,6 @@ ms_status ms_call_run(const ms_call *call, ms_lifecycle *lc, ms_raise *raised)
     return MS_OK;
 }
 
-static void stamp_hook(void *user, const ms_record *record)
-{
-    ms_runner *r = user;
-    ms_record rec = *record;
-    rec.call = r->call;
-    ms_sink_emit(&r->sink, &rec);
-}
-
 ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out)
 {
     ms_runner *r = calloc(1, sizeof *r);
@@ -56,8 +46,6 @@ ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out)
     }
     r->lc = lc;
     ms_runner_set_sink(r, sink);
-    r->hook_sink = (ms_sink){.emit = stamp_hook, .user = r};
-    ms_lifecycle_set_sink(lc, &r->hook_sink);
     *out = r;
     return MS_OK;
 }
@@ -74,12 +62,13 @@ void ms_runner_free(ms_runner *r)
 void ms_runner_set_sink(ms_runner *r, const ms_sink *sink)
 {
     r->sink = sink ? *sink : (ms_sink){0};
+    ms_lifecycle_set_sink(r->lc, &r->sink);
 }
 
 ms_status ms_runner_call(ms_runner *r, const ms_call *call, size_t index, ms_raise *raised)
 {
     size_t n = ms_lifecycle_count(r->lc);
-    r->call = index;
+    ms_lifecycle_set_call_index(r->lc, index);
     for (size_t i = 0; i < n; i++)
         r->flags[i] = (unsigned char)ms_record_flags(ms_lifecycle_modifier_const(r->lc, i));
     ms_sink_emit(&r->sink, &(ms_record){.kind = MS_REC_CALL_BEGUN, .call = index, .what = call});

@@ -39,7 +39,7 @@ ms_status ms_call_run(const ms_call *call, ms_lifecycle *lc, ms_raise *raised);
 /* Runs calls on one lifecycle and emits their records to one sink. */
 typedef struct ms_runner ms_runner;
 
-/* Installs itself as `lc`'s sink for hook records; `sink` may be NULL. */
+/* Makes `sink` also `lc`'s sink for hook records; `sink` may be NULL. */
 ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out);
 void ms_runner_free(ms_runner *runner);
 void ms_runner_set_sink(ms_runner *runner, const ms_sink *sink);

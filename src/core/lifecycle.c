@@ -11,6 +11,7 @@ struct ms_lifecycle {
     bool initialized, finalized;
     ms_event_type last_event_type; /* for the training event order check */
     ms_sink sink;
+    size_t call; /* carried by hook records */
     ms_world world;
     unsigned char *world_state; /* world.ops->state_size bytes, snapshotted */
 };
@@ -71,6 +72,11 @@ void ms_lifecycle_set_sink(ms_lifecycle *lc, const ms_sink *sink)
     lc->sink = sink ? *sink : (ms_sink){0};
 }
 
+void ms_lifecycle_set_call_index(ms_lifecycle *lc, size_t call)
+{
+    lc->call = call;
+}
+
 ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world)
 {
     size_t size = world.ops->state_size;
@@ -112,6 +118,7 @@ bool ms_lifecycle_finalized(const ms_lifecycle *lc)
 #define WITH_CTX(lc, raised, body)                                                                 \
     do {                                                                                           \
         ms_hook_ctx ctx = {.sink = &(lc)->sink,                                                    \
+                           .call = (lc)->call,                                                     \
                            .raised = (raised),                                                     \
                            .world = &(lc)->world,                                                  \
                            .world_state = (lc)->world_state};                                      \

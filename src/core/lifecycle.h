@@ -23,8 +23,10 @@ ms_status ms_lifecycle_new(ms_modifier **modifiers, size_t count, ms_lifecycle *
 void ms_lifecycle_free(ms_lifecycle *lc);
 
 /* Receives an MS_REC_HOOK record as each hook is entered, in execution
- * order (the call index is 0: ms_runner stamps it). NULL: nobody listens. */
+ * order. NULL: nobody listens. */
 void ms_lifecycle_set_sink(ms_lifecycle *lc, const ms_sink *sink);
+/* The call index that hook records carry from now on (ms_runner sets it). */
+void ms_lifecycle_set_call_index(ms_lifecycle *lc, size_t call);
 
 /* The world the hooks act on (default: ms_world_modelless). Set before the
  * first call; the world's state starts zeroed. */

@@ -88,9 +88,11 @@ void ms_py_float_repr(double v, char *buf, size_t cap)
 static void report(ms_modifier *m, ms_hook_ctx *ctx, ms_hook hook, const ms_event *ev)
 {
     if (ctx->sink && ctx->sink->emit)
-        ctx->sink->emit(
-            ctx->sink->user,
-            &(ms_record){.kind = MS_REC_HOOK, .modifier = m->position, .hook = hook, .event = ev});
+        ctx->sink->emit(ctx->sink->user, &(ms_record){.kind = MS_REC_HOOK,
+                                                      .call = ctx->call,
+                                                      .modifier = m->position,
+                                                      .hook = hook,
+                                                      .event = ev});
 }
 
 ms_status ms_hook_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)

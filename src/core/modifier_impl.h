@@ -11,6 +11,7 @@
  * on), reached only through its ops. */
 typedef struct ms_hook_ctx {
     const ms_sink *sink;
+    size_t call; /* the call index hook records carry */
     ms_raise *raised;
     const ms_world *world;
     void *world_state;
