@@ -34,14 +34,19 @@ int ms_cmd_trace(int argc, char **argv)
         ms_scenario_free(sc);
         return 2;
     }
-    ms_lifecycle_set_observer(lc, ms_trace_observer(trace));
+    ms_runner *runner;
+    if (ms_runner_new(lc, ms_trace_sink(trace), &runner) != MS_OK) {
+        fprintf(stderr, "modsim: out of memory\n");
+        ms_trace_free(trace);
+        ms_lifecycle_free(lc);
+        ms_scenario_free(sc);
+        return 2;
+    }
     for (size_t i = 0; i < ms_scenario_call_count(sc); i++) {
         ms_raise raised;
-        ms_trace_begin_call(trace, i);
-        if (ms_call_run(ms_scenario_call_at(sc, i), lc, &raised) == MS_ERR_RAISED)
-            ms_trace_error(trace, &raised);
-        ms_trace_state(trace, lc);
+        ms_runner_call(runner, ms_scenario_call_at(sc, i), i, &raised);
     }
+    ms_runner_free(runner);
     st = ms_trace_free(trace);
     ms_lifecycle_free(lc);
     ms_scenario_free(sc);

@@ -9,8 +9,24 @@
 #include "event.h"
 
 typedef enum {
-    N_NUM, N_VAR, N_NEG, N_POS, N_ADD, N_SUB, N_MUL, N_DIV, N_FLOORDIV, N_MOD, N_POW,
-    N_LT, N_LE, N_GT, N_GE, N_EQ, N_NE, N_CALL
+    N_NUM,
+    N_VAR,
+    N_NEG,
+    N_POS,
+    N_ADD,
+    N_SUB,
+    N_MUL,
+    N_DIV,
+    N_FLOORDIV,
+    N_MOD,
+    N_POW,
+    N_LT,
+    N_LE,
+    N_GT,
+    N_GE,
+    N_EQ,
+    N_NE,
+    N_CALL
 } node_op;
 
 typedef struct calc_node {
@@ -32,7 +48,7 @@ enum { MAX_DEPTH = 200 };
 static const struct {
     const char *name;
     int nargs;
-} functions[] = {{"sqrt", 1}, {"exp", 1}, {"log", 1}, {"pow", 2},
+} functions[] = {{"sqrt", 1}, {"exp", 1}, {"log", 1},   {"pow", 2},
                  {"cos", 1},  {"sin", 1}, {"floor", 1}, {"ceil", 1}};
 enum { N_FUNCTIONS = sizeof functions / sizeof functions[0] };
 
@@ -392,7 +408,7 @@ ms_status ms_calc_parse(const char *expr, ms_calc **out, ms_diag *diag)
     if (!calc->root) {
         ms_calc_free(calc);
         return diag && diag->code[0] && !strcmp(diag->code, "E-NOMEM") ? MS_ERR_NOMEM
-                                                                        : MS_ERR_SYNTAX;
+                                                                       : MS_ERR_SYNTAX;
     }
     *out = calc;
     return MS_OK;
@@ -540,8 +556,7 @@ static ms_calc_result eval(const eval_env *env, const calc_node *n, double *out,
         break;
     case N_POW:
         if (a == 0 && b < 0) {
-            snprintf(env->message, env->message_len,
-                     "0.0 cannot be raised to a negative power");
+            snprintf(env->message, env->message_len, "0.0 cannot be raised to a negative power");
             return MS_CALC_ZERO_DIVISION;
         }
         *out = pow(a, b);

@@ -28,10 +28,10 @@ typedef struct ms_calc_var {
 
 typedef enum {
     MS_CALC_OK,
-    MS_CALC_NAME_ERROR,        /* a variable that is not defined */
-    MS_CALC_TYPE_ERROR,        /* arithmetic on None */
-    MS_CALC_ZERO_DIVISION,     /* x / 0, x % 0 */
-    MS_CALC_DOMAIN_ERROR       /* math.sqrt(-1), math.log(0) */
+    MS_CALC_NAME_ERROR,    /* a variable that is not defined */
+    MS_CALC_TYPE_ERROR,    /* arithmetic on None */
+    MS_CALC_ZERO_DIVISION, /* x / 0, x % 0 */
+    MS_CALC_DOMAIN_ERROR   /* math.sqrt(-1), math.log(0) */
 } ms_calc_result;
 
 /* Evaluates with `vars`; on failure `message` says what Python would say. */

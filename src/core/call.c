@@ -1,5 +1,13 @@
 #include "call.h"
 
+#include <stdlib.h>
+
+struct ms_runner {
+    ms_lifecycle *lc;
+    ms_sink sink;
+    unsigned char *flags; /* per modifier, before the call; allocated once */
+};
+
 bool ms_call_is_direct(const ms_call *call)
 {
     return call->kind == MS_CALL_MODIFIER_INITIALIZE ||
@@ -23,4 +31,72 @@ ms_status ms_call_run(const ms_call *call, ms_lifecycle *lc, ms_raise *raised)
         return ms_lifecycle_modifier_finalize(lc, call->modifier, raised);
     }
     return MS_OK;
+}
+
+ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out)
+{
+    ms_runner *r = calloc(1, sizeof *r);
+    size_t n = ms_lifecycle_count(lc);
+    if (r)
+        r->flags = malloc(n ? n : 1);
+    if (!r || !r->flags) {
+        free(r);
+        *out = NULL;
+        return MS_ERR_NOMEM;
+    }
+    r->lc = lc;
+    ms_runner_set_sink(r, sink);
+    *out = r;
+    return MS_OK;
+}
+
+void ms_runner_free(ms_runner *r)
+{
+    if (!r)
+        return;
+    ms_lifecycle_set_sink(r->lc, NULL);
+    free(r->flags);
+    free(r);
+}
+
+void ms_runner_set_sink(ms_runner *r, const ms_sink *sink)
+{
+    r->sink = sink ? *sink : (ms_sink){0};
+    ms_lifecycle_set_sink(r->lc, &r->sink);
+}
+
+ms_status ms_runner_call(ms_runner *r, const ms_call *call, size_t index, ms_raise *raised)
+{
+    size_t n = ms_lifecycle_count(r->lc);
+    ms_lifecycle_set_call_index(r->lc, index);
+    for (size_t i = 0; i < n; i++)
+        r->flags[i] = (unsigned char)ms_record_flags(ms_lifecycle_modifier_const(r->lc, i));
+    ms_sink_emit(&r->sink, &(ms_record){.kind = MS_REC_CALL_BEGUN, .call = index, .what = call});
+    ms_status st = ms_call_run(call, r->lc, raised);
+    if (st == MS_ERR_RAISED)
+        ms_sink_emit(
+            &r->sink,
+            &(ms_record){.kind = MS_REC_ERROR, .call = index, .what = call, .raised = raised});
+    for (size_t i = 0; i < n; i++) {
+        const ms_modifier *m = ms_lifecycle_modifier_const(r->lc, i);
+        unsigned now = ms_record_flags(m);
+        if (now != r->flags[i])
+            ms_sink_emit(&r->sink, &(ms_record){.kind = MS_REC_FLAGS,
+                                                .call = index,
+                                                .what = call,
+                                                .modifier = i,
+                                                .flags_before = r->flags[i],
+                                                .flags_after = now});
+    }
+    for (size_t i = 0; i < n; i++) {
+        ms_record rec = {
+            .kind = MS_REC_METRIC, .call = index, .what = call, .modifier = i, .module = ""};
+        rec.metric =
+            ms_modifier_metric(ms_lifecycle_modifier_const(r->lc, i), &rec.value, &rec.has_value);
+        if (rec.metric)
+            ms_sink_emit(&r->sink, &rec);
+    }
+    ms_sink_emit(&r->sink,
+                 &(ms_record){.kind = MS_REC_CALL_ENDED, .call = index, .what = call, .lc = r->lc});
+    return st;
 }

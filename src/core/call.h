@@ -10,6 +10,7 @@
 
 #include "event.h"
 #include "lifecycle.h"
+#include "record.h"
 
 typedef enum {
     MS_CALL_INITIALIZE,          /* lifecycle initialize */
@@ -34,5 +35,18 @@ bool ms_call_is_direct(const ms_call *call);
 
 /* Runs one call on `lc`; MS_ERR_RAISED with `raised` when it raised. */
 ms_status ms_call_run(const ms_call *call, ms_lifecycle *lc, ms_raise *raised);
+
+/* Runs calls on one lifecycle and emits their records to one sink. */
+typedef struct ms_runner ms_runner;
+
+/* Makes `sink` also `lc`'s sink for hook records; `sink` may be NULL. */
+ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out);
+void ms_runner_free(ms_runner *runner);
+void ms_runner_set_sink(ms_runner *runner, const ms_sink *sink);
+
+/* Runs `call` as call number `index`: CALL_BEGUN, the hooks, ERROR when it
+ * raised, FLAGS for each modifier whose flags changed, METRIC for each
+ * modifier with a metric, CALL_ENDED. Returns what ms_call_run returns. */
+ms_status ms_runner_call(ms_runner *runner, const ms_call *call, size_t index, ms_raise *raised);
 
 #endif

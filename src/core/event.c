@@ -97,8 +97,8 @@ bool ms_event_epoch_batch(const ms_event *ev, long long *out)
 {
     if (!ev->epoch_based)
         return false;
-    long long per_epoch = ev->batches_per_step ? ev->steps_per_epoch * ev->batches_per_step
-                                               : ev->steps_per_epoch;
+    long long per_epoch =
+        ev->batches_per_step ? ev->steps_per_epoch * ev->batches_per_step : ev->steps_per_epoch;
     long long r = ev->global_batch % per_epoch;
     if (r != 0 && ((r < 0) != (per_epoch < 0)))
         r += per_epoch;

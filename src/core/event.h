@@ -8,16 +8,16 @@
 
 #include <stdbool.h>
 
-#define MS_EVENT_TYPE_LIST(X)                                                                     \
-    X(MS_EV_BATCH_START, "batch_start", "BATCH_START")                                            \
-    X(MS_EV_LOSS_CALCULATED, "loss_calculated", "LOSS_CALCULATED")                                \
-    X(MS_EV_OPTIM_PRE_STEP, "optim_pre_step", "OPTIM_PRE_STEP")                                   \
-    X(MS_EV_OPTIM_POST_STEP, "optim_post_step", "OPTIM_POST_STEP")                                \
-    X(MS_EV_BATCH_END, "batch_end", "BATCH_END")                                                  \
-    X(MS_EV_CALIBRATION_EPOCH_START, "calibration_epoch_start", "CALIBRATION_EPOCH_START")        \
-    X(MS_EV_SEQUENTIAL_EPOCH_END, "sequential_epoch_end", "SEQUENTIAL_EPOCH_END")                 \
-    X(MS_EV_CALIBRATION_EPOCH_END, "calibration_epoch_end", "CALIBRATION_EPOCH_END")              \
-    X(MS_EV_INITIALIZE, "initialize", "INITIALIZE")                                               \
+#define MS_EVENT_TYPE_LIST(X)                                                                      \
+    X(MS_EV_BATCH_START, "batch_start", "BATCH_START")                                             \
+    X(MS_EV_LOSS_CALCULATED, "loss_calculated", "LOSS_CALCULATED")                                 \
+    X(MS_EV_OPTIM_PRE_STEP, "optim_pre_step", "OPTIM_PRE_STEP")                                    \
+    X(MS_EV_OPTIM_POST_STEP, "optim_post_step", "OPTIM_POST_STEP")                                 \
+    X(MS_EV_BATCH_END, "batch_end", "BATCH_END")                                                   \
+    X(MS_EV_CALIBRATION_EPOCH_START, "calibration_epoch_start", "CALIBRATION_EPOCH_START")         \
+    X(MS_EV_SEQUENTIAL_EPOCH_END, "sequential_epoch_end", "SEQUENTIAL_EPOCH_END")                  \
+    X(MS_EV_CALIBRATION_EPOCH_END, "calibration_epoch_end", "CALIBRATION_EPOCH_END")               \
+    X(MS_EV_INITIALIZE, "initialize", "INITIALIZE")                                                \
     X(MS_EV_FINALIZE, "finalize", "FINALIZE")
 
 typedef enum {

@@ -10,8 +10,10 @@ struct ms_lifecycle {
     size_t count;
     bool initialized, finalized;
     ms_event_type last_event_type; /* for the training event order check */
-    ms_observer observer;
-    size_t quant_schemes_attached;
+    ms_sink sink;
+    size_t call; /* carried by hook records */
+    ms_world world;
+    unsigned char *world_state; /* world.ops->state_size bytes, snapshotted */
 };
 
 /* The training order upstream enforces; calibration events are not checked. */
@@ -40,6 +42,11 @@ ms_status ms_lifecycle_new(ms_modifier **modifiers, size_t count, ms_lifecycle *
         *out = NULL;
         return MS_ERR_NOMEM;
     }
+    if (ms_lifecycle_set_world(lc, ms_world_modelless()) != MS_OK) {
+        free(lc);
+        *out = NULL;
+        return MS_ERR_NOMEM;
+    }
     lc->modifiers = modifiers;
     lc->count = count;
     for (size_t i = 0; i < count; i++)
@@ -56,12 +63,30 @@ void ms_lifecycle_free(ms_lifecycle *lc)
     for (size_t i = 0; i < lc->count; i++)
         ms_modifier_free(lc->modifiers[i]);
     free(lc->modifiers);
+    free(lc->world_state);
     free(lc);
 }
 
-void ms_lifecycle_set_observer(ms_lifecycle *lc, const ms_observer *observer)
+void ms_lifecycle_set_sink(ms_lifecycle *lc, const ms_sink *sink)
 {
-    lc->observer = observer ? *observer : (ms_observer){0};
+    lc->sink = sink ? *sink : (ms_sink){0};
+}
+
+void ms_lifecycle_set_call_index(ms_lifecycle *lc, size_t call)
+{
+    lc->call = call;
+}
+
+ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world)
+{
+    size_t size = world.ops->state_size;
+    unsigned char *state = calloc(1, size ? size : 1);
+    if (!state)
+        return MS_ERR_NOMEM;
+    free(lc->world_state);
+    lc->world = world;
+    lc->world_state = state;
+    return MS_OK;
 }
 
 size_t ms_lifecycle_count(const ms_lifecycle *lc)
@@ -89,15 +114,15 @@ bool ms_lifecycle_finalized(const ms_lifecycle *lc)
     return lc->finalized;
 }
 
-/* Runs `body` with a hook context bound to this lifecycle, then keeps what
- * the hooks changed in the shared simulated world. */
-#define WITH_CTX(lc, raised, body)                                                                \
-    do {                                                                                          \
-        ms_hook_ctx ctx = {.observer = &(lc)->observer,                                           \
-                           .raised = (raised),                                                    \
-                           .quant_schemes_attached = (lc)->quant_schemes_attached};               \
-        body;                                                                                     \
-        (lc)->quant_schemes_attached = ctx.quant_schemes_attached;                                \
+/* Runs `body` with a hook context bound to this lifecycle's sink and world. */
+#define WITH_CTX(lc, raised, body)                                                                 \
+    do {                                                                                           \
+        ms_hook_ctx ctx = {.sink = &(lc)->sink,                                                    \
+                           .call = (lc)->call,                                                     \
+                           .raised = (raised),                                                     \
+                           .world = &(lc)->world,                                                  \
+                           .world_state = (lc)->world_state};                                      \
+        body;                                                                                      \
     } while (0)
 
 static void clear_raise(ms_raise *raised)
@@ -235,22 +260,21 @@ void ms_lifecycle_reset(ms_lifecycle *lc)
         ms_modifier_reset(lc->modifiers[i]);
     lc->initialized = lc->finalized = false;
     lc->last_event_type = MS_EV_BATCH_END;
-    lc->quant_schemes_attached = 0;
+    memset(lc->world_state, 0, lc->world.ops->state_size);
 }
 
-/* Snapshot layout: the lifecycle's fields, then per modifier one byte of
- * flags followed by its type's state bytes. */
+/* Snapshot layout: the lifecycle's fields, the world's state bytes, then per
+ * modifier one byte of flags followed by its type's state bytes. */
 typedef struct snapshot_head {
     bool initialized, finalized;
     ms_event_type last_event_type;
-    size_t quant_schemes_attached;
 } snapshot_head;
 
 enum { FLAG_INITIALIZED = 1, FLAG_STARTED = 2, FLAG_ENDED = 4, FLAG_FINALIZED = 8 };
 
 size_t ms_lifecycle_snapshot_size(const ms_lifecycle *lc)
 {
-    size_t size = sizeof(snapshot_head);
+    size_t size = sizeof(snapshot_head) + lc->world.ops->state_size;
     for (size_t i = 0; i < lc->count; i++)
         size += 1 + lc->modifiers[i]->type->state_size;
     return size;
@@ -258,11 +282,12 @@ size_t ms_lifecycle_snapshot_size(const ms_lifecycle *lc)
 
 void ms_lifecycle_snapshot_save(const ms_lifecycle *lc, void *buf)
 {
-    snapshot_head head = {lc->initialized, lc->finalized, lc->last_event_type,
-                          lc->quant_schemes_attached};
+    snapshot_head head = {lc->initialized, lc->finalized, lc->last_event_type};
     unsigned char *p = buf;
     memcpy(p, &head, sizeof head);
     p += sizeof head;
+    memcpy(p, lc->world_state, lc->world.ops->state_size);
+    p += lc->world.ops->state_size;
     for (size_t i = 0; i < lc->count; i++) {
         const ms_modifier *m = lc->modifiers[i];
         *p++ = (unsigned char)((m->initialized ? FLAG_INITIALIZED : 0) |
@@ -283,7 +308,8 @@ void ms_lifecycle_snapshot_restore(ms_lifecycle *lc, const void *buf)
     lc->initialized = head.initialized;
     lc->finalized = head.finalized;
     lc->last_event_type = head.last_event_type;
-    lc->quant_schemes_attached = head.quant_schemes_attached;
+    memcpy(lc->world_state, p, lc->world.ops->state_size);
+    p += lc->world.ops->state_size;
     for (size_t i = 0; i < lc->count; i++) {
         ms_modifier *m = lc->modifiers[i];
         unsigned flags = *p++;

@@ -2,8 +2,9 @@
  * list of modifiers, with upstream's checks (event order, missing loss,
  * calls before initialize or after finalize).
  *
- * Every hook a modifier runs is reported to an observer, which is how traces,
- * history and the TUI see the lifecycle without the engine knowing them. */
+ * Every hook a modifier runs is emitted as a record to a sink (record.h),
+ * which is how traces, history and the TUI see the lifecycle without the
+ * engine knowing them. Hooks act on the lifecycle's world (world.h). */
 #ifndef MS_LIFECYCLE_H
 #define MS_LIFECYCLE_H
 
@@ -12,21 +13,24 @@
 
 #include "event.h"
 #include "modifier.h"
+#include "record.h"
+#include "world.h"
 
 typedef struct ms_lifecycle ms_lifecycle;
-
-/* Receives each hook as it is entered, in execution order. `event` is NULL
- * when the hook got no event (on_start from on_event, on_end from on_finalize). */
-typedef struct ms_observer {
-    void (*on_hook)(void *user, size_t modifier, ms_hook hook, const ms_event *event);
-    void *user;
-} ms_observer;
 
 /* Takes ownership of `modifiers` (the array and each modifier). */
 ms_status ms_lifecycle_new(ms_modifier **modifiers, size_t count, ms_lifecycle **out);
 void ms_lifecycle_free(ms_lifecycle *lc);
 
-void ms_lifecycle_set_observer(ms_lifecycle *lc, const ms_observer *observer);
+/* Receives an MS_REC_HOOK record as each hook is entered, in execution
+ * order. NULL: nobody listens. */
+void ms_lifecycle_set_sink(ms_lifecycle *lc, const ms_sink *sink);
+/* The call index that hook records carry from now on (ms_runner sets it). */
+void ms_lifecycle_set_call_index(ms_lifecycle *lc, size_t call);
+
+/* The world the hooks act on (default: ms_world_modelless). Set before the
+ * first call; the world's state starts zeroed. */
+ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world);
 
 size_t ms_lifecycle_count(const ms_lifecycle *lc);
 ms_modifier *ms_lifecycle_modifier(ms_lifecycle *lc, size_t i);

@@ -30,8 +30,8 @@ const char *ms_raise_kind_name(ms_raise_kind kind)
     return (size_t)kind < sizeof raise_names / sizeof raise_names[0] ? raise_names[kind] : "Error";
 }
 
-ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind,
-                       const char *fmt, ...)
+ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind, const char *fmt,
+                       ...)
 {
     ms_raise *r = ctx->raised;
     r->kind = kind;
@@ -87,8 +87,12 @@ void ms_py_float_repr(double v, char *buf, size_t cap)
 
 static void report(ms_modifier *m, ms_hook_ctx *ctx, ms_hook hook, const ms_event *ev)
 {
-    if (ctx->observer && ctx->observer->on_hook)
-        ctx->observer->on_hook(ctx->observer->user, m->position, hook, ev);
+    if (ctx->sink && ctx->sink->emit)
+        ctx->sink->emit(ctx->sink->user, &(ms_record){.kind = MS_REC_HOOK,
+                                                      .call = ctx->call,
+                                                      .modifier = m->position,
+                                                      .hook = hook,
+                                                      .event = ev});
 }
 
 ms_status ms_hook_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
@@ -105,11 +109,11 @@ ms_status ms_hook_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
     return m->type->on_finalize ? m->type->on_finalize(m, ctx, result) : MS_OK;
 }
 
-#define TRACED_EVENT_HOOK(fn, field, hook)                                                        \
-    ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                            \
-    {                                                                                             \
-        report(m, ctx, hook, ev);                                                                 \
-        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                               \
+#define TRACED_EVENT_HOOK(fn, field, hook)                                                         \
+    ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                             \
+    {                                                                                              \
+        report(m, ctx, hook, ev);                                                                  \
+        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                                \
     }
 TRACED_EVENT_HOOK(ms_hook_start, on_start, MS_HOOK_ON_START)
 TRACED_EVENT_HOOK(ms_hook_update, on_update, MS_HOOK_ON_UPDATE)
@@ -482,16 +486,6 @@ const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_va
         return NULL;
     *has_value = m->type->metric(m, value);
     return m->type->metric_name;
-}
-
-size_t ms_modifier_type_count(void)
-{
-    return ms_builtin_type_count;
-}
-
-const ms_modifier_type *ms_modifier_type_at(size_t i)
-{
-    return i < ms_builtin_type_count ? ms_builtin_types[i] : NULL;
 }
 
 const ms_modifier_type *ms_modifier_type_find(const char *name)

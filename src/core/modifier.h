@@ -14,12 +14,12 @@
 #include "../util/status.h"
 #include "event.h"
 
-#define MS_HOOK_LIST(X)                                                                           \
-    X(MS_HOOK_ON_INITIALIZE, "on_initialize")                                                     \
-    X(MS_HOOK_ON_START, "on_start")                                                               \
-    X(MS_HOOK_ON_UPDATE, "on_update")                                                             \
-    X(MS_HOOK_ON_END, "on_end")                                                                   \
-    X(MS_HOOK_ON_EVENT, "on_event")                                                               \
+#define MS_HOOK_LIST(X)                                                                            \
+    X(MS_HOOK_ON_INITIALIZE, "on_initialize")                                                      \
+    X(MS_HOOK_ON_START, "on_start")                                                                \
+    X(MS_HOOK_ON_UPDATE, "on_update")                                                              \
+    X(MS_HOOK_ON_END, "on_end")                                                                    \
+    X(MS_HOOK_ON_EVENT, "on_event")                                                                \
     X(MS_HOOK_ON_FINALIZE, "on_finalize")
 
 typedef enum {
@@ -32,13 +32,13 @@ typedef enum {
 const char *ms_hook_name(ms_hook hook);
 
 /* The Python exception a call raised upstream; its name goes into traces. */
-#define MS_RAISE_LIST(X)                                                                          \
-    X(MS_RAISE_NONE, "")                                                                          \
-    X(MS_RAISE_VALUE_ERROR, "ValueError")                                                         \
-    X(MS_RAISE_RUNTIME_ERROR, "RuntimeError")                                                     \
-    X(MS_RAISE_TYPE_ERROR, "TypeError")                                                           \
-    X(MS_RAISE_ZERO_DIVISION_ERROR, "ZeroDivisionError")                                          \
-    X(MS_RAISE_NAME_ERROR, "NameError")                                                           \
+#define MS_RAISE_LIST(X)                                                                           \
+    X(MS_RAISE_NONE, "")                                                                           \
+    X(MS_RAISE_VALUE_ERROR, "ValueError")                                                          \
+    X(MS_RAISE_RUNTIME_ERROR, "RuntimeError")                                                      \
+    X(MS_RAISE_TYPE_ERROR, "TypeError")                                                            \
+    X(MS_RAISE_ZERO_DIVISION_ERROR, "ZeroDivisionError")                                           \
+    X(MS_RAISE_NAME_ERROR, "NameError")                                                            \
     X(MS_RAISE_NOT_IMPLEMENTED_ERROR, "NotImplementedError")
 
 typedef enum {
@@ -64,9 +64,6 @@ typedef enum { MS_DRIVE_TRAINING, MS_DRIVE_CALIBRATION } ms_drive;
 typedef struct ms_modifier ms_modifier;
 typedef struct ms_modifier_type ms_modifier_type;
 
-/* Built-in modifier types, in a stable order. */
-size_t ms_modifier_type_count(void);
-const ms_modifier_type *ms_modifier_type_at(size_t i);
 /* NULL when `name` is not a known modifier type. */
 const ms_modifier_type *ms_modifier_type_find(const char *name);
 const char *ms_modifier_type_name(const ms_modifier_type *type);
@@ -101,16 +98,16 @@ bool ms_modifier_should_end(const ms_modifier *m, const ms_event *ev);
 
 /* Which of the base class rules decides what a modifier does with a call,
  * for people learning the lifecycle. */
-#define MS_RULE_LIST(X)                                                                           \
-    X(MS_RULE_RAISES, "raises")                                                                   \
-    X(MS_RULE_START, "starts")                                                                    \
-    X(MS_RULE_NO_START, "does not start")                                                         \
-    X(MS_RULE_END, "ends")                                                                        \
-    X(MS_RULE_END_UNSTARTED, "ends without starting")                                             \
-    X(MS_RULE_UPDATE, "updates")                                                                  \
-    X(MS_RULE_IDLE, "does nothing")                                                               \
-    X(MS_RULE_INITIALIZE, "initializes")                                                          \
-    X(MS_RULE_INITIALIZE_START, "initializes and starts")                                         \
+#define MS_RULE_LIST(X)                                                                            \
+    X(MS_RULE_RAISES, "raises")                                                                    \
+    X(MS_RULE_START, "starts")                                                                     \
+    X(MS_RULE_NO_START, "does not start")                                                          \
+    X(MS_RULE_END, "ends")                                                                         \
+    X(MS_RULE_END_UNSTARTED, "ends without starting")                                              \
+    X(MS_RULE_UPDATE, "updates")                                                                   \
+    X(MS_RULE_IDLE, "does nothing")                                                                \
+    X(MS_RULE_INITIALIZE, "initializes")                                                           \
+    X(MS_RULE_INITIALIZE_START, "initializes and starts")                                          \
     X(MS_RULE_FINALIZE, "finalizes")
 
 typedef enum {

@@ -6,12 +6,15 @@
 #include "lifecycle.h"
 #include "modifier.h"
 
-/* What hooks see of the run: the observer, and the simulated world that
- * modifiers share (what one modifier attached, another may rely on). */
+/* What hooks see of the run: the sink their hooks are reported to, and the
+ * world that modifiers share (what one modifier attached, another may rely
+ * on), reached only through its ops. */
 typedef struct ms_hook_ctx {
-    const ms_observer *observer;
+    const ms_sink *sink;
+    size_t call; /* the call index hook records carry */
     ms_raise *raised;
-    size_t quant_schemes_attached; /* modifiers that attached quantization schemes */
+    const ms_world *world;
+    void *world_state;
 } ms_hook_ctx;
 
 struct ms_modifier {
@@ -21,8 +24,8 @@ struct ms_modifier {
     ms_opt_double index, start, end, update;
     bool initialized, started, ended, finalized;
     bool preset[4]; /* the recipe's initialized_, started_, ended_, finalized_: reset restores */
-    void *config; /* type's parsed arguments (type->config_size bytes) */
-    void *state;  /* type's runtime state (type->state_size bytes), zeroed by reset */
+    void *config;   /* type's parsed arguments (type->config_size bytes) */
+    void *state;    /* type's runtime state (type->state_size bytes), zeroed by reset */
 };
 
 /* A NULL hook means the base class behaviour: on_initialize and on_finalize
@@ -45,10 +48,10 @@ struct ms_modifier_type {
 };
 
 /* Raises `kind` from modifier `m` (NULL: the lifecycle); returns MS_ERR_RAISED. */
-ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+ms_status ms_raise_set(ms_hook_ctx *ctx, const ms_modifier *m, ms_raise_kind kind, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 
-/* Traced hook entry points: report the hook to the observer, then run the
+/* Traced hook entry points: report the hook to the sink, then run the
  * type's hook or the base behaviour. Types call these to run their own hooks
  * (a calibration modifier's on_event starting it), so the trace sees them. */
 ms_status ms_hook_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result);

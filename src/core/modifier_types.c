@@ -107,8 +107,7 @@ static ms_status magnitude_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool 
         return ms_raise_set(ctx, m, MS_RAISE_NOT_IMPLEMENTED_ERROR,
                             "global pruning not implemented yet for PyTorch");
     if (!cfg->scheduler)
-        return ms_raise_set(ctx, m, cfg->scheduler_error.kind, "%s",
-                            cfg->scheduler_error.message);
+        return ms_raise_set(ctx, m, cfg->scheduler_error.kind, "%s", cfg->scheduler_error.message);
     return MS_OK;
 }
 
@@ -124,6 +123,7 @@ static ms_status magnitude_schedule(ms_modifier *m, ms_hook_ctx *ctx, const ms_e
     }
     state->sparsity = sparsity;
     state->has_sparsity = true;
+    ctx->world->ops->apply_mask(ctx->world->self, ctx->world_state, m->position, sparsity);
     return MS_OK;
 }
 
@@ -156,9 +156,9 @@ static bool quantization_fields_given(const ms_node *args)
             return true;
     }
     const ms_node *targets = ms_node_get(args, "targets");
-    if (targets && !(targets->kind == MS_NODE_SEQ && targets->count == 1 &&
-                     targets->items[0]->kind == MS_NODE_SCALAR &&
-                     !strcmp(targets->items[0]->value, "Linear")))
+    if (targets &&
+        !(targets->kind == MS_NODE_SEQ && targets->count == 1 &&
+          targets->items[0]->kind == MS_NODE_SCALAR && !strcmp(targets->items[0]->value, "Linear")))
         return true;
     const ms_node *ignore = ms_node_get(args, "ignore");
     return ignore && !(ignore->kind == MS_NODE_SEQ && ignore->count == 0);
@@ -183,9 +183,9 @@ static ms_status calibration_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms
 
 static ms_status calibration_on_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
-    (void)ctx;
     (void)ev;
     m->ended = true;
+    ctx->world->ops->compress(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
 
@@ -211,7 +211,7 @@ static ms_status quantization_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bo
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "QuantizationModifier requires that quantization fields be "
                             "specified");
-    ctx->quant_schemes_attached++;
+    ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
 
@@ -228,7 +228,7 @@ static ms_status gptq_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *resu
 {
     *result = true;
     if (((quant_config *)m->config)->has_config)
-        ctx->quant_schemes_attached++;
+        ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
 
@@ -236,7 +236,7 @@ static ms_status gptq_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event 
 {
     (void)ev;
     m->started = true; /* set before the check, as upstream does */
-    if (ctx->quant_schemes_attached == 0)
+    if (ctx->world->ops->quant_schemes_attached(ctx->world->self, ctx->world_state) == 0)
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "GPTQModifier was unable to find any modules to quantize. Please "
                             "check quantization `config_groups` and `targets` in recipe");
@@ -267,9 +267,9 @@ static ms_status smoothquant_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, boo
 }
 
 /* on_start and on_finalize are listed per type: GPTQ and Quantization differ there */
-#define CALIBRATION_HOOKS                                                                         \
+#define CALIBRATION_HOOKS                                                                          \
     .drive = MS_DRIVE_CALIBRATION, .on_end = calibration_on_end, .on_event = calibration_on_event
-#define CALIBRATION_START_FINALIZE                                                                \
+#define CALIBRATION_START_FINALIZE                                                                 \
     .on_start = calibration_on_start, .on_finalize = calibration_on_finalize
 
 static const ms_modifier_type constant_pruning = {
@@ -339,8 +339,15 @@ static const ms_modifier_type logarithmic_equalization = {
 };
 
 const ms_modifier_type *const ms_builtin_types[] = {
-    &constant_pruning, &magnitude_pruning, &output_distillation, &quantization,
-    &gptq,             &sparsegpt,         &wanda,               &smoothquant,
-    &logarithmic_equalization, &awq,
+    &constant_pruning,
+    &magnitude_pruning,
+    &output_distillation,
+    &quantization,
+    &gptq,
+    &sparsegpt,
+    &wanda,
+    &smoothquant,
+    &logarithmic_equalization,
+    &awq,
 };
 const size_t ms_builtin_type_count = sizeof ms_builtin_types / sizeof ms_builtin_types[0];

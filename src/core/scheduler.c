@@ -7,7 +7,13 @@
 
 #include "calc.h"
 
-typedef enum { SCHED_LINEAR, SCHED_POLY_DECAY, SCHED_POLY, SCHED_MULTI_STEP, SCHED_CALC } sched_kind;
+typedef enum {
+    SCHED_LINEAR,
+    SCHED_POLY_DECAY,
+    SCHED_POLY,
+    SCHED_MULTI_STEP,
+    SCHED_CALC
+} sched_kind;
 
 typedef struct step {
     double index, sparsity;
@@ -39,8 +45,7 @@ static int cmp_step(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static ms_status read_steps(ms_scheduler *s, const ms_node *steps, const char *file,
-                            ms_diag *diag)
+static ms_status read_steps(ms_scheduler *s, const ms_node *steps, const char *file, ms_diag *diag)
 {
     if (!steps || ms_node_is_null(steps))
         return MS_OK;
@@ -150,8 +155,7 @@ static ms_status setup_calc(ms_scheduler *s, const char *type, const ms_schedule
 }
 
 ms_status ms_scheduler_new(const char *type, const ms_scheduler_settings *set, const char *file,
-                           int line, int col, ms_scheduler **out, ms_raise *raised,
-                           ms_diag *diag)
+                           int line, int col, ms_scheduler **out, ms_raise *raised, ms_diag *diag)
 {
     *out = NULL;
     ms_scheduler *s = calloc(1, sizeof *s);
@@ -236,8 +240,7 @@ static ms_status per_complete(const ms_scheduler *s, const ms_event *ev, double 
     return MS_OK;
 }
 
-ms_status ms_scheduler_eval(ms_scheduler *s, const ms_event *ev, double *sparsity,
-                            ms_raise *raised)
+ms_status ms_scheduler_eval(ms_scheduler *s, const ms_event *ev, double *sparsity, ms_raise *raised)
 {
     double p, index = ms_event_current_index(ev);
     ms_status st;
@@ -267,8 +270,8 @@ ms_status ms_scheduler_eval(ms_scheduler *s, const ms_event *ev, double *sparsit
         /* index is always the last variable */
         s->vars[s->n_vars - 1].value = index;
         char message[256];
-        ms_calc_result r = ms_calc_eval(s->calc, s->vars, s->n_vars, sparsity, message,
-                                        sizeof message);
+        ms_calc_result r =
+            ms_calc_eval(s->calc, s->vars, s->n_vars, sparsity, message, sizeof message);
         static const ms_raise_kind kinds[] = {
             [MS_CALC_NAME_ERROR] = MS_RAISE_NAME_ERROR,
             [MS_CALC_TYPE_ERROR] = MS_RAISE_TYPE_ERROR,

@@ -6,25 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/call.h"
 #include "../util/array.h"
 
-typedef struct flag_change {
-    size_t pos; /* the flags hold from this position (after `pos` calls) on */
-    unsigned char flags;
-} flag_change;
-
-typedef struct history {
-    flag_change *changes;
-    size_t n_changes, cap_changes;
-    ms_sim_mark *marks;
-    size_t n_marks, cap_marks;
-    ms_sim_span *updates;
-    size_t n_updates, cap_updates;
-    double *metric; /* samples, NAN before the first value; NULL without a metric */
+/* When each modifier's start and end are first reached, from the recipe. */
+typedef struct reach {
     size_t start_call, end_call;
-} history;
+} reach;
 
-/* The hooks of one call, as an observer collects them. */
+/* The hooks of one call, as a collecting sink gathers them. */
 typedef struct collector {
     ms_sim_hook *recs;
     size_t n, cap;
@@ -50,13 +40,14 @@ struct ms_sim {
     size_t pos, explored;
     unsigned char *flags; /* live flags per modifier */
     ms_raise last_raise;
-    collector cur; /* the hooks of the call being run on `live` */
-    ms_observer live_observer;
-    history *hist;
-    ms_sim_error *errors;
-    size_t n_errors, cap_errors;
-    char **messages; /* distinct error texts, owned */
-    size_t n_messages, cap_messages;
+    collector cur;      /* the hooks of the call being run on `live` */
+    ms_sink live_sink;  /* collects the hooks of the call */
+    ms_sink sinks[2];   /* the collector and the history, at the frontier */
+    ms_fanout frontier; /* over `sinks` */
+    ms_sink frontier_sink;
+    ms_runner *runner; /* runs the calls on `live` */
+    ms_run_log *log;   /* the history of the explored calls */
+    reach *reach;
     unsigned char *snapshots;
     size_t snap_size, n_snaps, cap_snaps;
     size_t metric_stride, n_samples;
@@ -65,32 +56,13 @@ struct ms_sim {
     run run;
 };
 
-static const char *const goal_names[] = {
-#define MS_GOAL_NAME(id, name) name,
-    MS_GOAL_LIST(MS_GOAL_NAME)
-#undef MS_GOAL_NAME
-};
-
-static const char *const stop_names[] = {
-#define MS_STOP_NAME(id, name) name,
-    MS_STOP_LIST(MS_STOP_NAME)
-#undef MS_STOP_NAME
-};
-
-const char *ms_goal_name(ms_goal goal)
+static void collect_hook(void *user, const ms_record *rec)
 {
-    return (size_t)goal < sizeof goal_names / sizeof goal_names[0] ? goal_names[goal] : "";
-}
-
-const char *ms_stop_reason_name(ms_stop_reason reason)
-{
-    return (size_t)reason < sizeof stop_names / sizeof stop_names[0] ? stop_names[reason] : "";
-}
-
-static void collect_hook(void *user, size_t modifier, ms_hook hook, const ms_event *event)
-{
-    (void)event;
     collector *c = user;
+    if (rec->kind != MS_REC_HOOK)
+        return;
+    size_t modifier = rec->modifier;
+    ms_hook hook = rec->hook;
     if (hook == MS_HOOK_ON_EVENT && !c->with_on_event)
         return;
     if (!ms_array_reserve(&c->recs, &c->cap, c->n, sizeof *c->recs)) {
@@ -170,8 +142,9 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     ms_status st = MS_OK;
     sim->calls = malloc((n_calls ? n_calls : 1) * sizeof *calls);
     sim->flags = calloc(n_mods ? n_mods : 1, 1);
-    sim->hist = calloc(n_mods ? n_mods : 1, sizeof *sim->hist);
-    if (!sim->calls || !sim->flags || !sim->hist)
+    sim->reach = calloc(n_mods ? n_mods : 1, sizeof *sim->reach);
+    bool *has_metric = calloc(n_mods ? n_mods : 1, sizeof *has_metric);
+    if (!sim->calls || !sim->flags || !sim->reach || !has_metric)
         st = MS_ERR_NOMEM;
     if (st == MS_OK) {
         memcpy(sim->calls, calls, n_calls * sizeof *calls);
@@ -180,21 +153,24 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(recipe, &sim->scratch, diag);
     for (size_t m = 0; st == MS_OK && m < n_mods; m++) {
-        history *h = &sim->hist[m];
+        reach *h = &sim->reach[m];
         const ms_modifier *mod = ms_lifecycle_modifier_const(sim->live, m);
         double unused;
         bool has;
-        if (ms_modifier_metric(mod, &unused, &has)) {
-            h->metric = malloc(sim->n_samples * sizeof *h->metric);
-            if (!h->metric) {
-                st = MS_ERR_NOMEM;
-                break;
-            }
-            for (size_t i = 0; i < sim->n_samples; i++)
-                h->metric[i] = NAN;
-        }
+        has_metric[m] = ms_modifier_metric(mod, &unused, &has) != NULL;
         h->start_call = first_reaching(sim, m, ms_modifier_start(mod), MS_EV_BATCH_START);
         h->end_call = first_reaching(sim, m, ms_modifier_end(mod), MS_EV_BATCH_END);
+    }
+    if (st == MS_OK)
+        st = ms_run_log_new(n_mods, has_metric, sim->metric_stride, sim->n_samples, &sim->log);
+    free(has_metric);
+    if (st == MS_OK) {
+        sim->live_sink = (ms_sink){.emit = collect_hook, .user = &sim->cur};
+        sim->sinks[0] = sim->live_sink;
+        sim->sinks[1] = *ms_run_log_sink(sim->log);
+        sim->frontier = (ms_fanout){sim->sinks, 2};
+        sim->frontier_sink = ms_fanout_sink(&sim->frontier);
+        st = ms_runner_new(sim->live, &sim->live_sink, &sim->runner);
     }
     if (st == MS_OK) {
         sim->snap_size = ms_lifecycle_snapshot_size(sim->live);
@@ -209,8 +185,6 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     }
     save_snapshot_at(sim, 0);
     sim->n_snaps = 1;
-    sim->live_observer = (ms_observer){.on_hook = collect_hook, .user = &sim->cur};
-    ms_lifecycle_set_observer(sim->live, &sim->live_observer);
     *out = sim;
     return MS_OK;
 }
@@ -219,17 +193,9 @@ void ms_sim_free(ms_sim *sim)
 {
     if (!sim)
         return;
-    for (size_t m = 0; sim->hist && m < sim->n_mods; m++) {
-        free(sim->hist[m].changes);
-        free(sim->hist[m].marks);
-        free(sim->hist[m].updates);
-        free(sim->hist[m].metric);
-    }
-    for (size_t i = 0; i < sim->n_messages; i++)
-        free(sim->messages[i]);
-    free(sim->messages);
-    free(sim->errors);
-    free(sim->hist);
+    ms_runner_free(sim->runner);
+    ms_run_log_free(sim->log);
+    free(sim->reach);
     free(sim->snapshots);
     free(sim->cur.recs);
     free(sim->flags);
@@ -252,16 +218,6 @@ const ms_call *ms_sim_call(const ms_sim *sim, size_t i)
 size_t ms_sim_modifier_count(const ms_sim *sim)
 {
     return sim->n_mods;
-}
-
-const ms_recipe *ms_sim_recipe(const ms_sim *sim)
-{
-    return sim->recipe;
-}
-
-const ms_lifecycle *ms_sim_lifecycle(const ms_sim *sim)
-{
-    return sim->live;
 }
 
 const ms_modifier *ms_sim_modifier(const ms_sim *sim, size_t i)
@@ -380,88 +336,6 @@ void ms_breakpoint_describe(const ms_breakpoint *bp, char *buf, size_t cap)
         snprintf(buf, cap, "%s", idx);
 }
 
-/* ---- history ---- */
-
-static const char *intern(ms_sim *sim, const char *text)
-{
-    if (sim->n_messages && !strcmp(sim->messages[sim->n_messages - 1], text))
-        return sim->messages[sim->n_messages - 1];
-    for (size_t i = 0; i < sim->n_messages; i++)
-        if (!strcmp(sim->messages[i], text))
-            return sim->messages[i];
-    char *copy = strdup(text);
-    if (!copy ||
-        !ms_array_reserve(&sim->messages, &sim->cap_messages, sim->n_messages, sizeof(char *))) {
-        free(copy);
-        return NULL;
-    }
-    sim->messages[sim->n_messages++] = copy;
-    return copy;
-}
-
-static bool add_mark(history *h, size_t call, ms_hook hook)
-{
-    if (!ms_array_reserve(&h->marks, &h->cap_marks, h->n_marks, sizeof *h->marks))
-        return false;
-    h->marks[h->n_marks++] = (ms_sim_mark){call, hook};
-    return true;
-}
-
-static bool add_update(history *h, size_t call)
-{
-    if (h->n_updates && h->updates[h->n_updates - 1].last + 1 >= call) {
-        h->updates[h->n_updates - 1].last = call;
-        return true;
-    }
-    if (!ms_array_reserve(&h->updates, &h->cap_updates, h->n_updates, sizeof *h->updates))
-        return false;
-    h->updates[h->n_updates++] = (ms_sim_span){call, call};
-    return true;
-}
-
-/* Records call `call` (just run on `live`, at the frontier). */
-static bool record(ms_sim *sim, size_t call, ms_status st)
-{
-    bool ok = !sim->cur.failed;
-    for (size_t i = 0; i < sim->cur.n && ok; i++) {
-        const ms_sim_hook *r = &sim->cur.recs[i];
-        history *h = &sim->hist[r->modifier];
-        if (r->hook == MS_HOOK_ON_UPDATE)
-            ok = add_update(h, call);
-        else if (r->hook != MS_HOOK_ON_EVENT)
-            ok = add_mark(h, call, r->hook);
-    }
-    if (ok && st == MS_ERR_RAISED) {
-        const char *msg = intern(sim, sim->last_raise.message);
-        ok = msg &&
-             ms_array_reserve(&sim->errors, &sim->cap_errors, sim->n_errors, sizeof *sim->errors);
-        if (ok)
-            sim->errors[sim->n_errors++] =
-                (ms_sim_error){call, sim->last_raise.modifier, sim->last_raise.kind, msg};
-        if (ok && sim->last_raise.modifier >= 0)
-            ok = add_mark(&sim->hist[sim->last_raise.modifier], call, MS_HOOK_COUNT);
-    }
-    if (ok && call % sim->metric_stride == 0)
-        for (size_t m = 0; m < sim->n_mods; m++) {
-            if (!sim->hist[m].metric)
-                continue;
-            double v;
-            bool has = false;
-            ms_modifier_metric(ms_lifecycle_modifier_const(sim->live, m), &v, &has);
-            sim->hist[m].metric[call / sim->metric_stride] = has ? v : NAN;
-        }
-    return ok;
-}
-
-static bool record_flags(ms_sim *sim, size_t m, unsigned flags)
-{
-    history *h = &sim->hist[m];
-    if (!ms_array_reserve(&h->changes, &h->cap_changes, h->n_changes, sizeof *h->changes))
-        return false;
-    h->changes[h->n_changes++] = (flag_change){sim->pos, (unsigned char)flags};
-    return true;
-}
-
 static bool take_snapshot(ms_sim *sim)
 {
     size_t k = sim->pos / MS_SIM_SNAPSHOT_EVERY;
@@ -495,7 +369,9 @@ static step_result step_one(ms_sim *sim)
     sim->cur.call = call;
     sim->cur.failed = false;
     ms_raise raised;
-    ms_status st = ms_call_run(&sim->calls[call], sim->live, &raised);
+    /* the history hears only calls run for the first time */
+    ms_runner_set_sink(sim->runner, frontier ? &sim->frontier_sink : &sim->live_sink);
+    ms_status st = ms_runner_call(sim->runner, &sim->calls[call], call, &raised);
     res.raised = st == MS_ERR_RAISED;
     if (res.raised)
         sim->last_raise = raised;
@@ -505,7 +381,7 @@ static step_result step_one(ms_sim *sim)
         sim->last_raise.message[0] = '\0';
     }
     if (frontier)
-        res.ok = record(sim, call, st);
+        res.ok = !sim->cur.failed && ms_run_log_ok(sim->log);
     sim->pos++;
     for (size_t m = 0; m < sim->n_mods; m++) {
         unsigned f = flags_of(ms_lifecycle_modifier_const(sim->live, m));
@@ -514,8 +390,6 @@ static step_result step_one(ms_sim *sim)
         if (res.changed < 0)
             res.changed = (int)m;
         sim->flags[m] = (unsigned char)f;
-        if (frontier && res.ok)
-            res.ok = record_flags(sim, m, f);
     }
     if (frontier) {
         sim->explored = sim->pos;
@@ -703,50 +577,22 @@ ms_sim_stop ms_sim_run(ms_sim *sim, ms_goal goal, size_t target)
 
 unsigned ms_sim_flags_at(const ms_sim *sim, size_t modifier, size_t pos)
 {
-    if (modifier >= sim->n_mods)
-        return 0;
-    const history *h = &sim->hist[modifier];
-    /* the last change at or before pos */
-    size_t lo = 0, hi = h->n_changes;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h->changes[mid].pos <= pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? h->changes[lo - 1].flags : 0;
+    return ms_run_log_flags_at(sim->log, modifier, pos);
 }
 
 const ms_sim_mark *ms_sim_marks(const ms_sim *sim, size_t modifier, size_t *n)
 {
-    *n = modifier < sim->n_mods ? sim->hist[modifier].n_marks : 0;
-    return *n ? sim->hist[modifier].marks : NULL;
+    return ms_run_log_marks(sim->log, modifier, n);
 }
 
 const ms_sim_span *ms_sim_updates(const ms_sim *sim, size_t modifier, size_t *n)
 {
-    *n = modifier < sim->n_mods ? sim->hist[modifier].n_updates : 0;
-    return *n ? sim->hist[modifier].updates : NULL;
-}
-
-const ms_sim_error *ms_sim_errors(const ms_sim *sim, size_t *n)
-{
-    *n = sim->n_errors;
-    return sim->errors;
+    return ms_run_log_updates(sim->log, modifier, n);
 }
 
 const ms_sim_error *ms_sim_error_at(const ms_sim *sim, size_t call)
 {
-    size_t lo = 0, hi = sim->n_errors;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sim->errors[mid].call < call)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < sim->n_errors && sim->errors[lo].call == call ? &sim->errors[lo] : NULL;
+    return ms_run_log_error_at(sim->log, call);
 }
 
 const char *ms_sim_metric_name(const ms_sim *sim, size_t modifier)
@@ -759,28 +605,25 @@ const char *ms_sim_metric_name(const ms_sim *sim, size_t modifier)
 
 bool ms_sim_metric_at(const ms_sim *sim, size_t modifier, size_t call, double *value)
 {
-    if (modifier >= sim->n_mods || !sim->hist[modifier].metric || call >= sim->explored)
-        return false;
-    *value = sim->hist[modifier].metric[call / sim->metric_stride];
-    return !isnan(*value);
+    return call < sim->explored && ms_run_log_metric_at(sim->log, modifier, call, value);
 }
 
 size_t ms_sim_start_call(const ms_sim *sim, size_t modifier)
 {
-    return modifier < sim->n_mods ? sim->hist[modifier].start_call : SIZE_MAX;
+    return modifier < sim->n_mods ? sim->reach[modifier].start_call : SIZE_MAX;
 }
 
 size_t ms_sim_end_call(const ms_sim *sim, size_t modifier)
 {
-    return modifier < sim->n_mods ? sim->hist[modifier].end_call : SIZE_MAX;
+    return modifier < sim->n_mods ? sim->reach[modifier].end_call : SIZE_MAX;
 }
 
 /* ---- re-simulation on the scratch lifecycle ---- */
 
-/* Puts the scratch lifecycle at position `target`, without observing. */
+/* Puts the scratch lifecycle at position `target`, with nobody listening. */
 static void scratch_seek(ms_sim *sim, size_t target)
 {
-    ms_lifecycle_set_observer(sim->scratch, NULL);
+    ms_lifecycle_set_sink(sim->scratch, NULL);
     size_t k = target / MS_SIM_SNAPSHOT_EVERY;
     if (k >= sim->n_snaps)
         k = sim->n_snaps - 1;
@@ -801,8 +644,8 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
         return MS_OK;
     scratch_seek(sim, first);
     collector c = {.with_on_event = with_on_event};
-    ms_observer obs = {.on_hook = collect_hook, .user = &c};
-    ms_lifecycle_set_observer(sim->scratch, &obs);
+    ms_sink obs = {.emit = collect_hook, .user = &c};
+    ms_lifecycle_set_sink(sim->scratch, &obs);
     for (size_t p = first; p < last && !c.failed; p++) {
         ms_raise raised;
         c.call = p;
@@ -810,7 +653,7 @@ ms_status ms_sim_hooks(ms_sim *sim, size_t first, size_t last, bool with_on_even
             ms_array_reserve(&c.recs, &c.cap, c.n, sizeof *c.recs))
             c.recs[c.n++] = (ms_sim_hook){p, raised.modifier, MS_HOOK_COUNT};
     }
-    ms_lifecycle_set_observer(sim->scratch, NULL);
+    ms_lifecycle_set_sink(sim->scratch, NULL);
     if (c.failed) {
         free(c.recs);
         return MS_ERR_NOMEM;
@@ -878,12 +721,12 @@ ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_expla
     out->rule = explain_rule(sim, modifier, &sim->calls[call], out->text, sizeof out->text);
 
     collector c = {.call = call};
-    ms_observer obs = {.on_hook = collect_hook, .user = &c};
+    ms_sink obs = {.emit = collect_hook, .user = &c};
     c.with_on_event = true;
-    ms_lifecycle_set_observer(sim->scratch, &obs);
+    ms_lifecycle_set_sink(sim->scratch, &obs);
     ms_raise raised;
     ms_status st = ms_call_run(&sim->calls[call], sim->scratch, &raised);
-    ms_lifecycle_set_observer(sim->scratch, NULL);
+    ms_lifecycle_set_sink(sim->scratch, NULL);
     out->flags_after = flags_of(mod);
     out->reached = true;
     for (size_t i = 0; i < c.n; i++)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "../core/lifecycle.h"
+#include "../history/run_log.h"
 #include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
 
@@ -37,17 +38,15 @@ enum {
 
 /* A session over `recipe` (borrowed: keep it alive and unchanged) running a
  * copy of `calls`. Direct modifier calls must name a modifier of the recipe. */
-ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_calls,
-                     ms_sim **out, ms_diag *diag);
+ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_calls, ms_sim **out,
+                     ms_diag *diag);
 void ms_sim_free(ms_sim *sim);
 
 size_t ms_sim_call_count(const ms_sim *sim);
 const ms_call *ms_sim_call(const ms_sim *sim, size_t i);
 size_t ms_sim_modifier_count(const ms_sim *sim);
-const ms_recipe *ms_sim_recipe(const ms_sim *sim);
 
 /* The live state: after ms_sim_position() calls. */
-const ms_lifecycle *ms_sim_lifecycle(const ms_sim *sim);
 const ms_modifier *ms_sim_modifier(const ms_sim *sim, size_t i);
 unsigned ms_sim_flags(const ms_sim *sim, size_t modifier);
 
@@ -88,40 +87,26 @@ void ms_breakpoint_describe(const ms_breakpoint *bp, char *buf, size_t cap);
 
 /* ---- stepping ---- */
 
-#define MS_GOAL_LIST(X)                                                                           \
-    X(MS_GOAL_EVENT, "next event")                                                                \
-    X(MS_GOAL_STEP, "next step")                                                                  \
-    X(MS_GOAL_TRANSITION, "next transition")                                                      \
-    X(MS_GOAL_BREAKPOINT, "next breakpoint")                                                      \
-    X(MS_GOAL_END, "end")                                                                         \
-    X(MS_GOAL_BACK, "step back")                                                                  \
-    X(MS_GOAL_RESTART, "restart")                                                                 \
-    X(MS_GOAL_SEEK, "seek")
-
 typedef enum {
-#define MS_GOAL_ENUM(id, name) id,
-    MS_GOAL_LIST(MS_GOAL_ENUM)
-#undef MS_GOAL_ENUM
+    MS_GOAL_EVENT,      /* next event */
+    MS_GOAL_STEP,       /* next step */
+    MS_GOAL_TRANSITION, /* next transition */
+    MS_GOAL_BREAKPOINT, /* next breakpoint */
+    MS_GOAL_END,
+    MS_GOAL_BACK, /* step back */
+    MS_GOAL_RESTART,
+    MS_GOAL_SEEK
 } ms_goal;
 
-const char *ms_goal_name(ms_goal goal);
-
-#define MS_STOP_LIST(X)                                                                           \
-    X(MS_STOP_RUNNING, "running")                                                                 \
-    X(MS_STOP_REACHED, "reached")                                                                 \
-    X(MS_STOP_TRANSITION, "transition")                                                           \
-    X(MS_STOP_BREAKPOINT, "breakpoint")                                                           \
-    X(MS_STOP_ERROR, "error")                                                                     \
-    X(MS_STOP_END, "end of the calls")                                                            \
-    X(MS_STOP_CANCELLED, "cancelled")
-
 typedef enum {
-#define MS_STOP_ENUM(id, name) id,
-    MS_STOP_LIST(MS_STOP_ENUM)
-#undef MS_STOP_ENUM
+    MS_STOP_RUNNING,
+    MS_STOP_REACHED,
+    MS_STOP_TRANSITION,
+    MS_STOP_BREAKPOINT,
+    MS_STOP_ERROR,
+    MS_STOP_END, /* end of the calls */
+    MS_STOP_CANCELLED
 } ms_stop_reason;
-
-const char *ms_stop_reason_name(ms_stop_reason reason);
 
 /* Why a run stopped. */
 typedef struct ms_sim_stop {
@@ -153,27 +138,17 @@ unsigned ms_sim_flags_at(const ms_sim *sim, size_t modifier, size_t pos);
 
 /* A hook other than on_event/on_update, in the call that ran it; hook
  * MS_HOOK_COUNT marks an error the modifier raised. */
-typedef struct ms_sim_mark {
-    size_t call;
-    ms_hook hook;
-} ms_sim_mark;
+typedef ms_run_mark ms_sim_mark;
 
 /* Calls first..last (inclusive) each ran on_update for the modifier. */
-typedef struct ms_sim_span {
-    size_t first, last;
-} ms_sim_span;
+typedef ms_run_span ms_sim_span;
 
-typedef struct ms_sim_error {
-    size_t call;
-    int modifier; /* -1: raised by the lifecycle itself */
-    ms_raise_kind kind;
-    const char *message; /* owned by the session */
-} ms_sim_error;
+/* message: owned by the session */
+typedef ms_run_error ms_sim_error;
 
 /* Sorted by call; valid until the next stepping call. */
 const ms_sim_mark *ms_sim_marks(const ms_sim *sim, size_t modifier, size_t *n);
 const ms_sim_span *ms_sim_updates(const ms_sim *sim, size_t modifier, size_t *n);
-const ms_sim_error *ms_sim_errors(const ms_sim *sim, size_t *n);
 /* The first error raised by call `call`, or NULL. */
 const ms_sim_error *ms_sim_error_at(const ms_sim *sim, size_t call);
 

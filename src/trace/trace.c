@@ -23,7 +23,7 @@ struct ms_trace {
     size_t call;
     size_t used;
     int failed;
-    ms_observer observer;
+    ms_sink sink;
     number_cache index_cache, metric_cache;
     char buf[BUF_SIZE];
 };
@@ -103,9 +103,8 @@ static void put_json_string(ms_trace *t, const char *s)
     ms_json_put_string(put_bytes, t, s);
 }
 
-static void on_hook(void *user, size_t modifier, ms_hook hook, const ms_event *ev)
+static void put_hook(ms_trace *t, size_t modifier, ms_hook hook, const ms_event *ev)
 {
-    ms_trace *t = user;
     PUT_LIT(t, "{\"call\": ");
     put_uint(t, t->call);
     PUT_LIT(t, ", \"modifier\": ");
@@ -123,6 +122,8 @@ static void on_hook(void *user, size_t modifier, ms_hook hook, const ms_event *e
     }
 }
 
+static void emit(void *user, const ms_record *rec);
+
 ms_status ms_trace_new(FILE *out, ms_trace **trace)
 {
     ms_trace *t = calloc(1, sizeof *t);
@@ -130,7 +131,7 @@ ms_status ms_trace_new(FILE *out, ms_trace **trace)
     if (!t)
         return MS_ERR_NOMEM;
     t->out = out;
-    t->observer = (ms_observer){.on_hook = on_hook, .user = t};
+    t->sink = (ms_sink){.emit = emit, .user = t};
     return MS_OK;
 }
 
@@ -146,17 +147,12 @@ ms_status ms_trace_free(ms_trace *t)
     return st;
 }
 
-const ms_observer *ms_trace_observer(ms_trace *t)
+const ms_sink *ms_trace_sink(ms_trace *t)
 {
-    return &t->observer;
+    return &t->sink;
 }
 
-void ms_trace_begin_call(ms_trace *t, size_t call)
-{
-    t->call = call;
-}
-
-void ms_trace_error(ms_trace *t, const ms_raise *raised)
+static void put_error(ms_trace *t, const ms_raise *raised)
 {
     PUT_LIT(t, "{\"call\": ");
     put_uint(t, t->call);
@@ -180,7 +176,7 @@ static void put_bool(ms_trace *t, bool b)
         PUT_LIT(t, "false");
 }
 
-void ms_trace_state(ms_trace *t, const ms_lifecycle *lc)
+static void put_state(ms_trace *t, const ms_lifecycle *lc)
 {
     PUT_LIT(t, "{\"call\": ");
     put_uint(t, t->call);
@@ -214,4 +210,25 @@ void ms_trace_state(ms_trace *t, const ms_lifecycle *lc)
         PUT_LIT(t, "}");
     }
     PUT_LIT(t, "]}\n");
+}
+
+/* Flag and metric records are not lines of their own: the state line after
+ * every call carries them, as the trace format has it. */
+static void emit(void *user, const ms_record *rec)
+{
+    ms_trace *t = user;
+    t->call = rec->call;
+    switch (rec->kind) {
+    case MS_REC_HOOK:
+        put_hook(t, rec->modifier, rec->hook, rec->event);
+        break;
+    case MS_REC_ERROR:
+        put_error(t, rec->raised);
+        break;
+    case MS_REC_CALL_ENDED:
+        put_state(t, rec->lc);
+        break;
+    default:
+        break;
+    }
 }

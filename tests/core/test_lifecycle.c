@@ -15,19 +15,19 @@ typedef struct hook_log {
     char text[4096];
 } hook_log;
 
-static void log_hook(void *user, size_t modifier, ms_hook hook, const ms_event *ev)
+static void log_hook(void *user, const ms_record *rec)
 {
     hook_log *log = user;
     size_t n = strlen(log->text);
-    snprintf(log->text + n, sizeof log->text - n, "%zu:%s:%s ", modifier, ms_hook_name(hook),
-             ev ? ms_event_type_name(ev->type) : "-");
+    snprintf(log->text + n, sizeof log->text - n, "%zu:%s:%s ", rec->modifier,
+             ms_hook_name(rec->hook), rec->event ? ms_event_type_name(rec->event->type) : "-");
 }
 
 typedef struct fixture {
     ms_recipe *recipe;
     ms_lifecycle *lc;
     hook_log log;
-    ms_observer observer;
+    ms_sink sink;
     ms_raise raised;
 } fixture;
 
@@ -38,13 +38,13 @@ static fixture *make(const char *recipe_text)
     ms_diag diag;
     ms_modifier **mods;
     size_t n;
-    assert_int_equal(ms_recipe_parse(recipe_text, strlen(recipe_text), "t.yaml", 0, 0, NULL,
-                                     &f.recipe, &diag),
-                     MS_OK);
+    assert_int_equal(
+        ms_recipe_parse(recipe_text, strlen(recipe_text), "t.yaml", 0, 0, NULL, &f.recipe, &diag),
+        MS_OK);
     assert_int_equal(ms_recipe_build_modifiers(f.recipe, &mods, &n, &diag), MS_OK);
     assert_int_equal(ms_lifecycle_new(mods, n, &f.lc), MS_OK);
-    f.observer = (ms_observer){.on_hook = log_hook, .user = &f.log};
-    ms_lifecycle_set_observer(f.lc, &f.observer);
+    f.sink = (ms_sink){.emit = log_hook, .user = &f.log};
+    ms_lifecycle_set_sink(f.lc, &f.sink);
     return &f;
 }
 
@@ -66,11 +66,10 @@ static ms_status send(fixture *f, ms_event_type type, long long step)
     ms_event ev = step_event(type, step);
     double loss = 1.0;
     f->log.text[0] = '\0';
-    return ms_lifecycle_event(f->lc, &ev, type == MS_EV_LOSS_CALCULATED ? &loss : NULL,
-                              &f->raised);
+    return ms_lifecycle_event(f->lc, &ev, type == MS_EV_LOSS_CALCULATED ? &loss : NULL, &f->raised);
 }
 
-#define CONSTANT(start_end) \
+#define CONSTANT(start_end)                                                                        \
     "s_stage:\n  g_modifiers:\n    ConstantPruningModifier: {" start_end ", targets: [x]}\n"
 #define QUANT "s_stage:\n  g_modifiers:\n    QuantizationModifier: {scheme: W8A8}\n"
 
@@ -323,9 +322,8 @@ static void lifecycle_order_starts_as_if_after_batch_end(void **state)
     fixture *f = make(CONSTANT("start: 0, end: 2"));
     ms_lifecycle_initialize(f->lc, &f->raised);
     assert_int_equal(send(f, MS_EV_LOSS_CALCULATED, 0), MS_ERR_RAISED);
-    assert_non_null(strstr(f->raised.message,
-                           "Instead, EventType.BATCH_END was called before "
-                           "EventType.LOSS_CALCULATED"));
+    assert_non_null(strstr(f->raised.message, "Instead, EventType.BATCH_END was called before "
+                                              "EventType.LOSS_CALCULATED"));
     assert_string_equal(f->log.text, ""); /* no modifier saw it */
     assert_int_equal(send(f, MS_EV_BATCH_START, 0), MS_OK);
     done(f);

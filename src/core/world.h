@@ -1,0 +1,33 @@
+/* The world the hooks act on: everything outside the lifecycle that a
+ * modifier reaches (today the quantization schemes attached to modules; a
+ * model-backed world, in its own folder, does the real work). Hooks call the
+ * ops where upstream does the work; the lifecycle keeps the world's state
+ * bytes in its snapshots, so going back in a run goes back in the world. */
+#ifndef MS_WORLD_H
+#define MS_WORLD_H
+
+#include <stddef.h>
+
+typedef struct ms_world_ops {
+    const char *name;
+    size_t state_size; /* snapshotted bytes, zeroed before initialize */
+    /* A modifier attached its quantization scheme to its targets. */
+    void (*attach_quant_scheme)(void *self, void *state, size_t modifier);
+    /* How many modifiers attached quantization schemes so far. */
+    size_t (*quant_schemes_attached)(const void *self, const void *state);
+    /* A pruning modifier's masks move to `sparsity` (magnitude schedule step). */
+    void (*apply_mask)(void *self, void *state, size_t modifier, double sparsity);
+    /* A calibration modifier compresses what it observed (calibration end). */
+    void (*compress)(void *self, void *state, size_t modifier);
+} ms_world_ops;
+
+typedef struct ms_world {
+    const ms_world_ops *ops;
+    void *self; /* the world's own data (a model); not snapshotted */
+} ms_world;
+
+/* The world without a model: counts attached schemes, as upstream's checks
+ * need, and changes nothing else. The default of every lifecycle. */
+ms_world ms_world_modelless(void);
+
+#endif
