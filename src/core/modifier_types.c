@@ -175,9 +175,9 @@ static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char
 
 static ms_status calibration_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
-    (void)ctx;
     (void)ev;
     m->started = true;
+    ctx->world->ops->observe_inputs(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
 
@@ -240,6 +240,7 @@ static ms_status gptq_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event 
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "GPTQModifier was unable to find any modules to quantize. Please "
                             "check quantization `config_groups` and `targets` in recipe");
+    ctx->world->ops->observe_inputs(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
 

@@ -20,13 +20,21 @@ static size_t modelless_attached(const void *self, const void *state)
     return n;
 }
 
-/* Without a model there are no weights to mask or compress. */
+/* Without a model there are no weights to mask, inputs to observe or
+ * modules to compress. */
 static void modelless_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)self;
     (void)state;
     (void)modifier;
     (void)sparsity;
+}
+
+static void modelless_observe(void *self, void *state, size_t modifier)
+{
+    (void)self;
+    (void)state;
+    (void)modifier;
 }
 
 static void modelless_compress(void *self, void *state, size_t modifier)
@@ -42,6 +50,7 @@ static const ms_world_ops modelless_ops = {
     .attach_quant_scheme = modelless_attach,
     .quant_schemes_attached = modelless_attached,
     .apply_mask = modelless_apply_mask,
+    .observe_inputs = modelless_observe,
     .compress = modelless_compress,
 };
 

@@ -11,13 +11,19 @@
 typedef struct ms_world_ops {
     const char *name;
     size_t state_size; /* snapshotted bytes, zeroed before initialize */
-    /* A modifier attached its quantization scheme to its targets. */
+    /* A modifier resolved its targets and ignore against the modules and
+     * attached its quantization scheme to what they select (upstream does
+     * both in one step at initialize). */
     void (*attach_quant_scheme)(void *self, void *state, size_t modifier);
     /* How many modifiers attached quantization schemes so far. */
     size_t (*quant_schemes_attached)(const void *self, const void *state);
     /* A pruning modifier's masks move to `sparsity` (magnitude schedule step). */
     void (*apply_mask)(void *self, void *state, size_t modifier, double sparsity);
-    /* A calibration modifier compresses what it observed (calibration end). */
+    /* A calibration modifier starts observing the inputs of its targets'
+     * Linear layers in the calibration forward passes (its hooks, at start). */
+    void (*observe_inputs)(void *self, void *state, size_t modifier);
+    /* A calibration modifier quantizes, prunes or smooths what it observed
+     * and stops observing (calibration end). */
     void (*compress)(void *self, void *state, size_t modifier);
 } ms_world_ops;
 

@@ -120,7 +120,7 @@ static void two_sinks_receive_the_same_stream_in_order(void **state)
 /* A world that counts like the model-less one and remembers who attached. */
 typedef struct test_world {
     int attached_by[4];
-    size_t n, compressed;
+    size_t n, observed, compressed;
 } test_world;
 
 static void test_attach(void *self, void *state, size_t modifier)
@@ -144,6 +144,13 @@ static void test_mask(void *self, void *state, size_t modifier, double sparsity)
     (void)sparsity;
 }
 
+static void test_observe(void *self, void *state, size_t modifier)
+{
+    (void)state;
+    (void)modifier;
+    ((test_world *)self)->observed++;
+}
+
 /* Compression is counted in the state's second byte. */
 static void test_compress(void *self, void *state, size_t modifier)
 {
@@ -152,15 +159,20 @@ static void test_compress(void *self, void *state, size_t modifier)
     ((unsigned char *)state)[1]++;
 }
 
-static const ms_world_ops test_ops = {"test",        2,         test_attach,
-                                      test_attached, test_mask, test_compress};
+static const ms_world_ops test_ops = {.name = "test",
+                                      .state_size = 2,
+                                      .attach_quant_scheme = test_attach,
+                                      .quant_schemes_attached = test_attached,
+                                      .apply_mask = test_mask,
+                                      .observe_inputs = test_observe,
+                                      .compress = test_compress};
 
 static void hooks_attach_schemes_through_the_world(void **state)
 {
     (void)state;
     ms_recipe *recipe;
     ms_lifecycle *lc = build(QUANT_THEN_GPTQ, &recipe);
-    test_world w = {{0}, 0, 0};
+    test_world w = {{0}, 0, 0, 0};
     assert_int_equal(ms_lifecycle_set_world(lc, (ms_world){&test_ops, &w}), MS_OK);
     ms_raise raised;
     assert_int_equal(ms_lifecycle_initialize(lc, &raised), MS_OK);
@@ -170,6 +182,9 @@ static void hooks_attach_schemes_through_the_world(void **state)
     ms_event end = ms_event_plain(MS_EV_CALIBRATION_EPOCH_END);
     ms_event start = ms_event_plain(MS_EV_CALIBRATION_EPOCH_START);
     assert_int_equal(ms_lifecycle_event(lc, &start, NULL, &raised), MS_OK);
+    /* both start observing their targets' inputs when calibration starts */
+    assert_int_equal(w.observed, 2);
+    assert_int_equal(w.compressed, 0);
     assert_int_equal(ms_lifecycle_event(lc, &end, NULL, &raised), MS_OK);
     /* both calibration modifiers compressed at the end; the snapshot carries it */
     assert_int_equal(w.compressed, 2);
