@@ -6,6 +6,8 @@ struct ms_runner {
     ms_lifecycle *lc;
     ms_sink sink;
     unsigned char *flags; /* per modifier, before the call; allocated once */
+    size_t *metered;      /* the modifiers whose type reports a metric */
+    size_t n_metered;
 };
 
 bool ms_call_is_direct(const ms_call *call)
@@ -37,12 +39,25 @@ ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out)
 {
     ms_runner *r = calloc(1, sizeof *r);
     size_t n = ms_lifecycle_count(lc);
-    if (r)
+    if (r) {
         r->flags = malloc(n ? n : 1);
-    if (!r || !r->flags) {
+        r->metered = malloc((n ? n : 1) * sizeof *r->metered);
+    }
+    if (!r || !r->flags || !r->metered) {
+        if (r) {
+            free(r->flags);
+            free(r->metered);
+        }
         free(r);
         *out = NULL;
         return MS_ERR_NOMEM;
+    }
+    /* a type has a metric or not for good: look once, not at every call */
+    for (size_t i = 0; i < n; i++) {
+        double value;
+        bool has;
+        if (ms_modifier_metric(ms_lifecycle_modifier_const(lc, i), &value, &has))
+            r->metered[r->n_metered++] = i;
     }
     r->lc = lc;
     ms_runner_set_sink(r, sink);
@@ -56,6 +71,7 @@ void ms_runner_free(ms_runner *r)
         return;
     ms_lifecycle_set_sink(r->lc, NULL);
     free(r->flags);
+    free(r->metered);
     free(r);
 }
 
@@ -88,13 +104,13 @@ ms_status ms_runner_call(ms_runner *r, const ms_call *call, size_t index, ms_rai
                                                 .flags_before = r->flags[i],
                                                 .flags_after = now});
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < r->n_metered; k++) {
+        size_t i = r->metered[k];
         ms_record rec = {
             .kind = MS_REC_METRIC, .call = index, .what = call, .modifier = i, .module = ""};
         rec.metric =
             ms_modifier_metric(ms_lifecycle_modifier_const(r->lc, i), &rec.value, &rec.has_value);
-        if (rec.metric)
-            ms_sink_emit(&r->sink, &rec);
+        ms_sink_emit(&r->sink, &rec);
     }
     ms_sink_emit(&r->sink,
                  &(ms_record){.kind = MS_REC_CALL_ENDED, .call = index, .what = call, .lc = r->lc});
