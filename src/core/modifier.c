@@ -87,7 +87,7 @@ void ms_py_float_repr(double v, char *buf, size_t cap)
 
 static void report(ms_modifier *m, ms_hook_ctx *ctx, ms_hook hook, const ms_event *ev)
 {
-    if (ctx->sink && ctx->sink->emit)
+    if (ctx->sink && ctx->sink->emit && !(hook == MS_HOOK_ON_EVENT && ctx->sink->skips_on_event))
         ctx->sink->emit(ctx->sink->user, &(ms_record){.kind = MS_REC_HOOK,
                                                       .call = ctx->call,
                                                       .modifier = m->position,

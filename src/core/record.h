@@ -48,6 +48,9 @@ typedef struct ms_record {
 typedef struct ms_sink {
     void (*emit)(void *user, const ms_record *record);
     void *user;
+    /* The sink does not want on_event hook records: every modifier gets one
+     * per event, so skipping them where nobody reads them keeps runs fast. */
+    bool skips_on_event;
 } ms_sink;
 
 static inline void ms_sink_emit(const ms_sink *sink, const ms_record *record)

@@ -45,7 +45,8 @@ ms_status ms_run_log_new(size_t n_mods, const bool *has_metric, size_t metric_st
     log->n_mods = n_mods;
     log->metric_stride = metric_stride;
     log->n_samples = n_samples;
-    log->sink = (ms_sink){.emit = emit, .user = log};
+    log->sink = (ms_sink){
+        .emit = emit, .user = log, .skips_on_event = true}; /* on_event changes nothing it keeps */
     log->hist = calloc(n_mods ? n_mods : 1, sizeof *log->hist);
     if (!log->hist) {
         ms_run_log_free(log);

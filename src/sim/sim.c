@@ -21,6 +21,8 @@ typedef struct collector {
     size_t call;
     bool with_on_event;
     bool failed;
+    unsigned char *flags; /* the live flags, kept by the FLAGS records; NULL: not kept */
+    int changed;          /* the first modifier whose flags changed in the call, or -1 */
 } collector;
 
 typedef struct run {
@@ -59,6 +61,11 @@ struct ms_sim {
 static void collect_hook(void *user, const ms_record *rec)
 {
     collector *c = user;
+    if (rec->kind == MS_REC_FLAGS && c->flags) {
+        c->flags[rec->modifier] = (unsigned char)rec->flags_after;
+        if (c->changed < 0)
+            c->changed = (int)rec->modifier;
+    }
     if (rec->kind != MS_REC_HOOK)
         return;
     size_t modifier = rec->modifier;
@@ -165,7 +172,7 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
         st = ms_run_log_new(n_mods, has_metric, sim->metric_stride, sim->n_samples, &sim->log);
     free(has_metric);
     if (st == MS_OK) {
-        sim->live_sink = (ms_sink){.emit = collect_hook, .user = &sim->cur};
+        sim->live_sink = (ms_sink){.emit = collect_hook, .user = &sim->cur, .skips_on_event = true};
         sim->sinks[0] = sim->live_sink;
         sim->sinks[1] = *ms_run_log_sink(sim->log);
         sim->frontier = (ms_fanout){sim->sinks, 2};
@@ -368,6 +375,8 @@ static step_result step_one(ms_sim *sim)
     sim->cur.n = 0;
     sim->cur.call = call;
     sim->cur.failed = false;
+    sim->cur.flags = sim->flags;
+    sim->cur.changed = -1;
     ms_raise raised;
     /* the history hears only calls run for the first time */
     ms_runner_set_sink(sim->runner, frontier ? &sim->frontier_sink : &sim->live_sink);
@@ -383,14 +392,7 @@ static step_result step_one(ms_sim *sim)
     if (frontier)
         res.ok = !sim->cur.failed && ms_run_log_ok(sim->log);
     sim->pos++;
-    for (size_t m = 0; m < sim->n_mods; m++) {
-        unsigned f = flags_of(ms_lifecycle_modifier_const(sim->live, m));
-        if (f == sim->flags[m])
-            continue;
-        if (res.changed < 0)
-            res.changed = (int)m;
-        sim->flags[m] = (unsigned char)f;
-    }
+    res.changed = sim->cur.changed; /* sim->flags followed the call's FLAGS records */
     if (frontier) {
         sim->explored = sim->pos;
         if (res.ok && sim->pos % MS_SIM_SNAPSHOT_EVERY == 0)

@@ -117,6 +117,46 @@ static void two_sinks_receive_the_same_stream_in_order(void **state)
     ms_recipe_free(recipe);
 }
 
+/* Runs initialize, calibration start/end and finalize into `sink`. */
+static void run_calibration(ms_sink *sink)
+{
+    ms_recipe *recipe;
+    ms_lifecycle *lc = build(QUANT_THEN_GPTQ, &recipe);
+    ms_runner *runner;
+    assert_int_equal(ms_runner_new(lc, sink, &runner), MS_OK);
+    ms_call calls[] = {{.kind = MS_CALL_INITIALIZE},
+                       event_call(MS_EV_CALIBRATION_EPOCH_START),
+                       event_call(MS_EV_CALIBRATION_EPOCH_END),
+                       {.kind = MS_CALL_FINALIZE}};
+    ms_raise raised;
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(ms_runner_call(runner, &calls[i], i, &raised), MS_OK);
+    ms_runner_free(runner);
+    ms_lifecycle_free(lc);
+    ms_recipe_free(recipe);
+}
+
+/* A sink that skips on_event gets every other record; a fan-out skips them
+ * only when all its sinks do, so a trace beside such a sink misses nothing. */
+static void sinks_may_skip_on_event_records(void **state)
+{
+    (void)state;
+    stream all = {{0}}, quiet = {{0}}, quiet_alone = {{0}};
+    ms_sink sinks[2] = {{.emit = log_record, .user = &all},
+                        {.emit = log_record, .user = &quiet, .skips_on_event = true}};
+    ms_fanout fan = {sinks, 2};
+    ms_sink both = ms_fanout_sink(&fan);
+    assert_false(both.skips_on_event);
+    run_calibration(&both);
+    assert_non_null(strstr(all.text, "1:0:on_event"));
+    assert_string_equal(all.text, quiet.text); /* the fan-out passed them on */
+    ms_sink alone = {.emit = log_record, .user = &quiet_alone, .skips_on_event = true};
+    run_calibration(&alone);
+    assert_null(strstr(quiet_alone.text, "on_event"));
+    assert_non_null(strstr(quiet_alone.text, "1:0:on_start"));
+    assert_non_null(strstr(quiet_alone.text, "3:1:on_finalize"));
+}
+
 /* A world that counts like the model-less one and remembers who attached. */
 typedef struct test_world {
     int attached_by[4];
@@ -228,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(raising_call_emits_begun_hooks_error_flags_ended),
         cmocka_unit_test(two_sinks_receive_the_same_stream_in_order),
+        cmocka_unit_test(sinks_may_skip_on_event_records),
         cmocka_unit_test(hooks_attach_schemes_through_the_world),
         cmocka_unit_test(modelless_world_counter_follows_snapshots),
     };
