@@ -6,6 +6,7 @@ struct ms_runner {
     ms_lifecycle *lc;
     ms_sink sink;
     unsigned char *flags; /* per modifier, before the call; allocated once */
+    bool stale;           /* the lifecycle changed outside: read the flags again */
     size_t *metered;      /* the modifiers whose type reports a metric */
     size_t n_metered;
 };
@@ -60,6 +61,7 @@ ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out)
             r->metered[r->n_metered++] = i;
     }
     r->lc = lc;
+    r->stale = true;
     ms_runner_set_sink(r, sink);
     *out = r;
     return MS_OK;
@@ -75,6 +77,11 @@ void ms_runner_free(ms_runner *r)
     free(r);
 }
 
+void ms_runner_resync(ms_runner *r)
+{
+    r->stale = true;
+}
+
 void ms_runner_set_sink(ms_runner *r, const ms_sink *sink)
 {
     r->sink = sink ? *sink : (ms_sink){0};
@@ -85,8 +92,10 @@ ms_status ms_runner_call(ms_runner *r, const ms_call *call, size_t index, ms_rai
 {
     size_t n = ms_lifecycle_count(r->lc);
     ms_lifecycle_set_call_index(r->lc, index);
-    for (size_t i = 0; i < n; i++)
-        r->flags[i] = (unsigned char)ms_record_flags(ms_lifecycle_modifier_const(r->lc, i));
+    if (r->stale)
+        for (size_t i = 0; i < n; i++)
+            r->flags[i] = (unsigned char)ms_record_flags(ms_lifecycle_modifier_const(r->lc, i));
+    r->stale = false;
     ms_sink_emit(&r->sink, &(ms_record){.kind = MS_REC_CALL_BEGUN, .call = index, .what = call});
     ms_status st = ms_call_run(call, r->lc, raised);
     if (st == MS_ERR_RAISED)
@@ -96,13 +105,15 @@ ms_status ms_runner_call(ms_runner *r, const ms_call *call, size_t index, ms_rai
     for (size_t i = 0; i < n; i++) {
         const ms_modifier *m = ms_lifecycle_modifier_const(r->lc, i);
         unsigned now = ms_record_flags(m);
-        if (now != r->flags[i])
-            ms_sink_emit(&r->sink, &(ms_record){.kind = MS_REC_FLAGS,
-                                                .call = index,
-                                                .what = call,
-                                                .modifier = i,
-                                                .flags_before = r->flags[i],
-                                                .flags_after = now});
+        if (now == r->flags[i])
+            continue;
+        ms_sink_emit(&r->sink, &(ms_record){.kind = MS_REC_FLAGS,
+                                            .call = index,
+                                            .what = call,
+                                            .modifier = i,
+                                            .flags_before = r->flags[i],
+                                            .flags_after = now});
+        r->flags[i] = (unsigned char)now; /* the next call's "before" */
     }
     for (size_t k = 0; k < r->n_metered; k++) {
         size_t i = r->metered[k];

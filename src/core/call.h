@@ -43,6 +43,10 @@ typedef struct ms_runner ms_runner;
 ms_status ms_runner_new(ms_lifecycle *lc, const ms_sink *sink, ms_runner **out);
 void ms_runner_free(ms_runner *runner);
 void ms_runner_set_sink(ms_runner *runner, const ms_sink *sink);
+/* The runner remembers the flags its last call left; after the lifecycle
+ * changed outside it (a snapshot restored, a reset, a call run directly),
+ * this makes it read them again before the next call. */
+void ms_runner_resync(ms_runner *runner);
 
 /* Runs `call` as call number `index`: CALL_BEGUN, the hooks, ERROR when it
  * raised, FLAGS for each modifier whose flags changed, METRIC for each

@@ -416,6 +416,7 @@ static size_t restore_before(ms_sim *sim, ms_lifecycle *lc, size_t target)
 static void restore_live(ms_sim *sim, size_t target)
 {
     sim->pos = restore_before(sim, sim->live, target);
+    ms_runner_resync(sim->runner);
     for (size_t m = 0; m < sim->n_mods; m++)
         sim->flags[m] = (unsigned char)flags_of(ms_lifecycle_modifier_const(sim->live, m));
     sim->last_raise.kind = MS_RAISE_NONE;
