@@ -79,14 +79,6 @@ static void collect_hook(void *user, const ms_record *rec)
     c->recs[c->n++] = (ms_sim_hook){.call = c->call, .modifier = (int)modifier, .hook = hook};
 }
 
-static unsigned flags_of(const ms_modifier *m)
-{
-    return (ms_modifier_initialized(m) ? MS_FLAG_INITIALIZED : 0) |
-           (ms_modifier_started(m) ? MS_FLAG_STARTED : 0) |
-           (ms_modifier_ended(m) ? MS_FLAG_ENDED : 0) |
-           (ms_modifier_finalized(m) ? MS_FLAG_FINALIZED : 0);
-}
-
 double ms_sim_call_index(const ms_sim *sim, size_t call)
 {
     if (call >= sim->n_calls)
@@ -418,7 +410,7 @@ static void restore_live(ms_sim *sim, size_t target)
     sim->pos = restore_before(sim, sim->live, target);
     ms_runner_resync(sim->runner);
     for (size_t m = 0; m < sim->n_mods; m++)
-        sim->flags[m] = (unsigned char)flags_of(ms_lifecycle_modifier_const(sim->live, m));
+        sim->flags[m] = (unsigned char)ms_record_flags(ms_lifecycle_modifier_const(sim->live, m));
     sim->last_raise.kind = MS_RAISE_NONE;
     sim->last_raise.modifier = -1;
     sim->last_raise.message[0] = '\0';
@@ -720,7 +712,7 @@ ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_expla
         return MS_ERR_INVALID;
     scratch_seek(sim, call);
     const ms_modifier *mod = ms_lifecycle_modifier_const(sim->scratch, modifier);
-    out->flags_before = flags_of(mod);
+    out->flags_before = ms_record_flags(mod);
     out->rule = explain_rule(sim, modifier, &sim->calls[call], out->text, sizeof out->text);
 
     collector c = {.call = call};
@@ -730,7 +722,7 @@ ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_expla
     ms_raise raised;
     ms_status st = ms_call_run(&sim->calls[call], sim->scratch, &raised);
     ms_lifecycle_set_sink(sim->scratch, NULL);
-    out->flags_after = flags_of(mod);
+    out->flags_after = ms_record_flags(mod);
     out->reached = true;
     for (size_t i = 0; i < c.n; i++)
         if (c.recs[i].modifier == (int)modifier)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "../core/lifecycle.h"
+#include "../core/record.h"
 #include "../history/run_log.h"
 #include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
@@ -30,10 +31,10 @@ typedef struct ms_sim ms_sim;
 
 /* Modifier flags, as a bit set. */
 enum {
-    MS_FLAG_INITIALIZED = 1,
-    MS_FLAG_STARTED = 2,
-    MS_FLAG_ENDED = 4,
-    MS_FLAG_FINALIZED = 8,
+    MS_FLAG_INITIALIZED = MS_REC_INITIALIZED,
+    MS_FLAG_STARTED = MS_REC_STARTED,
+    MS_FLAG_ENDED = MS_REC_ENDED,
+    MS_FLAG_FINALIZED = MS_REC_FINALIZED,
 };
 
 /* A session over `recipe` (borrowed: keep it alive and unchanged) running a

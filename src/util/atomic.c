@@ -59,14 +59,21 @@ static char *folder_of(const char *path)
     return dir;
 }
 
-static int open_named_temporary(ms_atomic_file *f)
+/* Sets f->tmp to the `attempt`th temporary name beside the target. */
+static bool temporary_name(ms_atomic_file *f, int attempt)
 {
     size_t n = strlen(f->path) + 32;
-    f->tmp = malloc(n);
-    if (!f->tmp)
-        return -1;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(f->tmp, n, "%s.%ld.%d.tmp", f->path, (long)getpid(), attempt);
+    if (!f->tmp && !(f->tmp = malloc(n))) {
+        errno = ENOMEM;
+        return false;
+    }
+    snprintf(f->tmp, n, "%s.%ld.%d.tmp", f->path, (long)getpid(), attempt);
+    return true;
+}
+
+static int open_named_temporary(ms_atomic_file *f)
+{
+    for (int attempt = 0; attempt < 100 && temporary_name(f, attempt); attempt++) {
         int fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
@@ -155,34 +162,24 @@ static int name_temporary(ms_atomic_file *f)
 {
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
-    size_t n = strlen(f->path) + 32;
-    f->tmp = malloc(n);
-    if (!f->tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(f->tmp, n, "%s.%ld.%d.tmp", f->path, (long)getpid(), attempt);
+    for (int attempt = 0; attempt < 100 && temporary_name(f, attempt); attempt++) {
         if (linkat(f->fd, "", AT_FDCWD, f->tmp, AT_EMPTY_PATH) == 0 ||
             linkat(AT_FDCWD, proc, AT_FDCWD, f->tmp, AT_SYMLINK_FOLLOW) == 0)
             return 0;
-        if (errno == EEXIST)
-            continue;
-        int fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno == EEXIST)
-            continue;
-        if (fd >= 0 && (!f->keep_mode || fchmod(fd, f->mode) == 0) && copy_into(f->fd, fd) == 0)
-            return close(fd);
-        int err = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(f->tmp);
-        }
-        errno = err;
-        break;
+        if (errno != EEXIST)
+            break;
+    }
+    int fd = open_named_temporary(f);
+    if (fd >= 0 && (!f->keep_mode || fchmod(fd, f->mode) == 0) && copy_into(f->fd, fd) == 0)
+        return close(fd);
+    int err = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(f->tmp);
     }
     free(f->tmp);
     f->tmp = NULL;
+    errno = err;
     return -1;
 }
 
