@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "headless.h"
 
 typedef struct fixture {
-    SCREEN *screen;
-    FILE *out, *in;
+    headless term;
     int wake[2];
     app a;
 } fixture;
@@ -25,15 +25,10 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    setlocale(LC_ALL, "C.UTF-8");
-    f->out = fopen("/dev/null", "w");
-    f->in = fopen("/dev/null", "r");
-    f->screen = newterm("xterm-256color", f->out, f->in);
-    if (!f->screen || pipe(f->wake) != 0)
+    int opened = headless_open(&f->term);
+    if (opened != 0 || pipe(f->wake) != 0)
         return -1;
     fcntl(f->wake[0], F_SETFL, O_NONBLOCK);
-    set_term(f->screen);
-    resize_term(24, 80);
     app_open(&f->a, NULL);
     ui_worker_set_wake(&f->a.worker, f->wake[1]);
     /* long enough that a run outlasts the key that starts it */
@@ -52,10 +47,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     app_close(&f->a);
-    endwin();
-    delscreen(f->screen);
-    fclose(f->out);
-    fclose(f->in);
+    headless_close(&f->term);
     close(f->wake[0]);
     close(f->wake[1]);
     free(f);

@@ -12,24 +12,19 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "headless.h"
 
 typedef struct fixture {
-    SCREEN *screen;
-    FILE *out, *in;
+    headless term;
     app a;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    setlocale(LC_ALL, "C.UTF-8");
-    f->out = fopen("/dev/null", "w");
-    f->in = fopen("/dev/null", "r");
-    f->screen = newterm("xterm-256color", f->out, f->in);
-    if (!f->screen)
+    int opened = headless_open(&f->term);
+    if (opened != 0)
         return -1;
-    set_term(f->screen);
-    resize_term(24, 80);
     f->a.utf8 = true;
     app_open(&f->a, NULL);
     app_screen_init(&f->a);
@@ -44,10 +39,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     app_close(&f->a);
-    endwin();
-    delscreen(f->screen);
-    fclose(f->out);
-    fclose(f->in);
+    headless_close(&f->term);
     free(f);
     return 0;
 }
