@@ -95,20 +95,6 @@ static void load_diag_line(app *a)
     fclose(f);
 }
 
-static bool is_scenario(const char *path)
-{
-    ms_doc *doc = NULL;
-    ms_diag diag;
-    if (ms_doc_load_file(path, MAX_FILE_BYTES, &doc, &diag) != MS_OK)
-        return false;
-    const ms_node *root = ms_doc_root(doc);
-    bool scenario = root && root->kind == MS_NODE_MAP &&
-                    (ms_node_get(root, "calls") || ms_node_get(root, "recipe") ||
-                     ms_node_get(root, "recipe_file"));
-    ms_doc_free(doc);
-    return scenario;
-}
-
 static void fail_load(app *a, ms_status st)
 {
     if (!a->load_diag.message[0])
@@ -214,6 +200,11 @@ static void open_views(app *a)
 
 void app_open(app *a, const char *path)
 {
+    app_open_run(a, path, NULL);
+}
+
+void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
+{
     ui_worker_init(&a->worker, -1);
     open_views(a);
     a->cfg = ms_pipeline_defaults();
@@ -226,7 +217,7 @@ void app_open(app *a, const char *path)
         st = ms_recipe_parse(ms_demo_recipe, strlen(ms_demo_recipe), "demo.yaml", 0, 0, NULL,
                              &a->recipe, &a->load_diag);
         a->rec = a->recipe;
-    } else if (is_scenario(path)) {
+    } else if (ms_scenario_sniff(path) == MS_FILE_SCENARIO) {
         snprintf(a->source, sizeof a->source, "%s", path);
         st = ms_scenario_load(path, &a->scenario, &a->load_diag);
         if (st == MS_OK) {
@@ -259,6 +250,10 @@ void app_open(app *a, const char *path)
         build_sim(a, calls, n);
         free(calls);
     } else {
+        if (run) {
+            a->cfg = ms_pipeline_resolve(run, a->rec);
+            a->intended_loop = run->intended && !run->epochs_given && a->cfg.epochs;
+        }
         app_rebuild(a);
     }
     if (a->load_failed)
@@ -894,11 +889,45 @@ void app_screen_resize(app *a)
     a->dirty = DIRTY_ALL;
 }
 
+/* What the run on screen is, always in view: upstream's run, or a run upstream
+ * does not make (the intended index, a loop with calibration after it). */
+static const char *run_badge(const app *a, bool *warn, bool narrow)
+{
+    *warn = a->cfg.index_mode == MS_INDEX_STEP;
+    if (*warn)
+        return narrow ? "INTENDED" : "INTENDED INDEX, not upstream";
+    if (a->fixed_calls)
+        return "scenario";
+    *warn = !ms_pipeline_is_upstream(&a->cfg);
+    if (*warn)
+        return narrow ? "NOT UPSTREAM" : "NOT A RUN UPSTREAM MAKES";
+    return narrow ? "upstream" : "as upstream runs it";
+}
+
 static void draw_tabs(app *a)
 {
     WINDOW *w = a->w_tabs;
     werase(w);
-    bool narrow = a->cols < 72;
+    char pos[64] = "";
+    if (a->sim && ui_worker_busy(&a->worker))
+        snprintf(pos, sizeof pos, "call %zu/%zu", atomic_load(&a->job_pos),
+                 atomic_load(&a->job_total));
+    else if (a->sim)
+        snprintf(pos, sizeof pos, "call %zu/%zu", ms_sim_position(a->sim),
+                 ms_sim_call_count(a->sim));
+    bool warn = false;
+    const char *badge = a->sim ? run_badge(a, &warn, false) : "";
+    const char *short_badge = a->sim ? run_badge(a, &warn, true) : "";
+    int full = 0;
+    for (int v = 0; v < VIEW_COUNT; v++)
+        full += (int)strlen(view_names[v]) + 5;
+    int right = (int)strlen(pos) + 2;
+    /* the badge says what the run is: it takes room from the tab names */
+    bool narrow = a->cols < 72 || full + right + (int)strlen(short_badge) + 1 > a->cols;
+    if (!narrow && full + right + (int)strlen(badge) + 1 > a->cols)
+        badge = short_badge;
+    else if (narrow && 7 * VIEW_COUNT + right + (int)strlen(badge) + 1 > a->cols)
+        badge = short_badge;
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
         char tab[32];
@@ -910,17 +939,13 @@ static void draw_tabs(app *a)
     }
     a->tab_x[VIEW_COUNT] = x;
     wattrset(w, ui_attr(a, ROLE_NORMAL));
-    if (a->sim) {
-        char pos[64];
-        if (ui_worker_busy(&a->worker))
-            snprintf(pos, sizeof pos, "call %zu/%zu", atomic_load(&a->job_pos),
-                     atomic_load(&a->job_total));
-        else
-            snprintf(pos, sizeof pos, "call %zu/%zu", ms_sim_position(a->sim),
-                     ms_sim_call_count(a->sim));
-        int len = (int)strlen(pos);
-        if (x + len + 1 < a->cols)
-            ui_put(w, 0, a->cols - len - 1, len, pos);
+    int len = (int)strlen(pos), blen = (int)strlen(badge);
+    if (len && x + len + 1 < a->cols)
+        ui_put(w, 0, a->cols - len - 1, len, pos);
+    if (blen && x + blen + len + 3 <= a->cols) {
+        wattrset(w, ui_attr(a, warn ? ROLE_ERROR : ROLE_DIM) | (warn ? A_REVERSE : 0));
+        ui_put(w, 0, a->cols - len - blen - 2, blen, badge);
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
     }
     wnoutrefresh(w);
 }

@@ -109,9 +109,11 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_TIMELINE, '-', MS_CMD_ZOOM_OUT, false},
     {MS_SCOPE_TIMELINE, '0', MS_CMD_ZOOM_FIT, false},
     {MS_SCOPE_TIMELINE, 'v', MS_CMD_TOGGLE_CURVE, true},
+    {MS_SCOPE_TIMELINE, 'u', MS_CMD_COMPARE, true},
 
     {MS_SCOPE_STEPPER, 'p', MS_CMD_PIPELINE, true},
     {MS_SCOPE_STEPPER, 'i', MS_CMD_INDEX_MODE, true},
+    {MS_SCOPE_STEPPER, 'T', MS_CMD_TRAINING, true},
     {MS_SCOPE_STEPPER, '>', MS_CMD_EPOCHS_MORE, false},
     {MS_SCOPE_STEPPER, '<', MS_CMD_EPOCHS_LESS, false},
     {MS_SCOPE_STEPPER, '}', MS_CMD_STEPS_MORE, false},

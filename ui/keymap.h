@@ -78,8 +78,13 @@ typedef enum {
     X(MS_CMD_BREAK_HOOK, "", "cycle a breakpoint on a hook of any modifier")                       \
     X(MS_CMD_BREAK_INDEX, "", "set a breakpoint at an index (asks for it)")                        \
     X(MS_CMD_BREAK_CLEAR, "", "remove every breakpoint")                                           \
-    X(MS_CMD_PIPELINE, "pipeline", "cycle the calibration pipeline")                               \
-    X(MS_CMD_INDEX_MODE, "index", "cycle the index: epoch, step, upstream")                        \
+    X(MS_CMD_COMPARE, "vs intended",                                                               \
+      "show the run upstream makes above the run the recipe intends, differences marked")          \
+    X(MS_CMD_PIPELINE, "pipeline",                                                                 \
+      "cycle oneshot's pipeline: independent, none, sequential, basic, datafree")                  \
+    X(MS_CMD_TRAINING, "training",                                                                 \
+      "switch between oneshot() and a training loop of your own (LifecycleCallbacks)")             \
+    X(MS_CMD_INDEX_MODE, "index", "cycle the index: upstream (0), intended epoch, intended step")  \
     X(MS_CMD_EPOCHS_MORE, "", "one more training epoch")                                           \
     X(MS_CMD_EPOCHS_LESS, "", "one training epoch less")                                           \
     X(MS_CMD_STEPS_MORE, "", "one more step per epoch")                                            \

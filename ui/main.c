@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run_options.h"
 #include "tui.h"
 
 typedef struct command {
@@ -14,25 +15,46 @@ typedef struct command {
     const char *summary;
 } command;
 
+static void tui_usage(FILE *out)
+{
+    fprintf(out, "usage: modsim tui [RUN OPTIONS] [RECIPE | SCENARIO]\n");
+    ms_run_options_usage(out);
+}
+
 static int cmd_tui(int argc, char **argv)
 {
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        fprintf(stderr, "usage: modsim tui [RECIPE.yaml | SCENARIO.yaml]\n");
-        return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
+    ms_run_options run = ms_run_options_defaults();
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        int r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            tui_usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' || file) {
+            tui_usage(stderr);
+            return 2;
+        }
+        file = argv[i];
     }
-    return ms_tui_main(argc == 2 ? argv[1] : NULL);
+    return ms_tui_main(file, &run);
 }
 
 static const command commands[] = {
-    {"trace", ms_cmd_trace, "trace SCENARIO.yaml",
-     "run a scenario through the lifecycle and print its JSON Lines trace"},
-    {"validate", ms_cmd_validate, "validate [--format json] RECIPE... | --explain [CODE]",
+    {"trace", ms_cmd_trace, "trace SCENARIO | RECIPE [RUN OPTIONS]",
+     "print the JSON Lines trace of a scenario, or of a recipe's run"},
+    {"validate", ms_cmd_validate,
+     "validate [--format json] [RUN OPTIONS] RECIPE... | --explain [CODE]",
      "report every problem of recipes"},
     {"kernel", ms_cmd_kernel, "kernel OP --in W --out OUT [opts]",
      "apply one kernel (prune, quant, gptq, sparsegpt, wanda) to a safetensors file"},
     {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]",
      "write a recipe in upstream layout"},
-    {"tui", cmd_tui, "tui [RECIPE|SCENARIO]",
+    {"tui", cmd_tui, "tui [RUN OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
 
@@ -40,15 +62,15 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: modsim COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  modsim %-28s %s\n", commands[i].usage, commands[i].summary);
-    fprintf(out, "\n  modsim [RECIPE|SCENARIO]            the same as modsim tui\n");
+        fprintf(out, "  modsim %s\n      %s\n", commands[i].usage, commands[i].summary);
+    fprintf(out, "\n  modsim [RECIPE|SCENARIO]\n      the same as modsim tui\n");
     fprintf(out, "  modsim --help | --version\n");
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ms_tui_main(NULL);
+        return ms_tui_main(NULL, NULL);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
@@ -62,7 +84,7 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
     /* `modsim FILE`: a file that exists opens in the UI; a typo stays an error */
     if (argc == 2 && argv[1][0] != '-' && access(argv[1], F_OK) == 0)
-        return ms_tui_main(argv[1]);
+        return ms_tui_main(argv[1], NULL);
     fprintf(stderr, "modsim: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

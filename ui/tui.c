@@ -190,7 +190,7 @@ static bool read_keys(app *a)
     return true;
 }
 
-int ms_tui_main(const char *path)
+int ms_tui_main(const char *path, const ms_pipeline_request *run)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "modsim: the interactive view needs a terminal; for a trace use "
@@ -200,7 +200,7 @@ int ms_tui_main(const char *path)
     setlocale(LC_ALL, "");
     static app a;
     memset(&a, 0, sizeof a);
-    app_open(&a, path);
+    app_open_run(&a, path, run);
     a.utf8 = locale_is_utf8();
     if (!open_wake_pipe()) {
         fprintf(stderr, "modsim: cannot create a pipe\n");

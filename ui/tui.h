@@ -3,8 +3,11 @@
 #ifndef MS_TUI_H
 #define MS_TUI_H
 
+#include "sim/pipeline.h"
+
 /* Runs the UI on `path`, a recipe or a scenario file (NULL: the bundled
- * demo recipe), until the user quits. Returns the process exit status. */
-int ms_tui_main(const char *path);
+ * demo recipe), until the user quits. A recipe runs as `run` asks (NULL:
+ * oneshot() as upstream runs it). Returns the process exit status. */
+int ms_tui_main(const char *path, const ms_pipeline_request *run);
 
 #endif

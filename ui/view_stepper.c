@@ -15,7 +15,8 @@ static const char *index_mode_name(const app *a)
 {
     if (a->cfg.index_mode == MS_INDEX_UPSTREAM)
         return "upstream (events carry no step: index 0)";
-    return a->cfg.epoch_index ? "epoch (step / steps per epoch)" : "step";
+    return a->cfg.epoch_index ? "INTENDED epoch (step / steps per epoch; upstream sends 0)"
+                              : "INTENDED step (upstream sends 0)";
 }
 
 static const char *short_hook(ms_hook h)
@@ -105,13 +106,18 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         char bps[24] = "-";
         if (c->batches_per_step)
             snprintf(bps, sizeof bps, "%lld", c->batches_per_step);
-        ui_putf(w, y, 11, cols - 12, "epochs %lld  steps/epoch %lld  batches/step %s  index %s",
-                c->epochs, c->steps_per_epoch, bps, index_mode_name(a));
-        char layers[32] = "";
+        if (c->epochs)
+            ui_putf(w, y, 11, cols - 12,
+                    "loop of %lld epochs x %lld steps, batches/step %s; "
+                    "index %s",
+                    c->epochs, c->steps_per_epoch, bps, index_mode_name(a));
+        else
+            ui_putf(w, y, 11, cols - 12, "no training loop; index %s", index_mode_name(a));
+        char run[200], layers[32] = "";
+        ms_pipeline_describe(c, run, sizeof run);
         if (c->calibration == MS_PIPELINE_SEQUENTIAL || c->calibration == MS_PIPELINE_INDEPENDENT)
-            snprintf(layers, sizeof layers, ", %lld layers", c->layers);
-        ui_putf(w, y + 1, 11, cols - 12, "%s%s: %s", ms_pipeline_name(c->calibration), layers,
-                ms_pipeline_help(c->calibration));
+            snprintf(layers, sizeof layers, " (%lld layers)", c->layers);
+        ui_putf(w, y + 1, 11, cols - 12, "%s%s", run, layers);
     }
     size_t pos = ms_sim_position(a->sim);
     char where[160] = "before the first call";
@@ -174,13 +180,29 @@ static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
         break;
     case MS_CMD_INDEX_MODE:
         if (c->index_mode == MS_INDEX_UPSTREAM) {
-            c->index_mode = MS_INDEX_STEP;
+            /* the intended index means the schedule: give it a loop to run in */
+            ms_pipeline_config intended = ms_pipeline_intended(c, a->rec);
+            a->intended_loop = intended.epochs != c->epochs;
+            *c = intended;
             c->epoch_index = true;
         } else if (c->epoch_index) {
             c->epoch_index = false;
         } else {
             c->index_mode = MS_INDEX_UPSTREAM;
+            if (a->intended_loop)
+                c->epochs = 0;
+            a->intended_loop = false;
         }
+        break;
+    case MS_CMD_TRAINING:
+        if (c->epochs && c->calibration == MS_PIPELINE_NONE) {
+            *c = ms_pipeline_defaults();
+        } else {
+            ms_index_mode mode = c->index_mode;
+            *c = ms_pipeline_training(a->rec);
+            c->index_mode = mode;
+        }
+        a->intended_loop = false;
         break;
     case MS_CMD_EPOCHS_MORE:
         c->epochs++;

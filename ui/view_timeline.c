@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "sim/compare.h"
 #include "timeline.h"
 
 enum { MAX_COLS = 1024 };
@@ -16,7 +17,8 @@ typedef struct timeline_state {
     ms_tl_view tl;
     bool fitted; /* keep the whole run visible until the user zooms */
     bool show_curve;
-    int scroll; /* first screen row shown */
+    int scroll;        /* first screen row shown */
+    ms_comparison *vs; /* the upstream and intended runs side by side, or NULL */
 } timeline_state;
 
 /* 30 columns fit "  0 MagnitudePruningModifier" at 80 columns */
@@ -119,11 +121,75 @@ static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int c
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
+/* One run of the comparison: a title, then `count` modifier rows from
+ * `first`, each on the run's own axis; a mark where the runs differ. */
+static int draw_run(app *a, const timeline_state *s, WINDOW *w, int y, int cols, const char *who,
+                    const ms_pipeline_config *cfg, ms_sim *sim, size_t first, size_t count)
+{
+    int lw = label_width(cols), x0 = lw + 1;
+    char what[200];
+    ms_pipeline_describe(cfg, what, sizeof what);
+    wattrset(w, ui_attr(a, ROLE_TITLE));
+    ui_putf(w, y++, 1, cols - 2, "%s (%zu calls): %s", who, ms_sim_call_count(sim), what);
+    ms_tl_view v = ms_tl_fit(ms_sim_call_count(sim), cols - x0 > MAX_COLS ? MAX_COLS : cols - x0);
+    ms_tl_cell cells[MAX_COLS];
+    for (size_t m = first; m < first + count; m++, y++) {
+        bool differs = ms_outcome_differs(&s->vs->upstream_out[m], &s->vs->intended_out[m]);
+        wattrset(w, ui_attr(a, differs ? ROLE_ERROR : ROLE_DIM));
+        ui_put(w, y, 0, 1, differs ? (a->utf8 ? "\u2260" : "!") : " ");
+        wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
+        ui_putf(w, y, 1, lw - 1, "%2zu %-*s", m, lw, app_modifier_type(a, m));
+        ms_tl_row(sim, m, &v, cells);
+        for (int c = 0; c < v.width; c++) {
+            wattrset(w, ui_attr(a, cell_role(cells[c])));
+            ui_put(w, y, x0 + c, 1, ms_tl_glyph(cells[c], a->utf8));
+        }
+    }
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+    return y;
+}
+
+/* The run upstream makes above the run the recipe intends, then what
+ * differs, modifier by modifier, in words. */
+static void draw_compare(app *a, timeline_state *s, WINDOW *w, int rows, int cols)
+{
+    size_t n = s->vs->n_modifiers;
+    int each = (rows - 4) / 3; /* three blocks, their titles and the legend */
+    size_t count = n < (size_t)(each > 1 ? each : 1) ? n : (size_t)(each > 1 ? each : 1);
+    size_t first = a->selected >= count ? a->selected - count + 1 : 0;
+    int y =
+        draw_run(a, s, w, 0, cols, "upstream", &s->vs->upstream_cfg, s->vs->upstream, first, count);
+    y = draw_run(a, s, w, y, cols, "intended", &s->vs->intended_cfg, s->vs->intended, first, count);
+    wattrset(w, ui_attr(a, ROLE_TITLE));
+    ui_putf(w, y++, 1, cols - 2, "%zu of %zu modifiers differ%s", s->vs->n_different, n,
+            s->vs->n_different ? ":" : ": upstream runs this recipe as intended");
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+    /* the selected modifier first, then the others that differ */
+    for (size_t k = 0; k <= n && y < rows - 1; k++) {
+        size_t m = k == 0 ? a->selected : k - 1;
+        if (m >= n || (k > 0 && m == a->selected))
+            continue;
+        const ms_outcome *u = &s->vs->upstream_out[m], *i = &s->vs->intended_out[m];
+        if (!ms_outcome_differs(u, i) && k > 0)
+            continue;
+        char text[320];
+        ms_outcome_describe(u, i, text, sizeof text);
+        wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
+        ui_putf(w, y++, 1, cols - 2, "%2zu %s: %s", m, app_modifier_type(a, m), text);
+    }
+    wattrset(w, ui_attr(a, ROLE_NORMAL));
+    draw_legend(a, s, w, rows - 1, cols);
+}
+
 static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
     timeline_state *s = state;
     if (!a->sim) {
         ui_put(w, 0, 1, cols - 2, "Nothing to show: the recipe did not load (1: Schedule).");
+        return;
+    }
+    if (s->vs) {
+        draw_compare(a, s, w, rows, cols);
         return;
     }
     int lw = label_width(cols), x0 = lw + 1;
@@ -134,7 +200,9 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     char ruler[MAX_COLS + 1];
     ms_tl_ruler(a->sim, &s->tl, ruler, sizeof ruler);
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    ui_put(w, 0, 1, lw - 1, a->cfg.epoch_index && !a->fixed_calls ? "epoch" : "index");
+    ui_put(w, 0, 1, lw - 1,
+           a->cfg.epoch_index && a->cfg.index_mode == MS_INDEX_STEP && !a->fixed_calls ? "epoch"
+                                                                                       : "index");
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_put(w, 0, x0, s->tl.width, ruler);
     if (cursor >= 0 && ruler[cursor] == ' ') {
@@ -203,6 +271,25 @@ static size_t call_at(const timeline_state *s, int col)
     return lo < s->tl.n_calls ? lo : s->tl.n_calls ? s->tl.n_calls - 1 : 0;
 }
 
+static ui_result compare_open(app *a, timeline_state *s)
+{
+    if (a->fixed_calls) {
+        app_message(a, true, "a scenario's calls are its run: open a recipe to compare runs");
+        return UI_REDRAW;
+    }
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_status st = ms_comparison_new(a->rec, &a->cfg, &s->vs, &diag);
+    if (st != MS_OK) {
+        app_message(a, true, "cannot compare: %s",
+                    diag.message[0] ? diag.message : ms_status_str(st));
+        return UI_REDRAW;
+    }
+    app_message(a, false, "upstream's run above the intended one: %zu modifier%s differ (u: back)",
+                s->vs->n_different, s->vs->n_different == 1 ? "" : "s");
+    return UI_REDRAW;
+}
+
 static ui_result timeline_command(app *a, void *state, ms_cmd cmd)
 {
     timeline_state *s = state;
@@ -235,6 +322,13 @@ static ui_result timeline_command(app *a, void *state, ms_cmd cmd)
     case MS_CMD_TOGGLE_CURVE:
         s->show_curve = !s->show_curve;
         return UI_REDRAW;
+    case MS_CMD_COMPARE:
+        if (s->vs) {
+            ms_comparison_free(s->vs);
+            s->vs = NULL;
+            return UI_REDRAW;
+        }
+        return compare_open(a, s);
     default:
         return UI_UNHANDLED;
     }
@@ -268,6 +362,13 @@ static ui_result timeline_click(app *a, void *state, int y, int x)
 static void timeline_changed(app *a, void *state, ui_change what)
 {
     timeline_state *s = state;
+    if (what == UI_SESSION_NEW && s->vs) {
+        /* the recipe or the run changed: compare the new ones */
+        ms_comparison_free(s->vs);
+        s->vs = NULL;
+        if (a->sim)
+            compare_open(a, s);
+    }
     if (what == UI_SESSION_NEW) {
         s->tl = ms_tl_fit(ms_sim_call_count(a->sim), s->tl.width > 0 ? s->tl.width : 40);
         s->fitted = true;
@@ -278,8 +379,17 @@ static void timeline_changed(app *a, void *state, ui_change what)
         ms_tl_follow(&s->tl, pos - 1);
 }
 
+static void timeline_close(app *a, void *state)
+{
+    (void)a;
+    timeline_state *s = state;
+    ms_comparison_free(s->vs);
+    s->vs = NULL;
+}
+
 const view_ops timeline_view = {
     .private_size = sizeof(timeline_state),
+    .close = timeline_close,
     .draw = timeline_draw,
     .command = timeline_command,
     .click = timeline_click,

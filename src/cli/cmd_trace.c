@@ -1,58 +1,212 @@
-/* modsim trace SCENARIO: scenario in, JSON Lines trace out. A bad scenario is
- * one message on stderr and exit status 2, before any trace is written. */
+/* modsim trace SCENARIO | RECIPE: JSON Lines trace out. A scenario gives its
+ * calls; a recipe is run as the default run shows it (oneshot() as upstream
+ * runs it) or as the run options choose. Bad input is one message on stderr
+ * and exit status 2, before any trace is written. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../recipe/export.h"
 #include "../scenario/scenario.h"
 #include "../trace/trace.h"
+#include "../util/atomic.h"
 #include "cli.h"
+#include "run_options.h"
 
-int ms_cmd_trace(int argc, char **argv)
+static void usage(FILE *out)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: modsim trace SCENARIO.yaml\n");
-        return argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? 0 : 2;
-    }
-    ms_diag diag;
-    ms_diag_clear(&diag);
-    ms_scenario *sc = NULL;
-    ms_lifecycle *lc = NULL;
-    ms_status st = ms_scenario_load(argv[1], &sc, &diag);
-    if (st == MS_OK)
-        st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
-    if (st != MS_OK) {
-        if (!diag.message[0])
-            ms_diag_set(&diag, st, "E-LOAD", argv[1], 0, 0, "%s", ms_status_str(st));
-        ms_diag_print(&diag, stderr);
-        ms_scenario_free(sc);
-        return 2;
-    }
-    ms_trace *trace;
-    if (ms_trace_new(stdout, &trace) != MS_OK) {
+    fprintf(out, "usage: modsim trace SCENARIO.yaml\n"
+                 "       modsim trace RECIPE [--stage S] [RUN OPTIONS] [--emit-scenario FILE]\n"
+                 "  --emit-scenario FILE  write the run as a scenario file (which traces the\n"
+                 "                        same) instead of tracing it\n");
+    ms_run_options_usage(out);
+}
+
+static int fail(ms_diag *diag, ms_status st, const char *file)
+{
+    if (!diag->message[0])
+        ms_diag_set(diag, st, "E-LOAD", file, 0, 0, "%s", ms_status_str(st));
+    ms_diag_print(diag, stderr);
+    return 2;
+}
+
+/* Runs `calls` on `lc`, the trace on stdout. */
+static int trace_calls(ms_lifecycle *lc, const ms_call *calls, size_t n)
+{
+    ms_trace *trace = NULL;
+    ms_runner *runner = NULL;
+    if (ms_trace_new(stdout, &trace) != MS_OK ||
+        ms_runner_new(lc, ms_trace_sink(trace), &runner) != MS_OK) {
         fprintf(stderr, "modsim: out of memory\n");
-        ms_lifecycle_free(lc);
-        ms_scenario_free(sc);
+        if (trace)
+            ms_trace_free(trace);
         return 2;
     }
-    ms_runner *runner;
-    if (ms_runner_new(lc, ms_trace_sink(trace), &runner) != MS_OK) {
-        fprintf(stderr, "modsim: out of memory\n");
-        ms_trace_free(trace);
-        ms_lifecycle_free(lc);
-        ms_scenario_free(sc);
-        return 2;
-    }
-    for (size_t i = 0; i < ms_scenario_call_count(sc); i++) {
+    for (size_t i = 0; i < n; i++) {
         ms_raise raised;
-        ms_runner_call(runner, ms_scenario_call_at(sc, i), i, &raised);
+        ms_runner_call(runner, &calls[i], i, &raised);
     }
     ms_runner_free(runner);
-    st = ms_trace_free(trace);
-    ms_lifecycle_free(lc);
-    ms_scenario_free(sc);
-    if (st != MS_OK) {
+    if (ms_trace_free(trace) != MS_OK) {
         fprintf(stderr, "modsim: writing the trace failed\n");
         return 1;
     }
     return 0;
+}
+
+static int trace_scenario(const char *path)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_scenario *sc = NULL;
+    ms_lifecycle *lc = NULL;
+    ms_status st = ms_scenario_load(path, &sc, &diag);
+    if (st == MS_OK)
+        st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
+    if (st != MS_OK) {
+        ms_scenario_free(sc);
+        return fail(&diag, st, path);
+    }
+    size_t n = ms_scenario_call_count(sc);
+    /* the scenario keeps its calls in one array */
+    int rc = trace_calls(lc, n ? ms_scenario_call_at(sc, 0) : NULL, n);
+    ms_lifecycle_free(lc);
+    ms_scenario_free(sc);
+    return rc;
+}
+
+/* The recipe in upstream layout, as the scenario embeds it. */
+static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag)
+{
+    ms_schema *schema;
+    ms_status st = ms_schema_new(&schema, diag);
+    if (st != MS_OK)
+        return st;
+    size_t len;
+    FILE *mem = open_memstream(text, &len);
+    if (!mem) {
+        ms_schema_free(schema);
+        return MS_ERR_NOMEM;
+    }
+    st = ms_export_recipe(schema, r, mem);
+    if (fclose(mem) != 0 && st == MS_OK)
+        st = MS_ERR_NOMEM;
+    ms_schema_free(schema);
+    return st;
+}
+
+static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline_config *cfg,
+                         const ms_call *calls, size_t n)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    char *text = NULL;
+    ms_status st = recipe_text(r, &text, &diag);
+    if (st != MS_OK) {
+        free(text);
+        return fail(&diag, st, path);
+    }
+    char what[256];
+    ms_pipeline_describe(cfg, what, sizeof what);
+    ms_scenario_header h = {
+        .comment = what,
+        .index_mode = cfg->index_mode,
+        .steps_per_epoch = cfg->epoch_index ? cfg->steps_per_epoch : 0,
+        .batches_per_step = cfg->batches_per_step,
+    };
+    ms_atomic_file *f;
+    FILE *out;
+    st = ms_atomic_open(path, &f, &out, &diag);
+    if (st == MS_OK) {
+        st = ms_scenario_write(out, &h, text, calls, n);
+        if (st == MS_OK)
+            st = ms_atomic_commit(f, &diag);
+        else
+            ms_atomic_abort(f);
+    }
+    free(text);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-IO", path, 0, 0, "cannot write %s: %s", path,
+                        strerror(errno));
+        ms_diag_print(&diag, stderr);
+        return 2;
+    }
+    fprintf(stderr, "modsim trace: wrote %s: %zu calls (%s)\n", path, n, what);
+    return 0;
+}
+
+static int trace_recipe(const char *path, const char *stage, const ms_run_options *opts,
+                        const char *emit)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_recipe *r = NULL;
+    ms_lifecycle *lc = NULL;
+    ms_call *calls = NULL;
+    size_t n = 0;
+    ms_status st = ms_recipe_load_file(path, stage, &r, &diag);
+    ms_pipeline_config cfg = ms_pipeline_defaults();
+    if (st == MS_OK) {
+        cfg = ms_pipeline_resolve(opts, r);
+        st = ms_pipeline_generate(&cfg, r, &calls, &n, &diag);
+    }
+    if (st == MS_OK && !emit)
+        st = ms_recipe_build_lifecycle(r, &lc, &diag);
+    int rc;
+    if (st != MS_OK)
+        rc = fail(&diag, st, path);
+    else if (emit)
+        rc = emit_scenario(emit, r, &cfg, calls, n);
+    else
+        rc = trace_calls(lc, calls, n);
+    free(calls);
+    ms_lifecycle_free(lc);
+    ms_recipe_free(r);
+    return rc;
+}
+
+int ms_cmd_trace(int argc, char **argv)
+{
+    ms_run_options opts = ms_run_options_defaults();
+    const char *file = NULL, *stage = NULL, *emit = NULL;
+    bool run_option = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = ms_run_options_parse(&opts, argc, argv, &i, "modsim trace", stderr);
+        if (r < 0)
+            return 2;
+        if (r > 0) {
+            run_option = true;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--stage") && i + 1 < argc) {
+            stage = argv[++i];
+        } else if (!strcmp(a, "--emit-scenario") && i + 1 < argc) {
+            emit = argv[++i];
+        } else if (a[0] != '-' && !file) {
+            file = a;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!file) {
+        usage(stderr);
+        return 2;
+    }
+    /* a file that is neither gets the scenario loader's message, as before */
+    if (ms_scenario_sniff(file) != MS_FILE_RECIPE) {
+        if (run_option || stage || emit) {
+            fprintf(stderr,
+                    "modsim trace: %s is a scenario: its calls are the run (run "
+                    "options, --stage and --emit-scenario are for recipes)\n",
+                    file);
+            return 2;
+        }
+        return trace_scenario(file);
+    }
+    return trace_recipe(file, stage, &opts, emit);
 }

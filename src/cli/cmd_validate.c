@@ -8,11 +8,16 @@
 #include "../util/codes.h"
 #include "../util/json.h"
 #include "cli.h"
+#include "run_options.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] RECIPE...\n"
-                 "       modsim validate --explain [CODE] [--format text|json]\n");
+    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] [RUN OPTIONS] "
+                 "RECIPE...\n"
+                 "       modsim validate --explain [CODE] [--format text|json]\n"
+                 "The lifecycle warnings (never starts, never ends, finalize ends it) are true "
+                 "of the run the options choose.\n");
+    ms_run_options_usage(out);
 }
 
 /* Writes `text` word-wrapped to lines of at most `width` columns, each
@@ -117,11 +122,26 @@ static bool unusable(ms_status st, const ms_diag_list *list)
     return st != MS_OK && (!strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING"));
 }
 
+/* The run the lifecycle warnings speak of: the options resolved against the
+ * recipe (whose schedule lengthens a training loop), or without it when the
+ * recipe does not load (its errors are reported anyway). */
+static ms_lint_run lint_run_for(const char *path, const char *stage, const ms_run_options *opts)
+{
+    ms_recipe *r = NULL;
+    ms_diag diag;
+    if (ms_recipe_load_file(path, stage, &r, &diag) != MS_OK)
+        r = NULL;
+    ms_pipeline_config cfg = ms_pipeline_resolve(opts, r);
+    ms_recipe_free(r);
+    return ms_pipeline_lint_run(&cfg);
+}
+
 int ms_cmd_validate(int argc, char **argv)
 {
     bool json = false, explaining = false;
     const char *stage = NULL, *code = NULL;
-    int first = 1;
+    ms_run_options opts = ms_run_options_defaults();
+    int first = 1, r;
     for (; first < argc && argv[first][0] == '-'; first++) {
         const char *a = argv[first];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -136,6 +156,10 @@ int ms_cmd_validate(int argc, char **argv)
             json = !strcmp(f, "json");
         } else if (!strcmp(a, "--stage") && first + 1 < argc) {
             stage = argv[++first];
+        } else if ((r = ms_run_options_parse(&opts, argc, argv, &first, "modsim validate",
+                                             stderr)) != 0) {
+            if (r < 0)
+                return 2;
         } else if (!strcmp(a, "--explain")) {
             explaining = true;
             if (first + 1 < argc && argv[first + 1][0] != '-')
@@ -167,7 +191,8 @@ int ms_cmd_validate(int argc, char **argv)
     for (int i = first; i < argc; i++) {
         ms_diag_list one;
         ms_diag_list_init(&one);
-        ms_status st = ms_lint_file(schema, argv[i], stage, &one);
+        ms_lint_run run = lint_run_for(argv[i], stage, &opts);
+        ms_status st = ms_lint_file_for(schema, argv[i], stage, &run, &one);
         bad_input = bad_input || unusable(st, &one);
         if (ms_diag_list_move(&all, &one) != MS_OK)
             bad_input = true;

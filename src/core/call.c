@@ -23,6 +23,9 @@ ms_status ms_call_run(const ms_call *call, ms_lifecycle *lc, ms_raise *raised)
     case MS_CALL_INITIALIZE:
         return ms_lifecycle_initialize(lc, raised);
     case MS_CALL_EVENT:
+        if (call->narrowed)
+            return ms_lifecycle_event_narrowed(lc, call->modifier, &call->event,
+                                               call->has_loss ? &call->loss : NULL, raised);
         return ms_lifecycle_event(lc, &call->event, call->has_loss ? &call->loss : NULL, raised);
     case MS_CALL_FINALIZE:
         return ms_lifecycle_finalize(lc, raised);

@@ -23,7 +23,8 @@ typedef enum {
 
 typedef struct ms_call {
     ms_call_kind kind;
-    size_t modifier; /* direct calls */
+    size_t modifier; /* direct calls, and the one modifier a narrowed event reaches */
+    bool narrowed;   /* MS_CALL_EVENT: the lifecycle's list narrowed to `modifier` */
     ms_event event;  /* MS_CALL_EVENT, MS_CALL_MODIFIER_UPDATE_EVENT */
     bool has_loss;
     double loss;

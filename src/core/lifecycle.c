@@ -181,8 +181,10 @@ static bool validate_event_order(ms_lifecycle *lc, ms_event_type type)
     return valid;
 }
 
-ms_status ms_lifecycle_event(ms_lifecycle *lc, const ms_event *event, const double *loss,
-                             ms_raise *raised)
+/* The lifecycle's event over modifiers [first, end): the whole list, or the
+ * one modifier the independent pipeline narrows the recipe to. */
+static ms_status event_over(ms_lifecycle *lc, const ms_event *event, const double *loss,
+                            size_t first, size_t end, ms_raise *raised)
 {
     clear_raise(raised);
     ms_hook_ctx bare = {.raised = raised};
@@ -213,10 +215,16 @@ ms_status ms_lifecycle_event(ms_lifecycle *lc, const ms_event *event, const doub
                             "Loss must be provided for loss calculated event");
     ms_status st = MS_OK;
     WITH_CTX(lc, raised, {
-        for (size_t i = 0; i < lc->count && st == MS_OK; i++)
+        for (size_t i = first; i < end && st == MS_OK; i++)
             st = ms_modifier_update_event(lc->modifiers[i], &ctx, event);
     });
     return st;
+}
+
+ms_status ms_lifecycle_event(ms_lifecycle *lc, const ms_event *event, const double *loss,
+                             ms_raise *raised)
+{
+    return event_over(lc, event, loss, 0, lc->count, raised);
 }
 
 static ms_status check_index(const ms_lifecycle *lc, size_t i, ms_raise *raised)
@@ -227,6 +235,13 @@ static ms_status check_index(const ms_lifecycle *lc, size_t i, ms_raise *raised)
     ms_hook_ctx bare = {.raised = raised};
     return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
                         "modifier %zu does not exist; the recipe has %zu", i, lc->count);
+}
+
+ms_status ms_lifecycle_event_narrowed(ms_lifecycle *lc, size_t i, const ms_event *event,
+                                      const double *loss, ms_raise *raised)
+{
+    ms_status st = check_index(lc, i, raised);
+    return st == MS_OK ? event_over(lc, event, loss, i, i + 1, raised) : st;
 }
 
 ms_status ms_lifecycle_modifier_initialize(ms_lifecycle *lc, size_t i, ms_raise *raised)

@@ -50,6 +50,12 @@ ms_status ms_lifecycle_initialize(ms_lifecycle *lc, ms_raise *raised);
 ms_status ms_lifecycle_event(ms_lifecycle *lc, const ms_event *event, const double *loss,
                              ms_raise *raised);
 
+/* The same event, with the lifecycle's list narrowed to modifier `i`, as
+ * upstream's independent pipeline sets recipe.modifiers = [modifier] around
+ * each modifier's pass: the lifecycle's checks apply, one modifier sees it. */
+ms_status ms_lifecycle_event_narrowed(ms_lifecycle *lc, size_t i, const ms_event *event,
+                                      const double *loss, ms_raise *raised);
+
 ms_status ms_lifecycle_finalize(ms_lifecycle *lc, ms_raise *raised);
 
 /* Direct calls on one modifier, bypassing the lifecycle's own checks. */

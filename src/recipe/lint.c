@@ -15,8 +15,14 @@
 
 typedef struct lctx {
     const ms_recipe *r;
-    ms_report d; /* where diagnostics go */
+    ms_lint_run run; /* the run whose outcomes the warnings predict */
+    ms_report d;     /* where diagnostics go */
 } lctx;
+
+ms_lint_run ms_lint_default_run(void)
+{
+    return (ms_lint_run){.training_loop = false, .calibration = true, .intended_index = false};
+}
 
 /* ---- layout: keys upstream's Recipe.from_dict skips without a word ---- */
 
@@ -79,12 +85,6 @@ static ms_opt_double number_field(const ms_node *args, const char *field, const 
     double d;
     *node = ms_node_get(args, field);
     return *node && ms_node_as_pydantic_number(*node, false, &d) ? MS_SOME(d) : MS_NONE;
-}
-
-static bool is_training_schedule(const mod_info *m)
-{
-    return m->training &&
-           ((m->end.set && m->end.value > 0) || (m->start.set && m->start.value > 0));
 }
 
 static void lint_calc(lctx *c, const mod_info *m, const ms_node *sched, bool *uses_update)
@@ -254,14 +254,45 @@ static void lint_modifier(lctx *c, const mod_info *m)
                          m->name);
         ms_diag_hint(d, "remove 'update:'");
     }
-    if (m->training && m->start.set && m->start.value > 0) {
+    /* upstream's lifecycle builds every event as Event(type_=...): index 0,
+     * in oneshot and in a loop calling LifecycleCallbacks (core/lifecycle.py) */
+    if (m->training && m->start.set && m->start.value > 0 && !c->run.intended_index) {
         ms_diag *d =
             ms_report_at(&c->d, "W-START-NEVER", m->start_n,
                          "%s never starts: start is %g but upstream's lifecycle builds its "
                          "events with index 0",
                          m->name, m->start.value);
         ms_diag_hint(d, "use start: 0 to start at initialize");
+    } else if (m->training && !m->start.set) {
+        ms_diag *d = ms_report_at(&c->d, "W-START-NEVER", m->e->type_key,
+                                  "%s never starts: it has no start, and upstream's "
+                                  "should_start is false without one",
+                                  m->name);
+        ms_diag_hint(d, "add start: 0 to start at initialize");
     }
+}
+
+/* Whether initialize's start event (index 0) starts the modifier:
+ * Modifier.should_start with start <= 0 < end. */
+static bool starts_at_initialize(const mod_info *m)
+{
+    return m->start.set && m->start.value <= 0 && (!m->end.set || m->end.value > 0);
+}
+
+/* Whether the warnings just reported for a modifier say its initialize
+ * raises, or that it sets the lifecycle's own flags: what the run then does
+ * with it is for the trace to show, not for the lint to predict. */
+static bool outcome_unknown(const lctx *c, const mod_info *m, size_t first_diag)
+{
+    static const char *const internal[] = {"initialized_", "started_", "ended_", "finalized_"};
+    for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
+        if (ms_node_get(m->e->args, internal[i]))
+            return true;
+    for (size_t i = first_diag; i < c->d.out->count; i++)
+        if (!strcmp(c->d.out->items[i].code, "W-CALC-RAISES") ||
+            !strcmp(c->d.out->items[i].code, "W-CALC-PARENS"))
+            return true;
+    return false;
 }
 
 static void lint_entries(lctx *c, const ms_schema *schema)
@@ -273,7 +304,6 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         return;
     }
     size_t k = 0;
-    bool has_calibration = false, has_training_schedule = false;
     for (size_t i = 0; i < n; i++) {
         const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
         const char *drive = ms_schema_modifier_drive(schema, e->type_key->value);
@@ -286,28 +316,36 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         m->start = number_field(e->args, "start", &m->start_n);
         m->end = number_field(e->args, "end", &m->end_n);
         m->update = number_field(e->args, "update", &m->update_n);
-        has_calibration = has_calibration || !m->training;
-        has_training_schedule = has_training_schedule || is_training_schedule(m);
     }
     for (size_t i = 0; i < k && c->d.st == MS_OK; i++) {
+        size_t first_diag = c->d.out->count;
         lint_modifier(c, &mods[i]);
-        const ms_node *at = mods[i].e->type_key;
-        if (mods[i].training && has_calibration) {
-            ms_diag *d =
-                ms_report_at(&c->d, "W-ONESHOT-TRAINING", at,
-                             "%s is driven by batch events, which a one-shot run (this recipe "
-                             "has calibration modifiers) never sends: it never ends",
-                             mods[i].name);
-            ms_diag_hint(d, "put training modifiers in their own recipe or stage and run them "
-                            "with a training loop");
-        } else if (!mods[i].training && has_training_schedule) {
-            ms_diag *d =
-                ms_report_at(&c->d, "W-TRAINING-CALIB", at,
-                             "%s is driven by calibration epochs, which training (this recipe "
-                             "has a start/end schedule) never sends: it never starts, and "
-                             "finalize ends it",
-                             mods[i].name);
-            ms_diag_hint(d, "run it in a one-shot stage of its own");
+        const mod_info *m = &mods[i];
+        const ms_node *at = m->e->type_key;
+        if (outcome_unknown(c, m, first_diag))
+            continue;
+        if (m->training && starts_at_initialize(m) && !c->run.training_loop) {
+            ms_diag *d = ms_report_at(&c->d, "W-ONESHOT-TRAINING", at,
+                                      "%s starts at initialize but never ends: it is driven by "
+                                      "batch events, and oneshot() sends none (only "
+                                      "calibration events, in its own pass)",
+                                      m->name);
+            ms_diag_hint(d, "upstream no longer has a training entrypoint: run it in a training "
+                            "loop of your own calling LifecycleCallbacks");
+        } else if (m->training && starts_at_initialize(m) && m->end.set && !c->run.intended_index) {
+            ms_diag *d = ms_report_at(&c->d, "W-END-NEVER", m->end_n,
+                                      "%s never ends: end is %g but upstream's lifecycle builds "
+                                      "its events with index 0",
+                                      m->name, m->end.value);
+            ms_diag_hint(d, "leave end out: finalize is where a training run stops it");
+        }
+        if (!m->training && !starts_at_initialize(m) && c->run.training_loop &&
+            !c->run.calibration) {
+            ms_diag *d = ms_report_at(&c->d, "W-TRAINING-CALIB", at,
+                                      "%s is driven by calibration events, which a training "
+                                      "loop never sends: it never starts, and finalize ends it",
+                                      m->name);
+            ms_diag_hint(d, "run it with oneshot(), which gives it a calibration pass of its own");
         }
     }
     free(mods);
@@ -646,11 +684,15 @@ static void lint_stages(lctx *c, const ms_node *root, const char *filter)
             !ms_ends_with(key->value, "_stage") || root->items[s]->kind != MS_NODE_MAP)
             continue;
         if (++seen == 2) {
-            ms_diag *d =
-                ms_report_at(&c->d, "W-STAGES-FLAT", key,
-                             "%zu stages are flattened into one modifier list: upstream runs "
-                             "all their modifiers together, not stage after stage",
-                             ms_recipe_stage_count(c->r));
+            bool oneshot = c->run.calibration && !c->run.training_loop;
+            ms_diag *d = ms_report_at(
+                &c->d, "W-STAGES-FLAT", key,
+                "%zu stages are flattened into one modifier list: %s initializes every "
+                "modifier of every stage together, %s, and finalizes them together; stages do "
+                "not run one after another",
+                ms_recipe_stage_count(c->r), oneshot ? "oneshot()" : "the lifecycle",
+                oneshot ? "gives each its own calibration pass in recipe order"
+                        : "sends every event to all of them");
             ms_diag_hint(d, "select one stage (modsim --stage NAME; upstream "
                             "oneshot(..., stage=NAME)) or merge them");
         }
@@ -682,10 +724,17 @@ static ms_status filtered_root(const ms_node *root, const char *filter, ms_node 
 
 ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_list *out)
 {
+    ms_lint_run run = ms_lint_default_run();
+    return ms_lint_recipe_for(schema, r, &run, out);
+}
+
+ms_status ms_lint_recipe_for(const ms_schema *schema, const ms_recipe *r, const ms_lint_run *run,
+                             ms_diag_list *out)
+{
     const ms_doc *doc = ms_recipe_doc(r);
     const ms_node *root = ms_doc_root(doc);
     const char *filter = ms_recipe_stage_filter(r);
-    lctx c = {.r = r, .d = {.out = out, .file = ms_doc_file(doc), .st = MS_OK}};
+    lctx c = {.r = r, .run = *run, .d = {.out = out, .file = ms_doc_file(doc), .st = MS_OK}};
     if (!root)
         return MS_OK;
     ms_node view;
@@ -710,6 +759,13 @@ ms_status ms_lint_recipe(const ms_schema *schema, const ms_recipe *r, ms_diag_li
 ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *stage,
                        ms_diag_list *out)
 {
+    ms_lint_run run = ms_lint_default_run();
+    return ms_lint_file_for(schema, path, stage, &run, out);
+}
+
+ms_status ms_lint_file_for(const ms_schema *schema, const char *path, const char *stage,
+                           const ms_lint_run *run, ms_diag_list *out)
+{
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_doc *doc;
@@ -722,7 +778,7 @@ ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *st
             ms_diag_set(&diag, st, "E-IO", path, 0, 0, "%s", ms_status_str(st));
         return ms_diag_list_add(out, &diag) == MS_OK ? st : MS_ERR_NOMEM;
     }
-    st = ms_lint_recipe(schema, r, out);
+    st = ms_lint_recipe_for(schema, r, run, out);
     ms_recipe_free(r);
     return st;
 }

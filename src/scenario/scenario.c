@@ -1,7 +1,10 @@
 #include "scenario.h"
 
+#include "../util/text.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
 
@@ -24,8 +27,8 @@ typedef struct loader {
 static ms_status bad(const loader *ld, const ms_node *at, const char *hint, const char *fmt,
                      const char *a, const char *b)
 {
-    ms_status st = ms_diag_set(ld->diag, MS_ERR_INVALID, "E-SCENARIO", ld->file,
-                               at ? at->line : 0, at ? at->col : 0, fmt, a, b);
+    ms_status st = ms_diag_set(ld->diag, MS_ERR_INVALID, "E-SCENARIO", ld->file, at ? at->line : 0,
+                               at ? at->col : 0, fmt, a, b);
     if (hint)
         ms_diag_hint(ld->diag, "%s", hint);
     return st;
@@ -44,8 +47,7 @@ static ms_status check_keys(const loader *ld, const ms_node *map, const char *co
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = !strcmp(map->keys[i]->value, *a);
         if (!ok)
-            return bad(ld, map->keys[i], hint, "unknown key '%s' in %s", map->keys[i]->value,
-                       what);
+            return bad(ld, map->keys[i], hint, "unknown key '%s' in %s", map->keys[i]->value, what);
     }
     return MS_OK;
 }
@@ -54,8 +56,9 @@ static ms_status read_count(const loader *ld, const ms_node *v, const char *fiel
                             long long *out)
 {
     if (!ms_node_as_int(v, out) || (positive ? *out <= 0 : *out < 0))
-        return bad(ld, v, positive ? "use a whole number greater than 0, or null"
-                                   : "use a whole number, 0 or more",
+        return bad(ld, v,
+                   positive ? "use a whole number greater than 0, or null"
+                            : "use a whole number, 0 or more",
                    "'%s' must be a %s integer", field, positive ? "positive" : "non-negative");
     return MS_OK;
 }
@@ -68,8 +71,8 @@ static ms_status load_clock(loader *ld, const ms_node *clock)
         return bad(ld, clock, "e.g. clock: {steps_per_epoch: 4, batches_per_step: 1}",
                    "'clock' must be a map, not a %s%s", ms_node_type_name(clock), "");
     static const char *const keys[] = {"steps_per_epoch", "batches_per_step", NULL};
-    ms_status st = check_keys(ld, clock, keys, "clock",
-                              "valid keys: steps_per_epoch, batches_per_step");
+    ms_status st =
+        check_keys(ld, clock, keys, "clock", "valid keys: steps_per_epoch, batches_per_step");
     const ms_node *spe = ms_node_get(clock, "steps_per_epoch");
     if (st == MS_OK && spe && !ms_node_is_null(spe)) {
         st = read_count(ld, spe, "steps_per_epoch", true, &ld->steps_per_epoch);
@@ -117,6 +120,21 @@ static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_cal
     return MS_OK;
 }
 
+static ms_status read_modifier(const loader *ld, const ms_node *mod, size_t *out)
+{
+    long long index;
+    if (!ms_node_as_int(mod, &index) || index < 0 || (size_t)index >= ld->n_modifiers) {
+        char range[64];
+        snprintf(range, sizeof range, "the recipe has %zu modifier%s: use 0 to %zu",
+                 ld->n_modifiers, ld->n_modifiers == 1 ? "" : "s",
+                 ld->n_modifiers ? ld->n_modifiers - 1 : 0);
+        return bad(ld, mod, ld->n_modifiers ? range : "the recipe has no modifiers",
+                   "modifier index %s is out of range%s", text_of(mod), "");
+    }
+    *out = (size_t)index;
+    return MS_OK;
+}
+
 static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
 {
     memset(out, 0, sizeof *out);
@@ -125,7 +143,8 @@ static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
     out->event = ms_event_plain(MS_EV_BATCH_START);
     static const char *const call_hint =
         "a call is 'initialize', 'finalize', {event: NAME, global_step: N, loss: X} or "
-        "{modifier: I, call: initialize|update_event|finalize, event: NAME}";
+        "{modifier: I, call: initialize|update_event|finalize, event: NAME}; "
+        "{event: NAME, only: I} narrows the lifecycle to modifier I";
     if (call->kind == MS_NODE_SCALAR) {
         if (!strcmp(call->value, "initialize"))
             out->kind = MS_CALL_INITIALIZE;
@@ -138,8 +157,8 @@ static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
     if (call->kind != MS_NODE_MAP)
         return bad(ld, call, call_hint, "a call must be a name or a map, not a %s%s",
                    ms_node_type_name(call), "");
-    static const char *const keys[] = {"event", "global_step", "global_batch", "loss",
-                                       "modifier", "call", NULL};
+    static const char *const keys[] = {"event",    "global_step", "global_batch", "loss",
+                                       "modifier", "call",        "only",         NULL};
     ms_status st = check_keys(ld, call, keys, "a call", call_hint);
     if (st != MS_OK)
         return st;
@@ -149,18 +168,21 @@ static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
         if (ms_node_get(call, "call"))
             return bad(ld, ms_node_key(call, "call"), call_hint,
                        "'call' needs 'modifier' (which modifier to call)%s%s", "", "");
+        const ms_node *only = ms_node_get(call, "only");
+        if (only) {
+            out->narrowed = true;
+            if ((st = read_modifier(ld, only, &out->modifier)) != MS_OK)
+                return st;
+        }
         return load_event_fields(ld, call, out);
     }
-    long long index;
-    if (!ms_node_as_int(mod, &index) || index < 0 || (size_t)index >= ld->n_modifiers) {
-        char range[64];
-        snprintf(range, sizeof range, "the recipe has %zu modifier%s: use 0 to %zu",
-                 ld->n_modifiers, ld->n_modifiers == 1 ? "" : "s",
-                 ld->n_modifiers ? ld->n_modifiers - 1 : 0);
-        return bad(ld, mod, ld->n_modifiers ? range : "the recipe has no modifiers",
-                   "modifier index %s is out of range%s", text_of(mod), "");
-    }
-    out->modifier = (size_t)index;
+    if (ms_node_get(call, "only"))
+        return bad(ld, ms_node_key(call, "only"), call_hint,
+                   "'only' narrows a lifecycle event; a direct modifier call reaches one "
+                   "modifier already%s%s",
+                   "", "");
+    if ((st = read_modifier(ld, mod, &out->modifier)) != MS_OK)
+        return st;
     const ms_node *kind = ms_node_get(call, "call");
     const char *name = kind && kind->kind == MS_NODE_SCALAR ? kind->value : "";
     if (!strcmp(name, "initialize"))
@@ -221,8 +243,8 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
     int line_off = inline_recipe->line - 1, col_off = inline_recipe->col - 1;
     if (inline_recipe->block)
         block_origin(text, inline_recipe, &line_off, &col_off);
-    return ms_recipe_parse(inline_recipe->value, strlen(inline_recipe->value), ld->file,
-                           line_off, col_off, NULL, &sc->recipe, diag);
+    return ms_recipe_parse(inline_recipe->value, strlen(inline_recipe->value), ld->file, line_off,
+                           col_off, NULL, &sc->recipe, diag);
 }
 
 static ms_status load(ms_scenario *sc, const char *path, const char *text, const ms_node *root,
@@ -233,8 +255,8 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
         return bad(&ld, root, "see the scenario format in README.md",
                    "a scenario must be a map with 'recipe' and 'calls', not %s%s",
                    root ? ms_node_type_name(root) : "an empty file", "");
-    static const char *const keys[] = {"index", "clock", "recipe", "recipe_file", "model",
-                                       "calls", NULL};
+    static const char *const keys[] = {"index", "clock", "recipe", "recipe_file",
+                                       "model", "calls", NULL};
     ms_status st = check_keys(&ld, root, keys, "the scenario",
                               "valid keys: index, clock, recipe, recipe_file, model, calls");
     if (st != MS_OK)
@@ -244,8 +266,8 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
         if (index->kind == MS_NODE_SCALAR && !strcmp(index->value, "upstream"))
             ld.index_mode = MS_INDEX_UPSTREAM;
         else if (!(index->kind == MS_NODE_SCALAR && !strcmp(index->value, "step")))
-            return bad(&ld, index, "valid: step (default), upstream",
-                       "unknown index mode '%s'%s", text_of(index), "");
+            return bad(&ld, index, "valid: step (default), upstream", "unknown index mode '%s'%s",
+                       text_of(index), "");
     }
     sc->index_mode = ld.index_mode;
     if ((st = load_clock(&ld, ms_node_get(root, "clock"))) != MS_OK)
@@ -335,4 +357,70 @@ size_t ms_scenario_call_count(const ms_scenario *sc)
 const ms_call *ms_scenario_call_at(const ms_scenario *sc, size_t i)
 {
     return i < sc->n_calls ? &sc->calls[i] : NULL;
+}
+
+/* The kind the top-level keys of a block-style YAML text say, from its
+ * first bytes: lines that start in column 0 with `key:`. */
+static ms_file_kind kind_of_keys(const char *text)
+{
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *colon = memchr(line, ':', len);
+        if (colon && colon > line && !strchr(" \t#-[{%'\"?", line[0])) {
+            size_t klen = (size_t)(colon - line);
+            if ((klen == 5 && !memcmp(line, "calls", 5)) ||
+                (klen == 6 && !memcmp(line, "recipe", 6)) ||
+                (klen == 11 && !memcmp(line, "recipe_file", 11)))
+                return MS_FILE_SCENARIO;
+            if (klen > 6 && !memcmp(colon - 6, "_stage", 6))
+                return MS_FILE_RECIPE;
+        }
+        if (!end)
+            break;
+        line = end + 1;
+    }
+    return MS_FILE_UNKNOWN;
+}
+
+ms_file_kind ms_scenario_sniff(const char *path)
+{
+    ms_recipe_format format = ms_recipe_format_of(path);
+    if (format == MS_FORMAT_JSON || format == MS_FORMAT_MARKDOWN)
+        return MS_FILE_RECIPE;
+    /* the first 64 KiB tell for block-style files, without parsing a 50 MB
+     * scenario twice */
+    enum { PREFIX = 64 * 1024, PARSE_WHOLE = 1024 * 1024 };
+    int fd;
+    size_t size;
+    ms_diag diag;
+    if (ms_open_input(path, &fd, &size, &diag) != MS_OK)
+        return MS_FILE_UNKNOWN;
+    char *head = malloc(PREFIX + 1);
+    ssize_t got = head ? read(fd, head, PREFIX) : -1;
+    close(fd);
+    ms_file_kind kind = MS_FILE_UNKNOWN;
+    if (got > 0) {
+        head[got] = '\0';
+        kind = kind_of_keys(head);
+    }
+    free(head);
+    if (kind != MS_FILE_UNKNOWN || size > PARSE_WHOLE)
+        return kind;
+    /* flow style, or keys past the prefix: what the parsed document says */
+    ms_doc *doc = NULL;
+    if (ms_doc_load_file(path, PARSE_WHOLE, &doc, &diag) != MS_OK)
+        return MS_FILE_UNKNOWN;
+    const ms_node *root = ms_doc_root(doc);
+    if (root && root->kind == MS_NODE_MAP) {
+        if (ms_node_get(root, "calls") || ms_node_get(root, "recipe") ||
+            ms_node_get(root, "recipe_file"))
+            kind = MS_FILE_SCENARIO;
+        for (size_t i = 0; i < root->count && kind == MS_FILE_UNKNOWN; i++)
+            if (root->keys[i]->kind == MS_NODE_SCALAR &&
+                ms_ends_with(root->keys[i]->value, "_stage"))
+                kind = MS_FILE_RECIPE;
+    }
+    ms_doc_free(doc);
+    return kind;
 }

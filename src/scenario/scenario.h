@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../core/call.h"
 #include "../core/lifecycle.h"
@@ -31,5 +32,25 @@ ms_index_mode ms_scenario_index_mode(const ms_scenario *sc);
 const ms_recipe *ms_scenario_recipe(const ms_scenario *sc);
 size_t ms_scenario_call_count(const ms_scenario *sc);
 const ms_call *ms_scenario_call_at(const ms_scenario *sc, size_t i);
+
+/* What a file given to trace or the UI is: a scenario (a map with `calls`,
+ * `recipe` or `recipe_file` at the top), a recipe (a .json or .md file, or a
+ * map with a `*_stage` key), or neither that can be told (unreadable, not
+ * YAML, empty): then the caller's loader says what is wrong with it. */
+typedef enum { MS_FILE_UNKNOWN, MS_FILE_SCENARIO, MS_FILE_RECIPE } ms_file_kind;
+ms_file_kind ms_scenario_sniff(const char *path);
+
+/* What a written scenario says besides its recipe and calls. */
+typedef struct ms_scenario_header {
+    const char *comment; /* the first line, a YAML comment */
+    ms_index_mode index_mode;
+    long long steps_per_epoch;  /* 0: the index is the global step */
+    long long batches_per_step; /* 0: not set */
+} ms_scenario_header;
+
+/* Writes a scenario that runs `calls` (of a generated run: their events
+ * carry the header's clock) over the recipe `recipe_yaml`. */
+ms_status ms_scenario_write(FILE *out, const ms_scenario_header *h, const char *recipe_yaml,
+                            const ms_call *calls, size_t n);
 
 #endif

@@ -1,7 +1,12 @@
 #include "pipeline.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "../util/quant_words.h"
 
 static const char *const names[] = {
 #define MS_PIPELINE_NAME(id, name, help) name,
@@ -27,22 +32,169 @@ const char *ms_pipeline_help(ms_pipeline p)
 
 ms_pipeline_config ms_pipeline_defaults(void)
 {
-    return (ms_pipeline_config){.epochs = 2,
+    return (ms_pipeline_config){.epochs = 0,
                                 .steps_per_epoch = 4,
                                 .epoch_index = true,
-                                .index_mode = MS_INDEX_STEP,
-                                .calibration = MS_PIPELINE_SEQUENTIAL,
+                                .index_mode = MS_INDEX_UPSTREAM,
+                                .calibration = MS_PIPELINE_INDEPENDENT,
                                 .layers = 4};
 }
 
-/* upstream _infer_pipeline's list of types that require calibration data */
-ms_pipeline ms_pipeline_infer(const ms_modifier_type *type)
+static bool is_training(const ms_recipe_entry *e)
 {
-    static const char *const need_data[] = {"SmoothQuantModifier", "WandaPruningModifier",
-                                            "SparseGPTModifier", "GPTQModifier", "AWQModifier"};
+    return e->type && ms_modifier_type_drive(e->type) == MS_DRIVE_TRAINING;
+}
+
+/* The largest start or end a training-driven modifier writes; 0 when none
+ * (or no recipe). */
+static double schedule_reach(const ms_recipe *recipe)
+{
+    double reach = 0;
+    for (size_t i = 0; recipe && i < ms_recipe_count(recipe); i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(recipe, i);
+        if (!is_training(e) || !e->args || e->args->kind != MS_NODE_MAP)
+            continue;
+        static const char *const keys[] = {"start", "end"};
+        for (size_t k = 0; k < 2; k++) {
+            double v;
+            const ms_node *n = ms_node_get(e->args, keys[k]);
+            if (n && ms_node_as_double(n, &v) && v > reach && v < 1e6)
+                reach = v;
+        }
+    }
+    return reach;
+}
+
+static long long epochs_for(const ms_recipe *recipe)
+{
+    long long epochs = (long long)ceil(schedule_reach(recipe)) + 1;
+    return epochs < 2 ? 2 : epochs;
+}
+
+ms_pipeline_config ms_pipeline_training(const ms_recipe *recipe)
+{
+    ms_pipeline_config cfg = ms_pipeline_defaults();
+    cfg.epochs = epochs_for(recipe);
+    cfg.calibration = MS_PIPELINE_NONE;
+    return cfg;
+}
+
+ms_pipeline_config ms_pipeline_intended(const ms_pipeline_config *cfg, const ms_recipe *recipe)
+{
+    ms_pipeline_config out = *cfg;
+    out.index_mode = MS_INDEX_STEP;
+    if (out.epochs == 0 && schedule_reach(recipe) > 0)
+        out.epochs = epochs_for(recipe);
+    return out;
+}
+
+ms_pipeline_config ms_pipeline_resolve(const ms_pipeline_request *req, const ms_recipe *recipe)
+{
+    ms_pipeline_config c = req->cfg;
+    if (req->training) {
+        if (!req->epochs_given)
+            c.epochs = ms_pipeline_training(recipe).epochs;
+        if (c.calibration == MS_PIPELINE_INDEPENDENT)
+            c.calibration = MS_PIPELINE_NONE;
+    }
+    if (req->intended && !req->epochs_given)
+        c = ms_pipeline_intended(&c, recipe);
+    return c;
+}
+
+bool ms_pipeline_is_upstream(const ms_pipeline_config *cfg)
+{
+    return cfg->index_mode == MS_INDEX_UPSTREAM &&
+           (cfg->epochs == 0 || cfg->calibration == MS_PIPELINE_NONE);
+}
+
+ms_lint_run ms_pipeline_lint_run(const ms_pipeline_config *cfg)
+{
+    return (ms_lint_run){.training_loop = cfg->epochs > 0,
+                         .calibration = cfg->calibration != MS_PIPELINE_NONE,
+                         .intended_index = cfg->index_mode == MS_INDEX_STEP};
+}
+
+void ms_pipeline_describe(const ms_pipeline_config *cfg, char *buf, size_t cap)
+{
+    char run[160];
+    if (cfg->epochs == 0 && cfg->calibration == MS_PIPELINE_INDEPENDENT)
+        snprintf(run, sizeof run, "oneshot(): independent pipeline, as upstream runs it");
+    else if (cfg->epochs == 0 && cfg->calibration == MS_PIPELINE_NONE)
+        snprintf(run, sizeof run, "initialize and finalize only");
+    else if (cfg->epochs == 0)
+        snprintf(run, sizeof run, "oneshot(pipeline=\"%s\")", ms_pipeline_name(cfg->calibration));
+    else if (cfg->calibration == MS_PIPELINE_NONE)
+        snprintf(run, sizeof run, "a training loop of your own calling LifecycleCallbacks");
+    else
+        snprintf(run, sizeof run, "a training loop then %s calibration: not a run upstream makes",
+                 ms_pipeline_name(cfg->calibration));
+    snprintf(buf, cap, "%s; %s", run,
+             cfg->index_mode == MS_INDEX_UPSTREAM
+                 ? "index 0, as upstream builds events"
+                 : "INTENDED index (the schedule as written; upstream sends index 0)");
+}
+
+/* upstream pipelines/registry.py _infer_pipeline at 715e1166c~1: a list of
+ * class names (so LogarithmicEqualizationModifier, a SmoothQuant subclass, is
+ * not in it and infers datafree), then QuantizationModifier's resolved config */
+static const char *const need_data[] = {
+    "SmoothQuantModifier", "WandaPruningModifier", "SparseGPTModifier", "GPTQModifier",
+    "AWQModifier",         "AutoRoundModifier",    "IMatrixGatherer"};
+
+/* compressed-tensors QuantizationArgs: `dynamic` defaults to false (static) */
+static bool static_args(const ms_node *args)
+{
+    if (!args || args->kind != MS_NODE_MAP)
+        return false;
+    const ms_node *dyn = ms_node_get(args, "dynamic");
+    bool b;
+    if (!dyn || ms_node_is_null(dyn))
+        return true;
+    if (dyn->kind == MS_NODE_SCALAR && !strcasecmp(dyn->value, "local"))
+        return true;
+    return ms_node_as_bool(dyn, &b) && !b;
+}
+
+/* QuantizationConfig.requires_calibration_data (compressed-tensors
+ * quant_config.py) over the config QuantizationMixin resolves from `scheme`
+ * or `config_groups` */
+static bool quantization_needs_data(const ms_node *args)
+{
+    if (!args || args->kind != MS_NODE_MAP)
+        return false;
+    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
+    if (kv && !ms_node_is_null(kv))
+        return true;
+    const ms_node *scheme = ms_node_get(args, "scheme");
+    if (scheme && scheme->kind == MS_NODE_SCALAR && ms_qpreset_static_activations(scheme->value))
+        return true;
+    if (scheme && scheme->kind == MS_NODE_MAP)
+        for (size_t i = 0; i < scheme->count; i++)
+            if (ms_qpreset_static_activations(scheme->keys[i]->value))
+                return true;
+    const ms_node *groups = ms_node_get(args, "config_groups");
+    if (groups && groups->kind == MS_NODE_MAP)
+        for (size_t i = 0; i < groups->count; i++) {
+            const ms_node *g = groups->items[i];
+            if (g->kind != MS_NODE_MAP)
+                continue;
+            const ms_node *in = ms_node_get(g, "input_activations");
+            const ms_node *out = ms_node_get(g, "output_activations");
+            if (static_args(in) || static_args(out))
+                return true;
+        }
+    return false;
+}
+
+ms_pipeline ms_pipeline_infer(const ms_recipe_entry *entry)
+{
+    const char *name = entry->type ? ms_modifier_type_name(entry->type) : entry->type_key->value;
     for (size_t i = 0; i < sizeof need_data / sizeof need_data[0]; i++)
-        if (!strcmp(ms_modifier_type_name(type), need_data[i]))
+        if (!strcmp(name, need_data[i]))
             return MS_PIPELINE_SEQUENTIAL;
+    if (!strcmp(name, "QuantizationModifier") && quantization_needs_data(entry->args))
+        return MS_PIPELINE_SEQUENTIAL;
     return MS_PIPELINE_DATAFREE;
 }
 
@@ -68,16 +220,19 @@ static void push(builder *b, ms_call_kind kind, ms_event_type type, long long st
     }
 }
 
-/* One calibration pass of `kind`; `modifier` >= 0 sends the events to that
- * modifier alone, as the independent pipeline narrows the recipe to it. */
+/* One calibration pass of `kind`; `modifier` >= 0 narrows the lifecycle to
+ * that modifier, as the independent pipeline does around each pass. */
 static void calibration(builder *b, ms_pipeline kind, int modifier)
 {
-    ms_call_kind call = modifier < 0 ? MS_CALL_EVENT : MS_CALL_MODIFIER_UPDATE_EVENT;
-    long long ends = kind == MS_PIPELINE_SEQUENTIAL ? b->cfg->layers : 1;
-    push(b, call, MS_EV_CALIBRATION_EPOCH_START, 0, modifier);
-    for (long long i = 0; i < ends; i++)
-        push(b, call, MS_EV_SEQUENTIAL_EPOCH_END, 0, modifier);
-    push(b, call, MS_EV_CALIBRATION_EPOCH_END, 0, modifier);
+    /* pipelines/sequential/helpers.py topological_partition: the nodes before
+     * the first target are a subgraph of their own, then one per target */
+    long long ends = kind == MS_PIPELINE_SEQUENTIAL ? b->cfg->layers + 1 : 1;
+    static const ms_event_type pass[] = {MS_EV_CALIBRATION_EPOCH_START, MS_EV_SEQUENTIAL_EPOCH_END,
+                                         MS_EV_CALIBRATION_EPOCH_END};
+    for (long long i = -1; i <= ends; i++) {
+        push(b, MS_CALL_EVENT, pass[i < 0 ? 0 : i < ends ? 1 : 2], 0, modifier);
+        b->calls[b->n - 1].narrowed = modifier >= 0;
+    }
 }
 
 static ms_status check(ms_diag *diag, const char *field, long long v, long long lo, long long hi)
@@ -110,7 +265,7 @@ ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *r
     size_t mods = ms_recipe_count(recipe);
     unsigned long long total =
         2 + 5ULL * (unsigned long long)cfg->epochs * (unsigned long long)cfg->steps_per_epoch;
-    unsigned long long one_pass = 2 + (unsigned long long)cfg->layers;
+    unsigned long long one_pass = 3 + (unsigned long long)cfg->layers;
     if (cfg->calibration == MS_PIPELINE_INDEPENDENT)
         total += mods * one_pass;
     else if (cfg->calibration == MS_PIPELINE_SEQUENTIAL)
@@ -146,7 +301,7 @@ ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *r
         }
     if (cfg->calibration == MS_PIPELINE_INDEPENDENT) {
         for (size_t i = 0; i < mods; i++)
-            calibration(&b, ms_pipeline_infer(ms_recipe_entry_at(recipe, i)->type), (int)i);
+            calibration(&b, ms_pipeline_infer(ms_recipe_entry_at(recipe, i)), (int)i);
     } else if (cfg->calibration != MS_PIPELINE_NONE) {
         calibration(&b, cfg->calibration, -1);
     }

@@ -93,8 +93,8 @@ double ms_sim_call_index(const ms_sim *sim, size_t call)
 static bool delivers(const ms_call *c, size_t m, ms_event_type type)
 {
     return c->event.type == type &&
-           (c->kind == MS_CALL_EVENT ||
-            (c->kind == MS_CALL_MODIFIER_UPDATE_EVENT && c->modifier == m));
+           ((c->kind == MS_CALL_EVENT && !c->narrowed) ||
+            ((c->kind == MS_CALL_MODIFIER_UPDATE_EVENT || c->narrowed) && c->modifier == m));
 }
 
 static size_t first_reaching(const ms_sim *sim, size_t m, ms_opt_double bound, ms_event_type type)
@@ -260,7 +260,10 @@ void ms_sim_call_label(const ms_sim *sim, size_t call, char *buf, size_t cap)
         snprintf(buf, cap, "finalize");
         break;
     case MS_CALL_EVENT:
-        snprintf(buf, cap, "%s", ev);
+        if (c->narrowed)
+            snprintf(buf, cap, "%s [m%zu only]", ev, c->modifier);
+        else
+            snprintf(buf, cap, "%s", ev);
         break;
     case MS_CALL_MODIFIER_INITIALIZE:
         snprintf(buf, cap, "m%zu.initialize", c->modifier);
@@ -665,6 +668,13 @@ static ms_rule explain_rule(const ms_sim *sim, size_t m, const ms_call *call, ch
     const ms_lifecycle *lc = sim->scratch;
     if (ms_call_is_direct(call) && call->modifier != m) {
         snprintf(buf, cap, "this call goes to modifier %zu alone", call->modifier);
+        return MS_RULE_IDLE;
+    }
+    if (call->kind == MS_CALL_EVENT && call->narrowed && call->modifier != m) {
+        snprintf(buf, cap,
+                 "the independent pipeline narrows the lifecycle to modifier %zu for this pass: "
+                 "this modifier does not see the event",
+                 call->modifier);
         return MS_RULE_IDLE;
     }
     switch (call->kind) {

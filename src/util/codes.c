@@ -231,25 +231,39 @@ static const char explain_w_update_ignored[] =
     "`calc(...)` scheduler uses the variable `update` reads it.";
 
 static const char explain_w_start_never[] =
-    "`start: 2.0` on ConstantPruningModifier: upstream's lifecycle builds its events with "
-    "index 0, so `start <= index` never holds and the modifier never starts. `start: 0` "
-    "starts it at initialize.";
+    "`start: 2.0` on ConstantPruningModifier: upstream's lifecycle builds every event as "
+    "`Event(type_=...)`, in oneshot() and in a training loop calling LifecycleCallbacks "
+    "alike, so the index is always 0, `start <= index` never holds and the modifier never "
+    "starts. `start: 0` starts it at initialize. A training-driven modifier with no `start` "
+    "never starts either (`should_start` is false without one). Not reported when the "
+    "intended index is on (`--index intended`), which upstream does not run.";
 
 static const char explain_w_stages_flat[] =
     "A recipe with `sparsity_stage` and `quant_stage`, loaded without a stage filter, "
-    "becomes one modifier list: upstream runs SparseGPT and GPTQ together in one "
-    "calibration pass, not one stage after the other. Select a stage (`--stage`, upstream "
+    "becomes one modifier list: oneshot() initializes every modifier of every stage at "
+    "once, the independent pipeline gives each modifier its own calibration pass in recipe "
+    "order, and finalize finalizes them all at once. Stages do not run one after another "
+    "(no stage is initialized or finalized on its own). Select a stage (`--stage`, upstream "
     "`oneshot(..., stage=...)`) or merge them deliberately.";
 
 static const char explain_w_oneshot_training[] =
-    "ConstantPruningModifier next to a QuantizationModifier: a one-shot run sends "
-    "calibration events, no batch events, so the training-driven modifier never ends (and "
-    "with `start > 0` never starts).";
+    "ConstantPruningModifier with `start: 0, end: 2` run by oneshot(): initialize's start "
+    "event (index 0) starts it, but oneshot() sends no batch events (only calibration "
+    "events, in the modifier's own pass), so it never ends. Upstream has no training "
+    "entrypoint since 0.10 (commit 9cb1c6d8d): a training run is a loop of your own calling "
+    "LifecycleCallbacks.";
 
 static const char explain_w_training_calib[] =
-    "SmoothQuantModifier in a recipe whose MagnitudePruningModifier runs from step 0 to "
-    "10: training sends no calibration epochs, so the calibration modifier never starts "
-    "and finalize ends it without having calibrated.";
+    "SmoothQuantModifier run by a training loop (`--pipeline none --epochs N`): a loop "
+    "calling LifecycleCallbacks sends no calibration events, so the calibration modifier "
+    "never starts and finalize ends it without having calibrated. Reported only for a "
+    "training-loop run; oneshot() gives it its own calibration pass.";
+
+static const char explain_w_end_never[] =
+    "`start: 0, end: 3` on ConstantPruningModifier run by a training loop calling "
+    "LifecycleCallbacks: initialize starts it, but every event upstream builds has index "
+    "0, so `index >= end` never holds and only finalize stops it. Not reported when the "
+    "intended index is on.";
 
 static const ms_code_info codes[] = {
     {"E-IO", MS_SEV_ERROR, "recipe", "the file cannot be opened or read", explain_e_io},
@@ -322,13 +336,17 @@ static const ms_code_info codes[] = {
     {"W-UPDATE-IGNORED", MS_SEV_WARNING, "recipe", "`update` set on a modifier that ignores it",
      explain_w_update_ignored},
     {"W-START-NEVER", MS_SEV_WARNING, "recipe",
-     "`start > 0` on a modifier whose events carry index 0", explain_w_start_never},
+     "`start > 0` (or no start) on a modifier whose events carry index 0", explain_w_start_never},
     {"W-STAGES-FLAT", MS_SEV_WARNING, "recipe", "several stages flattened into one modifier list",
      explain_w_stages_flat},
     {"W-ONESHOT-TRAINING", MS_SEV_WARNING, "recipe",
-     "a training-driven modifier in a one-shot recipe", explain_w_oneshot_training},
+     "a training-driven modifier run by oneshot(), which never ends it",
+     explain_w_oneshot_training},
     {"W-TRAINING-CALIB", MS_SEV_WARNING, "recipe",
-     "a calibration-driven modifier in a training recipe", explain_w_training_calib},
+     "a calibration-driven modifier run by a training loop, which never starts it",
+     explain_w_training_calib},
+    {"W-END-NEVER", MS_SEV_WARNING, "recipe",
+     "`end > 0` on a modifier whose events carry index 0 (a training loop)", explain_w_end_never},
     {"E-LOAD", MS_SEV_ERROR, "any",
      "a file that could not be loaded, for a reason without a code of its own", NULL},
     {"E-NOMEM", MS_SEV_ERROR, "any", "out of memory", NULL},

@@ -58,3 +58,11 @@ bool ms_nm_parse(const char *s, size_t max, size_t *n, size_t *m)
     return colon && parse_count(s, colon, max, n) &&
            parse_count(colon + 1, colon + 1 + strlen(colon + 1), max, m) && *n <= *m;
 }
+
+bool ms_qpreset_static_activations(const char *name)
+{
+    /* compressed-tensors quant_scheme.py: FP8 input_activations dynamic=False,
+     * NVFP4 dynamic=DynamicType.LOCAL; every other preset is weight-only or
+     * quantizes activations dynamically */
+    return !strcasecmp(name, "FP8") || !strcasecmp(name, "NVFP4");
+}

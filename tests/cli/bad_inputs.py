@@ -230,12 +230,14 @@ def main():
             # "modsim kernel: FILE: ..." or "FILE:LINE:COL: ..."
             lines = [re.sub(r"^modsim \w+: ", "", ln) for ln in text.splitlines()]
             lines = [ln for ln in lines if ln.startswith(names + ":")]
+            # warnings (about other lines) may come first: the first error is the point
+            errors = [ln for ln in lines if ": error" in ln]
             if not lines:
                 problems.append(f"no line starts with '{names}:'")
-            elif where and not lines[0].startswith(f"{names}:{where}"):
-                problems.append(f"first line does not point at {where}")
-            elif " error" not in lines[0]:
-                problems.append("the first line naming the file is not an error")
+            elif not errors:
+                problems.append("no line naming the file is an error")
+            elif where and not errors[0].startswith(f"{names}:{where}"):
+                problems.append(f"the first error does not point at {where}")
             marks = [m for m in SANITIZER_MARKS if m in text]
             if marks:
                 problems.append(f"sanitizer report: {marks}")

@@ -6,9 +6,10 @@
 
 #include "recipe/lint.h"
 
-/* Parses and checks `text`; returns the parse status, diagnostics in `out`. */
-static inline ms_status check_text(const ms_schema *schema, const char *text, const char *file,
-                                   const char *stage, ms_diag_list *out)
+/* Parses and checks `text` for `run` (NULL: the default run); returns the
+ * parse status, diagnostics in `out`. */
+static inline ms_status check_text_for(const ms_schema *schema, const char *text, const char *file,
+                                       const char *stage, const ms_lint_run *run, ms_diag_list *out)
 {
     ms_diag diag;
     ms_doc *doc;
@@ -21,9 +22,16 @@ static inline ms_status check_text(const ms_schema *schema, const char *text, co
         ms_diag_list_add(out, &diag);
         return st;
     }
-    st = ms_lint_recipe(schema, r, out);
+    ms_lint_run fallback = ms_lint_default_run();
+    st = ms_lint_recipe_for(schema, r, run ? run : &fallback, out);
     ms_recipe_free(r);
     return st;
+}
+
+static inline ms_status check_text(const ms_schema *schema, const char *text, const char *file,
+                                   const char *stage, ms_diag_list *out)
+{
+    return check_text_for(schema, text, file, stage, NULL, out);
 }
 
 /* The first diagnostic with `code`, or NULL. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Golden tests of `modsim validate` on samples/recipes/bad/: one file per
 diagnostic code. NAME.EXT is the recipe, NAME.expected its expected output:
-a first line "exit: N", then stdout byte for byte. Run from the source root
+a first line "exit: N", then stdout byte for byte. A recipe whose first line
+is "# modsim validate OPTIONS: ..." is validated with those options (the run
+a lifecycle warning speaks of). Run from the source root
 (paths in the output are relative to it). --update rewrites the .expected
 files. Also checks input that cannot live in the folder: a missing file and a
 10 MB file, and that --format json is valid JSON with the same codes."""
@@ -25,7 +27,9 @@ def main():
     for recipe in sorted(bad.iterdir()):
         if recipe.suffix == ".expected":
             continue
-        rc, out = run(modsim, str(recipe))
+        first = recipe.read_text(errors="replace").split("\n", 1)[0]
+        opts = first.split(":", 1)[1].split() if first.startswith("# modsim validate ") else []
+        rc, out = run(modsim, *opts, str(recipe))
         got = f"exit: {rc}\n{out}"
         expected = recipe.with_suffix(".expected")
         checked += 1
@@ -40,7 +44,7 @@ def main():
         code = re.match(r"[EW](-[A-Z0-9]+)+", recipe.stem).group(0)
         if code not in out:
             failures.append(f"{recipe}: output lacks its own code {code}")
-        rc_json, out_json = run(modsim, "--format", "json", str(recipe))
+        rc_json, out_json = run(modsim, "--format", "json", *opts, str(recipe))
         try:
             doc = json.loads(out_json)
             codes = [d["code"] for d in doc["diagnostics"]]

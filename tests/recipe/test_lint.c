@@ -54,9 +54,65 @@ static void lint_linear_schedule_in_range_is_clean(void **state)
 {
     ms_diag_list out;
     ms_diag_list_init(&out);
-    check_text(*state, PRUNING("      start: 0\n      end: 4\n      update_scheduler: linear\n"),
-               "r.yaml", NULL, &out);
+    /* in the run it is written for: a training loop with the intended index */
+    ms_lint_run run = {.training_loop = true, .intended_index = true};
+    check_text_for(*state,
+                   PRUNING("      start: 0\n      end: 4\n      update_scheduler: linear\n"),
+                   "r.yaml", NULL, &run, &out);
     assert_int_equal(out.count, 0);
+    ms_diag_list_free(&out);
+}
+
+/* The lifecycle warnings speak of the run: oneshot() never ends a started
+ * training modifier; a loop at index 0 never reaches its end; the intended
+ * index reaches both; a loop never starts a calibration modifier. */
+static void lint_lifecycle_warnings_follow_the_run(void **state)
+{
+    static const char text[] = "t_stage:\n  p_modifiers:\n    ConstantPruningModifier:\n"
+                               "      targets: [w]\n      start: 0\n      end: 3\n"
+                               "  q_modifiers:\n    GPTQModifier: {scheme: W4A16}\n";
+    static const struct {
+        ms_lint_run run;
+        bool oneshot_training, end_never, training_calib;
+    } cases[] = {
+        {{.calibration = true}, true, false, false},
+        {{.training_loop = true}, false, true, true},
+        {{.training_loop = true, .intended_index = true}, false, false, true},
+        {{.training_loop = true, .calibration = true}, false, true, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ms_diag_list out;
+        ms_diag_list_init(&out);
+        check_text_for(*state, text, "r.yaml", NULL, &cases[i].run, &out);
+        assert_int_equal(find_code(&out, "W-ONESHOT-TRAINING") != NULL, cases[i].oneshot_training);
+        assert_int_equal(find_code(&out, "W-END-NEVER") != NULL, cases[i].end_never);
+        assert_int_equal(find_code(&out, "W-TRAINING-CALIB") != NULL, cases[i].training_calib);
+        ms_diag_list_free(&out);
+    }
+}
+
+static void lint_start_never_is_about_index_zero(void **state)
+{
+    static const char text[] = "t_stage:\n  p_modifiers:\n    ConstantPruningModifier:\n"
+                               "      targets: [w]\n      start: 2\n"
+                               "    MagnitudePruningModifier:\n      targets: [w]\n"
+                               "      init_sparsity: 0.1\n      final_sparsity: 0.5\n"
+                               "      end: 3\n";
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state, text, "r.yaml", NULL, &out);
+    const ms_diag *d = find_code(&out, "W-START-NEVER");
+    assert_non_null(d);
+    assert_int_equal(d->line, 5);
+    /* no start at all: should_start is false without one */
+    assert_non_null(strstr(out.items[out.count - 1].message, "it has no start"));
+    ms_diag_list_free(&out);
+    ms_lint_run intended = {.training_loop = true, .intended_index = true};
+    ms_diag_list_init(&out);
+    check_text_for(*state, text, "r.yaml", NULL, &intended, &out);
+    d = find_code(&out, "W-START-NEVER");
+    assert_non_null(d); /* the missing start, whatever the index */
+    assert_non_null(strstr(d->message, "it has no start"));
     ms_diag_list_free(&out);
 }
 
@@ -274,6 +330,8 @@ int main(void)
         cmocka_unit_test(lint_end_minus_one_warns_never_starts),
         cmocka_unit_test(lint_polynomial_decay_default_exponent_is_even),
         cmocka_unit_test(lint_linear_schedule_in_range_is_clean),
+        cmocka_unit_test(lint_lifecycle_warnings_follow_the_run),
+        cmocka_unit_test(lint_start_never_is_about_index_zero),
         cmocka_unit_test(lint_calc_syntax_error_points_into_the_expression),
         cmocka_unit_test(lint_awq_without_quantization_after_it_is_an_error),
         cmocka_unit_test(lint_stage_filter_keeps_keys_starting_with_it),

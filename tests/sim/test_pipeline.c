@@ -35,6 +35,7 @@ static void pipeline_training_sends_five_events_per_step(void **state)
     ms_pipeline_config cfg = ms_pipeline_defaults();
     cfg.epochs = 2;
     cfg.steps_per_epoch = 3;
+    cfg.index_mode = MS_INDEX_STEP;
     cfg.calibration = MS_PIPELINE_NONE;
     size_t n;
     ms_call *calls = generate(*state, &cfg, &n);
@@ -56,25 +57,28 @@ static void pipeline_training_sends_five_events_per_step(void **state)
     free(calls);
 }
 
-static void pipeline_sequential_ends_one_epoch_per_layer(void **state)
+/* upstream's sequential pipeline: a subgraph before the first decoder layer,
+ * then one per layer (pipelines/sequential/helpers.py topological_partition) */
+static void pipeline_sequential_ends_one_epoch_per_subgraph(void **state)
 {
     ms_pipeline_config cfg = ms_pipeline_defaults();
-    cfg.epochs = 0;
+    cfg.calibration = MS_PIPELINE_SEQUENTIAL;
     cfg.layers = 5;
     size_t n;
     ms_call *calls = generate(*state, &cfg, &n);
-    assert_int_equal(n, 2 + 1 + 5 + 1);
+    assert_int_equal(n, 2 + 1 + 6 + 1);
     assert_int_equal(calls[1].event.type, MS_EV_CALIBRATION_EPOCH_START);
-    for (size_t i = 2; i < 7; i++)
+    for (size_t i = 2; i < 8; i++) {
         assert_int_equal(calls[i].event.type, MS_EV_SEQUENTIAL_EPOCH_END);
-    assert_int_equal(calls[7].event.type, MS_EV_CALIBRATION_EPOCH_END);
+        assert_false(calls[i].narrowed);
+    }
+    assert_int_equal(calls[8].event.type, MS_EV_CALIBRATION_EPOCH_END);
     free(calls);
 }
 
 static void pipeline_basic_and_datafree_end_one_epoch(void **state)
 {
     ms_pipeline_config cfg = ms_pipeline_defaults();
-    cfg.epochs = 0;
     cfg.layers = 7;
     for (ms_pipeline p = MS_PIPELINE_BASIC; p <= MS_PIPELINE_DATAFREE; p++) {
         cfg.calibration = p;
@@ -86,28 +90,62 @@ static void pipeline_basic_and_datafree_end_one_epoch(void **state)
     }
 }
 
-static void pipeline_independent_runs_each_modifier_alone(void **state)
+/* oneshot's default: initialize, each modifier's own pass through the
+ * lifecycle narrowed to it (pipelines/independent/pipeline.py), finalize */
+static void pipeline_default_is_oneshot_independent(void **state)
 {
     ms_pipeline_config cfg = ms_pipeline_defaults();
-    cfg.epochs = 0;
+    assert_int_equal(cfg.epochs, 0);
+    assert_int_equal(cfg.calibration, MS_PIPELINE_INDEPENDENT);
+    assert_int_equal(cfg.index_mode, MS_INDEX_UPSTREAM);
+    assert_true(ms_pipeline_is_upstream(&cfg));
     cfg.layers = 2;
-    cfg.calibration = MS_PIPELINE_INDEPENDENT;
     size_t n;
     ms_call *calls = generate(*state, &cfg, &n);
-    /* pruning modifiers: datafree (3 calls); GPTQ: sequential (2 + 2 layers) */
-    assert_int_equal(n, 2 + 3 + 3 + 4);
-    assert_int_equal(calls[1].kind, MS_CALL_MODIFIER_UPDATE_EVENT);
+    /* pruning modifiers: datafree (3 calls); GPTQ: sequential (2 + 3 subgraphs) */
+    assert_int_equal(n, 2 + 3 + 3 + 5);
+    assert_int_equal(calls[0].kind, MS_CALL_INITIALIZE);
+    for (size_t i = 1; i + 1 < n; i++) {
+        assert_int_equal(calls[i].kind, MS_CALL_EVENT);
+        assert_true(calls[i].narrowed);
+    }
     assert_int_equal(calls[1].modifier, 0);
     assert_int_equal(calls[4].modifier, 1);
     assert_int_equal(calls[7].modifier, 2);
-    assert_int_equal(calls[9].event.type, MS_EV_SEQUENTIAL_EPOCH_END);
+    assert_int_equal(calls[10].event.type, MS_EV_SEQUENTIAL_EPOCH_END);
+    assert_int_equal(calls[11].event.type, MS_EV_CALIBRATION_EPOCH_END);
+    assert_int_equal(calls[n - 1].kind, MS_CALL_FINALIZE);
     free(calls);
+}
+
+static void pipeline_runs_are_labelled(void **state)
+{
+    char text[200];
+    ms_pipeline_config cfg = ms_pipeline_defaults();
+    ms_pipeline_describe(&cfg, text, sizeof text);
+    assert_non_null(strstr(text, "as upstream runs it"));
+    ms_pipeline_config intended = ms_pipeline_intended(&cfg, *state);
+    assert_false(ms_pipeline_is_upstream(&intended));
+    ms_pipeline_describe(&intended, text, sizeof text);
+    assert_non_null(strstr(text, "INTENDED"));
+    /* the fixture's pruning schedule reaches epoch 2: a loop of 3 covers it */
+    assert_int_equal(intended.epochs, 3);
+    cfg.epochs = 2;
+    cfg.calibration = MS_PIPELINE_SEQUENTIAL;
+    assert_false(ms_pipeline_is_upstream(&cfg));
+    ms_pipeline_describe(&cfg, text, sizeof text);
+    assert_non_null(strstr(text, "not a run upstream makes"));
+    ms_pipeline_config training = ms_pipeline_training(*state);
+    assert_true(ms_pipeline_is_upstream(&training));
+    assert_int_equal(training.calibration, MS_PIPELINE_NONE);
+    ms_pipeline_describe(&training, text, sizeof text);
+    assert_non_null(strstr(text, "LifecycleCallbacks"));
 }
 
 static void pipeline_upstream_index_carries_no_step(void **state)
 {
     ms_pipeline_config cfg = ms_pipeline_defaults();
-    cfg.index_mode = MS_INDEX_UPSTREAM;
+    cfg.epochs = 3;
     size_t n;
     ms_call *calls = generate(*state, &cfg, &n);
     for (size_t i = 0; i < n; i++)
@@ -131,14 +169,54 @@ static void pipeline_refuses_bad_and_huge_configs(void **state)
     assert_null(calls);
 }
 
+static ms_pipeline infer_one(const char *recipe_text)
+{
+    ms_recipe *r = parse_recipe(recipe_text);
+    assert_non_null(r);
+    ms_pipeline p = ms_pipeline_infer(ms_recipe_entry_at(r, 0));
+    ms_recipe_free(r);
+    return p;
+}
+
+/* pipelines/registry.py _infer_pipeline at 715e1166c~1 */
 static void pipeline_infers_like_upstream(void **state)
 {
     (void)state;
-    assert_int_equal(ms_pipeline_infer(ms_modifier_type_find("GPTQModifier")),
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    GPTQModifier: {scheme: W4A16}\n"),
                      MS_PIPELINE_SEQUENTIAL);
-    assert_int_equal(ms_pipeline_infer(ms_modifier_type_find("SmoothQuantModifier")),
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    SmoothQuantModifier: {}\n"),
                      MS_PIPELINE_SEQUENTIAL);
-    assert_int_equal(ms_pipeline_infer(ms_modifier_type_find("ConstantPruningModifier")),
+    /* a class-name list: the SmoothQuant subclass is not in it */
+    assert_int_equal(
+        infer_one("s_stage:\n  m_modifiers:\n    LogarithmicEqualizationModifier: {}\n"),
+        MS_PIPELINE_DATAFREE);
+    assert_int_equal(
+        infer_one("s_stage:\n  m_modifiers:\n    ConstantPruningModifier: {targets: [a]}\n"),
+        MS_PIPELINE_DATAFREE);
+    /* QuantizationModifier: its config decides */
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier: "
+                               "{targets: [Linear], scheme: W4A16}\n"),
+                     MS_PIPELINE_DATAFREE);
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier: "
+                               "{targets: [Linear], scheme: FP8_DYNAMIC}\n"),
+                     MS_PIPELINE_DATAFREE);
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier: "
+                               "{targets: [Linear], scheme: fp8}\n"),
+                     MS_PIPELINE_SEQUENTIAL);
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier: "
+                               "{scheme: {NVFP4: [Linear]}}\n"),
+                     MS_PIPELINE_SEQUENTIAL);
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier: "
+                               "{targets: [Linear], scheme: W4A16, kv_cache_scheme: "
+                               "{num_bits: 8, type: float}}\n"),
+                     MS_PIPELINE_SEQUENTIAL);
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier:\n"
+                               "      config_groups:\n        g:\n          targets: [Linear]\n"
+                               "          input_activations: {num_bits: 8}\n"),
+                     MS_PIPELINE_SEQUENTIAL);
+    assert_int_equal(infer_one("s_stage:\n  m_modifiers:\n    QuantizationModifier:\n"
+                               "      config_groups:\n        g:\n          targets: [Linear]\n"
+                               "          input_activations: {num_bits: 8, dynamic: true}\n"),
                      MS_PIPELINE_DATAFREE);
     assert_string_equal(ms_pipeline_name(MS_PIPELINE_INDEPENDENT), "independent");
 }
@@ -147,9 +225,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pipeline_training_sends_five_events_per_step),
-        cmocka_unit_test(pipeline_sequential_ends_one_epoch_per_layer),
+        cmocka_unit_test(pipeline_sequential_ends_one_epoch_per_subgraph),
         cmocka_unit_test(pipeline_basic_and_datafree_end_one_epoch),
-        cmocka_unit_test(pipeline_independent_runs_each_modifier_alone),
+        cmocka_unit_test(pipeline_default_is_oneshot_independent),
+        cmocka_unit_test(pipeline_runs_are_labelled),
         cmocka_unit_test(pipeline_upstream_index_carries_no_step),
         cmocka_unit_test(pipeline_refuses_bad_and_huge_configs),
         cmocka_unit_test(pipeline_infers_like_upstream),

@@ -10,7 +10,9 @@
 
 #include "fixtures.h"
 
-/* epochs 2 × 2 steps (index 0, 0.5, 1, 1.5), sequential over 2 layers:
+/* The intended schedule (not a run upstream makes, which is the point here:
+ * it exercises every kind of transition): epochs 2 × 2 steps (index 0, 0.5,
+ * 1, 1.5), then sequential calibration over 1 layer (2 subgraphs):
  * 0 initialize, step s at calls 1+5s..5+5s, 21 calibration_epoch_start,
  * 22-23 sequential_epoch_end, 24 calibration_epoch_end, 25 finalize */
 static ms_pipeline_config demo_config(void)
@@ -18,7 +20,9 @@ static ms_pipeline_config demo_config(void)
     ms_pipeline_config cfg = ms_pipeline_defaults();
     cfg.epochs = 2;
     cfg.steps_per_epoch = 2;
-    cfg.layers = 2;
+    cfg.index_mode = MS_INDEX_STEP;
+    cfg.calibration = MS_PIPELINE_SEQUENTIAL;
+    cfg.layers = 1; /* two subgraphs */
     return cfg;
 }
 

@@ -17,6 +17,12 @@ import time
 
 TIMEOUT = 10.0
 
+# The demo as the recipe intends it (not the run upstream makes, which is the
+# default): 2 epochs x 4 steps with the epoch index, then sequential
+# calibration over 3 layers (4 subgraphs): 48 calls, every kind of transition.
+INTENDED = ["tui", "--index", "intended", "--epochs", "2", "--pipeline", "sequential",
+            "--layers", "3"]
+
 
 class Fail(Exception):
     pass
@@ -94,8 +100,31 @@ def expect_restored(t, status):
         raise Fail("terminal left in raw mode: %s" % modes)
 
 
+def test_default_run_is_upstreams_and_compares_with_intended(modsim, src):
+    """The demo opens on the run oneshot() makes (index 0: the pruning
+    modifiers never start), labelled; u shows the intended run below it."""
+    t = Tmux(modsim, [], width=120, height=30)
+    try:
+        screen = t.wait("call 0/22")
+        assert "as upstream runs it" in line_with(screen, "call 0/22"), screen
+        row = line_with(screen, "0 MagnitudePruningModifier")
+        assert "S" not in row.split("MagnitudePruningModifier")[1], row
+        t.keys("u")
+        screen = t.wait("2 of 4 modifiers differ")
+        line_with(screen, "upstream (22 calls): oneshot(): independent pipeline")
+        line_with(screen, "0 MagnitudePruningModifier: starts at 0.25 as intended; never starts "
+                          "upstream")
+        t.keys("u", "3", "i")
+        screen = t.wait("INTENDED INDEX, not upstream")
+        line_with(screen, "INTENDED epoch")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def test_demo_transitions_and_step_back(modsim, src):
-    t = Tmux(modsim, [])
+    t = Tmux(modsim, INTENDED)
     try:
         t.wait("call 0/48")
         screen = t.wait("MagnitudePruningModifier")
@@ -127,7 +156,7 @@ def test_demo_transitions_and_step_back(modsim, src):
 
 
 def test_resize_to_60x20_and_too_small(modsim, src):
-    t = Tmux(modsim, [])
+    t = Tmux(modsim, INTENDED)
     try:
         t.wait("call 0/48")
         t.keys("G")
@@ -183,7 +212,7 @@ def test_scenario_file_runs_its_own_calls(modsim, src):
 
 
 def test_sigterm_restores_the_terminal(modsim, src):
-    t = Tmux(modsim, [])
+    t = Tmux(modsim, INTENDED)
     try:
         t.wait("call 0/48")
         os.kill(t.pid(), 15)
@@ -197,7 +226,7 @@ def test_crash_signals_restore_the_terminal(modsim, src):
     about the crash, then die as they would have (under a sanitizer its report
     follows, and it may end the process with SIGABRT instead)."""
     for sig in (3, 11, 6, 7):
-        t = Tmux(modsim, [], height=60)  # room for a sanitizer's report below the line
+        t = Tmux(modsim, INTENDED, height=60)  # room for a sanitizer's report below the line
         try:
             t.wait("call 0/48")
             os.kill(t.pid(), sig)
@@ -223,7 +252,7 @@ def test_random_key_storm_does_not_crash(modsim, src):
     with tempfile.TemporaryDirectory() as tmp:
         cwd = os.getcwd()
         os.chdir(tmp)
-        t = Tmux(modsim, [])
+        t = Tmux(modsim, INTENDED)
         os.chdir(cwd)
         try:
             t.wait("call 0/48")
@@ -251,7 +280,7 @@ def test_random_key_storm_does_not_crash(modsim, src):
 
 
 def test_ascii_fallback_and_no_color(modsim, src):
-    t = Tmux(modsim, [], env={"LANG": "C", "LC_ALL": "C", "NO_COLOR": "1"})
+    t = Tmux(modsim, INTENDED, env={"LANG": "C", "LC_ALL": "C", "NO_COLOR": "1"})
     try:
         t.wait("call 0/48")
         t.keys("t", "t")
@@ -271,7 +300,7 @@ def test_ascii_fallback_and_no_color(modsim, src):
 def test_edit_start_save_validate_resize_and_quit(modsim, src):
     fd, path = tempfile.mkstemp(suffix=".yaml")
     os.close(fd)
-    t = Tmux(modsim, [])
+    t = Tmux(modsim, INTENDED)
     try:
         t.wait("call 0/48")
         t.keys("1", "e")
@@ -338,7 +367,7 @@ def test_schedule_add_delete_undo_and_diagnostics(modsim, src):
         demo = f.read()
     with open(path, "w") as f:
         f.write(demo)
-    t = Tmux(modsim, [path])
+    t = Tmux(modsim, INTENDED + [path])
     try:
         t.wait("call 0/48")
         t.keys("1")

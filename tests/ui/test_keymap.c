@@ -59,7 +59,8 @@ static void keymap_screen_bindings_win_over_global_ones(void **state)
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_SCHEDULE, MS_KEY_CTRL('r')), MS_CMD_REDO);
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_FORM, ' '), MS_CMD_VALUE_NEXT);
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_FORM, 'u'), MS_CMD_UNDO);
-    assert_int_equal(ms_keymap_lookup(MS_SCOPE_TIMELINE, 'u'), MS_CMD_NONE);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_TIMELINE, 'u'), MS_CMD_COMPARE);
+    assert_int_equal(ms_keymap_lookup(MS_SCOPE_STEPPER, 'u'), MS_CMD_NONE);
     assert_int_equal(ms_keymap_lookup(MS_SCOPE_TIMELINE, 'd'), MS_CMD_NONE);
 }
 

@@ -24,7 +24,9 @@ static int setup(void **state)
     ms_pipeline_config cfg = ms_pipeline_defaults();
     cfg.epochs = 2;
     cfg.steps_per_epoch = 2;
-    cfg.layers = 2;
+    cfg.index_mode = MS_INDEX_STEP;
+    cfg.calibration = MS_PIPELINE_SEQUENTIAL;
+    cfg.layers = 1; /* two subgraphs */
     f->sim = f->recipe ? new_sim(f->recipe, &cfg) : NULL;
     *state = f;
     return f->sim ? 0 : -1;

@@ -74,6 +74,10 @@ static void press(app *a, const char *keys)
     app_render(a);
 }
 
+/* The demo opens on the run oneshot() makes: initialize, each modifier's
+ * own calibration pass (3 calls for the pruning modifiers, 7 for
+ * SmoothQuant and GPTQ over 5 subgraphs), finalize; the pruning modifiers
+ * never start (index 0), and the header says what the run is. */
 static void views_demo_opens_on_the_whole_timeline(void **state)
 {
     app *a = &((fixture *)*state)->a;
@@ -82,8 +86,12 @@ static void views_demo_opens_on_the_whole_timeline(void **state)
     assert_int_equal(ms_sim_explored(a->sim), ms_sim_call_count(a->sim));
     const char *row = body_line_with(a, "0 MagnitudePruningModifier");
     assert_non_null(row);
-    assert_non_null(strstr(row, "I\u00b7\u00b7\u00b7\u00b7\u00b7S\u2501"));
-    assert_non_null(strstr(line(a->w_tabs, 0), "call 0/48"));
+    assert_non_null(strstr(row, "I\u00b7\u00b7\u00b7"));
+    assert_null(strstr(row, "S"));
+    assert_non_null(strstr(body_line_with(a, "2 SmoothQuantModifier"), "S\u2501"));
+    assert_non_null(strstr(line(a->w_tabs, 0), "call 0/22"));
+    /* at 80 columns the badge is short */
+    assert_non_null(strstr(line(a->w_tabs, 0), "upstream"));
     assert_non_null(strstr(line(a->w_status, 0), "t transition"));
 }
 
@@ -108,15 +116,17 @@ static void views_tab_and_digits_switch_screens(void **state)
 static void views_stepping_updates_flags_and_log(void **state)
 {
     app *a = &((fixture *)*state)->a;
+    /* initialize, then SmoothQuant starting in its own pass (call 7) */
     press(a, "3tt");
-    assert_int_equal(ms_sim_position(a->sim), 7);
-    const char *row = body_line_with(a, "0 MagnitudePruningModifier");
+    assert_int_equal(ms_sim_position(a->sim), 8);
+    const char *row = body_line_with(a, "2 SmoothQuantModifier");
     assert_non_null(row);
     assert_non_null(strstr(row, "\u2713     \u2713     \u00b7     \u00b7"));
-    assert_non_null(body_line_with(a, "m0 start,update"));
-    assert_non_null(strstr(a->message, "0 MagnitudePruningModifier started"));
+    assert_non_null(body_line_with(a, "m2 start,update"));
+    assert_non_null(strstr(a->message, "2 SmoothQuantModifier started"));
+    assert_non_null(body_line_with(a, "calibration_epoch_start [m2 only]"));
     press(a, "b");
-    assert_int_equal(ms_sim_position(a->sim), 6);
+    assert_int_equal(ms_sim_position(a->sim), 7);
     press(a, "r");
     assert_int_equal(ms_sim_position(a->sim), 0);
 }
@@ -128,8 +138,12 @@ static void views_explain_shows_the_rule(void **state)
     /* ConstantPruning (start 1.5) after initialize */
     assert_non_null(body_line_with(a, "on_initialize; not started at initialize: start 1.5 > "
                                       "index 0"));
-    press(a, "llllll");
-    assert_non_null(body_line_with(a, "did not start: start 1.5 > index 0.25"));
+    /* modifier 0's pass: the lifecycle is narrowed to it */
+    press(a, "lll");
+    assert_non_null(body_line_with(a, "narrows the lifecycle to modifier 0"));
+    /* its own pass: calibration events do not start a training-driven modifier */
+    press(a, "l");
+    assert_non_null(body_line_with(a, "only batch_start starts a modifier"));
 }
 
 static void views_index_breakpoint_from_the_prompt(void **state)
@@ -137,26 +151,66 @@ static void views_index_breakpoint_from_the_prompt(void **state)
     app *a = &((fixture *)*state)->a;
     press(a, "c");
     assert_non_null(strstr(a->message, "no breakpoint"));
+    /* upstream's events never reach 1.5; the intended index does */
     press(a, "@1.5\n");
     assert_int_equal(ms_sim_break_count(a->sim), 1);
-    press(a, "c");
+    press(a, "rc");
+    assert_null(strstr(a->message, "breakpoint (index >= 1.5)"));
+    press(a, "3i");
+    press(a, "@1.5\nc");
     assert_non_null(strstr(a->message, "breakpoint (index >= 1.5)"));
     assert_true(ms_sim_call_index(a->sim, ms_sim_position(a->sim) - 1) == 1.5);
     press(a, "@x\n");
     assert_non_null(strstr(a->message, "not a number"));
 }
 
+/* The run keys: layers, pipeline, the intended index and the training loop
+ * regenerate the calls, and the header says when the run is not upstream's. */
 static void views_pipeline_keys_regenerate_the_calls(void **state)
 {
     app *a = &((fixture *)*state)->a;
     press(a, "3]");
-    assert_int_equal(ms_sim_call_count(a->sim), 49);
+    assert_int_equal(ms_sim_call_count(a->sim), 24);
     press(a, "p");
-    assert_int_equal(a->cfg.calibration, MS_PIPELINE_BASIC);
-    assert_int_equal(ms_sim_call_count(a->sim), 45);
+    assert_int_equal(a->cfg.calibration, MS_PIPELINE_NONE);
+    assert_int_equal(ms_sim_call_count(a->sim), 2);
+    press(a, "p");
+    assert_int_equal(a->cfg.calibration, MS_PIPELINE_SEQUENTIAL);
+    assert_non_null(body_line_with(a, "oneshot(pipeline=\"sequential\")"));
+    assert_non_null(strstr(line(a->w_tabs, 0), "upstream"));
     press(a, "i");
-    assert_false(a->cfg.epoch_index);
-    assert_non_null(body_line_with(a, "index step"));
+    assert_int_equal(a->cfg.index_mode, MS_INDEX_STEP);
+    assert_int_equal(a->cfg.epochs, 3); /* the demo's schedule reaches epoch 1.75 */
+    assert_non_null(body_line_with(a, "INTENDED epoch"));
+    assert_non_null(strstr(line(a->w_tabs, 0), "INTENDED"));
+    press(a, "ii");
+    assert_int_equal(a->cfg.index_mode, MS_INDEX_UPSTREAM);
+    assert_int_equal(a->cfg.epochs, 0);
+    press(a, "T");
+    assert_int_equal(a->cfg.calibration, MS_PIPELINE_NONE);
+    assert_int_equal(ms_sim_call_count(a->sim), 2 + 3 * 4 * 5);
+    assert_non_null(body_line_with(a, "a training loop of your own calling LifecycleCallbacks"));
+    assert_non_null(strstr(line(a->w_tabs, 0), "upstream"));
+    assert_null(strstr(line(a->w_tabs, 0), "NOT UPSTREAM"));
+    press(a, "T");
+    assert_int_equal(ms_sim_call_count(a->sim), 22);
+}
+
+/* u on the Timeline: upstream's run above the intended one, the differences
+ * in words, and back */
+static void views_compare_shows_upstream_beside_intended(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "u");
+    assert_non_null(body_line_with(a, "upstream (22 calls): oneshot()"));
+    assert_non_null(body_line_with(a, "intended (82 calls)"));
+    assert_non_null(body_line_with(a, "2 of 4 modifiers differ"));
+    const char *diff = body_line_with(a, "0 MagnitudePruningModifier: starts at 0.25 as intended; "
+                                         "never starts upstream");
+    assert_non_null(diff);
+    press(a, "u");
+    assert_null(body_line_with(a, "modifiers differ"));
+    assert_non_null(body_line_with(a, "0 MagnitudePruningModifier"));
 }
 
 static void views_small_terminal_says_so(void **state)
@@ -233,6 +287,7 @@ int main(void)
         T(views_explain_shows_the_rule),
         T(views_index_breakpoint_from_the_prompt),
         T(views_pipeline_keys_regenerate_the_calls),
+        T(views_compare_shows_upstream_beside_intended),
         T(views_small_terminal_says_so),
         T(views_bad_file_shows_the_diagnostic),
         T(views_form_edits_undoes_and_asks_before_quitting),

@@ -1,0 +1,28 @@
+/* The options that choose the run a recipe is simulated with, read the same
+ * way by `modsim trace RECIPE`, `modsim validate` and the terminal UI:
+ * --pipeline, --epochs, --training, --index, --clock, --layers. Without any,
+ * the run is oneshot() as upstream runs it. */
+#ifndef MS_RUN_OPTIONS_H
+#define MS_RUN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../recipe/recipe.h"
+#include "../sim/pipeline.h"
+
+typedef ms_pipeline_request ms_run_options;
+
+ms_run_options ms_run_options_defaults(void);
+
+/* Reads the run option at argv[*i] (and its value), moving *i past it.
+ * Returns 1 when it was one, 0 when argv[*i] is not a run option, -1 when
+ * its value is bad (a message naming the option, the value and what is
+ * valid is printed to `err`, prefixed with `who`). */
+int ms_run_options_parse(ms_run_options *opts, int argc, char **argv, int *i, const char *who,
+                         FILE *err);
+
+/* The usage lines of the run options. */
+void ms_run_options_usage(FILE *out);
+
+#endif
