@@ -95,30 +95,42 @@ static void report(ms_modifier *m, ms_hook_ctx *ctx, ms_hook hook, const ms_even
                                                       .event = ev});
 }
 
+const ms_modifier_type *ms_modifier_hooks(const ms_modifier *m)
+{
+    return m->upstream == MS_UPSTREAM_0_13 && m->type->v013 ? m->type->v013 : m->type;
+}
+
 ms_status ms_hook_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
     report(m, ctx, MS_HOOK_ON_INITIALIZE, NULL);
     *result = true;
-    return m->type->on_initialize ? m->type->on_initialize(m, ctx, result) : MS_OK;
+    return hooks->on_initialize ? hooks->on_initialize(m, ctx, result) : MS_OK;
 }
 
 ms_status ms_hook_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
     report(m, ctx, MS_HOOK_ON_FINALIZE, NULL);
     *result = true;
-    return m->type->on_finalize ? m->type->on_finalize(m, ctx, result) : MS_OK;
+    return hooks->on_finalize ? hooks->on_finalize(m, ctx, result) : MS_OK;
 }
 
 #define TRACED_EVENT_HOOK(fn, field, hook)                                                         \
     ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                             \
     {                                                                                              \
+        const ms_modifier_type *hooks = ms_modifier_hooks(m);                                      \
         report(m, ctx, hook, ev);                                                                  \
-        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                                \
+        return hooks->field ? hooks->field(m, ctx, ev) : MS_OK;                                    \
     }
 TRACED_EVENT_HOOK(ms_hook_start, on_start, MS_HOOK_ON_START)
 TRACED_EVENT_HOOK(ms_hook_update, on_update, MS_HOOK_ON_UPDATE)
 TRACED_EVENT_HOOK(ms_hook_end, on_end, MS_HOOK_ON_END)
 TRACED_EVENT_HOOK(ms_hook_event, on_event, MS_HOOK_ON_EVENT)
+TRACED_EVENT_HOOK(ms_hook_calibration_start, on_calibration_start, MS_HOOK_ON_CALIBRATION_START)
+TRACED_EVENT_HOOK(ms_hook_sequential_epoch_end, on_sequential_epoch_end,
+                  MS_HOOK_ON_SEQUENTIAL_EPOCH_END)
+TRACED_EVENT_HOOK(ms_hook_calibration_end, on_calibration_end, MS_HOOK_ON_CALIBRATION_END)
 #undef TRACED_EVENT_HOOK
 
 /* ---- the base class rules ---- */
@@ -176,6 +188,38 @@ ms_status ms_modifier_finalize(ms_modifier *m, ms_hook_ctx *ctx)
     return MS_OK;
 }
 
+/* 0.13's base update_event, after on_event (upstream ab1ba3eff
+ * modifiers/modifier.py:136-150): each calibration event runs its hook and
+ * returns, for every type, with no should_start check and no on_update.
+ * True when `ev` is one of them; `*st` is then the result. */
+static bool calibration_rules_v013(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev,
+                                   ms_status *st)
+{
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
+    switch (ev->type) {
+    case MS_EV_CALIBRATION_EPOCH_START:
+        if ((*st = ms_hook_calibration_start(m, ctx, ev)) == MS_OK)
+            m->started = true;
+        return true;
+    case MS_EV_SEQUENTIAL_EPOCH_END:
+        /* Python refuses the call before the hook runs, so no hook is reported */
+        if (!ev->has_modules && !hooks->sequential_without_modules)
+            *st = ms_raise_set(ctx, m, MS_RAISE_TYPE_ERROR,
+                               "%s.on_sequential_epoch_end() missing 1 required positional "
+                               "argument: 'modules'",
+                               hooks->sequential_owner ? hooks->sequential_owner : "Modifier");
+        else
+            *st = ms_hook_sequential_epoch_end(m, ctx, ev);
+        return true;
+    case MS_EV_CALIBRATION_EPOCH_END:
+        if ((*st = ms_hook_calibration_end(m, ctx, ev)) == MS_OK)
+            m->ended = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
 ms_status ms_modifier_update_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
     if (!m->initialized)
@@ -186,6 +230,9 @@ ms_status ms_modifier_update_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_ev
 
     ms_status st = ms_hook_event(m, ctx, ev);
     if (st != MS_OK)
+        return st;
+
+    if (m->upstream == MS_UPSTREAM_0_13 && calibration_rules_v013(m, ctx, ev, &st))
         return st;
 
     if (ev->type == MS_EV_BATCH_START && !m->started && ms_modifier_should_start(m, ev)) {
@@ -479,6 +526,10 @@ bool ms_modifier_finalized(const ms_modifier *m)
 {
     return m->finalized;
 }
+ms_upstream ms_modifier_upstream(const ms_modifier *m)
+{
+    return m->upstream;
+}
 
 const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_value)
 {
@@ -499,6 +550,23 @@ const ms_modifier_type *ms_modifier_type_find(const char *name)
 const char *ms_modifier_type_name(const ms_modifier_type *type)
 {
     return type->name;
+}
+
+bool ms_modifier_type_requires_calibration(const ms_modifier_type *type, ms_upstream profile,
+                                           const ms_node *args)
+{
+    if (type->requires_calibration)
+        return type->requires_calibration(profile, args);
+    if (profile == MS_UPSTREAM_0_13)
+        return type->requires_calibration_data;
+    /* 715e1166c~1 pipelines/registry.py _infer_pipeline decides by class name */
+    static const char *const listed[] = {
+        "SmoothQuantModifier", "WandaPruningModifier", "SparseGPTModifier", "GPTQModifier",
+        "AWQModifier",         "AutoRoundModifier",    "IMatrixGatherer"};
+    for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++)
+        if (!strcmp(type->name, listed[i]))
+            return true;
+    return false;
 }
 
 ms_drive ms_modifier_type_drive(const ms_modifier_type *type)
