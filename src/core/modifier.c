@@ -287,6 +287,55 @@ static void no_start_reason(const ms_modifier *m, double index, char *buf, size_
         snprintf(buf, cap, "index %g >= end %s", index, bound_text(m->end, b, sizeof b));
 }
 
+/* 0.13's calibration events, which the base class handles before the
+ * training rules; false for other events. */
+static bool explain_calibration_v013(const ms_modifier *m, const ms_event *ev, char *buf,
+                                     size_t cap, ms_rule *rule)
+{
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
+    switch (ev->type) {
+    case MS_EV_CALIBRATION_EPOCH_START:
+        if (m->started) {
+            snprintf(buf, cap,
+                     "already started: on_calibration_start runs again (the base "
+                     "class checks no flag), no on_update");
+            *rule = MS_RULE_IDLE;
+        } else {
+            snprintf(buf, cap,
+                     "started by calibration_start -> on_calibration_start, with no "
+                     "start check and no on_update (every type at 0.13)");
+            *rule = MS_RULE_START;
+        }
+        return true;
+    case MS_EV_SEQUENTIAL_EPOCH_END:
+        if (!ev->has_modules && !hooks->sequential_without_modules) {
+            snprintf(buf, cap,
+                     "raises TypeError: %s.on_sequential_epoch_end() requires 'modules' and "
+                     "the event carries none",
+                     hooks->sequential_owner ? hooks->sequential_owner : "Modifier");
+            *rule = MS_RULE_RAISES;
+        } else {
+            snprintf(buf, cap, "on_sequential_epoch_end; flags unchanged, no on_update");
+            *rule = MS_RULE_IDLE;
+        }
+        return true;
+    case MS_EV_CALIBRATION_EPOCH_END:
+        if (m->ended) {
+            snprintf(buf, cap,
+                     "already ended: on_calibration_end runs again (the base class "
+                     "checks no flag), no on_update");
+            *rule = MS_RULE_IDLE;
+        } else {
+            snprintf(buf, cap, "%s by calibration_end -> on_calibration_end, no on_update",
+                     m->started ? "ended" : "ended without starting");
+            *rule = m->started ? MS_RULE_END : MS_RULE_END_UNSTARTED;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
 ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf, size_t cap)
 {
     char a[32], b[32], why[160], pre[128] = "";
@@ -300,9 +349,13 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
         snprintf(buf, cap, "raises RuntimeError: update_event after finalize");
         return MS_RULE_RAISES;
     }
+    bool v013 = m->upstream == MS_UPSTREAM_0_13;
+    ms_rule rule;
+    if (v013 && explain_calibration_v013(m, ev, buf, cap, &rule))
+        return rule;
     bool started = m->started, ended = m->ended;
-    /* calibration types start and end themselves from on_event, before the base rules */
-    if (m->type->drive == MS_DRIVE_CALIBRATION) {
+    /* at 0.12 calibration types start and end themselves from on_event, before the base rules */
+    if (!v013 && m->type->drive == MS_DRIVE_CALIBRATION) {
         if (ev->type == MS_EV_CALIBRATION_EPOCH_START && !started) {
             snprintf(pre, sizeof pre, "on_event starts it on calibration_epoch_start; ");
             started = true;
@@ -351,7 +404,12 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
                  m->ended ? "already ended" : "ended");
         return m->ended ? MS_RULE_IDLE : (started ? MS_RULE_END : MS_RULE_END_UNSTARTED);
     }
-    if (m->type->drive == MS_DRIVE_CALIBRATION)
+    if (v013)
+        snprintf(buf, cap,
+                 "not started: only batch_start (when due) or calibration_start starts a "
+                 "modifier; %s does not",
+                 name);
+    else if (m->type->drive == MS_DRIVE_CALIBRATION)
         snprintf(buf, cap, "not started: calibration_epoch_start starts it; %s does not", name);
     else
         snprintf(buf, cap, "not started: only batch_start starts a modifier; %s does not", name);
@@ -390,7 +448,14 @@ ms_rule ms_modifier_explain_finalize(const ms_modifier *m, char *buf, size_t cap
         snprintf(buf, cap, "raises RuntimeError: finalize before initialize");
         return MS_RULE_RAISES;
     }
-    if (m->type->drive == MS_DRIVE_CALIBRATION && !m->ended)
+    /* at 0.13 the calibration types with an on_finalize of their own still
+     * call on_end when not ended, which is the base no-op there */
+    if (m->upstream == MS_UPSTREAM_0_13 && m->type->drive == MS_DRIVE_CALIBRATION && !m->ended &&
+        ms_modifier_hooks(m)->on_finalize)
+        snprintf(buf, cap,
+                 "on_finalize; not ended, so it calls on_end, the base no-op at 0.13: it "
+                 "stays not ended");
+    else if (m->upstream == MS_UPSTREAM_0_12 && m->type->drive == MS_DRIVE_CALIBRATION && !m->ended)
         snprintf(buf, cap, "on_finalize; still running, so it ends there -> on_end");
     else
         snprintf(buf, cap, "on_finalize");
