@@ -188,6 +188,17 @@ ms_status ms_modifier_finalize(ms_modifier *m, ms_hook_ctx *ctx)
     return MS_OK;
 }
 
+/* At 0.13, the class whose on_sequential_epoch_end `ev` cannot be passed to
+ * because it takes a required `modules` the event does not carry; NULL when
+ * the call goes through. */
+static const char *sequential_refused_by(const ms_modifier *m, const ms_event *ev)
+{
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
+    if (ev->has_modules || hooks->sequential_without_modules)
+        return NULL;
+    return hooks->sequential_owner ? hooks->sequential_owner : "Modifier";
+}
+
 /* 0.13's base update_event, after on_event (upstream ab1ba3eff
  * modifiers/modifier.py:136-150): each calibration event runs its hook and
  * returns, for every type, with no should_start check and no on_update.
@@ -195,7 +206,7 @@ ms_status ms_modifier_finalize(ms_modifier *m, ms_hook_ctx *ctx)
 static bool calibration_rules_v013(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev,
                                    ms_status *st)
 {
-    const ms_modifier_type *hooks = ms_modifier_hooks(m);
+    const char *refused_by;
     switch (ev->type) {
     case MS_EV_CALIBRATION_EPOCH_START:
         if ((*st = ms_hook_calibration_start(m, ctx, ev)) == MS_OK)
@@ -203,11 +214,11 @@ static bool calibration_rules_v013(ms_modifier *m, ms_hook_ctx *ctx, const ms_ev
         return true;
     case MS_EV_SEQUENTIAL_EPOCH_END:
         /* Python refuses the call before the hook runs, so no hook is reported */
-        if (!ev->has_modules && !hooks->sequential_without_modules)
+        if ((refused_by = sequential_refused_by(m, ev)))
             *st = ms_raise_set(ctx, m, MS_RAISE_TYPE_ERROR,
                                "%s.on_sequential_epoch_end() missing 1 required positional "
                                "argument: 'modules'",
-                               hooks->sequential_owner ? hooks->sequential_owner : "Modifier");
+                               refused_by);
         else
             *st = ms_hook_sequential_epoch_end(m, ctx, ev);
         return true;
@@ -292,7 +303,7 @@ static void no_start_reason(const ms_modifier *m, double index, char *buf, size_
 static bool explain_calibration_v013(const ms_modifier *m, const ms_event *ev, char *buf,
                                      size_t cap, ms_rule *rule)
 {
-    const ms_modifier_type *hooks = ms_modifier_hooks(m);
+    const char *refused_by;
     switch (ev->type) {
     case MS_EV_CALIBRATION_EPOCH_START:
         if (m->started) {
@@ -308,11 +319,11 @@ static bool explain_calibration_v013(const ms_modifier *m, const ms_event *ev, c
         }
         return true;
     case MS_EV_SEQUENTIAL_EPOCH_END:
-        if (!ev->has_modules && !hooks->sequential_without_modules) {
+        if ((refused_by = sequential_refused_by(m, ev))) {
             snprintf(buf, cap,
                      "raises TypeError: %s.on_sequential_epoch_end() requires 'modules' and "
                      "the event carries none",
-                     hooks->sequential_owner ? hooks->sequential_owner : "Modifier");
+                     refused_by);
             *rule = MS_RULE_RAISES;
         } else {
             snprintf(buf, cap, "on_sequential_epoch_end; flags unchanged, no on_update");

@@ -24,7 +24,9 @@ should (llm-compressor 715e1166c~1 vs ab1ba3eff):
   set) and from on_calibration_start at 0.13.
 
 Each check must have been met at least once over the whole set, so the
-scenarios keep covering every difference.
+scenarios keep covering every difference. The flag's refusals are checked
+too: a bad or missing value, and a scenario whose event names belong to the
+other profile.
 """
 import collections
 import contextlib
@@ -199,10 +201,28 @@ def check_differences(profile, calls_written, types, records, met, problems, nam
                 met[f"GPTQ raises from {want}"] += 1
 
 
+def check_refusals(modsim, folder, problems):
+    """--upstream's own errors: exit 2, nothing on stdout, the reason on stderr."""
+    old_names = folder / "calibration_start_and_end_events.yaml"  # written for 0.12
+    cases = [(["--upstream", "0.14", str(old_names)], "unknown upstream version '0.14'"),
+             ([str(old_names), "--upstream"], "usage: modsim trace SCENARIO.yaml"),
+             ([str(old_names), str(old_names)], "usage: modsim trace SCENARIO.yaml"),
+             ([str(old_names), "--upstream", "0.13"],
+              "calibration_epoch_start is the upstream 0.12 name; 0.13 calls it "
+              "calibration_start")]
+    for args, needle in cases:
+        proc = subprocess.run([modsim, "trace", *args], capture_output=True, text=True,
+                              timeout=60)
+        if proc.returncode != 2 or proc.stdout or needle not in proc.stderr:
+            problems.append(f"trace {' '.join(args)}: rc={proc.returncode} "
+                            f"stdout={proc.stdout[:80]!r} stderr={proc.stderr!r}")
+
+
 def main():
     modsim, folder, ref_path = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
     ref = load_reference(ref_path)
     problems = []
+    check_refusals(modsim, folder, problems)
     met = collections.Counter()
     scenarios = [p for p in sorted(folder.glob("*.yaml")) if p.with_suffix(".jsonl").exists()]
     with tempfile.TemporaryDirectory() as tmp:
