@@ -120,14 +120,23 @@ static ms_status load_modules(const loader *ld, const ms_node *call, ms_call *ou
         return bad(ld, key, "only sequential_epoch_end carries the modules of a subgraph",
                    "'%s' on a %s event", key->value,
                    ms_event_type_name_in(out->event.type, ld->upstream));
+    static const char *const modules_hint = "e.g. modules: [model.layers.0.mlp.down_proj]";
+    if (modules && modules->kind != MS_NODE_SEQ)
+        return bad(ld, modules, modules_hint,
+                   "'modules' must be a list of module names, not a %s%s",
+                   ms_node_type_name(modules), "");
     if (modules) {
-        bool ok = modules->kind == MS_NODE_SEQ;
-        for (size_t i = 0; ok && i < modules->count; i++)
-            ok = ms_node_is_string(modules->items[i]);
-        if (!ok)
-            return bad(ld, modules, "e.g. modules: [model.layers.0.mlp.down_proj]",
-                       "'modules' must be a list of module names, not %s%s",
-                       ms_node_type_name(modules), "");
+        for (size_t i = 0; i < modules->count; i++)
+            if (!ms_node_is_string(modules->items[i])) {
+                const ms_node *item = modules->items[i];
+                return item->kind == MS_NODE_SCALAR
+                           ? bad(ld, item, modules_hint,
+                                 "a module name must be a string, not %s '%s'",
+                                 ms_node_type_name(item), item->value)
+                           : bad(ld, item, modules_hint,
+                                 "a module name must be a string, not a %s%s",
+                                 ms_node_type_name(item), "");
+            }
     } else {
         long long k;
         ms_status st = read_count(ld, layer, "layer", false, &k);
@@ -284,10 +293,12 @@ static ms_status load_upstream(loader *ld, const ms_node *root, const ms_upstrea
 {
     const ms_node *v = ms_node_get(root, "upstream");
     ld->upstream = MS_UPSTREAM_DEFAULT;
-    if (v && !ms_node_is_null(v) &&
-        !(v->kind == MS_NODE_SCALAR && ms_upstream_parse(v->value, &ld->upstream)))
-        return bad(ld, v, "valid: " MS_UPSTREAM_VALID, "unknown upstream version '%s'%s",
-                   text_of(v), "");
+    if (v && !ms_node_is_null(v) && v->kind != MS_NODE_SCALAR)
+        return bad(ld, v, "valid: " MS_UPSTREAM_VALID,
+                   "'upstream' must be a version string, not a %s%s", ms_node_type_name(v), "");
+    if (v && !ms_node_is_null(v) && !ms_upstream_parse(v->value, &ld->upstream))
+        return bad(ld, v, "valid: " MS_UPSTREAM_VALID, "unknown upstream version '%s'%s", v->value,
+                   "");
     if (chosen)
         ld->upstream = *chosen;
     return MS_OK;
