@@ -631,10 +631,17 @@ const char *ms_modifier_type_name(const ms_modifier_type *type)
 bool ms_modifier_type_requires_calibration(const ms_modifier_type *type, ms_upstream profile,
                                            const ms_node *args)
 {
+    /* at 0.13 requires_calibration_data is a pydantic field (modifier.py:44) a
+     * recipe may set; QuantizationMixin's validator keeps a True and
+     * recomputes a False (mixin.py:299-301) */
+    const ms_node *given =
+        profile == MS_UPSTREAM_0_13 ? ms_node_get(args, "requires_calibration_data") : NULL;
+    bool value;
+    bool has_value = given && (ms_node_as_bool(given, &value) || ms_node_lax_bool(given, &value));
     if (type->requires_calibration)
-        return type->requires_calibration(profile, args);
+        return (has_value && value) || type->requires_calibration(profile, args);
     if (profile == MS_UPSTREAM_0_13)
-        return type->requires_calibration_data;
+        return has_value ? value : type->requires_calibration_data;
     /* 715e1166c~1 pipelines/registry.py _infer_pipeline decides by class name */
     static const char *const listed[] = {
         "SmoothQuantModifier", "WandaPruningModifier", "SparseGPTModifier", "GPTQModifier",

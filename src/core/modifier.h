@@ -79,7 +79,8 @@ ms_drive ms_modifier_type_drive(const ms_modifier_type *type);
  * makes it pick the sequential pipeline over datafree. 0.12: a list of class
  * names in pipelines/registry.py _infer_pipeline, QuantizationModifier by its
  * scheme; 0.13: the modifier's `requires_calibration_data` field (so
- * LogarithmicEqualizationModifier, a SmoothQuantModifier subclass, counts). */
+ * LogarithmicEqualizationModifier, a SmoothQuantModifier subclass, counts),
+ * which `args` may set. */
 bool ms_modifier_type_requires_calibration(const ms_modifier_type *type, ms_upstream profile,
                                            const ms_node *args);
 /* The known type name closest to `name` (edit distance), for "did you mean". */

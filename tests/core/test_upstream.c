@@ -294,6 +294,17 @@ static void requires_calibration_per_type_and_profile(void **state)
     assert_true(requires("LogarithmicEqualizationModifier", MS_UPSTREAM_0_13, NULL));
     assert_false(requires("ConstantPruningModifier", MS_UPSTREAM_0_13, NULL));
     assert_false(requires("MagnitudePruningModifier", MS_UPSTREAM_0_12, NULL));
+    /* a recipe may set the 0.13 field; QuantizationModifier keeps only a True */
+    assert_false(requires("GPTQModifier", MS_UPSTREAM_0_13, "{requires_calibration_data: false}"));
+    assert_true(
+        requires("ConstantPruningModifier", MS_UPSTREAM_0_13, "{requires_calibration_data: true}"));
+    assert_true(requires("GPTQModifier", MS_UPSTREAM_0_12, "{requires_calibration_data: false}"));
+    assert_true(requires("QuantizationModifier", MS_UPSTREAM_0_13,
+                         "{scheme: W8A8, requires_calibration_data: true}"));
+    assert_true(requires("QuantizationModifier", MS_UPSTREAM_0_13,
+                         "{scheme: FP8, requires_calibration_data: false}"));
+    assert_false(requires("QuantizationModifier", MS_UPSTREAM_0_12,
+                          "{scheme: W8A8, requires_calibration_data: true}"));
     /* QuantizationModifier by its scheme, under both */
     for (int p = 0; p < MS_UPSTREAM_COUNT; p++) {
         ms_upstream u = (ms_upstream)p;
