@@ -8,6 +8,13 @@ modifiers/modifier.py, core/lifecycle.py, the calibration-driven modifiers'
 on_event/on_finalize and pruning/helpers.py schedulers (revision 715e1166c^),
 so modsim's C engine is checked against a second implementation rather than
 against its own output. Needs PyYAML (Debian: python3-yaml).
+
+With `upstream: "0.13"` in the scenario (or --upstream 0.13 after the path,
+which wins, as in `modsim trace`) it follows revision ab1ba3eff instead:
+calibration_start/calibration_end, the base update_event running
+on_calibration_start / on_sequential_epoch_end / on_calibration_end for every
+modifier (modifiers/modifier.py:136-150), and the calibration modifiers'
+0.13 on_finalize (their on_end is the base no-op there).
 """
 import json
 import math
@@ -20,10 +27,21 @@ import yaml
 ORDER = ["batch_start", "loss_calculated", "optim_pre_step", "optim_post_step", "batch_end"]
 EVENTS = ORDER + ["calibration_epoch_start", "sequential_epoch_end", "calibration_epoch_end",
                   "initialize", "finalize"]
+# 0.13 renamed the calibration events (core/events/event.py:52-54 at ab1ba3eff)
+RENAMED_013 = {"calibration_epoch_start": "calibration_start",
+               "calibration_epoch_end": "calibration_end"}
 CALIBRATION = {"QuantizationModifier", "GPTQModifier", "SparseGPTModifier",
                "WandaPruningModifier", "SmoothQuantModifier", "LogarithmicEqualizationModifier",
                "AWQModifier"}
 TRAINING = {"ConstantPruningModifier", "MagnitudePruningModifier", "OutputDistillationModifier"}
+# 0.13: the classes whose on_sequential_epoch_end drops the `modules` parameter
+# of the base signature (sgpt_base.py:176, smoothquant/base.py:152,
+# awq/base.py:249); others take it, so calling without it is a TypeError
+NO_MODULES_013 = {"SparseGPTModifier", "WandaPruningModifier", "SmoothQuantModifier",
+                  "LogarithmicEqualizationModifier", "AWQModifier"}
+# and which class's function the TypeError names (the qualname Python prints)
+SEQUENTIAL_OWNER_013 = {"GPTQModifier": "GPTQModifier",
+                        "QuantizationModifier": "QuantizationModifier"}
 
 
 class Raise(Exception):
@@ -33,8 +51,9 @@ class Raise(Exception):
 
 
 class Event:
-    def __init__(self, type_, global_step=0, steps_per_epoch=None):
+    def __init__(self, type_, global_step=0, steps_per_epoch=None, kwargs=None):
         self.type_, self.global_step, self.steps_per_epoch = type_, global_step, steps_per_epoch
+        self.kwargs = kwargs or {}  # what the call passes on (modules=...)
 
     @property
     def current_index(self):
@@ -89,8 +108,9 @@ class World:
 
 
 class Modifier:
-    def __init__(self, position, type_, args, out, world):
+    def __init__(self, position, type_, args, out, world, upstream="0.12"):
         self.position, self.type, self.args, self.out, self.world = position, type_, args, out, world
+        self.v013 = upstream == "0.13"
         f = lambda k: None if args.get(k) is None else float(args[k])
         self.start, self.end, self.update = f("start"), f("end"), f("update")
         self.initialized_ = self.started_ = self.ended_ = self.finalized_ = False
@@ -148,7 +168,7 @@ class Modifier:
         self.hook("on_start", ev)
         if self.type == "MagnitudePruningModifier":
             self.run_schedule(ev)
-        if self.type in CALIBRATION:
+        if self.type in CALIBRATION and not self.v013:
             self.started_ = True
             if self.type == "GPTQModifier" and self.world.quant_schemes == 0:
                 self.raise_("ValueError", "GPTQModifier was unable to find any modules to "
@@ -162,19 +182,45 @@ class Modifier:
 
     def on_end(self, ev):
         self.hook("on_end", ev)
-        if self.type in CALIBRATION:
+        if self.type in CALIBRATION and not self.v013:
             self.ended_ = True
 
     def on_event(self, ev):
         self.hook("on_event", ev)
-        if self.type in CALIBRATION:
+        if self.type in CALIBRATION and not self.v013:
             if ev.type_ == "calibration_epoch_start" and not self.started_:
                 self.on_start(None)
             if ev.type_ == "calibration_epoch_end" and not self.ended_:
                 self.on_end(None)
 
+    # -- 0.13 only --
+    def on_calibration_start(self, ev):
+        self.hook("on_calibration_start", ev)
+        # gptq/base.py:234-238: raised before the base marks it started
+        if self.type == "GPTQModifier" and self.world.quant_schemes == 0:
+            self.raise_("ValueError", "GPTQModifier was unable to find any modules to "
+                        "quantize. Please check quantization `config_groups` and `targets` "
+                        "in recipe")
+
+    def on_sequential_epoch_end(self, ev):
+        if "modules" not in ev.kwargs and self.type not in NO_MODULES_013:
+            owner = SEQUENTIAL_OWNER_013.get(self.type, "Modifier")
+            # Python refuses the call itself: the hook never runs
+            self.raise_("TypeError", f"{owner}.on_sequential_epoch_end() missing 1 required "
+                        "positional argument: 'modules'")
+        self.hook("on_sequential_epoch_end", ev)
+
+    def on_calibration_end(self, ev):
+        self.hook("on_calibration_end", ev)
+
     def on_finalize(self):
         self.hook("on_finalize", None)
+        if self.v013:
+            # QuantizationModifier has no on_finalize at 0.13 (the base returns
+            # True); the others still call on_end, now the base no-op
+            if self.type in CALIBRATION - {"QuantizationModifier"} and not self.ended_:
+                self.on_end(None)
+            return True
         if self.type in CALIBRATION:
             if not self.ended_:
                 self.on_end(None)
@@ -218,6 +264,18 @@ class Modifier:
         if self.finalized_:
             self.raise_("RuntimeError", "Cannot update a finalized modifier")
         self.on_event(ev)
+        if self.v013:
+            if ev.type_ == "calibration_start":
+                self.on_calibration_start(ev)
+                self.started_ = True
+                return
+            if ev.type_ == "sequential_epoch_end":
+                self.on_sequential_epoch_end(ev)
+                return
+            if ev.type_ == "calibration_end":
+                self.on_calibration_end(ev)
+                self.ended_ = True
+                return
         if ev.type_ == "batch_start" and not self.started_ and self.should_start(ev):
             self.on_start(ev)
             self.started_ = True
@@ -295,7 +353,7 @@ class Lifecycle:
             m.update_event(ev)
 
 
-def load_modifiers(recipe, out, world):
+def load_modifiers(recipe, out, world, upstream):
     mods = []
     for stage_key, stage in recipe.items():
         if not (stage_key.endswith("_stage") and isinstance(stage, dict)):
@@ -304,13 +362,14 @@ def load_modifiers(recipe, out, world):
             if not (group_key.endswith("_modifiers") and isinstance(group, dict)):
                 continue
             for type_, args in group.items():
-                mods.append(Modifier(len(mods), type_, args or {}, out, world))
+                mods.append(Modifier(len(mods), type_, args or {}, out, world, upstream))
     return mods
 
 
-def main(path):
+def main(path, chosen=None):
     with open(path) as f:
         sc = yaml.safe_load(f)
+    profile = chosen or str(sc.get("upstream") or "0.12")
     if "recipe_file" in sc:
         with open(os.path.join(os.path.dirname(path), sc["recipe_file"])) as f:
             recipe = yaml.safe_load(f)
@@ -320,13 +379,15 @@ def main(path):
     spe = (sc.get("clock") or {}).get("steps_per_epoch")
     out = []
     world = World()
-    mods = load_modifiers(recipe, out, world)
+    mods = load_modifiers(recipe, out, world, profile)
     lc = Lifecycle(mods)
 
     def make_event(call):
+        kwargs = {"modules": call.get("modules", [])} if "modules" in call or "layer" in call else {}
         if upstream:
-            return Event(call["event"])
-        return Event(call["event"], global_step=call.get("global_step") or 0, steps_per_epoch=spe)
+            return Event(call["event"], kwargs=kwargs)
+        return Event(call["event"], global_step=call.get("global_step") or 0, steps_per_epoch=spe,
+                     kwargs=kwargs)
 
     for i, call in enumerate(sc.get("calls") or []):
         for m in mods:
@@ -350,4 +411,7 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) == 4 and sys.argv[2] == "--upstream":
+        main(sys.argv[1], sys.argv[3])
+    else:
+        main(sys.argv[1])

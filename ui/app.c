@@ -135,7 +135,8 @@ static void build_sim(app *a, const ms_call *calls, size_t n)
 {
     ms_sim *sim = NULL;
     ms_diag_clear(&a->load_diag);
-    ms_status st = ms_sim_new(a->rec, calls, n, &sim, &a->load_diag);
+    ms_upstream upstream = a->scenario ? ms_scenario_upstream(a->scenario) : a->cfg.upstream;
+    ms_status st = ms_sim_new_as(a->rec, upstream, calls, n, &sim, &a->load_diag);
     if (st != MS_OK) {
         fail_load(a, st);
         return;
@@ -155,6 +156,12 @@ void app_rebuild(app *a)
     if (st != MS_OK) {
         app_message(a, true, "%s", diag.message[0] ? diag.message : ms_status_str(st));
         return;
+    }
+    if (a->draft) {
+        /* the Schedule's warnings speak of the run on screen */
+        ms_lint_run run = ms_pipeline_lint_run(&a->cfg);
+        if (ms_draft_set_run(a->draft, &run) != MS_OK)
+            app_message(a, true, "out of memory checking the recipe");
     }
     build_sim(a, calls, n);
     free(calls);
@@ -224,6 +231,7 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
             a->rec = ms_scenario_recipe(a->scenario);
             a->fixed_calls = true;
             a->cfg.index_mode = ms_scenario_index_mode(a->scenario);
+            a->cfg.upstream = ms_scenario_upstream(a->scenario);
         }
     } else {
         snprintf(a->source, sizeof a->source, "%s", path);
@@ -891,17 +899,18 @@ void app_screen_resize(app *a)
 
 /* What the run on screen is, always in view: upstream's run, or a run upstream
  * does not make (the intended index, a loop with calibration after it). */
-static const char *run_badge(const app *a, bool *warn, bool narrow)
+static void run_badge(const app *a, bool *warn, bool narrow, char *text, size_t cap)
 {
+    const char *v = ms_upstream_name(a->cfg.upstream);
     *warn = a->cfg.index_mode == MS_INDEX_STEP;
     if (*warn)
-        return narrow ? "INTENDED" : "INTENDED INDEX, not upstream";
-    if (a->fixed_calls)
-        return "scenario";
-    *warn = !ms_pipeline_is_upstream(&a->cfg);
-    if (*warn)
-        return narrow ? "NOT UPSTREAM" : "NOT A RUN UPSTREAM MAKES";
-    return narrow ? "upstream" : "as upstream runs it";
+        snprintf(text, cap, narrow ? "%s INTENDED" : "%s INTENDED INDEX, not upstream", v);
+    else if (a->fixed_calls)
+        snprintf(text, cap, "%s scenario", v);
+    else if ((*warn = !ms_pipeline_is_upstream(&a->cfg)))
+        snprintf(text, cap, narrow ? "%s NOT UPSTREAM" : "%s NOT A RUN UPSTREAM MAKES", v);
+    else
+        snprintf(text, cap, narrow ? "upstream %s" : "as upstream %s runs it", v);
 }
 
 static void draw_tabs(app *a)
@@ -916,8 +925,12 @@ static void draw_tabs(app *a)
         snprintf(pos, sizeof pos, "call %zu/%zu", ms_sim_position(a->sim),
                  ms_sim_call_count(a->sim));
     bool warn = false;
-    const char *badge = a->sim ? run_badge(a, &warn, false) : "";
-    const char *short_badge = a->sim ? run_badge(a, &warn, true) : "";
+    char long_badge[64] = "", short_badge[64] = "";
+    if (a->sim) {
+        run_badge(a, &warn, false, long_badge, sizeof long_badge);
+        run_badge(a, &warn, true, short_badge, sizeof short_badge);
+    }
+    const char *badge = long_badge;
     int full = 0;
     for (int v = 0; v < VIEW_COUNT; v++)
         full += (int)strlen(view_names[v]) + 5;

@@ -114,6 +114,7 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_STEPPER, 'p', MS_CMD_PIPELINE, true},
     {MS_SCOPE_STEPPER, 'i', MS_CMD_INDEX_MODE, true},
     {MS_SCOPE_STEPPER, 'T', MS_CMD_TRAINING, true},
+    {MS_SCOPE_STEPPER, 'U', MS_CMD_UPSTREAM, true},
     {MS_SCOPE_STEPPER, '>', MS_CMD_EPOCHS_MORE, false},
     {MS_SCOPE_STEPPER, '<', MS_CMD_EPOCHS_LESS, false},
     {MS_SCOPE_STEPPER, '}', MS_CMD_STEPS_MORE, false},

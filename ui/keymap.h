@@ -84,6 +84,8 @@ typedef enum {
       "cycle oneshot's pipeline: independent, none, sequential, basic, datafree")                  \
     X(MS_CMD_TRAINING, "training",                                                                 \
       "switch between oneshot() and a training loop of your own (LifecycleCallbacks)")             \
+    X(MS_CMD_UPSTREAM, "version",                                                                  \
+      "switch the llm-compressor release whose lifecycle runs: 0.12, 0.13")                        \
     X(MS_CMD_INDEX_MODE, "index", "cycle the index: upstream (0), intended epoch, intended step")  \
     X(MS_CMD_EPOCHS_MORE, "", "one more training epoch")                                           \
     X(MS_CMD_EPOCHS_LESS, "", "one training epoch less")                                           \

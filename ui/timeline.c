@@ -164,7 +164,12 @@ static ms_tl_cell hook_cell(ms_hook hook)
     case MS_HOOK_ON_FINALIZE:
         return MS_TL_FINAL;
     case MS_HOOK_ON_UPDATE:
+    case MS_HOOK_ON_SEQUENTIAL_EPOCH_END:
         return MS_TL_UPDATE;
+    case MS_HOOK_ON_CALIBRATION_START:
+        return MS_TL_CAL_START;
+    case MS_HOOK_ON_CALIBRATION_END:
+        return MS_TL_CAL_END;
     default:
         return MS_TL_ERROR;
     }

@@ -45,6 +45,8 @@ void ms_tl_range(const ms_tl_view *v, int col, size_t *lo, size_t *hi);
     X(MS_TL_UPDATE, "\u2501", "=", "on_update ran")                                                \
     X(MS_TL_START_MARK, "[", "[", "the index reaches start")                                       \
     X(MS_TL_END_MARK, "]", "]", "the index reaches end")                                           \
+    X(MS_TL_CAL_START, "s", "s", "on_calibration_start (0.13)")                                    \
+    X(MS_TL_CAL_END, "e", "e", "on_calibration_end (0.13)")                                        \
     X(MS_TL_FINAL, "F", "F", "on_finalize")                                                        \
     X(MS_TL_INIT, "I", "I", "on_initialize")                                                       \
     X(MS_TL_START, "S", "S", "on_start")                                                           \

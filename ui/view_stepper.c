@@ -21,7 +21,9 @@ static const char *index_mode_name(const app *a)
 
 static const char *short_hook(ms_hook h)
 {
-    static const char *const names[] = {"init", "start", "update", "end", "event", "final"};
+    static const char *const names[] = {"init",  "start",     "update",  "end",    "event",
+                                        "final", "cal-start", "seq-end", "cal-end"};
+    _Static_assert(sizeof names / sizeof names[0] == MS_HOOK_COUNT, "a short name per hook");
     return (unsigned)h < MS_HOOK_COUNT ? names[h] : "raised";
 }
 
@@ -194,13 +196,20 @@ static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
             a->intended_loop = false;
         }
         break;
+    case MS_CMD_UPSTREAM:
+        c->upstream = (ms_upstream)((c->upstream + 1) % MS_UPSTREAM_COUNT);
+        break;
     case MS_CMD_TRAINING:
         if (c->epochs && c->calibration == MS_PIPELINE_NONE) {
+            ms_upstream upstream = c->upstream;
             *c = ms_pipeline_defaults();
+            c->upstream = upstream;
         } else {
             ms_index_mode mode = c->index_mode;
+            ms_upstream upstream = c->upstream;
             *c = ms_pipeline_training(a->rec);
             c->index_mode = mode;
+            c->upstream = upstream;
         }
         a->intended_loop = false;
         break;

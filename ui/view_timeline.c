@@ -54,8 +54,10 @@ static role cell_role(ms_tl_cell c)
 {
     switch (c) {
     case MS_TL_START:
+    case MS_TL_CAL_START:
         return ROLE_START;
     case MS_TL_END:
+    case MS_TL_CAL_END:
         return ROLE_END;
     case MS_TL_ERROR:
         return ROLE_ERROR;
@@ -96,11 +98,15 @@ static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int c
     static const struct {
         ms_tl_cell cell;
         const char *word;
-    } items[] = {{MS_TL_INIT, "init"},     {MS_TL_START, "start"},  {MS_TL_UPDATE, "update"},
-                 {MS_TL_ACTIVE, "active"}, {MS_TL_IDLE, "waiting"}, {MS_TL_END, "end"},
-                 {MS_TL_FINAL, "final"},   {MS_TL_ERROR, "error"}};
+    } items[] = {{MS_TL_INIT, "init"},      {MS_TL_START, "start"},  {MS_TL_UPDATE, "update"},
+                 {MS_TL_ACTIVE, "active"},  {MS_TL_IDLE, "waiting"}, {MS_TL_END, "end"},
+                 {MS_TL_FINAL, "final"},    {MS_TL_ERROR, "error"},  {MS_TL_CAL_START, "cal start"},
+                 {MS_TL_CAL_END, "cal end"}};
     int x = 1;
-    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+    /* the 0.13 base class's calibration hooks, where they can appear */
+    size_t count =
+        sizeof items / sizeof items[0] - (ms_sim_upstream(a->sim) == MS_UPSTREAM_0_13 ? 0 : 2);
+    for (size_t i = 0; i < count; i++) {
         int len = (int)strlen(items[i].word) + 3;
         if (x + len >= cols)
             break;

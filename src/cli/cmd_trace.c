@@ -16,7 +16,8 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim trace SCENARIO.yaml\n"
+    fprintf(out, "usage: modsim trace [--upstream 0.12|0.13] SCENARIO.yaml\n"
+                 "       (--upstream wins over the scenario's upstream: key)\n"
                  "       modsim trace RECIPE [--stage S] [RUN OPTIONS] [--emit-scenario FILE]\n"
                  "  --emit-scenario FILE  write the run as a scenario file (which traces the\n"
                  "                        same) instead of tracing it\n");
@@ -32,10 +33,11 @@ static int fail(ms_diag *diag, ms_status st, const char *file)
 }
 
 /* Runs `calls` on `lc`, the trace on stdout. */
-static int trace_calls(ms_lifecycle *lc, const ms_call *calls, size_t n)
+static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n)
 {
     ms_trace *trace = NULL;
     ms_runner *runner = NULL;
+    ms_lifecycle_set_upstream(lc, upstream);
     if (ms_trace_new(stdout, &trace) != MS_OK ||
         ms_runner_new(lc, ms_trace_sink(trace), &runner) != MS_OK) {
         fprintf(stderr, "modsim: out of memory\n");
@@ -43,6 +45,7 @@ static int trace_calls(ms_lifecycle *lc, const ms_call *calls, size_t n)
             ms_trace_free(trace);
         return 2;
     }
+    ms_trace_set_upstream(trace, upstream);
     for (size_t i = 0; i < n; i++) {
         ms_raise raised;
         ms_runner_call(runner, &calls[i], i, &raised);
@@ -55,13 +58,13 @@ static int trace_calls(ms_lifecycle *lc, const ms_call *calls, size_t n)
     return 0;
 }
 
-static int trace_scenario(const char *path)
+static int trace_scenario(const char *path, const ms_upstream *upstream)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_scenario *sc = NULL;
     ms_lifecycle *lc = NULL;
-    ms_status st = ms_scenario_load(path, &sc, &diag);
+    ms_status st = ms_scenario_load_as(path, upstream, &sc, &diag);
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
     if (st != MS_OK) {
@@ -70,7 +73,7 @@ static int trace_scenario(const char *path)
     }
     size_t n = ms_scenario_call_count(sc);
     /* the scenario keeps its calls in one array */
-    int rc = trace_calls(lc, n ? ms_scenario_call_at(sc, 0) : NULL, n);
+    int rc = trace_calls(lc, ms_scenario_upstream(sc), n ? ms_scenario_call_at(sc, 0) : NULL, n);
     ms_lifecycle_free(lc);
     ms_scenario_free(sc);
     return rc;
@@ -114,6 +117,7 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
         .index_mode = cfg->index_mode,
         .steps_per_epoch = cfg->epoch_index ? cfg->steps_per_epoch : 0,
         .batches_per_step = cfg->batches_per_step,
+        .upstream = cfg->upstream,
     };
     ms_atomic_file *f;
     FILE *out;
@@ -160,7 +164,7 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     else if (emit)
         rc = emit_scenario(emit, r, &cfg, calls, n);
     else
-        rc = trace_calls(lc, calls, n);
+        rc = trace_calls(lc, cfg.upstream, calls, n);
     free(calls);
     ms_lifecycle_free(lc);
     ms_recipe_free(r);
@@ -199,14 +203,15 @@ int ms_cmd_trace(int argc, char **argv)
     }
     /* a file that is neither gets the scenario loader's message, as before */
     if (ms_scenario_sniff(file) != MS_FILE_RECIPE) {
-        if (run_option || stage || emit) {
+        if ((run_option && !opts.upstream_given) || stage || emit) {
             fprintf(stderr,
-                    "modsim trace: %s is a scenario: its calls are the run (run "
-                    "options, --stage and --emit-scenario are for recipes)\n",
+                    "modsim trace: %s is a scenario: its calls are the run (the run "
+                    "options but --upstream, --stage and --emit-scenario are for "
+                    "recipes)\n",
                     file);
             return 2;
         }
-        return trace_scenario(file);
+        return trace_scenario(file, opts.upstream_given ? &opts.cfg.upstream : NULL);
     }
     return trace_recipe(file, stage, &opts, emit);
 }

@@ -31,8 +31,8 @@ static int bad(FILE *err, const char *who, const char *option, const char *value
 int ms_run_options_parse(ms_run_options *o, int argc, char **argv, int *i, const char *who,
                          FILE *err)
 {
-    static const char *const with_value[] = {"--pipeline", "--epochs", "--index", "--clock",
-                                             "--layers"};
+    static const char *const with_value[] = {"--pipeline", "--epochs", "--index",
+                                             "--clock",    "--layers", "--upstream"};
     const char *a = argv[*i];
     if (!strcmp(a, "--training")) {
         o->training = true;
@@ -64,6 +64,12 @@ int ms_run_options_parse(ms_run_options *o, int argc, char **argv, int *i, const
         return read_count(v, 0, &c->epochs)
                    ? 1
                    : bad(err, who, a, v, "a whole number of training-loop epochs, 0 for none");
+    }
+    if (!strcmp(a, "--upstream")) {
+        o->upstream_given = true;
+        return ms_upstream_parse(v, &c->upstream)
+                   ? 1
+                   : bad(err, who, a, v, "use " MS_UPSTREAM_VALID " (the llm-compressor release)");
     }
     if (!strcmp(a, "--layers"))
         return read_count(v, 1, &c->layers)
@@ -104,19 +110,22 @@ int ms_run_options_parse(ms_run_options *o, int argc, char **argv, int *i, const
 
 void ms_run_options_usage(FILE *out)
 {
-    fprintf(out,
-            "run (default: oneshot() as upstream runs it, independent pipeline, index 0):\n"
-            "  --pipeline P        independent|sequential|basic|datafree (oneshot(pipeline=P)),\n"
-            "                      or none (no calibration events)\n"
-            "  --training          a training loop of your own calling LifecycleCallbacks, as\n"
-            "                      long as the recipe's schedule (no calibration unless\n"
-            "                      --pipeline is given)\n"
-            "  --epochs N          training-loop epochs (0: none)\n"
-            "  --index upstream|intended\n"
-            "                      upstream: every event has index 0, as upstream builds them;\n"
-            "                      intended: the step/epoch the schedule means (upstream does\n"
-            "                      not run this)\n"
-            "  --clock step|N[,B]  the intended index: the global step, or epochs of N steps\n"
-            "                      (B batches per step); default 4\n"
-            "  --layers N          decoder layers (sequential: N + 1 subgraphs); default 4\n");
+    fprintf(
+        out,
+        "run (default: oneshot() as upstream runs it, independent pipeline, index 0):\n"
+        "  --pipeline P        independent|sequential|basic|datafree (oneshot(pipeline=P)),\n"
+        "                      or none (no calibration events)\n"
+        "  --training          a training loop of your own calling LifecycleCallbacks, as\n"
+        "                      long as the recipe's schedule (no calibration unless\n"
+        "                      --pipeline is given)\n"
+        "  --epochs N          training-loop epochs (0: none)\n"
+        "  --index upstream|intended\n"
+        "                      upstream: every event has index 0, as upstream builds them;\n"
+        "                      intended: the step/epoch the schedule means (upstream does\n"
+        "                      not run this)\n"
+        "  --clock step|N[,B]  the intended index: the global step, or epochs of N steps\n"
+        "                      (B batches per step); default 4\n"
+        "  --layers N          decoder layers (sequential: N + 1 subgraphs); default 4\n"
+        "  --upstream 0.12|0.13\n"
+        "                      the llm-compressor release whose lifecycle runs; default 0.12\n");
 }

@@ -3,37 +3,85 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const type_names[] = {
-#define MS_EVENT_TYPE_NAME(id, name, upper) name,
-    MS_EVENT_TYPE_LIST(MS_EVENT_TYPE_NAME)
+static const char *const type_names[MS_UPSTREAM_COUNT][MS_EV_COUNT] = {
+    {
+#define MS_EVENT_TYPE_NAME(id, name, upper, name13, upper13) name,
+        MS_EVENT_TYPE_LIST(MS_EVENT_TYPE_NAME)
 #undef MS_EVENT_TYPE_NAME
+    },
+    {
+#define MS_EVENT_TYPE_NAME(id, name, upper, name13, upper13) name13,
+        MS_EVENT_TYPE_LIST(MS_EVENT_TYPE_NAME)
+#undef MS_EVENT_TYPE_NAME
+    },
 };
 
-static const char *const type_members[] = {
-#define MS_EVENT_TYPE_MEMBER(id, name, upper) upper,
-    MS_EVENT_TYPE_LIST(MS_EVENT_TYPE_MEMBER)
+static const char *const type_members[MS_UPSTREAM_COUNT][MS_EV_COUNT] = {
+    {
+#define MS_EVENT_TYPE_MEMBER(id, name, upper, name13, upper13) upper,
+        MS_EVENT_TYPE_LIST(MS_EVENT_TYPE_MEMBER)
 #undef MS_EVENT_TYPE_MEMBER
+    },
+    {
+#define MS_EVENT_TYPE_MEMBER(id, name, upper, name13, upper13) upper13,
+        MS_EVENT_TYPE_LIST(MS_EVENT_TYPE_MEMBER)
+#undef MS_EVENT_TYPE_MEMBER
+    },
 };
 
-const char *ms_event_type_name(ms_event_type type)
+/* test_event checks these against the tables */
+static const char *const name_lists[MS_UPSTREAM_COUNT] = {
+    "batch_start, loss_calculated, optim_pre_step, optim_post_step, batch_end, "
+    "calibration_epoch_start, sequential_epoch_end, calibration_epoch_end, initialize, finalize",
+    "batch_start, loss_calculated, optim_pre_step, optim_post_step, batch_end, "
+    "calibration_start, sequential_epoch_end, calibration_end, initialize, finalize",
+};
+
+const char *ms_event_type_name_in(ms_event_type type, ms_upstream profile)
 {
-    return (unsigned)type < MS_EV_COUNT ? type_names[type] : "unknown";
+    return (unsigned)type < MS_EV_COUNT && (unsigned)profile < MS_UPSTREAM_COUNT
+               ? type_names[profile][type]
+               : "unknown";
 }
 
-const char *ms_event_type_member(ms_event_type type)
+const char *ms_event_type_member_in(ms_event_type type, ms_upstream profile)
 {
-    return (unsigned)type < MS_EV_COUNT ? type_members[type] : "UNKNOWN";
+    return (unsigned)type < MS_EV_COUNT && (unsigned)profile < MS_UPSTREAM_COUNT
+               ? type_members[profile][type]
+               : "UNKNOWN";
 }
 
-bool ms_event_type_parse(const char *name, ms_event_type *out)
+bool ms_event_type_parse_in(const char *name, ms_upstream profile, ms_event_type *out)
 {
+    if ((unsigned)profile >= MS_UPSTREAM_COUNT)
+        return false;
     for (int i = 0; i < MS_EV_COUNT; i++) {
-        if (strcmp(name, type_names[i]) == 0) {
+        if (strcmp(name, type_names[profile][i]) == 0) {
             *out = (ms_event_type)i;
             return true;
         }
     }
     return false;
+}
+
+const char *ms_event_type_names_in(ms_upstream profile)
+{
+    return (unsigned)profile < MS_UPSTREAM_COUNT ? name_lists[profile] : "";
+}
+
+const char *ms_event_type_name(ms_event_type type)
+{
+    return ms_event_type_name_in(type, MS_UPSTREAM_0_12);
+}
+
+const char *ms_event_type_member(ms_event_type type)
+{
+    return ms_event_type_member_in(type, MS_UPSTREAM_0_12);
+}
+
+bool ms_event_type_parse(const char *name, ms_event_type *out)
+{
+    return ms_event_type_parse_in(name, MS_UPSTREAM_0_12, out);
 }
 
 ms_event ms_event_plain(ms_event_type type)

@@ -14,6 +14,7 @@ struct ms_lifecycle {
     size_t call; /* carried by hook records */
     ms_world world;
     unsigned char *world_state; /* world.ops->state_size bytes, snapshotted */
+    ms_upstream upstream;
 };
 
 /* The training order upstream enforces; calibration events are not checked. */
@@ -87,6 +88,18 @@ ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world)
     lc->world = world;
     lc->world_state = state;
     return MS_OK;
+}
+
+void ms_lifecycle_set_upstream(ms_lifecycle *lc, ms_upstream profile)
+{
+    lc->upstream = profile;
+    for (size_t i = 0; i < lc->count; i++)
+        lc->modifiers[i]->upstream = profile;
+}
+
+ms_upstream ms_lifecycle_upstream(const ms_lifecycle *lc)
+{
+    return lc->upstream;
 }
 
 size_t ms_lifecycle_count(const ms_lifecycle *lc)
@@ -198,7 +211,7 @@ static ms_status event_over(ms_lifecycle *lc, const ms_event *event, const doubl
         return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,
                             "Cannot invoke EventType.%s event. Use the corresponding method "
                             "instead.",
-                            ms_event_type_member(event->type));
+                            ms_event_type_member_in(event->type, lc->upstream));
     ms_event_type last = lc->last_event_type;
     if (!validate_event_order(lc, event->type))
         return ms_raise_set(
@@ -208,7 +221,8 @@ static ms_status event_over(ms_lifecycle *lc, const ms_event *event, const doubl
             "<EventType.OPTIM_PRE_STEP: 'optim_pre_step'>, <EventType.OPTIM_POST_STEP: "
             "'optim_post_step'>, <EventType.BATCH_END: 'batch_end'>]. Instead, EventType.%s "
             "was called before EventType.%s",
-            ms_event_type_member(last), ms_event_type_member(event->type));
+            ms_event_type_member_in(last, lc->upstream),
+            ms_event_type_member_in(event->type, lc->upstream));
     /* checked after the order, which has then already moved on */
     if (event->type == MS_EV_LOSS_CALCULATED && !loss)
         return ms_raise_set(&bare, NULL, MS_RAISE_VALUE_ERROR,

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "modifier.h"
 #include "record.h"
+#include "upstream.h"
 #include "world.h"
 
 typedef struct ms_lifecycle ms_lifecycle;
@@ -31,6 +32,11 @@ void ms_lifecycle_set_call_index(ms_lifecycle *lc, size_t call);
 /* The world the hooks act on (default: ms_world_modelless). Set before the
  * first call; the world's state starts zeroed. */
 ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world);
+
+/* The upstream release whose rules the lifecycle follows (default 0.12,
+ * upstream.h); set before the first call. It applies to every modifier. */
+void ms_lifecycle_set_upstream(ms_lifecycle *lc, ms_upstream profile);
+ms_upstream ms_lifecycle_upstream(const ms_lifecycle *lc);
 
 size_t ms_lifecycle_count(const ms_lifecycle *lc);
 ms_modifier *ms_lifecycle_modifier(ms_lifecycle *lc, size_t i);

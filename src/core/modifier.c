@@ -95,30 +95,42 @@ static void report(ms_modifier *m, ms_hook_ctx *ctx, ms_hook hook, const ms_even
                                                       .event = ev});
 }
 
+const ms_modifier_type *ms_modifier_hooks(const ms_modifier *m)
+{
+    return m->upstream == MS_UPSTREAM_0_13 && m->type->v013 ? m->type->v013 : m->type;
+}
+
 ms_status ms_hook_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
     report(m, ctx, MS_HOOK_ON_INITIALIZE, NULL);
     *result = true;
-    return m->type->on_initialize ? m->type->on_initialize(m, ctx, result) : MS_OK;
+    return hooks->on_initialize ? hooks->on_initialize(m, ctx, result) : MS_OK;
 }
 
 ms_status ms_hook_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
     report(m, ctx, MS_HOOK_ON_FINALIZE, NULL);
     *result = true;
-    return m->type->on_finalize ? m->type->on_finalize(m, ctx, result) : MS_OK;
+    return hooks->on_finalize ? hooks->on_finalize(m, ctx, result) : MS_OK;
 }
 
 #define TRACED_EVENT_HOOK(fn, field, hook)                                                         \
     ms_status fn(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)                             \
     {                                                                                              \
+        const ms_modifier_type *hooks = ms_modifier_hooks(m);                                      \
         report(m, ctx, hook, ev);                                                                  \
-        return m->type->field ? m->type->field(m, ctx, ev) : MS_OK;                                \
+        return hooks->field ? hooks->field(m, ctx, ev) : MS_OK;                                    \
     }
 TRACED_EVENT_HOOK(ms_hook_start, on_start, MS_HOOK_ON_START)
 TRACED_EVENT_HOOK(ms_hook_update, on_update, MS_HOOK_ON_UPDATE)
 TRACED_EVENT_HOOK(ms_hook_end, on_end, MS_HOOK_ON_END)
 TRACED_EVENT_HOOK(ms_hook_event, on_event, MS_HOOK_ON_EVENT)
+TRACED_EVENT_HOOK(ms_hook_calibration_start, on_calibration_start, MS_HOOK_ON_CALIBRATION_START)
+TRACED_EVENT_HOOK(ms_hook_sequential_epoch_end, on_sequential_epoch_end,
+                  MS_HOOK_ON_SEQUENTIAL_EPOCH_END)
+TRACED_EVENT_HOOK(ms_hook_calibration_end, on_calibration_end, MS_HOOK_ON_CALIBRATION_END)
 #undef TRACED_EVENT_HOOK
 
 /* ---- the base class rules ---- */
@@ -176,6 +188,49 @@ ms_status ms_modifier_finalize(ms_modifier *m, ms_hook_ctx *ctx)
     return MS_OK;
 }
 
+/* At 0.13, the class whose on_sequential_epoch_end `ev` cannot be passed to
+ * because it takes a required `modules` the event does not carry; NULL when
+ * the call goes through. */
+static const char *sequential_refused_by(const ms_modifier *m, const ms_event *ev)
+{
+    const ms_modifier_type *hooks = ms_modifier_hooks(m);
+    if (ev->has_modules || hooks->sequential_without_modules)
+        return NULL;
+    return hooks->sequential_owner ? hooks->sequential_owner : "Modifier";
+}
+
+/* 0.13's base update_event, after on_event (upstream ab1ba3eff
+ * modifiers/modifier.py:136-150): each calibration event runs its hook and
+ * returns, for every type, with no should_start check and no on_update.
+ * True when `ev` is one of them; `*st` is then the result. */
+static bool calibration_rules_v013(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev,
+                                   ms_status *st)
+{
+    const char *refused_by;
+    switch (ev->type) {
+    case MS_EV_CALIBRATION_EPOCH_START:
+        if ((*st = ms_hook_calibration_start(m, ctx, ev)) == MS_OK)
+            m->started = true;
+        return true;
+    case MS_EV_SEQUENTIAL_EPOCH_END:
+        /* Python refuses the call before the hook runs, so no hook is reported */
+        if ((refused_by = sequential_refused_by(m, ev)))
+            *st = ms_raise_set(ctx, m, MS_RAISE_TYPE_ERROR,
+                               "%s.on_sequential_epoch_end() missing 1 required positional "
+                               "argument: 'modules'",
+                               refused_by);
+        else
+            *st = ms_hook_sequential_epoch_end(m, ctx, ev);
+        return true;
+    case MS_EV_CALIBRATION_EPOCH_END:
+        if ((*st = ms_hook_calibration_end(m, ctx, ev)) == MS_OK)
+            m->ended = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
 ms_status ms_modifier_update_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
     if (!m->initialized)
@@ -186,6 +241,9 @@ ms_status ms_modifier_update_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_ev
 
     ms_status st = ms_hook_event(m, ctx, ev);
     if (st != MS_OK)
+        return st;
+
+    if (m->upstream == MS_UPSTREAM_0_13 && calibration_rules_v013(m, ctx, ev, &st))
         return st;
 
     if (ev->type == MS_EV_BATCH_START && !m->started && ms_modifier_should_start(m, ev)) {
@@ -240,6 +298,55 @@ static void no_start_reason(const ms_modifier *m, double index, char *buf, size_
         snprintf(buf, cap, "index %g >= end %s", index, bound_text(m->end, b, sizeof b));
 }
 
+/* 0.13's calibration events, which the base class handles before the
+ * training rules; false for other events. */
+static bool explain_calibration_v013(const ms_modifier *m, const ms_event *ev, char *buf,
+                                     size_t cap, ms_rule *rule)
+{
+    const char *refused_by;
+    switch (ev->type) {
+    case MS_EV_CALIBRATION_EPOCH_START:
+        if (m->started) {
+            snprintf(buf, cap,
+                     "already started: on_calibration_start runs again (the base "
+                     "class checks no flag), no on_update");
+            *rule = MS_RULE_IDLE;
+        } else {
+            snprintf(buf, cap,
+                     "started by calibration_start -> on_calibration_start, with no "
+                     "start check and no on_update (every type at 0.13)");
+            *rule = MS_RULE_START;
+        }
+        return true;
+    case MS_EV_SEQUENTIAL_EPOCH_END:
+        if ((refused_by = sequential_refused_by(m, ev))) {
+            snprintf(buf, cap,
+                     "raises TypeError: %s.on_sequential_epoch_end() requires 'modules' and "
+                     "the event carries none",
+                     refused_by);
+            *rule = MS_RULE_RAISES;
+        } else {
+            snprintf(buf, cap, "on_sequential_epoch_end; flags unchanged, no on_update");
+            *rule = MS_RULE_IDLE;
+        }
+        return true;
+    case MS_EV_CALIBRATION_EPOCH_END:
+        if (m->ended) {
+            snprintf(buf, cap,
+                     "already ended: on_calibration_end runs again (the base class "
+                     "checks no flag), no on_update");
+            *rule = MS_RULE_IDLE;
+        } else {
+            snprintf(buf, cap, "%s by calibration_end -> on_calibration_end, no on_update",
+                     m->started ? "ended" : "ended without starting");
+            *rule = m->started ? MS_RULE_END : MS_RULE_END_UNSTARTED;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
 ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf, size_t cap)
 {
     char a[32], b[32], why[160], pre[128] = "";
@@ -253,9 +360,13 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
         snprintf(buf, cap, "raises RuntimeError: update_event after finalize");
         return MS_RULE_RAISES;
     }
+    bool v013 = m->upstream == MS_UPSTREAM_0_13;
+    ms_rule rule;
+    if (v013 && explain_calibration_v013(m, ev, buf, cap, &rule))
+        return rule;
     bool started = m->started, ended = m->ended;
-    /* calibration types start and end themselves from on_event, before the base rules */
-    if (m->type->drive == MS_DRIVE_CALIBRATION) {
+    /* at 0.12 calibration types start and end themselves from on_event, before the base rules */
+    if (!v013 && m->type->drive == MS_DRIVE_CALIBRATION) {
         if (ev->type == MS_EV_CALIBRATION_EPOCH_START && !started) {
             snprintf(pre, sizeof pre, "on_event starts it on calibration_epoch_start; ");
             started = true;
@@ -304,7 +415,12 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
                  m->ended ? "already ended" : "ended");
         return m->ended ? MS_RULE_IDLE : (started ? MS_RULE_END : MS_RULE_END_UNSTARTED);
     }
-    if (m->type->drive == MS_DRIVE_CALIBRATION)
+    if (v013)
+        snprintf(buf, cap,
+                 "not started: only batch_start (when due) or calibration_start starts a "
+                 "modifier; %s does not",
+                 name);
+    else if (m->type->drive == MS_DRIVE_CALIBRATION)
         snprintf(buf, cap, "not started: calibration_epoch_start starts it; %s does not", name);
     else
         snprintf(buf, cap, "not started: only batch_start starts a modifier; %s does not", name);
@@ -343,7 +459,14 @@ ms_rule ms_modifier_explain_finalize(const ms_modifier *m, char *buf, size_t cap
         snprintf(buf, cap, "raises RuntimeError: finalize before initialize");
         return MS_RULE_RAISES;
     }
-    if (m->type->drive == MS_DRIVE_CALIBRATION && !m->ended)
+    /* at 0.13 the calibration types with an on_finalize of their own still
+     * call on_end when not ended, which is the base no-op there */
+    if (m->upstream == MS_UPSTREAM_0_13 && m->type->drive == MS_DRIVE_CALIBRATION && !m->ended &&
+        ms_modifier_hooks(m)->on_finalize)
+        snprintf(buf, cap,
+                 "on_finalize; not ended, so it calls on_end, the base no-op at 0.13: it "
+                 "stays not ended");
+    else if (m->upstream == MS_UPSTREAM_0_12 && m->type->drive == MS_DRIVE_CALIBRATION && !m->ended)
         snprintf(buf, cap, "on_finalize; still running, so it ends there -> on_end");
     else
         snprintf(buf, cap, "on_finalize");
@@ -479,6 +602,10 @@ bool ms_modifier_finalized(const ms_modifier *m)
 {
     return m->finalized;
 }
+ms_upstream ms_modifier_upstream(const ms_modifier *m)
+{
+    return m->upstream;
+}
 
 const char *ms_modifier_metric(const ms_modifier *m, double *value, bool *has_value)
 {
@@ -499,6 +626,30 @@ const ms_modifier_type *ms_modifier_type_find(const char *name)
 const char *ms_modifier_type_name(const ms_modifier_type *type)
 {
     return type->name;
+}
+
+bool ms_modifier_type_requires_calibration(const ms_modifier_type *type, ms_upstream profile,
+                                           const ms_node *args)
+{
+    /* at 0.13 requires_calibration_data is a pydantic field (modifier.py:44) a
+     * recipe may set; QuantizationMixin's validator keeps a True and
+     * recomputes a False (mixin.py:299-301) */
+    const ms_node *given =
+        profile == MS_UPSTREAM_0_13 ? ms_node_get(args, "requires_calibration_data") : NULL;
+    bool value;
+    bool has_value = given && (ms_node_as_bool(given, &value) || ms_node_lax_bool(given, &value));
+    if (type->requires_calibration)
+        return (has_value && value) || type->requires_calibration(profile, args);
+    if (profile == MS_UPSTREAM_0_13)
+        return has_value ? value : type->requires_calibration_data;
+    /* 715e1166c~1 pipelines/registry.py _infer_pipeline decides by class name */
+    static const char *const listed[] = {
+        "SmoothQuantModifier", "WandaPruningModifier", "SparseGPTModifier", "GPTQModifier",
+        "AWQModifier",         "AutoRoundModifier",    "IMatrixGatherer"};
+    for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++)
+        if (!strcmp(type->name, listed[i]))
+            return true;
+    return false;
 }
 
 ms_drive ms_modifier_type_drive(const ms_modifier_type *type)

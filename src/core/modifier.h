@@ -13,14 +13,19 @@
 #include "../util/doc.h"
 #include "../util/status.h"
 #include "event.h"
+#include "upstream.h"
 
+/* The last three exist only at 0.13 (upstream ab1ba3eff modifiers/modifier.py:273-306). */
 #define MS_HOOK_LIST(X)                                                                            \
     X(MS_HOOK_ON_INITIALIZE, "on_initialize")                                                      \
     X(MS_HOOK_ON_START, "on_start")                                                                \
     X(MS_HOOK_ON_UPDATE, "on_update")                                                              \
     X(MS_HOOK_ON_END, "on_end")                                                                    \
     X(MS_HOOK_ON_EVENT, "on_event")                                                                \
-    X(MS_HOOK_ON_FINALIZE, "on_finalize")
+    X(MS_HOOK_ON_FINALIZE, "on_finalize")                                                          \
+    X(MS_HOOK_ON_CALIBRATION_START, "on_calibration_start")                                        \
+    X(MS_HOOK_ON_SEQUENTIAL_EPOCH_END, "on_sequential_epoch_end")                                  \
+    X(MS_HOOK_ON_CALIBRATION_END, "on_calibration_end")
 
 typedef enum {
 #define MS_HOOK_ENUM(id, name) id,
@@ -58,7 +63,8 @@ typedef struct ms_raise {
 
 /* How a modifier type is driven: by training events (start/end on batch
  * events) or by calibration events (start on calibration_epoch_start, end on
- * calibration_epoch_end or at finalize). */
+ * calibration_epoch_end or at finalize; at 0.13 the base class starts and
+ * ends every type on calibration_start/calibration_end). */
 typedef enum { MS_DRIVE_TRAINING, MS_DRIVE_CALIBRATION } ms_drive;
 
 typedef struct ms_modifier ms_modifier;
@@ -68,6 +74,15 @@ typedef struct ms_modifier_type ms_modifier_type;
 const ms_modifier_type *ms_modifier_type_find(const char *name);
 const char *ms_modifier_type_name(const ms_modifier_type *type);
 ms_drive ms_modifier_type_drive(const ms_modifier_type *type);
+/* Whether upstream's pipeline inference counts a modifier of `type` with
+ * recipe arguments `args` (a map or NULL) as needing calibration data, which
+ * makes it pick the sequential pipeline over datafree. 0.12: a list of class
+ * names in pipelines/registry.py _infer_pipeline, QuantizationModifier by its
+ * scheme; 0.13: the modifier's `requires_calibration_data` field (so
+ * LogarithmicEqualizationModifier, a SmoothQuantModifier subclass, counts),
+ * which `args` may set. */
+bool ms_modifier_type_requires_calibration(const ms_modifier_type *type, ms_upstream profile,
+                                           const ms_node *args);
 /* The known type name closest to `name` (edit distance), for "did you mean". */
 const char *ms_modifier_type_nearest(const char *name);
 
@@ -87,6 +102,8 @@ bool ms_modifier_initialized(const ms_modifier *m);
 bool ms_modifier_started(const ms_modifier *m);
 bool ms_modifier_ended(const ms_modifier *m);
 bool ms_modifier_finalized(const ms_modifier *m);
+/* The profile its lifecycle runs it under (ms_lifecycle_set_upstream). */
+ms_upstream ms_modifier_upstream(const ms_modifier *m);
 
 /* The type's live metric (MagnitudePruning: "sparsity"), or NULL when the type
  * reports none. `*has_value` is false before the first value. */

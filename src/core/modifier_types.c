@@ -2,9 +2,11 @@
  *
  * Training-driven types (pruning, distillation) use the base start/end rules.
  * Calibration-driven types start on calibration_epoch_start, end on
- * calibration_epoch_end, and end from on_finalize if still running. */
+ * calibration_epoch_end, and end from on_finalize if still running (0.12);
+ * their 0.13 hooks are tables of their own (see "0.13" below). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "modifier_impl.h"
 #include "scheduler.h"
@@ -267,6 +269,161 @@ static ms_status smoothquant_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, boo
     return MS_OK;
 }
 
+/* ---- 0.13 (upstream ab1ba3eff) ----
+ *
+ * The calibration types lost their on_event, on_start and on_end: the base
+ * update_event calls on_calibration_start / on_sequential_epoch_end /
+ * on_calibration_end instead (modifiers/modifier.py:136-150), and those set
+ * no flags themselves. The hooks act on the world where 0.12's on_start and
+ * on_end did. */
+
+static ms_status v013_calibration_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ev;
+    ctx->world->ops->observe_inputs(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+static ms_status v013_calibration_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ev;
+    ctx->world->ops->compress(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+/* gptq/base.py:216-238: raised before the base sets started_, so it stays false */
+static ms_status v013_gptq_calibration_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    if (ctx->world->ops->quant_schemes_attached(ctx->world->self, ctx->world_state) == 0)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "GPTQModifier was unable to find any modules to quantize. Please "
+                            "check quantization `config_groups` and `targets` in recipe");
+    return v013_calibration_start(m, ctx, ev);
+}
+
+/* GPTQ, SparseGPT, Wanda, SmoothQuant, AWQ keep 0.12's "if not self.ended_:
+ * self.on_end(state, None)" (e.g. gptq/base.py:378-379), but on_end is now
+ * the base no-op: it is reported, ends nothing and leaves ended false. */
+static ms_status v013_calibration_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    return m->ended ? MS_OK : ms_hook_end(m, ctx, NULL);
+}
+
+#define V013_CALIBRATION_HOOKS                                                                     \
+    .on_calibration_start = v013_calibration_start, .on_calibration_end = v013_calibration_end
+
+/* QuantizationModifier has no on_finalize at 0.13 (quantization/base.py): the
+ * base one returns True, so it finalizes, and nothing ends it there. Its
+ * on_sequential_epoch_end takes `modules` (quantization/base.py:83-85). */
+static const ms_modifier_type v013_quantization = {
+    .on_initialize = quantization_on_initialize,
+    .on_calibration_start = v013_calibration_start,
+    .on_calibration_end = v013_calibration_end,
+    .sequential_owner = "QuantizationModifier",
+};
+
+static const ms_modifier_type v013_gptq = {
+    .on_initialize = gptq_on_initialize,
+    .on_calibration_start = v013_gptq_calibration_start,
+    .on_calibration_end = v013_calibration_end,
+    .on_finalize = v013_calibration_finalize,
+    .sequential_owner = "GPTQModifier", /* gptq/base.py:240-242 takes `modules` */
+};
+
+/* SparsityModifierBase (sgpt_base.py:176), SmoothQuant (smoothquant/base.py:152)
+ * and AWQ (awq/base.py:249) override on_sequential_epoch_end without `modules` */
+static const ms_modifier_type v013_sparsity = {
+    V013_CALIBRATION_HOOKS,
+    .on_finalize = v013_calibration_finalize,
+    .sequential_without_modules = true,
+};
+
+static const ms_modifier_type v013_smoothquant = {
+    V013_CALIBRATION_HOOKS,
+    .on_initialize = smoothquant_on_initialize,
+    .on_finalize = v013_calibration_finalize,
+    .sequential_without_modules = true,
+};
+
+/* Whether a scheme map (a config group, or `scheme` written out) makes the
+ * config need calibration data: compressed-tensors
+ * QuantizationConfig.requires_calibration_data, which llm-compressor 0.13's
+ * QuantizationMixin._set_requires_calibration_data restates (mixin.py:299-321).
+ * `weight_observer` is the modifier's override of the weights' observer. */
+static bool scheme_requires_calibration(const ms_node *scheme, const char *weight_observer)
+{
+    const ms_node *weights = ms_node_get(scheme, "weights");
+    if (weights && weights->kind == MS_NODE_MAP) {
+        const ms_node *obs = ms_node_get(weights, "observer");
+        const char *name = weight_observer                 ? weight_observer
+                           : obs && ms_node_is_string(obs) ? obs->value
+                                                           : NULL;
+        if (name && !strcmp(name, "imatrix_mse"))
+            return true;
+    }
+    bool dynamic = false;
+    const ms_node *input = ms_node_get(scheme, "input_activations");
+    if (input && input->kind == MS_NODE_MAP) {
+        /* QuantizationArgs.dynamic defaults to False */
+        const ms_node *d = ms_node_get(input, "dynamic");
+        if (!d || (ms_node_as_bool(d, &dynamic) && !dynamic) ||
+            (ms_node_is_string(d) && !strcmp(d->value, "local")))
+            return true;
+    }
+    const ms_node *output = ms_node_get(scheme, "output_activations");
+    if (output && output->kind == MS_NODE_MAP) {
+        const ms_node *d = ms_node_get(output, "dynamic");
+        if (!d || (ms_node_as_bool(d, &dynamic) && !dynamic))
+            return true;
+    }
+    return false;
+}
+
+/* The preset schemes with static (FP8) or locally dynamic (NVFP4) input
+ * activations: compressed-tensors quantization/quant_scheme.py; the other
+ * presets have no activations or dynamic ones. */
+static bool preset_requires_calibration(const char *name)
+{
+    return !strcasecmp(name, "FP8") || !strcasecmp(name, "NVFP4");
+}
+
+/* Under both profiles the same test on the resolved config (0.12 asks
+ * compressed-tensors from pipelines/registry.py, 0.13 the mixin's validator). */
+static bool quantization_requires_calibration(ms_upstream profile, const ms_node *args)
+{
+    (void)profile;
+    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
+    if (kv && !ms_node_is_null(kv))
+        return true;
+    const char *weight_observer = NULL;
+    const ms_node *wo = ms_node_get(args, "weight_observer");
+    const ms_node *observers = ms_node_get(args, "observer");
+    const ms_node *ow = observers ? ms_node_get(observers, "weights") : NULL;
+    if (ow && ms_node_is_string(ow)) /* the observer dict wins (mixin.py:416-419) */
+        weight_observer = ow->value;
+    else if (wo && ms_node_is_string(wo))
+        weight_observer = wo->value;
+    const ms_node *groups = ms_node_get(args, "config_groups");
+    if (groups && groups->kind == MS_NODE_MAP)
+        for (size_t i = 0; i < groups->count; i++)
+            if (scheme_requires_calibration(groups->items[i], weight_observer))
+                return true;
+    const ms_node *scheme = ms_node_get(args, "scheme");
+    if (scheme && ms_node_is_string(scheme))
+        return preset_requires_calibration(scheme->value);
+    if (scheme && scheme->kind == MS_NODE_MAP) {
+        /* {PRESET: targets, ...} or one scheme written out */
+        if (ms_node_get(scheme, "weights") || ms_node_get(scheme, "input_activations") ||
+            ms_node_get(scheme, "output_activations"))
+            return scheme_requires_calibration(scheme, weight_observer);
+        for (size_t i = 0; i < scheme->count; i++)
+            if (preset_requires_calibration(scheme->keys[i]->value))
+                return true;
+    }
+    return false;
+}
+
 /* on_start and on_finalize are listed per type: GPTQ and Quantization differ there */
 #define CALIBRATION_HOOKS                                                                          \
     .drive = MS_DRIVE_CALIBRATION, .on_end = calibration_on_end, .on_event = calibration_on_event
@@ -306,6 +463,8 @@ static const ms_modifier_type quantization = {
     .on_initialize = quantization_on_initialize,
     .on_start = calibration_on_start,
     .on_finalize = quantization_on_finalize,
+    .v013 = &v013_quantization,
+    .requires_calibration = quantization_requires_calibration,
 };
 
 static const ms_modifier_type gptq = {
@@ -316,20 +475,33 @@ static const ms_modifier_type gptq = {
     .on_initialize = gptq_on_initialize,
     .on_start = gptq_on_start,
     .on_finalize = calibration_on_finalize,
+    .v013 = &v013_gptq,
+    .requires_calibration_data = true,
 };
 
-static const ms_modifier_type sparsegpt = {
-    .name = "SparseGPTModifier", CALIBRATION_HOOKS, CALIBRATION_START_FINALIZE};
-static const ms_modifier_type wanda = {
-    .name = "WandaPruningModifier", CALIBRATION_HOOKS, CALIBRATION_START_FINALIZE};
-static const ms_modifier_type awq = {
-    .name = "AWQModifier", CALIBRATION_HOOKS, CALIBRATION_START_FINALIZE};
+static const ms_modifier_type sparsegpt = {.name = "SparseGPTModifier",
+                                           CALIBRATION_HOOKS,
+                                           CALIBRATION_START_FINALIZE,
+                                           .v013 = &v013_sparsity,
+                                           .requires_calibration_data = true};
+static const ms_modifier_type wanda = {.name = "WandaPruningModifier",
+                                       CALIBRATION_HOOKS,
+                                       CALIBRATION_START_FINALIZE,
+                                       .v013 = &v013_sparsity,
+                                       .requires_calibration_data = true};
+static const ms_modifier_type awq = {.name = "AWQModifier",
+                                     CALIBRATION_HOOKS,
+                                     CALIBRATION_START_FINALIZE,
+                                     .v013 = &v013_sparsity,
+                                     .requires_calibration_data = true};
 
 static const ms_modifier_type smoothquant = {
     .name = "SmoothQuantModifier",
     CALIBRATION_HOOKS,
     CALIBRATION_START_FINALIZE,
     .on_initialize = smoothquant_on_initialize,
+    .v013 = &v013_smoothquant,
+    .requires_calibration_data = true,
 };
 
 static const ms_modifier_type logarithmic_equalization = {
@@ -337,6 +509,8 @@ static const ms_modifier_type logarithmic_equalization = {
     CALIBRATION_HOOKS,
     CALIBRATION_START_FINALIZE,
     .on_initialize = smoothquant_on_initialize,
+    .v013 = &v013_smoothquant,
+    .requires_calibration_data = true,
 };
 
 const ms_modifier_type *const ms_builtin_types[] = {

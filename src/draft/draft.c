@@ -139,6 +139,7 @@ struct ms_draft {
     unsigned next_id, saved_id; /* id of the last command applied when saved; 0: none */
     ms_draft_diag *diags;
     size_t n_diags;
+    ms_lint_run run; /* the run the lifecycle warnings speak of */
 };
 
 static void mod_clear(mod *m)
@@ -358,12 +359,18 @@ static ms_status recheck(ms_draft *s)
         return st == MS_ERR_NOMEM ? st : add_diag(s, &d, NULL);
     ms_diag_list list;
     ms_diag_list_init(&list);
-    st = ms_lint_recipe(s->schema, r, &list);
+    st = ms_lint_recipe_for(s->schema, r, &s->run, &list);
     for (size_t i = 0; i < list.count && st == MS_OK; i++)
         st = add_diag(s, &list.items[i], r);
     ms_diag_list_free(&list);
     ms_recipe_free(r);
     return st;
+}
+
+ms_status ms_draft_set_run(ms_draft *s, const ms_lint_run *run)
+{
+    s->run = *run;
+    return recheck(s);
 }
 
 size_t ms_draft_diag_count(const ms_draft *s)
@@ -397,6 +404,7 @@ ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const c
     }
     s->schema = schema;
     s->next_id = 1;
+    s->run = ms_lint_default_run();
     const ms_node *root = ms_doc_root(ms_recipe_doc(recipe));
     const char *filter = ms_recipe_stage_filter(recipe);
     ms_status st = MS_OK;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../recipe/lint.h"
 #include "../recipe/recipe.h"
 #include "../recipe/schema.h"
 #include "../util/status.h"
@@ -88,6 +89,10 @@ typedef struct ms_draft_diag {
     int modifier;
     char field[64];
 } ms_draft_diag;
+
+/* The run the lifecycle warnings speak of (default: oneshot() as upstream
+ * runs it); checks the draft again for it. */
+ms_status ms_draft_set_run(ms_draft *s, const ms_lint_run *run);
 
 /* The diagnostics of the draft as it is now (re-checked after every
  * edit), errors and warnings in draft order. */

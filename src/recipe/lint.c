@@ -226,19 +226,29 @@ static void lint_magnitude(lctx *c, const mod_info *m, bool *uses_update)
     lint_schedule_range(c, m, name, at);
 }
 
+/* Whether the run's calibration events flag every modifier started and
+ * ended: llm-compressor 0.13's base update_event (ab1ba3eff
+ * modifiers/modifier.py:136-150), whatever start and end say. */
+static bool calibration_flags_all(const lctx *c)
+{
+    return c->run.calibration && c->run.upstream == MS_UPSTREAM_0_13;
+}
+
 static void lint_modifier(lctx *c, const mod_info *m)
 {
     bool uses_update = false;
     if (!strcmp(m->name, "MagnitudePruningModifier"))
         lint_magnitude(c, m, &uses_update);
-    if (m->training && m->end.set && m->end.value == -1) {
+    /* "never starts" is not true where calibration_start flags it started */
+    bool can_predict = !(m->training && calibration_flags_all(c));
+    if (can_predict && m->training && m->end.set && m->end.value == -1) {
         ms_diag *d =
             ms_report_at(&c->d, "W-END-NEG", m->end_n,
                          "%s has end: -1, so it never starts: upstream starts a modifier only "
                          "while index < end (sparseml read -1 as 'until training ends')",
                          m->name);
         ms_diag_hint(d, "leave end out (null) to run until the end");
-    } else if (m->training && m->start.set && m->end.set &&
+    } else if (can_predict && m->training && m->start.set && m->end.set &&
                (m->end.value < m->start.value ||
                 (m->end.value == m->start.value && strcmp(m->name, "MagnitudePruningModifier")))) {
         ms_diag *d = ms_report_at(&c->d, "W-END-BEFORE-START", m->end_n,
@@ -256,14 +266,15 @@ static void lint_modifier(lctx *c, const mod_info *m)
     }
     /* upstream's lifecycle builds every event as Event(type_=...): index 0,
      * in oneshot and in a loop calling LifecycleCallbacks (core/lifecycle.py) */
-    if (m->training && m->start.set && m->start.value > 0 && !c->run.intended_index) {
+    if (can_predict && m->training && m->start.set && m->start.value > 0 &&
+        !c->run.intended_index) {
         ms_diag *d =
             ms_report_at(&c->d, "W-START-NEVER", m->start_n,
                          "%s never starts: start is %g but upstream's lifecycle builds its "
                          "events with index 0",
                          m->name, m->start.value);
         ms_diag_hint(d, "use start: 0 to start at initialize");
-    } else if (m->training && !m->start.set) {
+    } else if (can_predict && m->training && !m->start.set) {
         ms_diag *d = ms_report_at(&c->d, "W-START-NEVER", m->e->type_key,
                                   "%s never starts: it has no start, and upstream's "
                                   "should_start is false without one",
@@ -324,7 +335,19 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         const ms_node *at = m->e->type_key;
         if (outcome_unknown(c, m, first_diag))
             continue;
-        if (m->training && starts_at_initialize(m) && !c->run.training_loop) {
+        if (m->training && calibration_flags_all(c)) {
+            bool at_init = starts_at_initialize(m);
+            ms_diag *d = ms_report_at(
+                &c->d, "W-CALIB-MARKS", at,
+                at_init ? "%s starts at initialize, then llm-compressor 0.13's calibration_end "
+                          "marks it ended without running on_end: its end does not apply"
+                        : "%s is marked started by llm-compressor 0.13's calibration_start and "
+                          "ended by calibration_end without running on_start or on_end: its "
+                          "start and end do not apply",
+                m->name);
+            ms_diag_hint(d, "at 0.13 oneshot() only flags training-driven modifiers: run it in a "
+                            "training loop of your own calling LifecycleCallbacks");
+        } else if (m->training && starts_at_initialize(m) && !c->run.training_loop) {
             ms_diag *d = ms_report_at(&c->d, "W-ONESHOT-TRAINING", at,
                                       "%s starts at initialize but never ends: it is driven by "
                                       "batch events, and oneshot() sends none (only "
@@ -341,10 +364,15 @@ static void lint_entries(lctx *c, const ms_schema *schema)
         }
         if (!m->training && !starts_at_initialize(m) && c->run.training_loop &&
             !c->run.calibration) {
-            ms_diag *d = ms_report_at(&c->d, "W-TRAINING-CALIB", at,
-                                      "%s is driven by calibration events, which a training "
-                                      "loop never sends: it never starts, and finalize ends it",
-                                      m->name);
+            /* at 0.13 on_finalize's "end if still running" calls the base
+             * class's no-op on_end, which leaves it unended */
+            ms_diag *d = ms_report_at(
+                &c->d, "W-TRAINING-CALIB", at,
+                "%s is driven by calibration events, which a training loop never sends: it "
+                "never starts, and %s",
+                m->name,
+                c->run.upstream == MS_UPSTREAM_0_13 ? "finalize does not end it either"
+                                                    : "finalize ends it");
             ms_diag_hint(d, "run it with oneshot(), which gives it a calibration pass of its own");
         }
     }

@@ -15,9 +15,30 @@ static void put_number(FILE *out, double v)
         fprintf(out, "%.17g", v);
 }
 
-static void put_event(FILE *out, const ms_call *c, ms_index_mode mode)
+/* What a generated sequential_epoch_end passes as modules: in a pass with
+ * one (basic, datafree) the whole model; in a sequential pass the subgraph
+ * before the first decoder layer, then each layer's. */
+static void put_modules(FILE *out, const ms_call *calls, size_t n, size_t i)
 {
-    fprintf(out, "event: %s", ms_event_type_name(c->event.type));
+    size_t first = i, last = i;
+    while (first > 0 && calls[first - 1].kind == MS_CALL_EVENT &&
+           calls[first - 1].event.type == MS_EV_SEQUENTIAL_EPOCH_END)
+        first--;
+    while (last + 1 < n && calls[last + 1].kind == MS_CALL_EVENT &&
+           calls[last + 1].event.type == MS_EV_SEQUENTIAL_EPOCH_END)
+        last++;
+    if (first == last)
+        fputs(", modules: [model, lm_head]", out);
+    else if (i == first)
+        fputs(", modules: [model.embed_tokens]", out);
+    else
+        fprintf(out, ", layer: %zu", i - first - 1);
+}
+
+static void put_event(FILE *out, const ms_call *c, const ms_scenario_header *h)
+{
+    ms_index_mode mode = h->index_mode;
+    fprintf(out, "event: %s", ms_event_type_name_in(c->event.type, h->upstream));
     if (mode == MS_INDEX_STEP && c->event.global_step)
         fprintf(out, ", global_step: %lld", c->event.global_step);
     if (mode == MS_INDEX_STEP && c->event.global_batch)
@@ -32,6 +53,7 @@ ms_status ms_scenario_write(FILE *out, const ms_scenario_header *h, const char *
                             const ms_call *calls, size_t n)
 {
     fprintf(out, "# %s\n", h->comment ? h->comment : "a modsim scenario");
+    fprintf(out, "upstream: \"%s\"\n", ms_upstream_name(h->upstream));
     fprintf(out, "index: %s\n", h->index_mode == MS_INDEX_UPSTREAM ? "upstream" : "step");
     if (h->index_mode == MS_INDEX_STEP && (h->steps_per_epoch || h->batches_per_step)) {
         fputs("clock:\n", out);
@@ -63,7 +85,9 @@ ms_status ms_scenario_write(FILE *out, const ms_scenario_header *h, const char *
             break;
         case MS_CALL_EVENT:
             fputs("  - {", out);
-            put_event(out, c, h->index_mode);
+            put_event(out, c, h);
+            if (c->event.has_modules)
+                put_modules(out, calls, n, i);
             if (c->narrowed)
                 fprintf(out, ", only: %zu", c->modifier);
             fputs("}\n", out);
@@ -76,7 +100,9 @@ ms_status ms_scenario_write(FILE *out, const ms_scenario_header *h, const char *
             break;
         case MS_CALL_MODIFIER_UPDATE_EVENT:
             fprintf(out, "  - {modifier: %zu, call: update_event, ", c->modifier);
-            put_event(out, c, h->index_mode);
+            put_event(out, c, h);
+            if (c->event.has_modules)
+                put_modules(out, calls, n, i);
             fputs("}\n", out);
             break;
         }

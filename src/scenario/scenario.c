@@ -10,6 +10,7 @@ enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
 
 struct ms_scenario {
     ms_index_mode index_mode;
+    ms_upstream upstream;
     ms_recipe *recipe;
     ms_call *calls;
     size_t n_calls;
@@ -22,6 +23,7 @@ typedef struct loader {
     long long steps_per_epoch, batches_per_step;
     size_t n_modifiers;
     ms_index_mode index_mode;
+    ms_upstream upstream;
 } loader;
 
 static ms_status bad(const loader *ld, const ms_node *at, const char *hint, const char *fmt,
@@ -84,16 +86,76 @@ static ms_status load_clock(loader *ld, const ms_node *clock)
     return st;
 }
 
+/* An event name the profile does not know; when the other profile knows it,
+ * the hint says what this one calls that event. */
+static ms_status unknown_event(const loader *ld, const ms_node *at, const char *name)
+{
+    char hint[512];
+    ms_event_type type;
+    ms_upstream other = ld->upstream == MS_UPSTREAM_0_12 ? MS_UPSTREAM_0_13 : MS_UPSTREAM_0_12;
+    if (name && ms_event_type_parse_in(name, other, &type))
+        snprintf(hint, sizeof hint,
+                 "%s is the upstream %s name; %s calls it %s (the profile is set by "
+                 "'upstream:' or modsim trace --upstream)",
+                 name, ms_upstream_name(other), ms_upstream_name(ld->upstream),
+                 ms_event_type_name_in(type, ld->upstream));
+    else
+        snprintf(hint, sizeof hint, "valid events: %s (upstream %s)",
+                 ms_event_type_names_in(ld->upstream), ms_upstream_name(ld->upstream));
+    char what[64];
+    snprintf(what, sizeof what, " at upstream %s", ms_upstream_name(ld->upstream));
+    return bad(ld, at, hint, "unknown event '%s'%s", name ? name : "(missing)", what);
+}
+
+/* `modules: [NAME, ...]` or `layer: K` on a sequential_epoch_end: upstream's
+ * pipelines pass the subgraph's modules with it. */
+static ms_status load_modules(const loader *ld, const ms_node *call, ms_call *out)
+{
+    const ms_node *modules = ms_node_get(call, "modules");
+    const ms_node *layer = ms_node_get(call, "layer");
+    if (!modules && !layer)
+        return MS_OK;
+    const ms_node *key = ms_node_key(call, modules ? "modules" : "layer");
+    if (modules && layer)
+        return bad(ld, ms_node_key(call, "layer"), "keep one of them",
+                   "both 'modules' and 'layer' are given%s%s", "", "");
+    if (out->event.type != MS_EV_SEQUENTIAL_EPOCH_END)
+        return bad(ld, key, "only sequential_epoch_end carries the modules of a subgraph",
+                   "'%s' on a %s event", key->value,
+                   ms_event_type_name_in(out->event.type, ld->upstream));
+    static const char *const modules_hint = "e.g. modules: [model.layers.0.mlp.down_proj]";
+    if (modules && modules->kind != MS_NODE_SEQ)
+        return bad(ld, modules, modules_hint,
+                   "'modules' must be a list of module names, not a %s%s",
+                   ms_node_type_name(modules), "");
+    if (modules) {
+        for (size_t i = 0; i < modules->count; i++)
+            if (!ms_node_is_string(modules->items[i])) {
+                const ms_node *item = modules->items[i];
+                return item->kind == MS_NODE_SCALAR
+                           ? bad(ld, item, modules_hint,
+                                 "a module name must be a string, not %s '%s'",
+                                 ms_node_type_name(item), item->value)
+                           : bad(ld, item, modules_hint,
+                                 "a module name must be a string, not a %s%s",
+                                 ms_node_type_name(item), "");
+            }
+    } else {
+        long long k;
+        ms_status st = read_count(ld, layer, "layer", false, &k);
+        if (st != MS_OK)
+            return st;
+    }
+    out->event.has_modules = true;
+    return MS_OK;
+}
+
 static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_call *out)
 {
     const ms_node *name = ms_node_get(call, "event");
     if (!name || name->kind != MS_NODE_SCALAR ||
-        !ms_event_type_parse(name->value, &out->event.type))
-        return bad(ld, name ? name : call,
-                   "valid events: batch_start, loss_calculated, optim_pre_step, "
-                   "optim_post_step, batch_end, calibration_epoch_start, sequential_epoch_end, "
-                   "calibration_epoch_end, initialize, finalize",
-                   "unknown event '%s'%s", name ? text_of(name) : "(missing)", "");
+        !ms_event_type_parse_in(name->value, ld->upstream, &out->event.type))
+        return unknown_event(ld, name ? name : call, name ? text_of(name) : NULL);
     long long step = 0, batch = 0;
     const ms_node *v = ms_node_get(call, "global_step");
     ms_status st = MS_OK;
@@ -117,7 +179,7 @@ static ms_status load_event_fields(const loader *ld, const ms_node *call, ms_cal
         out->event.steps_per_epoch = ld->steps_per_epoch;
         out->event.batches_per_step = ld->batches_per_step;
     }
-    return MS_OK;
+    return load_modules(ld, call, out);
 }
 
 static ms_status read_modifier(const loader *ld, const ms_node *mod, size_t *out)
@@ -144,7 +206,8 @@ static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
     static const char *const call_hint =
         "a call is 'initialize', 'finalize', {event: NAME, global_step: N, loss: X} or "
         "{modifier: I, call: initialize|update_event|finalize, event: NAME}; "
-        "{event: NAME, only: I} narrows the lifecycle to modifier I";
+        "{event: NAME, only: I} narrows the lifecycle to modifier I; a "
+        "sequential_epoch_end may add modules: [NAME, ...] or layer: K";
     if (call->kind == MS_NODE_SCALAR) {
         if (!strcmp(call->value, "initialize"))
             out->kind = MS_CALL_INITIALIZE;
@@ -157,8 +220,8 @@ static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
     if (call->kind != MS_NODE_MAP)
         return bad(ld, call, call_hint, "a call must be a name or a map, not a %s%s",
                    ms_node_type_name(call), "");
-    static const char *const keys[] = {"event",    "global_step", "global_batch", "loss",
-                                       "modifier", "call",        "only",         NULL};
+    static const char *const keys[] = {"event", "global_step", "global_batch", "loss",  "modifier",
+                                       "call",  "only",        "modules",      "layer", NULL};
     ms_status st = check_keys(ld, call, keys, "a call", call_hint);
     if (st != MS_OK)
         return st;
@@ -247,20 +310,40 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
                            col_off, NULL, &sc->recipe, diag);
 }
 
+/* `upstream: "0.12"|"0.13"`; the caller's choice, when given, wins. */
+static ms_status load_upstream(loader *ld, const ms_node *root, const ms_upstream *chosen)
+{
+    const ms_node *v = ms_node_get(root, "upstream");
+    ld->upstream = MS_UPSTREAM_DEFAULT;
+    if (v && !ms_node_is_null(v) && v->kind != MS_NODE_SCALAR)
+        return bad(ld, v, "valid: " MS_UPSTREAM_VALID,
+                   "'upstream' must be a version string, not a %s%s", ms_node_type_name(v), "");
+    if (v && !ms_node_is_null(v) && !ms_upstream_parse(v->value, &ld->upstream))
+        return bad(ld, v, "valid: " MS_UPSTREAM_VALID, "unknown upstream version '%s'%s", v->value,
+                   "");
+    if (chosen)
+        ld->upstream = *chosen;
+    return MS_OK;
+}
+
 static ms_status load(ms_scenario *sc, const char *path, const char *text, const ms_node *root,
-                      ms_diag *diag)
+                      const ms_upstream *upstream, ms_diag *diag)
 {
     loader ld = {.file = path, .diag = diag};
     if (!root || root->kind != MS_NODE_MAP)
         return bad(&ld, root, "see the scenario format in README.md",
                    "a scenario must be a map with 'recipe' and 'calls', not %s%s",
                    root ? ms_node_type_name(root) : "an empty file", "");
-    static const char *const keys[] = {"index", "clock", "recipe", "recipe_file",
-                                       "model", "calls", NULL};
-    ms_status st = check_keys(&ld, root, keys, "the scenario",
-                              "valid keys: index, clock, recipe, recipe_file, model, calls");
+    static const char *const keys[] = {"index", "clock", "recipe",   "recipe_file",
+                                       "model", "calls", "upstream", NULL};
+    ms_status st =
+        check_keys(&ld, root, keys, "the scenario",
+                   "valid keys: index, clock, recipe, recipe_file, model, calls, upstream");
+    if (st == MS_OK)
+        st = load_upstream(&ld, root, upstream);
     if (st != MS_OK)
         return st;
+    sc->upstream = ld.upstream;
     const ms_node *index = ms_node_get(root, "index");
     if (index && !ms_node_is_null(index)) {
         if (index->kind == MS_NODE_SCALAR && !strcmp(index->value, "upstream"))
@@ -296,8 +379,8 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
     return MS_OK;
 }
 
-ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
-                            ms_diag *diag)
+ms_status ms_scenario_parse_as(const char *text, size_t len, const char *path,
+                               const ms_upstream *upstream, ms_scenario **out, ms_diag *diag)
 {
     *out = NULL;
     ms_doc *doc = NULL;
@@ -306,7 +389,7 @@ ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_s
     if (st == MS_OK)
         st = ms_doc_parse(text, len, path, &doc, diag);
     if (st == MS_OK)
-        st = load(sc, path, text, ms_doc_root(doc), diag);
+        st = load(sc, path, text, ms_doc_root(doc), upstream, diag);
     /* the recipe keeps its own document; the scenario's is no longer needed */
     ms_doc_free(doc);
     if (st != MS_OK) {
@@ -317,7 +400,14 @@ ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_s
     return MS_OK;
 }
 
-ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
+ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
+                            ms_diag *diag)
+{
+    return ms_scenario_parse_as(text, len, path, NULL, out, diag);
+}
+
+ms_status ms_scenario_load_as(const char *path, const ms_upstream *upstream, ms_scenario **out,
+                              ms_diag *diag)
 {
     *out = NULL;
     char *text;
@@ -325,9 +415,14 @@ ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
     ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, diag);
     if (st != MS_OK)
         return st;
-    st = ms_scenario_parse(text, len, path, out, diag);
+    st = ms_scenario_parse_as(text, len, path, upstream, out, diag);
     free(text);
     return st;
+}
+
+ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
+{
+    return ms_scenario_load_as(path, NULL, out, diag);
 }
 
 void ms_scenario_free(ms_scenario *sc)
@@ -342,6 +437,11 @@ void ms_scenario_free(ms_scenario *sc)
 ms_index_mode ms_scenario_index_mode(const ms_scenario *sc)
 {
     return sc->index_mode;
+}
+
+ms_upstream ms_scenario_upstream(const ms_scenario *sc)
+{
+    return sc->upstream;
 }
 
 const ms_recipe *ms_scenario_recipe(const ms_scenario *sc)

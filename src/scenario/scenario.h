@@ -9,6 +9,7 @@
 
 #include "../core/call.h"
 #include "../core/lifecycle.h"
+#include "../core/upstream.h"
 #include "../recipe/recipe.h"
 #include "../util/status.h"
 
@@ -26,9 +27,19 @@ ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag);
  * diagnostics and is where a `recipe_file` is looked up from. */
 ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
                             ms_diag *diag);
+/* The same under a profile chosen by the caller (`modsim trace --upstream`),
+ * which wins over the scenario's `upstream:` key; NULL: the scenario's own.
+ * Event names are checked against the profile in force. */
+ms_status ms_scenario_load_as(const char *path, const ms_upstream *upstream, ms_scenario **out,
+                              ms_diag *diag);
+ms_status ms_scenario_parse_as(const char *text, size_t len, const char *path,
+                               const ms_upstream *upstream, ms_scenario **out, ms_diag *diag);
 void ms_scenario_free(ms_scenario *sc);
 
 ms_index_mode ms_scenario_index_mode(const ms_scenario *sc);
+/* The profile in force: the caller's, else the `upstream:` key, else 0.12.
+ * Lifecycles that run the scenario's calls take it (ms_lifecycle_set_upstream). */
+ms_upstream ms_scenario_upstream(const ms_scenario *sc);
 const ms_recipe *ms_scenario_recipe(const ms_scenario *sc);
 size_t ms_scenario_call_count(const ms_scenario *sc);
 const ms_call *ms_scenario_call_at(const ms_scenario *sc, size_t i);
@@ -46,6 +57,7 @@ typedef struct ms_scenario_header {
     ms_index_mode index_mode;
     long long steps_per_epoch;  /* 0: the index is the global step */
     long long batches_per_step; /* 0: not set */
+    ms_upstream upstream;
 } ms_scenario_header;
 
 /* Writes a scenario that runs `calls` (of a generated run: their events

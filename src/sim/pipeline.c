@@ -4,9 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include "../util/quant_words.h"
 
 static const char *const names[] = {
 #define MS_PIPELINE_NAME(id, name, help) name,
@@ -37,7 +34,8 @@ ms_pipeline_config ms_pipeline_defaults(void)
                                 .epoch_index = true,
                                 .index_mode = MS_INDEX_UPSTREAM,
                                 .calibration = MS_PIPELINE_INDEPENDENT,
-                                .layers = 4};
+                                .layers = 4,
+                                .upstream = MS_UPSTREAM_DEFAULT};
 }
 
 static bool is_training(const ms_recipe_entry *e)
@@ -112,7 +110,8 @@ ms_lint_run ms_pipeline_lint_run(const ms_pipeline_config *cfg)
 {
     return (ms_lint_run){.training_loop = cfg->epochs > 0,
                          .calibration = cfg->calibration != MS_PIPELINE_NONE,
-                         .intended_index = cfg->index_mode == MS_INDEX_STEP};
+                         .intended_index = cfg->index_mode == MS_INDEX_STEP,
+                         .upstream = cfg->upstream};
 }
 
 void ms_pipeline_describe(const ms_pipeline_config *cfg, char *buf, size_t cap)
@@ -129,73 +128,18 @@ void ms_pipeline_describe(const ms_pipeline_config *cfg, char *buf, size_t cap)
     else
         snprintf(run, sizeof run, "a training loop then %s calibration: not a run upstream makes",
                  ms_pipeline_name(cfg->calibration));
-    snprintf(buf, cap, "%s; %s", run,
+    snprintf(buf, cap, "%s; %s; llm-compressor %s", run,
              cfg->index_mode == MS_INDEX_UPSTREAM
                  ? "index 0, as upstream builds events"
-                 : "INTENDED index (the schedule as written; upstream sends index 0)");
+                 : "INTENDED index (the schedule as written; upstream sends index 0)",
+             ms_upstream_name(cfg->upstream));
 }
 
-/* upstream pipelines/registry.py _infer_pipeline at 715e1166c~1: a list of
- * class names (so LogarithmicEqualizationModifier, a SmoothQuant subclass, is
- * not in it and infers datafree), then QuantizationModifier's resolved config */
-static const char *const need_data[] = {
-    "SmoothQuantModifier", "WandaPruningModifier", "SparseGPTModifier", "GPTQModifier",
-    "AWQModifier",         "AutoRoundModifier",    "IMatrixGatherer"};
-
-/* compressed-tensors QuantizationArgs: `dynamic` defaults to false (static) */
-static bool static_args(const ms_node *args)
+ms_pipeline ms_pipeline_infer(const ms_recipe_entry *entry, ms_upstream upstream)
 {
-    if (!args || args->kind != MS_NODE_MAP)
-        return false;
-    const ms_node *dyn = ms_node_get(args, "dynamic");
-    bool b;
-    if (!dyn || ms_node_is_null(dyn))
-        return true;
-    if (dyn->kind == MS_NODE_SCALAR && !strcasecmp(dyn->value, "local"))
-        return true;
-    return ms_node_as_bool(dyn, &b) && !b;
-}
-
-/* QuantizationConfig.requires_calibration_data (compressed-tensors
- * quant_config.py) over the config QuantizationMixin resolves from `scheme`
- * or `config_groups` */
-static bool quantization_needs_data(const ms_node *args)
-{
-    if (!args || args->kind != MS_NODE_MAP)
-        return false;
-    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
-    if (kv && !ms_node_is_null(kv))
-        return true;
-    const ms_node *scheme = ms_node_get(args, "scheme");
-    if (scheme && scheme->kind == MS_NODE_SCALAR && ms_qpreset_static_activations(scheme->value))
-        return true;
-    if (scheme && scheme->kind == MS_NODE_MAP)
-        for (size_t i = 0; i < scheme->count; i++)
-            if (ms_qpreset_static_activations(scheme->keys[i]->value))
-                return true;
-    const ms_node *groups = ms_node_get(args, "config_groups");
-    if (groups && groups->kind == MS_NODE_MAP)
-        for (size_t i = 0; i < groups->count; i++) {
-            const ms_node *g = groups->items[i];
-            if (g->kind != MS_NODE_MAP)
-                continue;
-            const ms_node *in = ms_node_get(g, "input_activations");
-            const ms_node *out = ms_node_get(g, "output_activations");
-            if (static_args(in) || static_args(out))
-                return true;
-        }
-    return false;
-}
-
-ms_pipeline ms_pipeline_infer(const ms_recipe_entry *entry)
-{
-    const char *name = entry->type ? ms_modifier_type_name(entry->type) : entry->type_key->value;
-    for (size_t i = 0; i < sizeof need_data / sizeof need_data[0]; i++)
-        if (!strcmp(name, need_data[i]))
-            return MS_PIPELINE_SEQUENTIAL;
-    if (!strcmp(name, "QuantizationModifier") && quantization_needs_data(entry->args))
-        return MS_PIPELINE_SEQUENTIAL;
-    return MS_PIPELINE_DATAFREE;
+    return entry->type && ms_modifier_type_requires_calibration(entry->type, upstream, entry->args)
+               ? MS_PIPELINE_SEQUENTIAL
+               : MS_PIPELINE_DATAFREE;
 }
 
 typedef struct builder {
@@ -232,6 +176,8 @@ static void calibration(builder *b, ms_pipeline kind, int modifier)
     for (long long i = -1; i <= ends; i++) {
         push(b, MS_CALL_EVENT, pass[i < 0 ? 0 : i < ends ? 1 : 2], 0, modifier);
         b->calls[b->n - 1].narrowed = modifier >= 0;
+        /* upstream's pipelines pass the subgraph's (or the model's) modules */
+        b->calls[b->n - 1].event.has_modules = i >= 0 && i < ends;
     }
 }
 
@@ -301,7 +247,8 @@ ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *r
         }
     if (cfg->calibration == MS_PIPELINE_INDEPENDENT) {
         for (size_t i = 0; i < mods; i++)
-            calibration(&b, ms_pipeline_infer(ms_recipe_entry_at(recipe, i)), (int)i);
+            calibration(&b, ms_pipeline_infer(ms_recipe_entry_at(recipe, i), cfg->upstream),
+                        (int)i);
     } else if (cfg->calibration != MS_PIPELINE_NONE) {
         calibration(&b, cfg->calibration, -1);
     }

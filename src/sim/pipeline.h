@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../core/upstream.h"
 #include "../recipe/lint.h"
 #include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
@@ -51,12 +52,14 @@ typedef struct ms_pipeline_config {
     bool epoch_index;           /* events carry steps_per_epoch: index = fractional epoch */
     ms_index_mode index_mode;   /* upstream: events carry only their type (index 0) */
     ms_pipeline calibration;
-    long long layers; /* decoder layers: the sequential pipeline has layers + 1 subgraphs */
+    long long layers;     /* decoder layers: the sequential pipeline has layers + 1 subgraphs */
+    ms_upstream upstream; /* the llm-compressor release whose lifecycle runs */
 } ms_pipeline_config;
 
-/* oneshot() as upstream runs it: no training loop, the independent pipeline,
- * index 0 (upstream), 4 decoder layers; 4 steps per epoch, epoch index, for
- * when a training loop or the intended index is turned on. */
+/* oneshot() as llm-compressor 0.12 runs it: no training loop, the
+ * independent pipeline, index 0 (upstream), 4 decoder layers; 4 steps per
+ * epoch, epoch index, for when a training loop or the intended index is
+ * turned on. */
 ms_pipeline_config ms_pipeline_defaults(void);
 
 /* A user's training loop calling LifecycleCallbacks, as upstream runs one
@@ -75,9 +78,10 @@ ms_pipeline_config ms_pipeline_intended(const ms_pipeline_config *cfg, const ms_
  * which depend on the recipe. */
 typedef struct ms_pipeline_request {
     ms_pipeline_config cfg;
-    bool training;     /* a training loop as long as the schedule, no calibration */
-    bool epochs_given; /* cfg.epochs was chosen: keep it */
-    bool intended;     /* the intended index (a loop as long as the schedule) */
+    bool training;       /* a training loop as long as the schedule, no calibration */
+    bool epochs_given;   /* cfg.epochs was chosen: keep it */
+    bool intended;       /* the intended index (a loop as long as the schedule) */
+    bool upstream_given; /* cfg.upstream was chosen (it then wins over a scenario's) */
 } ms_pipeline_request;
 
 /* The run `req` asks for over `recipe` (NULL: no schedule). */
@@ -105,9 +109,9 @@ ms_status ms_pipeline_generate(const ms_pipeline_config *cfg, const ms_recipe *r
                                ms_call **out, size_t *n, ms_diag *diag);
 
 /* The pipeline upstream's CalibrationPipeline._infer_pipeline picks for one
- * modifier as the recipe writes it: sequential for the types that need
- * calibration data, and for a QuantizationModifier whose config does
- * (static activations, a kv_cache_scheme); datafree otherwise. */
-ms_pipeline ms_pipeline_infer(const ms_recipe_entry *entry);
+ * modifier as the recipe writes it, at release `upstream`: sequential when it
+ * needs calibration data (ms_modifier_type_requires_calibration), datafree
+ * otherwise. */
+ms_pipeline ms_pipeline_infer(const ms_recipe_entry *entry, ms_upstream upstream);
 
 #endif

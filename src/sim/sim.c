@@ -35,6 +35,7 @@ typedef struct run {
 
 struct ms_sim {
     const ms_recipe *recipe;
+    ms_upstream upstream;
     ms_call *calls;
     size_t n_calls;
     ms_lifecycle *live, *scratch;
@@ -122,6 +123,17 @@ static void save_snapshot_at(ms_sim *sim, size_t k)
 ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_calls, ms_sim **out,
                      ms_diag *diag)
 {
+    return ms_sim_new_as(recipe, MS_UPSTREAM_DEFAULT, calls, n_calls, out, diag);
+}
+
+ms_upstream ms_sim_upstream(const ms_sim *sim)
+{
+    return sim->upstream;
+}
+
+ms_status ms_sim_new_as(const ms_recipe *recipe, ms_upstream upstream, const ms_call *calls,
+                        size_t n_calls, ms_sim **out, ms_diag *diag)
+{
     *out = NULL;
     size_t n_mods = ms_recipe_count(recipe);
     for (size_t i = 0; i < n_calls; i++)
@@ -133,6 +145,7 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     if (!sim)
         return MS_ERR_NOMEM;
     sim->recipe = recipe;
+    sim->upstream = upstream;
     sim->n_calls = n_calls;
     sim->n_mods = n_mods;
     sim->last_raise.modifier = -1;
@@ -151,6 +164,10 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     }
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(recipe, &sim->scratch, diag);
+    if (st == MS_OK) {
+        ms_lifecycle_set_upstream(sim->live, upstream);
+        ms_lifecycle_set_upstream(sim->scratch, upstream);
+    }
     for (size_t m = 0; st == MS_OK && m < n_mods; m++) {
         reach *h = &sim->reach[m];
         const ms_modifier *mod = ms_lifecycle_modifier_const(sim->live, m);
@@ -251,7 +268,7 @@ void ms_sim_call_label(const ms_sim *sim, size_t call, char *buf, size_t cap)
         return;
     }
     const ms_call *c = &sim->calls[call];
-    const char *ev = ms_event_type_name(c->event.type);
+    const char *ev = ms_event_type_name_in(c->event.type, sim->upstream);
     switch (c->kind) {
     case MS_CALL_INITIALIZE:
         snprintf(buf, cap, "initialize");

@@ -41,6 +41,10 @@ enum {
  * copy of `calls`. Direct modifier calls must name a modifier of the recipe. */
 ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_calls, ms_sim **out,
                      ms_diag *diag);
+/* The same, the lifecycle following llm-compressor `upstream`. */
+ms_status ms_sim_new_as(const ms_recipe *recipe, ms_upstream upstream, const ms_call *calls,
+                        size_t n_calls, ms_sim **out, ms_diag *diag);
+ms_upstream ms_sim_upstream(const ms_sim *sim);
 void ms_sim_free(ms_sim *sim);
 
 size_t ms_sim_call_count(const ms_sim *sim);

@@ -21,6 +21,7 @@ typedef struct number_cache {
 struct ms_trace {
     FILE *out;
     size_t call;
+    ms_upstream upstream;
     size_t used;
     int failed;
     ms_sink sink;
@@ -113,7 +114,7 @@ static void put_hook(ms_trace *t, size_t modifier, ms_hook hook, const ms_event 
     put_str(t, ms_hook_name(hook));
     if (ev) {
         PUT_LIT(t, "\", \"event\": \"");
-        put_str(t, ms_event_type_name(ev->type));
+        put_str(t, ms_event_type_name_in(ev->type, t->upstream));
         PUT_LIT(t, "\", \"index\": ");
         put_number(t, &t->index_cache, ms_event_current_index(ev));
         PUT_LIT(t, "}\n");
@@ -145,6 +146,11 @@ ms_status ms_trace_free(ms_trace *t)
     ms_status st = t->failed ? MS_ERR_IO : MS_OK;
     free(t);
     return st;
+}
+
+void ms_trace_set_upstream(ms_trace *t, ms_upstream profile)
+{
+    t->upstream = profile;
 }
 
 const ms_sink *ms_trace_sink(ms_trace *t)

@@ -9,6 +9,7 @@
 
 #include "../core/lifecycle.h"
 #include "../core/record.h"
+#include "../core/upstream.h"
 
 typedef struct ms_trace ms_trace;
 
@@ -16,6 +17,10 @@ typedef struct ms_trace ms_trace;
 ms_status ms_trace_new(FILE *out, ms_trace **trace);
 /* Flushes and frees; returns MS_ERR_IO when a write failed. */
 ms_status ms_trace_free(ms_trace *trace);
+
+/* Event names in hook lines are the profile's (default 0.12): 0.13 writes
+ * calibration_start where 0.12 writes calibration_epoch_start. */
+void ms_trace_set_upstream(ms_trace *trace, ms_upstream profile);
 
 /* The sink that writes a hook line per hook record, an error line per error
  * record and a state line per call-ended record; valid while `trace` lives. */

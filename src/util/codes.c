@@ -254,16 +254,25 @@ static const char explain_w_oneshot_training[] =
     "LifecycleCallbacks.";
 
 static const char explain_w_training_calib[] =
-    "SmoothQuantModifier run by a training loop (`--pipeline none --epochs N`): a loop "
-    "calling LifecycleCallbacks sends no calibration events, so the calibration modifier "
-    "never starts and finalize ends it without having calibrated. Reported only for a "
-    "training-loop run; oneshot() gives it its own calibration pass.";
+    "SmoothQuantModifier run by a training loop (`--training`): a loop calling "
+    "LifecycleCallbacks sends no calibration events, so the calibration modifier never "
+    "starts and finalize ends it without having calibrated (at 0.13 finalize does not even "
+    "end it: its `on_end` is the base class's no-op). Reported only for a training-loop run; "
+    "oneshot() gives it its own calibration pass.";
 
 static const char explain_w_end_never[] =
     "`start: 0, end: 3` on ConstantPruningModifier run by a training loop calling "
     "LifecycleCallbacks: initialize starts it, but every event upstream builds has index "
     "0, so `index >= end` never holds and only finalize stops it. Not reported when the "
     "intended index is on.";
+
+static const char explain_w_calib_marks[] =
+    "ConstantPruningModifier run by oneshot() with `--upstream 0.13`: llm-compressor 0.13's "
+    "base `update_event` marks every modifier started at `calibration_start` and ended at "
+    "`calibration_end` (calling `on_calibration_start` / `on_calibration_end`, no-ops for the "
+    "pruning modifiers), so the trace shows it started and ended, yet its `on_start` (which "
+    "applies the masks) and `on_end` never run; with `start: 0` initialize runs `on_start` "
+    "and only the end is skipped.";
 
 static const ms_code_info codes[] = {
     {"E-IO", MS_SEV_ERROR, "recipe", "the file cannot be opened or read", explain_e_io},
@@ -345,6 +354,10 @@ static const ms_code_info codes[] = {
     {"W-TRAINING-CALIB", MS_SEV_WARNING, "recipe",
      "a calibration-driven modifier run by a training loop, which never starts it",
      explain_w_training_calib},
+    {"W-CALIB-MARKS", MS_SEV_WARNING, "recipe",
+     "a training-driven modifier 0.13's calibration events flag without running its start or "
+     "end",
+     explain_w_calib_marks},
     {"W-END-NEVER", MS_SEV_WARNING, "recipe",
      "`end > 0` on a modifier whose events carry index 0 (a training loop)", explain_w_end_never},
     {"E-LOAD", MS_SEV_ERROR, "any",

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const strategy_names[MS_QSTRAT_COUNT] = {
     "tensor", "channel", "group", "block", "token", "tensor_group", "attn_head"};
@@ -57,12 +56,4 @@ bool ms_nm_parse(const char *s, size_t max, size_t *n, size_t *m)
     const char *colon = strchr(s, ':');
     return colon && parse_count(s, colon, max, n) &&
            parse_count(colon + 1, colon + 1 + strlen(colon + 1), max, m) && *n <= *m;
-}
-
-bool ms_qpreset_static_activations(const char *name)
-{
-    /* compressed-tensors quant_scheme.py: FP8 input_activations dynamic=False,
-     * NVFP4 dynamic=DynamicType.LOCAL; every other preset is weight-only or
-     * quantizes activations dynamically */
-    return !strcasecmp(name, "FP8") || !strcasecmp(name, "NVFP4");
 }

@@ -32,11 +32,6 @@ typedef enum { MS_QACT_NONE, MS_QACT_GROUP, MS_QACT_WEIGHT } ms_qactorder;
  * *canonical (may be NULL) gets the word as upstream stores it. */
 int ms_qactorder_parse(const char *word, bool ignore_case, const char **canonical);
 
-/* Whether compressed-tensors' preset scheme `name` (any case, as upstream
- * upper-cases it) quantizes activations statically (dynamic false or
- * "local"), so calibration data must observe them: FP8 and NVFP4. */
-bool ms_qpreset_static_activations(const char *name);
-
 /* "N:M" (N:M sparsity, as mask_structure writes it): decimal N and M in
  * [1, max] with N <= M, nothing else. */
 bool ms_nm_parse(const char *s, size_t max, size_t *n, size_t *m);

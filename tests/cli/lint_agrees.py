@@ -7,8 +7,12 @@ intended), each warning's prediction is checked against the trace:
 
   W-START-NEVER, W-END-NEG, W-END-BEFORE-START  the modifier never starts
   W-ONESHOT-TRAINING, W-END-NEVER               it starts and never ends
-  W-TRAINING-CALIB                              it never starts, and is ended
-                                                after finalize
+  W-TRAINING-CALIB                              it never starts; ended after
+                                                finalize ("finalize ends it", 0.12)
+                                                or not ("does not end it", 0.13)
+  W-CALIB-MARKS                                 0.13 flags it started and ended;
+                                                on_start (unless initialize ran
+                                                it) and on_end never run
   W-STAGES-FLAT                                 every modifier of every stage
                                                 is initialized by call 0 and
                                                 finalized by the last call
@@ -23,10 +27,11 @@ import sys
 
 import yaml
 
-RUNS = [[], ["--training"], ["--index", "intended"]]
+RUNS = [[], ["--training"], ["--index", "intended"], ["--upstream", "0.13"],
+        ["--upstream", "0.13", "--training"]]
 NEVER_STARTS = {"W-START-NEVER", "W-END-NEG", "W-END-BEFORE-START"}
 NEVER_ENDS = {"W-ONESHOT-TRAINING", "W-END-NEVER"}
-CHECKED = NEVER_STARTS | NEVER_ENDS | {"W-TRAINING-CALIB", "W-STAGES-FLAT"}
+CHECKED = NEVER_STARTS | NEVER_ENDS | {"W-TRAINING-CALIB", "W-STAGES-FLAT", "W-CALIB-MARKS"}
 
 
 def modifier_lines(path):
@@ -68,13 +73,15 @@ def check(modsim, path, run):
                        timeout=120)
     if t.returncode != 0:
         return 0, [f"{path} {run}: trace exit {t.returncode}: {t.stderr.strip()}"]
-    states, finals = [], {}
+    states, finals, hooks = [], {}, set()
     for line in t.stdout.splitlines():
         rec = json.loads(line)
         if "state" in rec:
             states.append(rec["state"])
-        elif rec.get("hook") == "on_finalize":
-            finals[rec["modifier"]] = rec["call"]
+        elif "hook" in rec:
+            hooks.add((rec["modifier"], rec["hook"]))
+            if rec["hook"] == "on_finalize":
+                finals[rec["modifier"]] = rec["call"]
     last_call = len(states) - 1
     lines = modifier_lines(path)
     failures, checked = [], 0
@@ -100,9 +107,17 @@ def check(modsim, path, run):
             failures.append(f"{where}: modifier {m} starts in the simulated run")
         if code in NEVER_ENDS and (not started or ended):
             failures.append(f"{where}: modifier {m} started={started} ended={ended}")
-        if code == "W-TRAINING-CALIB" and (started or not states[-1][m]["ended"]):
-            failures.append(f"{where}: modifier {m} started={started}, ended at the end="
-                            f"{states[-1][m]['ended']}")
+        if code == "W-TRAINING-CALIB":
+            ends = "finalize ends it" in d["message"]
+            if started or states[-1][m]["ended"] != ends:
+                failures.append(f"{where}: modifier {m} started={started}, ended at the end="
+                                f"{states[-1][m]['ended']}")
+        if code == "W-CALIB-MARKS":
+            skipped = ["on_end"] + ([] if "starts at initialize" in d["message"] else ["on_start"])
+            ran = [h for h in skipped if (m, h) in hooks]
+            if not started or not ended or ran:
+                failures.append(f"{where}: modifier {m} started={started} ended={ended}, "
+                                f"ran {ran}")
     return checked, failures
 
 

@@ -37,7 +37,7 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_refused("binary file", ["trace", binary], "error E-YAML")
     expect_refused("10 MB file", ["trace", big], "not an empty file")
     expect_refused("deep nesting", ["trace", nested], "error E-DEPTH")
-    expect_refused("no argument", ["trace"], "usage: modsim trace SCENARIO.yaml")
+    expect_refused("no argument", ["trace"], "usage: modsim trace")
     expect_refused("unknown command", ["tracee"], "unknown command 'tracee'")
 
 p = run("trace", demo)

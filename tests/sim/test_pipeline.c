@@ -169,11 +169,20 @@ static void pipeline_refuses_bad_and_huge_configs(void **state)
     assert_null(calls);
 }
 
+static ms_pipeline infer_in(const char *recipe_text, ms_upstream upstream)
+{
+    ms_recipe *r = parse_recipe(recipe_text);
+    assert_non_null(r);
+    ms_pipeline p = ms_pipeline_infer(ms_recipe_entry_at(r, 0), upstream);
+    ms_recipe_free(r);
+    return p;
+}
+
 static ms_pipeline infer_one(const char *recipe_text)
 {
     ms_recipe *r = parse_recipe(recipe_text);
     assert_non_null(r);
-    ms_pipeline p = ms_pipeline_infer(ms_recipe_entry_at(r, 0));
+    ms_pipeline p = ms_pipeline_infer(ms_recipe_entry_at(r, 0), MS_UPSTREAM_0_12);
     ms_recipe_free(r);
     return p;
 }
@@ -218,6 +227,10 @@ static void pipeline_infers_like_upstream(void **state)
                                "      config_groups:\n        g:\n          targets: [Linear]\n"
                                "          input_activations: {num_bits: 8, dynamic: true}\n"),
                      MS_PIPELINE_DATAFREE);
+    /* 0.13: the requires_calibration_data field, which LogEq inherits */
+    assert_int_equal(infer_in("s_stage:\n  m_modifiers:\n    LogarithmicEqualizationModifier: {}\n",
+                              MS_UPSTREAM_0_13),
+                     MS_PIPELINE_SEQUENTIAL);
     assert_string_equal(ms_pipeline_name(MS_PIPELINE_INDEPENDENT), "independent");
 }
 

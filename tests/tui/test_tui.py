@@ -106,7 +106,7 @@ def test_default_run_is_upstreams_and_compares_with_intended(modsim, src):
     t = Tmux(modsim, [], width=120, height=30)
     try:
         screen = t.wait("call 0/22")
-        assert "as upstream runs it" in line_with(screen, "call 0/22"), screen
+        assert "as upstream 0.12 runs it" in line_with(screen, "call 0/22"), screen
         row = line_with(screen, "0 MagnitudePruningModifier")
         assert "S" not in row.split("MagnitudePruningModifier")[1], row
         t.keys("u")
