@@ -901,16 +901,22 @@ void app_screen_resize(app *a)
  * does not make (the intended index, a loop with calibration after it). */
 static void run_badge(const app *a, bool *warn, bool narrow, char *text, size_t cap)
 {
+    /* a narrow badge names the release only when it is not the default */
     const char *v = ms_upstream_name(a->cfg.upstream);
+    const char *sep = " ";
+    if (narrow && a->cfg.upstream == MS_UPSTREAM_DEFAULT)
+        v = sep = "";
     *warn = a->cfg.index_mode == MS_INDEX_STEP;
     if (*warn)
-        snprintf(text, cap, narrow ? "%s INTENDED" : "%s INTENDED INDEX, not upstream", v);
+        snprintf(text, cap, narrow ? "%s%sINTENDED" : "%s%sINTENDED INDEX, not upstream", v, sep);
     else if (a->fixed_calls)
-        snprintf(text, cap, "%s scenario", v);
+        snprintf(text, cap, "%s%sscenario", v, sep);
     else if ((*warn = !ms_pipeline_is_upstream(&a->cfg)))
-        snprintf(text, cap, narrow ? "%s NOT UPSTREAM" : "%s NOT A RUN UPSTREAM MAKES", v);
+        snprintf(text, cap, narrow ? "%s%sNOT UPSTREAM" : "%s%sNOT A RUN UPSTREAM MAKES", v, sep);
+    else if (narrow)
+        snprintf(text, cap, "upstream%s%s", sep, v);
     else
-        snprintf(text, cap, narrow ? "upstream %s" : "as upstream %s runs it", v);
+        snprintf(text, cap, "as upstream %s runs it", v);
 }
 
 static void draw_tabs(app *a)

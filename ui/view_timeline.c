@@ -162,7 +162,9 @@ static void draw_compare(app *a, timeline_state *s, WINDOW *w, int rows, int col
     size_t n = s->vs->n_modifiers;
     int each = (rows - 4) / 3; /* three blocks, their titles and the legend */
     size_t count = n < (size_t)(each > 1 ? each : 1) ? n : (size_t)(each > 1 ? each : 1);
-    size_t first = a->selected >= count ? a->selected - count + 1 : 0;
+    /* the comparison is of the recipe when it was made: stay within it */
+    size_t sel = a->selected < n ? a->selected : n ? n - 1 : 0;
+    size_t first = sel >= count ? sel - count + 1 : 0;
     int y =
         draw_run(a, s, w, 0, cols, "upstream", &s->vs->upstream_cfg, s->vs->upstream, first, count);
     y = draw_run(a, s, w, y, cols, "intended", &s->vs->intended_cfg, s->vs->intended, first, count);
@@ -172,15 +174,15 @@ static void draw_compare(app *a, timeline_state *s, WINDOW *w, int rows, int col
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     /* the selected modifier first, then the others that differ */
     for (size_t k = 0; k <= n && y < rows - 1; k++) {
-        size_t m = k == 0 ? a->selected : k - 1;
-        if (m >= n || (k > 0 && m == a->selected))
+        size_t m = k == 0 ? sel : k - 1;
+        if (m >= n || (k > 0 && m == sel))
             continue;
         const ms_outcome *u = &s->vs->upstream_out[m], *i = &s->vs->intended_out[m];
         if (!ms_outcome_differs(u, i) && k > 0)
             continue;
         char text[320];
         ms_outcome_describe(u, i, text, sizeof text);
-        wattrset(w, ui_attr(a, m == a->selected ? ROLE_SELECTED : ROLE_NORMAL));
+        wattrset(w, ui_attr(a, m == sel ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, y++, 1, cols - 2, "%2zu %s: %s", m, app_modifier_type(a, m), text);
     }
     wattrset(w, ui_attr(a, ROLE_NORMAL));
