@@ -549,6 +549,13 @@ static bool convert_item(mctx *c, const ms_node *item, const char *type, out_fie
             }
             v = var;
         }
+        double d;
+        if (!strcmp(new_name, "end") && ms_node_as_double(v, &d) && d == -1) {
+            /* SparseML's -1 ran to the end of training; upstream's end -1 never starts */
+            note(c, key, true, "%s: -1 -> no end (SparseML's -1 meant until training ends)", name);
+            free(value);
+            continue;
+        }
         if (!strcmp(new_name, "targets")) {
             bool changed = false;
             free(value);
@@ -840,8 +847,11 @@ static int pair_last_line(const mctx *c, const ms_node *map, size_t i)
     for (int l = last + 1; l <= end; l++) {
         bool bc;
         int ind = indent_of(c, l, &bc);
-        if (!bc || ind > map->keys[i]->col - 1)
-            last = l;
+        if (bc)
+            continue;
+        if (ind <= map->keys[i]->col - 1)
+            break;
+        last = l;
     }
     while (last > map->keys[i]->line) {
         bool bc;
