@@ -71,7 +71,13 @@ static const char explain_e_field_unknown[] =
     "list of GPTQModifier's fields: upstream's pydantic models forbid extras. So does "
     "compressed-tensors (0.17, `extra=\"forbid\"` on QuantizationArgs and "
     "QuantizationScheme): `bits: 8` inside `weights:` gives `unknown field 'bits' in "
-    "...weights` with the valid keys.";
+    "...weights` with the valid keys. A name upstream renamed or removed says what "
+    "became of it instead (from the one table in `src/recipe/renames.c`): `percdamp: "
+    "0.05` gives `unknown field 'percdamp' in GPTQModifier: percdamp was renamed "
+    "dampening_frac in llm-compressor 0.1.0`, hint `write 'dampening_frac:' instead; "
+    "'modsim migrate' rewrites it`; `sequential_update` says it was removed in 0.8.0, "
+    "and an old type (`vLLMQuantizationModifier`) gives E-TYPE-UNKNOWN naming its new "
+    "name.";
 
 static const char explain_e_misplaced[] =
     "`group_0:` written directly under QuantizationModifier (the `config_groups:` level "
