@@ -180,16 +180,6 @@ static void note(mctx *c, const ms_node *at, bool carried, const char *fmt, ...)
 static void note(mctx *c, const ms_node *at, bool carried, const char *fmt, ...)
 {
     ms_migration *m = c->m;
-    for (size_t i = 0; i < m->count; i++) /* a merged map is met once per merge */
-        if (m->notes[i].line == at->line && m->notes[i].col == at->col && c->st == MS_OK) {
-            char text[512];
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(text, sizeof text, fmt, ap);
-            va_end(ap);
-            if (!strcmp(text, m->notes[i].text))
-                return;
-        }
     if (m->count == c->cap_notes) {
         size_t cap = c->cap_notes ? 2 * c->cap_notes : 16;
         ms_migrate_note *notes = realloc(m->notes, cap * sizeof *notes);
@@ -223,9 +213,6 @@ static void drop_notes(mctx *c, size_t count)
 
 static void add_edit(mctx *c, size_t start, size_t end, const char *ins)
 {
-    for (size_t i = 0; i < c->n_edits; i++)
-        if (c->edits[i].start == start)
-            return; /* the same text, reached through an alias or a merge */
     if (c->n_edits == c->cap_edits) {
         size_t cap = c->cap_edits ? 2 * c->cap_edits : 16;
         edit *e = realloc(c->edits, cap * sizeof *e);
@@ -429,9 +416,13 @@ static char *targets_text(mctx *c, const ms_node *params, const ms_node *key, bo
     }
     fputc('[', o);
     bool ok = count > 0;
+    if (!ok)
+        note(c, key, false, "not carried: params is empty");
     *changed = params->kind != MS_NODE_SEQ;
     for (size_t i = 0; ok && i < count; i++) {
         if (items[i]->kind != MS_NODE_SCALAR) {
+            note(c, key, false, "not carried: params holds a %s, not a name",
+                 ms_node_type_name(items[i]));
             ok = false;
             break;
         }
@@ -671,9 +662,9 @@ static int leading_comments(const mctx *c, int item_line, int floor_line)
         bool bc;
         indent_of(c, l, &bc);
         size_t p = line_start(c, l);
-        while (c->text[p] == ' ')
+        while (p < c->len && c->text[p] == ' ')
             p++;
-        if (!bc || c->text[p] != '#')
+        if (!bc || p >= c->len || c->text[p] != '#')
             break;
         first = l;
     }
@@ -687,7 +678,7 @@ static void put_modifier(mctx *c, FILE *o, const ms_node *item, const char *type
 {
     for (int l = comments_from; l < item->line; l++) {
         size_t p = line_start(c, l);
-        while (c->text[p] == ' ')
+        while (p < c->len && c->text[p] == ' ')
             p++;
         put_indent(o, indent);
         put_lines(c, o, p, line_start(c, l + 1), 0, 0);
@@ -795,9 +786,11 @@ static void put_groups(mctx *c, FILE *o, const ms_node *list, int indent, const 
                 break;
             }
             bool ok = convert_item(c, it, types[i], fields, &nf);
-            if (!ok) {
-                size_t why = c->m->count - 1; /* keep only the reason it was dropped */
-                ms_migrate_note reason = c->m->notes[why];
+            if (c->st != MS_OK) {
+                ok = false;
+            } else if (!ok) {
+                /* keep only the reason it was dropped */
+                ms_migrate_note reason = c->m->notes[c->m->count - 1];
                 drop_notes(c, before);
                 note(c, it, false, "not carried: %s: %s", it->tag + 1,
                      strncmp(reason.text, "not carried: ", 13) ? reason.text : reason.text + 13);
@@ -989,7 +982,9 @@ static ms_status apply_edits(mctx *c)
         return MS_ERR_NOMEM;
     for (size_t i = 0; i < c->n_edits; i++) {
         const edit *e = &c->edits[i];
-        if (e->start < at) /* inside text an earlier edit replaced */
+        /* inside text an earlier edit replaced, or the same edit again: a
+         * merged map is met once per merge */
+        if (e->start < at)
             continue;
         fwrite(c->text + at, 1, e->start - at, o);
         fputs(e->ins, o);
@@ -1097,6 +1092,16 @@ ms_status ms_migrate(const ms_schema *schema, const char *text, size_t len, cons
         return ms_diag_set(diag, c.st, "E-NOMEM", file, 0, 0, "out of memory while migrating");
     }
     qsort(c.m->notes, c.m->count, sizeof *c.m->notes, note_order);
+    size_t kept = 0; /* a merged map's notes come once per merge: keep one */
+    for (size_t i = 0; i < c.m->count; i++) {
+        const ms_migrate_note *n = &c.m->notes[i], *prev = kept ? &c.m->notes[kept - 1] : NULL;
+        if (prev && prev->line == n->line && prev->col == n->col && !strcmp(prev->text, n->text)) {
+            c.m->not_carried -= !n->carried;
+            continue;
+        }
+        c.m->notes[kept++] = *n;
+    }
+    c.m->count = kept;
     *out = c.m;
     return MS_OK;
 }
