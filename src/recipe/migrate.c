@@ -974,7 +974,8 @@ static int note_order(const void *a, const void *b)
 
 static ms_status apply_edits(mctx *c)
 {
-    qsort(c->edits, c->n_edits, sizeof *c->edits, edit_order);
+    if (c->n_edits)
+        qsort(c->edits, c->n_edits, sizeof *c->edits, edit_order);
     char *buf = NULL;
     size_t len = 0, at = 0;
     FILE *o = open_memstream(&buf, &len);
@@ -1091,7 +1092,8 @@ ms_status ms_migrate(const ms_schema *schema, const char *text, size_t len, cons
         ms_migration_free(c.m);
         return ms_diag_set(diag, c.st, "E-NOMEM", file, 0, 0, "out of memory while migrating");
     }
-    qsort(c.m->notes, c.m->count, sizeof *c.m->notes, note_order);
+    if (c.m->count)
+        qsort(c.m->notes, c.m->count, sizeof *c.m->notes, note_order);
     size_t kept = 0; /* a merged map's notes come once per merge: keep one */
     for (size_t i = 0; i < c.m->count; i++) {
         const ms_migrate_note *n = &c.m->notes[i], *prev = kept ? &c.m->notes[kept - 1] : NULL;
