@@ -938,9 +938,9 @@ static void drop_variables(mctx *c)
 }
 
 /* A tag left where no modifier list is: safe_load refuses it. */
-static void tags_left(mctx *c, const ms_node *n, const ms_node *skip, int depth)
+static void tags_left(mctx *c, const ms_node *n, int depth)
 {
-    if (!n || n == skip || depth > MS_DOC_MAX_DEPTH)
+    if (!n || depth > MS_DOC_MAX_DEPTH)
         return;
     if (n->tag) {
         note(c, n, false, "not carried: tag %s here (yaml.safe_load refuses it); removed it",
@@ -952,8 +952,11 @@ static void tags_left(mctx *c, const ms_node *n, const ms_node *skip, int depth)
             e++;
         add_edit(c, p, e, "");
     }
-    for (size_t i = 0; n->kind != MS_NODE_SCALAR && i < n->count; i++)
-        tags_left(c, n->items[i], skip, depth + 1);
+    for (size_t i = 0; n->kind != MS_NODE_SCALAR && i < n->count; i++) {
+        if (n->keys)
+            tags_left(c, n->keys[i], depth + 1);
+        tags_left(c, n->items[i], depth + 1);
+    }
 }
 
 static int edit_order(const void *a, const void *b)
@@ -1026,11 +1029,11 @@ static void walk(mctx *c)
     }
     for (size_t i = 0; i < root->count && c->st == MS_OK; i++) {
         const ms_node *stage = root->items[i];
-        if (is_sparseml_list(stage)) {
+        tags_left(c, root->keys[i], 0);
+        if (is_sparseml_list(stage))
             continue;
-        }
         if (!ms_ends_with(root->keys[i]->value, "_stage") || stage->kind != MS_NODE_MAP) {
-            tags_left(c, stage, NULL, 0);
+            tags_left(c, stage, 0);
             continue;
         }
         for (size_t g = 0; g < stage->count && c->st == MS_OK; g++) {
@@ -1040,7 +1043,7 @@ static void walk(mctx *c)
             } else {
                 if (group->kind == MS_NODE_MAP && ms_ends_with(stage->keys[g]->value, "_modifiers"))
                     migrate_group(c, group);
-                tags_left(c, group, NULL, 0);
+                tags_left(c, group, 0);
             }
         }
     }
