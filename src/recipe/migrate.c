@@ -619,10 +619,13 @@ static bool convert_item(mctx *c, const ms_node *item, const char *type, out_fie
     return true;
 }
 
-/* The modifier types with a faithful equivalent, by their upstream names. */
-static bool carried_type(const char *type)
+/* The modifier types with a faithful equivalent, by their upstream names:
+ * 1 or 2 (an index into a per-type count), 0 for the others. */
+static int carried_type(const char *type)
 {
-    return !strcmp(type, "MagnitudePruningModifier") || !strcmp(type, "ConstantPruningModifier");
+    return !strcmp(type, "MagnitudePruningModifier")  ? 1
+           : !strcmp(type, "ConstantPruningModifier") ? 2
+                                                      : 0;
 }
 
 static void put_indent(FILE *o, int n)
@@ -737,19 +740,31 @@ static void put_modifier(mctx *c, FILE *o, const ms_node *item, const char *type
 /* Converts the SparseML list `list` (the value of `key`) into groups written
  * at `indent`, named after `base` ("train" gives train_modifiers,
  * train_2_modifiers, ...: a group holds one modifier of each type). */
+typedef struct slot {
+    int group;
+    size_t item;
+} slot;
+
+static int slot_order(const void *a, const void *b)
+{
+    const slot *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
 static void put_groups(mctx *c, FILE *o, const ms_node *list, int indent, const char *base,
                        int end_line)
 {
-    size_t n = list->count;
-    int *group = calloc(n ? n : 1, sizeof *group);
-    bool *keep = calloc(n ? n : 1, sizeof *keep);
+    size_t n = list->count, n_slots = 0;
+    slot *slots = calloc(n ? n : 1, sizeof *slots);
     const char **types = calloc(n ? n : 1, sizeof *types);
     out_field *fields = NULL;
-    if (!group || !keep || !types) {
+    if (!slots || !types) {
         c->st = MS_ERR_NOMEM;
         goto done;
     }
-    int groups = 0;
+    int seen[2] = {0, 0}; /* modifiers of each carried type so far: the group of the next */
     for (size_t i = 0; i < n; i++) {
         const ms_node *it = list->items[i];
         const char *old = it->tag ? it->tag + 1 : NULL;
@@ -765,57 +780,51 @@ static void put_groups(mctx *c, FILE *o, const ms_node *list, int indent, const 
         }
         if (r)
             note(c, it, true, "renamed %s -> %s (llm-compressor %s)", old, types[i], r->release);
-        keep[i] = true;
-        for (size_t j = 0; j < i; j++)
-            if (keep[j] && !strcmp(types[j], types[i]) && group[j] >= group[i])
-                group[i] = group[j] + 1;
-        if (group[i] + 1 > groups)
-            groups = group[i] + 1;
+        slots[n_slots++] = (slot){seen[carried_type(types[i]) - 1]++, i};
     }
-    for (int g = 0; g < groups && c->st == MS_OK; g++) {
-        bool header = false;
-        for (size_t i = 0; i < n && c->st == MS_OK; i++) {
-            if (!keep[i] || group[i] != g)
-                continue;
-            const ms_node *it = list->items[i];
-            size_t nf = 0, before = c->m->count;
-            free(fields);
-            fields = calloc(it->count ? it->count : 1, sizeof *fields);
-            if (!fields) {
-                c->st = MS_ERR_NOMEM;
-                break;
-            }
-            bool ok = convert_item(c, it, types[i], fields, &nf);
-            if (c->st != MS_OK) {
-                ok = false;
-            } else if (!ok) {
-                /* keep only the reason it was dropped */
-                ms_migrate_note reason = c->m->notes[c->m->count - 1];
-                drop_notes(c, before);
-                note(c, it, false, "not carried: %s: %s", it->tag + 1,
-                     strncmp(reason.text, "not carried: ", 13) ? reason.text : reason.text + 13);
-            } else {
-                if (!header) {
-                    put_indent(o, indent);
-                    if (g)
-                        fprintf(o, "%s_%d_modifiers:\n", base, g + 1);
-                    else
-                        fprintf(o, "%s_modifiers:\n", base);
-                    header = true;
-                }
-                int next = i + 1 < n ? list->items[i + 1]->line : end_line + 1;
-                int from = leading_comments(c, it->line, i ? list->items[i - 1]->line : 0);
-                put_modifier(c, o, it, types[i], fields, nf, indent + 2, from,
-                             leading_comments(c, next, it->line) - 1);
-            }
-            for (size_t k = 0; k < nf; k++)
-                free(fields[k].value);
+    if (n_slots)
+        qsort(slots, n_slots, sizeof *slots, slot_order);
+    int header = -1; /* the group whose header is written */
+    for (size_t s = 0; s < n_slots && c->st == MS_OK; s++) {
+        size_t i = slots[s].item;
+        int g = slots[s].group;
+        const ms_node *it = list->items[i];
+        size_t nf = 0, before = c->m->count;
+        free(fields);
+        fields = calloc(it->count ? it->count : 1, sizeof *fields);
+        if (!fields) {
+            c->st = MS_ERR_NOMEM;
+            break;
         }
+        bool ok = convert_item(c, it, types[i], fields, &nf);
+        if (c->st != MS_OK) {
+            ok = false;
+        } else if (!ok) {
+            /* keep only the reason it was dropped */
+            ms_migrate_note reason = c->m->notes[c->m->count - 1];
+            drop_notes(c, before);
+            note(c, it, false, "not carried: %s: %s", it->tag + 1,
+                 strncmp(reason.text, "not carried: ", 13) ? reason.text : reason.text + 13);
+        } else {
+            if (header != g) {
+                put_indent(o, indent);
+                if (g)
+                    fprintf(o, "%s_%d_modifiers:\n", base, g + 1);
+                else
+                    fprintf(o, "%s_modifiers:\n", base);
+                header = g;
+            }
+            int next = i + 1 < n ? list->items[i + 1]->line : end_line + 1;
+            int from = leading_comments(c, it->line, i ? list->items[i - 1]->line : 0);
+            put_modifier(c, o, it, types[i], fields, nf, indent + 2, from,
+                         leading_comments(c, next, it->line) - 1);
+        }
+        for (size_t k = 0; k < nf; k++)
+            free(fields[k].value);
     }
 done:
     free(fields);
-    free(group);
-    free(keep);
+    free(slots);
     free(types);
 }
 
