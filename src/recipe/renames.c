@@ -95,10 +95,11 @@ bool ms_rename_value_droppable(const ms_rename *r, const ms_node *value)
         return true;
     if (r->carry != MS_CARRY_IF_VALUE || !value || value->kind != MS_NODE_SCALAR)
         return false;
-    bool b, want;
-    if (ms_node_as_bool(value, &b) && (!strcmp(r->value, "true") || !strcmp(r->value, "false"))) {
-        want = !strcmp(r->value, "true");
-        return b == want;
+    if (!strcmp(r->value, "true") || !strcmp(r->value, "false")) {
+        /* a boolean field: as pydantic reads it, "true" included */
+        bool b;
+        return (ms_node_as_bool(value, &b) || ms_node_lax_bool(value, &b)) &&
+               b == !strcmp(r->value, "true");
     }
     return !strcmp(value->value, r->value);
 }

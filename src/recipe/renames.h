@@ -32,8 +32,8 @@ const ms_rename *ms_rename_field(const char *type, const char *name);
 /* The entry for modifier type `name` (an old type name), or NULL. */
 const ms_rename *ms_rename_type(const char *name);
 
-/* Whether `value` is the one a MS_CARRY_IF_VALUE entry may drop (YAML
- * booleans compared as booleans). */
+/* Whether `value` is the one a MS_CARRY_IF_VALUE entry may drop (booleans
+ * as pydantic reads them); always true for MS_CARRY_IGNORED. */
 bool ms_rename_value_droppable(const ms_rename *r, const ms_node *value);
 
 /* The message naming the change, for diagnostics and migrate:
