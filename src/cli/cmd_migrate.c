@@ -94,8 +94,9 @@ int ms_cmd_migrate(int argc, char **argv)
             else
                 fprintf(stderr, "modsim migrate: cannot write the recipe to standard output\n");
         } else {
-            fprintf(log, "%s: %zu change%s, %zu not carried%s%s\n", old, m->count,
-                    m->count == 1 ? "" : "s", m->not_carried, to_stdout ? "" : "; wrote ",
+            size_t changes = m->count - m->not_carried;
+            fprintf(log, "%s: %zu change%s, %zu not carried%s%s\n", old, changes,
+                    changes == 1 ? "" : "s", m->not_carried, to_stdout ? "" : "; wrote ",
                     to_stdout ? "" : output);
             rc = m->not_carried ? 1 : 0;
         }

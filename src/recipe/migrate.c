@@ -346,6 +346,10 @@ static void put_quoted(FILE *o, const char *s)
 {
     fputc('"', o);
     for (; *s; s++) {
+        if ((unsigned char)*s < 0x20) {
+            fprintf(o, "\\x%02x", (unsigned char)*s);
+            continue;
+        }
         if (*s == '"' || *s == '\\')
             fputc('\\', o);
         fputc(*s, o);
@@ -361,13 +365,21 @@ static void put_quoted(FILE *o, const char *s)
 static bool module_target(const char *param, char *out, size_t cap, const char **why)
 {
     size_t n = strlen(param);
+    if (n + 1 >= cap) {
+        *why = "the name is too long";
+        return false;
+    }
     if (!strcmp(param, "__ALL__")) {
         *why = "__ALL__ is refused by upstream (\"no longer supported\")";
         return false;
     }
     if (!strncmp(param, "re:", 3)) {
-        char pat[256];
-        snprintf(pat, sizeof pat, "%s", param + 3);
+        char pat[300];
+        if (n - 3 + 1 > sizeof pat || cap < sizeof pat + 8) {
+            *why = "the pattern is too long";
+            return false;
+        }
+        memcpy(pat, param + 3, n - 3 + 1);
         size_t len = strlen(pat);
         bool anchored = len && pat[len - 1] == '$';
         if (anchored)
@@ -427,7 +439,7 @@ static char *targets_text(mctx *c, const ms_node *params, const ms_node *key, bo
             break;
         }
         const char *p = items[i]->value, *why = NULL;
-        char target[300];
+        char target[320];
         if (!strcmp(p, "__ALL_PRUNABLE__")) {
             fprintf(o, "%s\"Linear\", \"Conv1d\", \"Conv2d\", \"Conv3d\"", i ? ", " : "");
             *changed = true;
