@@ -1005,6 +1005,9 @@ static ms_status apply_edits(mctx *c)
     FILE *o = open_memstream(&buf, &len);
     if (!o)
         return MS_ERR_NOMEM;
+    /* generated lines end as the file's first line does */
+    const char *nl = memchr(c->text, '\n', c->len);
+    bool crlf = nl && nl > c->text && nl[-1] == '\r';
     for (size_t i = 0; i < c->n_edits; i++) {
         const edit *e = &c->edits[i];
         /* inside text an earlier edit replaced, or the same edit again: a
@@ -1012,7 +1015,11 @@ static ms_status apply_edits(mctx *c)
         if (e->start < at)
             continue;
         fwrite(c->text + at, 1, e->start - at, o);
-        fputs(e->ins, o);
+        for (const char *p = e->ins; *p; p++) {
+            if (*p == '\n' && crlf && (p == e->ins || p[-1] != '\r'))
+                fputc('\r', o);
+            fputc(*p, o);
+        }
         at = e->end;
     }
     fwrite(c->text + at, 1, c->len - at, o);

@@ -105,6 +105,18 @@ def main():
             check(rc == 0 and again.read_text() == text and "0 changes, 0 not carried" in out,
                   f"{name}: migrating the result again changes it (exit {rc}):\n{out}")
 
+        # CRLF files: generated lines end in CRLF too, and the result reads the same
+        for name in ("sparseml_gmp", "quant_sparse_renamed"):
+            crlf = tmp / f"{name}.crlf.yaml"
+            crlf.write_bytes((old_dir / f"{name}.yaml").read_bytes().replace(b"\n", b"\r\n"))
+            p = subprocess.run([modsim, "migrate", str(crlf), "-o", "-"], capture_output=True,
+                               timeout=30)
+            lines = p.stdout.split(b"\n")[:-1]
+            lf = (tmp / f"{name}.yaml").read_bytes()
+            check(p.returncode == 1 and all(line.endswith(b"\r") for line in lines)
+                  and p.stdout.replace(b"\r\n", b"\n") == lf,
+                  f"{name} with CRLF: exit {p.returncode}\n{p.stdout!r}")
+
         # -o -: the recipe on stdout, the changes on stderr
         old = old_dir / "gptq_renamed.yaml"
         rc, out, err = run(modsim, "migrate", str(old), "-o", "-")
