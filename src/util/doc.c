@@ -372,9 +372,8 @@ static bool python_float(const char *s, double *out)
     if (!*p || strchr(p, 'x') || strchr(p, ':'))
         return false;
     char *end;
-    errno = 0;
-    *out = strtod(buf, &end);
-    return !*end && errno != ERANGE;
+    *out = strtod(buf, &end); /* out of range gives inf or 0, as float() does */
+    return !*end;
 }
 
 static bool set_value(ms_node *n, const char *text)

@@ -88,7 +88,8 @@ static void doc_standard_tags_read_as_safe_load(void **state)
     (void)state;
     ms_doc *doc = parse_ok("a: !!str 3\nb: !!int '3'\nc: !!float 3\nd: !!bool 'YeS'\n"
                            "e: !!null foo\nf: !!float '1e3'\ng: !!int 0x1F\nh: ! 3\n"
-                           "i: !<tag:yaml.org,2002:str> yes\nj: !!seq [1]\nk: !!map {x: 1}\n");
+                           "i: !<tag:yaml.org,2002:str> yes\nj: !!seq [1]\nk: !!map {x: 1}\n"
+                           "l: !!float 1e400\n");
     const ms_node *r = ms_doc_root(doc);
     long long i;
     double d;
@@ -107,6 +108,7 @@ static void doc_standard_tags_read_as_safe_load(void **state)
     assert_true(ms_node_is_string(ms_node_get(r, "i")));
     assert_int_equal(ms_node_get(r, "j")->kind, MS_NODE_SEQ);
     assert_null(ms_node_get(r, "k")->tag);
+    assert_true(ms_node_as_double(ms_node_get(r, "l"), &d) && isinf(d)); /* float('1e400') */
     ms_doc_free(doc);
 }
 
