@@ -54,6 +54,8 @@ static const command commands[] = {
      "apply one kernel (prune, quant, gptq, sparsegpt, wanda) to a safetensors file"},
     {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]",
      "write a recipe in upstream layout"},
+    {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",
+     "rewrite a SparseML-era or renamed-field recipe for upstream"},
     {"tui", cmd_tui, "tui [RUN OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };

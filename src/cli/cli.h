@@ -7,6 +7,7 @@
 int ms_cmd_trace(int argc, char **argv);
 int ms_cmd_validate(int argc, char **argv);
 int ms_cmd_export(int argc, char **argv);
+int ms_cmd_migrate(int argc, char **argv);
 int ms_cmd_kernel(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../util/codes.h"
 #include "../util/text.h"
 #include "../util/array.h"
+#include "renames.h"
 
 /* generated from schemas/recipe.schema.json by scripts/embed_schema.py */
 extern const char ms_schema_json[];
@@ -329,7 +330,26 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     }
     const ms_node *props = ms_node_get(schema, "properties");
     const ms_node *kind = ms_node_get(schema, "x-keyKind");
-    if (kind && kind->kind == MS_NODE_SCALAR) {
+    bool is_type = kind && kind->kind == MS_NODE_SCALAR;
+    /* an old name: say what became of it rather than list every valid name */
+    const ms_rename *old =
+        is_type ? ms_rename_type(key->value) : ms_rename_field(c->path, key->value);
+    if (old) {
+        char change[400];
+        ms_rename_describe(old, change, sizeof change);
+        ms_diag *d = ms_report_at(&c->d, is_type ? "E-TYPE-UNKNOWN" : "E-FIELD-UNKNOWN", key,
+                                  "unknown %s '%s' in %s: %s", is_type ? kind->value : "field",
+                                  key->value, where(c), change);
+        if (d && old->new_name)
+            ms_diag_hint(d, "write '%s:' instead; 'modsim migrate' rewrites it", old->new_name);
+        else if (d)
+            ms_diag_hint(d,
+                         "remove '%s:'; 'modsim migrate' removes it and says whether anything "
+                         "is lost",
+                         key->value);
+        return;
+    }
+    if (is_type) {
         ms_diag *d = ms_report_at(&c->d, "E-TYPE-UNKNOWN", key, "unknown %s '%s' in %s",
                                   kind->value, key->value, where(c));
         hint_names(d, key->value, props, "types");

@@ -38,6 +38,20 @@ static const char explain_e_yaml[] =
     "`E-DUPKEY` at the second one, with the line of the first in the hint (PyYAML would "
     "silently keep the last). `? [a, b]` as a key gives `E-KEY`.";
 
+static const char explain_e_yaml_tag[] =
+    "`yaml.safe_load` has no constructor for a local tag, so `- !GMPruningModifier` (a "
+    "SparseML-era recipe), `!int 3` or `!!python/tuple [1]` fail upstream with \"could not "
+    "determine a constructor for the tag\"; modsim gives E-YAML-TAG at the tag, and for "
+    "a tag ending in `Modifier` the hint suggests `modsim migrate`. The standard tags are "
+    "read as safe_load reads them: `!!str 3` is the string \"3\", `!!int \"3\"` the "
+    "integer 3, `!!float 3` the number 3.0, `!!bool \"Yes\"` true, `!!null x` null; "
+    "`!!map` and `!!seq` only check the kind (`!!str {a: 1}` is E-YAML-TAG). `!!binary`, "
+    "`!!timestamp`, `!!set`, `!!omap` and `!!pairs` are refused: they make Python "
+    "values no recipe field takes. Merge keys are no tag: `<<: *base` and `<<: [*a, *b]` "
+    "are applied as PyYAML applies them (a key written in the map wins over a merged "
+    "one, and in a list an earlier map wins over a later one), and a key both merged "
+    "and written is not an `E-DUPKEY`.";
+
 static const char explain_e_depth[] =
     "Three hundred nested `[` give E-DEPTH; anchors that each alias the previous one ten "
     "times (\"billion laughs\") give E-ALIAS before anything expands. A recursive alias "
@@ -57,7 +71,13 @@ static const char explain_e_field_unknown[] =
     "list of GPTQModifier's fields: upstream's pydantic models forbid extras. So does "
     "compressed-tensors (0.17, `extra=\"forbid\"` on QuantizationArgs and "
     "QuantizationScheme): `bits: 8` inside `weights:` gives `unknown field 'bits' in "
-    "...weights` with the valid keys.";
+    "...weights` with the valid keys. A name upstream renamed or removed says what "
+    "became of it instead (from the one table in `src/recipe/renames.c`): `percdamp: "
+    "0.05` gives `unknown field 'percdamp' in GPTQModifier: percdamp was renamed "
+    "dampening_frac in llm-compressor 0.1.0`, hint `write 'dampening_frac:' instead; "
+    "'modsim migrate' rewrites it`; `sequential_update` says it was removed in 0.8.0, "
+    "and an old type (`vLLMQuantizationModifier`) gives E-TYPE-UNKNOWN naming its new "
+    "name.";
 
 static const char explain_e_misplaced[] =
     "`group_0:` written directly under QuantizationModifier (the `config_groups:` level "
@@ -287,6 +307,8 @@ static const ms_code_info codes[] = {
      explain_e_yaml},
     {"E-DUPKEY", MS_SEV_ERROR, "recipe", "a key appears twice in one map", explain_e_yaml},
     {"E-KEY", MS_SEV_ERROR, "recipe", "a map key that is a map or a sequence", explain_e_yaml},
+    {"E-YAML-TAG", MS_SEV_ERROR, "recipe", "a YAML tag `yaml.safe_load` does not read",
+     explain_e_yaml_tag},
     {"E-DEPTH", MS_SEV_ERROR, "recipe", "nesting deeper than 256 levels", explain_e_depth},
     {"E-ALIAS", MS_SEV_ERROR, "recipe", "aliases expanding past a million nodes", explain_e_depth},
     {"E-LAYOUT", MS_SEV_ERROR, "recipe", "the recipe is not a map", explain_e_layout},

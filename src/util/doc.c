@@ -36,6 +36,9 @@ struct ms_doc {
 
 typedef struct builder {
     ms_doc *doc;
+    const char *text; /* the input, for pointing at a tag behind an anchor */
+    size_t len;
+    bool keep_local_tags;
     anchor *anchors;
     size_t n_anchors, cap_anchors;
     size_t alias_expansion;
@@ -164,22 +167,23 @@ static bool keyset_grow(keyset *ks, const ms_node *map)
     return true;
 }
 
-/* The earlier key equal to `key`, or NULL; `key` is then remembered as the
- * map's next key (index map->count). False when out of memory. */
-static bool keyset_add(keyset *ks, const ms_node *map, const ms_node *key, const ms_node **dup)
+/* Sets `dup` to 1 + the index of the earlier key equal to `key`, or 0; `key`
+ * is then remembered as the map's next key (index map->count). False when
+ * out of memory. */
+static bool keyset_add(keyset *ks, const ms_node *map, const ms_node *key, size_t *dup)
 {
-    *dup = NULL;
+    *dup = 0;
     if (map->count < KEYSET_SCAN) {
-        for (size_t i = 0; i < map->count; i++)
+        for (size_t i = 0; i < map->count && !*dup; i++)
             if (scalar_equal(map->keys[i], key))
-                *dup = map->keys[i];
+                *dup = i + 1;
         return true;
     }
     if (2 * (map->count + 1) > ks->cap && !keyset_grow(ks, map))
         return false;
     size_t *slot = keyset_slot(ks, map, key);
     if (*slot)
-        *dup = map->keys[*slot - 1];
+        *dup = *slot;
     else
         *slot = map->count + 1;
     return true;
@@ -188,15 +192,281 @@ static bool keyset_add(keyset *ks, const ms_node *map, const ms_node *key, const
 /* Refuses `key` if `map` already has it; the key is added by push_item next. */
 static ms_status check_key(builder *b, keyset *keys, const ms_node *map, const ms_node *key)
 {
-    const ms_node *dup;
+    size_t dup;
     if (!keyset_add(keys, map, key, &dup))
         return MS_ERR_NOMEM;
     if (!dup)
         return MS_OK;
     yaml_mark_t m = {0, (size_t)key->line - 1, (size_t)key->col - 1};
     ms_status st = fail(b, MS_ERR_INVALID, "E-DUPKEY", &m, "duplicate key '%s'", key->value);
-    ms_diag_hint(b->diag, "the key is already set at line %d; keep one", dup->line);
+    ms_diag_hint(b->diag, "the key is already set at line %d; keep one", map->keys[dup - 1]->line);
     return st;
+}
+
+static bool is_merge_key(const ms_node *key)
+{
+    return !key->quoted && !key->tag && strcmp(key->value, "<<") == 0;
+}
+
+/* Adds key/value to `out` (sized for it), replacing the value of an equal key already there. */
+static bool merge_pair(keyset *ks, ms_node *out, ms_node *key, ms_node *value)
+{
+    size_t dup;
+    if (!keyset_add(ks, out, key, &dup))
+        return false;
+    if (dup) {
+        out->items[dup - 1] = value;
+    } else {
+        out->keys[out->count] = key;
+        out->items[out->count++] = value;
+    }
+    return true;
+}
+
+/* Applies the map's merge key (`<<: *base`, `<<: [*a, *b]`) as PyYAML's
+ * SafeConstructor.flatten_mapping and construct_mapping do: the merged pairs
+ * come first (the maps of a list last to first, so an earlier map wins), then
+ * the map's own pairs, which win over merged ones; a key keeps the place it
+ * first took. A key both merged and written is therefore not a duplicate. */
+static ms_status apply_merge(builder *b, ms_node *n)
+{
+    size_t at = n->count;
+    for (size_t i = 0; i < n->count && at == n->count; i++)
+        if (is_merge_key(n->keys[i]))
+            at = i;
+    if (at == n->count)
+        return MS_OK;
+    const ms_node *with = n->items[at];
+    size_t total = n->count;
+    const ms_node *const *maps = (const ms_node *const *)&n->items[at];
+    size_t n_maps = 1;
+    if (with->kind == MS_NODE_SEQ) {
+        maps = (const ms_node *const *)with->items;
+        n_maps = with->count;
+    }
+    for (size_t i = 0; i < n_maps; i++) {
+        if (maps[i]->kind != MS_NODE_MAP) {
+            yaml_mark_t m = {0, (size_t)maps[i]->line - 1, (size_t)maps[i]->col - 1};
+            ms_status st =
+                fail(b, MS_ERR_SYNTAX, "E-YAML", &m,
+                     "'<<' merges a map or a list of maps, not a %s", ms_node_type_name(maps[i]));
+            ms_diag_hint(b->diag, "write '<<: *anchor' or '<<: [*a, *b]' with anchors of maps, "
+                                  "or quote '\"<<\"' for a key named <<");
+            return st;
+        }
+        total += maps[i]->count;
+    }
+    ms_node out = {.kind = MS_NODE_MAP};
+    out.keys = malloc((total ? total : 1) * sizeof *out.keys);
+    out.items = malloc((total ? total : 1) * sizeof *out.items);
+    keyset ks = {0};
+    bool ok = out.keys && out.items;
+    for (size_t i = n_maps; ok && i-- > 0;)
+        for (size_t k = 0; ok && k < maps[i]->count; k++)
+            ok = merge_pair(&ks, &out, maps[i]->keys[k], maps[i]->items[k]);
+    for (size_t k = 0; ok && k < n->count; k++)
+        if (k != at)
+            ok = merge_pair(&ks, &out, n->keys[k], n->items[k]);
+    free(ks.slots);
+    if (!ok) {
+        free(out.keys);
+        free(out.items);
+        return MS_ERR_NOMEM;
+    }
+    free(n->keys);
+    free(n->items);
+    n->keys = out.keys;
+    n->items = out.items;
+    n->count = out.count;
+    return MS_OK;
+}
+
+/* Where the tag of the node starting at `mark` is written: after its anchor, if any. */
+static yaml_mark_t tag_mark(const builder *b, const yaml_mark_t *mark)
+{
+    yaml_mark_t m = *mark;
+    size_t i = m.index;
+    if (i < b->len && b->text[i] == '&') {
+        while (i < b->len && !strchr(" \t\r\n", b->text[i]))
+            i++;
+        while (i < b->len && (b->text[i] == ' ' || b->text[i] == '\t'))
+            i++;
+        if (i < b->len && b->text[i] == '!') {
+            m.column += i - m.index;
+            m.index = i;
+        }
+    }
+    return m;
+}
+
+#define YAML_TAG_PREFIX "tag:yaml.org,2002:"
+
+static ms_status tag_error(builder *b, const yaml_mark_t *mark, const char *tag, const char *why)
+{
+    yaml_mark_t m = tag_mark(b, mark);
+    bool standard = strncmp(tag, YAML_TAG_PREFIX, strlen(YAML_TAG_PREFIX)) == 0;
+    char shown[160];
+    snprintf(shown, sizeof shown, "%s%s", standard ? "!!" : "",
+             standard ? tag + strlen(YAML_TAG_PREFIX) : tag);
+    ms_status st = ms_diag_set(b->diag, MS_ERR_INVALID, "E-YAML-TAG", b->doc->file, (int)m.line + 1,
+                               (int)m.column + 1, "tag '%s' %s", shown, why);
+    size_t n = strlen(tag);
+    if (tag[0] == '!' && n > 8 && strcmp(tag + n - 8, "Modifier") == 0)
+        ms_diag_hint(b->diag,
+                     "a SparseML-era recipe: 'modsim migrate %s -o NEW.yaml' rewrites it "
+                     "in llm-compressor's layout",
+                     b->doc->file[0] ? b->doc->file : "OLD.yaml");
+    else
+        ms_diag_hint(b->diag, "remove the tag; recipes take plain maps, lists, strings, numbers, "
+                              "booleans and null (!!str, !!int, !!float, !!bool, !!null, !!map "
+                              "and !!seq are read as yaml.safe_load reads them)");
+    return st;
+}
+
+/* The shortest text that reads back as `v`, as Python's repr writes it (a
+ * dot always; an exponent below 1e-4 and from 1e16), so YAML 1.1 reads a float. */
+static void float_text(double v, char *buf, size_t cap)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(buf, cap, "%s", isnan(v) ? ".nan" : v < 0 ? "-.inf" : ".inf");
+        return;
+    }
+    char sci[40];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    snprintf(sci, sizeof sci, "%.*e", prec - 1, v);
+    char *e = strchr(sci, 'e');
+    int exp = atoi(e + 1);
+    if (v != 0 && (exp < -4 || exp >= 16)) {
+        if (strchr(sci, '.'))
+            snprintf(buf, cap, "%s", sci);
+        else
+            snprintf(buf, cap, "%.*s.0%s", (int)(e - sci), sci, e);
+        return;
+    }
+    int decimals = prec - 1 - exp;
+    snprintf(buf, cap, "%.*f%s", decimals > 0 ? decimals : 0, v, decimals > 0 ? "" : ".0");
+}
+
+/* Python's float() of PyYAML's construct_yaml_float input (underscores
+ * dropped, lower case): decimal and exponent forms, inf and nan. */
+static bool python_float(const char *s, double *out)
+{
+    char buf[128];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof buf; s++)
+        if (*s != '_')
+            buf[n++] = (char)tolower((unsigned char)*s);
+    if (*s)
+        return false;
+    buf[n] = '\0';
+    const char *p = buf + (buf[0] == '+' || buf[0] == '-');
+    if (!strcmp(p, ".inf") || !strcmp(p, ".nan")) {
+        *out = !strcmp(p, ".nan") ? NAN : buf[0] == '-' ? -INFINITY : INFINITY;
+        return true;
+    }
+    if (!*p || strchr(p, 'x') || strchr(p, ':'))
+        return false;
+    char *end;
+    *out = strtod(buf, &end); /* out of range gives inf or 0, as float() does */
+    return !*end;
+}
+
+static bool set_value(ms_node *n, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return false;
+    free(n->value);
+    n->value = copy;
+    n->count = strlen(copy);
+    n->quoted = n->block = false;
+    return true;
+}
+
+/* Gives a node its explicit tag as yaml.safe_load reads it: !!str makes a
+ * string of any scalar, !!int/!!float/!!bool/!!null a value of that type
+ * (quoted or not, "3" included), !!map and !!seq only check the kind. Every
+ * other tag is E-YAML-TAG at the tag: safe_load has no constructor for a
+ * local tag (ConstructorError "could not determine a constructor"), and
+ * !!binary, !!timestamp, !!set, !!omap and !!pairs make Python values no
+ * recipe field takes. `!` alone is no tag (PyYAML resolves the value). */
+static ms_status apply_tag(builder *b, const yaml_char_t *tag_text, const yaml_mark_t *mark,
+                           ms_node *n)
+{
+    const char *tag = (const char *)tag_text;
+    if (!tag || !strcmp(tag, "!"))
+        return MS_OK;
+    const char *std = strncmp(tag, YAML_TAG_PREFIX, strlen(YAML_TAG_PREFIX)) == 0
+                          ? tag + strlen(YAML_TAG_PREFIX)
+                          : NULL;
+    if (!std) {
+        if (b->keep_local_tags && tag[0] == '!' && tag[1] != '!') {
+            n->tag = strdup(tag);
+            return n->tag ? MS_OK : MS_ERR_NOMEM;
+        }
+        return tag_error(b, mark, tag, "is not one yaml.safe_load reads (no constructor for it)");
+    }
+    static const char *const scalars[] = {"str", "int", "float", "bool", "null"};
+    bool scalar_tag = false;
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        scalar_tag |= !strcmp(std, scalars[i]);
+    const char *want = scalar_tag            ? "scalar"
+                       : !strcmp(std, "map") ? "map"
+                       : !strcmp(std, "seq") ? "seq"
+                                             : NULL;
+    if (!want)
+        return tag_error(b, mark, tag,
+                         "makes a value (bytes, date, set or ordered pairs) no recipe field takes");
+    ms_node_kind kind = scalar_tag ? MS_NODE_SCALAR : want[0] == 'm' ? MS_NODE_MAP : MS_NODE_SEQ;
+    if (n->kind != kind) {
+        char why[96];
+        snprintf(why, sizeof why, "needs a %s, but the value is a %s",
+                 kind == MS_NODE_SCALAR ? "scalar"
+                 : kind == MS_NODE_MAP  ? "map"
+                                        : "sequence",
+                 ms_node_type_name(n));
+        return tag_error(b, mark, tag, why);
+    }
+    if (!scalar_tag)
+        return MS_OK;
+    if (!strcmp(std, "str")) {
+        n->quoted = true;
+        return MS_OK;
+    }
+    if (!strcmp(std, "null"))
+        return set_value(n, "null") ? MS_OK : MS_ERR_NOMEM;
+    if (!strcmp(std, "bool")) {
+        static const char *const yes[] = {"yes", "true", "on"}, *const no[] = {"no", "false",
+                                                                               "off"};
+        for (size_t i = 0; i < 3; i++) {
+            if (!strcasecmp(n->value, yes[i]) || !strcasecmp(n->value, no[i]))
+                return set_value(n, !strcasecmp(n->value, yes[i]) ? "true" : "false")
+                           ? MS_OK
+                           : MS_ERR_NOMEM;
+        }
+        return tag_error(b, mark, tag, "needs yes/no, true/false or on/off");
+    }
+    if (!strcmp(std, "int")) {
+        bool quoted = n->quoted, block = n->block;
+        long long v;
+        n->quoted = n->block = false;
+        if (ms_node_as_int(n, &v))
+            return MS_OK;
+        n->quoted = quoted;
+        n->block = block;
+        return tag_error(b, mark, tag, "needs an integer (such as 3, 0x1f or 1_000)");
+    }
+    double v;
+    char text[48];
+    if (!python_float(n->value, &v))
+        return tag_error(b, mark, tag, "needs a number (such as 3, 0.5, 1e-3 or .inf)");
+    float_text(v, text, sizeof text);
+    return set_value(n, text) ? MS_OK : MS_ERR_NOMEM;
 }
 
 /* Builds the node that starts with `ev` (already taken from the parser). */
@@ -238,7 +508,8 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
         n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
                    ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
         *out = n;
-        return remember_anchor(b, ev->data.scalar.anchor, n, 1);
+        ms_status st = apply_tag(b, ev->data.scalar.tag, &ev->start_mark, n);
+        return st != MS_OK ? st : remember_anchor(b, ev->data.scalar.anchor, n, 1);
     }
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
@@ -249,12 +520,16 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
             return MS_ERR_NOMEM;
         const yaml_char_t *anchor_name =
             is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+        ms_status st =
+            apply_tag(b, is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag,
+                      &ev->start_mark, n);
+        if (st != MS_OK)
+            return st;
         char *anchor_copy = anchor_name ? strdup((const char *)anchor_name) : NULL;
         if (anchor_name && !anchor_copy)
             return MS_ERR_NOMEM;
         size_t cap = 0;
         keyset keys = {0};
-        ms_status st = MS_OK;
         for (;;) {
             yaml_event_t child;
             if (!yaml_parser_parse(p, &child)) {
@@ -297,6 +572,8 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
             }
         }
         free(keys.slots);
+        if (st == MS_OK && is_map)
+            st = apply_merge(b, n);
         if (st == MS_OK && anchor_copy)
             st = remember_anchor(b, (const yaml_char_t *)anchor_copy, n, *weight);
         free(anchor_copy);
@@ -342,7 +619,8 @@ static ms_status syntax_error(builder *b, const yaml_parser_t *p, const char *te
     return MS_ERR_SYNTAX;
 }
 
-ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out, ms_diag *diag)
+static ms_status parse_yaml(const char *text, size_t len, const char *file, bool keep_local_tags,
+                            ms_doc **out, ms_diag *diag)
 {
     *out = NULL;
     ms_doc *doc = calloc(1, sizeof *doc);
@@ -353,7 +631,8 @@ ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **
         free(doc);
         return MS_ERR_NOMEM;
     }
-    builder b = {.doc = doc, .diag = diag};
+    builder b = {
+        .doc = doc, .text = text, .len = len, .keep_local_tags = keep_local_tags, .diag = diag};
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         ms_doc_free(doc);
@@ -404,6 +683,17 @@ ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **
     }
     *out = doc;
     return MS_OK;
+}
+
+ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out, ms_diag *diag)
+{
+    return parse_yaml(text, len, file, false, out, diag);
+}
+
+ms_status ms_doc_parse_tagged(const char *text, size_t len, const char *file, ms_doc **out,
+                              ms_diag *diag)
+{
+    return parse_yaml(text, len, file, true, out, diag);
 }
 
 /* ---- strict JSON --------------------------------------------------------- */
@@ -906,6 +1196,7 @@ void ms_doc_free(ms_doc *doc)
             free(c->nodes[i].value);
             free(c->nodes[i].items);
             free(c->nodes[i].keys);
+            free(c->nodes[i].tag);
         }
         free(c);
     }

@@ -24,6 +24,7 @@ struct ms_node {
     size_t count;    /* number of items (sequence) or pairs (map) */
     ms_node **items; /* sequence items, or map values */
     ms_node **keys;  /* map keys (scalar nodes); NULL for sequences */
+    char *tag;       /* a local tag ("!GMPruningModifier"), kept by ms_doc_parse_tagged only */
 };
 
 typedef struct ms_doc ms_doc;
@@ -36,6 +37,17 @@ typedef struct ms_doc ms_doc;
  * Rejects duplicate map keys, non-scalar keys, several documents, nesting deeper
  * than 256 levels and aliases that would expand past a million nodes. */
 ms_status ms_doc_parse(const char *text, size_t len, const char *file, ms_doc **out, ms_diag *diag);
+/* Tags are read as yaml.safe_load reads them: !!str, !!int, !!float, !!bool
+ * and !!null give the scalar that type (its value rewritten to plain text
+ * that reads so: `!!float 3` is "3.0"), !!map and !!seq check the kind, and
+ * any other tag is E-YAML-TAG at the tag. Merge keys (`<<: *base`,
+ * `<<: [*a, *b]`) are applied as PyYAML applies them; a key both merged
+ * and written is not a duplicate. */
+
+/* As ms_doc_parse, but a local tag (`!GMPruningModifier`) is kept on its node
+ * instead of refused: for reading SparseML-era recipes (modsim migrate). */
+ms_status ms_doc_parse_tagged(const char *text, size_t len, const char *file, ms_doc **out,
+                              ms_diag *diag);
 
 /* Parses `len` bytes of strict JSON (RFC 8259: no comments, single quotes,
  * trailing commas, NaN, invalid UTF-8, lone surrogates or NUL characters),

@@ -81,6 +81,118 @@ static void doc_lax_numbers_and_booleans_as_pydantic(void **state)
     ms_doc_free(doc);
 }
 
+/* Tags as yaml.safe_load reads them (checked with PyYAML 6: `!!str 3` is '3',
+ * `!!int '3'` 3, `!!float 3` 3.0, `!!bool 'YeS'` True, `!!null foo` None). */
+static void doc_standard_tags_read_as_safe_load(void **state)
+{
+    (void)state;
+    ms_doc *doc = parse_ok("a: !!str 3\nb: !!int '3'\nc: !!float 3\nd: !!bool 'YeS'\n"
+                           "e: !!null foo\nf: !!float '1e3'\ng: !!int 0x1F\nh: ! 3\n"
+                           "i: !<tag:yaml.org,2002:str> yes\nj: !!seq [1]\nk: !!map {x: 1}\n"
+                           "l: !!float 1e400\n");
+    const ms_node *r = ms_doc_root(doc);
+    long long i;
+    double d;
+    bool b;
+    assert_true(ms_node_is_string(ms_node_get(r, "a")));
+    assert_string_equal(ms_node_get(r, "a")->value, "3");
+    assert_true(ms_node_as_int(ms_node_get(r, "b"), &i) && i == 3);
+    assert_false(ms_node_as_int(ms_node_get(r, "c"), &i));
+    assert_true(ms_node_as_double(ms_node_get(r, "c"), &d) && d == 3.0);
+    assert_string_equal(ms_node_get(r, "c")->value, "3.0");
+    assert_true(ms_node_as_bool(ms_node_get(r, "d"), &b) && b);
+    assert_true(ms_node_is_null(ms_node_get(r, "e")));
+    assert_string_equal(ms_node_get(r, "f")->value, "1000.0");
+    assert_true(ms_node_as_int(ms_node_get(r, "g"), &i) && i == 31);
+    assert_true(ms_node_as_int(ms_node_get(r, "h"), &i) && i == 3);
+    assert_true(ms_node_is_string(ms_node_get(r, "i")));
+    assert_int_equal(ms_node_get(r, "j")->kind, MS_NODE_SEQ);
+    assert_null(ms_node_get(r, "k")->tag);
+    assert_true(ms_node_as_double(ms_node_get(r, "l"), &d) && isinf(d)); /* float('1e400') */
+    ms_doc_free(doc);
+}
+
+static void expect_tag_error(const char *text, int line, int col, const char *in_message,
+                             const char *in_hint)
+{
+    ms_doc *doc;
+    ms_diag diag;
+    assert_int_not_equal(ms_doc_parse(text, strlen(text), "t.yaml", &doc, &diag), MS_OK);
+    assert_string_equal(diag.code, "E-YAML-TAG");
+    assert_int_equal(diag.line, line);
+    assert_int_equal(diag.col, col);
+    assert_non_null(strstr(diag.message, in_message));
+    assert_non_null(strstr(diag.hint, in_hint));
+}
+
+static void doc_other_tags_refused_at_the_tag(void **state)
+{
+    (void)state;
+    expect_tag_error("m:\n  - !GMPruningModifier\n    end_epoch: 2\n", 2, 5, "'!GMPruningModifier'",
+                     "modsim migrate");
+    expect_tag_error("a: &x !Foo {x: 1}\n", 1, 7, "'!Foo'", "remove the tag");
+    expect_tag_error("a: !int 3\n", 1, 4, "'!int'", "remove the tag");
+    expect_tag_error("a: !!python/tuple [1]\n", 1, 4, "'!!python/tuple'", "remove the tag");
+    expect_tag_error("a: !!binary aGk=\n", 1, 4, "'!!binary'", "remove the tag");
+    expect_tag_error("a: !!int 3.0\n", 1, 4, "integer", "remove the tag");
+    expect_tag_error("a: !!bool maybe\n", 1, 4, "yes/no", "remove the tag");
+    expect_tag_error("a: !!str {x: 1}\n", 1, 4, "needs a scalar", "remove the tag");
+    expect_tag_error("a: !!merge 3\n", 1, 4, "'!!merge'", "remove the tag");
+}
+
+static void doc_local_tags_kept_when_asked(void **state)
+{
+    (void)state;
+    ms_doc *doc;
+    ms_diag diag;
+    const char *text = "m:\n  - !GMPruningModifier\n    end_epoch: 2\n  - !!str 3\n";
+    assert_int_equal(ms_doc_parse_tagged(text, strlen(text), "t.yaml", &doc, &diag), MS_OK);
+    const ms_node *m = ms_node_get(ms_doc_root(doc), "m");
+    assert_string_equal(m->items[0]->tag, "!GMPruningModifier");
+    assert_int_equal(m->items[0]->kind, MS_NODE_MAP);
+    assert_true(ms_node_is_string(m->items[1]));
+    ms_doc_free(doc);
+}
+
+/* PyYAML's flatten_mapping: merged pairs first, a list's maps last to first,
+ * then the map's own pairs; {<<: [*b, *c], z: 9} is {y: 2, z: 9, x: 1}. */
+static void doc_merge_keys_applied_as_pyyaml(void **state)
+{
+    (void)state;
+    ms_doc *doc = parse_ok("b: &b {x: 1, y: 2}\nc: &c {y: 3, z: 4}\na: {<<: [*b, *c], z: 9}\n"
+                           "d: {<<: *b, x: 5}\ne: {'<<': 1}\n");
+    const ms_node *r = ms_doc_root(doc), *a = ms_node_get(r, "a"), *d = ms_node_get(r, "d");
+    long long i;
+    assert_int_equal(a->count, 3);
+    assert_string_equal(a->keys[0]->value, "y");
+    assert_string_equal(a->keys[1]->value, "z");
+    assert_string_equal(a->keys[2]->value, "x");
+    assert_true(ms_node_as_int(a->items[0], &i) && i == 2);
+    assert_true(ms_node_as_int(a->items[1], &i) && i == 9);
+    assert_int_equal(d->count, 2);
+    assert_true(ms_node_as_int(ms_node_get(d, "x"), &i) && i == 5);
+    assert_non_null(ms_node_get(ms_node_get(r, "e"), "<<"));
+    ms_doc_free(doc);
+}
+
+static void doc_merge_keeps_duplicate_check_and_refuses_scalars(void **state)
+{
+    (void)state;
+    ms_doc *doc;
+    ms_diag diag;
+    const char *dup = "b: &b {x: 1}\na:\n  <<: *b\n  y: 1\n  y: 2\n";
+    assert_int_equal(ms_doc_parse(dup, strlen(dup), "t.yaml", &doc, &diag), MS_ERR_INVALID);
+    assert_string_equal(diag.code, "E-DUPKEY");
+    assert_int_equal(diag.line, 5);
+    const char *scalar = "a: {<<: 3}\n";
+    assert_int_equal(ms_doc_parse(scalar, strlen(scalar), "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_string_equal(diag.code, "E-YAML");
+    assert_int_equal(diag.col, 9);
+    const char *list = "b: &b {x: 1}\na: {<<: [*b, 2]}\n";
+    assert_int_equal(ms_doc_parse(list, strlen(list), "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_non_null(strstr(diag.message, "integer"));
+}
+
 static void doc_duplicate_keys_rejected_with_both_lines(void **state)
 {
     (void)state;
@@ -333,6 +445,11 @@ int main(void)
         cmocka_unit_test(doc_shift_moves_positions),
         cmocka_unit_test(doc_100k_keys_are_checked_in_linear_time),
         cmocka_unit_test(doc_json_is_strict),
+        cmocka_unit_test(doc_standard_tags_read_as_safe_load),
+        cmocka_unit_test(doc_other_tags_refused_at_the_tag),
+        cmocka_unit_test(doc_local_tags_kept_when_asked),
+        cmocka_unit_test(doc_merge_keys_applied_as_pyyaml),
+        cmocka_unit_test(doc_merge_keeps_duplicate_check_and_refuses_scalars),
         cmocka_unit_test(doc_bad_bytes_are_reported_where_they_are),
         cmocka_unit_test(doc_read_file_refuses_what_is_not_a_regular_file),
     };
