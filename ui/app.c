@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "recipe/lint.h"
+
 static const view_ops *const views[] = {
 #define VIEW_PTR(id, ops, name, key, help) &ops,
     VIEW_LIST(VIEW_PTR)
@@ -107,6 +109,15 @@ static bool is_scenario(const char *path)
                      ms_node_get(root, "recipe_file"));
     ms_doc_free(doc);
     return scenario;
+}
+
+/* The Schedule shows one diagnostic of a load that failed: its first error
+ * (or the only diagnostic there is); frees `diags`. */
+static void keep_first_error(app *a, ms_status st, ms_diag_list *diags)
+{
+    if (st != MS_OK && ms_lint_first_error(diags, &a->load_diag) == MS_OK && diags->count)
+        a->load_diag = diags->items[0];
+    ms_diag_list_free(diags);
 }
 
 static void fail_load(app *a, ms_status st)
@@ -223,12 +234,18 @@ void app_open(app *a, const char *path)
     ms_status st;
     if (!path) {
         snprintf(a->source, sizeof a->source, "bundled demo");
-        st = ms_recipe_parse(ms_demo_recipe, strlen(ms_demo_recipe), "demo.yaml", 0, 0, NULL,
-                             &a->recipe, &a->load_diag);
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        st = ms_recipe_parse_checked(NULL, ms_demo_recipe, strlen(ms_demo_recipe), "demo.yaml", 0,
+                                     0, &a->recipe, &diags);
+        keep_first_error(a, st, &diags);
         a->rec = a->recipe;
     } else if (is_scenario(path)) {
         snprintf(a->source, sizeof a->source, "%s", path);
-        st = ms_scenario_load(path, &a->scenario, &a->load_diag);
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        st = ms_scenario_load(path, &a->scenario, &diags);
+        keep_first_error(a, st, &diags);
         if (st == MS_OK) {
             a->rec = ms_scenario_recipe(a->scenario);
             a->fixed_calls = true;
@@ -236,7 +253,12 @@ void app_open(app *a, const char *path)
         }
     } else {
         snprintf(a->source, sizeof a->source, "%s", path);
-        st = ms_recipe_load_file(path, NULL, &a->recipe, &a->load_diag);
+        /* what validate calls an error is refused here too (upstream would
+         * not load it): the Schedule shows the first, with how many more */
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        st = ms_recipe_load_checked(NULL, path, NULL, &a->recipe, &diags);
+        keep_first_error(a, st, &diags);
         a->rec = a->recipe;
     }
     if (st != MS_OK) {

@@ -1,5 +1,7 @@
-/* modsim trace SCENARIO: scenario in, JSON Lines trace out. A bad scenario is
- * one message on stderr and exit status 2, before any trace is written. */
+/* modsim trace SCENARIO: scenario in, JSON Lines trace out. A bad scenario
+ * (or a recipe modsim validate finds errors in) is its diagnostics on stderr
+ * and exit status 2, before any trace is written; the recipe's warnings go
+ * to stderr and the trace proceeds. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,15 +17,26 @@ int ms_cmd_trace(int argc, char **argv)
     }
     ms_diag diag;
     ms_diag_clear(&diag);
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
     ms_scenario *sc = NULL;
     ms_lifecycle *lc = NULL;
-    ms_status st = ms_scenario_load(argv[1], &sc, &diag);
+    ms_status st = ms_scenario_load(argv[1], &sc, &diags);
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
+    if (st != MS_OK && diag.message[0])
+        ms_diag_list_add(&diags, &diag);
+    if (st != MS_OK && !diags.count) {
+        ms_diag_set(&diag, st, "E-LOAD", argv[1], 0, 0, "%s", ms_status_str(st));
+        ms_diag_list_add(&diags, &diag);
+    }
+    /* the recipe's warnings, and on failure every error, before any trace */
+    for (size_t i = 0; i < diags.count; i++)
+        ms_diag_print(&diags.items[i], stderr);
+    if (ms_diag_list_dropped(&diags))
+        fprintf(stderr, "... and %zu more diagnostics, not shown\n", ms_diag_list_dropped(&diags));
+    ms_diag_list_free(&diags);
     if (st != MS_OK) {
-        if (!diag.message[0])
-            ms_diag_set(&diag, st, "E-LOAD", argv[1], 0, 0, "%s", ms_status_str(st));
-        ms_diag_print(&diag, stderr);
         ms_scenario_free(sc);
         return 2;
     }

@@ -3,6 +3,7 @@
  * Training-driven types (pruning, distillation) use the base start/end rules.
  * Calibration-driven types start on calibration_epoch_start, end on
  * calibration_epoch_end, and end from on_finalize if still running. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +54,55 @@ static ms_status constant_configure(ms_modifier *m, const ms_node *args, const c
 typedef struct magnitude_config {
     ms_scheduler *scheduler;
     ms_raise scheduler_error; /* raised at on_initialize, as upstream builds it there */
+    ms_raise mask_error;      /* likewise PruningMaskFactory.create_mask_creator's */
     bool apply_globally;
 } magnitude_config;
+
+/* Python's int() of one block dimension: optional blanks and sign, digits
+ * with single underscores between them. */
+static bool py_int_text(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n && (*s == '+' || *s == '-'))
+        s++, n--;
+    if (!n || s[0] == '_' || s[n - 1] == '_')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] == '_' && s[i + 1] != '_'))
+            return false;
+    return true;
+}
+
+/* upstream mask_factory.py at 0.12: the first registered pattern that
+ * matches at the start of the name (re.match) decides, and its creator
+ * raises unless the name is exactly its own (:60, :66, :92, :111); block_
+ * parses the dimensions with int() (:136). */
+static void check_mask_structure(const char *name, ms_raise *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!strcmp(name, "unstructured") || !strcmp(name, "channel") || !strcmp(name, "filter"))
+        return;
+    if (strncmp(name, "block_", 6)) {
+        out->kind = MS_RAISE_VALUE_ERROR;
+        snprintf(out->message, sizeof out->message, "Invalid mask_structure: %s", name);
+        return;
+    }
+    for (const char *p = name + 6;; p++) {
+        size_t n = strcspn(p, ",");
+        if (!py_int_text(p, n)) {
+            out->kind = MS_RAISE_VALUE_ERROR;
+            snprintf(out->message, sizeof out->message,
+                     "invalid literal for int() with base 10: '%.*s'", (int)n, p);
+            return;
+        }
+        p += n;
+        if (!*p)
+            return;
+    }
+}
 
 typedef struct magnitude_state {
     bool has_sparsity;
@@ -79,6 +127,11 @@ static ms_status magnitude_configure(ms_modifier *m, const ms_node *args, const 
     if (st != MS_OK)
         return st;
     cfg->apply_globally = read_flag(args, "apply_globally");
+    const ms_node *mask = ms_node_get(args, "mask_structure");
+    if (mask && !ms_node_is_string(mask))
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, mask->line, mask->col,
+                           "mask_structure must be a string, not %s", ms_node_type_name(mask));
+    check_mask_structure(mask ? mask->value : "unstructured", &cfg->mask_error);
     set.args = ms_node_get(args, "scheduler_args");
     const ms_node *sched = ms_node_get(args, "update_scheduler");
     const char *name = "cubic";
@@ -108,6 +161,8 @@ static ms_status magnitude_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool 
                             "global pruning not implemented yet for PyTorch");
     if (!cfg->scheduler)
         return ms_raise_set(ctx, m, cfg->scheduler_error.kind, "%s", cfg->scheduler_error.message);
+    if (cfg->mask_error.kind != MS_RAISE_NONE)
+        return ms_raise_set(ctx, m, cfg->mask_error.kind, "%s", cfg->mask_error.message);
     return MS_OK;
 }
 
@@ -143,6 +198,9 @@ static bool magnitude_metric(const ms_modifier *m, double *value)
 
 typedef struct quant_config {
     bool has_config; /* upstream QuantizationMixin.has_config */
+    /* what QuantizationMixin.resolve_quantization_config raises, or NULL:
+     * upstream resolves the config in on_initialize, not at load */
+    const char *resolve_error;
 } quant_config;
 
 /* True unless config_groups, scheme and kv_cache_scheme are unset, targets is
@@ -155,13 +213,37 @@ static bool quantization_fields_given(const ms_node *args)
         if (v && !ms_node_is_null(v))
             return true;
     }
+    /* validate_targets (mixin.py:145) turns the string "Linear" into ["Linear"] */
     const ms_node *targets = ms_node_get(args, "targets");
-    if (targets &&
-        !(targets->kind == MS_NODE_SEQ && targets->count == 1 &&
-          targets->items[0]->kind == MS_NODE_SCALAR && !strcmp(targets->items[0]->value, "Linear")))
+    const ms_node *only = targets && targets->kind == MS_NODE_SEQ && targets->count == 1
+                              ? targets->items[0]
+                              : targets;
+    if (targets && !(only->kind == MS_NODE_SCALAR && ms_node_is_string(only) &&
+                     !strcmp(only->value, "Linear")))
         return true;
     const ms_node *ignore = ms_node_get(args, "ignore");
     return ignore && !(ignore->kind == MS_NODE_SEQ && ignore->count == 0);
+}
+
+static bool given(const ms_node *args, const char *field)
+{
+    const ms_node *v = ms_node_get(args, field);
+    return v && !ms_node_is_null(v);
+}
+
+/* resolve_quantization_config's checks, in its order (mixin.py:318, then
+ * _apply_observer_overrides at :377, which runs for every scheme it builds). */
+static const char *resolve_error(const ms_node *args)
+{
+    if (given(args, "scheme") && given(args, "config_groups"))
+        return "Please specify either `scheme` or `config_groups`";
+    if (given(args, "observer") &&
+        (given(args, "weight_observer") || given(args, "input_observer") ||
+         given(args, "output_observer")))
+        return "Cannot specify both individual observer parameters (weight_observer, "
+               "input_observer, output_observer) and observer dict. Please use either "
+               "individual parameters or the observer dict.";
+    return NULL;
 }
 
 static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char *file,
@@ -169,8 +251,17 @@ static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char
 {
     (void)file;
     (void)diag;
-    ((quant_config *)m->config)->has_config = quantization_fields_given(args);
+    quant_config *cfg = m->config;
+    cfg->has_config = quantization_fields_given(args);
+    cfg->resolve_error = resolve_error(args);
     return MS_OK;
+}
+
+static ms_status raise_resolve_error(ms_modifier *m, ms_hook_ctx *ctx)
+{
+    const quant_config *cfg = m->config;
+    return cfg->resolve_error ? ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR, "%s", cfg->resolve_error)
+                              : MS_OK;
 }
 
 static ms_status calibration_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
@@ -211,6 +302,8 @@ static ms_status quantization_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bo
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "QuantizationModifier requires that quantization fields be "
                             "specified");
+    if (raise_resolve_error(m, ctx) != MS_OK)
+        return MS_ERR_RAISED;
     ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
@@ -224,9 +317,13 @@ static ms_status quantization_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool
     return st;
 }
 
+/* GPTQ resolves the config even without one: its on_initialize reads
+ * resolved_targets (gptq/base.py:200 at 0.12). */
 static ms_status gptq_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
     *result = true;
+    if (raise_resolve_error(m, ctx) != MS_OK)
+        return MS_ERR_RAISED;
     if (((quant_config *)m->config)->has_config)
         ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
@@ -339,6 +436,81 @@ static const ms_modifier_type logarithmic_equalization = {
     .on_initialize = smoothquant_on_initialize,
 };
 
+/* ---- transforms, AutoRound, IMatrixGatherer, REAP (llm-compressor 0.12/0.13) ----
+ *
+ * Calibration-driven like the others: on_event starts them on
+ * calibration_epoch_start and ends them on calibration_epoch_end, and
+ * on_finalize ends one still running (quip/base.py, spinquant/base.py,
+ * autoround/base.py, imatrix/base.py at 0.12). What they do to the model
+ * (rotations, observers, rounding) the world does not model, except that
+ * AutoRound quantizes like GPTQ. */
+
+static ms_status flag_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    m->started = true;
+    return MS_OK;
+}
+
+static ms_status flag_on_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    m->ended = true;
+    return MS_OK;
+}
+
+/* AutoRound resolves the config only when it has one (autoround/base.py:
+ * on_initialize calls initialize_quantization under has_config), and its
+ * on_start never raises for a model without quantized modules. */
+static ms_status autoround_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    if (!((quant_config *)m->config)->has_config)
+        return MS_OK;
+    if (raise_resolve_error(m, ctx) != MS_OK)
+        return MS_ERR_RAISED;
+    ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+/* REAP's base class at 0.13 sets started_/ended_ around its calibration
+ * hooks, and its on_finalize returns True without ending it
+ * (pruning/reap/base.py:222 at 0.13). */
+static ms_status reap_on_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    if (ev->type == MS_EV_CALIBRATION_EPOCH_START)
+        m->started = true;
+    else if (ev->type == MS_EV_CALIBRATION_EPOCH_END)
+        m->ended = true;
+    return MS_OK;
+}
+
+#define FLAG_HOOKS                                                                                 \
+    .drive = MS_DRIVE_CALIBRATION, .on_event = calibration_on_event, .on_start = flag_on_start,    \
+    .on_end = flag_on_end, .on_finalize = calibration_on_finalize
+
+static const ms_modifier_type quip = {.name = "QuIPModifier", FLAG_HOOKS};
+static const ms_modifier_type spinquant = {.name = "SpinQuantModifier", FLAG_HOOKS};
+static const ms_modifier_type imatrix_gatherer = {.name = "IMatrixGatherer", FLAG_HOOKS};
+
+static const ms_modifier_type autoround = {
+    .name = "AutoRoundModifier",
+    CALIBRATION_HOOKS,
+    CALIBRATION_START_FINALIZE,
+    .config_size = sizeof(quant_config),
+    .configure = quant_configure,
+    .on_initialize = autoround_on_initialize,
+};
+
+static const ms_modifier_type reap = {
+    .name = "REAPPruningModifier",
+    .drive = MS_DRIVE_CALIBRATION,
+    .on_event = reap_on_event,
+};
+
 const ms_modifier_type *const ms_builtin_types[] = {
     &constant_pruning,
     &magnitude_pruning,
@@ -350,5 +522,10 @@ const ms_modifier_type *const ms_builtin_types[] = {
     &smoothquant,
     &logarithmic_equalization,
     &awq,
+    &quip,
+    &spinquant,
+    &autoround,
+    &imatrix_gatherer,
+    &reap,
 };
 const size_t ms_builtin_type_count = sizeof ms_builtin_types / sizeof ms_builtin_types[0];

@@ -18,6 +18,13 @@
  *   x-strict: true       no pydantic lax conversion: a validator sees the raw value
  *   x-internal: {$ref}   fields outside `properties` that upstream accepts but
  *                        its lifecycle owns (initialized_, ...): a warning
+ *   x-removed: TEXT      a modifier type upstream no longer has: an error
+ *                        (E-TYPE-REMOVED), TEXT the hint
+ *   x-since: "0.N", x-until: "0.N"  the releases a type exists in (until
+ *                        excluded): outside them an error (E-TYPE-VERSION)
+ *   x-raises: "Kind: text {value}"  a value of the right type the schema
+ *                        refuses is one upstream loads, then raises at
+ *                        initialize: one E-INITIALIZE error with that text
  * A string where an integer, number or boolean is expected is converted as
  * pydantic's lax mode does ("128", "yes") and reported as a warning
  * (W-QUOTED-NUMBER, W-LAX-BOOL), since upstream loads it. */
@@ -37,6 +44,12 @@ ms_status ms_schema_new(ms_schema **out, ms_diag *diag);
 /* Parses a schema from JSON text (tests; other schema files). */
 ms_status ms_schema_parse(const char *text, size_t len, ms_schema **out, ms_diag *diag);
 void ms_schema_free(ms_schema *schema);
+
+/* The llm-compressor release x-since/x-until are checked against: "0.12"
+ * unless set. MS_ERR_INVALID for a version that is not "0.N". */
+#define MS_SCHEMA_UPSTREAM_DEFAULT_MINOR 12
+ms_status ms_schema_set_upstream(ms_schema *schema, const char *version);
+int ms_schema_upstream_minor(const ms_schema *schema);
 
 /* Validates `instance` against the whole schema (root NULL) or against
  * "#/$defs/NAME" (root "NAME"). Every problem is appended to `out`, errors and

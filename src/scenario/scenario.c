@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../recipe/lint.h"
+
 enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
 
 struct ms_scenario {
@@ -15,6 +17,8 @@ struct ms_scenario {
 typedef struct loader {
     const char *file;
     ms_diag *diag;
+    ms_diag_list *diags; /* the recipe's diagnostics go here, warnings too */
+    bool recipe_listed;  /* the recipe's errors are in `diags` already */
     bool epoch_based;
     long long steps_per_epoch, batches_per_step;
     size_t n_modifiers;
@@ -24,8 +28,8 @@ typedef struct loader {
 static ms_status bad(const loader *ld, const ms_node *at, const char *hint, const char *fmt,
                      const char *a, const char *b)
 {
-    ms_status st = ms_diag_set(ld->diag, MS_ERR_INVALID, "E-SCENARIO", ld->file,
-                               at ? at->line : 0, at ? at->col : 0, fmt, a, b);
+    ms_status st = ms_diag_set(ld->diag, MS_ERR_INVALID, "E-SCENARIO", ld->file, at ? at->line : 0,
+                               at ? at->col : 0, fmt, a, b);
     if (hint)
         ms_diag_hint(ld->diag, "%s", hint);
     return st;
@@ -44,8 +48,7 @@ static ms_status check_keys(const loader *ld, const ms_node *map, const char *co
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = !strcmp(map->keys[i]->value, *a);
         if (!ok)
-            return bad(ld, map->keys[i], hint, "unknown key '%s' in %s", map->keys[i]->value,
-                       what);
+            return bad(ld, map->keys[i], hint, "unknown key '%s' in %s", map->keys[i]->value, what);
     }
     return MS_OK;
 }
@@ -54,8 +57,9 @@ static ms_status read_count(const loader *ld, const ms_node *v, const char *fiel
                             long long *out)
 {
     if (!ms_node_as_int(v, out) || (positive ? *out <= 0 : *out < 0))
-        return bad(ld, v, positive ? "use a whole number greater than 0, or null"
-                                   : "use a whole number, 0 or more",
+        return bad(ld, v,
+                   positive ? "use a whole number greater than 0, or null"
+                            : "use a whole number, 0 or more",
                    "'%s' must be a %s integer", field, positive ? "positive" : "non-negative");
     return MS_OK;
 }
@@ -68,8 +72,8 @@ static ms_status load_clock(loader *ld, const ms_node *clock)
         return bad(ld, clock, "e.g. clock: {steps_per_epoch: 4, batches_per_step: 1}",
                    "'clock' must be a map, not a %s%s", ms_node_type_name(clock), "");
     static const char *const keys[] = {"steps_per_epoch", "batches_per_step", NULL};
-    ms_status st = check_keys(ld, clock, keys, "clock",
-                              "valid keys: steps_per_epoch, batches_per_step");
+    ms_status st =
+        check_keys(ld, clock, keys, "clock", "valid keys: steps_per_epoch, batches_per_step");
     const ms_node *spe = ms_node_get(clock, "steps_per_epoch");
     if (st == MS_OK && spe && !ms_node_is_null(spe)) {
         st = read_count(ld, spe, "steps_per_epoch", true, &ld->steps_per_epoch);
@@ -138,8 +142,8 @@ static ms_status load_call(const loader *ld, const ms_node *call, ms_call *out)
     if (call->kind != MS_NODE_MAP)
         return bad(ld, call, call_hint, "a call must be a name or a map, not a %s%s",
                    ms_node_type_name(call), "");
-    static const char *const keys[] = {"event", "global_step", "global_batch", "loss",
-                                       "modifier", "call", NULL};
+    static const char *const keys[] = {"event", "global_step", "global_batch", "loss", "modifier",
+                                       "call",  NULL};
     ms_status st = check_keys(ld, call, keys, "a call", call_hint);
     if (st != MS_OK)
         return st;
@@ -190,8 +194,10 @@ static void block_origin(const char *text, const ms_node *n, int *line_off, int 
         p++, (*col_off)++;
 }
 
-static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, const ms_node *root,
-                             ms_diag *diag)
+/* The recipe is loaded as upstream's Recipe loads it, with every check of
+ * modsim validate (ms_recipe_load_checked): what validate reports as an
+ * error refuses the scenario. */
+static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, const ms_node *root)
 {
     const ms_node *inline_recipe = ms_node_get(root, "recipe");
     const ms_node *recipe_file = ms_node_get(root, "recipe_file");
@@ -213,7 +219,8 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
         else
             snprintf(path, sizeof path, "%.*s/%s", (int)(slash - ld->file), ld->file,
                      recipe_file->value);
-        return ms_recipe_load_file(path, NULL, &sc->recipe, diag);
+        ld->recipe_listed = true;
+        return ms_recipe_load_checked(NULL, path, NULL, &sc->recipe, ld->diags);
     }
     if (inline_recipe->kind != MS_NODE_SCALAR || !ms_node_is_string(inline_recipe))
         return bad(ld, inline_recipe, "write the recipe as a block: 'recipe: |' then the text",
@@ -221,20 +228,20 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
     int line_off = inline_recipe->line - 1, col_off = inline_recipe->col - 1;
     if (inline_recipe->block)
         block_origin(text, inline_recipe, &line_off, &col_off);
-    return ms_recipe_parse(inline_recipe->value, strlen(inline_recipe->value), ld->file,
-                           line_off, col_off, NULL, &sc->recipe, diag);
+    ld->recipe_listed = true;
+    return ms_recipe_parse_checked(NULL, inline_recipe->value, strlen(inline_recipe->value),
+                                   ld->file, line_off, col_off, &sc->recipe, ld->diags);
 }
 
-static ms_status load(ms_scenario *sc, const char *path, const char *text, const ms_node *root,
-                      ms_diag *diag)
+static ms_status load(ms_scenario *sc, loader *ld_out, const char *text, const ms_node *root)
 {
-    loader ld = {.file = path, .diag = diag};
+    loader ld = *ld_out;
     if (!root || root->kind != MS_NODE_MAP)
         return bad(&ld, root, "see the scenario format in README.md",
                    "a scenario must be a map with 'recipe' and 'calls', not %s%s",
                    root ? ms_node_type_name(root) : "an empty file", "");
-    static const char *const keys[] = {"index", "clock", "recipe", "recipe_file", "model",
-                                       "calls", NULL};
+    static const char *const keys[] = {"index", "clock", "recipe", "recipe_file",
+                                       "model", "calls", NULL};
     ms_status st = check_keys(&ld, root, keys, "the scenario",
                               "valid keys: index, clock, recipe, recipe_file, model, calls");
     if (st != MS_OK)
@@ -244,8 +251,8 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
         if (index->kind == MS_NODE_SCALAR && !strcmp(index->value, "upstream"))
             ld.index_mode = MS_INDEX_UPSTREAM;
         else if (!(index->kind == MS_NODE_SCALAR && !strcmp(index->value, "step")))
-            return bad(&ld, index, "valid: step (default), upstream",
-                       "unknown index mode '%s'%s", text_of(index), "");
+            return bad(&ld, index, "valid: step (default), upstream", "unknown index mode '%s'%s",
+                       text_of(index), "");
     }
     sc->index_mode = ld.index_mode;
     if ((st = load_clock(&ld, ms_node_get(root, "clock"))) != MS_OK)
@@ -254,8 +261,11 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
     if (model && !ms_node_is_null(model) && !ms_node_is_string(model))
         return bad(&ld, model, "give the path of a model spec, e.g. samples/models/tiny.yaml",
                    "'model' must be a path, not %s%s", ms_node_type_name(model), "");
-    if ((st = load_recipe(sc, &ld, text, root, diag)) != MS_OK)
+    st = load_recipe(sc, &ld, text, root);
+    ld_out->recipe_listed = ld.recipe_listed;
+    if (st != MS_OK)
         return st;
+    ld_out->recipe_listed = false; /* later problems are the scenario's own */
     ld.n_modifiers = ms_recipe_count(sc->recipe);
     const ms_node *calls = ms_node_get(root, "calls");
     if (!calls || ms_node_is_null(calls))
@@ -275,19 +285,24 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
 }
 
 ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
-                            ms_diag *diag)
+                            ms_diag_list *diags)
 {
     *out = NULL;
     ms_doc *doc = NULL;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    loader ld = {.file = path, .diag = &diag, .diags = diags};
     ms_scenario *sc = calloc(1, sizeof *sc);
     ms_status st = sc ? MS_OK : MS_ERR_NOMEM;
     if (st == MS_OK)
-        st = ms_doc_parse(text, len, path, &doc, diag);
+        st = ms_doc_parse(text, len, path, &doc, &diag);
     if (st == MS_OK)
-        st = load(sc, path, text, ms_doc_root(doc), diag);
+        st = load(sc, &ld, text, ms_doc_root(doc));
     /* the recipe keeps its own document; the scenario's is no longer needed */
     ms_doc_free(doc);
     if (st != MS_OK) {
+        if (!ld.recipe_listed && diag.message[0] && ms_diag_list_add(diags, &diag) != MS_OK)
+            st = MS_ERR_NOMEM;
         ms_scenario_free(sc);
         return st;
     }
@@ -295,15 +310,17 @@ ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_s
     return MS_OK;
 }
 
-ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
+ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag_list *diags)
 {
     *out = NULL;
     char *text;
     size_t len;
-    ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, diag);
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, &diag);
     if (st != MS_OK)
-        return st;
-    st = ms_scenario_parse(text, len, path, out, diag);
+        return ms_diag_list_add(diags, &diag) == MS_OK ? st : MS_ERR_NOMEM;
+    st = ms_scenario_parse(text, len, path, out, diags);
     free(text);
     return st;
 }

@@ -254,7 +254,7 @@ static void lint_quant_modifier_conflicts_and_owl_all_or_none(void **state)
     snprintf(text, sizeof text, "%s      scheme: W8A8\n      config_groups: null\n", q);
     assert_int_equal(only_errors(state, text, "E-SCHEME-CONFLICT"), 0);
     snprintf(text, sizeof text,
-             "%s      observer: {input: mse}\n      weight_observer: mse\n"
+             "%s      scheme: W8A8\n      observer: {input: mse}\n      weight_observer: mse\n"
              "      output_observer: minmax\n      input_observer: null\n",
              q);
     assert_int_equal(only_errors(state, text, "E-OBSERVER-CONFLICT"), 2);
