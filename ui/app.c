@@ -257,7 +257,7 @@ void app_open(app *a, const char *path)
          * not load it): the Schedule shows the first, with how many more */
         ms_diag_list diags;
         ms_diag_list_init(&diags);
-        st = ms_recipe_load_checked(NULL, path, NULL, &a->recipe, &diags);
+        st = ms_recipe_load_checked(NULL, path, NULL, MS_CHECK_RUN, &a->recipe, &diags);
         keep_first_error(a, st, &diags);
         a->rec = a->recipe;
     }

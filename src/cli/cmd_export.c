@@ -92,7 +92,7 @@ int ms_cmd_export(int argc, char **argv)
         ms_diag_print(&diag, stderr);
         return 2;
     }
-    st = ms_recipe_load_checked(schema, recipe, stage, &r, &list);
+    st = ms_recipe_load_checked(schema, recipe, stage, MS_CHECK_EXPORT, &r, &list);
     if (st == MS_OK && ms_recipe_count(r) == 0) {
         /* upstream would load an empty modifier list; an empty export is a mistake */
         if (stage)

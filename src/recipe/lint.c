@@ -984,7 +984,7 @@ static ms_status check_doc(const ms_schema *schema, ms_status parsed, ms_doc *do
 }
 
 ms_status ms_recipe_load_checked(const ms_schema *schema, const char *path, const char *stage,
-                                 ms_recipe **out, ms_diag_list *diags)
+                                 ms_check_mode mode, ms_recipe **out, ms_diag_list *diags)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -992,7 +992,7 @@ ms_status ms_recipe_load_checked(const ms_schema *schema, const char *path, cons
     if (out)
         *out = NULL;
     ms_status st = ms_recipe_read_doc(path, &doc, &diag);
-    return check_doc(schema, st, doc, &diag, path, stage, true, out, diags);
+    return check_doc(schema, st, doc, &diag, path, stage, mode == MS_CHECK_RUN, out, diags);
 }
 
 ms_status ms_recipe_parse_checked(const ms_schema *schema, const char *text, size_t len,

@@ -220,7 +220,7 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
             snprintf(path, sizeof path, "%.*s/%s", (int)(slash - ld->file), ld->file,
                      recipe_file->value);
         ld->recipe_listed = true;
-        return ms_recipe_load_checked(NULL, path, NULL, &sc->recipe, ld->diags);
+        return ms_recipe_load_checked(NULL, path, NULL, MS_CHECK_RUN, &sc->recipe, ld->diags);
     }
     if (inline_recipe->kind != MS_NODE_SCALAR || !ms_node_is_string(inline_recipe))
         return bad(ld, inline_recipe, "write the recipe as a block: 'recipe: |' then the text",
