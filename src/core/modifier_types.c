@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/quant_words.h"
 #include "modifier_impl.h"
 #include "scheduler.h"
 
@@ -201,6 +202,7 @@ typedef struct quant_config {
     /* what QuantizationMixin.resolve_quantization_config raises, or NULL:
      * upstream resolves the config in on_initialize, not at load */
     const char *resolve_error;
+    char actorder_error[320]; /* GPTQ's, which resolve_error may point to */
 } quant_config;
 
 /* True unless config_groups, scheme and kv_cache_scheme are unset, targets is
@@ -255,6 +257,72 @@ static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char
     cfg->has_config = quantization_fields_given(args);
     cfg->resolve_error = resolve_error(args);
     return MS_OK;
+}
+
+/* The weight strategy a config group's QuantizationArgs resolve to: as
+ * given, else inferred from group_size as compressed-tensors does; -1 when
+ * unknown. */
+static int weight_strategy(const ms_node *w)
+{
+    const ms_node *st = ms_node_get(w, "strategy"), *gs = ms_node_get(w, "group_size");
+    double g;
+    if (st && !ms_node_is_null(st))
+        return ms_node_is_string(st) ? ms_qstrategy_parse(st->value, true) : -1;
+    if (!gs || ms_node_is_null(gs))
+        return MS_QSTRAT_TENSOR;
+    if (!ms_node_as_double(gs, &g))
+        return -1;
+    return g > 0 ? MS_QSTRAT_GROUP : g == -1 ? MS_QSTRAT_CHANNEL : -1;
+}
+
+/* GPTQModifier.resolve_quantization_config's resolve_actorder (gptq/base.py:
+ * 138-154 at 0.12): an actorder the recipe writes (null included; the
+ * default "static" yields) must equal the one a config group's weights give,
+ * for weights of strategy group, tensor_group, channel, tensor or block. The
+ * words are compared as the recipe lint does (E-ACTORDER-CONFLICT); the
+ * message shows them as str-valued enums format on Python 3.10 and 3.11. */
+static void gptq_actorder_error(const ms_node *args, char *buf, size_t cap)
+{
+    const ms_node *a = ms_node_get(args, "actorder");
+    const ms_node *groups = ms_node_get(args, "config_groups");
+    buf[0] = '\0';
+    if (!a || !(ms_node_is_string(a) || ms_node_is_null(a)) || !groups ||
+        groups->kind != MS_NODE_MAP)
+        return;
+    const char *mine = ms_node_is_null(a) ? "null" : a->value;
+    for (size_t g = 0; g < groups->count; g++) {
+        const ms_node *w = ms_node_get(groups->items[g], "weights");
+        const ms_node *wa = ms_node_get(w, "actorder");
+        const char *theirs = NULL;
+        bool b;
+        int strategy = w && w->kind == MS_NODE_MAP ? weight_strategy(w) : -1;
+        if (strategy < 0 || strategy == MS_QSTRAT_TOKEN || strategy == MS_QSTRAT_ATTN_HEAD || !wa ||
+            ms_node_is_null(wa))
+            continue;
+        if (ms_node_as_bool(wa, &b))
+            theirs = b ? "group" : NULL;
+        else if (ms_node_is_string(wa))
+            ms_qactorder_parse(wa->value, true, &theirs);
+        if (!theirs || !strcmp(mine, theirs))
+            continue;
+        snprintf(buf, cap,
+                 "Cannot resolve activation ordering when both `GPTQModifier.actorder` and "
+                 "`QuantizationScheme.actorder` are provided and differ (%s, %s). Either unset "
+                 "`GPTQModifier.actorder` or remove `actorder` from config groups.",
+                 ms_node_is_null(a) ? "None" : mine, theirs);
+        return;
+    }
+}
+
+static ms_status gptq_configure(ms_modifier *m, const ms_node *args, const char *file,
+                                ms_diag *diag)
+{
+    quant_config *cfg = m->config;
+    ms_status st = quant_configure(m, args, file, diag);
+    gptq_actorder_error(args, cfg->actorder_error, sizeof cfg->actorder_error);
+    if (!cfg->resolve_error && cfg->actorder_error[0])
+        cfg->resolve_error = cfg->actorder_error;
+    return st;
 }
 
 static ms_status raise_resolve_error(ms_modifier *m, ms_hook_ctx *ctx)
@@ -409,7 +477,7 @@ static const ms_modifier_type gptq = {
     .name = "GPTQModifier",
     CALIBRATION_HOOKS,
     .config_size = sizeof(quant_config),
-    .configure = quant_configure,
+    .configure = gptq_configure,
     .on_initialize = gptq_on_initialize,
     .on_start = gptq_on_start,
     .on_finalize = calibration_on_finalize,
