@@ -201,7 +201,8 @@ static const char explain_e_initialize[] =
     "`channel`, `filter` or `block_N` raises `Invalid mask_structure: NAME` "
     "(mask_factory.py:60); AWQModifier's `duo_scaling` (true by default) with tensor-strategy "
     "weights in a later quantization modifier (the FP8 preset) raises `duo_scaling is only "
-    "supported with per-channel quantization strategies` at start (awq/base.py:233). "
+    "supported with per-channel quantization strategies` at start (awq/base.py:233); this one "
+    "the simulation does not raise yet, as it does not track weight strategies. "
     "E-SCHEME-CONFLICT, E-OBSERVER-CONFLICT and E-ACTORDER-CONFLICT are raised at initialize "
     "in the same way.";
 
