@@ -785,6 +785,16 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
     if (type && !matches_type(type, n) && !flag(schema, "x-strict") &&
         lax_convert(c, type, n, &plain, plain_text, sizeof plain_text))
         n = &plain;
+    if (type && ms_node_is_null(n) && ms_node_get(schema, "x-drive") && c->key) {
+        /* recipe.py:190 at 0.12 reads the arguments with mod_args.get(...) */
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE", c->key,
+                                  "%s has null arguments: upstream's Recipe.from_dict raises "
+                                  "AttributeError \"'NoneType' object has no attribute 'get'\"",
+                                  where(c));
+        ms_diag_hint(d, "write '%s: {}' for no arguments, or give its fields", c->key->value);
+        c->depth--;
+        return;
+    }
     if (type && !matches_type(type, n)) {
         char want[96], got[128];
         types_text(type, want, sizeof want);

@@ -71,7 +71,9 @@ static const char explain_e_type[] =
     "compressed-tensors' validator compares the string with -1 before pydantic converts "
     "it. `mask_structure: 2:4` unquoted is read by YAML 1.1 as the base-60 integer 124 "
     "(upstream then fails), so modsim says `must be string, not integer 2:4` and hints "
-    "`quote it`.";
+    "`quote it`. A modifier with null arguments (`QuantizationModifier:` and nothing "
+    "after it) gives `has null arguments`: upstream's `Recipe.from_dict` calls "
+    "`mod_args.get` and raises AttributeError (recipe.py:190 at 0.12); write `{}`.";
 
 static const char explain_e_enum[] =
     "`scheme: W4A61` gives `'W4A61' is not one of the allowed values`, hint `did you mean "
