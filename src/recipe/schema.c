@@ -889,6 +889,12 @@ const char *ms_schema_modifier_description(const ms_schema *s, const char *type)
     return scalar_of(modifier_def(s, type), "description");
 }
 
+bool ms_schema_modifier_exists(const ms_schema *s, const char *type)
+{
+    const ms_node *def = modifier_def(s, type);
+    return def && exists_upstream(s, def);
+}
+
 const char *ms_schema_modifier_drive(const ms_schema *s, const char *type)
 {
     return scalar_of(modifier_def(s, type), "x-drive");

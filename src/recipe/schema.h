@@ -70,6 +70,9 @@ size_t ms_schema_modifier_count(const ms_schema *schema);
 const char *ms_schema_modifier_name(const ms_schema *schema, size_t i);
 /* NULL when `type` is not a modifier type the schema knows. */
 const char *ms_schema_modifier_description(const ms_schema *schema, const char *type);
+/* Whether upstream has `type` at the release checked against (not x-removed,
+ * within x-since/x-until): what an editor should offer to add. */
+bool ms_schema_modifier_exists(const ms_schema *schema, const char *type);
 /* "training" or "calibration" (x-drive); NULL when unknown. */
 const char *ms_schema_modifier_drive(const ms_schema *schema, const char *type);
 /* The known modifier type closest to `name` (edit distance). */

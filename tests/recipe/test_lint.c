@@ -338,6 +338,10 @@ static void types_exist_from_and_until_their_release(void **state)
     assert_non_null(strstr(d->message, "IMatrixGatherer was removed in llm-compressor 0.13"));
     assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 1);
     ms_diag_list_free(&out);
+    assert_true(ms_schema_modifier_exists(s, "REAPPruningModifier"));
+    assert_false(ms_schema_modifier_exists(s, "IMatrixGatherer"));
+    assert_false(ms_schema_modifier_exists(s, "OutputDistillationModifier"));
+    assert_true(ms_schema_modifier_exists(s, "GPTQModifier"));
     assert_int_equal(ms_schema_set_upstream(s, "1.x"), MS_ERR_INVALID);
     assert_int_equal(ms_schema_set_upstream(s, "0.12.1"), MS_OK);
     ms_schema_free(s);
