@@ -32,15 +32,23 @@ RENAMED_013 = {"calibration_epoch_start": "calibration_start",
                "calibration_epoch_end": "calibration_end"}
 CALIBRATION = {"QuantizationModifier", "GPTQModifier", "SparseGPTModifier",
                "WandaPruningModifier", "SmoothQuantModifier", "LogarithmicEqualizationModifier",
-               "AWQModifier"}
+               "AWQModifier", "QuIPModifier", "SpinQuantModifier", "AutoRoundModifier",
+               "IMatrixGatherer"}
+# the QuantizationMixin types: resolve_quantization_config at initialize
+MIXIN = {"QuantizationModifier", "GPTQModifier", "AutoRoundModifier"}
+# 0.13: the types whose own on_finalize still "ends" them (the base no-op
+# on_end); QuIP, SpinQuant and AutoRound keep the base on_finalize
+FINALIZE_ENDS_013 = {"GPTQModifier", "SparseGPTModifier", "WandaPruningModifier",
+                     "SmoothQuantModifier", "LogarithmicEqualizationModifier", "AWQModifier"}
 TRAINING = {"ConstantPruningModifier", "MagnitudePruningModifier", "OutputDistillationModifier"}
 # 0.13: the classes whose on_sequential_epoch_end drops the `modules` parameter
 # of the base signature (sgpt_base.py:176, smoothquant/base.py:152,
 # awq/base.py:249); others take it, so calling without it is a TypeError
-NO_MODULES_013 = {"SparseGPTModifier", "WandaPruningModifier", "SmoothQuantModifier",
+NO_MODULES_013 = {"REAPPruningModifier", "SparseGPTModifier", "WandaPruningModifier",
+                  "SmoothQuantModifier",
                   "LogarithmicEqualizationModifier", "AWQModifier"}
 # and which class's function the TypeError names (the qualname Python prints)
-SEQUENTIAL_OWNER_013 = {"GPTQModifier": "GPTQModifier",
+SEQUENTIAL_OWNER_013 = {"GPTQModifier": "GPTQModifier", "AutoRoundModifier": "AutoRoundModifier",
                         "QuantizationModifier": "QuantizationModifier"}
 
 
@@ -97,8 +105,48 @@ def scheduler(name, start, end, update, init, final, args):
     raise ValueError(f"Unknown scheduler type: {name}")
 
 
+def mask_structure_error(name):
+    """mask_factory.py create_mask_creator at 715e1166c~1 (:47-57): an equal
+    pattern's creator, else a re.match-ing one inside try/except (a creator
+    that raises is skipped), else ValueError."""
+    if name in ("unstructured", "channel", "filter"):
+        return None
+    if name.startswith("block_"):
+        try:
+            [int(d) for d in name[len("block_"):].split(",")]
+            return None
+        except ValueError:
+            pass
+    return f"Invalid mask_structure: {name}"
+
+
+def resolve_error(type_, a):
+    """What QuantizationMixin.resolve_quantization_config raises (mixin.py:319,
+    :378; gptq/base.py:148 at 715e1166c~1), or None."""
+    if a.get("scheme") is not None and a.get("config_groups") is not None:
+        return "Please specify either `scheme` or `config_groups`"
+    if a.get("observer") is not None and any(a.get(k) is not None for k in (
+            "weight_observer", "input_observer", "output_observer")):
+        return ("Cannot specify both individual observer parameters (weight_observer, "
+                "input_observer, output_observer) and observer dict. Please use either "
+                "individual parameters or the observer dict.")
+    if type_ == "GPTQModifier" and a.get("actorder") is not None:
+        mine = str(a["actorder"]).lower()
+        for group in (a.get("config_groups") or {}).values():
+            theirs = ((group or {}).get("weights") or {}).get("actorder")
+            if theirs is not None and str(theirs).lower() != mine:
+                return ("Cannot resolve activation ordering when both `GPTQModifier.actorder` "
+                        "and `QuantizationScheme.actorder` are provided and differ "
+                        f"({mine}, {str(theirs).lower()}). Either unset "
+                        "`GPTQModifier.actorder` or remove `actorder` from config groups.")
+    return None
+
+
 def has_quant_config(args):
-    return not (args.get("config_groups") is None and args.get("targets", ["Linear"]) == ["Linear"]
+    targets = args.get("targets", ["Linear"])
+    if isinstance(targets, str):  # pydantic reads a string as one target
+        targets = [targets]
+    return not (args.get("config_groups") is None and targets == ["Linear"]
                 and args.get("ignore", []) == [] and args.get("scheme") is None
                 and args.get("kv_cache_scheme") is None)
 
@@ -138,12 +186,16 @@ class Modifier:
                                           float(a["final_sparsity"]), a.get("scheduler_args"))
             except ValueError as e:
                 self.raise_("ValueError", str(e))
-        if t == "QuantizationModifier":
-            if not has_quant_config(a):
-                self.raise_("ValueError",
-                            "QuantizationModifier requires that quantization fields be specified")
-            self.world.quant_schemes += 1
-        if t == "GPTQModifier" and has_quant_config(a):
+            error = mask_structure_error(a.get("mask_structure", "unstructured"))
+            if error:
+                self.raise_("ValueError", error)
+        if t == "QuantizationModifier" and not has_quant_config(a):
+            self.raise_("ValueError",
+                        "QuantizationModifier requires that quantization fields be specified")
+        if t in MIXIN and has_quant_config(a):
+            error = resolve_error(t, a)
+            if error:
+                self.raise_("ValueError", error)
             self.world.quant_schemes += 1
         if t in ("SmoothQuantModifier", "LogarithmicEqualizationModifier"):
             if self.end and self.end != -1:
@@ -218,7 +270,7 @@ class Modifier:
         if self.v013:
             # QuantizationModifier has no on_finalize at 0.13 (the base returns
             # True); the others still call on_end, now the base no-op
-            if self.type in CALIBRATION - {"QuantizationModifier"} and not self.ended_:
+            if self.type in FINALIZE_ENDS_013 and not self.ended_:
                 self.on_end(None)
             return True
         if self.type in CALIBRATION:

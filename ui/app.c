@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "recipe/lint.h"
+
 static const view_ops *const views[] = {
 #define VIEW_PTR(id, ops, name, key, help) &ops,
     VIEW_LIST(VIEW_PTR)
@@ -95,6 +97,15 @@ static void load_diag_line(app *a)
     fclose(f);
 }
 
+/* The Schedule shows one diagnostic of a load that failed: its first error
+ * (or the only diagnostic there is); frees `diags`. */
+static void keep_first_error(app *a, ms_status st, ms_diag_list *diags)
+{
+    if (st != MS_OK && ms_lint_first_error(diags, &a->load_diag) == MS_OK && diags->count)
+        a->load_diag = diags->items[0];
+    ms_diag_list_free(diags);
+}
+
 static void fail_load(app *a, ms_status st)
 {
     if (!a->load_diag.message[0])
@@ -158,9 +169,10 @@ void app_rebuild(app *a)
         return;
     }
     if (a->draft) {
-        /* the Schedule's warnings speak of the run on screen */
+        /* the Schedule's warnings speak of the run on screen, its release's types */
         ms_lint_run run = ms_pipeline_lint_run(&a->cfg);
-        if (ms_draft_set_run(a->draft, &run) != MS_OK)
+        if (ms_schema_set_upstream(a->schema, ms_upstream_name(a->cfg.upstream)) != MS_OK ||
+            ms_draft_set_run(a->draft, &run) != MS_OK)
             app_message(a, true, "out of memory checking the recipe");
     }
     build_sim(a, calls, n);
@@ -221,12 +233,19 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
     ms_status st;
     if (!path) {
         snprintf(a->source, sizeof a->source, "bundled demo");
-        st = ms_recipe_parse(ms_demo_recipe, strlen(ms_demo_recipe), "demo.yaml", 0, 0, NULL,
-                             &a->recipe, &a->load_diag);
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        st = ms_recipe_parse_checked(NULL, ms_demo_recipe, strlen(ms_demo_recipe), "demo.yaml", 0,
+                                     0, &a->recipe, &diags);
+        keep_first_error(a, st, &diags);
         a->rec = a->recipe;
     } else if (ms_scenario_sniff(path) == MS_FILE_SCENARIO) {
         snprintf(a->source, sizeof a->source, "%s", path);
-        st = ms_scenario_load(path, &a->scenario, &a->load_diag);
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        st = ms_scenario_load_as(path, run && run->upstream_given ? &run->cfg.upstream : NULL,
+                                 &a->scenario, &diags);
+        keep_first_error(a, st, &diags);
         if (st == MS_OK) {
             a->rec = ms_scenario_recipe(a->scenario);
             a->fixed_calls = true;
@@ -235,7 +254,15 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
         }
     } else {
         snprintf(a->source, sizeof a->source, "%s", path);
-        st = ms_recipe_load_file(path, NULL, &a->recipe, &a->load_diag);
+        /* what validate calls an error is refused here too (upstream would
+         * not load it): the Schedule shows the first, with how many more */
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        ms_pipeline_config asked = run ? ms_pipeline_resolve(run, NULL) : ms_pipeline_defaults();
+        ms_lint_run checks = ms_pipeline_lint_run(&asked);
+        st =
+            ms_recipe_load_checked_for(NULL, path, NULL, MS_CHECK_RUN, &checks, &a->recipe, &diags);
+        keep_first_error(a, st, &diags);
         a->rec = a->recipe;
     }
     if (st != MS_OK) {

@@ -84,33 +84,38 @@ int ms_cmd_export(int argc, char **argv)
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_schema *schema = NULL;
-    ms_doc *doc = NULL;
     ms_recipe *r = NULL;
     ms_diag_list list;
     ms_diag_list_init(&list);
     ms_status st = ms_schema_new(&schema, &diag);
-    if (st == MS_OK)
-        st = ms_recipe_read_doc(recipe, &doc, &diag);
-    if (st == MS_OK)
-        st = ms_recipe_from_doc(doc, stage, &r, &diag);
-    if (st == MS_OK)
-        st = ms_lint_recipe(schema, r, &list);
-    int rc = 0;
     if (st != MS_OK) {
         ms_diag_print(&diag, stderr);
-        rc = st == MS_ERR_IO || st == MS_ERR_LIMIT || !strcmp(diag.code, "E-BINARY") ||
-                     !strcmp(diag.code, "E-ENCODING")
+        return 2;
+    }
+    st = ms_recipe_load_checked(schema, recipe, stage, MS_CHECK_EXPORT, &r, &list);
+    if (st == MS_OK && ms_recipe_count(r) == 0) {
+        /* upstream would load an empty modifier list; an empty export is a mistake */
+        if (stage)
+            ms_diag_set(&diag, MS_ERR_INVALID, "E-NO-MODIFIERS", recipe, 0, 0,
+                        "nothing to export: the stages --stage '%s' selects have no modifiers",
+                        stage);
+        else
+            ms_diag_set(&diag, MS_ERR_INVALID, "E-NO-MODIFIERS", recipe, 0, 0,
+                        "nothing to export: the recipe has no modifiers");
+        ms_diag_hint(&diag, "add a '*_modifiers' group with a modifier to a '*_stage' map");
+        st = ms_diag_list_add(&list, &diag) == MS_OK ? MS_ERR_INVALID : MS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < list.count; i++)
+        ms_diag_print(&list.items[i], stderr);
+    if (ms_diag_list_dropped(&list))
+        fprintf(stderr, "... and %zu more diagnostics, not shown (only the first %d are kept)\n",
+                ms_diag_list_dropped(&list), MS_DIAG_LIST_MAX);
+    const char *code = list.count ? list.items[list.count - 1].code : "";
+    int rc = st == MS_OK ? export_to(schema, r, output)
+             : st == MS_ERR_IO || st == MS_ERR_LIMIT || st == MS_ERR_NOMEM ||
+                     !strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING")
                  ? 2
                  : 1;
-    } else {
-        for (size_t i = 0; i < list.count; i++)
-            ms_diag_print(&list.items[i], stderr);
-        if (ms_diag_list_dropped(&list))
-            fprintf(stderr,
-                    "... and %zu more diagnostics, not shown (only the first %d are kept)\n",
-                    ms_diag_list_dropped(&list), MS_DIAG_LIST_MAX);
-        rc = ms_diag_list_count(&list, MS_SEV_ERROR) ? 1 : export_to(schema, r, output);
-    }
     ms_diag_list_free(&list);
     ms_recipe_free(r);
     ms_schema_free(schema);

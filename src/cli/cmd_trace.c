@@ -24,12 +24,21 @@ static void usage(FILE *out)
     ms_run_options_usage(out);
 }
 
-static int fail(ms_diag *diag, ms_status st, const char *file)
+/* The recipe's warnings, and on failure every error, before any trace; an
+ * error without a diagnostic of its own is said as `st`. Frees `diags`. */
+static void report(ms_diag_list *diags, ms_status st, const char *file)
 {
-    if (!diag->message[0])
-        ms_diag_set(diag, st, "E-LOAD", file, 0, 0, "%s", ms_status_str(st));
-    ms_diag_print(diag, stderr);
-    return 2;
+    if (st != MS_OK && !ms_diag_list_count(diags, MS_SEV_ERROR)) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_diag_set(&d, st, "E-LOAD", file, 0, 0, "%s", ms_status_str(st));
+        ms_diag_list_add(diags, &d);
+    }
+    for (size_t i = 0; i < diags->count; i++)
+        ms_diag_print(&diags->items[i], stderr);
+    if (ms_diag_list_dropped(diags))
+        fprintf(stderr, "... and %zu more diagnostics, not shown\n", ms_diag_list_dropped(diags));
+    ms_diag_list_free(diags);
 }
 
 /* Runs `calls` on `lc`, the trace on stdout. */
@@ -62,14 +71,19 @@ static int trace_scenario(const char *path, const ms_upstream *upstream)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
     ms_scenario *sc = NULL;
     ms_lifecycle *lc = NULL;
-    ms_status st = ms_scenario_load_as(path, upstream, &sc, &diag);
+    ms_status st = ms_scenario_load_as(path, upstream, &sc, &diags);
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
+    if (st != MS_OK && diag.message[0])
+        ms_diag_list_add(&diags, &diag);
+    report(&diags, st, path);
     if (st != MS_OK) {
         ms_scenario_free(sc);
-        return fail(&diag, st, path);
+        return 2;
     }
     size_t n = ms_scenario_call_count(sc);
     /* the scenario keeps its calls in one array */
@@ -108,7 +122,12 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
     ms_status st = recipe_text(r, &text, &diag);
     if (st != MS_OK) {
         free(text);
-        return fail(&diag, st, path);
+        ms_diag_list diags;
+        ms_diag_list_init(&diags);
+        if (diag.message[0])
+            ms_diag_list_add(&diags, &diag);
+        report(&diags, st, path);
+        return 2;
     }
     char what[256];
     ms_pipeline_describe(cfg, what, sizeof what);
@@ -146,21 +165,28 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
 {
     ms_diag diag;
     ms_diag_clear(&diag);
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
     ms_recipe *r = NULL;
     ms_lifecycle *lc = NULL;
     ms_call *calls = NULL;
     size_t n = 0;
-    ms_status st = ms_recipe_load_file(path, stage, &r, &diag);
+    /* the lifecycle warnings printed are those of the run traced */
     ms_pipeline_config cfg = ms_pipeline_defaults();
+    ms_lint_run run = ms_run_options_lint_run(opts, path, stage);
+    ms_status st = ms_recipe_load_checked_for(NULL, path, stage, MS_CHECK_RUN, &run, &r, &diags);
     if (st == MS_OK) {
         cfg = ms_pipeline_resolve(opts, r);
         st = ms_pipeline_generate(&cfg, r, &calls, &n, &diag);
     }
     if (st == MS_OK && !emit)
         st = ms_recipe_build_lifecycle(r, &lc, &diag);
+    if (st != MS_OK && diag.message[0])
+        ms_diag_list_add(&diags, &diag);
+    report(&diags, st, path);
     int rc;
     if (st != MS_OK)
-        rc = fail(&diag, st, path);
+        rc = 2;
     else if (emit)
         rc = emit_scenario(emit, r, &cfg, calls, n);
     else

@@ -122,20 +122,6 @@ static bool unusable(ms_status st, const ms_diag_list *list)
     return st != MS_OK && (!strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING"));
 }
 
-/* The run the lifecycle warnings speak of: the options resolved against the
- * recipe (whose schedule lengthens a training loop), or without it when the
- * recipe does not load (its errors are reported anyway). */
-static ms_lint_run lint_run_for(const char *path, const char *stage, const ms_run_options *opts)
-{
-    ms_recipe *r = NULL;
-    ms_diag diag;
-    if (ms_recipe_load_file(path, stage, &r, &diag) != MS_OK)
-        r = NULL;
-    ms_pipeline_config cfg = ms_pipeline_resolve(opts, r);
-    ms_recipe_free(r);
-    return ms_pipeline_lint_run(&cfg);
-}
-
 int ms_cmd_validate(int argc, char **argv)
 {
     bool json = false, explaining = false;
@@ -191,8 +177,10 @@ int ms_cmd_validate(int argc, char **argv)
     for (int i = first; i < argc; i++) {
         ms_diag_list one;
         ms_diag_list_init(&one);
-        ms_lint_run run = lint_run_for(argv[i], stage, &opts);
-        ms_status st = ms_lint_file_for(schema, argv[i], stage, &run, &one);
+        ms_lint_run run = ms_run_options_lint_run(&opts, argv[i], stage);
+        ms_status st = ms_schema_set_upstream(schema, ms_upstream_name(run.upstream));
+        if (st == MS_OK)
+            st = ms_lint_file_for(schema, argv[i], stage, &run, &one);
         bad_input = bad_input || unusable(st, &one);
         if (ms_diag_list_move(&all, &one) != MS_OK)
             bad_input = true;

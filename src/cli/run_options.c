@@ -108,6 +108,17 @@ int ms_run_options_parse(ms_run_options *o, int argc, char **argv, int *i, const
                "PER_STEP] (the index is the fractional epoch), e.g. 4 or 4,2");
 }
 
+ms_lint_run ms_run_options_lint_run(const ms_run_options *opts, const char *path, const char *stage)
+{
+    ms_recipe *r = NULL;
+    ms_diag diag;
+    if (ms_recipe_load_file(path, stage, &r, &diag) != MS_OK)
+        r = NULL;
+    ms_pipeline_config cfg = ms_pipeline_resolve(opts, r);
+    ms_recipe_free(r);
+    return ms_pipeline_lint_run(&cfg);
+}
+
 void ms_run_options_usage(FILE *out)
 {
     fprintf(

@@ -22,6 +22,13 @@ ms_run_options ms_run_options_defaults(void);
 int ms_run_options_parse(ms_run_options *opts, int argc, char **argv, int *i, const char *who,
                          FILE *err);
 
+/* The run the lifecycle warnings of the recipe at `path` speak of: the
+ * options resolved against the recipe (whose schedule lengthens a training
+ * loop), or without it when it does not load (its errors are reported
+ * anyway). */
+ms_lint_run ms_run_options_lint_run(const ms_run_options *opts, const char *path,
+                                    const char *stage);
+
 /* The usage lines of the run options. */
 void ms_run_options_usage(FILE *out);
 

@@ -4,10 +4,12 @@
  * Calibration-driven types start on calibration_epoch_start, end on
  * calibration_epoch_end, and end from on_finalize if still running (0.12);
  * their 0.13 hooks are tables of their own (see "0.13" below). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../util/quant_words.h"
 #include "modifier_impl.h"
 #include "scheduler.h"
 
@@ -55,8 +57,53 @@ static ms_status constant_configure(ms_modifier *m, const ms_node *args, const c
 typedef struct magnitude_config {
     ms_scheduler *scheduler;
     ms_raise scheduler_error; /* raised at on_initialize, as upstream builds it there */
+    ms_raise mask_error;      /* likewise PruningMaskFactory.create_mask_creator's */
     bool apply_globally;
 } magnitude_config;
+
+/* Python's int() of one block dimension: optional blanks and sign, digits
+ * with single underscores between them. */
+static bool py_int_text(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n && (*s == '+' || *s == '-'))
+        s++, n--;
+    if (!n || s[0] == '_' || s[n - 1] == '_')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] == '_' && s[i + 1] != '_'))
+            return false;
+    return true;
+}
+
+/* upstream mask_factory.py at 0.12, create_mask_creator (:47-57): a pattern
+ * equal to the name calls its creator; otherwise a pattern that re.match-es
+ * calls it inside try/except, so a creator that raises (a block_ dimension
+ * int() refuses, :136; "unstructured_x" matching "unstructured", :60) is
+ * skipped; nothing left is "Invalid mask_structure". Valid: unstructured,
+ * channel, filter, block_ with int() dimensions. */
+static void check_mask_structure(const char *name, ms_raise *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!strcmp(name, "unstructured") || !strcmp(name, "channel") || !strcmp(name, "filter"))
+        return;
+    bool valid = !strncmp(name, "block_", 6);
+    for (const char *p = name + 6; valid;) {
+        size_t n = strcspn(p, ",");
+        valid = py_int_text(p, n);
+        p += n;
+        if (!*p)
+            break;
+        p++;
+    }
+    if (!valid) {
+        out->kind = MS_RAISE_VALUE_ERROR;
+        snprintf(out->message, sizeof out->message, "Invalid mask_structure: %s", name);
+    }
+}
 
 typedef struct magnitude_state {
     bool has_sparsity;
@@ -81,6 +128,11 @@ static ms_status magnitude_configure(ms_modifier *m, const ms_node *args, const 
     if (st != MS_OK)
         return st;
     cfg->apply_globally = read_flag(args, "apply_globally");
+    const ms_node *mask = ms_node_get(args, "mask_structure");
+    if (mask && !ms_node_is_string(mask))
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, mask->line, mask->col,
+                           "mask_structure must be a string, not %s", ms_node_type_name(mask));
+    check_mask_structure(mask ? mask->value : "unstructured", &cfg->mask_error);
     set.args = ms_node_get(args, "scheduler_args");
     const ms_node *sched = ms_node_get(args, "update_scheduler");
     const char *name = "cubic";
@@ -110,6 +162,8 @@ static ms_status magnitude_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool 
                             "global pruning not implemented yet for PyTorch");
     if (!cfg->scheduler)
         return ms_raise_set(ctx, m, cfg->scheduler_error.kind, "%s", cfg->scheduler_error.message);
+    if (cfg->mask_error.kind != MS_RAISE_NONE)
+        return ms_raise_set(ctx, m, cfg->mask_error.kind, "%s", cfg->mask_error.message);
     return MS_OK;
 }
 
@@ -145,6 +199,10 @@ static bool magnitude_metric(const ms_modifier *m, double *value)
 
 typedef struct quant_config {
     bool has_config; /* upstream QuantizationMixin.has_config */
+    /* what QuantizationMixin.resolve_quantization_config raises, or NULL:
+     * upstream resolves the config in on_initialize, not at load */
+    const char *resolve_error;
+    char actorder_error[320]; /* GPTQ's, which resolve_error may point to */
 } quant_config;
 
 /* True unless config_groups, scheme and kv_cache_scheme are unset, targets is
@@ -157,13 +215,37 @@ static bool quantization_fields_given(const ms_node *args)
         if (v && !ms_node_is_null(v))
             return true;
     }
+    /* validate_targets (mixin.py:145) turns the string "Linear" into ["Linear"] */
     const ms_node *targets = ms_node_get(args, "targets");
-    if (targets &&
-        !(targets->kind == MS_NODE_SEQ && targets->count == 1 &&
-          targets->items[0]->kind == MS_NODE_SCALAR && !strcmp(targets->items[0]->value, "Linear")))
+    const ms_node *only = targets && targets->kind == MS_NODE_SEQ && targets->count == 1
+                              ? targets->items[0]
+                              : targets;
+    if (targets && !(only->kind == MS_NODE_SCALAR && ms_node_is_string(only) &&
+                     !strcmp(only->value, "Linear")))
         return true;
     const ms_node *ignore = ms_node_get(args, "ignore");
     return ignore && !(ignore->kind == MS_NODE_SEQ && ignore->count == 0);
+}
+
+static bool given(const ms_node *args, const char *field)
+{
+    const ms_node *v = ms_node_get(args, field);
+    return v && !ms_node_is_null(v);
+}
+
+/* resolve_quantization_config's checks, in its order (mixin.py:318, then
+ * _apply_observer_overrides at :377, which runs for every scheme it builds). */
+static const char *resolve_error(const ms_node *args)
+{
+    if (given(args, "scheme") && given(args, "config_groups"))
+        return "Please specify either `scheme` or `config_groups`";
+    if (given(args, "observer") &&
+        (given(args, "weight_observer") || given(args, "input_observer") ||
+         given(args, "output_observer")))
+        return "Cannot specify both individual observer parameters (weight_observer, "
+               "input_observer, output_observer) and observer dict. Please use either "
+               "individual parameters or the observer dict.";
+    return NULL;
 }
 
 static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char *file,
@@ -171,8 +253,83 @@ static ms_status quant_configure(ms_modifier *m, const ms_node *args, const char
 {
     (void)file;
     (void)diag;
-    ((quant_config *)m->config)->has_config = quantization_fields_given(args);
+    quant_config *cfg = m->config;
+    cfg->has_config = quantization_fields_given(args);
+    cfg->resolve_error = resolve_error(args);
     return MS_OK;
+}
+
+/* The weight strategy a config group's QuantizationArgs resolve to: as
+ * given, else inferred from group_size as compressed-tensors does; -1 when
+ * unknown. */
+static int weight_strategy(const ms_node *w)
+{
+    const ms_node *st = ms_node_get(w, "strategy"), *gs = ms_node_get(w, "group_size");
+    double g;
+    if (st && !ms_node_is_null(st))
+        return ms_node_is_string(st) ? ms_qstrategy_parse(st->value, true) : -1;
+    if (!gs || ms_node_is_null(gs))
+        return MS_QSTRAT_TENSOR;
+    if (!ms_node_as_double(gs, &g))
+        return -1;
+    return g > 0 ? MS_QSTRAT_GROUP : g == -1 ? MS_QSTRAT_CHANNEL : -1;
+}
+
+/* GPTQModifier.resolve_quantization_config's resolve_actorder (gptq/base.py:
+ * 138-154 at 0.12): an actorder the recipe writes (null included; the
+ * default "static" yields) must equal the one a config group's weights give,
+ * for weights of strategy group, tensor_group, channel, tensor or block. The
+ * words are compared as the recipe lint does (E-ACTORDER-CONFLICT); the
+ * message shows them as str-valued enums format on Python 3.10 and 3.11. */
+static void gptq_actorder_error(const ms_node *args, char *buf, size_t cap)
+{
+    const ms_node *a = ms_node_get(args, "actorder");
+    const ms_node *groups = ms_node_get(args, "config_groups");
+    buf[0] = '\0';
+    if (!a || !(ms_node_is_string(a) || ms_node_is_null(a)) || !groups ||
+        groups->kind != MS_NODE_MAP)
+        return;
+    const char *mine = ms_node_is_null(a) ? "null" : a->value;
+    for (size_t g = 0; g < groups->count; g++) {
+        const ms_node *w = ms_node_get(groups->items[g], "weights");
+        const ms_node *wa = ms_node_get(w, "actorder");
+        const char *theirs = NULL;
+        bool b;
+        int strategy = w && w->kind == MS_NODE_MAP ? weight_strategy(w) : -1;
+        if (strategy < 0 || strategy == MS_QSTRAT_TOKEN || strategy == MS_QSTRAT_ATTN_HEAD || !wa ||
+            ms_node_is_null(wa))
+            continue;
+        if (ms_node_as_bool(wa, &b))
+            theirs = b ? "group" : NULL;
+        else if (ms_node_is_string(wa))
+            ms_qactorder_parse(wa->value, true, &theirs);
+        if (!theirs || !strcmp(mine, theirs))
+            continue;
+        snprintf(buf, cap,
+                 "Cannot resolve activation ordering when both `GPTQModifier.actorder` and "
+                 "`QuantizationScheme.actorder` are provided and differ (%s, %s). Either unset "
+                 "`GPTQModifier.actorder` or remove `actorder` from config groups.",
+                 ms_node_is_null(a) ? "None" : mine, theirs);
+        return;
+    }
+}
+
+static ms_status gptq_configure(ms_modifier *m, const ms_node *args, const char *file,
+                                ms_diag *diag)
+{
+    quant_config *cfg = m->config;
+    ms_status st = quant_configure(m, args, file, diag);
+    gptq_actorder_error(args, cfg->actorder_error, sizeof cfg->actorder_error);
+    if (!cfg->resolve_error && cfg->actorder_error[0])
+        cfg->resolve_error = cfg->actorder_error;
+    return st;
+}
+
+static ms_status raise_resolve_error(ms_modifier *m, ms_hook_ctx *ctx)
+{
+    const quant_config *cfg = m->config;
+    return cfg->resolve_error ? ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR, "%s", cfg->resolve_error)
+                              : MS_OK;
 }
 
 static ms_status calibration_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
@@ -213,6 +370,8 @@ static ms_status quantization_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bo
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "QuantizationModifier requires that quantization fields be "
                             "specified");
+    if (raise_resolve_error(m, ctx) != MS_OK)
+        return MS_ERR_RAISED;
     ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
 }
@@ -226,9 +385,13 @@ static ms_status quantization_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool
     return st;
 }
 
+/* GPTQ resolves the config even without one: its on_initialize reads
+ * resolved_targets (gptq/base.py:200 at 0.12). */
 static ms_status gptq_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
     *result = true;
+    if (raise_resolve_error(m, ctx) != MS_OK)
+        return MS_ERR_RAISED;
     if (((quant_config *)m->config)->has_config)
         ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
     return MS_OK;
@@ -471,7 +634,7 @@ static const ms_modifier_type gptq = {
     .name = "GPTQModifier",
     CALIBRATION_HOOKS,
     .config_size = sizeof(quant_config),
-    .configure = quant_configure,
+    .configure = gptq_configure,
     .on_initialize = gptq_on_initialize,
     .on_start = gptq_on_start,
     .on_finalize = calibration_on_finalize,
@@ -513,6 +676,104 @@ static const ms_modifier_type logarithmic_equalization = {
     .requires_calibration_data = true,
 };
 
+/* ---- transforms, AutoRound, IMatrixGatherer, REAP (llm-compressor 0.12/0.13) ----
+ *
+ * Calibration-driven like the others: on_event starts them on
+ * calibration_epoch_start and ends them on calibration_epoch_end, and
+ * on_finalize ends one still running (quip/base.py, spinquant/base.py,
+ * autoround/base.py, imatrix/base.py at 0.12). What they do to the model
+ * (rotations, observers, rounding) the world does not model, except that
+ * AutoRound quantizes like GPTQ. */
+
+static ms_status flag_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    m->started = true;
+    return MS_OK;
+}
+
+static ms_status flag_on_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    m->ended = true;
+    return MS_OK;
+}
+
+/* AutoRound resolves the config only when it has one (autoround/base.py:
+ * on_initialize calls initialize_quantization under has_config), and its
+ * on_start never raises for a model without quantized modules. */
+static ms_status autoround_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    if (!((quant_config *)m->config)->has_config)
+        return MS_OK;
+    if (raise_resolve_error(m, ctx) != MS_OK)
+        return MS_ERR_RAISED;
+    ctx->world->ops->attach_quant_scheme(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+/* REAP's base class at 0.13 sets started_/ended_ around its calibration
+ * hooks, and its on_finalize returns True without ending it
+ * (pruning/reap/base.py:222 at 0.13). */
+static ms_status reap_on_event(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ctx;
+    if (ev->type == MS_EV_CALIBRATION_EPOCH_START)
+        m->started = true;
+    else if (ev->type == MS_EV_CALIBRATION_EPOCH_END)
+        m->ended = true;
+    return MS_OK;
+}
+
+#define FLAG_HOOKS                                                                                 \
+    .drive = MS_DRIVE_CALIBRATION, .on_event = calibration_on_event, .on_start = flag_on_start,    \
+    .on_end = flag_on_end, .on_finalize = calibration_on_finalize
+
+/* 0.13 (ab1ba3eff): QuIP and SpinQuant override only on_calibration_start
+ * (transform/quip/base.py:108, spinquant/base.py:151); on_finalize and
+ * on_sequential_epoch_end (which takes `modules`) are the base class's. */
+static const ms_modifier_type v013_transform = {.on_calibration_start = v013_calibration_start};
+/* autoround/base.py:168-367 at 0.13: needs data; its on_sequential_epoch_end
+ * takes `modules`; no on_finalize of its own */
+static const ms_modifier_type v013_autoround = {
+    .on_initialize = autoround_on_initialize,
+    V013_CALIBRATION_HOOKS,
+    .sequential_owner = "AutoRoundModifier",
+};
+/* pruning/reap/base.py:178-244 at 0.13: on_sequential_epoch_end takes no
+ * `modules`; on_finalize returns True without ending it */
+static const ms_modifier_type v013_reap = {
+    V013_CALIBRATION_HOOKS,
+    .sequential_without_modules = true,
+};
+
+static const ms_modifier_type quip = {.name = "QuIPModifier", FLAG_HOOKS, .v013 = &v013_transform};
+static const ms_modifier_type spinquant = {
+    .name = "SpinQuantModifier", FLAG_HOOKS, .v013 = &v013_transform};
+static const ms_modifier_type imatrix_gatherer = {.name = "IMatrixGatherer", FLAG_HOOKS};
+
+static const ms_modifier_type autoround = {
+    .name = "AutoRoundModifier",
+    CALIBRATION_HOOKS,
+    CALIBRATION_START_FINALIZE,
+    .config_size = sizeof(quant_config),
+    .configure = quant_configure,
+    .on_initialize = autoround_on_initialize,
+    .v013 = &v013_autoround,
+    .requires_calibration_data = true,
+};
+
+static const ms_modifier_type reap = {
+    .name = "REAPPruningModifier",
+    .drive = MS_DRIVE_CALIBRATION,
+    .on_event = reap_on_event,
+    .v013 = &v013_reap,
+    .requires_calibration_data = true,
+};
+
 const ms_modifier_type *const ms_builtin_types[] = {
     &constant_pruning,
     &magnitude_pruning,
@@ -524,5 +785,10 @@ const ms_modifier_type *const ms_builtin_types[] = {
     &smoothquant,
     &logarithmic_equalization,
     &awq,
+    &quip,
+    &spinquant,
+    &autoround,
+    &imatrix_gatherer,
+    &reap,
 };
 const size_t ms_builtin_type_count = sizeof ms_builtin_types / sizeof ms_builtin_types[0];

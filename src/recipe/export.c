@@ -131,9 +131,12 @@ static void write_node(FILE *o, const ms_node *n, int ind, bool after_dash, cons
     }
 }
 
-/* Field order: the schema's, then anything it does not list in source order. */
+/* Field order: the schema's, then anything it does not list in source order.
+ * A `group` argument is left out: upstream's Recipe.from_dict passes group=
+ * itself, so the argument would make it raise TypeError (recipe.py:190-196
+ * at 0.12); `*count` is the number of fields written. */
 static ms_status modifier_order(const ms_schema *s, const char *type, const ms_node *args,
-                                size_t **out)
+                                size_t **out, size_t *count)
 {
     size_t *order = malloc((args->count ? args->count : 1) * sizeof *order);
     bool *used = calloc(args->count ? args->count : 1, sizeof *used);
@@ -143,6 +146,8 @@ static ms_status modifier_order(const ms_schema *s, const char *type, const ms_n
         return MS_ERR_NOMEM;
     }
     size_t k = 0;
+    for (size_t i = 0; i < args->count; i++)
+        used[i] = !strcmp(args->keys[i]->value, "group");
     ms_schema_field f;
     for (size_t fi = 0; ms_schema_field_at(s, type, fi, &f); fi++)
         for (size_t i = 0; i < args->count; i++)
@@ -155,6 +160,7 @@ static ms_status modifier_order(const ms_schema *s, const char *type, const ms_n
             order[k++] = i;
     free(used);
     *out = order;
+    *count = k;
     return MS_OK;
 }
 
@@ -182,10 +188,11 @@ static ms_status write_stage(const ms_schema *s, FILE *o, const ms_node *key, co
             write_scalar(o, group->keys[m], false);
             fputc(':', o);
             size_t *order = NULL;
+            ms_node fields = *args;
             if (args->kind == MS_NODE_MAP &&
-                modifier_order(s, group->keys[m]->value, args, &order) != MS_OK)
+                modifier_order(s, group->keys[m]->value, args, &order, &fields.count) != MS_OK)
                 return MS_ERR_NOMEM;
-            write_node(o, args, 6, false, order);
+            write_node(o, &fields, 6, false, order);
             free(order);
         }
     }

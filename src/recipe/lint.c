@@ -318,7 +318,9 @@ static void lint_entries(lctx *c, const ms_schema *schema)
     for (size_t i = 0; i < n; i++) {
         const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
         const char *drive = ms_schema_modifier_drive(schema, e->type_key->value);
-        if (!drive || !e->args || e->args->kind != MS_NODE_MAP)
+        /* a type this release refuses never runs: nothing to predict */
+        if (!drive || !e->args || e->args->kind != MS_NODE_MAP ||
+            !ms_schema_modifier_exists(schema, e->type_key->value))
             continue;
         mod_info *m = &mods[k++];
         m->e = e;
@@ -690,6 +692,216 @@ static void lint_cross_fields(lctx *c)
     }
 }
 
+/* ---- what upstream raises from a modifier's hooks (E-INITIALIZE) ---- */
+
+static bool is_quantization_mixin(const char *name)
+{
+    return !strcmp(name, "QuantizationModifier") || !strcmp(name, "GPTQModifier") ||
+           !strcmp(name, "AutoRoundModifier");
+}
+
+/* QuantizationMixin.has_config (mixin.py:296 at 0.12), with validate_targets
+ * having turned a string into a one-item list first. */
+static bool has_quant_config(const ms_node *args)
+{
+    static const char *const schemes[] = {"config_groups", "scheme", "kv_cache_scheme"};
+    const ms_node *v;
+    for (size_t i = 0; i < 3; i++)
+        if (set_node(args, schemes[i], &v))
+            return true;
+    const ms_node *t = ms_node_get(args, "targets");
+    const ms_node *only = t && t->kind == MS_NODE_SEQ && t->count == 1 ? t->items[0] : t;
+    if (t && !(only->kind == MS_NODE_SCALAR && ms_node_is_string(only) &&
+               !strcmp(only->value, "Linear")))
+        return true;
+    const ms_node *ignore = ms_node_get(args, "ignore");
+    return ignore && !(ignore->kind == MS_NODE_SEQ && ignore->count == 0);
+}
+
+/* Python truth of a value a `mode="before"` validator sees raw. */
+static bool py_truthy(const ms_node *v)
+{
+    bool b;
+    double d;
+    if (!v || ms_node_is_null(v))
+        return false;
+    if (v->kind != MS_NODE_SCALAR)
+        return v->count > 0;
+    if (ms_node_as_bool(v, &b))
+        return b;
+    if (ms_node_as_double(v, &d))
+        return d != 0;
+    return v->value[0] != '\0';
+}
+
+static bool lax_true(const ms_node *v)
+{
+    bool b = false;
+    return v && (ms_node_as_bool(v, &b) || ms_node_lax_bool(v, &b)) && b;
+}
+
+/* Weight strategy tensor in the scheme a quantization modifier resolves:
+ * the preset FP8 (compressed-tensors' only preset with tensor weights), or
+ * a config group whose weights say (or infer) tensor. */
+static const ms_node *tensor_weights(const ms_node *args)
+{
+    const ms_node *scheme = ms_node_get(args, "scheme");
+    if (scheme && ms_node_is_string(scheme) && !strcasecmp(scheme->value, "FP8"))
+        return scheme;
+    for (size_t i = 0; scheme && scheme->kind == MS_NODE_MAP && i < scheme->count; i++)
+        if (!strcasecmp(scheme->keys[i]->value, "FP8"))
+            return scheme->keys[i];
+    const ms_node *groups = ms_node_get(args, "config_groups");
+    for (size_t g = 0; groups && groups->kind == MS_NODE_MAP && g < groups->count; g++) {
+        const ms_node *w = ms_node_get(groups->items[g], "weights");
+        qargs q;
+        if (!w || w->kind != MS_NODE_MAP)
+            continue;
+        read_qargs(w, &q);
+        if (q.strategy == MS_QSTRAT_TENSOR)
+            return q.strategy_n ? q.strategy_n : w;
+    }
+    return NULL;
+}
+
+static void lint_initialize(lctx *c)
+{
+    size_t n = ms_recipe_count(c->r);
+    bool scheme_before = false; /* an earlier quantization modifier attaches schemes */
+    for (size_t i = 0; i < n && c->d.st == MS_OK; i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
+        const char *name = e->type_key->value;
+        const ms_node *args = e->args;
+        if (!args || args->kind != MS_NODE_MAP)
+            continue;
+        ms_diag *d;
+        if (!strcmp(name, "QuantizationModifier") && !has_quant_config(args)) {
+            /* quantization/base.py:61 at 0.12 */
+            d = ms_report_at(&c->d, "E-INITIALIZE", e->type_key,
+                             "QuantizationModifier has no quantization config (targets "
+                             "[\"Linear\"] is the default): on_initialize raises ValueError "
+                             "\"QuantizationModifier requires that quantization fields be "
+                             "specified\"");
+            ms_diag_hint(d, "add 'scheme:' (e.g. W8A8) or 'config_groups:'");
+        }
+        if (!strcmp(name, "GPTQModifier") && !has_quant_config(args) && !scheme_before) {
+            /* gptq/base.py:231 at 0.12: no module got a scheme with weights */
+            d = ms_report_at(&c->d, "E-INITIALIZE", e->type_key,
+                             "GPTQModifier has no quantization config and no quantization "
+                             "modifier before it attaches one: on_start raises ValueError "
+                             "\"GPTQModifier was unable to find any modules to quantize. "
+                             "Please check quantization `config_groups` and `targets` in "
+                             "recipe\"");
+            ms_diag_hint(d, "add 'scheme:' (e.g. W4A16) or 'config_groups:'");
+        }
+        if (is_quantization_mixin(name) && has_quant_config(args))
+            scheme_before = true;
+        const ms_node *g = ms_node_get(args, "apply_globally");
+        if (!strcmp(name, "MagnitudePruningModifier") && lax_true(g)) {
+            /* magnitude/base.py:52 at 0.12 */
+            d = ms_report_at(&c->d, "E-INITIALIZE", g,
+                             "MagnitudePruningModifier.apply_globally: on_initialize raises "
+                             "NotImplementedError \"global pruning not implemented yet for "
+                             "PyTorch\"");
+            ms_diag_hint(d, "remove 'apply_globally:' (layer-wise pruning is what runs)");
+        }
+        const ms_node *duo = ms_node_get(args, "duo_scaling");
+        bool duo_off = false;
+        if (strcmp(name, "AWQModifier") || (duo && ms_node_as_bool(duo, &duo_off) && !duo_off))
+            continue;
+        /* awq/base.py:224-238 at 0.12: checked at on_start against the schemes
+         * the quantization modifiers after it attached at initialize */
+        for (size_t j = i + 1; j < n; j++) {
+            const ms_recipe_entry *q = ms_recipe_entry_at(c->r, j);
+            const ms_node *t =
+                is_quantization_mixin(q->type_key->value) && q->args && q->args->kind == MS_NODE_MAP
+                    ? tensor_weights(q->args)
+                    : NULL;
+            if (!t)
+                continue;
+            d = ms_report_at(&c->d, "E-INITIALIZE", duo ? duo : e->type_key,
+                             "AWQModifier.duo_scaling is %s with %s's tensor-strategy weights "
+                             "(line %d): on_start raises ValueError \"duo_scaling is only "
+                             "supported with per-channel quantization strategies (group or "
+                             "channel), but found TENSOR strategy on layer ...\"",
+                             duo ? duo->value : "true (the default)", q->type_key->value, t->line);
+            ms_diag_hint(d, "set 'duo_scaling: false', or use a per-channel weight scheme");
+            break;
+        }
+    }
+}
+
+/* QuIP's and SpinQuant's `mode="before"` validators raise NotImplementedError
+ * for a truthy randomize or learnable (quip/base.py:93, spinquant/base.py:119
+ * at 0.12); pydantic does not wrap it, so loading the recipe fails. */
+static void lint_not_supported(lctx *c)
+{
+    static const char *const fields[] = {"randomize", "learnable"};
+    for (size_t i = 0; i < ms_recipe_count(c->r) && c->d.st == MS_OK; i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
+        const char *name = e->type_key->value;
+        if (strcmp(name, "QuIPModifier") && strcmp(name, "SpinQuantModifier"))
+            continue;
+        for (size_t f = 0; f < 2; f++) {
+            const ms_node *v = ms_node_get(e->args, fields[f]);
+            if (!py_truthy(v))
+                continue;
+            ms_diag *d = ms_report_at(&c->d, "E-NOT-SUPPORTED", v,
+                                      "%s.%s is '%s': upstream's validator raises "
+                                      "NotImplementedError \"%s is not supported %s\" when it "
+                                      "loads the recipe",
+                                      name, fields[f], v->value ? v->value : "set", fields[f],
+                                      strcmp(name, "QuIPModifier") ? "as of now" : "right now");
+            ms_diag_hint(d,
+                         "remove '%s:' (only false is accepted; the validator sees the raw "
+                         "value, so even the string \"false\" raises)",
+                         fields[f]);
+        }
+    }
+}
+
+/* recipe.py:190-196 at 0.12 passes `group=` and then **mod_args to
+ * ModifierFactory.create, so a `group` argument raises TypeError. */
+static void lint_group_arguments(lctx *c)
+{
+    for (size_t i = 0; i < ms_recipe_count(c->r) && c->d.st == MS_OK; i++) {
+        const ms_recipe_entry *e = ms_recipe_entry_at(c->r, i);
+        const ms_node *key = ms_node_key(e->args, "group");
+        if (!key)
+            continue;
+        ms_diag *d = ms_report_at(&c->d, "E-GROUP-ARG", key,
+                                  "%s has a 'group' argument: upstream raises TypeError "
+                                  "\"ModifierFactory.create() got multiple values for keyword "
+                                  "argument 'group'\" when it loads the recipe",
+                                  e->type_key->value);
+        ms_diag_hint(d, "remove 'group:'; the group is the name of the '*_modifiers' key");
+    }
+}
+
+/* A stage filter that selects no stage leaves nothing to run or export. */
+static void lint_stage_filter(lctx *c, const ms_node *root, const char *filter)
+{
+    if (!filter || ms_recipe_stage_count(c->r) || root->kind != MS_NODE_MAP)
+        return;
+    char names[400] = "";
+    size_t n = 0;
+    for (size_t s = 0; s < root->count; s++) {
+        const char *k = root->keys[s]->value;
+        if (!ms_ends_with(k, "_stage") || root->items[s]->kind != MS_NODE_MAP)
+            continue;
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", n++ ? ", " : "", k);
+    }
+    ms_diag *d = ms_report_at(&c->d, "E-STAGE", NULL,
+                              "--stage '%s' matches no stage of the recipe (upstream keeps the "
+                              "top-level keys that start with it)",
+                              filter);
+    if (n)
+        ms_diag_hint(d, "the recipe's stages: %s", names);
+    else
+        ms_diag_hint(d, "the recipe has no '*_stage' map; leave --stage out");
+}
+
 static void lint_awq_order(lctx *c)
 {
     size_t n = ms_recipe_count(c->r);
@@ -771,7 +983,11 @@ ms_status ms_lint_recipe_for(const ms_schema *schema, const ms_recipe *r, const 
     c.d.st = ms_schema_validate(schema, NULL, &view, c.d.file, out);
     if (c.d.st == MS_OK && root->kind == MS_NODE_MAP) {
         lint_layout(&c, root, filter);
+        lint_stage_filter(&c, root, filter);
+        lint_group_arguments(&c);
         lint_awq_order(&c);
+        lint_not_supported(&c);
+        lint_initialize(&c);
         lint_cross_fields(&c);
         lint_entries(&c, schema);
         lint_stages(&c, root, filter);
@@ -782,6 +998,140 @@ ms_status ms_lint_recipe_for(const ms_schema *schema, const ms_recipe *r, const 
     }
     ms_diag_list_sort(out);
     return c.d.st;
+}
+
+bool ms_lint_raised_later(const ms_diag *d)
+{
+    static const char *const codes[] = {"E-INITIALIZE", "E-SCHEME-CONFLICT", "E-OBSERVER-CONFLICT",
+                                        "E-ACTORDER-CONFLICT"};
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+        if (!strcmp(d->code, codes[i]))
+            return true;
+    return false;
+}
+
+/* The shared end of every loader: the recipe of a parsed document (NULL
+ * with the parse's diagnostic), checked; kept in `out` (when not NULL) only
+ * without errors. Returns the parse's status, MS_ERR_INVALID for errors, or
+ * MS_OK. */
+/* `run` NULL: the default run. Without `schema`, the embedded one, for the
+ * run's release (a type that exists only in another is refused). */
+static ms_status check_doc(const ms_schema *schema, ms_status parsed, ms_doc *doc,
+                           const ms_diag *parse_diag, const char *file, const char *stage,
+                           bool for_run, const ms_lint_run *run, ms_recipe **out,
+                           ms_diag_list *diags)
+{
+    ms_lint_run fallback = ms_lint_default_run();
+    if (!run)
+        run = &fallback;
+    ms_diag diag = *parse_diag;
+    ms_recipe *r = NULL;
+    ms_schema *own = NULL;
+    ms_status st = parsed;
+    if (st == MS_OK)
+        st = ms_recipe_from_doc(doc, stage, &r, &diag);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-IO", file, 0, 0, "%s", ms_status_str(st));
+        return ms_diag_list_add(diags, &diag) == MS_OK ? st : MS_ERR_NOMEM;
+    }
+    size_t errors = ms_diag_list_count(diags, MS_SEV_ERROR);
+    if (!schema && (st = ms_schema_new(&own, &diag)) == MS_OK)
+        st = ms_schema_set_upstream(own, ms_upstream_name(run->upstream));
+    if (st != MS_OK) {
+        ms_schema_free(own);
+        ms_recipe_free(r);
+        return ms_diag_list_add(diags, &diag) == MS_OK ? st : MS_ERR_NOMEM;
+    }
+    size_t first = diags->count;
+    st = ms_lint_recipe_for(schema ? schema : own, r, run, diags);
+    ms_schema_free(own);
+    size_t later = 0;
+    for (size_t i = first; for_run && i < diags->count; i++)
+        later += diags->items[i].severity == MS_SEV_ERROR && ms_lint_raised_later(&diags->items[i]);
+    if (st == MS_OK && ms_diag_list_count(diags, MS_SEV_ERROR) - later > errors)
+        st = MS_ERR_INVALID;
+    /* upstream loads the recipe and raises these from the modifier's hooks,
+     * which the simulation does: a note here, the raise in the run */
+    for (size_t i = first; for_run && st == MS_OK && i < diags->count; i++) {
+        ms_diag *d = &diags->items[i];
+        if (d->severity != MS_SEV_ERROR || !ms_lint_raised_later(d))
+            continue;
+        d->severity = MS_SEV_NOTE;
+        size_t len = strlen(d->hint);
+        snprintf(d->hint + len, sizeof d->hint - len,
+                 "%s(upstream loads the recipe and raises "
+                 "this when the modifier runs)",
+                 len ? " " : "");
+    }
+    if (st == MS_OK && out)
+        *out = r;
+    else
+        ms_recipe_free(r);
+    return st;
+}
+
+ms_status ms_recipe_load_checked(const ms_schema *schema, const char *path, const char *stage,
+                                 ms_check_mode mode, ms_recipe **out, ms_diag_list *diags)
+{
+    return ms_recipe_load_checked_for(schema, path, stage, mode, NULL, out, diags);
+}
+
+ms_status ms_recipe_load_checked_for(const ms_schema *schema, const char *path, const char *stage,
+                                     ms_check_mode mode, const ms_lint_run *run, ms_recipe **out,
+                                     ms_diag_list *diags)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_doc *doc = NULL;
+    if (out)
+        *out = NULL;
+    ms_status st = ms_recipe_read_doc(path, &doc, &diag);
+    return check_doc(schema, st, doc, &diag, path, stage, mode == MS_CHECK_RUN, run, out, diags);
+}
+
+ms_status ms_recipe_parse_checked(const ms_schema *schema, const char *text, size_t len,
+                                  const char *file, int line_offset, int col_offset,
+                                  ms_recipe **out, ms_diag_list *diags)
+{
+    return ms_recipe_parse_checked_for(schema, text, len, file, line_offset, col_offset, NULL, out,
+                                       diags);
+}
+
+ms_status ms_recipe_parse_checked_for(const ms_schema *schema, const char *text, size_t len,
+                                      const char *file, int line_offset, int col_offset,
+                                      const ms_lint_run *run, ms_recipe **out, ms_diag_list *diags)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_doc *doc = NULL;
+    if (out)
+        *out = NULL;
+    ms_status st = ms_recipe_parse_doc(text, len, file, MS_FORMAT_YAML, &doc, &diag);
+    if (st == MS_OK) {
+        ms_doc_shift(doc, line_offset, col_offset);
+    } else if (diag.line > 0) {
+        diag.line += line_offset;
+        diag.col += col_offset;
+    }
+    return check_doc(schema, st, doc, &diag, file, NULL, true, run, out, diags);
+}
+
+ms_status ms_lint_first_error(const ms_diag_list *list, ms_diag *diag)
+{
+    size_t errors = ms_diag_list_count(list, MS_SEV_ERROR);
+    for (size_t i = 0; i < list->count; i++) {
+        if (list->items[i].severity != MS_SEV_ERROR)
+            continue;
+        *diag = list->items[i];
+        if (errors > 1) {
+            size_t len = strlen(diag->hint);
+            snprintf(diag->hint + len, sizeof diag->hint - len, "%s(%zu more error%s)",
+                     len ? " " : "", errors - 1, errors > 2 ? "s" : "");
+        }
+        return MS_ERR_INVALID;
+    }
+    return MS_OK;
 }
 
 ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *stage,
@@ -796,17 +1146,8 @@ ms_status ms_lint_file_for(const ms_schema *schema, const char *path, const char
 {
     ms_diag diag;
     ms_diag_clear(&diag);
-    ms_doc *doc;
-    ms_recipe *r = NULL;
+    ms_doc *doc = NULL;
     ms_status st = ms_recipe_read_doc(path, &doc, &diag);
-    if (st == MS_OK)
-        st = ms_recipe_from_doc(doc, stage, &r, &diag);
-    if (st != MS_OK) {
-        if (!diag.message[0])
-            ms_diag_set(&diag, st, "E-IO", path, 0, 0, "%s", ms_status_str(st));
-        return ms_diag_list_add(out, &diag) == MS_OK ? st : MS_ERR_NOMEM;
-    }
-    st = ms_lint_recipe_for(schema, r, run, out);
-    ms_recipe_free(r);
-    return st;
+    st = check_doc(schema, st, doc, &diag, path, stage, false, run, NULL, out);
+    return st == MS_ERR_INVALID && ms_diag_list_count(out, MS_SEV_ERROR) ? MS_OK : st;
 }

@@ -42,4 +42,47 @@ ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *st
 ms_status ms_lint_file_for(const ms_schema *schema, const char *path, const char *stage,
                            const ms_lint_run *run, ms_diag_list *out);
 
+/* What the loaders below do with errors upstream raises only when a modifier
+ * runs (ms_lint_raised_later): a run keeps the recipe and reports them as
+ * notes, since the simulated modifier raises them; an export refuses them as
+ * modsim validate does. */
+typedef enum { MS_CHECK_RUN, MS_CHECK_EXPORT } ms_check_mode;
+
+/* Loads a recipe for a run (trace, the TUI) or an export with the checks of
+ * modsim validate: what it reports as an error, upstream refuses at load, so
+ * the recipe is refused. Every diagnostic, warnings too, is appended to
+ * `diags`; `*out` is set (when `out` is not NULL) only when there is no
+ * error. Returns MS_OK, MS_ERR_INVALID for errors, or why the file could not
+ * be read or parsed. `schema` NULL: the embedded one. */
+ms_status ms_recipe_load_checked(const ms_schema *schema, const char *path, const char *stage,
+                                 ms_check_mode mode, ms_recipe **out, ms_diag_list *diags);
+/* The same, the warnings for `run` (NULL: the default run) and, without
+ * `schema`, the types of its release. */
+ms_status ms_recipe_load_checked_for(const ms_schema *schema, const char *path, const char *stage,
+                                     ms_check_mode mode, const ms_lint_run *run, ms_recipe **out,
+                                     ms_diag_list *diags);
+
+/* The same for a run of YAML text embedded in another file: `file` names it
+ * and positions are shifted by `line_offset` and `col_offset`. */
+ms_status ms_recipe_parse_checked(const ms_schema *schema, const char *text, size_t len,
+                                  const char *file, int line_offset, int col_offset,
+                                  ms_recipe **out, ms_diag_list *diags);
+ms_status ms_recipe_parse_checked_for(const ms_schema *schema, const char *text, size_t len,
+                                      const char *file, int line_offset, int col_offset,
+                                      const ms_lint_run *run, ms_recipe **out, ms_diag_list *diags);
+
+/* Whether error `d` is one upstream raises from a modifier's hooks
+ * (on_initialize, on_start) rather than when it loads the recipe:
+ * E-INITIALIZE and the conflicts QuantizationMixin.resolve_quantization_config
+ * raises (mixin.py:319, :378; gptq/base.py:148 at 0.12). modsim validate
+ * reports them as errors; the loaders above keep the recipe and turn them
+ * into notes for a run (MS_CHECK_RUN), and the simulated modifier raises
+ * them. */
+bool ms_lint_raised_later(const ms_diag *d);
+
+/* For callers that show one diagnostic: the first error of `list` in
+ * `diag`, its hint noting how many more there are. MS_ERR_INVALID when there
+ * is one, else MS_OK (`diag` untouched). */
+ms_status ms_lint_first_error(const ms_diag_list *list, ms_diag *diag);
+
 #endif

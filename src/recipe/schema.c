@@ -31,6 +31,7 @@ struct ms_schema {
     const ms_node *modifiers; /* properties of $defs.modifierGroup: type -> $ref */
     compiled *res;
     size_t n_res, cap_res;
+    int upstream_minor; /* the llm-compressor release checked against: 0.MINOR */
 };
 
 /* ---- loading ---- */
@@ -88,6 +89,7 @@ ms_status ms_schema_parse(const char *text, size_t len, ms_schema **out, ms_diag
                              "the schema is not a JSON object");
     }
     if (st == MS_OK) {
+        s->upstream_minor = MS_SCHEMA_UPSTREAM_DEFAULT_MINOR;
         s->defs = ms_node_get(s->root, "$defs");
         s->modifiers = ms_node_get(ms_node_get(s->defs, "modifierGroup"), "properties");
         st = compile_patterns(s, s->root, 0, diag);
@@ -114,6 +116,30 @@ void ms_schema_free(ms_schema *s)
     free(s->res);
     ms_doc_free(s->doc);
     free(s);
+}
+
+/* "0.MINOR" (a patch part is ignored), or -1. */
+static int minor_of(const char *version)
+{
+    char *end;
+    if (!version || strncmp(version, "0.", 2) || !(version[2] >= '0' && version[2] <= '9'))
+        return -1;
+    long minor = strtol(version + 2, &end, 10);
+    return (*end && *end != '.') || minor > 1000 ? -1 : (int)minor;
+}
+
+ms_status ms_schema_set_upstream(ms_schema *s, const char *version)
+{
+    int minor = minor_of(version);
+    if (minor < 0)
+        return MS_ERR_INVALID;
+    s->upstream_minor = minor;
+    return MS_OK;
+}
+
+int ms_schema_upstream_minor(const ms_schema *s)
+{
+    return s->upstream_minor;
 }
 
 const ms_node *ms_schema_resolve(const ms_schema *s, const ms_node *node)
@@ -297,15 +323,31 @@ static void descend(vctx *c, const ms_node *schema, const ms_node *key, const ms
     c->key = saved_key;
 }
 
-/* Names the keys of `props` as valid alternatives in a hint. */
-static void hint_names(ms_diag *d, const char *word, const ms_node *props, const char *what)
+static int minor_of(const char *version);
+
+/* Whether the modifier type (or field) `def` exists at the release checked
+ * against: not x-removed, and within x-since/x-until. */
+static bool exists_upstream(const ms_schema *s, const ms_node *def)
+{
+    def = ms_schema_resolve(s, def);
+    const ms_node *since = ms_node_get(def, "x-since"), *until = ms_node_get(def, "x-until");
+    int from = since && ms_node_is_string(since) ? minor_of(since->value) : -1;
+    int to = until && ms_node_is_string(until) ? minor_of(until->value) : -1;
+    return !ms_node_get(def, "x-removed") && !(from >= 0 && s->upstream_minor < from) &&
+           !(to >= 0 && s->upstream_minor >= to);
+}
+
+/* Names the keys of `props` that exist upstream as valid alternatives. */
+static void hint_names(const vctx *c, ms_diag *d, const char *word, const ms_node *props,
+                       const char *what)
 {
     if (!d || !props || props->kind != MS_NODE_MAP)
         return;
     const char *names[128] = {NULL};
     size_t n = 0;
     for (size_t i = 0; i < props->count && n < 128; i++)
-        names[n++] = props->keys[i]->value;
+        if (exists_upstream(c->s, props->items[i]))
+            names[n++] = props->keys[i]->value;
     const char *near = nearest(word, names, n);
     size_t len = 0;
     if (near)
@@ -352,12 +394,12 @@ static void unknown_key(vctx *c, const ms_node *schema, const ms_node *key)
     if (is_type) {
         ms_diag *d = ms_report_at(&c->d, "E-TYPE-UNKNOWN", key, "unknown %s '%s' in %s",
                                   kind->value, key->value, where(c));
-        hint_names(d, key->value, props, "types");
+        hint_names(c, d, key->value, props, "types");
         return;
     }
     ms_diag *d = ms_report_at(&c->d, "E-FIELD-UNKNOWN", key, "unknown field '%s' in %s", key->value,
                               where(c));
-    hint_names(d, key->value, props, "fields");
+    hint_names(c, d, key->value, props, "fields");
 }
 
 /* Modifier fields ending in '_' are lifecycle state that pydantic accepts
@@ -655,6 +697,78 @@ static bool lax_convert(vctx *c, const ms_node *type, const ms_node *n, ms_node 
     return false;
 }
 
+/* x-removed and x-since/x-until: a modifier type upstream's ModifierFactory
+ * does not have at the release checked against refuses the recipe, with
+ * "No modifier of type '...' found." (factory.py:133 at 0.12); its fields are
+ * not checked further. */
+static bool available(vctx *c, const ms_node *schema, const ms_node *n)
+{
+    const ms_node *removed = ms_node_get(schema, "x-removed");
+    const ms_node *at = c->key ? c->key : n;
+    if (removed && ms_node_is_string(removed)) {
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE-REMOVED", at,
+                                  "%s was removed from llm-compressor: upstream raises ValueError "
+                                  "\"No modifier of type '%s' found.\"",
+                                  where(c), where(c));
+        ms_diag_hint(d, "%s", removed->value);
+        return false;
+    }
+    const ms_node *since = ms_node_get(schema, "x-since"), *until = ms_node_get(schema, "x-until");
+    int from = since && ms_node_is_string(since) ? minor_of(since->value) : -1;
+    int to = until && ms_node_is_string(until) ? minor_of(until->value) : -1;
+    if (from >= 0 && c->s->upstream_minor < from) {
+        ms_diag *d =
+            ms_report_at(&c->d, "E-TYPE-VERSION", at,
+                         "%s exists from llm-compressor %s (use --upstream %s); "
+                         "0.%d raises ValueError \"No modifier of type '%s' found.\"",
+                         where(c), since->value, since->value, c->s->upstream_minor, where(c));
+        ms_diag_hint(d, "check against llm-compressor %s, or use another modifier type",
+                     since->value);
+        return false;
+    }
+    if (to >= 0 && c->s->upstream_minor >= to) {
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE-VERSION", at,
+                                  "%s was removed in llm-compressor %s (use --upstream 0.%d); "
+                                  "0.%d raises ValueError \"No modifier of type '%s' found.\"",
+                                  where(c), until->value, to - 1, c->s->upstream_minor, where(c));
+        ms_diag_hint(d, "remove it, or check against an earlier llm-compressor");
+        return false;
+    }
+    return true;
+}
+
+/* x-raises: "Kind: message with {value}": a value of the right type that
+ * the rest of the schema refuses loads upstream (a plain str field) and
+ * raises when the modifier initializes. The errors found for it since
+ * `before` become one E-INITIALIZE error with upstream's exception, keeping
+ * the first one's hint (the valid values). */
+static void raised_at_initialize(vctx *c, const char *raises, const ms_node *n, size_t before)
+{
+    ms_diag_list *out = c->d.out;
+    size_t first = out->count;
+    for (size_t i = before; i < out->count && first == out->count; i++)
+        if (out->items[i].severity == MS_SEV_ERROR)
+            first = i;
+    if (first == out->count)
+        return;
+    ms_diag d = out->items[first];
+    size_t k = before;
+    for (size_t i = before; i < out->count; i++)
+        if (out->items[i].severity != MS_SEV_ERROR)
+            out->items[k++] = out->items[i];
+    out->count = k;
+    const char *value = n->kind == MS_NODE_SCALAR ? n->value : ms_node_type_name(n);
+    const char *colon = strstr(raises, ": ");
+    const char *text = colon ? colon + 2 : raises, *at = strstr(text, "{value}");
+    int kind = colon ? (int)(colon - raises) : 0, head = at ? (int)(at - text) : (int)strlen(text);
+    ms_diag *e =
+        ms_report_at(&c->d, "E-INITIALIZE", n,
+                     "%s: upstream loads the recipe, then on_initialize raises %.*s "
+                     "\"%.*s%s%s\"",
+                     where(c), kind, raises, head, text, at ? value : "", at ? at + 7 : "");
+    ms_diag_hint(e, "%s", d.hint);
+}
+
 static void validate(vctx *c, const ms_node *schema, const ms_node *n)
 {
     if (!schema || c->d.st != MS_OK || c->depth >= MAX_SCHEMA_DEPTH)
@@ -675,6 +789,10 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
     }
     if (ms_node_get(schema, "x-drive") && c->key) /* a modifier: name fields from its type */
         snprintf(c->path, sizeof c->path, "%s", c->key->value);
+    if (!available(c, schema, n)) {
+        c->depth--;
+        return;
+    }
     if (flag(schema, "deprecated")) {
         const ms_node *desc = ms_node_get(schema, "description");
         ms_diag *d = ms_report_at(&c->d, "W-DEPRECATED", c->key ? c->key : n,
@@ -687,6 +805,16 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
     if (type && !matches_type(type, n) && !flag(schema, "x-strict") &&
         lax_convert(c, type, n, &plain, plain_text, sizeof plain_text))
         n = &plain;
+    if (type && ms_node_is_null(n) && ms_node_get(schema, "x-drive") && c->key) {
+        /* recipe.py:190 at 0.12 reads the arguments with mod_args.get(...) */
+        ms_diag *d = ms_report_at(&c->d, "E-TYPE", c->key,
+                                  "%s has null arguments: upstream's Recipe.from_dict raises "
+                                  "AttributeError \"'NoneType' object has no attribute 'get'\"",
+                                  where(c));
+        ms_diag_hint(d, "write '%s: {}' for no arguments, or give its fields", c->key->value);
+        c->depth--;
+        return;
+    }
     if (type && !matches_type(type, n)) {
         char want[96], got[128];
         types_text(type, want, sizeof want);
@@ -708,6 +836,7 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
         c->depth--;
         return;
     }
+    size_t before = c->d.out->count;
     validate_enum(c, schema, n);
     if (n->kind == MS_NODE_SCALAR) {
         validate_number(c, schema, n);
@@ -723,6 +852,9 @@ static void validate(vctx *c, const ms_node *schema, const ms_node *n)
     const ms_node *one = ms_node_get(schema, "oneOf");
     if (one && one->kind == MS_NODE_SEQ)
         validate_alternatives(c, one, true, n);
+    const ms_node *raises = ms_node_get(schema, "x-raises");
+    if (raises && ms_node_is_string(raises))
+        raised_at_initialize(c, raises->value, n, before);
     c->depth--;
 }
 
@@ -775,6 +907,12 @@ static const char *scalar_of(const ms_node *map, const char *key)
 const char *ms_schema_modifier_description(const ms_schema *s, const char *type)
 {
     return scalar_of(modifier_def(s, type), "description");
+}
+
+bool ms_schema_modifier_exists(const ms_schema *s, const char *type)
+{
+    const ms_node *def = modifier_def(s, type);
+    return def && exists_upstream(s, def);
 }
 
 const char *ms_schema_modifier_drive(const ms_schema *s, const char *type)

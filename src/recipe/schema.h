@@ -18,6 +18,13 @@
  *   x-strict: true       no pydantic lax conversion: a validator sees the raw value
  *   x-internal: {$ref}   fields outside `properties` that upstream accepts but
  *                        its lifecycle owns (initialized_, ...): a warning
+ *   x-removed: TEXT      a modifier type upstream no longer has: an error
+ *                        (E-TYPE-REMOVED), TEXT the hint
+ *   x-since: "0.N", x-until: "0.N"  the releases a type exists in (until
+ *                        excluded): outside them an error (E-TYPE-VERSION)
+ *   x-raises: "Kind: text {value}"  a value of the right type the schema
+ *                        refuses is one upstream loads, then raises at
+ *                        initialize: one E-INITIALIZE error with that text
  * A string where an integer, number or boolean is expected is converted as
  * pydantic's lax mode does ("128", "yes") and reported as a warning
  * (W-QUOTED-NUMBER, W-LAX-BOOL), since upstream loads it. */
@@ -38,6 +45,12 @@ ms_status ms_schema_new(ms_schema **out, ms_diag *diag);
 ms_status ms_schema_parse(const char *text, size_t len, ms_schema **out, ms_diag *diag);
 void ms_schema_free(ms_schema *schema);
 
+/* The llm-compressor release x-since/x-until are checked against: "0.12"
+ * unless set. MS_ERR_INVALID for a version that is not "0.N". */
+#define MS_SCHEMA_UPSTREAM_DEFAULT_MINOR 12
+ms_status ms_schema_set_upstream(ms_schema *schema, const char *version);
+int ms_schema_upstream_minor(const ms_schema *schema);
+
 /* Validates `instance` against the whole schema (root NULL) or against
  * "#/$defs/NAME" (root "NAME"). Every problem is appended to `out`, errors and
  * warnings, pointing into `file`. Fails only when memory runs out. */
@@ -57,6 +70,9 @@ size_t ms_schema_modifier_count(const ms_schema *schema);
 const char *ms_schema_modifier_name(const ms_schema *schema, size_t i);
 /* NULL when `type` is not a modifier type the schema knows. */
 const char *ms_schema_modifier_description(const ms_schema *schema, const char *type);
+/* Whether upstream has `type` at the release checked against (not x-removed,
+ * within x-since/x-until): what an editor should offer to add. */
+bool ms_schema_modifier_exists(const ms_schema *schema, const char *type);
 /* "training" or "calibration" (x-drive); NULL when unknown. */
 const char *ms_schema_modifier_drive(const ms_schema *schema, const char *type);
 /* The known modifier type closest to `name` (edit distance). */

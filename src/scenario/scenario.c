@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../recipe/lint.h"
+
 enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
 
 struct ms_scenario {
@@ -19,6 +21,8 @@ struct ms_scenario {
 typedef struct loader {
     const char *file;
     ms_diag *diag;
+    ms_diag_list *diags; /* the recipe's diagnostics go here, warnings too */
+    bool recipe_listed;  /* the recipe's errors are in `diags` already */
     bool epoch_based;
     long long steps_per_epoch, batches_per_step;
     size_t n_modifiers;
@@ -275,9 +279,17 @@ static void block_origin(const char *text, const ms_node *n, int *line_off, int 
         p++, (*col_off)++;
 }
 
-static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, const ms_node *root,
-                             ms_diag *diag)
+/* The recipe is loaded as upstream's Recipe loads it, with every check of
+ * modsim validate (ms_recipe_load_checked): what validate reports as an
+ * error refuses the scenario. */
+static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, const ms_node *root)
 {
+    /* a scenario's calls are its own run: of the lifecycle warnings, only
+     * what holds for any calls at this index and release */
+    ms_lint_run run = {.training_loop = true,
+                       .calibration = true,
+                       .intended_index = ld->index_mode == MS_INDEX_STEP,
+                       .upstream = ld->upstream};
     const ms_node *inline_recipe = ms_node_get(root, "recipe");
     const ms_node *recipe_file = ms_node_get(root, "recipe_file");
     if (inline_recipe && recipe_file)
@@ -298,7 +310,9 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
         else
             snprintf(path, sizeof path, "%.*s/%s", (int)(slash - ld->file), ld->file,
                      recipe_file->value);
-        return ms_recipe_load_file(path, NULL, &sc->recipe, diag);
+        ld->recipe_listed = true;
+        return ms_recipe_load_checked_for(NULL, path, NULL, MS_CHECK_RUN, &run, &sc->recipe,
+                                          ld->diags);
     }
     if (inline_recipe->kind != MS_NODE_SCALAR || !ms_node_is_string(inline_recipe))
         return bad(ld, inline_recipe, "write the recipe as a block: 'recipe: |' then the text",
@@ -306,8 +320,9 @@ static ms_status load_recipe(ms_scenario *sc, loader *ld, const char *text, cons
     int line_off = inline_recipe->line - 1, col_off = inline_recipe->col - 1;
     if (inline_recipe->block)
         block_origin(text, inline_recipe, &line_off, &col_off);
-    return ms_recipe_parse(inline_recipe->value, strlen(inline_recipe->value), ld->file, line_off,
-                           col_off, NULL, &sc->recipe, diag);
+    ld->recipe_listed = true;
+    return ms_recipe_parse_checked_for(NULL, inline_recipe->value, strlen(inline_recipe->value),
+                                       ld->file, line_off, col_off, &run, &sc->recipe, ld->diags);
 }
 
 /* `upstream: "0.12"|"0.13"`; the caller's choice, when given, wins. */
@@ -326,10 +341,10 @@ static ms_status load_upstream(loader *ld, const ms_node *root, const ms_upstrea
     return MS_OK;
 }
 
-static ms_status load(ms_scenario *sc, const char *path, const char *text, const ms_node *root,
-                      const ms_upstream *upstream, ms_diag *diag)
+static ms_status load(ms_scenario *sc, loader *ld_out, const char *text, const ms_node *root,
+                      const ms_upstream *upstream)
 {
-    loader ld = {.file = path, .diag = diag};
+    loader ld = *ld_out;
     if (!root || root->kind != MS_NODE_MAP)
         return bad(&ld, root, "see the scenario format in README.md",
                    "a scenario must be a map with 'recipe' and 'calls', not %s%s",
@@ -359,8 +374,11 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
     if (model && !ms_node_is_null(model) && !ms_node_is_string(model))
         return bad(&ld, model, "give the path of a model spec, e.g. samples/models/tiny.yaml",
                    "'model' must be a path, not %s%s", ms_node_type_name(model), "");
-    if ((st = load_recipe(sc, &ld, text, root, diag)) != MS_OK)
+    st = load_recipe(sc, &ld, text, root);
+    ld_out->recipe_listed = ld.recipe_listed;
+    if (st != MS_OK)
         return st;
+    ld_out->recipe_listed = false; /* later problems are the scenario's own */
     ld.n_modifiers = ms_recipe_count(sc->recipe);
     const ms_node *calls = ms_node_get(root, "calls");
     if (!calls || ms_node_is_null(calls))
@@ -380,19 +398,24 @@ static ms_status load(ms_scenario *sc, const char *path, const char *text, const
 }
 
 ms_status ms_scenario_parse_as(const char *text, size_t len, const char *path,
-                               const ms_upstream *upstream, ms_scenario **out, ms_diag *diag)
+                               const ms_upstream *upstream, ms_scenario **out, ms_diag_list *diags)
 {
     *out = NULL;
     ms_doc *doc = NULL;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    loader ld = {.file = path, .diag = &diag, .diags = diags};
     ms_scenario *sc = calloc(1, sizeof *sc);
     ms_status st = sc ? MS_OK : MS_ERR_NOMEM;
     if (st == MS_OK)
-        st = ms_doc_parse(text, len, path, &doc, diag);
+        st = ms_doc_parse(text, len, path, &doc, &diag);
     if (st == MS_OK)
-        st = load(sc, path, text, ms_doc_root(doc), upstream, diag);
+        st = load(sc, &ld, text, ms_doc_root(doc), upstream);
     /* the recipe keeps its own document; the scenario's is no longer needed */
     ms_doc_free(doc);
     if (st != MS_OK) {
+        if (!ld.recipe_listed && diag.message[0] && ms_diag_list_add(diags, &diag) != MS_OK)
+            st = MS_ERR_NOMEM;
         ms_scenario_free(sc);
         return st;
     }
@@ -401,28 +424,30 @@ ms_status ms_scenario_parse_as(const char *text, size_t len, const char *path,
 }
 
 ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
-                            ms_diag *diag)
+                            ms_diag_list *diags)
 {
-    return ms_scenario_parse_as(text, len, path, NULL, out, diag);
+    return ms_scenario_parse_as(text, len, path, NULL, out, diags);
 }
 
 ms_status ms_scenario_load_as(const char *path, const ms_upstream *upstream, ms_scenario **out,
-                              ms_diag *diag)
+                              ms_diag_list *diags)
 {
     *out = NULL;
     char *text;
     size_t len;
-    ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, diag);
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_status st = ms_read_file(path, MAX_SCENARIO_BYTES, &text, &len, &diag);
     if (st != MS_OK)
-        return st;
-    st = ms_scenario_parse_as(text, len, path, upstream, out, diag);
+        return ms_diag_list_add(diags, &diag) == MS_OK ? st : MS_ERR_NOMEM;
+    st = ms_scenario_parse_as(text, len, path, upstream, out, diags);
     free(text);
     return st;
 }
 
-ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag)
+ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag_list *diags)
 {
-    return ms_scenario_load_as(path, NULL, out, diag);
+    return ms_scenario_load_as(path, NULL, out, diags);
 }
 
 void ms_scenario_free(ms_scenario *sc)

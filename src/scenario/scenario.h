@@ -20,20 +20,23 @@ typedef enum {
 
 typedef struct ms_scenario ms_scenario;
 
-/* Loads and checks a scenario and its recipe. Every problem in either is a
- * diagnostic pointing at the scenario (or recipe) file. */
-ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag *diag);
+/* Loads and checks a scenario and its recipe, which is checked as modsim
+ * validate checks it (ms_recipe_load_checked): an error there refuses the
+ * scenario. Diagnostics point at the scenario (or recipe) file: on failure
+ * the errors (a problem of the scenario itself is one), and the recipe's
+ * warnings also when it loads. */
+ms_status ms_scenario_load(const char *path, ms_scenario **out, ms_diag_list *diags);
 /* The same from text in memory (NUL-terminated at `len`); `path` names it in
  * diagnostics and is where a `recipe_file` is looked up from. */
 ms_status ms_scenario_parse(const char *text, size_t len, const char *path, ms_scenario **out,
-                            ms_diag *diag);
+                            ms_diag_list *diags);
 /* The same under a profile chosen by the caller (`modsim trace --upstream`),
  * which wins over the scenario's `upstream:` key; NULL: the scenario's own.
  * Event names are checked against the profile in force. */
 ms_status ms_scenario_load_as(const char *path, const ms_upstream *upstream, ms_scenario **out,
-                              ms_diag *diag);
+                              ms_diag_list *diags);
 ms_status ms_scenario_parse_as(const char *text, size_t len, const char *path,
-                               const ms_upstream *upstream, ms_scenario **out, ms_diag *diag);
+                               const ms_upstream *upstream, ms_scenario **out, ms_diag_list *diags);
 void ms_scenario_free(ms_scenario *sc);
 
 ms_index_mode ms_scenario_index_mode(const ms_scenario *sc);

@@ -91,7 +91,9 @@ static const char explain_e_type[] =
     "compressed-tensors' validator compares the string with -1 before pydantic converts "
     "it. `mask_structure: 2:4` unquoted is read by YAML 1.1 as the base-60 integer 124 "
     "(upstream then fails), so modsim says `must be string, not integer 2:4` and hints "
-    "`quote it`.";
+    "`quote it`. A modifier with null arguments (`QuantizationModifier:` and nothing "
+    "after it) gives `has null arguments`: upstream's `Recipe.from_dict` calls "
+    "`mod_args.get` and raises AttributeError (recipe.py:190 at 0.12); write `{}`.";
 
 static const char explain_e_enum[] =
     "`scheme: W4A61` gives `'W4A61' is not one of the allowed values`, hint `did you mean "
@@ -100,8 +102,7 @@ static const char explain_e_enum[] =
 
 static const char explain_e_pattern[] =
     "SparseGPT's `mask_structure: \"2/4\"` does not match `N:M`; the hint gives examples "
-    "(`0:0, 2:4`). MagnitudePruning accepts `unstructured`, `channel`, `filter` or "
-    "`block_*`, as upstream's mask factory.";
+    "(`0:0, 2:4`).";
 
 static const char explain_e_bounds[] =
     "`sparsity: 1.5` gives `SparseGPTModifier.sparsity must be at most 1, not 1.5`; "
@@ -173,6 +174,65 @@ static const char explain_e_owl[] =
     "SparsityModifierBase's validator needs `sparsity_profile: owl` (any case), `owl_m` "
     "and `owl_lmbda` together or none of them. The same holds for WandaPruningModifier.";
 
+static const char explain_e_type_removed[] =
+    "`OutputDistillationModifier:` gives `OutputDistillationModifier was removed from "
+    "llm-compressor: upstream raises ValueError \"No modifier of type "
+    "'OutputDistillationModifier' found.\"` at the type (`x-removed` in the schema; "
+    "`ModifierFactory.create`, factory.py:133 at 0.12). Its fields are not checked further. "
+    "`modsim trace` and the TUI refuse it too.";
+
+static const char explain_e_type_version[] =
+    "`REAPPruningModifier:` gives `REAPPruningModifier exists from llm-compressor 0.13 (use "
+    "--upstream 0.13)`: modsim checks against 0.12 unless told otherwise, and 0.12's factory "
+    "has no such type. `IMatrixGatherer` exists at 0.12 and is gone at 0.13. The schema marks "
+    "these with `x-since` and `x-until`.";
+
+static const char explain_e_group_arg[] =
+    "`ConstantPruningModifier: {group: custom, ...}`: upstream's `Recipe.from_dict` passes "
+    "`group=` and then every argument to `ModifierFactory.create` (recipe.py:190-196 at "
+    "0.12), so a `group` argument raises `TypeError: ModifierFactory.create() got multiple "
+    "values for keyword argument 'group'`. The group is the name of the `*_modifiers` key; "
+    "`modsim export` never writes a `group` argument.";
+
+static const char explain_e_stage[] =
+    "`modsim validate --stage quant` on a recipe whose stages are `sparsity_stage` and "
+    "`finetune_stage`: upstream keeps the top-level keys that start with the name, so nothing "
+    "is left to run. The hint names the stages there are.";
+
+static const char explain_e_not_supported[] =
+    "`QuIPModifier: {randomize: true}` (or `learnable`, also on SpinQuantModifier): the "
+    "field's validator raises `NotImplementedError: randomize is not supported right now` "
+    "(quip/base.py:93, spinquant/base.py:119 at 0.12), which pydantic does not turn into a "
+    "validation error, so the recipe does not load. The validator sees the raw value: any "
+    "truthy value raises, the quoted string `\"false\"` too.";
+
+static const char explain_e_initialize[] =
+    "The recipe loads upstream, but the modifier raises when the run initializes or starts "
+    "it, before any calibration: `modsim validate` reports it as an error, while `modsim "
+    "trace` and the TUI load the recipe (printing it as a note) and the simulated modifier "
+    "raises the same exception at the same hook. The messages are upstream's (0.12): "
+    "QuantizationModifier without a scheme, `config_groups`, `kv_cache_scheme`, `ignore` or "
+    "targets other than `Linear` (a string counts as the one-item list) raises "
+    "`QuantizationModifier requires that quantization fields be specified` at initialize "
+    "(quantization/base.py:61); GPTQModifier without a config and no quantization modifier "
+    "before it raises `GPTQModifier was unable to find any modules to quantize` at start "
+    "(gptq/base.py:231); MagnitudePruningModifier's `apply_globally: true` raises "
+    "`NotImplementedError: global pruning not implemented yet for PyTorch` "
+    "(magnitude/base.py:52), an unknown `update_scheduler` raises `Unknown scheduler type: "
+    "NAME` (pruning/helpers.py:69) and a `mask_structure` other than `unstructured`, "
+    "`channel`, `filter` or `block_N` raises `Invalid mask_structure: NAME` "
+    "(mask_factory.py:60); AWQModifier's `duo_scaling` (true by default) with tensor-strategy "
+    "weights in a later quantization modifier (the FP8 preset) raises `duo_scaling is only "
+    "supported with per-channel quantization strategies` at start (awq/base.py:233); this one "
+    "the simulation does not raise yet, as it does not track weight strategies. "
+    "E-SCHEME-CONFLICT, E-OBSERVER-CONFLICT and E-ACTORDER-CONFLICT are raised at initialize "
+    "in the same way.";
+
+static const char explain_e_no_modifiers[] =
+    "`modsim export recipe.yaml --stage quant` where the `quant_stage` has no modifiers, or a "
+    "recipe without any: an empty export is a mistake, so it is refused (exit 1) instead of "
+    "writing a file with no modifiers. A `--stage` that matches no stage at all is E-STAGE.";
+
 static const char explain_w_ignored_key[] =
     "`version: 1.0` at the top, or `quant_modifier:` (no `s`) in a stage, loads nothing "
     "and raises nothing upstream: `Recipe.from_dict` only reads `*_stage` maps and their "
@@ -207,9 +267,7 @@ static const char explain_w_lax_bool[] =
 static const char explain_w_deprecated[] =
     "LogarithmicEqualizationModifier is an alias of `SmoothQuantModifier` with "
     "`algorithm: log_equalization`; MagnitudePruning's `leave_enabled` and SparseGPT's "
-    "`sequential_update` are forced to fixed values; and OutputDistillationModifier is "
-    "gone from upstream at this revision (it fails to load there). The hint says what to "
-    "use instead.";
+    "`sequential_update` are forced to fixed values. The hint says what to use instead.";
 
 static const char explain_w_end_neg[] =
     "`end: -1` on ConstantPruningModifier: sparseml read -1 as \"until training ends\", but "
@@ -340,6 +398,20 @@ static const ms_code_info codes[] = {
      "GPTQModifier's `actorder` differs from a config group's", explain_e_actorder_conflict},
     {"E-OWL", MS_SEV_ERROR, "recipe", "some but not all of SparseGPT's/Wanda's OWL settings",
      explain_e_owl},
+    {"E-TYPE-REMOVED", MS_SEV_ERROR, "recipe", "a modifier type upstream removed",
+     explain_e_type_removed},
+    {"E-TYPE-VERSION", MS_SEV_ERROR, "recipe",
+     "a modifier type the checked llm-compressor release does not have", explain_e_type_version},
+    {"E-GROUP-ARG", MS_SEV_ERROR, "recipe", "a `group:` argument inside a modifier",
+     explain_e_group_arg},
+    {"E-STAGE", MS_SEV_ERROR, "recipe", "`--stage NAME` matches no stage of the recipe",
+     explain_e_stage},
+    {"E-NOT-SUPPORTED", MS_SEV_ERROR, "recipe",
+     "a QuIP or SpinQuant option upstream refuses as not implemented", explain_e_not_supported},
+    {"E-INITIALIZE", MS_SEV_ERROR, "recipe",
+     "upstream loads the recipe, then a modifier raises before calibrating", explain_e_initialize},
+    {"E-NO-MODIFIERS", MS_SEV_ERROR, "recipe",
+     "`modsim export` of a recipe or stage with no modifiers", explain_e_no_modifiers},
     {"W-IGNORED-KEY", MS_SEV_WARNING, "recipe",
      "a key upstream skips silently (not `*_stage` / `*_modifiers`)", explain_w_ignored_key},
     {"W-INTERNAL-FIELD", MS_SEV_WARNING, "recipe",

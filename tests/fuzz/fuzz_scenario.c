@@ -9,9 +9,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text)
         return 0;
     ms_scenario *sc = NULL;
-    ms_diag diag;
-    if (ms_scenario_parse(text, size, "fuzz.yaml", &sc, &diag) == MS_OK)
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
+    if (ms_scenario_parse(text, size, "fuzz.yaml", &sc, &diags) == MS_OK)
         ms_scenario_free(sc);
+    ms_diag_list_free(&diags);
     free(text);
     return 0;
 }

@@ -310,7 +310,7 @@ static void lint_quant_modifier_conflicts_and_owl_all_or_none(void **state)
     snprintf(text, sizeof text, "%s      scheme: W8A8\n      config_groups: null\n", q);
     assert_int_equal(only_errors(state, text, "E-SCHEME-CONFLICT"), 0);
     snprintf(text, sizeof text,
-             "%s      observer: {input: mse}\n      weight_observer: mse\n"
+             "%s      scheme: W8A8\n      observer: {input: mse}\n      weight_observer: mse\n"
              "      output_observer: minmax\n      input_observer: null\n",
              q);
     assert_int_equal(only_errors(state, text, "E-OBSERVER-CONFLICT"), 2);
@@ -322,6 +322,137 @@ static void lint_quant_modifier_conflicts_and_owl_all_or_none(void **state)
     assert_int_equal(only_errors(state, text, "E-OWL"), 1);
     snprintf(text, sizeof text, "%s      sparsity_profile: null\n      owl_m: null\n", w);
     assert_int_equal(only_errors(state, text, "E-OWL"), 0);
+}
+
+/* The loader trace and the TUI use: errors refuse the recipe, at their place
+ * in the embedding file; warnings stay; run-time raises become notes. */
+static void checked_loading_refuses_errors_and_keeps_warnings(void **state)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    ms_recipe *r = (ms_recipe *)1;
+    const char *bad = "s_stage:\n  m_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
+                      "      group: g\n      blocksize: 1\n";
+    assert_int_equal(ms_recipe_parse_checked(*state, bad, strlen(bad), "sc.yaml", 10, 2, &r, &out),
+                     MS_ERR_INVALID);
+    assert_null(r);
+    const ms_diag *d = find_code(&out, "E-GROUP-ARG");
+    assert_non_null(d);
+    assert_string_equal(d->file, "sc.yaml");
+    assert_int_equal(d->line, 15);
+    assert_int_equal(d->col, 9);
+    assert_non_null(find_code(&out, "E-FIELD-UNKNOWN"));
+    ms_diag first;
+    assert_int_equal(ms_lint_first_error(&out, &first), MS_ERR_INVALID);
+    assert_string_equal(first.code, "E-GROUP-ARG");
+    assert_non_null(strstr(first.hint, "(1 more error)"));
+    ms_diag_list_free(&out);
+
+    ms_diag_list_init(&out);
+    const char *late = "s_stage:\n  m_modifiers:\n    ConstantPruningModifier:\n"
+                       "      targets: [a]\n      end: -1\n"
+                       "    QuantizationModifier: {targets: Linear}\n";
+    assert_int_equal(ms_recipe_parse_checked(*state, late, strlen(late), "sc.yaml", 0, 0, &r, &out),
+                     MS_OK);
+    assert_non_null(r);
+    assert_int_equal(ms_recipe_count(r), 2);
+    assert_int_equal(find_code(&out, "W-END-NEG")->severity, MS_SEV_WARNING);
+    d = find_code(&out, "E-INITIALIZE");
+    assert_int_equal(d->severity, MS_SEV_NOTE);
+    assert_non_null(strstr(d->message, "QuantizationModifier requires that quantization fields"));
+    assert_int_equal(ms_lint_first_error(&out, &first), MS_OK);
+    ms_recipe_free(r);
+    ms_diag_list_free(&out);
+}
+
+/* x-since/x-until follow the release the schema checks against. */
+static void types_exist_from_and_until_their_release(void **state)
+{
+    (void)state;
+    ms_schema *s;
+    ms_diag diag;
+    assert_int_equal(ms_schema_new(&s, &diag), MS_OK);
+    assert_int_equal(ms_schema_upstream_minor(s), 12);
+    const char *text = "p_stage:\n  p_modifiers:\n    REAPPruningModifier: {sparsity: 0.5}\n"
+                       "    IMatrixGatherer: {}\n";
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(s, text, "r.yaml", NULL, &out);
+    const ms_diag *d = find_code(&out, "E-TYPE-VERSION");
+    assert_non_null(d);
+    assert_int_equal(d->line, 3);
+    assert_non_null(strstr(d->message, "exists from llm-compressor 0.13 (use --upstream 0.13)"));
+    assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 1);
+    ms_diag_list_free(&out);
+
+    assert_int_equal(ms_schema_set_upstream(s, "0.13"), MS_OK);
+    ms_diag_list_init(&out);
+    check_text(s, text, "r.yaml", NULL, &out);
+    d = find_code(&out, "E-TYPE-VERSION");
+    assert_non_null(d);
+    assert_int_equal(d->line, 4);
+    assert_non_null(strstr(d->message, "IMatrixGatherer was removed in llm-compressor 0.13"));
+    assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 1);
+    ms_diag_list_free(&out);
+    assert_true(ms_schema_modifier_exists(s, "REAPPruningModifier"));
+    assert_false(ms_schema_modifier_exists(s, "IMatrixGatherer"));
+    assert_false(ms_schema_modifier_exists(s, "OutputDistillationModifier"));
+    assert_true(ms_schema_modifier_exists(s, "GPTQModifier"));
+    assert_int_equal(ms_schema_set_upstream(s, "1.x"), MS_ERR_INVALID);
+    assert_int_equal(ms_schema_set_upstream(s, "0.12.1"), MS_OK);
+    ms_schema_free(s);
+}
+
+/* E-INITIALIZE: what upstream loads and then raises from a modifier's hooks. */
+static void lint_initialize_time_raises(void **state)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "s_stage:\n  m_modifiers:\n    MagnitudePruningModifier:\n      targets: [x]\n"
+               "      init_sparsity: 0.1\n      final_sparsity: 0.5\n"
+               "      update_scheduler: quadratic\n      mask_structure: channel\n"
+               "      apply_globally: \"yes\"\n",
+               "r.yaml", NULL, &out);
+    assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 2);
+    const ms_diag *d = find_code(&out, "E-INITIALIZE");
+    assert_int_equal(d->line, 7);
+    assert_non_null(strstr(d->message, "ValueError \"Unknown scheduler type: quadratic\""));
+    assert_non_null(strstr(d->hint, "linear, cubic"));
+    assert_non_null(strstr(out.items[out.count - 1].message, "global pruning not implemented"));
+    ms_diag_list_free(&out);
+
+    /* GPTQ without a config raises at start unless an earlier modifier attached one */
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    QuantizationModifier: {scheme: W8A8}\n"
+               "    GPTQModifier: {}\n",
+               "r.yaml", NULL, &out);
+    assert_int_equal(out.count, 0);
+    check_text(*state, "q_stage:\n  q_modifiers:\n    GPTQModifier: {targets: [Linear]}\n",
+               "r.yaml", NULL, &out);
+    assert_non_null(strstr(find_code(&out, "E-INITIALIZE")->message, "unable to find any"));
+    ms_diag_list_free(&out);
+
+    /* AWQ's duo_scaling (default true) with tensor weights; false is fine */
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    AWQModifier: {duo_scaling: both}\n"
+               "    GPTQModifier:\n      config_groups:\n        g:\n          targets: [Linear]\n"
+               "          weights: {num_bits: 8, strategy: tensor}\n",
+               "r.yaml", NULL, &out);
+    d = find_code(&out, "E-INITIALIZE");
+    assert_non_null(d);
+    assert_int_equal(d->line, 3);
+    assert_non_null(strstr(d->message, "(line 8)"));
+    ms_diag_list_free(&out);
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "q_stage:\n  q_modifiers:\n    AWQModifier: {duo_scaling: false}\n"
+               "    GPTQModifier: {scheme: FP8}\n",
+               "r.yaml", NULL, &out);
+    assert_int_equal(out.count, 0);
+    ms_diag_list_free(&out);
 }
 
 int main(void)
@@ -341,6 +472,9 @@ int main(void)
         cmocka_unit_test(lint_quant_args_cross_field_rules_as_compressed_tensors),
         cmocka_unit_test(lint_gptq_actorder_must_equal_the_schemes_word_for_word),
         cmocka_unit_test(lint_quant_modifier_conflicts_and_owl_all_or_none),
+        cmocka_unit_test(checked_loading_refuses_errors_and_keeps_warnings),
+        cmocka_unit_test(types_exist_from_and_until_their_release),
+        cmocka_unit_test(lint_initialize_time_raises),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

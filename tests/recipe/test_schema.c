@@ -31,9 +31,15 @@ static void schema_lists_every_builtin_modifier_type(void **state)
                                         "SmoothQuantModifier",
                                         "LogarithmicEqualizationModifier",
                                         "AWQModifier",
+                                        "QuIPModifier",
+                                        "SpinQuantModifier",
+                                        "AutoRoundModifier",
+                                        "IMatrixGatherer",
+                                        "REAPPruningModifier",
                                         "OutputDistillationModifier"};
-    assert_int_equal(ms_schema_modifier_count(s), 10);
-    for (size_t i = 0; i < 10; i++) {
+    size_t n = sizeof types / sizeof *types;
+    assert_int_equal(ms_schema_modifier_count(s), n);
+    for (size_t i = 0; i < n; i++) {
         assert_non_null(ms_schema_modifier_description(s, types[i]));
         assert_int_equal(ms_modifier_type_find(types[i]) != NULL, 1);
         /* the schema's drive agrees with the simulated type's */
@@ -86,14 +92,15 @@ static void schema_reports_every_problem_not_the_first(void **state)
 {
     ms_diag_list out;
     ms_diag_list_init(&out);
-    check_text(*state,
-               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      block_size: 0\n"
-               "      dampening_fraction: 0.1\n      actorder: sideways\n",
-               "r.yaml", NULL, &out);
+    check_text(
+        *state,
+        "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n      block_size: 0\n"
+        "      dampening_fraction: 0.1\n      actorder: sideways\n",
+        "r.yaml", NULL, &out);
     assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 3);
     assert_non_null(find_code(&out, "E-BOUNDS"));
     const ms_diag *d = find_code(&out, "E-FIELD-UNKNOWN");
-    assert_int_equal(d->line, 5);
+    assert_int_equal(d->line, 6);
     assert_int_equal(d->col, 7);
     assert_non_null(strstr(d->hint, "did you mean 'dampening_frac'?"));
     assert_non_null(find_code(&out, "E-ENUM"));
@@ -115,13 +122,14 @@ static void schema_quoted_number_is_a_warning_checked_as_converted(void **state)
     ms_diag_list out;
     ms_diag_list_init(&out);
     check_text(*state,
-               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      block_size: \"64\"\n"
+               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n      "
+               "block_size: \"64\"\n"
                "      dampening_frac: \"-1\"\n      offload_hessians: \"no\"\n",
                "r.yaml", NULL, &out);
     assert_int_equal(ms_diag_list_count(&out, MS_SEV_ERROR), 1);
     const ms_diag *d = find_code(&out, "W-QUOTED-NUMBER");
     assert_non_null(d);
-    assert_int_equal(d->line, 4);
+    assert_int_equal(d->line, 5);
     assert_non_null(strstr(d->hint, "unquoted: 64"));
     assert_non_null(find_code(&out, "E-BOUNDS")); /* "-1" is checked as -1 */
     assert_non_null(find_code(&out, "W-LAX-BOOL"));
@@ -150,10 +158,11 @@ static void schema_internal_state_fields_are_warnings(void **state)
 {
     ms_diag_list out;
     ms_diag_list_init(&out);
-    check_text(*state,
-               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      started_: maybe\n"
-               "      ended_: false\n      other_: 1\n",
-               "r.yaml", NULL, &out);
+    check_text(
+        *state,
+        "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n      started_: maybe\n"
+        "      ended_: false\n      other_: 1\n",
+        "r.yaml", NULL, &out);
     assert_int_equal(out.count, 4);
     assert_string_equal(out.items[0].code, "W-INTERNAL-FIELD");
     assert_string_equal(out.items[1].code, "E-TYPE"); /* the value is still checked */
@@ -170,7 +179,7 @@ static void schema_config_group_at_modifier_level_is_misplaced(void **state)
     ms_diag_list out;
     ms_diag_list_init(&out);
     check_text(*state,
-               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      group_0:\n"
+               "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n      group_0:\n"
                "        targets: [Linear]\n",
                "r.yaml", NULL, &out);
     assert_int_equal(out.count, 1);

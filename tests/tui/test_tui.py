@@ -196,6 +196,26 @@ def test_bad_recipe_shows_its_diagnostics(modsim, src):
         os.unlink(path)
 
 
+def test_recipe_upstream_refuses_does_not_load(modsim, src):
+    # loads with validate's checks: an unknown field is refused, as upstream's
+    # pydantic model does, with the first error and how many more there are
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
+                "      dampening_fraction: 0.1\n      block_size: 0\n")
+        path = f.name
+    t = Tmux(modsim, [path])
+    try:
+        screen = t.wait("did not load")
+        assert "error E-FIELD-UNKNOWN" in screen, screen
+        assert "(1 more error)" in screen, screen
+        line_with(screen, "    5 |       dampening_fraction: 0.1")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
 def test_scenario_file_runs_its_own_calls(modsim, src):
     scenario = os.path.join(src, "samples", "scenarios", "demo.yaml")
     t = Tmux(modsim, ["tui", scenario])
