@@ -313,13 +313,16 @@ static void descend(vctx *c, const ms_node *schema, const ms_node *key, const ms
 {
     size_t len = strlen(c->path);
     const ms_node *saved_key = c->key;
+    /* a modifier renames the path to its type (validate): restore all of it */
+    char saved[sizeof c->path];
+    memcpy(saved, c->path, len + 1);
     if (index)
         snprintf(c->path + len, sizeof c->path - len, "[%s]", component);
     else
         snprintf(c->path + len, sizeof c->path - len, "%s%s", len ? "." : "", component);
     c->key = key;
     validate(c, schema, value);
-    c->path[len] = '\0';
+    memcpy(c->path, saved, len + 1);
     c->key = saved_key;
 }
 

@@ -91,6 +91,21 @@ static void lint_lifecycle_warnings_follow_the_run(void **state)
     }
 }
 
+/* the path of a diagnostic after a valid modifier is the group's again */
+static void lint_unknown_type_after_a_valid_one_names_its_group(void **state)
+{
+    ms_diag_list out;
+    ms_diag_list_init(&out);
+    check_text(*state,
+               "quant_stage:\n  quant_modifiers:\n    GPTQModifier: {scheme: W4A16}\n"
+               "    GPTQModifer: {scheme: W4A16}\n",
+               "r.yaml", NULL, &out);
+    const ms_diag *d = find_code(&out, "E-TYPE-UNKNOWN");
+    assert_non_null(d);
+    assert_non_null(strstr(d->message, "in quant_stage.quant_modifiers"));
+    ms_diag_list_free(&out);
+}
+
 static void lint_start_never_is_about_index_zero(void **state)
 {
     static const char text[] = "t_stage:\n  p_modifiers:\n    ConstantPruningModifier:\n"
@@ -463,6 +478,7 @@ int main(void)
         cmocka_unit_test(lint_linear_schedule_in_range_is_clean),
         cmocka_unit_test(lint_lifecycle_warnings_follow_the_run),
         cmocka_unit_test(lint_start_never_is_about_index_zero),
+        cmocka_unit_test(lint_unknown_type_after_a_valid_one_names_its_group),
         cmocka_unit_test(lint_calc_syntax_error_points_into_the_expression),
         cmocka_unit_test(lint_awq_without_quantization_after_it_is_an_error),
         cmocka_unit_test(lint_stage_filter_keeps_keys_starting_with_it),
