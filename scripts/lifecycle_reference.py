@@ -153,6 +153,7 @@ def has_quant_config(args):
 
 class World:
     quant_schemes = 0
+    calibration_data = True  # oneshot was given a dataset (state.data.calib)
 
 
 class Modifier:
@@ -204,6 +205,8 @@ class Modifier:
             if self.start and self.start != -1:
                 self.raise_("ValueError", f"{t} can only be applied during one-shot. Expected "
                             f"start to be None or -1, got {self.end}")
+            if not self.world.calibration_data:  # smoothquant/base.py:133
+                self.raise_("ValueError", f"{t} requires a calibration dataset to be provided")
         return True
 
     def run_schedule(self, ev):
@@ -385,7 +388,9 @@ class Lifecycle:
             self.last = type_
         return valid
 
-    def event(self, ev, loss):
+    def event(self, ev, loss, only=None):
+        """`only`: the independent pipeline sets recipe.modifiers = [modifier]
+        around a pass (pipelines/independent/pipeline.py at 715e1166c~1)."""
         if not self.initialized_:
             raise Raise("ValueError", None, "Cannot invoke event before initializing")
         if self.finalized:
@@ -401,7 +406,7 @@ class Lifecycle:
                         f"{enum_text(ev.type_)}")
         if ev.type_ == "loss_calculated" and loss is None:
             raise Raise("ValueError", None, "Loss must be provided for loss calculated event")
-        for m in self.modifiers:
+        for m in self.modifiers if only is None else [self.modifiers[only]]:
             m.update_event(ev)
 
 
@@ -431,6 +436,7 @@ def main(path, chosen=None):
     spe = (sc.get("clock") or {}).get("steps_per_epoch")
     out = []
     world = World()
+    world.calibration_data = sc.get("calibration_data", True) is not False
     mods = load_modifiers(recipe, out, world, profile)
     lc = Lifecycle(mods)
 
@@ -454,7 +460,7 @@ def main(path, chosen=None):
                 {"initialize": lambda: m.initialize(), "finalize": lambda: m.finalize(),
                  "update_event": lambda: m.update_event(make_event(call))}[call["call"]]()
             else:
-                lc.event(make_event(call), call.get("loss"))
+                lc.event(make_event(call), call.get("loss"), call.get("only"))
         except Raise as r:
             out.append({"call": i, "error": r.kind, "modifier": r.modifier, "message": r.message})
         out.append({"call": i, "state": [m.state() for m in mods]})

@@ -152,6 +152,8 @@ static void build_sim(app *a, const ms_call *calls, size_t n)
         fail_load(a, st);
         return;
     }
+    ms_sim_set_calibration_data(sim, a->scenario ? ms_scenario_calibration_data(a->scenario)
+                                                 : ms_pipeline_has_calibration_data(&a->cfg));
     install_sim(a, sim);
 }
 

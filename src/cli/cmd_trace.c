@@ -87,6 +87,7 @@ static int trace_scenario(const char *path, const ms_upstream *upstream)
     }
     size_t n = ms_scenario_call_count(sc);
     /* the scenario keeps its calls in one array */
+    ms_lifecycle_set_calibration_data(lc, ms_scenario_calibration_data(sc));
     int rc = trace_calls(lc, ms_scenario_upstream(sc), n ? ms_scenario_call_at(sc, 0) : NULL, n);
     ms_lifecycle_free(lc);
     ms_scenario_free(sc);
@@ -137,6 +138,7 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
         .steps_per_epoch = cfg->epoch_index ? cfg->steps_per_epoch : 0,
         .batches_per_step = cfg->batches_per_step,
         .upstream = cfg->upstream,
+        .no_calibration_data = !ms_pipeline_has_calibration_data(cfg),
     };
     ms_atomic_file *f;
     FILE *out;
@@ -189,8 +191,10 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
         rc = 2;
     else if (emit)
         rc = emit_scenario(emit, r, &cfg, calls, n);
-    else
+    else {
+        ms_lifecycle_set_calibration_data(lc, ms_pipeline_has_calibration_data(&cfg));
         rc = trace_calls(lc, cfg.upstream, calls, n);
+    }
     free(calls);
     ms_lifecycle_free(lc);
     ms_recipe_free(r);

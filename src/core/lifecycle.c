@@ -15,6 +15,7 @@ struct ms_lifecycle {
     ms_world world;
     unsigned char *world_state; /* world.ops->state_size bytes, snapshotted */
     ms_upstream upstream;
+    bool no_calibration_data; /* oneshot(pipeline="datafree"): state.data.calib is None */
 };
 
 /* The training order upstream enforces; calibration events are not checked. */
@@ -90,6 +91,11 @@ ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world)
     return MS_OK;
 }
 
+void ms_lifecycle_set_calibration_data(ms_lifecycle *lc, bool given)
+{
+    lc->no_calibration_data = !given;
+}
+
 void ms_lifecycle_set_upstream(ms_lifecycle *lc, ms_upstream profile)
 {
     lc->upstream = profile;
@@ -134,7 +140,8 @@ bool ms_lifecycle_finalized(const ms_lifecycle *lc)
                            .call = (lc)->call,                                                     \
                            .raised = (raised),                                                     \
                            .world = &(lc)->world,                                                  \
-                           .world_state = (lc)->world_state};                                      \
+                           .world_state = (lc)->world_state,                                       \
+                           .calibration_data = !(lc)->no_calibration_data};                        \
         body;                                                                                      \
     } while (0)
 

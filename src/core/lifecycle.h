@@ -36,6 +36,9 @@ ms_status ms_lifecycle_set_world(ms_lifecycle *lc, ms_world world);
 /* The upstream release whose rules the lifecycle follows (default 0.12,
  * upstream.h); set before the first call. It applies to every modifier. */
 void ms_lifecycle_set_upstream(ms_lifecycle *lc, ms_upstream profile);
+/* Whether the run was given a calibration dataset (default: yes); without
+ * one SmoothQuant raises at initialize (smoothquant/base.py:133). */
+void ms_lifecycle_set_calibration_data(ms_lifecycle *lc, bool given);
 ms_upstream ms_lifecycle_upstream(const ms_lifecycle *lc);
 
 size_t ms_lifecycle_count(const ms_lifecycle *lc);

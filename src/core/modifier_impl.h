@@ -15,6 +15,7 @@ typedef struct ms_hook_ctx {
     ms_raise *raised;
     const ms_world *world;
     void *world_state;
+    bool calibration_data; /* the run was given a calibration dataset (state.data.calib) */
 } ms_hook_ctx;
 
 struct ms_modifier {

@@ -429,6 +429,10 @@ static ms_status smoothquant_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, boo
                             "%s can only be applied during one-shot. Expected start to be None "
                             "or -1, got %s",
                             m->type->name, end_text);
+    /* smoothquant/base.py:133: state.data.calib is None without a dataset */
+    if (!ctx->calibration_data)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "%s requires a calibration dataset to be provided", m->type->name);
     return MS_OK;
 }
 

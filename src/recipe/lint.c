@@ -794,6 +794,17 @@ static void lint_initialize(lctx *c)
                              "recipe\"");
             ms_diag_hint(d, "add 'scheme:' (e.g. W4A16) or 'config_groups:'");
         }
+        if ((!strcmp(name, "SmoothQuantModifier") ||
+             !strcmp(name, "LogarithmicEqualizationModifier")) &&
+            c->run.no_calibration_data) {
+            /* smoothquant/base.py:133 at 0.12: state.data.calib is None */
+            d = ms_report_at(&c->d, "E-INITIALIZE", e->type_key,
+                             "%s in a run without calibration data (oneshot with the datafree "
+                             "pipeline): on_initialize raises ValueError \"%s requires a "
+                             "calibration dataset to be provided\"",
+                             name, name);
+            ms_diag_hint(d, "give oneshot() a calibration dataset (any pipeline but datafree)");
+        }
         if (is_quantization_mixin(name) && has_quant_config(args))
             scheme_before = true;
         const ms_node *g = ms_node_get(args, "apply_globally");

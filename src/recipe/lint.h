@@ -16,10 +16,11 @@
 /* The run whose outcomes the lifecycle warnings ("never starts", "never
  * ends", "finalize ends it") predict: they are true of that run. */
 typedef struct ms_lint_run {
-    bool training_loop;   /* batch events: a training loop calling LifecycleCallbacks */
-    bool calibration;     /* calibration events: oneshot()'s pipeline */
-    bool intended_index;  /* events carry the intended index, not upstream's 0 */
-    ms_upstream upstream; /* the release whose lifecycle runs */
+    bool training_loop;       /* batch events: a training loop calling LifecycleCallbacks */
+    bool calibration;         /* calibration events: oneshot()'s pipeline */
+    bool intended_index;      /* events carry the intended index, not upstream's 0 */
+    ms_upstream upstream;     /* the release whose lifecycle runs */
+    bool no_calibration_data; /* oneshot(pipeline="datafree"): no dataset */
 } ms_lint_run;
 
 /* oneshot() as upstream runs it: calibration events only, index 0. */

@@ -55,6 +55,8 @@ ms_status ms_scenario_write(FILE *out, const ms_scenario_header *h, const char *
     fprintf(out, "# %s\n", h->comment ? h->comment : "a modsim scenario");
     fprintf(out, "upstream: \"%s\"\n", ms_upstream_name(h->upstream));
     fprintf(out, "index: %s\n", h->index_mode == MS_INDEX_UPSTREAM ? "upstream" : "step");
+    if (h->no_calibration_data)
+        fputs("calibration_data: false\n", out);
     if (h->index_mode == MS_INDEX_STEP && (h->steps_per_epoch || h->batches_per_step)) {
         fputs("clock:\n", out);
         if (h->steps_per_epoch)

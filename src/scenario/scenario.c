@@ -13,6 +13,7 @@ enum { MAX_SCENARIO_BYTES = 1024 * 1024 * 1024 };
 struct ms_scenario {
     ms_index_mode index_mode;
     ms_upstream upstream;
+    bool no_calibration_data;
     ms_recipe *recipe;
     ms_call *calls;
     size_t n_calls;
@@ -350,15 +351,24 @@ static ms_status load(ms_scenario *sc, loader *ld_out, const char *text, const m
                    "a scenario must be a map with 'recipe' and 'calls', not %s%s",
                    root ? ms_node_type_name(root) : "an empty file", "");
     static const char *const keys[] = {"index", "clock", "recipe",   "recipe_file",
-                                       "model", "calls", "upstream", NULL};
-    ms_status st =
-        check_keys(&ld, root, keys, "the scenario",
-                   "valid keys: index, clock, recipe, recipe_file, model, calls, upstream");
+                                       "model", "calls", "upstream", "calibration_data",
+                                       NULL};
+    ms_status st = check_keys(&ld, root, keys, "the scenario",
+                              "valid keys: index, clock, recipe, recipe_file, model, calls, "
+                              "upstream, calibration_data");
     if (st == MS_OK)
         st = load_upstream(&ld, root, upstream);
     if (st != MS_OK)
         return st;
     sc->upstream = ld.upstream;
+    /* calibration_data: false, a run given no dataset (state.data.calib None) */
+    const ms_node *data = ms_node_get(root, "calibration_data");
+    bool given = true;
+    if (data && !ms_node_is_null(data) && !ms_node_as_bool(data, &given))
+        return bad(&ld, data, "write calibration_data: true or false",
+                   "'calibration_data' must be a boolean, not %s '%s'", ms_node_type_name(data),
+                   text_of(data));
+    sc->no_calibration_data = !given;
     const ms_node *index = ms_node_get(root, "index");
     if (index && !ms_node_is_null(index)) {
         if (index->kind == MS_NODE_SCALAR && !strcmp(index->value, "upstream"))
@@ -462,6 +472,11 @@ void ms_scenario_free(ms_scenario *sc)
 ms_index_mode ms_scenario_index_mode(const ms_scenario *sc)
 {
     return sc->index_mode;
+}
+
+bool ms_scenario_calibration_data(const ms_scenario *sc)
+{
+    return !sc->no_calibration_data;
 }
 
 ms_upstream ms_scenario_upstream(const ms_scenario *sc)

@@ -43,6 +43,9 @@ ms_index_mode ms_scenario_index_mode(const ms_scenario *sc);
 /* The profile in force: the caller's, else the `upstream:` key, else 0.12.
  * Lifecycles that run the scenario's calls take it (ms_lifecycle_set_upstream). */
 ms_upstream ms_scenario_upstream(const ms_scenario *sc);
+/* Whether the run has a calibration dataset (`calibration_data:`, default
+ * true); lifecycles take it (ms_lifecycle_set_calibration_data). */
+bool ms_scenario_calibration_data(const ms_scenario *sc);
 const ms_recipe *ms_scenario_recipe(const ms_scenario *sc);
 size_t ms_scenario_call_count(const ms_scenario *sc);
 const ms_call *ms_scenario_call_at(const ms_scenario *sc, size_t i);
@@ -61,6 +64,7 @@ typedef struct ms_scenario_header {
     long long steps_per_epoch;  /* 0: the index is the global step */
     long long batches_per_step; /* 0: not set */
     ms_upstream upstream;
+    bool no_calibration_data;
 } ms_scenario_header;
 
 /* Writes a scenario that runs `calls` (of a generated run: their events

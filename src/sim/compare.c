@@ -125,10 +125,11 @@ static ms_status one_run(const ms_recipe *recipe, const ms_pipeline_config *cfg,
     ms_status st = ms_pipeline_generate(cfg, recipe, &calls, &n, diag);
     if (st != MS_OK)
         return st;
-    st = ms_sim_new(recipe, calls, n, sim, diag);
+    st = ms_sim_new_as(recipe, cfg->upstream, calls, n, sim, diag);
     free(calls);
     if (st != MS_OK)
         return st;
+    ms_sim_set_calibration_data(*sim, ms_pipeline_has_calibration_data(cfg));
     size_t mods = ms_sim_modifier_count(*sim);
     *out = calloc(mods ? mods : 1, sizeof **out);
     if (!*out)

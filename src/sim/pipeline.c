@@ -106,12 +106,18 @@ bool ms_pipeline_is_upstream(const ms_pipeline_config *cfg)
            (cfg->epochs == 0 || cfg->calibration == MS_PIPELINE_NONE);
 }
 
+bool ms_pipeline_has_calibration_data(const ms_pipeline_config *cfg)
+{
+    return cfg->calibration != MS_PIPELINE_DATAFREE;
+}
+
 ms_lint_run ms_pipeline_lint_run(const ms_pipeline_config *cfg)
 {
     return (ms_lint_run){.training_loop = cfg->epochs > 0,
                          .calibration = cfg->calibration != MS_PIPELINE_NONE,
                          .intended_index = cfg->index_mode == MS_INDEX_STEP,
-                         .upstream = cfg->upstream};
+                         .upstream = cfg->upstream,
+                         .no_calibration_data = !ms_pipeline_has_calibration_data(cfg)};
 }
 
 void ms_pipeline_describe(const ms_pipeline_config *cfg, char *buf, size_t cap)

@@ -91,6 +91,10 @@ ms_pipeline_config ms_pipeline_resolve(const ms_pipeline_request *req, const ms_
  * or a training loop without a calibration pipeline. */
 bool ms_pipeline_is_upstream(const ms_pipeline_config *cfg);
 
+/* Whether the run gives modifiers a calibration dataset (state.data.calib):
+ * oneshot(pipeline="datafree") is the run made without one. */
+bool ms_pipeline_has_calibration_data(const ms_pipeline_config *cfg);
+
 /* The run as the lint's lifecycle warnings need to know it. */
 ms_lint_run ms_pipeline_lint_run(const ms_pipeline_config *cfg);
 

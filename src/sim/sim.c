@@ -126,6 +126,12 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
     return ms_sim_new_as(recipe, MS_UPSTREAM_DEFAULT, calls, n_calls, out, diag);
 }
 
+void ms_sim_set_calibration_data(ms_sim *sim, bool given)
+{
+    ms_lifecycle_set_calibration_data(sim->live, given);
+    ms_lifecycle_set_calibration_data(sim->scratch, given);
+}
+
 ms_upstream ms_sim_upstream(const ms_sim *sim)
 {
     return sim->upstream;

@@ -45,6 +45,9 @@ ms_status ms_sim_new(const ms_recipe *recipe, const ms_call *calls, size_t n_cal
 ms_status ms_sim_new_as(const ms_recipe *recipe, ms_upstream upstream, const ms_call *calls,
                         size_t n_calls, ms_sim **out, ms_diag *diag);
 ms_upstream ms_sim_upstream(const ms_sim *sim);
+/* Whether the run has a calibration dataset (default: yes); set before
+ * running. */
+void ms_sim_set_calibration_data(ms_sim *sim, bool given);
 void ms_sim_free(ms_sim *sim);
 
 size_t ms_sim_call_count(const ms_sim *sim);
