@@ -8,50 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/lifecycle.h"
-#include "recipe/recipe.h"
-
-typedef struct hook_log {
-    char text[4096];
-} hook_log;
-
-static void log_hook(void *user, const ms_record *rec)
-{
-    hook_log *log = user;
-    size_t n = strlen(log->text);
-    snprintf(log->text + n, sizeof log->text - n, "%zu:%s:%s ", rec->modifier,
-             ms_hook_name(rec->hook), rec->event ? ms_event_type_name(rec->event->type) : "-");
-}
-
-typedef struct fixture {
-    ms_recipe *recipe;
-    ms_lifecycle *lc;
-    hook_log log;
-    ms_sink sink;
-    ms_raise raised;
-} fixture;
+#include "lifecycle_fixture.h"
 
 static fixture *make(const char *recipe_text)
 {
-    static fixture f;
-    memset(&f, 0, sizeof f);
-    ms_diag diag;
-    ms_modifier **mods;
-    size_t n;
-    assert_int_equal(
-        ms_recipe_parse(recipe_text, strlen(recipe_text), "t.yaml", 0, 0, NULL, &f.recipe, &diag),
-        MS_OK);
-    assert_int_equal(ms_recipe_build_modifiers(f.recipe, &mods, &n, &diag), MS_OK);
-    assert_int_equal(ms_lifecycle_new(mods, n, &f.lc), MS_OK);
-    f.sink = (ms_sink){.emit = log_hook, .user = &f.log};
-    ms_lifecycle_set_sink(f.lc, &f.sink);
-    return &f;
-}
-
-static void done(fixture *f)
-{
-    ms_lifecycle_free(f->lc);
-    ms_recipe_free(f->recipe);
+    return fixture_make(recipe_text, MS_UPSTREAM_0_12, true);
 }
 
 static ms_event step_event(ms_event_type type, long long step)
