@@ -571,14 +571,34 @@ static void lint_scheme(lctx *c, const ms_node *scheme, const char *where)
     }
 }
 
+static bool lax_true(const ms_node *v);
+
+/* Whether upstream resolves the modifier's config when the recipe loads:
+ * llm-compressor 0.13's QuantizationMixin._set_requires_calibration_data, a
+ * pydantic model validator (ab1ba3eff mixin.py:298-321), reads
+ * resolved_config unless requires_calibration_data is already true (the
+ * recipe's, or GPTQ's and AutoRound's class default) or a kv_cache_scheme
+ * decides; a conflict is then a ValidationError at load, not a raise at
+ * initialize. */
+static bool resolved_at_load(const lctx *c, const char *name, const ms_node *args)
+{
+    if (c->run.upstream != MS_UPSTREAM_0_13 || strcmp(name, "QuantizationModifier"))
+        return false;
+    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
+    return !lax_true(ms_node_get(args, "requires_calibration_data")) &&
+           (!kv || ms_node_is_null(kv));
+}
+
 /* Rules of QuantizationMixin (mixin.py) and GPTQModifier that raise when
- * upstream resolves the quantization config, before any calibration. */
+ * upstream resolves the quantization config, before any calibration (at
+ * 0.13, for a QuantizationModifier, when the recipe loads: E-VALIDATION). */
 static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
 {
     const ms_node *args = e->args, *scheme, *groups, *obs;
     const char *name = e->type_key->value;
     char where[320];
     ms_diag *d;
+    bool at_load = resolved_at_load(c, name, args);
     if (set_node(args, "scheme", &scheme) && set_node(args, "config_groups", &groups)) {
         const ms_node *later = ms_node_key(args, "scheme"),
                       *other = ms_node_key(args, "config_groups");
@@ -588,10 +608,10 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             other = t;
         }
         d = ms_report_at(
-            &c->d, "E-SCHEME-CONFLICT", later,
+            &c->d, at_load ? "E-VALIDATION" : "E-SCHEME-CONFLICT", later,
             "%s sets both scheme and config_groups: upstream raises 'Please specify either "
-            "`scheme` or `config_groups`' when it resolves the config",
-            name);
+            "`scheme` or `config_groups`' when it resolves the config%s",
+            name, at_load ? ", which 0.13 does as it loads the recipe (ValidationError)" : "");
         ms_diag_hint(d, "keep one: '%s:' is at line %d", other->value, other->line);
     }
     if (set_node(args, "observer", &obs)) {
@@ -602,10 +622,12 @@ static void lint_quant_modifier(lctx *c, const ms_recipe_entry *e)
             if (!set_node(args, single[i], &v))
                 continue;
             d = ms_report_at(
-                &c->d, "E-OBSERVER-CONFLICT", ms_node_key(args, single[i]),
+                &c->d, at_load ? "E-VALIDATION" : "E-OBSERVER-CONFLICT",
+                ms_node_key(args, single[i]),
                 "%s sets both %s and the observer map: upstream raises ValueError when it "
-                "applies observers",
-                name, single[i]);
+                "applies observers%s",
+                name, single[i],
+                at_load ? ", which 0.13 does as it loads the recipe (ValidationError)" : "");
             ms_diag_hint(d, "use either the observer map (line %d) or the %s fields",
                          ms_node_key(args, "observer")->line, "*_observer");
         }

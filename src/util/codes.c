@@ -352,6 +352,15 @@ static const char explain_w_calib_marks[] =
     "applies the masks) and `on_end` never run; with `start: 0` initialize runs `on_start` "
     "and only the end is skipped.";
 
+static const char explain_e_validation[] =
+    "A QuantizationModifier with both `scheme` and `config_groups` (or both the `observer` "
+    "map and `*_observer` fields), checked with `--upstream 0.13`: llm-compressor 0.13's "
+    "model validator `_set_requires_calibration_data` resolves the quantization config when "
+    "the recipe loads (unless `requires_calibration_data: true` or a `kv_cache_scheme` "
+    "decides first), so the conflict is a pydantic ValidationError at load and every "
+    "command refuses the recipe; at 0.12 the same conflict raises at initialize "
+    "(E-SCHEME-CONFLICT, E-OBSERVER-CONFLICT).";
+
 static const ms_code_info codes[] = {
     {"E-IO", MS_SEV_ERROR, "recipe", "the file cannot be opened or read", explain_e_io},
     {"E-SIZE", MS_SEV_ERROR, "recipe", "the file is larger than 8 MiB", explain_e_io},
@@ -396,6 +405,8 @@ static const ms_code_info codes[] = {
      "both the `observer` map and `*_observer` fields", explain_e_observer_conflict},
     {"E-ACTORDER-CONFLICT", MS_SEV_ERROR, "recipe",
      "GPTQModifier's `actorder` differs from a config group's", explain_e_actorder_conflict},
+    {"E-VALIDATION", MS_SEV_ERROR, "recipe",
+     "a conflict 0.13's validators refuse as the recipe loads", explain_e_validation},
     {"E-OWL", MS_SEV_ERROR, "recipe", "some but not all of SparseGPT's/Wanda's OWL settings",
      explain_e_owl},
     {"E-TYPE-REMOVED", MS_SEV_ERROR, "recipe", "a modifier type upstream removed",
