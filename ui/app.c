@@ -346,7 +346,9 @@ void app_schedule_changed(app *a, size_t m, const char *done)
     if (st == MS_OK)
         st = ms_pipeline_generate(&a->cfg, r, &calls, &n, &diag);
     if (st == MS_OK)
-        st = ms_sim_new(r, calls, n, &sim, &diag);
+        st = ms_sim_new_as(r, a->cfg.upstream, calls, n, &sim, &diag);
+    if (st == MS_OK)
+        ms_sim_set_calibration_data(sim, ms_pipeline_has_calibration_data(&a->cfg));
     free(calls);
     if (st != MS_OK) {
         ms_recipe_free(r);

@@ -136,10 +136,25 @@ static void draw_pane(app *a, schedule_state *s, WINDOW *w, int y, int rows, int
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
+enum { MAX_PICK = 64 };
+
+/* The types one can add: those the run's llm-compressor release has. */
+static size_t pickable(const app *a, const char **types)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ms_schema_modifier_count(a->schema) && n < MAX_PICK; i++) {
+        const char *type = ms_schema_modifier_name(a->schema, i);
+        if (ms_schema_modifier_exists(a->schema, type))
+            types[n++] = type;
+    }
+    return n;
+}
+
 /* The list of modifier types to add from, with the schema's descriptions. */
 static void draw_picker(app *a, schedule_state *s, WINDOW *w, int rows, int cols)
 {
-    size_t n = ms_schema_modifier_count(a->schema);
+    const char *types[MAX_PICK];
+    size_t n = pickable(a, types);
     wattrset(w, ui_attr(a, ROLE_TITLE));
     const char *after = ms_draft_type(a->draft, a->selected);
     if (after)
@@ -151,7 +166,7 @@ static void draw_picker(app *a, schedule_state *s, WINDOW *w, int rows, int cols
     ui_scroll_to(&s->pick_scroll, (int)s->pick_sel, visible);
     for (int r = 0; r < visible && (size_t)(s->pick_scroll + r) < n; r++) {
         size_t i = (size_t)(s->pick_scroll + r);
-        const char *type = ms_schema_modifier_name(a->schema, i);
+        const char *type = types[i];
         const char *desc = ms_schema_modifier_description(a->schema, type);
         wattrset(w, ui_attr(a, i == s->pick_sel ? ROLE_SELECTED : ROLE_NORMAL));
         ui_putf(w, HEADER + r, 1, cols - 2, " %-32s", type);
@@ -324,7 +339,8 @@ static bool is_edit_command(ms_cmd cmd)
 
 static ui_result picker_command(app *a, schedule_state *s, ms_cmd cmd)
 {
-    size_t n = ms_schema_modifier_count(a->schema);
+    const char *types[MAX_PICK];
+    size_t n = pickable(a, types);
     if (ui_list_move(cmd, &s->pick_sel, n, (size_t)(a->body_rows > 4 ? a->body_rows - 4 : 1)))
         return UI_REDRAW;
     switch (cmd) {
@@ -337,7 +353,9 @@ static ui_result picker_command(app *a, schedule_state *s, ms_cmd cmd)
         ms_diag d;
         ms_diag_clear(&d);
         size_t at = 0;
-        const char *type = ms_schema_modifier_name(a->schema, s->pick_sel);
+        if (s->pick_sel >= n)
+            return UI_REDRAW;
+        const char *type = types[s->pick_sel];
         ms_status st = ms_draft_add(a->draft, a->selected, type, &at, &d);
         s->picking = false;
         char what[160];

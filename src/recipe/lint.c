@@ -1033,6 +1033,22 @@ ms_status ms_lint_recipe_for(const ms_schema *schema, const ms_recipe *r, const 
     return c.d.st;
 }
 
+void ms_lint_defer_raised(ms_diag_list *diags, size_t first)
+{
+    /* upstream loads the recipe and raises these from the modifier's hooks,
+     * which the simulation does: a note here, the raise in the run */
+    for (size_t i = first; i < diags->count; i++) {
+        ms_diag *d = &diags->items[i];
+        if (d->severity != MS_SEV_ERROR || !ms_lint_raised_later(d))
+            continue;
+        d->severity = MS_SEV_NOTE;
+        size_t len = strlen(d->hint);
+        snprintf(d->hint + len, sizeof d->hint - len,
+                 "%s(upstream loads the recipe and raises this when the modifier runs)",
+                 len ? " " : "");
+    }
+}
+
 bool ms_lint_raised_later(const ms_diag *d)
 {
     static const char *const codes[] = {"E-INITIALIZE", "E-SCHEME-CONFLICT", "E-OBSERVER-CONFLICT",
@@ -1084,19 +1100,8 @@ static ms_status check_doc(const ms_schema *schema, ms_status parsed, ms_doc *do
         later += diags->items[i].severity == MS_SEV_ERROR && ms_lint_raised_later(&diags->items[i]);
     if (st == MS_OK && ms_diag_list_count(diags, MS_SEV_ERROR) - later > errors)
         st = MS_ERR_INVALID;
-    /* upstream loads the recipe and raises these from the modifier's hooks,
-     * which the simulation does: a note here, the raise in the run */
-    for (size_t i = first; for_run && st == MS_OK && i < diags->count; i++) {
-        ms_diag *d = &diags->items[i];
-        if (d->severity != MS_SEV_ERROR || !ms_lint_raised_later(d))
-            continue;
-        d->severity = MS_SEV_NOTE;
-        size_t len = strlen(d->hint);
-        snprintf(d->hint + len, sizeof d->hint - len,
-                 "%s(upstream loads the recipe and raises "
-                 "this when the modifier runs)",
-                 len ? " " : "");
-    }
+    if (for_run && st == MS_OK)
+        ms_lint_defer_raised(diags, first);
     if (st == MS_OK && out)
         *out = r;
     else

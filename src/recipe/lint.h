@@ -80,6 +80,8 @@ ms_status ms_recipe_parse_checked_for(const ms_schema *schema, const char *text,
  * into notes for a run (MS_CHECK_RUN), and the simulated modifier raises
  * them. */
 bool ms_lint_raised_later(const ms_diag *d);
+/* Turns those among diags[first..] into notes, as a run keeps them. */
+void ms_lint_defer_raised(ms_diag_list *diags, size_t first);
 
 /* For callers that show one diagnostic: the first error of `list` in
  * `diag`, its hint noting how many more there are. MS_ERR_INVALID when there

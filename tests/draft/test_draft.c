@@ -463,6 +463,24 @@ static void draft_diagnostics_name_modifier_and_field(void **state)
     assert_null(ms_draft_diag_at(s, ms_draft_diag_count(s)));
 }
 
+/* What upstream raises from a hook is a note in the draft, as when the
+ * recipe was opened: an edit does not stop the simulation; the warnings
+ * follow the run they are given */
+static void draft_keeps_raises_at_initialize_as_notes_and_follows_the_run(void **state)
+{
+    fixture *f = *state;
+    ms_draft *s = draft_of(f, "q_stage:\n  q_modifiers:\n    QuantizationModifier: {}\n");
+    const ms_draft_diag *d = find(s, "E-INITIALIZE");
+    assert_non_null(d);
+    assert_int_equal(d->diag.severity, MS_SEV_NOTE);
+    assert_int_equal(errors(s), 0);
+    s = draft_of(f, demo);
+    assert_non_null(find(s, "W-START-NEVER"));
+    ms_lint_run intended = {.training_loop = true, .calibration = true, .intended_index = true};
+    assert_int_equal(ms_draft_set_run(s, &intended), MS_OK);
+    assert_null(find(s, "W-START-NEVER"));
+}
+
 static void form_lists_schema_fields_with_values_and_hints(void **state)
 {
     fixture *f = *state;
@@ -561,6 +579,7 @@ int main(int argc, char **argv)
         T(draft_save_and_load_round_trip),
         T(draft_recipe_carries_the_edits),
         T(draft_diagnostics_name_modifier_and_field),
+        T(draft_keeps_raises_at_initialize_as_notes_and_follows_the_run),
         T(form_lists_schema_fields_with_values_and_hints),
         T(form_check_reports_what_would_be_valid),
 #undef T
