@@ -175,8 +175,29 @@ static ms_tl_cell hook_cell(ms_hook hook)
     }
 }
 
+/* A mark that changes the modifier's state or reports a raise: what a
+ * column must never hide (on_update and sequential_epoch_end only run). */
+static bool is_transition(ms_hook hook)
+{
+    return hook_cell(hook) != MS_TL_UPDATE;
+}
+
+/* Whether call `call` ran on_end: its later columns then show the state
+ * after it, so an on_update in the same call does not read as updating
+ * after the end. */
+static bool call_ended(const ms_sim_mark *marks, size_t n, size_t call)
+{
+    for (size_t i = mark_lower(marks, n, call); i < n && marks[i].call == call; i++)
+        if (marks[i].hook == MS_HOOK_ON_END)
+            return true;
+    return false;
+}
+
 static ms_tl_cell state_cell(unsigned flags)
 {
+    /* nothing runs after on_finalize, whether or not the modifier started or ended */
+    if (flags & MS_FLAG_FINALIZED)
+        return MS_TL_NONE;
     if ((flags & MS_FLAG_STARTED) && !(flags & MS_FLAG_ENDED))
         return MS_TL_ACTIVE;
     if ((flags & MS_FLAG_INITIALIZED) && !(flags & (MS_FLAG_STARTED | MS_FLAG_ENDED)))
@@ -205,15 +226,21 @@ void ms_tl_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, ms_tl_ce
         if (lo == hi) {
             /* a later column of a call wider than one column: the span, not the marks */
             size_t s = span_lower(spans, n_spans, lo);
-            cells[col] = s < n_spans && spans[s].first <= lo
+            cells[col] = s < n_spans && spans[s].first <= lo && !call_ended(marks, n_marks, lo)
                              ? MS_TL_UPDATE
                              : state_cell(ms_sim_flags_at(sim, modifier, lo + 1));
             continue;
         }
+        size_t transitions = 0;
         for (size_t i = mark_lower(marks, n_marks, lo); i < n_marks && marks[i].call < hi; i++) {
             ms_tl_cell c = hook_cell(marks[i].hook);
+            transitions += is_transition(marks[i].hook);
             if (c > best)
                 best = c;
+        }
+        if (transitions > 1) {
+            cells[col] = MS_TL_SEVERAL;
+            continue;
         }
         if (best < MS_TL_UPDATE) {
             size_t s = span_lower(spans, n_spans, lo);
@@ -230,6 +257,35 @@ void ms_tl_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, ms_tl_ce
             best = state_cell(ms_sim_flags_at(sim, modifier, hi));
         cells[col] = best;
     }
+}
+
+size_t ms_tl_column_text(const ms_sim *sim, size_t modifier, const ms_tl_view *v, int col,
+                         char *text, size_t cap)
+{
+    if (!cap)
+        return 0;
+    size_t lo, hi, n_marks, explored = ms_sim_explored(sim);
+    ms_tl_range(v, col, &lo, &hi);
+    if (lo >= v->n_calls) {
+        snprintf(text, cap, "past the last call");
+        return 0;
+    }
+    if (hi == lo)
+        hi = lo + 1;
+    size_t len = hi - lo == 1 ? (size_t)snprintf(text, cap, "call %zu:", lo)
+                              : (size_t)snprintf(text, cap, "calls %zu-%zu:", lo, hi - 1);
+    const ms_sim_mark *marks = ms_sim_marks(sim, modifier, &n_marks);
+    size_t listed = 0, end = hi < explored ? hi : explored;
+    for (size_t i = mark_lower(marks, n_marks, lo); i < n_marks && marks[i].call < end; i++) {
+        if (!is_transition(marks[i].hook) || len >= cap)
+            continue;
+        len += (size_t)snprintf(text + len, cap - len, "%s %s at %zu", listed ? "," : "",
+                                ms_tl_glyph(hook_cell(marks[i].hook), false), marks[i].call);
+        listed++;
+    }
+    if (!listed && len < cap)
+        snprintf(text + len, cap - len, hi > explored ? " not simulated yet" : " no transition");
+    return listed;
 }
 
 void ms_tl_metric_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, double *values)

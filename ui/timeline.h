@@ -36,7 +36,9 @@ int ms_tl_col(const ms_tl_view *v, size_t call);
 void ms_tl_range(const ms_tl_view *v, int col, size_t *lo, size_t *hi);
 
 /* What a cell shows, lowest priority first; a column shows the highest
- * thing that happened in its range. */
+ * thing that happened in its range, and MS_TL_SEVERAL when its range holds
+ * more than one transition (I, S, E, F, !, s, e), so zooming out never hides
+ * one: ms_tl_column_text lists them. */
 #define MS_TL_CELL_LIST(X)                                                                         \
     X(MS_TL_NONE, " ", " ", "not initialized, or done")                                            \
     X(MS_TL_UNEXPLORED, " ", " ", "not simulated yet")                                             \
@@ -51,7 +53,8 @@ void ms_tl_range(const ms_tl_view *v, int col, size_t *lo, size_t *hi);
     X(MS_TL_INIT, "I", "I", "on_initialize")                                                       \
     X(MS_TL_START, "S", "S", "on_start")                                                           \
     X(MS_TL_END, "E", "E", "on_end")                                                               \
-    X(MS_TL_ERROR, "!", "!", "raised an error")
+    X(MS_TL_ERROR, "!", "!", "raised an error")                                                    \
+    X(MS_TL_SEVERAL, "\u25c6", "*", "several transitions in one column")
 
 typedef enum {
 #define MS_TL_CELL_ENUM(id, utf8, ascii, legend) id,
@@ -66,6 +69,13 @@ const char *ms_tl_legend(ms_tl_cell cell);
 /* One modifier's row: `v->width` cells. */
 void ms_tl_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, ms_tl_cell *cells);
 
+/* What column `col` of the modifier's row holds, for the message line:
+ * "calls 40-61: S at 44, E at 58" (one call: "call 44: ..."), "no
+ * transition" when it holds none; NUL-terminated within `cap`. Returns the
+ * number of transitions listed. */
+size_t ms_tl_column_text(const ms_sim *sim, size_t modifier, const ms_tl_view *v, int col,
+                         char *text, size_t cap);
+
 /* The modifier's metric per column (the last sample in the column's range),
  * NAN where there is none. */
 void ms_tl_metric_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, double *values);
@@ -73,9 +83,11 @@ void ms_tl_metric_row(const ms_sim *sim, size_t modifier, const ms_tl_view *v, d
 /* A value in [lo, hi] as one of `levels` bar heights 0..levels-1. */
 int ms_tl_level(double value, double lo, double hi, int levels);
 
-/* The axis labels: `v->width` characters (NUL-terminated, `cap` > width),
- * the event index of the call at every tick, "init"/"fin" for initialize and
- * finalize, "cal" where calibration begins. */
+/* The axis labels: `v->width` characters (NUL-terminated, `cap` > width):
+ * "init", "fin" and "cal" (where calibration begins) once each, and the
+ * event index at evenly spaced round values (multiples of 1, 2, 2.5 or 5
+ * times a power of ten, the finest that keeps the labels apart), each at the
+ * column where the index reaches it, so no label repeats. */
 void ms_tl_ruler(const ms_sim *sim, const ms_tl_view *v, char *line, size_t cap);
 
 #endif

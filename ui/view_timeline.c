@@ -66,6 +66,7 @@ static role cell_role(ms_tl_cell c)
         return ROLE_ACTIVE;
     case MS_TL_INIT:
     case MS_TL_FINAL:
+    case MS_TL_SEVERAL:
         return ROLE_TITLE;
     default:
         return ROLE_DIM;
@@ -98,15 +99,20 @@ static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int c
     static const struct {
         ms_tl_cell cell;
         const char *word;
-    } items[] = {{MS_TL_INIT, "init"},      {MS_TL_START, "start"},  {MS_TL_UPDATE, "update"},
-                 {MS_TL_ACTIVE, "active"},  {MS_TL_IDLE, "waiting"}, {MS_TL_END, "end"},
-                 {MS_TL_FINAL, "final"},    {MS_TL_ERROR, "error"},  {MS_TL_CAL_START, "cal start"},
+    } items[] = {{MS_TL_INIT, "init"},           {MS_TL_START, "start"},
+                 {MS_TL_UPDATE, "update"},       {MS_TL_ACTIVE, "active"},
+                 {MS_TL_IDLE, "waiting"},        {MS_TL_END, "end"},
+                 {MS_TL_FINAL, "final"},         {MS_TL_ERROR, "error"},
+                 {MS_TL_SEVERAL, "several"},     {MS_TL_START_MARK, "index>=start"},
+                 {MS_TL_END_MARK, "index>=end"}, {MS_TL_CAL_START, "cal start"},
                  {MS_TL_CAL_END, "cal end"}};
     int x = 1;
     /* the 0.13 base class's calibration hooks, where they can appear */
-    size_t count =
-        sizeof items / sizeof items[0] - (ms_sim_upstream(a->sim) == MS_UPSTREAM_0_13 ? 0 : 2);
-    for (size_t i = 0; i < count; i++) {
+    bool calibration_hooks = ms_sim_upstream(a->sim) == MS_UPSTREAM_0_13;
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        if (!calibration_hooks &&
+            (items[i].cell == MS_TL_CAL_START || items[i].cell == MS_TL_CAL_END))
+            continue;
         int len = (int)strlen(items[i].word) + 3;
         if (x + len >= cols)
             break;
@@ -268,6 +274,20 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             y++;
         }
     }
+    if (cursor >= 0 && a->selected < n) {
+        /* the selected row's cursor column holds several transitions: say which */
+        ms_tl_row(a->sim, a->selected, &s->tl, cells);
+        if (cells[cursor] == MS_TL_SEVERAL) {
+            char text[200];
+            ms_tl_column_text(a->sim, a->selected, &s->tl, cursor, text, sizeof text);
+            wattrset(w, ui_attr(a, ROLE_TITLE));
+            ui_put(w, rows - 1, 1, 1, ms_tl_glyph(MS_TL_SEVERAL, a->utf8));
+            wattrset(w, ui_attr(a, ROLE_NORMAL));
+            ui_putf(w, rows - 1, 3, cols - 4, "%zu %s at the cursor, %s", a->selected,
+                    app_modifier_type(a, a->selected), text);
+            return;
+        }
+    }
     draw_legend(a, s, w, rows - 1, cols);
 }
 
@@ -356,9 +376,10 @@ static ui_result timeline_click(app *a, void *state, int y, int x)
             if (col >= 0 && col < s->tl.width) {
                 a->call_sel = call_at(s, col);
                 a->call_follows = false;
-                char text[160];
+                char text[160], column[200];
                 ui_call_text(a, a->call_sel, text, sizeof text);
-                app_message(a, false, "%s selected: Enter explains it", text);
+                ms_tl_column_text(a->sim, m, &s->tl, col, column, sizeof column);
+                app_message(a, false, "%s selected: Enter explains it; %s", text, column);
             }
             return UI_REDRAW;
         }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "fixtures.h"
@@ -152,9 +153,67 @@ static void timeline_row_marks_an_error(void **state)
     ms_tl_view v = ms_tl_fit(ms_sim_call_count(sim), 10);
     ms_tl_cell cells[10];
     ms_tl_row(sim, 0, &v, cells);
-    assert_int_equal(cells[0], MS_TL_ERROR);
+    /* initialize and the raise share the first column: both stay visible */
+    assert_int_equal(cells[0], MS_TL_SEVERAL);
+    char text[128];
+    assert_true(ms_tl_column_text(sim, 0, &v, 0, text, sizeof text) >= 2);
+    assert_non_null(strstr(text, "I at 0"));
+    assert_non_null(strstr(text, "! at "));
     ms_sim_free(sim);
     ms_recipe_free(r);
+}
+
+/* Zoomed out until a column holds the start and the end: neither hides the
+ * other (E used to outrank S, so a row read "ended without starting"). */
+static void timeline_zoomed_out_keeps_every_transition(void **state)
+{
+    ms_sim *sim = ((fixture *)*state)->sim;
+    ms_sim_run(sim, MS_GOAL_END, 0);
+    ms_tl_view v = ms_tl_fit(26, 2); /* 13 calls a column */
+    ms_tl_cell cells[2];
+    ms_tl_row(sim, 0, &v, cells);
+    assert_int_equal(cells[0], MS_TL_SEVERAL); /* I at 0, S at 6 */
+    assert_int_equal(cells[1], MS_TL_SEVERAL); /* E at 20, F at 25 */
+    char text[128];
+    assert_int_equal(ms_tl_column_text(sim, 0, &v, 0, text, sizeof text), 2);
+    assert_string_equal(text, "calls 0-12: I at 0, S at 6");
+    assert_int_equal(ms_tl_column_text(sim, 0, &v, 1, text, sizeof text), 2);
+    assert_string_equal(text, "calls 13-25: E at 20, F at 25");
+    /* one transition a column is still drawn as itself */
+    v = ms_tl_fit(26, 26);
+    assert_int_equal(ms_tl_column_text(sim, 0, &v, 6, text, sizeof text), 1);
+    assert_string_equal(text, "call 6: S at 6");
+    assert_int_equal(ms_tl_column_text(sim, 0, &v, 12, text, sizeof text), 0);
+    assert_string_equal(text, "call 12: no transition");
+    assert_string_equal(ms_tl_glyph(MS_TL_SEVERAL, false), "*");
+    char tiny[8];
+    ms_tl_column_text(sim, 0, &v, 6, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 7);
+}
+
+/* Zoomed in (8 columns a call): the columns after F are blank whether or
+ * not the modifier started or ended, and the call that ran on_end shows E
+ * then the state after it, not on_update's bar. */
+static void timeline_nothing_is_drawn_after_the_end_or_finalize(void **state)
+{
+    ms_sim *sim = ((fixture *)*state)->sim;
+    ms_sim_run(sim, MS_GOAL_END, 0);
+    ms_tl_view v = ms_tl_fit(26, 208);
+    ms_tl_cell cells[208];
+    for (size_t m = 0; m < 2; m++) {
+        ms_tl_row(sim, m, &v, cells);
+        assert_int_equal(cells[200], MS_TL_FINAL);
+        for (int c = 201; c < 208; c++)
+            assert_int_equal(cells[c], MS_TL_NONE);
+    }
+    /* 0 MagnitudePruning ends at call 20 (columns 160-167) */
+    ms_tl_row(sim, 0, &v, cells);
+    assert_int_equal(cells[160], MS_TL_END);
+    for (int c = 161; c < 168; c++)
+        assert_int_equal(cells[c], MS_TL_NONE);
+    /* 1 ConstantPruning never ends: active up to F */
+    ms_tl_row(sim, 1, &v, cells);
+    assert_int_equal(cells[199], MS_TL_UPDATE);
 }
 
 static void timeline_metric_row_samples_the_sparsity(void **state)
@@ -200,6 +259,10 @@ int main(void)
         cmocka_unit_test(timeline_zoomed_in_a_call_spans_columns),
         cmocka_unit_test_setup_teardown(timeline_row_shows_hooks_and_spans, setup, teardown),
         cmocka_unit_test_setup_teardown(timeline_row_marks_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(timeline_zoomed_out_keeps_every_transition, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(timeline_nothing_is_drawn_after_the_end_or_finalize, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(timeline_metric_row_samples_the_sparsity, setup, teardown),
         cmocka_unit_test_setup_teardown(timeline_ruler_labels_indices, setup, teardown),
     };
