@@ -311,42 +311,170 @@ int ms_tl_level(double value, double lo, double hi, int levels)
     return level < 0 ? 0 : level >= levels ? levels - 1 : level;
 }
 
+/* What a call is on the axis. */
+typedef enum { AXIS_TRAINING, AXIS_CALIBRATION, AXIS_INIT, AXIS_FINAL, AXIS_OTHER } axis_kind;
+
+static axis_kind axis_kind_of(const ms_call *c, double *index)
+{
+    if (c->kind == MS_CALL_INITIALIZE || c->kind == MS_CALL_MODIFIER_INITIALIZE)
+        return AXIS_INIT;
+    if (c->kind == MS_CALL_FINALIZE || c->kind == MS_CALL_MODIFIER_FINALIZE)
+        return AXIS_FINAL;
+    if (c->kind != MS_CALL_EVENT && c->kind != MS_CALL_MODIFIER_UPDATE_EVENT)
+        return AXIS_OTHER;
+    if (c->event.type >= MS_EV_CALIBRATION_EPOCH_START &&
+        c->event.type <= MS_EV_CALIBRATION_EPOCH_END)
+        return AXIS_CALIBRATION;
+    *index = ms_event_current_index(&c->event);
+    return AXIS_TRAINING;
+}
+
+enum { MAX_RULER = 4096, LABEL_CAP = 24 };
+
+/* A column's training calls: the largest index among them, -INFINITY when none. */
+typedef struct ruler_col {
+    double max;
+    bool init, final, calibration;
+} ruler_col;
+
+/* Places the multiples of `step` in (before, ...] at the column where the
+ * running largest index first reaches each; false when two land in one
+ * column or closer than `gap`, so a coarser step is needed. */
+static bool place_ticks(const ruler_col *cols, size_t width, double before, double step, size_t gap,
+                        int *tick_col, double *tick_val, size_t *n_ticks)
+{
+    size_t n = 0;
+    double reached = before;
+    for (size_t col = 0; col < width; col++) {
+        if (!(cols[col].max > reached))
+            continue;
+        /* the multiples in (reached, max] */
+        double k = floor(reached / step + 1e-9) + 1;
+        double v = k * step;
+        if (v > cols[col].max + 1e-9 * step) {
+            reached = cols[col].max;
+            continue;
+        }
+        if ((k + 1) * step <= cols[col].max + 1e-9 * step)
+            return false;
+        if (n && (size_t)(col - (size_t)tick_col[n - 1]) < gap)
+            return false;
+        if (n == MAX_RULER)
+            return false;
+        tick_col[n] = (int)col;
+        tick_val[n++] = fabs(v) < step * 1e-9 ? 0 : v;
+        reached = cols[col].max;
+    }
+    *n_ticks = n;
+    return true;
+}
+
 void ms_tl_ruler(const ms_sim *sim, const ms_tl_view *v, char *line, size_t cap)
 {
     if (!cap)
         return;
     size_t width = (size_t)v->width < cap - 1 ? (size_t)v->width : cap - 1;
+    if (width > MAX_RULER)
+        width = MAX_RULER;
     memset(line, ' ', width);
     line[width] = '\0';
-    bool calibration_labelled = false;
-    size_t next_free = 0; /* labels never overlap: one blank between them */
+    ruler_col cols[MAX_RULER];
+    double lowest = INFINITY, highest = -INFINITY;
+    size_t first_call = v->n_calls;
     for (size_t col = 0; col < width; col++) {
         size_t lo, hi;
         ms_tl_range(v, (int)col, &lo, &hi);
-        if (col < next_free || lo >= v->n_calls || lo == hi)
-            continue;
-        const ms_call *c = ms_sim_call(sim, lo);
-        char label[32];
-        bool event = c->kind == MS_CALL_EVENT || c->kind == MS_CALL_MODIFIER_UPDATE_EVENT;
-        bool calibration = event && c->event.type >= MS_EV_CALIBRATION_EPOCH_START &&
-                           c->event.type <= MS_EV_CALIBRATION_EPOCH_END;
-        if (c->kind == MS_CALL_INITIALIZE || c->kind == MS_CALL_MODIFIER_INITIALIZE)
-            snprintf(label, sizeof label, "init");
-        else if (c->kind == MS_CALL_FINALIZE || c->kind == MS_CALL_MODIFIER_FINALIZE)
-            snprintf(label, sizeof label, "fin");
-        else if (calibration) {
-            if (calibration_labelled)
+        cols[col] = (ruler_col){.max = -INFINITY};
+        if (lo < first_call && lo < hi)
+            first_call = lo;
+        for (size_t i = lo; i < hi && i < v->n_calls; i++) {
+            double index = 0;
+            switch (axis_kind_of(ms_sim_call(sim, i), &index)) {
+            case AXIS_TRAINING:
+                if (index > cols[col].max)
+                    cols[col].max = index;
+                if (index < lowest)
+                    lowest = index;
+                if (index > highest)
+                    highest = index;
+                break;
+            case AXIS_CALIBRATION:
+                cols[col].calibration = true;
+                break;
+            case AXIS_INIT:
+                cols[col].init = true;
+                break;
+            case AXIS_FINAL:
+                cols[col].final = true;
+                break;
+            case AXIS_OTHER:
+                break;
+            }
+        }
+    }
+    /* the index already reached left of the window: its values are not new here */
+    double before = -INFINITY;
+    for (size_t i = first_call; i-- > 0;) {
+        double index = 0;
+        if (axis_kind_of(ms_sim_call(sim, i), &index) == AXIS_TRAINING) {
+            before = index;
+            break;
+        }
+    }
+    /* the named places first, once each; the index labels fill in around them */
+    bool taken[MAX_RULER] = {false};
+    bool named[3] = {false};
+    static const char *const names[] = {"init", "cal", "fin"};
+    for (size_t col = 0; col < width; col++) {
+        bool here[3] = {cols[col].init, cols[col].calibration, cols[col].final};
+        for (int k = 0; k < 3; k++) {
+            size_t len = strlen(names[k]);
+            if (!here[k] || named[k] || col + len > width)
                 continue;
-            snprintf(label, sizeof label, "cal");
-        } else if (col % 10 == 0 || col == 0)
-            snprintf(label, sizeof label, "%g", ms_event_current_index(&c->event));
-        else
-            continue;
-        size_t len = strlen(label);
+            named[k] = true;
+            bool clear = true;
+            for (size_t c = col; c < col + len; c++)
+                clear &= !taken[c];
+            if (!clear)
+                continue;
+            memcpy(line + col, names[k], len);
+            for (size_t c = col ? col - 1 : 0; c <= col + len && c < width; c++)
+                taken[c] = true;
+        }
+    }
+    if (highest == -INFINITY)
+        return;
+    if (before == -INFINITY)
+        before = lowest - 1; /* the first index in view is a value reached here */
+    int tick_col[MAX_RULER];
+    double tick_val[MAX_RULER];
+    size_t n_ticks = 0;
+    bool placed = false;
+    double span = highest - (before > lowest - 1 ? before : lowest);
+    double unit = pow(10, floor(log10(span > 0 ? span / (double)width : 1e-6)) - 1);
+    static const double mantissas[] = {1, 2, 2.5, 5};
+    for (int decade = 0; decade < 12 && !placed; decade++, unit *= 10)
+        for (size_t k = 0; k < sizeof mantissas / sizeof mantissas[0] && !placed; k++) {
+            double step = unit * mantissas[k];
+            char widest[LABEL_CAP];
+            /* the widest label decides the gap: one blank between labels and room to read */
+            int len = snprintf(widest, sizeof widest, "%g",
+                               fabs(highest) > fabs(lowest) ? -fabs(highest) : -fabs(lowest));
+            size_t gap = (size_t)len + 2 > 8 ? (size_t)len + 2 : 8;
+            placed = place_ticks(cols, width, before, step, gap, tick_col, tick_val, &n_ticks);
+        }
+    if (!placed)
+        return;
+    for (size_t t = 0; t < n_ticks; t++) {
+        char label[LABEL_CAP];
+        size_t len = (size_t)snprintf(label, sizeof label, "%g", tick_val[t]);
+        size_t col = (size_t)tick_col[t];
         if (col + len > width)
             continue;
-        memcpy(line + col, label, len);
-        next_free = col + len + 1;
-        calibration_labelled |= calibration;
+        bool clear = true;
+        for (size_t c = col; c < col + len; c++)
+            clear &= !taken[c];
+        if (clear)
+            memcpy(line + col, label, len);
     }
 }
