@@ -12,6 +12,38 @@ typedef struct help_draw {
     int line, first, rows, cols;
 } help_draw;
 
+/* What the screens show, after the keys and the lifecycle primer. */
+static const char *const guide[] = {
+    "",
+    "Reading the screens",
+    "",
+    "  call N/M      N calls run of the M the run makes (initialize, each event,",
+    "                finalize; per-modifier calls count too); b goes back one.",
+    "  pipelines     oneshot() runs the independent pipeline by default: each",
+    "                calibration modifier in its own calibration pass. sequential",
+    "                runs one pass over the model's layers (subgraphs), basic one",
+    "                pass over the whole model, datafree none (no calibration data).",
+    "                A training loop (epochs x steps) runs batch_start ... batch_end",
+    "                each step. The intended index gives events their step (or",
+    "                fractional epoch), which upstream's oneshot does not: index 0.",
+    "  Timeline      I init  S start  E end  F final  ! error  s/e calibration",
+    "                start/end (0.13)  \u2501 (=) on_update ran  \u2500 (-) active",
+    "                \u00b7 (.) waiting  [ ] the index reaches start / end.",
+    "                \u25c6 (*) the column holds several transitions: the line under",
+    "                the rows lists them for the cursor's column, a click for its.",
+    "                The call that ran on_end shows E only, though on_update ran",
+    "                in it too; nothing is drawn after F.",
+    "  diagnostics   each code (E-..., W-...) is explained by",
+    "                modsim validate --explain CODE",
+};
+
+static void emit_guide(void (*emit)(void *user, const char *line), void *user)
+{
+    ms_keymap_help(emit, user);
+    for (size_t i = 0; i < sizeof guide / sizeof guide[0]; i++)
+        emit(user, guide[i]);
+}
+
 static void emit(void *user, const char *text)
 {
     help_draw *h = user;
@@ -34,7 +66,7 @@ static void count(void *user, const char *text)
 static int help_lines(void)
 {
     int n = 0;
-    ms_keymap_help(count, &n);
+    emit_guide(count, &n);
     return n;
 }
 
@@ -45,7 +77,7 @@ static void help_draw_view(app *a, void *state, WINDOW *w, int rows, int cols)
     if (s->scroll > max)
         s->scroll = max > 0 ? max : 0;
     help_draw h = {.a = a, .w = w, .first = s->scroll, .rows = rows, .cols = cols};
-    ms_keymap_help(emit, &h);
+    emit_guide(emit, &h);
 }
 
 static ui_result help_command(app *a, void *state, ms_cmd cmd)
