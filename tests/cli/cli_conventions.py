@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""The command line as users of common CLIs expect it (issue 12, "The CLI"):
+a path given as the command is a file, options take `--name=value` and go
+before or after the file names, `-` is standard input, and refusals name the
+reason. Each check runs modsim and asserts what a user reads.
+
+usage: cli_conventions.py MODSIM SOURCE_ROOT"""
+import os
+import subprocess
+import sys
+import tempfile
+
+modsim, root = sys.argv[1], sys.argv[2]
+demo = os.path.join(root, "samples", "recipes", "demo.yaml")
+failures = []
+checks = 0
+
+
+def run(*args, stdin=None):
+    return subprocess.run([modsim, *args], capture_output=True, timeout=60,
+                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+
+
+def check(name, ok, p):
+    global checks
+    checks += 1
+    if not ok:
+        failures.append(f"{name}: rc={p.returncode} stdout={p.stdout[:300]!r} "
+                        f"stderr={p.stderr[:300]!r}")
+
+
+def refused(name, args, needle, rc=2, stdin=None):
+    """Exit status `rc`, `needle` on stderr, nothing on stdout."""
+    p = run(*args, stdin=stdin)
+    err = p.stderr.decode(errors="replace")
+    check(name, p.returncode == rc and not p.stdout and needle in err, p)
+    return err
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    # a path as the command is a file: a missing one is "no such file"
+    for word in ["missing.yaml", "missing.yml", "notes.md", "recipe.json", "./missing",
+                 os.path.join(tmp, "none")]:
+        err = refused(f"modsim {word}", [word], f"modsim: {word}: no such file")
+        check(f"modsim {word} is not a command", "unknown command" not in err,
+              run(word))
+    refused("a word is still a mistyped command", ["tracee"], "unknown command 'tracee'")
+
+for f in failures:
+    print("FAIL", f)
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
