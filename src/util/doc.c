@@ -609,6 +609,20 @@ static ms_status syntax_error(builder *b, const yaml_parser_t *p, const char *te
      * reported where it is, not at 1:1 */
     if (p->error == YAML_READER_ERROR)
         text_position(text, len, p->problem_offset, &line, &col);
+    /* libyaml says "found character that cannot start any token" of a tab
+     * too, which does not say the character is one */
+    size_t at = mark->index;
+    if (p->error == YAML_SCANNER_ERROR && at < len && text[at] == '\t') {
+        size_t start = at;
+        while (start > 0 && text[start - 1] != '\n' && text[start - 1] != '\r')
+            start--;
+        bool indents = strspn(text + start, " \t") >= at - start;
+        ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, line, col,
+                    indents ? "YAML syntax: a tab indents this line: YAML indents with spaces"
+                            : "YAML syntax: a tab where YAML expects a value or a key");
+        ms_diag_hint(b->diag, "replace the tab with spaces");
+        return MS_ERR_SYNTAX;
+    }
     ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, line, col, "YAML syntax: %s%s%s",
                 p->problem ? p->problem : "error", p->context ? " " : "",
                 p->context ? p->context : "");

@@ -46,6 +46,18 @@ with tempfile.TemporaryDirectory() as tmp:
               run(word))
     refused("a word is still a mistyped command", ["tracee"], "unknown command 'tracee'")
 
+    # a tab in the indentation is named, at the tab
+    tab = os.path.join(tmp, "tab.yaml")
+    with open(tab, "w") as f:
+        f.write("quant_stage:\n  quant_modifiers:\n\tQuantizationModifier:\n      scheme: W4A16\n")
+    said = f"{tab}:3:1: error E-YAML: YAML syntax: a tab indents this line: YAML indents with spaces"
+    for cmd, rc in (("validate", 1), ("export", 1), ("trace", 2)):
+        p = run(cmd, tab)
+        # validate reports on stdout, the others on stderr
+        out = (p.stdout if cmd == "validate" else p.stderr).decode(errors="replace")
+        check(f"{cmd}: a tab", p.returncode == rc and said in out and
+              "replace the tab with spaces" in out and "cannot start any token" not in out, p)
+
 for f in failures:
     print("FAIL", f)
 print(f"{checks - len(failures)} passed, {len(failures)} failed")
