@@ -58,6 +58,29 @@ with tempfile.TemporaryDirectory() as tmp:
         check(f"{cmd}: a tab", p.returncode == rc and said in out and
               "replace the tab with spaces" in out and "cannot start any token" not in out, p)
 
+    # a folder that cannot take the written file is named, with errno's text
+    missing = os.path.join(tmp, "nonexistent", "dir")
+    ro = os.path.join(tmp, "ro")
+    os.mkdir(ro, 0o555)
+    cases = [(os.path.join(missing, "out.yaml"),
+              f"the folder {missing} does not exist (No such file or directory)"),
+             (os.path.join(tab, "out.yaml"),
+              f"the folder {tab} is not one: a part of its path is a file (Not a directory)")]
+    if os.geteuid() != 0:  # root writes into a mode-555 folder
+        cases.append((os.path.join(ro, "out.yaml"),
+                      f"the folder {ro} does not take a new file (Permission denied)"))
+    for out, reason in cases:
+        for args in (["export", demo, "-o", out],
+                     ["migrate", os.path.join(root, "samples", "recipes", "old",
+                                              "gptq_renamed.yaml"), "-o", out]):
+            p = run(*args)
+            err = p.stderr.decode(errors="replace")
+            check(f"{args[0]} -o {out}", p.returncode == 2 and
+                  f"{out}: error E-IO: cannot write {out}: {reason}" in err and
+                  not os.path.exists(out), p)
+    p = run("export", demo, "-o", os.path.join(missing, "out.yaml"))
+    check("a missing folder's hint", f"mkdir -p {missing}" in p.stderr.decode(), p)
+
 for f in failures:
     print("FAIL", f)
 print(f"{checks - len(failures)} passed, {len(failures)} failed")
