@@ -104,6 +104,11 @@ int main(int argc, char **argv)
                     errno == ENOENT ? "no such file" : strerror(errno));
             return 2;
         }
+        if (S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "modsim: %s: is a directory: give the path of a file in it\n",
+                    argv[1]);
+            return 2;
+        }
         return cmd_tui(argc, argv);
     }
     fprintf(stderr, "modsim: unknown command '%s'\n", argv[1]);

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-modsim, root = sys.argv[1], sys.argv[2]
+modsim, root = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 demo = os.path.join(root, "samples", "recipes", "demo.yaml")
 failures = []
 checks = 0
@@ -80,6 +80,89 @@ with tempfile.TemporaryDirectory() as tmp:
                   not os.path.exists(out), p)
     p = run("export", demo, "-o", os.path.join(missing, "out.yaml"))
     check("a missing folder's hint", f"mkdir -p {missing}" in p.stderr.decode(), p)
+
+    # --name=value is --name value, and options may follow the file names
+    scenario = os.path.join(root, "samples", "scenarios", "demo.yaml")
+    old = os.path.join(root, "samples", "recipes", "old", "gptq_renamed.yaml")
+    same = [
+        ("validate", ["validate", "--format", "json", "--stage", "oneshot_stage", demo],
+         [["validate", "--format=json", "--stage=oneshot_stage", demo],
+          ["validate", demo, "--format", "json", "--stage", "oneshot_stage"],
+          ["validate", demo, "--stage=oneshot_stage", "--format=json"]]),
+        ("validate run options", ["validate", "--index", "intended", "--clock", "4,2", demo],
+         [["validate", "--index=intended", "--clock=4,2", demo],
+          ["validate", demo, "--index=intended", "--clock", "4,2"]]),
+        ("export", ["export", "--stage", "train_stage", demo],
+         [["export", "--stage=train_stage", demo], ["export", demo, "--stage", "train_stage"]]),
+        ("trace", ["trace", "--pipeline", "sequential", "--layers", "2", demo],
+         [["trace", "--pipeline=sequential", "--layers=2", demo],
+          ["trace", demo, "--pipeline", "sequential", "--layers=2"]]),
+        ("trace scenario", ["trace", "--upstream", "0.12", scenario],
+         [["trace", scenario, "--upstream=0.12"]]),
+        ("migrate", ["migrate", "-o", "-", old], [["migrate", old, "-o", "-"]]),
+    ]
+    for name, base, variants in same:
+        want = run(*base)
+        check(f"{name}: {base}", want.returncode in (0, 1) and want.stdout, want)
+        for args in variants:
+            p = run(*args)
+            check(f"{name}: {args} is {base}", (p.returncode, p.stdout, p.stderr) ==
+                  (want.returncode, want.stdout, want.stderr), p)
+    out = os.path.join(tmp, "out.yaml")
+    p = run("export", demo, "--stage=train_stage", "-o", out)
+    check("export RECIPE --stage=S -o OUT writes OUT", p.returncode == 0 and
+          open(out).read() == run("export", demo, "--stage", "train_stage").stdout.decode(), p)
+    for cmd in ("validate", "export", "trace"):
+        refused(f"{cmd} --stage=", [cmd, demo, "--stage="], f"modsim {cmd}: --stage needs a value")
+        refused(f"{cmd} --stage last", [cmd, demo, "--stage"], f"modsim {cmd}: --stage needs a value")
+        refused(f"{cmd} --pipeline=bad", [cmd, demo, "--pipeline=bad"] if cmd != "export" else
+                [cmd, demo, "--bogus"], "'bad' is not valid" if cmd != "export" else
+                "modsim export: unknown option '--bogus'")
+    refused("validate --format=xml", ["validate", demo, "--format=xml"],
+            "--format takes text or json, not 'xml'")
+    refused("export takes one recipe", ["export", demo, demo], "one recipe at a time")
+    refused("migrate -o needs a value", ["migrate", old, "-o"], "modsim migrate: -o needs a value")
+    p = run("validate", "--explain=E-YAML")
+    check("validate --explain=CODE", p.returncode == 0 and p.stdout.startswith(b"E-YAML"), p)
+    # `--` ends the options: a recipe whose name starts with '-'
+    dashed = os.path.join(tmp, "-dashed.yaml")
+    with open(demo, "rb") as f, open(dashed, "wb") as g:
+        g.write(f.read())
+    os.chdir(tmp)
+    p = run("validate", "--", "-dashed.yaml")
+    check("validate -- -dashed.yaml", p.returncode == 0 and b"-dashed.yaml:9:14" in p.stdout, p)
+    os.chdir(root)
+
+    # `validate -` reads standard input, named <stdin>
+    text = open(demo, "rb").read()
+    p = run("validate", "-", stdin=text)
+    want = run("validate", demo).stdout.replace(demo.encode(), b"<stdin>")
+    check("validate - reads stdin as <stdin>", p.returncode == 0 and p.stdout == want, p)
+    p = run("validate", "-", "--format=json", stdin=text)
+    check("validate - --format=json", p.returncode == 0 and b'"file": "<stdin>"' in p.stdout, p)
+    p = run("validate", "-", stdin=b"a:\n\tb: 1\n")
+    check("validate - of a bad recipe", p.returncode == 1 and p.stdout.startswith(
+        b"<stdin>:2:1: error E-YAML: YAML syntax: a tab indents this line"), p)
+    p = run("validate", "-", stdin=b'{"stage": {"mods": {"GPTQModifier": {"scheme": "W4A16"}}}}')
+    check("validate - reads JSON too", p.returncode == 0, p)
+    p = run("validate", "-", stdin=b"")
+    check("validate - of nothing is an empty recipe", p.returncode == 1 and
+          p.stdout.startswith(b"<stdin>:1:1: error E-EMPTY: the recipe is empty"), p)
+
+    # a directory is "is a directory", as a file and as standard input
+    for cmd in (["validate"], ["export"], ["trace"], ["migrate", "-o", "-"]):
+        p = run(*cmd, tmp)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        check(f"{cmd[0]} DIR", p.returncode == 2 and
+              f"{tmp}: error E-IO: is a directory: give the path of a file in it" in out, p)
+    fd = os.open(tmp, os.O_RDONLY)  # what `modsim validate - < DIR` is given
+    p = subprocess.run([modsim, "validate", "-"], stdin=fd, capture_output=True, timeout=60)
+    os.close(fd)
+    check("validate - < DIR", p.returncode == 2 and
+          b"<stdin>: error E-IO: is a directory" in p.stdout, p)
+    p = run(tmp)
+    check("modsim DIR", p.returncode == 2 and
+          f"modsim: {tmp}: is a directory".encode() in p.stderr, p)
 
 for f in failures:
     print("FAIL", f)
