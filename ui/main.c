@@ -1,7 +1,10 @@
 /* The program's main: the subcommands of the library's command line
  * (src/cli/), and the terminal UI when none is given. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -69,6 +72,13 @@ static void usage(FILE *out)
     fprintf(out, "  modsim --help | --version\n");
 }
 
+/* A word with a folder separator or a dot (recipe.yaml, ./r, notes.md):
+ * no command has either. */
+static bool looks_like_path(const char *word)
+{
+    return strchr(word, '/') || strchr(word, '.');
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -84,9 +94,23 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-    /* `modsim FILE`: a file that exists opens in the UI; a typo stays an error */
-    if (argc == 2 && argv[1][0] != '-' && access(argv[1], F_OK) == 0)
-        return ms_tui_main(argv[1], NULL);
+    /* `modsim FILE [RUN OPTIONS]` is `modsim tui`: a file that exists, or a
+     * word that reads as a path, is a file; any other word is a mistyped
+     * command */
+    if (argv[1][0] != '-' && (access(argv[1], F_OK) == 0 || looks_like_path(argv[1]))) {
+        struct stat sb;
+        if (stat(argv[1], &sb) != 0) {
+            fprintf(stderr, "modsim: %s: %s\n", argv[1],
+                    errno == ENOENT ? "no such file" : strerror(errno));
+            return 2;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "modsim: %s: is a directory: give the path of a file in it\n",
+                    argv[1]);
+            return 2;
+        }
+        return cmd_tui(argc, argv);
+    }
     fprintf(stderr, "modsim: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

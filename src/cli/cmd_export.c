@@ -8,6 +8,7 @@
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
 #include "../util/atomic.h"
+#include "args.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -61,18 +62,32 @@ static int export_to(const ms_schema *schema, const ms_recipe *r, const char *pa
 
 int ms_cmd_export(int argc, char **argv)
 {
-    const char *recipe = NULL, *stage = NULL, *output = NULL;
+    const char *who = "modsim export", *recipe = NULL, *stage = NULL, *output = NULL, *v;
+    bool options_end = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        const char *a = argv[i];
+        if (options_end || a[0] != '-') {
+            if (recipe) {
+                fprintf(stderr, "%s: one recipe at a time ('%s' and '%s')\n", who, recipe, a);
+                usage(stderr);
+                return 2;
+            }
+            recipe = a;
+        } else if (!strcmp(a, "--")) {
+            options_end = true;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--stage") && i + 1 < argc) {
-            stage = argv[++i];
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            output = argv[++i];
-        } else if (argv[i][0] != '-' && !recipe) {
-            recipe = argv[i];
+        } else if (ms_args_option(argc, argv, &i, "--stage", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            stage = v;
+        } else if (ms_args_option(argc, argv, &i, "-o", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            output = v;
         } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", who, a);
             usage(stderr);
             return 2;
         }

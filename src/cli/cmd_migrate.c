@@ -13,6 +13,7 @@
 #include "../recipe/migrate.h"
 #include "../recipe/recipe.h"
 #include "../util/atomic.h"
+#include "args.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -30,19 +31,34 @@ static bool same_file(const char *a, const char *b)
 
 int ms_cmd_migrate(int argc, char **argv)
 {
-    const char *old = NULL, *output = NULL;
-    bool in_place = false;
+    const char *who = "modsim migrate", *old = NULL, *output = NULL, *v;
+    bool in_place = false, options_end = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        const char *a = argv[i];
+        if (options_end || a[0] != '-' || !a[1]) {
+            if (old) {
+                fprintf(stderr, "%s: one recipe at a time ('%s' and '%s')\n", who, old, a);
+                usage(stderr);
+                return 2;
+            }
+            old = a;
+        } else if (!strcmp(a, "--")) {
+            options_end = true;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc && !output) {
-            output = argv[++i];
-        } else if (!strcmp(argv[i], "--in-place")) {
+        } else if (ms_args_option(argc, argv, &i, "-o", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            if (output) {
+                fprintf(stderr, "%s: -o is given twice ('%s' and '%s')\n", who, output, v);
+                return 2;
+            }
+            output = v;
+        } else if (!strcmp(a, "--in-place")) {
             in_place = true;
-        } else if ((argv[i][0] != '-' || !argv[i][1]) && !old) {
-            old = argv[i];
         } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", who, a);
             usage(stderr);
             return 2;
         }

@@ -11,6 +11,7 @@
 #include "../scenario/scenario.h"
 #include "../trace/trace.h"
 #include "../util/atomic.h"
+#include "args.h"
 #include "cli.h"
 #include "run_options.h"
 
@@ -203,26 +204,40 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
 
 int ms_cmd_trace(int argc, char **argv)
 {
+    const char *who = "modsim trace", *file = NULL, *stage = NULL, *emit = NULL, *v;
     ms_run_options opts = ms_run_options_defaults();
-    const char *file = NULL, *stage = NULL, *emit = NULL;
-    bool run_option = false;
+    bool run_option = false, options_end = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int r = ms_run_options_parse(&opts, argc, argv, &i, "modsim trace", stderr);
+        int r = options_end || a[0] != '-'
+                    ? 0
+                    : ms_run_options_parse(&opts, argc, argv, &i, who, stderr);
         if (r < 0)
             return 2;
         if (r > 0) {
             run_option = true;
+        } else if (options_end || a[0] != '-') {
+            if (file) {
+                fprintf(stderr, "%s: one file at a time ('%s' and '%s')\n", who, file, a);
+                usage(stderr);
+                return 2;
+            }
+            file = a;
+        } else if (!strcmp(a, "--")) {
+            options_end = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--stage") && i + 1 < argc) {
-            stage = argv[++i];
-        } else if (!strcmp(a, "--emit-scenario") && i + 1 < argc) {
-            emit = argv[++i];
-        } else if (a[0] != '-' && !file) {
-            file = a;
+        } else if (ms_args_option(argc, argv, &i, "--stage", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            stage = v;
+        } else if (ms_args_option(argc, argv, &i, "--emit-scenario", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            emit = v;
         } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", who, a);
             usage(stderr);
             return 2;
         }

@@ -1,12 +1,14 @@
-/* modsim validate RECIPE...: every problem of every recipe, as
+/* modsim validate RECIPE... (`-`: standard input): every problem of every recipe, as
  * "file:line:col: error|warning CODE: message" plus a hint line, or one JSON
  * document with --format json. Exit 0 clean, 1 errors, 2 unusable input. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../recipe/lint.h"
 #include "../util/codes.h"
 #include "../util/json.h"
+#include "args.h"
 #include "cli.h"
 #include "run_options.h"
 
@@ -15,6 +17,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] [RUN OPTIONS] "
                  "RECIPE...\n"
                  "       modsim validate --explain [CODE] [--format text|json]\n"
+                 "RECIPE '-' is standard input; options may follow the recipes, and take "
+                 "--name=value too.\n"
                  "The lifecycle warnings (never starts, never ends, finalize ends it) are true "
                  "of the run the options choose.\n");
     ms_run_options_usage(out);
@@ -122,65 +126,107 @@ static bool unusable(ms_status st, const ms_diag_list *list)
     return st != MS_OK && (!strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING"));
 }
 
+/* Checks one recipe, `-` standard input. */
+static ms_status validate_one(ms_schema *schema, const char *path, const char *stage,
+                              const ms_run_options *opts, ms_diag_list *out)
+{
+    if (strcmp(path, "-")) {
+        ms_lint_run run = ms_run_options_lint_run(opts, path, stage);
+        ms_status st = ms_schema_set_upstream(schema, ms_upstream_name(run.upstream));
+        return st == MS_OK ? ms_lint_file_for(schema, path, stage, &run, out) : st;
+    }
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    char *text;
+    size_t len;
+    ms_status st = ms_read_stdin(MS_RECIPE_MAX_BYTES, &text, &len, &diag);
+    if (st != MS_OK)
+        return ms_diag_list_add(out, &diag) == MS_OK ? st : MS_ERR_NOMEM;
+    ms_lint_run run = ms_run_options_lint_run_text(opts, text, len, MS_STDIN_NAME, stage);
+    st = ms_schema_set_upstream(schema, ms_upstream_name(run.upstream));
+    /* no extension: read as upstream reads a recipe string, JSON then YAML */
+    if (st == MS_OK)
+        st = ms_lint_text_for(schema, text, len, MS_STDIN_NAME, MS_FORMAT_AUTO, stage, &run, out);
+    free(text);
+    return st;
+}
+
 int ms_cmd_validate(int argc, char **argv)
 {
-    bool json = false, explaining = false;
-    const char *stage = NULL, *code = NULL;
+    const char *who = "modsim validate";
+    bool json = false, explaining = false, options_end = false;
+    const char *stage = NULL, *code = NULL, *v;
     ms_run_options opts = ms_run_options_defaults();
-    int first = 1, r;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        const char *a = argv[first];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    /* the recipes, in the order given, with the options anywhere among them */
+    const char **files = malloc((size_t)argc * sizeof *files);
+    int nfiles = 0, r, rc = 2;
+    if (!files) {
+        fprintf(stderr, "%s: out of memory\n", who);
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_end || a[0] != '-' || !strcmp(a, "-")) {
+            files[nfiles++] = a;
+        } else if (!strcmp(a, "--")) {
+            options_end = true;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--format") && first + 1 < argc) {
-            const char *f = argv[++first];
-            if (strcmp(f, "json") && strcmp(f, "text")) {
-                fprintf(stderr, "modsim validate: --format takes text or json, not '%s'\n", f);
-                return 2;
+            rc = 0;
+            goto done;
+        } else if (ms_args_option(argc, argv, &i, "--format", &v, who, stderr)) {
+            if (!v)
+                goto done;
+            if (strcmp(v, "json") && strcmp(v, "text")) {
+                fprintf(stderr, "%s: --format takes text or json, not '%s'\n", who, v);
+                goto done;
             }
-            json = !strcmp(f, "json");
-        } else if (!strcmp(a, "--stage") && first + 1 < argc) {
-            stage = argv[++first];
-        } else if ((r = ms_run_options_parse(&opts, argc, argv, &first, "modsim validate",
-                                             stderr)) != 0) {
+            json = !strcmp(v, "json");
+        } else if (ms_args_option(argc, argv, &i, "--stage", &v, who, stderr)) {
+            if (!v)
+                goto done;
+            stage = v;
+        } else if ((r = ms_run_options_parse(&opts, argc, argv, &i, who, stderr)) != 0) {
             if (r < 0)
-                return 2;
+                goto done;
+        } else if (!strncmp(a, "--explain=", 10)) {
+            explaining = true;
+            code = a + 10;
         } else if (!strcmp(a, "--explain")) {
             explaining = true;
-            if (first + 1 < argc && argv[first + 1][0] != '-')
-                code = argv[++first];
+            if (i + 1 < argc && argv[i + 1][0] != '-')
+                code = argv[++i];
         } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", who, a);
             usage(stderr);
-            return 2;
+            goto done;
         }
     }
-    if (explaining && first < argc) {
+    if (explaining && nfiles) {
         usage(stderr);
-        return 2;
+        goto done;
     }
-    if (explaining)
-        return explain(code, json);
-    if (first >= argc) {
+    if (explaining) {
+        rc = explain(code, json);
+        goto done;
+    }
+    if (!nfiles) {
         usage(stderr);
-        return 2;
+        goto done;
     }
     ms_diag diag;
     ms_schema *schema;
     if (ms_schema_new(&schema, &diag) != MS_OK) {
         ms_diag_print(&diag, stderr);
-        return 2;
+        goto done;
     }
     ms_diag_list all;
     ms_diag_list_init(&all);
     bool bad_input = false;
-    for (int i = first; i < argc; i++) {
+    for (int i = 0; i < nfiles; i++) {
         ms_diag_list one;
         ms_diag_list_init(&one);
-        ms_lint_run run = ms_run_options_lint_run(&opts, argv[i], stage);
-        ms_status st = ms_schema_set_upstream(schema, ms_upstream_name(run.upstream));
-        if (st == MS_OK)
-            st = ms_lint_file_for(schema, argv[i], stage, &run, &one);
+        ms_status st = validate_one(schema, files[i], stage, &opts, &one);
         bad_input = bad_input || unusable(st, &one);
         if (ms_diag_list_move(&all, &one) != MS_OK)
             bad_input = true;
@@ -205,5 +251,8 @@ int ms_cmd_validate(int argc, char **argv)
     }
     ms_diag_list_free(&all);
     ms_schema_free(schema);
-    return bad_input ? 2 : errors ? 1 : 0;
+    rc = bad_input ? 2 : errors ? 1 : 0;
+done:
+    free(files);
+    return rc;
 }

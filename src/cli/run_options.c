@@ -1,5 +1,7 @@
 #include "run_options.h"
 
+#include "args.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +35,20 @@ int ms_run_options_parse(ms_run_options *o, int argc, char **argv, int *i, const
 {
     static const char *const with_value[] = {"--pipeline", "--epochs", "--index",
                                              "--clock",    "--layers", "--upstream"};
-    const char *a = argv[*i];
-    if (!strcmp(a, "--training")) {
+    if (!strcmp(argv[*i], "--training")) {
         o->training = true;
         return 1;
     }
     size_t k = 0;
-    while (k < sizeof with_value / sizeof with_value[0] && strcmp(a, with_value[k]))
+    const char *v = NULL;
+    while (k < sizeof with_value / sizeof with_value[0] &&
+           !ms_args_option(argc, argv, i, with_value[k], &v, who, err))
         k++;
     if (k == sizeof with_value / sizeof with_value[0])
         return 0;
-    if (*i + 1 >= argc) {
-        fprintf(err, "%s: %s needs a value\n", who, a);
+    if (!v)
         return -1;
-    }
-    const char *v = argv[++*i];
+    const char *a = with_value[k];
     ms_pipeline_config *c = &o->cfg;
     if (!strcmp(a, "--pipeline")) {
         for (int p = 0; p < MS_PIPELINE_COUNT; p++)
@@ -108,15 +109,31 @@ int ms_run_options_parse(ms_run_options *o, int argc, char **argv, int *i, const
                "PER_STEP] (the index is the fractional epoch), e.g. 4 or 4,2");
 }
 
+/* The run `opts` choose for recipe `r` (NULL: one that did not load). Frees `r`. */
+static ms_lint_run lint_run_of(const ms_run_options *opts, ms_recipe *r)
+{
+    ms_pipeline_config cfg = ms_pipeline_resolve(opts, r);
+    ms_recipe_free(r);
+    return ms_pipeline_lint_run(&cfg);
+}
+
 ms_lint_run ms_run_options_lint_run(const ms_run_options *opts, const char *path, const char *stage)
 {
     ms_recipe *r = NULL;
     ms_diag diag;
     if (ms_recipe_load_file(path, stage, &r, &diag) != MS_OK)
         r = NULL;
-    ms_pipeline_config cfg = ms_pipeline_resolve(opts, r);
-    ms_recipe_free(r);
-    return ms_pipeline_lint_run(&cfg);
+    return lint_run_of(opts, r);
+}
+
+ms_lint_run ms_run_options_lint_run_text(const ms_run_options *opts, const char *text, size_t len,
+                                         const char *file, const char *stage)
+{
+    ms_recipe *r = NULL;
+    ms_diag diag;
+    if (ms_recipe_parse(text, len, file, 0, 0, stage, &r, &diag) != MS_OK)
+        r = NULL;
+    return lint_run_of(opts, r);
 }
 
 void ms_run_options_usage(FILE *out)

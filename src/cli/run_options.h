@@ -15,7 +15,8 @@ typedef ms_pipeline_request ms_run_options;
 
 ms_run_options ms_run_options_defaults(void);
 
-/* Reads the run option at argv[*i] (and its value), moving *i past it.
+/* Reads the run option at argv[*i] (and its value, the next word or after
+ * `=`), moving *i past it.
  * Returns 1 when it was one, 0 when argv[*i] is not a run option, -1 when
  * its value is bad (a message naming the option, the value and what is
  * valid is printed to `err`, prefixed with `who`). */
@@ -28,6 +29,9 @@ int ms_run_options_parse(ms_run_options *opts, int argc, char **argv, int *i, co
  * anyway). */
 ms_lint_run ms_run_options_lint_run(const ms_run_options *opts, const char *path,
                                     const char *stage);
+/* The same for recipe text read elsewhere (standard input), `file` its name. */
+ms_lint_run ms_run_options_lint_run_text(const ms_run_options *opts, const char *text, size_t len,
+                                         const char *file, const char *stage);
 
 /* The usage lines of the run options. */
 void ms_run_options_usage(FILE *out);

@@ -1189,3 +1189,15 @@ ms_status ms_lint_file_for(const ms_schema *schema, const char *path, const char
     st = check_doc(schema, st, doc, &diag, path, stage, false, run, NULL, out);
     return st == MS_ERR_INVALID && ms_diag_list_count(out, MS_SEV_ERROR) ? MS_OK : st;
 }
+
+ms_status ms_lint_text_for(const ms_schema *schema, const char *text, size_t len, const char *file,
+                           ms_recipe_format format, const char *stage, const ms_lint_run *run,
+                           ms_diag_list *out)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_doc *doc = NULL;
+    ms_status st = ms_recipe_parse_doc(text, len, file, format, &doc, &diag);
+    st = check_doc(schema, st, doc, &diag, file, stage, false, run, NULL, out);
+    return st == MS_ERR_INVALID && ms_diag_list_count(out, MS_SEV_ERROR) ? MS_OK : st;
+}

@@ -42,6 +42,11 @@ ms_status ms_lint_file(const ms_schema *schema, const char *path, const char *st
 /* The same for another run. */
 ms_status ms_lint_file_for(const ms_schema *schema, const char *path, const char *stage,
                            const ms_lint_run *run, ms_diag_list *out);
+/* The same for recipe text read elsewhere (standard input): `file` names it
+ * in diagnostics, `format` is how it is read. */
+ms_status ms_lint_text_for(const ms_schema *schema, const char *text, size_t len, const char *file,
+                           ms_recipe_format format, const char *stage, const ms_lint_run *run,
+                           ms_diag_list *out);
 
 /* What the loaders below do with errors upstream raises only when a modifier
  * runs (ms_lint_raised_later): a run keeps the recipe and reports them as

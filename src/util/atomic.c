@@ -37,6 +37,23 @@ static ms_status fail(ms_diag *diag, const char *path, int err)
                        strerror(err));
 }
 
+/* The temporary file beside `path` cannot be made in folder `dir`: says
+ * what is wrong with the folder, errno's text included. */
+static ms_status folder_fail(ms_diag *diag, const char *path, const char *dir, int err)
+{
+    const char *what = err == ENOENT    ? "does not exist"
+                       : err == ENOTDIR ? "is not one: a part of its path is a file"
+                                        : "does not take a new file";
+    ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write %s: the folder %s %s (%s)", path,
+                dir, what, strerror(err));
+    if (err == ENOENT)
+        ms_diag_hint(diag, "create the folder first (mkdir -p %s), or write into one that exists",
+                     dir);
+    else
+        ms_diag_hint(diag, "write into a folder you can write to");
+    return MS_ERR_IO;
+}
+
 static void free_file(ms_atomic_file *f)
 {
     free(f->path);
@@ -122,10 +139,15 @@ ms_status ms_atomic_open(const char *path, ms_atomic_file **out, FILE **stream, 
     if (f->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
         f->fd = open_named_temporary(f);
     int err = errno;
+    if (f->fd < 0) {
+        ms_atomic_abort(f);
+        ms_status st = folder_fail(diag, path, dir, err);
+        free(dir);
+        return st;
+    }
     free(dir);
-    if (f->fd < 0 || (f->keep_mode && fchmod(f->fd, f->mode) != 0) ||
-        !(f->stream = fdopen(f->fd, "wb"))) {
-        err = f->fd < 0 ? err : errno;
+    if ((f->keep_mode && fchmod(f->fd, f->mode) != 0) || !(f->stream = fdopen(f->fd, "wb"))) {
+        err = errno;
         ms_atomic_abort(f);
         return fail(diag, path, err);
     }

@@ -12,7 +12,8 @@
 static const char explain_e_io[] =
     "Input that is not a recipe text file ends the check of that file with exit status 2: "
     "`validate missing.yaml` gives `missing.yaml: error E-IO: cannot open: No such file "
-    "or directory`; a 10 MB file gives E-SIZE; a file with a NUL byte gives `E-BINARY` at "
+    "or directory`, `validate samples/` `samples/: error E-IO: is a directory: give the "
+    "path of a file in it`; a 10 MB file gives E-SIZE; a file with a NUL byte gives `E-BINARY` at "
     "the byte's line and column; a Latin-1 `é` gives `E-ENCODING: byte 0xe9 is not valid "
     "UTF-8` at its position, because upstream opens recipes as UTF-8 text.";
 
@@ -26,7 +27,11 @@ static const char explain_e_frontmatter[] =
 
 static const char explain_e_yaml[] =
     "A key indented one space short gives `E-YAML: YAML syntax: did not find expected key "
-    "while parsing a block mapping` at the offending column. In `recipe.json`, `\"scheme\": "
+    "while parsing a block mapping` at the offending column. A tab in a line's indentation, "
+    "where libyaml says only `found character that cannot start any token`, gives `E-YAML: "
+    "YAML syntax: a tab indents this line: YAML indents with spaces` at the tab's line and "
+    "column (a tab elsewhere that YAML refuses: `a tab where YAML expects a value or a "
+    "key`). In `recipe.json`, `\"scheme\": "
     "W4A16` gives `E-JSON: 'W4A16' must be quoted`, since `json.loads` refuses it. "
     "libyaml would read a `.json` file with `// 4-bit weights` on a line of its own, "
     "`'W4A16'` or `\"ignore\": [\"lm_head\"],` before `}` as YAML flow style, so modsim "

@@ -609,6 +609,20 @@ static ms_status syntax_error(builder *b, const yaml_parser_t *p, const char *te
      * reported where it is, not at 1:1 */
     if (p->error == YAML_READER_ERROR)
         text_position(text, len, p->problem_offset, &line, &col);
+    /* libyaml says "found character that cannot start any token" of a tab
+     * too, which does not say the character is one */
+    size_t at = mark->index;
+    if (p->error == YAML_SCANNER_ERROR && at < len && text[at] == '\t') {
+        size_t start = at;
+        while (start > 0 && text[start - 1] != '\n' && text[start - 1] != '\r')
+            start--;
+        bool indents = strspn(text + start, " \t") >= at - start;
+        ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, line, col,
+                    indents ? "YAML syntax: a tab indents this line: YAML indents with spaces"
+                            : "YAML syntax: a tab where YAML expects a value or a key");
+        ms_diag_hint(b->diag, "replace the tab with spaces");
+        return MS_ERR_SYNTAX;
+    }
     ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, line, col, "YAML syntax: %s%s%s",
                 p->problem ? p->problem : "error", p->context ? " " : "",
                 p->context ? p->context : "");
@@ -1074,6 +1088,12 @@ ms_status ms_doc_parse_json(const char *text, size_t len, const char *file, ms_d
     return MS_OK;
 }
 
+static ms_status is_a_directory(const char *name, ms_diag *diag)
+{
+    return ms_diag_set(diag, MS_ERR_IO, "E-IO", name, 0, 0,
+                       "is a directory: give the path of a file in it");
+}
+
 ms_status ms_open_input(const char *path, int *fd, size_t *size, ms_diag *diag)
 {
     *fd = -1;
@@ -1089,12 +1109,15 @@ ms_status ms_open_input(const char *path, int *fd, size_t *size, ms_diag *diag)
         close(f);
         return st;
     }
+    if (S_ISDIR(sb.st_mode)) {
+        close(f);
+        return is_a_directory(path, diag);
+    }
     if (!S_ISREG(sb.st_mode)) {
         close(f);
         return ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0,
                            "not a regular file (it is %s): give the path of a file",
-                           S_ISDIR(sb.st_mode)    ? "a directory"
-                           : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                           S_ISFIFO(sb.st_mode)   ? "a FIFO"
                            : S_ISSOCK(sb.st_mode) ? "a socket"
                                                   : "a device");
     }
@@ -1112,24 +1135,16 @@ static ms_status too_large(const char *path, size_t max_bytes, ms_diag *diag)
                        max_bytes);
 }
 
-ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag)
+/* Reads `fd` to its end, `size` (what fstat said) the first guess of its
+ * length; `name` names it in diagnostics. */
+static ms_status read_all(int fd, const char *name, size_t size, size_t max_bytes, char **out,
+                          size_t *len, ms_diag *diag)
 {
-    *out = NULL;
-    *len = 0;
-    int fd;
-    size_t size;
-    ms_status st = ms_open_input(path, &fd, &size, diag);
-    if (st != MS_OK)
-        return st;
-    if (size > max_bytes) {
-        close(fd);
-        return too_large(path, max_bytes, diag);
-    }
     /* The size fstat gives is a first guess (files in /proc say 0, a file may
      * grow): reading goes on to the end, but never past the limit. */
     size_t cap = size < 4096 ? 4096 : size + 1, n = 0;
     char *buf = malloc(cap + 1);
-    st = buf ? MS_OK : MS_ERR_NOMEM;
+    ms_status st = buf ? MS_OK : MS_ERR_NOMEM;
     while (st == MS_OK) {
         if (n == cap) {
             size_t ncap = cap > max_bytes / 2 ? max_bytes + 1 : cap * 2;
@@ -1149,21 +1164,20 @@ ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *l
             continue;
         if (got < 0) {
             st =
-                ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "read error: %s", strerror(errno));
+                ms_diag_set(diag, MS_ERR_IO, "E-IO", name, 0, 0, "read error: %s", strerror(errno));
             break;
         }
         n += (size_t)got;
         if (n > max_bytes) {
-            st = too_large(path, max_bytes, diag);
+            st = too_large(name, max_bytes, diag);
             break;
         }
         if (got == 0)
             break;
     }
-    close(fd);
     if (st != MS_OK) {
         if (st == MS_ERR_NOMEM)
-            ms_diag_set(diag, st, "E-NOMEM", path, 0, 0, "out of memory reading the file");
+            ms_diag_set(diag, st, "E-NOMEM", name, 0, 0, "out of memory reading the file");
         free(buf);
         return st;
     }
@@ -1171,6 +1185,41 @@ ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *l
     *out = buf;
     *len = n;
     return MS_OK;
+}
+
+ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag)
+{
+    *out = NULL;
+    *len = 0;
+    int fd;
+    size_t size;
+    ms_status st = ms_open_input(path, &fd, &size, diag);
+    if (st != MS_OK)
+        return st;
+    if (size > max_bytes) {
+        close(fd);
+        return too_large(path, max_bytes, diag);
+    }
+    st = read_all(fd, path, size, max_bytes, out, len, diag);
+    close(fd);
+    return st;
+}
+
+ms_status ms_read_stdin(size_t max_bytes, char **out, size_t *len, ms_diag *diag)
+{
+    *out = NULL;
+    *len = 0;
+    struct stat sb;
+    if (fstat(STDIN_FILENO, &sb) != 0)
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", MS_STDIN_NAME, 0, 0, "cannot read: %s",
+                           strerror(errno));
+    /* `< folder` opens a directory, which read() refuses with EISDIR */
+    if (S_ISDIR(sb.st_mode))
+        return is_a_directory(MS_STDIN_NAME, diag);
+    if (S_ISREG(sb.st_mode) && (size_t)sb.st_size > max_bytes)
+        return too_large(MS_STDIN_NAME, max_bytes, diag);
+    return read_all(STDIN_FILENO, MS_STDIN_NAME, S_ISREG(sb.st_mode) ? (size_t)sb.st_size : 0,
+                    max_bytes, out, len, diag);
 }
 
 ms_status ms_doc_load_file(const char *path, size_t max_bytes, ms_doc **out, ms_diag *diag)

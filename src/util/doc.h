@@ -107,8 +107,15 @@ const char *ms_node_type_name(const ms_node *node);
  * `max_bytes` is refused without reading more than `max_bytes` + 1 bytes. */
 ms_status ms_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ms_diag *diag);
 
+/* How diagnostics name standard input. */
+#define MS_STDIN_NAME "<stdin>"
+
+/* Reads standard input to its end (at most `max_bytes`), as ms_read_file
+ * reads a file; it may be a pipe or a terminal. */
+ms_status ms_read_stdin(size_t max_bytes, char **out, size_t *len, ms_diag *diag);
+
 /* Opens a file for reading without ever blocking: a FIFO, a device, a socket
- * or a directory is refused (MS_ERR_IO, naming what it is). `size` is the
+ * or a directory is refused (MS_ERR_IO, naming what it is: "is a directory"). `size` is the
  * file's size at opening. The caller closes `fd`. */
 ms_status ms_open_input(const char *path, int *fd, size_t *size, ms_diag *diag);
 

@@ -217,6 +217,31 @@ static void doc_syntax_error_points_at_position(void **state)
     assert_true(diag.line >= 1);
 }
 
+/* libyaml reports a tab as "found character that cannot start any token";
+ * the message says it is a tab, at the tab's own line and column. */
+static void doc_tab_named_where_it_is(void **state)
+{
+    (void)state;
+    ms_doc *doc;
+    ms_diag diag;
+    const char *indent = "stage:\n  mods:\n   \t  Q: {}\n";
+    assert_int_equal(ms_doc_parse(indent, strlen(indent), "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_string_equal(diag.code, "E-YAML");
+    assert_int_equal(diag.line, 3);
+    assert_int_equal(diag.col, 4);
+    assert_non_null(strstr(diag.message, "a tab indents this line: YAML indents with spaces"));
+    assert_non_null(strstr(diag.hint, "spaces"));
+    const char *inner = "a:\n  - 1\n  -\t- 2\n";
+    assert_int_equal(ms_doc_parse(inner, strlen(inner), "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_int_equal(diag.line, 3);
+    assert_int_equal(diag.col, 4);
+    assert_non_null(strstr(diag.message, "a tab where YAML expects"));
+    /* another character that cannot start a token keeps libyaml's words */
+    const char *at = "a: @x\n";
+    assert_int_equal(ms_doc_parse(at, strlen(at), "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_non_null(strstr(diag.message, "cannot start any token"));
+}
+
 static void doc_recursive_alias_rejected(void **state)
 {
     (void)state;
@@ -412,7 +437,7 @@ static void doc_read_file_refuses_what_is_not_a_regular_file(void **state)
     assert_int_equal(ms_read_file(fifo, 1024, &text, &len, &diag), MS_ERR_IO);
     assert_non_null(strstr(diag.message, "it is a FIFO"));
     assert_int_equal(ms_read_file(dir, 1024, &text, &len, &diag), MS_ERR_IO);
-    assert_non_null(strstr(diag.message, "it is a directory"));
+    assert_non_null(strstr(diag.message, "is a directory: give the path of a file"));
     assert_int_equal(ms_read_file("/dev/zero", 1024, &text, &len, &diag), MS_ERR_IO);
     assert_non_null(strstr(diag.message, "it is a device"));
     FILE *f = fopen(big, "w");
@@ -437,6 +462,7 @@ int main(void)
         cmocka_unit_test(doc_lax_numbers_and_booleans_as_pydantic),
         cmocka_unit_test(doc_duplicate_keys_rejected_with_both_lines),
         cmocka_unit_test(doc_syntax_error_points_at_position),
+        cmocka_unit_test(doc_tab_named_where_it_is),
         cmocka_unit_test(doc_recursive_alias_rejected),
         cmocka_unit_test(doc_deep_nesting_rejected),
         cmocka_unit_test(doc_binary_input_rejected),

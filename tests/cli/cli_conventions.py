@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The command line as users of common CLIs expect it (issue 12, "The CLI"):
+a path given as the command is a file, options take `--name=value` and go
+before or after the file names, `-` is standard input, and refusals name the
+reason. Each check runs modsim and asserts what a user reads.
+
+usage: cli_conventions.py MODSIM SOURCE_ROOT"""
+import os
+import subprocess
+import sys
+import tempfile
+
+modsim, root = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+demo = os.path.join(root, "samples", "recipes", "demo.yaml")
+failures = []
+checks = 0
+
+
+def run(*args, stdin=None):
+    return subprocess.run([modsim, *args], capture_output=True, timeout=60,
+                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+
+
+def check(name, ok, p):
+    global checks
+    checks += 1
+    if not ok:
+        failures.append(f"{name}: rc={p.returncode} stdout={p.stdout[:300]!r} "
+                        f"stderr={p.stderr[:300]!r}")
+
+
+def refused(name, args, needle, rc=2, stdin=None):
+    """Exit status `rc`, `needle` on stderr, nothing on stdout."""
+    p = run(*args, stdin=stdin)
+    err = p.stderr.decode(errors="replace")
+    check(name, p.returncode == rc and not p.stdout and needle in err, p)
+    return err
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    # a path as the command is a file: a missing one is "no such file"
+    for word in ["missing.yaml", "missing.yml", "notes.md", "recipe.json", "./missing",
+                 os.path.join(tmp, "none")]:
+        err = refused(f"modsim {word}", [word], f"modsim: {word}: no such file")
+        check(f"modsim {word} is not a command", "unknown command" not in err,
+              run(word))
+    refused("a word is still a mistyped command", ["tracee"], "unknown command 'tracee'")
+
+    # a tab in the indentation is named, at the tab
+    tab = os.path.join(tmp, "tab.yaml")
+    with open(tab, "w") as f:
+        f.write("quant_stage:\n  quant_modifiers:\n\tQuantizationModifier:\n      scheme: W4A16\n")
+    said = f"{tab}:3:1: error E-YAML: YAML syntax: a tab indents this line: YAML indents with spaces"
+    for cmd, rc in (("validate", 1), ("export", 1), ("trace", 2)):
+        p = run(cmd, tab)
+        # validate reports on stdout, the others on stderr
+        out = (p.stdout if cmd == "validate" else p.stderr).decode(errors="replace")
+        check(f"{cmd}: a tab", p.returncode == rc and said in out and
+              "replace the tab with spaces" in out and "cannot start any token" not in out, p)
+
+    # a folder that cannot take the written file is named, with errno's text
+    missing = os.path.join(tmp, "nonexistent", "dir")
+    ro = os.path.join(tmp, "ro")
+    os.mkdir(ro, 0o555)
+    cases = [(os.path.join(missing, "out.yaml"),
+              f"the folder {missing} does not exist (No such file or directory)"),
+             (os.path.join(tab, "out.yaml"),
+              f"the folder {tab} is not one: a part of its path is a file (Not a directory)")]
+    if os.geteuid() != 0:  # root writes into a mode-555 folder
+        cases.append((os.path.join(ro, "out.yaml"),
+                      f"the folder {ro} does not take a new file (Permission denied)"))
+    for out, reason in cases:
+        for args in (["export", demo, "-o", out],
+                     ["migrate", os.path.join(root, "samples", "recipes", "old",
+                                              "gptq_renamed.yaml"), "-o", out]):
+            p = run(*args)
+            err = p.stderr.decode(errors="replace")
+            check(f"{args[0]} -o {out}", p.returncode == 2 and
+                  f"{out}: error E-IO: cannot write {out}: {reason}" in err and
+                  not os.path.exists(out), p)
+    p = run("export", demo, "-o", os.path.join(missing, "out.yaml"))
+    check("a missing folder's hint", f"mkdir -p {missing}" in p.stderr.decode(), p)
+
+    # --name=value is --name value, and options may follow the file names
+    scenario = os.path.join(root, "samples", "scenarios", "demo.yaml")
+    old = os.path.join(root, "samples", "recipes", "old", "gptq_renamed.yaml")
+    same = [
+        ("validate", ["validate", "--format", "json", "--stage", "oneshot_stage", demo],
+         [["validate", "--format=json", "--stage=oneshot_stage", demo],
+          ["validate", demo, "--format", "json", "--stage", "oneshot_stage"],
+          ["validate", demo, "--stage=oneshot_stage", "--format=json"]]),
+        ("validate run options", ["validate", "--index", "intended", "--clock", "4,2", demo],
+         [["validate", "--index=intended", "--clock=4,2", demo],
+          ["validate", demo, "--index=intended", "--clock", "4,2"]]),
+        ("export", ["export", "--stage", "train_stage", demo],
+         [["export", "--stage=train_stage", demo], ["export", demo, "--stage", "train_stage"]]),
+        ("trace", ["trace", "--pipeline", "sequential", "--layers", "2", demo],
+         [["trace", "--pipeline=sequential", "--layers=2", demo],
+          ["trace", demo, "--pipeline", "sequential", "--layers=2"]]),
+        ("trace scenario", ["trace", "--upstream", "0.12", scenario],
+         [["trace", scenario, "--upstream=0.12"]]),
+        ("migrate", ["migrate", "-o", "-", old], [["migrate", old, "-o", "-"]]),
+    ]
+    for name, base, variants in same:
+        want = run(*base)
+        check(f"{name}: {base}", want.returncode in (0, 1) and want.stdout, want)
+        for args in variants:
+            p = run(*args)
+            check(f"{name}: {args} is {base}", (p.returncode, p.stdout, p.stderr) ==
+                  (want.returncode, want.stdout, want.stderr), p)
+    out = os.path.join(tmp, "out.yaml")
+    p = run("export", demo, "--stage=train_stage", "-o", out)
+    check("export RECIPE --stage=S -o OUT writes OUT", p.returncode == 0 and
+          open(out).read() == run("export", demo, "--stage", "train_stage").stdout.decode(), p)
+    for cmd in ("validate", "export", "trace"):
+        refused(f"{cmd} --stage=", [cmd, demo, "--stage="], f"modsim {cmd}: --stage needs a value")
+        refused(f"{cmd} --stage last", [cmd, demo, "--stage"], f"modsim {cmd}: --stage needs a value")
+        refused(f"{cmd} --pipeline=bad", [cmd, demo, "--pipeline=bad"] if cmd != "export" else
+                [cmd, demo, "--bogus"], "'bad' is not valid" if cmd != "export" else
+                "modsim export: unknown option '--bogus'")
+    refused("validate --format=xml", ["validate", demo, "--format=xml"],
+            "--format takes text or json, not 'xml'")
+    refused("export takes one recipe", ["export", demo, demo], "one recipe at a time")
+    refused("migrate -o needs a value", ["migrate", old, "-o"], "modsim migrate: -o needs a value")
+    p = run("validate", "--explain=E-YAML")
+    check("validate --explain=CODE", p.returncode == 0 and p.stdout.startswith(b"E-YAML"), p)
+    # `--` ends the options: a recipe whose name starts with '-'
+    dashed = os.path.join(tmp, "-dashed.yaml")
+    with open(demo, "rb") as f, open(dashed, "wb") as g:
+        g.write(f.read())
+    os.chdir(tmp)
+    p = run("validate", "--", "-dashed.yaml")
+    check("validate -- -dashed.yaml", p.returncode == 0 and b"-dashed.yaml:9:14" in p.stdout, p)
+    os.chdir(root)
+
+    # `validate -` reads standard input, named <stdin>
+    text = open(demo, "rb").read()
+    p = run("validate", "-", stdin=text)
+    want = run("validate", demo).stdout.replace(demo.encode(), b"<stdin>")
+    check("validate - reads stdin as <stdin>", p.returncode == 0 and p.stdout == want, p)
+    p = run("validate", "-", "--format=json", stdin=text)
+    check("validate - --format=json", p.returncode == 0 and b'"file": "<stdin>"' in p.stdout, p)
+    p = run("validate", "-", stdin=b"a:\n\tb: 1\n")
+    check("validate - of a bad recipe", p.returncode == 1 and p.stdout.startswith(
+        b"<stdin>:2:1: error E-YAML: YAML syntax: a tab indents this line"), p)
+    p = run("validate", "-", stdin=b'{"stage": {"mods": {"GPTQModifier": {"scheme": "W4A16"}}}}')
+    check("validate - reads JSON too", p.returncode == 0, p)
+    p = run("validate", "-", stdin=b"")
+    check("validate - of nothing is an empty recipe", p.returncode == 1 and
+          p.stdout.startswith(b"<stdin>:1:1: error E-EMPTY: the recipe is empty"), p)
+
+    # a directory is "is a directory", as a file and as standard input
+    for cmd in (["validate"], ["export"], ["trace"], ["migrate", "-o", "-"]):
+        p = run(*cmd, tmp)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        check(f"{cmd[0]} DIR", p.returncode == 2 and
+              f"{tmp}: error E-IO: is a directory: give the path of a file in it" in out, p)
+    fd = os.open(tmp, os.O_RDONLY)  # what `modsim validate - < DIR` is given
+    p = subprocess.run([modsim, "validate", "-"], stdin=fd, capture_output=True, timeout=60)
+    os.close(fd)
+    check("validate - < DIR", p.returncode == 2 and
+          b"<stdin>: error E-IO: is a directory" in p.stdout, p)
+    p = run(tmp)
+    check("modsim DIR", p.returncode == 2 and
+          f"modsim: {tmp}: is a directory".encode() in p.stderr, p)
+
+for f in failures:
+    print("FAIL", f)
+print(f"{checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
