@@ -474,6 +474,25 @@ const ms_module *ms_model_module(const ms_model *model, size_t i)
     return &model->modules[i];
 }
 
+size_t ms_module_numel(const ms_module *module)
+{
+    if (!module->ndim)
+        return 0;
+    return module->shape[0] * (module->ndim == 2 ? module->shape[1] : 1);
+}
+
+void ms_model_weight_read(const ms_model *model, size_t module, float *dst)
+{
+    const ms_module *mod = &model->modules[module];
+    memcpy(dst, mod->weight, ms_module_numel(mod) * sizeof *dst);
+}
+
+void ms_model_weight_write(ms_model *model, size_t module, const float *src)
+{
+    ms_module *mod = &model->modules[module];
+    memcpy(mod->weight, src, ms_module_numel(mod) * sizeof *src);
+}
+
 bool ms_model_find(const ms_model *model, const char *name, size_t *index)
 {
     for (size_t i = 0; i < model->n_modules; i++)

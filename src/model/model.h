@@ -78,6 +78,19 @@ size_t ms_model_module_count(const ms_model *model);
  * the model's own: modifiers write pruned or quantized values into them. */
 const ms_module *ms_model_module(const ms_model *model, size_t i);
 
+/* A module's weight as f32, whatever the dtype it is stored in: the one way
+ * code outside src/model/ reads weights (storage follows the checkpoint's
+ * dtype). `dst` holds shape[0] * shape[1] (or shape[0]) floats. */
+void ms_model_weight_read(const ms_model *model, size_t module, float *dst);
+
+/* Stores `src` (f32) as module `module`'s weight, rounded to its storage
+ * dtype as torch's `.to(dtype)` rounds (nearest, ties to even). Modifiers
+ * write pruned or quantized weights through it. */
+void ms_model_weight_write(ms_model *model, size_t module, const float *src);
+
+/* Number of weight values of a module (0 when it has no weight). */
+size_t ms_module_numel(const ms_module *module);
+
 /* Index of the module named `name`, or false when there is none. */
 bool ms_model_find(const ms_model *model, const char *name, size_t *index);
 
