@@ -445,7 +445,10 @@ static void report_stop(app *a, const ms_sim_stop *stop)
         break;
     case MS_STOP_END:
         app_message(a, stop->errors > 0, "end: %zu calls run%s", pos,
-                    stop->errors ? "; some raised errors (see the Stepper log)" : "");
+                    stop->errors ? "; some raised errors (see the Stepper log)"
+                    : a->run_goal == MS_GOAL_BREAKPOINT && !ms_sim_break_count(a->sim)
+                        ? "; no error on the way (no breakpoint set: c runs to the next error)"
+                        : "");
         break;
     case MS_STOP_CANCELLED:
         app_message(a, false, "cancelled at %s", where);
@@ -546,6 +549,7 @@ void app_run(app *a, ms_goal goal, size_t target)
     take_back(a);
     stop_explore(a);
     ms_sim_begin(a->sim, goal, target);
+    a->run_goal = goal;
     a->job = JOB_RUN;
     app_work(a, 8);
 }
@@ -623,9 +627,10 @@ static void break_at_index(app *a)
     ms_breakpoint bp = {.modifier = -1, .hook = -1, .has_index = true, .index = v};
     if (end == a->prompt || *end || !isfinite(v))
         app_message(a, true, "not a number: '%s'", a->prompt);
-    else if (ms_sim_break_add(a->sim, &bp) == MS_OK)
+    else if (ms_sim_break_add(a->sim, &bp) == MS_OK) {
         app_message(a, false, "breakpoint: index >= %g (c runs to it)", v);
-    else
+        a->dirty = DIRTY_ALL; /* the screens show the breakpoint count */
+    } else
         app_message(a, true, "at most %d breakpoints", MS_SIM_MAX_BREAKPOINTS);
 }
 
@@ -666,10 +671,16 @@ static ui_result prompt_key(app *a, int key)
         else
             app_message(a, true, "not saved: no file name");
     } else if (a->prompting == PROMPT_BREAK_INDEX) {
+        a->message[0] = '\0';
         if (((key >= '0' && key <= '9') || key == '.' || key == '-' || key == 'e') &&
             len + 1 < 32) {
             a->prompt[len] = (char)key;
             a->prompt[len + 1] = '\0';
+        } else if (key >= 32 && key < 127) {
+            snprintf(a->message, sizeof a->message,
+                     "'%c' is not part of a number: the index is a number like 2 or 0.5", key);
+            a->message_error = true;
+            return UI_HANDLED;
         }
     } else if (key >= 32 && key < 127 && len + 1 < sizeof a->prompt) {
         a->prompt[len] = (char)key;
@@ -690,7 +701,10 @@ static int view_index(const view_ops *ops)
 
 static void switch_view(app *a, int v)
 {
-    a->view = (view_id)((v + VIEW_COUNT) % VIEW_COUNT);
+    view_id to = (view_id)((v + VIEW_COUNT) % VIEW_COUNT);
+    if (to == VIEW_HELP && a->view != VIEW_HELP)
+        a->before_help = a->view;
+    a->view = to;
     a->dirty = DIRTY_ALL;
 }
 
@@ -709,6 +723,11 @@ static ui_result global_command(app *a, ms_cmd cmd)
     if (ui_list_move(cmd, &sel, n, (size_t)page)) {
         app_select(a, sel);
         return UI_REDRAW;
+    }
+    /* Help is a page to read: q and Esc close it, as in less and tig */
+    if (a->view == VIEW_HELP && (cmd == MS_CMD_QUIT || cmd == MS_CMD_CANCEL)) {
+        switch_view(a, a->before_help);
+        return UI_REDRAW_ALL;
     }
     switch (cmd) {
     case MS_CMD_QUIT:
@@ -746,10 +765,10 @@ static ui_result global_command(app *a, ms_cmd cmd)
         app_run(a, MS_GOAL_RESTART, 0);
         return UI_REDRAW_ALL;
     case MS_CMD_CONTINUE:
-        if (a->sim && !ms_sim_break_count(a->sim)) {
-            app_message(a, true, "no breakpoint: B on a modifier, H for a hook, @ for an index");
-            return UI_REDRAW;
-        }
+        /* without a breakpoint `c` runs to the next error, as Help says */
+        if (a->sim && !ms_sim_break_count(a->sim))
+            app_message(a, false,
+                        "no breakpoint (B modifier, H hook, @ index): running to the next error");
         app_run(a, MS_GOAL_BREAKPOINT, 0);
         return UI_REDRAW_ALL;
     case MS_CMD_CANCEL:
@@ -772,6 +791,7 @@ static ui_result global_command(app *a, ms_cmd cmd)
         if (a->sim) {
             a->prompting = PROMPT_BREAK_INDEX;
             a->prompt[0] = '\0';
+            a->message[0] = '\0';
             a->dirty |= DIRTY_MSG;
         }
         return UI_REDRAW;
@@ -786,6 +806,13 @@ static ui_result global_command(app *a, ms_cmd cmd)
             }
         return UI_UNHANDLED;
     }
+}
+
+ui_result app_interrupt(app *a)
+{
+    if (a->prompting == PROMPT_QUIT)
+        return UI_HANDLED; /* already asking */
+    return global_command(a, MS_CMD_QUIT);
 }
 
 /* curses key codes → the keymap's */
@@ -1007,7 +1034,8 @@ static void draw_message(app *a)
     if (a->prompting) {
         wattrset(w, ui_attr(a, ROLE_TITLE));
         if (a->prompting == PROMPT_BREAK_INDEX)
-            ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_", a->prompt);
+            ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_%s%s",
+                    a->prompt, a->message[0] ? "   " : "", a->message);
         else if (a->prompting == PROMPT_SAVE_PATH)
             ui_putf(w, 0, 0, a->cols, "save as (Enter saves, Esc cancels): %s_", a->prompt);
         else

@@ -49,12 +49,14 @@ struct app {
     /* jobs: while the worker holds one (ui_worker_busy), the session is the
      * worker's; the main thread reads only what the job publishes */
     job_kind job;
+    ms_goal run_goal;      /* what the last run was asked to reach */
     size_t explore_return; /* where an exploration leaves the position */
     ui_worker worker;
     ms_sim_stop job_stop;                       /* the job's last slice, the worker's */
     atomic_size_t job_pos, job_done, job_total; /* published after every slice */
     /* the screens: the one shown and the private state of each */
     view_id view;
+    view_id before_help; /* where q or Esc on Help goes back to */
     void *state[VIEW_COUNT];
     bool utf8, color;
     attr_t attrs[ROLE_COUNT];
@@ -100,6 +102,9 @@ void app_close(app *a);
 void app_screen_init(app *a);
 void app_screen_resize(app *a);
 /* One key (curses code or character). */
+/* Ctrl-C (SIGINT): quits as `q` does, so unsaved edits are asked about. */
+ui_result app_interrupt(app *a);
+
 ui_result app_key(app *a, int key, bool is_function_key);
 void app_mouse(app *a, int y, int x);
 /* Hands the current job to the worker and waits for it at most `ms`

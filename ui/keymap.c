@@ -199,31 +199,62 @@ void ms_keymap_keys(ms_scope scope, ms_cmd cmd, char *buf, size_t cap)
     }
 }
 
+/* Keys the status line always shows, last, whatever the width: a new user
+ * must always see how to get help and how to leave. */
+static bool essential(ms_cmd cmd)
+{
+    return cmd == MS_CMD_HELP || cmd == MS_CMD_QUIT;
+}
+
+static size_t status_item(const ms_binding *b, bool first, char *item, size_t cap)
+{
+    char key[16];
+    ms_key_name(b->key, key, sizeof key);
+    int n = snprintf(item, cap, "%s%s %s", first ? "" : "  ", key, ms_cmd_label(b->cmd));
+    return n < 0 ? cap : (size_t)n;
+}
+
 void ms_keymap_status(ms_scope scope, char *buf, size_t width)
 {
     buf[0] = '\0';
+    char tail[64] = "", item[48];
+    size_t tail_len = 0;
+    for (size_t i = 0; i < ms_keymap_count(); i++) {
+        const ms_binding *b = &bindings[i];
+        if (b->scope == MS_SCOPE_GLOBAL && b->status && essential(b->cmd)) {
+            size_t n = status_item(b, false, item, sizeof item);
+            if (tail_len + n < sizeof tail) {
+                memcpy(tail + tail_len, item, n + 1);
+                tail_len += n;
+            }
+        }
+    }
     size_t used = 0;
     bool shown[MS_CMD_COUNT] = {false};
-    /* the screen's own keys, then the global ones */
-    for (int pass = 0; pass < 2; pass++) {
+    bool full = false;
+    /* the screen's own keys, then the global ones, in what the essentials leave */
+    for (int pass = 0; pass < 2 && !full; pass++) {
         ms_scope want = pass == 0 ? scope : MS_SCOPE_GLOBAL;
         if (pass == 1 && scope == MS_SCOPE_GLOBAL)
             break;
-        for (size_t i = 0; i < ms_keymap_count(); i++) {
+        for (size_t i = 0; i < ms_keymap_count() && !full; i++) {
             const ms_binding *b = &bindings[i];
-            if (b->scope != want || !b->status || shown[b->cmd])
+            if (b->scope != want || !b->status || shown[b->cmd] || essential(b->cmd))
                 continue;
-            char item[48], key[16];
-            ms_key_name(b->key, key, sizeof key);
-            int n =
-                snprintf(item, sizeof item, "%s%s %s", used ? "  " : "", key, ms_cmd_label(b->cmd));
-            if (n < 0 || used + (size_t)n > width)
-                return;
-            memcpy(buf + used, item, (size_t)n + 1);
-            used += (size_t)n;
+            size_t n = status_item(b, used == 0, item, sizeof item);
+            if (used + n + tail_len > width) {
+                full = true;
+                break;
+            }
+            memcpy(buf + used, item, n + 1);
+            used += n;
             shown[b->cmd] = true;
         }
     }
+    const char *t = used ? tail : tail + 2; /* no separator before the first item */
+    size_t tn = strlen(t);
+    if (used + tn <= width)
+        memcpy(buf + used, t, tn + 1);
 }
 
 static const char *const primer[] = {

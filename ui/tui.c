@@ -229,6 +229,14 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run)
 
     int status = 0;
     for (;;) {
+        if (got_signal == SIGINT) {
+            got_signal = 0;
+            if (app_interrupt(&a) == UI_QUIT) {
+                status = 128 + SIGINT;
+                break;
+            }
+            a.dirty |= DIRTY_MSG;
+        }
         if (got_signal) {
             status = 128 + got_signal;
             break;

@@ -34,7 +34,9 @@ class Tmux:
         environment = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         environment.update(env or {})
         assignments = " ".join("%s='%s'" % kv for kv in environment.items())
-        script = ('env %s "$0" "$@"; echo "modsim-exit=$?"; '
+        # the shell survives a Ctrl-C sent to modsim (a trap, not an ignore:
+        # modsim gets the default disposition)
+        script = ('trap : INT; env %s "$0" "$@"; echo "modsim-exit=$?"; '
                   'stty -a | tr " ;" "\\n\\n" | grep -x -e icanon -e -icanon -e echo -e -echo '
                   '| tr "\\n" " "; echo "modes-end"; sleep 600' % assignments)
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height),
@@ -444,6 +446,50 @@ def test_schedule_add_delete_undo_and_diagnostics(modsim, src):
     finally:
         t.close()
         os.unlink(path)
+
+
+def test_keys_a_terminal_user_expects(modsim, src):
+    """Issue 12: ? help and q quit always on the status line at 80 columns; q
+    and Esc close Help instead of quitting; c without a breakpoint runs to the
+    next error and says so; @ refuses letters out loud; Ctrl-C with unsaved
+    edits asks, as q does."""
+    t = Tmux(modsim, INTENDED, width=80, height=24)
+    try:
+        t.wait("call 0/48")
+        for screen_key in ("1", "2", "3", "4"):
+            t.keys(screen_key)
+            time.sleep(0.1)
+            last = t.wait("q quit").splitlines()[-1]
+            assert "? help" in last and "q quit" in last, last
+        t.keys("2", "?")
+        t.wait("run the next call")
+        t.keys("q")
+        screen = t.wait("2 Timeline")
+        assert "run the next call" not in screen, screen
+        t.keys("?")
+        t.wait("run the next call")
+        t.keys("Escape")
+        time.sleep(0.1)
+        screen = t.wait("q quit")
+        assert "run the next call" not in screen, screen
+        t.keys("c")
+        t.wait("no error on the way (no breakpoint set")
+        t.keys("r", "@", "a")
+        t.wait("'a' is not part of a number")
+        t.keys("Escape")
+        # an unsaved edit: Ctrl-C asks, c keeps the program running
+        t.keys("1", "d")
+        t.wait("[modified]")
+        t.keys("C-c")
+        t.wait("Save changes? (y)es / (n)o / (c)ancel")
+        t.keys("c")
+        t.wait("not quitting")
+        t.keys("C-c")
+        t.wait("Save changes?")
+        t.keys("n")
+        expect_restored(t, 0)
+    finally:
+        t.close()
 
 
 def main():

@@ -112,6 +112,22 @@ static void keymap_status_line_fits_its_width(void **state)
     assert_non_null(strstr(buf, "q quit"));
 }
 
+/* issue 12: at 80 columns the status line lost `q quit` and `? help` */
+static void keymap_status_always_shows_help_and_quit(void **state)
+{
+    (void)state;
+    char buf[256];
+    for (int scope = 0; scope < MS_SCOPE_COUNT; scope++)
+        for (size_t width = 16; width <= 200; width += 4) {
+            ms_keymap_status((ms_scope)scope, buf, width);
+            assert_true(strlen(buf) <= width);
+            assert_non_null(strstr(buf, "? help"));
+            assert_non_null(strstr(buf, "q quit"));
+        }
+    ms_keymap_status(MS_SCOPE_TIMELINE, buf, 80);
+    assert_memory_equal(buf, "+ zoom", 6); /* still the screen's keys first */
+}
+
 typedef struct help_text {
     char text[16384];
     size_t lines;
@@ -146,6 +162,7 @@ int main(void)
         cmocka_unit_test(keymap_has_no_duplicate_keys),
         cmocka_unit_test(keymap_names_keys),
         cmocka_unit_test(keymap_status_line_fits_its_width),
+        cmocka_unit_test(keymap_status_always_shows_help_and_quit),
         cmocka_unit_test(keymap_help_lists_every_binding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
