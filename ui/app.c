@@ -3,12 +3,14 @@
  * then the global one). */
 #include "app.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "recipe/lint.h"
@@ -634,6 +636,60 @@ static void break_at_index(app *a)
         app_message(a, true, "at most %d breakpoints", MS_SIM_MAX_BREAKPOINTS);
 }
 
+/* `:N`: the position after N calls, reached by re-simulation either way. */
+static void go_to_call(app *a)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(a->prompt, &end, 10);
+    size_t total = ms_sim_call_count(a->sim);
+    if (end == a->prompt || *end || errno) {
+        app_message(a, true, "not a call number: '%s' (0 to %zu)", a->prompt, total);
+        return;
+    }
+    if (n > total) {
+        app_message(a, true, "the run has %zu calls: going to the end", total);
+        n = total;
+    }
+    app_run(a, MS_GOAL_SEEK, (size_t)n);
+}
+
+static bool contains_folded(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (!strncasecmp(hay, needle, n))
+            return true;
+    return !n;
+}
+
+/* `/text`: selects the next modifier (after the selected one, wrapping)
+ * whose "N Type" contains the text, ignoring case. */
+static void search_modifiers(app *a)
+{
+    if (a->prompt[0])
+        snprintf(a->last_search, sizeof a->last_search, "%.127s", a->prompt);
+    if (!a->last_search[0]) {
+        app_message(a, true, "nothing to search for: type a part of a modifier's name");
+        return;
+    }
+    size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
+    for (size_t k = 1; k <= n; k++) {
+        size_t m = (a->selected + k) % n;
+        char label[160];
+        snprintf(label, sizeof label, "%zu %s", m, app_modifier_type(a, m));
+        if (contains_folded(label, a->last_search)) {
+            bool wrapped = m <= a->selected;
+            app_select(a, m);
+            app_message(a, false, "/%s: %s%s", a->last_search, label,
+                        wrapped ? " (search wrapped)" : "");
+            a->dirty = DIRTY_ALL;
+            return;
+        }
+    }
+    app_message(a, true, "/%s: no modifier name contains it", a->last_search);
+}
+
 /* Save changes? y saves to the path `w` offers and quits, n quits. */
 static ui_result quit_key(app *a, int key)
 {
@@ -666,10 +722,24 @@ static ui_result prompt_key(app *a, int key)
         a->prompting = PROMPT_NONE;
         if (kind == PROMPT_BREAK_INDEX)
             break_at_index(a);
+        else if (kind == PROMPT_GOTO)
+            go_to_call(a);
+        else if (kind == PROMPT_SEARCH)
+            search_modifiers(a);
         else if (a->prompt[0])
             app_save(a, a->prompt);
         else
             app_message(a, true, "not saved: no file name");
+    } else if (a->prompting == PROMPT_GOTO) {
+        a->message[0] = '\0';
+        if (key >= '0' && key <= '9' && len + 1 < 24) {
+            a->prompt[len] = (char)key;
+            a->prompt[len + 1] = '\0';
+        } else if (key >= 32 && key < 127) {
+            snprintf(a->message, sizeof a->message, "'%c' is not a digit: a call number like 12",
+                     key);
+            a->message_error = true;
+        }
     } else if (a->prompting == PROMPT_BREAK_INDEX) {
         a->message[0] = '\0';
         if (((key >= '0' && key <= '9') || key == '.' || key == '-' || key == 'e') &&
@@ -798,6 +868,15 @@ static ui_result global_command(app *a, ms_cmd cmd)
     case MS_CMD_BREAK_CLEAR:
         clear_breaks(a);
         return UI_REDRAW;
+    case MS_CMD_GOTO:
+    case MS_CMD_SEARCH:
+        if (a->sim) {
+            a->prompting = cmd == MS_CMD_GOTO ? PROMPT_GOTO : PROMPT_SEARCH;
+            a->prompt[0] = '\0';
+            a->message[0] = '\0';
+            a->dirty |= DIRTY_MSG;
+        }
+        return UI_REDRAW;
     default:
         for (int v = 0; v < VIEW_COUNT; v++)
             if (cmd == view_cmds[v]) {
@@ -867,8 +946,13 @@ ui_result app_key(app *a, int key, bool is_function_key)
     if (!a->too_small && ops->input && ops->input(a, st, k) != UI_UNHANDLED)
         return UI_HANDLED;
     ms_cmd cmd = ms_keymap_lookup(app_scope(a), k);
-    if (cmd == MS_CMD_NONE)
+    if (cmd == MS_CMD_NONE) {
+        char name[16];
+        ms_key_name(k, name, sizeof name);
+        app_message(a, false, "%s does nothing on the %s screen (? lists the keys)", name,
+                    view_names[a->view]);
         return UI_HANDLED;
+    }
     ui_result r = UI_UNHANDLED;
     if (!a->too_small && ops->command)
         r = ops->command(a, st, cmd);
@@ -1033,7 +1117,14 @@ static void draw_message(app *a)
     werase(w);
     if (a->prompting) {
         wattrset(w, ui_attr(a, ROLE_TITLE));
-        if (a->prompting == PROMPT_BREAK_INDEX)
+        if (a->prompting == PROMPT_GOTO)
+            ui_putf(w, 0, 0, a->cols, "go to call (0 to %zu; Enter goes, Esc cancels): %s_%s%s",
+                    a->sim ? ms_sim_call_count(a->sim) : 0, a->prompt, a->message[0] ? "   " : "",
+                    a->message);
+        else if (a->prompting == PROMPT_SEARCH)
+            ui_putf(w, 0, 0, a->cols, "/%s_   (modifier names; Enter alone: /%s again)", a->prompt,
+                    a->last_search);
+        else if (a->prompting == PROMPT_BREAK_INDEX)
             ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_%s%s",
                     a->prompt, a->message[0] ? "   " : "", a->message);
         else if (a->prompting == PROMPT_SAVE_PATH)

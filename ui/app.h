@@ -22,7 +22,14 @@
 #include "worker.h"
 
 /* What the message line is asking for, keys going to it until answered. */
-typedef enum { PROMPT_NONE, PROMPT_BREAK_INDEX, PROMPT_SAVE_PATH, PROMPT_QUIT } prompt_kind;
+typedef enum {
+    PROMPT_NONE,
+    PROMPT_BREAK_INDEX,
+    PROMPT_SAVE_PATH,
+    PROMPT_QUIT,
+    PROMPT_GOTO,  /* a call number */
+    PROMPT_SEARCH /* text in modifier names */
+} prompt_kind;
 
 /* A long simulation in progress: an exploration that returns to where the
  * user was, or a user's run. */
@@ -69,6 +76,7 @@ struct app {
     bool message_error;
     prompt_kind prompting;
     char prompt[512];
+    char last_search[128]; /* `/` then Enter alone searches it again */
     /* editing (recipes only; NULL for scenarios and files that did not load) */
     ms_schema *schema;
     ms_draft *draft;

@@ -76,6 +76,8 @@ static const ms_binding bindings[] = {
     {G, 'H', MS_CMD_BREAK_HOOK, false},
     {G, '@', MS_CMD_BREAK_INDEX, false},
     {G, 'X', MS_CMD_BREAK_CLEAR, false},
+    {G, ':', MS_CMD_GOTO, false},
+    {G, '/', MS_CMD_SEARCH, false},
 
     {MS_SCOPE_SCHEDULE, 'e', MS_CMD_EDIT, true},
     {MS_SCOPE_SCHEDULE, MS_KEY_ENTER, MS_CMD_EDIT, false},

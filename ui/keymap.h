@@ -78,6 +78,9 @@ typedef enum {
     X(MS_CMD_BREAK_HOOK, "", "cycle a breakpoint on a hook of any modifier")                       \
     X(MS_CMD_BREAK_INDEX, "", "set a breakpoint at an index (asks for it)")                        \
     X(MS_CMD_BREAK_CLEAR, "", "remove every breakpoint")                                           \
+    X(MS_CMD_GOTO, "", "go to a call number (asks for it; re-simulated)")                          \
+    X(MS_CMD_SEARCH, "",                                                                           \
+      "search modifier names: the next match is selected (/ then Enter alone: again)")             \
     X(MS_CMD_COMPARE, "vs intended",                                                               \
       "show the run upstream makes above the run the recipe intends, differences marked")          \
     X(MS_CMD_PIPELINE, "pipeline",                                                                 \

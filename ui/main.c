@@ -105,8 +105,7 @@ int main(int argc, char **argv)
             return 2;
         }
         if (S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "modsim: %s: is a directory: give the path of a file in it\n",
-                    argv[1]);
+            fprintf(stderr, "modsim: %s: is a directory: give the path of a file in it\n", argv[1]);
             return 2;
         }
         return cmd_tui(argc, argv);

@@ -180,8 +180,17 @@ static bool read_keys(app *a)
         }
         if (fkey && ch == KEY_MOUSE) {
             MEVENT ev;
-            if (getmouse(&ev) == OK && (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED)))
+            if (getmouse(&ev) != OK)
+                continue;
+            if (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED))
                 app_mouse(a, ev.y, ev.x);
+            /* the wheel moves the selection (or the Help page) three rows */
+            int wheel = ev.bstate & BUTTON4_PRESSED   ? KEY_UP
+                        : ev.bstate & BUTTON5_PRESSED ? KEY_DOWN
+                                                      : 0;
+            for (int i = 0; wheel && i < 3; i++)
+                if (app_key(a, wheel, true) == UI_QUIT)
+                    return false;
             continue;
         }
         if (app_key(a, (int)ch, fkey) == UI_QUIT)
@@ -223,7 +232,7 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run)
     nodelay(stdscr, TRUE);
     curs_set(0);
     set_escdelay(25);
-    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
     mouseinterval(0);
     app_screen_init(&a);
 

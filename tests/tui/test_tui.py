@@ -492,6 +492,42 @@ def test_keys_a_terminal_user_expects(modsim, src):
         t.close()
 
 
+def test_go_to_a_call_search_and_unknown_keys(modsim, src):
+    """Issue 12: `:` goes to a call number (forward or back), `/` selects the
+    next modifier whose name contains the text (Enter alone repeats), an
+    unbound key says so."""
+    t = Tmux(modsim, INTENDED, width=100, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys("2", ":", "3", "0", "Enter")
+        t.wait("call 30/48")
+        t.keys(":", "5", "Enter")
+        t.wait("call 5/48")
+        t.keys(":", "x")
+        t.wait("'x' is not a digit")
+        t.keys("Escape")
+        t.keys("/")
+        t.tmux("send-keys", "-l", "gptq")
+        t.keys("Enter")
+        t.wait("/gptq: 3 GPTQModifier")
+        t.keys("/")
+        t.tmux("send-keys", "-l", "pruning")
+        t.keys("Enter")
+        t.wait("/pruning: 0 MagnitudePruningModifier (search wrapped)")
+        t.keys("/", "Enter")
+        t.wait("/pruning: 1 ConstantPruningModifier")
+        t.keys("/")
+        t.tmux("send-keys", "-l", "awq")
+        t.keys("Enter")
+        t.wait("/awq: no modifier name contains it")
+        t.keys("Z")
+        t.wait("Z does nothing on the Timeline screen (? lists the keys)")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def main():
     modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
     wanted = sys.argv[3:]
