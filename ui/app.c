@@ -223,10 +223,10 @@ static void open_views(app *a)
 
 void app_open(app *a, const char *path)
 {
-    app_open_run(a, path, NULL);
+    app_open_run(a, path, NULL, NULL);
 }
 
-void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
+void app_open_run(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
 {
     ui_worker_init(&a->worker, -1);
     open_views(a);
@@ -264,8 +264,8 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
         ms_diag_list_init(&diags);
         ms_pipeline_config asked = run ? ms_pipeline_resolve(run, NULL) : ms_pipeline_defaults();
         ms_lint_run checks = ms_pipeline_lint_run(&asked);
-        st =
-            ms_recipe_load_checked_for(NULL, path, NULL, MS_CHECK_RUN, &checks, &a->recipe, &diags);
+        st = ms_recipe_load_checked_for(NULL, path, stage, MS_CHECK_RUN, &checks, &a->recipe,
+                                        &diags);
         keep_first_error(a, st, &diags);
         a->rec = a->recipe;
     }
@@ -275,7 +275,13 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run)
         fail_load(a, st);
         return;
     }
-    if (!a->fixed_calls)
+    if (a->fixed_calls)
+        snprintf(a->read_only, sizeof a->read_only,
+                 "read-only: a scenario's recipe (open the recipe file itself to edit it)");
+    else if (stage)
+        snprintf(a->read_only, sizeof a->read_only,
+                 "read-only: stage '%.60s' only (open without --stage to edit)", stage);
+    else
         open_schedule(a, path);
     if (a->fixed_calls) {
         size_t n = ms_scenario_call_count(a->scenario);
@@ -1152,7 +1158,9 @@ static void draw_status(app *a)
     WINDOW *w = a->w_status;
     char line[512];
     werase(w);
-    ms_keymap_status(app_scope(a), line,
+    /* a read-only Schedule offers no editing keys */
+    ms_scope scope = a->view == VIEW_SCHEDULE && !a->draft ? MS_SCOPE_GLOBAL : app_scope(a);
+    ms_keymap_status(scope, line,
                      (size_t)a->cols < sizeof line ? (size_t)a->cols - 1 : sizeof line - 1);
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_put(w, 0, 0, a->cols, line);

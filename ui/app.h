@@ -45,8 +45,9 @@ struct app {
     ms_diag load_diag;
     char diag_line[256]; /* the source line the diagnostic points at */
     ms_pipeline_config cfg;
-    bool intended_loop; /* the intended index added the training loop cfg has */
-    bool fixed_calls;   /* a scenario's calls: the pipeline keys do not apply */
+    bool intended_loop;  /* the intended index added the training loop cfg has */
+    bool fixed_calls;    /* a scenario's calls: the pipeline keys do not apply */
+    char read_only[160]; /* why the Schedule cannot edit ("" when it can, or nothing loaded) */
     ms_sim *sim;
     /* selections shared by the screens */
     size_t selected;   /* modifier */
@@ -104,7 +105,7 @@ enum { DIRTY_TABS = 1, DIRTY_BODY = 2, DIRTY_MSG = 4, DIRTY_STATUS = 8, DIRTY_AL
  * loaded leaves `a` usable, with the diagnostic in a->load_diag. */
 void app_open(app *a, const char *path);
 /* The same, a recipe run as `run` asks (NULL: the default run). */
-void app_open_run(app *a, const char *path, const ms_pipeline_request *run);
+void app_open_run(app *a, const char *path, const ms_pipeline_request *run, const char *stage);
 void app_close(app *a);
 /* After initscr/newterm: windows, colours, glyphs, sized to the screen. */
 void app_screen_init(app *a);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/run_options.h"
 #include "tui.h"
@@ -20,15 +21,23 @@ typedef struct command {
 
 static void tui_usage(FILE *out)
 {
-    fprintf(out, "usage: modsim tui [RUN OPTIONS] [RECIPE | SCENARIO]\n");
+    fprintf(out, "usage: modsim tui [--stage NAME] [RUN OPTIONS] [RECIPE | SCENARIO]\n"
+                 "  --stage NAME       only that stage, as oneshot(..., stage=NAME) runs it "
+                 "(read-only)\n");
     ms_run_options_usage(out);
 }
 
 static int cmd_tui(int argc, char **argv)
 {
     ms_run_options run = ms_run_options_defaults();
-    const char *file = NULL;
+    const char *file = NULL, *stage = NULL, *v;
     for (int i = 1; i < argc; i++) {
+        if (ms_args_option(argc, argv, &i, "--stage", &v, "modsim tui", stderr)) {
+            if (!v)
+                return 2;
+            stage = v;
+            continue;
+        }
         int r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
         if (r < 0)
             return 2;
@@ -44,7 +53,12 @@ static int cmd_tui(int argc, char **argv)
         }
         file = argv[i];
     }
-    return ms_tui_main(file, &run);
+    if (stage && file && ms_scenario_sniff(file) == MS_FILE_SCENARIO) {
+        fprintf(stderr, "modsim tui: --stage is for recipes; a scenario's recipe_file runs as "
+                        "the scenario writes it\n");
+        return 2;
+    }
+    return ms_tui_main(file, &run, stage);
 }
 
 static const command commands[] = {
@@ -59,7 +73,7 @@ static const command commands[] = {
      "write a recipe in upstream layout"},
     {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",
      "rewrite a SparseML-era or renamed-field recipe for upstream"},
-    {"tui", cmd_tui, "tui [RUN OPTIONS] [FILE]",
+    {"tui", cmd_tui, "tui [--stage S] [RUN OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
 
@@ -82,7 +96,7 @@ static bool looks_like_path(const char *word)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ms_tui_main(NULL, NULL);
+        return ms_tui_main(NULL, NULL, NULL);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

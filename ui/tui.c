@@ -199,7 +199,7 @@ static bool read_keys(app *a)
     return true;
 }
 
-int ms_tui_main(const char *path, const ms_pipeline_request *run)
+int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "modsim: the interactive view needs a terminal; for a trace use "
@@ -209,7 +209,7 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run)
     setlocale(LC_ALL, "");
     static app a;
     memset(&a, 0, sizeof a);
-    app_open_run(&a, path, run);
+    app_open_run(&a, path, run, stage);
     a.utf8 = locale_is_utf8();
     if (!open_wake_pipe()) {
         fprintf(stderr, "modsim: cannot create a pipe\n");

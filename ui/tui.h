@@ -8,6 +8,8 @@
 /* Runs the UI on `path`, a recipe or a scenario file (NULL: the bundled
  * demo recipe), until the user quits. A recipe runs as `run` asks (NULL:
  * oneshot() as upstream runs it). Returns the process exit status. */
-int ms_tui_main(const char *path, const ms_pipeline_request *run);
+/* `stage` (NULL: every stage) selects one stage as oneshot(..., stage=NAME)
+ * does; the recipe is then shown read-only (editing needs the whole file). */
+int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage);
 
 #endif

@@ -56,8 +56,13 @@ static void draw_diagnostics(app *a, WINDOW *w, int y, int rows, int cols)
 {
     const ms_diag *d = &a->load_diag;
     wattrset(w, ui_attr(a, ROLE_ERROR));
-    ui_putf(w, y++, 1, cols - 2, "%s:%d:%d: error %s", d->file[0] ? d->file : a->source, d->line,
-            d->col, d->code);
+    /* a problem of the file as a whole (missing, a directory, an option
+     * that selects nothing) has no position: no made-up 0:0 */
+    const char *file = d->file[0] ? d->file : a->source;
+    if (d->line > 0)
+        ui_putf(w, y++, 1, cols - 2, "%s:%d:%d: error %s", file, d->line, d->col, d->code);
+    else
+        ui_putf(w, y++, 1, cols - 2, "%s: error %s", file, d->code);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     y += ui_wrap(w, y, 3, cols - 4, rows - y - 3, d->message);
     if (d->hint[0])
@@ -195,9 +200,10 @@ static void schedule_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         return;
     }
     size_t n = a->draft ? ms_draft_count(a->draft) : ms_recipe_count(a->rec);
-    ui_putf(w, 0, 1, cols - 2, "Recipe %s: %zu modifier%s%s%s", a->source, n, n == 1 ? "" : "s",
+    ui_putf(w, 0, 1, cols - 2, "Recipe %s: %zu modifier%s%s%s%s%s", a->source, n, n == 1 ? "" : "s",
             a->draft && ms_draft_dirty(a->draft) ? " [modified]" : "",
-            a->sim_stale ? " (errors: not simulated)" : "");
+            a->sim_stale ? " (errors: not simulated)" : "", a->read_only[0] ? "  " : "",
+            a->read_only);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     size_t nd = diag_count(a);
     int pane = nd ? (int)(nd + 1 < (size_t)rows / 3 ? nd + 1 : (size_t)rows / 3) : 0;
@@ -418,14 +424,8 @@ static ui_result schedule_command(app *a, void *state, ms_cmd cmd)
     if (!a->draft) {
         if (!is_edit_command(cmd))
             return UI_UNHANDLED;
-        if (cmd == MS_CMD_EDIT && a->sim) {
-            app_show(a, schedule_view.enter); /* read-only: Enter opens the selection */
-            return UI_REDRAW_ALL;
-        }
         app_message(a, true, "%s",
-                    a->fixed_calls ? "a scenario's recipe is read-only: open the "
-                                     "recipe file itself to edit it"
-                                   : "nothing to edit: the recipe did not load");
+                    a->read_only[0] ? a->read_only : "nothing to edit: the recipe did not load");
         return UI_REDRAW;
     }
     if (s->picking)

@@ -233,6 +233,47 @@ def test_scenario_file_runs_its_own_calls(modsim, src):
         t.close()
 
 
+def test_read_only_schedules_say_so(modsim, src):
+    """Issue 12: a scenario's recipe and a --stage run are read-only: the
+    Schedule says so, its status line offers no editing keys, and e explains
+    instead of jumping away; a load problem without a position shows none."""
+    scenario = os.path.join(src, "samples", "scenarios", "demo.yaml")
+    demo = os.path.join(src, "samples", "recipes", "demo.yaml")
+    for args, reason in ((["tui", scenario], "read-only: a scenario's recipe"),
+                         (["tui", "--stage", "train", demo], "read-only: stage 'train' only")):
+        t = Tmux(modsim, args, width=110)
+        try:
+            t.wait("call 0/")
+            t.keys("1")
+            screen = t.wait(reason)
+            status = screen.splitlines()[-1]
+            assert "e edit" not in status and "w save" not in status, status
+            t.keys("e")
+            screen = t.wait("Recipe ")
+            assert reason in screen.splitlines()[-2], screen
+            t.keys("q")
+            expect_restored(t, 0)
+        finally:
+            t.close()
+    t = Tmux(modsim, ["tui", "--stage", "train", demo], width=110)
+    try:
+        screen = t.wait("call 0/8")
+        assert "MagnitudePruningModifier" in screen and "SmoothQuant" not in screen, screen
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    t = Tmux(modsim, ["tui", "--stage", "nosuch", demo], width=110)
+    try:
+        screen = t.wait("error E-STAGE")
+        assert ":0:0" not in screen, screen
+        line_with(screen, "demo.yaml: error E-STAGE")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def test_sigterm_restores_the_terminal(modsim, src):
     t = Tmux(modsim, INTENDED)
     try:
