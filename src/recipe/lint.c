@@ -966,7 +966,7 @@ static void lint_stages(lctx *c, const ms_node *root, const char *filter)
                 ms_recipe_stage_count(c->r), oneshot ? "oneshot()" : "the lifecycle",
                 oneshot ? "gives each its own calibration pass in recipe order"
                         : "sends every event to all of them");
-            ms_diag_hint(d, "select one stage (modsim --stage NAME; upstream "
+            ms_diag_hint(d, "select one stage (--stage NAME here, in the TUI too; upstream "
                             "oneshot(..., stage=NAME)) or merge them");
         }
     }
