@@ -49,7 +49,13 @@ static void explain_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     ui_putf(w, y + 1, x, width, "start %s  end %s  update %s  (%s-driven)", s, en, u,
             ms_modifier_type_drive(ms_modifier_type_of(mod)) == MS_DRIVE_CALIBRATION ? "calibration"
                                                                                      : "training");
-    ui_putf(w, y + 2, x, width, "%s%s", text, a->call_follows ? "  (the last run)" : "");
+    /* where the call lies against the run's position: Explain re-simulates
+     * calls not run yet, and says so */
+    size_t pos = ms_sim_position(a->sim);
+    const char *where = call >= pos ? "  (not run yet: Explain shows what it would do)"
+                        : a->call_follows && call + 1 == pos ? "  (the last call run)"
+                                                             : "  (already run)";
+    ui_putf(w, y + 2, x, width, "%s%s", text, where);
     y += 3;
     ui_hline(a, w, y++, 0, cols);
 

@@ -291,7 +291,13 @@ static void no_start_reason(const ms_modifier *m, double index, char *buf, size_
 {
     char a[32], b[32];
     if (!m->start.set)
-        snprintf(buf, cap, "start is None, so events never start it");
+        /* only the training rule reads start: calibration events start
+         * calibration types at 0.12 and every type at 0.13 */
+        snprintf(buf, cap, "start is None, so batch_start never starts it%s",
+                 m->upstream == MS_UPSTREAM_0_13 ? " (calibration_start does, in a calibration run)"
+                 : m->type->drive == MS_DRIVE_CALIBRATION
+                     ? " (calibration_epoch_start does, in a calibration run)"
+                     : "");
     else if (m->start.value > index)
         snprintf(buf, cap, "start %s > index %g", bound_text(m->start, a, sizeof a), index);
     else
@@ -411,8 +417,12 @@ ms_rule ms_modifier_explain(const ms_modifier *m, const ms_event *ev, char *buf,
         return m->started ? MS_RULE_UPDATE : MS_RULE_START;
     }
     if (ended) {
-        snprintf(buf, cap, "%s%s; after the end only on_event runs", pre,
-                 m->ended ? "already ended" : "ended");
+        if (m->ended)
+            snprintf(buf, cap, "already ended: after its end a modifier runs only on_event");
+        else
+            /* only 0.12's calibration on_event ends a modifier here: `pre` says so */
+            snprintf(buf, cap, "%.*s -> on_end; no on_update after the end",
+                     (int)(strlen(pre) > 2 ? strlen(pre) - 2 : 0), pre);
         return m->ended ? MS_RULE_IDLE : (started ? MS_RULE_END : MS_RULE_END_UNSTARTED);
     }
     if (v013)

@@ -757,22 +757,21 @@ ms_status ms_sim_explain(ms_sim *sim, size_t modifier, size_t call, ms_sim_expla
     ms_lifecycle_set_sink(sim->scratch, NULL);
     out->flags_after = ms_record_flags(mod);
     out->reached = true;
-    for (size_t i = 0; i < c.n; i++)
-        if (c.recs[i].modifier == (int)modifier)
-            out->hooks |= 1u << c.recs[i].hook;
+    /* the hooks in the order they ran (each named once), as the trace and
+     * the Stepper's log list them */
+    const char *sep = " ";
+    snprintf(out->outcome, sizeof out->outcome, "ran");
+    for (size_t i = 0; i < c.n; i++) {
+        if (c.recs[i].modifier != (int)modifier || (out->hooks & (1u << c.recs[i].hook)))
+            continue;
+        out->hooks |= 1u << c.recs[i].hook;
+        append(out->outcome, sizeof out->outcome, "%s%s", sep, ms_hook_name(c.recs[i].hook));
+        sep = ", ";
+    }
     free(c.recs);
     if (c.failed)
         return MS_ERR_NOMEM;
-
-    if (out->hooks) {
-        snprintf(out->outcome, sizeof out->outcome, "ran");
-        const char *sep = " ";
-        for (int h = 0; h < MS_HOOK_COUNT; h++)
-            if (out->hooks & (1u << h)) {
-                append(out->outcome, sizeof out->outcome, "%s%s", sep, ms_hook_name((ms_hook)h));
-                sep = ", ";
-            }
-    } else {
+    if (!out->hooks) {
         snprintf(out->outcome, sizeof out->outcome, "ran no hook");
     }
     if (st == MS_ERR_RAISED) {

@@ -569,6 +569,31 @@ def test_go_to_a_call_search_and_unknown_keys(modsim, src):
         t.close()
 
 
+def test_explain_says_where_the_call_lies(modsim, src):
+    """Issue 12: before anything ran Explain does not say "the last run"; a
+    call picked then left behind by a restart is "not run yet"; hooks are
+    listed in the order they ran."""
+    t = Tmux(modsim, INTENDED, width=100, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys("4")
+        t.wait("(not run yet: Explain shows what it would do)")
+        t.keys("2", "t", "t")
+        t.wait("0 MagnitudePruningModifier started")
+        t.keys("4")
+        screen = t.wait("(the last call run)")
+        line_with(screen, "ran on_event, on_start, on_update")
+        t.keys("h")
+        t.wait("(already run)")
+        t.keys("r")
+        t.wait("call 0/48")
+        t.wait("(not run yet: Explain shows what it would do)")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def main():
     modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
     wanted = sys.argv[3:]
