@@ -243,8 +243,8 @@ static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
     }
     if (changed) {
         app_rebuild(a);
-        app_message(a, false, "%zu calls generated; back at the start",
-                    a->sim ? ms_sim_call_count(a->sim) : 0);
+        app_message(a, false, "%zu calls generated; %s", a->sim ? ms_sim_call_count(a->sim) : 0,
+                    a->kept_note[0] ? a->kept_note : "at the start");
     }
     return UI_REDRAW_ALL;
 }

@@ -594,6 +594,37 @@ def test_explain_says_where_the_call_lies(modsim, src):
         t.close()
 
 
+def test_edits_keep_the_position(modsim, src):
+    """Issue 12: an edit of the recipe or a change of the clock re-simulates
+    to the same call and says what moved there, instead of going back to 0."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+        demo = f.read()
+    with open(path, "w") as f:
+        f.write(demo)
+    t = Tmux(modsim, INTENDED + [path], width=160, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys(":", "3", "0", "Enter")
+        t.wait("call 30/48")
+        # the pruning modifier now ends at index 2 instead of running on
+        t.keys("1", "e", "Enter", "C-u", "9", "Enter", "Escape")
+        screen = t.wait("kept call 30/48 (re-simulated)")
+        assert "call 30/48" in screen, screen
+        t.keys("3", "i", "i")
+        screen = t.wait("calls generated; kept call 30/")
+        assert "back at the start" not in screen, screen
+        t.keys("1", "u")
+        screen = t.wait("undone: set start")
+        line_with(screen, "kept call 30/48")
+        t.keys("q", "n")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
 def main():
     modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
     wanted = sys.argv[3:]
