@@ -1,8 +1,10 @@
 #include "model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../util/text.h"
 #include "model_impl.h"
@@ -441,6 +443,39 @@ ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag)
     ms_model_spec spec;
     ms_status st = ms_model_spec_load(spec_path, &spec, diag);
     return st == MS_OK ? ms_model_new(&spec, out, diag) : st;
+}
+
+extern const char ms_model_bundled_tiny[], ms_model_bundled_small[];
+
+static const char open_hint[] =
+    "--model takes tiny, small, a model spec YAML file or a Hugging Face checkpoint directory";
+
+ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag)
+{
+    const char *bundled = !strcmp(what, "tiny")    ? ms_model_bundled_tiny
+                          : !strcmp(what, "small") ? ms_model_bundled_small
+                                                   : NULL;
+    if (bundled) {
+        char file[64];
+        snprintf(file, sizeof file, "samples/models/%s.yaml", what);
+        ms_model_spec spec;
+        ms_status st = ms_model_spec_parse(bundled, strlen(bundled), file, &spec, diag);
+        return st == MS_OK ? ms_model_new(&spec, out, diag) : st;
+    }
+    struct stat sb;
+    if (!*what || stat(what, &sb) != 0) {
+        ms_diag_set(diag, MS_ERR_IO, "E-IO", what, 0, 0, "no model '%s': %s", what,
+                    *what ? strerror(errno) : "the name is empty");
+        ms_diag_hint(diag, "%s", open_hint);
+        return MS_ERR_IO;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        ms_diag_set(diag, MS_ERR_IO, "E-IO", what, 0, 0,
+                    "is a directory: this modsim reads model spec files only");
+        ms_diag_hint(diag, "--model takes tiny, small or a model spec YAML file");
+        return MS_ERR_IO;
+    }
+    return ms_model_load(what, out, diag);
 }
 
 void ms_model_free(ms_model *model)

@@ -66,6 +66,12 @@ ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag)
 /* ms_model_spec_load + ms_model_new. */
 ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag);
 
+/* The model a run uses, from what the user typed after --model: "tiny" or
+ * "small" (the bundled specs of samples/models/, compiled in), a model spec
+ * YAML file, or a Hugging Face checkpoint directory (config.json and
+ * safetensors weights). Anything else is an error that lists these. */
+ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag);
+
 void ms_model_free(ms_model *model);
 
 const ms_model_spec *ms_model_get_spec(const ms_model *model);
