@@ -448,7 +448,7 @@ ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag)
 extern const char ms_model_bundled_tiny[], ms_model_bundled_small[];
 
 static const char open_hint[] =
-    "--model takes tiny, small, a model spec YAML file or a Hugging Face checkpoint directory";
+    "--model takes tiny, small or a model spec YAML file";
 
 ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag)
 {
@@ -526,6 +526,13 @@ void ms_model_weight_write(ms_model *model, size_t module, const float *src)
 {
     ms_module *mod = &model->modules[module];
     memcpy(mod->weight, src, ms_module_numel(mod) * sizeof *src);
+}
+
+const char *ms_model_weight_dtype(const ms_model *model, size_t module)
+{
+    (void)model;
+    (void)module;
+    return "F32";
 }
 
 bool ms_model_find(const ms_model *model, const char *name, size_t *index)

@@ -94,6 +94,10 @@ void ms_model_weight_read(const ms_model *model, size_t module, float *dst);
  * write pruned or quantized weights through it. */
 void ms_model_weight_write(ms_model *model, size_t module, const float *src);
 
+/* The safetensors name of the dtype module `module`'s weight is stored in
+ * ("F32", "BF16", "F16"); the module must have a weight. */
+const char *ms_model_weight_dtype(const ms_model *model, size_t module);
+
 /* Number of weight values of a module (0 when it has no weight). */
 size_t ms_module_numel(const ms_module *module);
 
