@@ -651,6 +651,35 @@ def test_edits_keep_the_position(modsim, src):
         os.unlink(path)
 
 
+def test_unclosed_bracket_then_reload_after_fixing(modsim, src):
+    """Issue 12: an unclosed '[' is shown on its own line (libyaml notices it
+    a line later); after fixing the file in another editor, R reloads it."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(path, "w") as f:
+        f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n"
+                "      targets: [Linear\n      scheme: W4A16\n")
+    t = Tmux(modsim, [path], width=100, height=30)
+    try:
+        screen = t.wait("did not load")
+        line_with(screen, "%s:4:16: error E-YAML" % path)
+        line_with(screen, "the '[' here is not closed")
+        line_with(screen, "    4 |       targets: [Linear")
+        with open(path, "w") as f:
+            f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n"
+                    "      targets: [Linear]\n      scheme: W4A16\n")
+        t.keys("R")
+        t.wait("reloaded %s" % path)
+        t.wait("call 0/")
+        t.keys("2")
+        t.wait("0 GPTQModifier")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
 def main():
     modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
     wanted = sys.argv[3:]
