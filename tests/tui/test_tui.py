@@ -635,9 +635,11 @@ def test_edits_keep_the_position(modsim, src):
         t.keys(":", "3", "0", "Enter")
         t.wait("call 30/48")
         # the pruning modifier now ends at index 2 instead of running on
-        t.keys("1", "e", "Enter", "C-u", "9", "Enter", "Escape")
+        t.keys("1", "e", "Enter", "C-u", "9", "Enter")
         screen = t.wait("kept call 30/48 (re-simulated)")
         assert "call 30/48" in screen, screen
+        t.keys("Escape")
+        t.wait("5 Help")
         t.keys("3", "i", "i")
         screen = t.wait("calls generated; kept call 30/")
         assert "back at the start" not in screen, screen
