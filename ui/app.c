@@ -207,6 +207,10 @@ void app_rebuild(app *a)
 {
     if (!a->rec || a->fixed_calls)
         return;
+    if (!a->sim && a->sim_stale) {
+        app_message(a, true, "not simulated: the recipe has errors (1: Schedule, E lists them)");
+        return;
+    }
     ms_call *calls;
     size_t n;
     ms_diag diag;
@@ -249,6 +253,37 @@ static void open_schedule(app *a, const char *path)
         snprintf(a->save_path, sizeof a->save_path, "%s", path);
     else
         snprintf(a->save_path, sizeof a->save_path, "%.*s.yaml", keep, path);
+}
+
+/* A recipe upstream would refuse (an unknown field, a wrong type) but whose
+ * stages and modifiers read: the Schedule opens on it so the errors can be
+ * fixed in place; nothing is simulated until none is left. */
+static bool open_with_errors(app *a, const char *path)
+{
+    ms_recipe *r = NULL;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_recipe_load_file(path, NULL, &r, &diag) != MS_OK)
+        return false;
+    a->recipe = r;
+    a->rec = r;
+    open_schedule(a, path);
+    if (!a->draft) {
+        ms_recipe_free(r);
+        a->recipe = NULL;
+        a->rec = NULL;
+        return false;
+    }
+    a->sim_stale = true;
+    a->view = VIEW_SCHEDULE;
+    size_t errors = 0;
+    for (size_t i = 0; i < ms_draft_diag_count(a->draft); i++)
+        errors += ms_draft_diag_at(a->draft, i)->diag.severity == MS_SEV_ERROR;
+    app_message(a, true,
+                "%zu error%s upstream would refuse (E lists them): fix them here; the run is "
+                "simulated once none is left",
+                errors, errors == 1 ? "" : "s");
+    return true;
 }
 
 /* Each screen's private state, zeroed, then its open. */
@@ -312,6 +347,8 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
                                         &diags);
         keep_first_error(a, st, &diags);
         a->rec = a->recipe;
+        if (st == MS_ERR_INVALID && !stage && open_with_errors(a, path))
+            return;
     }
     if (st != MS_OK) {
         a->rec = NULL;
@@ -600,7 +637,10 @@ static void stop_explore(app *a)
 void app_run(app *a, ms_goal goal, size_t target)
 {
     if (!a->sim) {
-        app_message(a, true, "nothing to run: the recipe did not load");
+        app_message(a, true,
+                    a->rec ? "nothing to run: the recipe has errors, not simulated (1: "
+                             "Schedule, E lists them)"
+                           : "nothing to run: the recipe did not load");
         return;
     }
     take_back(a);

@@ -91,7 +91,9 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
     stepper_state *s = state;
     if (!a->sim) {
-        ui_put(w, 0, 1, cols - 2, "Nothing to run: the recipe did not load (1: Schedule).");
+        ui_put(w, 0, 1, cols - 2,
+               a->rec ? "Not simulated: the recipe has errors (1: Schedule lists them)."
+                      : "Nothing to run: the recipe did not load (1: Schedule).");
         return;
     }
     const ms_pipeline_config *c = &a->cfg;
