@@ -1,4 +1,4 @@
-/* modsim run RECIPE --model M: the run `modsim trace` shows, acting on a
+/* modsim run RECIPE [--model M]: the run `modsim trace` shows, acting on a
  * model: the same calls, with the model-backed world doing each modifier's
  * work where upstream does it. Prints what started and ended at each call,
  * a table of the Linear modules after the run and the model against the
@@ -21,10 +21,11 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: modsim run RECIPE --model SPEC.yaml [--stage S] [--threads N] [--calib BxS]\n"
+            "usage: modsim run RECIPE [--model M] [--stage S] [--threads N] [--calib BxS]\n"
             "                  [--seed N] [--format text|json] [--save-weights OUT.safetensors]\n"
             "                  [RUN OPTIONS]\n"
-            "  --model SPEC.yaml  the model the run acts on (samples/models/tiny.yaml)\n"
+            "  --model M          the model the run acts on: tiny (default), small, a model\n"
+            "                     spec YAML or a Hugging Face checkpoint directory\n"
             "  --threads N        kernel and forward threads, the caller included (default 1;\n"
             "                     results do not depend on it)\n"
             "  --calib BxS        calibration tokens: B random sequences of S tokens\n"
@@ -192,7 +193,7 @@ static int run(const run_args *a)
     ms_status st =
         ms_recipe_load_checked_for(NULL, a->recipe, a->stage, MS_CHECK_RUN, &lrun, &r, &diags);
     if (st == MS_OK)
-        st = ms_model_load(a->model, &model, &diag);
+        st = ms_model_open(a->model, &model, &diag);
     ms_pipeline_config cfg = ms_pipeline_defaults();
     if (st == MS_OK) {
         long long layers = ms_model_get_spec(model)->num_layers;
@@ -295,7 +296,8 @@ done:
 int ms_cmd_run(int argc, char **argv)
 {
     const char *who = "modsim run", *v;
-    run_args a = {.opts = ms_run_options_defaults(), .world = ms_world_model_defaults()};
+    run_args a = {
+        .model = "tiny", .opts = ms_run_options_defaults(), .world = ms_world_model_defaults()};
     bool options_end = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -369,10 +371,8 @@ int ms_cmd_run(int argc, char **argv)
             return 2;
         }
     }
-    if (!a.recipe || !a.model) {
-        fprintf(stderr, "%s: %s\n", who,
-                !a.recipe ? "which recipe? (modsim run RECIPE --model SPEC.yaml)"
-                          : "which model? (--model samples/models/tiny.yaml)");
+    if (!a.recipe) {
+        fprintf(stderr, "%s: which recipe? (modsim run RECIPE [--model M])\n", who);
         usage(stderr);
         return 2;
     }
