@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../history/history.h"
 #include "../recipe/export.h"
 #include "../scenario/scenario.h"
 #include "../trace/trace.h"
@@ -21,7 +22,12 @@ static void usage(FILE *out)
                  "       (--upstream wins over the scenario's upstream: key)\n"
                  "       modsim trace RECIPE [--stage S] [RUN OPTIONS] [--emit-scenario FILE]\n"
                  "  --emit-scenario FILE  write the run as a scenario file (which traces the\n"
-                 "                        same) instead of tracing it\n");
+                 "                        same) instead of tracing it\n"
+                 "  --record              keep the run in the history ($MODSIM_HISTORY, else\n"
+                 "                        $XDG_STATE_HOME/modsim/history.db, else\n"
+                 "                        ~/.local/state/modsim/history.db)\n"
+                 "  --history PATH        keep the run in the history at PATH\n"
+                 "  --no-history          keep nothing (wins over --record and --history)\n");
     ms_run_options_usage(out);
 }
 
@@ -42,25 +48,91 @@ static void report(ms_diag_list *diags, ms_status st, const char *file)
     ms_diag_list_free(diags);
 }
 
-/* Runs `calls` on `lc`, the trace on stdout. */
-static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n)
+/* The history file a run is recorded to; NULL: none. */
+typedef struct recording {
+    const char *path;
+    char buf[1024];
+} recording;
+
+/* A history that cannot be used turns recording off for this run, with one
+ * warning: the run itself goes on. */
+static void history_warning(const ms_diag *diag)
+{
+    ms_diag w = *diag;
+    w.severity = MS_SEV_WARNING;
+    ms_diag_print(&w, stderr);
+    fprintf(stderr, "modsim trace: the run goes on without history\n");
+}
+
+/* Starts recording the run in `rec`'s history; NULL when it is off or the
+ * history cannot be used (said once). */
+static ms_history_run *record_begin(const recording *rec, const ms_history_settings *s,
+                                    const ms_lifecycle *lc, ms_history **h)
+{
+    *h = NULL;
+    if (!rec || !rec->path)
+        return NULL;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_history_run *run = NULL;
+    ms_status st = ms_history_open(rec->path, true, h, &diag);
+    if (st == MS_OK)
+        st = ms_history_run_begin(*h, s, lc, &run, &diag);
+    if (st != MS_OK) {
+        history_warning(&diag);
+        ms_history_close(*h);
+        *h = NULL;
+    }
+    return run;
+}
+
+/* Runs `calls` on `lc`, the trace on stdout, recorded as `rec` says. */
+static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n,
+                       const recording *rec, const ms_history_settings *settings)
 {
     ms_trace *trace = NULL;
     ms_runner *runner = NULL;
     ms_lifecycle_set_upstream(lc, upstream);
-    if (ms_trace_new(stdout, &trace) != MS_OK ||
-        ms_runner_new(lc, ms_trace_sink(trace), &runner) != MS_OK) {
+    ms_history *history;
+    ms_history_run *run = record_begin(rec, settings, lc, &history);
+    ms_sink sinks[2];
+    ms_fanout fan = {sinks, 0};
+    ms_sink fan_sink;
+    if (ms_trace_new(stdout, &trace) == MS_OK) {
+        sinks[fan.count++] = *ms_trace_sink(trace);
+        if (run)
+            sinks[fan.count++] = ms_history_run_sink(run);
+        fan_sink = ms_fanout_sink(&fan);
+    }
+    if (!trace || ms_runner_new(lc, run ? &fan_sink : ms_trace_sink(trace), &runner) != MS_OK) {
         fprintf(stderr, "modsim: out of memory\n");
         if (trace)
             ms_trace_free(trace);
+        if (run)
+            ms_history_run_end(run, MS_HISTORY_FAILED, &(ms_diag){0});
+        ms_history_close(history);
         return 2;
     }
     ms_trace_set_upstream(trace, upstream);
+    bool raised_any = false;
     for (size_t i = 0; i < n; i++) {
         ms_raise raised;
-        ms_runner_call(runner, &calls[i], i, &raised);
+        if (ms_runner_call(runner, &calls[i], i, &raised) == MS_ERR_RAISED)
+            raised_any = true;
     }
     ms_runner_free(runner);
+    if (run) {
+        ms_diag diag;
+        ms_diag_clear(&diag);
+        if (ms_history_run_end(run, raised_any ? MS_HISTORY_FAILED : MS_HISTORY_COMPLETED, &diag) !=
+            MS_OK) {
+            diag.severity = MS_SEV_WARNING;
+            ms_diag_print(&diag, stderr);
+            fprintf(stderr, "modsim trace: the history keeps the run as interrupted, with the "
+                            "calls written before this\n");
+        }
+    }
+    ms_history_close(history);
     if (ms_trace_free(trace) != MS_OK) {
         fprintf(stderr, "modsim: writing the trace failed\n");
         return 1;
@@ -68,7 +140,34 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
     return 0;
 }
 
-static int trace_scenario(const char *path, const ms_upstream *upstream)
+/* The file as the user wrote it, for the history; NULL when it cannot be
+ * read again (the run is then kept without it). */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char buf[8192];
+    size_t got;
+    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, mem);
+    bool ok = mem && !ferror(f);
+    if (mem && fclose(mem) != 0)
+        ok = false;
+    fclose(f);
+    if (!ok || strlen(text) != len) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag);
+
+static int trace_scenario(const char *path, const ms_upstream *upstream, const recording *rec)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -89,7 +188,36 @@ static int trace_scenario(const char *path, const ms_upstream *upstream)
     size_t n = ms_scenario_call_count(sc);
     /* the scenario keeps its calls in one array */
     ms_lifecycle_set_calibration_data(lc, ms_scenario_calibration_data(sc));
-    int rc = trace_calls(lc, ms_scenario_upstream(sc), n ? ms_scenario_call_at(sc, 0) : NULL, n);
+    const ms_call *calls = n ? ms_scenario_call_at(sc, 0) : NULL;
+    ms_history_settings hs = {.modsim_version = MODSIM_VERSION,
+                              .profile = ms_upstream_name(ms_scenario_upstream(sc)),
+                              .recipe_path = path,
+                              .pipeline = "scenario",
+                              .clock = "the scenario's calls",
+                              .index_upstream = ms_scenario_index_mode(sc) == MS_INDEX_UPSTREAM,
+                              .calibration_data = ms_scenario_calibration_data(sc),
+                              .threads = 1};
+    /* the clock a scenario gives its events, for writing it out again */
+    for (size_t i = 0; i < n; i++)
+        if (calls[i].event.epoch_based || calls[i].event.batches_per_step) {
+            hs.steps_per_epoch = calls[i].event.epoch_based ? calls[i].event.steps_per_epoch : 0;
+            hs.batches_per_step = calls[i].event.batches_per_step;
+            break;
+        }
+    char *text = NULL, *replay = NULL;
+    if (rec && rec->path) {
+        text = read_text(path);
+        ms_diag ignored;
+        if (recipe_text(ms_scenario_recipe(sc), &replay, &ignored) != MS_OK) {
+            free(replay);
+            replay = NULL;
+        }
+        hs.recipe_text = text;
+        hs.replay_recipe = replay;
+    }
+    int rc = trace_calls(lc, ms_scenario_upstream(sc), calls, n, rec, &hs);
+    free(text);
+    free(replay);
     ms_lifecycle_free(lc);
     ms_scenario_free(sc);
     return rc;
@@ -164,7 +292,7 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
 }
 
 static int trace_recipe(const char *path, const char *stage, const ms_run_options *opts,
-                        const char *emit)
+                        const char *emit, const recording *rec)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -194,7 +322,35 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
         rc = emit_scenario(emit, r, &cfg, calls, n);
     else {
         ms_lifecycle_set_calibration_data(lc, ms_pipeline_has_calibration_data(&cfg));
-        rc = trace_calls(lc, cfg.upstream, calls, n);
+        char what[256];
+        ms_pipeline_describe(&cfg, what, sizeof what);
+        ms_history_settings hs = {
+            .modsim_version = MODSIM_VERSION,
+            .profile = ms_upstream_name(cfg.upstream),
+            .recipe_path = path,
+            .stage = stage,
+            .pipeline = cfg.epochs ? "training loop" : ms_pipeline_name(cfg.calibration),
+            .clock = what,
+            .index_upstream = cfg.index_mode == MS_INDEX_UPSTREAM,
+            .steps_per_epoch = cfg.epoch_index ? cfg.steps_per_epoch : 0,
+            .batches_per_step = cfg.batches_per_step,
+            .calibration_data = ms_pipeline_has_calibration_data(&cfg),
+            .threads = 1,
+        };
+        char *text = NULL, *replay = NULL;
+        if (rec && rec->path) {
+            text = read_text(path);
+            ms_diag ignored;
+            if (recipe_text(r, &replay, &ignored) != MS_OK) {
+                free(replay);
+                replay = NULL;
+            }
+            hs.recipe_text = text;
+            hs.replay_recipe = replay;
+        }
+        rc = trace_calls(lc, cfg.upstream, calls, n, rec, &hs);
+        free(text);
+        free(replay);
     }
     free(calls);
     ms_lifecycle_free(lc);
@@ -206,7 +362,8 @@ int ms_cmd_trace(int argc, char **argv)
 {
     const char *who = "modsim trace", *file = NULL, *stage = NULL, *emit = NULL, *v;
     ms_run_options opts = ms_run_options_defaults();
-    bool run_option = false, options_end = false;
+    bool run_option = false, options_end = false, record = false, no_history = false;
+    recording rec = {.path = NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = options_end || a[0] != '-'
@@ -232,6 +389,15 @@ int ms_cmd_trace(int argc, char **argv)
             if (!v)
                 return 2;
             stage = v;
+        } else if (!strcmp(a, "--record")) {
+            record = true;
+        } else if (!strcmp(a, "--no-history")) {
+            no_history = true;
+        } else if (ms_args_option(argc, argv, &i, "--history", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            record = true;
+            rec.path = v;
         } else if (ms_args_option(argc, argv, &i, "--emit-scenario", &v, who, stderr)) {
             if (!v)
                 return 2;
@@ -246,6 +412,24 @@ int ms_cmd_trace(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (no_history || !record)
+        rec.path = NULL;
+    else if (!rec.path) {
+        if (ms_history_default_path(rec.buf, sizeof rec.buf))
+            rec.path = rec.buf;
+        else
+            fprintf(stderr,
+                    "%s: warning: no history file (set MODSIM_HISTORY, XDG_STATE_HOME "
+                    "or HOME, or use --history PATH): the run goes on without history\n",
+                    who);
+    }
+    if (emit && rec.path) {
+        fprintf(stderr,
+                "%s: --emit-scenario writes the run out instead of running it: there "
+                "is no run to --record\n",
+                who);
+        return 2;
+    }
     /* a file that is neither gets the scenario loader's message, as before */
     if (ms_scenario_sniff(file) != MS_FILE_RECIPE) {
         if ((run_option && !opts.upstream_given) || stage || emit) {
@@ -256,7 +440,7 @@ int ms_cmd_trace(int argc, char **argv)
                     file);
             return 2;
         }
-        return trace_scenario(file, opts.upstream_given ? &opts.cfg.upstream : NULL);
+        return trace_scenario(file, opts.upstream_given ? &opts.cfg.upstream : NULL, &rec);
     }
-    return trace_recipe(file, stage, &opts, emit);
+    return trace_recipe(file, stage, &opts, emit, &rec);
 }
