@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "draw.h"
 #include "recipe/lint.h"
 
 static const view_ops *const views[] = {
@@ -125,17 +126,60 @@ static void start_explore(app *a)
     a->job = JOB_EXPLORE;
 }
 
-/* Makes `sim` the session; keeps breakpoints that still apply. */
+/* After a rebuild the new session goes to the call the old one was at, so an
+ * edit never sends the user back to call 0; kept_note says where and which
+ * modifiers' state there differs from before the edit. */
+static void keep_position(app *a, ms_sim *old, ms_sim *sim)
+{
+    a->kept_note[0] = '\0';
+    size_t pos = old ? ms_sim_position(old) : 0;
+    if (!pos)
+        return;
+    size_t n = ms_sim_call_count(sim);
+    size_t target = pos < n ? pos : n;
+    ms_sim_run(sim, MS_GOAL_SEEK, target);
+    int len = snprintf(a->kept_note, sizeof a->kept_note, "kept call %zu/%zu (re-simulated)",
+                       ms_sim_position(sim), n);
+    if (target < pos)
+        len += snprintf(a->kept_note + len, sizeof a->kept_note - (size_t)len,
+                        ", the last: the run now has fewer calls");
+    size_t mods = ms_sim_modifier_count(sim), old_mods = ms_sim_modifier_count(old), moved = 0;
+    for (size_t m = 0; m < mods && m < old_mods; m++) {
+        unsigned now = ms_sim_flags(sim, m), was = ms_sim_flags(old, m);
+        if (now == was)
+            continue;
+        if (++moved > 2)
+            continue;
+        char now_text[64], was_text[64];
+        ui_flags_text(now, now_text, sizeof now_text);
+        ui_flags_text(was, was_text, sizeof was_text);
+        if ((size_t)len < sizeof a->kept_note)
+            len +=
+                snprintf(a->kept_note + len, sizeof a->kept_note - (size_t)len,
+                         "; %zu %s now %s, was %s", m, app_modifier_type(a, m), now_text, was_text);
+    }
+    if ((size_t)len < sizeof a->kept_note && moved > 2)
+        snprintf(a->kept_note + len, sizeof a->kept_note - (size_t)len, "; %zu more moved",
+                 moved - 2);
+    else if ((size_t)len < sizeof a->kept_note && !moved && mods == old_mods)
+        snprintf(a->kept_note + len, sizeof a->kept_note - (size_t)len,
+                 "; no modifier's state differs there");
+}
+
+/* Makes `sim` the session; keeps breakpoints that still apply and the
+ * position. */
 static void install_sim(app *a, ms_sim *sim)
 {
     ui_worker_take(&a->worker); /* the old session's job ends with it */
     ms_sim *old = a->sim;
     for (size_t i = 0; old && i < ms_sim_break_count(old); i++)
         ms_sim_break_add(sim, ms_sim_break_at(old, i));
+    keep_position(a, old, sim);
     ms_sim_free(old);
     a->sim = sim;
     a->job = JOB_NONE;
-    a->call_sel = 0;
+    size_t pos = ms_sim_position(sim);
+    a->call_sel = pos ? pos - 1 : 0;
     a->call_follows = true;
     notify(a, UI_SESSION_NEW);
     app_select(a, a->selected);
@@ -163,6 +207,10 @@ void app_rebuild(app *a)
 {
     if (!a->rec || a->fixed_calls)
         return;
+    if (!a->sim && a->sim_stale) {
+        app_message(a, true, "not simulated: the recipe has errors (1: Schedule, E lists them)");
+        return;
+    }
     ms_call *calls;
     size_t n;
     ms_diag diag;
@@ -205,6 +253,37 @@ static void open_schedule(app *a, const char *path)
         snprintf(a->save_path, sizeof a->save_path, "%s", path);
     else
         snprintf(a->save_path, sizeof a->save_path, "%.*s.yaml", keep, path);
+}
+
+/* A recipe upstream would refuse (an unknown field, a wrong type) but whose
+ * stages and modifiers read: the Schedule opens on it so the errors can be
+ * fixed in place; nothing is simulated until none is left. */
+static bool open_with_errors(app *a, const char *path)
+{
+    ms_recipe *r = NULL;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_recipe_load_file(path, NULL, &r, &diag) != MS_OK)
+        return false;
+    a->recipe = r;
+    a->rec = r;
+    open_schedule(a, path);
+    if (!a->draft) {
+        ms_recipe_free(r);
+        a->recipe = NULL;
+        a->rec = NULL;
+        return false;
+    }
+    a->sim_stale = true;
+    a->view = VIEW_SCHEDULE;
+    size_t errors = 0;
+    for (size_t i = 0; i < ms_draft_diag_count(a->draft); i++)
+        errors += ms_draft_diag_at(a->draft, i)->diag.severity == MS_SEV_ERROR;
+    app_message(a, true,
+                "%zu error%s upstream would refuse (E lists them): fix them here; the run is "
+                "simulated once none is left",
+                errors, errors == 1 ? "" : "s");
+    return true;
 }
 
 /* Each screen's private state, zeroed, then its open. */
@@ -268,6 +347,8 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
                                         &diags);
         keep_first_error(a, st, &diags);
         a->rec = a->recipe;
+        if (st == MS_ERR_INVALID && !stage && open_with_errors(a, path))
+            return;
     }
     if (st != MS_OK) {
         a->rec = NULL;
@@ -379,6 +460,11 @@ void app_schedule_changed(app *a, size_t m, const char *done)
     ms_recipe_free(old);
     a->sim_stale = false;
     app_select(a, m);
+    if (a->kept_note[0]) {
+        char done_text[sizeof a->message];
+        snprintf(done_text, sizeof done_text, "%s", a->message);
+        app_message(a, false, "%s; %s", done_text, a->kept_note);
+    }
 }
 
 bool app_save(app *a, const char *path)
@@ -551,7 +637,10 @@ static void stop_explore(app *a)
 void app_run(app *a, ms_goal goal, size_t target)
 {
     if (!a->sim) {
-        app_message(a, true, "nothing to run: the recipe did not load");
+        app_message(a, true,
+                    a->rec ? "nothing to run: the recipe has errors, not simulated (1: "
+                             "Schedule, E lists them)"
+                           : "nothing to run: the recipe did not load");
         return;
     }
     take_back(a);

@@ -82,6 +82,7 @@ struct app {
     ms_schema *schema;
     ms_draft *draft;
     bool sim_stale;      /* the schedule has errors: the session is of the last good one */
+    char kept_note[256]; /* where a rebuilt session kept the position, and what moved there */
     char save_path[512]; /* what `w` offers */
     /* the Schedule shows a modifier's form (its keys are MS_SCOPE_FORM); the
      * form itself is the Schedule's state (schedule.h) */

@@ -99,6 +99,7 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_FORM, 'h', MS_CMD_VALUE_PREV, false},
     {MS_SCOPE_FORM, MS_KEY_LEFT, MS_CMD_VALUE_PREV, false},
     {MS_SCOPE_FORM, 'x', MS_CMD_UNSET_FIELD, true},
+    {MS_SCOPE_FORM, 'R', MS_CMD_RENAME_FIELD, false},
     {MS_SCOPE_FORM, 'u', MS_CMD_UNDO, true},
     {MS_SCOPE_FORM, MS_KEY_CTRL('r'), MS_CMD_REDO, false},
     {MS_SCOPE_FORM, 'w', MS_CMD_SAVE, true},

@@ -113,7 +113,8 @@ typedef enum {
     X(MS_CMD_EDIT_FIELD, "edit", "edit the field's value (Enter keeps it, Esc drops it)")          \
     X(MS_CMD_VALUE_NEXT, "cycle", "next allowed value (enum, boolean)")                            \
     X(MS_CMD_VALUE_PREV, "", "previous allowed value")                                             \
-    X(MS_CMD_UNSET_FIELD, "unset", "remove the field: its default applies")
+    X(MS_CMD_UNSET_FIELD, "unset", "remove the field: its default applies")                        \
+    X(MS_CMD_RENAME_FIELD, "rename", "rename a misspelt field to the one meant, keeping its value")
 
 typedef enum {
 #define MS_CMD_ENUM(id, label, help) id,

@@ -69,6 +69,8 @@ static const command commands[] = {
      "report every problem of recipes"},
     {"kernel", ms_cmd_kernel, "kernel OP --in W --out OUT [opts]",
      "apply one kernel (prune, quant, gptq, sparsegpt, wanda) to a safetensors file"},
+    {"model", ms_cmd_model, "model show MODEL [--format json] | save MODEL -o OUT.safetensors",
+     "list a model's modules (name, class, shape, dtype) or write its weights"},
     {"export", ms_cmd_export, "export RECIPE [--stage S] [-o OUT]",
      "write a recipe in upstream layout"},
     {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",

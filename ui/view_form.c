@@ -30,6 +30,12 @@ static const ms_draft_diag *field_diag(const app *a, const schedule_state *s, co
     return NULL;
 }
 
+/* The field a misspelt one means, NULL for a known field or no near name. */
+static const char *meant_field(const app *a, const schedule_state *s, const ms_form_field *f)
+{
+    return f && !f->known ? ms_schema_field_nearest(a->schema, s->form.type, f->schema.name) : NULL;
+}
+
 static void check_edit(app *a, const schedule_state *s)
 {
     const ms_form_field *f = current(s);
@@ -104,6 +110,16 @@ void form_draw(app *a, schedule_state *s, WINDOW *w, int rows, int cols)
         y += ui_wrap(w, y, 1, cols - 2, 1, a->edit_diag.message);
         wattrset(w, ui_attr(a, ROLE_NORMAL));
         ui_wrap(w, y, 1, cols - 2, 1, a->edit_diag.hint);
+    } else if (f && !f->known) {
+        const char *meant = meant_field(a, s, f);
+        wattrset(w, ui_attr(a, ROLE_ERROR));
+        ui_putf(w, y++, 1, cols - 2, "%s: not a field of %s", f->schema.name, s->form.type);
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
+        if (meant)
+            ui_putf(w, y, 1, cols - 2, "R renames it to '%s', keeping the value; x removes it",
+                    meant);
+        else
+            ui_put(w, y, 1, cols - 2, "x removes it");
     } else if (f) {
         wattrset(w, ui_attr(a, ROLE_NORMAL));
         ui_putf(w, y++, 1, cols - 2, "%s: %s", f->schema.name, f->hint);
@@ -144,6 +160,38 @@ static bool set_field(app *a, schedule_state *s, const char *text)
     if (bad && bad->diag.severity == MS_SEV_ERROR)
         app_message(a, true, "%s: %s", ms_draft_undo_label(a->draft), bad->diag.message);
     return true;
+}
+
+/* A misspelt field renamed to the one meant, its value kept: one key for
+ * what validate's "did you mean" suggests. */
+static void rename_to_meant(app *a, schedule_state *s)
+{
+    const ms_form_field *f = current(s);
+    if (!f)
+        return;
+    const char *to = meant_field(a, s, f);
+    if (f->known || !to) {
+        app_message(a, true,
+                    f->known ? "%s is a field of %s: R renames only unknown fields"
+                             : "no field of %s is close to '%s': x removes it",
+                    f->known ? f->schema.name : s->form.type,
+                    f->known ? s->form.type : f->schema.name);
+        return;
+    }
+    char from[128], meant[128];
+    snprintf(from, sizeof from, "%s", f->schema.name);
+    snprintf(meant, sizeof meant, "%s", to);
+    ms_diag d;
+    ms_diag_clear(&d);
+    if (ms_draft_rename_field(a->draft, s->form.modifier, from, meant, &d) != MS_OK) {
+        app_message(a, true, "%s", d.message[0] ? d.message : "out of memory");
+        return;
+    }
+    size_t m = s->form.modifier;
+    char done[256];
+    snprintf(done, sizeof done, "%s (u undoes)", ms_draft_undo_label(a->draft));
+    schedule_changed(a, s, m, done);
+    form_open(a, s, m, meant);
 }
 
 /* Enum values in the schema's order; booleans flip. */
@@ -188,6 +236,9 @@ ui_result form_command(app *a, schedule_state *s, ms_cmd cmd)
         return UI_REDRAW_ALL;
     case MS_CMD_UNSET_FIELD:
         set_field(a, s, "");
+        return UI_REDRAW_ALL;
+    case MS_CMD_RENAME_FIELD:
+        rename_to_meant(a, s);
         return UI_REDRAW_ALL;
     case MS_CMD_UNDO:
     case MS_CMD_REDO:

@@ -190,7 +190,7 @@ static void schedule_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         return;
     }
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    if (!a->rec || !a->sim) {
+    if (!a->rec || (!a->sim && !a->draft)) {
         ui_putf(w, 0, 1, cols - 2, "%s did not load:", a->source);
         draw_diagnostics(a, w, HEADER, rows, cols);
         return;

@@ -91,7 +91,9 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
     stepper_state *s = state;
     if (!a->sim) {
-        ui_put(w, 0, 1, cols - 2, "Nothing to run: the recipe did not load (1: Schedule).");
+        ui_put(w, 0, 1, cols - 2,
+               a->rec ? "Not simulated: the recipe has errors (1: Schedule lists them)."
+                      : "Nothing to run: the recipe did not load (1: Schedule).");
         return;
     }
     const ms_pipeline_config *c = &a->cfg;
@@ -243,8 +245,8 @@ static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
     }
     if (changed) {
         app_rebuild(a);
-        app_message(a, false, "%zu calls generated; back at the start",
-                    a->sim ? ms_sim_call_count(a->sim) : 0);
+        app_message(a, false, "%zu calls generated; %s", a->sim ? ms_sim_call_count(a->sim) : 0,
+                    a->kept_note[0] ? a->kept_note : "at the start");
     }
     return UI_REDRAW_ALL;
 }

@@ -199,7 +199,9 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
     timeline_state *s = state;
     if (!a->sim) {
-        ui_put(w, 0, 1, cols - 2, "Nothing to show: the recipe did not load (1: Schedule).");
+        ui_put(w, 0, 1, cols - 2,
+               a->rec ? "Not simulated: the recipe has errors (1: Schedule lists them)."
+                      : "Nothing to show: the recipe did not load (1: Schedule).");
         return;
     }
     if (s->vs) {

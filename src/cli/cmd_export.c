@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../recipe/export.h"
 #include "../recipe/lint.h"
@@ -13,7 +14,9 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim export RECIPE [--stage NAME] [-o OUT]\n");
+    fprintf(out, "usage: modsim export RECIPE [--stage NAME] [-o OUT [--force]]\n"
+                 "The export is normalised to upstream's layout: comments, blank lines, key\n"
+                 "order and quoting are not kept. -o naming RECIPE itself needs --force.\n");
 }
 
 static const char *limit_text(ms_status st)
@@ -63,7 +66,7 @@ static int export_to(const ms_schema *schema, const ms_recipe *r, const char *pa
 int ms_cmd_export(int argc, char **argv)
 {
     const char *who = "modsim export", *recipe = NULL, *stage = NULL, *output = NULL, *v;
-    bool options_end = false;
+    bool options_end = false, force = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (options_end || a[0] != '-') {
@@ -75,6 +78,8 @@ int ms_cmd_export(int argc, char **argv)
             recipe = a;
         } else if (!strcmp(a, "--")) {
             options_end = true;
+        } else if (!strcmp(a, "--force")) {
+            force = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -94,6 +99,17 @@ int ms_cmd_export(int argc, char **argv)
     }
     if (!recipe) {
         usage(stderr);
+        return 2;
+    }
+    struct stat in_st, out_st;
+    bool overwrites_input = output && stat(recipe, &in_st) == 0 && stat(output, &out_st) == 0 &&
+                            in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino;
+    if (overwrites_input && !force) {
+        fprintf(stderr,
+                "%s: -o %s is the recipe itself: the export would replace it with upstream's "
+                "layout, dropping its comments, blank lines, key order and quoting\n"
+                "  hint: write elsewhere, or add --force to overwrite it\n",
+                who, output);
         return 2;
     }
     ms_diag diag;
@@ -131,6 +147,9 @@ int ms_cmd_export(int argc, char **argv)
                      !strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING")
                  ? 2
                  : 1;
+    if (rc == 0 && overwrites_input)
+        fprintf(stderr, "%s: %s rewritten in upstream's layout (comments and key order not kept)\n",
+                who, output);
     ms_diag_list_free(&list);
     ms_recipe_free(r);
     ms_schema_free(schema);

@@ -797,6 +797,38 @@ ms_status ms_draft_set_field(ms_draft *s, size_t i, const char *field, const cha
     return run(s, i, 1, m, 1, what);
 }
 
+ms_status ms_draft_rename_field(ms_draft *s, size_t i, const char *field, const char *to,
+                                ms_diag *diag)
+{
+    if (i >= s->count)
+        return bad_index(s, i, diag);
+    const ms_node *args = s->mods[i].args;
+    if (!ms_node_get(args, field))
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FIELD", NULL, 0, 0,
+                           "%s has no field '%s' to rename", s->mods[i].type, field);
+    if (!to[0] || ms_node_get(args, to))
+        return ms_diag_set(
+            diag, MS_ERR_INVALID, "E-FIELD", NULL, 0, 0, "cannot rename '%s' to '%s': %s", field,
+            to, to[0] ? "that field is already given (x unsets one of them)" : "no new name");
+    mod *m = one();
+    ms_node *map = node_map();
+    bool ok = m && map;
+    for (size_t k = 0; ok && k < args->count; k++) {
+        bool here = !strcmp(args->keys[k]->value, field);
+        ok = node_add(map, here ? node_scalar(to) : node_copy(args->keys[k]),
+                      node_copy(args->items[k]));
+    }
+    if (!ok || !mod_init(m, s->mods[i].stage_key, s->mods[i].group_key, s->mods[i].type, map)) {
+        if (!ok)
+            node_free(map);
+        free(m);
+        return MS_ERR_NOMEM;
+    }
+    char name[128], what[200];
+    snprintf(what, sizeof what, "rename %s to %s of %s", field, to, label(s, i, name, sizeof name));
+    return run(s, i, 1, m, 1, what);
+}
+
 bool ms_draft_can_undo(const ms_draft *s)
 {
     return s->undo.count > 0;

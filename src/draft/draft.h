@@ -56,6 +56,10 @@ ms_status ms_draft_move(ms_draft *s, size_t i, bool up, size_t *index, ms_diag *
  * "[Linear]", "W4A16"); empty text removes the field (its default applies).
  * Refuses text that is not one YAML value; schema problems do not stop the
  * edit (they show in the diagnostics). */
+/* Renames field `field` of modifier `i` to `to`, keeping its value and place,
+ * as one undoable edit; refused when `to` is already given. */
+ms_status ms_draft_rename_field(ms_draft *s, size_t i, const char *field, const char *to,
+                                ms_diag *diag);
 ms_status ms_draft_set_field(ms_draft *s, size_t i, const char *field, const char *text,
                              ms_diag *diag);
 

@@ -1,8 +1,10 @@
 #include "model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../util/text.h"
 #include "model_impl.h"
@@ -443,6 +445,39 @@ ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag)
     return st == MS_OK ? ms_model_new(&spec, out, diag) : st;
 }
 
+extern const char ms_model_bundled_tiny[], ms_model_bundled_small[];
+
+static const char open_hint[] =
+    "--model takes tiny, small or a model spec YAML file";
+
+ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag)
+{
+    const char *bundled = !strcmp(what, "tiny")    ? ms_model_bundled_tiny
+                          : !strcmp(what, "small") ? ms_model_bundled_small
+                                                   : NULL;
+    if (bundled) {
+        char file[64];
+        snprintf(file, sizeof file, "samples/models/%s.yaml", what);
+        ms_model_spec spec;
+        ms_status st = ms_model_spec_parse(bundled, strlen(bundled), file, &spec, diag);
+        return st == MS_OK ? ms_model_new(&spec, out, diag) : st;
+    }
+    struct stat sb;
+    if (!*what || stat(what, &sb) != 0) {
+        ms_diag_set(diag, MS_ERR_IO, "E-IO", what, 0, 0, "no model '%s': %s", what,
+                    *what ? strerror(errno) : "the name is empty");
+        ms_diag_hint(diag, "%s", open_hint);
+        return MS_ERR_IO;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        ms_diag_set(diag, MS_ERR_IO, "E-IO", what, 0, 0,
+                    "is a directory: this modsim reads model spec files only");
+        ms_diag_hint(diag, "--model takes tiny, small or a model spec YAML file");
+        return MS_ERR_IO;
+    }
+    return ms_model_load(what, out, diag);
+}
+
 void ms_model_free(ms_model *model)
 {
     if (!model)
@@ -491,6 +526,13 @@ void ms_model_weight_write(ms_model *model, size_t module, const float *src)
 {
     ms_module *mod = &model->modules[module];
     memcpy(mod->weight, src, ms_module_numel(mod) * sizeof *src);
+}
+
+const char *ms_model_weight_dtype(const ms_model *model, size_t module)
+{
+    (void)model;
+    (void)module;
+    return "F32";
 }
 
 bool ms_model_find(const ms_model *model, const char *name, size_t *index)

@@ -66,6 +66,12 @@ ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag)
 /* ms_model_spec_load + ms_model_new. */
 ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag);
 
+/* The model a run uses, from what the user typed after --model: "tiny" or
+ * "small" (the bundled specs of samples/models/, compiled in), a model spec
+ * YAML file, or a Hugging Face checkpoint directory (config.json and
+ * safetensors weights). Anything else is an error that lists these. */
+ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag);
+
 void ms_model_free(ms_model *model);
 
 const ms_model_spec *ms_model_get_spec(const ms_model *model);
@@ -87,6 +93,10 @@ void ms_model_weight_read(const ms_model *model, size_t module, float *dst);
  * dtype as torch's `.to(dtype)` rounds (nearest, ties to even). Modifiers
  * write pruned or quantized weights through it. */
 void ms_model_weight_write(ms_model *model, size_t module, const float *src);
+
+/* The safetensors name of the dtype module `module`'s weight is stored in
+ * ("F32", "BF16", "F16"); the module must have a weight. */
+const char *ms_model_weight_dtype(const ms_model *model, size_t module);
 
 /* Number of weight values of a module (0 when it has no weight). */
 size_t ms_module_numel(const ms_module *module);

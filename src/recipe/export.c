@@ -1,6 +1,7 @@
 #include "export.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,61 @@ static ms_status modifier_order(const ms_schema *s, const char *type, const ms_n
     return MS_OK;
 }
 
+/* Pydantic converts a quoted number or boolean in a field that takes no
+ * string (validate warns W-QUOTED-NUMBER or W-LAX-BOOL), so the export writes
+ * the value upstream reads, as the warning's hint says to. */
+typedef struct lax_value {
+    ms_node node;
+    char text[40];
+} lax_value;
+
+static bool pydantic_value(const ms_schema_field *f, const ms_node *n, lax_value *out)
+{
+    if (n->kind != MS_NODE_SCALAR || !ms_node_is_string(n) || strstr(f->types, "string") ||
+        (f->schema && ms_node_get(f->schema, "x-strict")))
+        return false;
+    double d;
+    bool b;
+    if ((strstr(f->types, "integer") && ms_node_lax_int(n, &d)) ||
+        (strstr(f->types, "number") && ms_node_lax_float(n, &d))) {
+        if (!isfinite(d))
+            return false;
+        snprintf(out->text, sizeof out->text, "%.15g", d);
+    } else if (strstr(f->types, "boolean") && ms_node_lax_bool(n, &b)) {
+        snprintf(out->text, sizeof out->text, "%s", b ? "true" : "false");
+    } else {
+        return false;
+    }
+    out->node = *n;
+    out->node.quoted = false;
+    out->node.value = out->text;
+    return true;
+}
+
+/* The modifier's arguments with pydantic's conversions applied: `items`
+ * (args->count) points into `args` or into `values`. */
+static ms_status converted_args(const ms_schema *s, const char *type, const ms_node *args,
+                                ms_node ***items, lax_value **values)
+{
+    size_t n = args->count ? args->count : 1;
+    *items = malloc(n * sizeof **items);
+    *values = malloc(n * sizeof **values);
+    if (!*items || !*values) {
+        free(*items);
+        free(*values);
+        return MS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < args->count; i++)
+        (*items)[i] = args->items[i];
+    ms_schema_field f;
+    for (size_t fi = 0; ms_schema_field_at(s, type, fi, &f); fi++)
+        for (size_t i = 0; i < args->count; i++)
+            if (!strcmp(args->keys[i]->value, f.name) &&
+                pydantic_value(&f, args->items[i], &(*values)[i]))
+                (*items)[i] = &(*values)[i].node;
+    return MS_OK;
+}
+
 static ms_status write_stage(const ms_schema *s, FILE *o, const ms_node *key, const ms_node *stage)
 {
     write_scalar(o, key, false);
@@ -189,11 +245,22 @@ static ms_status write_stage(const ms_schema *s, FILE *o, const ms_node *key, co
             fputc(':', o);
             size_t *order = NULL;
             ms_node fields = *args;
-            if (args->kind == MS_NODE_MAP &&
-                modifier_order(s, group->keys[m]->value, args, &order, &fields.count) != MS_OK)
-                return MS_ERR_NOMEM;
+            ms_node **items = NULL;
+            lax_value *values = NULL;
+            if (args->kind == MS_NODE_MAP) {
+                const char *type = group->keys[m]->value;
+                if (modifier_order(s, type, args, &order, &fields.count) != MS_OK)
+                    return MS_ERR_NOMEM;
+                if (converted_args(s, type, args, &items, &values) != MS_OK) {
+                    free(order);
+                    return MS_ERR_NOMEM;
+                }
+                fields.items = items;
+            }
             write_node(o, &fields, 6, false, order);
             free(order);
+            free(items);
+            free(values);
         }
     }
     if (!any)

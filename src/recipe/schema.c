@@ -932,6 +932,16 @@ const char *ms_schema_modifier_nearest(const ms_schema *s, const char *name)
     return nearest(name, names, n);
 }
 
+const char *ms_schema_field_nearest(const ms_schema *s, const char *type, const char *name)
+{
+    const char *names[128];
+    size_t n = 0;
+    ms_schema_field f;
+    for (size_t i = 0; n < 128 && ms_schema_field_at(s, type, i, &f); i++)
+        names[n++] = f.name;
+    return nearest(name, names, n);
+}
+
 size_t ms_schema_field_count(const ms_schema *s, const char *type)
 {
     const ms_node *props = ms_node_get(modifier_def(s, type), "properties");

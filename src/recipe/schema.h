@@ -94,6 +94,9 @@ typedef struct ms_schema_field {
 
 /* Number of fields of `type` (0 when unknown), base fields first. */
 size_t ms_schema_field_count(const ms_schema *schema, const char *type);
+/* The field of `type` that a misspelt `name` most plausibly means (what
+ * validate's "did you mean" offers), or NULL. */
+const char *ms_schema_field_nearest(const ms_schema *schema, const char *type, const char *name);
 /* Fills `out` with field `i` of `type`; false past the end. */
 bool ms_schema_field_at(const ms_schema *schema, const char *type, size_t i, ms_schema_field *out);
 /* Follows "$ref" chains from a schema node; NULL for a dangling reference. */

@@ -26,6 +26,7 @@ typedef struct anchor {
     char *name;
     ms_node *node;
     size_t weight; /* nodes below it, counting aliases as what they expand to */
+    int height;    /* levels from it down, aliases expanded (a scalar is 1) */
 } anchor;
 
 struct ms_doc {
@@ -41,6 +42,11 @@ typedef struct builder {
     bool keep_local_tags;
     anchor *anchors;
     size_t n_anchors, cap_anchors;
+    /* Open addressing over `anchors` by name, each slot the index + 1 of the
+     * latest definition of its name: a file of 100,000 anchors and aliases
+     * would otherwise take minutes looking them up. */
+    size_t *anchor_slots;
+    size_t anchor_cap; /* a power of two, at least twice n_anchors */
     size_t alias_expansion;
     ms_diag *diag;
 } builder;
@@ -92,7 +98,40 @@ static ms_status fail(builder *b, ms_status st, const char *code, const yaml_mar
                        mark ? (int)mark->column + 1 : 0, fmt, arg);
 }
 
-static ms_status remember_anchor(builder *b, const yaml_char_t *name, ms_node *node, size_t weight)
+static size_t name_hash(const char *name)
+{
+    size_t h = 14695981039346656037u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    return h;
+}
+
+/* The slot of `name`: the one holding its latest definition, or the empty one it would take. */
+static size_t *anchor_slot(const builder *b, const char *name)
+{
+    size_t i = name_hash(name) & (b->anchor_cap - 1);
+    while (b->anchor_slots[i] && strcmp(b->anchors[b->anchor_slots[i] - 1].name, name) != 0)
+        i = (i + 1) & (b->anchor_cap - 1);
+    return &b->anchor_slots[i];
+}
+
+static bool anchor_slots_grow(builder *b)
+{
+    size_t cap = b->anchor_cap ? b->anchor_cap * 2 : 16;
+    size_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    free(b->anchor_slots);
+    b->anchor_slots = slots;
+    b->anchor_cap = cap;
+    /* in definition order, so a redefined name ends at its latest definition */
+    for (size_t i = 0; i < b->n_anchors; i++)
+        *anchor_slot(b, b->anchors[i].name) = i + 1;
+    return true;
+}
+
+static ms_status remember_anchor(builder *b, const yaml_char_t *name, ms_node *node, size_t weight,
+                                 int height)
 {
     if (!name)
         return MS_OK;
@@ -104,20 +143,23 @@ static ms_status remember_anchor(builder *b, const yaml_char_t *name, ms_node *n
         b->anchors = a;
         b->cap_anchors = ncap;
     }
+    if (2 * (b->n_anchors + 1) > b->anchor_cap && !anchor_slots_grow(b))
+        return MS_ERR_NOMEM;
     char *copy = strdup((const char *)name);
     if (!copy)
         return MS_ERR_NOMEM;
-    b->anchors[b->n_anchors++] = (anchor){copy, node, weight};
+    b->anchors[b->n_anchors++] = (anchor){copy, node, weight, height};
+    /* the latest definition wins, as in YAML */
+    *anchor_slot(b, copy) = b->n_anchors;
     return MS_OK;
 }
 
 static const anchor *find_anchor(const builder *b, const yaml_char_t *name)
 {
-    /* the latest definition wins, as in YAML */
-    for (size_t i = b->n_anchors; i-- > 0;)
-        if (strcmp(b->anchors[i].name, (const char *)name) == 0)
-            return &b->anchors[i];
-    return NULL;
+    if (!b->anchor_cap)
+        return NULL;
+    size_t i = *anchor_slot(b, (const char *)name);
+    return i ? &b->anchors[i - 1] : NULL;
 }
 
 static bool scalar_equal(const ms_node *a, const ms_node *b)
@@ -138,10 +180,7 @@ enum { KEYSET_SCAN = 16 };
 
 static size_t key_hash(const ms_node *key)
 {
-    size_t h = 14695981039346656037u ^ key->quoted; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)key->value; *p; p++)
-        h = (h ^ *p) * 1099511628211u;
-    return h;
+    return name_hash(key->value) ^ key->quoted;
 }
 
 /* The slot of `key` in the table: where an equal key is, or the empty one it would take. */
@@ -469,14 +508,19 @@ static ms_status apply_tag(builder *b, const yaml_char_t *tag_text, const yaml_m
     return set_value(n, text) ? MS_OK : MS_ERR_NOMEM;
 }
 
-/* Builds the node that starts with `ev` (already taken from the parser). */
+/* Builds the node that starts with `ev` (already taken from the parser) at
+ * nesting `depth`; `weight` and `height` get its nodes and levels, aliases
+ * expanded. The depth bound holds for the tree as readers walk it: an alias
+ * counts as the levels of what it refers to, so a chain of anchors, each
+ * nesting the one before, cannot make it deeper than text could. */
 static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int depth,
-                            ms_node **out, size_t *weight)
+                            ms_node **out, size_t *weight, int *height)
 {
     if (depth > MS_DOC_MAX_DEPTH)
         return fail(b, MS_ERR_LIMIT, "E-DEPTH", &ev->start_mark, "nesting is deeper than %s levels",
                     "256");
     *weight = 1;
+    *height = 1;
     switch (ev->type) {
     case YAML_ALIAS_EVENT: {
         const anchor *a = find_anchor(b, ev->data.alias.anchor);
@@ -489,8 +533,13 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
             return fail(b, MS_ERR_LIMIT, "E-ALIAS", &ev->start_mark,
                         "aliases expand to more than %s nodes (recursive or exponential anchors)",
                         "1000000");
+        if (depth + a->height - 1 > MS_DOC_MAX_DEPTH)
+            return fail(b, MS_ERR_LIMIT, "E-DEPTH", &ev->start_mark,
+                        "nesting is deeper than 256 levels with alias *%s expanded",
+                        (const char *)ev->data.alias.anchor);
         *out = a->node;
         *weight = a->weight;
+        *height = a->height;
         return MS_OK;
     }
     case YAML_SCALAR_EVENT: {
@@ -509,7 +558,7 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
                    ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
         *out = n;
         ms_status st = apply_tag(b, ev->data.scalar.tag, &ev->start_mark, n);
-        return st != MS_OK ? st : remember_anchor(b, ev->data.scalar.anchor, n, 1);
+        return st != MS_OK ? st : remember_anchor(b, ev->data.scalar.anchor, n, 1, 1);
     }
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
@@ -542,11 +591,14 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
             }
             ms_node *key = NULL, *value = NULL;
             size_t w = 0;
-            st = build_node(b, p, &child, depth + 1, is_map ? &key : &value, &w);
+            int h = 0;
+            st = build_node(b, p, &child, depth + 1, is_map ? &key : &value, &w, &h);
             yaml_event_delete(&child);
             if (st != MS_OK)
                 break;
             *weight += w;
+            if (h + 1 > *height)
+                *height = h + 1;
             if (is_map) {
                 if (key->kind != MS_NODE_SCALAR) {
                     yaml_mark_t m = {0, (size_t)key->line - 1, (size_t)key->col - 1};
@@ -560,11 +612,13 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
                     st = MS_ERR_SYNTAX;
                     break;
                 }
-                st = build_node(b, p, &child, depth + 1, &value, &w);
+                st = build_node(b, p, &child, depth + 1, &value, &w, &h);
                 yaml_event_delete(&child);
                 if (st != MS_OK)
                     break;
                 *weight += w;
+                if (h + 1 > *height)
+                    *height = h + 1;
             }
             if (!push_item(n, key, value, &cap)) {
                 st = MS_ERR_NOMEM;
@@ -575,7 +629,7 @@ static ms_status build_node(builder *b, yaml_parser_t *p, yaml_event_t *ev, int 
         if (st == MS_OK && is_map)
             st = apply_merge(b, n);
         if (st == MS_OK && anchor_copy)
-            st = remember_anchor(b, (const yaml_char_t *)anchor_copy, n, *weight);
+            st = remember_anchor(b, (const yaml_char_t *)anchor_copy, n, *weight, *height);
         free(anchor_copy);
         *out = n;
         return st;
@@ -607,8 +661,18 @@ static ms_status syntax_error(builder *b, const yaml_parser_t *p, const char *te
     int line = (int)mark->line + 1, col = (int)mark->column + 1;
     /* libyaml's reader gives a byte offset, not a mark: a bad byte is
      * reported where it is, not at 1:1 */
-    if (p->error == YAML_READER_ERROR)
-        text_position(text, len, p->problem_offset, &line, &col);
+    if (p->error == YAML_READER_ERROR) {
+        size_t off = p->problem_offset;
+        /* of a sequence cut short, the offset is the byte that does not
+         * continue it: the character that is not UTF-8 starts at its lead byte */
+        if (p->problem && !strcmp(p->problem, "invalid trailing UTF-8 octet") && off > 0 &&
+            off <= len) {
+            while (off > 1 && ((unsigned char)text[off - 1] & 0xc0) == 0x80)
+                off--;
+            off--;
+        }
+        text_position(text, len, off, &line, &col);
+    }
     /* libyaml says "found character that cannot start any token" of a tab
      * too, which does not say the character is one */
     size_t at = mark->index;
@@ -677,7 +741,8 @@ static ms_status parse_yaml(const char *text, size_t len, const char *file, bool
             break;
         default: {
             size_t w;
-            st = build_node(&b, &parser, &ev, 0, &doc->root, &w);
+            int h;
+            st = build_node(&b, &parser, &ev, 0, &doc->root, &w, &h);
             break;
         }
         }
@@ -691,6 +756,7 @@ static ms_status parse_yaml(const char *text, size_t len, const char *file, bool
     for (size_t i = 0; i < b.n_anchors; i++)
         free(b.anchors[i].name);
     free(b.anchors);
+    free(b.anchor_slots);
     if (st != MS_OK) {
         ms_doc_free(doc);
         return st;

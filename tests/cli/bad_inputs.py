@@ -103,6 +103,15 @@ def make_inputs(d, wrong_items):
     write("wrong_items.yaml", head + "QuantizationModifier:\n      scheme: W8A8\n"
           "      targets: [" + ",".join(["[1]"] * wrong_items) + "]\n")
     write("garbage.md", "no front matter\x01\n")
+    # 300 levels once the aliases are expanded, in a file 3 levels deep
+    write("alias_deep.yaml", "test_stage:\n  l0: &a0 [1]\n" + "".join(
+        f"  l{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 300)))
+    # 100,000 anchors and 100,000 aliases of the first (each looked up among
+    # all before it, this took minutes): targets must be strings, not numbers
+    # (the error is at the anchored value the alias stands for)
+    write("anchors.yaml", "args:\n  all: [" + ", ".join(f"&x{i} {i}" for i in range(100000)) +
+          "]\n" + head + "ConstantPruningModifier:\n      start: 0\n      targets: [" +
+          ", ".join(["*x0"] * 100000) + "]\n")
     os.mkdir(p("dir.yaml"))
     os.mkfifo(p("fifo.yaml"))
     os.symlink(p("loop.yaml"), p("loop.yaml"))
@@ -166,6 +175,8 @@ def main():
                        check=True)
         out = p("out.st")
         kernel = lambda src: ["kernel", "prune", "--in", src, "--out", out]  # noqa: E731
+        migrated = p("migrated.yaml")
+        migrate = lambda src: ["migrate", src, "-o", migrated]  # noqa: E731
         # (arguments, the file the message must name, "line:col" it must give or None)
         cases = [
             (["validate", p("empty.yaml")], p("empty.yaml"), None),
@@ -187,10 +198,27 @@ def main():
             (["validate", p("calc_chain.yaml")], p("calc_chain.yaml"), "9:"),
             (["validate", p("wrong_items.yaml")], p("wrong_items.yaml"), "5:"),
             (["validate", p("garbage.md")], p("garbage.md"), None),
+            (["validate", p("alias_deep.yaml")], p("alias_deep.yaml"), "256:16"),
+            (["validate", p("anchors.yaml")], p("anchors.yaml"), "2:"),
             (["export", p("fifo.yaml")], p("fifo.yaml"), None),
             (["export", p("calc_chain.yaml")], p("calc_chain.yaml"), "9:"),
             (["export", p("bomb.yaml")], p("bomb.yaml"), None),
             (["export", p("expand.yaml"), "-o", p("expand.out")], p("expand.out"), None),
+            (["export", p("alias_deep.yaml")], p("alias_deep.yaml"), "256:16"),
+            (migrate(p("fifo.yaml")), p("fifo.yaml"), None),
+            (migrate("/dev/zero"), "/dev/zero", None),
+            (migrate("/dev/urandom"), "/dev/urandom", None),
+            (migrate(p("dir.yaml")), p("dir.yaml"), None),
+            (migrate(p("empty.yaml")), p("empty.yaml"), None),
+            (migrate(p("loop.yaml")), p("loop.yaml"), None),
+            (migrate(p("big.yaml")), p("big.yaml"), None),
+            (migrate(p("bomb.yaml")), p("bomb.yaml"), None),
+            (migrate(p("deep_flow.yaml")), p("deep_flow.yaml"), "1:"),
+            (migrate(p("deep.json")), p("deep.json"), "1:"),
+            (migrate(p("alias_deep.yaml")), p("alias_deep.yaml"), "256:16"),
+            (migrate(p("nul.yaml")), p("nul.yaml"), "2:7"),
+            (migrate(p("latin1.yaml")), p("latin1.yaml"), "2:6"),
+            (migrate(p("dupkeys.yaml")), p("dupkeys.yaml"), "100002:3"),
             (["trace", "/dev/zero"], "/dev/zero", None),
             (["trace", "/dev/urandom"], "/dev/urandom", None),
             (["trace", p("fifo.yaml")], p("fifo.yaml"), None),
@@ -248,6 +276,9 @@ def main():
             if os.path.exists(out):
                 problems.append("kernel wrote its output")
                 os.unlink(out)
+            if os.path.exists(migrated):
+                problems.append("migrate wrote its output")
+                os.unlink(migrated)
             label = " ".join(a.replace(d + "/", "") for a in args)
             ok = not problems
             passed += ok

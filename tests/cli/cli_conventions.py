@@ -112,6 +112,20 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("export", demo, "--stage=train_stage", "-o", out)
     check("export RECIPE --stage=S -o OUT writes OUT", p.returncode == 0 and
           open(out).read() == run("export", demo, "--stage", "train_stage").stdout.decode(), p)
+    # export normalises (issue 12): it never replaces its own input unasked
+    own = os.path.join(tmp, "own.yaml")
+    with open(own, "w") as f:
+        f.write("# my notes\nq_stage:\n  q_modifiers:\n    GPTQModifier:\n"
+                "      block_size: \"128\"\n      scheme: W4A16\n")
+    kept = open(own).read()
+    refused("export -o its own input", ["export", own, "-o", own],
+            "is the recipe itself: the export would replace it")
+    check("the refused export left the recipe as it was", open(own).read() == kept, p)
+    p = run("export", own, "-o", own, "--force")
+    text = open(own).read()
+    check("export --force rewrites the input and says so", p.returncode == 0 and
+          b"rewritten in upstream's layout" in p.stderr and "# my notes" not in text, p)
+    check("export writes block_size: \"128\" as upstream reads it", "block_size: 128\n" in text, p)
     for cmd in ("validate", "export", "trace"):
         refused(f"{cmd} --stage=", [cmd, demo, "--stage="], f"modsim {cmd}: --stage needs a value")
         refused(f"{cmd} --stage last", [cmd, demo, "--stage"], f"modsim {cmd}: --stage needs a value")

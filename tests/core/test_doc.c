@@ -351,6 +351,65 @@ static void doc_100k_keys_are_checked_in_linear_time(void **state)
     free(json);
 }
 
+/* Anchors each nesting the one before: 300 levels once expanded, in a file
+ * only 3 levels deep. Readers walk the expanded tree, so the bound counts it. */
+static void doc_depth_counts_aliases_expanded(void **state)
+{
+    (void)state;
+    static char text[16000];
+    int len = snprintf(text, sizeof text, "l0: &a0 [1]\n");
+    for (int i = 1; i < 300; i++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "l%d: &a%d [*a%d]\n", i, i, i - 1);
+    ms_doc *doc;
+    ms_diag diag;
+    assert_int_equal(ms_doc_parse(text, (size_t)len, "t.yaml", &doc, &diag), MS_ERR_LIMIT);
+    assert_string_equal(diag.code, "E-DEPTH");
+    /* anchor aN has N + 2 levels; l255's sequence (depth 1) holds *a254
+     * (depth 2), whose 256 levels would end at depth 257 */
+    assert_int_equal(diag.line, 256);
+    assert_int_equal(diag.col, 14);
+    assert_non_null(strstr(diag.message, "*a254"));
+
+    /* 250 levels expanded are within the bound */
+    len = snprintf(text, sizeof text, "l0: &a0 [1]\n");
+    for (int i = 1; i < 250; i++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "l%d: &a%d [*a%d]\n", i, i, i - 1);
+    ms_doc_free(parse_ok(text));
+}
+
+/* Each alias looked its anchor up among all defined before it: 100,000
+ * anchors and 100,000 aliases of the first one took minutes. */
+static void doc_100k_anchors_are_found_in_linear_time(void **state)
+{
+    (void)state;
+    size_t n = 100000, cap = n * 20 + 64, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "a: [");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len, "&x%zu %zu, ", i, i);
+    len += (size_t)snprintf(text + len, cap - len, "&x7 redefined]\nb: [");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len, "*x0, ");
+    len += (size_t)snprintf(text + len, cap - len, "*x99999, *x7]\n");
+    struct timespec t0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    ms_doc *doc;
+    ms_diag diag;
+    assert_int_equal(ms_doc_parse(text, len, "t.yaml", &doc, &diag), MS_OK);
+    double s = seconds_since(&t0);
+    if (s > 3.0) /* CPU seconds: 0.1 s without sanitizers; the linear scan took minutes */
+        fail_msg("100,000 anchors and aliases took %.2f s", s);
+    const ms_node *b = ms_node_get(ms_doc_root(doc), "b");
+    assert_int_equal(b->count, n + 2);
+    assert_string_equal(b->items[0]->value, "0");
+    assert_string_equal(b->items[n]->value, "99999");
+    /* the latest definition of a name wins, as in YAML */
+    assert_string_equal(b->items[n + 1]->value, "redefined");
+    ms_doc_free(doc);
+    free(text);
+}
+
 /* The JSON reader takes what json.loads and serde_json take, nothing more. */
 static void doc_json_is_strict(void **state)
 {
@@ -418,6 +477,17 @@ static void doc_bad_bytes_are_reported_where_they_are(void **state)
     assert_int_equal(ms_doc_parse(nul, sizeof nul - 1, "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
     assert_int_equal(diag.line, 2);
     assert_int_equal(diag.col, 4);
+    /* a sequence cut short (Latin-1 \xe9, then a 2-byte character cut after
+     * its first continuation): at its first byte, not at the one after */
+    const char cut[] = "x: 1\nab\xe9: 1\n";
+    assert_int_equal(ms_doc_parse(cut, sizeof cut - 1, "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_int_equal(diag.line, 2);
+    assert_int_equal(diag.col, 3);
+    const char cut3[] = "x: 1\n\xc3\xa9"
+                        "a\xe2\x82: 1\n";
+    assert_int_equal(ms_doc_parse(cut3, sizeof cut3 - 1, "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
+    assert_int_equal(diag.line, 2);
+    assert_int_equal(diag.col, 3);
 }
 
 /* Anything but a regular file is refused at once, and a file over the limit
@@ -465,6 +535,8 @@ int main(void)
         cmocka_unit_test(doc_tab_named_where_it_is),
         cmocka_unit_test(doc_recursive_alias_rejected),
         cmocka_unit_test(doc_deep_nesting_rejected),
+        cmocka_unit_test(doc_depth_counts_aliases_expanded),
+        cmocka_unit_test(doc_100k_anchors_are_found_in_linear_time),
         cmocka_unit_test(doc_binary_input_rejected),
         cmocka_unit_test(doc_empty_input_has_no_root),
         cmocka_unit_test(doc_missing_file_names_the_path),

@@ -233,6 +233,30 @@ static void draft_set_field_adds_unsets_and_ignores_no_change(void **state)
     assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_ERR_INVALID);
 }
 
+/* The form's one-key fix of a misspelt field: the value and place stay,
+ * the error goes, undo brings the misspelling back. */
+static void draft_rename_field_keeps_value_and_place(void **state)
+{
+    ms_draft *s = ((fixture *)*state)->s;
+    ms_diag diag;
+    assert_int_equal(ms_draft_set_field(s, 3, "blocksize", "64", &diag), MS_OK);
+    assert_non_null(find(s, "E-FIELD-UNKNOWN"));
+    size_t place = 0;
+    while (strcmp(ms_draft_args(s, 3)->keys[place]->value, "blocksize"))
+        place++;
+    assert_int_equal(ms_draft_rename_field(s, 3, "blocksize", "block_size", &diag), MS_OK);
+    assert_string_equal(field_text(s, 3, "block_size"), "64");
+    assert_string_equal(ms_draft_args(s, 3)->keys[place]->value, "block_size");
+    assert_null(find(s, "E-FIELD-UNKNOWN"));
+    assert_string_equal(ms_draft_undo_label(s), "rename blocksize to block_size of 3 GPTQModifier");
+    /* a name already given is refused, and so is a field that is not there */
+    assert_int_equal(ms_draft_rename_field(s, 3, "block_size", "scheme", &diag), MS_ERR_INVALID);
+    assert_non_null(strstr(diag.message, "already given"));
+    assert_int_equal(ms_draft_rename_field(s, 3, "nosuch", "start", &diag), MS_ERR_INVALID);
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_string_equal(field_text(s, 3, "blocksize"), "64");
+}
+
 static void draft_add_joins_the_group_or_opens_one(void **state)
 {
     ms_draft *s = ((fixture *)*state)->s;
@@ -569,7 +593,8 @@ int main(int argc, char **argv)
         T(draft_text_is_the_export_of_every_sample),
         T(draft_set_field_undo_redo),
         T(draft_set_field_adds_unsets_and_ignores_no_change),
-        T(draft_add_joins_the_group_or_opens_one),
+        T(draft_rename_field_keeps_value_and_place),
+    T(draft_add_joins_the_group_or_opens_one),
         T(draft_add_to_an_empty_schedule),
         T(draft_delete_and_undo),
         T(draft_duplicate_goes_to_a_new_group),

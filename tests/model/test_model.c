@@ -133,6 +133,33 @@ static void model_weights_match_the_recorded_hash(void **state)
     ms_model_free(m);
 }
 
+static void model_open_takes_bundled_names_and_spec_files(void **state)
+{
+    (void)state;
+    ms_diag d;
+    ms_model *m = NULL;
+    assert_int_equal(ms_model_open("tiny", &m, &d), MS_OK);
+    assert_int_equal(ms_model_get_spec(m)->hidden_size, 256);
+    assert_int_equal(ms_model_get_spec(m)->num_layers, 4);
+    ms_model_free(m);
+
+    char path[] = "/tmp/modsim-open-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, tiny_spec, strlen(tiny_spec)), (ssize_t)strlen(tiny_spec));
+    close(fd);
+    assert_int_equal(ms_model_open(path, &m, &d), MS_OK);
+    ms_model *want = make_model(tiny_spec);
+    assert_true(ms_model_weights_hash(m) == ms_model_weights_hash(want));
+    ms_model_free(want);
+    ms_model_free(m);
+    unlink(path);
+
+    assert_int_equal(ms_model_open("tinny", &m, &d), MS_ERR_IO);
+    assert_non_null(strstr(d.message, "'tinny'"));
+    assert_non_null(strstr(d.hint, "tiny, small"));
+}
+
 static void model_different_seed_gives_different_weights(void **state)
 {
     (void)state;
@@ -406,6 +433,7 @@ int main(void)
         cmocka_unit_test(model_spec_missing_key_and_shape_errors),
         cmocka_unit_test(model_same_seed_gives_identical_weights),
         cmocka_unit_test(model_weights_match_the_recorded_hash),
+        cmocka_unit_test(model_open_takes_bundled_names_and_spec_files),
         cmocka_unit_test(model_different_seed_gives_different_weights),
         cmocka_unit_test(model_modules_are_named_as_hugging_face),
         cmocka_unit_test(model_weights_are_realistic_with_outlier_channels),

@@ -78,6 +78,23 @@ static void export_keeps_values_that_yaml_would_retype_quoted(void **state)
     free(out);
 }
 
+/* validate's W-QUOTED-NUMBER hint says to write block_size: 128; pydantic
+ * reads "128" as 128 for an int field, so the export writes what it reads.
+ * A string field keeps the quotes (scheme "4" stays a string upstream). */
+static void export_writes_quoted_numbers_as_upstream_reads_them(void **state)
+{
+    char *out =
+        export_text(*state,
+                    "q_stage:\n  q_modifiers:\n    GPTQModifier:\n      block_size: \"128\"\n"
+                    "      dampening_frac: \"0.01\"\n      offload_hessians: \"true\"\n"
+                    "      scheme: W4A16\n",
+                    "r.yaml", NULL);
+    assert_non_null(strstr(out, "block_size: 128\n"));
+    assert_non_null(strstr(out, "dampening_frac: 0.01\n"));
+    assert_non_null(strstr(out, "offload_hessians: true\n"));
+    free(out);
+}
+
 static void export_applies_the_stage_filter(void **state)
 {
     char *out =
@@ -109,6 +126,7 @@ int main(void)
         cmocka_unit_test(export_orders_fields_as_the_schema_and_drops_ignored_keys),
         cmocka_unit_test(export_is_a_fixed_point),
         cmocka_unit_test(export_keeps_values_that_yaml_would_retype_quoted),
+        cmocka_unit_test(export_writes_quoted_numbers_as_upstream_reads_them),
         cmocka_unit_test(export_applies_the_stage_filter),
         cmocka_unit_test(export_never_writes_a_group_argument),
     };

@@ -198,20 +198,36 @@ def test_bad_recipe_shows_its_diagnostics(modsim, src):
         os.unlink(path)
 
 
-def test_recipe_upstream_refuses_does_not_load(modsim, src):
-    # loads with validate's checks: an unknown field is refused, as upstream's
-    # pydantic model does, with the first error and how many more there are
+def test_recipe_upstream_refuses_opens_to_be_fixed(modsim, src):
+    """Issue 12: a recipe upstream would refuse (an unknown field, a value out
+    of bounds) opens in the Schedule, marked not simulated on every screen; R
+    renames the misspelt field to the one validate suggests, keeping its
+    value, and once no error is left the run is simulated."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
                 "      dampening_fraction: 0.1\n      block_size: 0\n")
         path = f.name
-    t = Tmux(modsim, [path])
+    t = Tmux(modsim, [path], width=100, height=40)
     try:
-        screen = t.wait("did not load")
-        assert "error E-FIELD-UNKNOWN" in screen, screen
-        assert "(1 more error)" in screen, screen
-        line_with(screen, "    5 |       dampening_fraction: 0.1")
+        screen = t.wait("2 errors upstream would refuse (E lists them)")
+        assert "(errors: not simulated)" in screen, screen
+        line_with(screen, "E-FIELD-UNKNOWN    0 GPTQModifier.dampening_fraction")
+        t.keys("n")
+        t.wait("nothing to run: the recipe has errors, not simulated")
+        t.keys("2")
+        t.wait("Not simulated: the recipe has errors (1: Schedule lists them).")
+        t.keys("1", "Enter")
+        t.wait("Form: 0 GPTQModifier")
+        t.keys(*["j"] * 25)  # the unknown field is the last row
+        t.wait("R renames it to 'dampening_frac', keeping the value")
+        t.keys("R")
+        screen = t.wait("rename dampening_fraction to dampening_frac of 0 GPTQModifier")
+        assert "0.1" in line_with(screen, " dampening_frac "), screen
+        t.keys("k", "e", "C-u", "6", "4", "Enter")
+        t.wait("call 0/")
         t.keys("q")
+        t.wait("Save changes?")
+        t.keys("n")
         expect_restored(t, 0)
     finally:
         t.close()
@@ -312,13 +328,23 @@ def test_random_key_storm_does_not_crash(modsim, src):
              "Home", "End", "BSpace", "Space"] + ["F%d" % i for i in range(1, 13)]
     printable = [c for c in "abcdefghijklmnoprstuvwxyzABCDEFGHIJKLMNOPRSTUVWXYZ0123456789"
                  "+-*/=@[]{}<>.,:;!?#$%^&()_'\""]
+    # the demo, and a recipe with errors that opens in the editor unsimulated
+    refused = ("q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
+               "      dampening_fraction: 0.1\n      block_size: 0\n")
+    for args, ready in ((INTENDED, "call 0/48"), (["refused.yaml"], "(errors: not simulated)")):
+        storm(modsim, args, ready, refused, seconds / 2, rng, named, printable)
+
+
+def storm(modsim, args, ready, refused, seconds, rng, named, printable):
     with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "refused.yaml"), "w") as f:
+            f.write(refused)
         cwd = os.getcwd()
         os.chdir(tmp)
-        t = Tmux(modsim, INTENDED)
+        t = Tmux(modsim, args)
         os.chdir(cwd)
         try:
-            t.wait("call 0/48")
+            t.wait(ready)
             pid = t.pid()
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -592,6 +618,37 @@ def test_explain_says_where_the_call_lies(modsim, src):
         expect_restored(t, 0)
     finally:
         t.close()
+
+
+def test_edits_keep_the_position(modsim, src):
+    """Issue 12: an edit of the recipe or a change of the clock re-simulates
+    to the same call and says what moved there, instead of going back to 0."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+        demo = f.read()
+    with open(path, "w") as f:
+        f.write(demo)
+    t = Tmux(modsim, INTENDED + [path], width=160, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys(":", "3", "0", "Enter")
+        t.wait("call 30/48")
+        # the pruning modifier now ends at index 2 instead of running on
+        t.keys("1", "e", "Enter", "C-u", "9", "Enter", "Escape")
+        screen = t.wait("kept call 30/48 (re-simulated)")
+        assert "call 30/48" in screen, screen
+        t.keys("3", "i", "i")
+        screen = t.wait("calls generated; kept call 30/")
+        assert "back at the start" not in screen, screen
+        t.keys("1", "u")
+        screen = t.wait("undone: set start")
+        line_with(screen, "kept call 30/48")
+        t.keys("q", "n")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
 
 
 def main():
