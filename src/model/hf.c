@@ -155,17 +155,11 @@ static ms_status config_unsupported(const ms_node *root, const char *file, ms_ar
     return MS_OK;
 }
 
-static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arch, bool *tied,
-                             ms_diag *diag)
+static ms_status parse_config(const char *text, size_t len, const char *path, ms_model_spec *spec,
+                              ms_arch *arch, bool *tied, ms_diag *diag)
 {
-    char *text;
-    size_t len;
-    ms_status st = ms_read_file(path, MAX_CONFIG_BYTES, &text, &len, diag);
-    if (st != MS_OK)
-        return st;
     ms_doc *doc;
-    st = ms_doc_parse_json(text, len, path, &doc, diag);
-    free(text);
+    ms_status st = ms_doc_parse_json(text, len, path, &doc, diag);
     if (st != MS_OK)
         return st;
     const char *file = ms_doc_file(doc);
@@ -241,6 +235,33 @@ static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arc
 done:
     ms_doc_free(doc);
     return st;
+}
+
+static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arch, bool *tied,
+                             ms_diag *diag)
+{
+    char *text;
+    size_t len;
+    ms_status st = ms_read_file(path, MAX_CONFIG_BYTES, &text, &len, diag);
+    if (st != MS_OK)
+        return st;
+    st = parse_config(text, len, path, spec, arch, tied, diag);
+    free(text);
+    return st;
+}
+
+ms_status ms_model_hf_config_parse(const char *text, size_t len, const char *file,
+                                   ms_hf_config *out, ms_diag *diag)
+{
+    ms_arch arch;
+    ms_hf_config c = {0};
+    ms_status st = parse_config(text, len, file, &c.spec, &arch, &c.tied, diag);
+    if (st != MS_OK)
+        return st;
+    c.architecture = arch_names[arch];
+    c.qkv_bias = arch == MS_ARCH_QWEN2;
+    *out = c;
+    return MS_OK;
 }
 
 /* ---- weights ------------------------------------------------------------- */
