@@ -64,6 +64,8 @@ static int cmd_tui(int argc, char **argv)
 static const command commands[] = {
     {"trace", ms_cmd_trace, "trace SCENARIO | RECIPE [RUN OPTIONS]",
      "print the JSON Lines trace of a scenario, or of a recipe's run"},
+    {"run", ms_cmd_run, "run RECIPE [--model M] [RUN OPTIONS]",
+     "run a recipe on a model: per-module sparsity, bits, error; perplexity, KL"},
     {"validate", ms_cmd_validate,
      "validate [--format json] [RUN OPTIONS] RECIPE... | --explain [CODE]",
      "report every problem of recipes"},
@@ -75,6 +77,8 @@ static const command commands[] = {
      "write a recipe in upstream layout"},
     {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",
      "rewrite a SparseML-era or renamed-field recipe for upstream"},
+    {"history", ms_cmd_history, "history [list|show|diff|export|rm|gc] ...",
+     "the runs kept by trace --record: list, show, diff, export, remove"},
     {"tui", cmd_tui, "tui [--stage S] [RUN OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
