@@ -14,7 +14,9 @@
 #include "safetensors.h"
 
 enum { MAX_CONFIG_BYTES = 4 * 1024 * 1024, MAX_DIM = 1 << 20, MAX_LAYERS = 1024 };
-static const double MAX_PARAMS = 1073741824.0;
+/* 2^31 parameters, 8 GiB as f32: a 1B-parameter checkpoint fits this
+ * machine's memory with room for a run's copies and activations. */
+static const double MAX_PARAMS = 2147483648.0;
 
 static const char *const arch_names[MS_ARCH_COUNT] = {
     [MS_ARCH_LLAMA] = "LlamaForCausalLM",
@@ -223,7 +225,7 @@ static ms_status parse_config(const char *text, size_t len, const char *path, ms
     double h = (double)s.hidden_size, kvd = h / (double)s.num_heads * (double)s.num_kv_heads;
     double params = (h * (2 * h + 2 * kvd) + 3 * h * (double)s.intermediate_size + 2 * h) *
                         (double)s.num_layers +
-                    2 * h * (double)s.vocab_size + h;
+                    (*tied ? 1 : 2) * h * (double)s.vocab_size + h;
     if (st == MS_OK && params > MAX_PARAMS) {
         st = ms_diag_set(diag, MS_ERR_LIMIT, "E-MODEL-SPEC", file, root->line, root->col,
                          "the config describes %.0f parameters, more than modsim's limit of %.0f",
