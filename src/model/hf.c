@@ -14,7 +14,9 @@
 #include "safetensors.h"
 
 enum { MAX_CONFIG_BYTES = 4 * 1024 * 1024, MAX_DIM = 1 << 20, MAX_LAYERS = 1024 };
-static const double MAX_PARAMS = 1073741824.0;
+/* 2^31 parameters, 8 GiB as f32: a 1B-parameter checkpoint fits this
+ * machine's memory with room for a run's copies and activations. */
+static const double MAX_PARAMS = 2147483648.0;
 
 static const char *const arch_names[MS_ARCH_COUNT] = {
     [MS_ARCH_LLAMA] = "LlamaForCausalLM",
@@ -155,17 +157,11 @@ static ms_status config_unsupported(const ms_node *root, const char *file, ms_ar
     return MS_OK;
 }
 
-static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arch, bool *tied,
-                             ms_diag *diag)
+static ms_status parse_config(const char *text, size_t len, const char *path, ms_model_spec *spec,
+                              ms_arch *arch, bool *tied, ms_diag *diag)
 {
-    char *text;
-    size_t len;
-    ms_status st = ms_read_file(path, MAX_CONFIG_BYTES, &text, &len, diag);
-    if (st != MS_OK)
-        return st;
     ms_doc *doc;
-    st = ms_doc_parse_json(text, len, path, &doc, diag);
-    free(text);
+    ms_status st = ms_doc_parse_json(text, len, path, &doc, diag);
     if (st != MS_OK)
         return st;
     const char *file = ms_doc_file(doc);
@@ -229,7 +225,7 @@ static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arc
     double h = (double)s.hidden_size, kvd = h / (double)s.num_heads * (double)s.num_kv_heads;
     double params = (h * (2 * h + 2 * kvd) + 3 * h * (double)s.intermediate_size + 2 * h) *
                         (double)s.num_layers +
-                    2 * h * (double)s.vocab_size + h;
+                    (*tied ? 1 : 2) * h * (double)s.vocab_size + h;
     if (st == MS_OK && params > MAX_PARAMS) {
         st = ms_diag_set(diag, MS_ERR_LIMIT, "E-MODEL-SPEC", file, root->line, root->col,
                          "the config describes %.0f parameters, more than modsim's limit of %.0f",
@@ -241,6 +237,33 @@ static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arc
 done:
     ms_doc_free(doc);
     return st;
+}
+
+static ms_status read_config(const char *path, ms_model_spec *spec, ms_arch *arch, bool *tied,
+                             ms_diag *diag)
+{
+    char *text;
+    size_t len;
+    ms_status st = ms_read_file(path, MAX_CONFIG_BYTES, &text, &len, diag);
+    if (st != MS_OK)
+        return st;
+    st = parse_config(text, len, path, spec, arch, tied, diag);
+    free(text);
+    return st;
+}
+
+ms_status ms_model_hf_config_parse(const char *text, size_t len, const char *file,
+                                   ms_hf_config *out, ms_diag *diag)
+{
+    ms_arch arch;
+    ms_hf_config c = {0};
+    ms_status st = parse_config(text, len, file, &c.spec, &arch, &c.tied, diag);
+    if (st != MS_OK)
+        return st;
+    c.architecture = arch_names[arch];
+    c.qkv_bias = arch == MS_ARCH_QWEN2;
+    *out = c;
+    return MS_OK;
 }
 
 /* ---- weights ------------------------------------------------------------- */

@@ -74,6 +74,19 @@ ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag);
  * safetensors weights). Anything else is an error that lists these. */
 ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag);
 
+/* What a Hugging Face config.json describes, as ms_model_open reads it. */
+typedef struct ms_hf_config {
+    ms_model_spec spec;       /* sizes; seed and outliers 0 */
+    const char *architecture; /* "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM" */
+    bool tied;                /* tie_word_embeddings */
+    bool qkv_bias;            /* q/k/v_proj have biases (Qwen2) */
+} ms_hf_config;
+
+/* Reads config.json text (strict JSON); `file` names it in diagnostics.
+ * Unsupported architectures and settings are errors at their line. */
+ms_status ms_model_hf_config_parse(const char *text, size_t len, const char *file,
+                                   ms_hf_config *out, ms_diag *diag);
+
 void ms_model_free(ms_model *model);
 
 const ms_model_spec *ms_model_get_spec(const ms_model *model);

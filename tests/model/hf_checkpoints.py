@@ -209,6 +209,11 @@ def check_refusals(tmp):
     expect_error(tmp, "kv", {**good, "num_key_value_heads": 3}, w, "does not divide")
     expect_error(tmp, "rope_scaling", {**good, "rope_scaling": {"rope_type": "llama3"}}, w,
                  "'rope_scaling'")
+    # Llama-3-8B's sizes: 8.0e9 parameters, over the 2^31 limit (f32 in memory)
+    expect_error(tmp, "too_big", {**good, "hidden_size": 4096, "intermediate_size": 14336,
+                                  "num_hidden_layers": 32, "num_attention_heads": 32,
+                                  "num_key_value_heads": 8, "vocab_size": 128256}, w,
+                 "parameters, more than modsim's limit of 2147483648")
     expect_error(tmp, "gelu", {**good, "hidden_act": "gelu"}, w, "'hidden_act'")
     missing = dict(w)
     del missing["model.layers.1.mlp.up_proj.weight"]
