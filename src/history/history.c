@@ -15,6 +15,7 @@
 #include "../core/call.h"
 #include "../core/modifier.h"
 #include "../scenario/scenario.h"
+#include "../util/json.h"
 
 /* Calls per transaction while recording: large enough that commits (each a
  * WAL append) cost little, small enough that a killed run loses little. */
@@ -117,14 +118,12 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (run, call, modifier, module, name)) WITHOUT ROWID;\n"
     /* the views README documents */
     "CREATE VIEW transitions AS\n"
-    "  SELECT t.run, t.call, t.modifier, m.type,\n"
-    "    CASE WHEN (t.after & ~t.before) & 1 THEN 'initialized'\n"
-    "         WHEN (t.after & ~t.before) & 2 THEN 'started'\n"
-    "         WHEN (t.after & ~t.before) & 4 THEN 'ended'\n"
-    "         WHEN (t.after & ~t.before) & 8 THEN 'finalized'\n"
-    "         ELSE 'reset' END AS what, t.before, t.after\n"
+    "  SELECT t.run, t.call, t.modifier, m.type, w.what, t.before, t.after\n"
     "  FROM transition t JOIN modifier m ON m.run = t.run AND m.idx = t.modifier\n"
-    "  ORDER BY t.run, t.call, t.modifier;\n"
+    "  JOIN (SELECT 1 AS bit, 'initialized' AS what UNION ALL SELECT 2, 'started'\n"
+    "        UNION ALL SELECT 4, 'ended' UNION ALL SELECT 8, 'finalized') w\n"
+    "    ON t.after & ~t.before & w.bit\n"
+    "  ORDER BY t.run, t.call, t.modifier, w.bit;\n"
     "CREATE VIEW never_started AS\n"
     "  SELECT m.run, m.idx AS modifier, m.type FROM modifier m\n"
     "  WHERE NOT EXISTS (SELECT 1 FROM transition t WHERE t.run = m.run\n"
@@ -649,4 +648,919 @@ ms_status ms_history_run_end(ms_history_run *run, ms_history_status status, ms_d
     if (failed)
         return db_fail(h, failed, diag);
     return rc == SQLITE_OK ? MS_OK : db_fail(h, rc, diag);
+}
+
+/* Reading the history back. */
+
+/* A run left `running` by a process that is gone was killed midway. */
+static const char *shown_status(const char *status, long long pid)
+{
+    if (status && !strcmp(status, "running") && pid > 0 && pid != (long long)getpid() &&
+        kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return "interrupted";
+    return status ? status : "unknown";
+}
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? (const char *)t : "";
+}
+
+static ms_status prepare(ms_history *h, const char *sql, sqlite3_stmt **q, ms_diag *diag)
+{
+    int rc = sqlite3_prepare_v2(h->db, sql, -1, q, NULL);
+    return rc == SQLITE_OK ? MS_OK : db_fail(h, rc, diag);
+}
+
+static ms_status no_run(ms_history *h, long long id, ms_diag *diag)
+{
+    ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY-RUN", h->path, 0, 0, "no run %lld in %s", id,
+                h->path);
+    ms_diag_hint(diag, "`modsim history list` shows the runs kept");
+    return MS_ERR_INVALID;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* "3 errors, 2 modifiers never started", or "every modifier started". */
+static void outcome(long long errors, long long never, long long modifiers, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (errors)
+        n += (size_t)snprintf(buf, cap, "%lld error%s", errors, errors == 1 ? "" : "s");
+    if (never && n < cap)
+        snprintf(buf + n, cap - n, "%s%lld modifier%s never started", n ? ", " : "", never,
+                 never == 1 ? "" : "s");
+    else if (!errors)
+        snprintf(buf, cap, modifiers ? "every modifier started" : "no modifiers");
+}
+
+static const char list_sql[] =
+    "SELECT r.id, strftime('%Y-%m-%d %H:%M', r.started, 'unixepoch', 'localtime'), r.status,"
+    " r.pid, r.calls, r.recipe_path, r.profile, r.pipeline, r.model,"
+    " (SELECT count(*) FROM error e WHERE e.run = r.id),"
+    " (SELECT count(*) FROM never_started n WHERE n.run = r.id),"
+    " (SELECT count(*) FROM modifier m WHERE m.run = r.id), r.stage"
+    " FROM run r WHERE ?1 IS NULL OR instr(r.recipe_path, ?1) > 0 ORDER BY r.id DESC";
+
+ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, FILE *out,
+                          ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h, list_sql, &q, diag);
+    if (st != MS_OK)
+        return st;
+    bind_text_or_null(q, 1, f->recipe);
+    long long shown = 0;
+    int rc;
+    if (json)
+        fputs("[", out);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW && (!f->limit || shown < f->limit)) {
+        const char *status = shown_status(col_text(q, 2), sqlite3_column_int64(q, 3));
+        if (f->has_status && strcmp(status, ms_history_status_name(f->status)))
+            continue;
+        char words[128];
+        outcome(sqlite3_column_int64(q, 9), sqlite3_column_int64(q, 10),
+                sqlite3_column_int64(q, 11), words, sizeof words);
+        const char *model = sqlite3_column_type(q, 8) == SQLITE_NULL ? "-" : col_text(q, 8);
+        if (json) {
+            fprintf(out, "%s\n  {\"id\": %lld, \"started\": ", shown ? "," : "",
+                    sqlite3_column_int64(q, 0));
+            ms_json_fput_string(out, col_text(q, 1));
+            fputs(", \"status\": ", out);
+            ms_json_fput_string(out, status);
+            fputs(", \"recipe\": ", out);
+            ms_json_fput_string(out, col_text(q, 5));
+            fputs(", \"stage\": ", out);
+            if (sqlite3_column_type(q, 12) == SQLITE_NULL)
+                fputs("null", out);
+            else
+                ms_json_fput_string(out, col_text(q, 12));
+            fputs(", \"profile\": ", out);
+            ms_json_fput_string(out, col_text(q, 6));
+            fputs(", \"pipeline\": ", out);
+            ms_json_fput_string(out, col_text(q, 7));
+            fputs(", \"model\": ", out);
+            if (sqlite3_column_type(q, 8) == SQLITE_NULL)
+                fputs("null", out);
+            else
+                ms_json_fput_string(out, model);
+            fprintf(out, ", \"calls\": %lld, \"errors\": %lld, \"never_started\": %lld, ",
+                    sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 9),
+                    sqlite3_column_int64(q, 10));
+            fputs("\"outcome\": ", out);
+            ms_json_fput_string(out, words);
+            fputs("}", out);
+        } else {
+            fprintf(out, "%-5lld %s  %-11s %-28s %-4s %-13s %-6s %7lld calls  %s\n",
+                    sqlite3_column_int64(q, 0), col_text(q, 1), status, base_name(col_text(q, 5)),
+                    col_text(q, 6), col_text(q, 7), model, sqlite3_column_int64(q, 4), words);
+        }
+        shown++;
+    }
+    if (json)
+        fputs(shown ? "\n]\n" : "]\n", out);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(h, rc, diag);
+    return ferror(out) ? MS_ERR_IO : MS_OK;
+}
+
+/* The modifiers' types of run `id`, "GPTQModifier" ..., malloc'd; *n of them. */
+static ms_status modifier_names(ms_history *h, long long id, char ***names, size_t *n,
+                                ms_diag *diag)
+{
+    *names = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    ms_status st =
+        prepare(h, "SELECT idx, type FROM modifier WHERE run = ? ORDER BY idx", &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        size_t idx = (size_t)sqlite3_column_int64(q, 0);
+        if (idx >= cap) {
+            size_t ncap = idx + 8;
+            char **grown = realloc(*names, ncap * sizeof *grown);
+            if (!grown) {
+                st = MS_ERR_NOMEM;
+                break;
+            }
+            memset(grown + cap, 0, (ncap - cap) * sizeof *grown);
+            *names = grown;
+            cap = ncap;
+        }
+        free((*names)[idx]);
+        (*names)[idx] = strdup(col_text(q, 1));
+        if (idx + 1 > *n)
+            *n = idx + 1;
+    }
+    sqlite3_finalize(q);
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = db_fail(h, rc, diag);
+    return st;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static const char *name_of(char **names, size_t n, long long idx)
+{
+    return idx >= 0 && (size_t)idx < n && names[idx] ? names[idx] : "?";
+}
+
+static const char *const flag_words[] = {"initialized", "started", "ended", "finalized"};
+
+static void flags_words(unsigned flags, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int b = 0; b < 4; b++)
+        if (flags & (1u << b) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "", flag_words[b]);
+    if (!n)
+        snprintf(buf, cap, "-");
+}
+
+static ms_status run_exists(ms_history *h, long long id, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h, "SELECT 1 FROM run WHERE id = ?", &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW)
+        return MS_OK;
+    return rc == SQLITE_DONE ? no_run(h, id, diag) : db_fail(h, rc, diag);
+}
+
+ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(
+        h,
+        "SELECT datetime(started, 'unixepoch', 'localtime'), datetime(ended, 'unixepoch',"
+        " 'localtime'), status, pid, calls, modsim_version, profile, recipe_path, recipe_hash,"
+        " stage, pipeline, clock, index_mode, model, weights_hash, calibration, seed, threads,"
+        " parent FROM run WHERE id = ?",
+        &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return rc == SQLITE_DONE ? no_run(h, id, diag) : db_fail(h, rc, diag);
+    }
+    static const char *const labels[] = {
+        "started",      "ended",       "status", NULL,       "calls", "modsim", "profile",
+        "recipe",       "recipe hash", "stage",  "pipeline", "run",   "index",  "model",
+        "weights hash", "calibration", "seed",   "threads",  "parent"};
+    fprintf(out, "run %lld\n", id);
+    for (int i = 0; i < (int)(sizeof labels / sizeof *labels); i++) {
+        if (!labels[i] || sqlite3_column_type(q, i) == SQLITE_NULL)
+            continue;
+        const char *v =
+            i == 2 ? shown_status(col_text(q, 2), sqlite3_column_int64(q, 3)) : col_text(q, i);
+        fprintf(out, "  %-13s %s\n", labels[i], v);
+    }
+    sqlite3_finalize(q);
+
+    char **names;
+    size_t nn;
+    st = modifier_names(h, id, &names, &nn, diag);
+    if (st != MS_OK)
+        return st;
+    fputs("transitions\n", out);
+    st = prepare(h, "SELECT call, modifier, what FROM transitions WHERE run = ?", &q, diag);
+    if (st == MS_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+            fprintf(out, "  call %-6lld %-28s %s\n", sqlite3_column_int64(q, 0),
+                    name_of(names, nn, sqlite3_column_int64(q, 1)), col_text(q, 2));
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
+    }
+    if (st == MS_OK)
+        st = prepare(h,
+                     "SELECT call, modifier, kind, message FROM error WHERE run = ?"
+                     " ORDER BY call, seq",
+                     &q, diag);
+    if (st == MS_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        bool first = true;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            if (first)
+                fputs("errors\n", out);
+            first = false;
+            fprintf(out, "  call %-6lld %-28s %s: %s\n", sqlite3_column_int64(q, 0),
+                    sqlite3_column_type(q, 1) == SQLITE_NULL
+                        ? "(lifecycle)"
+                        : name_of(names, nn, sqlite3_column_int64(q, 1)),
+                    col_text(q, 2), col_text(q, 3));
+        }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
+    }
+    /* the final flags of each modifier: its last transition */
+    if (st == MS_OK)
+        st = prepare(h,
+                     "SELECT m.idx, m.type, (SELECT t.after FROM transition t WHERE t.run = m.run"
+                     " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1),"
+                     " (SELECT group_concat(x.name || '=' || x.value, ' ') FROM metric x WHERE"
+                     " x.run = m.run AND x.modifier = m.idx AND x.call = (SELECT max(call) FROM"
+                     " metric y WHERE y.run = m.run AND y.modifier = m.idx))"
+                     " FROM modifier m WHERE m.run = ? ORDER BY m.idx",
+                     &q, diag);
+    if (st == MS_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        fputs("modifiers at the end\n", out);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            char words[64];
+            flags_words((unsigned)sqlite3_column_int(q, 2), words, sizeof words);
+            fprintf(out, "  %-3lld %-28s %-36s %s\n", sqlite3_column_int64(q, 0), col_text(q, 1),
+                    words, col_text(q, 3));
+        }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
+    }
+    free_names(names, nn);
+    if (st == MS_OK && ferror(out))
+        st = MS_ERR_IO;
+    return st;
+}
+
+/* Per call of a run, a hash of everything recorded of it (the call, its
+ * hooks, errors and transitions), to find where two runs part. */
+static ms_status call_hashes(ms_history *h, long long id, uint64_t **out, size_t *n, ms_diag *diag)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    ms_status st = prepare(
+        h,
+        "SELECT idx, 0, kind || '/' || ifnull(modifier, '') || '/' || ifnull(event, '') || '/'"
+        " || ifnull(global_step, '') || '/' || ifnull(global_batch, '') || '/' ||"
+        " ifnull(loss, '') FROM call WHERE run = ?1"
+        " UNION ALL SELECT call, 1 + seq, modifier || hook FROM hook WHERE run = ?1"
+        " UNION ALL SELECT call, 100000 + seq, ifnull(modifier, '') || kind || message"
+        " FROM error WHERE run = ?1"
+        " UNION ALL SELECT call, 200000 + modifier, before || '>' || after FROM transition"
+        " WHERE run = ?1 ORDER BY 1, 2",
+        &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        size_t call = (size_t)sqlite3_column_int64(q, 0);
+        if (call >= cap) {
+            size_t ncap = cap ? cap * 2 : 1024;
+            while (ncap <= call)
+                ncap *= 2;
+            uint64_t *grown = realloc(*out, ncap * sizeof *grown);
+            if (!grown) {
+                st = MS_ERR_NOMEM;
+                break;
+            }
+            for (size_t i = cap; i < ncap; i++)
+                grown[i] = 1469598103934665603ULL;
+            *out = grown;
+            cap = ncap;
+        }
+        uint64_t x = (*out)[call];
+        for (const unsigned char *p = sqlite3_column_text(q, 2); p && *p; p++)
+            x = (x ^ *p) * 1099511628211ULL;
+        (*out)[call] = (x ^ '|') * 1099511628211ULL;
+        if (call + 1 > *n)
+            *n = call + 1;
+    }
+    sqlite3_finalize(q);
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = db_fail(h, rc, diag);
+    return st;
+}
+
+/* The first call at which each modifier of run `id` gained flag `bit`; -1 never. */
+static ms_status first_flags(ms_history *h, long long id, size_t n, long long (*first)[4],
+                             ms_diag *diag)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 4; b++)
+            first[i][b] = -1;
+    sqlite3_stmt *q;
+    ms_status st = prepare(h,
+                           "SELECT call, modifier, before, after FROM transition WHERE run = ?"
+                           " ORDER BY call",
+                           &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        long long m = sqlite3_column_int64(q, 1);
+        unsigned gained = (unsigned)sqlite3_column_int(q, 3) & ~(unsigned)sqlite3_column_int(q, 2);
+        if (m < 0 || (size_t)m >= n)
+            continue;
+        for (int b = 0; b < 4; b++)
+            if (gained & (1u << b) && first[m][b] < 0)
+                first[m][b] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+}
+
+/* The distinct "Type hook" pairs of a run, sorted, as one string per line. */
+static ms_status hook_set(ms_history *h, long long id, char **out, ms_diag *diag)
+{
+    *out = NULL;
+    sqlite3_stmt *q;
+    ms_status st = prepare(h,
+                           "SELECT group_concat(k, char(10)) FROM (SELECT DISTINCT m.type || ' '"
+                           " || x.hook AS k FROM hook x JOIN modifier m ON m.run = x.run AND"
+                           " m.idx = x.modifier WHERE x.run = ? ORDER BY k)",
+                           &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *out = strdup(col_text(q, 0));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return db_fail(h, rc, diag);
+    return *out ? MS_OK : MS_ERR_NOMEM;
+}
+
+/* Lines of `text` in a malloc'd array pointing into `text` (modified). */
+static char **split_lines(char *text, size_t *n)
+{
+    size_t cap = 16;
+    char **lines = malloc(cap * sizeof *lines);
+    *n = 0;
+    if (!lines)
+        return NULL;
+    for (char *p = text; *p;) {
+        if (*n == cap) {
+            char **grown = realloc(lines, 2 * cap * sizeof *grown);
+            if (!grown) {
+                free(lines);
+                return NULL;
+            }
+            lines = grown;
+            cap *= 2;
+        }
+        lines[(*n)++] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        p = nl + 1;
+    }
+    return lines;
+}
+
+/* Lines in one set only, "  only in A: ...". */
+static bool set_diff(char *a, char *b, FILE *out)
+{
+    size_t na, nb;
+    char **la = split_lines(a, &na), **lb = split_lines(b, &nb);
+    bool differs = false;
+    size_t i = 0, j = 0;
+    while (la && lb && (i < na || j < nb)) {
+        int c = i == na ? 1 : j == nb ? -1 : strcmp(la[i], lb[j]);
+        if (c < 0) {
+            fprintf(out, "  only in A: %s\n", la[i++]);
+            differs = true;
+        } else if (c > 0) {
+            fprintf(out, "  only in B: %s\n", lb[j++]);
+            differs = true;
+        } else {
+            i++;
+            j++;
+        }
+    }
+    free(la);
+    free(lb);
+    return differs;
+}
+
+/* A line diff of two recipe texts (longest common subsequence; recipes are
+ * at most a few thousand lines), "-" for A's lines, "+" for B's. */
+static ms_status text_diff(char *a, char *b, FILE *out)
+{
+    size_t na, nb;
+    char **la = split_lines(a, &na), **lb = split_lines(b, &nb);
+    unsigned *len =
+        la && lb && na < 5000 && nb < 5000 ? calloc((na + 1) * (nb + 1), sizeof *len) : NULL;
+    if (!len) {
+        free(la);
+        free(lb);
+        fputs("  (the recipe texts differ)\n", out);
+        return MS_OK;
+    }
+#define L(i, j) len[(i) * (nb + 1) + (j)]
+    for (size_t i = na; i-- > 0;)
+        for (size_t j = nb; j-- > 0;)
+            L(i, j) = !strcmp(la[i], lb[j])       ? L(i + 1, j + 1) + 1
+                      : L(i + 1, j) > L(i, j + 1) ? L(i + 1, j)
+                                                  : L(i, j + 1);
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        if (i < na && j < nb && !strcmp(la[i], lb[j])) {
+            i++;
+            j++;
+        } else if (j == nb || (i < na && L(i + 1, j) >= L(i, j + 1))) {
+            fprintf(out, "  - %s\n", la[i++]);
+        } else {
+            fprintf(out, "  + %s\n", lb[j++]);
+        }
+    }
+#undef L
+    free(len);
+    free(la);
+    free(lb);
+    return MS_OK;
+}
+
+static ms_status recipe_of(ms_history *h, long long id, char **hash, char **text, ms_diag *diag)
+{
+    *hash = *text = NULL;
+    sqlite3_stmt *q;
+    ms_status st = prepare(h,
+                           "SELECT r.recipe_hash, x.text FROM run r LEFT JOIN recipe x ON"
+                           " x.hash = r.recipe_hash WHERE r.id = ?",
+                           &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *hash = strdup(col_text(q, 0));
+        *text = strdup(col_text(q, 1));
+        if (!*hash || !*text)
+            st = MS_ERR_NOMEM;
+    } else {
+        st = rc == SQLITE_DONE ? no_run(h, id, diag) : db_fail(h, rc, diag);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
+                          ms_diag *diag)
+{
+    *differs = false;
+    ms_status st = run_exists(h, a, diag);
+    if (st == MS_OK)
+        st = run_exists(h, b, diag);
+    if (st != MS_OK)
+        return st;
+    uint64_t *ha = NULL, *hb = NULL;
+    size_t na = 0, nb = 0;
+    char **names_a = NULL, **names_b = NULL;
+    size_t ma = 0, mb = 0;
+    long long(*fa)[4] = NULL, (*fb)[4] = NULL;
+    char *hooks_a = NULL, *hooks_b = NULL, *hash_a = NULL, *hash_b = NULL, *text_a = NULL,
+         *text_b = NULL;
+    st = call_hashes(h, a, &ha, &na, diag);
+    if (st == MS_OK)
+        st = call_hashes(h, b, &hb, &nb, diag);
+    if (st == MS_OK)
+        st = modifier_names(h, a, &names_a, &ma, diag);
+    if (st == MS_OK)
+        st = modifier_names(h, b, &names_b, &mb, diag);
+    if (st == MS_OK) {
+        fa = calloc(ma ? ma : 1, sizeof *fa);
+        fb = calloc(mb ? mb : 1, sizeof *fb);
+        st = fa && fb ? MS_OK : MS_ERR_NOMEM;
+    }
+    if (st == MS_OK)
+        st = first_flags(h, a, ma, fa, diag);
+    if (st == MS_OK)
+        st = first_flags(h, b, mb, fb, diag);
+    if (st == MS_OK)
+        st = hook_set(h, a, &hooks_a, diag);
+    if (st == MS_OK)
+        st = hook_set(h, b, &hooks_b, diag);
+    if (st == MS_OK)
+        st = recipe_of(h, a, &hash_a, &text_a, diag);
+    if (st == MS_OK)
+        st = recipe_of(h, b, &hash_b, &text_b, diag);
+    if (st == MS_OK) {
+        fprintf(out, "A: run %lld, %zu calls; B: run %lld, %zu calls\n", a, na, b, nb);
+        size_t first = 0;
+        while (first < na && first < nb && ha[first] == hb[first])
+            first++;
+        if (first < na || first < nb) {
+            *differs = true;
+            fprintf(out, "first diverging call: %zu\n", first);
+        } else {
+            fputs("every call the same\n", out);
+        }
+        bool header = false;
+        size_t common = ma < mb ? ma : mb;
+        for (size_t m = 0; m < common; m++) {
+            bool same_type =
+                !strcmp(name_of(names_a, ma, (long long)m), name_of(names_b, mb, (long long)m));
+            for (int bit = 0; bit < 4; bit++) {
+                if (fa[m][bit] == fb[m][bit] && same_type)
+                    continue;
+                if (!header)
+                    fputs("transitions that moved\n", out);
+                header = true;
+                *differs = true;
+                char ca[32], cb[32];
+                snprintf(ca, sizeof ca, fa[m][bit] < 0 ? "never" : "at call %lld", fa[m][bit]);
+                snprintf(cb, sizeof cb, fb[m][bit] < 0 ? "never" : "at call %lld", fb[m][bit]);
+                if (same_type)
+                    fprintf(out, "  %s %s %s in A, %s in B\n", name_of(names_a, ma, (long long)m),
+                            flag_words[bit], ca, cb);
+                else
+                    fprintf(out, "  modifier %zu: %s %s %s in A, %s %s %s in B\n", m,
+                            name_of(names_a, ma, (long long)m), flag_words[bit], ca,
+                            name_of(names_b, mb, (long long)m), flag_words[bit], cb);
+            }
+        }
+        for (size_t m = common; m < ma || m < mb; m++) {
+            *differs = true;
+            fprintf(out, "  modifier %zu (%s) is in %s only\n", m,
+                    m < ma ? name_of(names_a, ma, (long long)m)
+                           : name_of(names_b, mb, (long long)m),
+                    m < ma ? "A" : "B");
+        }
+        fputs("hooks in one run only\n", out);
+        if (set_diff(hooks_a, hooks_b, out))
+            *differs = true;
+        else
+            fputs("  none\n", out);
+        if (strcmp(hash_a, hash_b)) {
+            *differs = true;
+            fputs("recipe\n", out);
+            st = text_diff(text_a, text_b, out);
+        } else {
+            fputs("recipe: the same text\n", out);
+        }
+    }
+    free(ha);
+    free(hb);
+    free_names(names_a, ma);
+    free_names(names_b, mb);
+    free(fa);
+    free(fb);
+    free(hooks_a);
+    free(hooks_b);
+    free(hash_a);
+    free(hash_b);
+    free(text_a);
+    free(text_b);
+    if (st == MS_OK && ferror(out))
+        st = MS_ERR_IO;
+    return st;
+}
+
+/* A cursor over one table's rows of a run, in call order. */
+static bool cursor_at(sqlite3_stmt *q, int *rc, long long call)
+{
+    return *rc == SQLITE_ROW && sqlite3_column_int64(q, 0) == call;
+}
+
+ms_status ms_history_export_jsonl(ms_history *h, long long id, FILE *out, ms_diag *diag)
+{
+    ms_status st = run_exists(h, id, diag);
+    if (st != MS_OK)
+        return st;
+    static const char *const sql[] = {
+        "SELECT idx, kind, modifier, event, global_step, loss FROM call WHERE run = ?"
+        " ORDER BY idx",
+        "SELECT call, modifier, hook FROM hook WHERE run = ? ORDER BY call, seq",
+        "SELECT call, modifier, kind, message FROM error WHERE run = ? ORDER BY call, seq",
+        "SELECT call, modifier, before, after FROM transition WHERE run = ?"
+        " ORDER BY call, modifier",
+        "SELECT call, modifier, module, name, value FROM metric WHERE run = ?"
+        " ORDER BY call, modifier, module, name",
+    };
+    enum { C, H, E, T, M, N };
+    sqlite3_stmt *q[N] = {0};
+    int rc[N];
+    for (int i = 0; i < N && st == MS_OK; i++) {
+        st = prepare(h, sql[i], &q[i], diag);
+        if (st == MS_OK) {
+            sqlite3_bind_int64(q[i], 1, id);
+            rc[i] = sqlite3_step(q[i]);
+        }
+    }
+    while (st == MS_OK && rc[C] == SQLITE_ROW) {
+        long long call = sqlite3_column_int64(q[C], 0);
+        fprintf(out, "{\"call\": %lld, \"kind\": \"%s\"", call, col_text(q[C], 1));
+        if (sqlite3_column_type(q[C], 2) != SQLITE_NULL)
+            fprintf(out, ", \"modifier\": %lld", sqlite3_column_int64(q[C], 2));
+        if (sqlite3_column_type(q[C], 3) != SQLITE_NULL)
+            fprintf(out, ", \"event\": \"%s\", \"global_step\": %lld", col_text(q[C], 3),
+                    sqlite3_column_int64(q[C], 4));
+        if (sqlite3_column_type(q[C], 5) != SQLITE_NULL)
+            fprintf(out, ", \"loss\": %.17g", sqlite3_column_double(q[C], 5));
+        fputs("}\n", out);
+        for (; cursor_at(q[H], &rc[H], call); rc[H] = sqlite3_step(q[H]))
+            fprintf(out, "{\"call\": %lld, \"modifier\": %lld, \"hook\": \"%s\"}\n", call,
+                    sqlite3_column_int64(q[H], 1), col_text(q[H], 2));
+        for (; cursor_at(q[E], &rc[E], call); rc[E] = sqlite3_step(q[E])) {
+            fprintf(out, "{\"call\": %lld, \"error\": \"%s\", \"modifier\": ", call,
+                    col_text(q[E], 2));
+            if (sqlite3_column_type(q[E], 1) == SQLITE_NULL)
+                fputs("null", out);
+            else
+                fprintf(out, "%lld", sqlite3_column_int64(q[E], 1));
+            fputs(", \"message\": ", out);
+            ms_json_fput_string(out, col_text(q[E], 3));
+            fputs("}\n", out);
+        }
+        for (; cursor_at(q[T], &rc[T], call); rc[T] = sqlite3_step(q[T]))
+            fprintf(out,
+                    "{\"call\": %lld, \"modifier\": %lld, \"flags_before\": %d, "
+                    "\"flags_after\": %d}\n",
+                    call, sqlite3_column_int64(q[T], 1), sqlite3_column_int(q[T], 2),
+                    sqlite3_column_int(q[T], 3));
+        for (; cursor_at(q[M], &rc[M], call); rc[M] = sqlite3_step(q[M])) {
+            fprintf(out, "{\"call\": %lld, \"modifier\": %lld, \"metric\": ", call,
+                    sqlite3_column_int64(q[M], 1));
+            ms_json_fput_string(out, col_text(q[M], 3));
+            fputs(", \"module\": ", out);
+            ms_json_fput_string(out, col_text(q[M], 2));
+            if (sqlite3_column_type(q[M], 4) == SQLITE_NULL)
+                fputs(", \"value\": null}\n", out);
+            else
+                fprintf(out, ", \"value\": %.17g}\n", sqlite3_column_double(q[M], 4));
+        }
+        rc[C] = sqlite3_step(q[C]);
+    }
+    for (int i = 0; i < N; i++) {
+        if (st == MS_OK && q[i] && rc[i] != SQLITE_DONE && rc[i] != SQLITE_ROW)
+            st = db_fail(h, rc[i], diag);
+        sqlite3_finalize(q[i]);
+    }
+    if (st == MS_OK && ferror(out))
+        st = MS_ERR_IO;
+    return st;
+}
+
+static bool call_kind_parse(const char *name, ms_call_kind *out)
+{
+    for (size_t i = 0; i < sizeof call_kind_names / sizeof *call_kind_names; i++)
+        if (!strcmp(name, call_kind_names[i])) {
+            *out = (ms_call_kind)i;
+            return true;
+        }
+    return false;
+}
+
+ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h,
+                           "SELECT x.text, r.profile, r.index_mode, r.steps_per_epoch,"
+                           " r.batches_per_step, r.calibration_data, r.clock, r.recipe_path"
+                           " FROM run r LEFT JOIN recipe x ON x.hash = r.replay_hash"
+                           " WHERE r.id = ?",
+                           &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return rc == SQLITE_DONE ? no_run(h, id, diag) : db_fail(h, rc, diag);
+    }
+    if (sqlite3_column_type(q, 0) == SQLITE_NULL) {
+        sqlite3_finalize(q);
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY-RUN", h->path, 0, 0,
+                           "run %lld of %s was kept without its recipe in upstream layout: it "
+                           "cannot be written as a scenario",
+                           id, h->path);
+    }
+    char comment[768];
+    snprintf(comment, sizeof comment, "run %lld of %s: %s (%s)", id, base_name(h->path),
+             col_text(q, 6), col_text(q, 7));
+    for (char *p = comment; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    ms_scenario_header hd = {
+        .comment = comment,
+        .index_mode = !strcmp(col_text(q, 2), "upstream") ? MS_INDEX_UPSTREAM : MS_INDEX_STEP,
+        .steps_per_epoch = sqlite3_column_int64(q, 3),
+        .batches_per_step = sqlite3_column_int64(q, 4),
+        .no_calibration_data = !sqlite3_column_int(q, 5),
+    };
+    if (!ms_upstream_parse(col_text(q, 1), &hd.upstream))
+        hd.upstream = MS_UPSTREAM_0_12;
+    char *recipe = strdup(col_text(q, 0));
+    sqlite3_finalize(q);
+    if (!recipe)
+        return MS_ERR_NOMEM;
+    ms_call *calls = NULL;
+    size_t n = 0, cap = 0;
+    st = prepare(h,
+                 "SELECT kind, modifier, narrowed, event, global_step, global_batch,"
+                 " steps_per_epoch, batches_per_step, epoch_based, has_modules, loss"
+                 " FROM call WHERE run = ? ORDER BY idx",
+                 &q, diag);
+    if (st == MS_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t ncap = cap ? 2 * cap : 256;
+                ms_call *grown = realloc(calls, ncap * sizeof *grown);
+                if (!grown) {
+                    st = MS_ERR_NOMEM;
+                    break;
+                }
+                calls = grown;
+                cap = ncap;
+            }
+            ms_call *c = &calls[n++];
+            memset(c, 0, sizeof *c);
+            if (!call_kind_parse(col_text(q, 0), &c->kind)) {
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                                 "run %lld, call %zu of %s: unknown call kind '%s'", id, n - 1,
+                                 h->path, col_text(q, 0));
+                break;
+            }
+            c->modifier = (size_t)sqlite3_column_int64(q, 1);
+            c->narrowed = sqlite3_column_int(q, 2);
+            if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
+                if (!ms_event_type_parse(col_text(q, 3), &c->event.type)) {
+                    st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                                     "run %lld, call %zu of %s: unknown event '%s'", id, n - 1,
+                                     h->path, col_text(q, 3));
+                    break;
+                }
+                c->event.global_step = sqlite3_column_int64(q, 4);
+                c->event.global_batch = sqlite3_column_int64(q, 5);
+                c->event.steps_per_epoch = sqlite3_column_int64(q, 6);
+                c->event.batches_per_step = sqlite3_column_int64(q, 7);
+                c->event.epoch_based = sqlite3_column_int(q, 8);
+                c->event.has_modules = sqlite3_column_int(q, 9);
+            }
+            c->has_loss = sqlite3_column_type(q, 10) != SQLITE_NULL;
+            c->loss = sqlite3_column_double(q, 10);
+        }
+        if (st == MS_OK && rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
+        sqlite3_finalize(q);
+    }
+    if (st == MS_OK)
+        st = ms_scenario_write(out, &hd, recipe, calls, n);
+    free(calls);
+    free(recipe);
+    return st;
+}
+
+/* Recipes no run refers to any more. */
+static ms_status drop_orphan_recipes(ms_history *h, ms_diag *diag)
+{
+    return exec_d(h,
+                  "DELETE FROM recipe WHERE hash NOT IN (SELECT recipe_hash FROM run WHERE"
+                  " recipe_hash IS NOT NULL UNION SELECT replay_hash FROM run WHERE replay_hash"
+                  " IS NOT NULL)",
+                  diag);
+}
+
+static ms_status delete_run(ms_history *h, long long id, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h, "DELETE FROM run WHERE id = ?", &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+}
+
+ms_status ms_history_rm(ms_history *h, long long id, ms_diag *diag)
+{
+    ms_status st = run_exists(h, id, diag);
+    if (st == MS_OK)
+        st = exec_d(h, "BEGIN IMMEDIATE", diag);
+    if (st != MS_OK)
+        return st;
+    st = delete_run(h, id, diag);
+    if (st == MS_OK)
+        st = drop_orphan_recipes(h, diag);
+    if (st == MS_OK)
+        return exec_d(h, "COMMIT", diag);
+    exec(h, "ROLLBACK");
+    return st;
+}
+
+ms_status ms_history_gc(ms_history *h, long long keep, long long older_than_s, size_t *removed,
+                        ms_diag *diag)
+{
+    *removed = 0;
+    ms_status st = exec_d(h, "BEGIN IMMEDIATE", diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_stmt *q;
+    st = prepare(h, "SELECT id, status, pid, started FROM run ORDER BY id DESC LIMIT -1 OFFSET ?",
+                 &q, diag);
+    long long *ids = NULL;
+    size_t n = 0, cap = 0;
+    int rc = SQLITE_DONE;
+    if (st == MS_OK) {
+        sqlite3_bind_int64(q, 1, keep);
+        long long now = (long long)time(NULL);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            /* a run still being written is not garbage */
+            if (!strcmp(shown_status(col_text(q, 1), sqlite3_column_int64(q, 2)), "running"))
+                continue;
+            if (older_than_s > 0 && sqlite3_column_int64(q, 3) > now - older_than_s)
+                continue;
+            if (n == cap) {
+                size_t ncap = cap ? 2 * cap : 64;
+                long long *grown = realloc(ids, ncap * sizeof *grown);
+                if (!grown) {
+                    st = MS_ERR_NOMEM;
+                    break;
+                }
+                ids = grown;
+                cap = ncap;
+            }
+            ids[n++] = sqlite3_column_int64(q, 0);
+        }
+        sqlite3_finalize(q);
+        if (st == MS_OK && rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
+    }
+    for (size_t i = 0; st == MS_OK && i < n; i++)
+        st = delete_run(h, ids[i], diag);
+    free(ids);
+    if (st == MS_OK)
+        st = drop_orphan_recipes(h, diag);
+    if (st == MS_OK)
+        st = exec_d(h, "COMMIT", diag);
+    if (st != MS_OK) {
+        exec(h, "ROLLBACK");
+        return st;
+    }
+    *removed = n;
+    return MS_OK;
 }

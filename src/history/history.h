@@ -90,4 +90,32 @@ long long ms_history_run_id(const ms_history_run *run);
  * some write of the run failed (then `diag` says which and why). */
 ms_status ms_history_run_end(ms_history_run *run, ms_history_status status, ms_diag *diag);
 
+/* Which runs `history list` shows, newest first. */
+typedef struct ms_history_filter {
+    const char *recipe; /* substring of the recipe path; NULL: any */
+    bool has_status;
+    ms_history_status status;
+    long long limit; /* 0: all */
+} ms_history_filter;
+
+/* One line per run (or one JSON object per line when `json`). */
+ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, FILE *out,
+                          ms_diag *diag);
+/* The run's settings, its transitions in order, errors and the final flags
+ * of each modifier. MS_ERR_INVALID when there is no such run. */
+ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag);
+/* What differs between runs `a` and `b`; *differs tells whether anything did. */
+ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
+                          ms_diag *diag);
+/* The recorded records as JSON Lines. */
+ms_status ms_history_export_jsonl(ms_history *h, long long id, FILE *out, ms_diag *diag);
+/* A scenario that `modsim trace` runs to the same trace as the run. */
+ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_diag *diag);
+/* Deletes a run and everything recorded of it; recipes no run uses go too. */
+ms_status ms_history_rm(ms_history *h, long long id, ms_diag *diag);
+/* Deletes all but the newest `keep` runs, and of those only the runs older
+ * than `older_than_s` seconds when it is > 0; *removed counts them. */
+ms_status ms_history_gc(ms_history *h, long long keep, long long older_than_s, size_t *removed,
+                        ms_diag *diag);
+
 #endif

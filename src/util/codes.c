@@ -483,6 +483,7 @@ static const ms_code_info codes[] = {
      "a history file that cannot be used (not a history, unwritable, locked, full)", NULL},
     {"E-HISTORY-NEWER", MS_SEV_ERROR, "history", "a history file from a newer modsim's schema",
      NULL},
+    {"E-HISTORY-RUN", MS_SEV_ERROR, "history", "a run id the history does not have", NULL},
     {"E-FIELD", MS_SEV_ERROR, "draft", "an edit names no field, or a value that is not YAML", NULL},
     {"E-INDEX", MS_SEV_ERROR, "draft", "an edit names a modifier the draft does not have", NULL},
     {"E-MOVE", MS_SEV_ERROR, "draft", "a modifier moved past the first or last place", NULL},
