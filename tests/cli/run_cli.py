@@ -69,6 +69,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check("GPTQ row", q and q[0].split()[2] == "GPTQModifier[1]" and q[0].split()[4] == "4", q)
     d = [l for l in text.splitlines() if l.startswith("model.layers.0.mlp.down_proj")]
     check("ignored row", d and d[0].split()[2] == "-", d)
+    # 0.13's on_sequential_epoch_end overrides do 0.12's on_event work
+    # (gptq/base.py:240, sgpt_base.py:176 at ab1ba3eff)
+    got = []
+    for up in ("0.12", "0.13"):
+        w = os.path.join(tmp, f"u{up}.safetensors")
+        p = run(sparse, "--calib", "4x32", "--upstream", up, "--save-weights", w)
+        got.append(open(w, "rb").read() if p.returncode == 0 else up)
+    check("0.12 and 0.13 give the same weights", got[0] == got[1], "differ")
 
 
 def refused(name, args, needle):
