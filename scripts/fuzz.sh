@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift $(($# > 0 ? 1 : 0))
-all=(recipe_yaml recipe_json recipe_md scenario calc safetensors model_spec migrate)
+all=(recipe_yaml recipe_json recipe_md scenario calc safetensors model_spec migrate history)
 names=("$@")
 ((${#names[@]})) || names=("${all[@]}")
 
@@ -21,7 +21,8 @@ fi
 ninja -C build-fuzz || exit 1
 
 declare -A dict=([recipe_yaml]=recipe [recipe_json]=recipe [recipe_md]=recipe [scenario]=recipe
-                 [calc]=calc [safetensors]=safetensors [model_spec]=model_spec [migrate]=recipe)
+                 [calc]=calc [safetensors]=safetensors [model_spec]=model_spec [migrate]=recipe
+                 [history]=history)
 status=0
 printf '%-12s %12s %8s %8s %8s  %s\n' harness executions exec/s cov features result
 for name in "${names[@]}"; do

@@ -307,6 +307,12 @@ void app_open(app *a, const char *path)
 
 void app_open_run(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
 {
+    snprintf(a->open_path, sizeof a->open_path, "%s", path ? path : "");
+    snprintf(a->open_stage, sizeof a->open_stage, "%s", stage ? stage : "");
+    a->open_stage_given = stage != NULL;
+    a->open_run_given = run != NULL;
+    if (run)
+        a->open_run = *run;
     ui_worker_init(&a->worker, -1);
     open_views(a);
     a->cfg = ms_pipeline_defaults();
@@ -880,6 +886,47 @@ void app_show(app *a, const view_ops *ops)
         switch_view(a, v);
 }
 
+/* R: the file read again, as it was opened, keeping the terminal set-up.
+ * Edits made here are not thrown away unasked. */
+static void reload(app *a)
+{
+    if (a->draft && ms_draft_dirty(a->draft)) {
+        app_message(a, true, "not reloaded: the schedule has unsaved edits (w saves, u undoes)");
+        return;
+    }
+    if (!a->open_path[0]) {
+        app_message(a, false, "the bundled demo has no file to reload");
+        return;
+    }
+    app kept;
+    memcpy(&kept, a, sizeof kept); /* the terminal's part is carried over below */
+    char path[sizeof a->open_path], stage[sizeof a->open_stage];
+    snprintf(path, sizeof path, "%s", a->open_path);
+    snprintf(stage, sizeof stage, "%s", a->open_stage);
+    ms_pipeline_request run = a->open_run;
+    bool run_given = a->open_run_given, stage_given = a->open_stage_given;
+    app_close(a);
+    memset(a, 0, sizeof *a);
+    a->utf8 = kept.utf8;
+    a->color = kept.color;
+    memcpy(a->attrs, kept.attrs, sizeof a->attrs);
+    a->rows = kept.rows;
+    a->cols = kept.cols;
+    a->too_small = kept.too_small;
+    a->w_tabs = kept.w_tabs;
+    a->w_body = kept.w_body;
+    a->w_msg = kept.w_msg;
+    a->w_status = kept.w_status;
+    memcpy(a->tab_x, kept.tab_x, sizeof a->tab_x);
+    a->body_rows = kept.body_rows;
+    a->body_cols = kept.body_cols;
+    app_open_run(a, path, run_given ? &run : NULL, stage_given ? stage : NULL);
+    if (!a->message[0])
+        app_message(a, a->load_failed,
+                    a->load_failed ? "reloaded %s: it still does not load" : "reloaded %s", path);
+    a->dirty = DIRTY_ALL;
+}
+
 static ui_result global_command(app *a, ms_cmd cmd)
 {
     size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
@@ -941,6 +988,9 @@ static ui_result global_command(app *a, ms_cmd cmd)
         return UI_REDRAW_ALL;
     case MS_CMD_REDRAW:
         clearok(curscr, TRUE);
+        return UI_REDRAW_ALL;
+    case MS_CMD_RELOAD:
+        reload(a);
         return UI_REDRAW_ALL;
     case MS_CMD_SELECT:
         if (views[a->view]->enter)

@@ -37,7 +37,12 @@ typedef enum { JOB_NONE, JOB_EXPLORE, JOB_RUN } job_kind;
 
 struct app {
     /* the model */
-    char source[512];  /* what was opened, as shown */
+    char source[512]; /* what was opened, as shown */
+    /* how it was opened, so R can open it again */
+    char open_path[512]; /* "" for the bundled demo */
+    char open_stage[256];
+    ms_pipeline_request open_run;
+    bool open_run_given, open_stage_given;
     ms_recipe *recipe; /* owned when opened as a recipe */
     ms_scenario *scenario;
     const ms_recipe *rec; /* the recipe in use, NULL when loading failed */

@@ -90,6 +90,7 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_SCHEDULE, MS_KEY_CTRL('r'), MS_CMD_REDO, false},
     {MS_SCOPE_SCHEDULE, 'w', MS_CMD_SAVE, true},
     {MS_SCOPE_SCHEDULE, 'E', MS_CMD_DIAGNOSTICS, false},
+    {MS_SCOPE_SCHEDULE, 'R', MS_CMD_RELOAD, false},
 
     {MS_SCOPE_FORM, 'e', MS_CMD_EDIT_FIELD, true},
     {MS_SCOPE_FORM, MS_KEY_ENTER, MS_CMD_EDIT_FIELD, false},

@@ -47,6 +47,7 @@ typedef enum {
 #define MS_CMD_LIST(X)                                                                             \
     X(MS_CMD_NONE, "", "")                                                                         \
     X(MS_CMD_QUIT, "quit", "quit (asks before losing unsaved edits)")                              \
+    X(MS_CMD_RELOAD, "reload", "read the file again (after fixing it in another editor)")          \
     X(MS_CMD_HELP, "help", "show this help")                                                       \
     X(MS_CMD_NEXT_VIEW, "screen", "next screen")                                                   \
     X(MS_CMD_PREV_VIEW, "", "previous screen")                                                     \

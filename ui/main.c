@@ -64,6 +64,8 @@ static int cmd_tui(int argc, char **argv)
 static const command commands[] = {
     {"trace", ms_cmd_trace, "trace SCENARIO | RECIPE [RUN OPTIONS]",
      "print the JSON Lines trace of a scenario, or of a recipe's run"},
+    {"run", ms_cmd_run, "run RECIPE [--model M] [RUN OPTIONS]",
+     "run a recipe on a model: per-module sparsity, bits, error; perplexity, KL"},
     {"validate", ms_cmd_validate,
      "validate [--format json] [RUN OPTIONS] RECIPE... | --explain [CODE]",
      "report every problem of recipes"},

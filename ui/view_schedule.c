@@ -191,7 +191,7 @@ static void schedule_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     }
     wattrset(w, ui_attr(a, ROLE_TITLE));
     if (!a->rec || (!a->sim && !a->draft)) {
-        ui_putf(w, 0, 1, cols - 2, "%s did not load:", a->source);
+        ui_putf(w, 0, 1, cols - 2, "%s did not load (fix it, then R reloads it):", a->source);
         draw_diagnostics(a, w, HEADER, rows, cols);
         return;
     }

@@ -9,6 +9,7 @@ int ms_cmd_validate(int argc, char **argv);
 int ms_cmd_export(int argc, char **argv);
 int ms_cmd_migrate(int argc, char **argv);
 int ms_cmd_kernel(int argc, char **argv);
+int ms_cmd_run(int argc, char **argv);
 int ms_cmd_history(int argc, char **argv);
 int ms_cmd_model(int argc, char **argv);
 

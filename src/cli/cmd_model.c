@@ -16,7 +16,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: modsim model show MODEL [--format text|json]\n"
                  "       modsim model save MODEL -o OUT.safetensors\n"
-                 "  MODEL: tiny, small or a model spec YAML file\n");
+                 "  MODEL: tiny, small, a model spec YAML file or a Hugging Face checkpoint "
+                 "directory\n");
 }
 
 static void shape_text(const ms_module *mod, char *out, size_t size)
@@ -124,7 +125,8 @@ int ms_cmd_model(int argc, char **argv)
     }
     if (!what || (!show && !output)) {
         fprintf(stderr, "%s %s: give %s\n", who, action,
-                what ? "-o OUT.safetensors" : "a model (tiny, small or a spec file)");
+                what ? "-o OUT.safetensors"
+                     : "a model (tiny, small, a spec file or a checkpoint directory)");
         usage(stderr);
         return 2;
     }

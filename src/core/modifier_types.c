@@ -352,6 +352,8 @@ static ms_status calibration_on_event(ms_modifier *m, ms_hook_ctx *ctx, const ms
 {
     if (ev->type == MS_EV_CALIBRATION_EPOCH_START && !m->started)
         return ms_hook_start(m, ctx, NULL);
+    if (ev->type == MS_EV_SEQUENTIAL_EPOCH_END && ctx->world->ops->sequential_epoch_end)
+        ctx->world->ops->sequential_epoch_end(ctx->world->self, ctx->world_state, m->position);
     if (ev->type == MS_EV_CALIBRATION_EPOCH_END && !m->ended)
         return ms_hook_end(m, ctx, NULL);
     return MS_OK;

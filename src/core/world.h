@@ -22,6 +22,11 @@ typedef struct ms_world_ops {
     /* A calibration modifier starts observing the inputs of its targets'
      * Linear layers in the calibration forward passes (its hooks, at start). */
     void (*observe_inputs)(void *self, void *state, size_t modifier);
+    /* A calibration modifier compresses the modules of the subgraph the
+     * calibration forward just went through (its on_event at
+     * sequential_epoch_end: gptq/base.py, sgpt_base.py at 0.12). NULL: a world
+     * with nothing to compress there. */
+    void (*sequential_epoch_end)(void *self, void *state, size_t modifier);
     /* A calibration modifier quantizes, prunes or smooths what it observed
      * and stops observing (calibration end). */
     void (*compress)(void *self, void *state, size_t modifier);

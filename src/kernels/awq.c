@@ -8,20 +8,19 @@
  * do not depend on the thread count. */
 #define AWQ_LOSS_CHUNK 4096
 
-/* torch's pow with a scalar exponent: 0, 1, 0.5 and 2 are special-cased
- * (pow_out and pow_tensor_scalar_optimized_kernel), the rest calls pow. */
+/* x^e rounded once to float. torch's float32 pow (Sleef, vectorized) is
+ * within an ulp but not correctly rounded; with symmetric schemes the largest
+ * weight of a group sits exactly on a rounding tie, so the last bit of a scale
+ * can move a code, and a fixed, documented rounding is what makes the choice
+ * reproducible. */
 static float awq_powf(float x, double e)
 {
-    return e == 0.0   ? 1.0f
-           : e == 1.0 ? x
-           : e == 0.5 ? sqrtf(x)
-           : e == 2.0 ? x * x
-                      : powf(x, (float)e);
+    return e == 0.0 ? 1.0f : (float)pow((double)x, e);
 }
 
 static double awq_pow(double x, double e)
 {
-    return e == 0.0 ? 1.0 : e == 1.0 ? x : e == 0.5 ? sqrt(x) : e == 2.0 ? x * x : pow(x, e);
+    return e == 0.0 ? 1.0 : pow(x, e);
 }
 
 ms_status ms_awq_grid(ms_awq_duo duo, size_t n_grid, double *ratios, bool *duo_flags, size_t *count,

@@ -16,10 +16,13 @@
  * Precision follows upstream's torch dtypes: x_mean is float32, w_mean float64
  * (get_high_precision), duo scales are float64 (float32 / float64 promotes),
  * plain scales float32; weights are float32. Scales are returned as double;
- * plain ones hold float32 values exactly. Results do not depend on the pool's
- * thread count as long as the forward callback's do not. Every balance layer
- * is taken to carry the weight scheme (upstream leaves layers without one
- * unscaled during the search). */
+ * plain ones hold float32 values exactly. One deliberate difference: x_mean^r
+ * is the correctly rounded float of the double power, where torch's
+ * vectorized powf may be an ulp off. That ulp matters: with a symmetric
+ * scheme each group's largest weight quantizes exactly on a tie (amax /
+ * scale = 7.5 for 4 bits), so the last bit of a scale can move a code. Results do not depend on the
+ * pool's thread count as long as the forward callback's do not. Every balance layer is taken to
+ * carry the weight scheme (upstream leaves layers without one unscaled during the search). */
 #ifndef MS_AWQ_H
 #define MS_AWQ_H
 
@@ -51,8 +54,10 @@ ms_status ms_awq_grid(ms_awq_duo duo, size_t n_grid, double *ratios, bool *duo_f
                       ms_diag *diag);
 
 /* Adds one batch of activations x [rows, channels] to the running per-channel
- * sums of |x| (float32, as upstream's hook accumulates) and the row count.
- * NaN/inf refused. x_mean is then sum / count, in float32. */
+ * sums of |x| and the row count. NaN/inf refused. x_mean is then sum / count,
+ * in float32. The batch's sum is taken in double and rounded once (torch sums
+ * float32 in an order it does not fix), then added to the float32 total as
+ * upstream's hook does. */
 ms_status ms_awq_observe(const float *x, size_t rows, size_t channels, float *sum, size_t *count,
                          ms_diag *diag);
 

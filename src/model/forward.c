@@ -141,7 +141,12 @@ static ms_status linear(const ms_forward *fw, size_t module, const float *in, fl
     if (st != MS_OK)
         return st;
     const ms_module *mod = ms_model_module(fw->m, module);
-    return matmul_xwt(fw, in, mod->weight, y, mod->shape[0], mod->shape[1], diag);
+    st = matmul_xwt(fw, in, mod->weight, y, mod->shape[0], mod->shape[1], diag);
+    if (st == MS_OK && mod->bias)
+        for (size_t r = 0; r < fw->rows; r++)
+            for (size_t c = 0; c < mod->shape[0]; c++)
+                y[r * mod->shape[0] + c] += mod->bias[c];
+    return st;
 }
 
 ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,

@@ -237,29 +237,41 @@ ms_status ms_model_spec_load(const char *path, ms_model_spec *out, ms_diag *diag
 
 /* ---- layout -------------------------------------------------------------- */
 
-static const char *const bases_causal_lm[] = {"LlamaForCausalLM", "LlamaPreTrainedModel",
-                                              "PreTrainedModel", "Module", NULL};
-static const char *const bases_model[] = {"LlamaModel", "LlamaPreTrainedModel", "PreTrainedModel",
-                                          "Module", NULL};
+/* Class names and torch MROs per architecture, as transformers defines them. */
+#define ARCH_BASES(P)                                                                              \
+    static const char *const P##_causal_lm[] = {#P "ForCausalLM", #P "PreTrainedModel",            \
+                                                "PreTrainedModel", "Module", NULL};                \
+    static const char *const P##_model[] = {#P "Model", #P "PreTrainedModel", "PreTrainedModel",   \
+                                            "Module", NULL};                                       \
+    static const char *const P##_decoder[] = {#P "DecoderLayer", "GradientCheckpointingLayer",     \
+                                              "Module", NULL};                                     \
+    static const char *const P##_attention[] = {#P "Attention", "Module", NULL};                   \
+    static const char *const P##_mlp[] = {#P "MLP", "Module", NULL};                               \
+    static const char *const P##_norm[] = {#P "RMSNorm", "Module", NULL};                          \
+    static const char *const P##_rotary[] = {#P "RotaryEmbedding", "Module", NULL};
+ARCH_BASES(Llama)
+ARCH_BASES(Mistral)
+ARCH_BASES(Qwen2)
+#undef ARCH_BASES
 static const char *const bases_embedding[] = {"Embedding", "Module", NULL};
 static const char *const bases_list[] = {"ModuleList", "Module", NULL};
-static const char *const bases_decoder[] = {"LlamaDecoderLayer", "GradientCheckpointingLayer",
-                                            "Module", NULL};
-static const char *const bases_attention[] = {"LlamaAttention", "Module", NULL};
 static const char *const bases_linear[] = {"Linear", "Module", NULL};
-static const char *const bases_mlp[] = {"LlamaMLP", "Module", NULL};
 static const char *const bases_act[] = {"SiLU", "Module", NULL};
-static const char *const bases_norm[] = {"LlamaRMSNorm", "Module", NULL};
-static const char *const bases_rotary[] = {"LlamaRotaryEmbedding", "Module", NULL};
 
-static const char *const *const kind_bases[] = {
-    [MS_MOD_CAUSAL_LM] = bases_causal_lm,   [MS_MOD_MODEL] = bases_model,
-    [MS_MOD_EMBEDDING] = bases_embedding,   [MS_MOD_LIST] = bases_list,
-    [MS_MOD_DECODER_LAYER] = bases_decoder, [MS_MOD_ATTENTION] = bases_attention,
-    [MS_MOD_LINEAR] = bases_linear,         [MS_MOD_MLP] = bases_mlp,
-    [MS_MOD_ACTIVATION] = bases_act,        [MS_MOD_RMSNORM] = bases_norm,
-    [MS_MOD_ROTARY] = bases_rotary,
+#define ARCH_KINDS(P)                                                                              \
+    {                                                                                              \
+        [MS_MOD_CAUSAL_LM] = P##_causal_lm, [MS_MOD_MODEL] = P##_model,                            \
+        [MS_MOD_EMBEDDING] = bases_embedding, [MS_MOD_LIST] = bases_list,                          \
+        [MS_MOD_DECODER_LAYER] = P##_decoder, [MS_MOD_ATTENTION] = P##_attention,                  \
+        [MS_MOD_LINEAR] = bases_linear, [MS_MOD_MLP] = P##_mlp, [MS_MOD_ACTIVATION] = bases_act,   \
+        [MS_MOD_RMSNORM] = P##_norm, [MS_MOD_ROTARY] = P##_rotary,                                 \
+    }
+static const char *const *const kind_bases[MS_ARCH_COUNT][MS_MOD_ROTARY + 1] = {
+    [MS_ARCH_LLAMA] = ARCH_KINDS(Llama),
+    [MS_ARCH_MISTRAL] = ARCH_KINDS(Mistral),
+    [MS_ARCH_QWEN2] = ARCH_KINDS(Qwen2),
 };
+#undef ARCH_KINDS
 
 typedef struct layout {
     ms_model *m;
@@ -269,8 +281,8 @@ typedef struct layout {
 
 /* Adds a module; when `m->modules` is NULL only counts modules and weights,
  * so that one function defines the layout for both passes. */
-static size_t add(layout *lo, ms_module_kind kind, int layer, const char *name, size_t rows,
-                  size_t cols)
+static size_t add_full(layout *lo, ms_module_kind kind, int layer, const char *name, size_t rows,
+                       size_t cols, bool bias, float *shared)
 {
     size_t i = lo->n++;
     size_t numel = rows * (cols ? cols : 1);
@@ -278,17 +290,24 @@ static size_t add(layout *lo, ms_module_kind kind, int layer, const char *name, 
         ms_module *mod = &lo->m->modules[i];
         snprintf(lo->m->names[i], MS_MODULE_NAME_MAX, "%s", name);
         mod->name = lo->m->names[i];
-        mod->bases = kind_bases[kind];
+        mod->bases = kind_bases[lo->m->arch][kind];
         mod->class_name = mod->bases[0];
         mod->kind = kind;
         mod->layer = layer;
         mod->ndim = rows ? (cols ? 2 : 1) : 0;
         mod->shape[0] = rows;
         mod->shape[1] = cols;
-        mod->weight = rows ? lo->m->weights + lo->weight_at : NULL;
+        mod->weight = shared ? shared : rows ? lo->m->weights + lo->weight_at : NULL;
+        mod->bias = bias ? lo->m->weights + lo->weight_at + (shared ? 0 : numel) : NULL;
     }
-    lo->weight_at += rows ? numel : 0;
+    lo->weight_at += (rows && !shared ? numel : 0) + (bias ? rows : 0);
     return i;
+}
+
+static size_t add(layout *lo, ms_module_kind kind, int layer, const char *name, size_t rows,
+                  size_t cols)
+{
+    return add_full(lo, kind, layer, name, rows, cols, false, NULL);
 }
 
 static void build_layout(layout *lo)
@@ -306,9 +325,10 @@ static void build_layout(layout *lo)
 #define SUB(suffix) (snprintf(name, sizeof name, "model.layers.%d%s", l, suffix), name)
         add(lo, MS_MOD_DECODER_LAYER, l, SUB(""), 0, 0);
         add(lo, MS_MOD_ATTENTION, l, SUB(".self_attn"), 0, 0);
-        ix.q = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.q_proj"), h, h);
-        ix.k = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.k_proj"), kvd, h);
-        ix.v = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.v_proj"), kvd, h);
+        bool b = lo->m->qkv_bias;
+        ix.q = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.q_proj"), h, h, b, NULL);
+        ix.k = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.k_proj"), kvd, h, b, NULL);
+        ix.v = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.v_proj"), kvd, h, b, NULL);
         ix.o = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.o_proj"), h, h);
         add(lo, MS_MOD_MLP, l, SUB(".mlp"), 0, 0);
         ix.gate = add(lo, MS_MOD_LINEAR, l, SUB(".mlp.gate_proj"), inter, h);
@@ -323,7 +343,12 @@ static void build_layout(layout *lo)
     }
     lo->m->final_norm = add(lo, MS_MOD_RMSNORM, -1, "model.norm", h, 0);
     add(lo, MS_MOD_ROTARY, -1, "model.rotary_emb", 0, 0);
-    lo->m->lm_head = add(lo, MS_MOD_LINEAR, -1, "lm_head", (size_t)s->vocab_size, h);
+    /* A tied lm_head is the embedding's Parameter: no storage of its own. */
+    float *tied = lo->m->tied && lo->m->modules ? lo->m->modules[lo->m->embed].weight : NULL;
+    lo->m->lm_head =
+        add_full(lo, MS_MOD_LINEAR, -1, "lm_head", (size_t)s->vocab_size, h, false, tied);
+    if (lo->m->tied && !lo->m->modules)
+        lo->weight_at -= (size_t)s->vocab_size * h;
 }
 
 /* ---- synthetic weights --------------------------------------------------- */
@@ -412,12 +437,16 @@ static void generate(ms_model *m)
     }
 }
 
-ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag)
+ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
+                         ms_model **out, ms_diag *diag)
 {
     ms_model *m = calloc(1, sizeof *m);
     if (!m)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     m->spec = *spec;
+    m->arch = arch;
+    m->tied = tied;
+    m->qkv_bias = qkv_bias;
     layout count = {.m = m};
     build_layout(&count);
     m->n_modules = count.n;
@@ -433,9 +462,16 @@ ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag)
     }
     layout fill = {.m = m};
     build_layout(&fill);
-    generate(m);
     *out = m;
     return MS_OK;
+}
+
+ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag)
+{
+    ms_status st = ms_model_alloc(spec, MS_ARCH_LLAMA, false, false, out, diag);
+    if (st == MS_OK)
+        generate(*out);
+    return st;
 }
 
 ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag)
@@ -448,7 +484,7 @@ ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag)
 extern const char ms_model_bundled_tiny[], ms_model_bundled_small[];
 
 static const char open_hint[] =
-    "--model takes tiny, small or a model spec YAML file";
+    "--model takes tiny, small, a model spec YAML file or a Hugging Face checkpoint directory";
 
 ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag)
 {
@@ -469,12 +505,8 @@ ms_status ms_model_open(const char *what, ms_model **out, ms_diag *diag)
         ms_diag_hint(diag, "%s", open_hint);
         return MS_ERR_IO;
     }
-    if (S_ISDIR(sb.st_mode)) {
-        ms_diag_set(diag, MS_ERR_IO, "E-IO", what, 0, 0,
-                    "is a directory: this modsim reads model spec files only");
-        ms_diag_hint(diag, "--model takes tiny, small or a model spec YAML file");
-        return MS_ERR_IO;
-    }
+    if (S_ISDIR(sb.st_mode))
+        return ms_model_hf_open(what, out, diag);
     return ms_model_load(what, out, diag);
 }
 
@@ -644,11 +676,16 @@ ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag
 #undef META_REAL
     for (size_t i = 0; i < model->n_modules && st == MS_OK; i++) {
         const ms_module *mod = &model->modules[i];
-        if (!mod->weight)
+        /* A tied lm_head is saved as Hugging Face saves it: not at all. */
+        if (!mod->weight || (model->tied && i == model->lm_head))
             continue;
         char name[MS_MODULE_NAME_MAX + 8];
         snprintf(name, sizeof name, "%s.weight", mod->name);
         st = ms_st_writer_add(w, name, MS_ST_F32, mod->shape, mod->ndim, mod->weight, diag);
+        if (st == MS_OK && mod->bias) {
+            snprintf(name, sizeof name, "%s.bias", mod->name);
+            st = ms_st_writer_add(w, name, MS_ST_F32, mod->shape, 1, mod->bias, diag);
+        }
     }
     if (st == MS_OK)
         st = ms_st_write(w, path, diag);

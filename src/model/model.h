@@ -47,7 +47,9 @@ typedef struct ms_module {
     const char *const *bases; /* class_name then its torch.nn.Module base classes, NULL-ended */
     ms_module_kind kind;
     int layer;     /* decoder layer index, -1 outside the layers */
-    float *weight; /* the module's own `weight` parameter (row-major), NULL if none */
+    float *weight; /* the module's own `weight` parameter (row-major), NULL if none;
+                    * lm_head's is model.embed_tokens' when the embeddings are tied */
+    float *bias;   /* shape[0] values (Qwen2's q/k/v_proj), NULL if none */
     size_t ndim;   /* 2 for Linear [out_features, in_features] and Embedding, 1 for RMSNorm */
     size_t shape[2];
 } ms_module;
@@ -76,7 +78,8 @@ void ms_model_free(ms_model *model);
 
 const ms_model_spec *ms_model_get_spec(const ms_model *model);
 
-/* Number of weights (parameters) of the model. */
+/* Number of parameters (weights and biases) of the model, tied ones once, as
+ * torch's sum(p.numel() for p in model.parameters()) counts them. */
 size_t ms_model_param_count(const ms_model *model);
 
 size_t ms_model_module_count(const ms_model *model);

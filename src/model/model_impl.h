@@ -3,6 +3,7 @@
 #ifndef MS_MODEL_IMPL_H
 #define MS_MODEL_IMPL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -14,16 +15,31 @@ typedef struct ms_layer_ix {
     size_t input_norm, q, k, v, o, post_norm, gate, up, down;
 } ms_layer_ix;
 
+/* The Hugging Face architectures modsim builds; they differ in class names,
+ * Qwen2's q/k/v biases and (per checkpoint) tied embeddings. */
+typedef enum { MS_ARCH_LLAMA, MS_ARCH_MISTRAL, MS_ARCH_QWEN2, MS_ARCH_COUNT } ms_arch;
+
 struct ms_model {
     ms_model_spec spec;
+    ms_arch arch;
+    bool tied;     /* lm_head shares model.embed_tokens' weight */
+    bool qkv_bias; /* q/k/v_proj have biases */
     ms_module *modules;
     char (*names)[MS_MODULE_NAME_MAX];
     size_t n_modules;
-    float *weights; /* one allocation holding every module's weight */
+    float *weights; /* one allocation holding every module's weight and bias */
     size_t n_weights;
     ms_layer_ix *layers;
     size_t embed, final_norm, lm_head;
 };
+
+/* Allocates a model of `arch` with the modules of `spec`, its weights
+ * uninitialised. */
+ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
+                         ms_model **out, ms_diag *diag);
+
+/* Opens a Hugging Face checkpoint directory (hf.c). */
+ms_status ms_model_hf_open(const char *dir, ms_model **out, ms_diag *diag);
 
 /* xoshiro256** seeded through splitmix64: integer-only, so every machine
  * produces the same stream. */

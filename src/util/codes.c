@@ -543,6 +543,10 @@ static const ms_code_info codes[] = {
     {"E-SQ-ALPHA", MS_SEV_ERROR, "kernel", "a SmoothQuant strength outside [0, 1]", NULL},
     {"E-SQ-SCALE", MS_SEV_ERROR, "kernel", "a SmoothQuant scale that is not positive", NULL},
     {"E-SQ-SHAPE", MS_SEV_ERROR, "kernel", "SmoothQuant balance layers of different widths", NULL},
+    {"E-RUN-LAYERS", MS_SEV_ERROR, "run", "a --layers that differs from the model's", NULL},
+    {"E-WORLD-SCHEME", MS_SEV_ERROR, "run",
+     "a quantization scheme the model-backed world does not apply", NULL},
+    {"E-WORLD", MS_SEV_ERROR, "run", "a kernel or forward pass failing during a run", NULL},
 };
 
 size_t ms_code_count(void)

@@ -687,6 +687,23 @@ static ms_status syntax_error(builder *b, const yaml_parser_t *p, const char *te
         ms_diag_hint(b->diag, "replace the tab with spaces");
         return MS_ERR_SYNTAX;
     }
+    /* an unclosed bracket is found only where the next key is: point at
+     * the bracket, where the mistake is, and say where libyaml gave up */
+    bool flow = p->error == YAML_PARSER_ERROR && p->context && p->problem &&
+                (!strcmp(p->context, "while parsing a flow sequence") ||
+                 !strcmp(p->context, "while parsing a flow mapping")) &&
+                p->context_mark.line < p->problem_mark.line;
+    if (flow) {
+        bool seq = !strcmp(p->context, "while parsing a flow sequence");
+        int below = (int)(p->problem_mark.line - p->context_mark.line);
+        ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, (int)p->context_mark.line + 1,
+                    (int)p->context_mark.column + 1,
+                    "YAML syntax: the '%c' here is not closed (parsing stopped %d line%s "
+                    "below: %s)",
+                    seq ? '[' : '{', below, below == 1 ? "" : "s", p->problem);
+        ms_diag_hint(b->diag, "close it with '%c' after its last item", seq ? ']' : '}');
+        return MS_ERR_SYNTAX;
+    }
     ms_diag_set(b->diag, MS_ERR_SYNTAX, "E-YAML", b->doc->file, line, col, "YAML syntax: %s%s%s",
                 p->problem ? p->problem : "error", p->context ? " " : "",
                 p->context ? p->context : "");

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Files modsim writes are complete or not there (issue 13): `export -o` and
-`kernel --out` go through a file with no name that takes the target's name
+"""Files modsim writes are complete or not there (issue 13): `export -o`,
+`migrate -o` and `--in-place`, `trace --emit-scenario` and `kernel --out` go through a file with no name that takes the target's name
 only when complete. Out of space, in a read-only folder, killed with SIGKILL
 mid-write, or aimed at something that is not a regular file: the previous file
 is intact, nothing else is left in the folder, and the message names the file
@@ -23,6 +23,7 @@ import stio  # noqa: E402
 
 modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
 recipe = os.path.join(src, "samples", "recipes", "demo.yaml")
+old_recipe = os.path.join(src, "samples", "recipes", "old", "gptq_renamed.yaml")
 failures = []
 passed = 0
 OLD = b"# the previous recipe, which must survive\n"
@@ -40,6 +41,18 @@ def check(name, ok, detail=""):
 
 def run(*args):
     return subprocess.run([modsim, *args], capture_output=True, text=True, timeout=60)
+
+
+# Every command that writes a file other than kernel's weights: (name, the
+# arguments that write `target`, what `target` holds before). `--in-place`
+# rewrites its input, so the old file is the recipe it migrates.
+OLD_RECIPE = open(old_recipe, "rb").read()
+WRITERS = [
+    ("export -o", lambda t: ["export", recipe, "-o", t], OLD),
+    ("migrate -o", lambda t: ["migrate", old_recipe, "-o", t], OLD),
+    ("migrate --in-place", lambda t: ["migrate", t, "--in-place"], OLD_RECIPE),
+    ("trace --emit-scenario", lambda t: ["trace", recipe, "--emit-scenario", t], OLD),
+]
 
 
 def mount(path, options):
@@ -70,10 +83,13 @@ with tempfile.TemporaryDirectory() as tmp:
     fifo = os.path.join(tmp, "fifo")
     os.mkfifo(fifo)
     for target, kind in [("/dev/null", "a character device"), (fifo, "a FIFO"), (tmp, "a directory")]:
-        r = run("export", recipe, "-o", target)
-        check("export -o %s is refused" % kind,
-              r.returncode == 2 and "refusing to replace %s: it is %s" % (target, kind) in r.stderr,
-              r.stderr)
+        for name, args, before in WRITERS:
+            if before != OLD:
+                continue  # --in-place reads its target: refused as an input (bad_inputs.py)
+            r = run(*args(target))
+            check("%s %s is refused" % (name, kind),
+                  r.returncode == 2
+                  and "refusing to replace %s: it is %s" % (target, kind) in r.stderr, r.stderr)
     check("the FIFO is still a FIFO", os.path.exists(fifo) and not os.path.isfile(fifo))
     os.unlink(fifo)
 
@@ -100,14 +116,17 @@ with tempfile.TemporaryDirectory() as tmp:
             except OSError:
                 pass  # full now
             os.close(fd)
-            r = run("export", recipe, "-o", target)
-            check("export -o on a full file system fails naming the file and the reason",
-                  r.returncode == 2 and target in r.stderr and "No space left on device" in r.stderr,
-                  r.stderr)
-            check("the previous recipe is intact on a full file system",
-                  open(target, "rb").read() == OLD)
-            check("nothing is left behind on a full file system",
-                  sorted(os.listdir(full)) == ["filler", "recipe.yaml"], os.listdir(full))
+            for name, args, before in WRITERS:
+                with open(target, "wb") as f:
+                    f.write(before)
+                r = run(*args(target))
+                check("%s on a full file system fails naming the file and the reason" % name,
+                      r.returncode == 2 and target in r.stderr
+                      and "No space left on device" in r.stderr, r.stderr)
+                check("the previous file is intact after %s on a full file system" % name,
+                      open(target, "rb").read() == before)
+                check("nothing is left behind by %s on a full file system" % name,
+                      sorted(os.listdir(full)) == ["filler", "recipe.yaml"], os.listdir(full))
         finally:
             umount(full)
     else:
@@ -117,16 +136,19 @@ with tempfile.TemporaryDirectory() as tmp:
     ro = os.path.join(tmp, "ro")
     if mount(ro, "size=64k"):
         try:
-            target = os.path.join(ro, "recipe.yaml")
-            with open(target, "wb") as f:
-                f.write(OLD)
+            # one file per writer: a read-only mount cannot be given other content
+            targets = [os.path.join(ro, "recipe%d.yaml" % i) for i in range(len(WRITERS))]
+            for target, (_, _, before) in zip(targets, WRITERS):
+                with open(target, "wb") as f:
+                    f.write(before)
             subprocess.run(["mount", "-o", "remount,ro", ro], check=True)
-            r = run("export", recipe, "-o", target)
-            check("export -o into a read-only folder fails naming the file and the reason",
-                  r.returncode == 2 and target in r.stderr and "Read-only file system" in r.stderr,
-                  r.stderr)
-            check("the previous recipe is intact in a read-only folder",
-                  open(target, "rb").read() == OLD)
+            for target, (name, args, before) in zip(targets, WRITERS):
+                r = run(*args(target))
+                check("%s into a read-only folder fails naming the file and the reason" % name,
+                      r.returncode == 2 and target in r.stderr
+                      and "Read-only file system" in r.stderr, r.stderr)
+                check("the previous file is intact after %s in a read-only folder" % name,
+                      open(target, "rb").read() == before)
         finally:
             umount(ro)
     else:

@@ -100,6 +100,10 @@ def make_inputs(d, wrong_items):
           "      init_sparsity: 0.05\n      final_sparsity: 0.8\n      start: 0\n"
           "      end: 10\n      targets: [x]\n"
           "      update_scheduler: calc(init_sparsity" + "+0" * 100000 + ")\n")
+    write("calc_nest.yaml", head + "MagnitudePruningModifier:\n"
+          "      init_sparsity: 0.05\n      final_sparsity: 0.8\n      start: 0\n"
+          "      end: 10\n      targets: [x]\n"
+          "      update_scheduler: calc(" + "-(" * 50000 + "1" + ")" * 50000 + ")\n")
     write("wrong_items.yaml", head + "QuantizationModifier:\n      scheme: W8A8\n"
           "      targets: [" + ",".join(["[1]"] * wrong_items) + "]\n")
     write("garbage.md", "no front matter\x01\n")
@@ -205,6 +209,11 @@ def main():
             (["export", p("bomb.yaml")], p("bomb.yaml"), None),
             (["export", p("expand.yaml"), "-o", p("expand.out")], p("expand.out"), None),
             (["export", p("alias_deep.yaml")], p("alias_deep.yaml"), "256:16"),
+            (["export", p("calc_nest.yaml")], p("calc_nest.yaml"), "9:"),
+            (["validate", p("calc_nest.yaml")], p("calc_nest.yaml"), "9:"),
+            (["trace", p("calc_chain.yaml")], p("calc_chain.yaml"), "9:"),
+            (["trace", p("calc_nest.yaml")], p("calc_nest.yaml"), "9:"),
+            (["trace", p("alias_deep.yaml")], p("alias_deep.yaml"), "256:16"),
             (migrate(p("fifo.yaml")), p("fifo.yaml"), None),
             (migrate("/dev/zero"), "/dev/zero", None),
             (migrate("/dev/urandom"), "/dev/urandom", None),

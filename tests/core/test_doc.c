@@ -214,7 +214,14 @@ static void doc_syntax_error_points_at_position(void **state)
     assert_int_equal(ms_doc_parse(text, strlen(text), "t.yaml", &doc, &diag), MS_ERR_SYNTAX);
     assert_string_equal(diag.code, "E-YAML");
     assert_string_equal(diag.file, "t.yaml");
-    assert_true(diag.line >= 1);
+    /* libyaml notices the unclosed '[' only at "b:" on line 2 (PyYAML says
+     * "while parsing a flow sequence in line 1, column 4" too): the
+     * diagnostic points at the bracket and names where parsing stopped */
+    assert_int_equal(diag.line, 1);
+    assert_int_equal(diag.col, 4);
+    assert_non_null(
+        strstr(diag.message, "the '[' here is not closed (parsing stopped 1 line below"));
+    assert_string_equal(diag.hint, "close it with ']' after its last item");
 }
 
 /* libyaml reports a tab as "found character that cannot start any token";
@@ -332,7 +339,8 @@ static void doc_100k_keys_are_checked_in_linear_time(void **state)
     assert_int_equal(ms_doc_root(doc)->count, n);
     ms_doc_free(doc);
     double s = seconds_since(&t0);
-    if (s > 5.0) /* CPU seconds: quadratic took minutes; ASan is slow */
+    /* CPU seconds: 0.1 s (all of test_doc: 0.8 s under ASan); quadratic took minutes */
+    if (s > 3.0)
         fail_msg("100,000 keys took %.2f s", s);
 
     /* a repeat of the 50,000th key, found in the hashed part of the map */

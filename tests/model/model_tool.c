@@ -1,6 +1,9 @@
 /* Test helper for the Python cross-checks (check_model.py):
  *   model_tool dump SPEC WEIGHTS OUT BATCH SEQ SEED
  *       writes the model's weights, then tokens (I32) and logits (F32) to OUT
+ *   model_tool logits MODEL OUT BATCH SEQ SEED
+ *       opens MODEL as --model does (tiny, small, a spec, a checkpoint
+ *       directory), writes random tokens (I32) and their logits (F32) to OUT
  *   model_tool convert IN OUT
  *       reads every tensor of IN as float and writes it as F32 to OUT
  *   model_tool hash SPEC
@@ -47,6 +50,38 @@ static ms_status dump(char **argv, ms_diag *diag)
         st = ms_st_writer_add(w, "logits", MS_ST_F32, lshape, 3, logits, diag);
     if (st == MS_OK)
         st = ms_st_write(w, argv[2], diag);
+    ms_st_writer_free(w);
+    free(logits);
+    ms_tokens_free(&tokens);
+    ms_model_free(model);
+    return st;
+}
+
+static ms_status logits_of(char **argv, ms_diag *diag)
+{
+    ms_model *model;
+    ms_status st = ms_model_open(argv[0], &model, diag);
+    if (st != MS_OK)
+        return st;
+    size_t vocab = (size_t)ms_model_get_spec(model)->vocab_size;
+    ms_tokens tokens = {0};
+    float *logits = NULL;
+    ms_st_writer *w = NULL;
+    st = ms_tokens_random(strtoull(argv[4], NULL, 10), strtoul(argv[2], NULL, 10),
+                          strtoul(argv[3], NULL, 10), vocab, &tokens, diag);
+    if (st == MS_OK) {
+        logits = malloc(tokens.batch * tokens.seq * vocab * sizeof *logits);
+        st = logits ? ms_forward_run(model, &tokens, NULL, NULL, NULL, logits, diag) : MS_ERR_NOMEM;
+    }
+    if (st == MS_OK)
+        st = ms_st_writer_new(&w);
+    size_t tshape[2] = {tokens.batch, tokens.seq}, lshape[3] = {tokens.batch, tokens.seq, vocab};
+    if (st == MS_OK)
+        st = ms_st_writer_add(w, "tokens", MS_ST_I32, tshape, 2, tokens.ids, diag);
+    if (st == MS_OK)
+        st = ms_st_writer_add(w, "logits", MS_ST_F32, lshape, 3, logits, diag);
+    if (st == MS_OK)
+        st = ms_st_write(w, argv[1], diag);
     ms_st_writer_free(w);
     free(logits);
     ms_tokens_free(&tokens);
@@ -143,6 +178,7 @@ int main(int argc, char **argv)
         int args, optional;
         ms_status (*run)(char **argv, ms_diag *diag);
     } commands[] = {{"dump", 6, 0, dump},
+                    {"logits", 5, 0, logits_of},
                     {"convert", 2, 0, convert},
                     {"hash", 1, 0, hash},
                     {"bench", 3, 1, bench}};
@@ -162,7 +198,8 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    fprintf(stderr, "usage: model_tool dump SPEC WEIGHTS OUT BATCH SEQ SEED | convert IN OUT | "
-                    "hash SPEC | bench SPEC BATCH SEQ [THREADS]\n");
+    fprintf(stderr,
+            "usage: model_tool dump SPEC WEIGHTS OUT BATCH SEQ SEED | convert IN OUT | "
+            "hash SPEC | bench SPEC BATCH SEQ [THREADS] | logits MODEL OUT BATCH SEQ SEED\n");
     return 2;
 }

@@ -635,9 +635,11 @@ def test_edits_keep_the_position(modsim, src):
         t.keys(":", "3", "0", "Enter")
         t.wait("call 30/48")
         # the pruning modifier now ends at index 2 instead of running on
-        t.keys("1", "e", "Enter", "C-u", "9", "Enter", "Escape")
+        t.keys("1", "e", "Enter", "C-u", "9", "Enter")
         screen = t.wait("kept call 30/48 (re-simulated)")
         assert "call 30/48" in screen, screen
+        t.keys("Escape")
+        t.wait("5 Help")
         t.keys("3", "i", "i")
         screen = t.wait("calls generated; kept call 30/")
         assert "back at the start" not in screen, screen
@@ -645,6 +647,35 @@ def test_edits_keep_the_position(modsim, src):
         screen = t.wait("undone: set start")
         line_with(screen, "kept call 30/48")
         t.keys("q", "n")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
+def test_unclosed_bracket_then_reload_after_fixing(modsim, src):
+    """Issue 12: an unclosed '[' is shown on its own line (libyaml notices it
+    a line later); after fixing the file in another editor, R reloads it."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(path, "w") as f:
+        f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n"
+                "      targets: [Linear\n      scheme: W4A16\n")
+    t = Tmux(modsim, [path], width=100, height=30)
+    try:
+        screen = t.wait("did not load")
+        line_with(screen, "%s:4:16: error E-YAML" % path)
+        line_with(screen, "the '[' here is not closed")
+        line_with(screen, "    4 |       targets: [Linear")
+        with open(path, "w") as f:
+            f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n"
+                    "      targets: [Linear]\n      scheme: W4A16\n")
+        t.keys("R")
+        t.wait("reloaded %s" % path)
+        t.wait("call 0/")
+        t.keys("2")
+        t.wait("0 GPTQModifier")
+        t.keys("q")
         expect_restored(t, 0)
     finally:
         t.close()

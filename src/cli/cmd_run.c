@@ -1,0 +1,380 @@
+/* modsim run RECIPE [--model M]: the run `modsim trace` shows, acting on a
+ * model: the same calls, with the model-backed world doing each modifier's
+ * work where upstream does it. Prints what started and ended at each call,
+ * a table of the Linear modules after the run and the model against the
+ * uncompressed one. Bad input is one message on stderr and exit status 2,
+ * before the run; a kernel failing during the run is exit status 1. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/lifecycle.h"
+#include "../core/modifier.h"
+#include "../recipe/lint.h"
+#include "../util/json.h"
+#include "../world/world_model.h"
+#include "args.h"
+#include "cli.h"
+#include "run_options.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: modsim run RECIPE [--model M] [--stage S] [--threads N] [--calib BxS]\n"
+            "                  [--seed N] [--format text|json] [--save-weights OUT.safetensors]\n"
+            "                  [RUN OPTIONS]\n"
+            "  --model M          the model the run acts on: tiny (default), small, a model\n"
+            "                     spec YAML or a Hugging Face checkpoint directory\n"
+            "  --threads N        kernel and forward threads, the caller included (default 1;\n"
+            "                     results do not depend on it)\n"
+            "  --calib BxS        calibration tokens: B random sequences of S tokens\n"
+            "                     (default 16x128); held-out ones for the figures likewise\n"
+            "  --seed N           of the calibration tokens (default 0)\n"
+            "  --format text|json the report (default text)\n"
+            "  --save-weights OUT write the weights after the run (safetensors, F32)\n"
+            "  --layers is the model's: a different value is refused\n");
+    ms_run_options_usage(out);
+}
+
+static bool read_size(const char *text, size_t lo, size_t hi, size_t *out)
+{
+    if (!text[0] || text[0] == '-' || text[0] == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static bool read_calib(const char *text, size_t *batch, size_t *seq)
+{
+    const char *x = strchr(text, 'x');
+    if (!x || x == text)
+        return false;
+    char b[32];
+    size_t n = (size_t)(x - text);
+    if (n >= sizeof b)
+        return false;
+    memcpy(b, text, n);
+    b[n] = 0;
+    return read_size(b, 1, 4096, batch) && read_size(x + 1, 1, 65536, seq);
+}
+
+static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
+{
+    if (st != MS_OK && !ms_diag_list_count(diags, MS_SEV_ERROR)) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_diag_set(&d, st, "E-LOAD", file, 0, 0, "%s", ms_status_str(st));
+        ms_diag_list_add(diags, &d);
+    }
+    for (size_t i = 0; i < diags->count; i++)
+        ms_diag_print(&diags->items[i], stderr);
+    ms_diag_list_free(diags);
+}
+
+static ms_world_calibration calibration_of(ms_pipeline p)
+{
+    return p == MS_PIPELINE_BASIC      ? MS_WORLD_WHOLE
+           : p == MS_PIPELINE_DATAFREE ? MS_WORLD_NO_DATA
+                                       : MS_WORLD_LAYERWISE;
+}
+
+typedef struct run_args {
+    const char *recipe, *model, *stage, *save;
+    ms_run_options opts;
+    ms_world_model_config world;
+    bool json;
+} run_args;
+
+static const char *type_name(const ms_lifecycle *lc, size_t i)
+{
+    return ms_modifier_type_name(ms_modifier_type_of(ms_lifecycle_modifier_const(lc, i)));
+}
+
+/* The flags a call changed, one line per modifier and change. */
+static void print_transitions(const ms_lifecycle *lc, const unsigned *before, size_t index,
+                              const ms_call *call, bool json)
+{
+    static const char *const names[4] = {"initialized", "started", "ended", "finalized"};
+    const char *what = call->kind == MS_CALL_INITIALIZE ? "initialize"
+                       : call->kind == MS_CALL_FINALIZE ? "finalize"
+                                                        : ms_event_type_name(call->event.type);
+    for (size_t m = 0; m < ms_lifecycle_count(lc); m++) {
+        const ms_modifier *mod = ms_lifecycle_modifier_const(lc, m);
+        bool now[4] = {ms_modifier_initialized(mod), ms_modifier_started(mod),
+                       ms_modifier_ended(mod), ms_modifier_finalized(mod)};
+        for (int f = 0; f < 4; f++) {
+            if (now[f] == (bool)(before[m] >> f & 1))
+                continue;
+            if (json)
+                printf("{\"call\":%zu,\"event\":\"%s\",\"modifier\":%zu,\"type\":\"%s\","
+                       "\"%s\":%s}\n",
+                       index, what, m, type_name(lc, m), names[f], now[f] ? "true" : "false");
+            else
+                printf("call %-4zu %-24s %s[%zu] %s%s\n", index, what, type_name(lc, m), m,
+                       now[f] ? "" : "no longer ", names[f]);
+        }
+    }
+}
+
+static unsigned flags_of(const ms_modifier *m)
+{
+    return (unsigned)ms_modifier_initialized(m) | (unsigned)ms_modifier_started(m) << 1 |
+           (unsigned)ms_modifier_ended(m) << 2 | (unsigned)ms_modifier_finalized(m) << 3;
+}
+
+static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows, size_t n,
+                         const ms_world_metrics *mt, bool json)
+{
+    if (json) {
+        for (size_t i = 0; i < n; i++) {
+            printf("{\"module\":");
+            ms_json_fput_string(stdout, rows[i].name);
+            printf(",\"class\":\"%s\",\"modifier\":", rows[i].class_name);
+            if (rows[i].owner >= 0)
+                printf("%d,\"type\":\"%s\"", rows[i].owner, type_name(lc, (size_t)rows[i].owner));
+            else
+                printf("null");
+            printf(",\"sparsity\":%.6f,\"bits\":", rows[i].sparsity);
+            if (rows[i].bits)
+                printf("%d", rows[i].bits);
+            else
+                printf("null");
+            printf(",\"rel_error\":%.6g", rows[i].rel_error);
+            if (rows[i].note) {
+                printf(",\"note\":");
+                ms_json_fput_string(stdout, rows[i].note);
+            }
+            printf("}\n");
+        }
+        printf("{\"perplexity\":%.6g,\"perplexity_base\":%.6g,\"kl\":%.6g,\"top1\":%.6f}\n",
+               mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
+        return;
+    }
+    printf("\n%-34s %-7s %-28s %8s %4s %9s\n", "module", "class", "modifier", "sparsity", "bits",
+           "rel.err");
+    for (size_t i = 0; i < n; i++) {
+        char owner[64] = "-";
+        if (rows[i].owner >= 0)
+            snprintf(owner, sizeof owner, "%s[%d]", type_name(lc, (size_t)rows[i].owner),
+                     rows[i].owner);
+        char bits[8] = "-";
+        if (rows[i].bits)
+            snprintf(bits, sizeof bits, "%d", rows[i].bits);
+        printf("%-34s %-7s %-28s %8.4f %4s %9.6f\n", rows[i].name, rows[i].class_name, owner,
+               rows[i].sparsity, bits, rows[i].rel_error);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].note)
+            printf("note: %s left unchanged: %s\n", rows[i].name, rows[i].note);
+    printf("\nperplexity %.4f (uncompressed %.4f), KL %.6g nats/token, top-1 agreement "
+           "%.4f\n",
+           mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
+}
+
+static int run(const run_args *a)
+{
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
+    ms_recipe *r = NULL;
+    ms_lifecycle *lc = NULL;
+    ms_world_model *wm = NULL;
+    ms_model *model = NULL;
+    ms_call *calls = NULL;
+    size_t n = 0;
+    ms_lint_run lrun = ms_run_options_lint_run(&a->opts, a->recipe, a->stage);
+    ms_status st =
+        ms_recipe_load_checked_for(NULL, a->recipe, a->stage, MS_CHECK_RUN, &lrun, &r, &diags);
+    if (st == MS_OK)
+        st = ms_model_open(a->model, &model, &diag);
+    ms_pipeline_config cfg = ms_pipeline_defaults();
+    if (st == MS_OK) {
+        long long layers = ms_model_get_spec(model)->num_layers;
+        if (a->opts.cfg.layers != cfg.layers && a->opts.cfg.layers != layers) {
+            st = ms_diag_set(&diag, MS_ERR_INVALID, "E-RUN-LAYERS", a->model, 0, 0,
+                             "--layers %lld differs from the model's %lld decoder layers",
+                             a->opts.cfg.layers, layers);
+            ms_diag_hint(&diag, "leave --layers out: the model sets it");
+        }
+        cfg = ms_pipeline_resolve(&a->opts, r);
+        cfg.layers = layers;
+    }
+    if (st == MS_OK)
+        st = ms_pipeline_generate(&cfg, r, &calls, &n, &diag);
+    if (st == MS_OK) {
+        st = ms_world_model_new(model, r, &a->world, &wm, &diag);
+        model = NULL;
+    }
+    if (st == MS_OK)
+        st = ms_recipe_build_lifecycle(r, &lc, &diag);
+    if (st == MS_OK)
+        st = ms_lifecycle_set_world(lc, ms_world_model_world(wm));
+    if (st != MS_OK && diag.message[0])
+        ms_diag_list_add(&diags, &diag);
+    print_diags(&diags, st, a->recipe);
+    int rc = 2;
+    unsigned *before = NULL;
+    ms_runner *runner = NULL;
+    if (st != MS_OK)
+        goto done;
+    for (size_t i = 0; i < ms_recipe_count(r); i++) {
+        ms_pipeline p = cfg.calibration == MS_PIPELINE_INDEPENDENT
+                            ? ms_pipeline_infer(ms_recipe_entry_at(r, i), cfg.upstream)
+                            : cfg.calibration;
+        ms_world_model_set_calibration(wm, i, calibration_of(p));
+    }
+    ms_lifecycle_set_upstream(lc, cfg.upstream);
+    ms_lifecycle_set_calibration_data(lc, ms_pipeline_has_calibration_data(&cfg));
+    size_t nm = ms_lifecycle_count(lc);
+    before = calloc(nm ? nm : 1, sizeof *before);
+    if (!before || ms_runner_new(lc, NULL, &runner) != MS_OK) {
+        fprintf(stderr, "modsim: out of memory\n");
+        goto done;
+    }
+    char what[256];
+    ms_pipeline_describe(&cfg, what, sizeof what);
+    if (!a->json)
+        printf("run: %s; %zu calls\n", what, n);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t m = 0; m < nm; m++)
+            before[m] = flags_of(ms_lifecycle_modifier_const(lc, m));
+        ms_raise raised;
+        if (ms_runner_call(runner, &calls[i], i, &raised) == MS_ERR_RAISED) {
+            if (a->json) {
+                printf("{\"call\":%zu,\"raised\":\"%s\",\"message\":", i,
+                       ms_raise_kind_name(raised.kind));
+                ms_json_fput_string(stdout, raised.message);
+                printf("}\n");
+            } else
+                printf("call %-4zu raised %s: %s\n", i, ms_raise_kind_name(raised.kind),
+                       raised.message);
+        }
+        print_transitions(lc, before, i, &calls[i], a->json);
+        if (ms_world_model_error(wm, &diag) != MS_OK) {
+            ms_diag_print(&diag, stderr);
+            rc = 1;
+            goto done;
+        }
+    }
+    ms_world_module_row *rows = NULL;
+    size_t nrows = 0;
+    ms_world_metrics mt;
+    st = ms_world_model_rows(wm, &rows, &nrows, &diag);
+    if (st == MS_OK)
+        st = ms_world_model_evaluate(wm, &mt, &diag);
+    if (st == MS_OK)
+        print_report(lc, rows, nrows, &mt, a->json);
+    free(rows);
+    if (st == MS_OK && a->save)
+        st = ms_model_save_weights(ms_world_model_model(wm), a->save, &diag);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-WORLD", a->recipe, 0, 0, "%s", ms_status_str(st));
+        ms_diag_print(&diag, stderr);
+        rc = 1;
+        goto done;
+    }
+    rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+    ms_runner_free(runner);
+    free(before);
+    free(calls);
+    ms_lifecycle_free(lc);
+    ms_world_model_free(wm);
+    ms_model_free(model);
+    ms_recipe_free(r);
+    return rc;
+}
+
+int ms_cmd_run(int argc, char **argv)
+{
+    const char *who = "modsim run", *v;
+    run_args a = {
+        .model = "tiny", .opts = ms_run_options_defaults(), .world = ms_world_model_defaults()};
+    bool options_end = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int r = options_end || arg[0] != '-'
+                    ? 0
+                    : ms_run_options_parse(&a.opts, argc, argv, &i, who, stderr);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
+        if (options_end || arg[0] != '-') {
+            if (a.recipe) {
+                fprintf(stderr, "%s: one recipe at a time ('%s' and '%s')\n", who, a.recipe, arg);
+                return 2;
+            }
+            a.recipe = arg;
+        } else if (!strcmp(arg, "--")) {
+            options_end = true;
+        } else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (ms_args_option(argc, argv, &i, "--model", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            a.model = v;
+        } else if (ms_args_option(argc, argv, &i, "--stage", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            a.stage = v;
+        } else if (ms_args_option(argc, argv, &i, "--save-weights", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            a.save = v;
+        } else if (ms_args_option(argc, argv, &i, "--threads", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            if (!read_size(v, 1, 1024, &a.world.threads)) {
+                fprintf(stderr, "%s: --threads '%s' is not valid: use 1 to 1024\n", who, v);
+                return 2;
+            }
+        } else if (ms_args_option(argc, argv, &i, "--calib", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            if (!read_calib(v, &a.world.calib_batch, &a.world.calib_seq)) {
+                fprintf(stderr,
+                        "%s: --calib '%s' is not valid: use BxS, B sequences (1 to 4096) of S "
+                        "tokens (1 to 65536), e.g. 16x128\n",
+                        who, v);
+                return 2;
+            }
+        } else if (ms_args_option(argc, argv, &i, "--seed", &v, who, stderr)) {
+            size_t seed;
+            if (!v)
+                return 2;
+            if (!read_size(v, 0, (size_t)-1, &seed)) {
+                fprintf(stderr, "%s: --seed '%s' is not valid: use a whole number >= 0\n", who, v);
+                return 2;
+            }
+            a.world.seed = seed;
+        } else if (ms_args_option(argc, argv, &i, "--format", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            if (strcmp(v, "text") && strcmp(v, "json")) {
+                fprintf(stderr, "%s: --format '%s' is not valid: use text or json\n", who, v);
+                return 2;
+            }
+            a.json = !strcmp(v, "json");
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", who, arg);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!a.recipe) {
+        fprintf(stderr, "%s: which recipe? (modsim run RECIPE [--model M])\n", who);
+        usage(stderr);
+        return 2;
+    }
+    return run(&a);
+}
