@@ -34,12 +34,7 @@ static void usage(FILE *out)
                  "  --tensors REGEX    only tensors whose name matches (POSIX extended regex)\n"
                  "  --calib FILE       layer inputs: NAME.inputs, else inputs, [n, in_features]\n"
                  "  --threads N        worker threads, 0 = one per CPU (default)\n"
-                 "\nmodsim kernel awq --in W --calib X --out OUT [--bits --type --strategy\n"
-                 "  --group-size --asym] [--duo-scaling true|false|both] [--n-grid N]:\n"
-                 "  AWQ's scale search for one mapping: the selected tensors are its balance\n"
-                 "  Linears, X's inputs (or NAME.inputs of the first) their shared input; OUT\n"
-                 "  holds the scaled weights and awq.scales, the best ratio and loss in its\n"
-                 "  metadata (awq_ratio, awq_duo, awq_loss, awq_initial_loss)\n");
+                 "  --copy-rest        also write the tensors no kernel takes, unchanged\n");
     for (size_t k = 0; k < MS_APPLY_OPT_COUNT; k++) {
         const ms_apply_option_info *o = ms_apply_option_get((ms_apply_option)k);
         char left[64];
@@ -51,6 +46,12 @@ static void usage(FILE *out)
         else
             fprintf(out, "  %-18s %s\n", left, o->help);
     }
+    fprintf(out, "\nmodsim kernel awq --in W --calib X --out OUT [--bits --type --strategy\n"
+                 "  --group-size --asym] [--duo-scaling true|false|both] [--n-grid N]:\n"
+                 "  AWQ's scale search for one mapping: the selected tensors are its balance\n"
+                 "  Linears, X's inputs (or NAME.inputs of the first) their shared input; OUT\n"
+                 "  holds the scaled weights and awq.scales, the best ratio and loss in its\n"
+                 "  metadata (awq_ratio, awq_duo, awq_loss, awq_initial_loss)\n");
 }
 
 static int fail(const ms_diag *diag)
@@ -75,6 +76,7 @@ static int fail_msg(const char *message, const char *hint)
 typedef struct cli_args {
     const char *in, *out, *calib, *regex;
     size_t threads;
+    bool copy_rest; /* the tensors no job takes go to OUT unchanged */
     ms_apply_opts opts;
 } cli_args;
 
@@ -105,6 +107,10 @@ static int parse_args(int argc, char **argv, cli_args *a, ms_diag *diag)
                             : !strcmp(name, "calib")   ? &a->calib
                             : !strcmp(name, "tensors") ? &a->regex
                                                        : NULL;
+        if (!strcmp(name, "copy-rest") && !eq) {
+            a->copy_rest = true;
+            continue;
+        }
         if (dest || !strcmp(name, "threads")) {
             const char *v = take_value(argc, argv, &i, eq);
             if (!v) {
@@ -162,6 +168,24 @@ static void print_summary(const ms_apply_job *jobs, size_t count, const char *ou
             out_path);
 }
 
+/* The input's tensors no job took (not 2-D floats, or not matching
+ * --tensors): named, so OUT missing them is no surprise. */
+static void print_skipped(const ms_st_file *in, const ms_apply_job *jobs, size_t count, bool copied)
+{
+    size_t skipped = ms_st_count(in) - count, shown = 0;
+    if (!skipped)
+        return;
+    fprintf(stderr, "%s %zu tensor%s unchanged:", copied ? "copied" : "skipped", skipped,
+            skipped == 1 ? "" : "s");
+    for (size_t i = 0; i < ms_st_count(in) && shown < 8; i++)
+        if (!ms_apply_selected(jobs, count, ms_st_at(in, i)))
+            fprintf(stderr, "%s %s", shown++ ? "," : "", ms_st_at(in, i)->name);
+    fprintf(stderr, "%s\n", skipped > shown ? ", ..." : "");
+    if (!copied)
+        fprintf(stderr, "  (not in OUT; --copy-rest writes them unchanged, so OUT is a complete "
+                        "checkpoint)\n");
+}
+
 /* Everything after parsing; the caller frees *jobs and the files. */
 static int run(const cli_args *a, const regex_t *re, ms_st_file *in, ms_st_file *calib,
                ms_apply_job **jobs, size_t *count, const char *provenance)
@@ -185,10 +209,11 @@ static int run(const cli_args *a, const regex_t *re, ms_st_file *in, ms_st_file 
     ms_status st = ms_apply_run(pool, &a->opts, in, a->in, calib, a->calib, *jobs, *count, &diag);
     ms_pool_free(pool);
     if (st == MS_OK)
-        st = ms_apply_write(*jobs, *count, provenance, a->out, &diag);
+        st = ms_apply_write(*jobs, *count, a->copy_rest ? in : NULL, provenance, a->out, &diag);
     if (st != MS_OK)
         return fail(&diag);
     print_summary(*jobs, *count, a->out);
+    print_skipped(in, *jobs, *count, a->copy_rest);
     return 0;
 }
 

@@ -131,8 +131,10 @@ static bool parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 
 static bool parse_structure(const char *s, ms_prune_args *p)
 {
-    if (!strcmp(s, "unstructured") || !strcmp(s, "channel")) {
-        p->structure = s[0] == 'u' ? MS_PRUNE_UNSTRUCTURED : MS_PRUNE_CHANNEL;
+    if (!strcmp(s, "unstructured") || !strcmp(s, "channel") || !strcmp(s, "filter")) {
+        p->structure = s[0] == 'u'   ? MS_PRUNE_UNSTRUCTURED
+                       : s[0] == 'c' ? MS_PRUNE_CHANNEL
+                                     : MS_PRUNE_FILTER;
         p->n = p->m = 0;
         return true;
     }
@@ -205,7 +207,7 @@ ms_status ms_apply_set(ms_apply_opts *opts, const char *name, const char *value,
     case MS_APPLY_OPT_STRUCTURE:
         if (!parse_structure(value, &opts->prune))
             return bad_value(opts, diag, name, value,
-                             "unstructured, channel or N:M with 0 < N <= M (e.g. 2:4)");
+                             "unstructured, channel, filter or N:M with 0 < N <= M (e.g. 2:4)");
         break;
     case MS_APPLY_OPT_BITS:
         if (!parse_size(value, 2, 8, &z)) {
@@ -274,9 +276,9 @@ ms_status ms_apply_set(ms_apply_opts *opts, const char *name, const char *value,
 ms_status ms_apply_check(const ms_apply_opts *o, ms_diag *diag)
 {
     if (o->op != MS_APPLY_PRUNE && op_options[o->op] & OPT(STRUCTURE) &&
-        o->prune.structure == MS_PRUNE_CHANNEL)
+        (o->prune.structure == MS_PRUNE_CHANNEL || o->prune.structure == MS_PRUNE_FILTER))
         REFUSE(diag, ("use %sstructure unstructured or N:M", P(o)),
-               "%s cannot prune whole channels", ms_apply_op_name(o->op));
+               "%s cannot prune whole channels or filters", ms_apply_op_name(o->op));
     if (!(op_options[o->op] & OPT(BITS)))
         return MS_OK;
     const ms_quant_args *q = &o->quant;

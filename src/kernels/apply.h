@@ -46,8 +46,8 @@ ms_status ms_apply_op_parse(const char *name, ms_apply_op *op, ms_diag *diag);
 /* Option bits, for the per-op lists below. */
 #define MS_APPLY_OPTION_LIST(X)                                                                    \
     X(SPARSITY, "sparsity", "S", "fraction pruned, in [0, 1] (default 0.5)")                       \
-    X(STRUCTURE, "structure", "unstructured|N:M|channel",                                          \
-      "what is pruned together (default unstructured)")                                            \
+    X(STRUCTURE, "structure", "unstructured|N:M|channel|filter",                                   \
+      "what is pruned together: channel = rows, filter = columns (default unstructured)")          \
     X(BITS, "bits", "B", "bits per code: 2..8 for int, 8 for fp8 (default 8)")                     \
     X(TYPE, "type", "int|fp8", "code type (default int)")                                          \
     X(STRATEGY, "strategy", "tensor|channel|group", "scale granularity (default channel)")         \
@@ -55,7 +55,8 @@ ms_status ms_apply_op_parse(const char *name, ms_apply_op *op, ms_diag *diag);
     X(ASYM, "asym", NULL, "asymmetric: a zero point per scale (default symmetric)")                \
     X(BLOCK_SIZE, "block-size", "N", "columns per lazy update block (default 128)")                \
     X(DAMPENING_FRAC, "dampening-frac", "F", "Hessian dampening, times mean(diag H) (0.01)")       \
-    X(ACTORDER, "actorder", "static|group|weight", "activation ordering (default none)")
+    X(ACTORDER, "actorder", "none|group|weight|dynamic|static",                                    \
+      "activation ordering; dynamic = group, static = weight (default none)")
 
 typedef enum {
 #define MS_APPLY_OPTION_ENUM(id, name, metavar, help) MS_APPLY_OPT_##id,

@@ -160,8 +160,16 @@ static ms_status add_outputs(ms_st_writer *wr, ms_apply_job *j, ms_diag *diag)
     return st;
 }
 
-ms_status ms_apply_write(ms_apply_job *jobs, size_t count, const char *provenance, const char *path,
-                         ms_diag *diag)
+bool ms_apply_selected(const ms_apply_job *jobs, size_t count, const ms_st_tensor *t)
+{
+    for (size_t i = 0; i < count; i++)
+        if (jobs[i].tensor == t)
+            return true;
+    return false;
+}
+
+ms_status ms_apply_write(ms_apply_job *jobs, size_t count, const ms_st_file *rest,
+                         const char *provenance, const char *path, ms_diag *diag)
 {
     ms_st_writer *wr = NULL;
     ms_status st = ms_st_writer_new(&wr);
@@ -171,6 +179,9 @@ ms_status ms_apply_write(ms_apply_job *jobs, size_t count, const char *provenanc
         st = ms_st_writer_metadata(wr, "modsim_kernel", provenance, diag);
     for (size_t i = 0; st == MS_OK && i < count; i++)
         st = add_outputs(wr, &jobs[i], diag);
+    for (size_t i = 0; st == MS_OK && rest && i < ms_st_count(rest); i++)
+        if (!ms_apply_selected(jobs, count, ms_st_at(rest, i)))
+            st = ms_st_writer_add_stored(wr, ms_st_at(rest, i), diag);
     if (st == MS_OK)
         st = ms_st_write(wr, path, diag);
     ms_st_writer_free(wr);

@@ -46,8 +46,13 @@ ms_status ms_apply_run(ms_pool *pool, const ms_apply_opts *opts, const ms_st_fil
                        const char *in_path, const ms_st_file *calib, const char *calib_path,
                        ms_apply_job *jobs, size_t count, ms_diag *diag);
 
-/* Writes the results to `path`, with `provenance` as metadata "modsim_kernel". */
-ms_status ms_apply_write(ms_apply_job *jobs, size_t count, const char *provenance, const char *path,
-                         ms_diag *diag);
+/* Whether tensor `t` of the input is one of the jobs'. */
+bool ms_apply_selected(const ms_apply_job *jobs, size_t count, const ms_st_tensor *t);
+
+/* Writes the results to `path`, with `provenance` as metadata "modsim_kernel".
+ * With `rest` (the input file, or NULL), every tensor of it no job took is
+ * written too, unchanged, so the output is a complete checkpoint. */
+ms_status ms_apply_write(ms_apply_job *jobs, size_t count, const ms_st_file *rest,
+                         const char *provenance, const char *path, ms_diag *diag);
 
 #endif

@@ -446,6 +446,7 @@ typedef struct entry {
     size_t ndim, shape[MS_ST_MAX_DIMS], nbytes;
     const void *data;
     size_t order; /* insertion order, to keep the sort stable */
+    bool stored;  /* bytes as a file stores them (little-endian already) */
 } entry;
 
 struct ms_st_writer {
@@ -515,6 +516,10 @@ static bool names_reserve(ms_st_writer *w)
     return true;
 }
 
+static ms_status add_entry(ms_st_writer *w, const char *name, ms_st_dtype dtype,
+                           const size_t *shape, size_t ndim, const void *data, bool stored,
+                           ms_diag *diag);
+
 ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, ms_diag *diag)
 {
@@ -522,6 +527,18 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
         return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
                            "cannot write tensor '%s' as %s: only F32, U8, I8 and I32", name,
                            ms_st_dtype_name(dtype));
+    return add_entry(w, name, dtype, shape, ndim, data, false, diag);
+}
+
+ms_status ms_st_writer_add_stored(ms_st_writer *w, const ms_st_tensor *t, ms_diag *diag)
+{
+    return add_entry(w, t->name, t->dtype, t->shape, t->ndim, t->data, true, diag);
+}
+
+static ms_status add_entry(ms_st_writer *w, const char *name, ms_st_dtype dtype,
+                           const size_t *shape, size_t ndim, const void *data, bool stored,
+                           ms_diag *diag)
+{
     if (!*name || !strcmp(name, "__metadata__") || ndim > MS_ST_MAX_DIMS)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
                            "cannot write a tensor named '%s' with %zu dimensions", name, ndim);
@@ -548,6 +565,7 @@ ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
     memcpy(e->shape, shape, ndim * sizeof *shape);
     e->nbytes = nbytes;
     e->data = data;
+    e->stored = stored;
     e->order = w->count++;
     *slot = w->count;
     return MS_OK;
@@ -623,6 +641,8 @@ static char *build_header(ms_st_writer *w, size_t *len)
 static bool write_data(FILE *out, const entry *e)
 {
     size_t size = ms_st_dtype_size(e->dtype), n = e->nbytes / size;
+    if (e->stored)
+        return fwrite(e->data, 1, e->nbytes, out) == e->nbytes;
     if (size == 1)
         return fwrite(e->data, 1, n, out) == n;
     unsigned char buf[4096];

@@ -90,6 +90,9 @@ void ms_st_writer_free(ms_st_writer *writer);
  * must be unique and non-empty. */
 ms_status ms_st_writer_add(ms_st_writer *writer, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, ms_diag *diag);
+/* Adds a tensor of an open file as it is stored there (any dtype, bytes
+ * unchanged); the file must stay open until ms_st_write. */
+ms_status ms_st_writer_add_stored(ms_st_writer *writer, const ms_st_tensor *tensor, ms_diag *diag);
 ms_status ms_st_writer_metadata(ms_st_writer *writer, const char *key, const char *value,
                                 ms_diag *diag);
 

@@ -112,6 +112,52 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("export", demo, "--stage=train_stage", "-o", out)
     check("export RECIPE --stage=S -o OUT writes OUT", p.returncode == 0 and
           open(out).read() == run("export", demo, "--stage", "train_stage").stdout.decode(), p)
+    # modsim kernel names what it skipped; --copy-rest makes OUT complete (issue 12)
+    import json
+    import struct
+
+    def write_st(path, tensors):
+        header, blob = {}, b""
+        for name, (dtype, shape, data) in tensors.items():
+            header[name] = {"dtype": dtype, "shape": shape,
+                            "data_offsets": [len(blob), len(blob) + len(data)]}
+            blob += data
+        h = json.dumps(header).encode()
+        with open(path, "wb") as f:
+            f.write(struct.pack("<Q", len(h)) + h + blob)
+
+    def read_header(path):
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            return json.loads(f.read(n)), f.read()
+
+    weights = os.path.join(tmp, "w.safetensors")
+    norm = struct.pack("<4H", 0x3f80, 0x4000, 0x4040, 0x4080)  # BF16 1, 2, 3, 4
+    write_st(weights, {"a.weight": ("F32", [4, 4], struct.pack("<16f", *range(1, 17))),
+                       "model.norm.weight": ("BF16", [4], norm)})
+    out = os.path.join(tmp, "w_out.safetensors")
+    p = run("kernel", "prune", "--in", weights, "--out", out)
+    check("kernel names the tensors it skipped", p.returncode == 0 and
+          b"skipped 1 tensor unchanged: model.norm.weight" in p.stderr and
+          b"--copy-rest" in p.stderr and "model.norm.weight" not in read_header(out)[0], p)
+    p = run("kernel", "prune", "--in", weights, "--out", out, "--copy-rest",
+            "--structure", "filter", "--sparsity", "0.5")
+    header, blob = read_header(out)
+    n = header.get("model.norm.weight", {})
+    check("kernel --copy-rest writes the rest unchanged", p.returncode == 0 and
+          b"copied 1 tensor unchanged" in p.stderr and n.get("dtype") == "BF16" and
+          blob[n["data_offsets"][0]:n["data_offsets"][1]] == norm, p)
+    a = header["a.weight"]
+    pruned = struct.unpack("<16f", blob[a["data_offsets"][0]:a["data_offsets"][1]])
+    check("--structure filter prunes whole input columns (the 2 smallest)",
+          all(pruned[r * 4 + c] == 0 for r in range(4) for c in (0, 1)) and
+          all(pruned[r * 4 + c] != 0 for r in range(4) for c in (2, 3)), p)
+    p = run("kernel", "--help")
+    text = p.stdout.decode()
+    check("kernel --help lists every value README gives", "channel|filter" in text and
+          "none|group|weight|dynamic|static" in text and "--copy-rest" in text and
+          text.index("--actorder") < text.index("modsim kernel awq"), p)
+
     # export normalises (issue 12): it never replaces its own input unasked
     own = os.path.join(tmp, "own.yaml")
     with open(own, "w") as f:
