@@ -17,6 +17,7 @@
 #include "args.h"
 #include "cli.h"
 #include "run_options.h"
+#include "run_world.h"
 
 static void usage(FILE *out)
 {
@@ -75,13 +76,6 @@ static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
     for (size_t i = 0; i < diags->count; i++)
         ms_diag_print(&diags->items[i], stderr);
     ms_diag_list_free(diags);
-}
-
-static ms_world_calibration calibration_of(ms_pipeline p)
-{
-    return p == MS_PIPELINE_BASIC      ? MS_WORLD_WHOLE
-           : p == MS_PIPELINE_DATAFREE ? MS_WORLD_NO_DATA
-                                       : MS_WORLD_LAYERWISE;
 }
 
 typedef struct run_args {
@@ -186,32 +180,28 @@ static int run(const run_args *a)
     ms_recipe *r = NULL;
     ms_lifecycle *lc = NULL;
     ms_world_model *wm = NULL;
-    ms_model *model = NULL;
     ms_call *calls = NULL;
     size_t n = 0;
     ms_lint_run lrun = ms_run_options_lint_run(&a->opts, a->recipe, a->stage);
     ms_status st =
         ms_recipe_load_checked_for(NULL, a->recipe, a->stage, MS_CHECK_RUN, &lrun, &r, &diags);
-    if (st == MS_OK)
-        st = ms_model_open(a->model, &model, &diag);
     ms_pipeline_config cfg = ms_pipeline_defaults();
     if (st == MS_OK) {
-        long long layers = ms_model_get_spec(model)->num_layers;
-        if (a->opts.cfg.layers != cfg.layers && a->opts.cfg.layers != layers) {
+        cfg = ms_pipeline_resolve(&a->opts, r);
+        st = ms_run_world_new(a->model, r, &cfg, &a->world, &wm, &diag);
+    }
+    if (st == MS_OK) {
+        long long layers = ms_model_get_spec(ms_world_model_model(wm))->num_layers;
+        if (a->opts.cfg.layers != ms_pipeline_defaults().layers && a->opts.cfg.layers != layers) {
             st = ms_diag_set(&diag, MS_ERR_INVALID, "E-RUN-LAYERS", a->model, 0, 0,
                              "--layers %lld differs from the model's %lld decoder layers",
                              a->opts.cfg.layers, layers);
             ms_diag_hint(&diag, "leave --layers out: the model sets it");
         }
-        cfg = ms_pipeline_resolve(&a->opts, r);
         cfg.layers = layers;
     }
     if (st == MS_OK)
         st = ms_pipeline_generate(&cfg, r, &calls, &n, &diag);
-    if (st == MS_OK) {
-        st = ms_world_model_new(model, r, &a->world, &wm, &diag);
-        model = NULL;
-    }
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(r, &lc, &diag);
     if (st == MS_OK)
@@ -224,12 +214,6 @@ static int run(const run_args *a)
     ms_runner *runner = NULL;
     if (st != MS_OK)
         goto done;
-    for (size_t i = 0; i < ms_recipe_count(r); i++) {
-        ms_pipeline p = cfg.calibration == MS_PIPELINE_INDEPENDENT
-                            ? ms_pipeline_infer(ms_recipe_entry_at(r, i), cfg.upstream)
-                            : cfg.calibration;
-        ms_world_model_set_calibration(wm, i, calibration_of(p));
-    }
     ms_lifecycle_set_upstream(lc, cfg.upstream);
     ms_lifecycle_set_calibration_data(lc, ms_pipeline_has_calibration_data(&cfg));
     size_t nm = ms_lifecycle_count(lc);
@@ -288,7 +272,6 @@ done:
     free(calls);
     ms_lifecycle_free(lc);
     ms_world_model_free(wm);
-    ms_model_free(model);
     ms_recipe_free(r);
     return rc;
 }

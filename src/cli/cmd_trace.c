@@ -15,6 +15,7 @@
 #include "args.h"
 #include "cli.h"
 #include "run_options.h"
+#include "run_world.h"
 
 static void usage(FILE *out)
 {
@@ -27,7 +28,11 @@ static void usage(FILE *out)
                  "                        $XDG_STATE_HOME/modsim/history.db, else\n"
                  "                        ~/.local/state/modsim/history.db)\n"
                  "  --history PATH        keep the run in the history at PATH\n"
-                 "  --no-history          keep nothing (wins over --record and --history)\n");
+                 "  --no-history          keep nothing (wins over --record and --history)\n"
+                 "  --model M             the hooks act on a model: tiny, small, a model spec\n"
+                 "                        YAML or a checkpoint directory (the trace is the same)\n"
+                 "  --metrics             with --model: after the hook that did it, a line per\n"
+                 "                        module it changed, with its sparsity\n");
     ms_run_options_usage(out);
 }
 
@@ -53,6 +58,13 @@ typedef struct recording {
     const char *path;
     char buf[1024];
 } recording;
+
+/* What the hooks act on: the model --model names (NULL: none) and whether
+ * the trace reports what they did to it. */
+typedef struct trace_world {
+    const char *model;
+    bool metrics;
+} trace_world;
 
 /* A history that cannot be used turns recording off for this run, with one
  * warning: the run itself goes on. */
@@ -88,7 +100,8 @@ static ms_history_run *record_begin(const recording *rec, const ms_history_setti
 
 /* Runs `calls` on `lc`, the trace on stdout, recorded as `rec` says. */
 static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n,
-                       const recording *rec, const ms_history_settings *settings)
+                       const recording *rec, const ms_history_settings *settings,
+                       ms_world_model *wm, bool metrics)
 {
     ms_trace *trace = NULL;
     ms_runner *runner = NULL;
@@ -114,12 +127,26 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
         return 2;
     }
     ms_trace_set_upstream(trace, upstream);
+    ms_trace_set_metrics(trace, metrics);
+    if (wm && metrics)
+        ms_world_model_set_sink(wm, run ? &fan_sink : ms_trace_sink(trace));
     bool raised_any = false;
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
         ms_raise raised;
+        if (wm)
+            ms_world_model_set_call(wm, i);
         if (ms_runner_call(runner, &calls[i], i, &raised) == MS_ERR_RAISED)
             raised_any = true;
+        ms_diag werr;
+        if (wm && ms_world_model_error(wm, &werr) != MS_OK) {
+            ms_diag_print(&werr, stderr);
+            raised_any = true;
+            rc = 1;
+        }
     }
+    if (wm)
+        ms_world_model_set_sink(wm, NULL);
     ms_runner_free(runner);
     if (run) {
         ms_diag diag;
@@ -137,7 +164,7 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
         fprintf(stderr, "modsim: writing the trace failed\n");
         return 1;
     }
-    return 0;
+    return rc;
 }
 
 /* The file as the user wrote it, for the history; NULL when it cannot be
@@ -167,7 +194,8 @@ static char *read_text(const char *path)
 
 static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag);
 
-static int trace_scenario(const char *path, const ms_upstream *upstream, const recording *rec)
+static int trace_scenario(const char *path, const ms_upstream *upstream, const recording *rec,
+                          const trace_world *tw)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -175,13 +203,31 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
     ms_diag_list_init(&diags);
     ms_scenario *sc = NULL;
     ms_lifecycle *lc = NULL;
+    ms_world_model *wm = NULL;
+    ms_world_model_config wcfg = ms_world_model_defaults();
     ms_status st = ms_scenario_load_as(path, upstream, &sc, &diags);
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
+    /* --model wins over the scenario's model: key */
+    int mline = 0, mcol = 0;
+    const char *model = !sc ? NULL : tw->model ? tw->model : ms_scenario_model(sc, &mline, &mcol);
+    if (st == MS_OK && model) {
+        st = ms_run_world_new(model, ms_scenario_recipe(sc), NULL, &wcfg, &wm, &diag);
+        if (st != MS_OK && !tw->model) {
+            /* the model the scenario names: said at its line */
+            ms_diag was = diag;
+            ms_diag_set(&diag, st, was.code, path, mline, mcol, "model: %s", was.message);
+            ms_diag_hint(&diag, "%s", was.hint);
+        }
+    }
+    if (st == MS_OK && wm)
+        st = ms_lifecycle_set_world(lc, ms_world_model_world(wm));
     if (st != MS_OK && diag.message[0])
         ms_diag_list_add(&diags, &diag);
     report(&diags, st, path);
     if (st != MS_OK) {
+        ms_lifecycle_free(lc);
+        ms_world_model_free(wm);
         ms_scenario_free(sc);
         return 2;
     }
@@ -196,6 +242,7 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
                               .clock = "the scenario's calls",
                               .index_upstream = ms_scenario_index_mode(sc) == MS_INDEX_UPSTREAM,
                               .calibration_data = ms_scenario_calibration_data(sc),
+                              .model = model,
                               .threads = 1};
     /* the clock a scenario gives its events, for writing it out again */
     for (size_t i = 0; i < n; i++)
@@ -215,10 +262,11 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
         hs.recipe_text = text;
         hs.replay_recipe = replay;
     }
-    int rc = trace_calls(lc, ms_scenario_upstream(sc), calls, n, rec, &hs);
+    int rc = trace_calls(lc, ms_scenario_upstream(sc), calls, n, rec, &hs, wm, tw->metrics);
     free(text);
     free(replay);
     ms_lifecycle_free(lc);
+    ms_world_model_free(wm);
     ms_scenario_free(sc);
     return rc;
 }
@@ -292,7 +340,7 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
 }
 
 static int trace_recipe(const char *path, const char *stage, const ms_run_options *opts,
-                        const char *emit, const recording *rec)
+                        const char *emit, const recording *rec, const trace_world *tw)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -300,6 +348,8 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     ms_diag_list_init(&diags);
     ms_recipe *r = NULL;
     ms_lifecycle *lc = NULL;
+    ms_world_model *wm = NULL;
+    ms_world_model_config wcfg = ms_world_model_defaults();
     ms_call *calls = NULL;
     size_t n = 0;
     /* the lifecycle warnings printed are those of the run traced */
@@ -312,6 +362,20 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     }
     if (st == MS_OK && !emit)
         st = ms_recipe_build_lifecycle(r, &lc, &diag);
+    if (st == MS_OK && !emit && tw->model) {
+        st = ms_run_world_new(tw->model, r, &cfg, &wcfg, &wm, &diag);
+        /* the sequential pipeline's subgraphs are the model's layers */
+        long long layers =
+            st == MS_OK ? ms_model_get_spec(ms_world_model_model(wm))->num_layers : 0;
+        if (st == MS_OK && cfg.layers != layers) {
+            cfg.layers = layers;
+            free(calls);
+            calls = NULL;
+            st = ms_pipeline_generate(&cfg, r, &calls, &n, &diag);
+        }
+    }
+    if (st == MS_OK && wm)
+        st = ms_lifecycle_set_world(lc, ms_world_model_world(wm));
     if (st != MS_OK && diag.message[0])
         ms_diag_list_add(&diags, &diag);
     report(&diags, st, path);
@@ -335,6 +399,7 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
             .steps_per_epoch = cfg.epoch_index ? cfg.steps_per_epoch : 0,
             .batches_per_step = cfg.batches_per_step,
             .calibration_data = ms_pipeline_has_calibration_data(&cfg),
+            .model = tw->model,
             .threads = 1,
         };
         char *text = NULL, *replay = NULL;
@@ -348,12 +413,13 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
             hs.recipe_text = text;
             hs.replay_recipe = replay;
         }
-        rc = trace_calls(lc, cfg.upstream, calls, n, rec, &hs);
+        rc = trace_calls(lc, cfg.upstream, calls, n, rec, &hs, wm, tw->metrics);
         free(text);
         free(replay);
     }
     free(calls);
     ms_lifecycle_free(lc);
+    ms_world_model_free(wm);
     ms_recipe_free(r);
     return rc;
 }
@@ -364,6 +430,7 @@ int ms_cmd_trace(int argc, char **argv)
     ms_run_options opts = ms_run_options_defaults();
     bool run_option = false, options_end = false, record = false, no_history = false;
     recording rec = {.path = NULL};
+    trace_world tw = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = options_end || a[0] != '-'
@@ -398,6 +465,12 @@ int ms_cmd_trace(int argc, char **argv)
                 return 2;
             record = true;
             rec.path = v;
+        } else if (!strcmp(a, "--metrics")) {
+            tw.metrics = true;
+        } else if (ms_args_option(argc, argv, &i, "--model", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            tw.model = v;
         } else if (ms_args_option(argc, argv, &i, "--emit-scenario", &v, who, stderr)) {
             if (!v)
                 return 2;
@@ -440,7 +513,7 @@ int ms_cmd_trace(int argc, char **argv)
                     file);
             return 2;
         }
-        return trace_scenario(file, opts.upstream_given ? &opts.cfg.upstream : NULL, &rec);
+        return trace_scenario(file, opts.upstream_given ? &opts.cfg.upstream : NULL, &rec, &tw);
     }
-    return trace_recipe(file, stage, &opts, emit, &rec);
+    return trace_recipe(file, stage, &opts, emit, &rec, &tw);
 }

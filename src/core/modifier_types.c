@@ -460,6 +460,16 @@ static ms_status v013_calibration_end(ms_modifier *m, ms_hook_ctx *ctx, const ms
     return MS_OK;
 }
 
+/* The overrides compress the subgraph just calibrated (gptq/base.py:240,
+ * sgpt_base.py:176, smoothquant/base.py:152 at 0.13), as 0.12's on_event did. */
+static ms_status v013_sequential_epoch_end(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ev;
+    if (ctx->world->ops->sequential_epoch_end)
+        ctx->world->ops->sequential_epoch_end(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
 /* gptq/base.py:216-238: raised before the base sets started_, so it stays false */
 static ms_status v013_gptq_calibration_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
@@ -480,7 +490,9 @@ static ms_status v013_calibration_finalize(ms_modifier *m, ms_hook_ctx *ctx, boo
 }
 
 #define V013_CALIBRATION_HOOKS                                                                     \
-    .on_calibration_start = v013_calibration_start, .on_calibration_end = v013_calibration_end
+    .on_calibration_start = v013_calibration_start,                                                \
+    .on_sequential_epoch_end = v013_sequential_epoch_end,                                          \
+    .on_calibration_end = v013_calibration_end
 
 /* QuantizationModifier has no on_finalize at 0.13 (quantization/base.py): the
  * base one returns True, so it finalizes, and nothing ends it there. Its
@@ -488,6 +500,7 @@ static ms_status v013_calibration_finalize(ms_modifier *m, ms_hook_ctx *ctx, boo
 static const ms_modifier_type v013_quantization = {
     .on_initialize = quantization_on_initialize,
     .on_calibration_start = v013_calibration_start,
+    .on_sequential_epoch_end = v013_sequential_epoch_end,
     .on_calibration_end = v013_calibration_end,
     .sequential_owner = "QuantizationModifier",
 };
@@ -495,6 +508,7 @@ static const ms_modifier_type v013_quantization = {
 static const ms_modifier_type v013_gptq = {
     .on_initialize = gptq_on_initialize,
     .on_calibration_start = v013_gptq_calibration_start,
+    .on_sequential_epoch_end = v013_sequential_epoch_end,
     .on_calibration_end = v013_calibration_end,
     .on_finalize = v013_calibration_finalize,
     .sequential_owner = "GPTQModifier", /* gptq/base.py:240-242 takes `modules` */

@@ -211,6 +211,16 @@ static ms_status make_parent(const char *path, ms_diag *diag)
     return MS_OK;
 }
 
+/* A schema version no modsim wrote (found by fuzzing: a negative one indexed
+ * the migrations before their start). */
+static ms_status not_a_history(ms_history *h, int version, ms_diag *diag)
+{
+    ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                "%s is not a modsim history: its schema version is %d", h->path, version);
+    ms_diag_hint(diag, "choose another file with --history PATH; the file is left as it is");
+    return MS_ERR_INVALID;
+}
+
 static ms_status migrate(ms_history *h, ms_diag *diag)
 {
     sqlite3_stmt *q;
@@ -232,6 +242,8 @@ static ms_status migrate(ms_history *h, ms_diag *diag)
     }
     if (version == MS_HISTORY_SCHEMA)
         return MS_OK;
+    if (version < 0)
+        return not_a_history(h, version, diag);
     ms_status st = exec_d(h, "BEGIN IMMEDIATE", diag);
     if (st != MS_OK)
         return st;
@@ -240,6 +252,10 @@ static ms_status migrate(ms_history *h, ms_diag *diag)
     if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
         version = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
+    if (version < 0 || version > MS_HISTORY_SCHEMA) {
+        exec(h, "ROLLBACK");
+        return not_a_history(h, version, diag);
+    }
     for (int v = version; v < MS_HISTORY_SCHEMA && st == MS_OK; v++)
         st = exec_d(h, migrations[v], diag);
     if (st == MS_OK) {

@@ -17,6 +17,8 @@ struct ms_scenario {
     ms_recipe *recipe;
     ms_call *calls;
     size_t n_calls;
+    char *model; /* `model:`, a path relative to the scenario made whole; NULL: none */
+    int model_line, model_col;
 };
 
 typedef struct loader {
@@ -384,6 +386,21 @@ static ms_status load(ms_scenario *sc, loader *ld_out, const char *text, const m
     if (model && !ms_node_is_null(model) && !ms_node_is_string(model))
         return bad(&ld, model, "give the path of a model spec, e.g. samples/models/tiny.yaml",
                    "'model' must be a path, not %s%s", ms_node_type_name(model), "");
+    if (model && !ms_node_is_null(model)) {
+        /* tiny and small are names; a path is relative to the scenario file */
+        const char *v = model->value, *slash = strrchr(ld.file, '/');
+        bool named = !strcmp(v, "tiny") || !strcmp(v, "small");
+        size_t len = strlen(v) + strlen(ld.file) + 2;
+        sc->model = malloc(len);
+        if (!sc->model)
+            return MS_ERR_NOMEM;
+        if (named || v[0] == '/' || !slash)
+            snprintf(sc->model, len, "%s", v);
+        else
+            snprintf(sc->model, len, "%.*s/%s", (int)(slash - ld.file), ld.file, v);
+        sc->model_line = model->line;
+        sc->model_col = model->col;
+    }
     st = load_recipe(sc, &ld, text, root);
     ld_out->recipe_listed = ld.recipe_listed;
     if (st != MS_OK)
@@ -466,6 +483,7 @@ void ms_scenario_free(ms_scenario *sc)
         return;
     ms_recipe_free(sc->recipe);
     free(sc->calls);
+    free(sc->model);
     free(sc);
 }
 
@@ -482,6 +500,15 @@ bool ms_scenario_calibration_data(const ms_scenario *sc)
 ms_upstream ms_scenario_upstream(const ms_scenario *sc)
 {
     return sc->upstream;
+}
+
+const char *ms_scenario_model(const ms_scenario *sc, int *line, int *col)
+{
+    if (line)
+        *line = sc->model_line;
+    if (col)
+        *col = sc->model_col;
+    return sc->model;
 }
 
 const ms_recipe *ms_scenario_recipe(const ms_scenario *sc)

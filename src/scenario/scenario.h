@@ -46,6 +46,9 @@ ms_upstream ms_scenario_upstream(const ms_scenario *sc);
 /* Whether the run has a calibration dataset (`calibration_data:`, default
  * true); lifecycles take it (ms_lifecycle_set_calibration_data). */
 bool ms_scenario_calibration_data(const ms_scenario *sc);
+/* The `model:` key (tiny, small, or a path made relative to the scenario's
+ * folder), where it is written; NULL when the scenario names no model. */
+const char *ms_scenario_model(const ms_scenario *sc, int *line, int *col);
 const ms_recipe *ms_scenario_recipe(const ms_scenario *sc);
 size_t ms_scenario_call_count(const ms_scenario *sc);
 const ms_call *ms_scenario_call_at(const ms_scenario *sc, size_t i);

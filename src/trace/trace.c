@@ -25,6 +25,7 @@ struct ms_trace {
     size_t used;
     int failed;
     ms_sink sink;
+    bool metrics; /* module metric records become lines of their own */
     number_cache index_cache, metric_cache;
     char buf[BUF_SIZE];
 };
@@ -148,6 +149,11 @@ ms_status ms_trace_free(ms_trace *t)
     return st;
 }
 
+void ms_trace_set_metrics(ms_trace *trace, bool on)
+{
+    trace->metrics = on;
+}
+
 void ms_trace_set_upstream(ms_trace *t, ms_upstream profile)
 {
     t->upstream = profile;
@@ -218,8 +224,25 @@ static void put_state(ms_trace *t, const ms_lifecycle *lc)
     PUT_LIT(t, "]}\n");
 }
 
-/* Flag and metric records are not lines of their own: the state line after
- * every call carries them, as the trace format has it. */
+static void put_metric(ms_trace *t, const ms_record *rec)
+{
+    PUT_LIT(t, "{\"call\": ");
+    put_uint(t, t->call);
+    PUT_LIT(t, ", \"modifier\": ");
+    put_uint(t, rec->modifier);
+    PUT_LIT(t, ", \"metric\": ");
+    put_json_string(t, rec->metric);
+    PUT_LIT(t, ", \"module\": ");
+    put_json_string(t, rec->module);
+    PUT_LIT(t, ", \"value\": ");
+    put_number(t, &t->metric_cache, rec->value);
+    PUT_LIT(t, "}\n");
+}
+
+/* Flag records and a modifier's own metric are not lines of their own: the
+ * state line after every call carries them, as the trace format has it. A
+ * metric about one module (what a hook did to the model) is, with
+ * ms_trace_set_metrics. */
 static void emit(void *user, const ms_record *rec)
 {
     ms_trace *t = user;
@@ -233,6 +256,10 @@ static void emit(void *user, const ms_record *rec)
         break;
     case MS_REC_CALL_ENDED:
         put_state(t, rec->lc);
+        break;
+    case MS_REC_METRIC:
+        if (t->metrics && rec->module && rec->module[0])
+            put_metric(t, rec);
         break;
     default:
         break;

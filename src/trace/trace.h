@@ -22,6 +22,10 @@ ms_status ms_trace_free(ms_trace *trace);
  * calibration_start where 0.12 writes calibration_epoch_start. */
 void ms_trace_set_upstream(ms_trace *trace, ms_upstream profile);
 
+/* Whether a metric record about one module (a hook's work on the model,
+ * modsim trace --metrics) is written as a line of its own; default off. */
+void ms_trace_set_metrics(ms_trace *trace, bool on);
+
 /* The sink that writes a hook line per hook record, an error line per error
  * record and a state line per call-ended record; valid while `trace` lives. */
 const ms_sink *ms_trace_sink(ms_trace *trace);

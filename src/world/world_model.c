@@ -51,6 +51,8 @@ struct ms_world_model {
     int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
     ms_status error;
     ms_diag error_diag;
+    const ms_sink *sink;
+    size_t call;
 };
 
 ms_world_model_config ms_world_model_defaults(void)
@@ -453,6 +455,35 @@ void ms_world_model_set_calibration(ms_world_model *wm, size_t modifier, ms_worl
         wm->mods[modifier].how = how;
 }
 
+void ms_world_model_set_sink(ms_world_model *wm, const ms_sink *sink)
+{
+    wm->sink = sink;
+}
+
+void ms_world_model_set_call(ms_world_model *wm, size_t call)
+{
+    wm->call = call;
+}
+
+/* What a hook did to one module, for the sink. */
+static void report_change(const ms_world_model *wm, size_t m, size_t module, const float *w)
+{
+    if (!wm->sink)
+        return;
+    const ms_module *mod = ms_model_module(wm->model, module);
+    size_t n = ms_module_numel(mod), zeros = 0;
+    for (size_t i = 0; i < n; i++)
+        zeros += w[i] == 0;
+    ms_record rec = {.kind = MS_REC_METRIC,
+                     .call = wm->call,
+                     .modifier = m,
+                     .metric = "sparsity",
+                     .module = mod->name,
+                     .value = n ? (double)zeros / (double)n : 0,
+                     .has_value = true};
+    ms_sink_emit(wm->sink, &rec);
+}
+
 const ms_model *ms_world_model_model(const ms_world_model *wm)
 {
     return wm->model;
@@ -596,6 +627,7 @@ static ms_status compress_module(ms_world_model *wm, size_t m, size_t module, co
         return st;
     }
     ms_model_weight_write(wm->model, module, res.weight);
+    report_change(wm, m, module, res.weight);
     wm->owner[module] = (int)m;
     if (wmod->quantizes || wmod->kind == KIND_GPTQ)
         wm->bits[module] = opts.quant.num_bits;
@@ -662,9 +694,11 @@ static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *nor
     }
     if (st == MS_OK) {
         ms_model_weight_write(wm->model, norm, nw);
+        report_change(wm, m, norm, nw);
         wm->owner[norm] = (int)m;
         for (size_t k = 0; k < nlin; k++) {
             ms_model_weight_write(wm->model, lin[k], bal[k].data);
+            report_change(wm, m, lin[k], bal[k].data);
             wm->owner[lin[k]] = (int)m;
         }
     }

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/record.h"
 #include "../core/world.h"
 #include "../model/model.h"
 #include "../recipe/recipe.h"
@@ -68,6 +69,12 @@ ms_world ms_world_model_world(ms_world_model *wm);
 void ms_world_model_set_calibration(ms_world_model *wm, size_t modifier, ms_world_calibration how);
 
 const ms_model *ms_world_model_model(const ms_world_model *wm);
+
+/* After each module a hook changes, a METRIC record ("sparsity", the module,
+ * its fraction of exact zeros) goes to `sink` (NULL: none), as call `call`;
+ * the caller sets the call before running it. */
+void ms_world_model_set_sink(ms_world_model *wm, const ms_sink *sink);
+void ms_world_model_set_call(ms_world_model *wm, size_t call);
 
 /* The first failure of a world op (they return nothing to the hooks): a
  * kernel refusing a weight, out of memory. MS_OK when there was none. */

@@ -4,7 +4,8 @@ names each Linear's class, owning modifier, sparsity, bits and error; the
 work happens where upstream does it (SparseGPT 2:4 prunes half of every
 Linear it targets, GPTQ quantizes to the scheme's bits, lm_head ignored);
 results are bit-identical across --threads 1 and 2; bad options are one
-message and exit status 2."""
+message and exit status 2. modsim trace --model gives the same trace, and
+--metrics (or a scenario's model: key) a line per module a hook changed."""
 import json
 import os
 import subprocess
@@ -68,6 +69,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check("GPTQ row", q and q[0].split()[2] == "GPTQModifier[1]" and q[0].split()[4] == "4", q)
     d = [l for l in text.splitlines() if l.startswith("model.layers.0.mlp.down_proj")]
     check("ignored row", d and d[0].split()[2] == "-", d)
+    # 0.13's on_sequential_epoch_end overrides do 0.12's on_event work
+    # (gptq/base.py:240, sgpt_base.py:176 at ab1ba3eff)
+    got = []
+    for up in ("0.12", "0.13"):
+        w = os.path.join(tmp, f"u{up}.safetensors")
+        p = run(sparse, "--calib", "4x32", "--upstream", up, "--save-weights", w)
+        got.append(open(w, "rb").read() if p.returncode == 0 else up)
+    check("0.12 and 0.13 give the same weights", got[0] == got[1], "differ")
 
 
 def refused(name, args, needle):
@@ -81,6 +90,57 @@ refused("bad calib", [sparse, "--model", tiny, "--calib", "4by32"], "--calib '4b
 refused("bad threads", [sparse, "--model", tiny, "--threads", "0"], "--threads '0' is not valid")
 refused("missing model", [sparse, "--model", "/nonexistent/m.yaml"], "/nonexistent/m.yaml")
 refused("layers differ", [sparse, "--model", tiny, "--layers", "7"], "E-RUN-LAYERS")
+
+
+# modsim trace --model: the same trace; --metrics adds a line per module a
+# hook changed, after that hook's line (shared/spec/scenario-and-trace.md)
+def trace(*args):
+    return subprocess.run([modsim, "trace", *args], capture_output=True, timeout=300)
+
+
+plain = trace(sparse)
+with_model = trace(sparse, "--model", "tiny")
+check("trace --model is the same trace", plain.returncode == 0 and plain.stdout == with_model.stdout,
+      with_model.stderr.decode())
+m = trace(sparse, "--model", "tiny", "--metrics")
+lines = [json.loads(l) for l in m.stdout.decode().splitlines()]
+metrics = [l for l in lines if "metric" in l]
+check("28 metric lines", len(metrics) == 28 and all(l["value"] == 0.5 and l["metric"] == "sparsity"
+                                                   for l in metrics), metrics[:2])
+first = lines.index(metrics[0]) if metrics else 0
+check("after the hook", metrics and lines[first - 1].get("hook") == "on_event" and
+      lines[first - 1]["event"] == "sequential_epoch_end" and metrics[0]["call"] == 3,
+      lines[first - 1:first + 1])
+check("without --metrics none", not [l for l in with_model.stdout.decode().splitlines()
+                                     if '"metric"' in l], "")
+
+with tempfile.TemporaryDirectory() as tmp:
+    sc = os.path.join(tmp, "s.yaml")
+    body = """index: upstream
+model: {model}
+recipe: |
+  s_stage:
+    m_modifiers:
+      SparseGPTModifier: {{sparsity: 0.5, targets: [Linear], ignore: [lm_head]}}
+calls:
+  - initialize
+  - {{event: calibration_epoch_start}}
+  - {{event: sequential_epoch_end}}
+  - {{event: calibration_epoch_end}}
+  - finalize
+"""
+    with open(sc, "w") as f:
+        f.write(body.format(model="missing.yaml"))
+    p = trace(sc)
+    err = p.stderr.decode()
+    check("scenario model missing", p.returncode == 2 and not p.stdout and
+          f"{sc}:2:8: error E-IO: model: no model '{tmp}/missing.yaml'" in err, err)
+    with open(sc, "w") as f:
+        f.write(body.format(model=tiny))
+    p = trace(sc, "--metrics")
+    got = [json.loads(l) for l in p.stdout.decode().splitlines() if '"metric"' in l]
+    # a sequential_epoch_end without modules is the whole model
+    check("scenario model", p.returncode == 0 and len(got) == 28 and got[0]["call"] == 2, got[:1])
 
 for f in failures:
     print("FAIL", f)

@@ -95,6 +95,29 @@ def search(ws, x, duo, n_grid, bits, strategy, gs, sym):
     return best, initial
 
 
+def refusals(modsim, d):
+    """Bad options exit 2 with the code named on stderr and write nothing."""
+    w, x = os.path.join(d, "w.safetensors"), os.path.join(d, "x.safetensors")
+    out = os.path.join(d, "refused.safetensors")
+    bad = [
+        (["--calib", x, "--duo-scaling", "maybe"], "E-KERNEL-VALUE"),
+        ([], "E-KERNEL-USAGE"),  # no --calib
+        (["--calib", x, "--n-grid", "2"], "E-KERNEL-VALUE"),  # duo true needs 3
+        (["--calib", x, "--strategy", "group", "--group-size", "24"], "E-QUANT-GROUP"),
+        (["--calib", w], "E-KERNEL-CALIB"),  # no inputs in the file
+    ]
+    failed = 0
+    for extra, code in bad:
+        r = subprocess.run([modsim, "kernel", "awq", "--in", w, "--out", out, *extra],
+                           capture_output=True, text=True)
+        ok = r.returncode == 2 and code in r.stderr and not os.path.exists(out)
+        print(f"{'PASS' if ok else 'FAIL'} refused: awq {' '.join(extra)} ({code})")
+        if not ok:
+            print(f"    exit {r.returncode}: {r.stderr}")
+        failed += not ok
+    return len(bad), failed
+
+
 def main():
     modsim = sys.argv[1]
     torch.set_num_threads(1)
@@ -161,7 +184,9 @@ def main():
             for p in problems:
                 print(f"    {p}")
             failed += bool(problems)
-    print(f"{len(cases) - failed} passed, {failed} failed")
+        ran, refused_failed = refusals(modsim, d)
+    failed += refused_failed
+    print(f"{len(cases) + ran - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
