@@ -98,6 +98,22 @@ static void rms_norm(const float *restrict in, const float *restrict weight, flo
     }
 }
 
+/* transformers' _compute_llama3_parameters: long wavelengths slowed by
+ * `factor`, short ones kept, the band between interpolated. */
+static double llama3_inv_freq(const ms_rope_llama3 *r, double inv_freq)
+{
+    const double pi = 3.14159265358979323846;
+    double low_wavelen = r->original_max_position / r->low_freq_factor;
+    double high_wavelen = r->original_max_position / r->high_freq_factor;
+    double wavelen = 2 * pi / inv_freq;
+    double scaled = wavelen > low_wavelen ? inv_freq / r->factor : inv_freq;
+    if (wavelen < high_wavelen || wavelen > low_wavelen)
+        return scaled;
+    double smooth = (r->original_max_position / wavelen - r->low_freq_factor) /
+                    (r->high_freq_factor - r->low_freq_factor);
+    return (1 - smooth) * scaled / r->factor + smooth * scaled;
+}
+
 /* ---- the pass ------------------------------------------------------------ */
 
 struct ms_forward {
@@ -203,6 +219,8 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
      * inv_freq[i] = theta^(-2i/d), angles pos * inv_freq, halves rotated. */
     for (size_t i = 0; i < half; i++) {
         double inv_freq = 1.0 / pow(s->rope_theta, (double)(2 * i) / (double)fw->head_dim);
+        if (s->rope_llama3.factor > 0)
+            inv_freq = llama3_inv_freq(&s->rope_llama3, inv_freq);
         for (size_t p = 0; p < fw->seq; p++) {
             fw->cos[p * half + i] = (float)cos((double)p * inv_freq);
             fw->sin[p * half + i] = (float)sin((double)p * inv_freq);

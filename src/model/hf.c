@@ -134,15 +134,6 @@ static ms_status config_unsupported(const ms_node *root, const char *file, ms_ar
                      text_of(v), "");
         return MS_ERR_INVALID;
     }
-    v = ms_node_get(root, "rope_scaling");
-    if (v && !ms_node_is_null(v)) {
-        config_error(diag, file, v,
-                     "'rope_scaling' is set; modsim computes the rotary embedding "
-                     "without scaling%s%s",
-                     "", "");
-        ms_diag_hint(diag, "checkpoints with \"rope_scaling\": null are supported");
-        return MS_ERR_INVALID;
-    }
     static const char *const flags[] = {"attention_bias", "mlp_bias"};
     for (size_t i = 0; i < 2; i++) {
         bool on;
@@ -154,6 +145,44 @@ static ms_status config_unsupported(const ms_node *root, const char *file, ms_ar
                                 "'%s' is true; modsim supports biases only as %s", flags[i],
                                 arch == MS_ARCH_QWEN2 ? "Qwen2 has them" : "Qwen2's q/k/v_proj");
     }
+    return MS_OK;
+}
+
+/* rope_scaling: null, or Llama 3.1's {"rope_type": "llama3", "factor",
+ * "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}. */
+static ms_status config_rope_scaling(const ms_node *root, const char *file, ms_rope_llama3 *out,
+                                     ms_diag *diag)
+{
+    const ms_node *v = ms_node_get(root, "rope_scaling");
+    if (!v || ms_node_is_null(v))
+        return MS_OK;
+    const ms_node *type = ms_node_get(v, "rope_type");
+    if (!type)
+        type = ms_node_get(v, "type");
+    if (v->kind != MS_NODE_MAP || !type || type->kind != MS_NODE_SCALAR ||
+        strcmp(type->value, "llama3")) {
+        config_error(diag, file, type ? type : v, "'rope_scaling' of type %s is not supported%s",
+                     type && type->kind == MS_NODE_SCALAR ? type->value : "(none)", "");
+        ms_diag_hint(diag, "modsim computes rope_scaling null and rope_type \"llama3\"");
+        return MS_ERR_INVALID;
+    }
+    static const char *const keys[] = {"factor", "low_freq_factor", "high_freq_factor",
+                                       "original_max_position_embeddings"};
+    double *fields[] = {&out->factor, &out->low_freq_factor, &out->high_freq_factor,
+                        &out->original_max_position};
+    for (size_t i = 0; i < 4; i++) {
+        const ms_node *f = ms_node_get(v, keys[i]);
+        if (!f)
+            return config_error(diag, file, v, "'rope_scaling' has no '%s'%s", keys[i], "");
+        if (!json_number(f, fields[i]) || *fields[i] <= 0)
+            return config_error(diag, file, f,
+                                "rope_scaling '%s' must be a number greater than 0, not %s",
+                                keys[i], text_of(f));
+    }
+    if (out->high_freq_factor <= out->low_freq_factor)
+        return config_error(diag, file, ms_node_get(v, "high_freq_factor"),
+                            "rope_scaling 'high_freq_factor' must exceed 'low_freq_factor'%s%s", "",
+                            "");
     return MS_OK;
 }
 
@@ -197,6 +226,8 @@ static ms_status parse_config(const char *text, size_t len, const char *path, ms
         st = config_real(root, file, "rms_norm_eps", 1e-6, &s.rms_norm_eps, diag);
     if (st == MS_OK)
         st = config_bool(root, file, "tie_word_embeddings", tied, diag);
+    if (st == MS_OK)
+        st = config_rope_scaling(root, file, &s.rope_llama3, diag);
     if (st != MS_OK)
         goto done;
     const ms_node *heads = ms_node_get(root, "num_attention_heads");

@@ -17,12 +17,19 @@
 
 enum { MS_MODEL_MAX_OUTLIERS = 64 };
 
+/* Llama 3.1's rotary scaling (config.json rope_scaling, rope_type
+ * "llama3"); factor 0 means none. */
+typedef struct ms_rope_llama3 {
+    double factor, low_freq_factor, high_freq_factor, original_max_position;
+} ms_rope_llama3;
+
 typedef struct ms_model_spec {
     long long hidden_size, intermediate_size, num_layers, num_heads, num_kv_heads, vocab_size;
     double rope_theta, rms_norm_eps;
     uint64_t seed;
-    long long outlier_count; /* hidden channels whose norm weights are `outlier_scale` */
-    double outlier_scale;    /* so that activations have outlier input channels */
+    long long outlier_count;    /* hidden channels whose norm weights are `outlier_scale` */
+    double outlier_scale;       /* so that activations have outlier input channels */
+    ms_rope_llama3 rope_llama3; /* Hugging Face checkpoints only */
 } ms_model_spec;
 
 /* What a module is; the class names come from ms_module.class_name. */

@@ -91,6 +91,16 @@ def reference(cfg, w, tokens):
         return y + W[name + ".bias"] if name + ".bias" in W else y
 
     inv = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    rs = cfg.get("rope_scaling")
+    if rs:  # transformers' _compute_llama3_parameters (modeling_rope_utils.py)
+        old_len = rs["original_max_position_embeddings"]
+        low, high = old_len / rs["low_freq_factor"], old_len / rs["high_freq_factor"]
+        wavelen = 2 * math.pi / inv
+        llama = torch.where(wavelen > low, inv / rs["factor"], inv)
+        smooth = (old_len / wavelen - rs["low_freq_factor"]) / (rs["high_freq_factor"] - rs["low_freq_factor"])
+        smoothed = (1 - smooth) * llama / rs["factor"] + smooth * llama
+        medium = ~(wavelen < high) & ~(wavelen > low)
+        inv = torch.where(medium, smoothed, llama)
     ang = torch.outer(torch.arange(s, dtype=torch.float64), inv).repeat(1, 2)
 
     def rot(x):  # rotate_half
@@ -149,6 +159,11 @@ CASES = [
     ("llama_f32", base_config("LlamaForCausalLM"), torch.float32, 1),
     ("llama_bf16_sharded_mha", base_config("LlamaForCausalLM", num_key_value_heads=4),
      torch.bfloat16, 3),
+    # Llama 3.2's rope_scaling, original context shortened so that every band
+    # (kept, interpolated, slowed) has frequencies at head_dim 16
+    ("llama3_rope_tied", base_config("LlamaForCausalLM", tie_word_embeddings=True, rope_scaling={
+        "rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 64}), torch.bfloat16, 1),
     ("mistral_f16", base_config("MistralForCausalLM", sliding_window=4096, rope_theta=10000.0),
      torch.float16, 1),
     ("qwen2_bf16_tied", base_config("Qwen2ForCausalLM", tie_word_embeddings=True,
@@ -207,8 +222,10 @@ def check_refusals(tmp):
     expect_error(tmp, "string_size", {**good, "hidden_size": "64"}, w,
                  "config.json:5:18:", "'hidden_size' must be a whole number")
     expect_error(tmp, "kv", {**good, "num_key_value_heads": 3}, w, "does not divide")
-    expect_error(tmp, "rope_scaling", {**good, "rope_scaling": {"rope_type": "llama3"}}, w,
-                 "'rope_scaling'")
+    expect_error(tmp, "rope_linear", {**good, "rope_scaling": {"rope_type": "linear", "factor": 2.0}},
+                 w, "'rope_scaling' of type linear is not supported", "llama3")
+    expect_error(tmp, "rope_llama3", {**good, "rope_scaling": {"rope_type": "llama3", "factor": 8.0}},
+                 w, "'rope_scaling' has no 'low_freq_factor'")
     # Llama-3-8B's sizes: 8.0e9 parameters, over the 2^31 limit (f32 in memory)
     expect_error(tmp, "too_big", {**good, "hidden_size": 4096, "intermediate_size": 14336,
                                   "num_hidden_layers": 32, "num_attention_heads": 32,
