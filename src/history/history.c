@@ -26,6 +26,7 @@
 
 struct ms_history {
     sqlite3 *db;
+    int last_rc; /* of the last failure db_fail reported */
     char path[512];
 };
 
@@ -147,6 +148,7 @@ static ms_status db_fail(ms_history *h, int rc, ms_diag *diag)
 {
     const char *what = h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc);
     int base = rc & 0xff;
+    h->last_rc = rc;
     ms_status st = base == SQLITE_NOMEM ? MS_ERR_NOMEM : MS_ERR_IO;
     if (base == SQLITE_NOTADB || base == SQLITE_CORRUPT) {
         ms_diag_set(diag, st, "E-HISTORY", h->path, 0, 0, "%s is not a usable history: %s", h->path,
@@ -269,6 +271,36 @@ static ms_status migrate(ms_history *h, ms_diag *diag)
     return st;
 }
 
+static ms_status prepare_once(ms_history *h, ms_diag *diag)
+{
+    /* journal_mode answers with a row; a file that is not a database fails here */
+    ms_status st = exec_d(h, "PRAGMA journal_mode=WAL", diag);
+    if (st == MS_OK)
+        st = exec_d(h, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL", diag);
+    if (st == MS_OK)
+        st = migrate(h, diag);
+    return st;
+}
+
+/* SQLite answers BUSY at once, without its busy handler, while another
+ * process turns a new file to WAL or creates the schema (two first runs at
+ * once): those steps are retried here for as long as a writer would wait. */
+static ms_status prepare_file(ms_history *h, ms_diag *diag)
+{
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    for (long waited_ms = 0;; waited_ms += 5) {
+        h->last_rc = SQLITE_OK;
+        ms_status st = prepare_once(h, diag);
+        int base = h->last_rc & 0xff;
+        if (st == MS_OK || (base != SQLITE_BUSY && base != SQLITE_LOCKED) ||
+            waited_ms >= BUSY_TIMEOUT_MS)
+            return st;
+        if (diag)
+            ms_diag_clear(diag);
+        nanosleep(&pause, NULL);
+    }
+}
+
 ms_status ms_history_open(const char *path, bool create, ms_history **out, ms_diag *diag)
 {
     *out = NULL;
@@ -294,13 +326,8 @@ ms_status ms_history_open(const char *path, bool create, ms_history **out, ms_di
     }
     if (st == MS_OK) {
         sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
-        /* journal_mode answers with a row; a file that is not a database fails here */
-        st = exec_d(h, "PRAGMA journal_mode=WAL", diag);
+        st = prepare_file(h, diag);
     }
-    if (st == MS_OK)
-        st = exec_d(h, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL", diag);
-    if (st == MS_OK)
-        st = migrate(h, diag);
     if (st != MS_OK) {
         ms_history_close(h);
         return st;
