@@ -64,7 +64,7 @@ bool ms_history_default_path(char *buf, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
-/* Version 1. Each later version appends one script; a file at version k runs
+/* One script per schema version; a file at version k runs
  * scripts k.. in one transaction. */
 static const char *const migrations[] = {
     "CREATE TABLE recipe(\n"
@@ -139,6 +139,30 @@ static const char *const migrations[] = {
     "  SELECT e.run, e.call, m.type, e.kind, e.message FROM error e\n"
     "  LEFT JOIN modifier m ON m.run = e.run AND m.idx = e.modifier\n"
     "  ORDER BY e.run, e.call, e.seq;\n",
+    /* 2: what a run did to a model (modsim run): the final per-module table
+     * and the model-level figures */
+    "CREATE TABLE module(\n"
+    "  run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL, name TEXT NOT NULL, class TEXT, owner INTEGER,\n"
+    "  sparsity REAL, bits INTEGER, rel_error REAL, note TEXT,\n"
+    "  PRIMARY KEY (run, idx)) WITHOUT ROWID;\n"
+    "CREATE TABLE figure(\n"
+    "  run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL, value REAL,\n"
+    "  PRIMARY KEY (run, name)) WITHOUT ROWID;\n"
+    "CREATE VIEW modules AS\n"
+    "  SELECT x.run, x.idx, x.name AS module, x.class, x.owner, m.type AS modifier,\n"
+    "    x.sparsity, x.bits, x.rel_error, x.note\n"
+    "  FROM module x LEFT JOIN modifier m ON m.run = x.run AND m.idx = x.owner\n"
+    "  ORDER BY x.run, x.idx;\n"
+    "DROP VIEW transitions;\n"
+    "CREATE VIEW transitions AS\n"
+    "  SELECT t.run, t.call, t.modifier, m.type, w.what, t.before, t.after, t.weights_hash\n"
+    "  FROM transition t JOIN modifier m ON m.run = t.run AND m.idx = t.modifier\n"
+    "  JOIN (SELECT 1 AS bit, 'initialized' AS what UNION ALL SELECT 2, 'started'\n"
+    "        UNION ALL SELECT 4, 'ended' UNION ALL SELECT 8, 'finalized') w\n"
+    "    ON t.after & ~t.before & w.bit\n"
+    "  ORDER BY t.run, t.call, t.modifier, w.bit;\n",
 };
 #define SCHEMA_COUNT (sizeof migrations / sizeof *migrations)
 _Static_assert(SCHEMA_COUNT == MS_HISTORY_SCHEMA, "one migration per schema version");
@@ -387,7 +411,7 @@ enum { Q_CALL, Q_HOOK, Q_TRANSITION, Q_ERROR, Q_METRIC, Q_CALLS, Q_COUNT };
 static const char *const record_sql[Q_COUNT] = {
     "INSERT INTO call VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     "INSERT INTO hook VALUES (?1, ?2, ?3, ?4, ?5)",
-    "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+    "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO error VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT OR REPLACE INTO metric VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "UPDATE run SET calls = ?2 WHERE id = ?1",
@@ -401,12 +425,25 @@ struct ms_history_run {
     int seq; /* hooks and errors within the current call */
     bool in_txn;
     int failed; /* the first SQLite error; recording stops there */
+    uint64_t (*weights_hash)(const void *user);
+    const void *weights_user;
+    size_t hashed_call; /* the call `hash` is the weights' checksum after */
+    bool hashed;
+    char hash[17];
 };
 
 static const char *const call_kind_names[] = {
     "initialize",        "event", "finalize", "modifier_initialize", "modifier_update_event",
     "modifier_finalize",
 };
+
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
 
 static bool step_done(ms_history_run *run, sqlite3_stmt *q)
 {
@@ -501,6 +538,14 @@ static void record_emit(void *user, const ms_record *r)
         sqlite3_bind_int64(q, 3, (sqlite3_int64)r->modifier);
         sqlite3_bind_int(q, 4, (int)r->flags_before);
         sqlite3_bind_int(q, 5, (int)r->flags_after);
+        /* flags records come after the call's hooks: the weights are final */
+        if (run->weights_hash && (!run->hashed || run->hashed_call != r->call)) {
+            snprintf(run->hash, sizeof run->hash, "%016llx",
+                     (unsigned long long)run->weights_hash(run->weights_user));
+            run->hashed_call = r->call;
+            run->hashed = true;
+        }
+        bind_text_or_null(q, 6, run->weights_hash ? run->hash : NULL);
         step_done(run, q);
         break;
     case MS_REC_ERROR:
@@ -535,14 +580,6 @@ static void record_emit(void *user, const ms_record *r)
             batch_commit(run);
         break;
     }
-}
-
-static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
 }
 
 static void run_free(ms_history_run *run)
@@ -662,6 +699,80 @@ ms_sink ms_history_run_sink(ms_history_run *run)
 long long ms_history_run_id(const ms_history_run *run)
 {
     return run->id;
+}
+
+void ms_history_run_set_weights_hash(ms_history_run *run, uint64_t (*hash)(const void *user),
+                                     const void *user)
+{
+    run->weights_hash = hash;
+    run->weights_user = user;
+}
+
+/* Ends the batch being written, so that what follows has its own
+ * transaction. */
+static ms_status batch_flush(ms_history_run *run, ms_diag *diag)
+{
+    batch_commit(run);
+    return run->failed ? db_fail(run->h, run->failed, diag) : MS_OK;
+}
+
+ms_status ms_history_run_modules(ms_history_run *run, const ms_history_module *rows, size_t n,
+                                 ms_diag *diag)
+{
+    ms_history *h = run->h;
+    ms_status st = batch_flush(run, diag);
+    if (st == MS_OK)
+        st = exec_d(h, "BEGIN IMMEDIATE", diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(h->db, "INSERT INTO module VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1,
+                                &q, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_int64(q, 1, run->id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(q, 3, rows[i].name, -1, SQLITE_STATIC);
+        bind_text_or_null(q, 4, rows[i].class_name);
+        if (rows[i].owner >= 0)
+            sqlite3_bind_int(q, 5, rows[i].owner);
+        else
+            sqlite3_bind_null(q, 5);
+        sqlite3_bind_double(q, 6, rows[i].sparsity);
+        if (rows[i].bits)
+            sqlite3_bind_int(q, 7, rows[i].bits);
+        else
+            sqlite3_bind_null(q, 7);
+        sqlite3_bind_double(q, 8, rows[i].rel_error);
+        bind_text_or_null(q, 9, rows[i].note);
+        rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK) {
+        st = db_fail(h, rc, diag);
+        exec(h, "ROLLBACK");
+        return st;
+    }
+    return exec_d(h, "COMMIT", diag);
+}
+
+ms_status ms_history_run_figure(ms_history_run *run, const char *name, double value, ms_diag *diag)
+{
+    ms_status st = batch_flush(run, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(run->h->db, "INSERT OR REPLACE INTO figure VALUES (?, ?, ?)", -1,
+                                &q, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(run->h, rc, diag);
+    sqlite3_bind_int64(q, 1, run->id);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 3, value);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(run->h, rc, diag);
 }
 
 ms_status ms_history_run_end(ms_history_run *run, ms_history_status status, ms_diag *diag)
@@ -892,6 +1003,53 @@ static ms_status run_exists(ms_history *h, long long id, ms_diag *diag)
     return rc == SQLITE_DONE ? no_run(h, id, diag) : db_fail(h, rc, diag);
 }
 
+/* The final per-module table and the figures of a run that acted on a
+ * model; nothing for one that did not. */
+static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h,
+                           "SELECT module, class, owner, modifier, sparsity, bits, rel_error,"
+                           " note FROM modules WHERE run = ?",
+                           &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc;
+    bool first = true;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (first)
+            fprintf(out, "modules at the end\n  %-34s %-7s %-28s %8s %4s %9s\n", "module", "class",
+                    "modifier", "sparsity", "bits", "rel.err");
+        first = false;
+        char owner[64] = "-", bits[16] = "-";
+        if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+            snprintf(owner, sizeof owner, "%s[%lld]", col_text(q, 3), sqlite3_column_int64(q, 2));
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+            snprintf(bits, sizeof bits, "%d", sqlite3_column_int(q, 5));
+        fprintf(out, "  %-34s %-7s %-28s %8.4f %4s %9.6f\n", col_text(q, 0), col_text(q, 1), owner,
+                sqlite3_column_double(q, 4), bits, sqlite3_column_double(q, 6));
+        if (sqlite3_column_type(q, 7) != SQLITE_NULL)
+            fprintf(out, "  note: %s left unchanged: %s\n", col_text(q, 0), col_text(q, 7));
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return db_fail(h, rc, diag);
+    st = prepare(h, "SELECT name, value FROM figure WHERE run = ? ORDER BY name", &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    first = true;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (first)
+            fputs("figures\n", out);
+        first = false;
+        fprintf(out, "  %-16s %.6g\n", col_text(q, 0), sqlite3_column_double(q, 1));
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+}
+
 ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
 {
     sqlite3_stmt *q;
@@ -930,12 +1088,17 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
     if (st != MS_OK)
         return st;
     fputs("transitions\n", out);
-    st = prepare(h, "SELECT call, modifier, what FROM transitions WHERE run = ?", &q, diag);
+    st = prepare(h, "SELECT call, modifier, what, weights_hash FROM transitions WHERE run = ?", &q,
+                 diag);
     if (st == MS_OK) {
         sqlite3_bind_int64(q, 1, id);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-            fprintf(out, "  call %-6lld %-28s %s\n", sqlite3_column_int64(q, 0),
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            fprintf(out, "  call %-6lld %-28s %-11s", sqlite3_column_int64(q, 0),
                     name_of(names, nn, sqlite3_column_int64(q, 1)), col_text(q, 2));
+            if (sqlite3_column_type(q, 3) != SQLITE_NULL)
+                fprintf(out, " weights %s", col_text(q, 3));
+            fputc('\n', out);
+        }
         sqlite3_finalize(q);
         if (rc != SQLITE_DONE)
             st = db_fail(h, rc, diag);
@@ -968,8 +1131,9 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
                      "SELECT m.idx, m.type, (SELECT t.after FROM transition t WHERE t.run = m.run"
                      " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1),"
                      " (SELECT group_concat(x.name || '=' || x.value, ' ') FROM metric x WHERE"
-                     " x.run = m.run AND x.modifier = m.idx AND x.call = (SELECT max(call) FROM"
-                     " metric y WHERE y.run = m.run AND y.modifier = m.idx))"
+                     " x.run = m.run AND x.modifier = m.idx AND x.module = '' AND x.call ="
+                     " (SELECT max(call) FROM metric y WHERE y.run = m.run AND"
+                     " y.modifier = m.idx AND y.module = ''))"
                      " FROM modifier m WHERE m.run = ? ORDER BY m.idx",
                      &q, diag);
     if (st == MS_OK) {
@@ -985,6 +1149,8 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
         if (rc != SQLITE_DONE)
             st = db_fail(h, rc, diag);
     }
+    if (st == MS_OK)
+        st = show_modules(h, id, out, diag);
     free_names(names, nn);
     if (st == MS_OK && ferror(out))
         st = MS_ERR_IO;
@@ -1006,7 +1172,8 @@ static ms_status call_hashes(ms_history *h, long long id, uint64_t **out, size_t
         " UNION ALL SELECT call, 1 + seq, modifier || hook FROM hook WHERE run = ?1"
         " UNION ALL SELECT call, 100000 + seq, ifnull(modifier, '') || kind || message"
         " FROM error WHERE run = ?1"
-        " UNION ALL SELECT call, 200000 + modifier, before || '>' || after FROM transition"
+        " UNION ALL SELECT call, 200000 + modifier, before || '>' || after || ifnull(weights_hash,"
+        " '') FROM transition"
         " WHERE run = ?1 ORDER BY 1, 2",
         &q, diag);
     if (st != MS_OK)
@@ -1209,6 +1376,163 @@ static ms_status recipe_of(ms_history *h, long long id, char **hash, char **text
     return st;
 }
 
+/* The settings of the two runs that differ, "  seed: 0 in A, 3 in B". */
+static ms_status settings_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
+                               ms_diag *diag)
+{
+    static const char *const cols[] = {"profile",      "stage",       "pipeline", "clock",  "model",
+                                       "weights_hash", "calibration", "seed",     "threads"};
+    bool header = false;
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT ifnull(x.%s, '-'), ifnull(y.%s, '-'), x.%s IS NOT y.%s FROM run x, run y"
+                 " WHERE x.id = ?1 AND y.id = ?2",
+                 cols[i], cols[i], cols[i], cols[i]);
+        sqlite3_stmt *q;
+        ms_status st = prepare(h, sql, &q, diag);
+        if (st != MS_OK)
+            return st;
+        sqlite3_bind_int64(q, 1, a);
+        sqlite3_bind_int64(q, 2, b);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_int(q, 2)) {
+            if (!header)
+                fputs("settings\n", out);
+            header = *differs = true;
+            fprintf(out, "  %s: %s in A, %s in B\n", cols[i], col_text(q, 0), col_text(q, 1));
+        }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_ROW)
+            return db_fail(h, rc, diag);
+    }
+    return MS_OK;
+}
+
+/* A run's final module table or its figures, by name, in module order. */
+typedef struct metric_rows {
+    char **name;
+    double (*v)[3]; /* sparsity, bits (0: none), rel_error; figures use v[0] */
+    size_t n;
+} metric_rows;
+
+static void metric_rows_free(metric_rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->name[i]);
+    free(r->name);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+static ms_status metric_rows_read(ms_history *h, const char *sql, long long id, int cols,
+                                  metric_rows *r, ms_diag *diag)
+{
+    memset(r, 0, sizeof *r);
+    sqlite3_stmt *q;
+    ms_status st = prepare(h, sql, &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (r->n == cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            char **nn = realloc(r->name, ncap * sizeof *nn);
+            if (nn)
+                r->name = nn;
+            double(*nv)[3] = nn ? realloc(r->v, ncap * sizeof *nv) : NULL;
+            if (!nv) {
+                st = MS_ERR_NOMEM;
+                break;
+            }
+            r->v = nv;
+            cap = ncap;
+        }
+        r->name[r->n] = strdup(col_text(q, 0));
+        if (!r->name[r->n]) {
+            st = MS_ERR_NOMEM;
+            break;
+        }
+        for (int c = 0; c < 3; c++)
+            r->v[r->n][c] = c < cols ? sqlite3_column_double(q, 1 + c) : 0;
+        r->n++;
+    }
+    sqlite3_finalize(q);
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = db_fail(h, rc, diag);
+    return st;
+}
+
+/* Per-module and model-level metric deltas; nothing when neither run acted
+ * on a model. */
+static ms_status metric_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
+                             ms_diag *diag)
+{
+    static const char *const module_sql =
+        "SELECT name, sparsity, ifnull(bits, 0), rel_error FROM module WHERE run = ? ORDER BY idx";
+    static const char *const figure_sql =
+        "SELECT name, value FROM figure WHERE run = ? ORDER BY name";
+    static const char *const labels[3] = {"sparsity", "bits", "rel.err"};
+    metric_rows ra = {0}, rb = {0};
+    for (int table = 0; table < 2; table++) {
+        ms_status st =
+            metric_rows_read(h, table ? figure_sql : module_sql, a, table ? 1 : 3, &ra, diag);
+        if (st == MS_OK)
+            st = metric_rows_read(h, table ? figure_sql : module_sql, b, table ? 1 : 3, &rb, diag);
+        if (st != MS_OK) {
+            metric_rows_free(&ra);
+            metric_rows_free(&rb);
+            return st;
+        }
+        bool header = false;
+        if (ra.n || rb.n)
+            fputs(table ? "figures\n" : "module metrics\n", out);
+        /* both lists are in module order: a name missing from one is
+         * found by looking ahead in the other */
+        size_t j = 0;
+        for (size_t i = 0; i < ra.n; i++) {
+            size_t k = j;
+            while (k < rb.n && strcmp(ra.name[i], rb.name[k]))
+                k++;
+            if (k == rb.n) {
+                fprintf(out, "  only in A: %s\n", ra.name[i]);
+                header = *differs = true;
+                continue;
+            }
+            for (; j < k; j++) {
+                fprintf(out, "  only in B: %s\n", rb.name[j]);
+                header = *differs = true;
+            }
+            j = k + 1;
+            char line[512];
+            size_t used = 0;
+            for (int c = 0; c < (table ? 1 : 3); c++) {
+                double va = ra.v[i][c], vb = rb.v[k][c];
+                if (va == vb || used >= sizeof line)
+                    continue;
+                used +=
+                    (size_t)snprintf(line + used, sizeof line - used, "%s%s %.6g -> %.6g (%+.6g)",
+                                     used ? ", " : "", table ? "" : labels[c], va, vb, vb - va);
+            }
+            if (used) {
+                fprintf(out, "  %-34s %s\n", ra.name[i], line + (table ? 1 : 0));
+                header = *differs = true;
+            }
+        }
+        for (; j < rb.n; j++) {
+            fprintf(out, "  only in B: %s\n", rb.name[j]);
+            header = *differs = true;
+        }
+        if ((ra.n || rb.n) && !header)
+            fputs("  the same\n", out);
+        metric_rows_free(&ra);
+        metric_rows_free(&rb);
+    }
+    return MS_OK;
+}
+
 ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
                           ms_diag *diag)
 {
@@ -1251,6 +1575,9 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
         st = recipe_of(h, b, &hash_b, &text_b, diag);
     if (st == MS_OK) {
         fprintf(out, "A: run %lld, %zu calls; B: run %lld, %zu calls\n", a, na, b, nb);
+        st = settings_diff(h, a, b, out, differs, diag);
+    }
+    if (st == MS_OK) {
         size_t first = 0;
         while (first < na && first < nb && ha[first] == hb[first])
             first++;
@@ -1296,11 +1623,12 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
             *differs = true;
         else
             fputs("  none\n", out);
-        if (strcmp(hash_a, hash_b)) {
+        st = metric_diff(h, a, b, out, differs, diag);
+        if (st == MS_OK && strcmp(hash_a, hash_b)) {
             *differs = true;
             fputs("recipe\n", out);
             st = text_diff(text_a, text_b, out);
-        } else {
+        } else if (st == MS_OK) {
             fputs("recipe: the same text\n", out);
         }
     }
