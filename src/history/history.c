@@ -16,6 +16,7 @@
 #include "../core/modifier.h"
 #include "../scenario/scenario.h"
 #include "../util/json.h"
+#include "chunk.h"
 
 /* Calls per transaction while recording: large enough that commits (each a
  * WAL append) cost little, small enough that a killed run loses little. */
@@ -64,8 +65,8 @@ bool ms_history_default_path(char *buf, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
-/* One script per schema version; a file at version k runs
- * scripts k.. in one transaction. */
+/* One script per schema version; a file at version k runs scripts k.. in
+ * one transaction. */
 static const char *const migrations[] = {
     "CREATE TABLE recipe(\n"
     "  hash TEXT PRIMARY KEY,\n"
@@ -163,6 +164,13 @@ static const char *const migrations[] = {
     "        UNION ALL SELECT 4, 'ended' UNION ALL SELECT 8, 'finalized') w\n"
     "    ON t.after & ~t.before & w.bit\n"
     "  ORDER BY t.run, t.call, t.modifier, w.bit;\n",
+    /* 3: calls, hooks and metrics packed per batch (chunk.h): a row per hook
+     * made recording cost ten times the run. pack_v2 moves the rows of
+     * version 2 into chunks, then they go. */
+    "CREATE TABLE chunk(\n"
+    "  run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  first INTEGER NOT NULL, calls INTEGER NOT NULL, data BLOB NOT NULL,\n"
+    "  UNIQUE (run, first));\n",
 };
 #define SCHEMA_COUNT (sizeof migrations / sizeof *migrations)
 _Static_assert(SCHEMA_COUNT == MS_HISTORY_SCHEMA, "one migration per schema version");
@@ -247,6 +255,8 @@ static ms_status not_a_history(ms_history *h, int version, ms_diag *diag)
     return MS_ERR_INVALID;
 }
 
+static ms_status pack_v2(ms_history *h, ms_diag *diag);
+
 static ms_status migrate(ms_history *h, ms_diag *diag)
 {
     sqlite3_stmt *q;
@@ -282,8 +292,11 @@ static ms_status migrate(ms_history *h, ms_diag *diag)
         exec(h, "ROLLBACK");
         return not_a_history(h, version, diag);
     }
-    for (int v = version; v < MS_HISTORY_SCHEMA && st == MS_OK; v++)
+    for (int v = version; v < MS_HISTORY_SCHEMA && st == MS_OK; v++) {
         st = exec_d(h, migrations[v], diag);
+        if (st == MS_OK && v == 2)
+            st = pack_v2(h, diag);
+    }
     if (st == MS_OK) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", MS_HISTORY_SCHEMA);
@@ -406,14 +419,12 @@ static ms_status put_recipe(ms_history *h, const char *text, char hash[17], ms_d
     return MS_OK;
 }
 
-enum { Q_CALL, Q_HOOK, Q_TRANSITION, Q_ERROR, Q_METRIC, Q_CALLS, Q_COUNT };
+enum { Q_TRANSITION, Q_ERROR, Q_CHUNK, Q_CALLS, Q_COUNT };
 
 static const char *const record_sql[Q_COUNT] = {
-    "INSERT INTO call VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    "INSERT INTO hook VALUES (?1, ?2, ?3, ?4, ?5)",
     "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO error VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    "INSERT OR REPLACE INTO metric VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "INSERT INTO chunk(run, first, calls, data) VALUES (?1, ?2, ?3, ?4)",
     "UPDATE run SET calls = ?2 WHERE id = ?1",
 };
 
@@ -421,7 +432,8 @@ struct ms_history_run {
     ms_history *h;
     long long id;
     sqlite3_stmt *q[Q_COUNT];
-    size_t calls, in_batch;
+    ms_chunk_writer *chunk;
+    size_t calls;
     int seq; /* hooks and errors within the current call */
     bool in_txn;
     int failed; /* the first SQLite error; recording stops there */
@@ -430,11 +442,6 @@ struct ms_history_run {
     size_t hashed_call; /* the call `hash` is the weights' checksum after */
     bool hashed;
     char hash[17];
-};
-
-static const char *const call_kind_names[] = {
-    "initialize",        "event", "finalize", "modifier_initialize", "modifier_update_event",
-    "modifier_finalize",
 };
 
 static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
@@ -455,10 +462,37 @@ static bool step_done(ms_history_run *run, sqlite3_stmt *q)
     return false;
 }
 
+/* The batch's rows and its chunk go in one transaction, begun with its
+ * first row. */
+static bool in_txn(ms_history_run *run)
+{
+    if (run->in_txn)
+        return true;
+    int rc = exec(run->h, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK) {
+        run->failed = rc;
+        return false;
+    }
+    run->in_txn = true;
+    return true;
+}
+
 static void batch_commit(ms_history_run *run)
 {
-    if (!run->in_txn || run->failed)
+    size_t n = ms_chunk_calls(run->chunk);
+    if (run->failed || (!n && !run->in_txn) || !in_txn(run))
         return;
+    if (n) {
+        size_t len;
+        const uint8_t *data = ms_chunk_data(run->chunk, &len);
+        sqlite3_stmt *q = run->q[Q_CHUNK];
+        sqlite3_bind_int64(q, 1, run->id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)ms_chunk_first(run->chunk));
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)n);
+        sqlite3_bind_blob(q, 4, data, (int)len, SQLITE_STATIC);
+        if (!step_done(run, q))
+            return;
+    }
     sqlite3_stmt *q = run->q[Q_CALLS];
     sqlite3_bind_int64(q, 1, run->id);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)run->calls);
@@ -468,39 +502,7 @@ static void batch_commit(ms_history_run *run)
     if (rc != SQLITE_OK)
         run->failed = rc;
     run->in_txn = false;
-    run->in_batch = 0;
-}
-
-static void record_call(ms_history_run *run, const ms_record *r)
-{
-    sqlite3_stmt *q = run->q[Q_CALL];
-    const ms_call *c = r->what;
-    sqlite3_bind_int64(q, 1, run->id);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
-    sqlite3_bind_text(q, 3, call_kind_names[c->kind], -1, SQLITE_STATIC);
-    bool on_modifier = ms_call_is_direct(c) || (c->kind == MS_CALL_EVENT && c->narrowed);
-    bool has_event = c->kind == MS_CALL_EVENT || c->kind == MS_CALL_MODIFIER_UPDATE_EVENT;
-    if (on_modifier)
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)c->modifier);
-    else
-        sqlite3_bind_null(q, 4);
-    sqlite3_bind_int(q, 5, c->narrowed);
-    for (int i = 6; i <= 12; i++)
-        sqlite3_bind_null(q, i);
-    if (has_event) {
-        sqlite3_bind_text(q, 6, ms_event_type_name(c->event.type), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 7, c->event.global_step);
-        sqlite3_bind_int64(q, 8, c->event.global_batch);
-        sqlite3_bind_int64(q, 9, c->event.steps_per_epoch);
-        sqlite3_bind_int64(q, 10, c->event.batches_per_step);
-        sqlite3_bind_int(q, 11, c->event.epoch_based);
-        sqlite3_bind_int(q, 12, c->event.has_modules);
-    }
-    if (c->has_loss)
-        sqlite3_bind_double(q, 13, c->loss);
-    else
-        sqlite3_bind_null(q, 13);
-    step_done(run, q);
+    ms_chunk_writer_reset(run->chunk, run->calls);
 }
 
 static void record_emit(void *user, const ms_record *r)
@@ -508,30 +510,20 @@ static void record_emit(void *user, const ms_record *r)
     ms_history_run *run = user;
     if (run->failed)
         return;
-    if (!run->in_txn) {
-        int rc = exec(run->h, "BEGIN IMMEDIATE");
-        if (rc != SQLITE_OK) {
-            run->failed = rc;
-            return;
-        }
-        run->in_txn = true;
-    }
     sqlite3_stmt *q;
+    bool ok = true;
     switch (r->kind) {
     case MS_REC_CALL_BEGUN:
         run->seq = 0;
-        record_call(run, r);
+        ok = ms_chunk_call(run->chunk, r->what);
         break;
     case MS_REC_HOOK:
-        q = run->q[Q_HOOK];
-        sqlite3_bind_int64(q, 1, run->id);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
-        sqlite3_bind_int(q, 3, run->seq++);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)r->modifier);
-        sqlite3_bind_text(q, 5, ms_hook_name(r->hook), -1, SQLITE_STATIC);
-        step_done(run, q);
+        run->seq++;
+        ok = ms_chunk_hook(run->chunk, r->modifier, r->hook);
         break;
     case MS_REC_FLAGS:
+        if (!in_txn(run))
+            return;
         q = run->q[Q_TRANSITION];
         sqlite3_bind_int64(q, 1, run->id);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
@@ -549,6 +541,8 @@ static void record_emit(void *user, const ms_record *r)
         step_done(run, q);
         break;
     case MS_REC_ERROR:
+        if (!in_txn(run))
+            return;
         q = run->q[Q_ERROR];
         sqlite3_bind_int64(q, 1, run->id);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
@@ -562,30 +556,23 @@ static void record_emit(void *user, const ms_record *r)
         step_done(run, q);
         break;
     case MS_REC_METRIC:
-        q = run->q[Q_METRIC];
-        sqlite3_bind_int64(q, 1, run->id);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)r->modifier);
-        sqlite3_bind_text(q, 4, r->module ? r->module : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, r->metric ? r->metric : "", -1, SQLITE_STATIC);
-        if (r->has_value)
-            sqlite3_bind_double(q, 6, r->value);
-        else
-            sqlite3_bind_null(q, 6);
-        step_done(run, q);
+        ok = ms_chunk_metric(run->chunk, r->modifier, r->module, r->metric, r->has_value, r->value);
         break;
     case MS_REC_CALL_ENDED:
         run->calls = r->call + 1;
-        if (++run->in_batch >= BATCH_CALLS)
+        if (ms_chunk_calls(run->chunk) >= BATCH_CALLS)
             batch_commit(run);
         break;
     }
+    if (!ok)
+        run->failed = SQLITE_NOMEM;
 }
 
 static void run_free(ms_history_run *run)
 {
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(run->q[i]);
+    ms_chunk_writer_free(run->chunk);
     free(run);
 }
 
@@ -597,9 +584,10 @@ ms_status ms_history_run_begin(ms_history *h, const ms_history_settings *s, cons
     if (!run)
         return MS_ERR_NOMEM;
     run->h = h;
-    ms_status st = exec_d(h, "BEGIN IMMEDIATE", diag);
+    run->chunk = ms_chunk_writer_new();
+    ms_status st = run->chunk ? exec_d(h, "BEGIN IMMEDIATE", diag) : MS_ERR_NOMEM;
     if (st != MS_OK) {
-        free(run);
+        run_free(run);
         return st;
     }
     char rhash[17] = "", phash[17] = "";
@@ -835,6 +823,63 @@ static ms_status no_run(ms_history *h, long long id, ms_diag *diag)
     return MS_ERR_INVALID;
 }
 
+/* Each call, hook and metric of run `id`, in order, to `fn` (stopping at
+ * its first failure). */
+static ms_status each_item(ms_history *h, long long id,
+                           ms_status (*fn)(void *user, const ms_chunk_item *it), void *user,
+                           ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st =
+        prepare(h, "SELECT first, data FROM chunk WHERE run = ? ORDER BY first", &q, diag);
+    if (st != MS_OK)
+        return st;
+    ms_chunk_reader *r = ms_chunk_reader_new();
+    if (!r) {
+        sqlite3_finalize(q);
+        return MS_ERR_NOMEM;
+    }
+    sqlite3_bind_int64(q, 1, id);
+    int rc;
+    while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        long long first = sqlite3_column_int64(q, 0);
+        const void *data = sqlite3_column_blob(q, 1);
+        ms_chunk_reader_start(r, data, (size_t)sqlite3_column_bytes(q, 1),
+                              first < 0 ? 0 : (size_t)first);
+        ms_chunk_item it;
+        int got;
+        while (st == MS_OK && (got = ms_chunk_next(r, &it)) == 1)
+            st = fn(user, &it);
+        if (st == MS_OK && got < 0) {
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "run %lld of %s is damaged: its calls from %lld on cannot be read", id,
+                             h->path, first);
+            ms_diag_hint(diag, "`modsim history rm %lld` drops the run; the others are unharmed",
+                         id);
+        }
+    }
+    ms_chunk_reader_free(r);
+    sqlite3_finalize(q);
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = db_fail(h, rc, diag);
+    return st;
+}
+
+static const char *const call_kind_names[] = {
+    "initialize",        "event", "finalize", "modifier_initialize", "modifier_update_event",
+    "modifier_finalize",
+};
+
+static bool on_modifier(const ms_call *c)
+{
+    return ms_call_is_direct(c) || (c->kind == MS_CALL_EVENT && c->narrowed);
+}
+
+static bool has_event(const ms_call *c)
+{
+    return c->kind == MS_CALL_EVENT || c->kind == MS_CALL_MODIFIER_UPDATE_EVENT;
+}
+
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -1050,6 +1095,44 @@ static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *d
     return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
 }
 
+/* Per modifier, the whole-modifier metrics of the last call that reported
+ * any (`history show`'s final column). */
+typedef struct final_at {
+    long long call;
+    size_t count;
+    char name[8][32];
+    double value[8];
+} final_at;
+
+typedef struct final_metrics {
+    size_t n;
+    final_at *at;
+} final_metrics;
+
+static ms_status keep_final_metric(void *user, const ms_chunk_item *it)
+{
+    final_metrics *fm = user;
+    if (it->kind != MS_CHUNK_METRIC || it->module[0] || it->modifier >= fm->n)
+        return MS_OK;
+    final_at *m = &fm->at[it->modifier];
+    if (m->count && m->call != (long long)it->call)
+        m->count = 0;
+    m->call = (long long)it->call;
+    if (!it->has_value)
+        return MS_OK;
+    size_t k = 0;
+    while (k < m->count && strcmp(m->name[k], it->metric))
+        k++;
+    if (k == m->count) {
+        if (m->count == sizeof m->name / sizeof *m->name)
+            return MS_OK;
+        snprintf(m->name[k], sizeof m->name[k], "%s", it->metric);
+        m->count++;
+    }
+    m->value[k] = it->value;
+    return MS_OK;
+}
+
 ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
 {
     sqlite3_stmt *q;
@@ -1126,14 +1209,13 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
             st = db_fail(h, rc, diag);
     }
     /* the final flags of each modifier: its last transition */
+    final_metrics fm = {.n = nn, .at = calloc(nn ? nn : 1, sizeof *fm.at)};
+    if (st == MS_OK)
+        st = fm.at ? each_item(h, id, keep_final_metric, &fm, diag) : MS_ERR_NOMEM;
     if (st == MS_OK)
         st = prepare(h,
                      "SELECT m.idx, m.type, (SELECT t.after FROM transition t WHERE t.run = m.run"
-                     " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1),"
-                     " (SELECT group_concat(x.name || '=' || x.value, ' ') FROM metric x WHERE"
-                     " x.run = m.run AND x.modifier = m.idx AND x.module = '' AND x.call ="
-                     " (SELECT max(call) FROM metric y WHERE y.run = m.run AND"
-                     " y.modifier = m.idx AND y.module = ''))"
+                     " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1)"
                      " FROM modifier m WHERE m.run = ? ORDER BY m.idx",
                      &q, diag);
     if (st == MS_OK) {
@@ -1142,8 +1224,11 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
             char words[64];
             flags_words((unsigned)sqlite3_column_int(q, 2), words, sizeof words);
-            fprintf(out, "  %-3lld %-28s %-36s %s\n", sqlite3_column_int64(q, 0), col_text(q, 1),
-                    words, col_text(q, 3));
+            long long m = sqlite3_column_int64(q, 0);
+            fprintf(out, "  %-3lld %-28s %-36s", m, col_text(q, 1), words);
+            for (size_t k = 0; m >= 0 && (size_t)m < nn && k < fm.at[m].count; k++)
+                fprintf(out, " %s=%.15g", fm.at[m].name[k], fm.at[m].value[k]);
+            fputc('\n', out);
         }
         sqlite3_finalize(q);
         if (rc != SQLITE_DONE)
@@ -1151,6 +1236,7 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
     }
     if (st == MS_OK)
         st = show_modules(h, id, out, diag);
+    free(fm.at);
     free_names(names, nn);
     if (st == MS_OK && ferror(out))
         st = MS_ERR_IO;
@@ -1158,56 +1244,103 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
 }
 
 /* Per call of a run, a hash of everything recorded of it (the call, its
- * hooks, errors and transitions), to find where two runs part. */
+ * hooks, errors, transitions and the weights' checksum after them), to find
+ * where two runs part. */
+typedef struct hashes {
+    uint64_t *at;
+    size_t n, cap;
+} hashes;
+
+static uint64_t *hash_of(hashes *x, size_t call)
+{
+    if (call >= x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 1024;
+        while (cap <= call)
+            cap *= 2;
+        uint64_t *g = realloc(x->at, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        for (size_t i = x->cap; i < cap; i++)
+            g[i] = 1469598103934665603ULL;
+        x->at = g;
+        x->cap = cap;
+    }
+    if (call + 1 > x->n)
+        x->n = call + 1;
+    return &x->at[call];
+}
+
+static void mix(uint64_t *x, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        *x = (*x ^ (v >> (8 * i) & 0xff)) * 1099511628211ULL;
+}
+
+static void mix_text(uint64_t *x, const unsigned char *p)
+{
+    for (; p && *p; p++)
+        *x = (*x ^ *p) * 1099511628211ULL;
+    *x = (*x ^ '|') * 1099511628211ULL;
+}
+
+static ms_status hash_item(void *user, const ms_chunk_item *it)
+{
+    uint64_t *x = hash_of(user, it->call);
+    if (!x)
+        return MS_ERR_NOMEM;
+    if (it->kind == MS_CHUNK_CALL) {
+        const ms_call *c = &it->what;
+        uint64_t loss;
+        memcpy(&loss, &c->loss, sizeof loss);
+        mix(x, 'C');
+        mix(x, (uint64_t)c->kind);
+        mix(x, on_modifier(c) ? (uint64_t)c->modifier + 1 : 0);
+        mix(x, has_event(c) ? (uint64_t)c->event.type + 1 : 0);
+        mix(x, (uint64_t)c->event.global_step);
+        mix(x, (uint64_t)c->event.global_batch);
+        mix(x, c->has_loss ? loss : 0);
+    } else if (it->kind == MS_CHUNK_HOOK) {
+        mix(x, 'H');
+        mix(x, (uint64_t)it->modifier);
+        mix(x, (uint64_t)it->hook);
+    }
+    return MS_OK;
+}
+
 static ms_status call_hashes(ms_history *h, long long id, uint64_t **out, size_t *n, ms_diag *diag)
 {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *q;
-    ms_status st = prepare(
-        h,
-        "SELECT idx, 0, kind || '/' || ifnull(modifier, '') || '/' || ifnull(event, '') || '/'"
-        " || ifnull(global_step, '') || '/' || ifnull(global_batch, '') || '/' ||"
-        " ifnull(loss, '') FROM call WHERE run = ?1"
-        " UNION ALL SELECT call, 1 + seq, modifier || hook FROM hook WHERE run = ?1"
-        " UNION ALL SELECT call, 100000 + seq, ifnull(modifier, '') || kind || message"
-        " FROM error WHERE run = ?1"
-        " UNION ALL SELECT call, 200000 + modifier, before || '>' || after || ifnull(weights_hash,"
-        " '') FROM transition"
-        " WHERE run = ?1 ORDER BY 1, 2",
-        &q, diag);
-    if (st != MS_OK)
-        return st;
-    sqlite3_bind_int64(q, 1, id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t call = (size_t)sqlite3_column_int64(q, 0);
-        if (call >= cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-            while (ncap <= call)
-                ncap *= 2;
-            uint64_t *grown = realloc(*out, ncap * sizeof *grown);
-            if (!grown) {
+    hashes x = {0};
+    ms_status st = each_item(h, id, hash_item, &x, diag);
+    static const char *const sql[2] = {
+        "SELECT call, 'E' || ifnull(modifier, '') || kind || message FROM error WHERE run = ?"
+        " ORDER BY call, seq",
+        "SELECT call, 'T' || modifier || ':' || before || '>' || after || ifnull(weights_hash, '')"
+        " FROM transition WHERE run = ? ORDER BY call, modifier"};
+    for (int k = 0; k < 2 && st == MS_OK; k++) {
+        sqlite3_stmt *q;
+        st = prepare(h, sql[k], &q, diag);
+        if (st != MS_OK)
+            break;
+        sqlite3_bind_int64(q, 1, id);
+        int rc;
+        while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+            uint64_t *v = hash_of(&x, (size_t)sqlite3_column_int64(q, 0));
+            if (!v)
                 st = MS_ERR_NOMEM;
-                break;
-            }
-            for (size_t i = cap; i < ncap; i++)
-                grown[i] = 1469598103934665603ULL;
-            *out = grown;
-            cap = ncap;
+            else
+                mix_text(v, sqlite3_column_text(q, 1));
         }
-        uint64_t x = (*out)[call];
-        for (const unsigned char *p = sqlite3_column_text(q, 2); p && *p; p++)
-            x = (x ^ *p) * 1099511628211ULL;
-        (*out)[call] = (x ^ '|') * 1099511628211ULL;
-        if (call + 1 > *n)
-            *n = call + 1;
+        sqlite3_finalize(q);
+        if (st == MS_OK && rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
     }
-    sqlite3_finalize(q);
-    if (st == MS_OK && rc != SQLITE_DONE)
-        st = db_fail(h, rc, diag);
-    return st;
+    if (st != MS_OK) {
+        free(x.at);
+        return st;
+    }
+    *out = x.at;
+    *n = x.n;
+    return MS_OK;
 }
 
 /* The first call at which each modifier of run `id` gained flag `bit`; -1 never. */
@@ -1239,26 +1372,69 @@ static ms_status first_flags(ms_history *h, long long id, size_t n, long long (*
     return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
 }
 
+/* Which hooks each modifier ran: a bit per hook. */
+typedef struct hooks_seen {
+    unsigned *bits;
+    size_t n;
+} hooks_seen;
+
+static ms_status see_hook(void *user, const ms_chunk_item *it)
+{
+    hooks_seen *x = user;
+    if (it->kind == MS_CHUNK_HOOK && it->modifier < x->n)
+        x->bits[it->modifier] |= 1u << it->hook;
+    return MS_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The distinct "Type hook" pairs of a run, sorted, as one string per line. */
-static ms_status hook_set(ms_history *h, long long id, char **out, ms_diag *diag)
+static ms_status hook_set(ms_history *h, long long id, char **names, size_t nn, char **out,
+                          ms_diag *diag)
 {
     *out = NULL;
-    sqlite3_stmt *q;
-    ms_status st = prepare(h,
-                           "SELECT group_concat(k, char(10)) FROM (SELECT DISTINCT m.type || ' '"
-                           " || x.hook AS k FROM hook x JOIN modifier m ON m.run = x.run AND"
-                           " m.idx = x.modifier WHERE x.run = ? ORDER BY k)",
-                           &q, diag);
-    if (st != MS_OK)
-        return st;
-    sqlite3_bind_int64(q, 1, id);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *out = strdup(col_text(q, 0));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW)
-        return db_fail(h, rc, diag);
-    return *out ? MS_OK : MS_ERR_NOMEM;
+    _Static_assert(MS_HOOK_COUNT <= 32, "a bit per hook");
+    hooks_seen x = {calloc(nn ? nn : 1, sizeof *x.bits), nn};
+    char **pairs = calloc(nn * MS_HOOK_COUNT + 1, sizeof *pairs);
+    ms_status st = x.bits && pairs ? each_item(h, id, see_hook, &x, diag) : MS_ERR_NOMEM;
+    size_t np = 0, len = 1;
+    for (size_t m = 0; st == MS_OK && m < nn; m++)
+        for (int k = 0; k < MS_HOOK_COUNT; k++) {
+            if (!(x.bits[m] >> k & 1))
+                continue;
+            const char *type = name_of(names, nn, (long long)m), *hook = ms_hook_name(k);
+            char *p = malloc(strlen(type) + strlen(hook) + 2);
+            if (!p) {
+                st = MS_ERR_NOMEM;
+                break;
+            }
+            sprintf(p, "%s %s", type, hook);
+            pairs[np++] = p;
+            len += strlen(p) + 1;
+        }
+    if (st == MS_OK) {
+        qsort(pairs, np, sizeof *pairs, cmp_str);
+        *out = malloc(len);
+        if (!*out)
+            st = MS_ERR_NOMEM;
+    }
+    if (st == MS_OK) {
+        size_t used = 0;
+        (*out)[0] = '\0';
+        for (size_t i = 0; i < np; i++) {
+            if (i && !strcmp(pairs[i], pairs[i - 1]))
+                continue;
+            used += (size_t)sprintf(*out + used, "%s%s", used ? "\n" : "", pairs[i]);
+        }
+    }
+    for (size_t i = 0; i < np; i++)
+        free(pairs[i]);
+    free(pairs);
+    free(x.bits);
+    return st;
 }
 
 /* Lines of `text` in a malloc'd array pointing into `text` (modified). */
@@ -1566,9 +1742,9 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
     if (st == MS_OK)
         st = first_flags(h, b, mb, fb, diag);
     if (st == MS_OK)
-        st = hook_set(h, a, &hooks_a, diag);
+        st = hook_set(h, a, names_a, ma, &hooks_a, diag);
     if (st == MS_OK)
-        st = hook_set(h, b, &hooks_b, diag);
+        st = hook_set(h, b, names_b, mb, &hooks_b, diag);
     if (st == MS_OK)
         st = recipe_of(h, a, &hash_a, &text_a, diag);
     if (st == MS_OK)
@@ -1655,80 +1831,159 @@ static bool cursor_at(sqlite3_stmt *q, int *rc, long long call)
     return *rc == SQLITE_ROW && sqlite3_column_int64(q, 0) == call;
 }
 
+typedef struct jl_metric {
+    size_t modifier, seq;
+    char *module, *name;
+    bool has_value;
+    double value;
+} jl_metric;
+
+/* Writing a run as JSON Lines: per call its line, hooks, errors,
+ * transitions, then its metrics by modifier, module and name (the last
+ * value of each). */
+typedef struct jsonl {
+    FILE *out;
+    sqlite3_stmt *err, *tr;
+    int rc_err, rc_tr;
+    bool open;
+    long long call;
+    jl_metric *m;
+    size_t nm, cap;
+} jsonl;
+
+static int cmp_metric(const void *pa, const void *pb)
+{
+    const jl_metric *a = pa, *b = pb;
+    int c = a->modifier < b->modifier ? -1 : a->modifier > b->modifier;
+    if (!c)
+        c = strcmp(a->module, b->module);
+    if (!c)
+        c = strcmp(a->name, b->name);
+    if (!c)
+        c = a->seq < b->seq ? -1 : a->seq > b->seq;
+    return c;
+}
+
+static void jsonl_end_call(jsonl *j)
+{
+    if (!j->open)
+        return;
+    j->open = false;
+    FILE *out = j->out;
+    long long call = j->call;
+    for (; cursor_at(j->err, &j->rc_err, call); j->rc_err = sqlite3_step(j->err)) {
+        fprintf(out, "{\"call\": %lld, \"error\": \"%s\", \"modifier\": ", call,
+                col_text(j->err, 2));
+        if (sqlite3_column_type(j->err, 1) == SQLITE_NULL)
+            fputs("null", out);
+        else
+            fprintf(out, "%lld", sqlite3_column_int64(j->err, 1));
+        fputs(", \"message\": ", out);
+        ms_json_fput_string(out, col_text(j->err, 3));
+        fputs("}\n", out);
+    }
+    for (; cursor_at(j->tr, &j->rc_tr, call); j->rc_tr = sqlite3_step(j->tr))
+        fprintf(out,
+                "{\"call\": %lld, \"modifier\": %lld, \"flags_before\": %d, "
+                "\"flags_after\": %d}\n",
+                call, sqlite3_column_int64(j->tr, 1), sqlite3_column_int(j->tr, 2),
+                sqlite3_column_int(j->tr, 3));
+    qsort(j->m, j->nm, sizeof *j->m, cmp_metric);
+    for (size_t i = 0; i < j->nm; i++) {
+        const jl_metric *x = &j->m[i];
+        /* a metric reported twice in a call keeps its last value */
+        if (i + 1 < j->nm && x->modifier == x[1].modifier && !strcmp(x->module, x[1].module) &&
+            !strcmp(x->name, x[1].name))
+            continue;
+        fprintf(out, "{\"call\": %lld, \"modifier\": %zu, \"metric\": ", call, x->modifier);
+        ms_json_fput_string(out, x->name);
+        fputs(", \"module\": ", out);
+        ms_json_fput_string(out, x->module);
+        if (!x->has_value)
+            fputs(", \"value\": null}\n", out);
+        else
+            fprintf(out, ", \"value\": %.17g}\n", x->value);
+    }
+    for (size_t i = 0; i < j->nm; i++) {
+        free(j->m[i].module);
+        free(j->m[i].name);
+    }
+    j->nm = 0;
+}
+
+static ms_status jsonl_item(void *user, const ms_chunk_item *it)
+{
+    jsonl *j = user;
+    FILE *out = j->out;
+    if (it->kind == MS_CHUNK_CALL) {
+        jsonl_end_call(j);
+        const ms_call *c = &it->what;
+        j->open = true;
+        j->call = (long long)it->call;
+        fprintf(out, "{\"call\": %zu, \"kind\": \"%s\"", it->call, call_kind_names[c->kind]);
+        if (on_modifier(c))
+            fprintf(out, ", \"modifier\": %zu", c->modifier);
+        if (has_event(c))
+            fprintf(out, ", \"event\": \"%s\", \"global_step\": %lld",
+                    ms_event_type_name(c->event.type), c->event.global_step);
+        if (c->has_loss)
+            fprintf(out, ", \"loss\": %.17g", c->loss);
+        fputs("}\n", out);
+    } else if (it->kind == MS_CHUNK_HOOK) {
+        fprintf(out, "{\"call\": %zu, \"modifier\": %zu, \"hook\": \"%s\"}\n", it->call,
+                it->modifier, ms_hook_name(it->hook));
+    } else {
+        if (j->nm == j->cap) {
+            size_t cap = j->cap ? 2 * j->cap : 16;
+            jl_metric *g = realloc(j->m, cap * sizeof *g);
+            if (!g)
+                return MS_ERR_NOMEM;
+            j->m = g;
+            j->cap = cap;
+        }
+        jl_metric *x = &j->m[j->nm];
+        *x = (jl_metric){it->modifier,       j->nm,         strdup(it->module),
+                         strdup(it->metric), it->has_value, it->value};
+        j->nm++;
+        if (!x->module || !x->name)
+            return MS_ERR_NOMEM;
+    }
+    return ferror(out) ? MS_ERR_IO : MS_OK;
+}
+
 ms_status ms_history_export_jsonl(ms_history *h, long long id, FILE *out, ms_diag *diag)
 {
     ms_status st = run_exists(h, id, diag);
     if (st != MS_OK)
         return st;
-    static const char *const sql[] = {
-        "SELECT idx, kind, modifier, event, global_step, loss FROM call WHERE run = ?"
-        " ORDER BY idx",
-        "SELECT call, modifier, hook FROM hook WHERE run = ? ORDER BY call, seq",
-        "SELECT call, modifier, kind, message FROM error WHERE run = ? ORDER BY call, seq",
-        "SELECT call, modifier, before, after FROM transition WHERE run = ?"
-        " ORDER BY call, modifier",
-        "SELECT call, modifier, module, name, value FROM metric WHERE run = ?"
-        " ORDER BY call, modifier, module, name",
-    };
-    enum { C, H, E, T, M, N };
-    sqlite3_stmt *q[N] = {0};
-    int rc[N];
-    for (int i = 0; i < N && st == MS_OK; i++) {
-        st = prepare(h, sql[i], &q[i], diag);
-        if (st == MS_OK) {
-            sqlite3_bind_int64(q[i], 1, id);
-            rc[i] = sqlite3_step(q[i]);
+    jsonl j = {.out = out};
+    st = prepare(h,
+                 "SELECT call, modifier, kind, message FROM error WHERE run = ? ORDER BY call, seq",
+                 &j.err, diag);
+    if (st == MS_OK)
+        st = prepare(h,
+                     "SELECT call, modifier, before, after FROM transition WHERE run = ?"
+                     " ORDER BY call, modifier",
+                     &j.tr, diag);
+    if (st == MS_OK) {
+        sqlite3_bind_int64(j.err, 1, id);
+        sqlite3_bind_int64(j.tr, 1, id);
+        j.rc_err = sqlite3_step(j.err);
+        j.rc_tr = sqlite3_step(j.tr);
+        st = each_item(h, id, jsonl_item, &j, diag);
+        jsonl_end_call(&j);
+        for (size_t i = 0; i < j.nm; i++) {
+            free(j.m[i].module);
+            free(j.m[i].name);
         }
     }
-    while (st == MS_OK && rc[C] == SQLITE_ROW) {
-        long long call = sqlite3_column_int64(q[C], 0);
-        fprintf(out, "{\"call\": %lld, \"kind\": \"%s\"", call, col_text(q[C], 1));
-        if (sqlite3_column_type(q[C], 2) != SQLITE_NULL)
-            fprintf(out, ", \"modifier\": %lld", sqlite3_column_int64(q[C], 2));
-        if (sqlite3_column_type(q[C], 3) != SQLITE_NULL)
-            fprintf(out, ", \"event\": \"%s\", \"global_step\": %lld", col_text(q[C], 3),
-                    sqlite3_column_int64(q[C], 4));
-        if (sqlite3_column_type(q[C], 5) != SQLITE_NULL)
-            fprintf(out, ", \"loss\": %.17g", sqlite3_column_double(q[C], 5));
-        fputs("}\n", out);
-        for (; cursor_at(q[H], &rc[H], call); rc[H] = sqlite3_step(q[H]))
-            fprintf(out, "{\"call\": %lld, \"modifier\": %lld, \"hook\": \"%s\"}\n", call,
-                    sqlite3_column_int64(q[H], 1), col_text(q[H], 2));
-        for (; cursor_at(q[E], &rc[E], call); rc[E] = sqlite3_step(q[E])) {
-            fprintf(out, "{\"call\": %lld, \"error\": \"%s\", \"modifier\": ", call,
-                    col_text(q[E], 2));
-            if (sqlite3_column_type(q[E], 1) == SQLITE_NULL)
-                fputs("null", out);
-            else
-                fprintf(out, "%lld", sqlite3_column_int64(q[E], 1));
-            fputs(", \"message\": ", out);
-            ms_json_fput_string(out, col_text(q[E], 3));
-            fputs("}\n", out);
-        }
-        for (; cursor_at(q[T], &rc[T], call); rc[T] = sqlite3_step(q[T]))
-            fprintf(out,
-                    "{\"call\": %lld, \"modifier\": %lld, \"flags_before\": %d, "
-                    "\"flags_after\": %d}\n",
-                    call, sqlite3_column_int64(q[T], 1), sqlite3_column_int(q[T], 2),
-                    sqlite3_column_int(q[T], 3));
-        for (; cursor_at(q[M], &rc[M], call); rc[M] = sqlite3_step(q[M])) {
-            fprintf(out, "{\"call\": %lld, \"modifier\": %lld, \"metric\": ", call,
-                    sqlite3_column_int64(q[M], 1));
-            ms_json_fput_string(out, col_text(q[M], 3));
-            fputs(", \"module\": ", out);
-            ms_json_fput_string(out, col_text(q[M], 2));
-            if (sqlite3_column_type(q[M], 4) == SQLITE_NULL)
-                fputs(", \"value\": null}\n", out);
-            else
-                fprintf(out, ", \"value\": %.17g}\n", sqlite3_column_double(q[M], 4));
-        }
-        rc[C] = sqlite3_step(q[C]);
-    }
-    for (int i = 0; i < N; i++) {
-        if (st == MS_OK && q[i] && rc[i] != SQLITE_DONE && rc[i] != SQLITE_ROW)
-            st = db_fail(h, rc[i], diag);
-        sqlite3_finalize(q[i]);
-    }
+    if (st == MS_OK && j.rc_err != SQLITE_DONE && j.rc_err != SQLITE_ROW)
+        st = db_fail(h, j.rc_err, diag);
+    if (st == MS_OK && j.rc_tr != SQLITE_DONE && j.rc_tr != SQLITE_ROW)
+        st = db_fail(h, j.rc_tr, diag);
+    sqlite3_finalize(j.err);
+    sqlite3_finalize(j.tr);
+    free(j.m);
     if (st == MS_OK && ferror(out))
         st = MS_ERR_IO;
     return st;
@@ -1742,6 +1997,150 @@ static bool call_kind_parse(const char *name, ms_call_kind *out)
             return true;
         }
     return false;
+}
+
+typedef struct call_list {
+    ms_call *calls;
+    size_t n, cap;
+} call_list;
+
+static ms_status collect_call(void *user, const ms_chunk_item *it)
+{
+    call_list *l = user;
+    if (it->kind != MS_CHUNK_CALL)
+        return MS_OK;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        ms_call *g = realloc(l->calls, cap * sizeof *g);
+        if (!g)
+            return MS_ERR_NOMEM;
+        l->calls = g;
+        l->cap = cap;
+    }
+    l->calls[l->n++] = it->what;
+    return MS_OK;
+}
+
+static bool hook_parse(const char *name, ms_hook *out)
+{
+    for (int k = 0; k < MS_HOOK_COUNT; k++)
+        if (!strcmp(name, ms_hook_name((ms_hook)k))) {
+            *out = (ms_hook)k;
+            return true;
+        }
+    return false;
+}
+
+/* Writes a chunk of run `id` (in the migration's transaction). */
+static ms_status put_chunk(ms_history *h, sqlite3_stmt *ins, long long id, ms_chunk_writer *w,
+                           ms_diag *diag)
+{
+    size_t len;
+    const uint8_t *data = ms_chunk_data(w, &len);
+    if (!ms_chunk_calls(w))
+        return MS_OK;
+    sqlite3_bind_int64(ins, 1, id);
+    sqlite3_bind_int64(ins, 2, (sqlite3_int64)ms_chunk_first(w));
+    sqlite3_bind_int64(ins, 3, (sqlite3_int64)ms_chunk_calls(w));
+    sqlite3_bind_blob(ins, 4, data, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+}
+
+/* Schema 2 to 3: each run's call, hook and metric rows into chunks, as
+ * recording writes them; then the tables go. */
+static ms_status pack_v2(ms_history *h, ms_diag *diag)
+{
+    static const char *const sql[] = {
+        "SELECT run, idx, kind, modifier, narrowed, event, global_step, global_batch,"
+        " steps_per_epoch, batches_per_step, epoch_based, has_modules, loss FROM call"
+        " ORDER BY run, idx",
+        "SELECT run, call, modifier, hook FROM hook ORDER BY run, call, seq",
+        "SELECT run, call, modifier, module, name, value FROM metric"
+        " ORDER BY run, call, modifier, module, name",
+        "INSERT INTO chunk(run, first, calls, data) VALUES (?1, ?2, ?3, ?4)",
+    };
+    enum { C, H, M, INS, N };
+    sqlite3_stmt *q[N] = {0};
+    int rc[N] = {0};
+    ms_status st = MS_OK;
+    ms_chunk_writer *w = ms_chunk_writer_new();
+    if (!w)
+        st = MS_ERR_NOMEM;
+    for (int i = 0; i < N && st == MS_OK; i++)
+        st = prepare(h, sql[i], &q[i], diag);
+    for (int i = 0; i < INS && st == MS_OK; i++)
+        rc[i] = sqlite3_step(q[i]);
+    long long run = -1;
+    while (st == MS_OK && rc[C] == SQLITE_ROW) {
+        long long r = sqlite3_column_int64(q[C], 0), idx = sqlite3_column_int64(q[C], 1);
+        if (r != run || ms_chunk_calls(w) >= BATCH_CALLS) {
+            st = put_chunk(h, q[INS], run, w, diag);
+            run = r;
+            ms_chunk_writer_reset(w, (size_t)idx);
+        }
+        ms_call c = {0};
+        if (st == MS_OK && !call_kind_parse(col_text(q[C], 2), &c.kind))
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "run %lld, call %lld of %s: unknown call kind '%s'", r, idx, h->path,
+                             col_text(q[C], 2));
+        if (st != MS_OK)
+            break;
+        c.modifier = (size_t)sqlite3_column_int64(q[C], 3);
+        c.narrowed = sqlite3_column_int(q[C], 4);
+        if (sqlite3_column_type(q[C], 5) != SQLITE_NULL &&
+            !ms_event_type_parse(col_text(q[C], 5), &c.event.type)) {
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "run %lld, call %lld of %s: unknown event '%s'", r, idx, h->path,
+                             col_text(q[C], 5));
+            break;
+        }
+        c.event.global_step = sqlite3_column_int64(q[C], 6);
+        c.event.global_batch = sqlite3_column_int64(q[C], 7);
+        c.event.steps_per_epoch = sqlite3_column_int64(q[C], 8);
+        c.event.batches_per_step = sqlite3_column_int64(q[C], 9);
+        c.event.epoch_based = sqlite3_column_int(q[C], 10);
+        c.event.has_modules = sqlite3_column_int(q[C], 11);
+        c.has_loss = sqlite3_column_type(q[C], 12) != SQLITE_NULL;
+        c.loss = sqlite3_column_double(q[C], 12);
+        bool ok = ms_chunk_call(w, &c);
+        /* rows of calls the call table lacks are dropped with it */
+        while (rc[H] == SQLITE_ROW &&
+               (sqlite3_column_int64(q[H], 0) < r ||
+                (sqlite3_column_int64(q[H], 0) == r && sqlite3_column_int64(q[H], 1) <= idx))) {
+            ms_hook hook;
+            if (sqlite3_column_int64(q[H], 0) == r && sqlite3_column_int64(q[H], 1) == idx &&
+                hook_parse(col_text(q[H], 3), &hook))
+                ok = ok && ms_chunk_hook(w, (size_t)sqlite3_column_int64(q[H], 2), hook);
+            rc[H] = sqlite3_step(q[H]);
+        }
+        while (rc[M] == SQLITE_ROW &&
+               (sqlite3_column_int64(q[M], 0) < r ||
+                (sqlite3_column_int64(q[M], 0) == r && sqlite3_column_int64(q[M], 1) <= idx))) {
+            if (sqlite3_column_int64(q[M], 0) == r && sqlite3_column_int64(q[M], 1) == idx)
+                ok = ok &&
+                     ms_chunk_metric(w, (size_t)sqlite3_column_int64(q[M], 2), col_text(q[M], 3),
+                                     col_text(q[M], 4), sqlite3_column_type(q[M], 5) != SQLITE_NULL,
+                                     sqlite3_column_double(q[M], 5));
+            rc[M] = sqlite3_step(q[M]);
+        }
+        if (!ok)
+            st = MS_ERR_NOMEM;
+        if (st == MS_OK)
+            rc[C] = sqlite3_step(q[C]);
+    }
+    if (st == MS_OK && run >= 0)
+        st = put_chunk(h, q[INS], run, w, diag);
+    for (int i = 0; i < INS && st == MS_OK; i++)
+        if (rc[i] != SQLITE_DONE && rc[i] != SQLITE_ROW)
+            st = db_fail(h, rc[i], diag);
+    for (int i = 0; i < N; i++)
+        sqlite3_finalize(q[i]);
+    ms_chunk_writer_free(w);
+    if (st == MS_OK)
+        st = exec_d(h, "DROP TABLE call; DROP TABLE hook; DROP TABLE metric", diag);
+    return st;
 }
 
 ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_diag *diag)
@@ -1787,57 +2186,10 @@ ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_
     sqlite3_finalize(q);
     if (!recipe)
         return MS_ERR_NOMEM;
-    ms_call *calls = NULL;
-    size_t n = 0, cap = 0;
-    st = prepare(h,
-                 "SELECT kind, modifier, narrowed, event, global_step, global_batch,"
-                 " steps_per_epoch, batches_per_step, epoch_based, has_modules, loss"
-                 " FROM call WHERE run = ? ORDER BY idx",
-                 &q, diag);
-    if (st == MS_OK) {
-        sqlite3_bind_int64(q, 1, id);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            if (n == cap) {
-                size_t ncap = cap ? 2 * cap : 256;
-                ms_call *grown = realloc(calls, ncap * sizeof *grown);
-                if (!grown) {
-                    st = MS_ERR_NOMEM;
-                    break;
-                }
-                calls = grown;
-                cap = ncap;
-            }
-            ms_call *c = &calls[n++];
-            memset(c, 0, sizeof *c);
-            if (!call_kind_parse(col_text(q, 0), &c->kind)) {
-                st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
-                                 "run %lld, call %zu of %s: unknown call kind '%s'", id, n - 1,
-                                 h->path, col_text(q, 0));
-                break;
-            }
-            c->modifier = (size_t)sqlite3_column_int64(q, 1);
-            c->narrowed = sqlite3_column_int(q, 2);
-            if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
-                if (!ms_event_type_parse(col_text(q, 3), &c->event.type)) {
-                    st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
-                                     "run %lld, call %zu of %s: unknown event '%s'", id, n - 1,
-                                     h->path, col_text(q, 3));
-                    break;
-                }
-                c->event.global_step = sqlite3_column_int64(q, 4);
-                c->event.global_batch = sqlite3_column_int64(q, 5);
-                c->event.steps_per_epoch = sqlite3_column_int64(q, 6);
-                c->event.batches_per_step = sqlite3_column_int64(q, 7);
-                c->event.epoch_based = sqlite3_column_int(q, 8);
-                c->event.has_modules = sqlite3_column_int(q, 9);
-            }
-            c->has_loss = sqlite3_column_type(q, 10) != SQLITE_NULL;
-            c->loss = sqlite3_column_double(q, 10);
-        }
-        if (st == MS_OK && rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
-        sqlite3_finalize(q);
-    }
+    call_list cl = {0};
+    st = each_item(h, id, collect_call, &cl, diag);
+    ms_call *calls = cl.calls;
+    size_t n = cl.n;
     if (st == MS_OK)
         st = ms_scenario_write(out, &hd, recipe, calls, n);
     free(calls);
