@@ -81,10 +81,15 @@ static void put_s(ms_chunk_writer *w, long long v)
 
 static void put_f(ms_chunk_writer *w, double v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w->buf + w->len, &v, 8);
+    w->len += 8;
+#else
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     for (int i = 0; i < 8; i++)
         w->buf[w->len++] = (uint8_t)(bits >> (8 * i));
+#endif
 }
 
 /* The current call's hooks and metrics: the same as the last call's become
@@ -154,11 +159,15 @@ bool ms_chunk_hook(ms_chunk_writer *w, size_t modifier, ms_hook hook)
 /* The id of `s` in this chunk, defining it first when new. */
 static bool string_id(ms_chunk_writer *w, const char *s, size_t *id)
 {
-    for (size_t i = w->n_strings; i-- > 0;)
-        if (!strcmp(w->strings[i], s)) {
+    /* most calls look up "" and one name: the first byte settles most
+     * comparisons without a call to strcmp */
+    for (size_t i = w->n_strings; i-- > 0;) {
+        const char *t = w->strings[i];
+        if (t[0] == s[0] && (!s[0] || !strcmp(t + 1, s + 1))) {
             *id = i;
             return true;
         }
+    }
     if (w->n_strings == w->cap_strings) {
         size_t cap = w->cap_strings ? 2 * w->cap_strings : 16;
         char **g = realloc(w->strings, cap * sizeof *g);
@@ -352,7 +361,10 @@ int ms_chunk_next(ms_chunk_reader *r, ms_chunk_item *it)
             k->modifier = m ? (size_t)(m - 1) : 0;
             k->narrowed = get_b(&c) != 0;
             if (k->kind == MS_CALL_EVENT || k->kind == MS_CALL_MODIFIER_UPDATE_EVENT) {
-                k->event.type = (ms_event_type)get_u(&c);
+                uint64_t type = get_u(&c);
+                if (type >= MS_EV_COUNT)
+                    return -1;
+                k->event.type = (ms_event_type)type;
                 r->step += get_s(&c);
                 r->batch += get_s(&c);
                 k->event.global_step = r->step;

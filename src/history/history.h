@@ -22,7 +22,7 @@
 #include "../util/status.h"
 
 /* The schema version this modsim writes (PRAGMA user_version). */
-#define MS_HISTORY_SCHEMA 3
+#define MS_HISTORY_SCHEMA 4
 
 typedef struct ms_history ms_history;
 
