@@ -722,6 +722,15 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
     bool data = wmod->how != MS_WORLD_NO_DATA;
     if (wmod->kind == KIND_NONE || wmod->kind == KIND_MAGNITUDE)
         return;
+    bool left = false;
+    for (size_t j = 0; j < wmod->match.count && !left; j++) {
+        const ms_module *mod = ms_model_module(wm->model, wmod->match.modules[j]);
+        bool works_on = mod->kind == MS_MOD_LINEAR || wmod->kind == KIND_SMOOTHQUANT;
+        left = works_on && !wmod->done[j] &&
+               (layer < 0 || mod->layer == layer || (layer == nlayers - 1 && mod->layer < 0));
+    }
+    if (!left)
+        return; /* calibration end after a layerwise run: no forward needed */
     if (data && wmod->kind != KIND_QUANT) {
         ms_diag d;
         ms_diag_clear(&d);
