@@ -401,8 +401,9 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
-        st = ms_tokens_random(cfg->seed, cfg->calib_batch, cfg->calib_seq,
-                              (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
+        st = ms_calib_tokens(&(ms_calib){cfg->calib_source, cfg->calib_path, cfg->calib_batch,
+                                         cfg->calib_seq, cfg->seed},
+                             (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
     const char *file = ms_doc_file(ms_recipe_doc(recipe));
     for (size_t i = 0; st == MS_OK && i < wm->nmods; i++)
         st = read_modifier(wm, ms_recipe_entry_at(recipe, i), file, &wm->mods[i], diag);

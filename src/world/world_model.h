@@ -36,6 +36,7 @@
 #include "../model/model.h"
 #include "../recipe/recipe.h"
 #include "../util/status.h"
+#include "calib.h"
 
 typedef struct ms_world_model ms_world_model;
 
@@ -43,6 +44,8 @@ typedef struct ms_world_model_config {
     size_t calib_batch, calib_seq; /* calibration tokens (default 16 x 128) */
     uint64_t seed;                 /* of the calibration tokens; held-out ones use seed + 1 */
     size_t threads;                /* pool threads, caller included; 0: one per CPU */
+    ms_calib_source calib_source;  /* random (default), a text file or token ids (calib.h) */
+    const char *calib_path;        /* the file of a text or token-id source */
 } ms_world_model_config;
 
 ms_world_model_config ms_world_model_defaults(void);
