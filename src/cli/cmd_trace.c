@@ -32,7 +32,9 @@ static void usage(FILE *out)
                  "  --model M             the hooks act on a model: tiny, small, a model spec\n"
                  "                        YAML or a checkpoint directory (the trace is the same)\n"
                  "  --metrics             with --model: after the hook that did it, a line per\n"
-                 "                        module it changed, with its sparsity\n"
+                 "                        module it changed, with its sparsity; after a call\n"
+                 "                        that changed the weights, the model's perplexity,\n"
+                 "                        KL and top-1 agreement on held-out tokens\n"
                  "  with a model (--model or the scenario's model: key):\n");
     ms_run_world_usage(out);
     ms_run_options_usage(out);
@@ -115,6 +117,33 @@ static ms_history_run *record_begin(const recording *rec, const ms_history_setti
     return run;
 }
 
+/* The model-level figures after call `call` changed the weights: metric
+ * lines of the trace only (the history keeps per-module metrics). */
+static int model_figures(ms_world_model *wm, size_t call, const ms_sink *trace)
+{
+    ms_world_metrics mt;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_world_model_evaluate(wm, &mt, &diag) != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, MS_ERR_NOMEM, "E-WORLD", NULL, 0, 0, "%s",
+                        ms_status_str(MS_ERR_NOMEM));
+        ms_diag_print(&diag, stderr);
+        return 1;
+    }
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"perplexity", mt.perplexity}, {"kl", mt.kl}, {"top1", mt.top1}};
+    for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++)
+        ms_sink_emit(trace, &(ms_record){.kind = MS_REC_METRIC,
+                                         .call = call,
+                                         .metric = figures[k].name,
+                                         .value = figures[k].value,
+                                         .has_value = true});
+    return 0;
+}
+
 /* Runs `calls` on `lc`, the trace on stdout, recorded as `rec` says. */
 static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n,
                        const recording *rec, const ms_history_settings *settings,
@@ -149,6 +178,7 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
         ms_world_model_set_sink(wm, run ? &fan_sink : ms_trace_sink(trace));
     bool raised_any = false;
     int rc = 0;
+    size_t changes = wm ? ms_world_model_changes(wm) : 0;
     for (size_t i = 0; i < n && !rc; i++) {
         ms_raise raised;
         if (wm)
@@ -160,6 +190,11 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
             ms_diag_print(&werr, stderr);
             raised_any = true;
             rc = 1;
+        }
+        if (!rc && wm && metrics && ms_world_model_changes(wm) != changes) {
+            changes = ms_world_model_changes(wm);
+            rc = model_figures(wm, i, ms_trace_sink(trace));
+            raised_any |= rc != 0;
         }
     }
     if (wm)
@@ -495,6 +530,8 @@ int ms_cmd_trace(int argc, char **argv)
             rec.path = v;
         } else if (!strcmp(a, "--metrics")) {
             tw.metrics = true;
+            if (!tw.world_option)
+                tw.world_option = a;
         } else if (ms_args_option(argc, argv, &i, "--model", &v, who, stderr)) {
             if (!v)
                 return 2;

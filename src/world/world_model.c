@@ -53,6 +53,7 @@ struct ms_world_model {
     ms_diag error_diag;
     const ms_sink *sink;
     size_t call;
+    size_t changes; /* module writes so far, for ms_world_model_changes */
 };
 
 ms_world_model_config ms_world_model_defaults(void)
@@ -467,8 +468,9 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 }
 
 /* What a hook did to one module, for the sink. */
-static void report_change(const ms_world_model *wm, size_t m, size_t module, const float *w)
+static void report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
+    wm->changes++;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -483,6 +485,11 @@ static void report_change(const ms_world_model *wm, size_t m, size_t module, con
                      .value = n ? (double)zeros / (double)n : 0,
                      .has_value = true};
     ms_sink_emit(wm->sink, &rec);
+}
+
+size_t ms_world_model_changes(const ms_world_model *wm)
+{
+    return wm->changes;
 }
 
 const ms_model *ms_world_model_model(const ms_world_model *wm)

@@ -106,4 +106,8 @@ typedef struct ms_world_metrics {
 
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag);
 
+/* How many module weights the hooks have written so far: a call that
+ * leaves it unchanged left the model as it was. */
+size_t ms_world_model_changes(const ms_world_model *wm);
+
 #endif

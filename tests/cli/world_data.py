@@ -83,6 +83,28 @@ with tempfile.TemporaryDirectory() as tmp:
     u = run(recipe, "--model", "tiny", "--calib", "4x32", cmd="trace")
     check("trace --calib-tokens", t.returncode == 0 and t.stdout == u.stdout, t.stderr.decode())
 
+    # --metrics: after a call that changed the weights, the model's figures
+    m = run(recipe, "--model", "tiny", "--calib-tokens", path("ids.jsonl"), "--metrics", cmd="trace")
+    check("trace --metrics", m.returncode == 0, m.stderr.decode())
+    lines = [json.loads(l) for l in m.stdout.decode().splitlines()]
+    model_level = [l for l in lines if "metric" in l and "module" not in l]
+    changed = sorted({l["call"] for l in lines if "module" in l})
+    check("figures after each changing call", sorted({l["call"] for l in model_level}) == changed
+          and len(model_level) == 3 * len(changed) and changed, (changed, model_level[:3]))
+    for l in model_level:
+        check("figure keys", set(l) == {"call", "metric", "value"} and
+              l["metric"] in ("perplexity", "kl", "top1"), l)
+    if model_level:
+        k = lines.index(model_level[0])
+        # they follow the call's state line
+        check("after the state line", "state" in lines[k - 1] and
+              lines[k - 1]["call"] == model_level[0]["call"], lines[k - 1])
+        last = {l["metric"]: l["value"] for l in model_level[-3:]}
+        final = figures(a.stdout)
+        check("the last figures are the run's", abs(last["kl"] - final["kl"]) < 1e-5 * final["kl"]
+              and abs(last["top1"] - final["top1"]) < 1e-5, (last, final))
+    check("without --metrics unchanged", t.stdout == run(recipe, cmd="trace").stdout)
+
     def refused(name, args, *needles, cmd="run"):
         p = run(*args, cmd=cmd)
         err = p.stderr.decode()
@@ -131,6 +153,8 @@ with tempfile.TemporaryDirectory() as tmp:
             "--calib and --calib-tokens")
     refused("trace without a model", [recipe, "--calib-tokens", path("ids.jsonl")],
             "E-RUN-MODEL", "--calib-tokens acts on a model", "--model", cmd="trace")
+    refused("--metrics without a model", [recipe, "--metrics"], "--metrics acts on a model",
+            cmd="trace")
 
 for f in failures:
     print("FAIL", f)
