@@ -12,6 +12,7 @@
 #include "../core/modifier.h"
 #include "../recipe/lint.h"
 #include "../util/json.h"
+#include "../world/size.h"
 #include "../world/world_model.h"
 #include "args.h"
 #include "cli.h"
@@ -140,6 +141,23 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
            mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
 }
 
+/* The size as compressed-tensors would store the model, after the figures. */
+static void print_size(const ms_world_size *z, bool json)
+{
+    double ratio = z->dense_bytes ? (double)z->compressed_bytes / (double)z->dense_bytes : 1;
+    if (json) {
+        printf("{\"compressed_bytes\":%zu,\"dense_bytes\":%zu,\"ratio\":%.6f,\"formats\":"
+               "{\"pack-quantized\":%zu,\"float-quantized\":%zu,\"sparse-24-bitmask\":%zu}}\n",
+               z->compressed_bytes, z->dense_bytes, ratio, z->pack_quantized, z->float_quantized,
+               z->sparse_24);
+        return;
+    }
+    printf("size %zu bytes as compressed-tensors stores it, dense %zu (%.4f of it); "
+           "Linears: %zu pack-quantized, %zu float-quantized, %zu sparse-24-bitmask\n",
+           z->compressed_bytes, z->dense_bytes, ratio, z->pack_quantized, z->float_quantized,
+           z->sparse_24);
+}
+
 static int run(const run_args *a)
 {
     ms_diag diag;
@@ -219,11 +237,16 @@ static int run(const run_args *a)
     ms_world_module_row *rows = NULL;
     size_t nrows = 0;
     ms_world_metrics mt;
+    ms_world_size size;
     st = ms_world_model_rows(wm, &rows, &nrows, &diag);
     if (st == MS_OK)
         st = ms_world_model_evaluate(wm, &mt, &diag);
     if (st == MS_OK)
+        st = ms_world_model_size(wm, &size, &diag);
+    if (st == MS_OK) {
         print_report(lc, rows, nrows, &mt, a->json);
+        print_size(&size, a->json);
+    }
     free(rows);
     if (st == MS_OK && a->save)
         st = ms_model_save_weights(ms_world_model_model(wm), a->save, &diag);

@@ -492,6 +492,15 @@ size_t ms_world_model_changes(const ms_world_model *wm)
     return wm->changes;
 }
 
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module)
+{
+    if (module >= wm->nmodules || !wm->bits[module])
+        return NULL;
+    /* a later modifier (SparseGPT after GPTQ) may own it now */
+    int o = wm->owner[module];
+    return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
+}
+
 const ms_model *ms_world_model_model(const ms_world_model *wm)
 {
     return wm->model;

@@ -33,6 +33,7 @@
 
 #include "../core/record.h"
 #include "../core/world.h"
+#include "../kernels/quant.h"
 #include "../model/model.h"
 #include "../recipe/recipe.h"
 #include "../util/status.h"
@@ -109,5 +110,9 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
 /* How many module weights the hooks have written so far: a call that
  * leaves it unchanged left the model as it was. */
 size_t ms_world_model_changes(const ms_world_model *wm);
+
+/* The scheme module `module`'s weight was quantized with, or NULL when it
+ * is not quantized. */
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
 
 #endif
