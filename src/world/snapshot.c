@@ -26,9 +26,11 @@ typedef struct mod_state {
     bool *done;
 } mod_state;
 
-/* The world's state at one position, weights aside. */
+/* The world's state at one position, weights aside; a position whose
+ * state equals the one before shares that one's (most calls change none). */
 typedef struct position {
     uint64_t sum;
+    size_t state; /* the position whose arrays hold this one's state */
     int *owner, *bits;
     const ms_quant_args **scheme;
     char **note;
@@ -169,6 +171,25 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     return MS_OK;
 }
 
+static bool same_state(const ms_world_model *wm, const position *a, const position *b)
+{
+    if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
+        memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
+        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) || a->error != b->error)
+        return false;
+    for (size_t i = 0; i < wm->nmodules; i++)
+        if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
+            return false;
+    for (size_t m = 0; m < wm->nmods; m++) {
+        const mod_state *x = &a->mods[m], *y = &b->mods[m];
+        if (x->sparsity != y->sparsity || x->observing != y->observing ||
+            x->sequential != y->sequential ||
+            (x->done && memcmp(x->done, y->done, wm->mods[m].match.count * sizeof *x->done)))
+            return false;
+    }
+    return true;
+}
+
 static ms_status restore_position(ms_world_model *wm, const position *p)
 {
     memcpy(wm->owner, p->owner, wm->nmodules * sizeof *p->owner);
@@ -200,8 +221,8 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     return MS_OK;
 }
 
-/* Records the state now as position npos; `sums` are the modules' sums. */
-static ms_status add_position(ms_world_snapshots *s, const uint64_t *sums)
+/* Records the state now as position npos, its checksum `sum`. */
+static ms_status add_position(ms_world_snapshots *s, uint64_t sum)
 {
     if (s->npos == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
@@ -211,6 +232,14 @@ static ms_status add_position(ms_world_snapshots *s, const uint64_t *sums)
         s->pos = p;
         s->cap = cap;
     }
+    if (s->npos >= s->nfirst) {
+        uint64_t *f = realloc(s->first, (s->npos + 1) * sizeof *f);
+        if (!f)
+            return MS_ERR_NOMEM;
+        s->first = f;
+        s->first[s->npos] = sum;
+        s->nfirst = s->npos + 1;
+    }
     position *p = &s->pos[s->npos];
     memset(p, 0, sizeof *p);
     ms_status st = save_position(s->wm, p);
@@ -218,18 +247,18 @@ static ms_status add_position(ms_world_snapshots *s, const uint64_t *sums)
         free_position(s->wm, p);
         return st;
     }
-    p->sum = combine(sums, s->wm->nmodules);
-    if (s->npos >= s->nfirst) {
-        uint64_t *f = realloc(s->first, (s->npos + 1) * sizeof *f);
-        if (!f) {
+    p->sum = sum;
+    p->state = s->npos;
+    if (s->npos) {
+        const position *prev = &s->pos[s->pos[s->npos - 1].state];
+        if (same_state(s->wm, p, prev)) {
             free_position(s->wm, p);
-            return MS_ERR_NOMEM;
+            p->sum = sum;
+            p->state = s->pos[s->npos - 1].state;
         }
-        s->first = f;
-        s->first[s->npos] = p->sum;
-        s->nfirst = s->npos + 1;
     }
-    s->bytes += position_bytes(s->wm, p);
+    if (p->state == s->npos)
+        s->bytes += position_bytes(s->wm, p);
     s->npos++;
     return MS_OK;
 }
@@ -283,7 +312,7 @@ ms_status ms_world_snapshots_new(ms_world_model *wm, ms_world_snapshots **out, m
             free(data);
     }
     if (st == MS_OK)
-        st = add_position(s, sums);
+        st = add_position(s, combine(sums, n));
     free(sums);
     if (st != MS_OK) {
         ms_world_snapshots_free(s);
@@ -303,7 +332,8 @@ void ms_world_snapshots_free(ms_world_snapshots *s)
         free(s->modules[i].v);
     }
     for (size_t p = 0; p < s->npos; p++)
-        free_position(s->wm, &s->pos[p]);
+        if (s->pos[p].state == p)
+            free_position(s->wm, &s->pos[p]);
     free(s->modules);
     free(s->pos);
     free(s->first);
@@ -338,7 +368,7 @@ ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag)
             s->bytes += numel * sizeof *data;
     }
     if (st == MS_OK)
-        st = add_position(s, sums);
+        st = add_position(s, combine(sums, n));
     free(sums);
     if (st != MS_OK)
         /* the versions pushed at `pos` go again: the snapshots stay at pos - 1 */
@@ -350,6 +380,12 @@ ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag)
             }
         }
     return st;
+}
+
+ms_status ms_world_snapshots_push_unchanged(ms_world_snapshots *s, ms_diag *diag)
+{
+    (void)diag;
+    return add_position(s, s->pos[s->npos - 1].sum);
 }
 
 size_t ms_world_snapshots_top(const ms_world_snapshots *s)
@@ -385,10 +421,12 @@ ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag 
     }
     while (s->npos > pos + 1) {
         position *p = &s->pos[--s->npos];
-        s->bytes -= position_bytes(wm, p);
-        free_position(wm, p);
+        if (p->state == s->npos) {
+            s->bytes -= position_bytes(wm, p);
+            free_position(wm, p);
+        }
     }
-    return restore_position(wm, &s->pos[pos]);
+    return restore_position(wm, &s->pos[s->pos[pos].state]);
 }
 
 uint64_t ms_world_snapshots_checksum(const ms_world_snapshots *s, size_t pos)

@@ -6,8 +6,10 @@
  * world's uncompressed copy (no extra memory); after each call a module's
  * weight is copied (as f32) only when the call changed it, so the cost is
  * the sum of the sizes of the modules each call changed, once per change,
- * plus a few bytes per module and call (owner, bits, a checksum). Stepping
- * forward checksums every weight once per call to find what changed.
+ * plus the world's per-module state (owner, bits, ~25 bytes a module) for
+ * each call that changed it and 40 bytes for every other call. Stepping
+ * forward checksums every weight after each call that changed one, to find
+ * which.
  * Restoring writes back only the modules that differ. */
 #ifndef MS_WORLD_SNAPSHOT_H
 #define MS_WORLD_SNAPSHOT_H
@@ -29,6 +31,9 @@ void ms_world_snapshots_free(ms_world_snapshots *s);
 
 /* The world after one more call: records position top + 1. */
 ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag);
+/* The same when the call changed no weight (the world reported no module
+ * changed: world_model.h's sink), without reading the weights. */
+ms_status ms_world_snapshots_push_unchanged(ms_world_snapshots *s, ms_diag *diag);
 /* The last position recorded. */
 size_t ms_world_snapshots_top(const ms_world_snapshots *s);
 /* Puts the weights and the world's state back as they were at `pos`

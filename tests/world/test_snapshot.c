@@ -55,7 +55,16 @@ typedef struct fixture {
     size_t n;
     size_t lc_size;
     unsigned char *lc_states; /* per position */
+    ms_sink sink;
+    size_t changed; /* modules the world reported changed in the call */
+    size_t unchanged_calls;
 } fixture;
+
+static void count_change(void *user, const ms_record *rec)
+{
+    if (rec->kind == MS_REC_METRIC)
+        ((fixture *)user)->changed++;
+}
 
 static void setup_run(fixture *f)
 {
@@ -79,6 +88,8 @@ static void setup_run(fixture *f)
     assert_int_equal(ms_recipe_build_lifecycle(f->r, &f->lc, &d), MS_OK);
     assert_int_equal(ms_lifecycle_set_world(f->lc, ms_world_model_world(f->wm)), MS_OK);
     ms_lifecycle_set_calibration_data(f->lc, true);
+    f->sink = (ms_sink){.emit = count_change, .user = f};
+    ms_world_model_set_sink(f->wm, &f->sink);
     f->lc_size = ms_lifecycle_snapshot_size(f->lc);
     f->lc_states = malloc((f->n + 1) * f->lc_size);
     assert_non_null(f->lc_states);
@@ -99,9 +110,19 @@ static void step(fixture *f, ms_world_snapshots *s, size_t i)
     ms_raise raised;
     ms_diag d;
     ms_diag_clear(&d);
+    f->changed = 0;
+    uint64_t before = ms_world_model_checksum(f->wm);
     assert_int_equal(ms_call_run(&f->calls[i], f->lc, &raised), MS_OK);
     assert_int_equal(ms_world_model_error(f->wm, &d), MS_OK);
-    assert_int_equal(ms_world_snapshots_push(s, &d), MS_OK);
+    /* a call the world reports no change for changed no weight */
+    if (!f->changed) {
+        assert_true(ms_world_model_checksum(f->wm) == before);
+        f->unchanged_calls++;
+    }
+    assert_int_equal(f->changed ? ms_world_snapshots_push(s, &d)
+                                : ms_world_snapshots_push_unchanged(s, &d),
+                     MS_OK);
+    assert_true(ms_world_snapshots_checksum(s, i + 1) == ms_world_model_checksum(f->wm));
     assert_int_equal(ms_world_snapshots_top(s), i + 1);
     ms_lifecycle_snapshot_save(f->lc, f->lc_states + (i + 1) * f->lc_size);
 }
@@ -132,6 +153,7 @@ static void step_back_restores_exactly(void **state)
     ms_lifecycle_snapshot_save(f.lc, f.lc_states);
     for (size_t i = 0; i < f.n; i++)
         step(&f, s, i);
+    assert_true(f.unchanged_calls > 0);
     uint64_t end = ms_world_model_checksum(f.wm);
     assert_true(end != base);
     assert_true(ms_world_snapshots_checksum(s, f.n) == end);
