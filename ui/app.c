@@ -1184,13 +1184,25 @@ void app_screen_resize(app *a)
     a->dirty = DIRTY_ALL;
 }
 
-/* What the run on screen is, always in view: upstream's run, or a run upstream
- * does not make (the intended index, a loop with calibration after it). */
+/* What the run on screen is, always in view: nothing, a stale session (the
+ * schedule has errors since), upstream's run, or a run upstream does not make
+ * (the intended index, a loop with calibration after it). */
 static void run_badge(const app *a, bool *warn, bool narrow, char *text, size_t cap)
 {
     /* a narrow badge names the release only when it is not the default */
     const char *v = ms_upstream_name(a->cfg.upstream);
     const char *sep = " ";
+    /* one rule for every screen: whether what is shown is the schedule being edited */
+    if ((*warn = a->sim_stale || !a->sim)) {
+        if (!a->rec)
+            snprintf(text, cap, narrow ? "NOT LOADED" : "NOTHING SHOWN: the file did not load");
+        else if (!a->sim)
+            snprintf(text, cap, narrow ? "NOT SIMULATED" : "NOT SIMULATED: the recipe has errors");
+        else
+            snprintf(text, cap,
+                     narrow ? "STALE: has errors" : "STALE: the last schedule without errors");
+        return;
+    }
     if (narrow && a->cfg.upstream == MS_UPSTREAM_DEFAULT)
         v = sep = "";
     *warn = a->cfg.index_mode == MS_INDEX_STEP;
@@ -1219,10 +1231,8 @@ static void draw_tabs(app *a)
                  ms_sim_call_count(a->sim));
     bool warn = false;
     char long_badge[64] = "", short_badge[64] = "";
-    if (a->sim) {
-        run_badge(a, &warn, false, long_badge, sizeof long_badge);
-        run_badge(a, &warn, true, short_badge, sizeof short_badge);
-    }
+    run_badge(a, &warn, false, long_badge, sizeof long_badge);
+    run_badge(a, &warn, true, short_badge, sizeof short_badge);
     const char *badge = long_badge;
     int full = 0;
     for (int v = 0; v < VIEW_COUNT; v++)

@@ -468,6 +468,11 @@ def test_schedule_add_delete_undo_and_diagnostics(modsim, src):
         screen = t.wait("Diagnostics: 1 error")
         assert "(errors: not simulated)" in screen, screen
         line_with(screen, "E-TYPE             0 MagnitudePruningModifier.start")
+        # every screen says that what it shows is the last schedule without errors
+        for view in ("2", "3", "4"):
+            t.keys(view)
+            assert "STALE: has errors" in t.wait("STALE").splitlines()[0]
+        t.keys("1")
         # E focuses the pane; Enter on the error opens the form on its field
         t.keys("E")
         t.wait("Enter: go to the field")
