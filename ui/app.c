@@ -244,9 +244,19 @@ static void open_schedule(app *a, const char *path)
     }
     if (!path) {
         snprintf(a->save_path, sizeof a->save_path, "recipe.yaml");
+        if (ms_draft_set_source(a->draft, ms_demo_recipe, strlen(ms_demo_recipe)) != MS_OK)
+            app_message(a, true, "out of memory reading the recipe");
         return;
     }
     ms_recipe_format f = ms_recipe_format_of(path);
+    /* saving writes the edits into the text as the user wrote it */
+    char *text = NULL;
+    size_t len = 0;
+    ms_diag_clear(&diag);
+    if (f == MS_FORMAT_YAML && ms_read_file(path, MAX_FILE_BYTES, &text, &len, &diag) == MS_OK &&
+        ms_draft_set_source(a->draft, text, len) != MS_OK)
+        app_message(a, true, "out of memory reading the recipe");
+    free(text);
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     int keep = (int)(dot && (!slash || dot > slash) ? dot - path : (ptrdiff_t)strlen(path));
     if (f == MS_FORMAT_YAML)
@@ -483,8 +493,11 @@ bool app_save(app *a, const char *path)
     }
     snprintf(a->save_path, sizeof a->save_path, "%s", path);
     size_t errors = schedule_errors(a->draft);
-    app_message(a, errors > 0, "saved %s%s", path,
-                errors ? " (with errors: see the diagnostics)" : "");
+    const char *layout = ms_draft_save_layout(a->draft);
+    app_message(a, errors > 0, "saved %s%s%s%s%s", path,
+                errors ? " (with errors: see the diagnostics)" : "",
+                layout[0] ? " in the exporter's layout, comments dropped (" : "", layout,
+                layout[0] ? ")" : "");
     a->dirty = DIRTY_ALL;
     return true;
 }
