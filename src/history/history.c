@@ -22,6 +22,9 @@
  * WAL append) cost little, small enough that a killed run loses little. */
 #define BATCH_CALLS 1024
 
+/* Recipes have far fewer modifiers; a larger index in a file is damage. */
+#define MAX_MODIFIER_INDEX 1000000
+
 /* A writer waits this long for another writer before giving up. */
 #define BUSY_TIMEOUT_MS 30000
 
@@ -860,15 +863,17 @@ static ms_status each_item(ms_history *h, long long id,
     }
     sqlite3_bind_int64(q, 1, id);
     int rc;
+    long long next = 0; /* chunks follow each other: call indices stay within the blobs */
     while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         long long first = sqlite3_column_int64(q, 0);
         const void *data = sqlite3_column_blob(q, 1);
-        ms_chunk_reader_start(r, data, (size_t)sqlite3_column_bytes(q, 1),
-                              first < 0 ? 0 : (size_t)first);
+        ms_chunk_reader_start(r, data, (size_t)sqlite3_column_bytes(q, 1), (size_t)next);
         ms_chunk_item it;
-        int got;
-        while (st == MS_OK && (got = ms_chunk_next(r, &it)) == 1)
+        int got = first == next ? 1 : -1;
+        while (st == MS_OK && got == 1 && (got = ms_chunk_next(r, &it)) == 1) {
+            next = (long long)it.call + 1;
             st = fn(user, &it);
+        }
         if (st == MS_OK && got < 0) {
             st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
                              "run %lld of %s is damaged: its calls from %lld on cannot be read", id,
@@ -1008,7 +1013,15 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t idx = (size_t)sqlite3_column_int64(q, 0);
+        sqlite3_int64 raw = sqlite3_column_int64(q, 0);
+        if (raw < 0 || raw >= MAX_MODIFIER_INDEX) {
+            /* only a damaged or foreign file has such an index (found by fuzz_history) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "%s is not a usable history: run %lld has a modifier numbered %lld",
+                             h->path, id, (long long)raw);
+            break;
+        }
+        size_t idx = (size_t)raw;
         if (idx >= cap) {
             size_t ncap = idx + 8;
             char **grown = realloc(*names, ncap * sizeof *grown);
@@ -1028,6 +1041,13 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
     sqlite3_finalize(q);
     if (st == MS_OK && rc != SQLITE_DONE)
         st = db_fail(h, rc, diag);
+    if (st != MS_OK) { /* the caller frees nothing on failure (fuzz_history found the leak) */
+        for (size_t i = 0; i < cap; i++)
+            free((*names)[i]);
+        free(*names);
+        *names = NULL;
+        *n = 0;
+    }
     return st;
 }
 
@@ -1359,7 +1379,17 @@ static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, ms_diag 
         sqlite3_bind_int64(q, 1, id);
         int rc;
         while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-            uint64_t *v = hash_of(&x, (size_t)sqlite3_column_int64(q, 0));
+            sqlite3_int64 raw = sqlite3_column_int64(q, 0);
+            if (raw < 0 || (size_t)raw >= x.n) {
+                /* an error or transition of a call the run does not have:
+                 * damage (fuzz_history: a huge index allocated gigabytes) */
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                                 "%s is not a usable history: run %lld has %zu calls but "
+                                 "records call %lld",
+                                 h->path, id, x.n, (long long)raw);
+                break;
+            }
+            uint64_t *v = hash_of(&x, (size_t)raw);
             if (!v)
                 st = MS_ERR_NOMEM;
             else
