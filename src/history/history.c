@@ -14,6 +14,7 @@
 
 #include "../core/call.h"
 #include "../core/modifier.h"
+#include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
 #include "../util/json.h"
 #include "chunk.h"
@@ -1335,6 +1336,9 @@ typedef struct diff_scan {
 static ms_status hash_item(void *user, const ms_chunk_item *it)
 {
     diff_scan *d = user;
+    /* on_event is not kept since schema 3; older runs have it */
+    if (it->kind == MS_CHUNK_HOOK && it->hook == MS_HOOK_ON_EVENT)
+        return MS_OK;
     if (it->kind == MS_CHUNK_HOOK && it->modifier < d->n_mods)
         d->hook_bits[it->modifier] |= 1u << it->hook;
     uint64_t *x = hash_of(&d->h, it->call);
@@ -1359,7 +1363,9 @@ static ms_status hash_item(void *user, const ms_chunk_item *it)
     return MS_OK;
 }
 
-static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, ms_diag *diag)
+/* `weights`: the weights' checksums count (not when one side never had a
+ * model to take them from). */
+static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, bool weights, ms_diag *diag)
 {
     hashes x = {0};
     _Static_assert(MS_HOOK_COUNT <= 32, "a bit per hook");
@@ -1369,14 +1375,17 @@ static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, ms_diag 
     static const char *const sql[2] = {
         "SELECT call, 'E' || ifnull(modifier, '') || kind || message FROM error WHERE run = ?"
         " ORDER BY call, seq",
-        "SELECT call, 'T' || modifier || ':' || before || '>' || after || ifnull(weights_hash, '')"
-        " FROM transition WHERE run = ? ORDER BY call, modifier"};
+        "SELECT call, 'T' || modifier || ':' || before || '>' || after ||"
+        " CASE WHEN ?2 THEN ifnull(weights_hash, '') ELSE '' END"
+        " FROM transition WHERE run = ?1 ORDER BY call, modifier"};
     for (int k = 0; k < 2 && st == MS_OK; k++) {
         sqlite3_stmt *q;
         st = prepare(h, sql[k], &q, diag);
         if (st != MS_OK)
             break;
         sqlite3_bind_int64(q, 1, id);
+        if (k == 1)
+            sqlite3_bind_int(q, 2, weights);
         int rc;
         while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
             sqlite3_int64 raw = sqlite3_column_int64(q, 0);
@@ -1772,9 +1781,9 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
     da.n_mods = ma;
     db.n_mods = mb;
     if (st == MS_OK)
-        st = call_hashes(h, a, &da, diag);
+        st = call_hashes(h, a, &da, true, diag);
     if (st == MS_OK)
-        st = call_hashes(h, b, &db, diag);
+        st = call_hashes(h, b, &db, true, diag);
     uint64_t *ha = da.h.at, *hb = db.h.at;
     size_t na = da.h.n, nb = db.h.n;
     if (st == MS_OK) {
@@ -2241,6 +2250,122 @@ ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_
         st = ms_scenario_write(out, &hd, recipe, calls, n);
     free(calls);
     free(recipe);
+    return st;
+}
+
+/* The run `id` again, as today's modsim runs its calls (its scenario, as
+ * export writes it), recorded into `mh`'s run 1. */
+static ms_status resimulate(ms_history *h, long long id, ms_history *mh, size_t *n, ms_diag *diag)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return MS_ERR_NOMEM;
+    ms_status st = ms_history_export_scenario(h, id, mem, diag);
+    if (fclose(mem) != 0 && st == MS_OK)
+        st = MS_ERR_NOMEM;
+    ms_scenario *sc = NULL;
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
+    if (st == MS_OK && ms_scenario_parse(text, len, h->path, &sc, &diags) != MS_OK) {
+        const ms_diag *first = diags.count ? &diags.items[0] : NULL;
+        st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY-RUN", h->path, 0, 0,
+                         "run %lld of %s cannot be run again: its scenario is refused (%s)", id,
+                         h->path, first ? first->message : "no reason given");
+    }
+    ms_diag_list_free(&diags);
+    free(text);
+    ms_lifecycle *lc = NULL;
+    ms_history_run *run = NULL;
+    ms_runner *runner = NULL;
+    if (st == MS_OK)
+        st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, diag);
+    if (st == MS_OK) {
+        ms_lifecycle_set_upstream(lc, ms_scenario_upstream(sc));
+        ms_lifecycle_set_calibration_data(lc, ms_scenario_calibration_data(sc));
+        st = ms_history_run_begin(mh, &(ms_history_settings){0}, lc, &run, diag);
+    }
+    ms_sink sink = run ? ms_history_run_sink(run) : (ms_sink){0};
+    if (st == MS_OK)
+        st = ms_runner_new(lc, &sink, &runner);
+    *n = st == MS_OK ? ms_scenario_call_count(sc) : 0;
+    for (size_t i = 0; i < *n; i++) {
+        ms_raise raised;
+        ms_runner_call(runner, ms_scenario_call_at(sc, i), i, &raised);
+    }
+    ms_runner_free(runner);
+    if (run) {
+        ms_status end = ms_history_run_end(run, MS_HISTORY_COMPLETED, diag);
+        if (st == MS_OK)
+            st = end;
+    }
+    ms_lifecycle_free(lc);
+    ms_scenario_free(sc);
+    return st;
+}
+
+ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, ms_diag *diag)
+{
+    *agrees = false;
+    ms_history *mh = NULL;
+    char **names = NULL;
+    size_t nn = 0, n = 0;
+    diff_scan rec = {0}, now = {0};
+    long long(*fa)[4] = NULL, (*fb)[4] = NULL;
+    ms_status st = modifier_names(h, id, &names, &nn, diag);
+    if (st == MS_OK)
+        st = ms_history_open(":memory:", true, &mh, diag);
+    if (st == MS_OK)
+        st = resimulate(h, id, mh, &n, diag);
+    rec.n_mods = now.n_mods = nn;
+    /* the model's work is not done again: weights checksums are left out */
+    if (st == MS_OK)
+        st = call_hashes(h, id, &rec, false, diag);
+    if (st == MS_OK)
+        st = call_hashes(mh, 1, &now, false, diag);
+    if (st == MS_OK) {
+        fa = calloc(nn ? nn : 1, sizeof *fa);
+        fb = calloc(nn ? nn : 1, sizeof *fb);
+        st = fa && fb ? MS_OK : MS_ERR_NOMEM;
+    }
+    if (st == MS_OK)
+        st = first_flags(h, id, nn, fa, diag);
+    if (st == MS_OK)
+        st = first_flags(mh, 1, nn, fb, diag);
+    if (st == MS_OK) {
+        size_t first = 0;
+        while (first < rec.h.n && first < now.h.n && rec.h.at[first] == now.h.at[first])
+            first++;
+        *agrees = first == rec.h.n && first == now.h.n;
+        fprintf(out, "run %lld: %zu calls recorded, %zu run again by this modsim\n", id, rec.h.n,
+                now.h.n);
+        if (*agrees) {
+            fputs("today's modsim agrees with the record on every call\n", out);
+        } else {
+            fprintf(out, "first call where today's modsim disagrees with the record: %zu\n", first);
+            for (size_t m = 0; m < nn; m++)
+                for (int bit = 0; bit < 4; bit++) {
+                    if (fa[m][bit] == fb[m][bit])
+                        continue;
+                    char ca[32], cb[32];
+                    snprintf(ca, sizeof ca, fa[m][bit] < 0 ? "never" : "at call %lld", fa[m][bit]);
+                    snprintf(cb, sizeof cb, fb[m][bit] < 0 ? "never" : "at call %lld", fb[m][bit]);
+                    fprintf(out, "  %s[%zu] %s %s in the record, %s now\n",
+                            name_of(names, nn, (long long)m), m, flag_words[bit], ca, cb);
+                }
+        }
+    }
+    free(rec.h.at);
+    free(now.h.at);
+    free(rec.hook_bits);
+    free(now.hook_bits);
+    free(fa);
+    free(fb);
+    free_names(names, nn);
+    ms_history_close(mh);
+    if (st == MS_OK && ferror(out))
+        st = MS_ERR_IO;
     return st;
 }
 

@@ -98,6 +98,22 @@ with tempfile.TemporaryDirectory() as tmp:
           and "model.layers.0.self_attn.q_proj    rel.err" in out and "\n  perplexity " in out
           and "first diverging call: 7" in out, out)
 
+    # check: the run again with today's modsim, against the record
+    c = hist("check", "1")
+    check("check: today's modsim agrees with a modsim run's record", c.returncode == 0
+          and b"agrees with the record on every call" in c.stdout, c.stdout + c.stderr)
+    db = sqlite3.connect(other)
+    with db:  # as if an older modsim had started SparseGPT one call late
+        db.execute("UPDATE transition SET call = call + 1 WHERE run = 1 AND after & 2 AND NOT before & 2")
+    db.close()
+    c = hist("check", "1")
+    out = c.stdout.decode()
+    check("check: a record today's modsim disagrees with, exit 1 at the call",
+          c.returncode == 1 and "disagrees with the record: 1\n" in out
+          and "SparseGPTModifier[0] started at call 2 in the record, at call 1 now" in out, out)
+    c = hist("check", "99")
+    check("check: no such run", c.returncode == 2 and b"no run 99" in c.stderr, c.stderr)
+
     # schema 1 migrates forward: every run reads back as it did
     v1 = os.path.join(tmp, "v1.db")
     shutil.copy(os.path.join(fixtures, "v1.db"), v1)
@@ -118,6 +134,10 @@ with tempfile.TemporaryDirectory() as tmp:
     got = h1("export", "2", "--format", "scenario").stdout
     check("v1 run 2 scenario as before",
           got == open(os.path.join(fixtures, "v1_run2.scenario.yaml"), "rb").read())
+    for run_id in ("1", "2"):
+        c = h1("check", run_id)
+        check(f"v1 run {run_id}: today's modsim agrees (its on_event hooks aside)", c.returncode == 0,
+              c.stdout + c.stderr)
     c = sqlite3.connect(v1)
     check("migrated to the current schema", c.execute("PRAGMA user_version").fetchone()[0] >= 2)
     check("migrated file is whole", c.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
