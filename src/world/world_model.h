@@ -16,6 +16,11 @@
  *                             subgraph by subgraph as GPTQ
  *   SmoothQuantModifier       smooths input_layernorm into q/k/v and
  *                             post_attention_layernorm into gate/up
+ *   AWQModifier               at each sequential_epoch_end, its mappings
+ *                             in that layer (default: Llama's): scale grid
+ *                             search on the parent's outputs with the
+ *                             scheme the following modifier attached, then
+ *                             the scales folded (awq/base.py)
  * Other types leave the weights alone.
  *
  * Subgraphs: a modifier calibrated by the sequential pipeline sees one

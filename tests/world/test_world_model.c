@@ -48,8 +48,10 @@ static ms_recipe *parse(const char *text)
     return r;
 }
 
-/* Runs `recipe` as oneshot(pipeline=how) and returns the world after it. */
-static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
+/* Runs `recipe` as oneshot(pipeline=how) and returns the world after it,
+ * with the world's first failure in *status. */
+static ms_world_model *run_status(const char *text, ms_pipeline how, size_t threads,
+                                  ms_status *status, ms_diag *d)
 {
     ms_recipe *r = parse(text);
     ms_world_model_config cfg = ms_world_model_defaults();
@@ -57,17 +59,16 @@ static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
     cfg.calib_seq = 16;
     cfg.threads = threads;
     ms_world_model *wm = NULL;
-    ms_diag d;
-    ms_diag_clear(&d);
-    assert_int_equal(ms_world_model_new(new_model(), r, &cfg, &wm, &d), MS_OK);
+    ms_diag_clear(d);
+    assert_int_equal(ms_world_model_new(new_model(), r, &cfg, &wm, d), MS_OK);
     ms_pipeline_config pc = ms_pipeline_defaults();
     pc.calibration = how;
     pc.layers = 2;
     ms_call *calls = NULL;
     size_t n = 0;
-    assert_int_equal(ms_pipeline_generate(&pc, r, &calls, &n, &d), MS_OK);
+    assert_int_equal(ms_pipeline_generate(&pc, r, &calls, &n, d), MS_OK);
     ms_lifecycle *lc = NULL;
-    assert_int_equal(ms_recipe_build_lifecycle(r, &lc, &d), MS_OK);
+    assert_int_equal(ms_recipe_build_lifecycle(r, &lc, d), MS_OK);
     assert_int_equal(ms_lifecycle_set_world(lc, ms_world_model_world(wm)), MS_OK);
     ms_lifecycle_set_calibration_data(lc, true);
     for (size_t m = 0; m < ms_recipe_count(r); m++)
@@ -77,10 +78,20 @@ static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
         ms_raise raised;
         assert_int_equal(ms_call_run(&calls[i], lc, &raised), MS_OK);
     }
-    assert_int_equal(ms_world_model_error(wm, &d), MS_OK);
+    *status = ms_world_model_error(wm, d);
     free(calls);
     ms_lifecycle_free(lc);
     ms_recipe_free(r);
+    return wm;
+}
+
+static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
+{
+    ms_status st;
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_world_model *wm = run_status(text, how, threads, &st, &d);
+    assert_int_equal(st, MS_OK);
     return wm;
 }
 
@@ -217,6 +228,91 @@ static void unknown_scheme_is_refused_at_its_line(void **state)
     ms_recipe_free(r);
 }
 
+#define W4G16                                                                                      \
+    "    QuantizationModifier:\n"                                                                  \
+    "      ignore: [lm_head]\n"                                                                    \
+    "      config_groups:\n"                                                                       \
+    "        g:\n"                                                                                 \
+    "          targets: [Linear]\n"                                                                \
+    "          weights: {num_bits: 4, type: int, symmetric: true, strategy: group, "               \
+    "group_size: 16}\n"
+
+static bool same_weight(const ms_world_model *a, const ms_world_model *b, const char *name)
+{
+    float *x, *y;
+    size_t nx, ny;
+    weight(a, name, &x, &nx);
+    weight(b, name, &y, &ny);
+    bool same = nx == ny && !memcmp(x, y, nx * sizeof *x);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* AWQ smooths each layer at its sequential_epoch_end with Llama's default
+ * mappings, before the QuantizationModifier after it quantizes that layer
+ * (awq/base.py _apply_smoothing; mappings.py default_mappings). */
+static void awq_smooths_before_quantization(void **state)
+{
+    (void)state;
+    static const char awq[] = "s_stage:\n  m_modifiers:\n    AWQModifier: {n_grid: 6}\n" W4G16;
+    static const char quant[] = "s_stage:\n  m_modifiers:\n" W4G16;
+    ms_world_model *a = run(awq, MS_PIPELINE_SEQUENTIAL, 1);
+    ms_world_model *q = run(quant, MS_PIPELINE_SEQUENTIAL, 1);
+    /* v_proj (16 outputs: 2 kv heads) cannot smooth o_proj (32 inputs): that
+     * mapping is skipped (_check_layers_are_compatible), so o_proj is only
+     * quantized */
+    assert_true(same_weight(a, q, "model.layers.0.self_attn.o_proj"));
+    assert_true(same_weight(a, q, "model.layers.1.self_attn.o_proj"));
+    static const char *const moved[] = {
+        "model.layers.0.input_layernorm",
+        "model.layers.0.self_attn.q_proj",
+        "model.layers.0.self_attn.v_proj",
+        "model.layers.0.post_attention_layernorm",
+        "model.layers.0.mlp.gate_proj",
+        "model.layers.0.mlp.down_proj",
+        "model.layers.1.post_attention_layernorm",
+        "model.layers.1.mlp.up_proj",
+    };
+    for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++)
+        assert_false(same_weight(a, q, moved[i]));
+    ms_world_module_row *rows;
+    size_t n;
+    ms_diag d;
+    assert_int_equal(ms_world_model_rows(a, &rows, &n, &d), MS_OK);
+    assert_string_equal(rows[0].name, "model.layers.0.self_attn.q_proj");
+    assert_int_equal(rows[0].owner, 1);
+    assert_int_equal(rows[0].bits, 4);
+    free(rows);
+    ms_world_model *two = run(awq, MS_PIPELINE_SEQUENTIAL, 2);
+    assert_int_equal(ms_model_weights_hash(ms_world_model_model(a)),
+                     ms_model_weights_hash(ms_world_model_model(two)));
+    ms_world_model_free(two);
+    ms_world_model_free(a);
+    ms_world_model_free(q);
+}
+
+/* awq/base.py on_start: duo_scaling with a tensor-strategy balance layer is
+ * upstream's ValueError */
+static void awq_duo_needs_per_channel(void **state)
+{
+    (void)state;
+    ms_status st;
+    ms_diag d;
+    ms_world_model *wm = run_status("s_stage:\n  m_modifiers:\n    AWQModifier: {}\n"
+                                    "    QuantizationModifier: {scheme: FP8, ignore: [lm_head]}\n",
+                                    MS_PIPELINE_SEQUENTIAL, 1, &st, &d);
+    assert_int_equal(st, MS_ERR_INVALID);
+    assert_non_null(strstr(d.message, "found TENSOR strategy on layer "
+                                      "model.layers.0.self_attn.q_proj"));
+    ms_world_model_free(wm);
+    wm = run_status("s_stage:\n  m_modifiers:\n    AWQModifier: {duo_scaling: false}\n"
+                    "    QuantizationModifier: {scheme: FP8, ignore: [lm_head]}\n",
+                    MS_PIPELINE_SEQUENTIAL, 1, &st, &d);
+    assert_int_equal(st, MS_OK);
+    ms_world_model_free(wm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +320,8 @@ int main(void)
         cmocka_unit_test(threads_change_no_bit),
         cmocka_unit_test(magnitude_reaches_its_sparsity),
         cmocka_unit_test(unknown_scheme_is_refused_at_its_line),
+        cmocka_unit_test(awq_smooths_before_quantization),
+        cmocka_unit_test(awq_duo_needs_per_channel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
