@@ -12,65 +12,7 @@
 #include "../model/forward.h"
 #include "../util/quant_words.h"
 
-typedef enum {
-    KIND_NONE,
-    KIND_MAGNITUDE,
-    KIND_GPTQ,
-    KIND_SPARSEGPT,
-    KIND_WANDA,
-    KIND_QUANT,
-    KIND_SMOOTHQUANT,
-    KIND_AWQ,
-} mod_kind;
-
-enum { AWQ_MAX_BALANCE = 8 };
-
-/* One AWQ mapping resolved in one decoder layer: the smooth module and the
- * balance Linears that read its output (awq/base.py _set_resolved_mappings). */
-typedef struct awq_map {
-    int layer;
-    size_t smooth;
-    size_t balance[AWQ_MAX_BALANCE];
-    size_t nbalance;
-} awq_map;
-
-/* One recipe entry as the world acts on it. */
-typedef struct wm_modifier {
-    mod_kind kind;
-    ms_match match;     /* its targets minus ignore */
-    ms_apply_opts opts; /* what its kernel does to each target */
-    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
-    double alpha;       /* SmoothQuant's smoothing_strength */
-    ms_awq_duo duo;     /* AWQ's duo_scaling and n_grid */
-    size_t n_grid;
-    awq_map *maps; /* AWQ: its mappings in mapping order, layer by layer within each */
-    size_t nmaps;
-    ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
-} wm_modifier;
-
-struct ms_world_model {
-    ms_model *model, *base; /* base: the uncompressed copy */
-    ms_tokens calib;
-    ms_pool *pool;
-    uint64_t seed;
-    wm_modifier *mods;
-    size_t nmods;
-    size_t nmodules;
-    int *owner;                   /* per module */
-    int *bits;                    /* per module */
-    const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
-    char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
-    ms_status error;
-    ms_diag error_diag;
-    const ms_sink *sink;
-    size_t call;
-};
+#include "world_model_impl.h"
 
 ms_world_model_config ms_world_model_defaults(void)
 {
@@ -589,8 +531,9 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
-        st = ms_tokens_random(cfg->seed, cfg->calib_batch, cfg->calib_seq,
-                              (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
+        st = ms_calib_tokens(&(ms_calib){cfg->calib_source, cfg->calib_path, cfg->calib_batch,
+                                         cfg->calib_seq, cfg->seed},
+                             (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
     const char *file = ms_doc_file(ms_recipe_doc(recipe));
     for (size_t i = 0; st == MS_OK && i < wm->nmods; i++)
         st = read_modifier(wm, ms_recipe_entry_at(recipe, i), file, &wm->mods[i], diag);
@@ -655,8 +598,9 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 }
 
 /* What a hook did to one module, for the sink. */
-static void report_change(const ms_world_model *wm, size_t m, size_t module, const float *w)
+static void report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
+    wm->changes++;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -671,6 +615,20 @@ static void report_change(const ms_world_model *wm, size_t m, size_t module, con
                      .value = n ? (double)zeros / (double)n : 0,
                      .has_value = true};
     ms_sink_emit(wm->sink, &rec);
+}
+
+size_t ms_world_model_changes(const ms_world_model *wm)
+{
+    return wm->changes;
+}
+
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module)
+{
+    if (module >= wm->nmodules || !wm->bits[module])
+        return NULL;
+    /* a later modifier (SparseGPT after GPTQ) may own it now */
+    int o = wm->owner[module];
+    return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
 }
 
 const ms_model *ms_world_model_model(const ms_world_model *wm)
@@ -970,7 +928,7 @@ static void awq_note(ms_world_model *wm, size_t module, const char *fmt, const c
 {
     ms_diag d;
     ms_diag_clear(&d);
-    ms_diag_set(&d, MS_OK, "W-WORLD-AWQ", NULL, 0, 0, fmt, arg);
+    ms_diag_set(&d, MS_OK, "E-WORLD-AWQ", NULL, 0, 0, fmt, arg);
     set_note(wm, module, "AWQModifier", &d);
 }
 
