@@ -414,9 +414,17 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         default_target = "re:model\\.layers\\..*";
     } else if (!strcmp(type, "AWQModifier")) {
         return read_awq(wm, e, file, wmod, diag);
-    } else if (!strcmp(type, "SmoothQuantModifier")) {
+    } else if (!strcmp(type, "SmoothQuantModifier") ||
+               !strcmp(type, "LogarithmicEqualizationModifier")) {
         wmod->kind = KIND_SMOOTHQUANT;
         wmod->alpha = number(args, "smoothing_strength", &d) ? d : 0.5;
+        /* LogarithmicEqualizationModifier is SmoothQuantModifier with
+         * algorithm defaulting to log_equalization
+         * (logarithmic_equalization/base.py, smoothquant/base.py:108) */
+        const ms_node *alg = ms_node_get(args, "algorithm");
+        wmod->log_equalization = alg && ms_node_is_string(alg)
+                                     ? !strcmp(alg->value, "log_equalization")
+                                     : type[0] == 'L';
         targets = NULL; /* its mappings name the norms and Linears; the default is Llama's */
         default_target = "re:.*(input_layernorm|post_attention_layernorm)$";
     } else {
@@ -797,6 +805,19 @@ static bool find_in_layer(const ms_world_model *wm, int layer, const char *suffi
     return false;
 }
 
+/* smoothquant/base.py _calculate_smoothing_scales with log_equalization:
+ * s = range / log2(2 + range) in float32, then clamped below at 1e-5 as
+ * _apply_smoothing clamps every algorithm's scales. */
+static ms_status log_equalization_scales(const float *mn, const float *mx, size_t ch, float *s)
+{
+    for (size_t j = 0; j < ch; j++) {
+        float range = mx[j] - mn[j];
+        float v = range / log2f(2.0f + range);
+        s[j] = v > MS_SMOOTHQUANT_MIN_SCALE ? v : MS_SMOOTHQUANT_MIN_SCALE;
+    }
+    return MS_OK;
+}
+
 /* Smooths `norm` into the Linears that read its output (the first of them
  * carries the observed inputs). */
 static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *norm_name,
@@ -836,7 +857,9 @@ static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *nor
     if (st == MS_OK)
         st = ms_smoothquant_observe(x, rows, ch, mn, mx, true, &d);
     if (st == MS_OK)
-        st = ms_smoothquant_scales(mn, mx, ch, bal, nlin, wm->mods[m].alpha, s, &d);
+        st = wmod->log_equalization
+                 ? log_equalization_scales(mn, mx, ch, s)
+                 : ms_smoothquant_scales(mn, mx, ch, bal, nlin, wm->mods[m].alpha, s, &d);
     if (st == MS_OK) {
         ms_model_weight_read(wm->model, norm, nw);
         st = ms_smoothquant_fold(s, ch, nw, NULL, bal, nlin, &d);

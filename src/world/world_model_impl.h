@@ -41,6 +41,7 @@ typedef struct wm_modifier {
     ms_apply_opts opts; /* what its kernel does to each target */
     bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
     double alpha;       /* SmoothQuant's smoothing_strength */
+    bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
     ms_awq_duo duo;     /* AWQ's duo_scaling and n_grid */
     size_t n_grid;
     awq_map *maps; /* AWQ: its mappings in mapping order, layer by layer within each (read at

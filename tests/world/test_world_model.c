@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/lifecycle.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "recipe/recipe.h"
 #include "sim/pipeline.h"
@@ -313,6 +315,76 @@ static void awq_duo_needs_per_channel(void **state)
     ms_world_model_free(wm);
 }
 
+/* The per-channel max - min of the input of Linear `module` in the forward
+ * over the calibration tokens `run` uses. */
+typedef struct range_probe {
+    size_t module;
+    float *min, *max;
+} range_probe;
+
+static ms_status probe(size_t module, const char *name, const float *x, size_t rows, size_t cols,
+                       void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)diag;
+    range_probe *p = user;
+    if (module != p->module)
+        return MS_OK;
+    for (size_t j = 0; j < cols; j++) {
+        p->min[j] = p->max[j] = x[j];
+        for (size_t r = 1; r < rows; r++) {
+            float v = x[r * cols + j];
+            p->min[j] = v < p->min[j] ? v : p->min[j];
+            p->max[j] = v > p->max[j] ? v : p->max[j];
+        }
+    }
+    return MS_OK;
+}
+
+/* LogarithmicEqualizationModifier divides input_layernorm by
+ * s = range / log2(2 + range) (smoothquant/base.py:405-408 at 0.12, the
+ * modifier being SmoothQuant with algorithm log_equalization), and
+ * SmoothQuantModifier with `algorithm: log_equalization` does the same. */
+static void log_equalization_scales(void **state)
+{
+    (void)state;
+    ms_model *m = new_model();
+    size_t q;
+    assert_true(ms_model_find(m, "model.layers.0.self_attn.q_proj", &q));
+    float mn[32], mx[32];
+    range_probe p = {q, mn, mx};
+    ms_tokens t;
+    ms_diag d;
+    assert_int_equal(ms_tokens_random(0, 2, 16, 64, &t, &d), MS_OK);
+    assert_int_equal(ms_forward_run(m, &t, NULL, probe, &p, NULL, &d), MS_OK);
+    ms_tokens_free(&t);
+    size_t norm;
+    assert_true(ms_model_find(m, "model.layers.0.input_layernorm", &norm));
+    float before[32], after[32];
+    ms_model_weight_read(m, norm, before);
+    ms_world_model *a = run("s_stage:\n  m_modifiers:\n    LogarithmicEqualizationModifier: {}\n",
+                            MS_PIPELINE_SEQUENTIAL, 1);
+    ms_world_model *b =
+        run("s_stage:\n  m_modifiers:\n    SmoothQuantModifier: {algorithm: log_equalization}\n",
+            MS_PIPELINE_SEQUENTIAL, 1);
+    ms_world_model *c =
+        run("s_stage:\n  m_modifiers:\n    SmoothQuantModifier: {}\n", MS_PIPELINE_SEQUENTIAL, 1);
+    assert_int_equal(ms_model_weights_hash(ms_world_model_model(a)),
+                     ms_model_weights_hash(ms_world_model_model(b)));
+    assert_true(ms_model_weights_hash(ms_world_model_model(a)) !=
+                ms_model_weights_hash(ms_world_model_model(c)));
+    ms_model_weight_read(ms_world_model_model(a), norm, after);
+    for (size_t j = 0; j < 32; j++) {
+        float r = mx[j] - mn[j];
+        double s = (double)(r / log2f(2.0f + r));
+        assert_true(fabs((double)after[j] - before[j] / s) <= 1e-6 * fabs(before[j] / s));
+    }
+    ms_world_model_free(a);
+    ms_world_model_free(b);
+    ms_world_model_free(c);
+    ms_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +394,7 @@ int main(void)
         cmocka_unit_test(unknown_scheme_is_refused_at_its_line),
         cmocka_unit_test(awq_smooths_before_quantization),
         cmocka_unit_test(awq_duo_needs_per_channel),
+        cmocka_unit_test(log_equalization_scales),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
