@@ -24,6 +24,7 @@ struct ui_model {
     size_t n;
     ms_sink sink;
     ui_worker worker;
+    int wake; /* the worker's wake-up descriptor, main thread's copy */
     /* the worker's; the main thread reads the atomics only */
     size_t cur;     /* calls run */
     size_t start;   /* where the job began */
@@ -31,7 +32,7 @@ struct ui_model {
     bool cancelled; /* the job was cancelled (it went back to `start`) */
     bool reached_by_back;
     atomic_size_t pos, target, changed, last_module; /* last_module: index + 1, 0 for none */
-    atomic_bool cancel, measuring;
+    atomic_bool cancel, measuring, want_figures;
     double began; /* main thread */
     ui_model_report shown, next;
 };
@@ -121,6 +122,7 @@ ms_status ui_model_new(const char *model, const ms_recipe *recipe, const ms_pipe
         ui_model_free(m);
         return st;
     }
+    m->wake = -1;
     m->sink = (ms_sink){.emit = on_record, .user = m, .skips_on_event = true};
     ms_world_model_set_sink(m->wm, &m->sink);
     *out = m;
@@ -145,7 +147,9 @@ void ui_model_free(ui_model *m)
 
 void ui_model_set_wake(ui_model *m, int fd)
 {
-    ui_worker_set_wake(&m->worker, fd);
+    if (m->wake != fd)
+        ui_worker_set_wake(&m->worker, fd);
+    m->wake = fd;
 }
 
 long long ui_model_layers(const ui_model *m)
@@ -252,9 +256,14 @@ static void measure(ui_model *m)
     size_t nm = ms_model_module_count(model);
     double *out_err = malloc((nm ? nm : 1) * sizeof *out_err);
     ms_status st = out_err ? ms_world_model_rows(m->wm, &rows, &n, &d) : MS_ERR_NOMEM;
-    if (st == MS_OK)
+    /* the forwards over the calibration and held-out tokens cost the most:
+     * only while the Model screen shows them */
+    r->figures = atomic_load(&m->want_figures);
+    for (size_t i = 0; out_err && i < nm; i++)
+        out_err[i] = NAN;
+    if (st == MS_OK && r->figures)
         st = ms_world_model_output_errors(m->wm, out_err, &d);
-    if (st == MS_OK)
+    if (st == MS_OK && r->figures)
         st = ms_world_model_evaluate(m->wm, &r->metrics, &d);
     r->rows = st == MS_OK ? calloc(n ? n : 1, sizeof *r->rows) : NULL;
     float *w = NULL;
@@ -342,8 +351,15 @@ static void give(ui_model *m)
 void ui_model_seek(ui_model *m, size_t target)
 {
     atomic_store(&m->target, target > m->n ? m->n : target);
-    if (!ui_model_busy(m) && (!m->shown.valid || m->shown.pos != m->cur || m->cur != target))
+    bool stale = !m->shown.valid || m->shown.pos != m->cur ||
+                 (atomic_load(&m->want_figures) && !m->shown.figures);
+    if (!ui_model_busy(m) && (stale || m->cur != target))
         give(m);
+}
+
+void ui_model_want_figures(ui_model *m, bool want)
+{
+    atomic_store(&m->want_figures, want);
 }
 
 void ui_model_cancel(ui_model *m)

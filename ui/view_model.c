@@ -100,8 +100,11 @@ static void draw_detail(app *a, const ui_model_row *row, WINDOW *w, int y, int c
 static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
     model_state *s = state;
-    if (!a->model && !a->model_error[0])
-        app_model_follow(a); /* a session after an edit opens its track when shown */
+    /* shown, the screen wants the figures (and a session after an edit
+     * opens its track now) */
+    if (a->model)
+        ui_model_want_figures(a->model, true);
+    app_model_follow(a);
     if (!a->model) {
         ui_put(w, 0, 1, cols - 2,
                a->model_error[0] ? a->model_error : "No model: nothing is simulated.");
@@ -128,9 +131,12 @@ static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             (double)r->snapshot_bytes / (1024.0 * 1024.0));
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     const ms_world_metrics *mt = &r->metrics;
-    ui_putf(w, 2, 1, cols - 2,
-            "perplexity %.4g (uncompressed %.4g)  KL %.4g nats/token  top-1 %.4f", mt->perplexity,
-            mt->perplexity_base, mt->kl, mt->top1);
+    if (r->figures)
+        ui_putf(w, 2, 1, cols - 2,
+                "perplexity %.4g (uncompressed %.4g)  KL %.4g nats/token  top-1 %.4f",
+                mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
+    else
+        ui_put(w, 2, 1, cols - 2, "measuring perplexity, KL, top-1 ...");
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_putf(w, 3, 1, cols - 2, "sort: %s%s (o, O reverses)  filter: %s%s (f)%s",
             ui_model_sort_name(s->sort), s->reverse ? ", reversed" : "",
