@@ -245,9 +245,19 @@ static void open_schedule(app *a, const char *path)
     }
     if (!path) {
         snprintf(a->save_path, sizeof a->save_path, "recipe.yaml");
+        if (ms_draft_set_source(a->draft, ms_demo_recipe, strlen(ms_demo_recipe)) != MS_OK)
+            app_message(a, true, "out of memory reading the recipe");
         return;
     }
     ms_recipe_format f = ms_recipe_format_of(path);
+    /* saving writes the edits into the text as the user wrote it */
+    char *text = NULL;
+    size_t len = 0;
+    ms_diag_clear(&diag);
+    if (f == MS_FORMAT_YAML && ms_read_file(path, MAX_FILE_BYTES, &text, &len, &diag) == MS_OK &&
+        ms_draft_set_source(a->draft, text, len) != MS_OK)
+        app_message(a, true, "out of memory reading the recipe");
+    free(text);
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     int keep = (int)(dot && (!slash || dot > slash) ? dot - path : (ptrdiff_t)strlen(path));
     if (f == MS_FORMAT_YAML)
@@ -485,8 +495,11 @@ bool app_save(app *a, const char *path)
     }
     snprintf(a->save_path, sizeof a->save_path, "%s", path);
     size_t errors = schedule_errors(a->draft);
-    app_message(a, errors > 0, "saved %s%s", path,
-                errors ? " (with errors: see the diagnostics)" : "");
+    const char *layout = ms_draft_save_layout(a->draft);
+    app_message(a, errors > 0, "saved %s%s%s%s%s", path,
+                errors ? " (with errors: see the diagnostics)" : "",
+                layout[0] ? " in the exporter's layout, comments dropped (" : "", layout,
+                layout[0] ? ")" : "");
     a->dirty = DIRTY_ALL;
     return true;
 }
@@ -1190,13 +1203,25 @@ void app_screen_resize(app *a)
     a->dirty = DIRTY_ALL;
 }
 
-/* What the run on screen is, always in view: upstream's run, or a run upstream
- * does not make (the intended index, a loop with calibration after it). */
+/* What the run on screen is, always in view: nothing, a stale session (the
+ * schedule has errors since), upstream's run, or a run upstream does not make
+ * (the intended index, a loop with calibration after it). */
 static void run_badge(const app *a, bool *warn, bool narrow, char *text, size_t cap)
 {
     /* a narrow badge names the release only when it is not the default */
     const char *v = ms_upstream_name(a->cfg.upstream);
     const char *sep = " ";
+    /* one rule for every screen: whether what is shown is the schedule being edited */
+    if ((*warn = a->sim_stale || !a->sim)) {
+        if (!a->rec)
+            snprintf(text, cap, narrow ? "NOT LOADED" : "NOTHING SHOWN: the file did not load");
+        else if (!a->sim)
+            snprintf(text, cap, narrow ? "NOT SIMULATED" : "NOT SIMULATED: the recipe has errors");
+        else
+            snprintf(text, cap,
+                     narrow ? "STALE: has errors" : "STALE: the last schedule without errors");
+        return;
+    }
     if (narrow && a->cfg.upstream == MS_UPSTREAM_DEFAULT)
         v = sep = "";
     *warn = a->cfg.index_mode == MS_INDEX_STEP;
@@ -1225,10 +1250,8 @@ static void draw_tabs(app *a)
                  ms_sim_call_count(a->sim));
     bool warn = false;
     char long_badge[64] = "", short_badge[64] = "";
-    if (a->sim) {
-        run_badge(a, &warn, false, long_badge, sizeof long_badge);
-        run_badge(a, &warn, true, short_badge, sizeof short_badge);
-    }
+    run_badge(a, &warn, false, long_badge, sizeof long_badge);
+    run_badge(a, &warn, true, short_badge, sizeof short_badge);
     const char *badge = long_badge;
     int full = 0;
     for (int v = 0; v < VIEW_COUNT; v++)

@@ -359,8 +359,9 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
-        st = ms_tokens_random(cfg->seed, cfg->calib_batch, cfg->calib_seq,
-                              (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
+        st = ms_calib_tokens(&(ms_calib){cfg->calib_source, cfg->calib_path, cfg->calib_batch,
+                                         cfg->calib_seq, cfg->seed},
+                             (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
     const char *file = ms_doc_file(ms_recipe_doc(recipe));
     for (size_t i = 0; st == MS_OK && i < wm->nmods; i++)
         st = read_modifier(wm, ms_recipe_entry_at(recipe, i), file, &wm->mods[i], diag);
@@ -424,8 +425,9 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 }
 
 /* What a hook did to one module, for the sink. */
-static void report_change(const ms_world_model *wm, size_t m, size_t module, const float *w)
+static void report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
+    wm->changes++;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -440,6 +442,20 @@ static void report_change(const ms_world_model *wm, size_t m, size_t module, con
                      .value = n ? (double)zeros / (double)n : 0,
                      .has_value = true};
     ms_sink_emit(wm->sink, &rec);
+}
+
+size_t ms_world_model_changes(const ms_world_model *wm)
+{
+    return wm->changes;
+}
+
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module)
+{
+    if (module >= wm->nmodules || !wm->bits[module])
+        return NULL;
+    /* a later modifier (SparseGPT after GPTQ) may own it now */
+    int o = wm->owner[module];
+    return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
 }
 
 const ms_model *ms_world_model_model(const ms_world_model *wm)
@@ -680,6 +696,15 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
     bool data = wmod->how != MS_WORLD_NO_DATA;
     if (wmod->kind == KIND_NONE || wmod->kind == KIND_MAGNITUDE)
         return;
+    bool left = false;
+    for (size_t j = 0; j < wmod->match.count && !left; j++) {
+        const ms_module *mod = ms_model_module(wm->model, wmod->match.modules[j]);
+        bool works_on = mod->kind == MS_MOD_LINEAR || wmod->kind == KIND_SMOOTHQUANT;
+        left = works_on && !wmod->done[j] &&
+               (layer < 0 || mod->layer == layer || (layer == nlayers - 1 && mod->layer < 0));
+    }
+    if (!left)
+        return; /* calibration end after a layerwise run: no forward needed */
     if (data && wmod->kind != KIND_QUANT) {
         ms_diag d;
         ms_diag_clear(&d);

@@ -53,6 +53,9 @@ struct ms_world_model {
     ms_diag error_diag;
     const ms_sink *sink;
     size_t call;
+    /* module writes so far, for ms_world_model_changes; only compared
+     * before and after a call, so snapshots need not restore it */
+    size_t changes;
 };
 
 #endif
