@@ -10,6 +10,7 @@
 
 #include "core/lifecycle.h"
 #include "world/inspect.h"
+#include "world/size.h"
 #include "world/snapshot.h"
 #include "worker.h"
 
@@ -123,6 +124,7 @@ ms_status ui_model_new(const char *model, const ms_recipe *recipe, const ms_pipe
         return st;
     }
     m->wake = -1;
+    ms_world_model_set_stop(m->wm, &m->cancel);
     m->sink = (ms_sink){.emit = on_record, .user = m, .skips_on_event = true};
     ms_world_model_set_sink(m->wm, &m->sink);
     *out = m;
@@ -166,6 +168,8 @@ static void fail_text(ui_model *m, const char *what, ms_status st, const ms_diag
              d && d->message[0] ? d->message : ms_status_str(st));
 }
 
+static void go_back(ui_model *m, size_t target);
+
 /* Runs call `cur` and records the position after it. */
 static void run_call(ui_model *m)
 {
@@ -175,7 +179,13 @@ static void run_call(ui_model *m)
     ms_world_model_set_call(m->wm, m->cur);
     atomic_store(&m->changed, 0);
     atomic_store(&m->last_module, 0);
+    size_t writes = ms_world_model_changes(m->wm);
     ms_call_run(&m->calls[m->cur], m->lc, &raised); /* what it raises, the session shows */
+    if (atomic_load(&m->cancel)) {
+        /* Esc stopped the world mid-call: back to before it, unrecorded */
+        go_back(m, m->cur);
+        return;
+    }
     ms_status st = ms_world_model_error(m->wm, &d);
     if (st != MS_OK) {
         fail_text(m, "the world failed", st, &d);
@@ -192,9 +202,9 @@ static void run_call(ui_model *m)
         m->lc_states = p;
         m->lc_cap = cap;
     }
-    /* the world reports every module it changes: without one, no weight moved */
-    st = atomic_load(&m->changed) ? ms_world_snapshots_push(m->snaps, &d)
-                                  : ms_world_snapshots_push_unchanged(m->snaps, &d);
+    /* the world counts every weight it writes: without one, no weight moved */
+    st = ms_world_model_changes(m->wm) != writes ? ms_world_snapshots_push(m->snaps, &d)
+                                                 : ms_world_snapshots_push_unchanged(m->snaps, &d);
     if (st != MS_OK) {
         fail_text(m, "cannot keep the snapshot", st, &d);
         return;
@@ -259,6 +269,7 @@ static void measure(ui_model *m)
     /* the forwards over the calibration and held-out tokens cost the most:
      * only while the Model screen shows them */
     r->figures = atomic_load(&m->want_figures);
+    r->has_size = st == MS_OK && ms_world_model_size(m->wm, &r->size, &d) == MS_OK;
     for (size_t i = 0; out_err && i < nm; i++)
         out_err[i] = NAN;
     if (st == MS_OK && r->figures)
@@ -296,7 +307,7 @@ static void measure(ui_model *m)
         r->nrows = k;
         ms_model_weight_read(model, i, w);
         ui_model_row_detail(
-            row, w, row->bits ? group_of(ms_world_model_scheme(m->wm, i), mod->shape[1]) : 0);
+            row, w, row->bits ? group_of(ms_world_model_quant(m->wm, i), mod->shape[1]) : 0);
     }
     free(w);
     free(rows);

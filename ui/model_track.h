@@ -19,6 +19,7 @@
 #include "core/call.h"
 #include "recipe/recipe.h"
 #include "sim/pipeline.h"
+#include "world/size.h"
 #include "world/world_model.h"
 
 typedef struct ui_model ui_model;
@@ -55,7 +56,9 @@ typedef struct ui_model_report {
     size_t pos; /* calls run */
     ui_model_row *rows;
     size_t nrows;
-    bool figures; /* metrics and out_error measured (ui_model_want_figures) */
+    bool figures;       /* metrics and out_error measured (ui_model_want_figures) */
+    ms_world_size size; /* as compressed-tensors would store it */
+    bool has_size;
     ms_world_metrics metrics;
     uint64_t checksum;     /* of all weights now */
     uint64_t first;        /* recorded when `pos` was first reached */

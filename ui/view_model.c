@@ -24,6 +24,8 @@ typedef struct model_state {
 
 enum { DETAIL_ROWS = UI_MASK_ROWS + 2 };
 
+#define MIB(bytes) ((double)(bytes) / (1024.0 * 1024.0))
+
 static const char *owner_type(void *user, int m)
 {
     return app_modifier_type(user, (size_t)m);
@@ -127,8 +129,11 @@ static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     ui_putf(w, 0, 1, cols - 2, "Model %s at call %zu%s", app_model_name(a), r->pos,
             p.busy ? " (the worker moves it)" : "");
     wattrset(w, ui_attr(a, same ? ROLE_NORMAL : ROLE_ERROR));
-    ui_putf(w, 1, 1, cols - 2, "%s  snapshots %.1f MiB", sum,
-            (double)r->snapshot_bytes / (1024.0 * 1024.0));
+    char size[96] = "";
+    if (r->has_size)
+        snprintf(size, sizeof size, "  stored %.2f of %.2f MiB dense",
+                 MIB(r->size.compressed_bytes), MIB(r->size.dense_bytes));
+    ui_putf(w, 1, 1, cols - 2, "%s  snapshots %.1f MiB%s", sum, MIB(r->snapshot_bytes), size);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     const ms_world_metrics *mt = &r->metrics;
     if (r->figures)
