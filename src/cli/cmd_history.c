@@ -223,7 +223,7 @@ int ms_cmd_history(int argc, char **argv)
         return 2;
     }
     bool differs = false, agrees = false;
-    size_t removed = 0;
+    size_t removed = 0, first = 0;
     switch (which) {
     case 0:
         st = ms_history_list(h, &filter, json, out, &diag);
@@ -246,7 +246,7 @@ int ms_cmd_history(int argc, char **argv)
             fprintf(stderr, "%s rm: removed %d run%s\n", who, nids, nids == 1 ? "" : "s");
         break;
     case 6:
-        st = ms_history_check(h, id[0], out, &agrees, &diag);
+        st = ms_history_check(h, id[0], out, &agrees, &first, &diag);
         rc = !agrees;
         break;
     case 5:

@@ -2305,9 +2305,15 @@ static ms_status resimulate(ms_history *h, long long id, ms_history *mh, size_t 
     return st;
 }
 
-ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, ms_diag *diag)
+ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, size_t *first_out,
+                           ms_diag *diag)
 {
     *agrees = false;
+    *first_out = 0;
+    /* without `out` the words go nowhere: the caller wants the call only */
+    bool own = !out;
+    if (own && !(out = fopen("/dev/null", "w")))
+        return MS_ERR_IO;
     ms_history *mh = NULL;
     char **names = NULL;
     size_t nn = 0, n = 0;
@@ -2338,6 +2344,7 @@ ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees,
         while (first < rec.h.n && first < now.h.n && rec.h.at[first] == now.h.at[first])
             first++;
         *agrees = first == rec.h.n && first == now.h.n;
+        *first_out = first;
         fprintf(out, "run %lld: %zu calls recorded, %zu run again by this modsim\n", id, rec.h.n,
                 now.h.n);
         if (*agrees) {
@@ -2366,6 +2373,8 @@ ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees,
     ms_history_close(mh);
     if (st == MS_OK && ferror(out))
         st = MS_ERR_IO;
+    if (own)
+        fclose(out);
     return st;
 }
 

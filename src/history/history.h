@@ -133,9 +133,10 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
                           ms_diag *diag);
 /* Runs the run's calls again with today's modsim (the lifecycle, not a
  * model's work) and compares what happens with what was recorded: the first
- * call where they disagree and the transitions that moved. *agrees when
- * every call matches. */
-ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, ms_diag *diag);
+ * call where they disagree (*first) and the transitions that moved, to
+ * `out` (NULL: nothing). *agrees when every call matches. */
+ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, size_t *first,
+                           ms_diag *diag);
 /* The recorded records as JSON Lines. */
 ms_status ms_history_export_jsonl(ms_history *h, long long id, FILE *out, ms_diag *diag);
 /* A scenario that `modsim trace` runs to the same trace as the run. */
