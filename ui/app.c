@@ -1261,6 +1261,10 @@ static void draw_tabs(app *a)
     bool compact = full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (compact)
         full -= 2 * VIEW_COUNT;
+    /* then the gaps between them */
+    bool gapless = compact && full + right + (int)strlen(short_badge) + 1 > a->cols;
+    if (gapless)
+        full -= VIEW_COUNT;
     /* the badge says what the run is: it takes room from the tab names */
     bool narrow = a->cols < 72 || full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (!narrow && full + right + (int)strlen(badge) + 1 > a->cols)
@@ -1275,7 +1279,7 @@ static void draw_tabs(app *a)
         a->tab_x[v] = x;
         wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
         ui_put(w, 0, x, a->cols - x, tab);
-        x += (int)strlen(tab) + (narrow ? 0 : 1);
+        x += (int)strlen(tab) + (narrow || gapless ? 0 : 1);
     }
     a->tab_x[VIEW_COUNT] = x;
     wattrset(w, ui_attr(a, ROLE_NORMAL));
