@@ -399,11 +399,21 @@ static ms_status gptq_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *resu
     return MS_OK;
 }
 
+/* Whether GPTQ finds modules to hook: with a model, its own targets'
+ * modules that carry a weight scheme; without one, any scheme attached. */
+static bool gptq_finds_modules(const ms_modifier *m, const ms_hook_ctx *ctx)
+{
+    const ms_world *w = ctx->world;
+    if (w->ops->quant_modules)
+        return w->ops->quant_modules(w->self, ctx->world_state, m->position) > 0;
+    return w->ops->quant_schemes_attached(w->self, ctx->world_state) > 0;
+}
+
 static ms_status gptq_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
     (void)ev;
     m->started = true; /* set before the check, as upstream does */
-    if (ctx->world->ops->quant_schemes_attached(ctx->world->self, ctx->world_state) == 0)
+    if (!gptq_finds_modules(m, ctx))
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "GPTQModifier was unable to find any modules to quantize. Please "
                             "check quantization `config_groups` and `targets` in recipe");
@@ -473,7 +483,7 @@ static ms_status v013_sequential_epoch_end(ms_modifier *m, ms_hook_ctx *ctx, con
 /* gptq/base.py:216-238: raised before the base sets started_, so it stays false */
 static ms_status v013_gptq_calibration_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
-    if (ctx->world->ops->quant_schemes_attached(ctx->world->self, ctx->world_state) == 0)
+    if (!gptq_finds_modules(m, ctx))
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "GPTQModifier was unable to find any modules to quantize. Please "
                             "check quantization `config_groups` and `targets` in recipe");

@@ -17,6 +17,11 @@ typedef struct ms_world_ops {
     void (*attach_quant_scheme)(void *self, void *state, size_t modifier);
     /* How many modifiers attached quantization schemes so far. */
     size_t (*quant_schemes_attached)(const void *self, const void *state);
+    /* How many modules modifier `modifier`'s own targets and ignore select
+     * that carry a weight scheme, Embeddings left out (the modules GPTQ
+     * hooks: gptq/base.py:219-230 at 0.12). NULL: a world without modules,
+     * where quant_schemes_attached decides. */
+    size_t (*quant_modules)(const void *self, const void *state, size_t modifier);
     /* A pruning modifier's masks move to `sparsity` (magnitude schedule step). */
     void (*apply_mask)(void *self, void *state, size_t modifier, double sparsity);
     /* A calibration modifier starts observing the inputs of its targets'

@@ -771,6 +771,21 @@ static size_t op_attached(const void *self, const void *state)
     return n;
 }
 
+/* The modules GPTQ's own targets select with a weight scheme attached
+ * (schemes go to Linears only, so no Embedding is among them). */
+static size_t op_quant_modules(const void *self, const void *state, size_t modifier)
+{
+    (void)state;
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return 0;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    size_t n = 0;
+    for (size_t j = 0; j < wmod->match.count; j++)
+        n += wm->scheme[wmod->match.modules[j]] != NULL;
+    return n;
+}
+
 static void op_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)state;
@@ -848,6 +863,7 @@ static const ms_world_ops model_ops = {
     .state_size = sizeof(size_t),
     .attach_quant_scheme = op_attach,
     .quant_schemes_attached = op_attached,
+    .quant_modules = op_quant_modules,
     .apply_mask = op_apply_mask,
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,
