@@ -421,6 +421,23 @@ static ms_status gptq_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event 
     return MS_OK;
 }
 
+/* SparseGPT and Wanda check their sparsity list against the modules their
+ * targets select, and say the decoder layers' number instead
+ * (sgpt_base.py:132-139 at 0.12, 134-141 at 0.13). */
+static ms_status sparsity_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    size_t given, layers;
+    const ms_world *w = ctx->world;
+    if (w->ops->sparsity_mismatch &&
+        w->ops->sparsity_mismatch(w->self, m->position, &given, &layers))
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "%s was initialized with %zu sparsities values, but model has %zu "
+                            "target layers",
+                            m->type->name, given, layers);
+    return MS_OK;
+}
+
 /* SmoothQuant and LogarithmicEqualization refuse a training schedule, with
  * upstream's messages (the start message prints `end`, as upstream's does). */
 static ms_status smoothquant_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
@@ -528,6 +545,7 @@ static const ms_modifier_type v013_gptq = {
  * and AWQ (awq/base.py:249) override on_sequential_epoch_end without `modules` */
 static const ms_modifier_type v013_sparsity = {
     V013_CALIBRATION_HOOKS,
+    .on_initialize = sparsity_on_initialize,
     .on_finalize = v013_calibration_finalize,
     .sequential_without_modules = true,
 };
@@ -675,11 +693,13 @@ static const ms_modifier_type gptq = {
 static const ms_modifier_type sparsegpt = {.name = "SparseGPTModifier",
                                            CALIBRATION_HOOKS,
                                            CALIBRATION_START_FINALIZE,
+                                           .on_initialize = sparsity_on_initialize,
                                            .v013 = &v013_sparsity,
                                            .requires_calibration_data = true};
 static const ms_modifier_type wanda = {.name = "WandaPruningModifier",
                                        CALIBRATION_HOOKS,
                                        CALIBRATION_START_FINALIZE,
+                                       .on_initialize = sparsity_on_initialize,
                                        .v013 = &v013_sparsity,
                                        .requires_calibration_data = true};
 static const ms_modifier_type awq = {.name = "AWQModifier",

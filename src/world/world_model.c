@@ -10,6 +10,7 @@
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
 #include "../util/quant_words.h"
+#include "model_errors.h"
 
 #include "world_model_impl.h"
 
@@ -240,6 +241,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
+        ms_world_sparsity_counts(wm->model, args, &wmod->sparsities, &wmod->sparsity_targets);
         /* sgpt_base.py: targets default to the decoder layers' Linears */
         default_target = "re:model\\.layers\\..*";
     } else if (!strcmp(type, "SmoothQuantModifier")) {
@@ -786,6 +788,17 @@ static size_t op_quant_modules(const void *self, const void *state, size_t modif
     return n;
 }
 
+static bool op_sparsity_mismatch(const void *self, size_t modifier, size_t *given, size_t *layers)
+{
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return false;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    *given = wmod->sparsities;
+    *layers = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    return wmod->sparsities && wmod->sparsities != wmod->sparsity_targets;
+}
+
 static void op_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)state;
@@ -864,6 +877,7 @@ static const ms_world_ops model_ops = {
     .attach_quant_scheme = op_attach,
     .quant_schemes_attached = op_attached,
     .quant_modules = op_quant_modules,
+    .sparsity_mismatch = op_sparsity_mismatch,
     .apply_mask = op_apply_mask,
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,

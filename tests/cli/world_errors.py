@@ -49,6 +49,35 @@ with tempfile.TemporaryDirectory() as tmp:
         p = run(r, cmd="trace")
         check(f"gptq {name} modelless", UNABLE.encode() not in p.stdout, p.stdout[-300:])
 
+# A sparsity list as long as the modules the targets select (not the
+# decoder layers!), and upstream's message that names the decoder layers
+# instead (sgpt_base.py:116-139 at 0.12, 118-141 at 0.13): tiny has 29
+# Linears and 4 layers, so 4 values raise "4 ... but model has 4".
+with tempfile.TemporaryDirectory() as tmp:
+    for name, values, targets, raises in (
+            ("per layer", 4, None, True), ("per Linear", 29, None, False),
+            ("per q_proj", 4, "['re:.*q_proj$']", False), ("owl, Linear", 0, None, True),
+            ("wanda per layer", 4, None, True)):
+        r = os.path.join(tmp, "s.yaml")
+        mod = "WandaPruningModifier" if name.startswith("wanda") else "SparseGPTModifier"
+        args = (f"sparsity: {[0.5] * values}" if values else
+                "sparsity: 0.5, sparsity_profile: owl, owl_m: 5, owl_lmbda: 0.08")
+        if targets:
+            args += f", targets: {targets}"
+        with open(r, "w") as f:
+            f.write(f"p_stage:\n  p_modifiers:\n    {mod}: {{{args}}}\n")
+        for profile in ("0.12", "0.13"):
+            p = run(r, "--model", "tiny", "--calib", "2x16", "--upstream", profile, cmd="trace")
+            errs = [json.loads(l) for l in p.stdout.decode().splitlines() if '"error"' in l]
+            want = {"call": 0, "error": "ValueError", "modifier": 0,
+                    "message": f"{mod} was initialized with {values or 4} sparsities values, "
+                               "but model has 4 target layers"}
+            check(f"sparsity {name} {profile}", p.returncode == 0 and
+                  (errs[:1] == [want]) == raises and (raises or not errs), (p.stderr, errs[:1]))
+        # without a model nothing is counted
+        p = run(r, cmd="trace")
+        check(f"sparsity {name} modelless", b"sparsities values" not in p.stdout, p.stdout[:300])
+
 # validate: targets matching nothing in the model warn, naming near misses
 with tempfile.TemporaryDirectory() as tmp:
     r = os.path.join(tmp, "r.yaml")
