@@ -33,6 +33,13 @@ static const char *const guide[] = {
     "                the rows lists them for the cursor's column, a click for its.",
     "                The call that ran on_end shows E only, though on_update ran",
     "                in it too; nothing is drawn after F.",
+    "  Model         one row per Linear: the modifier that changed it last,",
+    "                sparsity, bits, w.err ||W - W0|| / ||W0||, out.err its output",
+    "                against the uncompressed model's on the calibration tokens; the",
+    "                selected row's mask (# kept . zero) and scale histogram. After a",
+    "                step back, checksum = when first reached: the same weights.",
+    "                A long step shows its progress in the status line; Esc puts",
+    "                the model back where the step began.",
     "  diagnostics   each code (E-..., W-...) is explained by",
     "                modsim validate --explain CODE",
 };

@@ -4,7 +4,6 @@
  * a table of the Linear modules after the run and the model against the
  * uncompressed one. Bad input is one message on stderr and exit status 2,
  * before the run; a kernel failing during the run is exit status 1. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "../core/modifier.h"
 #include "../recipe/lint.h"
 #include "../util/json.h"
+#include "../world/size.h"
 #include "../world/world_model.h"
 #include "args.h"
 #include "cli.h"
@@ -22,47 +22,17 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: modsim run RECIPE [--model M] [--stage S] [--threads N] [--calib BxS]\n"
-            "                  [--seed N] [--format text|json] [--save-weights OUT.safetensors]\n"
+            "usage: modsim run RECIPE [--model M] [--stage S] [--threads N]\n"
+            "                  [--calib BxS|TEXT | --calib-tokens FILE] [--seed N]\n"
+            "                  [--format text|json] [--save-weights OUT.safetensors]\n"
             "                  [RUN OPTIONS]\n"
-            "  --model M          the model the run acts on: tiny (default), small, a model\n"
-            "                     spec YAML or a Hugging Face checkpoint directory\n"
-            "  --threads N        kernel and forward threads, the caller included (default 1;\n"
-            "                     results do not depend on it)\n"
-            "  --calib BxS        calibration tokens: B random sequences of S tokens\n"
-            "                     (default 16x128); held-out ones for the figures likewise\n"
-            "  --seed N           of the calibration tokens (default 0)\n"
-            "  --format text|json the report (default text)\n"
-            "  --save-weights OUT write the weights after the run (safetensors, F32)\n"
+            "  --model M            the model the run acts on: tiny (default), small, a model\n"
+            "                       spec YAML or a Hugging Face checkpoint directory\n"
+            "  --format text|json   the report (default text)\n"
+            "  --save-weights OUT   write the weights after the run (safetensors, F32)\n"
             "  --layers is the model's: a different value is refused\n");
+    ms_run_world_usage(out);
     ms_run_options_usage(out);
-}
-
-static bool read_size(const char *text, size_t lo, size_t hi, size_t *out)
-{
-    if (!text[0] || text[0] == '-' || text[0] == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
-static bool read_calib(const char *text, size_t *batch, size_t *seq)
-{
-    const char *x = strchr(text, 'x');
-    if (!x || x == text)
-        return false;
-    char b[32];
-    size_t n = (size_t)(x - text);
-    if (n >= sizeof b)
-        return false;
-    memcpy(b, text, n);
-    b[n] = 0;
-    return read_size(b, 1, 4096, batch) && read_size(x + 1, 1, 65536, seq);
 }
 
 static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
@@ -81,7 +51,7 @@ static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
 typedef struct run_args {
     const char *recipe, *model, *stage, *save;
     ms_run_options opts;
-    ms_world_model_config world;
+    ms_run_world_args world;
     bool json;
 } run_args;
 
@@ -171,6 +141,23 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
            mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
 }
 
+/* The size as compressed-tensors would store the model, after the figures. */
+static void print_size(const ms_world_size *z, bool json)
+{
+    double ratio = z->dense_bytes ? (double)z->compressed_bytes / (double)z->dense_bytes : 1;
+    if (json) {
+        printf("{\"compressed_bytes\":%zu,\"dense_bytes\":%zu,\"ratio\":%.6f,\"formats\":"
+               "{\"pack-quantized\":%zu,\"float-quantized\":%zu,\"sparse-24-bitmask\":%zu}}\n",
+               z->compressed_bytes, z->dense_bytes, ratio, z->pack_quantized, z->float_quantized,
+               z->sparse_24);
+        return;
+    }
+    printf("size %zu bytes as compressed-tensors stores it, dense %zu (%.4f of it); "
+           "Linears: %zu pack-quantized, %zu float-quantized, %zu sparse-24-bitmask\n",
+           z->compressed_bytes, z->dense_bytes, ratio, z->pack_quantized, z->float_quantized,
+           z->sparse_24);
+}
+
 static int run(const run_args *a)
 {
     ms_diag diag;
@@ -188,7 +175,7 @@ static int run(const run_args *a)
     ms_pipeline_config cfg = ms_pipeline_defaults();
     if (st == MS_OK) {
         cfg = ms_pipeline_resolve(&a->opts, r);
-        st = ms_run_world_new(a->model, r, &cfg, &a->world, &wm, &diag);
+        st = ms_run_world_new(a->model, r, &cfg, &a->world.cfg, &wm, &diag);
     }
     if (st == MS_OK) {
         long long layers = ms_model_get_spec(ms_world_model_model(wm))->num_layers;
@@ -250,11 +237,16 @@ static int run(const run_args *a)
     ms_world_module_row *rows = NULL;
     size_t nrows = 0;
     ms_world_metrics mt;
+    ms_world_size size;
     st = ms_world_model_rows(wm, &rows, &nrows, &diag);
     if (st == MS_OK)
         st = ms_world_model_evaluate(wm, &mt, &diag);
     if (st == MS_OK)
+        st = ms_world_model_size(wm, &size, &diag);
+    if (st == MS_OK) {
         print_report(lc, rows, nrows, &mt, a->json);
+        print_size(&size, a->json);
+    }
     free(rows);
     if (st == MS_OK && a->save)
         st = ms_model_save_weights(ms_world_model_model(wm), a->save, &diag);
@@ -280,13 +272,15 @@ int ms_cmd_run(int argc, char **argv)
 {
     const char *who = "modsim run", *v;
     run_args a = {
-        .model = "tiny", .opts = ms_run_options_defaults(), .world = ms_world_model_defaults()};
+        .model = "tiny", .opts = ms_run_options_defaults(), .world = {ms_world_model_defaults()}};
     bool options_end = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int r = options_end || arg[0] != '-'
                     ? 0
                     : ms_run_options_parse(&a.opts, argc, argv, &i, who, stderr);
+        if (r == 0 && !options_end && arg[0] == '-')
+            r = ms_run_world_option(&a.world, argc, argv, &i, who, stderr);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -314,32 +308,6 @@ int ms_cmd_run(int argc, char **argv)
             if (!v)
                 return 2;
             a.save = v;
-        } else if (ms_args_option(argc, argv, &i, "--threads", &v, who, stderr)) {
-            if (!v)
-                return 2;
-            if (!read_size(v, 1, 1024, &a.world.threads)) {
-                fprintf(stderr, "%s: --threads '%s' is not valid: use 1 to 1024\n", who, v);
-                return 2;
-            }
-        } else if (ms_args_option(argc, argv, &i, "--calib", &v, who, stderr)) {
-            if (!v)
-                return 2;
-            if (!read_calib(v, &a.world.calib_batch, &a.world.calib_seq)) {
-                fprintf(stderr,
-                        "%s: --calib '%s' is not valid: use BxS, B sequences (1 to 4096) of S "
-                        "tokens (1 to 65536), e.g. 16x128\n",
-                        who, v);
-                return 2;
-            }
-        } else if (ms_args_option(argc, argv, &i, "--seed", &v, who, stderr)) {
-            size_t seed;
-            if (!v)
-                return 2;
-            if (!read_size(v, 0, (size_t)-1, &seed)) {
-                fprintf(stderr, "%s: --seed '%s' is not valid: use a whole number >= 0\n", who, v);
-                return 2;
-            }
-            a.world.seed = seed;
         } else if (ms_args_option(argc, argv, &i, "--format", &v, who, stderr)) {
             if (!v)
                 return 2;

@@ -32,7 +32,11 @@ static void usage(FILE *out)
                  "  --model M             the hooks act on a model: tiny, small, a model spec\n"
                  "                        YAML or a checkpoint directory (the trace is the same)\n"
                  "  --metrics             with --model: after the hook that did it, a line per\n"
-                 "                        module it changed, with its sparsity\n");
+                 "                        module it changed, with its sparsity; after a call\n"
+                 "                        that changed the weights, the model's perplexity,\n"
+                 "                        KL and top-1 agreement on held-out tokens\n"
+                 "  with a model (--model or the scenario's model: key):\n");
+    ms_run_world_usage(out);
     ms_run_options_usage(out);
 }
 
@@ -64,7 +68,22 @@ typedef struct recording {
 typedef struct trace_world {
     const char *model;
     bool metrics;
+    ms_run_world_args world;  /* --threads, --calib, --calib-tokens, --seed */
+    const char *world_option; /* the first of them given, NULL: none */
 } trace_world;
+
+/* A world option acts on a model: without one it would be ignored. */
+static ms_status needs_model(const trace_world *tw, const char *model, const char *path,
+                             ms_diag *diag)
+{
+    if (model || !tw->world_option)
+        return MS_OK;
+    ms_diag_set(diag, MS_ERR_INVALID, "E-RUN-MODEL", path, 0, 0,
+                "%s acts on a model, and this run has none", tw->world_option);
+    ms_diag_hint(diag, "add --model M (tiny, small, a model spec or a checkpoint)%s",
+                 ms_scenario_sniff(path) == MS_FILE_RECIPE ? "" : " or the scenario's model: key");
+    return MS_ERR_INVALID;
+}
 
 /* A history that cannot be used turns recording off for this run, with one
  * warning: the run itself goes on. */
@@ -96,6 +115,33 @@ static ms_history_run *record_begin(const recording *rec, const ms_history_setti
         *h = NULL;
     }
     return run;
+}
+
+/* The model-level figures after call `call` changed the weights: metric
+ * lines of the trace only (the history keeps per-module metrics). */
+static int model_figures(ms_world_model *wm, size_t call, const ms_sink *trace)
+{
+    ms_world_metrics mt;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_world_model_evaluate(wm, &mt, &diag) != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, MS_ERR_NOMEM, "E-WORLD", NULL, 0, 0, "%s",
+                        ms_status_str(MS_ERR_NOMEM));
+        ms_diag_print(&diag, stderr);
+        return 1;
+    }
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"perplexity", mt.perplexity}, {"kl", mt.kl}, {"top1", mt.top1}};
+    for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++)
+        ms_sink_emit(trace, &(ms_record){.kind = MS_REC_METRIC,
+                                         .call = call,
+                                         .metric = figures[k].name,
+                                         .value = figures[k].value,
+                                         .has_value = true});
+    return 0;
 }
 
 /* Runs `calls` on `lc`, the trace on stdout, recorded as `rec` says. */
@@ -132,6 +178,7 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
         ms_world_model_set_sink(wm, run ? &fan_sink : ms_trace_sink(trace));
     bool raised_any = false;
     int rc = 0;
+    size_t changes = wm ? ms_world_model_changes(wm) : 0;
     for (size_t i = 0; i < n && !rc; i++) {
         ms_raise raised;
         if (wm)
@@ -143,6 +190,11 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
             ms_diag_print(&werr, stderr);
             raised_any = true;
             rc = 1;
+        }
+        if (!rc && wm && metrics && ms_world_model_changes(wm) != changes) {
+            changes = ms_world_model_changes(wm);
+            rc = model_figures(wm, i, ms_trace_sink(trace));
+            raised_any |= rc != 0;
         }
     }
     if (wm)
@@ -204,15 +256,16 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
     ms_scenario *sc = NULL;
     ms_lifecycle *lc = NULL;
     ms_world_model *wm = NULL;
-    ms_world_model_config wcfg = ms_world_model_defaults();
     ms_status st = ms_scenario_load_as(path, upstream, &sc, &diags);
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
     /* --model wins over the scenario's model: key */
     int mline = 0, mcol = 0;
     const char *model = !sc ? NULL : tw->model ? tw->model : ms_scenario_model(sc, &mline, &mcol);
+    if (st == MS_OK)
+        st = needs_model(tw, model, path, &diag);
     if (st == MS_OK && model) {
-        st = ms_run_world_new(model, ms_scenario_recipe(sc), NULL, &wcfg, &wm, &diag);
+        st = ms_run_world_new(model, ms_scenario_recipe(sc), NULL, &tw->world.cfg, &wm, &diag);
         if (st != MS_OK && !tw->model) {
             /* the model the scenario names: said at its line */
             ms_diag was = diag;
@@ -349,7 +402,6 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     ms_recipe *r = NULL;
     ms_lifecycle *lc = NULL;
     ms_world_model *wm = NULL;
-    ms_world_model_config wcfg = ms_world_model_defaults();
     ms_call *calls = NULL;
     size_t n = 0;
     /* the lifecycle warnings printed are those of the run traced */
@@ -362,8 +414,10 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     }
     if (st == MS_OK && !emit)
         st = ms_recipe_build_lifecycle(r, &lc, &diag);
+    if (st == MS_OK && !emit)
+        st = needs_model(tw, tw->model, path, &diag);
     if (st == MS_OK && !emit && tw->model) {
-        st = ms_run_world_new(tw->model, r, &cfg, &wcfg, &wm, &diag);
+        st = ms_run_world_new(tw->model, r, &cfg, &tw->world.cfg, &wm, &diag);
         /* the sequential pipeline's subgraphs are the model's layers */
         long long layers =
             st == MS_OK ? ms_model_get_spec(ms_world_model_model(wm))->num_layers : 0;
@@ -430,12 +484,21 @@ int ms_cmd_trace(int argc, char **argv)
     ms_run_options opts = ms_run_options_defaults();
     bool run_option = false, options_end = false, record = false, no_history = false;
     recording rec = {.path = NULL};
-    trace_world tw = {0};
+    trace_world tw = {.world = {ms_world_model_defaults()}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = options_end || a[0] != '-'
                     ? 0
                     : ms_run_options_parse(&opts, argc, argv, &i, who, stderr);
+        if (r == 0 && !options_end && a[0] == '-') {
+            r = ms_run_world_option(&tw.world, argc, argv, &i, who, stderr);
+            if (r > 0 && !tw.world_option)
+                tw.world_option = a;
+            if (r < 0)
+                return 2;
+            if (r > 0)
+                continue;
+        }
         if (r < 0)
             return 2;
         if (r > 0) {
@@ -467,6 +530,8 @@ int ms_cmd_trace(int argc, char **argv)
             rec.path = v;
         } else if (!strcmp(a, "--metrics")) {
             tw.metrics = true;
+            if (!tw.world_option)
+                tw.world_option = a;
         } else if (ms_args_option(argc, argv, &i, "--model", &v, who, stderr)) {
             if (!v)
                 return 2;

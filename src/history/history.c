@@ -21,6 +21,9 @@
  * WAL append) cost little, small enough that a killed run loses little. */
 #define BATCH_CALLS 1024
 
+/* Recipes have far fewer modifiers; a larger index in a file is damage. */
+#define MAX_MODIFIER_INDEX 1000000
+
 /* A writer waits this long for another writer before giving up. */
 #define BUSY_TIMEOUT_MS 30000
 
@@ -830,7 +833,15 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t idx = (size_t)sqlite3_column_int64(q, 0);
+        sqlite3_int64 raw = sqlite3_column_int64(q, 0);
+        if (raw < 0 || raw >= MAX_MODIFIER_INDEX) {
+            /* only a damaged or foreign file has such an index (found by fuzz_history) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "%s is not a usable history: run %lld has a modifier numbered %lld",
+                             h->path, id, (long long)raw);
+            break;
+        }
+        size_t idx = (size_t)raw;
         if (idx >= cap) {
             size_t ncap = idx + 8;
             char **grown = realloc(*names, ncap * sizeof *grown);
@@ -850,6 +861,13 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
     sqlite3_finalize(q);
     if (st == MS_OK && rc != SQLITE_DONE)
         st = db_fail(h, rc, diag);
+    if (st != MS_OK) { /* the caller frees nothing on failure (fuzz_history found the leak) */
+        for (size_t i = 0; i < cap; i++)
+            free((*names)[i]);
+        free(*names);
+        *names = NULL;
+        *n = 0;
+    }
     return st;
 }
 
@@ -991,6 +1009,19 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
     return st;
 }
 
+static ms_status count_calls(ms_history *h, long long id, long long *calls, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h, "SELECT count(*) FROM call WHERE run = ?", &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    *calls = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? MS_OK : db_fail(h, rc, diag);
+}
+
 /* Per call of a run, a hash of everything recorded of it (the call, its
  * hooks, errors and transitions), to find where two runs part. */
 static ms_status call_hashes(ms_history *h, long long id, uint64_t **out, size_t *n, ms_diag *diag)
@@ -1011,11 +1042,28 @@ static ms_status call_hashes(ms_history *h, long long id, uint64_t **out, size_t
         &q, diag);
     if (st != MS_OK)
         return st;
+    long long calls = 0;
+    st = count_calls(h, id, &calls, diag);
+    if (st != MS_OK) {
+        sqlite3_finalize(q);
+        return st;
+    }
     sqlite3_bind_int64(q, 1, id);
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t call = (size_t)sqlite3_column_int64(q, 0);
+        sqlite3_int64 raw = sqlite3_column_int64(q, 0);
+        if (raw < 0 || raw >= calls) {
+            /* a hook or transition of a call the run does not have: damage
+             * (fuzz_history: a huge index allocated gigabytes, a negative
+             * one looped forever) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "%s is not a usable history: run %lld has %lld calls but records "
+                             "call %lld",
+                             h->path, id, calls, (long long)raw);
+            break;
+        }
+        size_t call = (size_t)raw;
         if (call >= cap) {
             size_t ncap = cap ? cap * 2 : 1024;
             while (ncap <= call)

@@ -547,6 +547,9 @@ static const ms_code_info codes[] = {
     {"E-WORLD-SCHEME", MS_SEV_ERROR, "run",
      "a quantization scheme the model-backed world does not apply", NULL},
     {"E-WORLD", MS_SEV_ERROR, "run", "a kernel or forward pass failing during a run", NULL},
+    {"E-CALIB-TOKENS", MS_SEV_ERROR, "run",
+     "a calibration token file that is not ids of the model's vocabulary", NULL},
+    {"E-RUN-MODEL", MS_SEV_ERROR, "trace", "a model option without a model", NULL},
 };
 
 size_t ms_code_count(void)

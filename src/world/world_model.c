@@ -11,51 +11,7 @@
 #include "../model/forward.h"
 #include "../util/quant_words.h"
 
-typedef enum {
-    KIND_NONE,
-    KIND_MAGNITUDE,
-    KIND_GPTQ,
-    KIND_SPARSEGPT,
-    KIND_WANDA,
-    KIND_QUANT,
-    KIND_SMOOTHQUANT,
-} mod_kind;
-
-/* One recipe entry as the world acts on it. */
-typedef struct wm_modifier {
-    mod_kind kind;
-    ms_match match;     /* its targets minus ignore */
-    ms_apply_opts opts; /* what its kernel does to each target */
-    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
-    double alpha;       /* SmoothQuant's smoothing_strength */
-    ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
-
-    const ms_node *scheme_actorder; /* its scheme's weights.actorder, NULL if unset */
-} wm_modifier;
-
-struct ms_world_model {
-    ms_model *model, *base; /* base: the uncompressed copy */
-    ms_tokens calib;
-    ms_pool *pool;
-    uint64_t seed;
-    wm_modifier *mods;
-    size_t nmods;
-    size_t nmodules;
-    int *owner;                   /* per module */
-    int *bits;                    /* per module */
-    const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
-    char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
-    ms_status error;
-    ms_diag error_diag;
-    const ms_sink *sink;
-    size_t call;
-};
+#include "world_model_impl.h"
 
 ms_world_model_config ms_world_model_defaults(void)
 {
@@ -179,10 +135,11 @@ static ms_status weights_args(const ms_node *w, const char *file, ms_quant_args 
     return MS_OK;
 }
 
-/* The weight scheme and, when the scheme brings them, the targets: `scheme`
- * (a preset, {PRESET: targets} or written out) or the first config group. */
+/* The weight scheme and, when the scheme brings them, the targets and its
+ * weights.actorder (`actorder` may be NULL): `scheme` (a preset,
+ * {PRESET: targets} or written out) or the first config group. */
 static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier *wmod,
-                             const ms_node **targets, ms_diag *diag)
+                             const ms_node **targets, const ms_node **actorder, ms_diag *diag)
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
@@ -217,7 +174,8 @@ static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier 
         ms_status st = weights_args(weights, file, &wmod->opts.quant, diag);
         if (st != MS_OK)
             return st;
-        wmod->scheme_actorder = ms_node_get(weights, "actorder");
+        if (actorder)
+            *actorder = ms_node_get(weights, "actorder");
     } else if (!preset) {
         return MS_OK; /* activations only: the weights stay */
     }
@@ -300,14 +258,15 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             wmod->opts.block_size = (size_t)d;
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
+        const ms_node *scheme_actorder = NULL;
+        ms_status st = read_scheme(args, file, wmod, &targets, &scheme_actorder, diag);
         if (st != MS_OK)
             return st;
         /* gptq/base.py resolve_actorder: an actorder neither the modifier nor
          * its own scheme sets is static ("actorder: null" is none) */
         const ms_node *ao = ms_node_get(args, "actorder");
         if (!ao)
-            ao = wmod->scheme_actorder;
+            ao = scheme_actorder;
         int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL)
                 : !ao && wmod->quantizes    ? MS_QACT_WEIGHT
                                             : -1;
@@ -319,7 +278,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     } else if (!strcmp(type, "QuantizationModifier")) {
         wmod->kind = KIND_QUANT;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_QUANT);
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
+        ms_status st = read_scheme(args, file, wmod, &targets, NULL, diag);
         if (st != MS_OK)
             return st;
     } else if (!strcmp(type, "SparseGPTModifier") || !strcmp(type, "WandaPruningModifier")) {
@@ -454,8 +413,9 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
-        st = ms_tokens_random(cfg->seed, cfg->calib_batch, cfg->calib_seq,
-                              (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
+        st = ms_calib_tokens(&(ms_calib){cfg->calib_source, cfg->calib_path, cfg->calib_batch,
+                                         cfg->calib_seq, cfg->seed},
+                             (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
     const char *file = ms_doc_file(ms_recipe_doc(recipe));
     for (size_t i = 0; st == MS_OK && i < wm->nmods; i++)
         st = read_modifier(wm, ms_recipe_entry_at(recipe, i), file, &wm->mods[i], diag);
@@ -519,8 +479,9 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 }
 
 /* What a hook did to one module, for the sink. */
-static void report_change(const ms_world_model *wm, size_t m, size_t module, const float *w)
+static void report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
+    wm->changes++;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -535,6 +496,20 @@ static void report_change(const ms_world_model *wm, size_t m, size_t module, con
                      .value = n ? (double)zeros / (double)n : 0,
                      .has_value = true};
     ms_sink_emit(wm->sink, &rec);
+}
+
+size_t ms_world_model_changes(const ms_world_model *wm)
+{
+    return wm->changes;
+}
+
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module)
+{
+    if (module >= wm->nmodules || !wm->bits[module])
+        return NULL;
+    /* a later modifier (SparseGPT after GPTQ) may own it now */
+    int o = wm->owner[module];
+    return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
 }
 
 const ms_model *ms_world_model_model(const ms_world_model *wm)
@@ -775,6 +750,15 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
     bool data = wmod->how != MS_WORLD_NO_DATA;
     if (wmod->kind == KIND_NONE || wmod->kind == KIND_MAGNITUDE)
         return;
+    bool left = false;
+    for (size_t j = 0; j < wmod->match.count && !left; j++) {
+        const ms_module *mod = ms_model_module(wm->model, wmod->match.modules[j]);
+        bool works_on = mod->kind == MS_MOD_LINEAR || wmod->kind == KIND_SMOOTHQUANT;
+        left = works_on && !wmod->done[j] &&
+               (layer < 0 || mod->layer == layer || (layer == nlayers - 1 && mod->layer < 0));
+    }
+    if (!left)
+        return; /* calibration end after a layerwise run: no forward needed */
     if (data && wmod->kind != KIND_QUANT) {
         ms_diag d;
         ms_diag_clear(&d);

@@ -33,9 +33,11 @@
 
 #include "../core/record.h"
 #include "../core/world.h"
+#include "../kernels/quant.h"
 #include "../model/model.h"
 #include "../recipe/recipe.h"
 #include "../util/status.h"
+#include "calib.h"
 
 typedef struct ms_world_model ms_world_model;
 
@@ -43,6 +45,8 @@ typedef struct ms_world_model_config {
     size_t calib_batch, calib_seq; /* calibration tokens (default 16 x 128) */
     uint64_t seed;                 /* of the calibration tokens; held-out ones use seed + 1 */
     size_t threads;                /* pool threads, caller included; 0: one per CPU */
+    ms_calib_source calib_source;  /* random (default), a text file or token ids (calib.h) */
+    const char *calib_path;        /* the file of a text or token-id source */
 } ms_world_model_config;
 
 ms_world_model_config ms_world_model_defaults(void);
@@ -102,5 +106,13 @@ typedef struct ms_world_metrics {
 } ms_world_metrics;
 
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag);
+
+/* How many module weights the hooks have written so far: a call that
+ * leaves it unchanged left the model as it was. */
+size_t ms_world_model_changes(const ms_world_model *wm);
+
+/* The scheme module `module`'s weight was quantized with, or NULL when it
+ * is not quantized. */
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
 
 #endif

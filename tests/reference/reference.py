@@ -433,7 +433,7 @@ def main():
         for n, args in enumerate(cases()):
             case = Case(" ".join(args))
             out_path = os.path.join(d, f"out{n}.safetensors")
-            cmd = [modsim, "kernel", *args, "--in", os.path.join(d, "w.safetensors")]
+            cmd = [modsim, "kernel", *args, "--outputs", "all", "--in", os.path.join(d, "w.safetensors")]
             if args[0] in ("gptq", "sparsegpt", "wanda"):
                 cmd += ["--calib", os.path.join(d, "calib.safetensors")]
             outs = []

@@ -26,6 +26,8 @@ static int setup(void **state)
     if (opened != 0)
         return -1;
     f->a.utf8 = true;
+    /* the screens over the lifecycle alone; test_model.c steps a model */
+    snprintf(f->a.model_arg, sizeof f->a.model_arg, "none");
     app_open(&f->a, NULL);
     app_screen_init(&f->a);
     while (!app_work(&f->a, 1000))
@@ -277,6 +279,26 @@ static void views_form_edits_undoes_and_asks_before_quitting(void **state)
     assert_int_equal(app_key(a, 'n', false), UI_QUIT);
 }
 
+/* One rule on every screen: after an edit that leaves errors, the top line of
+ * each says that it shows the last schedule without errors. */
+static void views_every_screen_says_the_session_is_stale(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    assert_null(strstr(line(a->w_tabs, 0), "STALE"));
+    press(a, "1e\n");
+    app_key(a, MS_KEY_CTRL('u'), false);
+    press(a, "soon\n\x1b");
+    assert_true(a->sim_stale);
+    for (const char *v = "1234"; *v; v++) {
+        char key[2] = {*v, '\0'};
+        press(a, key);
+        assert_non_null(strstr(line(a->w_tabs, 0), "STALE: has errors"));
+    }
+    press(a, "1u");
+    assert_false(a->sim_stale);
+    assert_null(strstr(line(a->w_tabs, 0), "STALE"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +313,7 @@ int main(void)
         T(views_small_terminal_says_so),
         T(views_bad_file_shows_the_diagnostic),
         T(views_form_edits_undoes_and_asks_before_quitting),
+        T(views_every_screen_says_the_session_is_stale),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
