@@ -185,6 +185,7 @@ static void install_sim(app *a, ms_sim *sim)
     app_select(a, a->selected);
     start_explore(a);
     a->dirty = DIRTY_ALL;
+    app_model_session(a);
 }
 
 /* A new session over the recipe in use. */
@@ -405,6 +406,7 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
 void app_close(app *a)
 {
     ui_worker_free(&a->worker);
+    app_model_close(a);
     for (int v = 0; v < VIEW_COUNT; v++) {
         if (views[v]->close && a->state[v])
             views[v]->close(a, a->state[v]);
@@ -581,6 +583,7 @@ static void job_done(app *a, const ms_sim_stop *stop, bool explore_after)
         a->call_sel = pos ? pos - 1 : 0;
     notify(a, UI_SESSION_MOVED);
     a->dirty = DIRTY_ALL;
+    app_model_follow(a);
     /* the timeline wants the whole run; keep exploring past where the user is */
     if (explore_after)
         start_explore(a);
@@ -619,8 +622,9 @@ static void job_finished(app *a)
 
 bool app_work(app *a, double ms)
 {
+    bool model_idle = app_model_work(a, a->job == JOB_NONE ? ms : 0);
     if (a->job == JOB_NONE || !a->sim)
-        return true;
+        return model_idle;
     bool done;
     if (ui_worker_busy(&a->worker)) {
         done = ui_worker_wait(&a->worker, ms);
@@ -640,7 +644,7 @@ bool app_work(app *a, double ms)
     if (!done)
         return false;
     job_finished(a);
-    return a->job == JOB_NONE;
+    return a->job == JOB_NONE && model_idle;
 }
 
 /* Ends an exploration, back where the user was. */
@@ -672,6 +676,7 @@ void app_run(app *a, ms_goal goal, size_t target)
 
 static void cancel(app *a)
 {
+    bool model = app_model_cancel(a);
     take_back(a);
     if (a->job == JOB_RUN) {
         ms_sim_stop stop;
@@ -681,7 +686,7 @@ static void cancel(app *a)
         stop_explore(a);
         app_message(a, false, "simulation ahead cancelled: the timeline shows %zu of %zu calls",
                     ms_sim_explored(a->sim), ms_sim_call_count(a->sim));
-    } else {
+    } else if (!model) {
         a->message[0] = '\0';
         a->dirty |= DIRTY_MSG;
     }
@@ -925,6 +930,7 @@ static void reload(app *a)
     bool run_given = a->open_run_given, stage_given = a->open_stage_given;
     app_close(a);
     memset(a, 0, sizeof *a);
+    snprintf(a->model_arg, sizeof a->model_arg, "%s", kept.model_arg);
     a->utf8 = kept.utf8;
     a->color = kept.color;
     memcpy(a->attrs, kept.attrs, sizeof a->attrs);
@@ -1256,6 +1262,10 @@ static void draw_tabs(app *a)
     for (int v = 0; v < VIEW_COUNT; v++)
         full += (int)strlen(view_names[v]) + 5;
     int right = (int)strlen(pos) + 2;
+    /* before the names are cut, the tabs lose their padding */
+    bool compact = full + right + (int)strlen(short_badge) + 1 > a->cols;
+    if (compact)
+        full -= 2 * VIEW_COUNT;
     /* the badge says what the run is: it takes room from the tab names */
     bool narrow = a->cols < 72 || full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (!narrow && full + right + (int)strlen(badge) + 1 > a->cols)
@@ -1265,7 +1275,8 @@ static void draw_tabs(app *a)
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
         char tab[32];
-        snprintf(tab, sizeof tab, " %d %.*s ", v + 1, narrow ? 3 : 20, view_names[v]);
+        snprintf(tab, sizeof tab, compact && !narrow ? "%d %.*s" : " %d %.*s ", v + 1,
+                 narrow ? 3 : 20, view_names[v]);
         a->tab_x[v] = x;
         wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
         ui_put(w, 0, x, a->cols - x, tab);
@@ -1331,6 +1342,9 @@ static void draw_status(app *a)
     ms_keymap_status(scope, line,
                      (size_t)a->cols < sizeof line ? (size_t)a->cols - 1 : sizeof line - 1);
     wattrset(w, ui_attr(a, ROLE_DIM));
+    /* while the model's worker runs a long step: its progress */
+    if (app_model_progress(a, line, sizeof line))
+        wattrset(w, ui_attr(a, ROLE_TITLE));
     ui_put(w, 0, 0, a->cols, line);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     wnoutrefresh(w);

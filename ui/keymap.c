@@ -132,6 +132,10 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_EXPLAIN, 'l', MS_CMD_CALL_NEXT, false},
     {MS_SCOPE_EXPLAIN, MS_KEY_RIGHT, MS_CMD_CALL_NEXT, false},
     {MS_SCOPE_EXPLAIN, '.', MS_CMD_CALL_CURSOR, false},
+
+    {MS_SCOPE_MODEL, 'o', MS_CMD_MODEL_SORT, true},
+    {MS_SCOPE_MODEL, 'O', MS_CMD_MODEL_REVERSE, false},
+    {MS_SCOPE_MODEL, 'f', MS_CMD_MODEL_FILTER, true},
 };
 #undef G
 

@@ -35,6 +35,13 @@ static const char *const guide[] = {
     "                in it too; nothing is drawn after F.",
     "  event log     the Stepper's log follows the position; PgUp/PgDn scroll it,",
     "                / searches its calls (labels, hooks, errors), e types the clock.",
+    "  Model         one row per Linear: the modifier that changed it last,",
+    "                sparsity, bits, w.err ||W - W0|| / ||W0||, out.err its output",
+    "                against the uncompressed model's on the calibration tokens; the",
+    "                selected row's mask (# kept . zero) and scale histogram. After a",
+    "                step back, checksum = when first reached: the same weights.",
+    "                A long step shows its progress in the status line; Esc puts",
+    "                the model back where the step began.",
     "  diagnostics   each code (E-..., W-...) is explained by",
     "                modsim validate --explain CODE",
 };

@@ -19,6 +19,23 @@ void ms_hessian_free(ms_hessian *h)
     *h = (ms_hessian){0};
 }
 
+/* Copies the lower triangle onto the upper one in 64 x 64 tiles: a plain
+ * column walk misses the cache on every element of a 4096-wide matrix and
+ * took a third of the time of the multiply itself. */
+static void mirror_lower(float *a, size_t d)
+{
+    enum { T = 64 };
+    for (size_t i0 = 0; i0 < d; i0 += T) {
+        size_t i1 = i0 + T < d ? i0 + T : d;
+        for (size_t j0 = i0; j0 < d; j0 += T) {
+            size_t j1 = j0 + T < d ? j0 + T : d;
+            for (size_t i = i0; i < i1; i++)
+                for (size_t j = j0 > i + 1 ? j0 : i + 1; j < j1; j++)
+                    a[i * d + j] = a[j * d + i];
+        }
+    }
+}
+
 ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t rows, size_t samples,
                          ms_diag *diag)
 {
@@ -34,9 +51,7 @@ ms_status ms_hessian_add(ms_pool *pool, ms_hessian *h, const float *x, size_t ro
                  d, x, d, keep, h->data, d, diag);
     if (st != MS_OK)
         return st;
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = i + 1; j < d; j++)
-            h->data[i * d + j] = h->data[j * d + i];
+    mirror_lower(h->data, d);
     h->num_samples = n;
     return MS_OK;
 }

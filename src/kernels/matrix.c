@@ -6,14 +6,22 @@
 
 #include "kernels/simd.h"
 
-/* Register tile MR x NR, cache blocks: a packed A block (MC x KC) stays in L2,
- * a packed B micro-panel (KC x NR) in L1. */
-#define MR 6
-#define NR MS_VLEN
+/* Cache blocks: a packed A block (MC x KC) stays in L2, a packed B
+ * micro-panel (KC x nr) in L1. A task is a band of MB rows by NC columns of C,
+ * so each packed B panel serves MB / MC A blocks; the sizes depend only on the
+ * shape, never on the thread count. */
 #define KC 256
 #define MC 96
+#define MB (4 * MC)
 #define NC 512
 #define NB 128 /* block size of the Cholesky and triangular inverse */
+
+/* Register tiles: 6 x 16 (12 accumulators of 8 lanes with AVX2, 6 of 16 on
+ * the baseline), 12 x 32 with AVX-512 (24 of its 32 registers: enough
+ * independent sums to keep both FMA units busy, which 6 x 16 is not). Both
+ * sum every element of C in the same order. */
+#define MR_MAX 12
+#define NR_MAX 32
 
 float *ms_alloc_floats(size_t count)
 {
@@ -68,106 +76,202 @@ typedef struct {
     const float *a, *b;
     size_t lda, ldb, ldc;
     float *c;
-    size_t tiles_n; /* C tiles per row of tiles */
-    float *scratch; /* per worker: MC * KC + KC * NC floats */
+    size_t tiles_n; /* C tasks per band of rows */
+    size_t mr, nr;  /* register tile of the micro-kernel in use */
+    int wide;       /* the AVX-512 12 x 32 micro-kernel */
+    float *scratch; /* per worker: GEMM_SCRATCH floats */
 } gemm_job;
 
 #define GEMM_SCRATCH (MC * KC + KC * NC)
 
 static void pack_a(const gemm_job *g, size_t i0, size_t mc, size_t p0, size_t kc, float *dst)
 {
-    for (size_t ir = 0; ir < mc; ir += MR) {
-        size_t mr = mc - ir < MR ? mc - ir : MR;
-        for (size_t p = 0; p < kc; p++) {
-            for (size_t i = 0; i < mr; i++) {
-                size_t row = i0 + ir + i, col = p0 + p;
-                float v = g->ta == MS_NOTRANS ? g->a[row * g->lda + col] : g->a[col * g->lda + row];
-                dst[p * MR + i] = g->alpha * v;
+    size_t mrt = g->mr;
+    for (size_t ir = 0; ir < mc; ir += mrt) {
+        size_t mr = mc - ir < mrt ? mc - ir : mrt;
+        if (g->ta == MS_TRANS) {
+            for (size_t p = 0; p < kc; p++) {
+                const float *src = g->a + (p0 + p) * g->lda + i0 + ir;
+                for (size_t i = 0; i < mr; i++)
+                    dst[p * mrt + i] = g->alpha * src[i];
+                for (size_t i = mr; i < mrt; i++)
+                    dst[p * mrt + i] = 0.0f;
             }
-            for (size_t i = mr; i < MR; i++)
-                dst[p * MR + i] = 0.0f;
+        } else {
+            for (size_t i = 0; i < mr; i++) {
+                const float *src = g->a + (i0 + ir + i) * g->lda + p0;
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * mrt + i] = g->alpha * src[p];
+            }
+            for (size_t i = mr; i < mrt; i++)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * mrt + i] = 0.0f;
         }
-        dst += kc * MR;
+        dst += kc * mrt;
     }
 }
 
 static void pack_b(const gemm_job *g, size_t p0, size_t kc, size_t j0, size_t nc, float *dst)
 {
-    for (size_t jr = 0; jr < nc; jr += NR) {
-        size_t nr = nc - jr < NR ? nc - jr : NR;
-        for (size_t p = 0; p < kc; p++) {
-            float *d = dst + p * NR;
-            if (g->tb == MS_NOTRANS) {
+    size_t nrt = g->nr;
+    for (size_t jr = 0; jr < nc; jr += nrt) {
+        size_t nr = nc - jr < nrt ? nc - jr : nrt;
+        if (g->tb == MS_NOTRANS) {
+            for (size_t p = 0; p < kc; p++) {
+                float *d = dst + p * nrt;
                 memcpy(d, g->b + (p0 + p) * g->ldb + j0 + jr, nr * sizeof *d);
-            } else {
-                for (size_t j = 0; j < nr; j++)
-                    d[j] = g->b[(j0 + jr + j) * g->ldb + p0 + p];
+                for (size_t j = nr; j < nrt; j++)
+                    d[j] = 0.0f;
             }
-            for (size_t j = nr; j < NR; j++)
-                d[j] = 0.0f;
+        } else {
+            /* rows of B are read along their length, the writes stay in cache */
+            for (size_t j = 0; j < nr; j++) {
+                const float *src = g->b + (j0 + jr + j) * g->ldb + p0;
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * nrt + j] = src[p];
+            }
+            for (size_t j = nr; j < nrt; j++)
+                for (size_t p = 0; p < kc; p++)
+                    dst[p * nrt + j] = 0.0f;
         }
-        dst += kc * NR;
+        dst += kc * nrt;
     }
 }
 
-/* C tile (mr x nr at c) = acc (+ beta * C on the first K block, + C after). */
-static inline void store_tile(const ms_v16f acc[MR], float *c, size_t ldc, size_t mr, size_t nr,
+/* C tile (mr x nr at c) = acc (+ beta * C on the first K block, + C after);
+ * acc holds rows of NR_MAX floats. */
+static inline void store_tile(const float *acc, float *c, size_t ldc, size_t mr, size_t nr,
                               int first, float beta)
 {
     for (size_t i = 0; i < mr; i++) {
         float *row = c + i * ldc;
-        if (nr == NR) {
-            ms_v16f v = acc[i];
+        const float *a = acc + i * NR_MAX;
+        for (size_t j = 0; j < nr; j++) {
+            float v = a[j];
             if (!first)
-                v += ms_load16(row);
+                v += row[j];
             else if (beta != 0.0f)
-                v += beta * ms_load16(row);
-            ms_store16(row, v);
-        } else {
-            for (size_t j = 0; j < nr; j++) {
-                float v = acc[i][j];
-                if (!first)
-                    v += row[j];
-                else if (beta != 0.0f)
-                    v += beta * row[j];
-                row[j] = v;
-            }
+                v += beta * row[j];
+            row[j] = v;
         }
     }
 }
 
+/* acc (MR_MAX x NR_MAX, rows of NR_MAX) = the 6 x 16 product of packed panels. */
 MS_CLONES
+static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
+{
+    ms_v16f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
+    for (size_t p = 0; p < kc; p++) {
+        ms_v16f bv = ms_load16(bp + p * 16);
+        const float *av = ap + p * 6;
+        c0 += av[0] * bv;
+        c1 += av[1] * bv;
+        c2 += av[2] * bv;
+        c3 += av[3] * bv;
+        c4 += av[4] * bv;
+        c5 += av[5] * bv;
+    }
+    ms_store16(acc + 0 * NR_MAX, c0);
+    ms_store16(acc + 1 * NR_MAX, c1);
+    ms_store16(acc + 2 * NR_MAX, c2);
+    ms_store16(acc + 3 * NR_MAX, c3);
+    ms_store16(acc + 4 * NR_MAX, c4);
+    ms_store16(acc + 5 * NR_MAX, c5);
+}
+
+#if MS_HAVE_V4
+#define ROW2(i)                                                                                    \
+    do {                                                                                           \
+        c##i##a += av[i] * b0;                                                                     \
+        c##i##b += av[i] * b1;                                                                     \
+    } while (0)
+#define OUT2(i)                                                                                    \
+    do {                                                                                           \
+        ms_store16(acc + (i)*NR_MAX, c##i##a);                                                     \
+        ms_store16(acc + (i)*NR_MAX + 16, c##i##b);                                                \
+    } while (0)
+MS_TARGET_V4
+static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
+{
+    ms_v16f c0a = {0}, c0b = {0}, c1a = {0}, c1b = {0}, c2a = {0}, c2b = {0}, c3a = {0}, c3b = {0},
+            c4a = {0}, c4b = {0}, c5a = {0}, c5b = {0}, c6a = {0}, c6b = {0}, c7a = {0}, c7b = {0},
+            c8a = {0}, c8b = {0}, c9a = {0}, c9b = {0}, c10a = {0}, c10b = {0}, c11a = {0},
+            c11b = {0};
+    for (size_t p = 0; p < kc; p++) {
+        ms_v16f b0 = ms_load16(bp + p * 32), b1 = ms_load16(bp + p * 32 + 16);
+        const float *av = ap + p * 12;
+        ROW2(0);
+        ROW2(1);
+        ROW2(2);
+        ROW2(3);
+        ROW2(4);
+        ROW2(5);
+        ROW2(6);
+        ROW2(7);
+        ROW2(8);
+        ROW2(9);
+        ROW2(10);
+        ROW2(11);
+    }
+    OUT2(0);
+    OUT2(1);
+    OUT2(2);
+    OUT2(3);
+    OUT2(4);
+    OUT2(5);
+    OUT2(6);
+    OUT2(7);
+    OUT2(8);
+    OUT2(9);
+    OUT2(10);
+    OUT2(11);
+}
+#undef ROW2
+#undef OUT2
+#endif
+
+static void micro(const gemm_job *g, size_t kc, const float *ap, const float *bp, float *acc)
+{
+#if MS_HAVE_V4
+    if (g->wide) {
+        micro_12x32(kc, ap, bp, acc);
+        return;
+    }
+#endif
+    (void)g;
+    micro_6x16(kc, ap, bp, acc);
+}
+
 static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
 {
-    size_t i0 = tile / g->tiles_n * MC, j0 = tile % g->tiles_n * NC;
-    size_t mc = g->m - i0 < MC ? g->m - i0 : MC;
+    size_t b0 = tile / g->tiles_n * MB, j0 = tile % g->tiles_n * NC;
+    size_t b1 = g->m - b0 < MB ? g->m : b0 + MB;
     size_t nc = g->n - j0 < NC ? g->n - j0 : NC;
-    if (g->part == MS_PART_LOWER && j0 >= i0 + mc)
+    if (g->part == MS_PART_LOWER && j0 >= b1)
         return;
     float *pa = scratch, *pb = scratch + MC * KC;
+    float acc[MR_MAX * NR_MAX] __attribute__((aligned(64)));
     for (size_t p0 = 0; p0 < g->k; p0 += KC) {
         size_t kc = g->k - p0 < KC ? g->k - p0 : KC;
-        pack_b(g, p0, kc, j0, nc, pb);
-        pack_a(g, i0, mc, p0, kc, pa);
-        for (size_t jr = 0; jr < nc; jr += NR) {
-            const float *bp = pb + jr * kc;
-            size_t nr = nc - jr < NR ? nc - jr : NR;
-            for (size_t ir = 0; ir < mc; ir += MR) {
-                const float *ap = pa + ir * kc;
-                size_t mr = mc - ir < MR ? mc - ir : MR;
-                ms_v16f acc[MR] = {{0}};
-                for (size_t p = 0; p < kc; p++) {
-                    ms_v16f bv = ms_load16(bp + p * NR);
-                    const float *av = ap + p * MR;
-                    acc[0] += av[0] * bv;
-                    acc[1] += av[1] * bv;
-                    acc[2] += av[2] * bv;
-                    acc[3] += av[3] * bv;
-                    acc[4] += av[4] * bv;
-                    acc[5] += av[5] * bv;
+        /* the lower part needs no column right of the band's last row */
+        size_t ncb = g->part == MS_PART_LOWER && b1 - j0 < nc ? b1 - j0 : nc;
+        pack_b(g, p0, kc, j0, ncb, pb);
+        for (size_t i0 = b0; i0 < b1; i0 += MC) {
+            size_t mc = b1 - i0 < MC ? b1 - i0 : MC;
+            size_t ncs = g->part == MS_PART_LOWER && i0 + mc - j0 < ncb ? i0 + mc - j0 : ncb;
+            if (g->part == MS_PART_LOWER && j0 >= i0 + mc)
+                continue;
+            pack_a(g, i0, mc, p0, kc, pa);
+            for (size_t jr = 0; jr < ncs; jr += g->nr) {
+                const float *bp = pb + jr * kc;
+                size_t nr = ncs - jr < g->nr ? ncs - jr : g->nr;
+                for (size_t ir = 0; ir < mc; ir += g->mr) {
+                    size_t mr = mc - ir < g->mr ? mc - ir : g->mr;
+                    micro(g, kc, pa + ir * kc, bp, acc);
+                    store_tile(acc, g->c + (i0 + ir) * g->ldc + j0 + jr, g->ldc, mr, nr, p0 == 0,
+                               g->beta);
                 }
-                store_tile(acc, g->c + (i0 + ir) * g->ldc + j0 + jr, g->ldc, mr, nr, p0 == 0,
-                           g->beta);
             }
         }
     }
@@ -213,8 +317,14 @@ static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans t
                   .ldb = ldb,
                   .ldc = ldc,
                   .c = c,
-                  .tiles_n = (n + NC - 1) / NC};
-    size_t tiles = (m + MC - 1) / MC * g.tiles_n;
+                  .tiles_n = (n + NC - 1) / NC,
+                  .mr = 6,
+                  .nr = 16};
+#if MS_HAVE_V4
+    if (ms_cpu_has_v4())
+        g.wide = 1, g.mr = 12, g.nr = 32;
+#endif
+    size_t tiles = (m + MB - 1) / MB * g.tiles_n;
     if (scratch) {
         for (size_t t = 0; t < tiles; t++)
             gemm_tile(&g, t, scratch);

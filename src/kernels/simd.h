@@ -10,8 +10,18 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define MS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* For kernels whose register blocking differs per instruction set (more
+ * vector registers on AVX-512): MS_TARGET_V4 compiles one function for
+ * x86-64-v4 only, and ms_cpu_has_v4() tells at run time whether it may run. */
+#define MS_HAVE_V4 1
+#define MS_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+static inline int ms_cpu_has_v4(void)
+{
+    return __builtin_cpu_supports("x86-64-v4");
+}
 #else
 #define MS_CLONES
+#define MS_HAVE_V4 0
 #endif
 
 static inline size_t ms_max_size(size_t a, size_t b)

@@ -11,50 +11,7 @@
 #include "../model/forward.h"
 #include "../util/quant_words.h"
 
-typedef enum {
-    KIND_NONE,
-    KIND_MAGNITUDE,
-    KIND_GPTQ,
-    KIND_SPARSEGPT,
-    KIND_WANDA,
-    KIND_QUANT,
-    KIND_SMOOTHQUANT,
-} mod_kind;
-
-/* One recipe entry as the world acts on it. */
-typedef struct wm_modifier {
-    mod_kind kind;
-    ms_match match;     /* its targets minus ignore */
-    ms_apply_opts opts; /* what its kernel does to each target */
-    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
-    double alpha;       /* SmoothQuant's smoothing_strength */
-    ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
-} wm_modifier;
-
-struct ms_world_model {
-    ms_model *model, *base; /* base: the uncompressed copy */
-    ms_tokens calib;
-    ms_pool *pool;
-    uint64_t seed;
-    wm_modifier *mods;
-    size_t nmods;
-    size_t nmodules;
-    int *owner;                   /* per module */
-    int *bits;                    /* per module */
-    const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
-    char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
-    ms_status error;
-    ms_diag error_diag;
-    const ms_sink *sink;
-    size_t call;
-    size_t changes; /* module writes so far, for ms_world_model_changes */
-};
+#include "world_model_impl.h"
 
 ms_world_model_config ms_world_model_defaults(void)
 {

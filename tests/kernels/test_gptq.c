@@ -32,6 +32,38 @@ static void hessian_add_keeps_running_average(void **state)
     ms_hessian_free(&h);
 }
 
+/* A width that is not a multiple of the 64-wide mirror tiles nor of the
+ * multiply's bands: H is exactly symmetric, matches 2/n X^T X and has the
+ * same bits on 1 and 2 threads. */
+static void hessian_add_is_symmetric_and_thread_independent(void **state)
+{
+    (void)state;
+    size_t n = 450, k = 70;
+    float *x = test_random(k * n, 41);
+    ms_hessian h1, h2;
+    ms_hessian_init(&h1, n, NULL);
+    ms_hessian_init(&h2, n, NULL);
+    ms_pool *p1 = test_pool(1), *p2 = test_pool(2);
+    assert_int_equal(ms_hessian_add(p1, &h1, x, k, 1, NULL), MS_OK);
+    assert_int_equal(ms_hessian_add(p2, &h2, x, k, 1, NULL), MS_OK);
+    assert_memory_equal(h1.data, h2.data, n * n * sizeof *h1.data);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            assert_true(h1.data[i * n + j] == h1.data[j * n + i]);
+            if ((i + j) % 13)
+                continue;
+            double s = 0;
+            for (size_t p = 0; p < k; p++)
+                s += 2.0 * x[p * n + i] * x[p * n + j];
+            assert_true(fabs(h1.data[i * n + j] - s) <= 1e-4 * (1 + fabs(s)));
+        }
+    ms_pool_free(p1);
+    ms_pool_free(p2);
+    ms_hessian_free(&h1);
+    ms_hessian_free(&h2);
+    free(x);
+}
+
 static void hessian_inverse_factor_is_upper_cholesky_of_inverse(void **state)
 {
     (void)state;
@@ -227,6 +259,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hessian_add_keeps_running_average),
+        cmocka_unit_test(hessian_add_is_symmetric_and_thread_independent),
         cmocka_unit_test(hessian_inverse_factor_is_upper_cholesky_of_inverse),
         cmocka_unit_test(gptq_identity_hessian_is_round_to_nearest),
         cmocka_unit_test(gptq_beats_round_to_nearest_on_correlated_inputs),

@@ -81,6 +81,74 @@ static void gemm_same_bits_with_one_and_two_threads(void **state)
     free(c2);
 }
 
+/* Lower-part products span several 384-row bands and 512-column panels with
+ * ragged edges, in every transpose; the lower triangle matches the naive sum
+ * and 1 and 2 threads give the same bits. */
+static void gemm_lower_part_across_bands(void **state)
+{
+    (void)state;
+    size_t m = 790, k = 270;
+    ms_pool *p1 = test_pool(1), *p2 = test_pool(2);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            float *a = test_random(m * k, 11 + ta), *b = test_random(k * m, 13 + tb);
+            float *c1 = test_random(m * m, 17), *c2 = malloc(m * m * sizeof *c2);
+            float *c0 = malloc(m * m * sizeof *c0);
+            memcpy(c0, c1, m * m * sizeof *c1);
+            memcpy(c2, c1, m * m * sizeof *c1);
+            size_t lda = ta == MS_NOTRANS ? k : m, ldb = tb == MS_NOTRANS ? m : k;
+            assert_int_equal(ms_gemm(p1, (ms_trans)ta, (ms_trans)tb, MS_PART_LOWER, m, m, k, 0.5f,
+                                     a, lda, b, ldb, 1.0f, c1, m, NULL),
+                             MS_OK);
+            assert_int_equal(ms_gemm(p2, (ms_trans)ta, (ms_trans)tb, MS_PART_LOWER, m, m, k, 0.5f,
+                                     a, lda, b, ldb, 1.0f, c2, m, NULL),
+                             MS_OK);
+            for (size_t i = 0; i < m; i++) {
+                assert_memory_equal(c1 + i * m, c2 + i * m, (i + 1) * sizeof *c1);
+                for (size_t j = 0; j <= i; j += 7) {
+                    double s = 0;
+                    for (size_t p = 0; p < k; p++)
+                        s += op(a, lda, (ms_trans)ta, i, p) * op(b, ldb, (ms_trans)tb, p, j);
+                    double want = 0.5 * s + c0[i * m + j];
+                    assert_true(fabs(c1[i * m + j] - want) <= 1e-4 * (1.0 + fabs(want)));
+                }
+            }
+            free(a);
+            free(b);
+            free(c0);
+            free(c1);
+            free(c2);
+        }
+    ms_pool_free(p1);
+    ms_pool_free(p2);
+}
+
+/* GPTQ's block update shape (k = 128, n not a multiple of the register tile)
+ * and the forward's NT shape: same bits on 1 and 2 threads. */
+static void gemm_run_shapes_same_bits_with_one_and_two_threads(void **state)
+{
+    (void)state;
+    ms_pool *p1 = test_pool(1), *p2 = test_pool(2);
+    size_t shapes[2][3] = {{520, 1000, 128}, {130, 400, 300}};
+    for (int s = 0; s < 2; s++) {
+        size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        ms_trans tb = s ? MS_TRANS : MS_NOTRANS;
+        float *a = test_random(m * k, 21), *b = test_random(k * n, 22);
+        float *c1 = test_random(m * n, 23), *c2 = malloc(m * n * sizeof *c2);
+        memcpy(c2, c1, m * n * sizeof *c1);
+        size_t ldb = tb == MS_NOTRANS ? n : k;
+        ms_gemm(p1, MS_NOTRANS, tb, MS_PART_FULL, m, n, k, -1, a, k, b, ldb, 1, c1, n, NULL);
+        ms_gemm(p2, MS_NOTRANS, tb, MS_PART_FULL, m, n, k, -1, a, k, b, ldb, 1, c2, n, NULL);
+        assert_memory_equal(c1, c2, m * n * sizeof *c1);
+        free(a);
+        free(b);
+        free(c1);
+        free(c2);
+    }
+    ms_pool_free(p1);
+    ms_pool_free(p2);
+}
+
 /* A = B B^T / k + I: symmetric positive definite. */
 static float *spd(size_t n, uint64_t seed)
 {
@@ -139,9 +207,14 @@ static void tri_inverse_times_matrix_is_identity(void **state)
     (void)state;
     size_t n = 300;
     float *l = spd(n, 9), *x = malloc(n * n * sizeof *x);
-    ms_pool *pool = test_pool(2);
+    float *x1 = malloc(n * n * sizeof *x1);
+    ms_pool *pool = test_pool(2), *p1 = test_pool(1);
     assert_int_equal(ms_cholesky(pool, l, n, NULL), MS_OK);
     assert_int_equal(ms_tri_inverse(pool, l, x, n, NULL), MS_OK);
+    assert_int_equal(ms_tri_inverse(p1, l, x1, n, NULL), MS_OK);
+    assert_memory_equal(x, x1, n * n * sizeof *x);
+    ms_pool_free(p1);
+    free(x1);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
             double s = 0;
@@ -171,6 +244,8 @@ int main(void)
         cmocka_unit_test(gemm_matches_naive_for_all_transposes),
         cmocka_unit_test(gemm_beta_zero_ignores_nan_in_c),
         cmocka_unit_test(gemm_same_bits_with_one_and_two_threads),
+        cmocka_unit_test(gemm_lower_part_across_bands),
+        cmocka_unit_test(gemm_run_shapes_same_bits_with_one_and_two_threads),
         cmocka_unit_test(cholesky_reconstructs_spd_matrix),
         cmocka_unit_test(cholesky_rejects_indefinite_matrix),
         cmocka_unit_test(tri_inverse_times_matrix_is_identity),

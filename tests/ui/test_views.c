@@ -26,6 +26,8 @@ static int setup(void **state)
     if (opened != 0)
         return -1;
     f->a.utf8 = true;
+    /* the screens over the lifecycle alone; test_model.c steps a model */
+    snprintf(f->a.model_arg, sizeof f->a.model_arg, "none");
     app_open(&f->a, NULL);
     app_screen_init(&f->a);
     while (!app_work(&f->a, 1000))

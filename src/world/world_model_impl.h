@@ -1,0 +1,61 @@
+/* The model-backed world's state, shared by the files of src/world/ that
+ * act on it (world_model.c runs the modifiers, snapshot.c saves and
+ * restores it, inspect.c measures it). Not a public header: outside
+ * src/world/ the world is opaque (world_model.h). A field a call changes
+ * must be saved by snapshot.c too, or a step back does not restore it. */
+#ifndef MS_WORLD_MODEL_IMPL_H
+#define MS_WORLD_MODEL_IMPL_H
+
+#include "../kernels/apply.h"
+#include "../kernels/pool.h"
+#include "../model/forward.h"
+#include "world_model.h"
+
+typedef enum {
+    KIND_NONE,
+    KIND_MAGNITUDE,
+    KIND_GPTQ,
+    KIND_SPARSEGPT,
+    KIND_WANDA,
+    KIND_QUANT,
+    KIND_SMOOTHQUANT,
+} mod_kind;
+
+/* One recipe entry as the world acts on it. */
+typedef struct wm_modifier {
+    mod_kind kind;
+    ms_match match;     /* its targets minus ignore */
+    ms_apply_opts opts; /* what its kernel does to each target */
+    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
+    double alpha;       /* SmoothQuant's smoothing_strength */
+    ms_world_calibration how;
+    bool observing;    /* between observe_inputs and compress */
+    size_t sequential; /* sequential_epoch_ends seen while observing */
+    bool *done;        /* per selected module: compressed in this calibration */
+} wm_modifier;
+
+struct ms_world_model {
+    ms_model *model, *base; /* base: the uncompressed copy */
+    ms_tokens calib;
+    ms_pool *pool;
+    uint64_t seed;
+    wm_modifier *mods;
+    size_t nmods;
+    size_t nmodules;
+    int *owner;                   /* per module */
+    int *bits;                    /* per module */
+    const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
+    char **note;                  /* per module, malloc'd */
+    float **inputs;               /* per module: calibration inputs, batch * seq rows */
+    bool *want;                   /* per module: the collecting forward keeps its inputs */
+    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    ms_status error;
+    ms_diag error_diag;
+    const ms_sink *sink;
+    size_t call;
+    /* module writes so far, for ms_world_model_changes; only compared
+     * before and after a call, so snapshots need not restore it */
+    size_t changes;
+};
+
+#endif

@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""`modsim run --save-weights` against an independent torch recomputation of
+the whole run: the same recipe on the same tiny model and calibration tokens,
+layer by layer as llm-compressor 0.12 (revision 715e1166c~1) does it.
+
+    pipeline_reference.py MODSIM [CASE...]
+
+The reference reads the model with `modsim model save tiny` (the weights only)
+and does everything else itself, in float64 with the weights stored as float32
+after each compression (as upstream's modules hold them):
+  - the calibration tokens: splitmix64 -> xoshiro256** and unbiased
+    `below(vocab)`, row by row, as README "Calibration data" documents them;
+  - the forward pass as transformers' modeling_llama;
+  - the sequential pipeline (pipelines/sequential/pipeline.py): one subgraph
+    for the embedding, then one per decoder layer (the last one also holds
+    model.norm and lm_head). Each subgraph is run once with the modifiers'
+    hooks on (its Linears see the inputs of the uncompressed subgraph), then
+    sequential_epoch_end compresses its modules (modifiers in recipe order),
+    then it is run again with hooks off, and those outputs are the next
+    subgraph's inputs. The independent pipeline (oneshot's default) gives each
+    modifier its own such pass, in recipe order;
+  - the modifiers' work as their upstream code does it (file:line below).
+
+What is compared, per Linear weight: the zero pattern exactly (SparseGPT and
+Wanda masks, and GPTQ codes of zero), the integer codes exactly (modsim's
+weight divided by the reference's scale must sit within 1e-3 of an integer,
+which also checks the scales), and the weight within 1e-5 relative
+(Frobenius norm). modsim computes in float32: a decision whose float64 value
+lies within a hair of its boundary may flip (a GPTQ value within 1e-3 code
+units of x.5, a pruning score within 1e-4 relative of its cut, as
+reference.py). Such near-ties are counted and printed, the reference then
+follows modsim so that one flip does not cascade, and a case fails when they
+exceed MAX_TIES of the decisions. The run is also made with --threads 1 and
+--threads 2, which must give bit-identical files.
+"""
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stio  # noqa: E402
+
+RTOL = 1e-5
+TIE_CODE = 1e-3    # GPTQ: |scaled - rounding boundary| in code units
+TIE_SCORE = 1e-4   # pruning: relative distance of a score to the cut
+MAX_TIES = 1e-4    # near-ties allowed, as a fraction of a case's decisions
+CALIB = (4, 32)    # calibration sequences x tokens (small: the machine is shared)
+
+
+# ---- the calibration tokens -------------------------------------------------
+
+M64 = (1 << 64) - 1
+
+
+class Rng:
+    """xoshiro256** seeded through splitmix64 (README, "Synthetic weights")."""
+
+    def __init__(self, seed):
+        self.s, x = [], seed
+        for _ in range(4):
+            x = (x + 0x9e3779b97f4a7c15) & M64
+            z = ((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9) & M64
+            z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M64
+            self.s.append(z ^ (z >> 31))
+
+    def next(self):
+        s = self.s
+        x = (s[1] * 5) & M64
+        result = ((((x << 7) | (x >> 57)) & M64) * 9) & M64
+        t = (s[1] << 17) & M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = ((s[3] << 45) | (s[3] >> 19)) & M64
+        return result
+
+    def below(self, n):
+        threshold = ((1 << 64) - n) % n
+        while True:
+            r = self.next()
+            if r >= threshold:
+                return r % n
+
+
+def random_tokens(seed, batch, seq, vocab):
+    rng = Rng(seed)
+    return np.array([rng.below(vocab) for _ in range(batch * seq)],
+                    dtype=np.int64).reshape(batch, seq)
+
+
+# ---- the model (transformers' modeling_llama, float64) ----------------------
+
+class Model:
+    def __init__(self, weights, meta):
+        self.w = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in weights.items()}
+        self.hidden, self.heads = int(meta["hidden_size"]), int(meta["num_heads"])
+        self.kv_heads, self.layers = int(meta["num_kv_heads"]), int(meta["num_layers"])
+        self.eps, self.theta = float(meta["rms_norm_eps"]), float(meta["rope_theta"])
+
+    def get(self, name):
+        return self.w[name + ".weight"].double()
+
+    def set(self, name, value):
+        """A module's new weight, stored as float32 as the module holds it."""
+        self.w[name + ".weight"] = torch.as_tensor(value).to(torch.float32)
+
+    def linears(self):
+        return [k[:-len(".weight")] for k, v in self.w.items()
+                if v.dim() == 2 and "embed_tokens" not in k]
+
+    def norm(self, x, name):
+        return self.get(name) * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+    def embed(self, tokens):
+        return self.get("model.embed_tokens")[torch.from_numpy(tokens)]
+
+    def layer(self, l, h, hook):
+        """Decoder layer l on h [batch, seq, hidden]; hook(module, x2d) sees every
+        Linear's input and each norm's output (rows: tokens)."""
+        batch, seq, _ = h.shape
+        d = self.hidden // self.heads
+        p = f"model.layers.{l}."
+
+        def lin(name, x):
+            hook(p + name, x.reshape(-1, x.shape[-1]))
+            return x @ self.get(p + name).T
+
+        inv_freq = 1.0 / self.theta ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
+        freqs = torch.arange(seq, dtype=torch.float64)[:, None] * inv_freq[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos(), emb.sin()
+
+        def rope(x):
+            x1, x2 = x[..., :d // 2], x[..., d // 2:]
+            return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+        x = self.norm(h, p + "input_layernorm")
+        hook(p + "input_layernorm", x.reshape(-1, x.shape[-1]))
+        q = lin("self_attn.q_proj", x).view(batch, seq, self.heads, d).transpose(1, 2)
+        k = lin("self_attn.k_proj", x).view(batch, seq, self.kv_heads, d).transpose(1, 2)
+        v = lin("self_attn.v_proj", x).view(batch, seq, self.kv_heads, d).transpose(1, 2)
+        q, k = rope(q), rope(k)
+        k = k.repeat_interleave(self.heads // self.kv_heads, dim=1)
+        v = v.repeat_interleave(self.heads // self.kv_heads, dim=1)
+        mask = torch.full((seq, seq), float("-inf"), dtype=torch.float64).triu(1)
+        att = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(d) + mask, dim=-1) @ v
+        h = h + lin("self_attn.o_proj", att.transpose(1, 2).reshape(batch, seq, self.hidden))
+        x = self.norm(h, p + "post_attention_layernorm")
+        hook(p + "post_attention_layernorm", x.reshape(-1, x.shape[-1]))
+        act = torch.nn.functional.silu(lin("mlp.gate_proj", x)) * lin("mlp.up_proj", x)
+        return h + lin("mlp.down_proj", act)
+
+    def head(self, h, hook):
+        x = self.norm(h, "model.norm")
+        hook("lm_head", x.reshape(-1, x.shape[-1]))
+        return x @ self.get("lm_head").T
+
+
+def no_hook(_name, _x):
+    pass
+
+
+def sequential(model, tokens, modifiers):
+    """pipelines/sequential/pipeline.py: calibrate, sequential_epoch_end, propagate."""
+    def hook(name, x):
+        for m in modifiers:
+            m.observe(name, x)
+
+    def end(modules):
+        for m in modifiers:
+            m.compress(model, modules)
+
+    h = model.embed(tokens)
+    end(["model.embed_tokens"])
+    for l in range(model.layers):
+        last = l == model.layers - 1
+        out = model.layer(l, h, hook)
+        if last:
+            model.head(out, hook)
+        modules = [n for n in model.linears() if n.startswith(f"model.layers.{l}.")]
+        end(modules + (["lm_head"] if last else []))
+        if not last:
+            h = model.layer(l, h, no_hook)
+
+
+# ---- target matching (compressed-tensors match_named_modules) ---------------
+
+def matches(name, targets):
+    """`targets` are names, `re:` patterns or the class Linear (every module
+    here is a Linear); a `re:` pattern is re.match, anchored at the start."""
+    for t in targets:
+        if t == "Linear" or t == name or (t.startswith("re:") and re.match(t[3:], name)):
+            return True
+    return False
+
+
+def targets_of(args, ms):
+    """The Linears a modifier's targets and ignore select."""
+    linears = [n for n, w in ms.items() if w.ndim == 2 and "embed_tokens" not in n]
+    return {n for n in linears if matches(n, args.get("targets", ["Linear"])) and
+            not matches(n, args.get("ignore", []))}
+
+
+# ---- comparison -------------------------------------------------------------
+
+class Case:
+    def __init__(self, label):
+        self.label, self.problems, self.ties, self.decisions = label, [], 0, 0
+        self.worst = 0.0
+
+    def close(self, what, got, want):
+        got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        den = np.linalg.norm(want)
+        e = np.linalg.norm(got - want) / (den if den > 0 else 1.0)
+        self.worst = max(self.worst, e)
+        if not e <= RTOL:
+            self.problems.append(f"{what}: relative error {e:.3g} > {RTOL}")
+
+    def exact(self, what, got, want):
+        got, want = np.asarray(got), np.asarray(want)
+        bad = np.argwhere(got != want)
+        if len(bad):
+            i = tuple(bad[0])
+            self.problems.append(f"{what}: {len(bad)} of {got.size} differ, first at "
+                                 f"{list(i)}: modsim {got[i]}, reference {want[i]}")
+
+
+def follow(case, ref, got, score, cut):
+    """Takes modsim's decision where the reference's differs at a near-tie."""
+    diff = ref != got
+    tie = diff & ((score - cut).abs() <= TIE_SCORE * cut.abs())
+    case.ties += int(tie.sum())
+    return torch.where(tie, got, ref)
+
+
+# ---- Wanda (pruning/wanda/wanda_sparsify.py) --------------------------------
+
+class Wanda:
+    def __init__(self, case, args, ms):
+        self.case, self.ms = case, ms
+        self.sparsity = float(args.get("sparsity", 0.5))
+        n, m = map(int, str(args.get("mask_structure", "0:0")).split(":"))
+        self.nm = (n, m) if n else None
+        self.modules = targets_of(args, ms)
+        self.norms = {}
+
+    def observe(self, name, x):
+        # accumulate_row_scalars (wanda_sparsify.py:24): the mean over samples of
+        # each input column's squared norm; the scale is the same for every column
+        if name in self.modules:
+            self.norms[name] = self.norms.get(name, 0.0) + (x ** 2).sum(0)
+
+    def compress(self, model, modules):
+        for name in modules:
+            if name not in self.norms:
+                continue
+            w = model.get(name)
+            # W_metric = |W| * sqrt(S) (wanda_sparsify.py:82), in float32 there
+            metric = w.abs() * torch.sqrt(self.norms.pop(name))
+            got = torch.from_numpy(self.ms[name] == 0)
+            prune = torch.zeros_like(w, dtype=torch.bool)
+            if self.nm:
+                n, m = self.nm
+                g = metric.view(w.shape[0], -1, m)
+                srt, idx = torch.sort(g, dim=2, stable=True)
+                ref = torch.zeros_like(g, dtype=torch.bool)
+                ref.scatter_(2, idx[:, :, :n], True)
+                cut = ((srt[:, :, n - 1] + srt[:, :, n]) / 2).unsqueeze(2).expand_as(g)
+                prune = follow(self.case, ref, got.view_as(g), g, cut).view_as(w)
+            else:
+                k = int(w.shape[1] * self.sparsity)
+                srt, idx = torch.sort(metric, dim=1, stable=True)
+                ref = torch.zeros_like(prune)
+                ref.scatter_(1, idx[:, :k], True)
+                cut = ((srt[:, k - 1] + srt[:, k]) / 2).unsqueeze(1).expand_as(w)
+                prune = follow(self.case, ref, got, metric, cut)
+            self.case.decisions += w.numel()
+            model.set(name, torch.where(prune, torch.zeros_like(w), w))
+
+
+# ---- the cases --------------------------------------------------------------
+
+WANDA_24 = """\
+pruning_stage:
+  obcq_modifiers:
+    WandaPruningModifier:
+      sparsity: 0.5
+      mask_structure: "2:4"
+      targets: ["Linear"]
+      ignore: ["re:.*lm_head"]
+"""
+
+CASES = {
+    "wanda_24": (WANDA_24, [], lambda c, ms: [Wanda(c, {"sparsity": 0.5, "mask_structure": "2:4",
+                                                          "ignore": ["re:.*lm_head"]}, ms)]),
+}
+
+
+def run_modsim(modsim, recipe, extra, out, threads):
+    b, s = CALIB
+    cmd = [modsim, "run", recipe, "--calib", f"{b}x{s}", "--threads", str(threads),
+           "--save-weights", out, *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr}")
+    return stio.read(out)[0]
+
+
+def main():
+    modsim = sys.argv[1]
+    wanted = sys.argv[2:] or list(CASES)
+    torch.set_num_threads(1)
+    failed = 0
+    with tempfile.TemporaryDirectory() as d:
+        base_path = os.path.join(d, "tiny.safetensors")
+        subprocess.run([modsim, "model", "save", "tiny", "-o", base_path], check=True,
+                       capture_output=True)
+        base, meta = stio.read(base_path)
+        tokens = random_tokens(0, *CALIB, int(meta["vocab_size"]))
+        for label in wanted:
+            text, extra, make = CASES[label]
+            case = Case(label)
+            recipe = os.path.join(d, label + ".yaml")
+            with open(recipe, "w") as f:
+                f.write(text)
+            outs = [run_modsim(modsim, recipe, extra, os.path.join(d, f"{label}.{t}.st"), t)
+                    for t in (1, 2)]
+            for key in outs[0]:
+                if outs[0][key].tobytes() != outs[1][key].tobytes():
+                    case.problems.append(f"{key}: --threads 1 and 2 differ")
+            ms = {k[:-len(".weight")]: v for k, v in outs[0].items()}
+            model = Model(base, meta)
+            modifiers = make(case, ms)
+            if "--pipeline" in extra:
+                sequential(model, tokens, modifiers)
+            else:
+                for m in modifiers:
+                    sequential(model, tokens, [m])
+            for name in model.linears():
+                want = model.w[name + ".weight"].numpy()
+                got = ms[name]
+                case.exact(name + " zeros", got == 0, want == 0)
+                case.close(name, got, want)
+            if case.ties > MAX_TIES * max(case.decisions, 1):
+                case.problems.append(f"{case.ties} near-ties in {case.decisions} decisions")
+            ok = not case.problems
+            failed += not ok
+            print(f"{'PASS' if ok else 'FAIL'} {label}: max rel diff {case.worst:.2e}, "
+                  f"{case.ties} near-ties in {case.decisions} decisions")
+            for p in case.problems[:20]:
+                print("    " + p)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
