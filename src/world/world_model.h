@@ -14,8 +14,14 @@
  *                             Wanda's norms); what is left at calibration end
  *   QuantizationModifier      fake-quantized weights (min/max observer),
  *                             subgraph by subgraph as GPTQ
- *   SmoothQuantModifier       smooths input_layernorm into q/k/v and
- *                             post_attention_layernorm into gate/up
+ *   SmoothQuantModifier,      smooths input_layernorm into q/k/v and
+ *   LogarithmicEqualization-  post_attention_layernorm into gate/up (the
+ *   Modifier                  latter: algorithm log_equalization's scales)
+ *   AWQModifier               at each sequential_epoch_end, its mappings
+ *                             in that layer (default: Llama's): scale grid
+ *                             search on the parent's outputs with the
+ *                             scheme the following modifier attached, then
+ *                             the scales folded (awq/base.py)
  * Other types leave the weights alone.
  *
  * Subgraphs: a modifier calibrated by the sequential pipeline sees one
