@@ -525,8 +525,63 @@ class SmoothQuant:
             model.set(name, model.get(name) / scales)
 
 
+# ---- MagnitudePruningModifier (pruning/magnitude/base.py) --------------------
+
+class Magnitude:
+    """Driven by the hooks a training loop calls, read from `modsim trace` of
+    the same run (the lifecycle is checked against upstream elsewhere; here
+    is what those hooks do to the weights)."""
+    trained = True
+
+    def __init__(self, case, args, ms):
+        self.case = case
+        # build_parameterized_layers: the targets name parameters
+        self.modules = sorted(n for n, w in ms.items() if w.ndim == 2 and any(
+            re.match(t[3:], n + ".weight") if t.startswith("re:") else t == n + ".weight"
+            for t in args["targets"]))
+        self.start, self.end = float(args["start"]), float(args["end"])
+        self.init, self.final = float(args["init_sparsity"]), float(args["final_sparsity"])
+        assert args.get("update_scheduler") == "linear"
+        self.masks, self.current, self.enabled = {}, None, False
+
+    def schedule(self, index):
+        # helpers.py linear_scheduler
+        return self.init + (self.final - self.init) * (index - self.start) / (self.end - self.start)
+
+    def new_masks(self, model, index):
+        sparsity = self.schedule(index)
+        if sparsity == self.current:
+            return
+        self.current = sparsity
+        for name in self.modules:
+            # mask_factory.py unstructured_pruning: the int(sparsity * numel)
+            # smallest |w| of the weight as it is now go, ties at the cut too
+            scores = model.w[name + ".weight"].abs()
+            k = int(sparsity * scores.numel())
+            if k > 0:
+                thr = torch.topk(scores.flatten(), k, largest=False)[0][-1]
+                self.masks[name] = scores > thr
+            else:
+                self.masks[name] = torch.ones_like(scores, dtype=torch.bool)
+
+    def run(self, model, hooks):
+        for h in hooks:
+            if h["hook"] == "on_start":
+                self.new_masks(model, h["index"])
+                self.enabled = True
+            elif h["hook"] == "on_update" and h["event"] == "batch_start":
+                self.new_masks(model, h["index"])
+            elif h["hook"] == "on_update" and h["event"] == "optim_post_step" and self.enabled:
+                # apply_mask_weight (layer_mask.py:128)
+                for name in self.modules:
+                    model.w[name + ".weight"] = model.w[name + ".weight"] * self.masks[name]
+            elif h["hook"] == "on_end":
+                self.enabled = False
+        self.case.decisions += sum(model.w[n + ".weight"].numel() for n in self.modules)
+
+
 KINDS = {"WandaPruningModifier": Wanda, "SparseGPTModifier": SparseGPT, "GPTQModifier": GPTQ,
-         "SmoothQuantModifier": SmoothQuant}
+         "SmoothQuantModifier": SmoothQuant, "MagnitudePruningModifier": Magnitude}
 
 # label: (the recipe's modifiers in order, with their arguments; modsim run options)
 CASES = {
@@ -550,6 +605,13 @@ CASES = {
         [("SmoothQuantModifier", {"smoothing_strength": 0.8}),
          ("GPTQModifier", {"scheme": "W8A8", "targets": ["Linear"], "ignore": ["lm_head"]})],
         []),
+    # gradual pruning over a training loop, the index as the schedule means it
+    "magnitude_training_intended": (
+        [("MagnitudePruningModifier", {
+            "targets": ["re:.*self_attn.q_proj.weight", "re:.*mlp.down_proj.weight"],
+            "init_sparsity": 0.05, "final_sparsity": 0.7, "start": 0, "end": 8,
+            "update_scheduler": "linear", "mask_structure": "unstructured"})],
+        ["--training", "--index", "intended"]),
 }
 
 
@@ -600,7 +662,13 @@ def main():
             ms = {k[:-len(".weight")]: v for k, v in outs[0].items()}
             model = Model(base, meta)
             modifiers = [KINDS[kind](case, args, ms) for kind, args in mods]
-            if "--pipeline" in extra:
+            if any(getattr(m, "trained", False) for m in modifiers):
+                r = subprocess.run([modsim, "trace", recipe, *extra], capture_output=True,
+                                   text=True, check=True)
+                hooks = [json.loads(line) for line in r.stdout.splitlines()]
+                for i, m in enumerate(modifiers):
+                    m.run(model, [h for h in hooks if h.get("modifier") == i and "hook" in h])
+            elif "--pipeline" in extra:
                 sequential(model, tokens, modifiers)
             else:
                 for m in modifiers:
