@@ -590,6 +590,8 @@ CASES = {
                                             "ignore": ["re:.*lm_head"]})], []),
     "gptq_w4a16": ([("GPTQModifier", {"scheme": "W4A16", "targets": ["Linear"],
                                       "ignore": ["lm_head", "re:.*down_proj"]})], []),
+    "gptq_w8a16_attention": ([("GPTQModifier", {"scheme": "W8A16",
+                                                "targets": ["re:.*self_attn\\..*_proj$"]})], []),
     # down_proj's 688 columns are no multiple of W4A16's group of 128: upstream
     # refuses them at initialize (group_size_validation.py), so they are ignored
     "sparsegpt50_gptq_w4a16_sequential": (
