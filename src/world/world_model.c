@@ -136,10 +136,11 @@ static ms_status weights_args(const ms_node *w, const char *file, ms_quant_args 
     return MS_OK;
 }
 
-/* The weight scheme and, when the scheme brings them, the targets: `scheme`
- * (a preset, {PRESET: targets} or written out) or the first config group. */
+/* The weight scheme and, when the scheme brings them, the targets and its
+ * weights.actorder (`actorder` may be NULL): `scheme` (a preset,
+ * {PRESET: targets} or written out) or the first config group. */
 static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier *wmod,
-                             const ms_node **targets, ms_diag *diag)
+                             const ms_node **targets, const ms_node **actorder, ms_diag *diag)
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
@@ -174,6 +175,8 @@ static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier 
         ms_status st = weights_args(weights, file, &wmod->opts.quant, diag);
         if (st != MS_OK)
             return st;
+        if (actorder)
+            *actorder = ms_node_get(weights, "actorder");
     } else if (!preset) {
         return MS_OK; /* activations only: the weights stay */
     }
@@ -362,13 +365,55 @@ static ms_status read_awq(ms_world_model *wm, const ms_recipe_entry *e, const ch
     return MS_OK;
 }
 
+/* sgpt_base.py on_initialize/on_start: a sparsity modifier's targets select
+ * layers, and it prunes the Linears inside each (the layer itself when it is
+ * one); its ignore is matched against those Linears. `match` holds the
+ * layers (ignore not applied) and is replaced by the Linears. */
+static ms_status linears_within(const ms_model *model, const char *const *ignore, size_t n_ignore,
+                                ms_match *match, ms_diag *diag)
+{
+    size_t count = ms_model_module_count(model);
+    bool *take = calloc(count ? count : 1, sizeof *take);
+    ms_match ignored = {0};
+    ms_diag d;
+    ms_diag_clear(&d);
+    /* an ignore entry matching nothing is not a target matching nothing */
+    ms_status st =
+        take ? ms_model_match(model, ignore, n_ignore, NULL, 0, &ignored, &d) : MS_ERR_NOMEM;
+    if (st != MS_OK)
+        *diag = d;
+    for (size_t j = 0; st == MS_OK && j < match->count; j++) {
+        const char *layer = ms_model_module(model, match->modules[j])->name;
+        size_t len = strlen(layer);
+        for (size_t i = 0; i < count; i++) {
+            const ms_module *mod = ms_model_module(model, i);
+            if (mod->kind == MS_MOD_LINEAR &&
+                (i == match->modules[j] || !len ||
+                 (!strncmp(mod->name, layer, len) && mod->name[len] == '.')))
+                take[i] = true;
+        }
+    }
+    for (size_t j = 0; st == MS_OK && j < ignored.count; j++)
+        take[ignored.modules[j]] = false;
+    if (st == MS_OK) {
+        /* ms_model_match sized `modules` for every module */
+        match->count = 0;
+        for (size_t i = 0; i < count; i++)
+            if (take[i])
+                match->modules[match->count++] = i;
+    }
+    ms_match_free(&ignored);
+    free(take);
+    return st;
+}
+
 static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
                                wm_modifier *wmod, ms_diag *diag)
 {
     const char *type = e->type_key->value;
     const ms_node *args = e->args;
     const ms_node *targets = ms_node_get(args, "targets");
-    bool pruning_names = false;
+    bool pruning_names = false, sparsity_layers = false;
     const char *default_target = "Linear";
     double d;
     wmod->how = MS_WORLD_LAYERWISE;
@@ -383,20 +428,27 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             wmod->opts.block_size = (size_t)d;
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
+        const ms_node *scheme_actorder = NULL;
+        ms_status st = read_scheme(args, file, wmod, &targets, &scheme_actorder, diag);
+        if (st != MS_OK)
+            return st;
+        /* gptq/base.py resolve_actorder: an actorder neither the modifier nor
+         * its own scheme sets is static ("actorder: null" is none) */
         const ms_node *ao = ms_node_get(args, "actorder");
-        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL) : -1;
+        if (!ao)
+            ao = scheme_actorder;
+        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL)
+                : !ao && wmod->quantizes    ? MS_QACT_WEIGHT
+                                            : -1;
         wmod->opts.actorder = a == MS_QACT_GROUP    ? MS_ACTORDER_GROUP
                               : a == MS_QACT_WEIGHT ? MS_ACTORDER_WEIGHT
                                                     : MS_ACTORDER_NONE;
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
-        if (st != MS_OK)
-            return st;
         if (wmod->opts.actorder == MS_ACTORDER_GROUP && wmod->opts.quant.strategy != MS_QUANT_GROUP)
             wmod->opts.actorder = MS_ACTORDER_NONE;
     } else if (!strcmp(type, "QuantizationModifier")) {
         wmod->kind = KIND_QUANT;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_QUANT);
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
+        ms_status st = read_scheme(args, file, wmod, &targets, NULL, diag);
         if (st != MS_OK)
             return st;
     } else if (!strcmp(type, "SparseGPTModifier") || !strcmp(type, "WandaPruningModifier")) {
@@ -410,8 +462,8 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
-        /* sgpt_base.py: targets default to the decoder layers' Linears */
-        default_target = "re:model\\.layers\\..*";
+        /* sgpt_base.py: targets default to every Linear (lm_head too) */
+        sparsity_layers = true;
     } else if (!strcmp(type, "AWQModifier")) {
         return read_awq(wm, e, file, wmod, diag);
     } else if (!strcmp(type, "SmoothQuantModifier") ||
@@ -460,7 +512,9 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     ms_diag mdiag;
     ms_diag_clear(&mdiag);
     if (st == MS_OK) {
-        st = ms_model_match(wm->model, t, nt, ig, ni, &wmod->match, &mdiag);
+        st = ms_model_match(wm->model, t, nt, ig, sparsity_layers ? 0 : ni, &wmod->match, &mdiag);
+        if (st == MS_OK && sparsity_layers)
+            st = linears_within(wm->model, ig, ni, &wmod->match, &mdiag);
         if (st != MS_OK)
             /* the match names the target; the recipe's place is the entry's */
             ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
