@@ -7,6 +7,7 @@
 #define MS_WORLD_MODEL_IMPL_H
 
 #include "../kernels/apply.h"
+#include "../kernels/awq.h"
 #include "../kernels/pool.h"
 #include "../model/forward.h"
 #include "world_model.h"
@@ -19,7 +20,19 @@ typedef enum {
     KIND_WANDA,
     KIND_QUANT,
     KIND_SMOOTHQUANT,
+    KIND_AWQ,
 } mod_kind;
+
+enum { AWQ_MAX_BALANCE = 8 };
+
+/* One AWQ mapping resolved in one decoder layer: the smooth module and the
+ * balance Linears that read its output (awq/base.py _set_resolved_mappings). */
+typedef struct awq_map {
+    int layer;
+    size_t smooth;
+    size_t balance[AWQ_MAX_BALANCE];
+    size_t nbalance;
+} awq_map;
 
 /* One recipe entry as the world acts on it. */
 typedef struct wm_modifier {
@@ -28,6 +41,12 @@ typedef struct wm_modifier {
     ms_apply_opts opts; /* what its kernel does to each target */
     bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
     double alpha;       /* SmoothQuant's smoothing_strength */
+    bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
+    ms_awq_duo duo;     /* AWQ's duo_scaling and n_grid */
+    size_t n_grid;
+    awq_map *maps; /* AWQ: its mappings in mapping order, layer by layer within each (read at
+                    * new, never changed: not snapshotted) */
+    size_t nmaps;
     ms_world_calibration how;
     bool observing;    /* between observe_inputs and compress */
     size_t sequential; /* sequential_epoch_ends seen while observing */
@@ -56,6 +75,7 @@ struct ms_world_model {
     /* module writes so far, for ms_world_model_changes; only compared
      * before and after a call, so snapshots need not restore it */
     size_t changes;
+    const atomic_bool *stop; /* ms_world_model_set_stop */
 };
 
 #endif
