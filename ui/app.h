@@ -80,6 +80,7 @@ struct app {
     int tab_x[VIEW_COUNT + 1]; /* where each tab starts, for clicks */
     char message[512];
     bool message_error;
+    int message_rows; /* a long message wraps into the body's last rows: how many it took */
     prompt_kind prompting;
     char prompt[512];
     char last_search[128]; /* `/` then Enter alone searches it again */
