@@ -7,6 +7,7 @@
 
 #include "../kernels/apply.h"
 #include "../kernels/awq.h"
+#include "../kernels/owl.h"
 #include "../kernels/pool.h"
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
@@ -362,6 +363,120 @@ static ms_status read_awq(ms_world_model *wm, const ms_recipe_entry *e, const ch
     return MS_OK;
 }
 
+/* sgpt_base.py on_initialize / on_start: `targets` select the layers that
+ * contain the modules to prune; every Linear inside a target layer (the
+ * layer itself when it is one) minus `ignore` is pruned at that layer's
+ * sparsity: `sparsity` as a number, one per target layer as a list, or per
+ * decoder layer from OWL. A module in two target layers takes the later
+ * one's sparsity, as the later hook registration overwrites it. Upstream
+ * compares `ignore` with "<layer>.<name>" (a trailing dot when the target
+ * layer is the Linear); the world compares the module's name. */
+static ms_status sparsity_layers(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
+                                 wm_modifier *wmod, const char *const *t, size_t nt,
+                                 const char *const *ig, size_t ni, ms_diag *diag)
+{
+    const ms_node *args = e->args;
+    const char *type = e->type_key->value;
+    ms_match layers = {0}, ignored = {0};
+    ms_diag md;
+    ms_diag_clear(&md);
+    ms_status st = ms_model_match(wm->model, t, nt, NULL, 0, &layers, &md);
+    if (st == MS_OK)
+        st = ms_model_match(wm->model, ig, ni, NULL, 0, &ignored, &md);
+    size_t nmod = wm->nmodules;
+    bool *skip = calloc(nmod ? nmod : 1, sizeof *skip);
+    long *slot_of = malloc((nmod ? nmod : 1) * sizeof *slot_of);
+    double *sp = malloc((nmod ? nmod : 1) * sizeof *sp);
+    size_t *order = malloc((nmod ? nmod : 1) * sizeof *order);
+    double *slot_sp = malloc((nmod ? nmod : 1) * sizeof *slot_sp);
+    if (st == MS_OK && (!skip || !slot_of || !sp || !order || !slot_sp))
+        st = MS_ERR_NOMEM;
+    const ms_node *sparsity = ms_node_get(args, "sparsity");
+    const ms_node *profile = ms_node_get(args, "sparsity_profile");
+    wmod->owl = profile && ms_node_is_string(profile) && !strcasecmp(profile->value, "owl");
+    double d;
+    if (wmod->owl) {
+        wmod->owl_m = number(args, "owl_m", &d) ? d : 0;
+        wmod->owl_lmbda = number(args, "owl_lmbda", &d) ? d : 0;
+    }
+    long long nlayers = ms_model_get_spec(wm->model)->num_layers;
+    bool listed = sparsity && sparsity->kind == MS_NODE_SEQ;
+    if (st == MS_OK && (listed || wmod->owl)) {
+        size_t want = wmod->owl ? (size_t)nlayers : sparsity->count;
+        const ms_node *at = wmod->owl ? profile : sparsity;
+        if (layers.count != want) {
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, at->line, at->col,
+                             "ValueError: %s was initialized with %zu sparsities values, but "
+                             "model has %lld target layers",
+                             type, want, nlayers);
+            ms_diag_hint(diag,
+                         "upstream counts `targets`' matches (%zu here: %s) against the list; "
+                         "its message prints the decoder layers' count",
+                         layers.count, wmod->owl ? "OWL gives one per decoder layer" : "");
+        }
+        for (size_t k = 0; st == MS_OK && wmod->owl && k < layers.count; k++) {
+            const ms_module *lm = ms_model_module(wm->model, layers.modules[k]);
+            if (lm->kind != MS_MOD_DECODER_LAYER)
+                /* OWL's sparsities are keyed by decoder layer (sgpt_base.py:149 at 0.12) */
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, profile->line,
+                                 profile->col,
+                                 "KeyError: '%s' (OWL gives a sparsity per decoder "
+                                 "layer, and the target layers must be those)",
+                                 lm->name);
+        }
+        for (size_t k = 0; st == MS_OK && listed && k < sparsity->count; k++)
+            if (!ms_node_as_double(sparsity->items[k], &sp[k]))
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sparsity->items[k]->line,
+                                 sparsity->items[k]->col, "sparsity %zu must be a number", k);
+    }
+    for (size_t i = 0; st == MS_OK && i < ignored.count; i++)
+        skip[ignored.modules[i]] = true;
+    size_t n = 0;
+    for (size_t i = 0; st == MS_OK && i < nmod; i++)
+        slot_of[i] = -1;
+    for (size_t k = 0; st == MS_OK && k < layers.count; k++) {
+        const char *ln = ms_model_module(wm->model, layers.modules[k])->name;
+        size_t len = strlen(ln);
+        for (size_t i = 0; i < nmod; i++) {
+            const ms_module *mod = ms_model_module(wm->model, i);
+            bool inside = !strcmp(mod->name, ln) || !len ||
+                          (!strncmp(mod->name, ln, len) && mod->name[len] == '.');
+            if (!inside || mod->kind != MS_MOD_LINEAR || skip[i])
+                continue;
+            if (slot_of[i] < 0) {
+                slot_of[i] = (long)n;
+                order[n++] = i;
+            }
+            /* the list's entry, overwritten by a later target layer */
+            slot_sp[slot_of[i]] = listed ? sp[k] : wmod->opts.prune.sparsity;
+        }
+    }
+    if (st == MS_OK) {
+        ms_match_free(&wmod->match);
+        wmod->match.modules = malloc((n ? n : 1) * sizeof *wmod->match.modules);
+        wmod->sparsities = listed || wmod->owl ? malloc((n ? n : 1) * sizeof(double)) : NULL;
+        if (!wmod->match.modules || ((listed || wmod->owl) && !wmod->sparsities))
+            st = MS_ERR_NOMEM;
+    }
+    if (st == MS_OK) {
+        memcpy(wmod->match.modules, order, n * sizeof *order);
+        wmod->match.count = n;
+        if (wmod->sparsities)
+            memcpy(wmod->sparsities, slot_sp, n * sizeof *slot_sp);
+    }
+    if (st == MS_ERR_INVALID && !diag->message[0])
+        ms_diag_set(diag, st, md.code, file, e->type_key->line, e->type_key->col, "%s: %s", type,
+                    md.message);
+    ms_match_free(&layers);
+    ms_match_free(&ignored);
+    free(skip);
+    free(slot_of);
+    free(sp);
+    free(order);
+    free(slot_sp);
+    return st;
+}
+
 static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
                                wm_modifier *wmod, ms_diag *diag)
 {
@@ -410,8 +525,8 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
-        /* sgpt_base.py: targets default to the decoder layers' Linears */
-        default_target = "re:model\\.layers\\..*";
+        /* sgpt_base.py: targets: ["Linear"] (lm_head included, with a warning) */
+        default_target = "Linear";
     } else if (!strcmp(type, "AWQModifier")) {
         return read_awq(wm, e, file, wmod, diag);
     } else if (!strcmp(type, "SmoothQuantModifier") ||
@@ -466,6 +581,8 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
                         type, mdiag.message);
     }
+    if (st == MS_OK && (wmod->kind == KIND_SPARSEGPT || wmod->kind == KIND_WANDA))
+        st = sparsity_layers(wm, e, file, wmod, t, nt, ig, ni, diag);
     if (owned)
         for (size_t i = 0; i < nt; i++)
             free(owned[i]);
@@ -570,6 +687,7 @@ void ms_world_model_free(ms_world_model *wm)
         ms_match_free(&wm->mods[i].match);
         free(wm->mods[i].done);
         free(wm->mods[i].maps);
+        free(wm->mods[i].sparsities);
     }
     if (wm->inputs)
         drop_inputs(wm);
@@ -1180,9 +1298,86 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
         if (!(layer < 0 || mod->layer == layer || (tail && mod->layer < 0)))
             continue;
         wmod->done[j] = true;
+        if (wmod->sparsities)
+            wmod->opts.prune.sparsity = wmod->sparsities[j];
         if (compress_module(wm, m, i, what) != MS_OK)
             return;
     }
+}
+
+/* ---- OWL ---- */
+
+typedef struct owl_probe {
+    const ms_world_model *wm;
+    float **norms; /* per module, NULL for those not observed */
+} owl_probe;
+
+static ms_status owl_observe(size_t module, const char *name, const float *x, size_t rows,
+                             size_t cols, void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)rows;
+    const owl_probe *p = user;
+    float *norms = p->norms[module];
+    ms_status st = MS_OK;
+    /* one calibration batch (sequence) at a time, as the hook sees them */
+    for (size_t b = 0; norms && st == MS_OK && b < p->wm->calib.batch; b++)
+        st = ms_owl_observe(x + b * p->wm->calib.seq * cols, p->wm->calib.seq, cols, norms, diag);
+    return st;
+}
+
+/* _infer_owl_layer_sparsity: input norms of the decoder layers' Linears from
+ * a forward over the calibration batches (the model as it is when the
+ * modifier starts), each layer's outlier ratio, the layer sparsities. */
+static ms_status owl_sparsities(ms_world_model *wm, wm_modifier *wmod, ms_diag *diag)
+{
+    size_t nl = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    float **norms = calloc(wm->nmodules, sizeof *norms);
+    float **weights = calloc(wm->nmodules, sizeof *weights);
+    double *ratios = malloc((nl ? nl : 1) * sizeof *ratios);
+    double *layer_sp = malloc((nl ? nl : 1) * sizeof *layer_sp);
+    ms_owl_linear *lins = malloc(wm->nmodules * sizeof *lins);
+    ms_status st = norms && weights && ratios && layer_sp && lins ? MS_OK : MS_ERR_NOMEM;
+    for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++) {
+        const ms_module *mod = ms_model_module(wm->model, i);
+        if (mod->kind != MS_MOD_LINEAR || mod->layer < 0)
+            continue;
+        norms[i] = calloc(mod->shape[1], sizeof **norms);
+        weights[i] = malloc(ms_module_numel(mod) * sizeof **weights);
+        if (!norms[i] || !weights[i])
+            st = MS_ERR_NOMEM;
+        else
+            ms_model_weight_read(wm->model, i, weights[i]);
+    }
+    owl_probe probe = {wm, norms};
+    if (st == MS_OK)
+        st = ms_forward_run(wm->model, &wm->calib, wm->pool, owl_observe, &probe, NULL, diag);
+    for (size_t l = 0; st == MS_OK && l < nl; l++) {
+        size_t n = 0;
+        for (size_t i = 0; i < wm->nmodules; i++) {
+            const ms_module *mod = ms_model_module(wm->model, i);
+            if (norms[i] && mod->layer == (int)l)
+                lins[n++] = (ms_owl_linear){weights[i], mod->shape[0], mod->shape[1], norms[i]};
+        }
+        st = ms_owl_outlier_ratio(wm->pool, lins, n, wmod->owl_m, &ratios[l], diag);
+    }
+    if (st == MS_OK)
+        st = ms_owl_sparsities(ratios, nl, wmod->opts.prune.sparsity, wmod->owl_lmbda, layer_sp,
+                               diag);
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        int layer = ms_model_module(wm->model, wmod->match.modules[j])->layer;
+        wmod->sparsities[j] = layer >= 0 ? layer_sp[layer] : wmod->opts.prune.sparsity;
+    }
+    for (size_t i = 0; i < wm->nmodules && norms && weights; i++) {
+        free(norms[i]);
+        free(weights[i]);
+    }
+    free(norms);
+    free(weights);
+    free(ratios);
+    free(layer_sp);
+    free(lins);
+    return st;
 }
 
 /* ---- the ops ---- */
@@ -1235,6 +1430,13 @@ static void op_observe(void *self, void *state, size_t modifier)
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
     wmod->sequential = 0;
+    if (wmod->owl && wm->error == MS_OK) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_status st = owl_sparsities(wm, wmod, &d);
+        if (st != MS_OK)
+            fail(wm, st, &d);
+    }
     if (wmod->kind == KIND_AWQ && wmod->duo != MS_AWQ_DUO_OFF)
         /* awq/base.py on_start (0.12) / on_calibration_start (0.13) */
         for (size_t j = 0; j < wmod->nmaps && wm->error == MS_OK; j++)

@@ -385,6 +385,67 @@ static void log_equalization_scales(void **state)
     ms_model_free(m);
 }
 
+static double zeros_of(const ms_world_model *wm, const char *name)
+{
+    float *w;
+    size_t n, z = 0;
+    weight(wm, name, &w, &n);
+    for (size_t i = 0; i < n; i++)
+        z += w[i] == 0;
+    free(w);
+    return (double)z / (double)n;
+}
+
+/* sgpt_base.py on_start: targets are the layers holding the Linears to
+ * prune, and a sparsity list gives one value per target layer */
+static void sparsity_list_per_target_layer(void **state)
+{
+    (void)state;
+    ms_world_model *wm = run("s_stage:\n  m_modifiers:\n    SparseGPTModifier:\n"
+                             "      sparsity: [0.25, 0.75]\n"
+                             "      targets: [LlamaDecoderLayer]\n",
+                             MS_PIPELINE_SEQUENTIAL, 1);
+    assert_true(fabs(zeros_of(wm, "model.layers.0.mlp.up_proj") - 0.25) < 0.02);
+    assert_true(fabs(zeros_of(wm, "model.layers.1.self_attn.k_proj") - 0.75) < 0.02);
+    assert_true(zeros_of(wm, "lm_head") == 0); /* in no target layer */
+    ms_world_model_free(wm);
+    /* the list's length against the target layers: upstream's ValueError,
+     * whose message counts the decoder layers (sgpt_base.py:133-140 at 0.12) */
+    ms_recipe *r = parse("s_stage:\n  m_modifiers:\n    WandaPruningModifier:\n"
+                         "      targets: [Linear]\n"
+                         "      sparsity: [0.5, 0.5]\n");
+    ms_world_model_config cfg = ms_world_model_defaults();
+    ms_diag d;
+    ms_diag_clear(&d);
+    assert_int_equal(ms_world_model_new(new_model(), r, &cfg, &wm, &d), MS_ERR_INVALID);
+    assert_string_equal(d.code, "E-WORLD-SPARSITY");
+    assert_int_equal(d.line, 5);
+    assert_string_equal(d.message, "ValueError: WandaPruningModifier was initialized with 2 "
+                                   "sparsities values, but model has 2 target layers");
+    ms_recipe_free(r);
+}
+
+/* OWL: layer sparsities 1 - (r_k - mean(r) + (1 - sparsity)) with the
+ * outlier ratios mapped to [0, 2 * owl_lmbda]: with two layers, one at
+ * sparsity + lmbda and one at sparsity - lmbda (sgpt_base.py
+ * _infer_owl_layer_sparsity) */
+static void owl_layer_sparsities(void **state)
+{
+    (void)state;
+    ms_world_model *wm = run("s_stage:\n  m_modifiers:\n    SparseGPTModifier:\n"
+                             "      sparsity: 0.5\n"
+                             "      sparsity_profile: owl\n"
+                             "      owl_m: 3\n"
+                             "      owl_lmbda: 0.2\n"
+                             "      targets: [LlamaDecoderLayer]\n",
+                             MS_PIPELINE_SEQUENTIAL, 1);
+    double a = zeros_of(wm, "model.layers.0.mlp.gate_proj");
+    double b = zeros_of(wm, "model.layers.1.mlp.gate_proj");
+    assert_true(fabs(a + b - 1.0) < 0.03);
+    assert_true(fabs(fabs(a - b) - 0.4) < 0.03);
+    ms_world_model_free(wm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +456,8 @@ int main(void)
         cmocka_unit_test(awq_smooths_before_quantization),
         cmocka_unit_test(awq_duo_needs_per_channel),
         cmocka_unit_test(log_equalization_scales),
+        cmocka_unit_test(sparsity_list_per_target_layer),
+        cmocka_unit_test(owl_layer_sparsities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
