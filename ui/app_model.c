@@ -81,8 +81,12 @@ void app_model_follow(app *a)
         return;
     if (!a->model && (ms_sim_position(a->sim) || a->view == VIEW_MODEL))
         open_track(a);
-    if (a->model)
-        ui_model_seek(a->model, ms_sim_position(a->sim));
+    if (!a->model)
+        return;
+    /* off the Model screen the costly figures wait until it is shown */
+    if (a->view != VIEW_MODEL)
+        ui_model_want_figures(a->model, false);
+    ui_model_seek(a->model, ms_sim_position(a->sim));
 }
 
 bool app_model_cancel(app *a)
@@ -98,6 +102,8 @@ bool app_model_work(app *a, double ms)
 {
     if (!a->model)
         return true;
+    /* the terminal loop sets its wake-up pipe after the first track opened */
+    ui_model_set_wake(a->model, a->worker.wake_fd);
     if (ui_model_wait(a->model, ms)) {
         size_t back;
         if (ui_model_cancelled_to(a->model, &back) && a->sim) {

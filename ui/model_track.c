@@ -10,6 +10,7 @@
 
 #include "core/lifecycle.h"
 #include "world/inspect.h"
+#include "world/size.h"
 #include "world/snapshot.h"
 #include "worker.h"
 
@@ -24,6 +25,7 @@ struct ui_model {
     size_t n;
     ms_sink sink;
     ui_worker worker;
+    int wake; /* the worker's wake-up descriptor, main thread's copy */
     /* the worker's; the main thread reads the atomics only */
     size_t cur;     /* calls run */
     size_t start;   /* where the job began */
@@ -31,7 +33,7 @@ struct ui_model {
     bool cancelled; /* the job was cancelled (it went back to `start`) */
     bool reached_by_back;
     atomic_size_t pos, target, changed, last_module; /* last_module: index + 1, 0 for none */
-    atomic_bool cancel, measuring;
+    atomic_bool cancel, measuring, want_figures;
     double began; /* main thread */
     ui_model_report shown, next;
 };
@@ -121,6 +123,8 @@ ms_status ui_model_new(const char *model, const ms_recipe *recipe, const ms_pipe
         ui_model_free(m);
         return st;
     }
+    m->wake = -1;
+    ms_world_model_set_stop(m->wm, &m->cancel);
     m->sink = (ms_sink){.emit = on_record, .user = m, .skips_on_event = true};
     ms_world_model_set_sink(m->wm, &m->sink);
     *out = m;
@@ -145,7 +149,9 @@ void ui_model_free(ui_model *m)
 
 void ui_model_set_wake(ui_model *m, int fd)
 {
-    ui_worker_set_wake(&m->worker, fd);
+    if (m->wake != fd)
+        ui_worker_set_wake(&m->worker, fd);
+    m->wake = fd;
 }
 
 long long ui_model_layers(const ui_model *m)
@@ -162,6 +168,8 @@ static void fail_text(ui_model *m, const char *what, ms_status st, const ms_diag
              d && d->message[0] ? d->message : ms_status_str(st));
 }
 
+static void go_back(ui_model *m, size_t target);
+
 /* Runs call `cur` and records the position after it. */
 static void run_call(ui_model *m)
 {
@@ -171,7 +179,13 @@ static void run_call(ui_model *m)
     ms_world_model_set_call(m->wm, m->cur);
     atomic_store(&m->changed, 0);
     atomic_store(&m->last_module, 0);
+    size_t writes = ms_world_model_changes(m->wm);
     ms_call_run(&m->calls[m->cur], m->lc, &raised); /* what it raises, the session shows */
+    if (atomic_load(&m->cancel)) {
+        /* Esc stopped the world mid-call: back to before it, unrecorded */
+        go_back(m, m->cur);
+        return;
+    }
     ms_status st = ms_world_model_error(m->wm, &d);
     if (st != MS_OK) {
         fail_text(m, "the world failed", st, &d);
@@ -188,9 +202,9 @@ static void run_call(ui_model *m)
         m->lc_states = p;
         m->lc_cap = cap;
     }
-    /* the world reports every module it changes: without one, no weight moved */
-    st = atomic_load(&m->changed) ? ms_world_snapshots_push(m->snaps, &d)
-                                  : ms_world_snapshots_push_unchanged(m->snaps, &d);
+    /* the world counts every weight it writes: without one, no weight moved */
+    st = ms_world_model_changes(m->wm) != writes ? ms_world_snapshots_push(m->snaps, &d)
+                                                 : ms_world_snapshots_push_unchanged(m->snaps, &d);
     if (st != MS_OK) {
         fail_text(m, "cannot keep the snapshot", st, &d);
         return;
@@ -252,9 +266,15 @@ static void measure(ui_model *m)
     size_t nm = ms_model_module_count(model);
     double *out_err = malloc((nm ? nm : 1) * sizeof *out_err);
     ms_status st = out_err ? ms_world_model_rows(m->wm, &rows, &n, &d) : MS_ERR_NOMEM;
-    if (st == MS_OK)
+    /* the forwards over the calibration and held-out tokens cost the most:
+     * only while the Model screen shows them */
+    r->figures = atomic_load(&m->want_figures);
+    r->has_size = st == MS_OK && ms_world_model_size(m->wm, &r->size, &d) == MS_OK;
+    for (size_t i = 0; out_err && i < nm; i++)
+        out_err[i] = NAN;
+    if (st == MS_OK && r->figures)
         st = ms_world_model_output_errors(m->wm, out_err, &d);
-    if (st == MS_OK)
+    if (st == MS_OK && r->figures)
         st = ms_world_model_evaluate(m->wm, &r->metrics, &d);
     r->rows = st == MS_OK ? calloc(n ? n : 1, sizeof *r->rows) : NULL;
     float *w = NULL;
@@ -287,7 +307,7 @@ static void measure(ui_model *m)
         r->nrows = k;
         ms_model_weight_read(model, i, w);
         ui_model_row_detail(
-            row, w, row->bits ? group_of(ms_world_model_scheme(m->wm, i), mod->shape[1]) : 0);
+            row, w, row->bits ? group_of(ms_world_model_quant(m->wm, i), mod->shape[1]) : 0);
     }
     free(w);
     free(rows);
@@ -342,8 +362,15 @@ static void give(ui_model *m)
 void ui_model_seek(ui_model *m, size_t target)
 {
     atomic_store(&m->target, target > m->n ? m->n : target);
-    if (!ui_model_busy(m) && (!m->shown.valid || m->shown.pos != m->cur || m->cur != target))
+    bool stale = !m->shown.valid || m->shown.pos != m->cur ||
+                 (atomic_load(&m->want_figures) && !m->shown.figures);
+    if (!ui_model_busy(m) && (stale || m->cur != target))
         give(m);
+}
+
+void ui_model_want_figures(ui_model *m, bool want)
+{
+    atomic_store(&m->want_figures, want);
 }
 
 void ui_model_cancel(ui_model *m)

@@ -19,6 +19,7 @@
 #include "core/call.h"
 #include "recipe/recipe.h"
 #include "sim/pipeline.h"
+#include "world/size.h"
 #include "world/world_model.h"
 
 typedef struct ui_model ui_model;
@@ -37,7 +38,8 @@ typedef struct ui_model_row {
     double sparsity;  /* fraction of exact zeros */
     int bits;         /* 0 when not quantized */
     double rel_error; /* weight against the uncompressed one */
-    double out_error; /* output on the calibration tokens against the uncompressed model's */
+    double out_error; /* output on the calibration tokens against the uncompressed
+                       * model's; NAN when not measured */
     char *note;       /* why a modifier left it alone, or NULL */
     size_t shape[2];
     char mask[UI_MASK_ROWS][UI_MASK_COLS + 1]; /* '#' kept, '.' zero; rows of the corner */
@@ -54,6 +56,9 @@ typedef struct ui_model_report {
     size_t pos; /* calls run */
     ui_model_row *rows;
     size_t nrows;
+    bool figures;       /* metrics and out_error measured (ui_model_want_figures) */
+    ms_world_size size; /* as compressed-tensors would store it */
+    bool has_size;
     ms_world_metrics metrics;
     uint64_t checksum;     /* of all weights now */
     uint64_t first;        /* recorded when `pos` was first reached */
@@ -91,6 +96,10 @@ long long ui_model_layers(const ui_model *m);
 /* Moves the model to position `target` (0..calls), on the worker. A job in
  * progress goes on to the new target. */
 void ui_model_seek(ui_model *m, size_t target);
+/* Whether the reports measure the costly figures (the output errors, the
+ * model against the uncompressed one: four forward passes); the Model
+ * screen wants them while it is shown. */
+void ui_model_want_figures(ui_model *m, bool want);
 /* Ends the job: once the running call returns, the model goes back to where
  * the job began (the weights as they were), then it is measured. */
 void ui_model_cancel(ui_model *m);

@@ -261,6 +261,8 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *st
         bool busy = !app_work(&a, 0);
         if (a.dirty)
             app_render(&a);
+        /* drawing the Model screen can start the model's measuring */
+        busy = !app_work(&a, 0) || busy;
         struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                                 {.fd = wake_pipe[0], .events = POLLIN}};
         int n = poll(fds, 2, busy ? PROGRESS_MS : -1);

@@ -24,6 +24,8 @@ typedef struct model_state {
 
 enum { DETAIL_ROWS = UI_MASK_ROWS + 2 };
 
+#define MIB(bytes) ((double)(bytes) / (1024.0 * 1024.0))
+
 static const char *owner_type(void *user, int m)
 {
     return app_modifier_type(user, (size_t)m);
@@ -100,8 +102,11 @@ static void draw_detail(app *a, const ui_model_row *row, WINDOW *w, int y, int c
 static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
     model_state *s = state;
-    if (!a->model && !a->model_error[0])
-        app_model_follow(a); /* a session after an edit opens its track when shown */
+    /* shown, the screen wants the figures (and a session after an edit
+     * opens its track now) */
+    if (a->model)
+        ui_model_want_figures(a->model, true);
+    app_model_follow(a);
     if (!a->model) {
         ui_put(w, 0, 1, cols - 2,
                a->model_error[0] ? a->model_error : "No model: nothing is simulated.");
@@ -124,13 +129,19 @@ static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     ui_putf(w, 0, 1, cols - 2, "Model %s at call %zu%s", app_model_name(a), r->pos,
             p.busy ? " (the worker moves it)" : "");
     wattrset(w, ui_attr(a, same ? ROLE_NORMAL : ROLE_ERROR));
-    ui_putf(w, 1, 1, cols - 2, "%s  snapshots %.1f MiB", sum,
-            (double)r->snapshot_bytes / (1024.0 * 1024.0));
+    char size[96] = "";
+    if (r->has_size)
+        snprintf(size, sizeof size, "  stored %.2f of %.2f MiB dense",
+                 MIB(r->size.compressed_bytes), MIB(r->size.dense_bytes));
+    ui_putf(w, 1, 1, cols - 2, "%s  snapshots %.1f MiB%s", sum, MIB(r->snapshot_bytes), size);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     const ms_world_metrics *mt = &r->metrics;
-    ui_putf(w, 2, 1, cols - 2,
-            "perplexity %.4g (uncompressed %.4g)  KL %.4g nats/token  top-1 %.4f", mt->perplexity,
-            mt->perplexity_base, mt->kl, mt->top1);
+    if (r->figures)
+        ui_putf(w, 2, 1, cols - 2,
+                "perplexity %.4g (uncompressed %.4g)  KL %.4g nats/token  top-1 %.4f",
+                mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
+    else
+        ui_put(w, 2, 1, cols - 2, "measuring perplexity, KL, top-1 ...");
     wattrset(w, ui_attr(a, ROLE_DIM));
     ui_putf(w, 3, 1, cols - 2, "sort: %s%s (o, O reverses)  filter: %s%s (f)%s",
             ui_model_sort_name(s->sort), s->reverse ? ", reversed" : "",

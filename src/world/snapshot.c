@@ -48,6 +48,7 @@ struct ms_world_snapshots {
     size_t nfirst;
     float *scratch;
     size_t bytes;
+    size_t writes; /* the world's weight writes when the top was recorded */
 };
 
 enum { FNV_OFFSET = 0xcbf29ce484222325ull, FNV_PRIME = 0x100000001b3ull };
@@ -314,6 +315,7 @@ ms_status ms_world_snapshots_new(ms_world_model *wm, ms_world_snapshots **out, m
     if (st == MS_OK)
         st = add_position(s, combine(sums, n));
     free(sums);
+    s->writes = wm->changes;
     if (st != MS_OK) {
         ms_world_snapshots_free(s);
         return st;
@@ -370,6 +372,8 @@ ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag)
     if (st == MS_OK)
         st = add_position(s, combine(sums, n));
     free(sums);
+    if (st == MS_OK)
+        s->writes = wm->changes;
     if (st != MS_OK)
         /* the versions pushed at `pos` go again: the snapshots stay at pos - 1 */
         for (size_t i = 0; i < n; i++) {
@@ -385,7 +389,10 @@ ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag)
 ms_status ms_world_snapshots_push_unchanged(ms_world_snapshots *s, ms_diag *diag)
 {
     (void)diag;
-    return add_position(s, s->pos[s->npos - 1].sum);
+    ms_status st = add_position(s, s->pos[s->npos - 1].sum);
+    if (st == MS_OK)
+        s->writes = s->wm->changes;
+    return st;
 }
 
 size_t ms_world_snapshots_top(const ms_world_snapshots *s)
@@ -400,6 +407,9 @@ ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag 
     if (pos >= s->npos)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-RESTORE", NULL, 0, 0,
                            "position %zu was not recorded (recorded: 0 to %zu)", pos, s->npos - 1);
+    /* weights written since the top was recorded (a call stopped midway)
+     * are found by their checksums */
+    bool dirty = wm->changes != s->writes;
     for (size_t i = 0; i < wm->nmodules; i++) {
         module_versions *mv = &s->modules[i];
         size_t numel = ms_module_numel(ms_model_module(wm->model, i));
@@ -409,7 +419,7 @@ ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag 
             s->bytes -= numel * sizeof(float);
             changed = true;
         }
-        if (!changed)
+        if (!changed && !(dirty && module_sum(wm->model, i, s->scratch) != current(mv)->sum))
             continue;
         const version *v = current(mv);
         if (v->data) {
@@ -426,6 +436,7 @@ ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag 
             free_position(wm, p);
         }
     }
+    s->writes = wm->changes;
     return restore_position(wm, &s->pos[s->pos[pos].state]);
 }
 

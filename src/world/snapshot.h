@@ -37,8 +37,9 @@ ms_status ms_world_snapshots_push_unchanged(ms_world_snapshots *s, ms_diag *diag
 /* The last position recorded. */
 size_t ms_world_snapshots_top(const ms_world_snapshots *s);
 /* Puts the weights and the world's state back as they were at `pos`
- * (<= top), which becomes the top. The calibration inputs the world cached
- * are dropped: the next call that needs them collects them again. */
+ * (<= top), which becomes the top; weights written since the top was
+ * recorded (a call stopped midway, ms_world_model_set_stop) go back too. The calibration inputs the
+ * world cached are dropped: the next call that needs them collects them again. */
 ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag *diag);
 
 /* The checksum of all weights at recorded position `pos` (<= top). */

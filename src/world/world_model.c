@@ -743,6 +743,11 @@ static void report_change(ms_world_model *wm, size_t m, size_t module, const flo
     ms_sink_emit(wm->sink, &rec);
 }
 
+void ms_world_model_set_stop(ms_world_model *wm, const atomic_bool *stop)
+{
+    wm->stop = stop;
+}
+
 size_t ms_world_model_changes(const ms_world_model *wm)
 {
     return wm->changes;
@@ -867,6 +872,14 @@ static ms_status compress_module(ms_world_model *wm, size_t m, size_t module, co
 {
     wm_modifier *wmod = &wm->mods[m];
     const ms_module *mod = ms_model_module(wm->model, module);
+    if (wm->stop && atomic_load(wm->stop)) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_diag_set(&d, MS_ERR_LIMIT, "E-WORLD-STOPPED", NULL, 0, 0, "stopped before %s",
+                    mod->name);
+        fail(wm, MS_ERR_LIMIT, &d);
+        return MS_ERR_LIMIT;
+    }
     size_t rows = mod->shape[0], cols = mod->shape[1];
     ms_apply_opts opts = wmod->opts;
     if (wmod->kind == KIND_GPTQ && !wmod->quantizes) {

@@ -35,6 +35,7 @@
 #ifndef MS_WORLD_MODEL_H
 #define MS_WORLD_MODEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,6 +115,11 @@ typedef struct ms_world_metrics {
 } ms_world_metrics;
 
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag);
+
+/* While `*stop` is true the hooks compress no further module and the world
+ * fails (E-WORLD-STOPPED): a front end cancelling a long call, which then
+ * restores the world from a snapshot (snapshot.h). NULL: never. */
+void ms_world_model_set_stop(ms_world_model *wm, const atomic_bool *stop);
 
 /* How many module weights the hooks have written so far: a call that
  * leaves it unchanged left the model as it was. */

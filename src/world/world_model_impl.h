@@ -81,6 +81,7 @@ struct ms_world_model {
     /* module writes so far, for ms_world_model_changes; only compared
      * before and after a call, so snapshots need not restore it */
     size_t changes;
+    const atomic_bool *stop; /* ms_world_model_set_stop */
 };
 
 #endif

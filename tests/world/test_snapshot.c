@@ -212,11 +212,54 @@ static void output_errors_follow_the_weights(void **state)
     teardown_run(&f);
 }
 
+/* A front end's stop (Esc) ends the world's work at the next module with
+ * E-WORLD-STOPPED; restoring the snapshot clears it, and the run then gives
+ * the weights of a run never stopped. */
+static void stop_then_restore_gives_the_uninterrupted_run(void **state)
+{
+    (void)state;
+    fixture plain = {0};
+    setup_run(&plain);
+    for (size_t i = 0; i < plain.n; i++) {
+        ms_raise raised;
+        assert_int_equal(ms_call_run(&plain.calls[i], plain.lc, &raised), MS_OK);
+    }
+    uint64_t want = ms_world_model_checksum(plain.wm);
+    teardown_run(&plain);
+
+    fixture f = {0};
+    setup_run(&f);
+    ms_world_snapshots *s = NULL;
+    ms_diag d;
+    ms_diag_clear(&d);
+    assert_int_equal(ms_world_snapshots_new(f.wm, &s, &d), MS_OK);
+    ms_lifecycle_snapshot_save(f.lc, f.lc_states);
+    uint64_t base = ms_world_model_checksum(f.wm);
+    atomic_bool stop = true;
+    ms_world_model_set_stop(f.wm, &stop);
+    for (size_t i = 0; i < f.n; i++) {
+        ms_raise raised;
+        assert_int_equal(ms_call_run(&f.calls[i], f.lc, &raised), MS_OK);
+    }
+    assert_int_equal(ms_world_model_error(f.wm, &d), MS_ERR_LIMIT);
+    assert_string_equal(d.code, "E-WORLD-STOPPED");
+    back(&f, s, 0);
+    assert_int_equal(ms_world_model_error(f.wm, &d), MS_OK);
+    assert_true(ms_world_model_checksum(f.wm) == base);
+    stop = false;
+    for (size_t i = 0; i < f.n; i++)
+        step(&f, s, i);
+    assert_true(ms_world_model_checksum(f.wm) == want);
+    ms_world_snapshots_free(s);
+    teardown_run(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(step_back_restores_exactly),
         cmocka_unit_test(output_errors_follow_the_weights),
+        cmocka_unit_test(stop_then_restore_gives_the_uninterrupted_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
