@@ -446,6 +446,60 @@ static void owl_layer_sparsities(void **state)
     ms_world_model_free(wm);
 }
 
+/* QuantizationModifier's targets and ignore select by module name, class
+ * name and re: (a Python regex matched at the start of the name), as
+ * compressed-tensors' match_named_modules */
+static void quantization_targets_and_ignore(void **state)
+{
+    (void)state;
+    ms_world_model *wm =
+        run("s_stage:\n  m_modifiers:\n    QuantizationModifier:\n"
+            "      ignore: [model.layers.0.self_attn.k_proj, 're:.*layers\\.1\\..*v_proj$',"
+            " lm_head]\n"
+            "      config_groups:\n"
+            "        g:\n"
+            "          targets: ['re:.*self_attn\\.[qkv]_proj', model.layers.1.mlp.up_proj]\n"
+            "          weights: {num_bits: 4, strategy: group, group_size: 16}\n",
+            MS_PIPELINE_SEQUENTIAL, 1);
+    static const struct {
+        const char *name;
+        int bits;
+    } want[] = {
+        {"model.layers.0.self_attn.q_proj", 4},
+        {"model.layers.0.self_attn.k_proj", 0},
+        {"model.layers.0.self_attn.v_proj", 4},
+        {"model.layers.0.self_attn.o_proj", 0},
+        {"model.layers.1.self_attn.v_proj", 0},
+        {"model.layers.1.self_attn.k_proj", 4},
+        {"model.layers.1.mlp.up_proj", 4},
+        {"model.layers.0.mlp.up_proj", 0},
+        {"lm_head", 0},
+    };
+    ms_world_module_row *rows;
+    size_t n;
+    ms_diag d;
+    assert_int_equal(ms_world_model_rows(wm, &rows, &n, &d), MS_OK);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        size_t r = 0;
+        while (r < n && strcmp(rows[r].name, want[k].name))
+            r++;
+        assert_true(r < n);
+        if (rows[r].bits != want[k].bits)
+            fail_msg("%s: %d bits, expected %d", want[k].name, rows[r].bits, want[k].bits);
+    }
+    free(rows);
+    ms_world_model_free(wm);
+    /* by class: Linear, minus lm_head */
+    wm = run("s_stage:\n  m_modifiers:\n    QuantizationModifier:\n"
+             "      targets: [Linear]\n      ignore: [lm_head]\n      scheme: W8A16\n",
+             MS_PIPELINE_SEQUENTIAL, 1);
+    assert_int_equal(ms_world_model_rows(wm, &rows, &n, &d), MS_OK);
+    for (size_t r = 0; r < n; r++)
+        assert_int_equal(rows[r].bits, strcmp(rows[r].name, "lm_head") ? 8 : 0);
+    free(rows);
+    ms_world_model_free(wm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +512,7 @@ int main(void)
         cmocka_unit_test(log_equalization_scales),
         cmocka_unit_test(sparsity_list_per_target_layer),
         cmocka_unit_test(owl_layer_sparsities),
+        cmocka_unit_test(quantization_targets_and_ignore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
