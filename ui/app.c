@@ -792,6 +792,11 @@ static void search_modifiers(app *a)
         app_message(a, true, "nothing to search for: type a part of a modifier's name");
         return;
     }
+    if (views[a->view]->search) {
+        views[a->view]->search(a, a->state[a->view], a->last_search);
+        a->dirty = DIRTY_ALL;
+        return;
+    }
     size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
     for (size_t k = 1; k <= n; k++) {
         size_t m = (a->selected + k) % n;
@@ -1301,7 +1306,8 @@ static void draw_message(app *a)
                     a->sim ? ms_sim_call_count(a->sim) : 0, a->prompt, a->message[0] ? "   " : "",
                     a->message);
         else if (a->prompting == PROMPT_SEARCH)
-            ui_putf(w, 0, 0, a->cols, "/%s_   (modifier names; Enter alone: /%s again)", a->prompt,
+            ui_putf(w, 0, 0, a->cols, "/%s_   (%s; Enter alone: /%s again)", a->prompt,
+                    views[a->view]->searches ? views[a->view]->searches : "modifier names",
                     a->last_search);
         else if (a->prompting == PROMPT_BREAK_INDEX)
             ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_%s%s",

@@ -137,10 +137,11 @@ static ms_status weights_args(const ms_node *w, const char *file, ms_quant_args 
     return MS_OK;
 }
 
-/* The weight scheme and, when the scheme brings them, the targets: `scheme`
- * (a preset, {PRESET: targets} or written out) or the first config group. */
+/* The weight scheme and, when the scheme brings them, the targets and its
+ * weights.actorder (`actorder` may be NULL): `scheme` (a preset,
+ * {PRESET: targets} or written out) or the first config group. */
 static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier *wmod,
-                             const ms_node **targets, ms_diag *diag)
+                             const ms_node **targets, const ms_node **actorder, ms_diag *diag)
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
@@ -175,6 +176,8 @@ static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier 
         ms_status st = weights_args(weights, file, &wmod->opts.quant, diag);
         if (st != MS_OK)
             return st;
+        if (actorder)
+            *actorder = ms_node_get(weights, "actorder");
     } else if (!preset) {
         return MS_OK; /* activations only: the weights stay */
     }
@@ -363,117 +366,115 @@ static ms_status read_awq(ms_world_model *wm, const ms_recipe_entry *e, const ch
     return MS_OK;
 }
 
-/* sgpt_base.py on_initialize / on_start: `targets` select the layers that
- * contain the modules to prune; every Linear inside a target layer (the
- * layer itself when it is one) minus `ignore` is pruned at that layer's
- * sparsity: `sparsity` as a number, one per target layer as a list, or per
- * decoder layer from OWL. A module in two target layers takes the later
- * one's sparsity, as the later hook registration overwrites it. Upstream
- * compares `ignore` with "<layer>.<name>" (a trailing dot when the target
- * layer is the Linear); the world compares the module's name. */
-static ms_status sparsity_layers(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
-                                 wm_modifier *wmod, const char *const *t, size_t nt,
-                                 const char *const *ig, size_t ni, ms_diag *diag)
+/* sgpt_base.py on_initialize/on_start: a sparsity modifier's targets select
+ * layers, and it prunes the Linears inside each (the layer itself when it is
+ * one); its ignore is matched against those Linears. `match` holds the
+ * layers (ignore not applied) and is replaced by the Linears. */
+static ms_status linears_within(const ms_model *model, const char *const *ignore, size_t n_ignore,
+                                ms_match *match, ms_diag *diag)
+{
+    size_t count = ms_model_module_count(model);
+    bool *take = calloc(count ? count : 1, sizeof *take);
+    ms_match ignored = {0};
+    ms_diag d;
+    ms_diag_clear(&d);
+    /* an ignore entry matching nothing is not a target matching nothing */
+    ms_status st =
+        take ? ms_model_match(model, ignore, n_ignore, NULL, 0, &ignored, &d) : MS_ERR_NOMEM;
+    if (st != MS_OK)
+        *diag = d;
+    for (size_t j = 0; st == MS_OK && j < match->count; j++) {
+        const char *layer = ms_model_module(model, match->modules[j])->name;
+        size_t len = strlen(layer);
+        for (size_t i = 0; i < count; i++) {
+            const ms_module *mod = ms_model_module(model, i);
+            if (mod->kind == MS_MOD_LINEAR &&
+                (i == match->modules[j] || !len ||
+                 (!strncmp(mod->name, layer, len) && mod->name[len] == '.')))
+                take[i] = true;
+        }
+    }
+    for (size_t j = 0; st == MS_OK && j < ignored.count; j++)
+        take[ignored.modules[j]] = false;
+    if (st == MS_OK) {
+        /* ms_model_match sized `modules` for every module */
+        match->count = 0;
+        for (size_t i = 0; i < count; i++)
+            if (take[i])
+                match->modules[match->count++] = i;
+    }
+    ms_match_free(&ignored);
+    free(take);
+    return st;
+}
+
+/* sgpt_base.py on_initialize / on_start: the sparsity of the target layer
+ * holding each selected Linear: one list entry per target layer, or per
+ * decoder layer from OWL (filled at calibration start). A Linear inside two
+ * target layers takes the later one's, as the later hook registration
+ * overwrites it. NULL sparsities: `sparsity` is one number for all. */
+static ms_status layer_sparsities(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
+                                  wm_modifier *wmod, const char *const *t, size_t nt, ms_diag *diag)
 {
     const ms_node *args = e->args;
-    const char *type = e->type_key->value;
-    ms_match layers = {0}, ignored = {0};
+    const ms_node *sparsity = ms_node_get(args, "sparsity");
+    const ms_node *profile = ms_node_get(args, "sparsity_profile");
+    double d;
+    wmod->owl = profile && ms_node_is_string(profile) && !strcasecmp(profile->value, "owl");
+    wmod->owl_m = number(args, "owl_m", &d) ? d : 0;
+    wmod->owl_lmbda = number(args, "owl_lmbda", &d) ? d : 0;
+    bool listed = sparsity && sparsity->kind == MS_NODE_SEQ;
+    if (!listed && !wmod->owl)
+        return MS_OK;
+    ms_match layers = {0};
     ms_diag md;
     ms_diag_clear(&md);
     ms_status st = ms_model_match(wm->model, t, nt, NULL, 0, &layers, &md);
-    if (st == MS_OK)
-        st = ms_model_match(wm->model, ig, ni, NULL, 0, &ignored, &md);
-    size_t nmod = wm->nmodules;
-    bool *skip = calloc(nmod ? nmod : 1, sizeof *skip);
-    long *slot_of = malloc((nmod ? nmod : 1) * sizeof *slot_of);
-    double *sp = malloc((nmod ? nmod : 1) * sizeof *sp);
-    size_t *order = malloc((nmod ? nmod : 1) * sizeof *order);
-    double *slot_sp = malloc((nmod ? nmod : 1) * sizeof *slot_sp);
-    if (st == MS_OK && (!skip || !slot_of || !sp || !order || !slot_sp))
-        st = MS_ERR_NOMEM;
-    const ms_node *sparsity = ms_node_get(args, "sparsity");
-    const ms_node *profile = ms_node_get(args, "sparsity_profile");
-    wmod->owl = profile && ms_node_is_string(profile) && !strcasecmp(profile->value, "owl");
-    double d;
-    if (wmod->owl) {
-        wmod->owl_m = number(args, "owl_m", &d) ? d : 0;
-        wmod->owl_lmbda = number(args, "owl_lmbda", &d) ? d : 0;
-    }
     long long nlayers = ms_model_get_spec(wm->model)->num_layers;
-    bool listed = sparsity && sparsity->kind == MS_NODE_SEQ;
-    if (st == MS_OK && (listed || wmod->owl)) {
-        size_t want = wmod->owl ? (size_t)nlayers : sparsity->count;
-        const ms_node *at = wmod->owl ? profile : sparsity;
-        if (layers.count != want) {
-            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, at->line, at->col,
-                             "ValueError: %s was initialized with %zu sparsities values, but "
-                             "model has %lld target layers",
-                             type, want, nlayers);
-            ms_diag_hint(diag,
-                         "upstream counts `targets`' matches (%zu here: %s) against the list; "
-                         "its message prints the decoder layers' count",
-                         layers.count, wmod->owl ? "OWL gives one per decoder layer" : "");
-        }
-        for (size_t k = 0; st == MS_OK && wmod->owl && k < layers.count; k++) {
-            const ms_module *lm = ms_model_module(wm->model, layers.modules[k]);
-            if (lm->kind != MS_MOD_DECODER_LAYER)
-                /* OWL's sparsities are keyed by decoder layer (sgpt_base.py:149 at 0.12) */
-                st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, profile->line,
-                                 profile->col,
-                                 "KeyError: '%s' (OWL gives a sparsity per decoder "
-                                 "layer, and the target layers must be those)",
-                                 lm->name);
-        }
-        for (size_t k = 0; st == MS_OK && listed && k < sparsity->count; k++)
-            if (!ms_node_as_double(sparsity->items[k], &sp[k]))
-                st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sparsity->items[k]->line,
-                                 sparsity->items[k]->col, "sparsity %zu must be a number", k);
+    size_t want = wmod->owl ? (size_t)nlayers : sparsity->count;
+    const ms_node *at = wmod->owl ? profile : sparsity;
+    if (st == MS_OK && layers.count != want) {
+        st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, at->line, at->col,
+                         "ValueError: %s was initialized with %zu sparsities values, but model "
+                         "has %lld target layers",
+                         e->type_key->value, want, nlayers);
+        ms_diag_hint(diag,
+                     "upstream compares the %zu layers `targets` select with the list%s; its "
+                     "message prints the decoder layers' count",
+                     layers.count, wmod->owl ? " OWL gives, one per decoder layer" : "");
     }
-    for (size_t i = 0; st == MS_OK && i < ignored.count; i++)
-        skip[ignored.modules[i]] = true;
-    size_t n = 0;
-    for (size_t i = 0; st == MS_OK && i < nmod; i++)
-        slot_of[i] = -1;
-    for (size_t k = 0; st == MS_OK && k < layers.count; k++) {
-        const char *ln = ms_model_module(wm->model, layers.modules[k])->name;
-        size_t len = strlen(ln);
-        for (size_t i = 0; i < nmod; i++) {
-            const ms_module *mod = ms_model_module(wm->model, i);
-            bool inside = !strcmp(mod->name, ln) || !len ||
-                          (!strncmp(mod->name, ln, len) && mod->name[len] == '.');
-            if (!inside || mod->kind != MS_MOD_LINEAR || skip[i])
-                continue;
-            if (slot_of[i] < 0) {
-                slot_of[i] = (long)n;
-                order[n++] = i;
-            }
-            /* the list's entry, overwritten by a later target layer */
-            slot_sp[slot_of[i]] = listed ? sp[k] : wmod->opts.prune.sparsity;
-        }
+    for (size_t k = 0; st == MS_OK && wmod->owl && k < layers.count; k++) {
+        const ms_module *lm = ms_model_module(wm->model, layers.modules[k]);
+        if (lm->kind != MS_MOD_DECODER_LAYER)
+            /* OWL's sparsities are keyed by decoder layer (sgpt_base.py:149 at 0.12) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, profile->line,
+                             profile->col,
+                             "KeyError: '%s' (OWL gives a sparsity per decoder layer, and the "
+                             "target layers must be those)",
+                             lm->name);
     }
     if (st == MS_OK) {
-        ms_match_free(&wmod->match);
-        wmod->match.modules = malloc((n ? n : 1) * sizeof *wmod->match.modules);
-        wmod->sparsities = listed || wmod->owl ? malloc((n ? n : 1) * sizeof(double)) : NULL;
-        if (!wmod->match.modules || ((listed || wmod->owl) && !wmod->sparsities))
+        wmod->sparsities = malloc((wmod->match.count ? wmod->match.count : 1) * sizeof(double));
+        if (!wmod->sparsities)
             st = MS_ERR_NOMEM;
     }
-    if (st == MS_OK) {
-        memcpy(wmod->match.modules, order, n * sizeof *order);
-        wmod->match.count = n;
-        if (wmod->sparsities)
-            memcpy(wmod->sparsities, slot_sp, n * sizeof *slot_sp);
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        const char *name = ms_model_module(wm->model, wmod->match.modules[j])->name;
+        wmod->sparsities[j] = wmod->opts.prune.sparsity;
+        for (size_t k = 0; listed && st == MS_OK && k < layers.count; k++) {
+            const char *ln = ms_model_module(wm->model, layers.modules[k])->name;
+            size_t len = strlen(ln);
+            if (strcmp(name, ln) && len && (strncmp(name, ln, len) || name[len] != '.'))
+                continue;
+            if (!ms_node_as_double(sparsity->items[k], &wmod->sparsities[j]))
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sparsity->items[k]->line,
+                                 sparsity->items[k]->col, "sparsity %zu must be a number", k);
+        }
     }
     if (st == MS_ERR_INVALID && !diag->message[0])
-        ms_diag_set(diag, st, md.code, file, e->type_key->line, e->type_key->col, "%s: %s", type,
-                    md.message);
+        ms_diag_set(diag, st, md.code, file, e->type_key->line, e->type_key->col, "%s: %s",
+                    e->type_key->value, md.message);
     ms_match_free(&layers);
-    ms_match_free(&ignored);
-    free(skip);
-    free(slot_of);
-    free(sp);
-    free(order);
-    free(slot_sp);
     return st;
 }
 
@@ -483,7 +484,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     const char *type = e->type_key->value;
     const ms_node *args = e->args;
     const ms_node *targets = ms_node_get(args, "targets");
-    bool pruning_names = false;
+    bool pruning_names = false, sparsity_layers = false;
     const char *default_target = "Linear";
     double d;
     wmod->how = MS_WORLD_LAYERWISE;
@@ -498,20 +499,27 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             wmod->opts.block_size = (size_t)d;
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
+        const ms_node *scheme_actorder = NULL;
+        ms_status st = read_scheme(args, file, wmod, &targets, &scheme_actorder, diag);
+        if (st != MS_OK)
+            return st;
+        /* gptq/base.py resolve_actorder: an actorder neither the modifier nor
+         * its own scheme sets is static ("actorder: null" is none) */
         const ms_node *ao = ms_node_get(args, "actorder");
-        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL) : -1;
+        if (!ao)
+            ao = scheme_actorder;
+        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL)
+                : !ao && wmod->quantizes    ? MS_QACT_WEIGHT
+                                            : -1;
         wmod->opts.actorder = a == MS_QACT_GROUP    ? MS_ACTORDER_GROUP
                               : a == MS_QACT_WEIGHT ? MS_ACTORDER_WEIGHT
                                                     : MS_ACTORDER_NONE;
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
-        if (st != MS_OK)
-            return st;
         if (wmod->opts.actorder == MS_ACTORDER_GROUP && wmod->opts.quant.strategy != MS_QUANT_GROUP)
             wmod->opts.actorder = MS_ACTORDER_NONE;
     } else if (!strcmp(type, "QuantizationModifier")) {
         wmod->kind = KIND_QUANT;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_QUANT);
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
+        ms_status st = read_scheme(args, file, wmod, &targets, NULL, diag);
         if (st != MS_OK)
             return st;
     } else if (!strcmp(type, "SparseGPTModifier") || !strcmp(type, "WandaPruningModifier")) {
@@ -525,8 +533,8 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
-        /* sgpt_base.py: targets: ["Linear"] (lm_head included, with a warning) */
-        default_target = "Linear";
+        /* sgpt_base.py: targets default to every Linear (lm_head too) */
+        sparsity_layers = true;
     } else if (!strcmp(type, "AWQModifier")) {
         return read_awq(wm, e, file, wmod, diag);
     } else if (!strcmp(type, "SmoothQuantModifier") ||
@@ -575,14 +583,16 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     ms_diag mdiag;
     ms_diag_clear(&mdiag);
     if (st == MS_OK) {
-        st = ms_model_match(wm->model, t, nt, ig, ni, &wmod->match, &mdiag);
+        st = ms_model_match(wm->model, t, nt, ig, sparsity_layers ? 0 : ni, &wmod->match, &mdiag);
+        if (st == MS_OK && sparsity_layers)
+            st = linears_within(wm->model, ig, ni, &wmod->match, &mdiag);
         if (st != MS_OK)
             /* the match names the target; the recipe's place is the entry's */
             ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
                         type, mdiag.message);
     }
-    if (st == MS_OK && (wmod->kind == KIND_SPARSEGPT || wmod->kind == KIND_WANDA))
-        st = sparsity_layers(wm, e, file, wmod, t, nt, ig, ni, diag);
+    if (st == MS_OK && sparsity_layers)
+        st = layer_sparsities(wm, e, file, wmod, t, nt, diag);
     if (owned)
         for (size_t i = 0; i < nt; i++)
             free(owned[i]);

@@ -30,7 +30,10 @@ lies within a hair of its boundary may flip (a GPTQ value within 1e-3 code
 units of x.5, a pruning score within 1e-4 relative of its cut, as
 reference.py). Such near-ties are counted and printed, the reference then
 follows modsim so that one flip does not cascade, and a case fails when they
-exceed MAX_TIES of the decisions. The run is also made with --threads 1 and
+exceed MAX_TIES of the decisions. modsim's pruning decisions are read from
+its zeros; where a later GPTQ may have rounded a kept weight to zero, a
+near-tie is resolved by the count each SparseGPT block or N:M group prunes
+(follow_pruned). The run is also made with --threads 1 and
 --threads 2, which must give bit-identical files.
 """
 import json
@@ -46,12 +49,17 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stio  # noqa: E402
+from reference import code_of, inverse_factor, observe, qparams  # noqa: E402
 
 RTOL = 1e-5
 TIE_CODE = 1e-3    # GPTQ: |scaled - rounding boundary| in code units
 TIE_SCORE = 1e-4   # pruning: relative distance of a score to the cut
 MAX_TIES = 1e-4    # near-ties allowed, as a fraction of a case's decisions
-CALIB = (4, 32)    # calibration sequences x tokens (small: the machine is shared)
+# calibration sequences x tokens: more tokens than down_proj's 688 columns.
+# With fewer (4x32) the Hessians are rank-deficient, held up by the 1%
+# dampening alone, and float32 rounding moves SparseGPT's compensated weights
+# by 1e-5..1e-2 relative, more each layer: a conditioning limit, not an error.
+CALIB = (8, 128)
 
 
 # ---- the calibration tokens -------------------------------------------------
@@ -203,11 +211,19 @@ def matches(name, targets):
     return False
 
 
-def targets_of(args, ms):
-    """The Linears a modifier's targets and ignore select."""
+def targets_of(args, ms, containers=False):
+    """The Linears a modifier's targets and ignore select. The sparsity
+    modifiers target layers containing Linears (sgpt_base.py:146 and :167), so
+    there a target may match a parent module."""
     linears = [n for n, w in ms.items() if w.ndim == 2 and "embed_tokens" not in n]
-    return {n for n in linears if matches(n, args.get("targets", ["Linear"])) and
-            not matches(n, args.get("ignore", []))}
+
+    def hit(n):
+        names = [n]
+        if containers:
+            parts = n.split(".")
+            names += [".".join(parts[:i]) for i in range(1, len(parts))]
+        return any(matches(x, args.get("targets", ["Linear"])) for x in names)
+    return {n for n in linears if hit(n) and not matches(n, args.get("ignore", []))}
 
 
 # ---- comparison -------------------------------------------------------------
@@ -216,6 +232,7 @@ class Case:
     def __init__(self, label):
         self.label, self.problems, self.ties, self.decisions = label, [], 0, 0
         self.worst = 0.0
+        self.grids = {}  # a quantized module's per-element scale and zero point
 
     def close(self, what, got, want):
         got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
@@ -242,6 +259,28 @@ def follow(case, ref, got, score, cut):
     return torch.where(tie, got, ref)
 
 
+def follow_pruned(case, ref, got_zero, score, cut):
+    """follow() for a mask of which modsim's weight shows only the zeros, where
+    a later quantization may have rounded a kept weight to zero too. Each row
+    of the 2-D arguments is one group pruning a fixed count (a SparseGPT block,
+    an N:M group). Where modsim kept (nonzero) what the reference prunes at a
+    near-tie, modsim pruned another near-tie instead: the one of its zeros the
+    reference keeps with the smallest score, as many as were kept."""
+    near = (score - cut).abs() <= TIE_SCORE * cut.abs()
+    kept = near & ref & ~got_zero
+    prune = ref & ~kept
+    cand = near & ~ref & got_zero
+    n = kept.sum(1)
+    if int(n.sum()) == 0:
+        return prune
+    order = torch.argsort(torch.where(cand, score, torch.full_like(score, math.inf)), dim=1)
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(score.shape[1]).expand_as(order))
+    take = cand & (rank < n.unsqueeze(1))
+    case.ties += int(n.sum()) + int(take.sum())
+    return prune | take
+
+
 # ---- Wanda (pruning/wanda/wanda_sparsify.py) --------------------------------
 
 class Wanda:
@@ -250,7 +289,7 @@ class Wanda:
         self.sparsity = float(args.get("sparsity", 0.5))
         n, m = map(int, str(args.get("mask_structure", "0:0")).split(":"))
         self.nm = (n, m) if n else None
-        self.modules = targets_of(args, ms)
+        self.modules = targets_of(args, ms, containers=True)
         self.norms = {}
 
     def observe(self, name, x):
@@ -287,22 +326,174 @@ class Wanda:
             model.set(name, torch.where(prune, torch.zeros_like(w), w))
 
 
+# ---- SparseGPT (pruning/sparsegpt/sgpt_sparsify.py) and GPTQ ----------------
+
+class Hessians:
+    """Each target Linear's input Gram matrix; accumulate_hessian's scale
+    (2 / samples) is left out: it changes neither GPTQ's nor SparseGPT's
+    result (the dampening is relative to the diagonal's mean)."""
+
+    def observe(self, name, x):
+        if name in self.modules:
+            self.h[name] = self.h.get(name, 0.0) + x.T @ x
+
+
+class SparseGPT(Hessians):
+    def __init__(self, case, args, ms):
+        self.case, self.ms, self.h = case, ms, {}
+        self.sparsity = float(args.get("sparsity", 0.5))
+        n, m = map(int, str(args.get("mask_structure", "0:0")).split(":"))
+        self.nm = (n, m) if n else None
+        self.block = int(args.get("block_size", 128))
+        self.damp = float(args.get("dampening_frac", 0.01))
+        self.modules = targets_of(args, ms, containers=True)
+
+    def compress(self, model, modules):
+        for name in modules:
+            if name in self.h:
+                model.set(name, self.sparsify(name, model.get(name), self.h.pop(name)))
+
+    def sparsify(self, name, W, H):
+        # sparsify_weight (sgpt_sparsify.py:58), column by column in float64
+        rows, cols = W.shape
+        U, dead = inverse_factor(H, self.damp)
+        W = W.clone()
+        W[:, dead] = 0.0
+        # modsim's zeros at the end; a later GPTQ adds zeros of its own, which
+        # are never near-ties of this cut, so they are not followed
+        got = torch.from_numpy(self.ms[name] == 0)
+        prune = torch.zeros(rows, cols, dtype=torch.bool)
+        d2 = torch.diag(U) ** 2
+        for i1 in range(0, cols, self.block):
+            i2 = min(i1 + self.block, cols)
+            if self.nm is None:
+                # thresh = sort(W1^2 / diag(Hinv1)^2)[int(numel * sparsity)],
+                # mask1 = tmp <= thresh (sgpt_sparsify.py:157)
+                score = W[:, i1:i2] ** 2 / d2[i1:i2]
+                k = int(score.numel() * self.sparsity)
+                cut = torch.sort(score.flatten())[0][k]
+                prune[:, i1:i2] = follow_pruned(
+                    self.case, (score <= cut).view(1, -1), got[:, i1:i2].reshape(1, -1),
+                    score.view(1, -1), cut.expand(1, score.numel())).view_as(score)
+                self.case.decisions += score.numel()
+            for i in range(i1, i2):
+                if self.nm is not None and (i - i1) % self.nm[1] == 0:
+                    n, m = self.nm
+                    score = W[:, i:i + m] ** 2 / d2[i:i + m]
+                    srt, idx = torch.sort(score, dim=1, stable=True)
+                    ref = torch.zeros_like(score, dtype=torch.bool)
+                    ref.scatter_(1, idx[:, :n], True)
+                    cut = ((srt[:, n - 1] + srt[:, n]) / 2).unsqueeze(1).expand_as(score)
+                    prune[:, i:i + m] = follow_pruned(self.case, ref, got[:, i:i + m], score, cut)
+                    self.case.decisions += score.numel()
+                col = W[:, i]
+                q = torch.where(prune[:, i], torch.zeros_like(col), col)
+                err = (col - q) / U[i, i]
+                W[:, i] = q
+                W[:, i + 1:] -= torch.outer(err, U[i, i + 1:])
+        return W
+
+
+PRESETS = {  # compressed-tensors quant_scheme.py: (bits, strategy, group size)
+    "W4A16": (4, "group", 128),
+    "W8A16": (8, "group", 128),
+    "W8A8": (8, "channel", 0),  # INT8_W8A8: channel weights, dynamic per-token inputs
+}
+
+
+class GPTQ(Hessians):
+    def __init__(self, case, args, ms):
+        self.case, self.ms, self.h = case, ms, {}
+        self.bits, self.strategy, self.gs = PRESETS[args["scheme"]]
+        self.block = int(args.get("block_size", 128))
+        self.damp = float(args.get("dampening_frac", 0.01))
+        # gptq/base.py:150: actorder defaults to static when the scheme has none
+        self.actorder = args.get("actorder", "static")
+        self.modules = targets_of(args, ms)
+
+    def compress(self, model, modules):
+        for name in modules:
+            if name in self.h:
+                model.set(name, self.quantize(name, model.get(name), self.h.pop(name)))
+
+    def quantize(self, name, W, H):
+        # quantize_weight (gptq_quantize.py:70), column by column in float64
+        rows, cols = W.shape
+        w32 = W.float().numpy()
+        # the weight observer ran on the weight as it is at this
+        # sequential_epoch_end (gptq/base.py:239), memoryless min-max
+        scale, zp = qparams(*observe(w32, self.strategy, self.gs), self.bits, "int", True)
+        perm = torch.arange(cols)
+        if self.actorder in ("static", "weight"):
+            perm = torch.from_numpy(np.argsort(-torch.diag(H).numpy(), kind="stable"))
+        if self.strategy == "group":
+            g = (torch.arange(cols) // self.gs)[perm]
+            s_full, z_full = scale.double()[:, g], zp.double()[:, g]
+        else:
+            s_full = scale.double().expand(rows, cols)
+            z_full = zp.double().expand(rows, cols)
+        W = W[:, perm].clone()
+        # preserve_zeros (gptq_quantize.py:145): at 5% zeros or more the
+        # column updates skip the zeros, so a pruned weight stays pruned
+        keep = None
+        if (W == 0).double().mean() >= 0.05:
+            keep = (~torch.isclose(W, torch.zeros(1, dtype=W.dtype))).double()
+        U, dead = inverse_factor(H[perm][:, perm], self.damp)
+        W[:, dead] = 0.0
+        got_w = torch.from_numpy(self.ms[name].astype(np.float64))[:, perm]
+        got = torch.round(got_w / s_full + z_full)
+        for i in range(cols):
+            col = W[:, i]
+            scaled = col / s_full[:, i] + z_full[:, i]
+            ref = code_of(scaled, self.bits)
+            diff = ref != got[:, i]
+            if diff.any():
+                lo = code_of(scaled - TIE_CODE, self.bits)
+                hi = code_of(scaled + TIE_CODE, self.bits)
+                tie = diff & ((got[:, i] == lo) | (got[:, i] == hi))
+                self.case.ties += int(tie.sum())
+                ref = torch.where(tie, got[:, i], ref)
+            q = (ref - z_full[:, i]) * s_full[:, i]
+            err = (col - q) / U[i, i]
+            W[:, i] = q
+            upd = torch.outer(err, U[i, i + 1:])
+            W[:, i + 1:] -= upd if keep is None else upd * keep[:, i + 1:]
+        self.case.decisions += W.numel()
+        inv = torch.argsort(perm)
+        self.case.grids[name] = (s_full[:, inv], z_full[:, inv])
+        return W[:, inv]
+
+
 # ---- the cases --------------------------------------------------------------
 
-WANDA_24 = """\
-pruning_stage:
-  obcq_modifiers:
-    WandaPruningModifier:
-      sparsity: 0.5
-      mask_structure: "2:4"
-      targets: ["Linear"]
-      ignore: ["re:.*lm_head"]
-"""
+KINDS = {"WandaPruningModifier": Wanda, "SparseGPTModifier": SparseGPT, "GPTQModifier": GPTQ}
 
+# label: (the recipe's modifiers in order, with their arguments; modsim run options)
 CASES = {
-    "wanda_24": (WANDA_24, [], lambda c, ms: [Wanda(c, {"sparsity": 0.5, "mask_structure": "2:4",
-                                                          "ignore": ["re:.*lm_head"]}, ms)]),
+    "wanda_24": ([("WandaPruningModifier", {"sparsity": 0.5, "mask_structure": "2:4",
+                                            "targets": ["Linear"],
+                                            "ignore": ["re:.*lm_head"]})], []),
+    "gptq_w4a16": ([("GPTQModifier", {"scheme": "W4A16", "targets": ["Linear"],
+                                      "ignore": ["lm_head", "re:.*down_proj"]})], []),
+    # down_proj's 688 columns are no multiple of W4A16's group of 128: upstream
+    # refuses them at initialize (group_size_validation.py), so they are ignored
+    "sparsegpt50_gptq_w4a16_sequential": (
+        [("SparseGPTModifier", {"sparsity": 0.5, "targets": ["re:model.layers.\\d+$"]}),
+         ("GPTQModifier", {"scheme": "W4A16", "targets": ["Linear"],
+                           "ignore": ["lm_head", "re:.*down_proj"]})],
+        ["--pipeline", "sequential"]),
+    "sparsegpt50_gptq_w4a16_independent": (
+        [("SparseGPTModifier", {"sparsity": 0.5, "targets": ["re:model.layers.\\d+$"]}),
+         ("GPTQModifier", {"scheme": "W4A16", "targets": ["Linear"],
+                           "ignore": ["lm_head", "re:.*down_proj"]})], []),
 }
+
+
+def recipe_text(mods):
+    body = "".join(f"    {kind}:\n" + "".join(f"      {k}: {json.dumps(v)}\n"
+                                                 for k, v in args.items())
+                   for kind, args in mods)
+    return "test_stage:\n  test_modifiers:\n" + body
 
 
 def run_modsim(modsim, recipe, extra, out, threads):
@@ -310,7 +501,8 @@ def run_modsim(modsim, recipe, extra, out, threads):
     cmd = [modsim, "run", recipe, "--calib", f"{b}x{s}", "--threads", str(threads),
            "--save-weights", out, *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
+    if r.returncode != 0 or r.stderr:
+        # a warning would mean the recipe is not the run the reference makes
         raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr}")
     return stio.read(out)[0]
 
@@ -327,7 +519,8 @@ def main():
         base, meta = stio.read(base_path)
         tokens = random_tokens(0, *CALIB, int(meta["vocab_size"]))
         for label in wanted:
-            text, extra, make = CASES[label]
+            mods, extra = CASES[label]
+            text = recipe_text(mods)
             case = Case(label)
             recipe = os.path.join(d, label + ".yaml")
             with open(recipe, "w") as f:
@@ -339,7 +532,7 @@ def main():
                     case.problems.append(f"{key}: --threads 1 and 2 differ")
             ms = {k[:-len(".weight")]: v for k, v in outs[0].items()}
             model = Model(base, meta)
-            modifiers = make(case, ms)
+            modifiers = [KINDS[kind](case, args, ms) for kind, args in mods]
             if "--pipeline" in extra:
                 sequential(model, tokens, modifiers)
             else:
@@ -349,6 +542,15 @@ def main():
                 want = model.w[name + ".weight"].numpy()
                 got = ms[name]
                 case.exact(name + " zeros", got == 0, want == 0)
+                if name in case.grids:
+                    s_full, z_full = (t.numpy() for t in case.grids[name])
+                    scaled = got / s_full + z_full
+                    off = np.abs(scaled - np.round(scaled)).max()
+                    if off > 1e-3:
+                        case.problems.append(f"{name}: modsim's weight is off the reference's "
+                                             f"grid by {off:.3g} codes (scales differ)")
+                    case.exact(name + " codes", np.round(scaled),
+                               np.round(want / s_full + z_full))
                 case.close(name, got, want)
             if case.ties > MAX_TIES * max(case.decisions, 1):
                 case.problems.append(f"{case.ties} near-ties in {case.decisions} decisions")
