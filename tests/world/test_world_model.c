@@ -500,6 +500,88 @@ static void quantization_targets_and_ignore(void **state)
     ms_world_model_free(wm);
 }
 
+/* The inputs of three Linears of layer 1 in one forward. */
+typedef struct block_probe {
+    size_t mods[3];
+    float *x[3];
+} block_probe;
+
+static ms_status keep3(size_t module, const char *name, const float *x, size_t rows, size_t cols,
+                       void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)diag;
+    block_probe *p = user;
+    for (size_t k = 0; k < 3; k++)
+        if (module == p->mods[k]) {
+            p->x[k] = malloc(rows * cols * sizeof(float));
+            memcpy(p->x[k], x, rows * cols * sizeof(float));
+        }
+    return MS_OK;
+}
+
+/* ms_forward_block, which AWQ's search runs, computes what the layer does:
+ * the attention on q_proj's input gives o_proj's input times o_proj, the MLP
+ * on gate_proj's input gives down_proj's input times down_proj; a weight put
+ * in place of q_proj's changes the attention's output. */
+static void forward_block_is_the_layer(void **state)
+{
+    (void)state;
+    ms_model *m = new_model();
+    block_probe p = {{0}, {NULL, NULL, NULL}};
+    size_t o, gate;
+    assert_true(ms_model_find(m, "model.layers.1.self_attn.q_proj", &p.mods[0]));
+    assert_true(ms_model_find(m, "model.layers.1.self_attn.o_proj", &p.mods[1]));
+    assert_true(ms_model_find(m, "model.layers.1.mlp.down_proj", &p.mods[2]));
+    assert_true(ms_model_find(m, "model.layers.1.mlp.gate_proj", &gate));
+    ms_tokens t;
+    ms_diag d;
+    assert_int_equal(ms_tokens_random(3, 2, 8, 64, &t, &d), MS_OK);
+    /* q_proj's, o_proj's and down_proj's inputs, then gate_proj's */
+    assert_int_equal(ms_forward_run(m, &t, NULL, keep3, &p, NULL, &d), MS_OK);
+    float *xq = p.x[0], *attn = p.x[1], *act = p.x[2];
+    p = (block_probe){{gate, SIZE_MAX, SIZE_MAX}, {NULL, NULL, NULL}};
+    assert_int_equal(ms_forward_run(m, &t, NULL, keep3, &p, NULL, &d), MS_OK);
+    float *xg = p.x[0];
+    size_t rows = 16, h = 32, inter = 64;
+    float out[16 * 32], wo[32 * 32], wd[32 * 64];
+    assert_true(ms_model_find(m, "model.layers.1.self_attn.o_proj", &o));
+    ms_model_weight_read(m, o, wo);
+    assert_true(ms_model_find(m, "model.layers.1.mlp.down_proj", &o));
+    ms_model_weight_read(m, o, wd);
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_ATTENTION, xq, 2, 8, NULL, NULL, out, &d),
+                     MS_OK);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < h; c++) {
+            double y = 0;
+            for (size_t k = 0; k < h; k++)
+                y += (double)attn[r * h + k] * wo[c * h + k];
+            assert_true(fabs(out[r * h + c] - y) <= 1e-5 * (1 + fabs(y)));
+        }
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_MLP, xg, 2, 8, NULL, NULL, out, &d), MS_OK);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < h; c++) {
+            double y = 0;
+            for (size_t k = 0; k < inter; k++)
+                y += (double)act[r * inter + k] * wd[c * inter + k];
+            assert_true(fabs(out[r * h + c] - y) <= 1e-5 * (1 + fabs(y)));
+        }
+    float base[16 * 32];
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_ATTENTION, xq, 2, 8, NULL, NULL, base, &d),
+                     MS_OK);
+    /* o_proj's weight (as wide as q_proj's) in place of q_proj's */
+    const float *w[4] = {wo, NULL, NULL, NULL};
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_ATTENTION, xq, 2, 8, w, NULL, out, &d),
+                     MS_OK);
+    assert_true(memcmp(out, base, sizeof out) != 0);
+    free(xq);
+    free(attn);
+    free(act);
+    free(xg);
+    ms_tokens_free(&t);
+    ms_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +595,7 @@ int main(void)
         cmocka_unit_test(sparsity_list_per_target_layer),
         cmocka_unit_test(owl_layer_sparsities),
         cmocka_unit_test(quantization_targets_and_ignore),
+        cmocka_unit_test(forward_block_is_the_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
