@@ -286,14 +286,17 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
  * batches per step). False, with the reason shown, when a value is wrong. */
 static bool parse_clock(app *a, const char *text, ms_pipeline_config *c)
 {
+    /* the bounds keep a run one the screens simulate at once (a few million
+     * calls at most); modsim trace takes longer runs */
     static const struct {
         const char *name, *alias, *what;
-        long long min;
+        long long min, max;
     } names[] = {
-        {"epochs", "e", "training epochs, 0 for none", 0},
-        {"steps", "steps_per_epoch", "optimizer steps per epoch, at least 1", 1},
-        {"batches", "batches_per_step", "batches per step, '-' or 0 for not set", 0},
-        {"layers", "l", "decoder layers, at least 1", 1},
+        {"epochs", "e", "training epochs, 0 to 10000", 0, 10000},
+        {"steps", "steps_per_epoch", "optimizer steps per epoch, 1 to 100000", 1, 100000},
+        {"batches", "batches_per_step", "batches per step, 0 to 100000 ('-' or 0: not set)", 0,
+         100000},
+        {"layers", "l", "decoder layers, 1 to 1000", 1, 1000},
     };
     ms_pipeline_config fit = ms_pipeline_training(a->rec), def = ms_pipeline_defaults();
     long long *fields[] = {&c->epochs, &c->steps_per_epoch, &c->batches_per_step, &c->layers};
@@ -323,12 +326,19 @@ static bool parse_clock(app *a, const char *text, ms_pipeline_config *c)
         char *end;
         errno = 0;
         long long n = strtoll(v, &end, 10);
-        if (*end || errno || n < names[k].min) {
+        if (*end || errno || n < names[k].min || n > names[k].max) {
             app_message(a, true, "%s=%s: %s is a whole number of %s", names[k].name, v,
                         names[k].name, names[k].what);
             return false;
         }
         *fields[k] = n;
+    }
+    if (c->epochs * c->steps_per_epoch > 400000) {
+        app_message(a, true,
+                    "%lld epochs x %lld steps is more than the screens simulate at once (400000 "
+                    "steps): modsim trace runs it",
+                    c->epochs, c->steps_per_epoch);
+        return false;
     }
     return true;
 }

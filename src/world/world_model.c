@@ -12,6 +12,7 @@
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
 #include "../util/quant_words.h"
+#include "model_errors.h"
 
 #include "world_model_impl.h"
 
@@ -78,7 +79,7 @@ static bool preset_weights(const char *name, ms_quant_args *q)
     } presets[] = {
         {"W4A16", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W4A16_ASYM", {4, MS_QUANT_INT, false, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
+        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W8A8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"INT8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"W4A8", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
@@ -432,16 +433,11 @@ static ms_status layer_sparsities(ms_world_model *wm, const ms_recipe_entry *e, 
     ms_status st = ms_model_match(wm->model, t, nt, NULL, 0, &layers, &md);
     long long nlayers = ms_model_get_spec(wm->model)->num_layers;
     size_t want = wmod->owl ? (size_t)nlayers : sparsity->count;
-    const ms_node *at = wmod->owl ? profile : sparsity;
     if (st == MS_OK && layers.count != want) {
-        st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, at->line, at->col,
-                         "ValueError: %s was initialized with %zu sparsities values, but model "
-                         "has %lld target layers",
-                         e->type_key->value, want, nlayers);
-        ms_diag_hint(diag,
-                     "upstream compares the %zu layers `targets` select with the list%s; its "
-                     "message prints the decoder layers' count",
-                     layers.count, wmod->owl ? " OWL gives, one per decoder layer" : "");
+        /* upstream's ValueError at initialize (the sparsity_mismatch op):
+         * the run stops there, so nothing is pruned at these sparsities */
+        ms_match_free(&layers);
+        return MS_OK;
     }
     for (size_t k = 0; st == MS_OK && wmod->owl && k < layers.count; k++) {
         const ms_module *lm = ms_model_module(wm->model, layers.modules[k]);
@@ -454,19 +450,19 @@ static ms_status layer_sparsities(ms_world_model *wm, const ms_recipe_entry *e, 
                              lm->name);
     }
     if (st == MS_OK) {
-        wmod->sparsities = malloc((wmod->match.count ? wmod->match.count : 1) * sizeof(double));
-        if (!wmod->sparsities)
+        wmod->slot_sparsity = malloc((wmod->match.count ? wmod->match.count : 1) * sizeof(double));
+        if (!wmod->slot_sparsity)
             st = MS_ERR_NOMEM;
     }
     for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
         const char *name = ms_model_module(wm->model, wmod->match.modules[j])->name;
-        wmod->sparsities[j] = wmod->opts.prune.sparsity;
+        wmod->slot_sparsity[j] = wmod->opts.prune.sparsity;
         for (size_t k = 0; listed && st == MS_OK && k < layers.count; k++) {
             const char *ln = ms_model_module(wm->model, layers.modules[k])->name;
             size_t len = strlen(ln);
             if (strcmp(name, ln) && len && (strncmp(name, ln, len) || name[len] != '.'))
                 continue;
-            if (!ms_node_as_double(sparsity->items[k], &wmod->sparsities[j]))
+            if (!ms_node_as_double(sparsity->items[k], &wmod->slot_sparsity[j]))
                 st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sparsity->items[k]->line,
                                  sparsity->items[k]->col, "sparsity %zu must be a number", k);
         }
@@ -533,6 +529,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
+        ms_world_sparsity_counts(wm->model, args, &wmod->sparsities, &wmod->sparsity_targets);
         /* sgpt_base.py: targets default to every Linear (lm_head too) */
         sparsity_layers = true;
     } else if (!strcmp(type, "AWQModifier")) {
@@ -697,7 +694,7 @@ void ms_world_model_free(ms_world_model *wm)
         ms_match_free(&wm->mods[i].match);
         free(wm->mods[i].done);
         free(wm->mods[i].maps);
-        free(wm->mods[i].sparsities);
+        free(wm->mods[i].slot_sparsity);
     }
     if (wm->inputs)
         drop_inputs(wm);
@@ -1321,8 +1318,8 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
         if (!(layer < 0 || mod->layer == layer || (tail && mod->layer < 0)))
             continue;
         wmod->done[j] = true;
-        if (wmod->sparsities)
-            wmod->opts.prune.sparsity = wmod->sparsities[j];
+        if (wmod->slot_sparsity)
+            wmod->opts.prune.sparsity = wmod->slot_sparsity[j];
         if (compress_module(wm, m, i, what) != MS_OK)
             return;
     }
@@ -1389,7 +1386,7 @@ static ms_status owl_sparsities(ms_world_model *wm, wm_modifier *wmod, ms_diag *
                                diag);
     for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
         int layer = ms_model_module(wm->model, wmod->match.modules[j])->layer;
-        wmod->sparsities[j] = layer >= 0 ? layer_sp[layer] : wmod->opts.prune.sparsity;
+        wmod->slot_sparsity[j] = layer >= 0 ? layer_sp[layer] : wmod->opts.prune.sparsity;
     }
     for (size_t i = 0; i < wm->nmodules && norms && weights; i++) {
         free(norms[i]);
@@ -1428,6 +1425,32 @@ static size_t op_attached(const void *self, const void *state)
     return n;
 }
 
+/* The modules GPTQ's own targets select with a weight scheme attached
+ * (schemes go to Linears only, so no Embedding is among them). */
+static size_t op_quant_modules(const void *self, const void *state, size_t modifier)
+{
+    (void)state;
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return 0;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    size_t n = 0;
+    for (size_t j = 0; j < wmod->match.count; j++)
+        n += wm->scheme[wmod->match.modules[j]] != NULL;
+    return n;
+}
+
+static bool op_sparsity_mismatch(const void *self, size_t modifier, size_t *given, size_t *layers)
+{
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return false;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    *given = wmod->sparsities;
+    *layers = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    return wmod->sparsities && wmod->sparsities != wmod->sparsity_targets;
+}
+
 static void op_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)state;
@@ -1453,7 +1476,7 @@ static void op_observe(void *self, void *state, size_t modifier)
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
     wmod->sequential = 0;
-    if (wmod->owl && wm->error == MS_OK) {
+    if (wmod->owl && wmod->slot_sparsity && wm->error == MS_OK) {
         ms_diag d;
         ms_diag_clear(&d);
         ms_status st = owl_sparsities(wm, wmod, &d);
@@ -1532,6 +1555,8 @@ static const ms_world_ops model_ops = {
     .state_size = sizeof(size_t),
     .attach_quant_scheme = op_attach,
     .quant_schemes_attached = op_attached,
+    .quant_modules = op_quant_modules,
+    .sparsity_mismatch = op_sparsity_mismatch,
     .apply_mask = op_apply_mask,
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,

@@ -48,13 +48,14 @@ typedef struct wm_modifier {
                     * new, never changed: not snapshotted) */
     size_t nmaps;
     ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
+    bool observing;                      /* between observe_inputs and compress */
+    size_t sequential;                   /* sequential_epoch_ends seen while observing */
+    bool *done;                          /* per selected module: compressed in this calibration */
+    size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
     /* SparseGPT, Wanda: per selected module, the sparsity of the target
      * layer it is in (NULL: opts.prune.sparsity for all); OWL fills it at
      * calibration start from the model as it is then */
-    double *sparsities;
+    double *slot_sparsity;
     bool owl;
     double owl_m, owl_lmbda;
 } wm_modifier;

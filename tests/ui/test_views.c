@@ -342,6 +342,30 @@ static void views_stepper_clock_entry_log_scroll_and_search(void **state)
     assert_int_equal(ms_sim_position(a->sim), pos);
 }
 
+/* Issue 12: a long diagnostic is never cut at the screen's edge: the focused
+ * diagnostics pane shows the selected one in full, and a message wider than
+ * the line wraps over the body's last rows. */
+static void views_long_diagnostics_wrap(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "1Ej");
+    const char *detail = body_line_with(a, "(hint: ");
+    assert_non_null(detail);
+    press(a, "\x1b");
+    assert_null(body_line_with(a, "(hint: "));
+    app_message(a, true, "%s",
+                "the first words of a long message that does not fit on one line of eighty "
+                "columns, and the last words at the end");
+    app_render(a);
+    assert_int_equal(a->message_rows, 1);
+    assert_non_null(strstr(line(a->w_body, a->body_rows - 1), "the first words"));
+    assert_non_null(strstr(line(a->w_msg, 0), "the last words at the end"));
+    app_message(a, false, "short");
+    app_render(a);
+    assert_int_equal(a->message_rows, 0);
+    assert_null(strstr(line(a->w_body, a->body_rows - 1), "the first words"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +382,7 @@ int main(void)
         T(views_form_edits_undoes_and_asks_before_quitting),
         T(views_every_screen_says_the_session_is_stale),
         T(views_stepper_clock_entry_log_scroll_and_search),
+        T(views_long_diagnostics_wrap),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
