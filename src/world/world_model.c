@@ -7,6 +7,7 @@
 
 #include "../kernels/apply.h"
 #include "../kernels/awq.h"
+#include "../kernels/owl.h"
 #include "../kernels/pool.h"
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
@@ -408,6 +409,71 @@ static ms_status linears_within(const ms_model *model, const char *const *ignore
     return st;
 }
 
+/* sgpt_base.py on_initialize / on_start: the sparsity of the target layer
+ * holding each selected Linear: one list entry per target layer, or per
+ * decoder layer from OWL (filled at calibration start). A Linear inside two
+ * target layers takes the later one's, as the later hook registration
+ * overwrites it. NULL sparsities: `sparsity` is one number for all. */
+static ms_status layer_sparsities(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
+                                  wm_modifier *wmod, const char *const *t, size_t nt, ms_diag *diag)
+{
+    const ms_node *args = e->args;
+    const ms_node *sparsity = ms_node_get(args, "sparsity");
+    const ms_node *profile = ms_node_get(args, "sparsity_profile");
+    double d;
+    wmod->owl = profile && ms_node_is_string(profile) && !strcasecmp(profile->value, "owl");
+    wmod->owl_m = number(args, "owl_m", &d) ? d : 0;
+    wmod->owl_lmbda = number(args, "owl_lmbda", &d) ? d : 0;
+    bool listed = sparsity && sparsity->kind == MS_NODE_SEQ;
+    if (!listed && !wmod->owl)
+        return MS_OK;
+    ms_match layers = {0};
+    ms_diag md;
+    ms_diag_clear(&md);
+    ms_status st = ms_model_match(wm->model, t, nt, NULL, 0, &layers, &md);
+    long long nlayers = ms_model_get_spec(wm->model)->num_layers;
+    size_t want = wmod->owl ? (size_t)nlayers : sparsity->count;
+    if (st == MS_OK && layers.count != want) {
+        /* upstream's ValueError at initialize (the sparsity_mismatch op):
+         * the run stops there, so nothing is pruned at these sparsities */
+        ms_match_free(&layers);
+        return MS_OK;
+    }
+    for (size_t k = 0; st == MS_OK && wmod->owl && k < layers.count; k++) {
+        const ms_module *lm = ms_model_module(wm->model, layers.modules[k]);
+        if (lm->kind != MS_MOD_DECODER_LAYER)
+            /* OWL's sparsities are keyed by decoder layer (sgpt_base.py:149 at 0.12) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, profile->line,
+                             profile->col,
+                             "KeyError: '%s' (OWL gives a sparsity per decoder layer, and the "
+                             "target layers must be those)",
+                             lm->name);
+    }
+    if (st == MS_OK) {
+        wmod->slot_sparsity = malloc((wmod->match.count ? wmod->match.count : 1) * sizeof(double));
+        if (!wmod->slot_sparsity)
+            st = MS_ERR_NOMEM;
+    }
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        const char *name = ms_model_module(wm->model, wmod->match.modules[j])->name;
+        wmod->slot_sparsity[j] = wmod->opts.prune.sparsity;
+        for (size_t k = 0; listed && st == MS_OK && k < layers.count; k++) {
+            const char *ln = ms_model_module(wm->model, layers.modules[k])->name;
+            size_t len = strlen(ln);
+            if (strcmp(name, ln) && len && (strncmp(name, ln, len) || name[len] != '.'))
+                continue;
+            if (!ms_node_as_double(sparsity->items[k], &wmod->slot_sparsity[j]))
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sparsity->items[k]->line,
+                                 sparsity->items[k]->col, "sparsity %zu must be a number", k);
+        }
+    }
+    if (st == MS_ERR_INVALID && !diag->message[0])
+        ms_diag_set(diag, st, md.code, file, e->type_key->line, e->type_key->col, "%s: %s",
+                    e->type_key->value, md.message);
+    ms_match_free(&layers);
+    return st;
+}
+
 static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
                                wm_modifier *wmod, ms_diag *diag)
 {
@@ -522,6 +588,8 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
                         type, mdiag.message);
     }
+    if (st == MS_OK && sparsity_layers)
+        st = layer_sparsities(wm, e, file, wmod, t, nt, diag);
     if (owned)
         for (size_t i = 0; i < nt; i++)
             free(owned[i]);
@@ -626,6 +694,7 @@ void ms_world_model_free(ms_world_model *wm)
         ms_match_free(&wm->mods[i].match);
         free(wm->mods[i].done);
         free(wm->mods[i].maps);
+        free(wm->mods[i].slot_sparsity);
     }
     if (wm->inputs)
         drop_inputs(wm);
@@ -1249,9 +1318,86 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
         if (!(layer < 0 || mod->layer == layer || (tail && mod->layer < 0)))
             continue;
         wmod->done[j] = true;
+        if (wmod->slot_sparsity)
+            wmod->opts.prune.sparsity = wmod->slot_sparsity[j];
         if (compress_module(wm, m, i, what) != MS_OK)
             return;
     }
+}
+
+/* ---- OWL ---- */
+
+typedef struct owl_probe {
+    const ms_world_model *wm;
+    float **norms; /* per module, NULL for those not observed */
+} owl_probe;
+
+static ms_status owl_observe(size_t module, const char *name, const float *x, size_t rows,
+                             size_t cols, void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)rows;
+    const owl_probe *p = user;
+    float *norms = p->norms[module];
+    ms_status st = MS_OK;
+    /* one calibration batch (sequence) at a time, as the hook sees them */
+    for (size_t b = 0; norms && st == MS_OK && b < p->wm->calib.batch; b++)
+        st = ms_owl_observe(x + b * p->wm->calib.seq * cols, p->wm->calib.seq, cols, norms, diag);
+    return st;
+}
+
+/* _infer_owl_layer_sparsity: input norms of the decoder layers' Linears from
+ * a forward over the calibration batches (the model as it is when the
+ * modifier starts), each layer's outlier ratio, the layer sparsities. */
+static ms_status owl_sparsities(ms_world_model *wm, wm_modifier *wmod, ms_diag *diag)
+{
+    size_t nl = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    float **norms = calloc(wm->nmodules, sizeof *norms);
+    float **weights = calloc(wm->nmodules, sizeof *weights);
+    double *ratios = malloc((nl ? nl : 1) * sizeof *ratios);
+    double *layer_sp = malloc((nl ? nl : 1) * sizeof *layer_sp);
+    ms_owl_linear *lins = malloc(wm->nmodules * sizeof *lins);
+    ms_status st = norms && weights && ratios && layer_sp && lins ? MS_OK : MS_ERR_NOMEM;
+    for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++) {
+        const ms_module *mod = ms_model_module(wm->model, i);
+        if (mod->kind != MS_MOD_LINEAR || mod->layer < 0)
+            continue;
+        norms[i] = calloc(mod->shape[1], sizeof **norms);
+        weights[i] = malloc(ms_module_numel(mod) * sizeof **weights);
+        if (!norms[i] || !weights[i])
+            st = MS_ERR_NOMEM;
+        else
+            ms_model_weight_read(wm->model, i, weights[i]);
+    }
+    owl_probe probe = {wm, norms};
+    if (st == MS_OK)
+        st = ms_forward_run(wm->model, &wm->calib, wm->pool, owl_observe, &probe, NULL, diag);
+    for (size_t l = 0; st == MS_OK && l < nl; l++) {
+        size_t n = 0;
+        for (size_t i = 0; i < wm->nmodules; i++) {
+            const ms_module *mod = ms_model_module(wm->model, i);
+            if (norms[i] && mod->layer == (int)l)
+                lins[n++] = (ms_owl_linear){weights[i], mod->shape[0], mod->shape[1], norms[i]};
+        }
+        st = ms_owl_outlier_ratio(wm->pool, lins, n, wmod->owl_m, &ratios[l], diag);
+    }
+    if (st == MS_OK)
+        st = ms_owl_sparsities(ratios, nl, wmod->opts.prune.sparsity, wmod->owl_lmbda, layer_sp,
+                               diag);
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        int layer = ms_model_module(wm->model, wmod->match.modules[j])->layer;
+        wmod->slot_sparsity[j] = layer >= 0 ? layer_sp[layer] : wmod->opts.prune.sparsity;
+    }
+    for (size_t i = 0; i < wm->nmodules && norms && weights; i++) {
+        free(norms[i]);
+        free(weights[i]);
+    }
+    free(norms);
+    free(weights);
+    free(ratios);
+    free(layer_sp);
+    free(lins);
+    return st;
 }
 
 /* ---- the ops ---- */
@@ -1330,6 +1476,13 @@ static void op_observe(void *self, void *state, size_t modifier)
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
     wmod->sequential = 0;
+    if (wmod->owl && wmod->slot_sparsity && wm->error == MS_OK) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_status st = owl_sparsities(wm, wmod, &d);
+        if (st != MS_OK)
+            fail(wm, st, &d);
+    }
     if (wmod->kind == KIND_AWQ && wmod->duo != MS_AWQ_DUO_OFF)
         /* awq/base.py on_start (0.12) / on_calibration_start (0.13) */
         for (size_t j = 0; j < wmod->nmaps && wm->error == MS_OK; j++)
