@@ -155,7 +155,7 @@ void app_schedule_changed(app *a, size_t m, const char *done);
 bool app_save(app *a, const char *path);
 /* ---- the model track (app_model.c) ---- */
 
-/* "tiny" unless --model named another. */
+/* --model, else a scenario's `model:` key, else "tiny". */
 const char *app_model_name(const app *a);
 /* A track for the new session (or model_error says why there is none). */
 void app_model_session(app *a);

@@ -85,7 +85,7 @@ static const command commands[] = {
      "write a recipe in upstream layout"},
     {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",
      "rewrite a SparseML-era or renamed-field recipe for upstream"},
-    {"history", ms_cmd_history, "history [list|show|diff|export|rm|gc] ...",
+    {"history", ms_cmd_history, "history [list|show|diff|check|export|rm|gc] ...",
      "the runs kept by trace --record: list, show, diff, export, remove"},
     {"tui", cmd_tui, "tui [--stage S] [--model M] [RUN OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},

@@ -16,6 +16,7 @@
 #include "../world/world_model.h"
 #include "args.h"
 #include "cli.h"
+#include "run_history.h"
 #include "run_options.h"
 #include "run_world.h"
 
@@ -25,11 +26,15 @@ static void usage(FILE *out)
             "usage: modsim run RECIPE [--model M] [--stage S] [--threads N]\n"
             "                  [--calib BxS|TEXT | --calib-tokens FILE] [--seed N]\n"
             "                  [--format text|json] [--save-weights OUT.safetensors]\n"
-            "                  [RUN OPTIONS]\n"
+            "                  [--history PATH | --no-history] [RUN OPTIONS]\n"
             "  --model M            the model the run acts on: tiny (default), small, a model\n"
             "                       spec YAML or a Hugging Face checkpoint directory\n"
             "  --format text|json   the report (default text)\n"
             "  --save-weights OUT   write the weights after the run (safetensors, F32)\n"
+            "  --history PATH       keep the run in the history at PATH (default: kept in\n"
+            "                       $MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db,\n"
+            "                       else ~/.local/state/modsim/history.db)\n"
+            "  --no-history         keep nothing\n"
             "  --layers is the model's: a different value is refused\n");
     ms_run_world_usage(out);
     ms_run_options_usage(out);
@@ -53,6 +58,7 @@ typedef struct run_args {
     ms_run_options opts;
     ms_run_world_args world;
     bool json;
+    ms_recording rec;
 } run_args;
 
 static const char *type_name(const ms_lifecycle *lc, size_t i)
@@ -141,6 +147,106 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
            mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
 }
 
+/* The run as the history keeps it. */
+typedef struct recorded {
+    ms_history_run *run;
+    ms_sink sink;
+    char *text, *replay;
+    char calibration[1100], weights[17];
+} recorded;
+
+static uint64_t weights_hash(const void *wm)
+{
+    return ms_model_weights_hash(ms_world_model_model(wm));
+}
+
+/* Starts recording the run (NULL when history is off or unusable): its
+ * settings, and the weights' checksum before it and at each transition. */
+static ms_history *record_begin(const run_args *a, const ms_recipe *r,
+                                const ms_pipeline_config *cfg, const char *what,
+                                const ms_lifecycle *lc, ms_world_model *wm, recorded *out)
+{
+    if (!a->rec.path)
+        return NULL;
+    out->text = ms_recording_read_text(a->recipe);
+    ms_diag ignored;
+    if (ms_recording_upstream_text(r, &out->replay, &ignored) != MS_OK) {
+        free(out->replay);
+        out->replay = NULL;
+    }
+    const ms_world_model_config *w = &a->world.cfg;
+    if (w->calib_source == MS_CALIB_RANDOM)
+        snprintf(out->calibration, sizeof out->calibration, "%zux%zu random tokens", w->calib_batch,
+                 w->calib_seq);
+    else
+        snprintf(out->calibration, sizeof out->calibration, "%s %s (at most %zux%zu)",
+                 w->calib_source == MS_CALIB_TEXT ? "text" : "token ids", w->calib_path,
+                 w->calib_batch, w->calib_seq);
+    snprintf(out->weights, sizeof out->weights, "%016llx",
+             (unsigned long long)ms_model_weights_hash(ms_world_model_model(wm)));
+    ms_history_settings hs = {
+        .modsim_version = MODSIM_VERSION,
+        .profile = ms_upstream_name(cfg->upstream),
+        .recipe_text = out->text,
+        .recipe_path = a->recipe,
+        .stage = a->stage,
+        .pipeline = cfg->epochs ? "training loop" : ms_pipeline_name(cfg->calibration),
+        .clock = what,
+        .model = a->model,
+        .weights_hash = out->weights,
+        .calibration = out->calibration,
+        .has_seed = true,
+        .seed = (long long)w->seed,
+        .threads = (int)w->threads,
+        .replay_recipe = out->replay,
+        .index_upstream = cfg->index_mode == MS_INDEX_UPSTREAM,
+        .steps_per_epoch = cfg->epoch_index ? cfg->steps_per_epoch : 0,
+        .batches_per_step = cfg->batches_per_step,
+        .calibration_data = ms_pipeline_has_calibration_data(cfg),
+    };
+    ms_history *h;
+    out->run = ms_recording_begin(&a->rec, &hs, lc, "modsim run", &h);
+    if (!out->run)
+        return NULL;
+    out->sink = ms_history_run_sink(out->run);
+    ms_history_run_set_weights_hash(out->run, weights_hash, wm);
+    return h;
+}
+
+/* The final table and figures; a write that fails stops the recording,
+ * said when it ends. */
+static void record_report(recorded *hist, const ms_world_module_row *rows, size_t n,
+                          const ms_world_metrics *mt)
+{
+    if (!hist->run)
+        return;
+    ms_history_module *mods = calloc(n ? n : 1, sizeof *mods);
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    for (size_t i = 0; mods && i < n; i++)
+        mods[i] =
+            (ms_history_module){rows[i].name, rows[i].class_name, rows[i].owner, rows[i].sparsity,
+                                rows[i].bits, rows[i].rel_error,  rows[i].note};
+    ms_status st = mods ? ms_history_run_modules(hist->run, mods, n, &diag) : MS_ERR_NOMEM;
+    free(mods);
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"perplexity", mt->perplexity},
+                   {"perplexity_base", mt->perplexity_base},
+                   {"kl", mt->kl},
+                   {"top1", mt->top1}};
+    for (size_t i = 0; st == MS_OK && i < sizeof figures / sizeof *figures; i++)
+        st = ms_history_run_figure(hist->run, figures[i].name, figures[i].value, &diag);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-HISTORY", "", 0, 0, "%s", ms_status_str(st));
+        diag.severity = MS_SEV_WARNING;
+        ms_diag_print(&diag, stderr);
+        fprintf(stderr, "modsim run: the history keeps the run without its module table\n");
+    }
+}
+
 /* The size as compressed-tensors would store the model, after the figures. */
 static void print_size(const ms_world_size *z, bool json)
 {
@@ -199,25 +305,33 @@ static int run(const run_args *a)
     int rc = 2;
     unsigned *before = NULL;
     ms_runner *runner = NULL;
+    ms_history *history = NULL;
+    recorded hist = {0};
+    ms_history_status status = MS_HISTORY_COMPLETED;
     if (st != MS_OK)
         goto done;
     ms_lifecycle_set_upstream(lc, cfg.upstream);
     ms_lifecycle_set_calibration_data(lc, ms_pipeline_has_calibration_data(&cfg));
     size_t nm = ms_lifecycle_count(lc);
+    char what[256];
+    ms_pipeline_describe(&cfg, what, sizeof what);
+    history = record_begin(a, r, &cfg, what, lc, wm, &hist);
+    if (history)
+        ms_world_model_set_sink(wm, &hist.sink);
     before = calloc(nm ? nm : 1, sizeof *before);
-    if (!before || ms_runner_new(lc, NULL, &runner) != MS_OK) {
+    if (!before || ms_runner_new(lc, history ? &hist.sink : NULL, &runner) != MS_OK) {
         fprintf(stderr, "modsim: out of memory\n");
         goto done;
     }
-    char what[256];
-    ms_pipeline_describe(&cfg, what, sizeof what);
     if (!a->json)
         printf("run: %s; %zu calls\n", what, n);
     for (size_t i = 0; i < n; i++) {
+        ms_world_model_set_call(wm, i);
         for (size_t m = 0; m < nm; m++)
             before[m] = flags_of(ms_lifecycle_modifier_const(lc, m));
         ms_raise raised;
         if (ms_runner_call(runner, &calls[i], i, &raised) == MS_ERR_RAISED) {
+            status = MS_HISTORY_FAILED;
             if (a->json) {
                 printf("{\"call\":%zu,\"raised\":\"%s\",\"message\":", i,
                        ms_raise_kind_name(raised.kind));
@@ -246,6 +360,7 @@ static int run(const run_args *a)
     if (st == MS_OK) {
         print_report(lc, rows, nrows, &mt, a->json);
         print_size(&size, a->json);
+        record_report(&hist, rows, nrows, &mt);
     }
     free(rows);
     if (st == MS_OK && a->save)
@@ -259,6 +374,11 @@ static int run(const run_args *a)
     }
     rc = fflush(stdout) == 0 ? 0 : 1;
 done:
+    if (history)
+        ms_world_model_set_sink(wm, NULL);
+    ms_recording_end(history, hist.run, rc == 0 ? status : MS_HISTORY_FAILED, "modsim run");
+    free(hist.text);
+    free(hist.replay);
     ms_runner_free(runner);
     free(before);
     free(calls);
@@ -273,7 +393,8 @@ int ms_cmd_run(int argc, char **argv)
     const char *who = "modsim run", *v;
     run_args a = {
         .model = "tiny", .opts = ms_run_options_defaults(), .world = {ms_world_model_defaults()}};
-    bool options_end = false;
+    bool options_end = false, no_history = false;
+    const char *history = NULL;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int r = options_end || arg[0] != '-'
@@ -304,6 +425,12 @@ int ms_cmd_run(int argc, char **argv)
             if (!v)
                 return 2;
             a.stage = v;
+        } else if (!strcmp(arg, "--no-history")) {
+            no_history = true;
+        } else if (ms_args_option(argc, argv, &i, "--history", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            history = v;
         } else if (ms_args_option(argc, argv, &i, "--save-weights", &v, who, stderr)) {
             if (!v)
                 return 2;
@@ -327,5 +454,7 @@ int ms_cmd_run(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* a run is kept by default: it is what the history is for */
+    ms_recording_choose(&a.rec, history, true, no_history, who);
     return run(&a);
 }

@@ -14,6 +14,7 @@
 #include "../util/atomic.h"
 #include "args.h"
 #include "cli.h"
+#include "run_history.h"
 #include "run_options.h"
 #include "run_world.h"
 
@@ -57,12 +58,6 @@ static void report(ms_diag_list *diags, ms_status st, const char *file)
     ms_diag_list_free(diags);
 }
 
-/* The history file a run is recorded to; NULL: none. */
-typedef struct recording {
-    const char *path;
-    char buf[1024];
-} recording;
-
 /* What the hooks act on: the model --model names (NULL: none) and whether
  * the trace reports what they did to it. */
 typedef struct trace_world {
@@ -83,38 +78,6 @@ static ms_status needs_model(const trace_world *tw, const char *model, const cha
     ms_diag_hint(diag, "add --model M (tiny, small, a model spec or a checkpoint)%s",
                  ms_scenario_sniff(path) == MS_FILE_RECIPE ? "" : " or the scenario's model: key");
     return MS_ERR_INVALID;
-}
-
-/* A history that cannot be used turns recording off for this run, with one
- * warning: the run itself goes on. */
-static void history_warning(const ms_diag *diag)
-{
-    ms_diag w = *diag;
-    w.severity = MS_SEV_WARNING;
-    ms_diag_print(&w, stderr);
-    fprintf(stderr, "modsim trace: the run goes on without history\n");
-}
-
-/* Starts recording the run in `rec`'s history; NULL when it is off or the
- * history cannot be used (said once). */
-static ms_history_run *record_begin(const recording *rec, const ms_history_settings *s,
-                                    const ms_lifecycle *lc, ms_history **h)
-{
-    *h = NULL;
-    if (!rec || !rec->path)
-        return NULL;
-    ms_diag diag;
-    ms_diag_clear(&diag);
-    ms_history_run *run = NULL;
-    ms_status st = ms_history_open(rec->path, true, h, &diag);
-    if (st == MS_OK)
-        st = ms_history_run_begin(*h, s, lc, &run, &diag);
-    if (st != MS_OK) {
-        history_warning(&diag);
-        ms_history_close(*h);
-        *h = NULL;
-    }
-    return run;
 }
 
 /* The model-level figures after call `call` changed the weights: metric
@@ -146,14 +109,14 @@ static int model_figures(ms_world_model *wm, size_t call, const ms_sink *trace)
 
 /* Runs `calls` on `lc`, the trace on stdout, recorded as `rec` says. */
 static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n,
-                       const recording *rec, const ms_history_settings *settings,
+                       const ms_recording *rec, const ms_history_settings *settings,
                        ms_world_model *wm, bool metrics)
 {
     ms_trace *trace = NULL;
     ms_runner *runner = NULL;
     ms_lifecycle_set_upstream(lc, upstream);
     ms_history *history;
-    ms_history_run *run = record_begin(rec, settings, lc, &history);
+    ms_history_run *run = ms_recording_begin(rec, settings, lc, "modsim trace", &history);
     ms_sink sinks[2];
     ms_fanout fan = {sinks, 0};
     ms_sink fan_sink;
@@ -200,18 +163,8 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
     if (wm)
         ms_world_model_set_sink(wm, NULL);
     ms_runner_free(runner);
-    if (run) {
-        ms_diag diag;
-        ms_diag_clear(&diag);
-        if (ms_history_run_end(run, raised_any ? MS_HISTORY_FAILED : MS_HISTORY_COMPLETED, &diag) !=
-            MS_OK) {
-            diag.severity = MS_SEV_WARNING;
-            ms_diag_print(&diag, stderr);
-            fprintf(stderr, "modsim trace: the history keeps the run as interrupted, with the "
-                            "calls written before this\n");
-        }
-    }
-    ms_history_close(history);
+    ms_recording_end(history, run, raised_any ? MS_HISTORY_FAILED : MS_HISTORY_COMPLETED,
+                     "modsim trace");
     if (ms_trace_free(trace) != MS_OK) {
         fprintf(stderr, "modsim: writing the trace failed\n");
         return 1;
@@ -219,34 +172,7 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
     return rc;
 }
 
-/* The file as the user wrote it, for the history; NULL when it cannot be
- * read again (the run is then kept without it). */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[8192];
-    size_t got;
-    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, got, mem);
-    bool ok = mem && !ferror(f);
-    if (mem && fclose(mem) != 0)
-        ok = false;
-    fclose(f);
-    if (!ok || strlen(text) != len) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag);
-
-static int trace_scenario(const char *path, const ms_upstream *upstream, const recording *rec,
+static int trace_scenario(const char *path, const ms_upstream *upstream, const ms_recording *rec,
                           const trace_world *tw)
 {
     ms_diag diag;
@@ -306,9 +232,9 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
         }
     char *text = NULL, *replay = NULL;
     if (rec && rec->path) {
-        text = read_text(path);
+        text = ms_recording_read_text(path);
         ms_diag ignored;
-        if (recipe_text(ms_scenario_recipe(sc), &replay, &ignored) != MS_OK) {
+        if (ms_recording_upstream_text(ms_scenario_recipe(sc), &replay, &ignored) != MS_OK) {
             free(replay);
             replay = NULL;
         }
@@ -325,32 +251,13 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
 }
 
 /* The recipe in upstream layout, as the scenario embeds it. */
-static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag)
-{
-    ms_schema *schema;
-    ms_status st = ms_schema_new(&schema, diag);
-    if (st != MS_OK)
-        return st;
-    size_t len;
-    FILE *mem = open_memstream(text, &len);
-    if (!mem) {
-        ms_schema_free(schema);
-        return MS_ERR_NOMEM;
-    }
-    st = ms_export_recipe(schema, r, mem);
-    if (fclose(mem) != 0 && st == MS_OK)
-        st = MS_ERR_NOMEM;
-    ms_schema_free(schema);
-    return st;
-}
-
 static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline_config *cfg,
                          const ms_call *calls, size_t n)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
     char *text = NULL;
-    ms_status st = recipe_text(r, &text, &diag);
+    ms_status st = ms_recording_upstream_text(r, &text, &diag);
     if (st != MS_OK) {
         free(text);
         ms_diag_list diags;
@@ -393,7 +300,7 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
 }
 
 static int trace_recipe(const char *path, const char *stage, const ms_run_options *opts,
-                        const char *emit, const recording *rec, const trace_world *tw)
+                        const char *emit, const ms_recording *rec, const trace_world *tw)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -458,9 +365,9 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
         };
         char *text = NULL, *replay = NULL;
         if (rec && rec->path) {
-            text = read_text(path);
+            text = ms_recording_read_text(path);
             ms_diag ignored;
-            if (recipe_text(r, &replay, &ignored) != MS_OK) {
+            if (ms_recording_upstream_text(r, &replay, &ignored) != MS_OK) {
                 free(replay);
                 replay = NULL;
             }
@@ -483,7 +390,7 @@ int ms_cmd_trace(int argc, char **argv)
     const char *who = "modsim trace", *file = NULL, *stage = NULL, *emit = NULL, *v;
     ms_run_options opts = ms_run_options_defaults();
     bool run_option = false, options_end = false, record = false, no_history = false;
-    recording rec = {.path = NULL};
+    ms_recording rec = {.path = NULL};
     trace_world tw = {.world = {ms_world_model_defaults()}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -550,17 +457,7 @@ int ms_cmd_trace(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (no_history || !record)
-        rec.path = NULL;
-    else if (!rec.path) {
-        if (ms_history_default_path(rec.buf, sizeof rec.buf))
-            rec.path = rec.buf;
-        else
-            fprintf(stderr,
-                    "%s: warning: no history file (set MODSIM_HISTORY, XDG_STATE_HOME "
-                    "or HOME, or use --history PATH): the run goes on without history\n",
-                    who);
-    }
+    ms_recording_choose(&rec, rec.path, record, no_history, who);
     if (emit && rec.path) {
         fprintf(stderr,
                 "%s: --emit-scenario writes the run out instead of running it: there "

@@ -11,6 +11,7 @@
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
 #include "../util/quant_words.h"
+#include "model_errors.h"
 
 #include "world_model_impl.h"
 
@@ -77,7 +78,7 @@ static bool preset_weights(const char *name, ms_quant_args *q)
     } presets[] = {
         {"W4A16", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W4A16_ASYM", {4, MS_QUANT_INT, false, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
+        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W8A8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"INT8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"W4A8", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
@@ -462,6 +463,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
+        ms_world_sparsity_counts(wm->model, args, &wmod->sparsities, &wmod->sparsity_targets);
         /* sgpt_base.py: targets default to every Linear (lm_head too) */
         sparsity_layers = true;
     } else if (!strcmp(type, "AWQModifier")) {
@@ -1277,6 +1279,32 @@ static size_t op_attached(const void *self, const void *state)
     return n;
 }
 
+/* The modules GPTQ's own targets select with a weight scheme attached
+ * (schemes go to Linears only, so no Embedding is among them). */
+static size_t op_quant_modules(const void *self, const void *state, size_t modifier)
+{
+    (void)state;
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return 0;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    size_t n = 0;
+    for (size_t j = 0; j < wmod->match.count; j++)
+        n += wm->scheme[wmod->match.modules[j]] != NULL;
+    return n;
+}
+
+static bool op_sparsity_mismatch(const void *self, size_t modifier, size_t *given, size_t *layers)
+{
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return false;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    *given = wmod->sparsities;
+    *layers = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    return wmod->sparsities && wmod->sparsities != wmod->sparsity_targets;
+}
+
 static void op_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)state;
@@ -1374,6 +1402,8 @@ static const ms_world_ops model_ops = {
     .state_size = sizeof(size_t),
     .attach_quant_scheme = op_attach,
     .quant_schemes_attached = op_attached,
+    .quant_modules = op_quant_modules,
+    .sparsity_mismatch = op_sparsity_mismatch,
     .apply_mask = op_apply_mask,
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,

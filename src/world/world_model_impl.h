@@ -48,9 +48,10 @@ typedef struct wm_modifier {
                     * new, never changed: not snapshotted) */
     size_t nmaps;
     ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
+    bool observing;                      /* between observe_inputs and compress */
+    size_t sequential;                   /* sequential_epoch_ends seen while observing */
+    bool *done;                          /* per selected module: compressed in this calibration */
+    size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
 } wm_modifier;
 
 struct ms_world_model {

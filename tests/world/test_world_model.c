@@ -152,7 +152,7 @@ static void threads_change_no_bit(void **state)
                                  "    SmoothQuantModifier:\n"
                                  "      smoothing_strength: 0.8\n"
                                  "    GPTQModifier:\n"
-                                 "      scheme: W8A16\n"
+                                 "      scheme: W8A8\n"
                                  "      ignore: [lm_head]\n";
     ms_world_model *one = run(recipe, MS_PIPELINE_SEQUENTIAL, 1);
     ms_world_model *two = run(recipe, MS_PIPELINE_SEQUENTIAL, 2);
