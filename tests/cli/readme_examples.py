@@ -69,7 +69,10 @@ for line, before, body in blocks(readme):
         continue
     checked += 1
     args = shlex.split(body[0][len("$ modsim "):])
-    run = subprocess.run([modsim] + args, cwd=root, capture_output=True, text=True, timeout=120)
+    # nothing recorded into the user's history, whatever it holds
+    env = dict(os.environ, MODSIM_HISTORY=":memory:")
+    run = subprocess.run([modsim] + args, cwd=root, capture_output=True, text=True, timeout=120,
+                         env=env)
     got = (run.stdout + run.stderr).rstrip("\n").split("\n")
     want = [w.rstrip() for w in body[1:]]
     if not matches(want, [g.rstrip() for g in got]):
