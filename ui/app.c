@@ -185,6 +185,7 @@ static void install_sim(app *a, ms_sim *sim)
     app_select(a, a->selected);
     start_explore(a);
     a->dirty = DIRTY_ALL;
+    app_model_session(a);
 }
 
 /* A new session over the recipe in use. */
@@ -244,9 +245,19 @@ static void open_schedule(app *a, const char *path)
     }
     if (!path) {
         snprintf(a->save_path, sizeof a->save_path, "recipe.yaml");
+        if (ms_draft_set_source(a->draft, ms_demo_recipe, strlen(ms_demo_recipe)) != MS_OK)
+            app_message(a, true, "out of memory reading the recipe");
         return;
     }
     ms_recipe_format f = ms_recipe_format_of(path);
+    /* saving writes the edits into the text as the user wrote it */
+    char *text = NULL;
+    size_t len = 0;
+    ms_diag_clear(&diag);
+    if (f == MS_FORMAT_YAML && ms_read_file(path, MAX_FILE_BYTES, &text, &len, &diag) == MS_OK &&
+        ms_draft_set_source(a->draft, text, len) != MS_OK)
+        app_message(a, true, "out of memory reading the recipe");
+    free(text);
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     int keep = (int)(dot && (!slash || dot > slash) ? dot - path : (ptrdiff_t)strlen(path));
     if (f == MS_FORMAT_YAML)
@@ -395,6 +406,7 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
 void app_close(app *a)
 {
     ui_worker_free(&a->worker);
+    app_model_close(a);
     for (int v = 0; v < VIEW_COUNT; v++) {
         if (views[v]->close && a->state[v])
             views[v]->close(a, a->state[v]);
@@ -483,8 +495,11 @@ bool app_save(app *a, const char *path)
     }
     snprintf(a->save_path, sizeof a->save_path, "%s", path);
     size_t errors = schedule_errors(a->draft);
-    app_message(a, errors > 0, "saved %s%s", path,
-                errors ? " (with errors: see the diagnostics)" : "");
+    const char *layout = ms_draft_save_layout(a->draft);
+    app_message(a, errors > 0, "saved %s%s%s%s%s", path,
+                errors ? " (with errors: see the diagnostics)" : "",
+                layout[0] ? " in the exporter's layout, comments dropped (" : "", layout,
+                layout[0] ? ")" : "");
     a->dirty = DIRTY_ALL;
     return true;
 }
@@ -568,6 +583,7 @@ static void job_done(app *a, const ms_sim_stop *stop, bool explore_after)
         a->call_sel = pos ? pos - 1 : 0;
     notify(a, UI_SESSION_MOVED);
     a->dirty = DIRTY_ALL;
+    app_model_follow(a);
     /* the timeline wants the whole run; keep exploring past where the user is */
     if (explore_after)
         start_explore(a);
@@ -606,8 +622,9 @@ static void job_finished(app *a)
 
 bool app_work(app *a, double ms)
 {
+    bool model_idle = app_model_work(a, a->job == JOB_NONE ? ms : 0);
     if (a->job == JOB_NONE || !a->sim)
-        return true;
+        return model_idle;
     bool done;
     if (ui_worker_busy(&a->worker)) {
         done = ui_worker_wait(&a->worker, ms);
@@ -627,7 +644,7 @@ bool app_work(app *a, double ms)
     if (!done)
         return false;
     job_finished(a);
-    return a->job == JOB_NONE;
+    return a->job == JOB_NONE && model_idle;
 }
 
 /* Ends an exploration, back where the user was. */
@@ -659,6 +676,7 @@ void app_run(app *a, ms_goal goal, size_t target)
 
 static void cancel(app *a)
 {
+    bool model = app_model_cancel(a);
     take_back(a);
     if (a->job == JOB_RUN) {
         ms_sim_stop stop;
@@ -668,7 +686,7 @@ static void cancel(app *a)
         stop_explore(a);
         app_message(a, false, "simulation ahead cancelled: the timeline shows %zu of %zu calls",
                     ms_sim_explored(a->sim), ms_sim_call_count(a->sim));
-    } else {
+    } else if (!model) {
         a->message[0] = '\0';
         a->dirty |= DIRTY_MSG;
     }
@@ -772,6 +790,11 @@ static void search_modifiers(app *a)
         snprintf(a->last_search, sizeof a->last_search, "%.127s", a->prompt);
     if (!a->last_search[0]) {
         app_message(a, true, "nothing to search for: type a part of a modifier's name");
+        return;
+    }
+    if (views[a->view]->search) {
+        views[a->view]->search(a, a->state[a->view], a->last_search);
+        a->dirty = DIRTY_ALL;
         return;
     }
     size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
@@ -907,6 +930,7 @@ static void reload(app *a)
     bool run_given = a->open_run_given, stage_given = a->open_stage_given;
     app_close(a);
     memset(a, 0, sizeof *a);
+    snprintf(a->model_arg, sizeof a->model_arg, "%s", kept.model_arg);
     a->utf8 = kept.utf8;
     a->color = kept.color;
     memcpy(a->attrs, kept.attrs, sizeof a->attrs);
@@ -1184,13 +1208,25 @@ void app_screen_resize(app *a)
     a->dirty = DIRTY_ALL;
 }
 
-/* What the run on screen is, always in view: upstream's run, or a run upstream
- * does not make (the intended index, a loop with calibration after it). */
+/* What the run on screen is, always in view: nothing, a stale session (the
+ * schedule has errors since), upstream's run, or a run upstream does not make
+ * (the intended index, a loop with calibration after it). */
 static void run_badge(const app *a, bool *warn, bool narrow, char *text, size_t cap)
 {
     /* a narrow badge names the release only when it is not the default */
     const char *v = ms_upstream_name(a->cfg.upstream);
     const char *sep = " ";
+    /* one rule for every screen: whether what is shown is the schedule being edited */
+    if ((*warn = a->sim_stale || !a->sim)) {
+        if (!a->rec)
+            snprintf(text, cap, narrow ? "NOT LOADED" : "NOTHING SHOWN: the file did not load");
+        else if (!a->sim)
+            snprintf(text, cap, narrow ? "NOT SIMULATED" : "NOT SIMULATED: the recipe has errors");
+        else
+            snprintf(text, cap,
+                     narrow ? "STALE: has errors" : "STALE: the last schedule without errors");
+        return;
+    }
     if (narrow && a->cfg.upstream == MS_UPSTREAM_DEFAULT)
         v = sep = "";
     *warn = a->cfg.index_mode == MS_INDEX_STEP;
@@ -1219,15 +1255,17 @@ static void draw_tabs(app *a)
                  ms_sim_call_count(a->sim));
     bool warn = false;
     char long_badge[64] = "", short_badge[64] = "";
-    if (a->sim) {
-        run_badge(a, &warn, false, long_badge, sizeof long_badge);
-        run_badge(a, &warn, true, short_badge, sizeof short_badge);
-    }
+    run_badge(a, &warn, false, long_badge, sizeof long_badge);
+    run_badge(a, &warn, true, short_badge, sizeof short_badge);
     const char *badge = long_badge;
     int full = 0;
     for (int v = 0; v < VIEW_COUNT; v++)
         full += (int)strlen(view_names[v]) + 5;
     int right = (int)strlen(pos) + 2;
+    /* before the names are cut, the tabs lose their padding */
+    bool compact = full + right + (int)strlen(short_badge) + 1 > a->cols;
+    if (compact)
+        full -= 2 * VIEW_COUNT;
     /* the badge says what the run is: it takes room from the tab names */
     bool narrow = a->cols < 72 || full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (!narrow && full + right + (int)strlen(badge) + 1 > a->cols)
@@ -1237,7 +1275,8 @@ static void draw_tabs(app *a)
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
         char tab[32];
-        snprintf(tab, sizeof tab, " %d %.*s ", v + 1, narrow ? 3 : 20, view_names[v]);
+        snprintf(tab, sizeof tab, compact && !narrow ? "%d %.*s" : " %d %.*s ", v + 1,
+                 narrow ? 3 : 20, view_names[v]);
         a->tab_x[v] = x;
         wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
         ui_put(w, 0, x, a->cols - x, tab);
@@ -1267,7 +1306,8 @@ static void draw_message(app *a)
                     a->sim ? ms_sim_call_count(a->sim) : 0, a->prompt, a->message[0] ? "   " : "",
                     a->message);
         else if (a->prompting == PROMPT_SEARCH)
-            ui_putf(w, 0, 0, a->cols, "/%s_   (modifier names; Enter alone: /%s again)", a->prompt,
+            ui_putf(w, 0, 0, a->cols, "/%s_   (%s; Enter alone: /%s again)", a->prompt,
+                    views[a->view]->searches ? views[a->view]->searches : "modifier names",
                     a->last_search);
         else if (a->prompting == PROMPT_BREAK_INDEX)
             ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_%s%s",
@@ -1286,7 +1326,24 @@ static void draw_message(app *a)
                 total ? (int)(100.0 * (double)done / (double)total) : 100);
     } else {
         wattrset(w, ui_attr(a, a->message_error ? ROLE_ERROR : ROLE_NORMAL));
-        ui_put(w, 0, 0, a->cols, a->message);
+        if (a->message_rows) {
+            /* a long message wraps upwards into the body's last rows, never cut */
+            int top = a->body_rows - a->message_rows;
+            wattrset(a->w_body, ui_attr(a, a->message_error ? ROLE_ERROR : ROLE_NORMAL));
+            for (int r = top; r < a->body_rows; r++) {
+                wmove(a->w_body, r, 0);
+                wclrtoeol(a->w_body);
+            }
+            int lines = ui_wrap(NULL, 0, 0, a->cols - 1, a->message_rows + 1, a->message);
+            char rest[sizeof a->message];
+            ui_wrap(a->w_body, top, 0, a->cols - 1, lines - 1, a->message);
+            ui_wrap_rest(a->message, a->cols - 1, lines - 1, rest, sizeof rest);
+            ui_put(w, 0, 0, a->cols, rest);
+            wattrset(a->w_body, ui_attr(a, ROLE_NORMAL));
+            wnoutrefresh(a->w_body);
+        } else {
+            ui_put(w, 0, 0, a->cols, a->message);
+        }
     }
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     wnoutrefresh(w);
@@ -1302,6 +1359,9 @@ static void draw_status(app *a)
     ms_keymap_status(scope, line,
                      (size_t)a->cols < sizeof line ? (size_t)a->cols - 1 : sizeof line - 1);
     wattrset(w, ui_attr(a, ROLE_DIM));
+    /* while the model's worker runs a long step: its progress */
+    if (app_model_progress(a, line, sizeof line))
+        wattrset(w, ui_attr(a, ROLE_TITLE));
     ui_put(w, 0, 0, a->cols, line);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     wnoutrefresh(w);
@@ -1325,6 +1385,19 @@ void app_render(app *a)
         a->dirty = 0;
         return;
     }
+    if (a->dirty & DIRTY_MSG) {
+        /* a message wider than the line takes up to 3 of the body's rows (a third at most) */
+        int was = a->message_rows;
+        a->message_rows = 0;
+        if (!a->prompting && a->job == JOB_NONE && (int)strlen(a->message) >= a->cols) {
+            int lines = ui_wrap(NULL, 0, 0, a->cols - 1, 4, a->message) - 1;
+            a->message_rows = lines < a->body_rows / 3 ? lines : a->body_rows / 3;
+        }
+        if (a->message_rows || was)
+            a->dirty |= DIRTY_BODY;
+    }
+    if (a->message_rows && (a->dirty & DIRTY_BODY))
+        a->dirty |= DIRTY_MSG; /* the body drawn again: the message over it too */
     /* the body draws from the session: the worker gives it back first */
     if (a->dirty & DIRTY_BODY)
         take_back(a);
@@ -1334,7 +1407,9 @@ void app_render(app *a)
         draw_tabs(a);
     if (a->dirty & DIRTY_BODY) {
         werase(a->w_body);
-        views[a->view]->draw(a, a->state[a->view], a->w_body, a->body_rows, a->body_cols);
+        /* a long message takes the body's last rows: the screen draws above it */
+        views[a->view]->draw(a, a->state[a->view], a->w_body, a->body_rows - a->message_rows,
+                             a->body_cols);
         wnoutrefresh(a->w_body);
     }
     if (a->dirty & DIRTY_MSG)

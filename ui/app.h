@@ -80,6 +80,7 @@ struct app {
     int tab_x[VIEW_COUNT + 1]; /* where each tab starts, for clicks */
     char message[512];
     bool message_error;
+    int message_rows; /* a long message wraps into the body's last rows: how many it took */
     prompt_kind prompting;
     char prompt[512];
     char last_search[128]; /* `/` then Enter alone searches it again */
@@ -97,6 +98,11 @@ struct app {
     char edit[512];    /* the value being typed */
     ms_diag edit_diag; /* what is wrong with it; code empty when nothing */
     int body_rows, body_cols;
+    /* the model the run acts on (app_model.c, model_track.h) */
+    char model_arg[512]; /* --model as given; "" for tiny, "none" for none */
+    struct ui_model *model;
+    char model_error[320]; /* why there is no model */
+    bool model_layers_set; /* the run took the model's layer count */
 };
 
 enum { DIRTY_TABS = 1, DIRTY_BODY = 2, DIRTY_MSG = 4, DIRTY_STATUS = 8, DIRTY_ALL = 15 };
@@ -147,6 +153,23 @@ ms_scope app_scope(const app *a);
 void app_schedule_changed(app *a, size_t m, const char *done);
 /* Saves the schedule to `path`; false (with the reason shown) on failure. */
 bool app_save(app *a, const char *path);
+/* ---- the model track (app_model.c) ---- */
+
+/* --model, else a scenario's `model:` key, else "tiny". */
+const char *app_model_name(const app *a);
+/* A track for the new session (or model_error says why there is none). */
+void app_model_session(app *a);
+void app_model_close(app *a);
+/* The model goes where the session is, on its worker. */
+void app_model_follow(app *a);
+/* Esc: cancels the model's step when one runs (true). */
+bool app_model_cancel(app *a);
+/* Finishes what the model's worker is done with, waiting at most `ms`;
+ * true when it holds no job. */
+bool app_model_work(app *a, double ms);
+/* The message line while the model works; false when it does not. */
+bool app_model_progress(const app *a, char *buf, size_t cap);
+
 /* The text of the bundled demo recipe (generated from samples/recipes/demo.yaml). */
 extern const char ms_demo_recipe[];
 

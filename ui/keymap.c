@@ -115,6 +115,7 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_TIMELINE, 'v', MS_CMD_TOGGLE_CURVE, true},
     {MS_SCOPE_TIMELINE, 'u', MS_CMD_COMPARE, true},
 
+    {MS_SCOPE_STEPPER, 'e', MS_CMD_CLOCK_EDIT, true},
     {MS_SCOPE_STEPPER, 'p', MS_CMD_PIPELINE, true},
     {MS_SCOPE_STEPPER, 'i', MS_CMD_INDEX_MODE, true},
     {MS_SCOPE_STEPPER, 'T', MS_CMD_TRAINING, true},
@@ -131,6 +132,10 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_EXPLAIN, 'l', MS_CMD_CALL_NEXT, false},
     {MS_SCOPE_EXPLAIN, MS_KEY_RIGHT, MS_CMD_CALL_NEXT, false},
     {MS_SCOPE_EXPLAIN, '.', MS_CMD_CALL_CURSOR, false},
+
+    {MS_SCOPE_MODEL, 'o', MS_CMD_MODEL_SORT, true},
+    {MS_SCOPE_MODEL, 'O', MS_CMD_MODEL_REVERSE, false},
+    {MS_SCOPE_MODEL, 'f', MS_CMD_MODEL_FILTER, true},
 };
 #undef G
 

@@ -97,6 +97,8 @@ typedef enum {
     X(MS_CMD_STEPS_LESS, "", "one step per epoch less")                                            \
     X(MS_CMD_LAYERS_MORE, "", "one more layer (sequential_epoch_end)")                             \
     X(MS_CMD_LAYERS_LESS, "", "one layer less")                                                    \
+    X(MS_CMD_CLOCK_EDIT, "clock",                                                                  \
+      "type the clock: epochs, steps per epoch, batches per step, layers (empty: fit the recipe)") \
     X(MS_CMD_CALL_PREV, "call", "explain the previous call")                                       \
     X(MS_CMD_CALL_NEXT, "", "explain the next call")                                               \
     X(MS_CMD_CALL_CURSOR, "", "explain the last call run")                                         \
@@ -115,7 +117,13 @@ typedef enum {
     X(MS_CMD_VALUE_NEXT, "cycle", "next allowed value (enum, boolean)")                            \
     X(MS_CMD_VALUE_PREV, "", "previous allowed value")                                             \
     X(MS_CMD_UNSET_FIELD, "unset", "remove the field: its default applies")                        \
-    X(MS_CMD_RENAME_FIELD, "rename", "rename a misspelt field to the one meant, keeping its value")
+    X(MS_CMD_RENAME_FIELD, "rename",                                                               \
+      "rename a misspelt field to the one meant, keeping its value")                               \
+    X(MS_CMD_MODEL_SORT, "sort",                                                                   \
+      "sort by the next column: module, sparsity, bits, weight error, output error, modifier")     \
+    X(MS_CMD_MODEL_REVERSE, "", "reverse the sort")                                                \
+    X(MS_CMD_MODEL_FILTER, "filter",                                                               \
+      "filter the modules by name, class or modifier (type; Enter keeps it, Esc clears it)")
 
 typedef enum {
 #define MS_CMD_ENUM(id, label, help) id,

@@ -21,21 +21,29 @@ typedef struct command {
 
 static void tui_usage(FILE *out)
 {
-    fprintf(out, "usage: modsim tui [--stage NAME] [RUN OPTIONS] [RECIPE | SCENARIO]\n"
+    fprintf(out, "usage: modsim tui [--stage NAME] [--model M] [RUN OPTIONS] [RECIPE | SCENARIO]\n"
                  "  --stage NAME       only that stage, as oneshot(..., stage=NAME) runs it "
-                 "(read-only)\n");
+                 "(read-only)\n"
+                 "  --model M          the model stepping acts on: tiny (default), small, a model\n"
+                 "                     spec YAML, a checkpoint directory, or none\n");
     ms_run_options_usage(out);
 }
 
 static int cmd_tui(int argc, char **argv)
 {
     ms_run_options run = ms_run_options_defaults();
-    const char *file = NULL, *stage = NULL, *v;
+    const char *file = NULL, *stage = NULL, *model = NULL, *v;
     for (int i = 1; i < argc; i++) {
         if (ms_args_option(argc, argv, &i, "--stage", &v, "modsim tui", stderr)) {
             if (!v)
                 return 2;
             stage = v;
+            continue;
+        }
+        if (ms_args_option(argc, argv, &i, "--model", &v, "modsim tui", stderr)) {
+            if (!v)
+                return 2;
+            model = v;
             continue;
         }
         int r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
@@ -58,7 +66,7 @@ static int cmd_tui(int argc, char **argv)
                         "the scenario writes it\n");
         return 2;
     }
-    return ms_tui_main(file, &run, stage);
+    return ms_tui_main(file, &run, stage, model);
 }
 
 static const command commands[] = {
@@ -77,9 +85,9 @@ static const command commands[] = {
      "write a recipe in upstream layout"},
     {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",
      "rewrite a SparseML-era or renamed-field recipe for upstream"},
-    {"history", ms_cmd_history, "history [list|show|diff|export|rm|gc] ...",
+    {"history", ms_cmd_history, "history [list|show|diff|check|export|rm|gc] ...",
      "the runs kept by trace --record: list, show, diff, export, remove"},
-    {"tui", cmd_tui, "tui [--stage S] [RUN OPTIONS] [FILE]",
+    {"tui", cmd_tui, "tui [--stage S] [--model M] [RUN OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
 
@@ -102,7 +110,7 @@ static bool looks_like_path(const char *word)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ms_tui_main(NULL, NULL, NULL);
+        return ms_tui_main(NULL, NULL, NULL, NULL);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

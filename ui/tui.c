@@ -199,7 +199,8 @@ static bool read_keys(app *a)
     return true;
 }
 
-int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage)
+int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage,
+                const char *model)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "modsim: the interactive view needs a terminal; for a trace use "
@@ -209,6 +210,7 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *st
     setlocale(LC_ALL, "");
     static app a;
     memset(&a, 0, sizeof a);
+    snprintf(a.model_arg, sizeof a.model_arg, "%s", model ? model : "");
     app_open_run(&a, path, run, stage);
     a.utf8 = locale_is_utf8();
     if (!open_wake_pipe()) {
@@ -259,6 +261,8 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *st
         bool busy = !app_work(&a, 0);
         if (a.dirty)
             app_render(&a);
+        /* drawing the Model screen can start the model's measuring */
+        busy = !app_work(&a, 0) || busy;
         struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                                 {.fd = wake_pipe[0], .events = POLLIN}};
         int n = poll(fds, 2, busy ? PROGRESS_MS : -1);

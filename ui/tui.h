@@ -10,6 +10,8 @@
  * oneshot() as upstream runs it). Returns the process exit status. */
 /* `stage` (NULL: every stage) selects one stage as oneshot(..., stage=NAME)
  * does; the recipe is then shown read-only (editing needs the whole file). */
-int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage);
+/* `model` (NULL: tiny) is what stepping acts on (--model; "none" for no model). */
+int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage,
+                const char *model);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "draw.h"
+#include "model_track.h"
 #include "sim/compare.h"
 #include "timeline.h"
 
@@ -40,9 +41,19 @@ static void sync_axis(const app *a, timeline_state *s, int width)
         ms_tl_resize(&s->tl, width);
 }
 
+/* A pruning modifier's sparsity as measured in the weights at the position
+ * (the modules it changed last), when a model runs. */
+static bool measured(const app *a, size_t m, double *v)
+{
+    const char *type = app_modifier_type(a, m);
+    return a->model && (strstr(type, "Pruning") || strstr(type, "SparseGPT")) &&
+           ui_model_measured_sparsity(ui_model_last(a->model), (int)m, v);
+}
+
 static bool has_curve(const app *a, const timeline_state *s, size_t m)
 {
-    return s->show_curve && ms_sim_metric_name(a->sim, m);
+    double v;
+    return s->show_curve && (ms_sim_metric_name(a->sim, m) || measured(a, m, &v));
 }
 
 static int rows_of(const app *a, const timeline_state *s, size_t m)
@@ -267,8 +278,15 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             double v;
             bool has = false;
             const char *name = ms_modifier_metric(ms_sim_modifier(a->sim, m), &v, &has);
+            double mv;
+            bool meas = measured(a, m, &mv);
             wattrset(w, ui_attr(a, ROLE_DIM));
-            if (has)
+            /* the scheduler's target, and what the weights have */
+            if (name && has && meas)
+                ui_putf(w, y, 4, lw - 4, "%s %.3f meas %.3f", name, v, mv);
+            else if (meas)
+                ui_putf(w, y, 4, lw - 4, "sparsity meas %.3f", mv);
+            else if (has)
                 ui_putf(w, y, 4, lw - 4, "%s %.3f", name, v);
             else
                 ui_putf(w, y, 4, lw - 4, "%s -", name);

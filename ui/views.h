@@ -14,6 +14,7 @@
     X(TIMELINE, timeline_view, "Timeline", '2', "Timeline: one row per modifier")                  \
     X(STEPPER, stepper_view, "Stepper", '3', "Stepper: clock, pipeline, flags, event log")         \
     X(EXPLAIN, explain_view, "Explain", '4', "Explain: the rule behind what happened")             \
-    X(HELP, help_view, "Help", '5', "Help: keys and a lifecycle primer")
+    X(HELP, help_view, "Help", '5', "Help: keys and a lifecycle primer")                           \
+    X(MODEL, model_view, "Model", '6', "Model: the weights, module by module, as stepped")
 
 #endif

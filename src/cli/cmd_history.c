@@ -1,4 +1,4 @@
-/* modsim history [list|show|diff|export|rm|gc]: the runs kept in the history
+/* modsim history [list|show|diff|check|export|rm|gc]: the runs kept in the history
  * file ($MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db, else
  * ~/.local/state/modsim/history.db; --history PATH names another). Exit 0
  * on success (diff: the runs match), 1 when diff finds a difference, 2 on
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../history/history.h"
+#include "../util/atomic.h"
 #include "args.h"
 #include "cli.h"
 
@@ -22,6 +23,8 @@ static void usage(FILE *out)
             "       modsim history show ID\n"
             "       modsim history diff A B        exit 1 when the runs differ, 0 when they "
             "match\n"
+            "       modsim history check ID        run it again: exit 1 when today's modsim\n"
+            "                                      disagrees with the record, 0 when it agrees\n"
             "       modsim history export ID --format jsonl|scenario [-o FILE]\n"
             "       modsim history rm ID...\n"
             "       modsim history gc --keep N [--older-than D]   D: seconds, or Ns Nm Nh Nd\n"
@@ -144,17 +147,17 @@ int ms_cmd_history(int argc, char **argv)
     }
     if (!sub)
         sub = "list";
-    static const char *const subs[] = {"list", "show", "diff", "export", "rm", "gc"};
+    static const char *const subs[] = {"list", "show", "diff", "export", "rm", "gc", "check"};
     int which = -1;
     for (int i = 0; i < (int)(sizeof subs / sizeof *subs); i++)
         if (!strcmp(sub, subs[i]))
             which = i;
     if (which < 0) {
-        fprintf(stderr, "%s: unknown subcommand '%s' (list, show, diff, export, rm, gc)\n", who,
-                sub);
+        fprintf(stderr, "%s: unknown subcommand '%s' (list, show, diff, export, rm, gc, check)\n",
+                who, sub);
         return 2;
     }
-    int want_ids[] = {0, 1, 2, 1, -1, 0};
+    int want_ids[] = {0, 1, 2, 1, -1, 0, 1};
     if ((want_ids[which] >= 0 && nids != want_ids[which]) || (want_ids[which] < 0 && !nids)) {
         fprintf(stderr, "%s %s: %s\n", who, sub,
                 want_ids[which] == 0   ? "takes no run id"
@@ -215,13 +218,14 @@ int ms_cmd_history(int argc, char **argv)
         return fail(&diag, st);
     int rc = 0;
     FILE *out = stdout;
-    if (which == 3 && output && strcmp(output, "-") && !(out = fopen(output, "w"))) {
-        fprintf(stderr, "%s export: cannot write %s: %s\n", who, output, strerror(errno));
+    ms_atomic_file *file = NULL; /* -o FILE: whole or not at all */
+    if (which == 3 && output && strcmp(output, "-") &&
+        ms_atomic_open(output, &file, &out, &diag) != MS_OK) {
         ms_history_close(h);
-        return 2;
+        return fail(&diag, MS_ERR_IO);
     }
-    bool differs = false;
-    size_t removed = 0;
+    bool differs = false, agrees = false;
+    size_t removed = 0, first = 0;
     switch (which) {
     case 0:
         st = ms_history_list(h, &filter, json, out, &diag);
@@ -243,15 +247,23 @@ int ms_cmd_history(int argc, char **argv)
         if (st == MS_OK)
             fprintf(stderr, "%s rm: removed %d run%s\n", who, nids, nids == 1 ? "" : "s");
         break;
+    case 6:
+        st = ms_history_check(h, id[0], out, &agrees, &first, &diag);
+        rc = !agrees;
+        break;
     case 5:
         st = ms_history_gc(h, keep, older, &removed, &diag);
         if (st == MS_OK)
             fprintf(stderr, "%s gc: removed %zu run%s\n", who, removed, removed == 1 ? "" : "s");
         break;
     }
-    if (out != stdout && fclose(out) != 0 && st == MS_OK) {
-        fprintf(stderr, "%s export: writing %s failed: %s\n", who, output, strerror(errno));
-        rc = 2;
+    if (file && st == MS_OK) {
+        st = ms_atomic_commit(file, &diag);
+    } else if (file) {
+        if (!diag.message[0]) /* the stream failed: out of space, an I/O error */
+            ms_diag_set(&diag, st, "E-IO", output, 0, 0, "cannot write %s: %s", output,
+                        strerror(errno ? errno : EIO));
+        ms_atomic_abort(file);
     }
     ms_history_close(h);
     if (st != MS_OK)

@@ -34,7 +34,12 @@ static void usage(FILE *out)
                  "  --tensors REGEX    only tensors whose name matches (POSIX extended regex)\n"
                  "  --calib FILE       layer inputs: NAME.inputs, else inputs, [n, in_features]\n"
                  "  --threads N        worker threads, 0 = one per CPU (default)\n"
-                 "  --copy-rest        also write the tensors no kernel takes, unchanged\n");
+                 "  --copy-rest        also write the tensors no kernel takes, unchanged\n"
+                 "  --outputs LIST     what to write of each tensor: weights, mask, codes,\n"
+                 "                     scale, zero_point, g_idx (comma-separated) or all;\n"
+                 "                     default what upstream keeps: the weights when pruning;\n"
+                 "                     codes and scale (zero_point when --asym, g_idx with\n"
+                 "                     --actorder group) when quantizing\n");
     for (size_t k = 0; k < MS_APPLY_OPT_COUNT; k++) {
         const ms_apply_option_info *o = ms_apply_option_get((ms_apply_option)k);
         char left[64];
@@ -75,6 +80,7 @@ static int fail_msg(const char *message, const char *hint)
 
 typedef struct cli_args {
     const char *in, *out, *calib, *regex;
+    const char *outputs; /* --outputs as given, or NULL for the default */
     size_t threads;
     bool copy_rest; /* the tensors no job takes go to OUT unchanged */
     ms_apply_opts opts;
@@ -106,6 +112,7 @@ static int parse_args(int argc, char **argv, cli_args *a, ms_diag *diag)
                             : !strcmp(name, "out")     ? &a->out
                             : !strcmp(name, "calib")   ? &a->calib
                             : !strcmp(name, "tensors") ? &a->regex
+                            : !strcmp(name, "outputs") ? &a->outputs
                                                        : NULL;
         if (!strcmp(name, "copy-rest") && !eq) {
             a->copy_rest = true;
@@ -187,8 +194,8 @@ static void print_skipped(const ms_st_file *in, const ms_apply_job *jobs, size_t
 }
 
 /* Everything after parsing; the caller frees *jobs and the files. */
-static int run(const cli_args *a, const regex_t *re, ms_st_file *in, ms_st_file *calib,
-               ms_apply_job **jobs, size_t *count, const char *provenance)
+static int run(const cli_args *a, unsigned outputs, const regex_t *re, ms_st_file *in,
+               ms_st_file *calib, ms_apply_job **jobs, size_t *count, const char *provenance)
 {
     ms_diag diag;
     if (ms_apply_select(in, re, jobs, count, &diag) != MS_OK)
@@ -206,10 +213,10 @@ static int run(const cli_args *a, const regex_t *re, ms_st_file *in, ms_st_file 
     ms_pool *pool = NULL;
     if (ms_pool_create(a->threads, &pool, &diag) != MS_OK)
         return fail(&diag);
-    ms_status st = ms_apply_run(pool, &a->opts, in, a->in, calib, a->calib, *jobs, *count, &diag);
+    ms_apply_io io = {in,     a->in,      calib,  a->calib, a->copy_rest ? in : NULL,
+                      a->out, provenance, outputs};
+    ms_status st = ms_apply_file(pool, &a->opts, &io, *jobs, *count, &diag);
     ms_pool_free(pool);
-    if (st == MS_OK)
-        st = ms_apply_write(*jobs, *count, a->copy_rest ? in : NULL, provenance, a->out, &diag);
     if (st != MS_OK)
         return fail(&diag);
     print_summary(*jobs, *count, a->out);
@@ -488,6 +495,10 @@ int ms_cmd_kernel(int argc, char **argv)
     }
     if (ms_apply_check(&a.opts, &diag) != MS_OK)
         return fail(&diag);
+    unsigned outputs = ms_apply_outputs_default(&a.opts);
+    if (a.outputs &&
+        ms_apply_outputs_parse(a.outputs, &a.opts, "--outputs", &outputs, &diag) != MS_OK)
+        return fail(&diag);
 
     regex_t re;
     if (a.regex) {
@@ -507,7 +518,7 @@ int ms_cmd_kernel(int argc, char **argv)
         (a.calib && ms_st_open(a.calib, &calib, &diag) != MS_OK))
         rc = fail(&diag);
     else
-        rc = run(&a, a.regex ? &re : NULL, in, calib, &jobs, &count, provenance);
+        rc = run(&a, outputs, a.regex ? &re : NULL, in, calib, &jobs, &count, provenance);
     ms_apply_jobs_free(jobs, count);
     ms_st_close(in);
     ms_st_close(calib);

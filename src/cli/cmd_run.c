@@ -4,7 +4,6 @@
  * a table of the Linear modules after the run and the model against the
  * uncompressed one. Bad input is one message on stderr and exit status 2,
  * before the run; a kernel failing during the run is exit status 1. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,56 +12,32 @@
 #include "../core/modifier.h"
 #include "../recipe/lint.h"
 #include "../util/json.h"
+#include "../world/size.h"
 #include "../world/world_model.h"
 #include "args.h"
 #include "cli.h"
+#include "run_history.h"
 #include "run_options.h"
 #include "run_world.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: modsim run RECIPE [--model M] [--stage S] [--threads N] [--calib BxS]\n"
-            "                  [--seed N] [--format text|json] [--save-weights OUT.safetensors]\n"
-            "                  [RUN OPTIONS]\n"
-            "  --model M          the model the run acts on: tiny (default), small, a model\n"
-            "                     spec YAML or a Hugging Face checkpoint directory\n"
-            "  --threads N        kernel and forward threads, the caller included (default 1;\n"
-            "                     results do not depend on it)\n"
-            "  --calib BxS        calibration tokens: B random sequences of S tokens\n"
-            "                     (default 16x128); held-out ones for the figures likewise\n"
-            "  --seed N           of the calibration tokens (default 0)\n"
-            "  --format text|json the report (default text)\n"
-            "  --save-weights OUT write the weights after the run (safetensors, F32)\n"
+            "usage: modsim run RECIPE [--model M] [--stage S] [--threads N]\n"
+            "                  [--calib BxS|TEXT | --calib-tokens FILE] [--seed N]\n"
+            "                  [--format text|json] [--save-weights OUT.safetensors]\n"
+            "                  [--history PATH | --no-history] [RUN OPTIONS]\n"
+            "  --model M            the model the run acts on: tiny (default), small, a model\n"
+            "                       spec YAML or a Hugging Face checkpoint directory\n"
+            "  --format text|json   the report (default text)\n"
+            "  --save-weights OUT   write the weights after the run (safetensors, F32)\n"
+            "  --history PATH       keep the run in the history at PATH (default: kept in\n"
+            "                       $MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db,\n"
+            "                       else ~/.local/state/modsim/history.db)\n"
+            "  --no-history         keep nothing\n"
             "  --layers is the model's: a different value is refused\n");
+    ms_run_world_usage(out);
     ms_run_options_usage(out);
-}
-
-static bool read_size(const char *text, size_t lo, size_t hi, size_t *out)
-{
-    if (!text[0] || text[0] == '-' || text[0] == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*end || errno || v < lo || v > hi)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
-static bool read_calib(const char *text, size_t *batch, size_t *seq)
-{
-    const char *x = strchr(text, 'x');
-    if (!x || x == text)
-        return false;
-    char b[32];
-    size_t n = (size_t)(x - text);
-    if (n >= sizeof b)
-        return false;
-    memcpy(b, text, n);
-    b[n] = 0;
-    return read_size(b, 1, 4096, batch) && read_size(x + 1, 1, 65536, seq);
 }
 
 static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
@@ -81,8 +56,9 @@ static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
 typedef struct run_args {
     const char *recipe, *model, *stage, *save;
     ms_run_options opts;
-    ms_world_model_config world;
+    ms_run_world_args world;
     bool json;
+    ms_recording rec;
 } run_args;
 
 static const char *type_name(const ms_lifecycle *lc, size_t i)
@@ -171,6 +147,123 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
            mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
 }
 
+/* The run as the history keeps it. */
+typedef struct recorded {
+    ms_history_run *run;
+    ms_sink sink;
+    char *text, *replay;
+    char calibration[1100], weights[17];
+} recorded;
+
+static uint64_t weights_hash(const void *wm)
+{
+    return ms_model_weights_hash(ms_world_model_model(wm));
+}
+
+/* Starts recording the run (NULL when history is off or unusable): its
+ * settings, and the weights' checksum before it and at each transition. */
+static ms_history *record_begin(const run_args *a, const ms_recipe *r,
+                                const ms_pipeline_config *cfg, const char *what,
+                                const ms_lifecycle *lc, ms_world_model *wm, recorded *out)
+{
+    if (!a->rec.path)
+        return NULL;
+    out->text = ms_recording_read_text(a->recipe);
+    ms_diag ignored;
+    if (ms_recording_upstream_text(r, &out->replay, &ignored) != MS_OK) {
+        free(out->replay);
+        out->replay = NULL;
+    }
+    const ms_world_model_config *w = &a->world.cfg;
+    if (w->calib_source == MS_CALIB_RANDOM)
+        snprintf(out->calibration, sizeof out->calibration, "%zux%zu random tokens", w->calib_batch,
+                 w->calib_seq);
+    else
+        snprintf(out->calibration, sizeof out->calibration, "%s %s (at most %zux%zu)",
+                 w->calib_source == MS_CALIB_TEXT ? "text" : "token ids", w->calib_path,
+                 w->calib_batch, w->calib_seq);
+    snprintf(out->weights, sizeof out->weights, "%016llx",
+             (unsigned long long)ms_model_weights_hash(ms_world_model_model(wm)));
+    ms_history_settings hs = {
+        .modsim_version = MODSIM_VERSION,
+        .profile = ms_upstream_name(cfg->upstream),
+        .recipe_text = out->text,
+        .recipe_path = a->recipe,
+        .stage = a->stage,
+        .pipeline = cfg->epochs ? "training loop" : ms_pipeline_name(cfg->calibration),
+        .clock = what,
+        .model = a->model,
+        .weights_hash = out->weights,
+        .calibration = out->calibration,
+        .has_seed = true,
+        .seed = (long long)w->seed,
+        .threads = (int)w->threads,
+        .replay_recipe = out->replay,
+        .index_upstream = cfg->index_mode == MS_INDEX_UPSTREAM,
+        .steps_per_epoch = cfg->epoch_index ? cfg->steps_per_epoch : 0,
+        .batches_per_step = cfg->batches_per_step,
+        .calibration_data = ms_pipeline_has_calibration_data(cfg),
+    };
+    ms_history *h;
+    out->run = ms_recording_begin(&a->rec, &hs, lc, "modsim run", &h);
+    if (!out->run)
+        return NULL;
+    out->sink = ms_history_run_sink(out->run);
+    ms_history_run_set_weights_hash(out->run, weights_hash, wm);
+    return h;
+}
+
+/* The final table and figures; a write that fails stops the recording,
+ * said when it ends. */
+static void record_report(recorded *hist, const ms_world_module_row *rows, size_t n,
+                          const ms_world_metrics *mt)
+{
+    if (!hist->run)
+        return;
+    ms_history_module *mods = calloc(n ? n : 1, sizeof *mods);
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    for (size_t i = 0; mods && i < n; i++)
+        mods[i] =
+            (ms_history_module){rows[i].name, rows[i].class_name, rows[i].owner, rows[i].sparsity,
+                                rows[i].bits, rows[i].rel_error,  rows[i].note};
+    ms_status st = mods ? ms_history_run_modules(hist->run, mods, n, &diag) : MS_ERR_NOMEM;
+    free(mods);
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"perplexity", mt->perplexity},
+                   {"perplexity_base", mt->perplexity_base},
+                   {"kl", mt->kl},
+                   {"top1", mt->top1}};
+    for (size_t i = 0; st == MS_OK && i < sizeof figures / sizeof *figures; i++)
+        st = ms_history_run_figure(hist->run, figures[i].name, figures[i].value, &diag);
+    if (st != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, st, "E-HISTORY", "", 0, 0, "%s", ms_status_str(st));
+        diag.severity = MS_SEV_WARNING;
+        ms_diag_print(&diag, stderr);
+        fprintf(stderr, "modsim run: the history keeps the run without its module table\n");
+    }
+}
+
+/* The size as compressed-tensors would store the model, after the figures. */
+static void print_size(const ms_world_size *z, bool json)
+{
+    double ratio = z->dense_bytes ? (double)z->compressed_bytes / (double)z->dense_bytes : 1;
+    if (json) {
+        printf("{\"compressed_bytes\":%zu,\"dense_bytes\":%zu,\"ratio\":%.6f,\"formats\":"
+               "{\"pack-quantized\":%zu,\"float-quantized\":%zu,\"sparse-24-bitmask\":%zu}}\n",
+               z->compressed_bytes, z->dense_bytes, ratio, z->pack_quantized, z->float_quantized,
+               z->sparse_24);
+        return;
+    }
+    printf("size %zu bytes as compressed-tensors stores it, dense %zu (%.4f of it); "
+           "Linears: %zu pack-quantized, %zu float-quantized, %zu sparse-24-bitmask\n",
+           z->compressed_bytes, z->dense_bytes, ratio, z->pack_quantized, z->float_quantized,
+           z->sparse_24);
+}
+
 static int run(const run_args *a)
 {
     ms_diag diag;
@@ -188,7 +281,7 @@ static int run(const run_args *a)
     ms_pipeline_config cfg = ms_pipeline_defaults();
     if (st == MS_OK) {
         cfg = ms_pipeline_resolve(&a->opts, r);
-        st = ms_run_world_new(a->model, r, &cfg, &a->world, &wm, &diag);
+        st = ms_run_world_new(a->model, r, &cfg, &a->world.cfg, &wm, &diag);
     }
     if (st == MS_OK) {
         long long layers = ms_model_get_spec(ms_world_model_model(wm))->num_layers;
@@ -212,25 +305,33 @@ static int run(const run_args *a)
     int rc = 2;
     unsigned *before = NULL;
     ms_runner *runner = NULL;
+    ms_history *history = NULL;
+    recorded hist = {0};
+    ms_history_status status = MS_HISTORY_COMPLETED;
     if (st != MS_OK)
         goto done;
     ms_lifecycle_set_upstream(lc, cfg.upstream);
     ms_lifecycle_set_calibration_data(lc, ms_pipeline_has_calibration_data(&cfg));
     size_t nm = ms_lifecycle_count(lc);
+    char what[256];
+    ms_pipeline_describe(&cfg, what, sizeof what);
+    history = record_begin(a, r, &cfg, what, lc, wm, &hist);
+    if (history)
+        ms_world_model_set_sink(wm, &hist.sink);
     before = calloc(nm ? nm : 1, sizeof *before);
-    if (!before || ms_runner_new(lc, NULL, &runner) != MS_OK) {
+    if (!before || ms_runner_new(lc, history ? &hist.sink : NULL, &runner) != MS_OK) {
         fprintf(stderr, "modsim: out of memory\n");
         goto done;
     }
-    char what[256];
-    ms_pipeline_describe(&cfg, what, sizeof what);
     if (!a->json)
         printf("run: %s; %zu calls\n", what, n);
     for (size_t i = 0; i < n; i++) {
+        ms_world_model_set_call(wm, i);
         for (size_t m = 0; m < nm; m++)
             before[m] = flags_of(ms_lifecycle_modifier_const(lc, m));
         ms_raise raised;
         if (ms_runner_call(runner, &calls[i], i, &raised) == MS_ERR_RAISED) {
+            status = MS_HISTORY_FAILED;
             if (a->json) {
                 printf("{\"call\":%zu,\"raised\":\"%s\",\"message\":", i,
                        ms_raise_kind_name(raised.kind));
@@ -250,11 +351,17 @@ static int run(const run_args *a)
     ms_world_module_row *rows = NULL;
     size_t nrows = 0;
     ms_world_metrics mt;
+    ms_world_size size;
     st = ms_world_model_rows(wm, &rows, &nrows, &diag);
     if (st == MS_OK)
         st = ms_world_model_evaluate(wm, &mt, &diag);
     if (st == MS_OK)
+        st = ms_world_model_size(wm, &size, &diag);
+    if (st == MS_OK) {
         print_report(lc, rows, nrows, &mt, a->json);
+        print_size(&size, a->json);
+        record_report(&hist, rows, nrows, &mt);
+    }
     free(rows);
     if (st == MS_OK && a->save)
         st = ms_model_save_weights(ms_world_model_model(wm), a->save, &diag);
@@ -267,6 +374,11 @@ static int run(const run_args *a)
     }
     rc = fflush(stdout) == 0 ? 0 : 1;
 done:
+    if (history)
+        ms_world_model_set_sink(wm, NULL);
+    ms_recording_end(history, hist.run, rc == 0 ? status : MS_HISTORY_FAILED, "modsim run");
+    free(hist.text);
+    free(hist.replay);
     ms_runner_free(runner);
     free(before);
     free(calls);
@@ -280,13 +392,16 @@ int ms_cmd_run(int argc, char **argv)
 {
     const char *who = "modsim run", *v;
     run_args a = {
-        .model = "tiny", .opts = ms_run_options_defaults(), .world = ms_world_model_defaults()};
-    bool options_end = false;
+        .model = "tiny", .opts = ms_run_options_defaults(), .world = {ms_world_model_defaults()}};
+    bool options_end = false, no_history = false;
+    const char *history = NULL;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int r = options_end || arg[0] != '-'
                     ? 0
                     : ms_run_options_parse(&a.opts, argc, argv, &i, who, stderr);
+        if (r == 0 && !options_end && arg[0] == '-')
+            r = ms_run_world_option(&a.world, argc, argv, &i, who, stderr);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -310,36 +425,16 @@ int ms_cmd_run(int argc, char **argv)
             if (!v)
                 return 2;
             a.stage = v;
+        } else if (!strcmp(arg, "--no-history")) {
+            no_history = true;
+        } else if (ms_args_option(argc, argv, &i, "--history", &v, who, stderr)) {
+            if (!v)
+                return 2;
+            history = v;
         } else if (ms_args_option(argc, argv, &i, "--save-weights", &v, who, stderr)) {
             if (!v)
                 return 2;
             a.save = v;
-        } else if (ms_args_option(argc, argv, &i, "--threads", &v, who, stderr)) {
-            if (!v)
-                return 2;
-            if (!read_size(v, 1, 1024, &a.world.threads)) {
-                fprintf(stderr, "%s: --threads '%s' is not valid: use 1 to 1024\n", who, v);
-                return 2;
-            }
-        } else if (ms_args_option(argc, argv, &i, "--calib", &v, who, stderr)) {
-            if (!v)
-                return 2;
-            if (!read_calib(v, &a.world.calib_batch, &a.world.calib_seq)) {
-                fprintf(stderr,
-                        "%s: --calib '%s' is not valid: use BxS, B sequences (1 to 4096) of S "
-                        "tokens (1 to 65536), e.g. 16x128\n",
-                        who, v);
-                return 2;
-            }
-        } else if (ms_args_option(argc, argv, &i, "--seed", &v, who, stderr)) {
-            size_t seed;
-            if (!v)
-                return 2;
-            if (!read_size(v, 0, (size_t)-1, &seed)) {
-                fprintf(stderr, "%s: --seed '%s' is not valid: use a whole number >= 0\n", who, v);
-                return 2;
-            }
-            a.world.seed = seed;
         } else if (ms_args_option(argc, argv, &i, "--format", &v, who, stderr)) {
             if (!v)
                 return 2;
@@ -359,5 +454,7 @@ int ms_cmd_run(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* a run is kept by default: it is what the history is for */
+    ms_recording_choose(&a.rec, history, true, no_history, who);
     return run(&a);
 }

@@ -14,6 +14,7 @@
 #include "../util/atomic.h"
 #include "args.h"
 #include "cli.h"
+#include "run_history.h"
 #include "run_options.h"
 #include "run_world.h"
 
@@ -32,7 +33,11 @@ static void usage(FILE *out)
                  "  --model M             the hooks act on a model: tiny, small, a model spec\n"
                  "                        YAML or a checkpoint directory (the trace is the same)\n"
                  "  --metrics             with --model: after the hook that did it, a line per\n"
-                 "                        module it changed, with its sparsity\n");
+                 "                        module it changed, with its sparsity; after a call\n"
+                 "                        that changed the weights, the model's perplexity,\n"
+                 "                        KL and top-1 agreement on held-out tokens\n"
+                 "  with a model (--model or the scenario's model: key):\n");
+    ms_run_world_usage(out);
     ms_run_options_usage(out);
 }
 
@@ -53,61 +58,65 @@ static void report(ms_diag_list *diags, ms_status st, const char *file)
     ms_diag_list_free(diags);
 }
 
-/* The history file a run is recorded to; NULL: none. */
-typedef struct recording {
-    const char *path;
-    char buf[1024];
-} recording;
-
 /* What the hooks act on: the model --model names (NULL: none) and whether
  * the trace reports what they did to it. */
 typedef struct trace_world {
     const char *model;
     bool metrics;
+    ms_run_world_args world;  /* --threads, --calib, --calib-tokens, --seed */
+    const char *world_option; /* the first of them given, NULL: none */
 } trace_world;
 
-/* A history that cannot be used turns recording off for this run, with one
- * warning: the run itself goes on. */
-static void history_warning(const ms_diag *diag)
+/* A world option acts on a model: without one it would be ignored. */
+static ms_status needs_model(const trace_world *tw, const char *model, const char *path,
+                             ms_diag *diag)
 {
-    ms_diag w = *diag;
-    w.severity = MS_SEV_WARNING;
-    ms_diag_print(&w, stderr);
-    fprintf(stderr, "modsim trace: the run goes on without history\n");
+    if (model || !tw->world_option)
+        return MS_OK;
+    ms_diag_set(diag, MS_ERR_INVALID, "E-RUN-MODEL", path, 0, 0,
+                "%s acts on a model, and this run has none", tw->world_option);
+    ms_diag_hint(diag, "add --model M (tiny, small, a model spec or a checkpoint)%s",
+                 ms_scenario_sniff(path) == MS_FILE_RECIPE ? "" : " or the scenario's model: key");
+    return MS_ERR_INVALID;
 }
 
-/* Starts recording the run in `rec`'s history; NULL when it is off or the
- * history cannot be used (said once). */
-static ms_history_run *record_begin(const recording *rec, const ms_history_settings *s,
-                                    const ms_lifecycle *lc, ms_history **h)
+/* The model-level figures after call `call` changed the weights: metric
+ * lines of the trace only (the history keeps per-module metrics). */
+static int model_figures(ms_world_model *wm, size_t call, const ms_sink *trace)
 {
-    *h = NULL;
-    if (!rec || !rec->path)
-        return NULL;
+    ms_world_metrics mt;
     ms_diag diag;
     ms_diag_clear(&diag);
-    ms_history_run *run = NULL;
-    ms_status st = ms_history_open(rec->path, true, h, &diag);
-    if (st == MS_OK)
-        st = ms_history_run_begin(*h, s, lc, &run, &diag);
-    if (st != MS_OK) {
-        history_warning(&diag);
-        ms_history_close(*h);
-        *h = NULL;
+    if (ms_world_model_evaluate(wm, &mt, &diag) != MS_OK) {
+        if (!diag.message[0])
+            ms_diag_set(&diag, MS_ERR_NOMEM, "E-WORLD", NULL, 0, 0, "%s",
+                        ms_status_str(MS_ERR_NOMEM));
+        ms_diag_print(&diag, stderr);
+        return 1;
     }
-    return run;
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"perplexity", mt.perplexity}, {"kl", mt.kl}, {"top1", mt.top1}};
+    for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++)
+        ms_sink_emit(trace, &(ms_record){.kind = MS_REC_METRIC,
+                                         .call = call,
+                                         .metric = figures[k].name,
+                                         .value = figures[k].value,
+                                         .has_value = true});
+    return 0;
 }
 
 /* Runs `calls` on `lc`, the trace on stdout, recorded as `rec` says. */
 static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *calls, size_t n,
-                       const recording *rec, const ms_history_settings *settings,
+                       const ms_recording *rec, const ms_history_settings *settings,
                        ms_world_model *wm, bool metrics)
 {
     ms_trace *trace = NULL;
     ms_runner *runner = NULL;
     ms_lifecycle_set_upstream(lc, upstream);
     ms_history *history;
-    ms_history_run *run = record_begin(rec, settings, lc, &history);
+    ms_history_run *run = ms_recording_begin(rec, settings, lc, "modsim trace", &history);
     ms_sink sinks[2];
     ms_fanout fan = {sinks, 0};
     ms_sink fan_sink;
@@ -132,6 +141,7 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
         ms_world_model_set_sink(wm, run ? &fan_sink : ms_trace_sink(trace));
     bool raised_any = false;
     int rc = 0;
+    size_t changes = wm ? ms_world_model_changes(wm) : 0;
     for (size_t i = 0; i < n && !rc; i++) {
         ms_raise raised;
         if (wm)
@@ -144,22 +154,17 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
             raised_any = true;
             rc = 1;
         }
+        if (!rc && wm && metrics && ms_world_model_changes(wm) != changes) {
+            changes = ms_world_model_changes(wm);
+            rc = model_figures(wm, i, ms_trace_sink(trace));
+            raised_any |= rc != 0;
+        }
     }
     if (wm)
         ms_world_model_set_sink(wm, NULL);
     ms_runner_free(runner);
-    if (run) {
-        ms_diag diag;
-        ms_diag_clear(&diag);
-        if (ms_history_run_end(run, raised_any ? MS_HISTORY_FAILED : MS_HISTORY_COMPLETED, &diag) !=
-            MS_OK) {
-            diag.severity = MS_SEV_WARNING;
-            ms_diag_print(&diag, stderr);
-            fprintf(stderr, "modsim trace: the history keeps the run as interrupted, with the "
-                            "calls written before this\n");
-        }
-    }
-    ms_history_close(history);
+    ms_recording_end(history, run, raised_any ? MS_HISTORY_FAILED : MS_HISTORY_COMPLETED,
+                     "modsim trace");
     if (ms_trace_free(trace) != MS_OK) {
         fprintf(stderr, "modsim: writing the trace failed\n");
         return 1;
@@ -167,34 +172,7 @@ static int trace_calls(ms_lifecycle *lc, ms_upstream upstream, const ms_call *ca
     return rc;
 }
 
-/* The file as the user wrote it, for the history; NULL when it cannot be
- * read again (the run is then kept without it). */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[8192];
-    size_t got;
-    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, got, mem);
-    bool ok = mem && !ferror(f);
-    if (mem && fclose(mem) != 0)
-        ok = false;
-    fclose(f);
-    if (!ok || strlen(text) != len) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag);
-
-static int trace_scenario(const char *path, const ms_upstream *upstream, const recording *rec,
+static int trace_scenario(const char *path, const ms_upstream *upstream, const ms_recording *rec,
                           const trace_world *tw)
 {
     ms_diag diag;
@@ -204,15 +182,16 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
     ms_scenario *sc = NULL;
     ms_lifecycle *lc = NULL;
     ms_world_model *wm = NULL;
-    ms_world_model_config wcfg = ms_world_model_defaults();
     ms_status st = ms_scenario_load_as(path, upstream, &sc, &diags);
     if (st == MS_OK)
         st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, &diag);
     /* --model wins over the scenario's model: key */
     int mline = 0, mcol = 0;
     const char *model = !sc ? NULL : tw->model ? tw->model : ms_scenario_model(sc, &mline, &mcol);
+    if (st == MS_OK)
+        st = needs_model(tw, model, path, &diag);
     if (st == MS_OK && model) {
-        st = ms_run_world_new(model, ms_scenario_recipe(sc), NULL, &wcfg, &wm, &diag);
+        st = ms_run_world_new(model, ms_scenario_recipe(sc), NULL, &tw->world.cfg, &wm, &diag);
         if (st != MS_OK && !tw->model) {
             /* the model the scenario names: said at its line */
             ms_diag was = diag;
@@ -253,9 +232,9 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
         }
     char *text = NULL, *replay = NULL;
     if (rec && rec->path) {
-        text = read_text(path);
+        text = ms_recording_read_text(path);
         ms_diag ignored;
-        if (recipe_text(ms_scenario_recipe(sc), &replay, &ignored) != MS_OK) {
+        if (ms_recording_upstream_text(ms_scenario_recipe(sc), &replay, &ignored) != MS_OK) {
             free(replay);
             replay = NULL;
         }
@@ -272,32 +251,13 @@ static int trace_scenario(const char *path, const ms_upstream *upstream, const r
 }
 
 /* The recipe in upstream layout, as the scenario embeds it. */
-static ms_status recipe_text(const ms_recipe *r, char **text, ms_diag *diag)
-{
-    ms_schema *schema;
-    ms_status st = ms_schema_new(&schema, diag);
-    if (st != MS_OK)
-        return st;
-    size_t len;
-    FILE *mem = open_memstream(text, &len);
-    if (!mem) {
-        ms_schema_free(schema);
-        return MS_ERR_NOMEM;
-    }
-    st = ms_export_recipe(schema, r, mem);
-    if (fclose(mem) != 0 && st == MS_OK)
-        st = MS_ERR_NOMEM;
-    ms_schema_free(schema);
-    return st;
-}
-
 static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline_config *cfg,
                          const ms_call *calls, size_t n)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
     char *text = NULL;
-    ms_status st = recipe_text(r, &text, &diag);
+    ms_status st = ms_recording_upstream_text(r, &text, &diag);
     if (st != MS_OK) {
         free(text);
         ms_diag_list diags;
@@ -340,7 +300,7 @@ static int emit_scenario(const char *path, const ms_recipe *r, const ms_pipeline
 }
 
 static int trace_recipe(const char *path, const char *stage, const ms_run_options *opts,
-                        const char *emit, const recording *rec, const trace_world *tw)
+                        const char *emit, const ms_recording *rec, const trace_world *tw)
 {
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -349,7 +309,6 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     ms_recipe *r = NULL;
     ms_lifecycle *lc = NULL;
     ms_world_model *wm = NULL;
-    ms_world_model_config wcfg = ms_world_model_defaults();
     ms_call *calls = NULL;
     size_t n = 0;
     /* the lifecycle warnings printed are those of the run traced */
@@ -362,8 +321,10 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
     }
     if (st == MS_OK && !emit)
         st = ms_recipe_build_lifecycle(r, &lc, &diag);
+    if (st == MS_OK && !emit)
+        st = needs_model(tw, tw->model, path, &diag);
     if (st == MS_OK && !emit && tw->model) {
-        st = ms_run_world_new(tw->model, r, &cfg, &wcfg, &wm, &diag);
+        st = ms_run_world_new(tw->model, r, &cfg, &tw->world.cfg, &wm, &diag);
         /* the sequential pipeline's subgraphs are the model's layers */
         long long layers =
             st == MS_OK ? ms_model_get_spec(ms_world_model_model(wm))->num_layers : 0;
@@ -404,9 +365,9 @@ static int trace_recipe(const char *path, const char *stage, const ms_run_option
         };
         char *text = NULL, *replay = NULL;
         if (rec && rec->path) {
-            text = read_text(path);
+            text = ms_recording_read_text(path);
             ms_diag ignored;
-            if (recipe_text(r, &replay, &ignored) != MS_OK) {
+            if (ms_recording_upstream_text(r, &replay, &ignored) != MS_OK) {
                 free(replay);
                 replay = NULL;
             }
@@ -429,13 +390,22 @@ int ms_cmd_trace(int argc, char **argv)
     const char *who = "modsim trace", *file = NULL, *stage = NULL, *emit = NULL, *v;
     ms_run_options opts = ms_run_options_defaults();
     bool run_option = false, options_end = false, record = false, no_history = false;
-    recording rec = {.path = NULL};
-    trace_world tw = {0};
+    ms_recording rec = {.path = NULL};
+    trace_world tw = {.world = {ms_world_model_defaults()}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = options_end || a[0] != '-'
                     ? 0
                     : ms_run_options_parse(&opts, argc, argv, &i, who, stderr);
+        if (r == 0 && !options_end && a[0] == '-') {
+            r = ms_run_world_option(&tw.world, argc, argv, &i, who, stderr);
+            if (r > 0 && !tw.world_option)
+                tw.world_option = a;
+            if (r < 0)
+                return 2;
+            if (r > 0)
+                continue;
+        }
         if (r < 0)
             return 2;
         if (r > 0) {
@@ -467,6 +437,8 @@ int ms_cmd_trace(int argc, char **argv)
             rec.path = v;
         } else if (!strcmp(a, "--metrics")) {
             tw.metrics = true;
+            if (!tw.world_option)
+                tw.world_option = a;
         } else if (ms_args_option(argc, argv, &i, "--model", &v, who, stderr)) {
             if (!v)
                 return 2;
@@ -485,17 +457,7 @@ int ms_cmd_trace(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (no_history || !record)
-        rec.path = NULL;
-    else if (!rec.path) {
-        if (ms_history_default_path(rec.buf, sizeof rec.buf))
-            rec.path = rec.buf;
-        else
-            fprintf(stderr,
-                    "%s: warning: no history file (set MODSIM_HISTORY, XDG_STATE_HOME "
-                    "or HOME, or use --history PATH): the run goes on without history\n",
-                    who);
-    }
+    ms_recording_choose(&rec, rec.path, record, no_history, who);
     if (emit && rec.path) {
         fprintf(stderr,
                 "%s: --emit-scenario writes the run out instead of running it: there "

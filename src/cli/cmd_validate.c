@@ -8,19 +8,22 @@
 #include "../recipe/lint.h"
 #include "../util/codes.h"
 #include "../util/json.h"
+#include "../world/model_errors.h"
 #include "args.h"
 #include "cli.h"
 #include "run_options.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] [RUN OPTIONS] "
-                 "RECIPE...\n"
+    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] [--model M] "
+                 "[RUN OPTIONS] RECIPE...\n"
                  "       modsim validate --explain [CODE] [--format text|json]\n"
                  "RECIPE '-' is standard input; options may follow the recipes, and take "
                  "--name=value too.\n"
                  "The lifecycle warnings (never starts, never ends, finalize ends it) are true "
-                 "of the run the options choose.\n");
+                 "of the run the options choose.\n"
+                 "  --model M  the model targets are matched against (default tiny): a target\n"
+                 "             matching no module warns (W-TARGET-UNMATCHED)\n");
     ms_run_options_usage(out);
 }
 
@@ -126,14 +129,40 @@ static bool unusable(ms_status st, const ms_diag_list *list)
     return st != MS_OK && (!strcmp(code, "E-BINARY") || !strcmp(code, "E-ENCODING"));
 }
 
+/* The targets of a recipe that loads without errors, against `model`. */
+static ms_status check_targets(const ms_model *model, const char *model_name, const char *path,
+                               const char *text, size_t len, const char *stage, ms_diag_list *out)
+{
+    if (ms_diag_list_count(out, MS_SEV_ERROR))
+        return MS_OK;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_recipe *r = NULL;
+    ms_status st = text ? ms_recipe_parse(text, len, path, 0, 0, stage, &r, &diag)
+                        : ms_recipe_load_file(path, stage, &r, &diag);
+    size_t before = out->count;
+    if (st == MS_OK)
+        st = ms_world_check_targets(model, model_name, r, out);
+    if (out->count != before)
+        ms_diag_list_sort(out); /* in line order with the lint's */
+    ms_recipe_free(r);
+    /* what does not load was reported by the lint */
+    return st == MS_ERR_NOMEM ? st : MS_OK;
+}
+
 /* Checks one recipe, `-` standard input. */
 static ms_status validate_one(ms_schema *schema, const char *path, const char *stage,
-                              const ms_run_options *opts, ms_diag_list *out)
+                              const ms_run_options *opts, const ms_model *model,
+                              const char *model_name, ms_diag_list *out)
 {
     if (strcmp(path, "-")) {
         ms_lint_run run = ms_run_options_lint_run(opts, path, stage);
         ms_status st = ms_schema_set_upstream(schema, ms_upstream_name(run.upstream));
-        return st == MS_OK ? ms_lint_file_for(schema, path, stage, &run, out) : st;
+        if (st == MS_OK)
+            st = ms_lint_file_for(schema, path, stage, &run, out);
+        if (st == MS_OK)
+            st = check_targets(model, model_name, path, NULL, 0, stage, out);
+        return st;
     }
     ms_diag diag;
     ms_diag_clear(&diag);
@@ -147,6 +176,8 @@ static ms_status validate_one(ms_schema *schema, const char *path, const char *s
     /* no extension: read as upstream reads a recipe string, JSON then YAML */
     if (st == MS_OK)
         st = ms_lint_text_for(schema, text, len, MS_STDIN_NAME, MS_FORMAT_AUTO, stage, &run, out);
+    if (st == MS_OK)
+        st = check_targets(model, model_name, MS_STDIN_NAME, text, len, stage, out);
     free(text);
     return st;
 }
@@ -155,7 +186,8 @@ int ms_cmd_validate(int argc, char **argv)
 {
     const char *who = "modsim validate";
     bool json = false, explaining = false, options_end = false;
-    const char *stage = NULL, *code = NULL, *v;
+    const char *stage = NULL, *code = NULL, *model_name = "tiny", *v;
+    ms_model *model = NULL;
     ms_run_options opts = ms_run_options_defaults();
     /* the recipes, in the order given, with the options anywhere among them */
     const char **files = malloc((size_t)argc * sizeof *files);
@@ -186,6 +218,10 @@ int ms_cmd_validate(int argc, char **argv)
             if (!v)
                 goto done;
             stage = v;
+        } else if (ms_args_option(argc, argv, &i, "--model", &v, who, stderr)) {
+            if (!v)
+                goto done;
+            model_name = v;
         } else if ((r = ms_run_options_parse(&opts, argc, argv, &i, who, stderr)) != 0) {
             if (r < 0)
                 goto done;
@@ -215,6 +251,11 @@ int ms_cmd_validate(int argc, char **argv)
         goto done;
     }
     ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_model_open(model_name, &model, &diag) != MS_OK) {
+        ms_diag_print(&diag, stderr);
+        goto done;
+    }
     ms_schema *schema;
     if (ms_schema_new(&schema, &diag) != MS_OK) {
         ms_diag_print(&diag, stderr);
@@ -226,7 +267,7 @@ int ms_cmd_validate(int argc, char **argv)
     for (int i = 0; i < nfiles; i++) {
         ms_diag_list one;
         ms_diag_list_init(&one);
-        ms_status st = validate_one(schema, files[i], stage, &opts, &one);
+        ms_status st = validate_one(schema, files[i], stage, &opts, model, model_name, &one);
         bad_input = bad_input || unusable(st, &one);
         if (ms_diag_list_move(&all, &one) != MS_OK)
             bad_input = true;
@@ -254,5 +295,6 @@ int ms_cmd_validate(int argc, char **argv)
     rc = bad_input ? 2 : errors ? 1 : 0;
 done:
     free(files);
+    ms_model_free(model);
     return rc;
 }

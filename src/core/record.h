@@ -40,7 +40,8 @@ typedef struct ms_record {
     unsigned flags_before, flags_after; /* FLAGS */
     const ms_raise *raised;             /* ERROR: kind, modifier, message */
     const char *metric;                 /* METRIC: name */
-    const char *module; /* METRIC: the module it is about; "" for the whole modifier */
+    const char *module; /* METRIC: the module it is about; "" for the whole modifier,
+                         * NULL for the whole model (modsim trace --metrics) */
     double value;       /* METRIC */
     bool has_value;     /* METRIC: false before the first value */
 } ms_record;

@@ -140,6 +140,12 @@ struct ms_draft {
     ms_draft_diag *diags;
     size_t n_diags;
     ms_lint_run run; /* the run the lifecycle warnings speak of */
+    /* the text the draft was read from and its tree: a save writes the edited
+     * spans back into it (ms_draft_set_source) */
+    char *source;
+    size_t source_len;
+    ms_doc *source_doc;
+    char layout[160]; /* why the last save wrote the exporter's layout; "" when it kept the text */
 };
 
 static void mod_clear(mod *m)
@@ -468,6 +474,8 @@ void ms_draft_free(ms_draft *s)
     node_free(s->top_args);
     free(s->diags);
     free(s->file);
+    free(s->source);
+    ms_doc_free(s->source_doc);
     free(s);
 }
 
@@ -889,18 +897,397 @@ bool ms_draft_dirty(const ms_draft *s)
 
 /* ---- saving ---- */
 
+/* Writing the edited spans back into the text the user wrote, the way
+ * round-trip YAML editors do: the source's modifiers are matched to the
+ * draft's (same stages, groups and types in the same order), and only the
+ * fields whose values differ are rewritten, each on the lines it took; every
+ * other byte (comments, blank lines, key order, quoting) stays. The spans
+ * are whole lines: a block entry runs from its key's line to its last line
+ * indented deeper (or a `- ` item at the key's indent), not counting the
+ * blank and comment lines after it. */
+
+typedef struct splice {
+    size_t from, to; /* lines [from, to) replaced; from == to inserts */
+    char *text;      /* whole lines, each ending in '\n' */
+} splice;
+
+typedef struct splicer {
+    const char *text;
+    size_t len;
+    size_t *line_at; /* offset of each line's start, and one past the end */
+    size_t lines;
+    splice *edits;
+    size_t count, cap;
+    bool failed; /* out of memory */
+} splicer;
+
+static bool blank_or_comment(const splicer *sp, size_t l)
+{
+    for (size_t i = sp->line_at[l]; i < sp->line_at[l + 1]; i++) {
+        char c = sp->text[i];
+        if (c == '#')
+            return true;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+            return false;
+    }
+    return true;
+}
+
+static size_t indent_of(const splicer *sp, size_t l)
+{
+    size_t i = sp->line_at[l];
+    while (i < sp->line_at[l + 1] && sp->text[i] == ' ')
+        i++;
+    return i - sp->line_at[l];
+}
+
+/* The lines [*from, *to) of the entry whose key is `key`. */
+static void entry_lines(const splicer *sp, const ms_node *key, size_t *from, size_t *to)
+{
+    size_t first = key->line > 0 ? (size_t)key->line - 1 : 0, indent = (size_t)key->col - 1;
+    size_t last = first;
+    for (size_t l = first + 1; l < sp->lines; l++) {
+        if (blank_or_comment(sp, l))
+            continue;
+        size_t in = indent_of(sp, l);
+        const char *p = sp->text + sp->line_at[l] + in;
+        bool item = in == indent && *p == '-' && (p[1] == ' ' || p[1] == '\n' || p[1] == '\r');
+        if (in <= indent && !item)
+            break;
+        last = l;
+    }
+    *from = first;
+    *to = last + 1;
+}
+
+/* The comment at the end of line `l` ("  # why"), or "". */
+static void line_comment(const splicer *sp, size_t l, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char quote = 0;
+    size_t a = sp->line_at[l], b = sp->line_at[l + 1];
+    for (size_t i = a; i < b; i++) {
+        char c = sp->text[i];
+        if (quote) {
+            if (c == '\\' && quote == '"')
+                i++;
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '#' && i > a && (sp->text[i - 1] == ' ' || sp->text[i - 1] == '\t')) {
+            size_t start = i;
+            while (start > a && (sp->text[start - 1] == ' ' || sp->text[start - 1] == '\t'))
+                start--;
+            size_t end = b;
+            while (end > i && (sp->text[end - 1] == '\n' || sp->text[end - 1] == '\r'))
+                end--;
+            snprintf(out, cap, "%.*s", (int)(end - start), sp->text + start);
+            return;
+        }
+    }
+}
+
+static void add_splice(splicer *sp, size_t from, size_t to, char *text)
+{
+    if (!text || !ms_array_reserve(&sp->edits, &sp->cap, sp->count, sizeof *sp->edits)) {
+        free(text);
+        sp->failed = true;
+        return;
+    }
+    sp->edits[sp->count++] = (splice){from, to, text};
+}
+
+/* "key: value" at `indent`, in flow style, keeping `comment`. */
+static char *entry_text(size_t indent, const ms_node *key, const ms_node *value,
+                        const char *comment)
+{
+    char *k = NULL, *v = NULL, *out = NULL;
+    if (flow_text(key, &k) == MS_OK && flow_text(value, &v) == MS_OK) {
+        size_t n = indent + strlen(k) + strlen(v) + strlen(comment) + 4;
+        if ((out = malloc(n)))
+            snprintf(out, n, "%*s%s:%s%s%s\n", (int)indent, "", k, v[0] ? " " : "", v, comment);
+    }
+    free(k);
+    free(v);
+    return out;
+}
+
+static bool same_value(const ms_node *a, const ms_node *b)
+{
+    char *x = NULL, *y = NULL;
+    bool same = flow_text(a, &x) == MS_OK && flow_text(b, &y) == MS_OK && !strcmp(x, y);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* A map written in block style, its keys on lines below `under`. */
+static bool block_map(const ms_node *n, int under)
+{
+    return n && n->kind == MS_NODE_MAP && n->count && n->keys[0]->line > under;
+}
+
+/* Rewrites entry `k` of `map` (source) as `key: value`. */
+static void replace_entry(splicer *sp, const ms_node *map, size_t k, const ms_node *key,
+                          const ms_node *value)
+{
+    size_t from, to;
+    entry_lines(sp, map->keys[k], &from, &to);
+    char comment[256] = "";
+    if (to == from + 1)
+        line_comment(sp, from, comment, sizeof comment);
+    add_splice(sp, from, to, entry_text((size_t)map->keys[k]->col - 1, key, value, comment));
+}
+
+static ssize_t key_index(const ms_node *map, const char *key)
+{
+    for (size_t i = 0; map && map->kind == MS_NODE_MAP && i < map->count; i++)
+        if (!strcmp(map->keys[i]->value, key))
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The block map `was` (source) becomes `now`: changed values are rewritten
+ * (maps written in block style recursively), a field gone is deleted, a new
+ * one goes after the last entry, and a field gone whose value a new field
+ * has is a rename, which keeps its place. */
+static void splice_map(splicer *sp, const ms_node *was, const ms_node *now)
+{
+    size_t gone[64], added[64], n_gone = 0, n_added = 0;
+    for (size_t k = 0; k < was->count; k++)
+        if (key_index(now, was->keys[k]->value) < 0 && n_gone < 64)
+            gone[n_gone++] = k;
+    for (size_t k = 0; k < now->count; k++) {
+        ssize_t at = key_index(was, now->keys[k]->value);
+        if (at < 0) {
+            if (n_added < 64)
+                added[n_added++] = k;
+            else
+                sp->failed = true;
+            continue;
+        }
+        const ms_node *old = was->items[at], *value = now->items[k];
+        if (same_value(old, value))
+            continue;
+        if (block_map(old, was->keys[at]->line) && value->kind == MS_NODE_MAP && value->count)
+            splice_map(sp, old, value);
+        else
+            replace_entry(sp, was, (size_t)at, now->keys[k], value);
+    }
+    /* a field gone whose value a new one has was renamed: it keeps its place */
+    bool paired[64] = {false};
+    for (size_t i = 0; i < n_gone; i++) {
+        size_t from, to;
+        size_t j = 0;
+        while (j < n_added && (paired[j] || !same_value(was->items[gone[i]], now->items[added[j]])))
+            j++;
+        if (j < n_added) {
+            paired[j] = true;
+            replace_entry(sp, was, gone[i], now->keys[added[j]], now->items[added[j]]);
+            continue;
+        }
+        entry_lines(sp, was->keys[gone[i]], &from, &to);
+        add_splice(sp, from, to, strdup(""));
+    }
+    size_t from, end;
+    entry_lines(sp, was->keys[was->count - 1], &from, &end);
+    for (size_t i = 0; i < n_added; i++)
+        if (!paired[i])
+            add_splice(sp, end, end,
+                       entry_text((size_t)was->keys[0]->col - 1, now->keys[added[i]],
+                                  now->items[added[i]], ""));
+}
+
+/* Modifier `type` (key `key` of `group`, source) now has arguments `now`. */
+static void splice_modifier(splicer *sp, const ms_node *group, size_t k, const ms_node *now)
+{
+    const ms_node *key = group->keys[k], *was = group->items[k];
+    if (same_value(was, now))
+        return;
+    if (block_map(was, key->line) && now->kind == MS_NODE_MAP && now->count) {
+        splice_map(sp, was, now);
+        return;
+    }
+    /* `Type: {}`, `Type:` or flow arguments: the entry written anew, in block style */
+    size_t from, to, indent = (size_t)key->col - 1;
+    entry_lines(sp, key, &from, &to);
+    char comment[256] = "";
+    if (to == from + 1)
+        line_comment(sp, from, comment, sizeof comment);
+    if (now->kind != MS_NODE_MAP || !now->count) {
+        add_splice(sp, from, to, entry_text(indent, key, now, comment));
+        return;
+    }
+    char *text = NULL, *type = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f && flow_text(key, &type) == MS_OK) {
+        fprintf(f, "%*s%s:%s\n", (int)indent, "", type, comment);
+        for (size_t i = 0; i < now->count; i++) {
+            char *line = entry_text(indent + 2, now->keys[i], now->items[i], "");
+            if (!line)
+                sp->failed = true;
+            else
+                fputs(line, f);
+            free(line);
+        }
+    }
+    free(type);
+    if (!f || fclose(f) != 0) {
+        free(text);
+        text = NULL;
+    }
+    add_splice(sp, from, to, text);
+}
+
+static int splice_order(const void *x, const void *y)
+{
+    const splice *a = x, *b = y;
+    return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* The source with the draft's edits written into it; NULL (`why` says why)
+ * when the draft's modifiers are not the source's ones in the same places. */
+static char *spliced_text(const ms_draft *s, size_t *len, char *why, size_t cap)
+{
+    const ms_node *root = ms_doc_root(s->source_doc);
+    snprintf(why, cap, "modifiers added, deleted or moved");
+    splicer sp = {.text = s->source, .len = s->source_len};
+    size_t i = 0;
+    for (size_t st = 0; root && root->kind == MS_NODE_MAP && st < root->count; st++) {
+        const ms_node *stage = root->items[st];
+        const char *stage_key = root->keys[st]->value;
+        if (!ms_ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+            continue;
+        for (size_t g = 0; g < stage->count; g++) {
+            const ms_node *group = stage->items[g];
+            if (!ms_ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
+                continue;
+            for (size_t k = 0; k < group->count; k++, i++)
+                if (i >= s->count || strcmp(s->mods[i].stage_key, stage_key) ||
+                    strcmp(s->mods[i].group_key, stage->keys[g]->value) ||
+                    strcmp(s->mods[i].type, group->keys[k]->value))
+                    return NULL;
+        }
+    }
+    if (!root || i != s->count)
+        return NULL;
+    snprintf(why, cap, "out of memory");
+    size_t lines = 0;
+    for (size_t b = 0; b < sp.len; b++)
+        lines += sp.text[b] == '\n';
+    lines += sp.len && sp.text[sp.len - 1] != '\n';
+    sp.line_at = malloc((lines + 2) * sizeof *sp.line_at);
+    if (!sp.line_at)
+        return NULL;
+    size_t l = 0;
+    sp.line_at[l++] = 0;
+    for (size_t b = 0; b < sp.len; b++)
+        if (sp.text[b] == '\n' && b + 1 < sp.len)
+            sp.line_at[l++] = b + 1;
+    sp.line_at[l] = sp.len;
+    sp.lines = sp.len ? l : 0;
+    i = 0;
+    for (size_t st = 0; st < root->count; st++) {
+        const ms_node *stage = root->items[st];
+        if (!ms_ends_with(root->keys[st]->value, "_stage") || stage->kind != MS_NODE_MAP)
+            continue;
+        for (size_t g = 0; g < stage->count; g++) {
+            const ms_node *group = stage->items[g];
+            if (!ms_ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
+                continue;
+            for (size_t k = 0; k < group->count; k++, i++)
+                splice_modifier(&sp, group, k, s->mods[i].args);
+        }
+    }
+    char *out = NULL;
+    FILE *f = sp.failed ? NULL : open_memstream(&out, len);
+    if (f) {
+        qsort(sp.edits, sp.count, sizeof *sp.edits, splice_order);
+        size_t at = 0; /* the next source line to copy */
+        for (size_t e = 0; e < sp.count; e++) {
+            splice *ed = &sp.edits[e];
+            if (ed->from < at) { /* overlapping spans: not ours to merge */
+                sp.failed = true;
+                break;
+            }
+            fwrite(sp.text + sp.line_at[at], 1, sp.line_at[ed->from] - sp.line_at[at], f);
+            /* a last line without its newline gets one before an insertion */
+            if (ed->from == sp.lines && sp.len && sp.text[sp.len - 1] != '\n' && ed->text[0])
+                fputc('\n', f);
+            fputs(ed->text, f);
+            at = ed->to;
+        }
+        if (at < sp.lines)
+            fwrite(sp.text + sp.line_at[at], 1, sp.len - sp.line_at[at], f);
+        if (fclose(f) != 0)
+            sp.failed = true;
+    }
+    for (size_t e = 0; e < sp.count; e++)
+        free(sp.edits[e].text);
+    free(sp.edits);
+    free(sp.line_at);
+    if (sp.failed) {
+        free(out);
+        return NULL;
+    }
+    why[0] = '\0';
+    return out;
+}
+
+ms_status ms_draft_set_source(ms_draft *s, const char *text, size_t len)
+{
+    free(s->source);
+    ms_doc_free(s->source_doc);
+    s->source = NULL;
+    s->source_doc = NULL;
+    s->source_len = 0;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_doc *doc = NULL;
+    ms_status st = ms_doc_parse(text, len, s->file, &doc, &diag);
+    if (st != MS_OK)
+        return st == MS_ERR_NOMEM ? st : MS_OK; /* saving then writes the exporter's layout */
+    if (!(s->source = malloc(len + 1))) {
+        ms_doc_free(doc);
+        return MS_ERR_NOMEM;
+    }
+    memcpy(s->source, text, len);
+    s->source[len] = '\0';
+    s->source_len = len;
+    s->source_doc = doc;
+    return MS_OK;
+}
+
+ms_status ms_draft_save_text(const ms_draft *s, char **text, size_t *len, char *why, size_t cap)
+{
+    snprintf(why, cap, "no source text");
+    if (s->source_doc && (*text = spliced_text(s, len, why, cap)))
+        return MS_OK;
+    return ms_draft_text(s, text, len);
+}
+
 ms_status ms_draft_save(ms_draft *s, const char *path, ms_diag *diag)
 {
     char *text;
     size_t len;
-    ms_status st = ms_draft_text(s, &text, &len);
+    ms_status st = ms_draft_save_text(s, &text, &len, s->layout, sizeof s->layout);
     if (st != MS_OK)
         return st;
     st = ms_atomic_write(path, text, len, diag);
-    if (st == MS_OK)
+    if (st == MS_OK) {
         s->saved_id = s->undo.count ? s->undo.items[s->undo.count - 1].id : 0;
+        /* the next save edits the text as saved */
+        st = ms_draft_set_source(s, text, len);
+    }
     free(text);
     return st;
+}
+
+const char *ms_draft_save_layout(const ms_draft *s)
+{
+    return s->layout;
 }
 
 ms_status ms_draft_recipe(const ms_draft *s, ms_recipe **out, ms_diag *diag)

@@ -79,9 +79,22 @@ bool ms_draft_dirty(const ms_draft *s);
 
 /* The draft as recipe text (the exporter's layout); `*text` is malloc'd. */
 ms_status ms_draft_text(const ms_draft *s, char **text, size_t *len);
-/* Writes the text to `path` (through a temporary file beside it, so a failed
- * write leaves the old file) and marks the state saved. */
+/* The text the draft was read from (YAML): saving then writes the edited
+ * fields back into it and keeps everything else as written (comments, blank
+ * lines, the order and quoting of untouched keys). Text that does not parse
+ * is ignored (saving writes the exporter's layout). */
+ms_status ms_draft_set_source(ms_draft *s, const char *text, size_t len);
+/* What a save writes: the source with the edited spans rewritten, or, when
+ * there is no source or modifiers were added, deleted or moved, the
+ * exporter's layout, with `why` (cap bytes) saying which ("" when the source
+ * was kept). `*text` is malloc'd. */
+ms_status ms_draft_save_text(const ms_draft *s, char **text, size_t *len, char *why, size_t cap);
+/* Writes that text to `path` (through a temporary file beside it, so a
+ * failed write leaves the old file), marks the state saved, and makes the
+ * saved text the source of the next save. */
 ms_status ms_draft_save(ms_draft *s, const char *path, ms_diag *diag);
+/* Why the last save wrote the exporter's layout; "" when it kept the text. */
+const char *ms_draft_save_layout(const ms_draft *s);
 /* A recipe parsed from the text as `modsim` loads files (strict), for a
  * simulation of the edited draft. */
 ms_status ms_draft_recipe(const ms_draft *s, ms_recipe **out, ms_diag *diag);

@@ -14,12 +14,17 @@
 
 #include "../core/call.h"
 #include "../core/modifier.h"
+#include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
 #include "../util/json.h"
+#include "chunk.h"
 
 /* Calls per transaction while recording: large enough that commits (each a
  * WAL append) cost little, small enough that a killed run loses little. */
 #define BATCH_CALLS 1024
+
+/* Recipes have far fewer modifiers; a larger index in a file is damage. */
+#define MAX_MODIFIER_INDEX 1000000
 
 /* A writer waits this long for another writer before giving up. */
 #define BUSY_TIMEOUT_MS 30000
@@ -64,8 +69,8 @@ bool ms_history_default_path(char *buf, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
-/* Version 1. Each later version appends one script; a file at version k runs
- * scripts k.. in one transaction. */
+/* One script per schema version; a file at version k runs scripts k.. in
+ * one transaction. */
 static const char *const migrations[] = {
     "CREATE TABLE recipe(\n"
     "  hash TEXT PRIMARY KEY,\n"
@@ -139,6 +144,46 @@ static const char *const migrations[] = {
     "  SELECT e.run, e.call, m.type, e.kind, e.message FROM error e\n"
     "  LEFT JOIN modifier m ON m.run = e.run AND m.idx = e.modifier\n"
     "  ORDER BY e.run, e.call, e.seq;\n",
+    /* 2: what a run did to a model (modsim run): the final per-module table
+     * and the model-level figures */
+    "CREATE TABLE module(\n"
+    "  run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL, name TEXT NOT NULL, class TEXT, owner INTEGER,\n"
+    "  sparsity REAL, bits INTEGER, rel_error REAL, note TEXT,\n"
+    "  PRIMARY KEY (run, idx)) WITHOUT ROWID;\n"
+    "CREATE TABLE figure(\n"
+    "  run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL, value REAL,\n"
+    "  PRIMARY KEY (run, name)) WITHOUT ROWID;\n"
+    "CREATE VIEW modules AS\n"
+    "  SELECT x.run, x.idx, x.name AS module, x.class, x.owner, m.type AS modifier,\n"
+    "    x.sparsity, x.bits, x.rel_error, x.note\n"
+    "  FROM module x LEFT JOIN modifier m ON m.run = x.run AND m.idx = x.owner\n"
+    "  ORDER BY x.run, x.idx;\n"
+    "DROP VIEW transitions;\n"
+    "CREATE VIEW transitions AS\n"
+    "  SELECT t.run, t.call, t.modifier, m.type, w.what, t.before, t.after, t.weights_hash\n"
+    "  FROM transition t JOIN modifier m ON m.run = t.run AND m.idx = t.modifier\n"
+    "  JOIN (SELECT 1 AS bit, 'initialized' AS what UNION ALL SELECT 2, 'started'\n"
+    "        UNION ALL SELECT 4, 'ended' UNION ALL SELECT 8, 'finalized') w\n"
+    "    ON t.after & ~t.before & w.bit\n"
+    "  ORDER BY t.run, t.call, t.modifier, w.bit;\n",
+    /* 3: calls, hooks and metrics packed per batch (chunk.h): a row per hook
+     * made recording cost ten times the run. pack_v2 moves the rows of
+     * version 2 into chunks, then they go. */
+    "CREATE TABLE chunk(\n"
+    "  run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  first INTEGER NOT NULL, calls INTEGER NOT NULL, data BLOB NOT NULL,\n"
+    "  UNIQUE (run, first));\n",
+    /* 4: what `history list` says of a run, kept when it ends: counting
+     * the modifiers that never started made listing 10,000 runs take 0.4 s */
+    "ALTER TABLE run ADD COLUMN n_errors INTEGER;\n"
+    "ALTER TABLE run ADD COLUMN n_never_started INTEGER;\n"
+    "ALTER TABLE run ADD COLUMN n_modifiers INTEGER;\n"
+    "UPDATE run SET n_errors = (SELECT count(*) FROM error e WHERE e.run = run.id),\n"
+    "  n_never_started = (SELECT count(*) FROM never_started n WHERE n.run = run.id),\n"
+    "  n_modifiers = (SELECT count(*) FROM modifier m WHERE m.run = run.id)\n"
+    "  WHERE status <> 'running';\n",
 };
 #define SCHEMA_COUNT (sizeof migrations / sizeof *migrations)
 _Static_assert(SCHEMA_COUNT == MS_HISTORY_SCHEMA, "one migration per schema version");
@@ -223,6 +268,8 @@ static ms_status not_a_history(ms_history *h, int version, ms_diag *diag)
     return MS_ERR_INVALID;
 }
 
+static ms_status pack_v2(ms_history *h, ms_diag *diag);
+
 static ms_status migrate(ms_history *h, ms_diag *diag)
 {
     sqlite3_stmt *q;
@@ -258,8 +305,11 @@ static ms_status migrate(ms_history *h, ms_diag *diag)
         exec(h, "ROLLBACK");
         return not_a_history(h, version, diag);
     }
-    for (int v = version; v < MS_HISTORY_SCHEMA && st == MS_OK; v++)
+    for (int v = version; v < MS_HISTORY_SCHEMA && st == MS_OK; v++) {
         st = exec_d(h, migrations[v], diag);
+        if (st == MS_OK && v == 2)
+            st = pack_v2(h, diag);
+    }
     if (st == MS_OK) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", MS_HISTORY_SCHEMA);
@@ -382,14 +432,12 @@ static ms_status put_recipe(ms_history *h, const char *text, char hash[17], ms_d
     return MS_OK;
 }
 
-enum { Q_CALL, Q_HOOK, Q_TRANSITION, Q_ERROR, Q_METRIC, Q_CALLS, Q_COUNT };
+enum { Q_TRANSITION, Q_ERROR, Q_CHUNK, Q_CALLS, Q_COUNT };
 
 static const char *const record_sql[Q_COUNT] = {
-    "INSERT INTO call VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    "INSERT INTO hook VALUES (?1, ?2, ?3, ?4, ?5)",
-    "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+    "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO error VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    "INSERT OR REPLACE INTO metric VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "INSERT INTO chunk(run, first, calls, data) VALUES (?1, ?2, ?3, ?4)",
     "UPDATE run SET calls = ?2 WHERE id = ?1",
 };
 
@@ -397,16 +445,25 @@ struct ms_history_run {
     ms_history *h;
     long long id;
     sqlite3_stmt *q[Q_COUNT];
-    size_t calls, in_batch;
+    ms_chunk_writer *chunk;
+    size_t calls;
     int seq; /* hooks and errors within the current call */
     bool in_txn;
     int failed; /* the first SQLite error; recording stops there */
+    uint64_t (*weights_hash)(const void *user);
+    const void *weights_user;
+    size_t hashed_call; /* the call `hash` is the weights' checksum after */
+    bool hashed;
+    char hash[17];
 };
 
-static const char *const call_kind_names[] = {
-    "initialize",        "event", "finalize", "modifier_initialize", "modifier_update_event",
-    "modifier_finalize",
-};
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
 
 static bool step_done(ms_history_run *run, sqlite3_stmt *q)
 {
@@ -418,10 +475,37 @@ static bool step_done(ms_history_run *run, sqlite3_stmt *q)
     return false;
 }
 
+/* The batch's rows and its chunk go in one transaction, begun with its
+ * first row. */
+static bool in_txn(ms_history_run *run)
+{
+    if (run->in_txn)
+        return true;
+    int rc = exec(run->h, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK) {
+        run->failed = rc;
+        return false;
+    }
+    run->in_txn = true;
+    return true;
+}
+
 static void batch_commit(ms_history_run *run)
 {
-    if (!run->in_txn || run->failed)
+    size_t n = ms_chunk_calls(run->chunk);
+    if (run->failed || (!n && !run->in_txn) || !in_txn(run))
         return;
+    if (n) {
+        size_t len;
+        const uint8_t *data = ms_chunk_data(run->chunk, &len);
+        sqlite3_stmt *q = run->q[Q_CHUNK];
+        sqlite3_bind_int64(q, 1, run->id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)ms_chunk_first(run->chunk));
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)n);
+        sqlite3_bind_blob(q, 4, data, (int)len, SQLITE_STATIC);
+        if (!step_done(run, q))
+            return;
+    }
     sqlite3_stmt *q = run->q[Q_CALLS];
     sqlite3_bind_int64(q, 1, run->id);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)run->calls);
@@ -431,39 +515,7 @@ static void batch_commit(ms_history_run *run)
     if (rc != SQLITE_OK)
         run->failed = rc;
     run->in_txn = false;
-    run->in_batch = 0;
-}
-
-static void record_call(ms_history_run *run, const ms_record *r)
-{
-    sqlite3_stmt *q = run->q[Q_CALL];
-    const ms_call *c = r->what;
-    sqlite3_bind_int64(q, 1, run->id);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
-    sqlite3_bind_text(q, 3, call_kind_names[c->kind], -1, SQLITE_STATIC);
-    bool on_modifier = ms_call_is_direct(c) || (c->kind == MS_CALL_EVENT && c->narrowed);
-    bool has_event = c->kind == MS_CALL_EVENT || c->kind == MS_CALL_MODIFIER_UPDATE_EVENT;
-    if (on_modifier)
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)c->modifier);
-    else
-        sqlite3_bind_null(q, 4);
-    sqlite3_bind_int(q, 5, c->narrowed);
-    for (int i = 6; i <= 12; i++)
-        sqlite3_bind_null(q, i);
-    if (has_event) {
-        sqlite3_bind_text(q, 6, ms_event_type_name(c->event.type), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 7, c->event.global_step);
-        sqlite3_bind_int64(q, 8, c->event.global_batch);
-        sqlite3_bind_int64(q, 9, c->event.steps_per_epoch);
-        sqlite3_bind_int64(q, 10, c->event.batches_per_step);
-        sqlite3_bind_int(q, 11, c->event.epoch_based);
-        sqlite3_bind_int(q, 12, c->event.has_modules);
-    }
-    if (c->has_loss)
-        sqlite3_bind_double(q, 13, c->loss);
-    else
-        sqlite3_bind_null(q, 13);
-    step_done(run, q);
+    ms_chunk_writer_reset(run->chunk, run->calls);
 }
 
 static void record_emit(void *user, const ms_record *r)
@@ -471,39 +523,43 @@ static void record_emit(void *user, const ms_record *r)
     ms_history_run *run = user;
     if (run->failed)
         return;
-    if (!run->in_txn) {
-        int rc = exec(run->h, "BEGIN IMMEDIATE");
-        if (rc != SQLITE_OK) {
-            run->failed = rc;
-            return;
-        }
-        run->in_txn = true;
-    }
     sqlite3_stmt *q;
+    bool ok = true;
     switch (r->kind) {
     case MS_REC_CALL_BEGUN:
         run->seq = 0;
-        record_call(run, r);
+        ok = ms_chunk_call(run->chunk, r->what);
         break;
     case MS_REC_HOOK:
-        q = run->q[Q_HOOK];
-        sqlite3_bind_int64(q, 1, run->id);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
-        sqlite3_bind_int(q, 3, run->seq++);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)r->modifier);
-        sqlite3_bind_text(q, 5, ms_hook_name(r->hook), -1, SQLITE_STATIC);
-        step_done(run, q);
+        /* not kept (see ms_history_run_sink), also when a sink beside this
+         * one asks for them */
+        if (r->hook == MS_HOOK_ON_EVENT)
+            return;
+        run->seq++;
+        ok = ms_chunk_hook(run->chunk, r->modifier, r->hook);
         break;
     case MS_REC_FLAGS:
+        if (!in_txn(run))
+            return;
         q = run->q[Q_TRANSITION];
         sqlite3_bind_int64(q, 1, run->id);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
         sqlite3_bind_int64(q, 3, (sqlite3_int64)r->modifier);
         sqlite3_bind_int(q, 4, (int)r->flags_before);
         sqlite3_bind_int(q, 5, (int)r->flags_after);
+        /* flags records come after the call's hooks: the weights are final */
+        if (run->weights_hash && (!run->hashed || run->hashed_call != r->call)) {
+            snprintf(run->hash, sizeof run->hash, "%016llx",
+                     (unsigned long long)run->weights_hash(run->weights_user));
+            run->hashed_call = r->call;
+            run->hashed = true;
+        }
+        bind_text_or_null(q, 6, run->weights_hash ? run->hash : NULL);
         step_done(run, q);
         break;
     case MS_REC_ERROR:
+        if (!in_txn(run))
+            return;
         q = run->q[Q_ERROR];
         sqlite3_bind_int64(q, 1, run->id);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
@@ -517,38 +573,23 @@ static void record_emit(void *user, const ms_record *r)
         step_done(run, q);
         break;
     case MS_REC_METRIC:
-        q = run->q[Q_METRIC];
-        sqlite3_bind_int64(q, 1, run->id);
-        sqlite3_bind_int64(q, 2, (sqlite3_int64)r->call);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)r->modifier);
-        sqlite3_bind_text(q, 4, r->module ? r->module : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, r->metric ? r->metric : "", -1, SQLITE_STATIC);
-        if (r->has_value)
-            sqlite3_bind_double(q, 6, r->value);
-        else
-            sqlite3_bind_null(q, 6);
-        step_done(run, q);
+        ok = ms_chunk_metric(run->chunk, r->modifier, r->module, r->metric, r->has_value, r->value);
         break;
     case MS_REC_CALL_ENDED:
         run->calls = r->call + 1;
-        if (++run->in_batch >= BATCH_CALLS)
+        if (ms_chunk_calls(run->chunk) >= BATCH_CALLS)
             batch_commit(run);
         break;
     }
-}
-
-static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
+    if (!ok)
+        run->failed = SQLITE_NOMEM;
 }
 
 static void run_free(ms_history_run *run)
 {
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(run->q[i]);
+    ms_chunk_writer_free(run->chunk);
     free(run);
 }
 
@@ -560,9 +601,10 @@ ms_status ms_history_run_begin(ms_history *h, const ms_history_settings *s, cons
     if (!run)
         return MS_ERR_NOMEM;
     run->h = h;
-    ms_status st = exec_d(h, "BEGIN IMMEDIATE", diag);
+    run->chunk = ms_chunk_writer_new();
+    ms_status st = run->chunk ? exec_d(h, "BEGIN IMMEDIATE", diag) : MS_ERR_NOMEM;
     if (st != MS_OK) {
-        free(run);
+        run_free(run);
         return st;
     }
     char rhash[17] = "", phash[17] = "";
@@ -664,6 +706,80 @@ long long ms_history_run_id(const ms_history_run *run)
     return run->id;
 }
 
+void ms_history_run_set_weights_hash(ms_history_run *run, uint64_t (*hash)(const void *user),
+                                     const void *user)
+{
+    run->weights_hash = hash;
+    run->weights_user = user;
+}
+
+/* Ends the batch being written, so that what follows has its own
+ * transaction. */
+static ms_status batch_flush(ms_history_run *run, ms_diag *diag)
+{
+    batch_commit(run);
+    return run->failed ? db_fail(run->h, run->failed, diag) : MS_OK;
+}
+
+ms_status ms_history_run_modules(ms_history_run *run, const ms_history_module *rows, size_t n,
+                                 ms_diag *diag)
+{
+    ms_history *h = run->h;
+    ms_status st = batch_flush(run, diag);
+    if (st == MS_OK)
+        st = exec_d(h, "BEGIN IMMEDIATE", diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(h->db, "INSERT INTO module VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1,
+                                &q, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_int64(q, 1, run->id);
+        sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(q, 3, rows[i].name, -1, SQLITE_STATIC);
+        bind_text_or_null(q, 4, rows[i].class_name);
+        if (rows[i].owner >= 0)
+            sqlite3_bind_int(q, 5, rows[i].owner);
+        else
+            sqlite3_bind_null(q, 5);
+        sqlite3_bind_double(q, 6, rows[i].sparsity);
+        if (rows[i].bits)
+            sqlite3_bind_int(q, 7, rows[i].bits);
+        else
+            sqlite3_bind_null(q, 7);
+        sqlite3_bind_double(q, 8, rows[i].rel_error);
+        bind_text_or_null(q, 9, rows[i].note);
+        rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK) {
+        st = db_fail(h, rc, diag);
+        exec(h, "ROLLBACK");
+        return st;
+    }
+    return exec_d(h, "COMMIT", diag);
+}
+
+ms_status ms_history_run_figure(ms_history_run *run, const char *name, double value, ms_diag *diag)
+{
+    ms_status st = batch_flush(run, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(run->h->db, "INSERT OR REPLACE INTO figure VALUES (?, ?, ?)", -1,
+                                &q, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(run->h, rc, diag);
+    sqlite3_bind_int64(q, 1, run->id);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 3, value);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(run->h, rc, diag);
+}
+
 ms_status ms_history_run_end(ms_history_run *run, ms_history_status status, ms_diag *diag)
 {
     ms_history *h = run->h;
@@ -672,8 +788,14 @@ ms_status ms_history_run_end(ms_history_run *run, ms_history_status status, ms_d
     if (run->in_txn)
         exec(h, "ROLLBACK");
     sqlite3_stmt *q;
-    int rc = sqlite3_prepare_v2(h->db, "UPDATE run SET status = ?2, ended = ?3 WHERE id = ?1", -1,
-                                &q, NULL);
+    int rc = sqlite3_prepare_v2(h->db,
+                                "UPDATE run SET status = ?2, ended = ?3,"
+                                " n_errors = (SELECT count(*) FROM error WHERE run = ?1),"
+                                " n_never_started = (SELECT count(*) FROM never_started"
+                                " WHERE run = ?1),"
+                                " n_modifiers = (SELECT count(*) FROM modifier WHERE run = ?1)"
+                                " WHERE id = ?1",
+                                -1, &q, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(q, 1, run->id);
         /* a run whose records could not all be written is not complete */
@@ -724,6 +846,65 @@ static ms_status no_run(ms_history *h, long long id, ms_diag *diag)
     return MS_ERR_INVALID;
 }
 
+/* Each call, hook and metric of run `id`, in order, to `fn` (stopping at
+ * its first failure). */
+static ms_status each_item(ms_history *h, long long id,
+                           ms_status (*fn)(void *user, const ms_chunk_item *it), void *user,
+                           ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st =
+        prepare(h, "SELECT first, data FROM chunk WHERE run = ? ORDER BY first", &q, diag);
+    if (st != MS_OK)
+        return st;
+    ms_chunk_reader *r = ms_chunk_reader_new();
+    if (!r) {
+        sqlite3_finalize(q);
+        return MS_ERR_NOMEM;
+    }
+    sqlite3_bind_int64(q, 1, id);
+    int rc;
+    long long next = 0; /* chunks follow each other: call indices stay within the blobs */
+    while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        long long first = sqlite3_column_int64(q, 0);
+        const void *data = sqlite3_column_blob(q, 1);
+        ms_chunk_reader_start(r, data, (size_t)sqlite3_column_bytes(q, 1), (size_t)next);
+        ms_chunk_item it;
+        int got = first == next ? 1 : -1;
+        while (st == MS_OK && got == 1 && (got = ms_chunk_next(r, &it)) == 1) {
+            next = (long long)it.call + 1;
+            st = fn(user, &it);
+        }
+        if (st == MS_OK && got < 0) {
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "run %lld of %s is damaged: its calls from %lld on cannot be read", id,
+                             h->path, first);
+            ms_diag_hint(diag, "`modsim history rm %lld` drops the run; the others are unharmed",
+                         id);
+        }
+    }
+    ms_chunk_reader_free(r);
+    sqlite3_finalize(q);
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = db_fail(h, rc, diag);
+    return st;
+}
+
+static const char *const call_kind_names[] = {
+    "initialize",        "event", "finalize", "modifier_initialize", "modifier_update_event",
+    "modifier_finalize",
+};
+
+static bool on_modifier(const ms_call *c)
+{
+    return ms_call_is_direct(c) || (c->kind == MS_CALL_EVENT && c->narrowed);
+}
+
+static bool has_event(const ms_call *c)
+{
+    return c->kind == MS_CALL_EVENT || c->kind == MS_CALL_MODIFIER_UPDATE_EVENT;
+}
+
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -747,9 +928,12 @@ static void outcome(long long errors, long long never, long long modifiers, char
 static const char list_sql[] =
     "SELECT r.id, strftime('%Y-%m-%d %H:%M', r.started, 'unixepoch', 'localtime'), r.status,"
     " r.pid, r.calls, r.recipe_path, r.profile, r.pipeline, r.model,"
-    " (SELECT count(*) FROM error e WHERE e.run = r.id),"
-    " (SELECT count(*) FROM never_started n WHERE n.run = r.id),"
-    " (SELECT count(*) FROM modifier m WHERE m.run = r.id), r.stage"
+    " CASE WHEN r.n_errors IS NULL THEN (SELECT count(*) FROM error e WHERE e.run = r.id)"
+    " ELSE r.n_errors END,"
+    " CASE WHEN r.n_never_started IS NULL THEN (SELECT count(*) FROM never_started n"
+    " WHERE n.run = r.id) ELSE r.n_never_started END,"
+    " CASE WHEN r.n_modifiers IS NULL THEN (SELECT count(*) FROM modifier m WHERE m.run = r.id)"
+    " ELSE r.n_modifiers END, r.stage"
     " FROM run r WHERE ?1 IS NULL OR instr(r.recipe_path, ?1) > 0 ORDER BY r.id DESC";
 
 ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, FILE *out,
@@ -830,7 +1014,15 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t idx = (size_t)sqlite3_column_int64(q, 0);
+        sqlite3_int64 raw = sqlite3_column_int64(q, 0);
+        if (raw < 0 || raw >= MAX_MODIFIER_INDEX) {
+            /* only a damaged or foreign file has such an index (found by fuzz_history) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "%s is not a usable history: run %lld has a modifier numbered %lld",
+                             h->path, id, (long long)raw);
+            break;
+        }
+        size_t idx = (size_t)raw;
         if (idx >= cap) {
             size_t ncap = idx + 8;
             char **grown = realloc(*names, ncap * sizeof *grown);
@@ -850,6 +1042,13 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
     sqlite3_finalize(q);
     if (st == MS_OK && rc != SQLITE_DONE)
         st = db_fail(h, rc, diag);
+    if (st != MS_OK) { /* the caller frees nothing on failure (fuzz_history found the leak) */
+        for (size_t i = 0; i < cap; i++)
+            free((*names)[i]);
+        free(*names);
+        *names = NULL;
+        *n = 0;
+    }
     return st;
 }
 
@@ -892,6 +1091,91 @@ static ms_status run_exists(ms_history *h, long long id, ms_diag *diag)
     return rc == SQLITE_DONE ? no_run(h, id, diag) : db_fail(h, rc, diag);
 }
 
+/* The final per-module table and the figures of a run that acted on a
+ * model; nothing for one that did not. */
+static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *diag)
+{
+    sqlite3_stmt *q;
+    ms_status st = prepare(h,
+                           "SELECT module, class, owner, modifier, sparsity, bits, rel_error,"
+                           " note FROM modules WHERE run = ?",
+                           &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    int rc;
+    bool first = true;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (first)
+            fprintf(out, "modules at the end\n  %-34s %-7s %-28s %8s %4s %9s\n", "module", "class",
+                    "modifier", "sparsity", "bits", "rel.err");
+        first = false;
+        char owner[64] = "-", bits[16] = "-";
+        if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+            snprintf(owner, sizeof owner, "%s[%lld]", col_text(q, 3), sqlite3_column_int64(q, 2));
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+            snprintf(bits, sizeof bits, "%d", sqlite3_column_int(q, 5));
+        fprintf(out, "  %-34s %-7s %-28s %8.4f %4s %9.6f\n", col_text(q, 0), col_text(q, 1), owner,
+                sqlite3_column_double(q, 4), bits, sqlite3_column_double(q, 6));
+        if (sqlite3_column_type(q, 7) != SQLITE_NULL)
+            fprintf(out, "  note: %s left unchanged: %s\n", col_text(q, 0), col_text(q, 7));
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return db_fail(h, rc, diag);
+    st = prepare(h, "SELECT name, value FROM figure WHERE run = ? ORDER BY name", &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    first = true;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (first)
+            fputs("figures\n", out);
+        first = false;
+        fprintf(out, "  %-16s %.6g\n", col_text(q, 0), sqlite3_column_double(q, 1));
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+}
+
+/* Per modifier, the whole-modifier metrics of the last call that reported
+ * any (`history show`'s final column). */
+typedef struct final_at {
+    long long call;
+    size_t count;
+    char name[8][32];
+    double value[8];
+} final_at;
+
+typedef struct final_metrics {
+    size_t n;
+    final_at *at;
+} final_metrics;
+
+static ms_status keep_final_metric(void *user, const ms_chunk_item *it)
+{
+    final_metrics *fm = user;
+    if (it->kind != MS_CHUNK_METRIC || it->module[0] || it->modifier >= fm->n)
+        return MS_OK;
+    final_at *m = &fm->at[it->modifier];
+    if (m->count && m->call != (long long)it->call)
+        m->count = 0;
+    m->call = (long long)it->call;
+    if (!it->has_value)
+        return MS_OK;
+    size_t k = 0;
+    while (k < m->count && strcmp(m->name[k], it->metric))
+        k++;
+    if (k == m->count) {
+        if (m->count == sizeof m->name / sizeof *m->name)
+            return MS_OK;
+        snprintf(m->name[k], sizeof m->name[k], "%s", it->metric);
+        m->count++;
+    }
+    m->value[k] = it->value;
+    return MS_OK;
+}
+
 ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
 {
     sqlite3_stmt *q;
@@ -930,12 +1214,17 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
     if (st != MS_OK)
         return st;
     fputs("transitions\n", out);
-    st = prepare(h, "SELECT call, modifier, what FROM transitions WHERE run = ?", &q, diag);
+    st = prepare(h, "SELECT call, modifier, what, weights_hash FROM transitions WHERE run = ?", &q,
+                 diag);
     if (st == MS_OK) {
         sqlite3_bind_int64(q, 1, id);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-            fprintf(out, "  call %-6lld %-28s %s\n", sqlite3_column_int64(q, 0),
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            fprintf(out, "  call %-6lld %-28s %-11s", sqlite3_column_int64(q, 0),
                     name_of(names, nn, sqlite3_column_int64(q, 1)), col_text(q, 2));
+            if (sqlite3_column_type(q, 3) != SQLITE_NULL)
+                fprintf(out, " weights %s", col_text(q, 3));
+            fputc('\n', out);
+        }
         sqlite3_finalize(q);
         if (rc != SQLITE_DONE)
             st = db_fail(h, rc, diag);
@@ -963,13 +1252,13 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
             st = db_fail(h, rc, diag);
     }
     /* the final flags of each modifier: its last transition */
+    final_metrics fm = {.n = nn, .at = calloc(nn ? nn : 1, sizeof *fm.at)};
+    if (st == MS_OK)
+        st = fm.at ? each_item(h, id, keep_final_metric, &fm, diag) : MS_ERR_NOMEM;
     if (st == MS_OK)
         st = prepare(h,
                      "SELECT m.idx, m.type, (SELECT t.after FROM transition t WHERE t.run = m.run"
-                     " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1),"
-                     " (SELECT group_concat(x.name || '=' || x.value, ' ') FROM metric x WHERE"
-                     " x.run = m.run AND x.modifier = m.idx AND x.call = (SELECT max(call) FROM"
-                     " metric y WHERE y.run = m.run AND y.modifier = m.idx))"
+                     " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1)"
                      " FROM modifier m WHERE m.run = ? ORDER BY m.idx",
                      &q, diag);
     if (st == MS_OK) {
@@ -978,13 +1267,19 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
             char words[64];
             flags_words((unsigned)sqlite3_column_int(q, 2), words, sizeof words);
-            fprintf(out, "  %-3lld %-28s %-36s %s\n", sqlite3_column_int64(q, 0), col_text(q, 1),
-                    words, col_text(q, 3));
+            long long m = sqlite3_column_int64(q, 0);
+            fprintf(out, "  %-3lld %-28s %-36s", m, col_text(q, 1), words);
+            for (size_t k = 0; m >= 0 && (size_t)m < nn && k < fm.at[m].count; k++)
+                fprintf(out, " %s=%.15g", fm.at[m].name[k], fm.at[m].value[k]);
+            fputc('\n', out);
         }
         sqlite3_finalize(q);
         if (rc != SQLITE_DONE)
             st = db_fail(h, rc, diag);
     }
+    if (st == MS_OK)
+        st = show_modules(h, id, out, diag);
+    free(fm.at);
     free_names(names, nn);
     if (st == MS_OK && ferror(out))
         st = MS_ERR_IO;
@@ -992,54 +1287,128 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
 }
 
 /* Per call of a run, a hash of everything recorded of it (the call, its
- * hooks, errors and transitions), to find where two runs part. */
-static ms_status call_hashes(ms_history *h, long long id, uint64_t **out, size_t *n, ms_diag *diag)
+ * hooks, errors, transitions and the weights' checksum after them), to find
+ * where two runs part. */
+typedef struct hashes {
+    uint64_t *at;
+    size_t n, cap;
+} hashes;
+
+static uint64_t *hash_of(hashes *x, size_t call)
 {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *q;
-    ms_status st = prepare(
-        h,
-        "SELECT idx, 0, kind || '/' || ifnull(modifier, '') || '/' || ifnull(event, '') || '/'"
-        " || ifnull(global_step, '') || '/' || ifnull(global_batch, '') || '/' ||"
-        " ifnull(loss, '') FROM call WHERE run = ?1"
-        " UNION ALL SELECT call, 1 + seq, modifier || hook FROM hook WHERE run = ?1"
-        " UNION ALL SELECT call, 100000 + seq, ifnull(modifier, '') || kind || message"
-        " FROM error WHERE run = ?1"
-        " UNION ALL SELECT call, 200000 + modifier, before || '>' || after FROM transition"
-        " WHERE run = ?1 ORDER BY 1, 2",
-        &q, diag);
-    if (st != MS_OK)
-        return st;
-    sqlite3_bind_int64(q, 1, id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t call = (size_t)sqlite3_column_int64(q, 0);
-        if (call >= cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-            while (ncap <= call)
-                ncap *= 2;
-            uint64_t *grown = realloc(*out, ncap * sizeof *grown);
-            if (!grown) {
-                st = MS_ERR_NOMEM;
+    if (call >= x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 1024;
+        while (cap <= call)
+            cap *= 2;
+        uint64_t *g = realloc(x->at, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        for (size_t i = x->cap; i < cap; i++)
+            g[i] = 1469598103934665603ULL;
+        x->at = g;
+        x->cap = cap;
+    }
+    if (call + 1 > x->n)
+        x->n = call + 1;
+    return &x->at[call];
+}
+
+static void mix(uint64_t *x, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        *x = (*x ^ (v >> (8 * i) & 0xff)) * 1099511628211ULL;
+}
+
+static void mix_text(uint64_t *x, const unsigned char *p)
+{
+    for (; p && *p; p++)
+        *x = (*x ^ *p) * 1099511628211ULL;
+    *x = (*x ^ '|') * 1099511628211ULL;
+}
+
+/* One pass over a run's items for diff: the call hashes and the hooks. */
+typedef struct diff_scan {
+    hashes h;
+    unsigned *hook_bits; /* per modifier, a bit per hook it ran */
+    size_t n_mods;
+} diff_scan;
+
+static ms_status hash_item(void *user, const ms_chunk_item *it)
+{
+    diff_scan *d = user;
+    /* on_event is not kept since schema 3; older runs have it */
+    if (it->kind == MS_CHUNK_HOOK && it->hook == MS_HOOK_ON_EVENT)
+        return MS_OK;
+    if (it->kind == MS_CHUNK_HOOK && it->modifier < d->n_mods)
+        d->hook_bits[it->modifier] |= 1u << it->hook;
+    uint64_t *x = hash_of(&d->h, it->call);
+    if (!x)
+        return MS_ERR_NOMEM;
+    if (it->kind == MS_CHUNK_CALL) {
+        const ms_call *c = &it->what;
+        uint64_t loss;
+        memcpy(&loss, &c->loss, sizeof loss);
+        mix(x, 'C');
+        mix(x, (uint64_t)c->kind);
+        mix(x, on_modifier(c) ? (uint64_t)c->modifier + 1 : 0);
+        mix(x, has_event(c) ? (uint64_t)c->event.type + 1 : 0);
+        mix(x, (uint64_t)c->event.global_step);
+        mix(x, (uint64_t)c->event.global_batch);
+        mix(x, c->has_loss ? loss : 0);
+    } else if (it->kind == MS_CHUNK_HOOK) {
+        mix(x, 'H');
+        mix(x, (uint64_t)it->modifier);
+        mix(x, (uint64_t)it->hook);
+    }
+    return MS_OK;
+}
+
+/* `weights`: the weights' checksums count (not when one side never had a
+ * model to take them from). */
+static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, bool weights, ms_diag *diag)
+{
+    hashes x = {0};
+    _Static_assert(MS_HOOK_COUNT <= 32, "a bit per hook");
+    d->hook_bits = calloc(d->n_mods ? d->n_mods : 1, sizeof *d->hook_bits);
+    ms_status st = d->hook_bits ? each_item(h, id, hash_item, d, diag) : MS_ERR_NOMEM;
+    x = d->h;
+    static const char *const sql[2] = {
+        "SELECT call, 'E' || ifnull(modifier, '') || kind || message FROM error WHERE run = ?"
+        " ORDER BY call, seq",
+        "SELECT call, 'T' || modifier || ':' || before || '>' || after ||"
+        " CASE WHEN ?2 THEN ifnull(weights_hash, '') ELSE '' END"
+        " FROM transition WHERE run = ?1 ORDER BY call, modifier"};
+    for (int k = 0; k < 2 && st == MS_OK; k++) {
+        sqlite3_stmt *q;
+        st = prepare(h, sql[k], &q, diag);
+        if (st != MS_OK)
+            break;
+        sqlite3_bind_int64(q, 1, id);
+        if (k == 1)
+            sqlite3_bind_int(q, 2, weights);
+        int rc;
+        while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+            sqlite3_int64 raw = sqlite3_column_int64(q, 0);
+            if (raw < 0 || (size_t)raw >= x.n) {
+                /* an error or transition of a call the run does not have:
+                 * damage (fuzz_history: a huge index allocated gigabytes) */
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                                 "%s is not a usable history: run %lld has %zu calls but "
+                                 "records call %lld",
+                                 h->path, id, x.n, (long long)raw);
                 break;
             }
-            for (size_t i = cap; i < ncap; i++)
-                grown[i] = 1469598103934665603ULL;
-            *out = grown;
-            cap = ncap;
+            uint64_t *v = hash_of(&x, (size_t)raw);
+            if (!v)
+                st = MS_ERR_NOMEM;
+            else
+                mix_text(v, sqlite3_column_text(q, 1));
         }
-        uint64_t x = (*out)[call];
-        for (const unsigned char *p = sqlite3_column_text(q, 2); p && *p; p++)
-            x = (x ^ *p) * 1099511628211ULL;
-        (*out)[call] = (x ^ '|') * 1099511628211ULL;
-        if (call + 1 > *n)
-            *n = call + 1;
+        sqlite3_finalize(q);
+        if (st == MS_OK && rc != SQLITE_DONE)
+            st = db_fail(h, rc, diag);
     }
-    sqlite3_finalize(q);
-    if (st == MS_OK && rc != SQLITE_DONE)
-        st = db_fail(h, rc, diag);
+    d->h = x;
     return st;
 }
 
@@ -1072,26 +1441,51 @@ static ms_status first_flags(ms_history *h, long long id, size_t n, long long (*
     return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The distinct "Type hook" pairs of a run, sorted, as one string per line. */
-static ms_status hook_set(ms_history *h, long long id, char **out, ms_diag *diag)
+static ms_status hook_set(const unsigned *bits, char **names, size_t nn, char **out)
 {
     *out = NULL;
-    sqlite3_stmt *q;
-    ms_status st = prepare(h,
-                           "SELECT group_concat(k, char(10)) FROM (SELECT DISTINCT m.type || ' '"
-                           " || x.hook AS k FROM hook x JOIN modifier m ON m.run = x.run AND"
-                           " m.idx = x.modifier WHERE x.run = ? ORDER BY k)",
-                           &q, diag);
-    if (st != MS_OK)
-        return st;
-    sqlite3_bind_int64(q, 1, id);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *out = strdup(col_text(q, 0));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW)
-        return db_fail(h, rc, diag);
-    return *out ? MS_OK : MS_ERR_NOMEM;
+    char **pairs = calloc(nn * MS_HOOK_COUNT + 1, sizeof *pairs);
+    ms_status st = pairs ? MS_OK : MS_ERR_NOMEM;
+    size_t np = 0, len = 1;
+    for (size_t m = 0; st == MS_OK && m < nn; m++)
+        for (int k = 0; k < MS_HOOK_COUNT; k++) {
+            if (!(bits[m] >> k & 1))
+                continue;
+            const char *type = name_of(names, nn, (long long)m), *hook = ms_hook_name(k);
+            char *p = malloc(strlen(type) + strlen(hook) + 2);
+            if (!p) {
+                st = MS_ERR_NOMEM;
+                break;
+            }
+            sprintf(p, "%s %s", type, hook);
+            pairs[np++] = p;
+            len += strlen(p) + 1;
+        }
+    if (st == MS_OK) {
+        qsort(pairs, np, sizeof *pairs, cmp_str);
+        *out = malloc(len);
+        if (!*out)
+            st = MS_ERR_NOMEM;
+    }
+    if (st == MS_OK) {
+        size_t used = 0;
+        (*out)[0] = '\0';
+        for (size_t i = 0; i < np; i++) {
+            if (i && !strcmp(pairs[i], pairs[i - 1]))
+                continue;
+            used += (size_t)sprintf(*out + used, "%s%s", used ? "\n" : "", pairs[i]);
+        }
+    }
+    for (size_t i = 0; i < np; i++)
+        free(pairs[i]);
+    free(pairs);
+    return st;
 }
 
 /* Lines of `text` in a malloc'd array pointing into `text` (modified). */
@@ -1209,6 +1603,163 @@ static ms_status recipe_of(ms_history *h, long long id, char **hash, char **text
     return st;
 }
 
+/* The settings of the two runs that differ, "  seed: 0 in A, 3 in B". */
+static ms_status settings_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
+                               ms_diag *diag)
+{
+    static const char *const cols[] = {"profile",      "stage",       "pipeline", "clock",  "model",
+                                       "weights_hash", "calibration", "seed",     "threads"};
+    bool header = false;
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT ifnull(x.%s, '-'), ifnull(y.%s, '-'), x.%s IS NOT y.%s FROM run x, run y"
+                 " WHERE x.id = ?1 AND y.id = ?2",
+                 cols[i], cols[i], cols[i], cols[i]);
+        sqlite3_stmt *q;
+        ms_status st = prepare(h, sql, &q, diag);
+        if (st != MS_OK)
+            return st;
+        sqlite3_bind_int64(q, 1, a);
+        sqlite3_bind_int64(q, 2, b);
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW && sqlite3_column_int(q, 2)) {
+            if (!header)
+                fputs("settings\n", out);
+            header = *differs = true;
+            fprintf(out, "  %s: %s in A, %s in B\n", cols[i], col_text(q, 0), col_text(q, 1));
+        }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_ROW)
+            return db_fail(h, rc, diag);
+    }
+    return MS_OK;
+}
+
+/* A run's final module table or its figures, by name, in module order. */
+typedef struct metric_rows {
+    char **name;
+    double (*v)[3]; /* sparsity, bits (0: none), rel_error; figures use v[0] */
+    size_t n;
+} metric_rows;
+
+static void metric_rows_free(metric_rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->name[i]);
+    free(r->name);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+static ms_status metric_rows_read(ms_history *h, const char *sql, long long id, int cols,
+                                  metric_rows *r, ms_diag *diag)
+{
+    memset(r, 0, sizeof *r);
+    sqlite3_stmt *q;
+    ms_status st = prepare(h, sql, &q, diag);
+    if (st != MS_OK)
+        return st;
+    sqlite3_bind_int64(q, 1, id);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (r->n == cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            char **nn = realloc(r->name, ncap * sizeof *nn);
+            if (nn)
+                r->name = nn;
+            double(*nv)[3] = nn ? realloc(r->v, ncap * sizeof *nv) : NULL;
+            if (!nv) {
+                st = MS_ERR_NOMEM;
+                break;
+            }
+            r->v = nv;
+            cap = ncap;
+        }
+        r->name[r->n] = strdup(col_text(q, 0));
+        if (!r->name[r->n]) {
+            st = MS_ERR_NOMEM;
+            break;
+        }
+        for (int c = 0; c < 3; c++)
+            r->v[r->n][c] = c < cols ? sqlite3_column_double(q, 1 + c) : 0;
+        r->n++;
+    }
+    sqlite3_finalize(q);
+    if (st == MS_OK && rc != SQLITE_DONE)
+        st = db_fail(h, rc, diag);
+    return st;
+}
+
+/* Per-module and model-level metric deltas; nothing when neither run acted
+ * on a model. */
+static ms_status metric_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
+                             ms_diag *diag)
+{
+    static const char *const module_sql =
+        "SELECT name, sparsity, ifnull(bits, 0), rel_error FROM module WHERE run = ? ORDER BY idx";
+    static const char *const figure_sql =
+        "SELECT name, value FROM figure WHERE run = ? ORDER BY name";
+    static const char *const labels[3] = {"sparsity", "bits", "rel.err"};
+    metric_rows ra = {0}, rb = {0};
+    for (int table = 0; table < 2; table++) {
+        ms_status st =
+            metric_rows_read(h, table ? figure_sql : module_sql, a, table ? 1 : 3, &ra, diag);
+        if (st == MS_OK)
+            st = metric_rows_read(h, table ? figure_sql : module_sql, b, table ? 1 : 3, &rb, diag);
+        if (st != MS_OK) {
+            metric_rows_free(&ra);
+            metric_rows_free(&rb);
+            return st;
+        }
+        bool header = false;
+        if (ra.n || rb.n)
+            fputs(table ? "figures\n" : "module metrics\n", out);
+        /* both lists are in module order: a name missing from one is
+         * found by looking ahead in the other */
+        size_t j = 0;
+        for (size_t i = 0; i < ra.n; i++) {
+            size_t k = j;
+            while (k < rb.n && strcmp(ra.name[i], rb.name[k]))
+                k++;
+            if (k == rb.n) {
+                fprintf(out, "  only in A: %s\n", ra.name[i]);
+                header = *differs = true;
+                continue;
+            }
+            for (; j < k; j++) {
+                fprintf(out, "  only in B: %s\n", rb.name[j]);
+                header = *differs = true;
+            }
+            j = k + 1;
+            char line[512];
+            size_t used = 0;
+            for (int c = 0; c < (table ? 1 : 3); c++) {
+                double va = ra.v[i][c], vb = rb.v[k][c];
+                if (va == vb || used >= sizeof line)
+                    continue;
+                used +=
+                    (size_t)snprintf(line + used, sizeof line - used, "%s%s %.6g -> %.6g (%+.6g)",
+                                     used ? ", " : "", table ? "" : labels[c], va, vb, vb - va);
+            }
+            if (used) {
+                fprintf(out, "  %-34s %s\n", ra.name[i], line + (table ? 1 : 0));
+                header = *differs = true;
+            }
+        }
+        for (; j < rb.n; j++) {
+            fprintf(out, "  only in B: %s\n", rb.name[j]);
+            header = *differs = true;
+        }
+        if ((ra.n || rb.n) && !header)
+            fputs("  the same\n", out);
+        metric_rows_free(&ra);
+        metric_rows_free(&rb);
+    }
+    return MS_OK;
+}
+
 ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
                           ms_diag *diag)
 {
@@ -1218,20 +1769,23 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
         st = run_exists(h, b, diag);
     if (st != MS_OK)
         return st;
-    uint64_t *ha = NULL, *hb = NULL;
-    size_t na = 0, nb = 0;
     char **names_a = NULL, **names_b = NULL;
     size_t ma = 0, mb = 0;
     long long(*fa)[4] = NULL, (*fb)[4] = NULL;
     char *hooks_a = NULL, *hooks_b = NULL, *hash_a = NULL, *hash_b = NULL, *text_a = NULL,
          *text_b = NULL;
-    st = call_hashes(h, a, &ha, &na, diag);
-    if (st == MS_OK)
-        st = call_hashes(h, b, &hb, &nb, diag);
-    if (st == MS_OK)
-        st = modifier_names(h, a, &names_a, &ma, diag);
+    diff_scan da = {0}, db = {0};
+    st = modifier_names(h, a, &names_a, &ma, diag);
     if (st == MS_OK)
         st = modifier_names(h, b, &names_b, &mb, diag);
+    da.n_mods = ma;
+    db.n_mods = mb;
+    if (st == MS_OK)
+        st = call_hashes(h, a, &da, true, diag);
+    if (st == MS_OK)
+        st = call_hashes(h, b, &db, true, diag);
+    uint64_t *ha = da.h.at, *hb = db.h.at;
+    size_t na = da.h.n, nb = db.h.n;
     if (st == MS_OK) {
         fa = calloc(ma ? ma : 1, sizeof *fa);
         fb = calloc(mb ? mb : 1, sizeof *fb);
@@ -1242,15 +1796,18 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
     if (st == MS_OK)
         st = first_flags(h, b, mb, fb, diag);
     if (st == MS_OK)
-        st = hook_set(h, a, &hooks_a, diag);
+        st = hook_set(da.hook_bits, names_a, ma, &hooks_a);
     if (st == MS_OK)
-        st = hook_set(h, b, &hooks_b, diag);
+        st = hook_set(db.hook_bits, names_b, mb, &hooks_b);
     if (st == MS_OK)
         st = recipe_of(h, a, &hash_a, &text_a, diag);
     if (st == MS_OK)
         st = recipe_of(h, b, &hash_b, &text_b, diag);
     if (st == MS_OK) {
         fprintf(out, "A: run %lld, %zu calls; B: run %lld, %zu calls\n", a, na, b, nb);
+        st = settings_diff(h, a, b, out, differs, diag);
+    }
+    if (st == MS_OK) {
         size_t first = 0;
         while (first < na && first < nb && ha[first] == hb[first])
             first++;
@@ -1296,16 +1853,19 @@ ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bo
             *differs = true;
         else
             fputs("  none\n", out);
-        if (strcmp(hash_a, hash_b)) {
+        st = metric_diff(h, a, b, out, differs, diag);
+        if (st == MS_OK && strcmp(hash_a, hash_b)) {
             *differs = true;
             fputs("recipe\n", out);
             st = text_diff(text_a, text_b, out);
-        } else {
+        } else if (st == MS_OK) {
             fputs("recipe: the same text\n", out);
         }
     }
     free(ha);
     free(hb);
+    free(da.hook_bits);
+    free(db.hook_bits);
     free_names(names_a, ma);
     free_names(names_b, mb);
     free(fa);
@@ -1327,80 +1887,159 @@ static bool cursor_at(sqlite3_stmt *q, int *rc, long long call)
     return *rc == SQLITE_ROW && sqlite3_column_int64(q, 0) == call;
 }
 
+typedef struct jl_metric {
+    size_t modifier, seq;
+    char *module, *name;
+    bool has_value;
+    double value;
+} jl_metric;
+
+/* Writing a run as JSON Lines: per call its line, hooks, errors,
+ * transitions, then its metrics by modifier, module and name (the last
+ * value of each). */
+typedef struct jsonl {
+    FILE *out;
+    sqlite3_stmt *err, *tr;
+    int rc_err, rc_tr;
+    bool open;
+    long long call;
+    jl_metric *m;
+    size_t nm, cap;
+} jsonl;
+
+static int cmp_metric(const void *pa, const void *pb)
+{
+    const jl_metric *a = pa, *b = pb;
+    int c = a->modifier < b->modifier ? -1 : a->modifier > b->modifier;
+    if (!c)
+        c = strcmp(a->module, b->module);
+    if (!c)
+        c = strcmp(a->name, b->name);
+    if (!c)
+        c = a->seq < b->seq ? -1 : a->seq > b->seq;
+    return c;
+}
+
+static void jsonl_end_call(jsonl *j)
+{
+    if (!j->open)
+        return;
+    j->open = false;
+    FILE *out = j->out;
+    long long call = j->call;
+    for (; cursor_at(j->err, &j->rc_err, call); j->rc_err = sqlite3_step(j->err)) {
+        fprintf(out, "{\"call\": %lld, \"error\": \"%s\", \"modifier\": ", call,
+                col_text(j->err, 2));
+        if (sqlite3_column_type(j->err, 1) == SQLITE_NULL)
+            fputs("null", out);
+        else
+            fprintf(out, "%lld", sqlite3_column_int64(j->err, 1));
+        fputs(", \"message\": ", out);
+        ms_json_fput_string(out, col_text(j->err, 3));
+        fputs("}\n", out);
+    }
+    for (; cursor_at(j->tr, &j->rc_tr, call); j->rc_tr = sqlite3_step(j->tr))
+        fprintf(out,
+                "{\"call\": %lld, \"modifier\": %lld, \"flags_before\": %d, "
+                "\"flags_after\": %d}\n",
+                call, sqlite3_column_int64(j->tr, 1), sqlite3_column_int(j->tr, 2),
+                sqlite3_column_int(j->tr, 3));
+    qsort(j->m, j->nm, sizeof *j->m, cmp_metric);
+    for (size_t i = 0; i < j->nm; i++) {
+        const jl_metric *x = &j->m[i];
+        /* a metric reported twice in a call keeps its last value */
+        if (i + 1 < j->nm && x->modifier == x[1].modifier && !strcmp(x->module, x[1].module) &&
+            !strcmp(x->name, x[1].name))
+            continue;
+        fprintf(out, "{\"call\": %lld, \"modifier\": %zu, \"metric\": ", call, x->modifier);
+        ms_json_fput_string(out, x->name);
+        fputs(", \"module\": ", out);
+        ms_json_fput_string(out, x->module);
+        if (!x->has_value)
+            fputs(", \"value\": null}\n", out);
+        else
+            fprintf(out, ", \"value\": %.17g}\n", x->value);
+    }
+    for (size_t i = 0; i < j->nm; i++) {
+        free(j->m[i].module);
+        free(j->m[i].name);
+    }
+    j->nm = 0;
+}
+
+static ms_status jsonl_item(void *user, const ms_chunk_item *it)
+{
+    jsonl *j = user;
+    FILE *out = j->out;
+    if (it->kind == MS_CHUNK_CALL) {
+        jsonl_end_call(j);
+        const ms_call *c = &it->what;
+        j->open = true;
+        j->call = (long long)it->call;
+        fprintf(out, "{\"call\": %zu, \"kind\": \"%s\"", it->call, call_kind_names[c->kind]);
+        if (on_modifier(c))
+            fprintf(out, ", \"modifier\": %zu", c->modifier);
+        if (has_event(c))
+            fprintf(out, ", \"event\": \"%s\", \"global_step\": %lld",
+                    ms_event_type_name(c->event.type), c->event.global_step);
+        if (c->has_loss)
+            fprintf(out, ", \"loss\": %.17g", c->loss);
+        fputs("}\n", out);
+    } else if (it->kind == MS_CHUNK_HOOK) {
+        fprintf(out, "{\"call\": %zu, \"modifier\": %zu, \"hook\": \"%s\"}\n", it->call,
+                it->modifier, ms_hook_name(it->hook));
+    } else {
+        if (j->nm == j->cap) {
+            size_t cap = j->cap ? 2 * j->cap : 16;
+            jl_metric *g = realloc(j->m, cap * sizeof *g);
+            if (!g)
+                return MS_ERR_NOMEM;
+            j->m = g;
+            j->cap = cap;
+        }
+        jl_metric *x = &j->m[j->nm];
+        *x = (jl_metric){it->modifier,       j->nm,         strdup(it->module),
+                         strdup(it->metric), it->has_value, it->value};
+        j->nm++;
+        if (!x->module || !x->name)
+            return MS_ERR_NOMEM;
+    }
+    return ferror(out) ? MS_ERR_IO : MS_OK;
+}
+
 ms_status ms_history_export_jsonl(ms_history *h, long long id, FILE *out, ms_diag *diag)
 {
     ms_status st = run_exists(h, id, diag);
     if (st != MS_OK)
         return st;
-    static const char *const sql[] = {
-        "SELECT idx, kind, modifier, event, global_step, loss FROM call WHERE run = ?"
-        " ORDER BY idx",
-        "SELECT call, modifier, hook FROM hook WHERE run = ? ORDER BY call, seq",
-        "SELECT call, modifier, kind, message FROM error WHERE run = ? ORDER BY call, seq",
-        "SELECT call, modifier, before, after FROM transition WHERE run = ?"
-        " ORDER BY call, modifier",
-        "SELECT call, modifier, module, name, value FROM metric WHERE run = ?"
-        " ORDER BY call, modifier, module, name",
-    };
-    enum { C, H, E, T, M, N };
-    sqlite3_stmt *q[N] = {0};
-    int rc[N];
-    for (int i = 0; i < N && st == MS_OK; i++) {
-        st = prepare(h, sql[i], &q[i], diag);
-        if (st == MS_OK) {
-            sqlite3_bind_int64(q[i], 1, id);
-            rc[i] = sqlite3_step(q[i]);
+    jsonl j = {.out = out};
+    st = prepare(h,
+                 "SELECT call, modifier, kind, message FROM error WHERE run = ? ORDER BY call, seq",
+                 &j.err, diag);
+    if (st == MS_OK)
+        st = prepare(h,
+                     "SELECT call, modifier, before, after FROM transition WHERE run = ?"
+                     " ORDER BY call, modifier",
+                     &j.tr, diag);
+    if (st == MS_OK) {
+        sqlite3_bind_int64(j.err, 1, id);
+        sqlite3_bind_int64(j.tr, 1, id);
+        j.rc_err = sqlite3_step(j.err);
+        j.rc_tr = sqlite3_step(j.tr);
+        st = each_item(h, id, jsonl_item, &j, diag);
+        jsonl_end_call(&j);
+        for (size_t i = 0; i < j.nm; i++) {
+            free(j.m[i].module);
+            free(j.m[i].name);
         }
     }
-    while (st == MS_OK && rc[C] == SQLITE_ROW) {
-        long long call = sqlite3_column_int64(q[C], 0);
-        fprintf(out, "{\"call\": %lld, \"kind\": \"%s\"", call, col_text(q[C], 1));
-        if (sqlite3_column_type(q[C], 2) != SQLITE_NULL)
-            fprintf(out, ", \"modifier\": %lld", sqlite3_column_int64(q[C], 2));
-        if (sqlite3_column_type(q[C], 3) != SQLITE_NULL)
-            fprintf(out, ", \"event\": \"%s\", \"global_step\": %lld", col_text(q[C], 3),
-                    sqlite3_column_int64(q[C], 4));
-        if (sqlite3_column_type(q[C], 5) != SQLITE_NULL)
-            fprintf(out, ", \"loss\": %.17g", sqlite3_column_double(q[C], 5));
-        fputs("}\n", out);
-        for (; cursor_at(q[H], &rc[H], call); rc[H] = sqlite3_step(q[H]))
-            fprintf(out, "{\"call\": %lld, \"modifier\": %lld, \"hook\": \"%s\"}\n", call,
-                    sqlite3_column_int64(q[H], 1), col_text(q[H], 2));
-        for (; cursor_at(q[E], &rc[E], call); rc[E] = sqlite3_step(q[E])) {
-            fprintf(out, "{\"call\": %lld, \"error\": \"%s\", \"modifier\": ", call,
-                    col_text(q[E], 2));
-            if (sqlite3_column_type(q[E], 1) == SQLITE_NULL)
-                fputs("null", out);
-            else
-                fprintf(out, "%lld", sqlite3_column_int64(q[E], 1));
-            fputs(", \"message\": ", out);
-            ms_json_fput_string(out, col_text(q[E], 3));
-            fputs("}\n", out);
-        }
-        for (; cursor_at(q[T], &rc[T], call); rc[T] = sqlite3_step(q[T]))
-            fprintf(out,
-                    "{\"call\": %lld, \"modifier\": %lld, \"flags_before\": %d, "
-                    "\"flags_after\": %d}\n",
-                    call, sqlite3_column_int64(q[T], 1), sqlite3_column_int(q[T], 2),
-                    sqlite3_column_int(q[T], 3));
-        for (; cursor_at(q[M], &rc[M], call); rc[M] = sqlite3_step(q[M])) {
-            fprintf(out, "{\"call\": %lld, \"modifier\": %lld, \"metric\": ", call,
-                    sqlite3_column_int64(q[M], 1));
-            ms_json_fput_string(out, col_text(q[M], 3));
-            fputs(", \"module\": ", out);
-            ms_json_fput_string(out, col_text(q[M], 2));
-            if (sqlite3_column_type(q[M], 4) == SQLITE_NULL)
-                fputs(", \"value\": null}\n", out);
-            else
-                fprintf(out, ", \"value\": %.17g}\n", sqlite3_column_double(q[M], 4));
-        }
-        rc[C] = sqlite3_step(q[C]);
-    }
-    for (int i = 0; i < N; i++) {
-        if (st == MS_OK && q[i] && rc[i] != SQLITE_DONE && rc[i] != SQLITE_ROW)
-            st = db_fail(h, rc[i], diag);
-        sqlite3_finalize(q[i]);
-    }
+    if (st == MS_OK && j.rc_err != SQLITE_DONE && j.rc_err != SQLITE_ROW)
+        st = db_fail(h, j.rc_err, diag);
+    if (st == MS_OK && j.rc_tr != SQLITE_DONE && j.rc_tr != SQLITE_ROW)
+        st = db_fail(h, j.rc_tr, diag);
+    sqlite3_finalize(j.err);
+    sqlite3_finalize(j.tr);
+    free(j.m);
     if (st == MS_OK && ferror(out))
         st = MS_ERR_IO;
     return st;
@@ -1414,6 +2053,150 @@ static bool call_kind_parse(const char *name, ms_call_kind *out)
             return true;
         }
     return false;
+}
+
+typedef struct call_list {
+    ms_call *calls;
+    size_t n, cap;
+} call_list;
+
+static ms_status collect_call(void *user, const ms_chunk_item *it)
+{
+    call_list *l = user;
+    if (it->kind != MS_CHUNK_CALL)
+        return MS_OK;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        ms_call *g = realloc(l->calls, cap * sizeof *g);
+        if (!g)
+            return MS_ERR_NOMEM;
+        l->calls = g;
+        l->cap = cap;
+    }
+    l->calls[l->n++] = it->what;
+    return MS_OK;
+}
+
+static bool hook_parse(const char *name, ms_hook *out)
+{
+    for (int k = 0; k < MS_HOOK_COUNT; k++)
+        if (!strcmp(name, ms_hook_name((ms_hook)k))) {
+            *out = (ms_hook)k;
+            return true;
+        }
+    return false;
+}
+
+/* Writes a chunk of run `id` (in the migration's transaction). */
+static ms_status put_chunk(ms_history *h, sqlite3_stmt *ins, long long id, ms_chunk_writer *w,
+                           ms_diag *diag)
+{
+    size_t len;
+    const uint8_t *data = ms_chunk_data(w, &len);
+    if (!ms_chunk_calls(w))
+        return MS_OK;
+    sqlite3_bind_int64(ins, 1, id);
+    sqlite3_bind_int64(ins, 2, (sqlite3_int64)ms_chunk_first(w));
+    sqlite3_bind_int64(ins, 3, (sqlite3_int64)ms_chunk_calls(w));
+    sqlite3_bind_blob(ins, 4, data, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+}
+
+/* Schema 2 to 3: each run's call, hook and metric rows into chunks, as
+ * recording writes them; then the tables go. */
+static ms_status pack_v2(ms_history *h, ms_diag *diag)
+{
+    static const char *const sql[] = {
+        "SELECT run, idx, kind, modifier, narrowed, event, global_step, global_batch,"
+        " steps_per_epoch, batches_per_step, epoch_based, has_modules, loss FROM call"
+        " ORDER BY run, idx",
+        "SELECT run, call, modifier, hook FROM hook ORDER BY run, call, seq",
+        "SELECT run, call, modifier, module, name, value FROM metric"
+        " ORDER BY run, call, modifier, module, name",
+        "INSERT INTO chunk(run, first, calls, data) VALUES (?1, ?2, ?3, ?4)",
+    };
+    enum { C, H, M, INS, N };
+    sqlite3_stmt *q[N] = {0};
+    int rc[N] = {0};
+    ms_status st = MS_OK;
+    ms_chunk_writer *w = ms_chunk_writer_new();
+    if (!w)
+        st = MS_ERR_NOMEM;
+    for (int i = 0; i < N && st == MS_OK; i++)
+        st = prepare(h, sql[i], &q[i], diag);
+    for (int i = 0; i < INS && st == MS_OK; i++)
+        rc[i] = sqlite3_step(q[i]);
+    long long run = -1;
+    while (st == MS_OK && rc[C] == SQLITE_ROW) {
+        long long r = sqlite3_column_int64(q[C], 0), idx = sqlite3_column_int64(q[C], 1);
+        if (r != run || ms_chunk_calls(w) >= BATCH_CALLS) {
+            st = put_chunk(h, q[INS], run, w, diag);
+            run = r;
+            ms_chunk_writer_reset(w, (size_t)idx);
+        }
+        ms_call c = {0};
+        if (st == MS_OK && !call_kind_parse(col_text(q[C], 2), &c.kind))
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "run %lld, call %lld of %s: unknown call kind '%s'", r, idx, h->path,
+                             col_text(q[C], 2));
+        if (st != MS_OK)
+            break;
+        c.modifier = (size_t)sqlite3_column_int64(q[C], 3);
+        c.narrowed = sqlite3_column_int(q[C], 4);
+        if (sqlite3_column_type(q[C], 5) != SQLITE_NULL &&
+            !ms_event_type_parse(col_text(q[C], 5), &c.event.type)) {
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
+                             "run %lld, call %lld of %s: unknown event '%s'", r, idx, h->path,
+                             col_text(q[C], 5));
+            break;
+        }
+        c.event.global_step = sqlite3_column_int64(q[C], 6);
+        c.event.global_batch = sqlite3_column_int64(q[C], 7);
+        c.event.steps_per_epoch = sqlite3_column_int64(q[C], 8);
+        c.event.batches_per_step = sqlite3_column_int64(q[C], 9);
+        c.event.epoch_based = sqlite3_column_int(q[C], 10);
+        c.event.has_modules = sqlite3_column_int(q[C], 11);
+        c.has_loss = sqlite3_column_type(q[C], 12) != SQLITE_NULL;
+        c.loss = sqlite3_column_double(q[C], 12);
+        bool ok = ms_chunk_call(w, &c);
+        /* rows of calls the call table lacks are dropped with it */
+        while (rc[H] == SQLITE_ROW &&
+               (sqlite3_column_int64(q[H], 0) < r ||
+                (sqlite3_column_int64(q[H], 0) == r && sqlite3_column_int64(q[H], 1) <= idx))) {
+            ms_hook hook;
+            if (sqlite3_column_int64(q[H], 0) == r && sqlite3_column_int64(q[H], 1) == idx &&
+                hook_parse(col_text(q[H], 3), &hook))
+                ok = ok && ms_chunk_hook(w, (size_t)sqlite3_column_int64(q[H], 2), hook);
+            rc[H] = sqlite3_step(q[H]);
+        }
+        while (rc[M] == SQLITE_ROW &&
+               (sqlite3_column_int64(q[M], 0) < r ||
+                (sqlite3_column_int64(q[M], 0) == r && sqlite3_column_int64(q[M], 1) <= idx))) {
+            if (sqlite3_column_int64(q[M], 0) == r && sqlite3_column_int64(q[M], 1) == idx)
+                ok = ok &&
+                     ms_chunk_metric(w, (size_t)sqlite3_column_int64(q[M], 2), col_text(q[M], 3),
+                                     col_text(q[M], 4), sqlite3_column_type(q[M], 5) != SQLITE_NULL,
+                                     sqlite3_column_double(q[M], 5));
+            rc[M] = sqlite3_step(q[M]);
+        }
+        if (!ok)
+            st = MS_ERR_NOMEM;
+        if (st == MS_OK)
+            rc[C] = sqlite3_step(q[C]);
+    }
+    if (st == MS_OK && run >= 0)
+        st = put_chunk(h, q[INS], run, w, diag);
+    for (int i = 0; i < INS && st == MS_OK; i++)
+        if (rc[i] != SQLITE_DONE && rc[i] != SQLITE_ROW)
+            st = db_fail(h, rc[i], diag);
+    for (int i = 0; i < N; i++)
+        sqlite3_finalize(q[i]);
+    ms_chunk_writer_free(w);
+    if (st == MS_OK)
+        st = exec_d(h, "DROP TABLE call; DROP TABLE hook; DROP TABLE metric", diag);
+    return st;
 }
 
 ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_diag *diag)
@@ -1459,61 +2242,139 @@ ms_status ms_history_export_scenario(ms_history *h, long long id, FILE *out, ms_
     sqlite3_finalize(q);
     if (!recipe)
         return MS_ERR_NOMEM;
-    ms_call *calls = NULL;
-    size_t n = 0, cap = 0;
-    st = prepare(h,
-                 "SELECT kind, modifier, narrowed, event, global_step, global_batch,"
-                 " steps_per_epoch, batches_per_step, epoch_based, has_modules, loss"
-                 " FROM call WHERE run = ? ORDER BY idx",
-                 &q, diag);
-    if (st == MS_OK) {
-        sqlite3_bind_int64(q, 1, id);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            if (n == cap) {
-                size_t ncap = cap ? 2 * cap : 256;
-                ms_call *grown = realloc(calls, ncap * sizeof *grown);
-                if (!grown) {
-                    st = MS_ERR_NOMEM;
-                    break;
-                }
-                calls = grown;
-                cap = ncap;
-            }
-            ms_call *c = &calls[n++];
-            memset(c, 0, sizeof *c);
-            if (!call_kind_parse(col_text(q, 0), &c->kind)) {
-                st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
-                                 "run %lld, call %zu of %s: unknown call kind '%s'", id, n - 1,
-                                 h->path, col_text(q, 0));
-                break;
-            }
-            c->modifier = (size_t)sqlite3_column_int64(q, 1);
-            c->narrowed = sqlite3_column_int(q, 2);
-            if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
-                if (!ms_event_type_parse(col_text(q, 3), &c->event.type)) {
-                    st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY", h->path, 0, 0,
-                                     "run %lld, call %zu of %s: unknown event '%s'", id, n - 1,
-                                     h->path, col_text(q, 3));
-                    break;
-                }
-                c->event.global_step = sqlite3_column_int64(q, 4);
-                c->event.global_batch = sqlite3_column_int64(q, 5);
-                c->event.steps_per_epoch = sqlite3_column_int64(q, 6);
-                c->event.batches_per_step = sqlite3_column_int64(q, 7);
-                c->event.epoch_based = sqlite3_column_int(q, 8);
-                c->event.has_modules = sqlite3_column_int(q, 9);
-            }
-            c->has_loss = sqlite3_column_type(q, 10) != SQLITE_NULL;
-            c->loss = sqlite3_column_double(q, 10);
-        }
-        if (st == MS_OK && rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
-        sqlite3_finalize(q);
-    }
+    call_list cl = {0};
+    st = each_item(h, id, collect_call, &cl, diag);
+    ms_call *calls = cl.calls;
+    size_t n = cl.n;
     if (st == MS_OK)
         st = ms_scenario_write(out, &hd, recipe, calls, n);
     free(calls);
     free(recipe);
+    return st;
+}
+
+/* The run `id` again, as today's modsim runs its calls (its scenario, as
+ * export writes it), recorded into `mh`'s run 1. */
+static ms_status resimulate(ms_history *h, long long id, ms_history *mh, size_t *n, ms_diag *diag)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return MS_ERR_NOMEM;
+    ms_status st = ms_history_export_scenario(h, id, mem, diag);
+    if (fclose(mem) != 0 && st == MS_OK)
+        st = MS_ERR_NOMEM;
+    ms_scenario *sc = NULL;
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
+    if (st == MS_OK && ms_scenario_parse(text, len, h->path, &sc, &diags) != MS_OK) {
+        const ms_diag *first = diags.count ? &diags.items[0] : NULL;
+        st = ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY-RUN", h->path, 0, 0,
+                         "run %lld of %s cannot be run again: its scenario is refused (%s)", id,
+                         h->path, first ? first->message : "no reason given");
+    }
+    ms_diag_list_free(&diags);
+    free(text);
+    ms_lifecycle *lc = NULL;
+    ms_history_run *run = NULL;
+    ms_runner *runner = NULL;
+    if (st == MS_OK)
+        st = ms_recipe_build_lifecycle(ms_scenario_recipe(sc), &lc, diag);
+    if (st == MS_OK) {
+        ms_lifecycle_set_upstream(lc, ms_scenario_upstream(sc));
+        ms_lifecycle_set_calibration_data(lc, ms_scenario_calibration_data(sc));
+        st = ms_history_run_begin(mh, &(ms_history_settings){0}, lc, &run, diag);
+    }
+    ms_sink sink = run ? ms_history_run_sink(run) : (ms_sink){0};
+    if (st == MS_OK)
+        st = ms_runner_new(lc, &sink, &runner);
+    *n = st == MS_OK ? ms_scenario_call_count(sc) : 0;
+    for (size_t i = 0; i < *n; i++) {
+        ms_raise raised;
+        ms_runner_call(runner, ms_scenario_call_at(sc, i), i, &raised);
+    }
+    ms_runner_free(runner);
+    if (run) {
+        ms_status end = ms_history_run_end(run, MS_HISTORY_COMPLETED, diag);
+        if (st == MS_OK)
+            st = end;
+    }
+    ms_lifecycle_free(lc);
+    ms_scenario_free(sc);
+    return st;
+}
+
+ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, size_t *first_out,
+                           ms_diag *diag)
+{
+    *agrees = false;
+    *first_out = 0;
+    /* without `out` the words go nowhere: the caller wants the call only */
+    bool own = !out;
+    if (own && !(out = fopen("/dev/null", "w")))
+        return MS_ERR_IO;
+    ms_history *mh = NULL;
+    char **names = NULL;
+    size_t nn = 0, n = 0;
+    diff_scan rec = {0}, now = {0};
+    long long(*fa)[4] = NULL, (*fb)[4] = NULL;
+    ms_status st = modifier_names(h, id, &names, &nn, diag);
+    if (st == MS_OK)
+        st = ms_history_open(":memory:", true, &mh, diag);
+    if (st == MS_OK)
+        st = resimulate(h, id, mh, &n, diag);
+    rec.n_mods = now.n_mods = nn;
+    /* the model's work is not done again: weights checksums are left out */
+    if (st == MS_OK)
+        st = call_hashes(h, id, &rec, false, diag);
+    if (st == MS_OK)
+        st = call_hashes(mh, 1, &now, false, diag);
+    if (st == MS_OK) {
+        fa = calloc(nn ? nn : 1, sizeof *fa);
+        fb = calloc(nn ? nn : 1, sizeof *fb);
+        st = fa && fb ? MS_OK : MS_ERR_NOMEM;
+    }
+    if (st == MS_OK)
+        st = first_flags(h, id, nn, fa, diag);
+    if (st == MS_OK)
+        st = first_flags(mh, 1, nn, fb, diag);
+    if (st == MS_OK) {
+        size_t first = 0;
+        while (first < rec.h.n && first < now.h.n && rec.h.at[first] == now.h.at[first])
+            first++;
+        *agrees = first == rec.h.n && first == now.h.n;
+        *first_out = first;
+        fprintf(out, "run %lld: %zu calls recorded, %zu run again by this modsim\n", id, rec.h.n,
+                now.h.n);
+        if (*agrees) {
+            fputs("today's modsim agrees with the record on every call\n", out);
+        } else {
+            fprintf(out, "first call where today's modsim disagrees with the record: %zu\n", first);
+            for (size_t m = 0; m < nn; m++)
+                for (int bit = 0; bit < 4; bit++) {
+                    if (fa[m][bit] == fb[m][bit])
+                        continue;
+                    char ca[32], cb[32];
+                    snprintf(ca, sizeof ca, fa[m][bit] < 0 ? "never" : "at call %lld", fa[m][bit]);
+                    snprintf(cb, sizeof cb, fb[m][bit] < 0 ? "never" : "at call %lld", fb[m][bit]);
+                    fprintf(out, "  %s[%zu] %s %s in the record, %s now\n",
+                            name_of(names, nn, (long long)m), m, flag_words[bit], ca, cb);
+                }
+        }
+    }
+    free(rec.h.at);
+    free(now.h.at);
+    free(rec.hook_bits);
+    free(now.hook_bits);
+    free(fa);
+    free(fb);
+    free_names(names, nn);
+    ms_history_close(mh);
+    if (st == MS_OK && ferror(out))
+        st = MS_ERR_IO;
+    if (own)
+        fclose(out);
     return st;
 }
 

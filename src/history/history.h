@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../core/lifecycle.h"
@@ -21,7 +22,7 @@
 #include "../util/status.h"
 
 /* The schema version this modsim writes (PRAGMA user_version). */
-#define MS_HISTORY_SCHEMA 1
+#define MS_HISTORY_SCHEMA 4
 
 typedef struct ms_history ms_history;
 
@@ -86,6 +87,26 @@ ms_status ms_history_run_begin(ms_history *h, const ms_history_settings *s, cons
  * fails stops the recording; ms_history_run_end then says why. */
 ms_sink ms_history_run_sink(ms_history_run *run);
 long long ms_history_run_id(const ms_history_run *run);
+/* Each transition keeps `hash(user)` (the weights' checksum after the call
+ * that made it, computed once per such call); without it, none. */
+void ms_history_run_set_weights_hash(ms_history_run *run, uint64_t (*hash)(const void *user),
+                                     const void *user);
+
+/* One Linear module of the model after the run, as the history keeps it. */
+typedef struct ms_history_module {
+    const char *name, *class_name;
+    int owner;        /* the modifier that last changed its weight, -1 for none */
+    double sparsity;  /* fraction of exact zeros */
+    int bits;         /* 0: not quantized */
+    double rel_error; /* ||W - W0|| / ||W0|| */
+    const char *note; /* why a modifier left it alone, or NULL */
+} ms_history_module;
+
+/* The run's final per-module table and a model-level figure ("perplexity",
+ * "kl", ...); written at once, in one transaction each. */
+ms_status ms_history_run_modules(ms_history_run *run, const ms_history_module *rows, size_t n,
+                                 ms_diag *diag);
+ms_status ms_history_run_figure(ms_history_run *run, const char *name, double value, ms_diag *diag);
 /* Writes what is left and the final status, and frees `run`. MS_OK unless
  * some write of the run failed (then `diag` says which and why). */
 ms_status ms_history_run_end(ms_history_run *run, ms_history_status status, ms_diag *diag);
@@ -101,12 +122,21 @@ typedef struct ms_history_filter {
 /* One line per run (or one JSON object per line when `json`). */
 ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, FILE *out,
                           ms_diag *diag);
-/* The run's settings, its transitions in order, errors and the final flags
- * of each modifier. MS_ERR_INVALID when there is no such run. */
+/* The run's settings, its transitions in order (with the weights' checksum
+ * after each), errors, the final flags of each modifier and the final
+ * per-module table and figures. MS_ERR_INVALID when there is no such run. */
 ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag);
-/* What differs between runs `a` and `b`; *differs tells whether anything did. */
+/* What differs between runs `a` and `b` (the first diverging call, the
+ * transitions that moved, hooks in one run only, per-module and model-level
+ * metric deltas, the recipe); *differs tells whether anything did. */
 ms_status ms_history_diff(ms_history *h, long long a, long long b, FILE *out, bool *differs,
                           ms_diag *diag);
+/* Runs the run's calls again with today's modsim (the lifecycle, not a
+ * model's work) and compares what happens with what was recorded: the first
+ * call where they disagree (*first) and the transitions that moved, to
+ * `out` (NULL: nothing). *agrees when every call matches. */
+ms_status ms_history_check(ms_history *h, long long id, FILE *out, bool *agrees, size_t *first,
+                           ms_diag *diag);
 /* The recorded records as JSON Lines. */
 ms_status ms_history_export_jsonl(ms_history *h, long long id, FILE *out, ms_diag *diag);
 /* A scenario that `modsim trace` runs to the same trace as the run. */

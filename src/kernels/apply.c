@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kernels/hessian.h"
 #include "kernels/matrix.h"
@@ -299,9 +300,8 @@ ms_status ms_apply_check(const ms_apply_opts *o, ms_diag *diag)
     return MS_OK;
 }
 
-/* Checks that the shape suits the options, naming the tensor. */
-static ms_status check_shape(const ms_apply_opts *o, const char *name, size_t rows, size_t cols,
-                             ms_diag *diag)
+ms_status ms_apply_check_shape(const ms_apply_opts *o, const char *name, size_t rows, size_t cols,
+                               ms_diag *diag)
 {
     const ms_prune_args *p = &o->prune;
     bool nm = op_options[o->op] & OPT(STRUCTURE) && p->structure == MS_PRUNE_NM;
@@ -407,6 +407,19 @@ static ms_status run_wanda(ms_pool *pool, const ms_apply_opts *o, const float *c
     return st;
 }
 
+/* A fresh result of tens of MB is otherwise filled one 4 KiB page fault at
+ * a time, which cost as much as the kernel itself (perf: half of a
+ * `modsim kernel quant` run in do_anonymous_page). A hint: ignored where
+ * transparent huge pages are off. */
+static void prefer_huge_pages(void *p, size_t bytes)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+              hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *o, const char *name, const float *w,
                           size_t rows, size_t cols, const float *calib, size_t calib_rows,
                           size_t calib_samples, ms_apply_result *out, ms_diag *diag)
@@ -414,7 +427,7 @@ ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *o, const char *nam
     *out = (ms_apply_result){.rows = rows, .cols = cols};
     ms_status st = ms_apply_check(o, diag);
     if (st == MS_OK)
-        st = check_shape(o, name, rows, cols, diag);
+        st = ms_apply_check_shape(o, name, rows, cols, diag);
     if (st == MS_OK)
         st = name_diag(ms_check_finite(w, rows, cols, cols, "weight", diag), name, diag);
     bool calibrated = ms_apply_op_needs_calib(o->op);
@@ -427,11 +440,11 @@ ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *o, const char *nam
     if (st != MS_OK)
         return st;
 
-    bool quant = op_options[o->op] & OPT(BITS), pruning = !quant;
+    unsigned made = ms_apply_made(o);
     size_t n = rows * cols;
     out->weight = ms_alloc_floats(n ? n : 1);
     bool oom = !out->weight;
-    if (pruning) {
+    if (made & MS_APPLY_OUT_MASK) {
         out->mask = malloc(n ? n : 1);
         oom = oom || !out->mask;
     } else {
@@ -446,7 +459,7 @@ ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *o, const char *nam
         out->scales = malloc(ns * sizeof *out->scales);
         out->zero_points = malloc(ns * sizeof *out->zero_points);
         oom = oom || !out->codes || !out->scales || !out->zero_points;
-        if (o->op == MS_APPLY_GPTQ && o->actorder == MS_ACTORDER_GROUP) {
+        if (made & MS_APPLY_OUT_G_IDX) {
             out->g_idx = malloc((cols ? cols : 1) * sizeof *out->g_idx);
             oom = oom || !out->g_idx;
         }
@@ -456,7 +469,10 @@ ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *o, const char *nam
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "%s: cannot allocate the results for [%zu, %zu]", name, rows, cols);
     }
-    memcpy(out->weight, w, n * sizeof *w);
+    prefer_huge_pages(out->weight, n * sizeof *out->weight);
+    prefer_huge_pages(out->mask ? (void *)out->mask : (void *)out->codes, n);
+    if (o->op != MS_APPLY_QUANT) /* the others work on the weight in place */
+        memcpy(out->weight, w, n * sizeof *w);
 
     switch (o->op) {
     case MS_APPLY_PRUNE:
@@ -483,6 +499,17 @@ ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *o, const char *nam
         return name_diag(st, name, diag);
     }
     return MS_OK;
+}
+
+unsigned ms_apply_made(const ms_apply_opts *o)
+{
+    if (!(op_options[o->op] & OPT(BITS)))
+        return MS_APPLY_OUT_WEIGHT | MS_APPLY_OUT_MASK;
+    unsigned made =
+        MS_APPLY_OUT_WEIGHT | MS_APPLY_OUT_CODES | MS_APPLY_OUT_SCALE | MS_APPLY_OUT_ZERO_POINT;
+    if (o->op == MS_APPLY_GPTQ && o->actorder == MS_ACTORDER_GROUP)
+        made |= MS_APPLY_OUT_G_IDX;
+    return made;
 }
 
 void ms_apply_result_free(ms_apply_result *r)

@@ -112,6 +112,28 @@ typedef struct ms_apply_result {
     int fell_back;  /* gptq, sparsegpt: H + damp I was singular, U = I used */
 } ms_apply_result;
 
+/* Whether the checked `opts` suit a rows x cols weight (a group size or N:M
+ * that divides its columns, ...), naming tensor `name`; ms_apply_tensor
+ * checks this too, a caller may check every tensor before running any. */
+ms_status ms_apply_check_shape(const ms_apply_opts *opts, const char *name, size_t rows,
+                               size_t cols, ms_diag *diag);
+
+/* The arrays of an ms_apply_result, as bits. */
+typedef enum {
+    MS_APPLY_OUT_WEIGHT = 1 << 0,
+    MS_APPLY_OUT_MASK = 1 << 1,
+    MS_APPLY_OUT_CODES = 1 << 2,
+    MS_APPLY_OUT_SCALE = 1 << 3,
+    MS_APPLY_OUT_ZERO_POINT = 1 << 4,
+    MS_APPLY_OUT_G_IDX = 1 << 5,
+} ms_apply_out;
+
+/* The arrays ms_apply_tensor makes under `opts` (scale and zero point have
+ * ms_quant_param_shape's shape, g_idx one entry per column, the others the
+ * weight's): known before a weight is seen, so a writer can lay out a file
+ * before the first result exists. */
+unsigned ms_apply_made(const ms_apply_opts *opts);
+
 /* Applies the checked `opts` to the rows x cols weight `w` (not modified).
  * calib is the layer inputs, calib_rows x cols holding calib_samples samples,
  * for the ops that need them (else ignored, may be NULL). `name` only labels

@@ -149,15 +149,13 @@ static ms_status observe(const ms_forward *fw, size_t module, const float *in,
     return observer(module, mod->name, in, fw->rows, mod->shape[1], user, diag);
 }
 
-/* Observes, then multiplies: y = in * W^T for the Linear `module`. */
-static ms_status linear(const ms_forward *fw, size_t module, const float *in, float *y,
-                        ms_linear_observer observer, void *user, ms_diag *diag)
+/* y = in * w^T plus the Linear `module`'s bias; w is its weight or one put
+ * in its place. */
+static ms_status linear_with(const ms_forward *fw, size_t module, const float *w, const float *in,
+                             float *y, ms_diag *diag)
 {
-    ms_status st = observe(fw, module, in, observer, user, diag);
-    if (st != MS_OK)
-        return st;
     const ms_module *mod = ms_model_module(fw->m, module);
-    st = matmul_xwt(fw, in, mod->weight, y, mod->shape[0], mod->shape[1], diag);
+    ms_status st = matmul_xwt(fw, in, w, y, mod->shape[0], mod->shape[1], diag);
     if (st == MS_OK && mod->bias)
         for (size_t r = 0; r < fw->rows; r++)
             for (size_t c = 0; c < mod->shape[0]; c++)
@@ -165,29 +163,32 @@ static ms_status linear(const ms_forward *fw, size_t module, const float *in, fl
     return st;
 }
 
-ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
-                         ms_forward **out, ms_diag *diag)
+/* Observes, then multiplies: y = in * W^T for the Linear `module`. */
+static ms_status linear(const ms_forward *fw, size_t module, const float *in, float *y,
+                        ms_linear_observer observer, void *user, ms_diag *diag)
+{
+    ms_status st = observe(fw, module, in, observer, user, diag);
+    if (st != MS_OK)
+        return st;
+    return linear_with(fw, module, ms_model_module(fw->m, module)->weight, in, y, diag);
+}
+
+/* The buffers and rotary tables of a pass over batch x seq tokens. */
+static ms_status forward_alloc(const ms_model *model, size_t batch, size_t seq, ms_pool *pool,
+                               ms_forward **out, ms_diag *diag)
 {
     const ms_model_spec *s = ms_model_get_spec(model);
-    if (!tokens->batch || !tokens->seq)
+    if (!batch || !seq)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
-                           "a forward pass needs at least one token (got %zu x %zu)", tokens->batch,
-                           tokens->seq);
-    for (size_t i = 0; i < tokens->batch * tokens->seq; i++)
-        if (tokens->ids[i] < 0 || tokens->ids[i] >= s->vocab_size)
-            return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
-                               "token %zu of sequence %zu is %d, outside the vocabulary [0, "
-                               "%lld)",
-                               i % tokens->seq, i / tokens->seq, (int)tokens->ids[i],
-                               s->vocab_size);
+                           "a forward pass needs at least one token (got %zu x %zu)", batch, seq);
     ms_forward *fw = calloc(1, sizeof *fw);
     if (!fw)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     fw->m = model;
     fw->pool = pool;
-    fw->batch = tokens->batch;
-    fw->seq = tokens->seq;
-    fw->rows = tokens->batch * tokens->seq;
+    fw->batch = batch;
+    fw->seq = seq;
+    fw->rows = batch * seq;
     fw->h = (size_t)s->hidden_size;
     fw->head_dim = fw->h / (size_t)s->num_heads;
     fw->kvd = fw->head_dim * (size_t)s->num_kv_heads;
@@ -212,8 +213,7 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
         !fw->up || !fw->out || !fw->scores || !fw->cos || !fw->sin) {
         ms_forward_free(fw);
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
-                           "out of memory for a forward pass over %zu x %zu tokens", tokens->batch,
-                           tokens->seq);
+                           "out of memory for a forward pass over %zu x %zu tokens", batch, seq);
     }
     /* Rotary tables as HF's LlamaRotaryEmbedding (default rope type):
      * inv_freq[i] = theta^(-2i/d), angles pos * inv_freq, halves rotated. */
@@ -226,8 +226,27 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
             fw->sin[p * half + i] = (float)sin((double)p * inv_freq);
         }
     }
+    *out = fw;
+    return MS_OK;
+}
+
+ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                         ms_forward **out, ms_diag *diag)
+{
+    const ms_model_spec *s = ms_model_get_spec(model);
+    for (size_t i = 0; i < tokens->batch * tokens->seq; i++)
+        if (tokens->ids[i] < 0 || tokens->ids[i] >= s->vocab_size)
+            return ms_diag_set(diag, MS_ERR_INVALID, "E-TOKENS", NULL, 0, 0,
+                               "token %zu of sequence %zu is %d, outside the vocabulary [0, "
+                               "%lld)",
+                               i % tokens->seq, i / tokens->seq, (int)tokens->ids[i],
+                               s->vocab_size);
+    ms_forward *fw = NULL;
+    ms_status st = forward_alloc(model, tokens->batch, tokens->seq, pool, &fw, diag);
+    if (st != MS_OK)
+        return st;
     const float *embed = ms_model_module(model, model->embed)->weight;
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < fw->rows; r++)
         memcpy(fw->hidden + r * fw->h, embed + (size_t)tokens->ids[r] * fw->h,
                fw->h * sizeof(float));
     *out = fw;
@@ -378,6 +397,59 @@ ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens, ms_pool
         st = ms_forward_layer(fw, l, observer, user, diag);
     if (st == MS_OK)
         st = ms_forward_logits(fw, observer, user, logits, diag);
+    ms_forward_free(fw);
+    return st;
+}
+
+ms_status ms_forward_block(const ms_model *model, size_t layer, ms_forward_part part,
+                           const float *x, size_t batch, size_t seq, const float *const *weights,
+                           ms_pool *pool, float *out, ms_diag *diag)
+{
+    if (layer >= (size_t)model->spec.num_layers)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
+                           "decoder layer %zu does not exist (the model has %lld)", layer,
+                           model->spec.num_layers);
+    ms_forward *fw = NULL;
+    ms_status st = forward_alloc(model, batch, seq, pool, &fw, diag);
+    if (st != MS_OK)
+        return st;
+    const ms_layer_ix *ix = &model->layers[layer];
+    size_t mods[4] = {ix->q, ix->k, ix->v, ix->o};
+    if (part == MS_FORWARD_MLP) {
+        mods[0] = ix->gate;
+        mods[1] = ix->up;
+        mods[2] = ix->down;
+    }
+    const float *w[4];
+    for (size_t i = 0; i < 4; i++)
+        w[i] = weights && weights[i] ? weights[i] : model->modules[mods[i]].weight;
+    size_t rows = fw->rows;
+    if (part == MS_FORWARD_ATTENTION) {
+        st = linear_with(fw, ix->q, w[0], x, fw->q, diag);
+        if (st == MS_OK)
+            st = linear_with(fw, ix->k, w[1], x, fw->k, diag);
+        if (st == MS_OK)
+            st = linear_with(fw, ix->v, w[2], x, fw->v, diag);
+        if (st == MS_OK) {
+            rotate(fw, fw->q, fw->h);
+            rotate(fw, fw->k, fw->kvd);
+            attention(fw);
+            st = linear_with(fw, ix->o, w[3], fw->attn, fw->out, diag);
+        }
+    } else {
+        st = linear_with(fw, ix->gate, w[0], x, fw->gate, diag);
+        if (st == MS_OK)
+            st = linear_with(fw, ix->up, w[1], x, fw->up, diag);
+        if (st == MS_OK) {
+            for (size_t i = 0; i < rows * fw->inter; i++) {
+                float g = fw->gate[i];
+                fw->gate[i] = g / (1.0f + expf(-g)) * fw->up[i];
+            }
+            st = linear_with(fw, ix->down, w[2], fw->gate, fw->out, diag);
+        }
+    }
+    if (st == MS_OK)
+        memcpy(out, fw->out, rows * fw->h * sizeof *out);
     ms_forward_free(fw);
     return st;
 }

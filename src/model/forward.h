@@ -68,4 +68,20 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
 ms_status ms_forward_run(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
                          ms_linear_observer observer, void *user, float *logits, ms_diag *diag);
 
+/* One part of decoder layer `layer` on its normed input x [batch * seq,
+ * hidden_size] (what input_layernorm or post_attention_layernorm gave), as
+ * the layer computes it: the attention (q, k, v, o_proj) or the MLP (gate,
+ * up, down_proj), without the residual. `weights` (may be NULL, and so may
+ * each entry) stand in for those Linears' weights in that order; `out`
+ * receives batch * seq * hidden_size floats. AWQ's grid search runs a
+ * mapping's parent module (self_attn, mlp) this way. */
+typedef enum {
+    MS_FORWARD_ATTENTION,
+    MS_FORWARD_MLP,
+} ms_forward_part;
+
+ms_status ms_forward_block(const ms_model *model, size_t layer, ms_forward_part part,
+                           const float *x, size_t batch, size_t seq, const float *const *weights,
+                           ms_pool *pool, float *out, ms_diag *diag);
+
 #endif

@@ -406,6 +406,19 @@ void ms_st_close(ms_st_file *f)
     free(f);
 }
 
+void ms_st_release(const ms_st_file *f, const ms_st_tensor *t)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)t->data, hi = lo + t->nbytes, base = (uintptr_t)f->map;
+    if (page <= 0 || lo < base || hi > base + f->map_len)
+        return;
+    /* whole pages only: the neighbours' bytes on a shared page stay */
+    lo = (lo + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    hi = hi / (uintptr_t)page * (uintptr_t)page;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 size_t ms_st_count(const ms_st_file *f)
 {
     return f->count;
@@ -445,8 +458,11 @@ typedef struct entry {
     ms_st_dtype dtype;
     size_t ndim, shape[MS_ST_MAX_DIMS], nbytes;
     const void *data;
-    size_t order; /* insertion order, to keep the sort stable */
-    bool stored;  /* bytes as a file stores them (little-endian already) */
+    size_t order;  /* insertion order, to keep the sort stable */
+    size_t offset; /* in the data section, once begun */
+    bool stored;   /* bytes as a file stores them (little-endian already) */
+    bool later;    /* the data comes with ms_st_writer_put */
+    bool written;
 } entry;
 
 struct ms_st_writer {
@@ -457,6 +473,11 @@ struct ms_st_writer {
     /* names seen, for refusing a repeat in constant time: an open-addressing
      * table of index + 1 into entries (0: empty), at most half full */
     size_t *names, n_names;
+    /* between ms_st_writer_begin and ms_st_writer_finish */
+    ms_atomic_file *file;
+    int fd;
+    off_t data_start;
+    char *path;
 };
 
 ms_status ms_st_writer_new(ms_st_writer **out)
@@ -469,6 +490,8 @@ void ms_st_writer_free(ms_st_writer *w)
 {
     if (!w)
         return;
+    ms_atomic_abort(w->file);
+    free(w->path);
     for (size_t i = 0; i < w->count; i++)
         free(w->entries[i].name);
     for (size_t i = 0; i < w->n_meta; i++)
@@ -535,10 +558,22 @@ ms_status ms_st_writer_add_stored(ms_st_writer *w, const ms_st_tensor *t, ms_dia
     return add_entry(w, t->name, t->dtype, t->shape, t->ndim, t->data, true, diag);
 }
 
+ms_status ms_st_writer_add_later(ms_st_writer *w, const char *name, ms_st_dtype dtype,
+                                 const size_t *shape, size_t ndim, ms_diag *diag)
+{
+    ms_status st = ms_st_writer_add(w, name, dtype, shape, ndim, NULL, diag);
+    if (st == MS_OK)
+        w->entries[w->count - 1].later = true;
+    return st;
+}
+
 static ms_status add_entry(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, bool stored,
                            ms_diag *diag)
 {
+    if (w->file)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", w->path, 0, 0,
+                           "cannot add tensor '%s': the file is already being written", name);
     if (!*name || !strcmp(name, "__metadata__") || ndim > MS_ST_MAX_DIMS)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
                            "cannot write a tensor named '%s' with %zu dimensions", name, ndim);
@@ -625,6 +660,7 @@ static char *build_header(ms_st_writer *w, size_t *len)
         for (size_t d = 0; d < e->ndim; d++)
             fprintf(out, "%s%zu", d ? "," : "", e->shape[d]);
         fprintf(out, "],\"data_offsets\":[%zu,%zu]}", offset, offset + e->nbytes);
+        w->entries[i].offset = offset;
         offset += e->nbytes;
     }
     fputc('}', out);
@@ -637,63 +673,149 @@ static char *build_header(ms_st_writer *w, size_t *len)
     return buf;
 }
 
-/* Writes elements as little-endian bytes whatever the host's byte order. */
-static bool write_data(FILE *out, const entry *e)
+/* All of buf at `offset` of fd, through short writes and signals. */
+static bool write_all_at(int fd, const void *buf, size_t len, off_t offset)
 {
-    size_t size = ms_st_dtype_size(e->dtype), n = e->nbytes / size;
-    if (e->stored)
-        return fwrite(e->data, 1, e->nbytes, out) == e->nbytes;
-    if (size == 1)
-        return fwrite(e->data, 1, n, out) == n;
-    unsigned char buf[4096];
-    const unsigned char *src = e->data;
-    for (size_t i = 0; i < n;) {
+    const char *p = buf;
+    while (len) {
+        /* at most 1 GiB per call: Linux writes no more than ~2 GiB at once */
+        ssize_t n = pwrite(fd, p, len < (1u << 23) ? len : (1u << 23), offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+        offset += n;
+    }
+    return true;
+}
+
+/* Writes e's elements (from `data`) as little-endian bytes whatever the
+ * host's byte order: one large write where the bytes already are. */
+static bool write_entry(const ms_st_writer *w, const entry *e, const void *data)
+{
+    off_t at = w->data_start + (off_t)e->offset;
+    size_t size = ms_st_dtype_size(e->dtype);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    size = 1;
+#endif
+    if (e->stored || size == 1)
+        return write_all_at(w->fd, data, e->nbytes, at);
+    unsigned char buf[1 << 16];
+    const unsigned char *src = data;
+    for (size_t i = 0; i < e->nbytes;) {
         size_t k = 0;
-        for (; i < n && k + 4 <= sizeof buf; i++, k += 4) {
+        for (; i < e->nbytes && k + 4 <= sizeof buf; i += 4, k += 4) {
             uint32_t v;
-            memcpy(&v, src + i * 4, 4);
+            memcpy(&v, src + i, 4);
             buf[k] = (unsigned char)v;
             buf[k + 1] = (unsigned char)(v >> 8);
             buf[k + 2] = (unsigned char)(v >> 16);
             buf[k + 3] = (unsigned char)(v >> 24);
         }
-        if (fwrite(buf, 1, k, out) != k)
+        if (!write_all_at(w->fd, buf, k, at))
             return false;
+        at += (off_t)k;
     }
     return true;
 }
 
-ms_status ms_st_write(ms_st_writer *w, const char *path, ms_diag *diag)
+static ms_status write_failed(ms_st_writer *w, ms_diag *diag)
 {
+    ms_status st = ms_diag_set(diag, MS_ERR_IO, "E-IO", w->path, 0, 0, "cannot write %s: %s",
+                               w->path, strerror(errno ? errno : EIO));
+    ms_atomic_abort(w->file);
+    w->file = NULL;
+    return st;
+}
+
+ms_status ms_st_writer_begin(ms_st_writer *w, const char *path, ms_diag *diag)
+{
+    if (w->file)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", w->path, 0, 0,
+                           "%s is already being written", w->path);
     if (w->count) { /* qsort's pointer must be valid even for no elements */
         qsort(w->entries, w->count, sizeof *w->entries, by_alignment);
-        free(w->names); /* its indices are stale: the next add rebuilds it */
+        free(w->names); /* its indices are stale: rebuilt for ms_st_writer_put */
         w->names = NULL;
+        if (!names_reserve(w))
+            return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     }
+    free(w->path);
+    w->path = strdup(path);
     size_t hlen;
-    char *header = build_header(w, &hlen);
+    char *header = w->path ? build_header(w, &hlen) : NULL;
     if (!header)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
-    ms_atomic_file *f;
     FILE *out;
-    ms_status st = ms_atomic_open(path, &f, &out, diag);
+    ms_status st = ms_atomic_open(path, &w->file, &out, diag);
     if (st != MS_OK) {
         free(header);
         return st;
     }
+    /* everything goes through pwrite on the descriptor; the stream stays empty */
+    w->fd = fileno(out);
+    w->data_start = (off_t)(8 + hlen);
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    bool ok = fwrite(len8, 1, 8, out) == 8 && fwrite(header, 1, hlen, out) == hlen;
-    for (size_t i = 0; ok && i < w->count; i++)
-        ok = write_data(out, &w->entries[i]);
-    if (ok) {
-        st = ms_atomic_commit(f, diag);
-    } else {
-        st = ms_diag_set(diag, MS_ERR_IO, "E-IO", path, 0, 0, "cannot write %s: %s", path,
-                         strerror(errno ? errno : EIO));
-        ms_atomic_abort(f);
-    }
+    errno = 0;
+    bool ok = write_all_at(w->fd, len8, 8, 0) && write_all_at(w->fd, header, hlen, 8);
     free(header);
+    for (size_t i = 0; ok && i < w->count; i++) {
+        entry *e = &w->entries[i];
+        if (!e->later) {
+            ok = write_entry(w, e, e->data);
+            e->written = true;
+        }
+    }
+    return ok ? MS_OK : write_failed(w, diag);
+}
+
+ms_status ms_st_writer_put(ms_st_writer *w, const char *name, const void *data, ms_diag *diag)
+{
+    entry *e = NULL;
+    if (w->file && w->names) {
+        size_t slot = *name_slot(w, name);
+        e = slot ? &w->entries[slot - 1] : NULL;
+    }
+    if (!e || e->written)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", w->path, 0, 0,
+                           "tensor '%s' was not declared to be given later, or was given twice",
+                           name);
+    errno = 0;
+    if (!write_entry(w, e, data))
+        return write_failed(w, diag);
+    e->written = true;
+    return MS_OK;
+}
+
+ms_status ms_st_writer_finish(ms_st_writer *w, ms_diag *diag)
+{
+    if (!w->file)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
+                           "the file was not begun, or its writing failed");
+    for (size_t i = 0; i < w->count; i++)
+        if (!w->entries[i].written) {
+            ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", w->path, 0, 0,
+                                       "tensor '%s' was declared but never given; %s is not "
+                                       "written",
+                                       w->entries[i].name, w->path);
+            ms_atomic_abort(w->file);
+            w->file = NULL;
+            return st;
+        }
+    ms_status st = ms_atomic_commit(w->file, diag);
+    w->file = NULL;
     return st;
+}
+
+ms_status ms_st_write(ms_st_writer *w, const char *path, ms_diag *diag)
+{
+    ms_status st = ms_st_writer_begin(w, path, diag);
+    return st == MS_OK ? ms_st_writer_finish(w, diag) : st;
 }

@@ -67,6 +67,11 @@ size_t ms_st_count(const ms_st_file *file);
 const ms_st_tensor *ms_st_at(const ms_st_file *file, size_t i);
 /* The tensor called `name`, or NULL. */
 const ms_st_tensor *ms_st_find(const ms_st_file *file, const char *name);
+/* Lets the memory holding `tensor`'s bytes go (the mapping reads them from
+ * the file again if they are used later): a pass over a file larger than
+ * memory then holds about one tensor at a time. */
+void ms_st_release(const ms_st_file *file, const ms_st_tensor *tensor);
+
 /* A value of the header's __metadata__ map, or NULL. */
 const char *ms_st_metadata(const ms_st_file *file, const char *key);
 
@@ -79,8 +84,13 @@ ms_status ms_st_to_float(const ms_st_file *file, const ms_st_tensor *tensor, flo
 float ms_f16_to_float(uint16_t bits);
 float ms_bf16_to_float(uint16_t bits);
 
-/* A file to write: tensors and metadata are added, then written at once. The
- * data pointers are not copied and must stay valid until ms_st_write. */
+/* A file to write: tensors and metadata are added, then written. The data
+ * pointers are not copied and must stay valid until the write. Either all at
+ * once (ms_st_write), or tensor by tensor so that a caller holds one tensor
+ * at a time: tensors declared with ms_st_writer_add_later, ms_st_writer_begin
+ * (the header and every tensor added with data), ms_st_writer_put for each
+ * declared one in any order, ms_st_writer_finish. Freeing a writer that was
+ * begun and not finished drops the file. */
 typedef struct ms_st_writer ms_st_writer;
 
 ms_status ms_st_writer_new(ms_st_writer **out);
@@ -91,13 +101,26 @@ void ms_st_writer_free(ms_st_writer *writer);
 ms_status ms_st_writer_add(ms_st_writer *writer, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, ms_diag *diag);
 /* Adds a tensor of an open file as it is stored there (any dtype, bytes
- * unchanged); the file must stay open until ms_st_write. */
+ * unchanged); the file must stay open until the write. */
 ms_status ms_st_writer_add_stored(ms_st_writer *writer, const ms_st_tensor *tensor, ms_diag *diag);
+/* Declares a tensor as ms_st_writer_add does, its data to come with
+ * ms_st_writer_put. */
+ms_status ms_st_writer_add_later(ms_st_writer *writer, const char *name, ms_st_dtype dtype,
+                                 const size_t *shape, size_t ndim, ms_diag *diag);
 ms_status ms_st_writer_metadata(ms_st_writer *writer, const char *key, const char *value,
                                 ms_diag *diag);
 
-/* Writes to `path` through a temporary file renamed over it, so a failed
- * write never leaves a half-written file under that name. */
+/* Starts `path`'s temporary file (src/util/atomic.h): the header and the
+ * tensors added with data, each in one large write. */
+ms_status ms_st_writer_begin(ms_st_writer *writer, const char *path, ms_diag *diag);
+/* The data of declared tensor `name`, written at its place in the file. */
+ms_status ms_st_writer_put(ms_st_writer *writer, const char *name, const void *data, ms_diag *diag);
+/* Syncs the file and gives it its name; refused (and nothing written) when
+ * a declared tensor was never given. */
+ms_status ms_st_writer_finish(ms_st_writer *writer, ms_diag *diag);
+
+/* begin + finish: writes to `path` through a temporary file renamed over
+ * it, so a failed write never leaves a half-written file under that name. */
 ms_status ms_st_write(ms_st_writer *writer, const char *path, ms_diag *diag);
 
 #endif

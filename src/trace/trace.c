@@ -239,6 +239,18 @@ static void put_metric(ms_trace *t, const ms_record *rec)
     PUT_LIT(t, "}\n");
 }
 
+/* A figure about the whole model (module NULL): no modifier, no module. */
+static void put_model_metric(ms_trace *t, const ms_record *rec)
+{
+    PUT_LIT(t, "{\"call\": ");
+    put_uint(t, t->call);
+    PUT_LIT(t, ", \"metric\": ");
+    put_json_string(t, rec->metric);
+    PUT_LIT(t, ", \"value\": ");
+    put_number(t, &t->metric_cache, rec->value);
+    PUT_LIT(t, "}\n");
+}
+
 /* Flag records and a modifier's own metric are not lines of their own: the
  * state line after every call carries them, as the trace format has it. A
  * metric about one module (what a hook did to the model) is, with
@@ -260,6 +272,8 @@ static void emit(void *user, const ms_record *rec)
     case MS_REC_METRIC:
         if (t->metrics && rec->module && rec->module[0])
             put_metric(t, rec);
+        else if (t->metrics && !rec->module)
+            put_model_metric(t, rec);
         break;
     default:
         break;

@@ -547,6 +547,15 @@ static const ms_code_info codes[] = {
     {"E-WORLD-SCHEME", MS_SEV_ERROR, "run",
      "a quantization scheme the model-backed world does not apply", NULL},
     {"E-WORLD", MS_SEV_ERROR, "run", "a kernel or forward pass failing during a run", NULL},
+    {"E-WORLD-AWQ", MS_SEV_ERROR, "run",
+     "AWQ mappings or options the model-backed world cannot resolve or upstream refuses", NULL},
+    {"E-WORLD-STOPPED", MS_SEV_ERROR, "tui", "a model's step cancelled (Esc) before it ended",
+     NULL},
+    {"E-WORLD-RESTORE", MS_SEV_ERROR, "tui", "a step back to a call the snapshots never recorded",
+     NULL},
+    {"E-CALIB-TOKENS", MS_SEV_ERROR, "run",
+     "a calibration token file that is not ids of the model's vocabulary", NULL},
+    {"E-RUN-MODEL", MS_SEV_ERROR, "trace", "a model option without a model", NULL},
 };
 
 size_t ms_code_count(void)

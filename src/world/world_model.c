@@ -6,54 +6,14 @@
 #include <strings.h>
 
 #include "../kernels/apply.h"
+#include "../kernels/awq.h"
 #include "../kernels/pool.h"
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
 #include "../util/quant_words.h"
+#include "model_errors.h"
 
-typedef enum {
-    KIND_NONE,
-    KIND_MAGNITUDE,
-    KIND_GPTQ,
-    KIND_SPARSEGPT,
-    KIND_WANDA,
-    KIND_QUANT,
-    KIND_SMOOTHQUANT,
-} mod_kind;
-
-/* One recipe entry as the world acts on it. */
-typedef struct wm_modifier {
-    mod_kind kind;
-    ms_match match;     /* its targets minus ignore */
-    ms_apply_opts opts; /* what its kernel does to each target */
-    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
-    double alpha;       /* SmoothQuant's smoothing_strength */
-    ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
-} wm_modifier;
-
-struct ms_world_model {
-    ms_model *model, *base; /* base: the uncompressed copy */
-    ms_tokens calib;
-    ms_pool *pool;
-    uint64_t seed;
-    wm_modifier *mods;
-    size_t nmods;
-    size_t nmodules;
-    int *owner;                   /* per module */
-    int *bits;                    /* per module */
-    const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
-    char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
-    ms_status error;
-    ms_diag error_diag;
-    const ms_sink *sink;
-    size_t call;
-};
+#include "world_model_impl.h"
 
 ms_world_model_config ms_world_model_defaults(void)
 {
@@ -118,7 +78,7 @@ static bool preset_weights(const char *name, ms_quant_args *q)
     } presets[] = {
         {"W4A16", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W4A16_ASYM", {4, MS_QUANT_INT, false, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
+        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W8A8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"INT8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"W4A8", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
@@ -177,10 +137,11 @@ static ms_status weights_args(const ms_node *w, const char *file, ms_quant_args 
     return MS_OK;
 }
 
-/* The weight scheme and, when the scheme brings them, the targets: `scheme`
- * (a preset, {PRESET: targets} or written out) or the first config group. */
+/* The weight scheme and, when the scheme brings them, the targets and its
+ * weights.actorder (`actorder` may be NULL): `scheme` (a preset,
+ * {PRESET: targets} or written out) or the first config group. */
 static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier *wmod,
-                             const ms_node **targets, ms_diag *diag)
+                             const ms_node **targets, const ms_node **actorder, ms_diag *diag)
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
@@ -215,6 +176,8 @@ static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier 
         ms_status st = weights_args(weights, file, &wmod->opts.quant, diag);
         if (st != MS_OK)
             return st;
+        if (actorder)
+            *actorder = ms_node_get(weights, "actorder");
     } else if (!preset) {
         return MS_OK; /* activations only: the weights stay */
     }
@@ -234,13 +197,224 @@ static void read_structure(const ms_node *args, ms_apply_opts *o)
     }
 }
 
+/* awq/mappings.py default_mappings: what get_layer_mappings_from_model gives
+ * LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM. */
+static const char *const awq_default_smooth[] = {"re:.*input_layernorm$", "re:.*v_proj$",
+                                                 "re:.*post_attention_layernorm$", "re:.*up_proj$"};
+static const char *const awq_default_balance[][3] = {
+    {"re:.*q_proj$", "re:.*k_proj$", "re:.*v_proj$"},
+    {"re:.*o_proj$", NULL, NULL},
+    {"re:.*gate_proj$", "re:.*up_proj$", NULL},
+    {"re:.*down_proj$", NULL, NULL},
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Resolves one mapping layer by layer as _set_resolved_mappings does: one
+ * smooth module per layer (more is upstream's ValueError), the balance
+ * Linears of that layer in pattern order; a layer without balance layers,
+ * and v_proj -> o_proj where the widths differ (GQA), are skipped. */
+static ms_status awq_resolve(ms_world_model *wm, wm_modifier *wmod, const char *smooth,
+                             const char *const *balance, size_t nb, const char *file,
+                             const ms_node *at, ms_diag *diag)
+{
+    ms_match sm = {0}, bm[AWQ_MAX_BALANCE] = {{0}};
+    ms_diag md;
+    ms_diag_clear(&md);
+    ms_status st = nb <= AWQ_MAX_BALANCE ? MS_OK : MS_ERR_INVALID;
+    if (st != MS_OK)
+        ms_diag_set(&md, st, "E-WORLD-AWQ", NULL, 0, 0,
+                    "a mapping with %zu balance layers; the model-backed world takes up to %d", nb,
+                    AWQ_MAX_BALANCE);
+    if (st == MS_OK)
+        st = ms_model_match(wm->model, &smooth, 1, NULL, 0, &sm, &md);
+    for (size_t j = 0; st == MS_OK && j < nb; j++)
+        st = ms_model_match(wm->model, &balance[j], 1, NULL, 0, &bm[j], &md);
+    long long nlayers = ms_model_get_spec(wm->model)->num_layers;
+    for (long long l = 0; st == MS_OK && l < nlayers; l++) {
+        awq_map map = {.layer = (int)l};
+        size_t found = 0;
+        for (size_t i = 0; i < sm.count; i++)
+            if (ms_model_module(wm->model, sm.modules[i])->layer == (int)l) {
+                if (found++ && st == MS_OK)
+                    st = ms_diag_set(
+                        &md, MS_ERR_INVALID, "E-WORLD-AWQ", NULL, 0, 0,
+                        "AWQ needs to match a single smoothlayer for each mapping but got "
+                        "['%s', '%s'] for mapping smooth_layer='%s'",
+                        ms_model_module(wm->model, map.smooth)->name,
+                        ms_model_module(wm->model, sm.modules[i])->name, smooth);
+                else
+                    map.smooth = sm.modules[i];
+            }
+        for (size_t j = 0; st == MS_OK && j < nb; j++)
+            for (size_t i = 0; i < bm[j].count; i++) {
+                const ms_module *b = ms_model_module(wm->model, bm[j].modules[i]);
+                if (b->layer != (int)l)
+                    continue;
+                if (map.nbalance == AWQ_MAX_BALANCE) {
+                    st = ms_diag_set(&md, MS_ERR_INVALID, "E-WORLD-AWQ", NULL, 0, 0,
+                                     "mapping smooth_layer='%s' has more than %d balance layers "
+                                     "in layer %lld; the model-backed world takes up to %d",
+                                     smooth, AWQ_MAX_BALANCE, l, AWQ_MAX_BALANCE);
+                    break;
+                }
+                map.balance[map.nbalance++] = bm[j].modules[i];
+            }
+        if (st != MS_OK || !found || !map.nbalance)
+            continue;
+        const ms_module *s = ms_model_module(wm->model, map.smooth);
+        bool compatible = true;
+        for (size_t j = 0; j < map.nbalance; j++) {
+            const ms_module *b = ms_model_module(wm->model, map.balance[j]);
+            if (s->kind == MS_MOD_LINEAR && b->kind == MS_MOD_LINEAR &&
+                ends_with(b->name, ".o_proj") && ends_with(s->name, ".v_proj") &&
+                s->shape[0] != b->shape[1])
+                compatible = false;
+        }
+        if (!compatible)
+            continue;
+        awq_map *grown = realloc(wmod->maps, (wmod->nmaps + 1) * sizeof *grown);
+        if (!grown) {
+            st = MS_ERR_NOMEM;
+            break;
+        }
+        wmod->maps = grown;
+        wmod->maps[wmod->nmaps++] = map;
+    }
+    ms_match_free(&sm);
+    for (size_t j = 0; j < nb && j < AWQ_MAX_BALANCE; j++)
+        ms_match_free(&bm[j]);
+    if (st == MS_ERR_INVALID)
+        return ms_diag_set(diag, st, md.code, file, at->line, at->col, "AWQModifier: %s",
+                           md.message);
+    return st;
+}
+
+/* AWQModifier: duo_scaling, n_grid and its mappings (default: Llama's). */
+static ms_status read_awq(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
+                          wm_modifier *wmod, ms_diag *diag)
+{
+    const ms_node *args = e->args;
+    double d;
+    wmod->kind = KIND_AWQ;
+    wmod->duo = MS_AWQ_DUO_ON;
+    wmod->n_grid = MS_AWQ_DEFAULT_GRID;
+    const ms_node *duo = ms_node_get(args, "duo_scaling");
+    bool b;
+    if (duo && ms_node_as_bool(duo, &b))
+        wmod->duo = b ? MS_AWQ_DUO_ON : MS_AWQ_DUO_OFF;
+    else if (duo && ms_node_is_string(duo) && !strcmp(duo->value, "both"))
+        wmod->duo = MS_AWQ_DUO_BOTH;
+    const ms_node *grid = ms_node_get(args, "n_grid");
+    if (grid && ms_node_as_double(grid, &d) && d >= 0)
+        wmod->n_grid = (size_t)d;
+    ms_diag gd;
+    ms_diag_clear(&gd);
+    size_t npoints = 0;
+    if (ms_awq_grid(wmod->duo, wmod->n_grid, NULL, NULL, &npoints, &gd) != MS_OK) {
+        const ms_node *at = grid ? grid : e->type_key;
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-AWQ", file, at->line, at->col,
+                           "AWQModifier: %s", gd.message);
+    }
+    const ms_node *maps = ms_node_get(args, "mappings");
+    ms_status st = MS_OK;
+    if (!maps || ms_node_is_null(maps)) {
+        for (size_t k = 0; st == MS_OK && k < 4; k++) {
+            size_t nb = 0;
+            while (nb < 3 && awq_default_balance[k][nb])
+                nb++;
+            st = awq_resolve(wm, wmod, awq_default_smooth[k], awq_default_balance[k], nb, file,
+                             e->type_key, diag);
+        }
+    } else if (maps->kind == MS_NODE_SEQ) {
+        for (size_t k = 0; st == MS_OK && k < maps->count; k++) {
+            const ms_node *mp = maps->items[k];
+            const ms_node *sl = ms_node_get(mp, "smooth_layer");
+            const ms_node *hook = ms_node_get(mp, "activation_hook_target");
+            const char **bl = NULL;
+            size_t nb = 0;
+            if (!sl || !ms_node_is_string(sl))
+                return ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-AWQ", file, mp->line, mp->col,
+                                   "AWQModifier mapping %zu needs a smooth_layer name", k);
+            if (hook && !ms_node_is_null(hook))
+                return ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-AWQ", file, hook->line, hook->col,
+                                   "AWQModifier: the model-backed world hooks balance_layers[0] "
+                                   "(activation_hook_target must be null); Llama-family blocks "
+                                   "need no other");
+            st = read_names(ms_node_get(mp, "balance_layers"), file, "balance_layers", &bl, &nb,
+                            diag);
+            if (st == MS_OK)
+                st = awq_resolve(wm, wmod, sl->value, bl, nb, file, mp, diag);
+            free(bl);
+        }
+    }
+    if (st != MS_OK)
+        return st;
+    /* the match is the smooth modules, one per resolved mapping, so that
+     * `done` marks mappings */
+    wmod->match.modules = malloc((wmod->nmaps ? wmod->nmaps : 1) * sizeof *wmod->match.modules);
+    wmod->done = calloc(wmod->nmaps ? wmod->nmaps : 1, sizeof *wmod->done);
+    if (!wmod->match.modules || !wmod->done)
+        return MS_ERR_NOMEM;
+    for (size_t j = 0; j < wmod->nmaps; j++)
+        wmod->match.modules[j] = wmod->maps[j].smooth;
+    wmod->match.count = wmod->nmaps;
+    return MS_OK;
+}
+
+/* sgpt_base.py on_initialize/on_start: a sparsity modifier's targets select
+ * layers, and it prunes the Linears inside each (the layer itself when it is
+ * one); its ignore is matched against those Linears. `match` holds the
+ * layers (ignore not applied) and is replaced by the Linears. */
+static ms_status linears_within(const ms_model *model, const char *const *ignore, size_t n_ignore,
+                                ms_match *match, ms_diag *diag)
+{
+    size_t count = ms_model_module_count(model);
+    bool *take = calloc(count ? count : 1, sizeof *take);
+    ms_match ignored = {0};
+    ms_diag d;
+    ms_diag_clear(&d);
+    /* an ignore entry matching nothing is not a target matching nothing */
+    ms_status st =
+        take ? ms_model_match(model, ignore, n_ignore, NULL, 0, &ignored, &d) : MS_ERR_NOMEM;
+    if (st != MS_OK)
+        *diag = d;
+    for (size_t j = 0; st == MS_OK && j < match->count; j++) {
+        const char *layer = ms_model_module(model, match->modules[j])->name;
+        size_t len = strlen(layer);
+        for (size_t i = 0; i < count; i++) {
+            const ms_module *mod = ms_model_module(model, i);
+            if (mod->kind == MS_MOD_LINEAR &&
+                (i == match->modules[j] || !len ||
+                 (!strncmp(mod->name, layer, len) && mod->name[len] == '.')))
+                take[i] = true;
+        }
+    }
+    for (size_t j = 0; st == MS_OK && j < ignored.count; j++)
+        take[ignored.modules[j]] = false;
+    if (st == MS_OK) {
+        /* ms_model_match sized `modules` for every module */
+        match->count = 0;
+        for (size_t i = 0; i < count; i++)
+            if (take[i])
+                match->modules[match->count++] = i;
+    }
+    ms_match_free(&ignored);
+    free(take);
+    return st;
+}
+
 static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
                                wm_modifier *wmod, ms_diag *diag)
 {
     const char *type = e->type_key->value;
     const ms_node *args = e->args;
     const ms_node *targets = ms_node_get(args, "targets");
-    bool pruning_names = false;
+    bool pruning_names = false, sparsity_layers = false;
     const char *default_target = "Linear";
     double d;
     wmod->how = MS_WORLD_LAYERWISE;
@@ -255,20 +429,27 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             wmod->opts.block_size = (size_t)d;
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
+        const ms_node *scheme_actorder = NULL;
+        ms_status st = read_scheme(args, file, wmod, &targets, &scheme_actorder, diag);
+        if (st != MS_OK)
+            return st;
+        /* gptq/base.py resolve_actorder: an actorder neither the modifier nor
+         * its own scheme sets is static ("actorder: null" is none) */
         const ms_node *ao = ms_node_get(args, "actorder");
-        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL) : -1;
+        if (!ao)
+            ao = scheme_actorder;
+        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL)
+                : !ao && wmod->quantizes    ? MS_QACT_WEIGHT
+                                            : -1;
         wmod->opts.actorder = a == MS_QACT_GROUP    ? MS_ACTORDER_GROUP
                               : a == MS_QACT_WEIGHT ? MS_ACTORDER_WEIGHT
                                                     : MS_ACTORDER_NONE;
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
-        if (st != MS_OK)
-            return st;
         if (wmod->opts.actorder == MS_ACTORDER_GROUP && wmod->opts.quant.strategy != MS_QUANT_GROUP)
             wmod->opts.actorder = MS_ACTORDER_NONE;
     } else if (!strcmp(type, "QuantizationModifier")) {
         wmod->kind = KIND_QUANT;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_QUANT);
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
+        ms_status st = read_scheme(args, file, wmod, &targets, NULL, diag);
         if (st != MS_OK)
             return st;
     } else if (!strcmp(type, "SparseGPTModifier") || !strcmp(type, "WandaPruningModifier")) {
@@ -282,11 +463,22 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
-        /* sgpt_base.py: targets default to the decoder layers' Linears */
-        default_target = "re:model\\.layers\\..*";
-    } else if (!strcmp(type, "SmoothQuantModifier")) {
+        ms_world_sparsity_counts(wm->model, args, &wmod->sparsities, &wmod->sparsity_targets);
+        /* sgpt_base.py: targets default to every Linear (lm_head too) */
+        sparsity_layers = true;
+    } else if (!strcmp(type, "AWQModifier")) {
+        return read_awq(wm, e, file, wmod, diag);
+    } else if (!strcmp(type, "SmoothQuantModifier") ||
+               !strcmp(type, "LogarithmicEqualizationModifier")) {
         wmod->kind = KIND_SMOOTHQUANT;
         wmod->alpha = number(args, "smoothing_strength", &d) ? d : 0.5;
+        /* LogarithmicEqualizationModifier is SmoothQuantModifier with
+         * algorithm defaulting to log_equalization
+         * (logarithmic_equalization/base.py, smoothquant/base.py:108) */
+        const ms_node *alg = ms_node_get(args, "algorithm");
+        wmod->log_equalization = alg && ms_node_is_string(alg)
+                                     ? !strcmp(alg->value, "log_equalization")
+                                     : type[0] == 'L';
         targets = NULL; /* its mappings name the norms and Linears; the default is Llama's */
         default_target = "re:.*(input_layernorm|post_attention_layernorm)$";
     } else {
@@ -322,7 +514,9 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     ms_diag mdiag;
     ms_diag_clear(&mdiag);
     if (st == MS_OK) {
-        st = ms_model_match(wm->model, t, nt, ig, ni, &wmod->match, &mdiag);
+        st = ms_model_match(wm->model, t, nt, ig, sparsity_layers ? 0 : ni, &wmod->match, &mdiag);
+        if (st == MS_OK && sparsity_layers)
+            st = linears_within(wm->model, ig, ni, &wmod->match, &mdiag);
         if (st != MS_OK)
             /* the match names the target; the recipe's place is the entry's */
             ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
@@ -401,8 +595,9 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
-        st = ms_tokens_random(cfg->seed, cfg->calib_batch, cfg->calib_seq,
-                              (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
+        st = ms_calib_tokens(&(ms_calib){cfg->calib_source, cfg->calib_path, cfg->calib_batch,
+                                         cfg->calib_seq, cfg->seed},
+                             (size_t)ms_model_get_spec(model)->vocab_size, &wm->calib, diag);
     const char *file = ms_doc_file(ms_recipe_doc(recipe));
     for (size_t i = 0; st == MS_OK && i < wm->nmods; i++)
         st = read_modifier(wm, ms_recipe_entry_at(recipe, i), file, &wm->mods[i], diag);
@@ -430,6 +625,7 @@ void ms_world_model_free(ms_world_model *wm)
     for (size_t i = 0; i < wm->nmods; i++) {
         ms_match_free(&wm->mods[i].match);
         free(wm->mods[i].done);
+        free(wm->mods[i].maps);
     }
     if (wm->inputs)
         drop_inputs(wm);
@@ -466,8 +662,9 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 }
 
 /* What a hook did to one module, for the sink. */
-static void report_change(const ms_world_model *wm, size_t m, size_t module, const float *w)
+static void report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
+    wm->changes++;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -482,6 +679,25 @@ static void report_change(const ms_world_model *wm, size_t m, size_t module, con
                      .value = n ? (double)zeros / (double)n : 0,
                      .has_value = true};
     ms_sink_emit(wm->sink, &rec);
+}
+
+void ms_world_model_set_stop(ms_world_model *wm, const atomic_bool *stop)
+{
+    wm->stop = stop;
+}
+
+size_t ms_world_model_changes(const ms_world_model *wm)
+{
+    return wm->changes;
+}
+
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module)
+{
+    if (module >= wm->nmodules || !wm->bits[module])
+        return NULL;
+    /* a later modifier (SparseGPT after GPTQ) may own it now */
+    int o = wm->owner[module];
+    return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
 }
 
 const ms_model *ms_world_model_model(const ms_world_model *wm)
@@ -551,12 +767,14 @@ static ms_status collect(ms_world_model *wm, int layer, ms_diag *diag)
                 wm->want[i] = true;
         }
     }
-    /* SmoothQuant observes the norm outputs: the inputs of q_proj and gate_proj */
+    /* SmoothQuant observes the norm outputs (the inputs of q_proj and
+     * gate_proj), AWQ the inputs of each mapping's first balance layer */
     for (size_t i = 0; i < wm->nmodules; i++) {
         const ms_module *mod = ms_model_module(wm->model, i);
         if (mod->kind == MS_MOD_LINEAR && (layer < 0 || mod->layer == layer))
             for (size_t m = 0; m < wm->nmods; m++)
-                if (wm->mods[m].observing && wm->mods[m].kind == KIND_SMOOTHQUANT)
+                if (wm->mods[m].observing &&
+                    (wm->mods[m].kind == KIND_SMOOTHQUANT || wm->mods[m].kind == KIND_AWQ))
                     wm->want[i] = true;
     }
     ms_forward *fw = NULL;
@@ -592,6 +810,14 @@ static ms_status compress_module(ms_world_model *wm, size_t m, size_t module, co
 {
     wm_modifier *wmod = &wm->mods[m];
     const ms_module *mod = ms_model_module(wm->model, module);
+    if (wm->stop && atomic_load(wm->stop)) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_diag_set(&d, MS_ERR_LIMIT, "E-WORLD-STOPPED", NULL, 0, 0, "stopped before %s",
+                    mod->name);
+        fail(wm, MS_ERR_LIMIT, &d);
+        return MS_ERR_LIMIT;
+    }
     size_t rows = mod->shape[0], cols = mod->shape[1];
     ms_apply_opts opts = wmod->opts;
     if (wmod->kind == KIND_GPTQ && !wmod->quantizes) {
@@ -648,6 +874,19 @@ static bool find_in_layer(const ms_world_model *wm, int layer, const char *suffi
     return false;
 }
 
+/* smoothquant/base.py _calculate_smoothing_scales with log_equalization:
+ * s = range / log2(2 + range) in float32, then clamped below at 1e-5 as
+ * _apply_smoothing clamps every algorithm's scales. */
+static ms_status log_equalization_scales(const float *mn, const float *mx, size_t ch, float *s)
+{
+    for (size_t j = 0; j < ch; j++) {
+        float range = mx[j] - mn[j];
+        float v = range / log2f(2.0f + range);
+        s[j] = v > MS_SMOOTHQUANT_MIN_SCALE ? v : MS_SMOOTHQUANT_MIN_SCALE;
+    }
+    return MS_OK;
+}
+
 /* Smooths `norm` into the Linears that read its output (the first of them
  * carries the observed inputs). */
 static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *norm_name,
@@ -687,7 +926,9 @@ static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *nor
     if (st == MS_OK)
         st = ms_smoothquant_observe(x, rows, ch, mn, mx, true, &d);
     if (st == MS_OK)
-        st = ms_smoothquant_scales(mn, mx, ch, bal, nlin, wm->mods[m].alpha, s, &d);
+        st = wmod->log_equalization
+                 ? log_equalization_scales(mn, mx, ch, s)
+                 : ms_smoothquant_scales(mn, mx, ch, bal, nlin, wm->mods[m].alpha, s, &d);
     if (st == MS_OK) {
         ms_model_weight_read(wm->model, norm, nw);
         st = ms_smoothquant_fold(s, ch, nw, NULL, bal, nlin, &d);
@@ -713,6 +954,234 @@ static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *nor
     return st;
 }
 
+/* ---- AWQ ---- */
+
+static bool same_scheme(const ms_quant_args *a, const ms_quant_args *b)
+{
+    return a->num_bits == b->num_bits && a->type == b->type && a->symmetric == b->symmetric &&
+           a->strategy == b->strategy && a->group_size == b->group_size &&
+           a->block_structure[0] == b->block_structure[0] &&
+           a->block_structure[1] == b->block_structure[1];
+}
+
+/* The module a mapping's balance layers share (get_lowest_common_ancestor_name:
+ * the balance Linear itself when there is one), by name. */
+static bool awq_parent(const ms_world_model *wm, const awq_map *map, size_t *out)
+{
+    const char *first = ms_model_module(wm->model, map->balance[0])->name;
+    size_t len = strlen(first);
+    for (size_t j = 1; j < map->nbalance; j++) {
+        const char *name = ms_model_module(wm->model, map->balance[j])->name;
+        size_t k = 0;
+        while (k < len && first[k] == name[k])
+            k++;
+        bool whole = (first[k] == 0 || first[k] == '.') && (name[k] == 0 || name[k] == '.');
+        if (!whole) {
+            /* back before the last dot: the last whole name component */
+            while (k > 0 && first[k - 1] != '.')
+                k--;
+            k -= k > 0;
+        }
+        len = k;
+    }
+    char *prefix = strndup(first, len);
+    bool found = prefix && ms_model_find(wm->model, prefix, out);
+    free(prefix);
+    return found;
+}
+
+/* The outputs of a mapping's parent for candidate balance weights. */
+typedef struct awq_parent_ctx {
+    const ms_model *model;
+    bool linear; /* the parent is the one balance Linear */
+    size_t layer;
+    ms_forward_part part;
+    int slot[AWQ_MAX_BALANCE]; /* which of the part's Linears each balance layer is */
+    const float *x;
+    size_t batch, seq;
+} awq_parent_ctx;
+
+static ms_status awq_parent_forward(void *ctx, ms_pool *pool, const ms_matrix *balance,
+                                    size_t nbalance, float *out, size_t n_out, ms_diag *diag)
+{
+    const awq_parent_ctx *p = ctx;
+    if (p->linear) {
+        ms_awq_linear lin = {p->x, p->batch * p->seq};
+        return ms_awq_linear_forward(&lin, pool, balance, nbalance, out, n_out, diag);
+    }
+    const float *w[4] = {NULL, NULL, NULL, NULL};
+    for (size_t b = 0; b < nbalance; b++)
+        w[p->slot[b]] = balance[b].data;
+    return ms_forward_block(p->model, p->layer, p->part, p->x, p->batch, p->seq, w, pool, out,
+                            diag);
+}
+
+static void awq_note(ms_world_model *wm, size_t module, const char *fmt, const char *arg)
+{
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_diag_set(&d, MS_OK, "E-WORLD-AWQ", NULL, 0, 0, fmt, arg);
+    set_note(wm, module, "AWQModifier", &d);
+}
+
+/* _apply_smoothing for one resolved mapping: the grid search over the
+ * parent's outputs on the subgraph's calibration inputs, then the best
+ * scales folded into the balance and smooth weights. */
+static ms_status awq_smooth(ms_world_model *wm, size_t m, const awq_map *map)
+{
+    const wm_modifier *wmod = &wm->mods[m];
+    const ms_module *sm = ms_model_module(wm->model, map->smooth);
+    /* "no layers are targeted for quantization": skipped with a warning */
+    bool targeted = wm->scheme[map->smooth] != NULL;
+    for (size_t j = 0; j < map->nbalance; j++)
+        targeted = targeted || wm->scheme[map->balance[j]];
+    if (!targeted)
+        return MS_OK;
+    const ms_quant_args *scheme = wm->scheme[map->balance[0]];
+    for (size_t j = 0; j < map->nbalance; j++)
+        if (!wm->scheme[map->balance[j]] || !scheme ||
+            !same_scheme(wm->scheme[map->balance[j]], scheme)) {
+            awq_note(wm, map->smooth,
+                     "balance layers of %s differ in their weight schemes (or lack one); the "
+                     "model-backed world leaves it unsmoothed",
+                     sm->name);
+            return MS_OK;
+        }
+    for (size_t j = 0; j < map->nbalance; j++) {
+        const ms_module *b = ms_model_module(wm->model, map->balance[j]);
+        size_t sr, sc;
+        ms_diag d;
+        ms_diag_clear(&d);
+        /* the quantizing modifier notes the module its scheme does not fit */
+        if (ms_quant_param_shape(scheme, b->shape[0], b->shape[1], &sr, &sc, &d) != MS_OK)
+            return MS_OK;
+    }
+    if (sm->bias) {
+        awq_note(wm, map->smooth, "%s has a bias; the model-backed world leaves it unsmoothed",
+                 sm->name);
+        return MS_OK;
+    }
+    size_t parent;
+    awq_parent_ctx ctx = {.model = wm->model,
+                          .layer = (size_t)map->layer,
+                          .x = wm->inputs[map->balance[0]],
+                          .batch = wm->calib.batch,
+                          .seq = wm->calib.seq};
+    if (!ctx.x)
+        return MS_OK; /* no activations reached it: upstream skips it too */
+    if (!awq_parent(wm, map, &parent)) {
+        awq_note(wm, map->smooth, "the balance layers of %s share no module", sm->name);
+        return MS_OK;
+    }
+    const ms_module *pm = ms_model_module(wm->model, parent);
+    static const char *const attn[] = {".q_proj", ".k_proj", ".v_proj", ".o_proj"};
+    static const char *const mlp[] = {".gate_proj", ".up_proj", ".down_proj"};
+    ctx.linear = pm->kind == MS_MOD_LINEAR;
+    ctx.part = pm->kind == MS_MOD_MLP ? MS_FORWARD_MLP : MS_FORWARD_ATTENTION;
+    if (!ctx.linear && pm->kind != MS_MOD_ATTENTION && pm->kind != MS_MOD_MLP) {
+        awq_note(wm, map->smooth,
+                 "the parent of %s's balance layers is not a Linear, self_attn or mlp: the "
+                 "model-backed world runs only those",
+                 sm->name);
+        return MS_OK;
+    }
+    for (size_t j = 0; !ctx.linear && j < map->nbalance; j++) {
+        const char *const *names = ctx.part == MS_FORWARD_MLP ? mlp : attn;
+        size_t nn = ctx.part == MS_FORWARD_MLP ? 3 : 4;
+        ctx.slot[j] = -1;
+        for (size_t k = 0; k < nn; k++) {
+            size_t i;
+            if (find_in_layer(wm, map->layer, names[k], &i) && i == map->balance[j])
+                ctx.slot[j] = (int)k;
+        }
+        if (ctx.slot[j] < 0) {
+            awq_note(wm, map->smooth, "a balance layer of %s is not one of its parent's Linears",
+                     sm->name);
+            return MS_OK;
+        }
+    }
+    size_t ch = ms_model_module(wm->model, map->balance[0])->shape[1];
+    size_t rows = wm->calib.batch * wm->calib.seq;
+    size_t nb = map->nbalance;
+    size_t n_out = ctx.linear ? 0 : rows * (size_t)ms_model_get_spec(wm->model)->hidden_size;
+    ms_matrix bal[AWQ_MAX_BALANCE] = {{0}}, smooth = {0};
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_status st = MS_OK;
+    for (size_t j = 0; st == MS_OK && j < nb; j++) {
+        const ms_module *b = ms_model_module(wm->model, map->balance[j]);
+        st = ms_matrix_init(&bal[j], b->shape[0], b->shape[1], &d);
+        if (st == MS_OK)
+            ms_model_weight_read(wm->model, map->balance[j], bal[j].data);
+    }
+    if (ctx.linear)
+        n_out = ms_awq_linear_outputs(rows, bal, nb);
+    float *sum = calloc(ch, sizeof *sum), *x_mean = malloc(ch * sizeof *x_mean);
+    double *w_mean = calloc(ch, sizeof *w_mean), *scales = malloc(ch * sizeof *scales);
+    float *ref = ms_alloc_floats(n_out ? n_out : 1);
+    if (st == MS_OK && (!sum || !x_mean || !w_mean || !scales || !ref))
+        st = ms_diag_set(&d, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory for AWQ");
+    size_t count = 0;
+    /* the hook adds each calibration batch (one sequence) in turn */
+    for (size_t b = 0; st == MS_OK && b < wm->calib.batch; b++)
+        st = ms_awq_observe(ctx.x + b * wm->calib.seq * ch, wm->calib.seq, ch, sum, &count, &d);
+    for (size_t j = 0; st == MS_OK && j < ch; j++)
+        x_mean[j] = sum[j] / (float)count;
+    if (st == MS_OK && wmod->duo != MS_AWQ_DUO_OFF)
+        st = ms_awq_weight_means(scheme, bal, nb, w_mean, &d);
+    if (st == MS_OK)
+        st = awq_parent_forward(&ctx, wm->pool, bal, nb, ref, n_out, &d);
+    bool finite = true;
+    for (size_t i = 0; st == MS_OK && i < n_out && finite; i++)
+        finite = isfinite(ref[i]);
+    if (st == MS_OK && !finite)
+        awq_note(wm, map->smooth, "NaN or inf outputs of %s's parent: skipped, as upstream does",
+                 sm->name);
+    ms_awq_result res = {.scales = scales};
+    if (st == MS_OK && finite) {
+        ms_awq_problem prob = {.x_mean = x_mean,
+                               .w_mean = w_mean,
+                               .channels = ch,
+                               .balance = bal,
+                               .nbalance = nb,
+                               .weights = scheme,
+                               .duo = wmod->duo,
+                               .n_grid = wmod->n_grid,
+                               .forward = awq_parent_forward,
+                               .forward_ctx = &ctx,
+                               .reference = ref,
+                               .n_out = n_out};
+        st = ms_awq_search(wm->pool, &prob, &res, &d);
+        if (st == MS_OK)
+            st = ms_matrix_init(&smooth, sm->shape[0], sm->ndim == 2 ? sm->shape[1] : 1, &d);
+        if (st == MS_OK) {
+            ms_model_weight_read(wm->model, map->smooth, smooth.data);
+            st = ms_awq_fold(scales, ch, &smooth, NULL, bal, nb, &d);
+        }
+        if (st == MS_OK) {
+            for (size_t j = 0; j < nb; j++) {
+                ms_model_weight_write(wm->model, map->balance[j], bal[j].data);
+                report_change(wm, m, map->balance[j], bal[j].data);
+                wm->owner[map->balance[j]] = (int)m;
+            }
+            ms_model_weight_write(wm->model, map->smooth, smooth.data);
+            report_change(wm, m, map->smooth, smooth.data);
+            wm->owner[map->smooth] = (int)m;
+        }
+    }
+    for (size_t j = 0; j < nb; j++)
+        free(bal[j].data);
+    free(smooth.data);
+    free(sum);
+    free(x_mean);
+    free(w_mean);
+    free(scales);
+    free(ref);
+    if (st != MS_OK)
+        fail(wm, st, &d);
+    return st;
+}
+
 /* Compresses what modifier `m` selects in `layer` (-1: everywhere) and has
  * not compressed yet in this calibration. */
 static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *what)
@@ -722,6 +1191,18 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
     bool data = wmod->how != MS_WORLD_NO_DATA;
     if (wmod->kind == KIND_NONE || wmod->kind == KIND_MAGNITUDE)
         return;
+    bool left = false;
+    for (size_t j = 0; j < wmod->match.count && !left; j++) {
+        const ms_module *mod = ms_model_module(wm->model, wmod->match.modules[j]);
+        bool works_on =
+            mod->kind == MS_MOD_LINEAR || wmod->kind == KIND_SMOOTHQUANT || wmod->kind == KIND_AWQ;
+        /* an AWQ mapping belongs to its balance layers' decoder layer */
+        int at = wmod->kind == KIND_AWQ ? wmod->maps[j].layer : mod->layer;
+        left = works_on && !wmod->done[j] &&
+               (layer < 0 || at == layer || (layer == nlayers - 1 && at < 0));
+    }
+    if (!left)
+        return; /* calibration end after a layerwise run: no forward needed */
     if (data && wmod->kind != KIND_QUANT) {
         ms_diag d;
         ms_diag_clear(&d);
@@ -745,6 +1226,16 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
         }
         /* the inputs stay: a modifier after it in this subgraph compresses
          * with what the subgraph's one forward saw, as upstream's hooks did */
+        return;
+    }
+    if (wmod->kind == KIND_AWQ) {
+        for (size_t j = 0; j < wmod->nmaps; j++) {
+            if (wmod->done[j] || (layer >= 0 && wmod->maps[j].layer != layer))
+                continue;
+            wmod->done[j] = true;
+            if (awq_smooth(wm, m, &wmod->maps[j]) != MS_OK)
+                return;
+        }
         return;
     }
     if (wmod->kind == KIND_QUANT && !wmod->quantizes)
@@ -788,6 +1279,32 @@ static size_t op_attached(const void *self, const void *state)
     return n;
 }
 
+/* The modules GPTQ's own targets select with a weight scheme attached
+ * (schemes go to Linears only, so no Embedding is among them). */
+static size_t op_quant_modules(const void *self, const void *state, size_t modifier)
+{
+    (void)state;
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return 0;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    size_t n = 0;
+    for (size_t j = 0; j < wmod->match.count; j++)
+        n += wm->scheme[wmod->match.modules[j]] != NULL;
+    return n;
+}
+
+static bool op_sparsity_mismatch(const void *self, size_t modifier, size_t *given, size_t *layers)
+{
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return false;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    *given = wmod->sparsities;
+    *layers = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    return wmod->sparsities && wmod->sparsities != wmod->sparsity_targets;
+}
+
 static void op_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)state;
@@ -813,6 +1330,23 @@ static void op_observe(void *self, void *state, size_t modifier)
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
     wmod->sequential = 0;
+    if (wmod->kind == KIND_AWQ && wmod->duo != MS_AWQ_DUO_OFF)
+        /* awq/base.py on_start (0.12) / on_calibration_start (0.13) */
+        for (size_t j = 0; j < wmod->nmaps && wm->error == MS_OK; j++)
+            for (size_t b = 0; b < wmod->maps[j].nbalance; b++) {
+                size_t i = wmod->maps[j].balance[b];
+                if (wm->scheme[i] && wm->scheme[i]->strategy == MS_QUANT_TENSOR) {
+                    ms_diag d;
+                    ms_diag_set(&d, MS_ERR_INVALID, "E-WORLD-AWQ", NULL, 0, 0,
+                                "duo_scaling is only supported with per-channel quantization "
+                                "strategies (group or channel), but found TENSOR strategy on "
+                                "layer %s. Please set duo_scaling=False or use a per-channel "
+                                "quantization strategy.",
+                                ms_model_module(wm->model, i)->name);
+                    fail(wm, MS_ERR_INVALID, &d);
+                    break;
+                }
+            }
     if (wmod->done)
         memset(wmod->done, 0, wmod->match.count * sizeof *wmod->done);
     drop_inputs(wm);
@@ -826,7 +1360,8 @@ static const char *kind_name(mod_kind k)
                                         "SparseGPTModifier",
                                         "WandaPruningModifier",
                                         "QuantizationModifier",
-                                        "SmoothQuantModifier"};
+                                        "SmoothQuantModifier",
+                                        "AWQModifier"};
     return names[k];
 }
 
@@ -854,7 +1389,9 @@ static void op_compress(void *self, void *state, size_t modifier)
     ms_world_model *wm = self;
     if (modifier >= wm->nmods || !wm->mods[modifier].observing)
         return;
-    if (wm->error == MS_OK)
+    /* AWQ's on_end smooths nothing: its sequential_epoch_ends did
+     * (awq/base.py on_end at 0.12, on_calibration_end at 0.13) */
+    if (wm->error == MS_OK && wm->mods[modifier].kind != KIND_AWQ)
         compress_layer(wm, modifier, -1, kind_name(wm->mods[modifier].kind));
     wm->mods[modifier].observing = false;
     drop_inputs(wm);
@@ -865,6 +1402,8 @@ static const ms_world_ops model_ops = {
     .state_size = sizeof(size_t),
     .attach_quant_scheme = op_attach,
     .quant_schemes_attached = op_attached,
+    .quant_modules = op_quant_modules,
+    .sparsity_mismatch = op_sparsity_mismatch,
     .apply_mask = op_apply_mask,
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,

@@ -14,8 +14,14 @@
  *                             Wanda's norms); what is left at calibration end
  *   QuantizationModifier      fake-quantized weights (min/max observer),
  *                             subgraph by subgraph as GPTQ
- *   SmoothQuantModifier       smooths input_layernorm into q/k/v and
- *                             post_attention_layernorm into gate/up
+ *   SmoothQuantModifier,      smooths input_layernorm into q/k/v and
+ *   LogarithmicEqualization-  post_attention_layernorm into gate/up (the
+ *   Modifier                  latter: algorithm log_equalization's scales)
+ *   AWQModifier               at each sequential_epoch_end, its mappings
+ *                             in that layer (default: Llama's): scale grid
+ *                             search on the parent's outputs with the
+ *                             scheme the following modifier attached, then
+ *                             the scales folded (awq/base.py)
  * Other types leave the weights alone.
  *
  * Subgraphs: a modifier calibrated by the sequential pipeline sees one
@@ -27,15 +33,18 @@
 #ifndef MS_WORLD_MODEL_H
 #define MS_WORLD_MODEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../core/record.h"
 #include "../core/world.h"
+#include "../kernels/quant.h"
 #include "../model/model.h"
 #include "../recipe/recipe.h"
 #include "../util/status.h"
+#include "calib.h"
 
 typedef struct ms_world_model ms_world_model;
 
@@ -43,6 +52,8 @@ typedef struct ms_world_model_config {
     size_t calib_batch, calib_seq; /* calibration tokens (default 16 x 128) */
     uint64_t seed;                 /* of the calibration tokens; held-out ones use seed + 1 */
     size_t threads;                /* pool threads, caller included; 0: one per CPU */
+    ms_calib_source calib_source;  /* random (default), a text file or token ids (calib.h) */
+    const char *calib_path;        /* the file of a text or token-id source */
 } ms_world_model_config;
 
 ms_world_model_config ms_world_model_defaults(void);
@@ -102,5 +113,18 @@ typedef struct ms_world_metrics {
 } ms_world_metrics;
 
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag);
+
+/* While `*stop` is true the hooks compress no further module and the world
+ * fails (E-WORLD-STOPPED): a front end cancelling a long call, which then
+ * restores the world from a snapshot (snapshot.h). NULL: never. */
+void ms_world_model_set_stop(ms_world_model *wm, const atomic_bool *stop);
+
+/* How many module weights the hooks have written so far: a call that
+ * leaves it unchanged left the model as it was. */
+size_t ms_world_model_changes(const ms_world_model *wm);
+
+/* The scheme module `module`'s weight was quantized with, or NULL when it
+ * is not quantized. */
+const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
 
 #endif

@@ -75,6 +75,7 @@ int main(void)
 
     static app a;
     a.utf8 = true;
+    snprintf(a.model_arg, sizeof a.model_arg, "none"); /* the lifecycle's redraws */
     app_open(&a, path);
     a.cfg.epochs = 200;
     a.cfg.steps_per_epoch = 100;

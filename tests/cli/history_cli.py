@@ -181,7 +181,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check("gc needs --keep", e.returncode == 2 and b"--keep N" in e.stderr, e.stderr)
     db = sqlite3.connect(os.path.join(tmp, "state", "modsim", "history.db"))
     check("gc drops what removed runs alone used",
-          db.execute("SELECT count(*) FROM call WHERE run <> 5").fetchone()[0] == 0
+          db.execute("SELECT count(*) FROM chunk WHERE run <> 5").fetchone()[0] == 0
           and db.execute("SELECT count(*) FROM recipe").fetchone()[0] == 2, "")
     db.close()
     e = run("history", "show", "x")

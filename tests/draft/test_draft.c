@@ -583,6 +583,108 @@ static void form_check_reports_what_would_be_valid(void **state)
     assert_int_equal(ms_form_check(schema, mp, "mystery", "1", &d), MS_OK);
 }
 
+/* A save writes the edited spans into the text the user wrote: comments,
+ * blank lines, quoting and the order of untouched keys stay; an edited value
+ * keeps its line and inline comment, an unset field loses its lines, a new
+ * one goes after the last, a rename keeps its place; nested maps are edited
+ * inside. Adding a modifier falls back to the exporter's layout, saying so. */
+static const char commented[] = "# my recipe\n"
+                                "train_stage:\n"
+                                "  pruning_modifiers:\n"
+                                "    MagnitudePruningModifier:\n"
+                                "      end: 1.5   # stop here\n"
+                                "      start: 0.25\n"
+                                "\n"
+                                "      # the sparsity ramp\n"
+                                "      init_sparsity: 0.05\n"
+                                "      final_sparsity: 0.6\n"
+                                "      targets:\n"
+                                "      - 're:.*q_proj.weight'\n"
+                                "\n"
+                                "oneshot_stage:   # after training\n"
+                                "  quant_modifiers:\n"
+                                "    GPTQModifier: {}\n"
+                                "    QuantizationModifier:\n"
+                                "      config_groups:\n"
+                                "        group_0:\n"
+                                "          targets: [Linear]   # all of them\n"
+                                "          weights: {num_bits: 4, type: int}\n";
+
+static char *saved_text(ms_draft *s, char *why, size_t cap)
+{
+    char *text;
+    size_t len;
+    assert_int_equal(ms_draft_save_text(s, &text, &len, why, cap), MS_OK);
+    assert_int_equal(strlen(text), len);
+    return text;
+}
+
+static void draft_save_keeps_what_the_user_wrote(void **state)
+{
+    fixture *f = *state;
+    ms_draft *s = draft_of(f, commented);
+    ms_diag diag;
+    char why[160], *text;
+    assert_int_equal(ms_draft_set_source(s, commented, strlen(commented)), MS_OK);
+    text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "");
+    assert_string_equal(text, commented); /* nothing edited: the text as written */
+    free(text);
+    assert_int_equal(ms_draft_set_field(s, 0, "end", "1.75", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "init_sparsity", "", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "update", "0.5", &diag), MS_OK);
+    assert_int_equal(ms_draft_rename_field(s, 0, "final_sparsity", "finalsparsity", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 1, "ignore", "[lm_head]", &diag), MS_OK);
+    assert_int_equal(
+        ms_draft_set_field(s, 2, "config_groups",
+                           "{group_0: {targets: [Linear], weights: {num_bits: 8, type: int}}}",
+                           &diag),
+        MS_OK);
+    text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "");
+    assert_string_equal(text, "# my recipe\n"
+                              "train_stage:\n"
+                              "  pruning_modifiers:\n"
+                              "    MagnitudePruningModifier:\n"
+                              "      end: 1.75   # stop here\n"
+                              "      start: 0.25\n"
+                              "\n"
+                              "      # the sparsity ramp\n"
+                              "      finalsparsity: 0.6\n"
+                              "      targets:\n"
+                              "      - 're:.*q_proj.weight'\n"
+                              "      update: 0.5\n"
+                              "\n"
+                              "oneshot_stage:   # after training\n"
+                              "  quant_modifiers:\n"
+                              "    GPTQModifier:\n"
+                              "      ignore: [lm_head]\n"
+                              "    QuantizationModifier:\n"
+                              "      config_groups:\n"
+                              "        group_0:\n"
+                              "          targets: [Linear]   # all of them\n"
+                              "          weights: {num_bits: 8, type: int}\n");
+    /* and it reads back as the draft */
+    ms_recipe *r;
+    ms_draft *again;
+    assert_int_equal(ms_recipe_parse(text, strlen(text), "saved.yaml", 0, 0, NULL, &r, &diag),
+                     MS_OK);
+    assert_int_equal(ms_draft_new(f->schema, r, "saved.yaml", &again, &diag), MS_OK);
+    char *a = text_of(s), *b = text_of(again);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    ms_draft_free(again);
+    ms_recipe_free(r);
+    free(text);
+    /* a structural edit: the exporter's layout, and why */
+    assert_int_equal(ms_draft_add(s, 0, "ConstantPruningModifier", NULL, &diag), MS_OK);
+    text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "modifiers added, deleted or moved");
+    assert_null(strstr(text, "# my recipe"));
+    free(text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -594,7 +696,7 @@ int main(int argc, char **argv)
         T(draft_set_field_undo_redo),
         T(draft_set_field_adds_unsets_and_ignores_no_change),
         T(draft_rename_field_keeps_value_and_place),
-    T(draft_add_joins_the_group_or_opens_one),
+        T(draft_add_joins_the_group_or_opens_one),
         T(draft_add_to_an_empty_schedule),
         T(draft_delete_and_undo),
         T(draft_duplicate_goes_to_a_new_group),
@@ -602,6 +704,7 @@ int main(int argc, char **argv)
         T(draft_move_refuses_a_second_modifier_of_a_type),
         T(draft_dirty_follows_the_saved_state),
         T(draft_save_and_load_round_trip),
+        T(draft_save_keeps_what_the_user_wrote),
         T(draft_recipe_carries_the_edits),
         T(draft_diagnostics_name_modifier_and_field),
         T(draft_keeps_raises_at_initialize_as_notes_and_follows_the_run),

@@ -1,7 +1,9 @@
-/* libFuzzer: a history file as `modsim trace --history FILE` finds it: opened
- * as an existing history (its schema version read, the schema migrated
- * forward), and when that succeeds, a run recorded into it. A damaged or
+/* libFuzzer: a history file as `modsim trace --history FILE` and `modsim
+ * history` find it: opened as an existing history (its schema version read,
+ * the schema migrated forward), and when that succeeds, read as `history
+ * list/show/diff/export` read it, then a run recorded into it. A damaged or
  * foreign file must be refused or worked around, never crash. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -38,6 +40,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ms_diag diag;
     ms_lifecycle *lc;
     if (ms_history_open(path, false, &h, &diag) == MS_OK) {
+        FILE *sink = fopen("/dev/null", "w");
+        if (sink) {
+            ms_history_filter all = {0};
+            bool differs;
+            ms_history_list(h, &all, false, sink, &diag);
+            ms_history_list(h, &all, true, sink, &diag);
+            for (long long id = 1; id <= 2; id++) {
+                ms_history_show(h, id, sink, &diag);
+                ms_history_export_jsonl(h, id, sink, &diag);
+                ms_history_export_scenario(h, id, sink, &diag);
+            }
+            ms_history_diff(h, 1, 2, sink, &differs, &diag);
+            fclose(sink);
+        }
         if (ms_lifecycle_new(NULL, 0, &lc) == MS_OK) {
             ms_history_settings s = {.profile = "0.12",
                                      .recipe_text = "train_stage: {}\n",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kernels/apply_file.h"
+#include "kernels/measure.h"
 
 /* Writes a file with a 2x4 weight "a.weight", a 4-vector "bias", a [3, 4]
  * "a.weight.inputs" and a [5, 2] "inputs"; returns its path. */
@@ -84,11 +85,37 @@ static void measure_counts_zeros_and_relative_error(void **state)
 {
     (void)state;
     float w[4] = {3, 4, 0, 0}, out[4] = {3, 0, 0, 0};
-    ms_apply_result r = {.weight = out, .rows = 2, .cols = 2};
     double sparsity, err;
-    ms_apply_measure(&r, w, &sparsity, &err);
+    assert_int_equal(ms_measure_change(NULL, out, w, 4, &sparsity, &err), MS_OK);
     assert_float_equal(sparsity, 0.75, 1e-12);
     assert_float_equal(err, 4.0 / 5.0, 1e-12); /* ||(0,-4)|| / ||(3,4)|| */
+}
+
+/* Chunks of 2^16 summed in order: the figures do not depend on the pool. */
+static void measure_is_the_same_for_every_thread_count(void **state)
+{
+    (void)state;
+    size_t n = 3 * 65536 + 13;
+    float *was = malloc(n * sizeof *was), *now = malloc(n * sizeof *now);
+    assert_non_null(was);
+    assert_non_null(now);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1664525u + 1013904223u;
+        was[i] = (float)(x >> 8) / 16777216.0f - 0.5f;
+        now[i] = i % 3 ? was[i] * 0.9f : 0.0f;
+    }
+    double s1, e1, s2, e2;
+    ms_pool *pool;
+    ms_diag d;
+    assert_int_equal(ms_pool_create(2, &pool, &d), MS_OK);
+    assert_int_equal(ms_measure_change(NULL, now, was, n, &s1, &e1), MS_OK);
+    assert_int_equal(ms_measure_change(pool, now, was, n, &s2, &e2), MS_OK);
+    ms_pool_free(pool);
+    assert_true(s1 == s2 && e1 == e2);
+    assert_float_equal(s1, (double)((n + 2) / 3) / (double)n, 1e-12);
+    free(was);
+    free(now);
 }
 
 int main(void)
@@ -97,6 +124,7 @@ int main(void)
         cmocka_unit_test(select_takes_2d_float_tensors_matching_the_regex),
         cmocka_unit_test(calib_prefers_name_inputs_and_checks_the_width),
         cmocka_unit_test(measure_counts_zeros_and_relative_error),
+        cmocka_unit_test(measure_is_the_same_for_every_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

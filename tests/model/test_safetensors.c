@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,6 +470,97 @@ static int remove_tmp(void **state)
     return rmdir(tmp_dir);
 }
 
+static size_t files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+/* Tensor by tensor: declared first, given in any order, laid out as the
+ * one-shot writer lays them out (wider dtypes first). */
+static void safetensors_writer_takes_tensors_one_at_a_time(void **state)
+{
+    (void)state;
+    float a[4] = {1, 2, 3, 4}, b[2] = {-1, 0.5f};
+    uint8_t m[3] = {1, 0, 1};
+    size_t s4[1] = {4}, s2[1] = {2}, s3[1] = {3};
+    ms_st_writer *wr;
+    ms_diag d;
+    const char *path = tmp_file("stream.safetensors");
+    assert_int_equal(ms_st_writer_new(&wr), MS_OK);
+    assert_int_equal(ms_st_writer_add_later(wr, "m", MS_ST_U8, s3, 1, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add_later(wr, "a", MS_ST_F32, s4, 1, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "b", MS_ST_F32, s2, 1, b, &d), MS_OK);
+    assert_int_equal(ms_st_writer_begin(wr, path, &d), MS_OK);
+    assert_int_equal(ms_st_writer_add(wr, "late", MS_ST_F32, s2, 1, b, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_put(wr, "b", b, &d), MS_ERR_INVALID); /* given with add */
+    assert_int_equal(ms_st_writer_put(wr, "nope", b, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_put(wr, "m", m, &d), MS_OK);
+    assert_int_equal(ms_st_writer_put(wr, "m", m, &d), MS_ERR_INVALID); /* twice */
+    assert_int_equal(access(path, F_OK), -1); /* not named before finish */
+    assert_int_equal(ms_st_writer_put(wr, "a", a, &d), MS_OK);
+    assert_int_equal(ms_st_writer_finish(wr, &d), MS_OK);
+    ms_st_writer_free(wr);
+    ms_st_file *f;
+    assert_int_equal(ms_st_open(path, &f, &d), MS_OK);
+    assert_int_equal(ms_st_count(f), 3);
+    assert_string_equal(ms_st_at(f, 0)->name, "a");
+    assert_string_equal(ms_st_at(f, 1)->name, "b");
+    assert_string_equal(ms_st_at(f, 2)->name, "m");
+    float back[4];
+    assert_int_equal(ms_st_to_float(f, ms_st_find(f, "a"), back, &d), MS_OK);
+    assert_memory_equal(back, a, sizeof a);
+    assert_memory_equal(ms_st_find(f, "m")->data, m, sizeof m);
+    ms_st_close(f);
+    unlink(path);
+}
+
+/* A tensor declared and never given, or a writer dropped midway: the old
+ * file stays as it was and nothing is left beside it. */
+static void safetensors_unfinished_stream_leaves_the_old_file(void **state)
+{
+    (void)state;
+    char dir[96];
+    snprintf(dir, sizeof dir, "%s/keep", tmp_dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    FILE *old = fopen(path, "w");
+    assert_non_null(old);
+    fputs("old", old);
+    fclose(old);
+    float a[2] = {1, 2};
+    size_t s2[1] = {2};
+    ms_diag d;
+    for (int drop = 0; drop < 2; drop++) {
+        ms_st_writer *wr;
+        assert_int_equal(ms_st_writer_new(&wr), MS_OK);
+        assert_int_equal(ms_st_writer_add_later(wr, "a", MS_ST_F32, s2, 1, &d), MS_OK);
+        assert_int_equal(ms_st_writer_add_later(wr, "b", MS_ST_F32, s2, 1, &d), MS_OK);
+        assert_int_equal(ms_st_writer_begin(wr, path, &d), MS_OK);
+        assert_int_equal(ms_st_writer_put(wr, "a", a, &d), MS_OK);
+        if (!drop) {
+            assert_int_equal(ms_st_writer_finish(wr, &d), MS_ERR_INVALID);
+            assert_non_null(strstr(d.message, "tensor 'b' was declared but never given"));
+        }
+        ms_st_writer_free(wr);
+        char buf[8] = {0};
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        assert_int_equal(fread(buf, 1, sizeof buf, f), 3);
+        fclose(f);
+        assert_string_equal(buf, "old");
+        assert_int_equal(files_in(dir), 1);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +578,8 @@ int main(void)
         cmocka_unit_test(safetensors_refuses_a_fifo_without_blocking),
         cmocka_unit_test(safetensors_writes_a_file_without_tensors),
         cmocka_unit_test(safetensors_writer_takes_100k_tensors_in_linear_time),
+        cmocka_unit_test(safetensors_writer_takes_tensors_one_at_a_time),
+        cmocka_unit_test(safetensors_unfinished_stream_leaves_the_old_file),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

@@ -28,6 +28,7 @@ def main():
                                "codes": np.zeros((4, 4), np.int8)})
         nan = w.copy()
         nan[2, 5] = np.nan
+        # "ok" is computed and written before "bad" fails: the output stays untouched
         stio.write(p("nan.st"), {"ok": w, "bad": nan})
         stio.write(p("calib.st"), {"layer.weight.inputs": rng.standard_normal((8, 48))
                                    .astype(np.float32)})
@@ -63,6 +64,10 @@ def main():
             (["quant", *io, "--strategy", "group", "--group-size", "32"],
              ["--group-size 32 does not divide the 48 columns of tensor 'layer.weight' [16, 48]"]),
             (["quant", *io, "--asym=yes"], ["--asym 'yes'", "no value"]),
+            (["quant", *io, "--outputs", "codes,mask"],
+             ["--outputs: quant makes no mask", "weights,codes,scale,zero_point, or all"]),
+            (["prune", *io, "--outputs", "weight"],
+             ["--outputs: unknown output 'weight'", "weights,mask, or all"]),
             (["gptq", *io, "--calib", p("calib.st"), "--actorder", "sideways"],
              ["--actorder 'sideways'", "static"]),
             (["gptq", *io, "--calib", p("calib.st"), "--actorder", "group"],
@@ -113,16 +118,26 @@ def main():
                 print(f"    {msg}\n    stderr: {r.stderr.strip()}")
 
         successes = [
-            (["prune", "--in", p("w.st"), "--out", p("o1.st")], {"layer.weight",
-                                                                  "layer.weight.mask"}),
-            (["wanda", "--in", p("w.st"), "--out", p("o2.st"), "--calib", p("fallback.st")],
+            # by default what upstream keeps (compressed-tensors
+            # pack_quantized/base.py:45 compression_param_names): a pruned
+            # weight; codes and scales, the zero point only when asymmetric
+            (["prune", "--in", p("w.st"), "--out", p("o1.st")], {"layer.weight"}),
+            (["prune", "--in", p("w.st"), "--out", p("o1m.st"), "--outputs", "weights,mask"],
              {"layer.weight", "layer.weight.mask"}),
+            (["wanda", "--in", p("w.st"), "--out", p("o2.st"), "--calib", p("fallback.st"),
+              "--outputs=all"], {"layer.weight", "layer.weight.mask"}),
             (["quant", "--in", p("w.st"), "--out", p("o3.st"), "--strategy=group",
               "--group-size=16", "--asym", "--bits", "4"],
-             {"layer.weight", "layer.weight.codes", "layer.weight.scale",
-              "layer.weight.zero_point"}),
+             {"layer.weight.codes", "layer.weight.scale", "layer.weight.zero_point"}),
+            (["quant", "--in", p("w.st"), "--out", p("o3s.st"), "--strategy=group",
+              "--group-size=16", "--bits", "4"], {"layer.weight.codes", "layer.weight.scale"}),
+            (["quant", "--in", p("w.st"), "--out", p("o3w.st"), "--outputs", "weights"],
+             {"layer.weight"}),
             (["gptq", "--in", p("w.st"), "--out", p("o4.st"), "--calib", p("calib.st"),
               "--strategy", "group", "--group-size", "16", "--actorder", "group"],
+             {"layer.weight.codes", "layer.weight.scale", "layer.weight.g_idx"}),
+            (["gptq", "--in", p("w.st"), "--out", p("o4a.st"), "--calib", p("calib.st"),
+              "--strategy", "group", "--group-size", "16", "--actorder", "group", "--outputs", "all"],
              {"layer.weight", "layer.weight.codes", "layer.weight.scale",
               "layer.weight.zero_point", "layer.weight.g_idx"}),
         ]

@@ -423,7 +423,10 @@ def test_edit_start_save_validate_resize_and_quit(modsim, src):
         assert check.returncode == 0, check.stdout + check.stderr
         with open(path) as f:
             text = f.read()
-        assert "      start: 0.75\n" in text, text
+        # only the edited span changed: the demo's comments and layout stay
+        with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+            demo = f.read()
+        assert text == demo.replace("      start: 0.25\n", "      start: 0.75\n", 1), text
         # an undo past the save makes the schedule dirty again
         t.keys("u")
         t.wait("undone: set start of 0 MagnitudePruningModifier")
@@ -468,6 +471,11 @@ def test_schedule_add_delete_undo_and_diagnostics(modsim, src):
         screen = t.wait("Diagnostics: 1 error")
         assert "(errors: not simulated)" in screen, screen
         line_with(screen, "E-TYPE             0 MagnitudePruningModifier.start")
+        # every screen says that what it shows is the last schedule without errors
+        for view in ("2", "3", "4"):
+            t.keys(view)
+            assert "STALE: has errors" in t.wait("STALE").splitlines()[0]
+        t.keys("1")
         # E focuses the pane; Enter on the error opens the form on its field
         t.keys("E")
         t.wait("Enter: go to the field")
@@ -680,6 +688,35 @@ def test_unclosed_bracket_then_reload_after_fixing(modsim, src):
     finally:
         t.close()
         os.unlink(path)
+
+
+def test_typed_clock_and_the_event_log(modsim, src):
+    """Issue 12: the clock is typed, not pressed 96 times; the event log
+    scrolls back past the last screenful and `/` searches its calls."""
+    t = Tmux(modsim, INTENDED, width=100, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys("3", "e")
+        t.wait("epochs=2 steps=4 batches=- layers=3_")
+        t.keys("C-u")
+        t.tmux("send-keys", "-l", "steps=100 layers=5")
+        t.keys("Enter")
+        screen = t.wait("calls generated")
+        assert "loop of 2 epochs x 100 steps" in screen, screen
+        assert "(5 layers)" in screen or "call 0/" in screen, screen
+        t.keys("G")
+        t.wait("end: ")
+        t.keys("/")
+        t.tmux("send-keys", "-l", "calibration_epoch_start")
+        t.keys("Enter")
+        screen = t.wait("/calibration_epoch_start: call ")
+        assert "(PgDn: newer)" in screen, screen
+        t.keys("PPage")
+        screen = t.wait("(PgDn: newer)")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
 
 
 def main():

@@ -29,6 +29,8 @@ static int setup(void **state)
     if (opened != 0 || pipe(f->wake) != 0)
         return -1;
     fcntl(f->wake[0], F_SETFL, O_NONBLOCK);
+    /* the session's jobs alone; test_model.c steps a model */
+    snprintf(f->a.model_arg, sizeof f->a.model_arg, "none");
     app_open(&f->a, NULL);
     ui_worker_set_wake(&f->a.worker, f->wake[1]);
     /* long enough that a run outlasts the key that starts it */

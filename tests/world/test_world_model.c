@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/lifecycle.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "recipe/recipe.h"
 #include "sim/pipeline.h"
@@ -48,8 +50,10 @@ static ms_recipe *parse(const char *text)
     return r;
 }
 
-/* Runs `recipe` as oneshot(pipeline=how) and returns the world after it. */
-static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
+/* Runs `recipe` as oneshot(pipeline=how) and returns the world after it,
+ * with the world's first failure in *status. */
+static ms_world_model *run_status(const char *text, ms_pipeline how, size_t threads,
+                                  ms_status *status, ms_diag *d)
 {
     ms_recipe *r = parse(text);
     ms_world_model_config cfg = ms_world_model_defaults();
@@ -57,17 +61,16 @@ static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
     cfg.calib_seq = 16;
     cfg.threads = threads;
     ms_world_model *wm = NULL;
-    ms_diag d;
-    ms_diag_clear(&d);
-    assert_int_equal(ms_world_model_new(new_model(), r, &cfg, &wm, &d), MS_OK);
+    ms_diag_clear(d);
+    assert_int_equal(ms_world_model_new(new_model(), r, &cfg, &wm, d), MS_OK);
     ms_pipeline_config pc = ms_pipeline_defaults();
     pc.calibration = how;
     pc.layers = 2;
     ms_call *calls = NULL;
     size_t n = 0;
-    assert_int_equal(ms_pipeline_generate(&pc, r, &calls, &n, &d), MS_OK);
+    assert_int_equal(ms_pipeline_generate(&pc, r, &calls, &n, d), MS_OK);
     ms_lifecycle *lc = NULL;
-    assert_int_equal(ms_recipe_build_lifecycle(r, &lc, &d), MS_OK);
+    assert_int_equal(ms_recipe_build_lifecycle(r, &lc, d), MS_OK);
     assert_int_equal(ms_lifecycle_set_world(lc, ms_world_model_world(wm)), MS_OK);
     ms_lifecycle_set_calibration_data(lc, true);
     for (size_t m = 0; m < ms_recipe_count(r); m++)
@@ -77,10 +80,20 @@ static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
         ms_raise raised;
         assert_int_equal(ms_call_run(&calls[i], lc, &raised), MS_OK);
     }
-    assert_int_equal(ms_world_model_error(wm, &d), MS_OK);
+    *status = ms_world_model_error(wm, d);
     free(calls);
     ms_lifecycle_free(lc);
     ms_recipe_free(r);
+    return wm;
+}
+
+static ms_world_model *run(const char *text, ms_pipeline how, size_t threads)
+{
+    ms_status st;
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_world_model *wm = run_status(text, how, threads, &st, &d);
+    assert_int_equal(st, MS_OK);
     return wm;
 }
 
@@ -139,7 +152,7 @@ static void threads_change_no_bit(void **state)
                                  "    SmoothQuantModifier:\n"
                                  "      smoothing_strength: 0.8\n"
                                  "    GPTQModifier:\n"
-                                 "      scheme: W8A16\n"
+                                 "      scheme: W8A8\n"
                                  "      ignore: [lm_head]\n";
     ms_world_model *one = run(recipe, MS_PIPELINE_SEQUENTIAL, 1);
     ms_world_model *two = run(recipe, MS_PIPELINE_SEQUENTIAL, 2);
@@ -217,6 +230,161 @@ static void unknown_scheme_is_refused_at_its_line(void **state)
     ms_recipe_free(r);
 }
 
+#define W4G16                                                                                      \
+    "    QuantizationModifier:\n"                                                                  \
+    "      ignore: [lm_head]\n"                                                                    \
+    "      config_groups:\n"                                                                       \
+    "        g:\n"                                                                                 \
+    "          targets: [Linear]\n"                                                                \
+    "          weights: {num_bits: 4, type: int, symmetric: true, strategy: group, "               \
+    "group_size: 16}\n"
+
+static bool same_weight(const ms_world_model *a, const ms_world_model *b, const char *name)
+{
+    float *x, *y;
+    size_t nx, ny;
+    weight(a, name, &x, &nx);
+    weight(b, name, &y, &ny);
+    bool same = nx == ny && !memcmp(x, y, nx * sizeof *x);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* AWQ smooths each layer at its sequential_epoch_end with Llama's default
+ * mappings, before the QuantizationModifier after it quantizes that layer
+ * (awq/base.py _apply_smoothing; mappings.py default_mappings). */
+static void awq_smooths_before_quantization(void **state)
+{
+    (void)state;
+    static const char awq[] = "s_stage:\n  m_modifiers:\n    AWQModifier: {n_grid: 6}\n" W4G16;
+    static const char quant[] = "s_stage:\n  m_modifiers:\n" W4G16;
+    ms_world_model *a = run(awq, MS_PIPELINE_SEQUENTIAL, 1);
+    ms_world_model *q = run(quant, MS_PIPELINE_SEQUENTIAL, 1);
+    /* v_proj (16 outputs: 2 kv heads) cannot smooth o_proj (32 inputs): that
+     * mapping is skipped (_check_layers_are_compatible), so o_proj is only
+     * quantized */
+    assert_true(same_weight(a, q, "model.layers.0.self_attn.o_proj"));
+    assert_true(same_weight(a, q, "model.layers.1.self_attn.o_proj"));
+    static const char *const moved[] = {
+        "model.layers.0.input_layernorm",
+        "model.layers.0.self_attn.q_proj",
+        "model.layers.0.self_attn.v_proj",
+        "model.layers.0.post_attention_layernorm",
+        "model.layers.0.mlp.gate_proj",
+        "model.layers.0.mlp.down_proj",
+        "model.layers.1.post_attention_layernorm",
+        "model.layers.1.mlp.up_proj",
+    };
+    for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++)
+        assert_false(same_weight(a, q, moved[i]));
+    ms_world_module_row *rows;
+    size_t n;
+    ms_diag d;
+    assert_int_equal(ms_world_model_rows(a, &rows, &n, &d), MS_OK);
+    assert_string_equal(rows[0].name, "model.layers.0.self_attn.q_proj");
+    assert_int_equal(rows[0].owner, 1);
+    assert_int_equal(rows[0].bits, 4);
+    free(rows);
+    ms_world_model *two = run(awq, MS_PIPELINE_SEQUENTIAL, 2);
+    assert_int_equal(ms_model_weights_hash(ms_world_model_model(a)),
+                     ms_model_weights_hash(ms_world_model_model(two)));
+    ms_world_model_free(two);
+    ms_world_model_free(a);
+    ms_world_model_free(q);
+}
+
+/* awq/base.py on_start: duo_scaling with a tensor-strategy balance layer is
+ * upstream's ValueError */
+static void awq_duo_needs_per_channel(void **state)
+{
+    (void)state;
+    ms_status st;
+    ms_diag d;
+    ms_world_model *wm = run_status("s_stage:\n  m_modifiers:\n    AWQModifier: {}\n"
+                                    "    QuantizationModifier: {scheme: FP8, ignore: [lm_head]}\n",
+                                    MS_PIPELINE_SEQUENTIAL, 1, &st, &d);
+    assert_int_equal(st, MS_ERR_INVALID);
+    assert_non_null(strstr(d.message, "found TENSOR strategy on layer "
+                                      "model.layers.0.self_attn.q_proj"));
+    ms_world_model_free(wm);
+    wm = run_status("s_stage:\n  m_modifiers:\n    AWQModifier: {duo_scaling: false}\n"
+                    "    QuantizationModifier: {scheme: FP8, ignore: [lm_head]}\n",
+                    MS_PIPELINE_SEQUENTIAL, 1, &st, &d);
+    assert_int_equal(st, MS_OK);
+    ms_world_model_free(wm);
+}
+
+/* The per-channel max - min of the input of Linear `module` in the forward
+ * over the calibration tokens `run` uses. */
+typedef struct range_probe {
+    size_t module;
+    float *min, *max;
+} range_probe;
+
+static ms_status probe(size_t module, const char *name, const float *x, size_t rows, size_t cols,
+                       void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)diag;
+    range_probe *p = user;
+    if (module != p->module)
+        return MS_OK;
+    for (size_t j = 0; j < cols; j++) {
+        p->min[j] = p->max[j] = x[j];
+        for (size_t r = 1; r < rows; r++) {
+            float v = x[r * cols + j];
+            p->min[j] = v < p->min[j] ? v : p->min[j];
+            p->max[j] = v > p->max[j] ? v : p->max[j];
+        }
+    }
+    return MS_OK;
+}
+
+/* LogarithmicEqualizationModifier divides input_layernorm by
+ * s = range / log2(2 + range) (smoothquant/base.py:405-408 at 0.12, the
+ * modifier being SmoothQuant with algorithm log_equalization), and
+ * SmoothQuantModifier with `algorithm: log_equalization` does the same. */
+static void log_equalization_scales(void **state)
+{
+    (void)state;
+    ms_model *m = new_model();
+    size_t q;
+    assert_true(ms_model_find(m, "model.layers.0.self_attn.q_proj", &q));
+    float mn[32], mx[32];
+    range_probe p = {q, mn, mx};
+    ms_tokens t;
+    ms_diag d;
+    assert_int_equal(ms_tokens_random(0, 2, 16, 64, &t, &d), MS_OK);
+    assert_int_equal(ms_forward_run(m, &t, NULL, probe, &p, NULL, &d), MS_OK);
+    ms_tokens_free(&t);
+    size_t norm;
+    assert_true(ms_model_find(m, "model.layers.0.input_layernorm", &norm));
+    float before[32], after[32];
+    ms_model_weight_read(m, norm, before);
+    ms_world_model *a = run("s_stage:\n  m_modifiers:\n    LogarithmicEqualizationModifier: {}\n",
+                            MS_PIPELINE_SEQUENTIAL, 1);
+    ms_world_model *b =
+        run("s_stage:\n  m_modifiers:\n    SmoothQuantModifier: {algorithm: log_equalization}\n",
+            MS_PIPELINE_SEQUENTIAL, 1);
+    ms_world_model *c =
+        run("s_stage:\n  m_modifiers:\n    SmoothQuantModifier: {}\n", MS_PIPELINE_SEQUENTIAL, 1);
+    assert_int_equal(ms_model_weights_hash(ms_world_model_model(a)),
+                     ms_model_weights_hash(ms_world_model_model(b)));
+    assert_true(ms_model_weights_hash(ms_world_model_model(a)) !=
+                ms_model_weights_hash(ms_world_model_model(c)));
+    ms_model_weight_read(ms_world_model_model(a), norm, after);
+    for (size_t j = 0; j < 32; j++) {
+        float r = mx[j] - mn[j];
+        double s = (double)(r / log2f(2.0f + r));
+        assert_true(fabs((double)after[j] - before[j] / s) <= 1e-6 * fabs(before[j] / s));
+    }
+    ms_world_model_free(a);
+    ms_world_model_free(b);
+    ms_world_model_free(c);
+    ms_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +392,9 @@ int main(void)
         cmocka_unit_test(threads_change_no_bit),
         cmocka_unit_test(magnitude_reaches_its_sparsity),
         cmocka_unit_test(unknown_scheme_is_refused_at_its_line),
+        cmocka_unit_test(awq_smooths_before_quantization),
+        cmocka_unit_test(awq_duo_needs_per_channel),
+        cmocka_unit_test(log_equalization_scales),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

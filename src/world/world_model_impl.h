@@ -1,0 +1,82 @@
+/* The model-backed world's state, shared by the files of src/world/ that
+ * act on it (world_model.c runs the modifiers, snapshot.c saves and
+ * restores it, inspect.c measures it). Not a public header: outside
+ * src/world/ the world is opaque (world_model.h). A field a call changes
+ * must be saved by snapshot.c too, or a step back does not restore it. */
+#ifndef MS_WORLD_MODEL_IMPL_H
+#define MS_WORLD_MODEL_IMPL_H
+
+#include "../kernels/apply.h"
+#include "../kernels/awq.h"
+#include "../kernels/pool.h"
+#include "../model/forward.h"
+#include "world_model.h"
+
+typedef enum {
+    KIND_NONE,
+    KIND_MAGNITUDE,
+    KIND_GPTQ,
+    KIND_SPARSEGPT,
+    KIND_WANDA,
+    KIND_QUANT,
+    KIND_SMOOTHQUANT,
+    KIND_AWQ,
+} mod_kind;
+
+enum { AWQ_MAX_BALANCE = 8 };
+
+/* One AWQ mapping resolved in one decoder layer: the smooth module and the
+ * balance Linears that read its output (awq/base.py _set_resolved_mappings). */
+typedef struct awq_map {
+    int layer;
+    size_t smooth;
+    size_t balance[AWQ_MAX_BALANCE];
+    size_t nbalance;
+} awq_map;
+
+/* One recipe entry as the world acts on it. */
+typedef struct wm_modifier {
+    mod_kind kind;
+    ms_match match;     /* its targets minus ignore */
+    ms_apply_opts opts; /* what its kernel does to each target */
+    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
+    double alpha;       /* SmoothQuant's smoothing_strength */
+    bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
+    ms_awq_duo duo;     /* AWQ's duo_scaling and n_grid */
+    size_t n_grid;
+    awq_map *maps; /* AWQ: its mappings in mapping order, layer by layer within each (read at
+                    * new, never changed: not snapshotted) */
+    size_t nmaps;
+    ms_world_calibration how;
+    bool observing;                      /* between observe_inputs and compress */
+    size_t sequential;                   /* sequential_epoch_ends seen while observing */
+    bool *done;                          /* per selected module: compressed in this calibration */
+    size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
+} wm_modifier;
+
+struct ms_world_model {
+    ms_model *model, *base; /* base: the uncompressed copy */
+    ms_tokens calib;
+    ms_pool *pool;
+    uint64_t seed;
+    wm_modifier *mods;
+    size_t nmods;
+    size_t nmodules;
+    int *owner;                   /* per module */
+    int *bits;                    /* per module */
+    const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
+    char **note;                  /* per module, malloc'd */
+    float **inputs;               /* per module: calibration inputs, batch * seq rows */
+    bool *want;                   /* per module: the collecting forward keeps its inputs */
+    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    ms_status error;
+    ms_diag error_diag;
+    const ms_sink *sink;
+    size_t call;
+    /* module writes so far, for ms_world_model_changes; only compared
+     * before and after a call, so snapshots need not restore it */
+    size_t changes;
+    const atomic_bool *stop; /* ms_world_model_set_stop */
+};
+
+#endif
