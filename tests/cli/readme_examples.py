@@ -3,16 +3,17 @@
 block that starts with `$ modsim ARGS` is run from the source folder and its
 output (standard output, then standard error) must be the block's lines, a
 line `...` standing for any number of lines (and `...` inside a line for any
-text); every block after a
-`<!-- file: PATH -->` comment is that file, byte for byte. A block after a
-`<!-- not run: why -->` comment (it needs state, such as a history of runs)
-is left out.
+text). A block may hold several `$ modsim` commands, each followed by its
+output, run in order with a history of the block's own; one ending in
+`>/dev/null` only has to succeed. Every block after a
+`<!-- file: PATH -->` comment is that file, byte for byte.
 
 usage: readme_examples.py MODSIM SOURCE_DIR"""
 import os
 import re
 import shlex
 import subprocess
+import tempfile
 import sys
 
 modsim, root = os.path.abspath(sys.argv[1]), sys.argv[2]
@@ -64,20 +65,30 @@ for line, before, body in blocks(readme):
             with open(os.path.join(root, m.group(1)), encoding="utf-8") as f:
                 if f.read() != "\n".join(body) + "\n":
                     fail("README.md:%d: the block differs from %s" % (line, m.group(1)))
-    # an example that needs state the test does not make says so
-    if not body or not body[0].startswith("$ modsim ") or (before or "").startswith("<!-- not run"):
+    if not body or not body[0].startswith("$ modsim "):
         continue
     checked += 1
-    args = shlex.split(body[0][len("$ modsim "):])
-    # nothing recorded into the user's history, whatever it holds
-    env = dict(os.environ, MODSIM_HISTORY=":memory:")
-    run = subprocess.run([modsim] + args, cwd=root, capture_output=True, text=True, timeout=120,
-                         env=env)
-    got = (run.stdout + run.stderr).rstrip("\n").split("\n")
-    want = [w.rstrip() for w in body[1:]]
-    if not matches(want, [g.rstrip() for g in got]):
-        fail("README.md:%d: %s prints, not what README shows:\n%s" % (line, body[0],
-                                                                      "\n".join(got[:40])))
+    # Each block runs with a history of its own, so the run ids its commands
+    # name are the ones its earlier commands made; a command ending in
+    # `>/dev/null` sets the stage, its output not shown.
+    history_dir = tempfile.TemporaryDirectory()
+    env = dict(os.environ, MODSIM_HISTORY=os.path.join(history_dir.name, "history.db"))
+    starts = [i for i, b in enumerate(body) if b.startswith("$ modsim ")] + [len(body)]
+    for k in range(len(starts) - 1):
+        command = body[starts[k]]
+        words = shlex.split(command[len("$ modsim "):])
+        quiet = words[-1:] == [">/dev/null"]
+        run = subprocess.run([modsim] + words[:len(words) - quiet], cwd=root,
+                             capture_output=True, text=True, timeout=120, env=env)
+        got = (run.stdout + run.stderr).rstrip("\n").split("\n")
+        want = [w.rstrip() for w in body[starts[k] + 1:starts[k + 1]]]
+        if quiet:
+            if run.returncode != 0:
+                fail("README.md:%d: %s failed:\n%s" % (line, command, "\n".join(got[:40])))
+        elif not matches(want, [g.rstrip() for g in got]):
+            fail("README.md:%d: %s prints, not what README shows:\n%s" % (line, command,
+                                                                          "\n".join(got[:40])))
+    history_dir.cleanup()
 
 if checked < 4:
     fail("only %d examples found: the markers moved?" % checked)
