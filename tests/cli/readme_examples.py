@@ -6,9 +6,7 @@ line `...` standing for any number of lines (and `...` inside a line for any
 text). A block may hold several `$ modsim` commands, each followed by its
 output, run in order with a history of the block's own; one ending in
 `>/dev/null` only has to succeed. Every block after a
-`<!-- file: PATH -->` comment is that file, byte for byte. A block after a
-`<!-- not run: why -->` comment (it needs state the test does not make) is
-left out.
+`<!-- file: PATH -->` comment is that file, byte for byte.
 
 usage: readme_examples.py MODSIM SOURCE_DIR"""
 import os
@@ -67,8 +65,7 @@ for line, before, body in blocks(readme):
             with open(os.path.join(root, m.group(1)), encoding="utf-8") as f:
                 if f.read() != "\n".join(body) + "\n":
                     fail("README.md:%d: the block differs from %s" % (line, m.group(1)))
-    # an example that needs state the test does not make says so
-    if not body or not body[0].startswith("$ modsim ") or (before or "").startswith("<!-- not run"):
+    if not body or not body[0].startswith("$ modsim "):
         continue
     checked += 1
     # Each block runs with a history of its own, so the run ids its commands
