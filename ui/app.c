@@ -792,6 +792,11 @@ static void search_modifiers(app *a)
         app_message(a, true, "nothing to search for: type a part of a modifier's name");
         return;
     }
+    if (views[a->view]->search) {
+        views[a->view]->search(a, a->state[a->view], a->last_search);
+        a->dirty = DIRTY_ALL;
+        return;
+    }
     size_t n = a->sim ? ms_sim_modifier_count(a->sim) : 0;
     for (size_t k = 1; k <= n; k++) {
         size_t m = (a->selected + k) % n;
@@ -1305,7 +1310,8 @@ static void draw_message(app *a)
                     a->sim ? ms_sim_call_count(a->sim) : 0, a->prompt, a->message[0] ? "   " : "",
                     a->message);
         else if (a->prompting == PROMPT_SEARCH)
-            ui_putf(w, 0, 0, a->cols, "/%s_   (modifier names; Enter alone: /%s again)", a->prompt,
+            ui_putf(w, 0, 0, a->cols, "/%s_   (%s; Enter alone: /%s again)", a->prompt,
+                    views[a->view]->searches ? views[a->view]->searches : "modifier names",
                     a->last_search);
         else if (a->prompting == PROMPT_BREAK_INDEX)
             ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_%s%s",
@@ -1324,7 +1330,24 @@ static void draw_message(app *a)
                 total ? (int)(100.0 * (double)done / (double)total) : 100);
     } else {
         wattrset(w, ui_attr(a, a->message_error ? ROLE_ERROR : ROLE_NORMAL));
-        ui_put(w, 0, 0, a->cols, a->message);
+        if (a->message_rows) {
+            /* a long message wraps upwards into the body's last rows, never cut */
+            int top = a->body_rows - a->message_rows;
+            wattrset(a->w_body, ui_attr(a, a->message_error ? ROLE_ERROR : ROLE_NORMAL));
+            for (int r = top; r < a->body_rows; r++) {
+                wmove(a->w_body, r, 0);
+                wclrtoeol(a->w_body);
+            }
+            int lines = ui_wrap(NULL, 0, 0, a->cols - 1, a->message_rows + 1, a->message);
+            char rest[sizeof a->message];
+            ui_wrap(a->w_body, top, 0, a->cols - 1, lines - 1, a->message);
+            ui_wrap_rest(a->message, a->cols - 1, lines - 1, rest, sizeof rest);
+            ui_put(w, 0, 0, a->cols, rest);
+            wattrset(a->w_body, ui_attr(a, ROLE_NORMAL));
+            wnoutrefresh(a->w_body);
+        } else {
+            ui_put(w, 0, 0, a->cols, a->message);
+        }
     }
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     wnoutrefresh(w);
@@ -1366,6 +1389,19 @@ void app_render(app *a)
         a->dirty = 0;
         return;
     }
+    if (a->dirty & DIRTY_MSG) {
+        /* a message wider than the line takes up to 3 of the body's rows (a third at most) */
+        int was = a->message_rows;
+        a->message_rows = 0;
+        if (!a->prompting && a->job == JOB_NONE && (int)strlen(a->message) >= a->cols) {
+            int lines = ui_wrap(NULL, 0, 0, a->cols - 1, 4, a->message) - 1;
+            a->message_rows = lines < a->body_rows / 3 ? lines : a->body_rows / 3;
+        }
+        if (a->message_rows || was)
+            a->dirty |= DIRTY_BODY;
+    }
+    if (a->message_rows && (a->dirty & DIRTY_BODY))
+        a->dirty |= DIRTY_MSG; /* the body drawn again: the message over it too */
     /* the body draws from the session: the worker gives it back first */
     if (a->dirty & DIRTY_BODY)
         take_back(a);
@@ -1375,7 +1411,9 @@ void app_render(app *a)
         draw_tabs(a);
     if (a->dirty & DIRTY_BODY) {
         werase(a->w_body);
-        views[a->view]->draw(a, a->state[a->view], a->w_body, a->body_rows, a->body_cols);
+        /* a long message takes the body's last rows: the screen draws above it */
+        views[a->view]->draw(a, a->state[a->view], a->w_body, a->body_rows - a->message_rows,
+                             a->body_cols);
         wnoutrefresh(a->w_body);
     }
     if (a->dirty & DIRTY_MSG)

@@ -80,6 +80,7 @@ struct app {
     int tab_x[VIEW_COUNT + 1]; /* where each tab starts, for clicks */
     char message[512];
     bool message_error;
+    int message_rows; /* a long message wraps into the body's last rows: how many it took */
     prompt_kind prompting;
     char prompt[512];
     char last_search[128]; /* `/` then Enter alone searches it again */
@@ -154,7 +155,7 @@ void app_schedule_changed(app *a, size_t m, const char *done);
 bool app_save(app *a, const char *path);
 /* ---- the model track (app_model.c) ---- */
 
-/* "tiny" unless --model named another. */
+/* --model, else a scenario's `model:` key, else "tiny". */
 const char *app_model_name(const app *a);
 /* A track for the new session (or model_error says why there is none). */
 void app_model_session(app *a);

@@ -11,7 +11,8 @@
 
 const char *app_model_name(const app *a)
 {
-    return a->model_arg[0] ? a->model_arg : "tiny";
+    const char *written = a->scenario ? ms_scenario_model(a->scenario, NULL, NULL) : NULL;
+    return a->model_arg[0] ? a->model_arg : written ? written : "tiny";
 }
 
 void app_model_close(app *a)

@@ -66,7 +66,9 @@ const char *ui_check(const app *a, bool set)
     return set ? "x" : ".";
 }
 
-int ui_wrap(WINDOW *w, int y, int x, int width, int max_lines, const char *text)
+/* Where the text left after `max_lines` wrapped lines starts. */
+static const char *wrap_lines(WINDOW *w, int y, int x, int width, int max_lines, const char *text,
+                              int *used)
 {
     int lines = 0;
     const char *p = text;
@@ -82,13 +84,28 @@ int ui_wrap(WINDOW *w, int y, int x, int width, int max_lines, const char *text)
         }
         char line[1024];
         snprintf(line, sizeof line, "%.*s", (int)take, p);
-        ui_put(w, y + lines, x, width, line);
+        if (w)
+            ui_put(w, y + lines, x, width, line);
         lines++;
         p += take;
         while (*p == ' ')
             p++;
     }
+    *used = lines;
+    return p;
+}
+
+int ui_wrap(WINDOW *w, int y, int x, int width, int max_lines, const char *text)
+{
+    int lines;
+    wrap_lines(w, y, x, width, max_lines, text, &lines);
     return lines;
+}
+
+void ui_wrap_rest(const char *text, int width, int lines, char *out, size_t cap)
+{
+    int used;
+    snprintf(out, cap, "%s", wrap_lines(NULL, 0, 0, width, lines, text, &used));
 }
 
 void ui_flags_text(unsigned flags, char *buf, size_t cap)

@@ -36,8 +36,10 @@ void ui_hline(const app *a, WINDOW *w, int y, int x, int width);
 /* "✓" or "x" for a set flag, "·" or "." for a clear one. */
 const char *ui_check(const app *a, bool set);
 /* Word-wraps `text` into lines of `width` from (y, x); returns the lines used,
- * at most `max_lines`. */
+ * at most `max_lines` (a NULL window only counts them). */
 int ui_wrap(WINDOW *w, int y, int x, int width, int max_lines, const char *text);
+/* The text ui_wrap leaves after `lines` lines of `width`. */
+void ui_wrap_rest(const char *text, int width, int lines, char *out, size_t cap);
 /* "initialized, started" or "none". */
 void ui_flags_text(unsigned flags, char *buf, size_t cap);
 /* "call 7/26 batch_start, step 1, index 0.25" */

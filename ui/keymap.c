@@ -115,6 +115,7 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_TIMELINE, 'v', MS_CMD_TOGGLE_CURVE, true},
     {MS_SCOPE_TIMELINE, 'u', MS_CMD_COMPARE, true},
 
+    {MS_SCOPE_STEPPER, 'e', MS_CMD_CLOCK_EDIT, true},
     {MS_SCOPE_STEPPER, 'p', MS_CMD_PIPELINE, true},
     {MS_SCOPE_STEPPER, 'i', MS_CMD_INDEX_MODE, true},
     {MS_SCOPE_STEPPER, 'T', MS_CMD_TRAINING, true},

@@ -97,6 +97,8 @@ typedef enum {
     X(MS_CMD_STEPS_LESS, "", "one step per epoch less")                                            \
     X(MS_CMD_LAYERS_MORE, "", "one more layer (sequential_epoch_end)")                             \
     X(MS_CMD_LAYERS_LESS, "", "one layer less")                                                    \
+    X(MS_CMD_CLOCK_EDIT, "clock",                                                                  \
+      "type the clock: epochs, steps per epoch, batches per step, layers (empty: fit the recipe)") \
     X(MS_CMD_CALL_PREV, "call", "explain the previous call")                                       \
     X(MS_CMD_CALL_NEXT, "", "explain the next call")                                               \
     X(MS_CMD_CALL_CURSOR, "", "explain the last call run")                                         \

@@ -135,6 +135,8 @@ void ui_model_free(ui_model *m)
 {
     if (!m)
         return;
+    /* the world stops at its next module rather than finish the call */
+    atomic_store(&m->cancel, true);
     if (m->worker.usable)
         ui_worker_free(&m->worker);
     free_report(&m->shown);

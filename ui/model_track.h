@@ -85,7 +85,8 @@ typedef struct ui_model_progress {
 ms_status ui_model_new(const char *model, const ms_recipe *recipe, const ms_pipeline_config *cfg,
                        ms_upstream upstream, bool calibration_data, const ms_call *calls, size_t n,
                        ui_model **out, ms_diag *diag);
-/* Takes the job back (finishing the call that runs) and frees the track. */
+/* Takes the job back (the world stops at its next module) and frees the
+ * track. */
 void ui_model_free(ui_model *m);
 /* Sets the worker's wake-up descriptor (ui/worker.h). */
 void ui_model_set_wake(ui_model *m, int fd);

@@ -45,6 +45,11 @@ typedef struct view_ops {
     ms_scope (*scope)(const app *a, const void *state);
     /* the screen Enter (select) opens, NULL for none */
     const struct view_ops *enter;
+    /* `/` on this screen searches what it shows (from after its cursor,
+     * wrapping), reporting in the message line; NULL: modifier names.
+     * `searches` names what it searches, for the prompt. */
+    void (*search)(app *a, void *state, const char *text);
+    const char *searches;
 } view_ops;
 
 typedef enum {

@@ -33,6 +33,8 @@ static const char *const guide[] = {
     "                the rows lists them for the cursor's column, a click for its.",
     "                The call that ran on_end shows E only, though on_update ran",
     "                in it too; nothing is drawn after F.",
+    "  event log     the Stepper's log follows the position; PgUp/PgDn scroll it,",
+    "                / searches its calls (labels, hooks, errors), e types the clock.",
     "  Model         one row per Linear: the modifier that changed it last,",
     "                sparsity, bits, w.err ||W - W0|| / ||W0||, out.err its output",
     "                against the uncompressed model's on the calibration tokens; the",

@@ -131,9 +131,9 @@ static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     wattrset(w, ui_attr(a, same ? ROLE_NORMAL : ROLE_ERROR));
     char size[96] = "";
     if (r->has_size)
-        snprintf(size, sizeof size, "  stored %.2f of %.2f MiB dense",
-                 MIB(r->size.compressed_bytes), MIB(r->size.dense_bytes));
-    ui_putf(w, 1, 1, cols - 2, "%s  snapshots %.1f MiB%s", sum, MIB(r->snapshot_bytes), size);
+        snprintf(size, sizeof size, "  stored %.2f of %.2f MiB", MIB(r->size.compressed_bytes),
+                 MIB(r->size.dense_bytes));
+    ui_putf(w, 1, 1, cols - 2, "%s  snapshots %.1f MiB", sum, MIB(r->snapshot_bytes));
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     const ms_world_metrics *mt = &r->metrics;
     if (r->figures)
@@ -143,17 +143,18 @@ static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     else
         ui_put(w, 2, 1, cols - 2, "measuring perplexity, KL, top-1 ...");
     wattrset(w, ui_attr(a, ROLE_DIM));
-    ui_putf(w, 3, 1, cols - 2, "sort: %s%s (o, O reverses)  filter: %s%s (f)%s",
+    ui_putf(w, 3, 1, cols - 2, "sort: %s%s (o, O reverses)  filter: %s%s (f)%s%s",
             ui_model_sort_name(s->sort), s->reverse ? ", reversed" : "",
             s->filter[0] || s->filtering ? s->filter : "none", s->filtering ? "_" : "",
-            r->error[0] ? "  STOPPED" : "");
+            r->error[0] ? "  STOPPED" : "", size);
     /* narrow: no class column (a Linear, every row), and a long name shows
      * its end, which tells the modules apart */
     bool wide = cols >= 110;
-    int fixed = wide ? 70 : 62, name_w = cols - fixed > 20 ? cols - fixed : 20;
+    int owner_w = wide ? 26 : 22, fixed = (wide ? 8 : 0) + owner_w + 35;
+    int name_w = cols - fixed > 20 ? cols - fixed : 20;
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    ui_putf(w, 4, 1, cols - 2, "%-*s %s%-26s %8s %4s %8s %8s", name_w, "module",
-            wide ? "class   " : "", "modifier", "sparsity", "bits", "w.err", "out.err");
+    ui_putf(w, 4, 1, cols - 2, "%-*s %s%-*s %8s %4s %8s %8s", name_w, "module",
+            wide ? "class   " : "", owner_w, "modifier", "sparsity", "bits", "w.err", "out.err");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     int top = 5, list = rows - top - (rows - top > DETAIL_ROWS + 3 ? DETAIL_ROWS : 0);
     ui_scroll_to(&s->first, (int)s->sel, list);
@@ -174,8 +175,8 @@ static void model_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         if (wide)
             snprintf(cls, sizeof cls, "%-7.7s ", row->class_name);
         wattrset(w, ui_attr(a, k == s->sel ? ROLE_SELECTED : ROLE_NORMAL));
-        ui_putf(w, top + i, 1, cols - 2, "%-*s %s%-26.26s %8.4f %4s %8.5f %8s", name_w, name, cls,
-                owner, row->sparsity, bits, row->rel_error, out);
+        ui_putf(w, top + i, 1, cols - 2, "%-*s %s%-*.*s %8.4f %4s %8.5f %8s", name_w, name, cls,
+                owner_w, owner_w, owner, row->sparsity, bits, row->rel_error, out);
     }
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     if (!s->shown)

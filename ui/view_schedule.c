@@ -126,6 +126,23 @@ static void draw_pane(app *a, schedule_state *s, WINDOW *w, int y, int rows, int
     wattrset(w, ui_attr(a, s->diag_focus ? ROLE_TITLE : ROLE_DIM));
     ui_put(w, y, 2, cols - 4, title);
     int visible = rows - 1;
+    /* the selected diagnostic in full, wrapped under the list, when its row
+     * cuts it: a long message is never lost at the screen's edge */
+    char full[1536] = "";
+    const ms_draft_diag *sel_d = s->diag_focus ? ms_draft_diag_at(a->draft, s->diag_sel) : NULL;
+    int detail = 0;
+    if (sel_d) {
+        char where[160];
+        diag_where(a, sel_d, where, sizeof where);
+        snprintf(full, sizeof full, "%s %s: %s%s%s", sel_d->diag.code, where, sel_d->diag.message,
+                 sel_d->diag.hint[0] ? " (hint: " : "", sel_d->diag.hint);
+        if (sel_d->diag.hint[0])
+            snprintf(full + strlen(full), sizeof full - strlen(full), ")");
+        int need = ui_wrap(NULL, 0, 0, cols - 4, 8, full);
+        if ((int)strlen(full) + 20 > cols - 2 && visible - need - 1 >= 1)
+            detail = need + 1;
+    }
+    visible -= detail;
     ui_scroll_to(&s->diag_scroll, (int)s->diag_sel, visible);
     for (int r = 0; r < visible && (size_t)(s->diag_scroll + r) < n; r++) {
         size_t i = (size_t)(s->diag_scroll + r);
@@ -137,6 +154,13 @@ static void draw_pane(app *a, schedule_state *s, WINDOW *w, int y, int rows, int
                                : d->diag.severity == MS_SEV_ERROR ? ROLE_ERROR
                                                                   : ROLE_NORMAL));
         ui_putf(w, y + 1 + r, 1, cols - 2, "%-18s %s: %s", d->diag.code, where, d->diag.message);
+    }
+    if (detail) {
+        int top = y + 1 + visible;
+        wattrset(w, ui_attr(a, ROLE_DIM));
+        ui_hline(a, w, top, 2, cols - 4);
+        wattrset(w, ui_attr(a, sel_d->diag.severity == MS_SEV_ERROR ? ROLE_ERROR : ROLE_NORMAL));
+        ui_wrap(w, top + 1, 2, cols - 4, detail - 1, full);
     }
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
@@ -206,7 +230,9 @@ static void schedule_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             a->read_only);
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     size_t nd = diag_count(a);
-    int pane = nd ? (int)(nd + 1 < (size_t)rows / 3 ? nd + 1 : (size_t)rows / 3) : 0;
+    /* focused, the pane takes up to half of the rows: room for the selected one in full */
+    size_t share = (size_t)rows / (s->diag_focus ? 2 : 3), want = nd + 1 + (s->diag_focus ? 5 : 0);
+    int pane = nd ? (int)(want < share ? want : share) : 0;
     if (pane == 1)
         pane = 2;
     static tree_row tree[MAX_ROWS];

@@ -3,13 +3,20 @@
 #include "app.h"
 #include "draw.h"
 
-typedef struct stepper_state {
-    int scroll; /* first row of the flags table shown */
-} stepper_state;
-
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+typedef struct stepper_state {
+    int scroll;  /* first row of the flags table shown */
+    size_t back; /* the log's last line is this many calls before the position (0: follows it) */
+    bool marked; /* a search found `mark`, highlighted */
+    size_t mark;
+    bool entering; /* keys go into `entry`: the clock being typed */
+    char entry[160];
+} stepper_state;
 
 static const char *index_mode_name(const app *a)
 {
@@ -27,54 +34,141 @@ static const char *short_hook(ms_hook h)
     return (unsigned)h < MS_HOOK_COUNT ? names[h] : "raised";
 }
 
-/* One log line per call: its label, then "m0 start,update  m2 update". */
-static void draw_log(app *a, WINDOW *w, int y, int lines, int cols)
+/* The log's line for `call`: its label, then "m0 start,update  m2 update";
+ * `*h` walks `hooks` (in call order) past the call's. Returns the length of
+ * the hooks part; `*err` is the call's error, if it raised one. */
+static int log_line(app *a, size_t call, const ms_sim_hook *hooks, size_t n, size_t *h, char *line,
+                    size_t cap, const ms_sim_error **err)
+{
+    char label[96];
+    ms_sim_call_label(a->sim, call, label, sizeof label);
+    int len = snprintf(line, cap, "%6zu %-24s", call, label);
+    int last_mod = -2;
+    *err = NULL;
+    for (; *h < n && hooks[*h].call == call; (*h)++) {
+        const ms_sim_hook *k = &hooks[*h];
+        if (k->hook == MS_HOOK_COUNT) {
+            *err = ms_sim_error_at(a->sim, call);
+            continue;
+        }
+        if (len >= (int)cap - 40)
+            continue;
+        if (k->modifier != last_mod)
+            len += snprintf(line + len, cap - (size_t)len, "  m%d %s", k->modifier,
+                            short_hook(k->hook));
+        else
+            len += snprintf(line + len, cap - (size_t)len, ",%s", short_hook(k->hook));
+        last_mod = k->modifier;
+    }
+    return len;
+}
+
+static void error_text(const ms_sim_error *err, char *buf, size_t cap)
+{
+    char who[32] = "the lifecycle";
+    if (err->modifier >= 0)
+        snprintf(who, sizeof who, "m%d", err->modifier);
+    snprintf(buf, cap, "! %s from %s: %s", ms_raise_kind_name(err->kind), who, err->message);
+}
+
+/* The last call the log shows, one past it: `back` calls before the position. */
+static size_t log_end(const app *a, stepper_state *s)
 {
     size_t pos = ms_sim_position(a->sim);
-    size_t first = pos > (size_t)lines ? pos - (size_t)lines : 0;
+    if (s->back > pos)
+        s->back = pos;
+    return pos - s->back;
+}
+
+static void draw_log(app *a, stepper_state *s, WINDOW *w, int y, int lines, int cols)
+{
+    size_t pos = ms_sim_position(a->sim), end = log_end(a, s);
+    size_t first = end > (size_t)lines ? end - (size_t)lines : 0;
     ms_sim_hook *hooks = NULL;
     size_t n = 0;
-    if (ms_sim_hooks(a->sim, first, pos, false, &hooks, &n) != MS_OK) {
+    if (ms_sim_hooks(a->sim, first, end, false, &hooks, &n) != MS_OK) {
         ui_put(w, y, 1, cols - 2, "(out of memory)");
         return;
     }
     size_t h = 0;
-    for (size_t call = first; call < pos; call++, y++) {
-        char line[1024], label[96];
-        ms_sim_call_label(a->sim, call, label, sizeof label);
-        int len = snprintf(line, sizeof line, "%6zu %-24s", call, label);
-        int last_mod = -2;
-        const ms_sim_error *err = NULL;
-        for (; h < n && hooks[h].call == call; h++) {
-            if (hooks[h].hook == MS_HOOK_COUNT) {
-                err = ms_sim_error_at(a->sim, call);
-                continue;
-            }
-            if (len >= (int)sizeof line - 40)
-                continue;
-            if (hooks[h].modifier != last_mod)
-                len += snprintf(line + len, sizeof line - (size_t)len, "  m%d %s",
-                                hooks[h].modifier, short_hook(hooks[h].hook));
-            else
-                len += snprintf(line + len, sizeof line - (size_t)len, ",%s",
-                                short_hook(hooks[h].hook));
-            last_mod = hooks[h].modifier;
-        }
-        wattrset(w, ui_attr(a, call + 1 == pos ? ROLE_TITLE : ROLE_NORMAL));
+    for (size_t call = first; call < end; call++, y++) {
+        char line[1024];
+        const ms_sim_error *err;
+        int len = log_line(a, call, hooks, n, &h, line, sizeof line, &err);
+        role r = s->marked && call == s->mark ? ROLE_CURSOR
+                 : call + 1 == pos            ? ROLE_TITLE
+                                              : ROLE_NORMAL;
+        wattrset(w, ui_attr(a, r));
         ui_put(w, y, 1, cols - 2, line);
-        if (err) {
-            int x = 1 + len + 2;
-            char who[32] = "the lifecycle";
-            if (err->modifier >= 0)
-                snprintf(who, sizeof who, "m%d", err->modifier);
+        int x = 1 + len + 2;
+        if (err && x < cols - 1) {
+            char text[512];
+            error_text(err, text, sizeof text);
             wattrset(w, ui_attr(a, ROLE_ERROR));
-            if (x < cols - 1)
-                ui_putf(w, y, x, cols - x - 1, "! %s from %s: %s", ms_raise_kind_name(err->kind),
-                        who, err->message);
+            ui_put(w, y, x, cols - x - 1, text);
         }
         wattrset(w, ui_attr(a, ROLE_NORMAL));
     }
     free(hooks);
+}
+
+static bool contains_folded(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (!strncasecmp(hay, needle, n))
+            return true;
+    return !n;
+}
+
+/* `/` on the Stepper: the next call in the log (after the one found last,
+ * wrapping) whose line (label, hooks, error) contains the text. */
+static void stepper_search(app *a, void *state, const char *text)
+{
+    stepper_state *s = state;
+    size_t pos = a->sim ? ms_sim_position(a->sim) : 0;
+    ms_sim_hook *hooks = NULL;
+    size_t n = 0;
+    if (!pos) {
+        app_message(a, true, "/%s: the log is empty: nothing has run yet", text);
+        return;
+    }
+    if (ms_sim_hooks(a->sim, 0, pos, false, &hooks, &n) != MS_OK) {
+        app_message(a, true, "out of memory searching the log");
+        return;
+    }
+    size_t from = s->marked && s->mark < pos ? s->mark + 1 : 0, h = 0, found = pos;
+    /* two rounds over the log: from `from` to the end, then from the start */
+    for (int round = 0; round < 2 && found == pos; round++) {
+        h = 0;
+        for (size_t call = 0; call < pos; call++) {
+            char line[1024], err_text[512] = "";
+            const ms_sim_error *err;
+            log_line(a, call, hooks, n, &h, line, sizeof line, &err);
+            if ((round == 0 && call < from) || (round == 1 && call >= from))
+                continue;
+            if (err)
+                error_text(err, err_text, sizeof err_text);
+            if (contains_folded(line, text) || contains_folded(err_text, text)) {
+                found = call;
+                break;
+            }
+        }
+        if (found != pos && round == 1)
+            from = SIZE_MAX; /* wrapped */
+    }
+    free(hooks);
+    if (found == pos) {
+        app_message(a, true, "/%s: no call in the log (0 to %zu) matches", text, pos - 1);
+        return;
+    }
+    s->marked = true;
+    s->mark = found;
+    s->back = pos - found - 1; /* the call found is the log's last line */
+    char label[96];
+    ms_sim_call_label(a->sim, found, label, sizeof label);
+    app_message(a, false, "/%s: call %zu %s%s (PgUp/PgDn scroll the log)", text, found, label,
+                from == SIZE_MAX ? " (search wrapped)" : "");
 }
 
 enum { TABLE_TOP = 4 }; /* three lines of settings and a rule above the table */
@@ -123,6 +217,13 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             snprintf(layers, sizeof layers, " (%lld layers)", c->layers);
         ui_putf(w, y + 1, 11, cols - 12, "%s%s", run, layers);
     }
+    if (s->entering) {
+        wmove(w, y, 11);
+        wclrtoeol(w);
+        wattrset(w, ui_attr(a, ROLE_CURSOR));
+        ui_putf(w, y, 11, cols - 12, "%s_", s->entry);
+        wattrset(w, ui_attr(a, ROLE_NORMAL));
+    }
     size_t pos = ms_sim_position(a->sim);
     char where[160] = "before the first call";
     if (pos)
@@ -168,17 +269,174 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         return;
     ui_hline(a, w, y, 0, cols);
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    ui_put(w, y++, 2, cols - 4, " Event log (hooks besides on_event) ");
+    size_t end = log_end(a, s);
+    if (s->back)
+        ui_putf(w, y++, 2, cols - 4,
+                " Event log (hooks besides on_event): up to call %zu of %zu (PgDn: newer) ",
+                end - 1, pos);
+    else
+        ui_put(w, y++, 2, cols - 4, " Event log (hooks besides on_event; PgUp: older, / search) ");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
-    draw_log(a, w, y, rows - y, cols);
+    draw_log(a, s, w, y, rows - y, cols);
+}
+
+/* The clock typed as "epochs=3 steps=100 batches=- layers=4": the names in
+ * any order, any left out unchanged; a name with no value fits the recipe
+ * (epochs past its largest start or end, the default steps and layers, no
+ * batches per step). False, with the reason shown, when a value is wrong. */
+static bool parse_clock(app *a, const char *text, ms_pipeline_config *c)
+{
+    /* the bounds keep a run one the screens simulate at once (a few million
+     * calls at most); modsim trace takes longer runs */
+    static const struct {
+        const char *name, *alias, *what;
+        long long min, max;
+    } names[] = {
+        {"epochs", "e", "training epochs, 0 to 10000", 0, 10000},
+        {"steps", "steps_per_epoch", "optimizer steps per epoch, 1 to 100000", 1, 100000},
+        {"batches", "batches_per_step", "batches per step, 0 to 100000 ('-' or 0: not set)", 0,
+         100000},
+        {"layers", "l", "decoder layers, 1 to 1000", 1, 1000},
+    };
+    ms_pipeline_config fit = ms_pipeline_training(a->rec), def = ms_pipeline_defaults();
+    long long *fields[] = {&c->epochs, &c->steps_per_epoch, &c->batches_per_step, &c->layers};
+    const long long fitted[] = {fit.epochs, def.steps_per_epoch, 0, def.layers};
+    char buf[sizeof((stepper_state *)0)->entry];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save = NULL, *tok = strtok_r(buf, " ,", &save); tok;
+         tok = strtok_r(NULL, " ,", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq)
+            *eq = '\0';
+        size_t k = 0;
+        while (k < 4 && strcmp(tok, names[k].name) && strcmp(tok, names[k].alias))
+            k++;
+        if (k == 4 || !eq) {
+            app_message(a, true,
+                        "'%s' is not name=value: the clock has epochs=, steps=, "
+                        "batches=, layers=",
+                        tok);
+            return false;
+        }
+        const char *v = eq + 1;
+        if (!*v || (k == 2 && !strcmp(v, "-"))) {
+            *fields[k] = fitted[k];
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (*end || errno || n < names[k].min || n > names[k].max) {
+            app_message(a, true, "%s=%s: %s is a whole number of %s", names[k].name, v,
+                        names[k].name, names[k].what);
+            return false;
+        }
+        *fields[k] = n;
+    }
+    if (c->epochs * c->steps_per_epoch > 400000) {
+        app_message(a, true,
+                    "%lld epochs x %lld steps is more than the screens simulate at once (400000 "
+                    "steps): modsim trace runs it",
+                    c->epochs, c->steps_per_epoch);
+        return false;
+    }
+    return true;
+}
+
+static void open_clock_entry(app *a, stepper_state *s)
+{
+    const ms_pipeline_config *c = &a->cfg;
+    char bps[24] = "-";
+    if (c->batches_per_step)
+        snprintf(bps, sizeof bps, "%lld", c->batches_per_step);
+    s->entering = true;
+    snprintf(s->entry, sizeof s->entry, "epochs=%lld steps=%lld batches=%s layers=%lld", c->epochs,
+             c->steps_per_epoch, bps, c->layers);
+    app_message(a, false,
+                "type the clock (Enter applies, Esc cancels, ^U clears); a name with no value "
+                "fits the recipe: epochs= runs to past its last start/end (%lld)",
+                ms_pipeline_training(a->rec).epochs);
+}
+
+static void rebuilt(app *a)
+{
+    app_message(a, false, "%s", ""); /* what app_rebuild reports, if anything */
+    app_rebuild(a);
+    if (!a->message_error)
+        app_message(a, false, "%zu calls generated; %s", a->sim ? ms_sim_call_count(a->sim) : 0,
+                    a->kept_note[0] ? a->kept_note : "at the start");
+}
+
+static ui_result stepper_input(app *a, void *state, int key)
+{
+    stepper_state *s = state;
+    if (!s->entering)
+        return UI_UNHANDLED;
+    size_t len = strlen(s->entry);
+    a->dirty |= DIRTY_BODY | DIRTY_MSG;
+    if (key == MS_KEY_ESC) {
+        s->entering = false;
+        app_message(a, false, "clock unchanged");
+    } else if (key == MS_KEY_BACKSPACE) {
+        if (len)
+            s->entry[len - 1] = '\0';
+    } else if (key == MS_KEY_CTRL('u')) {
+        s->entry[0] = '\0';
+    } else if (key == MS_KEY_ENTER) {
+        ms_pipeline_config c = a->cfg;
+        if (!parse_clock(a, s->entry, &c))
+            return UI_HANDLED;
+        s->entering = false;
+        bool same = !memcmp(&c, &a->cfg, sizeof c);
+        a->cfg = c;
+        if (same)
+            app_message(a, false, "clock unchanged");
+        else
+            rebuilt(a);
+        a->dirty = DIRTY_ALL;
+    } else if (key >= 32 && key < 127 && len + 1 < sizeof s->entry) {
+        s->entry[len] = (char)key;
+        s->entry[len + 1] = '\0';
+    }
+    return UI_HANDLED;
+}
+
+static void stepper_changed(app *a, void *state, ui_change what)
+{
+    (void)a;
+    stepper_state *s = state;
+    s->back = 0; /* the log follows the position again */
+    if (what == UI_SESSION_NEW)
+        s->marked = false;
 }
 
 static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
 {
-    (void)state;
+    stepper_state *s = state;
     ms_pipeline_config *c = &a->cfg;
     bool changed = true;
+    int page = a->body_rows > 8 ? a->body_rows / 2 - 2 : 1;
     switch (cmd) {
+    case MS_CMD_PAGE_UP:
+        if (!a->sim)
+            return UI_UNHANDLED;
+        s->back += (size_t)page;
+        log_end(a, s);
+        return UI_REDRAW;
+    case MS_CMD_PAGE_DOWN:
+        if (!a->sim)
+            return UI_UNHANDLED;
+        s->back = s->back > (size_t)page ? s->back - (size_t)page : 0;
+        return UI_REDRAW;
+    case MS_CMD_CLOCK_EDIT:
+        if (a->fixed_calls)
+            break;
+        if (!a->sim) {
+            app_message(a, true, "not simulated: the recipe has errors (1: Schedule)");
+            return UI_REDRAW;
+        }
+        open_clock_entry(a, s);
+        return UI_REDRAW_ALL;
     case MS_CMD_PIPELINE:
         c->calibration = (ms_pipeline)((c->calibration + 1) % MS_PIPELINE_COUNT);
         break;
@@ -243,11 +501,8 @@ static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
         app_message(a, true, "the calls come from the scenario file; open a recipe to change them");
         return UI_REDRAW;
     }
-    if (changed) {
-        app_rebuild(a);
-        app_message(a, false, "%zu calls generated; %s", a->sim ? ms_sim_call_count(a->sim) : 0,
-                    a->kept_note[0] ? a->kept_note : "at the start");
-    }
+    if (changed)
+        rebuilt(a);
     return UI_REDRAW_ALL;
 }
 
@@ -268,6 +523,10 @@ const view_ops stepper_view = {
     .private_size = sizeof(stepper_state),
     .draw = stepper_draw,
     .command = stepper_command,
+    .input = stepper_input,
+    .changed = stepper_changed,
     .click = stepper_click,
     .enter = &explain_view,
+    .search = stepper_search,
+    .searches = "calls in the event log",
 };

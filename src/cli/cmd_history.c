@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../history/history.h"
+#include "../util/atomic.h"
 #include "args.h"
 #include "cli.h"
 
@@ -217,10 +218,11 @@ int ms_cmd_history(int argc, char **argv)
         return fail(&diag, st);
     int rc = 0;
     FILE *out = stdout;
-    if (which == 3 && output && strcmp(output, "-") && !(out = fopen(output, "w"))) {
-        fprintf(stderr, "%s export: cannot write %s: %s\n", who, output, strerror(errno));
+    ms_atomic_file *file = NULL; /* -o FILE: whole or not at all */
+    if (which == 3 && output && strcmp(output, "-") &&
+        ms_atomic_open(output, &file, &out, &diag) != MS_OK) {
         ms_history_close(h);
-        return 2;
+        return fail(&diag, MS_ERR_IO);
     }
     bool differs = false, agrees = false;
     size_t removed = 0, first = 0;
@@ -255,9 +257,13 @@ int ms_cmd_history(int argc, char **argv)
             fprintf(stderr, "%s gc: removed %zu run%s\n", who, removed, removed == 1 ? "" : "s");
         break;
     }
-    if (out != stdout && fclose(out) != 0 && st == MS_OK) {
-        fprintf(stderr, "%s export: writing %s failed: %s\n", who, output, strerror(errno));
-        rc = 2;
+    if (file && st == MS_OK) {
+        st = ms_atomic_commit(file, &diag);
+    } else if (file) {
+        if (!diag.message[0]) /* the stream failed: out of space, an I/O error */
+            ms_diag_set(&diag, st, "E-IO", output, 0, 0, "cannot write %s: %s", output,
+                        strerror(errno ? errno : EIO));
+        ms_atomic_abort(file);
     }
     ms_history_close(h);
     if (st != MS_OK)

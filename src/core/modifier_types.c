@@ -399,15 +399,42 @@ static ms_status gptq_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *resu
     return MS_OK;
 }
 
+/* Whether GPTQ finds modules to hook: with a model, its own targets'
+ * modules that carry a weight scheme; without one, any scheme attached. */
+static bool gptq_finds_modules(const ms_modifier *m, const ms_hook_ctx *ctx)
+{
+    const ms_world *w = ctx->world;
+    if (w->ops->quant_modules)
+        return w->ops->quant_modules(w->self, ctx->world_state, m->position) > 0;
+    return w->ops->quant_schemes_attached(w->self, ctx->world_state) > 0;
+}
+
 static ms_status gptq_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
     (void)ev;
     m->started = true; /* set before the check, as upstream does */
-    if (ctx->world->ops->quant_schemes_attached(ctx->world->self, ctx->world_state) == 0)
+    if (!gptq_finds_modules(m, ctx))
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "GPTQModifier was unable to find any modules to quantize. Please "
                             "check quantization `config_groups` and `targets` in recipe");
     ctx->world->ops->observe_inputs(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+/* SparseGPT and Wanda check their sparsity list against the modules their
+ * targets select, and say the decoder layers' number instead
+ * (sgpt_base.py:132-139 at 0.12, 134-141 at 0.13). */
+static ms_status sparsity_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    size_t given, layers;
+    const ms_world *w = ctx->world;
+    if (w->ops->sparsity_mismatch &&
+        w->ops->sparsity_mismatch(w->self, m->position, &given, &layers))
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
+                            "%s was initialized with %zu sparsities values, but model has %zu "
+                            "target layers",
+                            m->type->name, given, layers);
     return MS_OK;
 }
 
@@ -473,7 +500,7 @@ static ms_status v013_sequential_epoch_end(ms_modifier *m, ms_hook_ctx *ctx, con
 /* gptq/base.py:216-238: raised before the base sets started_, so it stays false */
 static ms_status v013_gptq_calibration_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
 {
-    if (ctx->world->ops->quant_schemes_attached(ctx->world->self, ctx->world_state) == 0)
+    if (!gptq_finds_modules(m, ctx))
         return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR,
                             "GPTQModifier was unable to find any modules to quantize. Please "
                             "check quantization `config_groups` and `targets` in recipe");
@@ -518,6 +545,7 @@ static const ms_modifier_type v013_gptq = {
  * and AWQ (awq/base.py:249) override on_sequential_epoch_end without `modules` */
 static const ms_modifier_type v013_sparsity = {
     V013_CALIBRATION_HOOKS,
+    .on_initialize = sparsity_on_initialize,
     .on_finalize = v013_calibration_finalize,
     .sequential_without_modules = true,
 };
@@ -665,11 +693,13 @@ static const ms_modifier_type gptq = {
 static const ms_modifier_type sparsegpt = {.name = "SparseGPTModifier",
                                            CALIBRATION_HOOKS,
                                            CALIBRATION_START_FINALIZE,
+                                           .on_initialize = sparsity_on_initialize,
                                            .v013 = &v013_sparsity,
                                            .requires_calibration_data = true};
 static const ms_modifier_type wanda = {.name = "WandaPruningModifier",
                                        CALIBRATION_HOOKS,
                                        CALIBRATION_START_FINALIZE,
+                                       .on_initialize = sparsity_on_initialize,
                                        .v013 = &v013_sparsity,
                                        .requires_calibration_data = true};
 static const ms_modifier_type awq = {.name = "AWQModifier",

@@ -6,6 +6,7 @@
 #ifndef MS_WORLD_H
 #define MS_WORLD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct ms_world_ops {
@@ -17,6 +18,17 @@ typedef struct ms_world_ops {
     void (*attach_quant_scheme)(void *self, void *state, size_t modifier);
     /* How many modifiers attached quantization schemes so far. */
     size_t (*quant_schemes_attached)(const void *self, const void *state);
+    /* How many modules modifier `modifier`'s own targets and ignore select
+     * that carry a weight scheme, Embeddings left out (the modules GPTQ
+     * hooks: gptq/base.py:219-230 at 0.12). NULL: a world without modules,
+     * where quant_schemes_attached decides. */
+    size_t (*quant_modules)(const void *self, const void *state, size_t modifier);
+    /* Whether modifier `modifier`'s per-layer sparsities (a list, or OWL's
+     * one per decoder layer) are not as many as the modules its targets
+     * select (sgpt_base.py:132-139 at 0.12): `given` gets their number,
+     * `layers` the model's decoder layers, which upstream's message names.
+     * NULL: a world without modules, where nothing is counted. */
+    bool (*sparsity_mismatch)(const void *self, size_t modifier, size_t *given, size_t *layers);
     /* A pruning modifier's masks move to `sparsity` (magnitude schedule step). */
     void (*apply_mask)(void *self, void *state, size_t modifier, double sparsity);
     /* A calibration modifier starts observing the inputs of its targets'

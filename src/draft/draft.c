@@ -1204,7 +1204,8 @@ static char *spliced_text(const ms_draft *s, size_t *len, char *why, size_t cap)
     char *out = NULL;
     FILE *f = sp.failed ? NULL : open_memstream(&out, len);
     if (f) {
-        qsort(sp.edits, sp.count, sizeof *sp.edits, splice_order);
+        if (sp.count) /* qsort's pointer must be valid even for no elements */
+            qsort(sp.edits, sp.count, sizeof *sp.edits, splice_order);
         size_t at = 0; /* the next source line to copy */
         for (size_t e = 0; e < sp.count; e++) {
             splice *ed = &sp.edits[e];

@@ -1944,7 +1944,8 @@ static void jsonl_end_call(jsonl *j)
                 "\"flags_after\": %d}\n",
                 call, sqlite3_column_int64(j->tr, 1), sqlite3_column_int(j->tr, 2),
                 sqlite3_column_int(j->tr, 3));
-    qsort(j->m, j->nm, sizeof *j->m, cmp_metric);
+    if (j->nm) /* qsort's pointer must be valid even for no elements */
+        qsort(j->m, j->nm, sizeof *j->m, cmp_metric);
     for (size_t i = 0; i < j->nm; i++) {
         const jl_metric *x = &j->m[i];
         /* a metric reported twice in a call keeps its last value */

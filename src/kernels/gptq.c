@@ -1,5 +1,7 @@
 #include "kernels/gptq.h"
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +10,10 @@
 
 #define ROWS_PER_TASK 16
 
+/* gptq_quantize.py preserve_zeros: a weight with at least this fraction of
+ * exact zeros (modifiers/utils/constants.py SPARSITY_THRESHOLD) keeps them */
+#define SPARSITY_THRESHOLD 0.05
+
 typedef struct {
     const ms_gptq_args *args;
     float *w; /* rows x cols work copy, permuted columns */
@@ -15,6 +21,8 @@ typedef struct {
     const float *u;
     const float *scales, *zps;
     const int32_t *col_group; /* permuted column -> scale column */
+    const uint8_t *nz;        /* rows x cols: 0 where a zero is kept; NULL: none kept */
+    const float *kept;        /* rows x cols: the kept zeros' values */
     float *err;               /* rows x block_size */
     double *losses;           /* per row */
     size_t i1, count;
@@ -43,11 +51,27 @@ static void sweep_task(void *ctx, size_t task, size_t worker)
             loss += (double)((x - q) * (x - q) / (d * d));
             w1[i] = q;
             e[i] = err;
+            const uint8_t *nz = j->nz ? j->nz + r * n + j->i1 : NULL;
             for (size_t k = i + 1; k < j->count; k++)
-                w1[k] -= err * urow[k];
+                if (!nz || nz[k])
+                    w1[k] -= err * urow[k];
         }
         j->losses[r] += loss;
     }
+}
+
+/* After the lazy update of the columns from `i1` on: the kept zeros get
+ * their values back, as upstream multiplies the update by the mask. */
+static void restore_task(void *ctx, size_t task, size_t worker)
+{
+    (void)worker;
+    const sweep_job *j = ctx;
+    size_t r0 = task * ROWS_PER_TASK,
+           r1 = r0 + ROWS_PER_TASK < j->rows ? r0 + ROWS_PER_TASK : j->rows;
+    for (size_t r = r0; r < r1; r++)
+        for (size_t c = j->i1; c < j->cols; c++)
+            if (!j->nz[r * j->cols + c])
+                j->w[r * j->cols + c] = j->kept[r * j->cols + c];
 }
 
 static ms_status check_args(const ms_gptq_args *a, size_t rows, size_t cols, size_t *srows,
@@ -120,7 +144,14 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
     float *wp = ms_alloc_floats(rows * n), *hp = ms_alloc_floats(n * n);
     float *u = ms_alloc_floats(n * n), *err = ms_alloc_floats(rows * args->block_size);
     double *losses = calloc(rows, sizeof *losses);
-    if (!perm || !col_group || !dead || !wp || !hp || !u || !err || !losses) {
+    size_t zeros = 0;
+    for (size_t i = 0; i < rows * n; i++)
+        zeros += w[i] == 0.0f;
+    bool preserve = (double)zeros / (double)(rows * n) >= SPARSITY_THRESHOLD;
+    uint8_t *nz = preserve ? malloc(rows * n) : NULL;
+    float *kept = preserve ? ms_alloc_floats(rows * n) : NULL;
+    if (!perm || !col_group || !dead || !wp || !hp || !u || !err || !losses ||
+        (preserve && (!nz || !kept))) {
         st = ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                          "cannot allocate GPTQ work memory for a %zu x %zu weight", rows, cols);
         goto done;
@@ -161,7 +192,13 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
                                    diag);
     if (st != MS_OK)
         goto done;
+    if (preserve)
+        /* torch.isclose(W, 0): |w| <= 1e-8, before the dead columns are zeroed */
+        for (size_t i = 0; i < rows * n; i++)
+            nz[i] = fabsf(wp[i]) > 1e-8f;
     ms_hessian_zero_dead_columns(wp, rows, n, dead);
+    if (preserve)
+        memcpy(kept, wp, rows * n * sizeof *kept);
 
     sweep_job job = {.args = args,
                      .w = wp,
@@ -172,6 +209,8 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
                      .scales = scales,
                      .zps = zero_points,
                      .col_group = col_group,
+                     .nz = nz,
+                     .kept = kept,
                      .err = err,
                      .losses = losses};
     size_t bsz = args->block_size;
@@ -185,6 +224,10 @@ ms_status ms_gptq_quantize(ms_pool *pool, const ms_gptq_args *args, float *w, si
                          err, bsz, u + i1 * n + i2, n, 1.0f, wp + i2, n, diag);
             if (st != MS_OK)
                 goto done;
+            if (preserve) {
+                job.i1 = i2;
+                ms_pool_run(pool, (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, restore_task, &job);
+            }
         }
     }
     double loss = 0.0;
@@ -206,5 +249,7 @@ done:
     free(u);
     free(err);
     free(losses);
+    free(nz);
+    free(kept);
     return st;
 }

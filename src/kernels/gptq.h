@@ -13,7 +13,12 @@
  * promise). WEIGHT (alias "static") keeps the column groups of the original
  * order; GROUP (alias "dynamic") forms groups in the permuted order and
  * returns g_idx mapping each original column to its group. Columns whose
- * Hessian diagonal is 0 are zeroed before quantization. */
+ * Hessian diagonal is 0 are zeroed before quantization.
+ *
+ * A weight with at least 5% exact zeros (pruned before) keeps them, as
+ * upstream's preserve_zeros: no column's error is spread onto an entry with
+ * |w| <= 1e-8, so it quantizes to zero again (symmetric, or an integer zero
+ * point). */
 #ifndef MS_GPTQ_H
 #define MS_GPTQ_H
 

@@ -547,6 +547,8 @@ static const ms_code_info codes[] = {
     {"E-WORLD-SCHEME", MS_SEV_ERROR, "run",
      "a quantization scheme the model-backed world does not apply", NULL},
     {"E-WORLD", MS_SEV_ERROR, "run", "a kernel or forward pass failing during a run", NULL},
+    {"E-WORLD-SPARSITY", MS_SEV_ERROR, "run",
+     "SparseGPT/Wanda layer sparsities (a list, OWL) that do not fit the target layers", NULL},
     {"E-WORLD-AWQ", MS_SEV_ERROR, "run",
      "AWQ mappings or options the model-backed world cannot resolve or upstream refuses", NULL},
     {"E-WORLD-STOPPED", MS_SEV_ERROR, "tui", "a model's step cancelled (Esc) before it ended",

@@ -177,3 +177,39 @@ ms_status ms_world_check_targets(const ms_model *model, const char *model_name,
     }
     return st;
 }
+
+void ms_world_sparsity_counts(const ms_model *model, const ms_node *args, size_t *given,
+                              size_t *targets)
+{
+    *given = *targets = 0;
+    const ms_node *sp = ms_node_get(args, "sparsity");
+    const ms_node *profile = ms_node_get(args, "sparsity_profile");
+    if (profile && ms_node_is_string(profile) && !strcasecmp(profile->value, "owl"))
+        *given = (size_t)ms_model_get_spec(model)->num_layers; /* one per decoder layer */
+    else if (sp && (sp->kind == MS_NODE_SEQ || sp->kind == MS_NODE_MAP))
+        *given = sp->count;
+    else
+        return;
+    const ms_node *t = ms_node_get(args, "targets");
+    size_t n = t && t->kind == MS_NODE_SEQ ? t->count : 1;
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    if (!names)
+        return;
+    size_t k = 0;
+    if (!t || ms_node_is_null(t))
+        names[k++] = "Linear";
+    else
+        for (size_t i = 0; i < n; i++) {
+            const ms_node *item = t->kind == MS_NODE_SEQ ? t->items[i] : t;
+            if (ms_node_is_string(item))
+                names[k++] = item->value;
+        }
+    ms_match m;
+    ms_diag d;
+    ms_diag_clear(&d);
+    if (ms_model_match(model, names, k, NULL, 0, &m, &d) == MS_OK) {
+        *targets = m.count;
+        ms_match_free(&m);
+    }
+    free(names);
+}

@@ -19,4 +19,12 @@
 ms_status ms_world_check_targets(const ms_model *model, const char *model_name,
                                  const ms_recipe *recipe, ms_diag_list *out);
 
+/* What SparseGPT's and Wanda's initialize compares (sgpt_base.py:116-139
+ * at 0.12): `*given` the per-layer sparsities of `args` (a list's or map's
+ * length, the decoder layers' number with sparsity_profile owl, 0 for one
+ * sparsity) and `*targets` the modules `targets` (default Linear) selects,
+ * ignore not applied. A target that does not parse counts nothing. */
+void ms_world_sparsity_counts(const ms_model *model, const ms_node *args, size_t *given,
+                              size_t *targets);
+
 #endif

@@ -36,7 +36,7 @@ typedef struct position {
     char **note;
     mod_state *mods;
     ms_status error;
-    ms_diag error_diag;
+    ms_diag *error_diag; /* when error is not MS_OK */
 } position;
 
 struct ms_world_snapshots {
@@ -123,6 +123,7 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->scheme);
     free(p->note);
     free(p->mods);
+    free(p->error_diag);
     memset(p, 0, sizeof *p);
 }
 
@@ -168,7 +169,12 @@ static ms_status save_position(const ms_world_model *wm, position *p)
         }
     }
     p->error = wm->error;
-    p->error_diag = wm->error_diag;
+    if (wm->error != MS_OK) {
+        p->error_diag = malloc(sizeof *p->error_diag);
+        if (!p->error_diag)
+            return MS_ERR_NOMEM;
+        *p->error_diag = wm->error_diag;
+    }
     return MS_OK;
 }
 
@@ -212,7 +218,8 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
             memcpy(wmod->done, ms->done, wmod->match.count * sizeof *ms->done);
     }
     wm->error = p->error;
-    wm->error_diag = p->error_diag;
+    if (p->error_diag)
+        wm->error_diag = *p->error_diag;
     /* the cache is rebuilt from the weights when a call asks for it */
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->inputs[i]);
@@ -260,6 +267,7 @@ static ms_status add_position(ms_world_snapshots *s, uint64_t sum)
     }
     if (p->state == s->npos)
         s->bytes += position_bytes(s->wm, p);
+    s->bytes += sizeof *p;
     s->npos++;
     return MS_OK;
 }
@@ -431,6 +439,7 @@ ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag 
     }
     while (s->npos > pos + 1) {
         position *p = &s->pos[--s->npos];
+        s->bytes -= sizeof *p;
         if (p->state == s->npos) {
             s->bytes -= position_bytes(wm, p);
             free_position(wm, p);

@@ -7,7 +7,7 @@
  * weight is copied (as f32) only when the call changed it, so the cost is
  * the sum of the sizes of the modules each call changed, once per change,
  * plus the world's per-module state (owner, bits, ~25 bytes a module) for
- * each call that changed it and 40 bytes for every other call. Stepping
+ * each call that changed it and 72 bytes for every other call. Stepping
  * forward checksums every weight after each call that changed one, to find
  * which.
  * Restoring writes back only the modules that differ. */

@@ -7,10 +7,12 @@
 
 #include "../kernels/apply.h"
 #include "../kernels/awq.h"
+#include "../kernels/owl.h"
 #include "../kernels/pool.h"
 #include "../kernels/smoothquant.h"
 #include "../model/forward.h"
 #include "../util/quant_words.h"
+#include "model_errors.h"
 
 #include "world_model_impl.h"
 
@@ -77,7 +79,7 @@ static bool preset_weights(const char *name, ms_quant_args *q)
     } presets[] = {
         {"W4A16", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W4A16_ASYM", {4, MS_QUANT_INT, false, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
+        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
         {"W8A8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"INT8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
         {"W4A8", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
@@ -136,10 +138,11 @@ static ms_status weights_args(const ms_node *w, const char *file, ms_quant_args 
     return MS_OK;
 }
 
-/* The weight scheme and, when the scheme brings them, the targets: `scheme`
- * (a preset, {PRESET: targets} or written out) or the first config group. */
+/* The weight scheme and, when the scheme brings them, the targets and its
+ * weights.actorder (`actorder` may be NULL): `scheme` (a preset,
+ * {PRESET: targets} or written out) or the first config group. */
 static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier *wmod,
-                             const ms_node **targets, ms_diag *diag)
+                             const ms_node **targets, const ms_node **actorder, ms_diag *diag)
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
@@ -174,6 +177,8 @@ static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier 
         ms_status st = weights_args(weights, file, &wmod->opts.quant, diag);
         if (st != MS_OK)
             return st;
+        if (actorder)
+            *actorder = ms_node_get(weights, "actorder");
     } else if (!preset) {
         return MS_OK; /* activations only: the weights stay */
     }
@@ -362,13 +367,120 @@ static ms_status read_awq(ms_world_model *wm, const ms_recipe_entry *e, const ch
     return MS_OK;
 }
 
+/* sgpt_base.py on_initialize/on_start: a sparsity modifier's targets select
+ * layers, and it prunes the Linears inside each (the layer itself when it is
+ * one); its ignore is matched against those Linears. `match` holds the
+ * layers (ignore not applied) and is replaced by the Linears. */
+static ms_status linears_within(const ms_model *model, const char *const *ignore, size_t n_ignore,
+                                ms_match *match, ms_diag *diag)
+{
+    size_t count = ms_model_module_count(model);
+    bool *take = calloc(count ? count : 1, sizeof *take);
+    ms_match ignored = {0};
+    ms_diag d;
+    ms_diag_clear(&d);
+    /* an ignore entry matching nothing is not a target matching nothing */
+    ms_status st =
+        take ? ms_model_match(model, ignore, n_ignore, NULL, 0, &ignored, &d) : MS_ERR_NOMEM;
+    if (st != MS_OK)
+        *diag = d;
+    for (size_t j = 0; st == MS_OK && j < match->count; j++) {
+        const char *layer = ms_model_module(model, match->modules[j])->name;
+        size_t len = strlen(layer);
+        for (size_t i = 0; i < count; i++) {
+            const ms_module *mod = ms_model_module(model, i);
+            if (mod->kind == MS_MOD_LINEAR &&
+                (i == match->modules[j] || !len ||
+                 (!strncmp(mod->name, layer, len) && mod->name[len] == '.')))
+                take[i] = true;
+        }
+    }
+    for (size_t j = 0; st == MS_OK && j < ignored.count; j++)
+        take[ignored.modules[j]] = false;
+    if (st == MS_OK) {
+        /* ms_model_match sized `modules` for every module */
+        match->count = 0;
+        for (size_t i = 0; i < count; i++)
+            if (take[i])
+                match->modules[match->count++] = i;
+    }
+    ms_match_free(&ignored);
+    free(take);
+    return st;
+}
+
+/* sgpt_base.py on_initialize / on_start: the sparsity of the target layer
+ * holding each selected Linear: one list entry per target layer, or per
+ * decoder layer from OWL (filled at calibration start). A Linear inside two
+ * target layers takes the later one's, as the later hook registration
+ * overwrites it. NULL sparsities: `sparsity` is one number for all. */
+static ms_status layer_sparsities(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
+                                  wm_modifier *wmod, const char *const *t, size_t nt, ms_diag *diag)
+{
+    const ms_node *args = e->args;
+    const ms_node *sparsity = ms_node_get(args, "sparsity");
+    const ms_node *profile = ms_node_get(args, "sparsity_profile");
+    double d;
+    wmod->owl = profile && ms_node_is_string(profile) && !strcasecmp(profile->value, "owl");
+    wmod->owl_m = number(args, "owl_m", &d) ? d : 0;
+    wmod->owl_lmbda = number(args, "owl_lmbda", &d) ? d : 0;
+    bool listed = sparsity && sparsity->kind == MS_NODE_SEQ;
+    if (!listed && !wmod->owl)
+        return MS_OK;
+    ms_match layers = {0};
+    ms_diag md;
+    ms_diag_clear(&md);
+    ms_status st = ms_model_match(wm->model, t, nt, NULL, 0, &layers, &md);
+    long long nlayers = ms_model_get_spec(wm->model)->num_layers;
+    size_t want = wmod->owl ? (size_t)nlayers : sparsity->count;
+    if (st == MS_OK && layers.count != want) {
+        /* upstream's ValueError at initialize (the sparsity_mismatch op):
+         * the run stops there, so nothing is pruned at these sparsities */
+        ms_match_free(&layers);
+        return MS_OK;
+    }
+    for (size_t k = 0; st == MS_OK && wmod->owl && k < layers.count; k++) {
+        const ms_module *lm = ms_model_module(wm->model, layers.modules[k]);
+        if (lm->kind != MS_MOD_DECODER_LAYER)
+            /* OWL's sparsities are keyed by decoder layer (sgpt_base.py:149 at 0.12) */
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SPARSITY", file, profile->line,
+                             profile->col,
+                             "KeyError: '%s' (OWL gives a sparsity per decoder layer, and the "
+                             "target layers must be those)",
+                             lm->name);
+    }
+    if (st == MS_OK) {
+        wmod->slot_sparsity = malloc((wmod->match.count ? wmod->match.count : 1) * sizeof(double));
+        if (!wmod->slot_sparsity)
+            st = MS_ERR_NOMEM;
+    }
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        const char *name = ms_model_module(wm->model, wmod->match.modules[j])->name;
+        wmod->slot_sparsity[j] = wmod->opts.prune.sparsity;
+        for (size_t k = 0; listed && st == MS_OK && k < layers.count; k++) {
+            const char *ln = ms_model_module(wm->model, layers.modules[k])->name;
+            size_t len = strlen(ln);
+            if (strcmp(name, ln) && len && (strncmp(name, ln, len) || name[len] != '.'))
+                continue;
+            if (!ms_node_as_double(sparsity->items[k], &wmod->slot_sparsity[j]))
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, sparsity->items[k]->line,
+                                 sparsity->items[k]->col, "sparsity %zu must be a number", k);
+        }
+    }
+    if (st == MS_ERR_INVALID && !diag->message[0])
+        ms_diag_set(diag, st, md.code, file, e->type_key->line, e->type_key->col, "%s: %s",
+                    e->type_key->value, md.message);
+    ms_match_free(&layers);
+    return st;
+}
+
 static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, const char *file,
                                wm_modifier *wmod, ms_diag *diag)
 {
     const char *type = e->type_key->value;
     const ms_node *args = e->args;
     const ms_node *targets = ms_node_get(args, "targets");
-    bool pruning_names = false;
+    bool pruning_names = false, sparsity_layers = false;
     const char *default_target = "Linear";
     double d;
     wmod->how = MS_WORLD_LAYERWISE;
@@ -383,20 +495,27 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
             wmod->opts.block_size = (size_t)d;
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
+        const ms_node *scheme_actorder = NULL;
+        ms_status st = read_scheme(args, file, wmod, &targets, &scheme_actorder, diag);
+        if (st != MS_OK)
+            return st;
+        /* gptq/base.py resolve_actorder: an actorder neither the modifier nor
+         * its own scheme sets is static ("actorder: null" is none) */
         const ms_node *ao = ms_node_get(args, "actorder");
-        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL) : -1;
+        if (!ao)
+            ao = scheme_actorder;
+        int a = ao && ms_node_is_string(ao) ? ms_qactorder_parse(ao->value, true, NULL)
+                : !ao && wmod->quantizes    ? MS_QACT_WEIGHT
+                                            : -1;
         wmod->opts.actorder = a == MS_QACT_GROUP    ? MS_ACTORDER_GROUP
                               : a == MS_QACT_WEIGHT ? MS_ACTORDER_WEIGHT
                                                     : MS_ACTORDER_NONE;
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
-        if (st != MS_OK)
-            return st;
         if (wmod->opts.actorder == MS_ACTORDER_GROUP && wmod->opts.quant.strategy != MS_QUANT_GROUP)
             wmod->opts.actorder = MS_ACTORDER_NONE;
     } else if (!strcmp(type, "QuantizationModifier")) {
         wmod->kind = KIND_QUANT;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_QUANT);
-        ms_status st = read_scheme(args, file, wmod, &targets, diag);
+        ms_status st = read_scheme(args, file, wmod, &targets, NULL, diag);
         if (st != MS_OK)
             return st;
     } else if (!strcmp(type, "SparseGPTModifier") || !strcmp(type, "WandaPruningModifier")) {
@@ -410,8 +529,9 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         read_structure(args, &wmod->opts);
-        /* sgpt_base.py: targets default to the decoder layers' Linears */
-        default_target = "re:model\\.layers\\..*";
+        ms_world_sparsity_counts(wm->model, args, &wmod->sparsities, &wmod->sparsity_targets);
+        /* sgpt_base.py: targets default to every Linear (lm_head too) */
+        sparsity_layers = true;
     } else if (!strcmp(type, "AWQModifier")) {
         return read_awq(wm, e, file, wmod, diag);
     } else if (!strcmp(type, "SmoothQuantModifier") ||
@@ -460,12 +580,16 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     ms_diag mdiag;
     ms_diag_clear(&mdiag);
     if (st == MS_OK) {
-        st = ms_model_match(wm->model, t, nt, ig, ni, &wmod->match, &mdiag);
+        st = ms_model_match(wm->model, t, nt, ig, sparsity_layers ? 0 : ni, &wmod->match, &mdiag);
+        if (st == MS_OK && sparsity_layers)
+            st = linears_within(wm->model, ig, ni, &wmod->match, &mdiag);
         if (st != MS_OK)
             /* the match names the target; the recipe's place is the entry's */
             ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
                         type, mdiag.message);
     }
+    if (st == MS_OK && sparsity_layers)
+        st = layer_sparsities(wm, e, file, wmod, t, nt, diag);
     if (owned)
         for (size_t i = 0; i < nt; i++)
             free(owned[i]);
@@ -570,6 +694,7 @@ void ms_world_model_free(ms_world_model *wm)
         ms_match_free(&wm->mods[i].match);
         free(wm->mods[i].done);
         free(wm->mods[i].maps);
+        free(wm->mods[i].slot_sparsity);
     }
     if (wm->inputs)
         drop_inputs(wm);
@@ -1193,9 +1318,86 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
         if (!(layer < 0 || mod->layer == layer || (tail && mod->layer < 0)))
             continue;
         wmod->done[j] = true;
+        if (wmod->slot_sparsity)
+            wmod->opts.prune.sparsity = wmod->slot_sparsity[j];
         if (compress_module(wm, m, i, what) != MS_OK)
             return;
     }
+}
+
+/* ---- OWL ---- */
+
+typedef struct owl_probe {
+    const ms_world_model *wm;
+    float **norms; /* per module, NULL for those not observed */
+} owl_probe;
+
+static ms_status owl_observe(size_t module, const char *name, const float *x, size_t rows,
+                             size_t cols, void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)rows;
+    const owl_probe *p = user;
+    float *norms = p->norms[module];
+    ms_status st = MS_OK;
+    /* one calibration batch (sequence) at a time, as the hook sees them */
+    for (size_t b = 0; norms && st == MS_OK && b < p->wm->calib.batch; b++)
+        st = ms_owl_observe(x + b * p->wm->calib.seq * cols, p->wm->calib.seq, cols, norms, diag);
+    return st;
+}
+
+/* _infer_owl_layer_sparsity: input norms of the decoder layers' Linears from
+ * a forward over the calibration batches (the model as it is when the
+ * modifier starts), each layer's outlier ratio, the layer sparsities. */
+static ms_status owl_sparsities(ms_world_model *wm, wm_modifier *wmod, ms_diag *diag)
+{
+    size_t nl = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    float **norms = calloc(wm->nmodules, sizeof *norms);
+    float **weights = calloc(wm->nmodules, sizeof *weights);
+    double *ratios = malloc((nl ? nl : 1) * sizeof *ratios);
+    double *layer_sp = malloc((nl ? nl : 1) * sizeof *layer_sp);
+    ms_owl_linear *lins = malloc(wm->nmodules * sizeof *lins);
+    ms_status st = norms && weights && ratios && layer_sp && lins ? MS_OK : MS_ERR_NOMEM;
+    for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++) {
+        const ms_module *mod = ms_model_module(wm->model, i);
+        if (mod->kind != MS_MOD_LINEAR || mod->layer < 0)
+            continue;
+        norms[i] = calloc(mod->shape[1], sizeof **norms);
+        weights[i] = malloc(ms_module_numel(mod) * sizeof **weights);
+        if (!norms[i] || !weights[i])
+            st = MS_ERR_NOMEM;
+        else
+            ms_model_weight_read(wm->model, i, weights[i]);
+    }
+    owl_probe probe = {wm, norms};
+    if (st == MS_OK)
+        st = ms_forward_run(wm->model, &wm->calib, wm->pool, owl_observe, &probe, NULL, diag);
+    for (size_t l = 0; st == MS_OK && l < nl; l++) {
+        size_t n = 0;
+        for (size_t i = 0; i < wm->nmodules; i++) {
+            const ms_module *mod = ms_model_module(wm->model, i);
+            if (norms[i] && mod->layer == (int)l)
+                lins[n++] = (ms_owl_linear){weights[i], mod->shape[0], mod->shape[1], norms[i]};
+        }
+        st = ms_owl_outlier_ratio(wm->pool, lins, n, wmod->owl_m, &ratios[l], diag);
+    }
+    if (st == MS_OK)
+        st = ms_owl_sparsities(ratios, nl, wmod->opts.prune.sparsity, wmod->owl_lmbda, layer_sp,
+                               diag);
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        int layer = ms_model_module(wm->model, wmod->match.modules[j])->layer;
+        wmod->slot_sparsity[j] = layer >= 0 ? layer_sp[layer] : wmod->opts.prune.sparsity;
+    }
+    for (size_t i = 0; i < wm->nmodules && norms && weights; i++) {
+        free(norms[i]);
+        free(weights[i]);
+    }
+    free(norms);
+    free(weights);
+    free(ratios);
+    free(layer_sp);
+    free(lins);
+    return st;
 }
 
 /* ---- the ops ---- */
@@ -1223,6 +1425,32 @@ static size_t op_attached(const void *self, const void *state)
     return n;
 }
 
+/* The modules GPTQ's own targets select with a weight scheme attached
+ * (schemes go to Linears only, so no Embedding is among them). */
+static size_t op_quant_modules(const void *self, const void *state, size_t modifier)
+{
+    (void)state;
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return 0;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    size_t n = 0;
+    for (size_t j = 0; j < wmod->match.count; j++)
+        n += wm->scheme[wmod->match.modules[j]] != NULL;
+    return n;
+}
+
+static bool op_sparsity_mismatch(const void *self, size_t modifier, size_t *given, size_t *layers)
+{
+    const ms_world_model *wm = self;
+    if (modifier >= wm->nmods)
+        return false;
+    const wm_modifier *wmod = &wm->mods[modifier];
+    *given = wmod->sparsities;
+    *layers = (size_t)ms_model_get_spec(wm->model)->num_layers;
+    return wmod->sparsities && wmod->sparsities != wmod->sparsity_targets;
+}
+
 static void op_apply_mask(void *self, void *state, size_t modifier, double sparsity)
 {
     (void)state;
@@ -1248,6 +1476,13 @@ static void op_observe(void *self, void *state, size_t modifier)
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
     wmod->sequential = 0;
+    if (wmod->owl && wmod->slot_sparsity && wm->error == MS_OK) {
+        ms_diag d;
+        ms_diag_clear(&d);
+        ms_status st = owl_sparsities(wm, wmod, &d);
+        if (st != MS_OK)
+            fail(wm, st, &d);
+    }
     if (wmod->kind == KIND_AWQ && wmod->duo != MS_AWQ_DUO_OFF)
         /* awq/base.py on_start (0.12) / on_calibration_start (0.13) */
         for (size_t j = 0; j < wmod->nmaps && wm->error == MS_OK; j++)
@@ -1320,6 +1555,8 @@ static const ms_world_ops model_ops = {
     .state_size = sizeof(size_t),
     .attach_quant_scheme = op_attach,
     .quant_schemes_attached = op_attached,
+    .quant_modules = op_quant_modules,
+    .sparsity_mismatch = op_sparsity_mismatch,
     .apply_mask = op_apply_mask,
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,

@@ -11,7 +11,9 @@
  *                             at each sequential_epoch_end, the Linear
  *                             targets of the subgraph just calibrated, from
  *                             the inputs that subgraph saw (Hessians or
- *                             Wanda's norms); what is left at calibration end
+ *                             Wanda's norms); what is left at calibration end.
+ *                             SparseGPT/Wanda: the Linears inside `targets`
+ *                             at a sparsity per target layer (a list, OWL)
  *   QuantizationModifier      fake-quantized weights (min/max observer),
  *                             subgraph by subgraph as GPTQ
  *   SmoothQuantModifier,      smooths input_layernorm into q/k/v and

@@ -37,20 +37,27 @@ typedef struct awq_map {
 /* One recipe entry as the world acts on it. */
 typedef struct wm_modifier {
     mod_kind kind;
-    ms_match match;     /* its targets minus ignore */
-    ms_apply_opts opts; /* what its kernel does to each target */
-    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
-    double alpha;       /* SmoothQuant's smoothing_strength */
+    ms_match match;        /* its targets minus ignore */
+    ms_apply_opts opts;    /* what its kernel does to each target */
+    bool quantizes;        /* it has a weight scheme (GPTQ, Quantization) */
+    double alpha;          /* SmoothQuant's smoothing_strength */
     bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
-    ms_awq_duo duo;     /* AWQ's duo_scaling and n_grid */
+    ms_awq_duo duo;        /* AWQ's duo_scaling and n_grid */
     size_t n_grid;
     awq_map *maps; /* AWQ: its mappings in mapping order, layer by layer within each (read at
                     * new, never changed: not snapshotted) */
     size_t nmaps;
     ms_world_calibration how;
-    bool observing;    /* between observe_inputs and compress */
-    size_t sequential; /* sequential_epoch_ends seen while observing */
-    bool *done;        /* per selected module: compressed in this calibration */
+    bool observing;                      /* between observe_inputs and compress */
+    size_t sequential;                   /* sequential_epoch_ends seen while observing */
+    bool *done;                          /* per selected module: compressed in this calibration */
+    size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
+    /* SparseGPT, Wanda: per selected module, the sparsity of the target
+     * layer it is in (NULL: opts.prune.sparsity for all); OWL fills it at
+     * calibration start from the model as it is then */
+    double *slot_sparsity;
+    bool owl;
+    double owl_m, owl_lmbda;
 } wm_modifier;
 
 struct ms_world_model {

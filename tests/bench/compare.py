@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_info
 
 
 def timed(fn, reps, setup=None):
@@ -159,9 +160,10 @@ def main():
     ap.add_argument("--gptq-rows", type=int, default=512)
     ap.add_argument("--gptq-reps", type=int, default=5)
     ap.add_argument("--skip-gptq", action="store_true")
+    ap.add_argument("--only-gptq", action="store_true", help="run only the GPTQ comparison")
     args = ap.parse_args()
 
-    n, count, reps = args.size, args.count, args.reps
+    n, count, reps = args.size, 1 if args.only_gptq else args.count, args.reps
     rng = np.random.default_rng(0)
     data = rng.standard_normal((count, n, n), dtype=np.float32)
     tmp = tempfile.mkdtemp(prefix="modsim-bench-")
@@ -171,6 +173,14 @@ def main():
     nbytes = 8 * data.size  # read + write
 
     rows = []
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    print("# BLAS under numpy/torch: " + ", ".join(
+        f"{i['internal_api']} {i['version']} ({i.get('architecture')}) {i['filepath']}" for i in blas))
+    print(f"# load average at start {os.getloadavg()[0]:.2f}")
+    if args.only_gptq:
+        gptq(args, data, rng, tmp)
+        cleanup(tmp)
+        return 0
 
     copy_t = {}
     for th in (1, 2):
@@ -232,41 +242,51 @@ def main():
         print(f"# {label}: matrix 0 bitwise equal to torch: {eq_t}, to numpy: {eq_np}")
 
     if not args.skip_gptq:
-        g = args.gptq_size
-        w = data.reshape(-1)[: g * g].reshape(g, g).copy()
-        x = rng.standard_normal((args.gptq_rows, g), dtype=np.float32)
-        w_path, x_path = os.path.join(tmp, "gw.f32"), os.path.join(tmp, "gx.f32")
-        w.tofile(w_path)
-        x.tofile(x_path)
-        res_ms = {}
-        for th in (1, 2):
-            res_ms[th] = run_bench(args, "gptq", th, args.gptq_reps, 1, g, g, w_path,
-                                   [x_path, args.gptq_rows, out_path])
-        ours = np.fromfile(out_path, dtype=np.float32).reshape(g, g)
-        torch.set_num_threads(2)
-        tw, tx = torch.from_numpy(w), torch.from_numpy(x)
-        out = {}
-        t_torch = timed(lambda: out.update(r=torch_gptq(tw, tx)), args.gptq_reps)
-        ref, ref_loss = out["r"]
-        ref = ref.numpy()
-        diff = np.abs(ours - ref)
-        step = np.abs(ref - w).max()
-        print(f"\n# GPTQ {g}x{g}, {args.gptq_rows} calibration rows, int4 group-128 sym, "
-              f"block 128, dampening 0.01 (Hessian accumulation included); median of "
-              f"{args.gptq_reps}")
-        print("| implementation | threads | seconds | torch / this |")
-        print("|---|---|---|---|")
-        for th in (1, 2):
-            print(f"| modsim | {th} | {res_ms[th][0]:.2f} | {t_torch / res_ms[th][0]:.1f}x |")
-        print(f"| torch (straightforward) | 2 | {t_torch:.2f} | 1.0x |")
-        print(f"# loss modsim {res_ms[2][1]['loss']:.6g} vs torch {ref_loss:.6g} "
-              f"(rel {abs(res_ms[2][1]['loss'] - ref_loss) / ref_loss:.2e}); weights equal: "
-              f"{np.mean(diff == 0) * 100:.2f}%, max |diff| {diff.max():.3g} "
-              f"(largest rounding step moved {step:.3g})")
+        gptq(args, data, rng, tmp)
+    cleanup(tmp)
+    return 0
+
+
+def cleanup(tmp):
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))
     os.rmdir(tmp)
-    return 0
+
+
+def gptq(args, data, rng, tmp):
+    out_path = os.path.join(tmp, "out.f32")
+    g = args.gptq_size
+    w = data.reshape(-1)[: g * g].reshape(g, g).copy()
+    x = rng.standard_normal((args.gptq_rows, g), dtype=np.float32)
+    w_path, x_path = os.path.join(tmp, "gw.f32"), os.path.join(tmp, "gx.f32")
+    w.tofile(w_path)
+    x.tofile(x_path)
+    res_ms = {}
+    for th in (1, 2):
+        res_ms[th] = run_bench(args, "gptq", th, args.gptq_reps, 1, g, g, w_path,
+                               [x_path, args.gptq_rows, out_path])
+    ours = np.fromfile(out_path, dtype=np.float32).reshape(g, g)
+    torch.set_num_threads(2)
+    tw, tx = torch.from_numpy(w), torch.from_numpy(x)
+    out = {}
+    t_torch = timed(lambda: out.update(r=torch_gptq(tw, tx)), args.gptq_reps)
+    ref, ref_loss = out["r"]
+    ref = ref.numpy()
+    diff = np.abs(ours - ref)
+    step = np.abs(ref - w).max()
+    print(f"\n# GPTQ {g}x{g}, {args.gptq_rows} calibration rows, int4 group-128 sym, "
+          f"block 128, dampening 0.01 (Hessian accumulation included); median of "
+          f"{args.gptq_reps}")
+    print("| implementation | threads | seconds | torch / this |")
+    print("|---|---|---|---|")
+    for th in (1, 2):
+        print(f"| modsim | {th} | {res_ms[th][0]:.2f} | {t_torch / res_ms[th][0]:.1f}x |")
+    print(f"| torch (straightforward) | 2 | {t_torch:.2f} | 1.0x |")
+    print(f"# loss modsim {res_ms[2][1]['loss']:.6g} vs torch {ref_loss:.6g} "
+          f"(rel {abs(res_ms[2][1]['loss'] - ref_loss) / ref_loss:.2e}); weights equal: "
+          f"{np.mean(diff == 0) * 100:.2f}%, max |diff| {diff.max():.3g} "
+          f"(largest rounding step moved {step:.3g})")
+    print(f"# load average at end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

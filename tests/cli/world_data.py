@@ -3,7 +3,8 @@
 --calib-tokens with JSON Lines and with a safetensors integer tensor, --calib
 with a text file (byte ids), on `modsim run` and `modsim trace --model`;
 ids outside the vocabulary, ragged lines, non-integer tensors and option
-clashes refused naming the file, the line (or tensor index) and the id."""
+clashes refused naming the file, the line (or tensor index) and the id;
+trace --metrics' model figures; the compressed-tensors size in the report."""
 import json
 import os
 import random
@@ -67,7 +68,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check("figures", figures(a.stdout)["kl"] > 0, figures(a.stdout))
 
     with open(path("text.txt"), "w") as f:
-        f.write(open(os.path.join(root, "README.md")).read()[:4000])
+        f.write(open(os.path.join(root, "README.md")).read()[:300])  # 2 sequences of 128
     p = run(recipe, "--calib", path("text.txt"), "--format", "json")
     check("text runs", p.returncode == 0, p.stderr.decode())
     # a text is its bytes: the same as writing the byte ids out
@@ -209,31 +210,6 @@ with tempfile.TemporaryDirectory() as tmp:
     t = run(recipe, "--calib", "2x16")
     check("text size line", b"as compressed-tensors stores it, dense %d" % dense in t.stdout,
           t.stdout[-300:])
-
-# validate: targets matching nothing in the model warn, naming near misses
-with tempfile.TemporaryDirectory() as tmp:
-    r = os.path.join(tmp, "r.yaml")
-    with open(r, "w") as f:
-        f.write("s_stage:\n  m_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
-                "      targets: [model.layers.3.mlp.down_proj, 're:layers.0.mlp.up_proj']\n")
-    one = os.path.join(tmp, "one.yaml")
-    with open(os.path.join(root, "samples", "models", "tiny.yaml")) as f:
-        spec = f.read().replace("num_layers: 4", "num_layers: 1")
-    with open(one, "w") as f:
-        f.write(spec)
-    p = subprocess.run([modsim, "validate", r], capture_output=True)
-    out = p.stdout.decode()
-    check("validate default tiny", p.returncode == 0 and out.count("W-TARGET-UNMATCHED") == 1
-          and f"{r}:5:47: warning W-TARGET-UNMATCHED: GPTQModifier target "
-              "'re:layers.0.mlp.up_proj' matches no module of tiny" in out
-          and "'re:.*layers.0.mlp.up_proj' would match 1: model.layers.0.mlp.up_proj" in out, out)
-    p = subprocess.run([modsim, "validate", "--model", one, r], capture_output=True)
-    out = p.stdout.decode()
-    check("validate --model", p.returncode == 0 and out.count("W-TARGET-UNMATCHED") == 2 and
-          f"target 'model.layers.3.mlp.down_proj' matches no module of {one}" in out, out)
-    p = subprocess.run([modsim, "validate", "--model", "nosuch", r], capture_output=True)
-    check("validate --model missing", p.returncode == 2 and b"no model 'nosuch'" in p.stderr,
-          p.stderr)
 
 for f in failures:
     print("FAIL", f)

@@ -27,10 +27,10 @@ static void calc_follows_python_precedence(void **state)
 {
     (void)state;
     assert_true(eval_ok("1 + 2 * 3", NULL, 0) == 7);
-    assert_true(eval_ok("-2 ** 2", NULL, 0) == -4);     /* ** binds tighter than unary - */
+    assert_true(eval_ok("-2 ** 2", NULL, 0) == -4);      /* ** binds tighter than unary - */
     assert_true(eval_ok("2 ** 3 ** 2", NULL, 0) == 512); /* right-associative */
     assert_true(eval_ok("(1 + 2) * 3", NULL, 0) == 9);
-    assert_true(eval_ok("-7 % 3", NULL, 0) == 2);        /* Python modulo */
+    assert_true(eval_ok("-7 % 3", NULL, 0) == 2); /* Python modulo */
     assert_true(eval_ok("7 // 2", NULL, 0) == 3);
     assert_true(eval_ok("3 > 2", NULL, 0) == 1);
 }
@@ -40,8 +40,8 @@ static void calc_math_functions(void **state)
     (void)state;
     assert_true(eval_ok("math.sqrt(16) + math.floor(2.7) + math.ceil(0.2)", NULL, 0) == 7);
     assert_true(eval_ok("math.pow(2, 10)", NULL, 0) == 1024);
-    assert_true(fabs(eval_ok("math.cos(0) + math.sin(0) + math.exp(0) + math.log(1)", NULL, 0) - 2) <
-                1e-12);
+    assert_true(fabs(eval_ok("math.cos(0) + math.sin(0) + math.exp(0) + math.log(1)", NULL, 0) -
+                     2) < 1e-12);
 }
 
 static void calc_variables(void **state)
@@ -54,8 +54,9 @@ static void calc_variables(void **state)
 static void calc_refuses_anything_but_arithmetic(void **state)
 {
     (void)state;
-    const char *bad[] = {"__import__('os')", "open('x')", "index.real", "math.system(1)",
-                         "1 +", "[1]", "lambda: 1", "1 2"};
+    const char *bad[] = {"__import__('os')", "open('x')", "index.real",
+                         "math.system(1)",   "1 +",       "[1]",
+                         "lambda: 1",        "1 2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ms_calc *c = NULL;
         ms_diag diag;

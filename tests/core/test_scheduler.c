@@ -23,8 +23,11 @@ static ms_status build(sched_fixture *f, const char *type, double start, double 
     memset(f, 0, sizeof *f);
     const char *text = args_yaml ? args_yaml : "{}";
     assert_int_equal(ms_doc_parse(text, strlen(text), "t", &f->doc, &f->diag), MS_OK);
-    ms_scheduler_settings set = {.start = MS_SOME(start), .end = MS_SOME(end), .update = MS_NONE,
-                                 .init_sparsity = 0.1, .final_sparsity = 0.5,
+    ms_scheduler_settings set = {.start = MS_SOME(start),
+                                 .end = MS_SOME(end),
+                                 .update = MS_NONE,
+                                 .init_sparsity = 0.1,
+                                 .final_sparsity = 0.5,
                                  .args = ms_doc_root(f->doc)};
     return ms_scheduler_new(type, &set, "t", 1, 1, &f->s, &f->raised, &f->diag);
 }
@@ -69,7 +72,7 @@ static void scheduler_polynomial_decay_overshoots_for_even_exponent(void **state
     (void)state;
     sched_fixture f;
     assert_int_equal(build(&f, "polynomial_decay", 0, 4, NULL), MS_OK); /* exponent 2 */
-    assert_true(fabs(at(&f, 0) - 0.9) < 1e-12); /* 2 * final - init */
+    assert_true(fabs(at(&f, 0) - 0.9) < 1e-12);                         /* 2 * final - init */
     assert_true(at(&f, 4) == 0.5);
     release(&f);
 }

@@ -298,9 +298,10 @@ static const char *write_many(size_t n)
     assert_true(h && data);
     h[len++] = '{';
     for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(h + len, cap - len,
-                                "%s\"t%zu\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%zu,%zu]}",
-                                i ? "," : "", i, n - 1 - i, n - i);
+        len += (size_t)snprintf(
+            h + len, cap - len,
+            "%s\"t%zu\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%zu,%zu]}", i ? "," : "",
+            i, n - 1 - i, n - i);
     snprintf(h + len, cap - len, "}");
     const char *path = write_raw(h, data, n);
     free(h);

@@ -690,6 +690,35 @@ def test_unclosed_bracket_then_reload_after_fixing(modsim, src):
         os.unlink(path)
 
 
+def test_typed_clock_and_the_event_log(modsim, src):
+    """Issue 12: the clock is typed, not pressed 96 times; the event log
+    scrolls back past the last screenful and `/` searches its calls."""
+    t = Tmux(modsim, INTENDED, width=100, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys("3", "e")
+        t.wait("epochs=2 steps=4 batches=- layers=3_")
+        t.keys("C-u")
+        t.tmux("send-keys", "-l", "steps=100 layers=5")
+        t.keys("Enter")
+        screen = t.wait("calls generated")
+        assert "loop of 2 epochs x 100 steps" in screen, screen
+        assert "(5 layers)" in screen or "call 0/" in screen, screen
+        t.keys("G")
+        t.wait("end: ")
+        t.keys("/")
+        t.tmux("send-keys", "-l", "calibration_epoch_start")
+        t.keys("Enter")
+        screen = t.wait("/calibration_epoch_start: call ")
+        assert "(PgDn: newer)" in screen, screen
+        t.keys("PPage")
+        screen = t.wait("(PgDn: newer)")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def main():
     modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
     wanted = sys.argv[3:]

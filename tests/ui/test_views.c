@@ -299,6 +299,73 @@ static void views_every_screen_says_the_session_is_stale(void **state)
     assert_null(strstr(line(a->w_tabs, 0), "STALE"));
 }
 
+/* Issue 12: the clock is typed (a name with no value fits the recipe), the
+ * event log scrolls back and `/` on the Stepper searches its calls. */
+static void views_stepper_clock_entry_log_scroll_and_search(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "3e");
+    assert_non_null(body_line_with(a, "epochs=0 steps=4 batches=- layers=4_"));
+    app_key(a, MS_KEY_CTRL('u'), false);
+    press(a, "epochs=3 steps=x\n");
+    assert_true(a->message_error);
+    assert_non_null(strstr(a->message, "steps=x: steps is a whole number"));
+    assert_int_equal(a->cfg.epochs, 0); /* nothing applied: still typing */
+    app_key(a, MS_KEY_CTRL('u'), false);
+    press(a, "epochs= steps=10 batches=2 layers=6\n");
+    assert_false(a->message_error);
+    assert_int_equal(a->cfg.epochs, ms_pipeline_training(a->rec).epochs);
+    assert_int_equal(a->cfg.steps_per_epoch, 10);
+    assert_int_equal(a->cfg.batches_per_step, 2);
+    assert_int_equal(a->cfg.layers, 6);
+    assert_non_null(strstr(a->message, "calls generated"));
+    /* typing `q` into the clock does not quit; Esc leaves it unchanged */
+    press(a, "e");
+    assert_int_equal(app_key(a, 'q', false), UI_HANDLED);
+    press(a, "\x1b");
+    assert_non_null(strstr(a->message, "clock unchanged"));
+    press(a, "G");
+    size_t pos = ms_sim_position(a->sim);
+    assert_non_null(body_line_with(a, "PgUp: older"));
+    app_key(a, KEY_PPAGE, true);
+    app_render(a);
+    assert_non_null(body_line_with(a, "(PgDn: newer)"));
+    app_key(a, KEY_NPAGE, true);
+    app_render(a);
+    assert_non_null(body_line_with(a, "PgUp: older"));
+    press(a, "/initialize\n");
+    assert_false(a->message_error);
+    assert_non_null(strstr(a->message, "/initialize: call 0 initialize"));
+    assert_non_null(body_line_with(a, "up to call 0 of"));
+    press(a, "/nosuchthing\n");
+    assert_true(a->message_error);
+    assert_int_equal(ms_sim_position(a->sim), pos);
+}
+
+/* Issue 12: a long diagnostic is never cut at the screen's edge: the focused
+ * diagnostics pane shows the selected one in full, and a message wider than
+ * the line wraps over the body's last rows. */
+static void views_long_diagnostics_wrap(void **state)
+{
+    app *a = &((fixture *)*state)->a;
+    press(a, "1Ej");
+    const char *detail = body_line_with(a, "(hint: ");
+    assert_non_null(detail);
+    press(a, "\x1b");
+    assert_null(body_line_with(a, "(hint: "));
+    app_message(a, true, "%s",
+                "the first words of a long message that does not fit on one line of eighty "
+                "columns, and the last words at the end");
+    app_render(a);
+    assert_int_equal(a->message_rows, 1);
+    assert_non_null(strstr(line(a->w_body, a->body_rows - 1), "the first words"));
+    assert_non_null(strstr(line(a->w_msg, 0), "the last words at the end"));
+    app_message(a, false, "short");
+    app_render(a);
+    assert_int_equal(a->message_rows, 0);
+    assert_null(strstr(line(a->w_body, a->body_rows - 1), "the first words"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +381,8 @@ int main(void)
         T(views_bad_file_shows_the_diagnostic),
         T(views_form_edits_undoes_and_asks_before_quitting),
         T(views_every_screen_says_the_session_is_stale),
+        T(views_stepper_clock_entry_log_scroll_and_search),
+        T(views_long_diagnostics_wrap),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

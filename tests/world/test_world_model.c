@@ -152,7 +152,7 @@ static void threads_change_no_bit(void **state)
                                  "    SmoothQuantModifier:\n"
                                  "      smoothing_strength: 0.8\n"
                                  "    GPTQModifier:\n"
-                                 "      scheme: W8A16\n"
+                                 "      scheme: W8A8\n"
                                  "      ignore: [lm_head]\n";
     ms_world_model *one = run(recipe, MS_PIPELINE_SEQUENTIAL, 1);
     ms_world_model *two = run(recipe, MS_PIPELINE_SEQUENTIAL, 2);
@@ -385,6 +385,190 @@ static void log_equalization_scales(void **state)
     ms_model_free(m);
 }
 
+static double zeros_of(const ms_world_model *wm, const char *name)
+{
+    float *w;
+    size_t n, z = 0;
+    weight(wm, name, &w, &n);
+    for (size_t i = 0; i < n; i++)
+        z += w[i] == 0;
+    free(w);
+    return (double)z / (double)n;
+}
+
+/* sgpt_base.py on_start: targets are the layers holding the Linears to
+ * prune, and a sparsity list gives one value per target layer */
+static void sparsity_list_per_target_layer(void **state)
+{
+    (void)state;
+    ms_world_model *wm = run("s_stage:\n  m_modifiers:\n    SparseGPTModifier:\n"
+                             "      sparsity: [0.25, 0.75]\n"
+                             "      targets: [LlamaDecoderLayer]\n",
+                             MS_PIPELINE_SEQUENTIAL, 1);
+    assert_true(fabs(zeros_of(wm, "model.layers.0.mlp.up_proj") - 0.25) < 0.02);
+    assert_true(fabs(zeros_of(wm, "model.layers.1.self_attn.k_proj") - 0.75) < 0.02);
+    assert_true(zeros_of(wm, "lm_head") == 0); /* in no target layer */
+    ms_world_model_free(wm);
+}
+
+/* OWL: layer sparsities 1 - (r_k - mean(r) + (1 - sparsity)) with the
+ * outlier ratios mapped to [0, 2 * owl_lmbda]: with two layers, one at
+ * sparsity + lmbda and one at sparsity - lmbda (sgpt_base.py
+ * _infer_owl_layer_sparsity) */
+static void owl_layer_sparsities(void **state)
+{
+    (void)state;
+    ms_world_model *wm = run("s_stage:\n  m_modifiers:\n    SparseGPTModifier:\n"
+                             "      sparsity: 0.5\n"
+                             "      sparsity_profile: owl\n"
+                             "      owl_m: 3\n"
+                             "      owl_lmbda: 0.2\n"
+                             "      targets: [LlamaDecoderLayer]\n",
+                             MS_PIPELINE_SEQUENTIAL, 1);
+    double a = zeros_of(wm, "model.layers.0.mlp.gate_proj");
+    double b = zeros_of(wm, "model.layers.1.mlp.gate_proj");
+    assert_true(fabs(a + b - 1.0) < 0.03);
+    assert_true(fabs(fabs(a - b) - 0.4) < 0.03);
+    ms_world_model_free(wm);
+}
+
+/* QuantizationModifier's targets and ignore select by module name, class
+ * name and re: (a Python regex matched at the start of the name), as
+ * compressed-tensors' match_named_modules */
+static void quantization_targets_and_ignore(void **state)
+{
+    (void)state;
+    ms_world_model *wm =
+        run("s_stage:\n  m_modifiers:\n    QuantizationModifier:\n"
+            "      ignore: [model.layers.0.self_attn.k_proj, 're:.*layers\\.1\\..*v_proj$',"
+            " lm_head]\n"
+            "      config_groups:\n"
+            "        g:\n"
+            "          targets: ['re:.*self_attn\\.[qkv]_proj', model.layers.1.mlp.up_proj]\n"
+            "          weights: {num_bits: 4, strategy: group, group_size: 16}\n",
+            MS_PIPELINE_SEQUENTIAL, 1);
+    static const struct {
+        const char *name;
+        int bits;
+    } want[] = {
+        {"model.layers.0.self_attn.q_proj", 4},
+        {"model.layers.0.self_attn.k_proj", 0},
+        {"model.layers.0.self_attn.v_proj", 4},
+        {"model.layers.0.self_attn.o_proj", 0},
+        {"model.layers.1.self_attn.v_proj", 0},
+        {"model.layers.1.self_attn.k_proj", 4},
+        {"model.layers.1.mlp.up_proj", 4},
+        {"model.layers.0.mlp.up_proj", 0},
+        {"lm_head", 0},
+    };
+    ms_world_module_row *rows;
+    size_t n;
+    ms_diag d;
+    assert_int_equal(ms_world_model_rows(wm, &rows, &n, &d), MS_OK);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        size_t r = 0;
+        while (r < n && strcmp(rows[r].name, want[k].name))
+            r++;
+        assert_true(r < n);
+        if (rows[r].bits != want[k].bits)
+            fail_msg("%s: %d bits, expected %d", want[k].name, rows[r].bits, want[k].bits);
+    }
+    free(rows);
+    ms_world_model_free(wm);
+    /* by class: Linear, minus lm_head */
+    wm = run("s_stage:\n  m_modifiers:\n    QuantizationModifier:\n"
+             "      targets: [Linear]\n      ignore: [lm_head]\n"
+             "      scheme: {weights: {num_bits: 8, strategy: channel}}\n",
+             MS_PIPELINE_SEQUENTIAL, 1);
+    assert_int_equal(ms_world_model_rows(wm, &rows, &n, &d), MS_OK);
+    for (size_t r = 0; r < n; r++)
+        assert_int_equal(rows[r].bits, strcmp(rows[r].name, "lm_head") ? 8 : 0);
+    free(rows);
+    ms_world_model_free(wm);
+}
+
+/* The inputs of three Linears of layer 1 in one forward. */
+typedef struct block_probe {
+    size_t mods[3];
+    float *x[3];
+} block_probe;
+
+static ms_status keep3(size_t module, const char *name, const float *x, size_t rows, size_t cols,
+                       void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)diag;
+    block_probe *p = user;
+    for (size_t k = 0; k < 3; k++)
+        if (module == p->mods[k]) {
+            p->x[k] = malloc(rows * cols * sizeof(float));
+            memcpy(p->x[k], x, rows * cols * sizeof(float));
+        }
+    return MS_OK;
+}
+
+/* ms_forward_block, which AWQ's search runs, computes what the layer does:
+ * the attention on q_proj's input gives o_proj's input times o_proj, the MLP
+ * on gate_proj's input gives down_proj's input times down_proj; a weight put
+ * in place of q_proj's changes the attention's output. */
+static void forward_block_is_the_layer(void **state)
+{
+    (void)state;
+    ms_model *m = new_model();
+    block_probe p = {{0}, {NULL, NULL, NULL}};
+    size_t o, gate;
+    assert_true(ms_model_find(m, "model.layers.1.self_attn.q_proj", &p.mods[0]));
+    assert_true(ms_model_find(m, "model.layers.1.self_attn.o_proj", &p.mods[1]));
+    assert_true(ms_model_find(m, "model.layers.1.mlp.down_proj", &p.mods[2]));
+    assert_true(ms_model_find(m, "model.layers.1.mlp.gate_proj", &gate));
+    ms_tokens t;
+    ms_diag d;
+    assert_int_equal(ms_tokens_random(3, 2, 8, 64, &t, &d), MS_OK);
+    /* q_proj's, o_proj's and down_proj's inputs, then gate_proj's */
+    assert_int_equal(ms_forward_run(m, &t, NULL, keep3, &p, NULL, &d), MS_OK);
+    float *xq = p.x[0], *attn = p.x[1], *act = p.x[2];
+    p = (block_probe){{gate, SIZE_MAX, SIZE_MAX}, {NULL, NULL, NULL}};
+    assert_int_equal(ms_forward_run(m, &t, NULL, keep3, &p, NULL, &d), MS_OK);
+    float *xg = p.x[0];
+    size_t rows = 16, h = 32, inter = 64;
+    float out[16 * 32], wo[32 * 32], wd[32 * 64];
+    assert_true(ms_model_find(m, "model.layers.1.self_attn.o_proj", &o));
+    ms_model_weight_read(m, o, wo);
+    assert_true(ms_model_find(m, "model.layers.1.mlp.down_proj", &o));
+    ms_model_weight_read(m, o, wd);
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_ATTENTION, xq, 2, 8, NULL, NULL, out, &d),
+                     MS_OK);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < h; c++) {
+            double y = 0;
+            for (size_t k = 0; k < h; k++)
+                y += (double)attn[r * h + k] * wo[c * h + k];
+            assert_true(fabs(out[r * h + c] - y) <= 1e-5 * (1 + fabs(y)));
+        }
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_MLP, xg, 2, 8, NULL, NULL, out, &d), MS_OK);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < h; c++) {
+            double y = 0;
+            for (size_t k = 0; k < inter; k++)
+                y += (double)act[r * inter + k] * wd[c * inter + k];
+            assert_true(fabs(out[r * h + c] - y) <= 1e-5 * (1 + fabs(y)));
+        }
+    float base[16 * 32];
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_ATTENTION, xq, 2, 8, NULL, NULL, base, &d),
+                     MS_OK);
+    /* o_proj's weight (as wide as q_proj's) in place of q_proj's */
+    const float *w[4] = {wo, NULL, NULL, NULL};
+    assert_int_equal(ms_forward_block(m, 1, MS_FORWARD_ATTENTION, xq, 2, 8, w, NULL, out, &d),
+                     MS_OK);
+    assert_true(memcmp(out, base, sizeof out) != 0);
+    free(xq);
+    free(attn);
+    free(act);
+    free(xg);
+    ms_tokens_free(&t);
+    ms_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +579,10 @@ int main(void)
         cmocka_unit_test(awq_smooths_before_quantization),
         cmocka_unit_test(awq_duo_needs_per_channel),
         cmocka_unit_test(log_equalization_scales),
+        cmocka_unit_test(sparsity_list_per_target_layer),
+        cmocka_unit_test(owl_layer_sparsities),
+        cmocka_unit_test(quantization_targets_and_ignore),
+        cmocka_unit_test(forward_block_is_the_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
