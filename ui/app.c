@@ -1258,33 +1258,38 @@ static void draw_tabs(app *a)
     run_badge(a, &warn, false, long_badge, sizeof long_badge);
     run_badge(a, &warn, true, short_badge, sizeof short_badge);
     const char *badge = long_badge;
-    int full = 0;
+    int all = 0;
     for (int v = 0; v < VIEW_COUNT; v++)
-        full += (int)strlen(view_names[v]) + 5;
+        all += (int)strlen(view_names[v]) + 5;
     int right = (int)strlen(pos) + 2;
+    /* History is reached by its key (7, in Help): its tab shows when it is
+     * the screen, or when every tab and the long badge fit, so that the six
+     * others keep their names at 80 columns */
+    bool hide_history =
+        a->view != VIEW_HISTORY && all + right + (int)strlen(long_badge) + 1 > a->cols;
+    int shown = VIEW_COUNT - hide_history;
+    int full = hide_history ? all - ((int)strlen(view_names[VIEW_HISTORY]) + 5) : all;
     /* before the names are cut, the tabs lose their padding */
     bool compact = full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (compact)
-        full -= 2 * VIEW_COUNT;
-    /* then the gaps between them */
-    bool gapless = compact && full + right + (int)strlen(short_badge) + 1 > a->cols;
-    if (gapless)
-        full -= VIEW_COUNT;
+        full -= 2 * shown;
     /* the badge says what the run is: it takes room from the tab names */
     bool narrow = a->cols < 72 || full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (!narrow && full + right + (int)strlen(badge) + 1 > a->cols)
         badge = short_badge;
-    else if (narrow && 7 * VIEW_COUNT + right + (int)strlen(badge) + 1 > a->cols)
+    else if (narrow && 7 * shown + right + (int)strlen(badge) + 1 > a->cols)
         badge = short_badge;
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
+        a->tab_x[v] = x;
+        if (hide_history && v == VIEW_HISTORY)
+            continue; /* no width: a click cannot land on it */
         char tab[32];
         snprintf(tab, sizeof tab, compact && !narrow ? "%d %.*s" : " %d %.*s ", v + 1,
                  narrow ? 3 : 20, view_names[v]);
-        a->tab_x[v] = x;
         wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
         ui_put(w, 0, x, a->cols - x, tab);
-        x += (int)strlen(tab) + (narrow || gapless ? 0 : 1);
+        x += (int)strlen(tab) + (narrow ? 0 : 1);
     }
     a->tab_x[VIEW_COUNT] = x;
     wattrset(w, ui_attr(a, ROLE_NORMAL));
