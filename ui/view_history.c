@@ -190,6 +190,12 @@ static ui_result replay(app *a, history_state *s)
     if (!s->n_shown)
         return UI_HANDLED;
     long long id = s->ids[s->shown[s->sel]];
+    if (a->draft && ms_draft_dirty(a->draft)) {
+        app_message(a, true,
+                    "run %lld not replayed: the schedule has unsaved edits (w saves, u undoes)",
+                    id);
+        return UI_REDRAW;
+    }
     ms_diag diag;
     ms_history *h;
     if (!with_history(s, &diag, &h)) {
@@ -216,8 +222,9 @@ static ui_result replay(app *a, history_state *s)
         return UI_REDRAW;
     }
     replayed = id;
-    /* the session keeps what it read: the file is not needed after */
-    app_open(a, replay_file);
+    /* the session keeps what it read: the file is not needed after; `s`
+     * is gone with the old session */
+    app_reopen(a, replay_file, NULL, NULL);
     unlink(replay_file);
     if (agrees) {
         app_message(a, false, "replaying run %lld: today's modsim agrees with the record", id);
