@@ -909,25 +909,14 @@ void app_show(app *a, const view_ops *ops)
         switch_view(a, v);
 }
 
-/* R: the file read again, as it was opened, keeping the terminal set-up.
- * Edits made here are not thrown away unasked. */
-static void reload(app *a)
+void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
 {
-    if (a->draft && ms_draft_dirty(a->draft)) {
-        app_message(a, true, "not reloaded: the schedule has unsaved edits (w saves, u undoes)");
-        return;
-    }
-    if (!a->open_path[0]) {
-        app_message(a, false, "the bundled demo has no file to reload");
-        return;
-    }
     app kept;
     memcpy(&kept, a, sizeof kept); /* the terminal's part is carried over below */
-    char path[sizeof a->open_path], stage[sizeof a->open_stage];
-    snprintf(path, sizeof path, "%s", a->open_path);
-    snprintf(stage, sizeof stage, "%s", a->open_stage);
-    ms_pipeline_request run = a->open_run;
-    bool run_given = a->open_run_given, stage_given = a->open_stage_given;
+    char path_copy[sizeof a->open_path], stage_copy[sizeof a->open_stage];
+    ms_pipeline_request run_copy = run ? *run : (ms_pipeline_request){0};
+    snprintf(path_copy, sizeof path_copy, "%s", path ? path : "");
+    snprintf(stage_copy, sizeof stage_copy, "%s", stage ? stage : "");
     app_close(a);
     memset(a, 0, sizeof *a);
     snprintf(a->model_arg, sizeof a->model_arg, "%s", kept.model_arg);
@@ -944,11 +933,33 @@ static void reload(app *a)
     memcpy(a->tab_x, kept.tab_x, sizeof a->tab_x);
     a->body_rows = kept.body_rows;
     a->body_cols = kept.body_cols;
-    app_open_run(a, path, run_given ? &run : NULL, stage_given ? stage : NULL);
+    app_open_run(a, path ? path_copy : NULL, run ? &run_copy : NULL, stage ? stage_copy : NULL);
+    /* a finished job still wakes the main loop */
+    ui_worker_set_wake(&a->worker, kept.worker.wake_fd);
+    a->dirty = DIRTY_ALL;
+}
+
+/* R: the file read again, as it was opened, keeping the terminal set-up.
+ * Edits made here are not thrown away unasked. */
+static void reload(app *a)
+{
+    if (a->draft && ms_draft_dirty(a->draft)) {
+        app_message(a, true, "not reloaded: the schedule has unsaved edits (w saves, u undoes)");
+        return;
+    }
+    if (!a->open_path[0]) {
+        app_message(a, false, "the bundled demo has no file to reload");
+        return;
+    }
+    char path[sizeof a->open_path], stage[sizeof a->open_stage];
+    snprintf(path, sizeof path, "%s", a->open_path);
+    snprintf(stage, sizeof stage, "%s", a->open_stage);
+    ms_pipeline_request run = a->open_run;
+    bool run_given = a->open_run_given, stage_given = a->open_stage_given;
+    app_reopen(a, path, run_given ? &run : NULL, stage_given ? stage : NULL);
     if (!a->message[0])
         app_message(a, a->load_failed,
                     a->load_failed ? "reloaded %s: it still does not load" : "reloaded %s", path);
-    a->dirty = DIRTY_ALL;
 }
 
 static ui_result global_command(app *a, ms_cmd cmd)
@@ -1258,26 +1269,35 @@ static void draw_tabs(app *a)
     run_badge(a, &warn, false, long_badge, sizeof long_badge);
     run_badge(a, &warn, true, short_badge, sizeof short_badge);
     const char *badge = long_badge;
-    int full = 0;
+    int all = 0;
     for (int v = 0; v < VIEW_COUNT; v++)
-        full += (int)strlen(view_names[v]) + 5;
+        all += (int)strlen(view_names[v]) + 5;
     int right = (int)strlen(pos) + 2;
+    /* History is reached by its key (7, in Help): its tab shows when it is
+     * the screen, or when every tab and the long badge fit, so that the six
+     * others keep their names at 80 columns */
+    bool hide_history =
+        a->view != VIEW_HISTORY && all + right + (int)strlen(long_badge) + 1 > a->cols;
+    int shown = VIEW_COUNT - hide_history;
+    int full = hide_history ? all - ((int)strlen(view_names[VIEW_HISTORY]) + 5) : all;
     /* before the names are cut, the tabs lose their padding */
     bool compact = full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (compact)
-        full -= 2 * VIEW_COUNT;
+        full -= 2 * shown;
     /* the badge says what the run is: it takes room from the tab names */
     bool narrow = a->cols < 72 || full + right + (int)strlen(short_badge) + 1 > a->cols;
     if (!narrow && full + right + (int)strlen(badge) + 1 > a->cols)
         badge = short_badge;
-    else if (narrow && 7 * VIEW_COUNT + right + (int)strlen(badge) + 1 > a->cols)
+    else if (narrow && 7 * shown + right + (int)strlen(badge) + 1 > a->cols)
         badge = short_badge;
     int x = 0;
     for (int v = 0; v < VIEW_COUNT; v++) {
+        a->tab_x[v] = x;
+        if (hide_history && v == VIEW_HISTORY)
+            continue; /* no width: a click cannot land on it */
         char tab[32];
         snprintf(tab, sizeof tab, compact && !narrow ? "%d %.*s" : " %d %.*s ", v + 1,
                  narrow ? 3 : 20, view_names[v]);
-        a->tab_x[v] = x;
         wattrset(w, ui_attr(a, v == (int)a->view ? ROLE_SELECTED : ROLE_TITLE));
         ui_put(w, 0, x, a->cols - x, tab);
         x += (int)strlen(tab) + (narrow ? 0 : 1);

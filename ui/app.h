@@ -118,6 +118,10 @@ enum { DIRTY_TABS = 1, DIRTY_BODY = 2, DIRTY_MSG = 4, DIRTY_STATUS = 8, DIRTY_AL
 void app_open(app *a, const char *path);
 /* The same, a recipe run as `run` asks (NULL: the default run). */
 void app_open_run(app *a, const char *path, const ms_pipeline_request *run, const char *stage);
+/* Closes the session and opens `path` (NULL: the demo) in its place, keeping
+ * the terminal set-up and the model argument. Every screen's state is made
+ * anew: a screen calling this must not touch its old state after. */
+void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const char *stage);
 void app_close(app *a);
 /* After initscr/newterm: windows, colours, glyphs, sized to the screen. */
 void app_screen_init(app *a);

@@ -136,6 +136,9 @@ static const ms_binding bindings[] = {
     {MS_SCOPE_MODEL, 'o', MS_CMD_MODEL_SORT, true},
     {MS_SCOPE_MODEL, 'O', MS_CMD_MODEL_REVERSE, false},
     {MS_SCOPE_MODEL, 'f', MS_CMD_MODEL_FILTER, true},
+
+    {MS_SCOPE_HISTORY, 'd', MS_CMD_HISTORY_DIFF, true},
+    {MS_SCOPE_HISTORY, '/', MS_CMD_HISTORY_FILTER, true},
 };
 #undef G
 

@@ -42,6 +42,9 @@ static const char *const guide[] = {
     "                step back, checksum = when first reached: the same weights.",
     "                A long step shows its progress in the status line; Esc puts",
     "                the model back where the step began.",
+    "  History       one line per run kept (newest first); Enter replays it and",
+    "                stops where today's modsim disagrees with the record; d",
+    "                diffs the selected run against the one replayed; / filters.",
     "  diagnostics   each code (E-..., W-...) is explained by",
     "                modsim validate --explain CODE",
 };

@@ -15,6 +15,7 @@
     X(STEPPER, stepper_view, "Stepper", '3', "Stepper: clock, pipeline, flags, event log")         \
     X(EXPLAIN, explain_view, "Explain", '4', "Explain: the rule behind what happened")             \
     X(HELP, help_view, "Help", '5', "Help: keys and a lifecycle primer")                           \
-    X(MODEL, model_view, "Model", '6', "Model: the weights, module by module, as stepped")
+    X(MODEL, model_view, "Model", '6', "Model: the weights, module by module, as stepped")         \
+    X(HISTORY, history_view, "History", '7', "History: the runs kept; Enter replays, d diffs")
 
 #endif
