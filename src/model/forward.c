@@ -253,6 +253,28 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
     return MS_OK;
 }
 
+ms_status ms_forward_resume(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                            size_t layer, const float *hidden, ms_forward **out, ms_diag *diag)
+{
+    if (layer >= (size_t)model->spec.num_layers)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
+                           "decoder layer %zu does not exist (the model has %lld)", layer,
+                           model->spec.num_layers);
+    ms_forward *fw = NULL;
+    ms_status st = forward_alloc(model, tokens->batch, tokens->seq, pool, &fw, diag);
+    if (st != MS_OK)
+        return st;
+    memcpy(fw->hidden, hidden, fw->rows * fw->h * sizeof(float));
+    fw->next_layer = layer;
+    *out = fw;
+    return MS_OK;
+}
+
+const float *ms_forward_hidden(const ms_forward *fw)
+{
+    return fw->hidden;
+}
+
 void ms_forward_free(ms_forward *fw)
 {
     if (!fw)
