@@ -101,8 +101,9 @@ struct app {
     /* the model the run acts on (app_model.c, model_track.h) */
     char model_arg[512]; /* --model as given; "" for tiny, "none" for none */
     struct ui_model *model;
-    char model_error[320]; /* why there is no model */
-    bool model_layers_set; /* the run took the model's layer count */
+    char model_error[320];  /* why there is no model */
+    bool model_layers_set;  /* the run took the model's layer count */
+    long long model_layers; /* the model's decoder layers; 0 until it opened */
 };
 
 enum { DIRTY_TABS = 1, DIRTY_BODY = 2, DIRTY_MSG = 4, DIRTY_STATUS = 8, DIRTY_ALL = 15 };
@@ -166,6 +167,8 @@ void app_model_session(app *a);
 void app_model_close(app *a);
 /* The model goes where the session is, on its worker. */
 void app_model_follow(app *a);
+/* The layers a clock fitted to the run takes: the model's, else the default. */
+long long app_model_fitted_layers(const app *a);
 /* Esc: cancels the model's step when one runs (true). */
 bool app_model_cancel(app *a);
 /* Finishes what the model's worker is done with, waiting at most `ms`;
