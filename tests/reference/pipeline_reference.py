@@ -372,6 +372,7 @@ class SparseGPT(Hessians):
 
 PRESETS = {  # compressed-tensors quant_scheme.py: (bits, strategy, group size)
     "W4A16": (4, "group", 128),
+    "W4A16_ASYM": (4, "group", 128),  # and symmetric false
     "W8A16": (8, "group", 128),
     "W8A8": (8, "channel", 0),  # INT8_W8A8: channel weights, dynamic per-token inputs
 }
@@ -380,7 +381,7 @@ PRESETS = {  # compressed-tensors quant_scheme.py: (bits, strategy, group size)
 class GPTQ(Hessians):
     def __init__(self, case, args, ms):
         self.case, self.ms, self.h = case, ms, {}
-        self.bits, self.strategy, self.gs = PRESETS[args["scheme"]]
+        self.bits, self.strategy, self.gs, self.sym = scheme_of(args)
         self.block = int(args.get("block_size", 128))
         self.damp = float(args.get("dampening_frac", 0.01))
         # gptq/base.py:150: actorder defaults to static when the scheme has none
@@ -433,7 +434,7 @@ class GPTQ(Hessians):
         w32 = W.float().numpy()
         # the weight observer ran on the weight as it is at this
         # sequential_epoch_end (gptq/base.py:239), memoryless min-max
-        scale, zp = qparams(*observe(w32, self.strategy, self.gs), self.bits, "int", True)
+        scale, zp = qparams(*observe(w32, self.strategy, self.gs), self.bits, "int", self.sym)
         perm = torch.arange(cols)
         if self.actorder in ("static", "weight"):
             perm = torch.from_numpy(np.argsort(-torch.diag(H).numpy(), kind="stable"))
@@ -891,6 +892,18 @@ CASES = {
          ("QuantizationModifier", {"ignore": ["lm_head"], "config_groups": {"group_0": {
              "targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "symmetric": False,
                                                 "strategy": "group", "group_size": 16}}}})],
+        []),
+    # a recipe's own mappings (the two norms only) and duo_scaling "both" (10
+    # ratios, each plain then duo: base.py:771), then GPTQ W4A16_ASYM, which
+    # takes groups of 128: down_proj is ignored, so its mapping is left out
+    "awq_mappings_both_gptq_w4a16_asym": (
+        [("AWQModifier", {"duo_scaling": "both", "mappings": [
+            {"smooth_layer": "re:.*input_layernorm$",
+             "balance_layers": ["re:.*q_proj$", "re:.*k_proj$", "re:.*v_proj$"]},
+            {"smooth_layer": "re:.*post_attention_layernorm$",
+             "balance_layers": ["re:.*gate_proj$", "re:.*up_proj$"]}]}),
+         ("GPTQModifier", {"scheme": "W4A16_ASYM", "targets": ["Linear"],
+                           "ignore": ["lm_head", "re:.*down_proj"]})],
         []),
     # gradual pruning over a training loop, the index as the schedule means it
     "magnitude_training_intended": (
