@@ -623,7 +623,7 @@ def quantize_rtn(w32, bits, strategy, gs, sym):
 
 class Quantization:
     """Weight-only: on sequential_epoch_end the weight observer sees the
-    weight as it is then (base.py:84-88, after the AWQ smoothing of the same
+    weight as it is then (quantization/base.py:81-86, after the AWQ smoothing of the same
     subgraph), and the saved weight is its fake quantization."""
 
     def __init__(self, case, args, ms):
@@ -685,9 +685,9 @@ class AWQ:
         self.inputs, self.sums = {}, {}
 
     def resolve(self, mappings):
-        """_set_resolved_mappings (base.py:293): per decoder layer, the one
+        """_set_resolved_mappings (base.py:291): per decoder layer, the one
         smooth module and its balance Linears in pattern order; v_proj ->
-        o_proj of different widths (GQA) is skipped (base.py:345 and :918)."""
+        o_proj of different widths (GQA) is skipped (base.py:336 and :975)."""
         names = sorted({k for k in self.ms if k.startswith("model.layers.")},
                        key=lambda n: (int(n.split(".")[2]), n))
         layers = sorted({int(n.split(".")[2]) for n in names})
@@ -709,8 +709,8 @@ class AWQ:
         return out
 
     def observe(self, name, x):
-        # the activation hook is on balance_layers[0] (base.py:488): the batch's
-        # |x| summed in float32 (base.py:444), added to a float32 total. Each
+        # the activation hook is on balance_layers[0] (base.py:481): the batch's
+        # |x| summed in float32 (base.py:446), added to a float32 total. Each
         # calibration sequence is one batch; summed here in float64 and rounded
         # once, as torch's float32 sum order is not fixed
         for _, _, bal in self.maps:
@@ -728,9 +728,9 @@ class AWQ:
                 self.smooth(model, l, smooth, bal)
 
     def parent(self, model, l, bal, weights, x):
-        """The parent's output on the cached inputs (base.py:636 _run_samples):
+        """The parent's output on the cached inputs (base.py:515 and :597 _run_samples):
         the lowest common ancestor of the balance layers
-        (get_lowest_common_ancestor_with_avoid, base.py:957), so self_attn for
+        (get_lowest_common_ancestor_with_avoid, base.py:1007), so self_attn for
         q/k/v (its input the normed hidden states the hook on q_proj saw), mlp
         for gate/up, and the Linear itself for a single balance layer. The
         other Linears of the parent keep their current weights."""
@@ -749,7 +749,7 @@ class AWQ:
         return model.mlp(x3, lin)
 
     def grid(self):
-        """_get_grid_search_params (base.py:760)."""
+        """_get_grid_search_params (base.py:802)."""
         if self.duo == "both":
             h = int(self.n_grid / 2)
             return [(i / (h - 1), d) for i in range(h) for d in (False, True)]
@@ -758,7 +758,7 @@ class AWQ:
         return [(0.0, False)] + [(i / (self.n_grid - 2), True) for i in range(self.n_grid - 1)]
 
     def layer_means(self, ws):
-        """_compute_layer_means (base.py:862): |w| over each chunk the scheme
+        """_compute_layer_means (base.py:899): |w| over each chunk the scheme
         quantizes together, divided by its max + 1e-6 (float32), summed per
         column in float64 over every balance layer's rows, / the row count."""
         _, strategy, gs, _ = self.quant_scheme()
@@ -776,7 +776,7 @@ class AWQ:
         return q.bits, q.strategy, q.gs, getattr(q, "sym", True)
 
     def scales(self, x_mean, w_mean, ratio, duo):
-        """base.py:581-589. x_mean is float32; x_mean ** ratio is taken in
+        """base.py:674-682. x_mean is float32; x_mean ** ratio is taken in
         float64 and rounded once (torch's float32 pow may be an ulp off, see
         src/kernels/awq.h); with duo the float64 w_mean makes the scales
         float64, without they stay float32."""
@@ -795,8 +795,8 @@ class AWQ:
         bits, strategy, gs, sym = self.quant_scheme()
         orig = {b: model.w[b + ".weight"].clone() for b in bal}
         # only balance layers the quantizing modifier targets are scaled in the
-        # search (base.py:560-566); a mapping none of whose layers is targeted
-        # is skipped at resolve time (base.py:357)
+        # search (base.py:648); a mapping none of whose layers is targeted
+        # is skipped at resolve time (base.py:350)
         patched = [b for b in bal if b in self.quant.modules]
         if not patched and smooth not in self.quant.modules:
             return
@@ -809,15 +809,15 @@ class AWQ:
             cand = dict(orig)
             for b in patched:
                 # (W * s) stored in the float32 weight, Q with a fresh min-max
-                # observer (memoryless_minmax, base.py:548), / s back to float32
+                # observer (memoryless_minmax, base.py:659), / s back to float32
                 ws = (orig[b] * sv).to(torch.float32)
                 cand[b] = (quantize_rtn(ws, bits, strategy, gs, sym)[0] / sv).to(torch.float32)
             out = self.parent(model, l, bal, cand, x)
-            # _compute_loss (base.py:712): summed squared error over all
+            # _compute_loss (base.py:765): summed squared error over all
             # batches / the number of elements
             losses.append(float(((ref - out) ** 2).sum() / ref.numel()))
             cands.append(s)
-        # the first strictly smaller loss wins (base.py:623)
+        # the first strictly smaller loss wins (base.py:724)
         best = min(range(len(losses)), key=lambda i: (losses[i], i))
         near = [i for i in range(len(losses))
                 if losses[i] - losses[best] <= TIE_LOSS * losses[best]]
@@ -826,7 +826,7 @@ class AWQ:
         self.case.decisions += 1
         s = cands[best]
         sv = s.view(1, -1)
-        # _smooth (base.py:514): balance weights (the originals) * s; the smooth
+        # _smooth (base.py:549): balance weights (the originals) * s; the smooth
         # layer divided by s (a norm's weight, or a Linear's output rows)
         for b in bal:
             model.set(b, orig[b].double() * sv.double())
@@ -881,7 +881,7 @@ CASES = {
     # int4 as upstream's examples/awq/llama_example.py (a QuantizationModifier,
     # W4A16_ASYM) but in groups of 16, so that down_proj's 688 columns take it
     # too: with down_proj left out, up_proj -> down_proj has no quantized
-    # balance layer and _compute_layer_means divides 0 by 0 (awq/base.py:913).
+    # balance layer and _compute_layer_means divides 0 by 0 (awq/base.py:964).
     # Asymmetric as the example: a symmetric group's largest |w| lands on
     # -7.5 codes by construction, so the last bit of an AWQ scale (of
     # activations modsim computes in float32) decides its code; those flips,
@@ -894,7 +894,7 @@ CASES = {
                                                 "strategy": "group", "group_size": 16}}}})],
         []),
     # a recipe's own mappings (the two norms only) and duo_scaling "both" (10
-    # ratios, each plain then duo: base.py:771), then GPTQ W4A16_ASYM, which
+    # ratios, each plain then duo: awq/base.py:814), then GPTQ W4A16_ASYM, which
     # takes groups of 128: down_proj is ignored, so its mapping is left out
     "awq_mappings_both_gptq_w4a16_asym": (
         [("AWQModifier", {"duo_scaling": "both", "mappings": [
