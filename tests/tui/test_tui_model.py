@@ -4,13 +4,11 @@ screen, a step back whose checksum of all weights is the one shown when that
 call was first reached, and Esc cancelling the model's work mid-run.
 
 usage: test_tui_model.py MODSIM SOURCE_DIR [TEST...]"""
-import os
 import re
-import subprocess
 import sys
 import time
 
-from test_tui import Fail, Tmux, expect_restored, line_with
+from tmux_harness import Fail, Tmux, expect_restored, line_with, run_tests
 
 # a model's job runs on a loaded machine (and under ASan) for a while
 SLOW = 120.0
@@ -101,21 +99,7 @@ def test_esc_cancels_the_models_step(modsim, src):
 
 
 def main():
-    modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
-    wanted = sys.argv[3:]
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    failed = 0
-    for name, fn in tests:
-        if wanted and name not in wanted:
-            continue
-        try:
-            fn(modsim, src)
-            print("ok   %s" % name)
-        except (Fail, AssertionError, subprocess.CalledProcessError) as e:
-            failed += 1
-            print("FAIL %s\n%s" % (name, e))
-    print("%d failed" % failed)
-    return 1 if failed else 0
+    return run_tests(globals(), sys.argv)
 
 
 if __name__ == "__main__":
