@@ -4,7 +4,9 @@ screen, a step back whose checksum of all weights is the one shown when that
 call was first reached, and Esc cancelling the model's work mid-run.
 
 usage: test_tui_model.py MODSIM SOURCE_DIR [TEST...]"""
+import os
 import re
+import subprocess
 import sys
 import time
 
@@ -96,6 +98,37 @@ def test_esc_cancels_the_models_step(modsim, src):
         expect_restored(t, 0)
     finally:
         t.close()
+
+
+def test_calibration_and_threads_options(modsim, src):
+    """--calib, --calib-tokens and --threads as modsim run takes them: the
+    model's session uses them and says so; a bad value is refused before
+    the terminal is touched."""
+    t = Tmux(modsim, ["tui", "--calib", "2x16", "--threads", "2", "--seed", "3"],
+             width=120, height=40)
+    try:
+        screen = t.wait("model tiny: calibration 2x16 random tokens (seed 3), 2 threads",
+                        timeout=SLOW)
+        t.keys("6")
+        idle(t, 0)
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    tokens = os.path.join(src, "tests", "tui", "tokens.jsonl")
+    t = Tmux(modsim, ["tui", "--calib-tokens", tokens], width=120, height=40)
+    try:
+        screen = t.wait("model tiny: calibration the token ids of", timeout=SLOW)
+        assert "tokens.jsonl, 1 thread" in screen, screen
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    r = subprocess.run([modsim, "tui", "--calib", "4by2"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--calib '4by2' is not valid" in r.stderr, r.stderr
+    r = subprocess.run([modsim, "tui", "--calib", "2x16", "--calib-tokens", tokens],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "give the calibration tokens once" in r.stderr, r.stderr
 
 
 def main():
