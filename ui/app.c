@@ -920,6 +920,8 @@ void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const 
     app_close(a);
     memset(a, 0, sizeof *a);
     snprintf(a->model_arg, sizeof a->model_arg, "%s", kept.model_arg);
+    a->world = kept.world;
+    a->world_set = kept.world_set;
     a->utf8 = kept.utf8;
     a->color = kept.color;
     memcpy(a->attrs, kept.attrs, sizeof a->attrs);

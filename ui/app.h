@@ -17,6 +17,7 @@
 #include "scenario/scenario.h"
 #include "draw.h"
 #include "sim/pipeline.h"
+#include "world/world_model.h"
 #include "sim/sim.h"
 #include "view.h"
 #include "worker.h"
@@ -100,6 +101,10 @@ struct app {
     int body_rows, body_cols;
     /* the model the run acts on (app_model.c, model_track.h) */
     char model_arg[512]; /* --model as given; "" for tiny, "none" for none */
+    /* --calib, --calib-tokens, --threads, --seed as given (the calibration
+     * path is argv's); world_set false: the defaults */
+    ms_world_model_config world;
+    bool world_set;
     struct ui_model *model;
     char model_error[320]; /* why there is no model */
     bool model_layers_set; /* the run took the model's layer count */

@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/run_options.h"
+#include "cli/run_world.h"
 #include "tui.h"
 
 typedef struct command {
@@ -26,6 +27,7 @@ static void tui_usage(FILE *out)
                  "(read-only)\n"
                  "  --model M          the model stepping acts on: tiny (default), small, a model\n"
                  "                     spec YAML, a checkpoint directory, or none\n");
+    ms_run_world_usage(out);
     ms_run_options_usage(out);
 }
 
@@ -33,6 +35,8 @@ static int cmd_tui(int argc, char **argv)
 {
     ms_run_options run = ms_run_options_defaults();
     const char *file = NULL, *stage = NULL, *model = NULL, *v;
+    ms_run_world_args world = {.cfg = ms_world_model_defaults()};
+    bool world_given = false;
     for (int i = 1; i < argc; i++) {
         if (ms_args_option(argc, argv, &i, "--stage", &v, "modsim tui", stderr)) {
             if (!v)
@@ -46,7 +50,14 @@ static int cmd_tui(int argc, char **argv)
             model = v;
             continue;
         }
-        int r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
+        int r = ms_run_world_option(&world, argc, argv, &i, "modsim tui", stderr);
+        if (r < 0)
+            return 2;
+        if (r > 0) {
+            world_given = true;
+            continue;
+        }
+        r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -66,7 +77,7 @@ static int cmd_tui(int argc, char **argv)
                         "the scenario writes it\n");
         return 2;
     }
-    return ms_tui_main(file, &run, stage, model);
+    return ms_tui_main(file, &run, stage, model, world_given ? &world.cfg : NULL);
 }
 
 static const command commands[] = {
@@ -87,7 +98,9 @@ static const command commands[] = {
      "rewrite a SparseML-era or renamed-field recipe for upstream"},
     {"history", ms_cmd_history, "history [list|show|diff|check|export|rm|gc] ...",
      "the runs kept by trace --record: list, show, diff, export, remove"},
-    {"tui", cmd_tui, "tui [--stage S] [--model M] [RUN OPTIONS] [FILE]",
+    {"tui", cmd_tui,
+     "tui [--stage S] [--model M] [--calib BxS|TEXT | --calib-tokens F] [--threads N] [RUN "
+     "OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
 
@@ -110,7 +123,7 @@ static bool looks_like_path(const char *word)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ms_tui_main(NULL, NULL, NULL, NULL);
+        return ms_tui_main(NULL, NULL, NULL, NULL, NULL);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

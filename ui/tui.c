@@ -200,7 +200,7 @@ static bool read_keys(app *a)
 }
 
 int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage,
-                const char *model)
+                const char *model, const ms_world_model_config *world)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "modsim: the interactive view needs a terminal; for a trace use "
@@ -211,6 +211,10 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *st
     static app a;
     memset(&a, 0, sizeof a);
     snprintf(a.model_arg, sizeof a.model_arg, "%s", model ? model : "");
+    if (world) {
+        a.world = *world;
+        a.world_set = true;
+    }
     app_open_run(&a, path, run, stage);
     a.utf8 = locale_is_utf8();
     if (!open_wake_pipe()) {

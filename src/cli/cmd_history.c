@@ -237,10 +237,24 @@ int ms_cmd_history(int argc, char **argv)
         st = ms_history_diff(h, id[0], id[1], out, &differs, &diag);
         rc = differs;
         break;
-    case 3:
-        st = !strcmp(format, "jsonl") ? ms_history_export_jsonl(h, id[0], out, &diag)
-                                      : ms_history_export_scenario(h, id[0], out, &diag);
+    case 3: {
+        /* -o FILE: exported into memory first, then written in one go, so that a failing
+         * write is seen where it fails, with its own errno (an exporter sees only ferror at
+         * its end, when errno may name something else) */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *to = file ? open_memstream(&text, &len) : out;
+        st = !to                        ? MS_ERR_NOMEM
+             : !strcmp(format, "jsonl") ? ms_history_export_jsonl(h, id[0], to, &diag)
+                                        : ms_history_export_scenario(h, id[0], to, &diag);
+        if (file && to && fclose(to) != 0 && st == MS_OK)
+            st = MS_ERR_NOMEM;
+        if (file && st == MS_OK && fwrite(text, 1, len, out) != len)
+            st = ms_diag_set(&diag, MS_ERR_IO, "E-IO", output, 0, 0, "cannot write %s: %s", output,
+                             strerror(errno));
+        free(text);
         break;
+    }
     case 4:
         for (int i = 0; i < nids && st == MS_OK; i++)
             st = ms_history_rm(h, id[i], &diag);
@@ -260,9 +274,6 @@ int ms_cmd_history(int argc, char **argv)
     if (file && st == MS_OK) {
         st = ms_atomic_commit(file, &diag);
     } else if (file) {
-        if (!diag.message[0]) /* the stream failed: out of space, an I/O error */
-            ms_diag_set(&diag, st, "E-IO", output, 0, 0, "cannot write %s: %s", output,
-                        strerror(errno ? errno : EIO));
         ms_atomic_abort(file);
     }
     ms_history_close(h);

@@ -923,7 +923,7 @@ def recipe_text(mods):
 
 
 def run_modsim(modsim, recipe, tokens, extra, out, threads):
-    cmd = [modsim, "run", recipe, "--calib-tokens", tokens, "--threads", str(threads),
+    cmd = [modsim, "run", recipe, "--calib-tokens", tokens, "--threads", str(threads), "--outputs", "weights",
            "--save-weights", out, *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0 or r.stderr:
