@@ -1,4 +1,4 @@
-/* modsim history [list|show|diff|check|export|rm|gc]: the runs kept in the history
+/* modsim history [list|show|diff|check|replay|export|rm|gc]: the runs kept in the history
  * file ($MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db, else
  * ~/.local/state/modsim/history.db; --history PATH names another). Exit 0
  * on success (diff: the runs match), 1 when diff finds a difference, 2 on
@@ -12,6 +12,7 @@
 #include "../util/atomic.h"
 #include "args.h"
 #include "cli.h"
+#include "run_history.h"
 
 static const char who[] = "modsim history";
 
@@ -25,6 +26,8 @@ static void usage(FILE *out)
             "match\n"
             "       modsim history check ID        run it again: exit 1 when today's modsim\n"
             "                                      disagrees with the record, 0 when it agrees\n"
+            "       modsim history replay ID       open the TUI on the run, marking the first\n"
+            "                                      call where today's modsim disagrees\n"
             "       modsim history export ID --format jsonl|scenario [-o FILE]\n"
             "       modsim history rm ID...\n"
             "       modsim history gc --keep N [--older-than D]   D: seconds, or Ns Nm Nh Nd\n"
@@ -147,17 +150,19 @@ int ms_cmd_history(int argc, char **argv)
     }
     if (!sub)
         sub = "list";
-    static const char *const subs[] = {"list", "show", "diff", "export", "rm", "gc", "check"};
+    static const char *const subs[] = {"list", "show", "diff",  "export",
+                                       "rm",   "gc",   "check", "replay"};
     int which = -1;
     for (int i = 0; i < (int)(sizeof subs / sizeof *subs); i++)
         if (!strcmp(sub, subs[i]))
             which = i;
     if (which < 0) {
-        fprintf(stderr, "%s: unknown subcommand '%s' (list, show, diff, export, rm, gc, check)\n",
+        fprintf(stderr,
+                "%s: unknown subcommand '%s' (list, show, diff, export, rm, gc, check, replay)\n",
                 who, sub);
         return 2;
     }
-    int want_ids[] = {0, 1, 2, 1, -1, 0, 1};
+    int want_ids[] = {0, 1, 2, 1, -1, 0, 1, 1};
     if ((want_ids[which] >= 0 && nids != want_ids[which]) || (want_ids[which] < 0 && !nids)) {
         fprintf(stderr, "%s %s: %s\n", who, sub,
                 want_ids[which] == 0   ? "takes no run id"
@@ -209,6 +214,13 @@ int ms_cmd_history(int argc, char **argv)
             return 2;
         }
         path = buf;
+    }
+    if (which == 7) {
+        if (!ms_history_replay_hook) {
+            fprintf(stderr, "%s replay: this modsim has no terminal UI\n", who);
+            return 2;
+        }
+        return ms_history_replay_hook(path, id[0]);
     }
     ms_diag diag;
     ms_diag_clear(&diag);
