@@ -106,8 +106,9 @@ struct app {
     ms_world_model_config world;
     bool world_set;
     struct ui_model *model;
-    char model_error[320]; /* why there is no model */
-    bool model_layers_set; /* the run took the model's layer count */
+    char model_error[320];  /* why there is no model */
+    bool model_layers_set;  /* the run took the model's layer count */
+    long long model_layers; /* the model's decoder layers; 0 until it opened */
     /* the history (view_history.c): the file, the recorder of this
      * session's runs (NULL: not recorded), the run replayed (0: none) */
     char history_path[1024];
@@ -186,6 +187,8 @@ void app_model_session(app *a);
 void app_model_close(app *a);
 /* The model goes where the session is, on its worker. */
 void app_model_follow(app *a);
+/* The layers a clock fitted to the run takes: the model's, else the default. */
+long long app_model_fitted_layers(const app *a);
 /* Esc: cancels the model's step when one runs (true). */
 bool app_model_cancel(app *a);
 /* Finishes what the model's worker is done with, waiting at most `ms`;

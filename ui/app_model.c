@@ -82,13 +82,18 @@ void app_model_session(app *a)
     /* the sequential pipeline's subgraphs are the model's layers: the first
      * session of a file takes the model's count, as modsim run does */
     a->model_layers_set = true;
-    long long layers = ui_model_layers(a->model);
+    long long layers = a->model_layers = ui_model_layers(a->model);
     if (a->cfg.layers != layers && a->cfg.layers == ms_pipeline_defaults().layers) {
         a->cfg.layers = layers;
         app_rebuild(a); /* a new session: its track opens now too */
         open_track(a);
     }
     app_model_follow(a);
+}
+
+long long app_model_fitted_layers(const app *a)
+{
+    return a->model_layers ? a->model_layers : ms_pipeline_defaults().layers;
 }
 
 void app_model_follow(app *a)

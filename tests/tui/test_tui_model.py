@@ -100,6 +100,28 @@ def test_esc_cancels_the_models_step(modsim, src):
         t.close()
 
 
+def test_typed_clock_takes_the_models_layers(modsim, src):
+    """Issue 12: `layers=` with no value in the typed clock (`e` on the
+    Stepper) takes the layers of the model the session runs on, not a fixed
+    default: tiny has 4 decoder layers, small 12 (`modsim model show`)."""
+    for model, layers in (("tiny", 4), ("small", 12)):
+        t = Tmux(modsim, ["tui", "--model", model, "--pipeline", "sequential", "--layers", "7"],
+                 width=120, height=30)
+        try:
+            t.wait("call 0/", timeout=SLOW)
+            t.keys("3", "e")
+            t.wait("layers=7_")
+            t.wait("layers= takes the model's (%d)" % layers)
+            t.keys("C-u")
+            t.tmux("send-keys", "-l", "layers=")
+            t.keys("Enter")
+            t.wait("(%d layers)" % layers, timeout=SLOW)
+            t.keys("q")
+            expect_restored(t, 0)
+        finally:
+            t.close()
+
+
 def test_calibration_and_threads_options(modsim, src):
     """--calib, --calib-tokens and --threads as modsim run takes them: the
     model's session uses them and says so; a bad value is refused before
