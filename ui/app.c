@@ -186,6 +186,7 @@ static void install_sim(app *a, ms_sim *sim)
     start_explore(a);
     a->dirty = DIRTY_ALL;
     app_model_session(a);
+    app_record_session(a);
 }
 
 /* A new session over the recipe in use. */
@@ -920,6 +921,8 @@ void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const 
     app_close(a);
     memset(a, 0, sizeof *a);
     snprintf(a->model_arg, sizeof a->model_arg, "%s", kept.model_arg);
+    a->world = kept.world;
+    a->world_set = kept.world_set;
     a->utf8 = kept.utf8;
     a->color = kept.color;
     memcpy(a->attrs, kept.attrs, sizeof a->attrs);
@@ -933,6 +936,8 @@ void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const 
     memcpy(a->tab_x, kept.tab_x, sizeof a->tab_x);
     a->body_rows = kept.body_rows;
     a->body_cols = kept.body_cols;
+    snprintf(a->history_path, sizeof a->history_path, "%s", kept.history_path);
+    a->recorder = kept.recorder;
     app_open_run(a, path ? path_copy : NULL, run ? &run_copy : NULL, stage ? stage_copy : NULL);
     /* a finished job still wakes the main loop */
     ui_worker_set_wake(&a->worker, kept.worker.wake_fd);
@@ -945,6 +950,11 @@ static void reload(app *a)
 {
     if (a->draft && ms_draft_dirty(a->draft)) {
         app_message(a, true, "not reloaded: the schedule has unsaved edits (w saves, u undoes)");
+        return;
+    }
+    if (a->replayed_run) {
+        app_message(a, false, "run %lld was replayed from the history: there is no file to reload",
+                    a->replayed_run);
         return;
     }
     if (!a->open_path[0]) {

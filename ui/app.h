@@ -17,6 +17,7 @@
 #include "scenario/scenario.h"
 #include "draw.h"
 #include "sim/pipeline.h"
+#include "world/world_model.h"
 #include "sim/sim.h"
 #include "view.h"
 #include "worker.h"
@@ -100,9 +101,19 @@ struct app {
     int body_rows, body_cols;
     /* the model the run acts on (app_model.c, model_track.h) */
     char model_arg[512]; /* --model as given; "" for tiny, "none" for none */
+    /* --calib, --calib-tokens, --threads, --seed as given (the calibration
+     * path is argv's); world_set false: the defaults */
+    ms_world_model_config world;
+    bool world_set;
     struct ui_model *model;
-    char model_error[320]; /* why there is no model */
-    bool model_layers_set; /* the run took the model's layer count */
+    char model_error[320];  /* why there is no model */
+    bool model_layers_set;  /* the run took the model's layer count */
+    long long model_layers; /* the model's decoder layers; 0 until it opened */
+    /* the history (view_history.c): the file, the recorder of this
+     * session's runs (NULL: not recorded), the run replayed (0: none) */
+    char history_path[1024];
+    struct ms_history_recorder *recorder;
+    long long replayed_run;
 };
 
 enum { DIRTY_TABS = 1, DIRTY_BODY = 2, DIRTY_MSG = 4, DIRTY_STATUS = 8, DIRTY_ALL = 15 };
@@ -157,6 +168,16 @@ ms_scope app_scope(const app *a);
 void app_schedule_changed(app *a, size_t m, const char *done);
 /* Saves the schedule to `path`; false (with the reason shown) on failure. */
 bool app_save(app *a, const char *path);
+/* ---- the history (view_history.c) ---- */
+
+/* Queues the session's run for the recorder, its parent the run before. */
+void app_record_session(app *a);
+/* Opens run `id` of the history as the session (its scenario, re-simulated
+ * by this modsim), stopped at the first call where today's modsim disagrees
+ * with the record, the message line saying which; false (the message says
+ * why) when it cannot be replayed, the session left as it was. */
+bool app_replay(app *a, long long id);
+
 /* ---- the model track (app_model.c) ---- */
 
 /* --model, else a scenario's `model:` key, else "tiny". */
@@ -166,6 +187,8 @@ void app_model_session(app *a);
 void app_model_close(app *a);
 /* The model goes where the session is, on its worker. */
 void app_model_follow(app *a);
+/* The layers a clock fitted to the run takes: the model's, else the default. */
+long long app_model_fitted_layers(const app *a);
 /* Esc: cancels the model's step when one runs (true). */
 bool app_model_cancel(app *a);
 /* Finishes what the model's worker is done with, waiting at most `ms`;

@@ -39,13 +39,28 @@ static void open_track(app *a)
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_status st = ui_model_new(app_model_name(a), a->rec, a->fixed_calls ? NULL : &a->cfg,
-                                ms_sim_upstream(a->sim), data, calls, n, &a->model, &diag);
+                                ms_sim_upstream(a->sim), data, calls, n,
+                                a->world_set ? &a->world : NULL, &a->model, &diag);
     free(calls);
     if (st != MS_OK)
         snprintf(a->model_error, sizeof a->model_error, "%.60s: %.250s", app_model_name(a),
                  diag.message[0] ? diag.message : ms_status_str(st));
     else
         ui_model_set_wake(a->model, a->worker.wake_fd);
+    if (st == MS_OK && a->world_set) {
+        /* what the command line changed from the defaults, named once */
+        const ms_world_model_config *w = &a->world;
+        char calib[600];
+        if (w->calib_source == MS_CALIB_RANDOM)
+            snprintf(calib, sizeof calib, "%zux%zu random tokens (seed %llu)", w->calib_batch,
+                     w->calib_seq, (unsigned long long)w->seed);
+        else
+            snprintf(calib, sizeof calib, "%s %.500s",
+                     w->calib_source == MS_CALIB_TEXT ? "the bytes of" : "the token ids of",
+                     w->calib_path);
+        app_message(a, false, "model %.60s: calibration %s, %zu thread%s", app_model_name(a), calib,
+                    w->threads, w->threads == 1 ? "" : "s");
+    }
 }
 
 void app_model_session(app *a)
@@ -67,13 +82,18 @@ void app_model_session(app *a)
     /* the sequential pipeline's subgraphs are the model's layers: the first
      * session of a file takes the model's count, as modsim run does */
     a->model_layers_set = true;
-    long long layers = ui_model_layers(a->model);
+    long long layers = a->model_layers = ui_model_layers(a->model);
     if (a->cfg.layers != layers && a->cfg.layers == ms_pipeline_defaults().layers) {
         a->cfg.layers = layers;
         app_rebuild(a); /* a new session: its track opens now too */
         open_track(a);
     }
     app_model_follow(a);
+}
+
+long long app_model_fitted_layers(const app *a)
+{
+    return a->model_layers ? a->model_layers : ms_pipeline_defaults().layers;
 }
 
 void app_model_follow(app *a)

@@ -9,7 +9,9 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/run_history.h"
 #include "cli/run_options.h"
+#include "cli/run_world.h"
 #include "tui.h"
 
 typedef struct command {
@@ -21,11 +23,18 @@ typedef struct command {
 
 static void tui_usage(FILE *out)
 {
-    fprintf(out, "usage: modsim tui [--stage NAME] [--model M] [RUN OPTIONS] [RECIPE | SCENARIO]\n"
+    fprintf(out, "usage: modsim tui [--stage NAME] [--model M] [--history PATH | --no-history]\n"
+                 "                  [RUN OPTIONS] [RECIPE | SCENARIO]\n"
                  "  --stage NAME       only that stage, as oneshot(..., stage=NAME) runs it "
                  "(read-only)\n"
+                 "  --history PATH     the history the session's runs are kept in and the\n"
+                 "                     History screen lists (default $MODSIM_HISTORY, else\n"
+                 "                     $XDG_STATE_HOME/modsim/history.db, else\n"
+                 "                     ~/.local/state/modsim/history.db)\n"
+                 "  --no-history       keep nothing\n"
                  "  --model M          the model stepping acts on: tiny (default), small, a model\n"
                  "                     spec YAML, a checkpoint directory, or none\n");
+    ms_run_world_usage(out);
     ms_run_options_usage(out);
 }
 
@@ -33,7 +42,20 @@ static int cmd_tui(int argc, char **argv)
 {
     ms_run_options run = ms_run_options_defaults();
     const char *file = NULL, *stage = NULL, *model = NULL, *v;
+    ms_run_world_args world = {.cfg = ms_world_model_defaults()};
+    bool world_given = false;
+    ms_tui_history history = {0};
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-history")) {
+            history.off = true;
+            continue;
+        }
+        if (ms_args_option(argc, argv, &i, "--history", &v, "modsim tui", stderr)) {
+            if (!v)
+                return 2;
+            history.path = v;
+            continue;
+        }
         if (ms_args_option(argc, argv, &i, "--stage", &v, "modsim tui", stderr)) {
             if (!v)
                 return 2;
@@ -46,7 +68,14 @@ static int cmd_tui(int argc, char **argv)
             model = v;
             continue;
         }
-        int r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
+        int r = ms_run_world_option(&world, argc, argv, &i, "modsim tui", stderr);
+        if (r < 0)
+            return 2;
+        if (r > 0) {
+            world_given = true;
+            continue;
+        }
+        r = ms_run_options_parse(&run, argc, argv, &i, "modsim tui", stderr);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -66,7 +95,15 @@ static int cmd_tui(int argc, char **argv)
                         "the scenario writes it\n");
         return 2;
     }
-    return ms_tui_main(file, &run, stage, model);
+    return ms_tui_main(file, &run, stage, model, world_given ? &world.cfg : NULL, &history);
+}
+
+/* modsim history replay ID: the TUI on the run, as the History screen's
+ * Enter opens it. */
+static int tui_replay(const char *history_path, long long id)
+{
+    ms_tui_history history = {.path = history_path, .replay = id};
+    return ms_tui_main(NULL, NULL, NULL, NULL, NULL, &history);
 }
 
 static const command commands[] = {
@@ -85,9 +122,11 @@ static const command commands[] = {
      "write a recipe in upstream layout"},
     {"migrate", ms_cmd_migrate, "migrate OLD (-o NEW | --in-place)",
      "rewrite a SparseML-era or renamed-field recipe for upstream"},
-    {"history", ms_cmd_history, "history [list|show|diff|check|export|rm|gc] ...",
+    {"history", ms_cmd_history, "history [list|show|diff|check|replay|export|rm|gc] ...",
      "the runs kept by trace --record: list, show, diff, export, remove"},
-    {"tui", cmd_tui, "tui [--stage S] [--model M] [RUN OPTIONS] [FILE]",
+    {"tui", cmd_tui,
+     "tui [--stage S] [--model M] [--calib BxS|TEXT | --calib-tokens F] [--threads N] [RUN "
+     "OPTIONS] [FILE]",
      "explore a recipe's lifecycle in the terminal (no file: the bundled demo)"},
 };
 
@@ -110,7 +149,7 @@ static bool looks_like_path(const char *word)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ms_tui_main(NULL, NULL, NULL, NULL);
+        return ms_tui_main(NULL, NULL, NULL, NULL, NULL, NULL);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
@@ -119,6 +158,7 @@ int main(int argc, char **argv)
         printf("modsim %s\n", MODSIM_VERSION);
         return 0;
     }
+    ms_history_replay_hook = tui_replay;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -85,13 +85,13 @@ static void set_calibration(ms_world_model *wm, const ms_recipe *recipe,
 
 ms_status ui_model_new(const char *model, const ms_recipe *recipe, const ms_pipeline_config *cfg,
                        ms_upstream upstream, bool calibration_data, const ms_call *calls, size_t n,
-                       ui_model **out, ms_diag *diag)
+                       const ms_world_model_config *given, ui_model **out, ms_diag *diag)
 {
     *out = NULL;
     ui_model *m = calloc(1, sizeof *m);
     if (!m)
         return MS_ERR_NOMEM;
-    ms_world_model_config wcfg = ms_world_model_defaults();
+    ms_world_model_config wcfg = given ? *given : ms_world_model_defaults();
     ms_model *opened = NULL;
     ms_status st = ms_model_open(model, &opened, diag);
     if (st == MS_OK)

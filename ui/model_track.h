@@ -82,9 +82,11 @@ typedef struct ui_model_progress {
  * run of `recipe` over `calls` (copied), each modifier calibrated as `cfg`
  * says (NULL: a scenario's calls), the lifecycle as `upstream` runs it.
  * `diag` says why it cannot (the model, the recipe's arguments). */
+/* `wcfg` (NULL: ms_world_model_defaults) gives the calibration tokens and
+ * threads, as modsim run's --calib, --calib-tokens and --threads do. */
 ms_status ui_model_new(const char *model, const ms_recipe *recipe, const ms_pipeline_config *cfg,
                        ms_upstream upstream, bool calibration_data, const ms_call *calls, size_t n,
-                       ui_model **out, ms_diag *diag);
+                       const ms_world_model_config *wcfg, ui_model **out, ms_diag *diag);
 /* Takes the job back (the world stops at its next module) and frees the
  * track. */
 void ui_model_free(ui_model *m);

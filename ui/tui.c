@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "history/recorder.h"
 
 enum { PROGRESS_MS = 50 }; /* how often a job's progress is redrawn */
 
@@ -199,23 +200,66 @@ static bool read_keys(app *a)
     return true;
 }
 
-int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage,
-                const char *model)
+/* The history the session lists and records to; a file that cannot be
+ * used turns recording off for the session, said on the message line. */
+static void open_history(app *a, const ms_tui_history *o, char *problem, size_t cap)
 {
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+    problem[0] = '\0';
+    if (o && o->path)
+        snprintf(a->history_path, sizeof a->history_path, "%s", o->path);
+    else if (!ms_history_default_path(a->history_path, sizeof a->history_path))
+        a->history_path[0] = '\0';
+    if ((o && (o->off || o->replay > 0)) || !a->history_path[0])
+        return;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    if (ms_history_recorder_new(a->history_path, &a->recorder, &diag) != MS_OK)
+        snprintf(problem, cap, "history off for this session: %.400s",
+                 diag.message[0] ? diag.message : "cannot open the history");
+}
+
+int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *stage,
+                const char *model, const ms_world_model_config *world,
+                const ms_tui_history *history)
+{
+    static app a;
+    memset(&a, 0, sizeof a);
+    long long replay = history ? history->replay : 0;
+    char problem[sizeof a.message];
+    if (replay <= 0 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         fprintf(stderr, "modsim: the interactive view needs a terminal; for a trace use "
                         "'modsim trace SCENARIO.yaml'\n");
         return 2;
     }
     setlocale(LC_ALL, "");
-    static app a;
-    memset(&a, 0, sizeof a);
     snprintf(a.model_arg, sizeof a.model_arg, "%s", model ? model : "");
-    app_open_run(&a, path, run, stage);
+    if (world) {
+        a.world = *world;
+        a.world_set = true;
+    }
+    open_history(&a, history, problem, sizeof problem);
+    app_open_run(&a, replay > 0 ? NULL : path, run, stage);
+    if (problem[0])
+        app_message(&a, true, "%s", problem);
+    /* a replay that cannot be made is said before the terminal is touched */
+    if (replay > 0 && !app_replay(&a, replay)) {
+        fprintf(stderr, "modsim history replay: %s\n", a.message);
+        app_close(&a);
+        return 2;
+    }
+    if (replay > 0 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        fprintf(stderr,
+                "modsim history replay: the interactive view needs a terminal; "
+                "`modsim history check %lld` compares the run without one\n",
+                replay);
+        app_close(&a);
+        return 2;
+    }
     a.utf8 = locale_is_utf8();
     if (!open_wake_pipe()) {
         fprintf(stderr, "modsim: cannot create a pipe\n");
         app_close(&a);
+        ms_history_recorder_free(a.recorder);
         return 1;
     }
     ui_worker_set_wake(&a.worker, wake_pipe[1]);
@@ -224,6 +268,7 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *st
     if (!initscr()) {
         fprintf(stderr, "modsim: cannot initialize the terminal\n");
         app_close(&a);
+        ms_history_recorder_free(a.recorder);
         return 1;
     }
     curses_on = 1;
@@ -280,6 +325,8 @@ int ms_tui_main(const char *path, const ms_pipeline_request *run, const char *st
     }
     restore_terminal();
     app_close(&a);
+    /* the runs queued are written before the program ends */
+    ms_history_recorder_free(a.recorder);
     if (a.w_tabs) {
         delwin(a.w_tabs);
         delwin(a.w_body);

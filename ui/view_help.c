@@ -44,7 +44,7 @@ static const char *const guide[] = {
     "                the model back where the step began.",
     "  History       one line per run kept (newest first); Enter replays it and",
     "                stops where today's modsim disagrees with the record; d",
-    "                diffs the selected run against the one replayed; / filters.",
+    "                diffs the selected run against the session's run; / filters.",
     "  diagnostics   each code (E-..., W-...) is explained by",
     "                modsim validate --explain CODE",
 };

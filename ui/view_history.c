@@ -1,9 +1,12 @@
 /* History: the runs kept in the history file, one line per run as `modsim
- * history list` prints them (tig's main view). Enter replays the selected
- * run: its calls open as the session, re-simulated by this modsim, and the
- * first call where today's modsim disagrees with the record is where the
- * run stops. `d` diffs the selected run against the one replayed; `/`
- * filters the lines. */
+ * history list` prints them (tig's main view), with the run each was edited
+ * from in a column after the id. Enter replays the selected run: its calls
+ * open as the session, re-simulated by this modsim, and the first call where
+ * today's modsim disagrees with the record is where the run stops. `d` diffs
+ * the selected run against the session's (the one replayed, or the last one
+ * recorded); `/` filters the lines. Also how the session's runs are
+ * recorded: each new session (an edit, a clock, pipeline, profile or index
+ * change) is queued for the recorder, which writes it on its own thread. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +15,14 @@
 #include "app.h"
 #include "draw.h"
 #include "history/history.h"
+#include "history/recorder.h"
+#include "recipe/export.h"
+#include "util/doc.h"
 
 typedef struct history_state {
     char path[1024];
     char *text;     /* the list, as `history list` writes it */
-    char **lines;   /* into `text`, newest run first */
+    char **lines;   /* the lines shown, newest run first (malloc'd) */
     long long *ids; /* of each line */
     size_t n;
     size_t *shown; /* the lines the filter keeps */
@@ -25,11 +31,8 @@ typedef struct history_state {
     bool typing;  /* the filter is being typed */
     char *detail; /* a diff, under the list; NULL: none */
     char problem[600];
+    long long loaded_for; /* the session's run when the list was read */
 } history_state;
-
-/* The run replayed last: opening it makes every screen's state anew, so it
- * lives here. */
-static long long replayed;
 
 static void apply_filter(history_state *s)
 {
@@ -59,10 +62,25 @@ static bool with_history(history_state *s, ms_diag *diag, ms_history **h)
     return true;
 }
 
-static void load(history_state *s)
+/* The run the session is: the one replayed, else the last one recorded. */
+static long long current_run(const app *a)
+{
+    if (a->replayed_run)
+        return a->replayed_run;
+    return a->recorder ? ms_history_recorder_last(a->recorder) : 0;
+}
+
+static void free_lines(history_state *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->lines[i]);
+    free(s->lines);
+}
+
+static void load(app *a, history_state *s)
 {
     free(s->text);
-    free(s->lines);
+    free_lines(s);
     free(s->ids);
     free(s->shown);
     s->text = NULL;
@@ -71,6 +89,7 @@ static void load(history_state *s)
     s->shown = NULL;
     s->n = 0;
     s->problem[0] = '\0';
+    s->loaded_for = current_run(a);
     ms_diag diag;
     ms_history *h;
     if (!with_history(s, &diag, &h))
@@ -101,8 +120,25 @@ static void load(history_state *s)
         char *nl = strchr(p, '\n');
         if (nl)
             *nl = '\0';
-        s->ids[s->n] = strtoll(p, NULL, 10);
-        s->lines[s->n++] = p;
+        char *rest;
+        s->ids[s->n] = strtoll(p, &rest, 10);
+        /* `history list` ends a child's line with "  parent N": here it is
+         * a column after the id, so that it shows at 80 columns */
+        char parent[24] = "";
+        char *mark = strstr(p, "  parent ");
+        if (mark) {
+            snprintf(parent, sizeof parent, "<%lld", strtoll(mark + 9, NULL, 10));
+            *mark = '\0';
+        }
+        while (*rest == ' ')
+            rest++;
+        size_t need = strlen(p) + sizeof parent + 16;
+        if (!(s->lines[s->n] = malloc(need))) {
+            snprintf(s->problem, sizeof s->problem, "out of memory");
+            return;
+        }
+        snprintf(s->lines[s->n], need, "%-5lld %-6s %s", s->ids[s->n], parent, rest);
+        s->n++;
         if (!nl)
             break;
         p = nl + 1;
@@ -112,11 +148,12 @@ static void load(history_state *s)
 
 static void history_open(app *a, void *state)
 {
-    (void)a;
     history_state *s = state;
-    if (!ms_history_default_path(s->path, sizeof s->path))
+    if (a->history_path[0])
+        snprintf(s->path, sizeof s->path, "%s", a->history_path);
+    else if (!ms_history_default_path(s->path, sizeof s->path))
         s->path[0] = '\0';
-    load(s);
+    load(a, s);
 }
 
 static void history_close(app *a, void *state)
@@ -124,7 +161,7 @@ static void history_close(app *a, void *state)
     (void)a;
     history_state *s = state;
     free(s->text);
-    free(s->lines);
+    free_lines(s);
     free(s->ids);
     free(s->shown);
     free(s->detail);
@@ -132,14 +169,18 @@ static void history_close(app *a, void *state)
 
 static void history_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 {
-    (void)a;
     history_state *s = state;
+    /* a run recorded since the list was read shows when the screen is drawn */
+    if (current_run(a) != s->loaded_for)
+        load(a, s);
     werase(w);
     mvwprintw(w, 0, 0, "History %.*s: %zu runs", cols > 40 ? cols - 30 : 10, s->path, s->n);
     if (s->filter[0] || s->typing)
         wprintw(w, ", %zu shown for /%s", s->n_shown, s->filter);
-    if (replayed)
-        wprintw(w, "; replaying run %lld", replayed);
+    if (a->replayed_run)
+        wprintw(w, "; replaying run %lld", a->replayed_run);
+    else if (current_run(a))
+        wprintw(w, "; this session is run %lld", current_run(a));
     if (s->problem[0]) {
         mvwprintw(w, 2, 0, "%.*s", cols, s->problem);
         return;
@@ -183,49 +224,71 @@ static void history_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         mvwprintw(w, rows - 1, 0, "/%s", s->filter);
 }
 
-/* Opens the selected run as the session and stops at the first call where
- * today's modsim disagrees with the record. */
-static ui_result replay(app *a, history_state *s)
+/* The file a replay opens: the run's scenario as `history export` writes it. */
+static ms_status export_to_temp(ms_history *h, long long id, char *file, size_t cap, ms_diag *diag)
 {
-    if (!s->n_shown)
-        return UI_HANDLED;
-    long long id = s->ids[s->shown[s->sel]];
+    snprintf(file, cap, "/tmp/modsim-replay-XXXXXX.yaml");
+    int fd = mkstemps(file, 5);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0) {
+            close(fd);
+            unlink(file);
+        }
+        return ms_diag_set(diag, MS_ERR_IO, "E-IO", file, 0, 0,
+                           "cannot write a temporary file in /tmp for the replay");
+    }
+    ms_status st = ms_history_export_scenario(h, id, f, diag);
+    if (fclose(f) != 0 && st == MS_OK)
+        st = MS_ERR_IO;
+    if (st != MS_OK)
+        unlink(file);
+    return st;
+}
+
+bool app_replay(app *a, long long id)
+{
+    char path[sizeof a->history_path];
+    if (a->history_path[0])
+        snprintf(path, sizeof path, "%s", a->history_path);
+    else if (!ms_history_default_path(path, sizeof path)) {
+        app_message(a, true, "no history file: set MODSIM_HISTORY, XDG_STATE_HOME or HOME");
+        return false;
+    }
     if (a->draft && ms_draft_dirty(a->draft)) {
         app_message(a, true,
                     "run %lld not replayed: the schedule has unsaved edits (w saves, u undoes)",
                     id);
-        return UI_REDRAW;
+        return false;
     }
     ms_diag diag;
-    ms_history *h;
-    if (!with_history(s, &diag, &h)) {
-        app_message(a, true, "%s", s->problem);
-        return UI_REDRAW;
-    }
-    char replay_file[64];
-    snprintf(replay_file, sizeof replay_file, "/tmp/modsim-replay-XXXXXX.yaml");
-    int fd = mkstemps(replay_file, 5);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    ms_status st = f ? ms_history_export_scenario(h, id, f, &diag) : MS_ERR_IO;
-    if (f && fclose(f) != 0 && st == MS_OK)
-        st = MS_ERR_IO;
+    ms_diag_clear(&diag);
+    ms_history *h = NULL;
+    char file[64];
     bool agrees = false;
     size_t first = 0;
+    ms_status st = ms_history_open(path, false, &h, &diag);
     if (st == MS_OK)
-        st = ms_history_check(h, id, NULL, &agrees, &first, &diag);
+        st = export_to_temp(h, id, file, sizeof file, &diag);
+    if (st == MS_OK && (st = ms_history_check(h, id, NULL, &agrees, &first, &diag)) != MS_OK)
+        unlink(file);
     ms_history_close(h);
-    if (fd >= 0 && st != MS_OK)
-        unlink(replay_file);
     if (st != MS_OK) {
         app_message(a, true, "run %lld cannot be replayed: %s", id,
                     diag.message[0] ? diag.message : ms_status_str(st));
-        return UI_REDRAW;
+        return false;
     }
-    replayed = id;
-    /* the session keeps what it read: the file is not needed after; `s`
-     * is gone with the old session */
-    app_reopen(a, replay_file, NULL, NULL);
-    unlink(replay_file);
+    /* a replay looks at a kept run: it is not recorded again */
+    struct ms_history_recorder *recorder = a->recorder;
+    a->recorder = NULL;
+    /* the session keeps what it read: the file is not needed after; the
+     * screens' states are made anew */
+    app_reopen(a, file, NULL, NULL);
+    unlink(file);
+    a->recorder = recorder;
+    a->replayed_run = id;
+    const char *slash = strrchr(path, '/');
+    snprintf(a->source, sizeof a->source, "run %lld of %.300s", id, slash ? slash + 1 : path);
     if (agrees) {
         app_message(a, false, "replaying run %lld: today's modsim agrees with the record", id);
     } else {
@@ -236,6 +299,109 @@ static ui_result replay(app *a, history_state *s)
                     "call %zu",
                     id, first);
     }
+    return true;
+}
+
+/* The recipe as the user has it now: what `w` would save, else the file. */
+static char *session_text(const app *a)
+{
+    char *text = NULL;
+    size_t len;
+    char why[160];
+    ms_diag diag;
+    if (a->draft) {
+        if (ms_draft_save_text(a->draft, &text, &len, why, sizeof why) != MS_OK) {
+            free(text);
+            return NULL;
+        }
+        return text;
+    }
+    if (a->open_path[0] &&
+        ms_read_file(a->open_path, 64 * 1024 * 1024, &text, &len, &diag) != MS_OK) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The recipe in upstream layout: what a replay of the run needs. */
+static char *session_upstream_text(const app *a)
+{
+    ms_schema *schema = a->schema;
+    ms_diag diag;
+    if (!schema && ms_schema_new(&schema, &diag) != MS_OK)
+        return NULL;
+    char *text = NULL;
+    size_t len;
+    FILE *mem = open_memstream(&text, &len);
+    ms_status st = mem ? ms_export_recipe(schema, a->rec, mem) : MS_ERR_NOMEM;
+    if (mem && fclose(mem) != 0)
+        st = MS_ERR_NOMEM;
+    if (schema != a->schema)
+        ms_schema_free(schema);
+    if (st != MS_OK) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+void app_record_session(app *a)
+{
+    if (!a->recorder || !a->sim || !a->rec)
+        return;
+    ms_diag diag;
+    ms_diag_clear(&diag);
+    ms_lifecycle *lc;
+    if (ms_recipe_build_lifecycle(a->rec, &lc, &diag) != MS_OK)
+        return;
+    const ms_pipeline_config *cfg = &a->cfg;
+    ms_upstream upstream = a->scenario ? ms_scenario_upstream(a->scenario) : cfg->upstream;
+    bool calibration = a->scenario ? ms_scenario_calibration_data(a->scenario)
+                                   : ms_pipeline_has_calibration_data(cfg);
+    ms_lifecycle_set_upstream(lc, upstream);
+    ms_lifecycle_set_calibration_data(lc, calibration);
+    char what[256];
+    ms_pipeline_describe(cfg, what, sizeof what);
+    size_t n = ms_sim_call_count(a->sim);
+    const ms_call *calls = n ? ms_sim_call(a->sim, 0) : NULL;
+    char *text = session_text(a), *replay = session_upstream_text(a);
+    ms_history_settings hs = {
+        .modsim_version = MODSIM_VERSION,
+        .profile = ms_upstream_name(upstream),
+        .recipe_text = text,
+        .recipe_path = a->open_path[0] ? a->open_path : "bundled demo",
+        .stage = a->open_stage_given ? a->open_stage : NULL,
+        .pipeline = a->fixed_calls ? "scenario"
+                    : cfg->epochs  ? "training loop"
+                                   : ms_pipeline_name(cfg->calibration),
+        .clock = a->fixed_calls ? "the scenario's calls" : what,
+        .threads = 1,
+        .replay_recipe = replay,
+        .index_upstream = cfg->index_mode == MS_INDEX_UPSTREAM,
+        .steps_per_epoch = !a->fixed_calls && cfg->epoch_index ? cfg->steps_per_epoch : 0,
+        .batches_per_step = a->fixed_calls ? 0 : cfg->batches_per_step,
+        .calibration_data = calibration,
+    };
+    /* a scenario's clock is in its events: as `modsim trace --record` keeps it */
+    for (size_t i = 0; a->fixed_calls && i < n; i++)
+        if (calls[i].event.epoch_based || calls[i].event.batches_per_step) {
+            hs.steps_per_epoch = calls[i].event.epoch_based ? calls[i].event.steps_per_epoch : 0;
+            hs.batches_per_step = calls[i].event.batches_per_step;
+            break;
+        }
+    if (ms_history_recorder_add(a->recorder, &hs, lc, calls, n) != MS_OK)
+        app_message(a, true, "out of memory: this run is not kept in the history");
+    free(text);
+    free(replay);
+}
+
+static ui_result replay(app *a, history_state *s)
+{
+    if (!s->n_shown)
+        return UI_HANDLED;
+    /* on success `s` is gone with the old session */
+    app_replay(a, s->ids[s->shown[s->sel]]);
     return UI_REDRAW_ALL;
 }
 
@@ -243,10 +409,11 @@ static ui_result diff_selected(app *a, history_state *s)
 {
     if (!s->n_shown)
         return UI_HANDLED;
-    if (!replayed) {
+    long long current = current_run(a);
+    if (!current) {
         app_message(a, true,
-                    "d diffs the selected run against the one replayed: Enter replays "
-                    "one first");
+                    "d diffs the selected run against the session's: this session is not "
+                    "recorded (Enter replays a run)");
         return UI_REDRAW;
     }
     long long id = s->ids[s->shown[s->sel]];
@@ -261,7 +428,7 @@ static ui_result diff_selected(app *a, history_state *s)
     size_t len = 0;
     bool differs = false;
     FILE *mem = open_memstream(&s->detail, &len);
-    ms_status st = mem ? ms_history_diff(h, id, replayed, mem, &differs, &diag) : MS_ERR_NOMEM;
+    ms_status st = mem ? ms_history_diff(h, id, current, mem, &differs, &diag) : MS_ERR_NOMEM;
     if (mem)
         fclose(mem);
     ms_history_close(h);
@@ -269,7 +436,7 @@ static ui_result diff_selected(app *a, history_state *s)
         app_message(a, true, "%s", diag.message[0] ? diag.message : ms_status_str(st));
         return UI_REDRAW;
     }
-    app_message(a, false, "run %lld against run %lld: %s", id, replayed,
+    app_message(a, false, "run %lld against run %lld: %s", id, current,
                 differs ? "they differ" : "the same");
     return UI_REDRAW;
 }

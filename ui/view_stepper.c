@@ -282,8 +282,8 @@ static void stepper_draw(app *a, void *state, WINDOW *w, int rows, int cols)
 
 /* The clock typed as "epochs=3 steps=100 batches=- layers=4": the names in
  * any order, any left out unchanged; a name with no value fits the recipe
- * (epochs past its largest start or end, the default steps and layers, no
- * batches per step). False, with the reason shown, when a value is wrong. */
+ * (epochs past its largest start or end, the default steps, the model's
+ * layers, no batches per step). False, with the reason shown, when a value is wrong. */
 static bool parse_clock(app *a, const char *text, ms_pipeline_config *c)
 {
     /* the bounds keep a run one the screens simulate at once (a few million
@@ -300,7 +300,7 @@ static bool parse_clock(app *a, const char *text, ms_pipeline_config *c)
     };
     ms_pipeline_config fit = ms_pipeline_training(a->rec), def = ms_pipeline_defaults();
     long long *fields[] = {&c->epochs, &c->steps_per_epoch, &c->batches_per_step, &c->layers};
-    const long long fitted[] = {fit.epochs, def.steps_per_epoch, 0, def.layers};
+    const long long fitted[] = {fit.epochs, def.steps_per_epoch, 0, app_model_fitted_layers(a)};
     char buf[sizeof((stepper_state *)0)->entry];
     snprintf(buf, sizeof buf, "%s", text);
     for (char *save = NULL, *tok = strtok_r(buf, " ,", &save); tok;
@@ -354,8 +354,9 @@ static void open_clock_entry(app *a, stepper_state *s)
              c->steps_per_epoch, bps, c->layers);
     app_message(a, false,
                 "type the clock (Enter applies, Esc cancels, ^U clears); a name with no value "
-                "fits the recipe: epochs= runs to past its last start/end (%lld)",
-                ms_pipeline_training(a->rec).epochs);
+                "fits the run: epochs= runs to past its last start/end (%lld), layers= takes "
+                "the model's (%lld)",
+                ms_pipeline_training(a->rec).epochs, app_model_fitted_layers(a));
 }
 
 static void rebuilt(app *a)
@@ -471,6 +472,7 @@ static ui_result stepper_command(app *a, void *state, ms_cmd cmd)
             c->index_mode = mode;
             c->upstream = upstream;
         }
+        c->layers = app_model_fitted_layers(a); /* the model's, whichever run */
         a->intended_loop = false;
         break;
     case MS_CMD_EPOCHS_MORE:

@@ -1,4 +1,4 @@
-/* modsim history [list|show|diff|check|export|rm|gc]: the runs kept in the history
+/* modsim history [list|show|diff|check|replay|export|rm|gc]: the runs kept in the history
  * file ($MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db, else
  * ~/.local/state/modsim/history.db; --history PATH names another). Exit 0
  * on success (diff: the runs match), 1 when diff finds a difference, 2 on
@@ -12,6 +12,7 @@
 #include "../util/atomic.h"
 #include "args.h"
 #include "cli.h"
+#include "run_history.h"
 
 static const char who[] = "modsim history";
 
@@ -25,6 +26,8 @@ static void usage(FILE *out)
             "match\n"
             "       modsim history check ID        run it again: exit 1 when today's modsim\n"
             "                                      disagrees with the record, 0 when it agrees\n"
+            "       modsim history replay ID       open the TUI on the run, marking the first\n"
+            "                                      call where today's modsim disagrees\n"
             "       modsim history export ID --format jsonl|scenario [-o FILE]\n"
             "       modsim history rm ID...\n"
             "       modsim history gc --keep N [--older-than D]   D: seconds, or Ns Nm Nh Nd\n"
@@ -147,17 +150,19 @@ int ms_cmd_history(int argc, char **argv)
     }
     if (!sub)
         sub = "list";
-    static const char *const subs[] = {"list", "show", "diff", "export", "rm", "gc", "check"};
+    static const char *const subs[] = {"list", "show", "diff",  "export",
+                                       "rm",   "gc",   "check", "replay"};
     int which = -1;
     for (int i = 0; i < (int)(sizeof subs / sizeof *subs); i++)
         if (!strcmp(sub, subs[i]))
             which = i;
     if (which < 0) {
-        fprintf(stderr, "%s: unknown subcommand '%s' (list, show, diff, export, rm, gc, check)\n",
+        fprintf(stderr,
+                "%s: unknown subcommand '%s' (list, show, diff, export, rm, gc, check, replay)\n",
                 who, sub);
         return 2;
     }
-    int want_ids[] = {0, 1, 2, 1, -1, 0, 1};
+    int want_ids[] = {0, 1, 2, 1, -1, 0, 1, 1};
     if ((want_ids[which] >= 0 && nids != want_ids[which]) || (want_ids[which] < 0 && !nids)) {
         fprintf(stderr, "%s %s: %s\n", who, sub,
                 want_ids[which] == 0   ? "takes no run id"
@@ -210,6 +215,13 @@ int ms_cmd_history(int argc, char **argv)
         }
         path = buf;
     }
+    if (which == 7) {
+        if (!ms_history_replay_hook) {
+            fprintf(stderr, "%s replay: this modsim has no terminal UI\n", who);
+            return 2;
+        }
+        return ms_history_replay_hook(path, id[0]);
+    }
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_history *h;
@@ -237,10 +249,24 @@ int ms_cmd_history(int argc, char **argv)
         st = ms_history_diff(h, id[0], id[1], out, &differs, &diag);
         rc = differs;
         break;
-    case 3:
-        st = !strcmp(format, "jsonl") ? ms_history_export_jsonl(h, id[0], out, &diag)
-                                      : ms_history_export_scenario(h, id[0], out, &diag);
+    case 3: {
+        /* -o FILE: exported into memory first, then written in one go, so that a failing
+         * write is seen where it fails, with its own errno (an exporter sees only ferror at
+         * its end, when errno may name something else) */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *to = file ? open_memstream(&text, &len) : out;
+        st = !to                        ? MS_ERR_NOMEM
+             : !strcmp(format, "jsonl") ? ms_history_export_jsonl(h, id[0], to, &diag)
+                                        : ms_history_export_scenario(h, id[0], to, &diag);
+        if (file && to && fclose(to) != 0 && st == MS_OK)
+            st = MS_ERR_NOMEM;
+        if (file && st == MS_OK && fwrite(text, 1, len, out) != len)
+            st = ms_diag_set(&diag, MS_ERR_IO, "E-IO", output, 0, 0, "cannot write %s: %s", output,
+                             strerror(errno));
+        free(text);
         break;
+    }
     case 4:
         for (int i = 0; i < nids && st == MS_OK; i++)
             st = ms_history_rm(h, id[i], &diag);
@@ -260,9 +286,6 @@ int ms_cmd_history(int argc, char **argv)
     if (file && st == MS_OK) {
         st = ms_atomic_commit(file, &diag);
     } else if (file) {
-        if (!diag.message[0]) /* the stream failed: out of space, an I/O error */
-            ms_diag_set(&diag, st, "E-IO", output, 0, 0, "cannot write %s: %s", output,
-                        strerror(errno ? errno : EIO));
         ms_atomic_abort(file);
     }
     ms_history_close(h);

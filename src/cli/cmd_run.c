@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "run_history.h"
 #include "run_options.h"
+#include "run_save.h"
 #include "run_world.h"
 
 static void usage(FILE *out)
@@ -25,12 +26,20 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: modsim run RECIPE [--model M] [--stage S] [--threads N]\n"
             "                  [--calib BxS|TEXT | --calib-tokens FILE] [--seed N]\n"
-            "                  [--format text|json] [--save-weights OUT.safetensors]\n"
+            "                  [--format text|json] [--save-weights OUT.safetensors\n"
+            "                  [--outputs LIST]]\n"
             "                  [--history PATH | --no-history] [RUN OPTIONS]\n"
             "  --model M            the model the run acts on: tiny (default), small, a model\n"
             "                       spec YAML or a Hugging Face checkpoint directory\n"
             "  --format text|json   the report (default text)\n"
-            "  --save-weights OUT   write the weights after the run (safetensors, F32)\n"
+            "  --save-weights OUT   write the model after the run as modsim kernel writes a\n"
+            "                       kernel's outputs: each Linear's NAME.weight (F32) with\n"
+            "                       .mask (U8), .codes (I8), .scale, .zero_point (F32)\n"
+            "                       beside it; other parameters F32\n"
+            "  --outputs LIST       what to write of each Linear: weights, mask, codes,\n"
+            "                       scale, zero_point, or all (default: what\n"
+            "                       compressed-tensors keeps: a quantized module's codes and\n"
+            "                       scale, zero_point when asymmetric; the others' weights)\n"
             "  --history PATH       keep the run in the history at PATH (default: kept in\n"
             "                       $MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db,\n"
             "                       else ~/.local/state/modsim/history.db)\n"
@@ -55,6 +64,8 @@ static void print_diags(ms_diag_list *diags, ms_status st, const char *file)
 
 typedef struct run_args {
     const char *recipe, *model, *stage, *save;
+    bool outputs_given;  /* --outputs: else what compressed-tensors keeps */
+    unsigned outputs[2]; /* of the quantized modules, of the others */
     ms_run_options opts;
     ms_run_world_args world;
     bool json;
@@ -364,7 +375,8 @@ static int run(const run_args *a)
     }
     free(rows);
     if (st == MS_OK && a->save)
-        st = ms_model_save_weights(ms_world_model_model(wm), a->save, &diag);
+        st = ms_run_save(wm, a->outputs_given ? a->outputs : NULL, a->save, a->recipe, stderr,
+                         &diag);
     if (st != MS_OK) {
         if (!diag.message[0])
             ms_diag_set(&diag, st, "E-WORLD", a->recipe, 0, 0, "%s", ms_status_str(st));
@@ -435,6 +447,16 @@ int ms_cmd_run(int argc, char **argv)
             if (!v)
                 return 2;
             a.save = v;
+        } else if (ms_args_option(argc, argv, &i, "--outputs", &v, who, stderr)) {
+            ms_diag d;
+            ms_diag_clear(&d);
+            if (!v)
+                return 2;
+            if (ms_run_save_outputs(v, "--outputs", &a.outputs[0], &a.outputs[1], &d) != MS_OK) {
+                ms_diag_print(&d, stderr);
+                return 2;
+            }
+            a.outputs_given = true;
         } else if (ms_args_option(argc, argv, &i, "--format", &v, who, stderr)) {
             if (!v)
                 return 2;
@@ -452,6 +474,11 @@ int ms_cmd_run(int argc, char **argv)
     if (!a.recipe) {
         fprintf(stderr, "%s: which recipe? (modsim run RECIPE [--model M])\n", who);
         usage(stderr);
+        return 2;
+    }
+    if (a.outputs_given && !a.save) {
+        fprintf(stderr, "%s: --outputs chooses what --save-weights writes: give --save-weights\n",
+                who);
         return 2;
     }
     /* a run is kept by default: it is what the history is for */

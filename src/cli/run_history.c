@@ -8,6 +8,8 @@
 #include "../recipe/export.h"
 #include "../recipe/schema.h"
 
+int (*ms_history_replay_hook)(const char *path, long long id);
+
 void ms_recording_choose(ms_recording *rec, const char *path, bool record, bool no_history,
                          const char *who)
 {

@@ -39,4 +39,9 @@ char *ms_recording_read_text(const char *path);
 /* The recipe in upstream layout, malloc'd in *text. */
 ms_status ms_recording_upstream_text(const ms_recipe *r, char **text, ms_diag *diag);
 
+/* What `modsim history replay ID` runs: the terminal UI on run `id` of the
+ * history at `path` (the program sets it; NULL: a modsim without the UI).
+ * Returns the exit status. */
+extern int (*ms_history_replay_hook)(const char *path, long long id);
+
 #endif

@@ -65,6 +65,21 @@ static bool is_file(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* --calib and --calib-tokens name the same thing, the calibration tokens: the first of
+ * them claims it and any later one is refused. */
+static bool claim_calibration(ms_run_world_args *a, const char *who, FILE *err)
+{
+    if (a->calib_given) {
+        fprintf(err,
+                "%s: --calib and --calib-tokens give the calibration tokens once: use "
+                "one of them, once\n",
+                who);
+        return false;
+    }
+    a->calib_given = true;
+    return true;
+}
+
 int ms_run_world_option(ms_run_world_args *a, int argc, char **argv, int *i, const char *who,
                         FILE *err)
 {
@@ -89,14 +104,8 @@ int ms_run_world_option(ms_run_world_args *a, int argc, char **argv, int *i, con
     } else if (ms_args_option(argc, argv, i, "--calib", &v, who, err)) {
         if (!v)
             return -1;
-        if (a->calib_given) {
-            fprintf(err,
-                    "%s: --calib and --calib-tokens give the calibration tokens once: use "
-                    "one of them, once\n",
-                    who);
+        if (!claim_calibration(a, who, err))
             return -1;
-        }
-        a->calib_given = true;
         ms_world_model_config d = ms_world_model_defaults();
         if (read_shape(v, &cfg->calib_batch, &cfg->calib_seq)) {
             cfg->calib_source = MS_CALIB_RANDOM;
@@ -116,14 +125,8 @@ int ms_run_world_option(ms_run_world_args *a, int argc, char **argv, int *i, con
     } else if (ms_args_option(argc, argv, i, "--calib-tokens", &v, who, err)) {
         if (!v)
             return -1;
-        if (a->calib_given) {
-            fprintf(err,
-                    "%s: --calib and --calib-tokens give the calibration tokens once: use "
-                    "one of them, once\n",
-                    who);
+        if (!claim_calibration(a, who, err))
             return -1;
-        }
-        a->calib_given = true;
         cfg->calib_source = MS_CALIB_IDS;
         cfg->calib_path = v;
     } else {

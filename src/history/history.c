@@ -933,7 +933,7 @@ static const char list_sql[] =
     " CASE WHEN r.n_never_started IS NULL THEN (SELECT count(*) FROM never_started n"
     " WHERE n.run = r.id) ELSE r.n_never_started END,"
     " CASE WHEN r.n_modifiers IS NULL THEN (SELECT count(*) FROM modifier m WHERE m.run = r.id)"
-    " ELSE r.n_modifiers END, r.stage"
+    " ELSE r.n_modifiers END, r.stage, r.parent"
     " FROM run r WHERE ?1 IS NULL OR instr(r.recipe_path, ?1) > 0 ORDER BY r.id DESC";
 
 ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, FILE *out,
@@ -983,11 +983,18 @@ ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, 
                     sqlite3_column_int64(q, 10));
             fputs("\"outcome\": ", out);
             ms_json_fput_string(out, words);
-            fputs("}", out);
+            if (sqlite3_column_type(q, 13) == SQLITE_NULL)
+                fputs(", \"parent\": null}", out);
+            else
+                fprintf(out, ", \"parent\": %lld}", sqlite3_column_int64(q, 13));
         } else {
-            fprintf(out, "%-5lld %s  %-11s %-28s %-4s %-13s %-6s %7lld calls  %s\n",
+            fprintf(out, "%-5lld %s  %-11s %-28s %-4s %-13s %-6s %7lld calls  %s",
                     sqlite3_column_int64(q, 0), col_text(q, 1), status, base_name(col_text(q, 5)),
                     col_text(q, 6), col_text(q, 7), model, sqlite3_column_int64(q, 4), words);
+            /* a run edited from another (in the TUI) names it: the edits form a tree */
+            if (sqlite3_column_type(q, 13) != SQLITE_NULL)
+                fprintf(out, "  parent %lld", sqlite3_column_int64(q, 13));
+            fputc('\n', out);
         }
         shown++;
     }

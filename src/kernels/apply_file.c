@@ -155,6 +155,22 @@ unsigned ms_apply_outputs_default(const ms_apply_opts *opts)
     return keep;
 }
 
+const char *ms_apply_output_suffix(unsigned bit)
+{
+    for (size_t k = 0; k < N_OUTS; k++)
+        if (outs[k].bit == bit)
+            return outs[k].suffix;
+    return NULL;
+}
+
+ms_st_dtype ms_apply_output_dtype(unsigned bit)
+{
+    for (size_t k = 0; k < N_OUTS; k++)
+        if (outs[k].bit == bit)
+            return outs[k].dtype;
+    return MS_ST_F32;
+}
+
 static void list_made(char *buf, size_t cap, unsigned made)
 {
     size_t used = 0;
@@ -205,7 +221,7 @@ bool ms_apply_selected(const ms_apply_job *jobs, size_t count, const ms_st_tenso
     return false;
 }
 
-static const void *result_array(const ms_apply_result *r, unsigned bit)
+const void *ms_apply_result_array(const ms_apply_result *r, unsigned bit)
 {
     switch (bit) {
     case MS_APPLY_OUT_WEIGHT:
@@ -279,7 +295,8 @@ ms_status ms_apply_file(ms_pool *pool, const ms_apply_opts *opts, const ms_apply
                 continue;
             char name[600];
             snprintf(name, sizeof name, "%s%s", jobs[i].tensor->name, outs[k].suffix);
-            st = ms_st_writer_put(wr, name, result_array(&jobs[i].result, outs[k].bit), diag);
+            st = ms_st_writer_put(wr, name, ms_apply_result_array(&jobs[i].result, outs[k].bit),
+                                  diag);
         }
         /* the figures stay; the arrays go, so memory holds one tensor's results */
         size_t rows = jobs[i].result.rows, cols = jobs[i].result.cols;

@@ -49,6 +49,14 @@ unsigned ms_apply_outputs_default(const ms_apply_opts *opts);
 ms_status ms_apply_outputs_parse(const char *list, const ms_apply_opts *opts, const char *option,
                                  unsigned *out, ms_diag *diag);
 
+/* Output `bit` (one MS_APPLY_OUT_* bit) as this file writes it: its name is
+ * the weight's name and this suffix ("" for the weight itself), its dtype
+ * this; its array in a result. For another writer of the same outputs
+ * (modsim run --save-weights). */
+const char *ms_apply_output_suffix(unsigned bit);
+ms_st_dtype ms_apply_output_dtype(unsigned bit);
+const void *ms_apply_result_array(const ms_apply_result *r, unsigned bit);
+
 /* Whether tensor `t` of the input is one of the jobs'. */
 bool ms_apply_selected(const ms_apply_job *jobs, size_t count, const ms_st_tensor *t);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/array.h"
 #include "world_model_impl.h"
 
 /* One value a module's weight took: from position `pos` on, until a later
@@ -45,7 +46,7 @@ struct ms_world_snapshots {
     position *pos;
     size_t npos, cap; /* recorded: positions 0 .. npos - 1 */
     uint64_t *first;  /* the checksum when each position was first reached */
-    size_t nfirst;
+    size_t nfirst, first_cap;
     float *scratch;
     size_t bytes;
     size_t writes; /* the world's weight writes when the top was recorded */
@@ -232,19 +233,11 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
 /* Records the state now as position npos, its checksum `sum`. */
 static ms_status add_position(ms_world_snapshots *s, uint64_t sum)
 {
-    if (s->npos == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        position *p = realloc(s->pos, cap * sizeof *p);
-        if (!p)
-            return MS_ERR_NOMEM;
-        s->pos = p;
-        s->cap = cap;
-    }
+    if (!ms_array_reserve(&s->pos, &s->cap, s->npos, sizeof *s->pos))
+        return MS_ERR_NOMEM;
     if (s->npos >= s->nfirst) {
-        uint64_t *f = realloc(s->first, (s->npos + 1) * sizeof *f);
-        if (!f)
+        if (!ms_array_reserve(&s->first, &s->first_cap, s->npos, sizeof *s->first))
             return MS_ERR_NOMEM;
-        s->first = f;
         s->first[s->npos] = sum;
         s->nfirst = s->npos + 1;
     }
@@ -274,14 +267,8 @@ static ms_status add_position(ms_world_snapshots *s, uint64_t sum)
 
 static ms_status push_version(module_versions *mv, size_t pos, uint64_t sum, float *data)
 {
-    if (mv->n == mv->cap) {
-        size_t cap = mv->cap ? 2 * mv->cap : 4;
-        version *v = realloc(mv->v, cap * sizeof *v);
-        if (!v)
-            return MS_ERR_NOMEM;
-        mv->v = v;
-        mv->cap = cap;
-    }
+    if (!ms_array_reserve(&mv->v, &mv->cap, mv->n, sizeof *mv->v))
+        return MS_ERR_NOMEM;
     mv->v[mv->n++] = (version){pos, sum, data};
     return MS_OK;
 }

@@ -34,7 +34,8 @@ follows modsim so that one flip does not cascade, and a case fails when they
 exceed MAX_TIES of the decisions. modsim's pruning decisions are read from
 its zeros; where a later GPTQ may have rounded a kept weight to zero, a
 near-tie is resolved by the count each SparseGPT block or N:M group prunes
-(follow_pruned). The run is also made with --threads 1 and
+(follow_pruned). AWQ's grid points whose losses lie within TIE_LOSS of the
+best are near-ties too (modsim's forward is float32). The run is also made with --threads 1 and
 --threads 2, which must give bit-identical files.
 """
 import json
@@ -50,7 +51,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stio  # noqa: E402
-from reference import code_of, inverse_factor, observe, qparams  # noqa: E402
+from reference import code_of, expand, fake_quant, inverse_factor, observe, qparams  # noqa: E402
 
 RTOL = 1e-5
 TIE_CODE = 1e-3    # GPTQ: |scaled - rounding boundary| in code units
@@ -99,25 +100,33 @@ class Model:
     def layer(self, l, h, hook):
         """Decoder layer l on h [batch, seq, hidden]; hook(module, x2d) sees every
         Linear's input and each norm's output (rows: tokens)."""
-        batch, seq, _ = h.shape
-        d = self.hidden // self.heads
         p = f"model.layers.{l}."
 
         def lin(name, x):
             hook(p + name, x.reshape(-1, x.shape[-1]))
             return x @ self.get(p + name).T
 
+        x = self.norm(h, p + "input_layernorm")
+        hook(p + "input_layernorm", x.reshape(-1, x.shape[-1]))
+        h = h + self.attention(x, lin)
+        x = self.norm(h, p + "post_attention_layernorm")
+        hook(p + "post_attention_layernorm", x.reshape(-1, x.shape[-1]))
+        return h + self.mlp(x, lin)
+
+    def attention(self, x, lin):
+        """LlamaAttention.forward on the normed x [batch, seq, hidden]: o_proj's
+        output; lin(name, x) applies the Linear named in the layer."""
+        batch, seq, _ = x.shape
+        d = self.hidden // self.heads
         inv_freq = 1.0 / self.theta ** (torch.arange(0, d, 2, dtype=torch.float64) / d)
         freqs = torch.arange(seq, dtype=torch.float64)[:, None] * inv_freq[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos, sin = emb.cos(), emb.sin()
 
-        def rope(x):
-            x1, x2 = x[..., :d // 2], x[..., d // 2:]
-            return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+        def rope(t):
+            t1, t2 = t[..., :d // 2], t[..., d // 2:]
+            return t * cos + torch.cat((-t2, t1), dim=-1) * sin
 
-        x = self.norm(h, p + "input_layernorm")
-        hook(p + "input_layernorm", x.reshape(-1, x.shape[-1]))
         q = lin("self_attn.q_proj", x).view(batch, seq, self.heads, d).transpose(1, 2)
         k = lin("self_attn.k_proj", x).view(batch, seq, self.kv_heads, d).transpose(1, 2)
         v = lin("self_attn.v_proj", x).view(batch, seq, self.kv_heads, d).transpose(1, 2)
@@ -126,11 +135,12 @@ class Model:
         v = v.repeat_interleave(self.heads // self.kv_heads, dim=1)
         mask = torch.full((seq, seq), float("-inf"), dtype=torch.float64).triu(1)
         att = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(d) + mask, dim=-1) @ v
-        h = h + lin("self_attn.o_proj", att.transpose(1, 2).reshape(batch, seq, self.hidden))
-        x = self.norm(h, p + "post_attention_layernorm")
-        hook(p + "post_attention_layernorm", x.reshape(-1, x.shape[-1]))
+        return lin("self_attn.o_proj", att.transpose(1, 2).reshape(batch, seq, self.hidden))
+
+    def mlp(self, x, lin):
+        """LlamaMLP.forward: down_proj(silu(gate_proj(x)) * up_proj(x))."""
         act = torch.nn.functional.silu(lin("mlp.gate_proj", x)) * lin("mlp.up_proj", x)
-        return h + lin("mlp.down_proj", act)
+        return lin("mlp.down_proj", act)
 
     def head(self, h, hook):
         x = self.norm(h, "model.norm")
@@ -362,6 +372,7 @@ class SparseGPT(Hessians):
 
 PRESETS = {  # compressed-tensors quant_scheme.py: (bits, strategy, group size)
     "W4A16": (4, "group", 128),
+    "W4A16_ASYM": (4, "group", 128),  # and symmetric false
     "W8A16": (8, "group", 128),
     "W8A8": (8, "channel", 0),  # INT8_W8A8: channel weights, dynamic per-token inputs
 }
@@ -370,7 +381,7 @@ PRESETS = {  # compressed-tensors quant_scheme.py: (bits, strategy, group size)
 class GPTQ(Hessians):
     def __init__(self, case, args, ms):
         self.case, self.ms, self.h = case, ms, {}
-        self.bits, self.strategy, self.gs = PRESETS[args["scheme"]]
+        self.bits, self.strategy, self.gs, self.sym = scheme_of(args)
         self.block = int(args.get("block_size", 128))
         self.damp = float(args.get("dampening_frac", 0.01))
         # gptq/base.py:150: actorder defaults to static when the scheme has none
@@ -423,7 +434,7 @@ class GPTQ(Hessians):
         w32 = W.float().numpy()
         # the weight observer ran on the weight as it is at this
         # sequential_epoch_end (gptq/base.py:239), memoryless min-max
-        scale, zp = qparams(*observe(w32, self.strategy, self.gs), self.bits, "int", True)
+        scale, zp = qparams(*observe(w32, self.strategy, self.gs), self.bits, "int", self.sym)
         perm = torch.arange(cols)
         if self.actorder in ("static", "weight"):
             perm = torch.from_numpy(np.argsort(-torch.diag(H).numpy(), kind="stable"))
@@ -580,8 +591,267 @@ class Magnitude:
         self.case.decisions += sum(model.w[n + ".weight"].numel() for n in self.modules)
 
 
+# ---- QuantizationModifier (modifiers/quantization/quantization/base.py) -------
+
+def scheme_of(args):
+    """(bits, strategy, group size, symmetric) of a preset or of the one
+    config group a case writes out."""
+    if "scheme" in args:
+        return PRESETS[args["scheme"]] + (not args["scheme"].endswith("_ASYM"),)
+    (group,) = args["config_groups"].values()
+    w = group["weights"]
+    return int(w["num_bits"]), w["strategy"], int(w.get("group_size") or 0), bool(w["symmetric"])
+
+
+def targets_of_scheme(args, ms):
+    if "config_groups" in args:
+        (group,) = args["config_groups"].values()
+        return targets_of({"targets": group["targets"], "ignore": args.get("ignore", [])}, ms)
+    return targets_of(args, ms)
+
+
+def quantize_rtn(w32, bits, strategy, gs, sym):
+    """Min-max fake quantization of a float32 weight, in float32 as
+    compressed-tensors' forward_quantize; returns the dequantized weight, the
+    codes and the per-element scale and zero point."""
+    rows, cols = w32.shape
+    scale, zp = qparams(*observe(w32.numpy(), strategy, gs), bits, "int", sym)
+    s_full, z_full = expand(scale, rows, cols, strategy, gs), expand(zp, rows, cols, strategy, gs)
+    codes, deq = fake_quant(w32, s_full, z_full, bits, "int")
+    return deq, torch.from_numpy(codes.astype(np.float64)), s_full, z_full
+
+
+class Quantization:
+    """Weight-only: on sequential_epoch_end the weight observer sees the
+    weight as it is then (quantization/base.py:81-86, after the AWQ smoothing of the same
+    subgraph), and the saved weight is its fake quantization."""
+
+    def __init__(self, case, args, ms):
+        self.case, self.ms = case, ms
+        self.bits, self.strategy, self.gs, self.sym = scheme_of(args)
+        self.modules = targets_of_scheme(args, ms)
+
+    def observe(self, name, x):
+        pass
+
+    def compress(self, model, modules):
+        for name in modules:
+            if name not in self.modules:
+                continue
+            w32 = model.w[name + ".weight"]
+            deq, ref, s_full, z_full = quantize_rtn(w32, self.bits, self.strategy, self.gs,
+                                                    self.sym)
+            s64, z64 = s_full.double(), z_full.double()
+            # a code whose scaled value lies within TIE_CODE of a rounding
+            # boundary may come out the other way from modsim's float32
+            # weight, whose last bit the AWQ scales decide (they come from
+            # activations modsim computes in float32): follow modsim there
+            scaled = w32.double() / s64 + z64
+            got = code_of(torch.from_numpy(self.ms[name].astype(np.float64)) / s64 + z64,
+                          self.bits)
+            near = code_of(scaled - TIE_CODE, self.bits) != code_of(scaled + TIE_CODE, self.bits)
+            tie = (ref != got) & near
+            if tie.any():
+                self.case.ties += int(tie.sum())
+                deq = torch.where(tie, ((got - z64) * s64).float(), deq)
+            self.case.decisions += w32.numel()
+            self.case.grids[name] = (s64, z64)
+            model.set(name, deq)
+
+
+# ---- AWQModifier (modifiers/transform/awq/base.py) -----------------------------
+
+TIE_LOSS = 1e-4  # AWQ: relative gap of two grid points' losses (float32 forward)
+
+
+class AWQ:
+    """The grid search of each resolved mapping at sequential_epoch_end.
+
+    Line numbers are of modifiers/transform/awq/base.py at 715e1166c~1."""
+    # mappings.py default mappings for LlamaForCausalLM: (smooth, balance layers)
+    DEFAULT = [{"smooth_layer": "re:.*input_layernorm$",
+                "balance_layers": ["re:.*q_proj$", "re:.*k_proj$", "re:.*v_proj$"]},
+               {"smooth_layer": "re:.*v_proj$", "balance_layers": ["re:.*o_proj$"]},
+               {"smooth_layer": "re:.*post_attention_layernorm$",
+                "balance_layers": ["re:.*gate_proj$", "re:.*up_proj$"]},
+               {"smooth_layer": "re:.*up_proj$", "balance_layers": ["re:.*down_proj$"]}]
+
+    def __init__(self, case, args, ms):
+        self.case, self.ms = case, ms
+        self.duo = args.get("duo_scaling", True)
+        self.n_grid = int(args.get("n_grid", 20))
+        self.quant = None  # the quantizing modifier after it, whose scheme the search uses
+        self.maps = self.resolve(args.get("mappings") or self.DEFAULT)
+        self.inputs, self.sums = {}, {}
+
+    def resolve(self, mappings):
+        """_set_resolved_mappings (base.py:291): per decoder layer, the one
+        smooth module and its balance Linears in pattern order; v_proj ->
+        o_proj of different widths (GQA) is skipped (base.py:336 and :975)."""
+        names = sorted({k for k in self.ms if k.startswith("model.layers.")},
+                       key=lambda n: (int(n.split(".")[2]), n))
+        layers = sorted({int(n.split(".")[2]) for n in names})
+        out = []
+        for mp in mappings:
+            for l in layers:
+                here = [n for n in names if int(n.split(".")[2]) == l]
+                smooth = [n for n in here if matches(n, [mp["smooth_layer"]])]
+                bal = [n for pat in mp["balance_layers"] for n in here if matches(n, [pat])]
+                if not smooth or not bal:
+                    continue
+                assert len(smooth) == 1
+                s = smooth[0]
+                if s.endswith(".v_proj") and any(
+                        b.endswith(".o_proj") and self.ms[s].shape[0] != self.ms[b].shape[1]
+                        for b in bal):
+                    continue
+                out.append((l, s, bal))
+        return out
+
+    def observe(self, name, x):
+        # the activation hook is on balance_layers[0] (base.py:481): the batch's
+        # |x| summed in float32 (base.py:446), added to a float32 total. Each
+        # calibration sequence is one batch; summed here in float64 and rounded
+        # once, as torch's float32 sum order is not fixed
+        for _, _, bal in self.maps:
+            if bal[0] == name:
+                self.inputs[name] = x.float()
+                seq = x.shape[0] // CALIB[0]
+                total = torch.zeros(x.shape[1], dtype=torch.float32)
+                for b in range(CALIB[0]):
+                    total += x[b * seq:(b + 1) * seq].abs().sum(0).float()
+                self.sums[name] = total
+
+    def compress(self, model, modules):
+        for l, smooth, bal in self.maps:
+            if bal[0] in modules and bal[0] in self.sums:
+                self.smooth(model, l, smooth, bal)
+
+    def parent(self, model, l, bal, weights, x):
+        """The parent's output on the cached inputs (base.py:515 and :597 _run_samples):
+        the lowest common ancestor of the balance layers
+        (get_lowest_common_ancestor_with_avoid, base.py:1007), so self_attn for
+        q/k/v (its input the normed hidden states the hook on q_proj saw), mlp
+        for gate/up, and the Linear itself for a single balance layer. The
+        other Linears of the parent keep their current weights."""
+        p = f"model.layers.{l}."
+
+        def lin(name, t):
+            w = weights.get(p + name)
+            return t @ (model.get(p + name) if w is None else w.double()).T
+        xd = x.double()
+        if len(bal) == 1:
+            return xd @ weights[bal[0]].double().T
+        x3 = xd.view(CALIB[0], -1, xd.shape[-1])
+        if all(".self_attn." in b for b in bal):
+            return model.attention(x3, lin)
+        assert all(".mlp." in b for b in bal)
+        return model.mlp(x3, lin)
+
+    def grid(self):
+        """_get_grid_search_params (base.py:802)."""
+        if self.duo == "both":
+            h = int(self.n_grid / 2)
+            return [(i / (h - 1), d) for i in range(h) for d in (False, True)]
+        if self.duo is False:
+            return [(i / (self.n_grid - 1), False) for i in range(self.n_grid)]
+        return [(0.0, False)] + [(i / (self.n_grid - 2), True) for i in range(self.n_grid - 1)]
+
+    def layer_means(self, ws):
+        """_compute_layer_means (base.py:899): |w| over each chunk the scheme
+        quantizes together, divided by its max + 1e-6 (float32), summed per
+        column in float64 over every balance layer's rows, / the row count."""
+        _, strategy, gs, _ = self.quant_scheme()
+        total, rows = 0, 0
+        for w in ws:
+            chunk = {"tensor": w.numel(), "channel": w.shape[1], "group": gs}[strategy]
+            c = w.reshape(-1, chunk).abs()
+            c = (c / (c.amax(dim=1, keepdim=True) + 1e-6)).reshape(w.shape)
+            rows += w.shape[0]
+            total = total + c.sum(0, dtype=torch.float64)
+        return total / rows
+
+    def quant_scheme(self):
+        q = self.quant
+        return q.bits, q.strategy, q.gs, getattr(q, "sym", True)
+
+    def scales(self, x_mean, w_mean, ratio, duo):
+        """base.py:674-682. x_mean is float32; x_mean ** ratio is taken in
+        float64 and rounded once (torch's float32 pow may be an ulp off, see
+        src/kernels/awq.h); with duo the float64 w_mean makes the scales
+        float64, without they stay float32."""
+        xr = (x_mean.double() ** ratio).float() if ratio != 0 else torch.ones_like(x_mean)
+        if duo:
+            s = (xr.double() / (w_mean ** (1 - ratio) + 1e-4)).clamp(min=1e-4)
+        else:
+            s = xr.clamp(min=1e-4)
+        s = s / (s.max() * s.min()).sqrt()
+        s[torch.isinf(s) | torch.isnan(s)] = 1
+        return s
+
+    def smooth(self, model, l, smooth, bal):
+        x = self.inputs.pop(bal[0])
+        x_mean = self.sums.pop(bal[0]) / torch.tensor(x.shape[0], dtype=torch.float32)
+        bits, strategy, gs, sym = self.quant_scheme()
+        orig = {b: model.w[b + ".weight"].clone() for b in bal}
+        # only balance layers the quantizing modifier targets are scaled in the
+        # search (base.py:648); a mapping none of whose layers is targeted
+        # is skipped at resolve time (base.py:350)
+        patched = [b for b in bal if b in self.quant.modules]
+        if not patched and smooth not in self.quant.modules:
+            return
+        w_mean = self.layer_means([orig[b] for b in patched]) if self.duo is not False else None
+        ref = self.parent(model, l, bal, orig, x)
+        losses, cands = [], []
+        for ratio, duo in self.grid():
+            s = self.scales(x_mean, w_mean, ratio, duo)
+            sv = s.view(1, -1)
+            cand = dict(orig)
+            for b in patched:
+                # (W * s) stored in the float32 weight, Q with a fresh min-max
+                # observer (memoryless_minmax, base.py:659), / s back to float32
+                ws = (orig[b] * sv).to(torch.float32)
+                cand[b] = (quantize_rtn(ws, bits, strategy, gs, sym)[0] / sv).to(torch.float32)
+            out = self.parent(model, l, bal, cand, x)
+            # _compute_loss (base.py:765): summed squared error over all
+            # batches / the number of elements
+            losses.append(float(((ref - out) ** 2).sum() / ref.numel()))
+            cands.append(s)
+        # the first strictly smaller loss wins (base.py:724)
+        best = min(range(len(losses)), key=lambda i: (losses[i], i))
+        near = [i for i in range(len(losses))
+                if losses[i] - losses[best] <= TIE_LOSS * losses[best]]
+        if len(near) > 1:
+            best = self.follow(model, smooth, bal, orig, cands, near, best)
+        self.case.decisions += 1
+        s = cands[best]
+        sv = s.view(1, -1)
+        # _smooth (base.py:549): balance weights (the originals) * s; the smooth
+        # layer divided by s (a norm's weight, or a Linear's output rows)
+        for b in bal:
+            model.set(b, orig[b].double() * sv.double())
+        w = model.w[smooth + ".weight"].double()
+        model.set(smooth, w / (s.double() if w.dim() == 1 else s.double().view(-1, 1)))
+
+    def follow(self, model, smooth, bal, orig, cands, near, best):
+        """Grid points whose losses float32 cannot order: modsim's is the one
+        whose smoothing its saved smooth layer shows (a norm is saved as it
+        is smoothed; a Linear after its quantization, so the nearest)."""
+        w = model.w[smooth + ".weight"].double()
+        got = torch.from_numpy(self.ms[smooth].astype(np.float64))
+
+        def dist(i):
+            s = cands[i].double()
+            return float((w / (s if w.dim() == 1 else s.view(-1, 1)) - got).norm())
+        pick = min(near, key=dist)
+        if pick != best:
+            self.case.ties += 1
+        return pick
+
+
 KINDS = {"WandaPruningModifier": Wanda, "SparseGPTModifier": SparseGPT, "GPTQModifier": GPTQ,
-         "SmoothQuantModifier": SmoothQuant, "MagnitudePruningModifier": Magnitude}
+         "SmoothQuantModifier": SmoothQuant, "MagnitudePruningModifier": Magnitude,
+         "QuantizationModifier": Quantization, "AWQModifier": AWQ}
 
 # label: (the recipe's modifiers in order, with their arguments; modsim run options)
 CASES = {
@@ -607,6 +877,34 @@ CASES = {
         [("SmoothQuantModifier", {"smoothing_strength": 0.8}),
          ("GPTQModifier", {"scheme": "W8A8", "targets": ["Linear"], "ignore": ["lm_head"]})],
         []),
+    # AWQ with Llama's default mappings, duo_scaling and n_grid, then weight-only
+    # int4 as upstream's examples/awq/llama_example.py (a QuantizationModifier,
+    # W4A16_ASYM) but in groups of 16, so that down_proj's 688 columns take it
+    # too: with down_proj left out, up_proj -> down_proj has no quantized
+    # balance layer and _compute_layer_means divides 0 by 0 (awq/base.py:964).
+    # Asymmetric as the example: a symmetric group's largest |w| lands on
+    # -7.5 codes by construction, so the last bit of an AWQ scale (of
+    # activations modsim computes in float32) decides its code; those flips,
+    # in every grid point's Q(W * s), move the losses by ~1% and so the choice
+    # of grid point itself (measured: layer 3's up_proj -> down_proj)
+    "awq_w4a16": (
+        [("AWQModifier", {}),
+         ("QuantizationModifier", {"ignore": ["lm_head"], "config_groups": {"group_0": {
+             "targets": ["Linear"], "weights": {"num_bits": 4, "type": "int", "symmetric": False,
+                                                "strategy": "group", "group_size": 16}}}})],
+        []),
+    # a recipe's own mappings (the two norms only) and duo_scaling "both" (10
+    # ratios, each plain then duo: awq/base.py:814), then GPTQ W4A16_ASYM, which
+    # takes groups of 128: down_proj is ignored, so its mapping is left out
+    "awq_mappings_both_gptq_w4a16_asym": (
+        [("AWQModifier", {"duo_scaling": "both", "mappings": [
+            {"smooth_layer": "re:.*input_layernorm$",
+             "balance_layers": ["re:.*q_proj$", "re:.*k_proj$", "re:.*v_proj$"]},
+            {"smooth_layer": "re:.*post_attention_layernorm$",
+             "balance_layers": ["re:.*gate_proj$", "re:.*up_proj$"]}]}),
+         ("GPTQModifier", {"scheme": "W4A16_ASYM", "targets": ["Linear"],
+                           "ignore": ["lm_head", "re:.*down_proj"]})],
+        []),
     # gradual pruning over a training loop, the index as the schedule means it
     "magnitude_training_intended": (
         [("MagnitudePruningModifier", {
@@ -618,14 +916,14 @@ CASES = {
 
 
 def recipe_text(mods):
-    body = "".join(f"    {kind}:\n" + "".join(f"      {k}: {json.dumps(v)}\n"
-                                                 for k, v in args.items())
+    body = "".join((f"    {kind}:\n" if args else f"    {kind}: {{}}\n")
+                   + "".join(f"      {k}: {json.dumps(v)}\n" for k, v in args.items())
                    for kind, args in mods)
     return "test_stage:\n  test_modifiers:\n" + body
 
 
 def run_modsim(modsim, recipe, tokens, extra, out, threads):
-    cmd = [modsim, "run", recipe, "--calib-tokens", tokens, "--threads", str(threads),
+    cmd = [modsim, "run", recipe, "--calib-tokens", tokens, "--threads", str(threads), "--outputs", "weights",
            "--save-weights", out, *extra]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0 or r.stderr:
@@ -664,6 +962,10 @@ def main():
             ms = {k[:-len(".weight")]: v for k, v in outs[0].items()}
             model = Model(base, meta)
             modifiers = [KINDS[kind](case, args, ms) for kind, args in mods]
+            for i, m in enumerate(modifiers):
+                if isinstance(m, AWQ):
+                    m.quant = next(q for q in modifiers[i + 1:]
+                                   if isinstance(q, (Quantization, GPTQ)))
             if any(getattr(m, "trained", False) for m in modifiers):
                 r = subprocess.run([modsim, "trace", recipe, *extra], capture_output=True,
                                    text=True, check=True)

@@ -4,10 +4,7 @@ driven with send-keys and read back with capture-pane.
 
 usage: test_tui.py MODSIM SOURCE_DIR [TEST...]
 
-Each test runs in its own tmux server on a private socket, so tests never
-touch the user's tmux. modsim runs under `sh`, which afterwards prints the
-exit status and the terminal modes, to check that every way out restores
-the terminal."""
+The tmux fixtures are tmux_harness.py's."""
 import os
 import re
 import subprocess
@@ -15,91 +12,13 @@ import sys
 import tempfile
 import time
 
-TIMEOUT = 10.0
+from tmux_harness import Fail, Tmux, expect_restored, line_with, run_tests
 
 # The demo as the recipe intends it (not the run upstream makes, which is the
 # default): 2 epochs x 4 steps with the epoch index, then sequential
 # calibration over 3 layers (4 subgraphs): 48 calls, every kind of transition.
 INTENDED = ["tui", "--index", "intended", "--epochs", "2", "--pipeline", "sequential",
             "--layers", "3"]
-
-
-class Fail(Exception):
-    pass
-
-
-class Tmux:
-    def __init__(self, modsim, args, width=80, height=24, env=None):
-        self.socket = "modsim-test-%d-%d" % (os.getpid(), int(time.monotonic() * 1000))
-        environment = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-        environment.update(env or {})
-        assignments = " ".join("%s='%s'" % kv for kv in environment.items())
-        # the shell survives a Ctrl-C sent to modsim (a trap, not an ignore:
-        # modsim gets the default disposition)
-        script = ('trap : INT; env %s "$0" "$@"; echo "modsim-exit=$?"; '
-                  'stty -a | tr " ;" "\\n\\n" | grep -x -e icanon -e -icanon -e echo -e -echo '
-                  '| tr "\\n" " "; echo "modes-end"; sleep 600' % assignments)
-        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height),
-                  "sh", "-c", script, modsim, *args)
-
-    def tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                              check=True, capture_output=True, text=True).stdout
-
-    def screen(self, escapes=False):
-        return self.tmux("capture-pane", "-p", *(["-e"] if escapes else []))
-
-    def keys(self, *keys):
-        for k in keys:
-            self.tmux("send-keys", k)
-
-    def wait(self, text, timeout=TIMEOUT):
-        """Polls the pane until `text` shows up and the screen has settled (two
-        captures alike: a capture can land in the middle of a redraw, which a
-        slow sanitizer build makes likely); returns the screen."""
-        deadline = time.monotonic() + timeout
-        previous = None
-        while True:
-            screen = self.screen()
-            if text in screen and screen == previous:
-                return screen
-            if time.monotonic() > deadline:
-                if text in screen:
-                    return screen
-                raise Fail("timed out waiting for %r; the screen:\n%s" % (text, screen))
-            previous = screen if text in screen else None
-            time.sleep(0.05)
-
-    def resize(self, width, height):
-        self.tmux("resize-window", "-x", str(width), "-y", str(height))
-
-    def pid(self):
-        """The modsim process: the child of the pane's shell."""
-        shell = self.tmux("display-message", "-p", "#{pane_pid}").strip()
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", shell], capture_output=True,
-                             text=True).stdout.split()
-        return int(out[0])
-
-    def close(self):
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
-def line_with(screen, text):
-    for line in screen.splitlines():
-        if text in line:
-            return line
-    raise Fail("no line with %r in:\n%s" % (text, screen))
-
-
-def expect_restored(t, status):
-    """`status` is the exit status, or a collection of the allowed ones."""
-    screen = t.wait("modes-end")
-    allowed = status if isinstance(status, (set, list, tuple)) else [status]
-    if not any("modsim-exit=%d" % s in screen for s in allowed):
-        raise Fail("expected exit status %s:\n%s" % (status, screen))
-    modes = line_with(screen, "icanon")
-    if "-icanon" in modes or "-echo" in modes:
-        raise Fail("terminal left in raw mode: %s" % modes)
 
 
 def test_default_run_is_upstreams_and_compares_with_intended(modsim, src):
@@ -720,21 +639,7 @@ def test_typed_clock_and_the_event_log(modsim, src):
 
 
 def main():
-    modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
-    wanted = sys.argv[3:]
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    failed = 0
-    for name, fn in tests:
-        if wanted and name not in wanted:
-            continue
-        try:
-            fn(modsim, src)
-            print("ok   %s" % name)
-        except (Fail, AssertionError, subprocess.CalledProcessError) as e:
-            failed += 1
-            print("FAIL %s\n%s" % (name, e))
-    print("%d failed" % failed)
-    return 1 if failed else 0
+    return run_tests(globals(), sys.argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from test_tui import Fail, Tmux, expect_restored, line_with
+from tmux_harness import Fail, Tmux, expect_restored, line_with, run_tests
 
 # a model's job runs on a loaded machine (and under ASan) for a while
 SLOW = 120.0
@@ -100,22 +100,61 @@ def test_esc_cancels_the_models_step(modsim, src):
         t.close()
 
 
-def main():
-    modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
-    wanted = sys.argv[3:]
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    failed = 0
-    for name, fn in tests:
-        if wanted and name not in wanted:
-            continue
+def test_typed_clock_takes_the_models_layers(modsim, src):
+    """Issue 12: `layers=` with no value in the typed clock (`e` on the
+    Stepper) takes the layers of the model the session runs on, not a fixed
+    default: tiny has 4 decoder layers, small 12 (`modsim model show`)."""
+    for model, layers in (("tiny", 4), ("small", 12)):
+        t = Tmux(modsim, ["tui", "--model", model, "--pipeline", "sequential", "--layers", "7"],
+                 width=120, height=30)
         try:
-            fn(modsim, src)
-            print("ok   %s" % name)
-        except (Fail, AssertionError, subprocess.CalledProcessError) as e:
-            failed += 1
-            print("FAIL %s\n%s" % (name, e))
-    print("%d failed" % failed)
-    return 1 if failed else 0
+            t.wait("call 0/", timeout=SLOW)
+            t.keys("3", "e")
+            t.wait("layers=7_")
+            t.wait("layers= takes the model's (%d)" % layers)
+            t.keys("C-u")
+            t.tmux("send-keys", "-l", "layers=")
+            t.keys("Enter")
+            t.wait("(%d layers)" % layers, timeout=SLOW)
+            t.keys("q")
+            expect_restored(t, 0)
+        finally:
+            t.close()
+
+
+def test_calibration_and_threads_options(modsim, src):
+    """--calib, --calib-tokens and --threads as modsim run takes them: the
+    model's session uses them and says so; a bad value is refused before
+    the terminal is touched."""
+    t = Tmux(modsim, ["tui", "--calib", "2x16", "--threads", "2", "--seed", "3"],
+             width=120, height=40)
+    try:
+        screen = t.wait("model tiny: calibration 2x16 random tokens (seed 3), 2 threads",
+                        timeout=SLOW)
+        t.keys("6")
+        idle(t, 0)
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    tokens = os.path.join(src, "tests", "tui", "tokens.jsonl")
+    t = Tmux(modsim, ["tui", "--calib-tokens", tokens], width=120, height=40)
+    try:
+        screen = t.wait("model tiny: calibration the token ids of", timeout=SLOW)
+        assert "tokens.jsonl, 1 thread" in screen, screen
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    r = subprocess.run([modsim, "tui", "--calib", "4by2"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--calib '4by2' is not valid" in r.stderr, r.stderr
+    r = subprocess.run([modsim, "tui", "--calib", "2x16", "--calib-tokens", tokens],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "give the calibration tokens once" in r.stderr, r.stderr
+
+
+def main():
+    return run_tests(globals(), sys.argv)
 
 
 if __name__ == "__main__":

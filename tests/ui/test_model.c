@@ -16,8 +16,7 @@
 
 #include <math.h>
 
-#include "app.h"
-#include "headless.h"
+#include "app_fixture.h"
 #include "model_track.h"
 
 /* ---- the order, without a model ---- */
@@ -140,28 +139,18 @@ static const char spec_text[] = "hidden_size: 128\n"
                                 "rms_norm_eps: 1.0e-5\n"
                                 "seed: 7\n";
 
-static void settle(app *a)
-{
-    while (!app_work(a, 1000))
-        ;
-    app_render(a);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f || headless_open(&f->term) != 0)
+    if (!f)
         return -1;
     snprintf(f->spec, sizeof f->spec, "/tmp/modsim-model-XXXXXX.yaml");
     int fd = mkstemps(f->spec, 5);
     FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!out || fputs(spec_text, out) < 0 || fclose(out) != 0)
         return -1;
-    f->a.utf8 = true;
-    snprintf(f->a.model_arg, sizeof f->a.model_arg, "%s", f->spec);
-    app_open(&f->a, NULL);
-    app_screen_init(&f->a);
-    settle(&f->a);
+    if (app_fixture_open(&f->term, &f->a, f->spec) != 0)
+        return -1;
     *state = f;
     return 0;
 }
@@ -169,37 +158,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    app_close(&f->a);
-    headless_close(&f->term);
+    app_fixture_close(&f->term, &f->a);
     remove(f->spec);
     free(f);
     return 0;
-}
-
-static const char *line(WINDOW *w, int y)
-{
-    static char text[1024];
-    wchar_t wide[512];
-    int n = mvwinnwstr(w, y, 0, wide, 511);
-    wide[n > 0 ? n : 0] = L'\0';
-    wcstombs(text, wide, sizeof text);
-    return text;
-}
-
-static const char *body_line_with(app *a, const char *needle)
-{
-    for (int y = 0; y < a->body_rows; y++)
-        if (strstr(line(a->w_body, y), needle))
-            return line(a->w_body, y);
-    return NULL;
-}
-
-static void press(app *a, const char *keys)
-{
-    for (; *keys; keys++) {
-        app_key(a, *keys, false);
-        settle(a);
-    }
 }
 
 static const ui_model_report *report(app *a)
@@ -221,7 +183,7 @@ static void model_steps_and_steps_back_exactly(void **state)
     assert_true(isnan(r->rows[0].out_error));
     uint64_t start = r->checksum;
     press(a, "6");
-    settle(a);
+    app_fixture_settle(a);
     r = report(a);
     assert_true(r->figures);
     assert_true(r->metrics.kl == 0 && r->metrics.top1 == 1);
@@ -275,7 +237,7 @@ static void model_esc_cancels_a_step(void **state)
     size_t end = ms_sim_call_count(a->sim);
     app_key(a, 'G', false);
     app_key(a, 27, false);
-    settle(a);
+    app_fixture_settle(a);
     const ui_model_report *r = report(a);
     assert_int_equal(r->pos, 0);
     assert_int_equal(ms_sim_position(a->sim), 0);
@@ -296,7 +258,7 @@ static void model_none_says_there_is_none(void **state)
     snprintf(a->model_arg, sizeof a->model_arg, "none");
     app_open(a, NULL);
     app_screen_init(a);
-    settle(a);
+    app_fixture_settle(a);
     assert_null(a->model);
     press(a, "6G");
     assert_non_null(body_line_with(a, "no model: the run changes flags only"));

@@ -11,8 +11,7 @@
 #include <wchar.h>
 #include <cmocka.h>
 
-#include "app.h"
-#include "headless.h"
+#include "app_fixture.h"
 
 typedef struct fixture {
     headless term;
@@ -22,17 +21,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    int opened = headless_open(&f->term);
-    if (opened != 0)
-        return -1;
-    f->a.utf8 = true;
     /* the screens over the lifecycle alone; test_model.c steps a model */
-    snprintf(f->a.model_arg, sizeof f->a.model_arg, "none");
-    app_open(&f->a, NULL);
-    app_screen_init(&f->a);
-    while (!app_work(&f->a, 1000))
-        ;
-    app_render(&f->a);
+    if (!f || app_fixture_open(&f->term, &f->a, "none") != 0)
+        return -1;
     *state = f;
     return 0;
 }
@@ -40,40 +31,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    app_close(&f->a);
-    headless_close(&f->term);
+    app_fixture_close(&f->term, &f->a);
     free(f);
     return 0;
-}
-
-/* Line `y` of window `w` as UTF-8. */
-static const char *line(WINDOW *w, int y)
-{
-    static char text[1024];
-    wchar_t wide[512];
-    int n = mvwinnwstr(w, y, 0, wide, 511);
-    wide[n > 0 ? n : 0] = L'\0';
-    wcstombs(text, wide, sizeof text);
-    return text;
-}
-
-/* The body line holding `needle`, or NULL. */
-static const char *body_line_with(app *a, const char *needle)
-{
-    for (int y = 0; y < a->body_rows; y++)
-        if (strstr(line(a->w_body, y), needle))
-            return line(a->w_body, y);
-    return NULL;
-}
-
-static void press(app *a, const char *keys)
-{
-    for (; *keys; keys++) {
-        app_key(a, *keys == '\n' ? '\r' : *keys, false);
-        while (!app_work(a, 1000))
-            ;
-    }
-    app_render(a);
 }
 
 /* The demo opens on the run oneshot() makes: initialize, each modifier's
