@@ -127,7 +127,8 @@ struct ms_forward {
     float *attn;      /* rows x h */
     float *gate, *up; /* rows x inter */
     float *out;       /* rows x h: o_proj and down_proj results */
-    float *scores;    /* seq */
+    float *scratch;   /* per worker: attention's scores and transposed keys */
+    size_t seq_pad;   /* seq rounded up to whole vectors */
     float *cos, *sin; /* seq x head_dim/2 */
     size_t next_layer;
 };
@@ -173,6 +174,26 @@ static ms_status linear(const ms_forward *fw, size_t module, const float *in, fl
     return linear_with(fw, module, ms_model_module(fw->m, module)->weight, in, y, diag);
 }
 
+/* Attention is compiled for AVX-512, AVX2 and the baseline, picked at load
+ * time (as the kernels' MS_CLONES). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define FW_CLONES
+#endif
+#define FW_VLEN 16
+
+/* 16 floats at any float address, loaded and stored by dereference (no
+ * vector-returning helpers, so no ABI question outside the kernels). */
+typedef float fw_v16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* Floats of one worker's attention scratch: the scores of one query row,
+ * then one key/value head's keys transposed (head_dim rows of seq_pad). */
+static size_t attention_scratch(const ms_forward *fw)
+{
+    return fw->seq_pad * (1 + fw->head_dim);
+}
+
 /* The buffers and rotary tables of a pass over batch x seq tokens. */
 static ms_status forward_alloc(const ms_model *model, size_t batch, size_t seq, ms_pool *pool,
                                ms_forward **out, ms_diag *diag)
@@ -205,12 +226,13 @@ static ms_status forward_alloc(const ms_model *model, size_t batch, size_t seq, 
         fw->gate = malloc(rows * fw->inter * sizeof(float));
         fw->up = malloc(rows * fw->inter * sizeof(float));
         fw->out = malloc(rows * fw->h * sizeof(float));
-        fw->scores = malloc(fw->seq * sizeof(float));
+        fw->seq_pad = (fw->seq + FW_VLEN - 1) / FW_VLEN * FW_VLEN;
+        fw->scratch = ms_alloc_floats(ms_pool_threads(pool) * attention_scratch(fw));
         fw->cos = malloc(fw->seq * half * sizeof(float));
         fw->sin = malloc(fw->seq * half * sizeof(float));
     }
     if (!fits || !fw->hidden || !fw->x || !fw->q || !fw->k || !fw->v || !fw->attn || !fw->gate ||
-        !fw->up || !fw->out || !fw->scores || !fw->cos || !fw->sin) {
+        !fw->up || !fw->out || !fw->scratch || !fw->cos || !fw->sin) {
         ms_forward_free(fw);
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "out of memory for a forward pass over %zu x %zu tokens", batch, seq);
@@ -253,12 +275,34 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
     return MS_OK;
 }
 
+ms_status ms_forward_resume(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                            size_t layer, const float *hidden, ms_forward **out, ms_diag *diag)
+{
+    if (layer >= (size_t)model->spec.num_layers)
+        return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
+                           "decoder layer %zu does not exist (the model has %lld)", layer,
+                           model->spec.num_layers);
+    ms_forward *fw = NULL;
+    ms_status st = forward_alloc(model, tokens->batch, tokens->seq, pool, &fw, diag);
+    if (st != MS_OK)
+        return st;
+    memcpy(fw->hidden, hidden, fw->rows * fw->h * sizeof(float));
+    fw->next_layer = layer;
+    *out = fw;
+    return MS_OK;
+}
+
+const float *ms_forward_hidden(const ms_forward *fw)
+{
+    return fw->hidden;
+}
+
 void ms_forward_free(ms_forward *fw)
 {
     if (!fw)
         return;
-    float *bufs[] = {fw->hidden, fw->x,  fw->q,   fw->k,      fw->v,   fw->attn,
-                     fw->gate,   fw->up, fw->out, fw->scores, fw->cos, fw->sin};
+    float *bufs[] = {fw->hidden, fw->x,  fw->q,   fw->k,       fw->v,   fw->attn,
+                     fw->gate,   fw->up, fw->out, fw->scratch, fw->cos, fw->sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(fw);
@@ -280,45 +324,72 @@ static void rotate(const ms_forward *fw, float *t, size_t width)
     }
 }
 
-/* Causal grouped-query attention: query head h reads key/value head
- * h / (num_heads / num_kv_heads), positions up to its own. */
-static void attention(ms_forward *fw)
+/* Causal grouped-query attention of query head `hd` of sequence `b`: the
+ * head reads key/value head hd / (num_heads / num_kv_heads), positions up to
+ * its own. Each score is summed over the head's dimensions in order, 16 keys
+ * at a time from the transposed keys; each output element over the positions
+ * in order, 16 dimensions at a time: the bits of the plain loops (this file
+ * is compiled without FMA contraction), at vector speed. */
+FW_CLONES
+static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scratch)
 {
     const ms_model_spec *s = ms_model_get_spec(fw->m);
-    size_t d = fw->head_dim, heads = (size_t)s->num_heads;
-    size_t group = heads / (size_t)s->num_kv_heads;
+    size_t d = fw->head_dim, seq = fw->seq, pad = fw->seq_pad;
+    size_t kv = hd / ((size_t)s->num_heads / (size_t)s->num_kv_heads);
     float scale = (float)(1.0 / sqrt((double)d));
-    for (size_t b = 0; b < fw->batch; b++)
-        for (size_t hd = 0; hd < heads; hd++) {
-            size_t kv = hd / group;
-            for (size_t t = 0; t < fw->seq; t++) {
-                size_t row = b * fw->seq + t;
-                const float *q = fw->q + row * fw->h + hd * d;
-                float max = -INFINITY;
-                for (size_t u = 0; u <= t; u++) {
-                    const float *k = fw->k + (b * fw->seq + u) * fw->kvd + kv * d;
-                    float dot = 0;
-                    for (size_t i = 0; i < d; i++)
-                        dot += q[i] * k[i];
-                    fw->scores[u] = dot * scale;
-                    max = fw->scores[u] > max ? fw->scores[u] : max;
-                }
-                double sum = 0;
-                for (size_t u = 0; u <= t; u++) {
-                    fw->scores[u] = expf(fw->scores[u] - max);
-                    sum += fw->scores[u];
-                }
-                float inv = (float)(1.0 / sum);
-                float *o = fw->attn + row * fw->h + hd * d;
-                memset(o, 0, d * sizeof *o);
-                for (size_t u = 0; u <= t; u++) {
-                    const float *v = fw->v + (b * fw->seq + u) * fw->kvd + kv * d;
-                    float p = fw->scores[u] * inv;
-                    for (size_t i = 0; i < d; i++)
-                        o[i] += p * v[i];
-                }
-            }
+    float *scores = scratch, *kt = scratch + pad;
+    for (size_t u = 0; u < pad; u++)
+        for (size_t i = 0; i < d; i++)
+            kt[i * pad + u] = u < seq ? fw->k[(b * seq + u) * fw->kvd + kv * d + i] : 0.0f;
+    for (size_t t = 0; t < seq; t++) {
+        size_t row = b * seq + t;
+        const float *q = fw->q + row * fw->h + hd * d;
+        for (size_t u0 = 0; u0 <= t; u0 += FW_VLEN) {
+            fw_v16 dot = {0};
+            for (size_t i = 0; i < d; i++)
+                dot += q[i] * *(const fw_v16 *)(kt + i * pad + u0);
+            *(fw_v16 *)(scores + u0) = dot * scale;
         }
+        float max = -INFINITY;
+        for (size_t u = 0; u <= t; u++)
+            max = scores[u] > max ? scores[u] : max;
+        double sum = 0;
+        for (size_t u = 0; u <= t; u++) {
+            scores[u] = expf(scores[u] - max);
+            sum += scores[u];
+        }
+        float inv = (float)(1.0 / sum);
+        float *o = fw->attn + row * fw->h + hd * d;
+        size_t i0 = 0;
+        for (; i0 + FW_VLEN <= d; i0 += FW_VLEN) {
+            fw_v16 acc = {0};
+            for (size_t u = 0; u <= t; u++) {
+                const float *v = fw->v + (b * seq + u) * fw->kvd + kv * d + i0;
+                acc += scores[u] * inv * *(const fw_v16 *)v;
+            }
+            *(fw_v16 *)(o + i0) = acc;
+        }
+        for (size_t i = i0; i < d; i++) {
+            float acc = 0;
+            for (size_t u = 0; u <= t; u++)
+                acc += scores[u] * inv * fw->v[(b * seq + u) * fw->kvd + kv * d + i];
+            o[i] = acc;
+        }
+    }
+}
+
+static void attention_task(void *ctx, size_t task, size_t worker)
+{
+    const ms_forward *fw = ctx;
+    size_t heads = (size_t)ms_model_get_spec(fw->m)->num_heads;
+    attention_head(fw, task / heads, task % heads, fw->scratch + worker * attention_scratch(fw));
+}
+
+/* Every (sequence, head) pair is a task: its output depends on nothing else. */
+static void attention(ms_forward *fw)
+{
+    ms_pool_run(fw->pool, fw->batch * (size_t)ms_model_get_spec(fw->m)->num_heads, attention_task,
+                fw);
 }
 
 static void add_into(float *restrict acc, const float *restrict add, size_t n)

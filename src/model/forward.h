@@ -54,6 +54,17 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
                          ms_forward **out, ms_diag *diag);
 void ms_forward_free(ms_forward *fw);
 
+/* Starts a pass at decoder layer `layer` from `hidden` (batch * seq *
+ * hidden_size floats), the residual stream layers 0 to layer - 1 gave over
+ * these tokens, as ms_forward_hidden returned it: the layers after it then
+ * compute the same bits as a pass from the start would. */
+ms_status ms_forward_resume(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                            size_t layer, const float *hidden, ms_forward **out, ms_diag *diag);
+
+/* The residual stream after the layers run so far, i.e. the next layer's
+ * input: batch * seq * hidden_size floats, changed by the next layer run. */
+const float *ms_forward_hidden(const ms_forward *fw);
+
 /* Runs decoder layer `layer`; layers must run in order 0, 1, ... once each.
  * `observer` may be NULL. */
 ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer observer, void *user,

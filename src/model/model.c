@@ -455,7 +455,8 @@ ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, boo
     m->names = calloc(m->n_modules, sizeof *m->names);
     m->layers = calloc((size_t)spec->num_layers, sizeof *m->layers);
     m->weights = malloc(m->n_weights * sizeof *m->weights);
-    if (!m->modules || !m->names || !m->layers || !m->weights) {
+    m->written = calloc(m->n_modules, sizeof *m->written);
+    if (!m->modules || !m->names || !m->layers || !m->weights || !m->written) {
         ms_model_free(m);
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "out of memory for a model of %zu parameters", count.weight_at);
@@ -518,6 +519,7 @@ void ms_model_free(ms_model *model)
     free(model->names);
     free(model->layers);
     free(model->weights);
+    free(model->written);
     free(model);
 }
 
@@ -558,6 +560,22 @@ void ms_model_weight_write(ms_model *model, size_t module, const float *src)
 {
     ms_module *mod = &model->modules[module];
     memcpy(mod->weight, src, ms_module_numel(mod) * sizeof *src);
+    model->written[module] = ++model->writes;
+}
+
+uint64_t ms_model_input_version(const ms_model *model, size_t layer)
+{
+    const float *embed = model->modules[model->embed].weight;
+    uint64_t v = 0;
+    for (size_t i = 0; i < model->n_modules; i++) {
+        const ms_module *mod = &model->modules[i];
+        /* a tied lm_head's writes land in the embedding */
+        bool feeds = (mod->layer >= 0 && (size_t)mod->layer < layer) ||
+                     (mod->weight && mod->weight == embed);
+        if (feeds && model->written[i] > v)
+            v = model->written[i];
+    }
+    return v;
 }
 
 const char *ms_model_weight_dtype(const ms_model *model, size_t module)
@@ -638,6 +656,7 @@ ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loade
             break;
         }
         st = ms_st_to_float(f, t, mod->weight, diag);
+        model->written[i] = ++model->writes;
         n += st == MS_OK;
     }
     ms_st_close(f);

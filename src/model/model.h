@@ -117,6 +117,12 @@ void ms_model_weight_read(const ms_model *model, size_t module, float *dst);
  * write pruned or quantized weights through it. */
 void ms_model_weight_write(ms_model *model, size_t module, const float *src);
 
+/* A version of what decoder layer `layer`'s input depends on (the
+ * embedding and layers 0 to layer - 1): it changes whenever one of their
+ * weights is written (ms_model_weight_write, ms_model_load_weights) and only
+ * then, so a caller may keep that input across calls while it stays equal. */
+uint64_t ms_model_input_version(const ms_model *model, size_t layer);
+
 /* The safetensors name of the dtype module `module`'s weight is stored in
  * ("F32", "BF16", "F16"); the module must have a weight. */
 const char *ms_model_weight_dtype(const ms_model *model, size_t module);

@@ -31,6 +31,8 @@ struct ms_model {
     size_t n_weights;
     ms_layer_ix *layers;
     size_t embed, final_norm, lm_head;
+    uint64_t writes;   /* weight writes so far */
+    uint64_t *written; /* per module: the write that last changed its weight, 0 if none */
 };
 
 /* Allocates a model of `arch` with the modules of `spec`, its weights

@@ -643,6 +643,7 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     wm->model = model;
     wm->seed = cfg->seed;
     wm->cached_layer = -2;
+    wm->stream_layer = -1;
     wm->nmodules = ms_model_module_count(model);
     wm->nmods = ms_recipe_count(recipe);
     wm->owner = malloc(wm->nmodules * sizeof *wm->owner);
@@ -707,6 +708,7 @@ void ms_world_model_free(ms_world_model *wm)
     free(wm->note);
     free(wm->inputs);
     free(wm->want);
+    free(wm->stream);
     ms_tokens_free(&wm->calib);
     ms_pool_free(wm->pool);
     ms_model_free(wm->base);
@@ -847,11 +849,31 @@ static ms_status collect(ms_world_model *wm, int layer, ms_diag *diag)
                     wm->want[i] = true;
     }
     ms_forward *fw = NULL;
-    ms_status st = ms_forward_new(wm->model, &wm->calib, wm->pool, &fw, diag);
-    long long last = layer < 0 ? nlayers - 1 : layer;
-    for (long long l = 0; st == MS_OK && l <= last; l++)
+    long long first = 0, last = layer < 0 ? nlayers - 1 : layer;
+    bool resume = layer >= 0 && wm->stream_layer >= 0 && wm->stream_layer <= layer &&
+                  ms_model_input_version(wm->model, (size_t)wm->stream_layer) == wm->stream_version;
+    ms_status st = resume ? ms_forward_resume(wm->model, &wm->calib, wm->pool,
+                                              (size_t)wm->stream_layer, wm->stream, &fw, diag)
+                          : ms_forward_new(wm->model, &wm->calib, wm->pool, &fw, diag);
+    if (resume)
+        first = wm->stream_layer;
+    size_t stream_n =
+        wm->calib.batch * wm->calib.seq * (size_t)ms_model_get_spec(wm->model)->hidden_size;
+    for (long long l = first; st == MS_OK && l <= last; l++) {
+        if (l == layer) {
+            /* the next layer's collect resumes from this layer's input */
+            if (!wm->stream)
+                wm->stream = malloc(stream_n * sizeof *wm->stream);
+            wm->stream_layer = -1;
+            if (wm->stream) {
+                memcpy(wm->stream, ms_forward_hidden(fw), stream_n * sizeof *wm->stream);
+                wm->stream_layer = layer;
+                wm->stream_version = ms_model_input_version(wm->model, (size_t)layer);
+            }
+        }
         st = ms_forward_layer(fw, (size_t)l, l >= (layer < 0 ? 0 : layer) ? keep_inputs : NULL, wm,
                               diag);
+    }
     if (st == MS_OK && tail)
         st = ms_forward_logits(fw, keep_inputs, wm, NULL, diag);
     ms_forward_free(fw);

@@ -75,6 +75,12 @@ struct ms_world_model {
     float **inputs;               /* per module: calibration inputs, batch * seq rows */
     bool *want;                   /* per module: the collecting forward keeps its inputs */
     int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    /* the input of decoder layer `stream_layer` (-1: none) over the
+     * calibration tokens, while ms_model_input_version says it is current:
+     * a sequential run's next collect starts there, not at layer 0 */
+    float *stream;
+    int stream_layer;
+    uint64_t stream_version;
     ms_status error;
     ms_diag error_diag;
     const ms_sink *sink;

@@ -237,6 +237,55 @@ static void forward_layer_by_layer_reads_weights_when_each_layer_runs(void **sta
     ms_tokens_free(&t);
 }
 
+/* A sequential run's next collect resumes at a layer from the residual
+ * stream kept there; the version of that input changes exactly when a weight
+ * it depends on (embedding, earlier layers) is written. */
+static void forward_resumes_from_a_kept_stream(void **state)
+{
+    (void)state;
+    ms_tokens t;
+    ms_diag d;
+    assert_int_equal(ms_tokens_random(3, 2, SEQ, VOCAB, &t, &d), MS_OK);
+    float *full = run(&t), *resumed = malloc(2 * SEQ * VOCAB * sizeof *resumed);
+    ms_forward *fw;
+    assert_int_equal(ms_forward_new(model, &t, NULL, &fw, &d), MS_OK);
+    assert_int_equal(ms_forward_layer(fw, 0, NULL, NULL, &d), MS_OK);
+    size_t n = 2 * SEQ * 64;
+    float *stream = malloc(n * sizeof *stream);
+    memcpy(stream, ms_forward_hidden(fw), n * sizeof *stream);
+    ms_forward_free(fw);
+    assert_int_equal(ms_forward_resume(model, &t, NULL, 2, stream, &fw, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_forward_resume(model, &t, NULL, 1, stream, &fw, &d), MS_OK);
+    assert_int_equal(ms_forward_layer(fw, 1, NULL, NULL, &d), MS_OK);
+    assert_int_equal(ms_forward_logits(fw, NULL, NULL, resumed, &d), MS_OK);
+    ms_forward_free(fw);
+    assert_memory_equal(full, resumed, 2 * SEQ * VOCAB * sizeof *resumed);
+
+    size_t q0, q1, norm;
+    assert_true(ms_model_find(model, "model.layers.0.self_attn.q_proj", &q0));
+    assert_true(ms_model_find(model, "model.layers.1.self_attn.q_proj", &q1));
+    assert_true(ms_model_find(model, "model.norm", &norm));
+    uint64_t v1 = ms_model_input_version(model, 1), v2 = ms_model_input_version(model, 2);
+    float *w = malloc(ms_module_numel(ms_model_module(model, q1)) * sizeof *w);
+    ms_model_weight_read(model, q1, w);
+    ms_model_weight_write(model, q1, w);
+    assert_true(ms_model_input_version(model, 1) == v1);
+    assert_true(ms_model_input_version(model, 2) != v2);
+    ms_model_weight_read(model, q0, w);
+    ms_model_weight_write(model, q0, w);
+    assert_true(ms_model_input_version(model, 1) != v1);
+    v1 = ms_model_input_version(model, 1);
+    float nw[64];
+    ms_model_weight_read(model, norm, nw);
+    ms_model_weight_write(model, norm, nw);
+    assert_true(ms_model_input_version(model, 1) == v1);
+    free(w);
+    free(stream);
+    free(full);
+    free(resumed);
+    ms_tokens_free(&t);
+}
+
 static void forward_tokens_are_seeded_and_checked(void **state)
 {
     (void)state;
@@ -299,6 +348,7 @@ int main(void)
         cmocka_unit_test(forward_observer_sees_every_linear_input),
         cmocka_unit_test(forward_observer_can_stop_the_pass),
         cmocka_unit_test(forward_layer_by_layer_reads_weights_when_each_layer_runs),
+        cmocka_unit_test(forward_resumes_from_a_kept_stream),
         cmocka_unit_test(forward_tokens_are_seeded_and_checked),
         cmocka_unit_test(forward_text_files_are_tokenized_by_bytes),
     };
