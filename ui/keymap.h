@@ -123,7 +123,7 @@ typedef enum {
       "sort by the next column: module, sparsity, bits, weight error, output error, modifier")     \
     X(MS_CMD_MODEL_REVERSE, "", "reverse the sort")                                                \
     X(MS_CMD_MODEL_FILTER, "filter",                                                               \
-      "filter the modules by name, class or modifier (type; Enter keeps it, Esc clears it)")      \
+      "filter the modules by name, class or modifier (type; Enter keeps it, Esc clears it)")       \
     X(MS_CMD_HISTORY_DIFF, "diff", "diff the selected run against the one replayed")               \
     X(MS_CMD_HISTORY_FILTER, "filter",                                                             \
       "filter the runs by any text of their line (type; Enter keeps it, Esc clears it)")
