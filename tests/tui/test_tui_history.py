@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 
-from test_tui import Fail, Tmux, expect_restored, line_with
+from tmux_harness import Fail, Tmux, expect_restored, line_with, run_tests
 
 
 def test_history_screen_filters_replays_and_diffs(modsim, src):
@@ -189,23 +189,5 @@ def test_history_replay_opens_the_run(modsim, src):
         assert len(runs(hist)) == 1 and not os.path.exists(os.path.join(tmp, "other.db"))
 
 
-def main():
-    modsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
-    wanted = sys.argv[3:]
-    tests = [(n, f) for n, f in globals().items() if n.startswith("test_")]
-    failed = 0
-    for name, fn in tests:
-        if wanted and name not in wanted:
-            continue
-        try:
-            fn(modsim, src)
-            print("ok   %s" % name)
-        except (Fail, AssertionError, subprocess.CalledProcessError) as e:
-            failed += 1
-            print("FAIL %s\n%s" % (name, e))
-    print("%d failed" % failed)
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(globals(), sys.argv))
