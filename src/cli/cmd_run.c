@@ -126,7 +126,13 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
                 printf("%d", rows[i].bits);
             else
                 printf("null");
-            printf(",\"rel_error\":%.6g", rows[i].rel_error);
+            printf(",\"rel_error\":%.6g,\"act\":", rows[i].rel_error);
+            if (strcmp(rows[i].act, "-"))
+                ms_json_fput_string(stdout, rows[i].act);
+            else
+                printf("null");
+            if (rows[i].input_scale > 0)
+                printf(",\"input_scale\":%.9g", rows[i].input_scale);
             if (rows[i].note) {
                 printf(",\"note\":");
                 ms_json_fput_string(stdout, rows[i].note);
@@ -137,8 +143,8 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
                mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
         return;
     }
-    printf("\n%-34s %-7s %-28s %8s %4s %9s\n", "module", "class", "modifier", "sparsity", "bits",
-           "rel.err");
+    printf("\n%-34s %-7s %-28s %8s %4s %9s %s\n", "module", "class", "modifier", "sparsity", "bits",
+           "rel.err", "act");
     for (size_t i = 0; i < n; i++) {
         char owner[64] = "-";
         if (rows[i].owner >= 0)
@@ -147,8 +153,8 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
         char bits[8] = "-";
         if (rows[i].bits)
             snprintf(bits, sizeof bits, "%d", rows[i].bits);
-        printf("%-34s %-7s %-28s %8.4f %4s %9.6f\n", rows[i].name, rows[i].class_name, owner,
-               rows[i].sparsity, bits, rows[i].rel_error);
+        printf("%-34s %-7s %-28s %8.4f %4s %9.6f %s\n", rows[i].name, rows[i].class_name, owner,
+               rows[i].sparsity, bits, rows[i].rel_error, rows[i].act);
     }
     for (size_t i = 0; i < n; i++)
         if (rows[i].note)

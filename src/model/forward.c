@@ -131,6 +131,7 @@ struct ms_forward {
     size_t seq_pad;   /* seq rounded up to whole vectors */
     float *cos, *sin; /* seq x head_dim/2 */
     size_t next_layer;
+    const ms_forward_quant *quant; /* NULL: activations as they are */
 };
 
 /* y[rows x out] = x[rows x in] * w[out x in]^T, w as Linear stores it. */
@@ -164,14 +165,25 @@ static ms_status linear_with(const ms_forward *fw, size_t module, const float *w
     return st;
 }
 
-/* Observes, then multiplies: y = in * W^T for the Linear `module`. */
+/* Observes, then multiplies: y = in * W^T for the Linear `module`, its
+ * input and output quantized as fw->quant says. */
 static ms_status linear(const ms_forward *fw, size_t module, const float *in, float *y,
                         ms_linear_observer observer, void *user, ms_diag *diag)
 {
     ms_status st = observe(fw, module, in, observer, user, diag);
-    if (st != MS_OK)
-        return st;
-    return linear_with(fw, module, ms_model_module(fw->m, module)->weight, in, y, diag);
+    const ms_module *mod = ms_model_module(fw->m, module);
+    if (st == MS_OK && fw->quant && fw->quant->input)
+        st = fw->quant->input(fw->quant->user, module, in, fw->rows, mod->shape[1], &in, diag);
+    if (st == MS_OK)
+        st = linear_with(fw, module, mod->weight, in, y, diag);
+    if (st == MS_OK && fw->quant && fw->quant->output)
+        st = fw->quant->output(fw->quant->user, module, y, fw->rows, mod->shape[0], diag);
+    return st;
+}
+
+void ms_forward_set_quant(ms_forward *fw, const ms_forward_quant *q)
+{
+    fw->quant = q;
 }
 
 /* Attention is compiled for AVX-512, AVX2 and the baseline, picked at load
@@ -419,6 +431,10 @@ ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer obse
         return st;
     rotate(fw, fw->q, fw->h);
     rotate(fw, fw->k, fw->kvd);
+    if (fw->quant && fw->quant->kv)
+        st = fw->quant->kv(fw->quant->user, layer, fw->k, fw->v, rows, fw->kvd, diag);
+    if (st != MS_OK)
+        return st;
     attention(fw);
     st = linear(fw, ix->o, fw->attn, fw->out, observer, user, diag);
     if (st != MS_OK)
@@ -453,9 +469,14 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
     rms_norm(fw->hidden, m->modules[m->final_norm].weight, fw->x, fw->rows, fw->h,
              m->spec.rms_norm_eps);
     ms_status st = observe(fw, m->lm_head, fw->x, observer, user, diag);
+    const float *x = fw->x;
+    size_t vocab = (size_t)m->spec.vocab_size;
+    if (st == MS_OK && logits && fw->quant && fw->quant->input)
+        st = fw->quant->input(fw->quant->user, m->lm_head, x, fw->rows, fw->h, &x, diag);
     if (st == MS_OK && logits)
-        st = matmul_xwt(fw, fw->x, m->modules[m->lm_head].weight, logits,
-                        (size_t)m->spec.vocab_size, fw->h, diag);
+        st = matmul_xwt(fw, x, m->modules[m->lm_head].weight, logits, vocab, fw->h, diag);
+    if (st == MS_OK && logits && fw->quant && fw->quant->output)
+        st = fw->quant->output(fw->quant->user, m->lm_head, logits, fw->rows, vocab, diag);
     return st;
 }
 

@@ -34,6 +34,9 @@ typedef struct position {
     size_t state; /* the position whose arrays hold this one's state */
     int *owner, *bits;
     const ms_quant_args **scheme;
+    const wm_group **group;
+    float *in_scale, *in_zp; /* static input qparams */
+    bool *in_ready;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -122,6 +125,10 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->owner);
     free(p->bits);
     free(p->scheme);
+    free(p->group);
+    free(p->in_scale);
+    free(p->in_zp);
+    free(p->in_ready);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
@@ -131,7 +138,8 @@ static void free_position(const ms_world_model *wm, position *p)
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 2) + wm->nmods * sizeof(mod_state);
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 3 + 2 * sizeof(float) + sizeof(bool)) +
+        wm->nmods * sizeof(mod_state);
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -146,13 +154,22 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->owner = malloc(n * sizeof *p->owner);
     p->bits = malloc(n * sizeof *p->bits);
     p->scheme = malloc(n * sizeof *p->scheme);
+    p->group = malloc(n * sizeof *p->group);
+    p->in_scale = malloc(n * sizeof *p->in_scale);
+    p->in_zp = malloc(n * sizeof *p->in_zp);
+    p->in_ready = malloc(n * sizeof *p->in_ready);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
-    if (!p->owner || !p->bits || !p->scheme || !p->note || !p->mods)
+    if (!p->owner || !p->bits || !p->scheme || !p->group || !p->in_scale || !p->in_zp ||
+        !p->in_ready || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
     memcpy(p->scheme, wm->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(p->group, wm->group, wm->nmodules * sizeof *p->group);
+    memcpy(p->in_scale, wm->in_scale, wm->nmodules * sizeof *p->in_scale);
+    memcpy(p->in_zp, wm->in_zp, wm->nmodules * sizeof *p->in_zp);
+    memcpy(p->in_ready, wm->in_ready, wm->nmodules * sizeof *p->in_ready);
     for (size_t i = 0; i < wm->nmodules; i++)
         if (wm->note[i] && !(p->note[i] = strdup(wm->note[i])))
             return MS_ERR_NOMEM;
@@ -183,7 +200,12 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
 {
     if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
         memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
-        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) || a->error != b->error)
+        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) ||
+        memcmp(a->group, b->group, wm->nmodules * sizeof *a->group) ||
+        memcmp(a->in_scale, b->in_scale, wm->nmodules * sizeof *a->in_scale) ||
+        memcmp(a->in_zp, b->in_zp, wm->nmodules * sizeof *a->in_zp) ||
+        memcmp(a->in_ready, b->in_ready, wm->nmodules * sizeof *a->in_ready) ||
+        a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
@@ -203,6 +225,10 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->owner, p->owner, wm->nmodules * sizeof *p->owner);
     memcpy(wm->bits, p->bits, wm->nmodules * sizeof *p->bits);
     memcpy(wm->scheme, p->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(wm->group, p->group, wm->nmodules * sizeof *p->group);
+    memcpy(wm->in_scale, p->in_scale, wm->nmodules * sizeof *p->in_scale);
+    memcpy(wm->in_zp, p->in_zp, wm->nmodules * sizeof *p->in_zp);
+    memcpy(wm->in_ready, p->in_ready, wm->nmodules * sizeof *p->in_ready);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;

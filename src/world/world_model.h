@@ -101,6 +101,12 @@ typedef struct ms_world_module_row {
     int bits;         /* bits of its quantized weight, 0 when not quantized */
     double rel_error; /* ||W - W0|| / ||W0|| against the uncompressed weight */
     const char *note; /* why a modifier left it alone, or NULL */
+    /* its activation quantization in the evaluation forward: "-", or the
+     * input's bits and scale ("8/tok" dynamic per token, "8/dyn" per
+     * tensor, "8/grp" per group, "fp8/st" static), then ",o8/tok" for the
+     * output */
+    char act[32];
+    double input_scale; /* the calibrated static input_scale, 0 when none */
 } ms_world_module_row;
 
 /* The Linear modules, in module order; `*rows` is malloc'd. */

@@ -10,6 +10,7 @@
 #include "../kernels/awq.h"
 #include "../kernels/pool.h"
 #include "../model/forward.h"
+#include "act_quant.h"
 #include "world_model.h"
 
 typedef enum {
@@ -34,12 +35,26 @@ typedef struct awq_map {
     size_t nbalance;
 } awq_map;
 
+/* One config group of a quantizing modifier (a QuantizationScheme):
+ * what it does to a module's weight, input and output. */
+typedef struct wm_group {
+    bool has_weights, has_input, has_output;
+    ms_quant_args weights;
+    ms_act_args input, output;
+} wm_group;
+
 /* One recipe entry as the world acts on it. */
 typedef struct wm_modifier {
     mod_kind kind;
-    ms_match match;        /* its targets minus ignore */
-    ms_apply_opts opts;    /* what its kernel does to each target */
-    bool quantizes;        /* it has a weight scheme (GPTQ, Quantization) */
+    ms_match match;     /* its targets minus ignore */
+    ms_apply_opts opts; /* what its kernel does to each target */
+    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
+    wm_group *groups;   /* its config groups (GPTQ, Quantization; read at new) */
+    size_t ngroups;
+    /* per module: the group compressed-tensors' precedence gives it among
+     * this modifier's groups, NULL when none selects it (read at new) */
+    const wm_group **module_group;
+    bool static_inputs;    /* a group calibrates static input activations */
     double alpha;          /* SmoothQuant's smoothing_strength */
     bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
     ms_awq_duo duo;        /* AWQ's duo_scaling and n_grid */
@@ -71,10 +86,15 @@ struct ms_world_model {
     int *owner;                   /* per module */
     int *bits;                    /* per module */
     const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
-    char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    const wm_group **group;       /* per module: the scheme attached to it, or NULL */
+    float *in_scale, *in_zp;      /* per module: static input_scale and zero point */
+    bool *in_ready;               /* per module: in_scale was calibrated */
+    float *act_buf;               /* the evaluation forward's quantized input */
+    size_t act_cap;
+    char **note;      /* per module, malloc'd */
+    float **inputs;   /* per module: calibration inputs, batch * seq rows */
+    bool *want;       /* per module: the collecting forward keeps its inputs */
+    int cached_layer; /* the layer whose inputs `inputs` hold; -2: none; -1: all */
     /* the input of decoder layer `stream_layer` (-1: none) over the
      * calibration tokens, while ms_model_input_version says it is current:
      * a sequential run's next collect starts there, not at layer 0 */
