@@ -983,6 +983,14 @@ const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t modul
     return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
 }
 
+size_t ms_world_model_input_qparam_bytes(const ms_world_model *wm, size_t module, size_t elem)
+{
+    const wm_group *g = module < wm->nmodules ? wm->group[module] : NULL;
+    if (!g || !g->has_input || g->input.dynamic)
+        return 0;
+    return elem + (g->input.q.symmetric ? 0 : 1);
+}
+
 const ms_model *ms_world_model_model(const ms_world_model *wm)
 {
     return wm->model;

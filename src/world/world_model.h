@@ -135,4 +135,9 @@ size_t ms_world_model_changes(const ms_world_model *wm);
  * is not quantized. */
 const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
 
+/* The bytes of module `module`'s static input_scale (scale values `elem`
+ * bytes each) and, when asymmetric, input_zero_point, as a checkpoint keeps
+ * them; 0 for a module without static input activations. */
+size_t ms_world_model_input_qparam_bytes(const ms_world_model *wm, size_t module, size_t elem);
+
 #endif
