@@ -119,5 +119,8 @@ ms_status ms_world_model_size(const ms_world_model *wm, ms_world_size *out, ms_d
         out->sparse_24 += format == MS_CT_SPARSE_24_BITMASK;
     }
     free(w);
+    if (st == MS_OK && n)
+        out->compressed_bytes +=
+            ms_world_model_kv_qparam_bytes(wm, dtype_bytes(ms_model_weight_dtype(model, 0)));
     return st;
 }

@@ -37,6 +37,9 @@ typedef struct position {
     const wm_group **group;
     float *in_scale, *in_zp; /* static input qparams */
     bool *in_ready;
+    const ms_act_args *kv;   /* the kv_cache_scheme attached */
+    float *kv_scale, *kv_zp; /* per layer, k and v */
+    bool *kv_ready;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -129,17 +132,25 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->in_scale);
     free(p->in_zp);
     free(p->in_ready);
+    free(p->kv_scale);
+    free(p->kv_zp);
+    free(p->kv_ready);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
     memset(p, 0, sizeof *p);
 }
 
+static size_t nlayers(const ms_world_model *wm)
+{
+    return (size_t)ms_model_get_spec(wm->model)->num_layers;
+}
+
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
         wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 3 + 2 * sizeof(float) + sizeof(bool)) +
-        wm->nmods * sizeof(mod_state);
+        wm->nmods * sizeof(mod_state) + nlayers(wm) * (4 * sizeof(float) + sizeof(bool));
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -158,8 +169,18 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->in_scale = malloc(n * sizeof *p->in_scale);
     p->in_zp = malloc(n * sizeof *p->in_zp);
     p->in_ready = malloc(n * sizeof *p->in_ready);
+    size_t nl = nlayers(wm) ? nlayers(wm) : 1;
+    p->kv_scale = malloc(2 * nl * sizeof *p->kv_scale);
+    p->kv_zp = malloc(2 * nl * sizeof *p->kv_zp);
+    p->kv_ready = malloc(nl * sizeof *p->kv_ready);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
+    if (!p->kv_scale || !p->kv_zp || !p->kv_ready)
+        return MS_ERR_NOMEM;
+    p->kv = wm->kv;
+    memcpy(p->kv_scale, wm->kv_scale, 2 * nlayers(wm) * sizeof *p->kv_scale);
+    memcpy(p->kv_zp, wm->kv_zp, 2 * nlayers(wm) * sizeof *p->kv_zp);
+    memcpy(p->kv_ready, wm->kv_ready, nlayers(wm) * sizeof *p->kv_ready);
     if (!p->owner || !p->bits || !p->scheme || !p->group || !p->in_scale || !p->in_zp ||
         !p->in_ready || !p->note || !p->mods)
         return MS_ERR_NOMEM;
@@ -204,8 +225,10 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
         memcmp(a->group, b->group, wm->nmodules * sizeof *a->group) ||
         memcmp(a->in_scale, b->in_scale, wm->nmodules * sizeof *a->in_scale) ||
         memcmp(a->in_zp, b->in_zp, wm->nmodules * sizeof *a->in_zp) ||
-        memcmp(a->in_ready, b->in_ready, wm->nmodules * sizeof *a->in_ready) ||
-        a->error != b->error)
+        memcmp(a->in_ready, b->in_ready, wm->nmodules * sizeof *a->in_ready) || a->kv != b->kv ||
+        memcmp(a->kv_scale, b->kv_scale, 2 * nlayers(wm) * sizeof *a->kv_scale) ||
+        memcmp(a->kv_zp, b->kv_zp, 2 * nlayers(wm) * sizeof *a->kv_zp) ||
+        memcmp(a->kv_ready, b->kv_ready, nlayers(wm) * sizeof *a->kv_ready) || a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
@@ -229,6 +252,10 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->in_scale, p->in_scale, wm->nmodules * sizeof *p->in_scale);
     memcpy(wm->in_zp, p->in_zp, wm->nmodules * sizeof *p->in_zp);
     memcpy(wm->in_ready, p->in_ready, wm->nmodules * sizeof *p->in_ready);
+    wm->kv = p->kv;
+    memcpy(wm->kv_scale, p->kv_scale, 2 * nlayers(wm) * sizeof *p->kv_scale);
+    memcpy(wm->kv_zp, p->kv_zp, 2 * nlayers(wm) * sizeof *p->kv_zp);
+    memcpy(wm->kv_ready, p->kv_ready, nlayers(wm) * sizeof *p->kv_ready);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;
@@ -251,6 +278,10 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->inputs[i]);
         wm->inputs[i] = NULL;
+    }
+    for (size_t l = 0; l < nlayers(wm); l++) {
+        free(wm->kv_inputs[l]);
+        wm->kv_inputs[l] = NULL;
     }
     wm->cached_layer = -2;
     return MS_OK;

@@ -204,6 +204,15 @@ static ms_status read_groups(const ms_node *args, const char *file, wm_modifier 
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
+    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
+    if (kv && !ms_node_is_null(kv)) {
+        /* mixin.py resolve_quantization_config passes it to the config;
+         * apply.py _apply_kv_cache_scheme puts it on every attention */
+        ms_status st = ms_act_args_read(kv, file, "kv_cache_scheme", &wmod->kv, diag);
+        if (st != MS_OK)
+            return st;
+        wmod->has_kv = true;
+    }
     size_t n = 0;
     if (scheme && ms_node_is_string(scheme))
         n = 1;
@@ -852,13 +861,19 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     wm->in_scale = calloc(wm->nmodules, sizeof *wm->in_scale);
     wm->in_zp = calloc(wm->nmodules, sizeof *wm->in_zp);
     wm->in_ready = calloc(wm->nmodules, sizeof *wm->in_ready);
+    size_t nl = (size_t)ms_model_get_spec(model)->num_layers + 1;
+    wm->kv_scale = calloc(2 * nl, sizeof *wm->kv_scale);
+    wm->kv_zp = calloc(2 * nl, sizeof *wm->kv_zp);
+    wm->kv_ready = calloc(nl, sizeof *wm->kv_ready);
+    wm->kv_inputs = calloc(nl, sizeof *wm->kv_inputs);
     wm->note = calloc(wm->nmodules, sizeof *wm->note);
     wm->inputs = calloc(wm->nmodules, sizeof *wm->inputs);
     wm->want = calloc(wm->nmodules, sizeof *wm->want);
     wm->mods = calloc(wm->nmods ? wm->nmods : 1, sizeof *wm->mods);
     ms_status st = MS_OK;
     if (!wm->owner || !wm->bits || !wm->scheme || !wm->group || !wm->in_scale || !wm->in_zp ||
-        !wm->in_ready || !wm->note || !wm->inputs || !wm->want || !wm->mods)
+        !wm->in_ready || !wm->kv_scale || !wm->kv_zp || !wm->kv_ready || !wm->kv_inputs ||
+        !wm->note || !wm->inputs || !wm->want || !wm->mods)
         st = MS_ERR_NOMEM;
     for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++)
         wm->owner[i] = -1;
@@ -887,6 +902,10 @@ static void drop_inputs(ms_world_model *wm)
         free(wm->inputs[i]);
         wm->inputs[i] = NULL;
     }
+    for (long long l = 0; wm->kv_inputs && l < ms_model_get_spec(wm->model)->num_layers; l++) {
+        free(wm->kv_inputs[l]);
+        wm->kv_inputs[l] = NULL;
+    }
     wm->cached_layer = -2;
 }
 
@@ -914,6 +933,10 @@ void ms_world_model_free(ms_world_model *wm)
     free(wm->in_scale);
     free(wm->in_zp);
     free(wm->in_ready);
+    free(wm->kv_scale);
+    free(wm->kv_zp);
+    free(wm->kv_ready);
+    free(wm->kv_inputs);
     free(wm->act_buf);
     free(wm->note);
     free(wm->inputs);
@@ -991,6 +1014,26 @@ size_t ms_world_model_input_qparam_bytes(const ms_world_model *wm, size_t module
     return elem + (g->input.q.symmetric ? 0 : 1);
 }
 
+size_t ms_world_model_kv_qparam_bytes(const ms_world_model *wm, size_t elem)
+{
+    if (!wm->kv || wm->kv->dynamic)
+        return 0;
+    /* k_scale and v_scale per attention, (1,) each; zero points when
+     * asymmetric */
+    size_t per = 2 * (elem + (wm->kv->q.symmetric ? 0 : 1));
+    return per * (size_t)ms_model_get_spec(wm->model)->num_layers;
+}
+
+bool ms_world_model_kv_scale(const ms_world_model *wm, size_t layer, double *k, double *v)
+{
+    if (!wm->kv || wm->kv->dynamic || layer >= (size_t)ms_model_get_spec(wm->model)->num_layers ||
+        !wm->kv_ready[layer])
+        return false;
+    *k = wm->kv_scale[2 * layer];
+    *v = wm->kv_scale[2 * layer + 1];
+    return true;
+}
+
 const ms_model *ms_world_model_model(const ms_world_model *wm)
 {
     return wm->model;
@@ -1032,6 +1075,23 @@ static ms_status keep_inputs(size_t module, const char *name, const float *input
     return MS_OK;
 }
 
+/* The keys and values of a layer after RoPE, as the kv observers see them
+ * (calibration.py calibrate_key_hook, calibrate_value_hook). */
+static ms_status keep_kv(void *user, size_t layer, float *k, float *v, size_t rows, size_t cols,
+                         ms_diag *diag)
+{
+    (void)diag;
+    ms_world_model *wm = user;
+    if (!wm->want_kv || wm->kv_inputs[layer])
+        return MS_OK;
+    wm->kv_inputs[layer] = malloc(2 * rows * cols * sizeof(float));
+    if (!wm->kv_inputs[layer])
+        return MS_ERR_NOMEM;
+    memcpy(wm->kv_inputs[layer], k, rows * cols * sizeof(float));
+    memcpy(wm->kv_inputs[layer] + rows * cols, v, rows * cols * sizeof(float));
+    return MS_OK;
+}
+
 /* The inputs of the modules the observing modifiers select in `layer` (-1:
  * every layer and the tail), from a forward over the weights as they are
  * now; kept until another layer is asked for or a calibration starts, so
@@ -1068,6 +1128,11 @@ static ms_status collect(ms_world_model *wm, int layer, ms_diag *diag)
                     (wm->mods[m].kind == KIND_SMOOTHQUANT || wm->mods[m].kind == KIND_AWQ))
                     wm->want[i] = true;
     }
+    wm->want_kv = false;
+    for (size_t m = 0; m < wm->nmods; m++)
+        wm->want_kv =
+            wm->want_kv || (wm->mods[m].observing && wm->mods[m].has_kv && !wm->mods[m].kv.dynamic);
+    ms_forward_quant kvq = {.kv = keep_kv, .user = wm};
     ms_forward *fw = NULL;
     long long first = 0, last = layer < 0 ? nlayers - 1 : layer;
     bool resume = layer >= 0 && wm->stream_layer >= 0 && wm->stream_layer <= layer &&
@@ -1077,6 +1142,8 @@ static ms_status collect(ms_world_model *wm, int layer, ms_diag *diag)
                           : ms_forward_new(wm->model, &wm->calib, wm->pool, &fw, diag);
     if (resume)
         first = wm->stream_layer;
+    if (st == MS_OK && wm->want_kv)
+        ms_forward_set_quant(fw, &kvq);
     size_t stream_n =
         wm->calib.batch * wm->calib.seq * (size_t)ms_model_get_spec(wm->model)->hidden_size;
     for (long long l = first; st == MS_OK && l <= last; l++) {
@@ -1510,11 +1577,12 @@ static ms_status awq_smooth(ms_world_model *wm, size_t m, const awq_map *map)
 static void observe_activations(ms_world_model *wm, size_t m, int layer)
 {
     wm_modifier *wmod = &wm->mods[m];
-    if (!wmod->static_inputs || wmod->how == MS_WORLD_NO_DATA || wm->error != MS_OK)
+    bool kv = wmod->has_kv && !wmod->kv.dynamic;
+    if ((!wmod->static_inputs && !kv) || wmod->how == MS_WORLD_NO_DATA || wm->error != MS_OK)
         return;
     long long nlayers = ms_model_get_spec(wm->model)->num_layers;
-    bool tail = layer < 0 || layer == nlayers - 1, any = false;
-    for (size_t j = 0; j < wmod->match.count && !any; j++) {
+    bool tail = layer < 0 || layer == nlayers - 1, any = kv;
+    for (size_t j = 0; j < wmod->match.count && !any && wmod->module_group; j++) {
         size_t i = wmod->match.modules[j];
         const wm_group *g = wmod->module_group[i];
         int at = ms_model_module(wm->model, i)->layer;
@@ -1530,7 +1598,7 @@ static void observe_activations(ms_world_model *wm, size_t m, int layer)
         fail(wm, st, &d);
         return;
     }
-    for (size_t j = 0; j < wmod->match.count; j++) {
+    for (size_t j = 0; j < wmod->match.count && wmod->module_group; j++) {
         size_t i = wmod->match.modules[j];
         const wm_group *g = wmod->module_group[i];
         const ms_module *mod = ms_model_module(wm->model, i);
@@ -1540,6 +1608,18 @@ static void observe_activations(ms_world_model *wm, size_t m, int layer)
         ms_act_observe(&g->input, wm->inputs[i], wm->calib.batch, wm->calib.seq, mod->shape[1],
                        &wm->in_scale[i], &wm->in_zp[i]);
         wm->in_ready[i] = true;
+    }
+    /* k_scale and v_scale of each attention in the subgraph */
+    const ms_model_spec *spec = ms_model_get_spec(wm->model);
+    size_t kvd = (size_t)(spec->hidden_size / spec->num_heads * spec->num_kv_heads);
+    size_t n = wm->calib.batch * wm->calib.seq * kvd;
+    for (long long l = 0; kv && l < nlayers; l++) {
+        if ((layer >= 0 && l != layer) || !wm->kv_inputs[l])
+            continue;
+        for (size_t h = 0; h < 2; h++)
+            ms_act_observe(&wmod->kv, wm->kv_inputs[l] + h * n, wm->calib.batch, wm->calib.seq, kvd,
+                           &wm->kv_scale[2 * l + h], &wm->kv_zp[2 * l + h]);
+        wm->kv_ready[l] = true;
     }
 }
 
@@ -1704,6 +1784,11 @@ static ms_status owl_sparsities(ms_world_model *wm, wm_modifier *wmod, ms_diag *
 static void op_attach(void *self, void *state, size_t modifier)
 {
     ms_world_model *wm = self;
+    if (modifier < wm->nmods && wm->mods[modifier].has_kv) {
+        wm->kv = &wm->mods[modifier].kv;
+        memset(wm->kv_ready, 0,
+               (size_t)ms_model_get_spec(wm->model)->num_layers * sizeof *wm->kv_ready);
+    }
     if (modifier < wm->nmods && wm->mods[modifier].module_group) {
         /* apply_quantization_config: the module's scheme replaces any
          * earlier one (initialize_quantization resets the status first) */
@@ -1942,6 +2027,16 @@ ms_status ms_world_model_rows(const ms_world_model *wm, ms_world_module_row **ro
             size_t len = g->has_input ? strlen(row->act) : 0;
             snprintf(row->act + len, sizeof row->act - len, "%so%s", len ? "," : "", o);
         }
+        size_t nlen = strlen(mod->name);
+        bool is_k = nlen > 7 && !strcmp(mod->name + nlen - 7, ".k_proj");
+        bool is_v = nlen > 7 && !strcmp(mod->name + nlen - 7, ".v_proj");
+        if (wm->kv && (is_k || is_v)) {
+            /* the cache quantizes k_proj's and v_proj's outputs after RoPE */
+            char kvl[16];
+            ms_act_label(wm->kv, kvl, sizeof kvl);
+            size_t len = strcmp(row->act, "-") ? strlen(row->act) : 0;
+            snprintf(row->act + len, sizeof row->act - len, "%skv%s", len ? "," : "", kvl);
+        }
         row->input_scale =
             g && g->has_input && !g->input.dynamic && wm->in_ready[i] ? wm->in_scale[i] : 0;
     }
@@ -1991,10 +2086,28 @@ static ms_status eval_output(void *user, size_t module, float *y, size_t rows, s
     return eval_qdq(wm, &g->output, module, y, rows, cols, y, diag);
 }
 
+/* QuantizedKVCache.forward (compressed-tensors modeling/kvcache.py): the
+ * keys and values after RoPE, before attention, with k_scale and v_scale. */
+static ms_status eval_kv(void *user, size_t layer, float *k, float *v, size_t rows, size_t cols,
+                         ms_diag *diag)
+{
+    ms_world_model *wm = user;
+    const ms_act_args *a = wm->kv;
+    if (!a || (!a->dynamic && !wm->kv_ready[layer]))
+        return MS_OK;
+    size_t seq = wm->calib.seq;
+    ms_status st = ms_act_apply(wm->pool, a, k, rows / seq, seq, cols, wm->kv_scale[2 * layer],
+                                wm->kv_zp[2 * layer], k, diag);
+    if (st == MS_OK)
+        st = ms_act_apply(wm->pool, a, v, rows / seq, seq, cols, wm->kv_scale[2 * layer + 1],
+                          wm->kv_zp[2 * layer + 1], v, diag);
+    return st;
+}
+
 static ms_status eval_forward(ms_world_model *wm, const ms_tokens *tokens, float *logits,
                               ms_diag *diag)
 {
-    ms_forward_quant q = {.input = eval_input, .output = eval_output, .user = wm};
+    ms_forward_quant q = {.input = eval_input, .output = eval_output, .kv = eval_kv, .user = wm};
     ms_forward *fw = NULL;
     ms_status st = ms_forward_new(wm->model, tokens, wm->pool, &fw, diag);
     if (st == MS_OK)

@@ -140,4 +140,12 @@ const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t modul
  * them; 0 for a module without static input activations. */
 size_t ms_world_model_input_qparam_bytes(const ms_world_model *wm, size_t module, size_t elem);
 
+/* The bytes of every attention's static k_scale and v_scale (and zero
+ * points when asymmetric) a kv_cache_scheme adds; 0 without one. */
+size_t ms_world_model_kv_qparam_bytes(const ms_world_model *wm, size_t elem);
+
+/* Decoder layer `layer`'s calibrated static k_scale and v_scale; false when
+ * the kv cache has none (no scheme, dynamic, not calibrated yet). */
+bool ms_world_model_kv_scale(const ms_world_model *wm, size_t layer, double *k, double *v);
+
 #endif

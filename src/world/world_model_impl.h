@@ -54,7 +54,9 @@ typedef struct wm_modifier {
     /* per module: the group compressed-tensors' precedence gives it among
      * this modifier's groups, NULL when none selects it (read at new) */
     const wm_group **module_group;
-    bool static_inputs;    /* a group calibrates static input activations */
+    bool static_inputs; /* a group calibrates static input activations */
+    bool has_kv;        /* kv_cache_scheme: k and v after RoPE */
+    ms_act_args kv;
     double alpha;          /* SmoothQuant's smoothing_strength */
     bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
     ms_awq_duo duo;        /* AWQ's duo_scaling and n_grid */
@@ -89,6 +91,11 @@ struct ms_world_model {
     const wm_group **group;       /* per module: the scheme attached to it, or NULL */
     float *in_scale, *in_zp;      /* per module: static input_scale and zero point */
     bool *in_ready;               /* per module: in_scale was calibrated */
+    const ms_act_args *kv;        /* the kv_cache_scheme attached last, or NULL */
+    float *kv_scale, *kv_zp;      /* per layer: k_scale, v_scale and zero points (2 each) */
+    bool *kv_ready;               /* per layer: kv_scale was calibrated */
+    float **kv_inputs;            /* per layer: k then v of the calibration forward, or NULL */
+    bool want_kv;                 /* the collecting forward keeps k and v */
     float *act_buf;               /* the evaluation forward's quantized input */
     size_t act_cap;
     char **note;      /* per module, malloc'd */

@@ -300,6 +300,68 @@ static void threads_change_no_bit(void **state)
     done(&b);
 }
 
+static const char kv_cache[] = "quant_stage:\n"
+                               "  quant_modifiers:\n"
+                               "    QuantizationModifier:\n"
+                               "      kv_cache_scheme:\n"
+                               "        {num_bits: 8, type: float, symmetric: true, strategy: "
+                               "tensor}\n";
+
+typedef struct kv_probe {
+    size_t layer;
+    float k_amax, v_amax; /* over the last batch */
+} kv_probe;
+
+static ms_status look_kv(void *user, size_t layer, float *k, float *v, size_t rows, size_t cols,
+                         ms_diag *diag)
+{
+    (void)diag;
+    (void)rows;
+    kv_probe *p = user;
+    if (layer != p->layer)
+        return MS_OK;
+    p->k_amax = p->v_amax = 0;
+    for (size_t i = (BATCH - 1) * SEQ * cols; i < BATCH * SEQ * cols; i++) {
+        p->k_amax = fmaxf(p->k_amax, fabsf(k[i]));
+        p->v_amax = fmaxf(p->v_amax, fabsf(v[i]));
+    }
+    return MS_OK;
+}
+
+/* k_scale and v_scale from the keys and values after RoPE (memoryless:
+ * the last batch, fp8: amax / 448); the weights stay, the figures move. */
+static void kv_cache_scales(void **state)
+{
+    (void)state;
+    run_out o = run(kv_cache, 1);
+    ms_model *m = new_model();
+    ms_tokens tokens;
+    ms_diag d;
+    ms_diag_clear(&d);
+    assert_int_equal(ms_tokens_random(0, BATCH, SEQ, 64, &tokens, &d), MS_OK);
+    kv_probe p = {.layer = 1};
+    ms_forward_quant q = {.kv = look_kv, .user = &p};
+    ms_forward *fw = NULL;
+    assert_int_equal(ms_forward_new(m, &tokens, NULL, &fw, &d), MS_OK);
+    ms_forward_set_quant(fw, &q);
+    for (size_t l = 0; l < 2; l++)
+        assert_int_equal(ms_forward_layer(fw, l, NULL, NULL, &d), MS_OK);
+    ms_forward_free(fw);
+    double k, v;
+    assert_true(ms_world_model_kv_scale(o.wm, 1, &k, &v));
+    assert_float_equal(k, p.k_amax / 448.0f, 0);
+    assert_float_equal(v, p.v_amax / 448.0f, 0);
+    ms_world_metrics mt;
+    assert_int_equal(ms_world_model_evaluate(o.wm, &mt, &d), MS_OK);
+    assert_true(mt.kl > 0);
+    assert_true(ms_world_model_checksum(o.wm) == ms_world_snapshots_checksum(o.snaps, 0));
+    assert_int_equal(ms_world_snapshots_restore(o.snaps, 0, &d), MS_OK);
+    assert_false(ms_world_model_kv_scale(o.wm, 1, &k, &v));
+    ms_tokens_free(&tokens);
+    ms_model_free(m);
+    done(&o);
+}
+
 static void refusals(void **state)
 {
     (void)state;
@@ -338,6 +400,7 @@ int main(void)
         cmocka_unit_test(precedence_between_groups),
         cmocka_unit_test(step_back_restores_scales),
         cmocka_unit_test(threads_change_no_bit),
+        cmocka_unit_test(kv_cache_scales),
         cmocka_unit_test(refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
