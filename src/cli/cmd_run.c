@@ -241,9 +241,10 @@ static void record_report(recorded *hist, const ms_world_module_row *rows, size_
     ms_diag diag;
     ms_diag_clear(&diag);
     for (size_t i = 0; mods && i < n; i++)
-        mods[i] =
-            (ms_history_module){rows[i].name, rows[i].class_name, rows[i].owner, rows[i].sparsity,
-                                rows[i].bits, rows[i].rel_error,  rows[i].note};
+        mods[i] = (ms_history_module){rows[i].name,  rows[i].class_name,
+                                      rows[i].owner, rows[i].sparsity,
+                                      rows[i].bits,  rows[i].rel_error,
+                                      rows[i].note,  strcmp(rows[i].act, "-") ? rows[i].act : NULL};
     ms_status st = mods ? ms_history_run_modules(hist->run, mods, n, &diag) : MS_ERR_NOMEM;
     free(mods);
     const struct {

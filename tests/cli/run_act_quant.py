@@ -9,6 +9,7 @@ keeps the last calibration batch's min/max, static_minmax those of all.
 --threads 1 and 2 print the same bytes; a dynamic per-token scheme shows
 8/tok and changes the figures, not the weights' error."""
 import json
+import sqlite3
 import os
 import subprocess
 import sys
@@ -129,6 +130,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check("same weights", all(drows[n]["rel_error"] == wrows[n]["rel_error"] for n in wrows))
     check("activations change the figures", dfig.get("kl") != wfig.get("kl"), (dfig, wfig))
     # input_scale: one F32 value per static Linear (28), symmetric: no zero point
+    # the history keeps the act column (schema 5)
+    db = os.path.join(tmp, "h.db")
+    p = subprocess.run([modsim, "run", paths["dynamic"], "--calib", "2x8", "--history", db],
+                       capture_output=True, text=True, timeout=300)
+    con = sqlite3.connect(db)
+    kept = dict(con.execute("SELECT module, act FROM modules"))
+    con.close()
+    check("history keeps act", p.returncode == 0 and kept.get("model.layers.0.mlp.up_proj") ==
+          "8/tok" and kept.get("lm_head") is None, (p.stderr, kept.get("lm_head")))
     check("input scales in the size", sizes[paths["static"]] - sizes[paths["weights"]] == 28 * 4,
           sizes)
 
