@@ -356,10 +356,10 @@ static void rotate(const ms_forward *fw, float *t, size_t width)
 
 /* Causal grouped-query attention of query head `hd` of sequence `b`: the
  * head reads key/value head hd / (num_heads / num_kv_heads), positions up to
- * its own. Each score is summed over the head's dimensions in order, 16 keys
- * at a time from the transposed keys; each output element over the positions
- * in order, 16 dimensions at a time: the bits of the plain loops (this file
- * is compiled without FMA contraction), at vector speed. */
+ * its own (within the sliding window, if any). Each score is summed over the head's dimensions in
+ * order, 16 keys at a time from the transposed keys; each output element over the positions in
+ * order, 16 dimensions at a time: the bits of the plain loops (this file is compiled without FMA
+ * contraction), at vector speed. */
 FW_CLONES
 static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scratch)
 {
@@ -371,20 +371,23 @@ static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scr
     for (size_t u = 0; u < pad; u++)
         for (size_t i = 0; i < d; i++)
             kt[i * pad + u] = u < seq ? fw->k[(b * seq + u) * fw->kvd + kv * d + i] : 0.0f;
+    /* Mistral's sliding window, as transformers' sliding_window_overlay
+     * (masking_utils.py): position t sees u when t - window < u <= t */
+    size_t window = s->sliding_window > 0 ? (size_t)s->sliding_window : seq;
     for (size_t t = 0; t < seq; t++) {
-        size_t row = b * seq + t;
+        size_t row = b * seq + t, lo = t >= window ? t + 1 - window : 0;
         const float *q = fw->q + row * fw->h + hd * d;
-        for (size_t u0 = 0; u0 <= t; u0 += FW_VLEN) {
+        for (size_t u0 = lo / FW_VLEN * FW_VLEN; u0 <= t; u0 += FW_VLEN) {
             fw_v16 dot = {0};
             for (size_t i = 0; i < d; i++)
                 dot += q[i] * *(const fw_v16 *)(kt + i * pad + u0);
             *(fw_v16 *)(scores + u0) = dot * scale;
         }
         float max = -INFINITY;
-        for (size_t u = 0; u <= t; u++)
+        for (size_t u = lo; u <= t; u++)
             max = scores[u] > max ? scores[u] : max;
         double sum = 0;
-        for (size_t u = 0; u <= t; u++) {
+        for (size_t u = lo; u <= t; u++) {
             scores[u] = expf(scores[u] - max);
             sum += scores[u];
         }
@@ -393,7 +396,7 @@ static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scr
         size_t i0 = 0;
         for (; i0 + FW_VLEN <= d; i0 += FW_VLEN) {
             fw_v16 acc = {0};
-            for (size_t u = 0; u <= t; u++) {
+            for (size_t u = lo; u <= t; u++) {
                 const float *v = fw->v + (b * seq + u) * fw->kvd + kv * d + i0;
                 acc += scores[u] * inv * *(const fw_v16 *)v;
             }
@@ -401,7 +404,7 @@ static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scr
         }
         for (size_t i = i0; i < d; i++) {
             float acc = 0;
-            for (size_t u = 0; u <= t; u++)
+            for (size_t u = lo; u <= t; u++)
                 acc += scores[u] * inv * fw->v[(b * seq + u) * fw->kvd + kv * d + i];
             o[i] = acc;
         }

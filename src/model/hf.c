@@ -145,7 +145,15 @@ static ms_status config_unsupported(const ms_node *root, const char *file, ms_ar
                                 "'%s' is true; modsim supports biases only as %s", flags[i],
                                 arch == MS_ARCH_QWEN2 ? "Qwen2 has them" : "Qwen2's q/k/v_proj");
     }
-    return MS_OK;
+    /* Qwen2's window applies to the layers from max_window_layers on */
+    bool window;
+    ms_status st = config_bool(root, file, "use_sliding_window", &window, diag);
+    if (st == MS_OK && window && arch == MS_ARCH_QWEN2)
+        return config_error(diag, file, ms_node_get(root, "use_sliding_window"),
+                            "'use_sliding_window' is true; modsim computes Qwen2's attention "
+                            "over the whole sequence%s%s",
+                            "", "");
+    return st;
 }
 
 /* rope_scaling: null, or Llama 3.1's {"rope_type": "llama3", "factor",
@@ -228,6 +236,10 @@ static ms_status parse_config(const char *text, size_t len, const char *path, ms
         st = config_bool(root, file, "tie_word_embeddings", tied, diag);
     if (st == MS_OK)
         st = config_rope_scaling(root, file, &s.rope_llama3, diag);
+    /* MistralConfig's sliding_window (null: none); LlamaConfig has none,
+     * and Qwen2's applies only with use_sliding_window, refused above. */
+    if (st == MS_OK && *arch == MS_ARCH_MISTRAL)
+        st = config_int(root, file, "sliding_window", 1, 1LL << 40, 0, &s.sliding_window, diag);
     if (st != MS_OK)
         goto done;
     const ms_node *heads = ms_node_get(root, "num_attention_heads");

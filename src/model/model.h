@@ -30,6 +30,8 @@ typedef struct ms_model_spec {
     long long outlier_count;    /* hidden channels whose norm weights are `outlier_scale` */
     double outlier_scale;       /* so that activations have outlier input channels */
     ms_rope_llama3 rope_llama3; /* Hugging Face checkpoints only */
+    long long sliding_window;   /* Mistral's: a token attends to at most this many
+                                 * positions, its own included; 0 means no limit */
 } ms_model_spec;
 
 /* What a module is; the class names come from ms_module.class_name. */
