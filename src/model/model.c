@@ -675,6 +675,17 @@ size_t ms_model_weight_bytes(const ms_model *model, size_t module)
     return ms_module_numel(&model->modules[module]) * ms_st_dtype_size(model->dtypes[module]);
 }
 
+void ms_model_weight_get_stored(const ms_model *model, size_t module, void *dst)
+{
+    memcpy(dst, model->modules[module].weight, ms_model_weight_bytes(model, module));
+}
+
+void ms_model_weight_set_stored(ms_model *model, size_t module, const void *src)
+{
+    memcpy(model->modules[module].weight, src, ms_model_weight_bytes(model, module));
+    model->written[module] = ++model->writes;
+}
+
 uint64_t ms_model_input_version(const ms_model *model, size_t layer)
 {
     const void *embed = model->modules[model->embed].weight;

@@ -140,6 +140,13 @@ const char *ms_model_weight_dtype(const ms_model *model, size_t module);
 /* Bytes module `module`'s weight takes in memory (numel times 2 or 4). */
 size_t ms_model_weight_bytes(const ms_model *model, size_t module);
 
+/* The weight's stored bytes (ms_model_weight_bytes of them: F32 as float,
+ * F16/BF16 as uint16_t bits), copied out and back in unchanged: what a
+ * snapshot keeps so that stepping back restores the weight bit for bit. */
+void ms_model_weight_get_stored(const ms_model *model, size_t module, void *dst);
+/* Sets them (counted as a write, as ms_model_weight_write). */
+void ms_model_weight_set_stored(ms_model *model, size_t module, const void *src);
+
 /* Number of weight values of a module (0 when it has no weight). */
 size_t ms_module_numel(const ms_module *module);
 
