@@ -303,8 +303,14 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             wattrset(w, ui_attr(a, ROLE_TITLE));
             ui_put(w, rows - 1, 1, 1, ms_tl_glyph(MS_TL_SEVERAL, a->utf8));
             wattrset(w, ui_attr(a, ROLE_NORMAL));
-            ui_putf(w, rows - 1, 3, cols - 4, "%zu %s at the cursor, %s", a->selected,
-                    app_modifier_type(a, a->selected), text);
+            char line[320];
+            snprintf(line, sizeof line, "%zu %s at the cursor, %s", a->selected,
+                     app_modifier_type(a, a->selected), text);
+            /* every transition before the modifier's name: on a narrow screen
+             * the row number says which modifier */
+            if ((int)strlen(line) > cols - 4)
+                snprintf(line, sizeof line, "row %zu: %s", a->selected, text);
+            ui_put(w, rows - 1, 3, cols - 4, line);
             return;
         }
     }

@@ -638,6 +638,31 @@ def test_typed_clock_and_the_event_log(modsim, src):
         t.close()
 
 
+def test_zoomed_out_timeline_keeps_every_transition(modsim, src):
+    """Issue 12: 3 epochs x 100 steps at 80 columns (about 30 calls a column):
+    the calibration rows' last column holds S, E and F and shows the several
+    mark, listed in full on the line under the rows for the selected row; the
+    axis labels fractions of an epoch, each once."""
+    t = Tmux(modsim, ["tui", "--index", "intended", "--epochs", "3", "--clock", "100"],
+             width=80, height=24)
+    try:
+        t.wait("call 0/1522")
+        t.keys("2")
+        screen = t.wait("I init")
+        axis = line_with(screen, " epoch ")
+        labels = axis.split()[2:]
+        assert labels == ["0.5", "1", "1.5", "2", "2.5"], axis
+        row = line_with(screen, "2 SmoothQuantModifier")
+        assert row.rstrip().endswith("\u25c6") and "E" not in row.split()[-1], row
+        t.keys(":", "1", "5", "1", "5", "Enter", "j", "j")
+        screen = t.wait("row 2: calls")
+        line_with(screen, "S at 1507, E at 1513, F at 1521")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def main():
     return run_tests(globals(), sys.argv)
 
