@@ -663,6 +663,52 @@ def test_zoomed_out_timeline_keeps_every_transition(modsim, src):
         t.close()
 
 
+def test_wheel_form_unset_and_the_order_hooks_ran(modsim, src):
+    """Issue 12: the mouse wheel scrolls Help (three rows a notch); x in the
+    form unsets a field and the cursor stays on its row; at the call where
+    MagnitudePruning ends, Explain and the Stepper's log give the hooks in the
+    order the trace has them (on_event, on_end, on_update)."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+        demo = f.read()
+    with open(path, "w") as f:
+        f.write(demo)
+    t = Tmux(modsim, INTENDED + [path], width=100, height=40)
+    try:
+        t.wait("call 0/48")
+        t.keys("5")
+        assert t.wait("Everywhere").splitlines()[1].strip() == "Everywhere"
+        t.tmux("send-keys", "-l", "\x1b[<65;10;10M")  # SGR wheel down
+        screen = t.wait("run to the next breakpoint")
+        assert "Everywhere" not in screen.splitlines()[1], screen
+        t.tmux("send-keys", "-l", "\x1b[<64;10;10M")  # wheel up
+        screen = t.wait("Everywhere")
+        assert screen.splitlines()[1].strip() == "Everywhere", screen
+        t.keys(":", "3", "6", "Enter")
+        t.wait("call 36/48")
+        t.keys("4")
+        line_with(t.wait("ran on_event, on_end, on_update"), "Outcome")
+        t.keys("3")
+        line_with(t.wait("m0 end,update"), "35 batch_end")
+        # the form: x on targets leaves the cursor on targets
+        t.keys("1", "Enter")
+        t.wait("Form: 0 MagnitudePruningModifier")
+        t.keys("j", "j", "j")  # from start, the first field with a diagnostic
+        time.sleep(0.3)
+        before = [l for l in t.screen(escapes=True).splitlines() if "\x1b[7m" in l]
+        assert any("targets" in l for l in before), before
+        t.keys("x")
+        t.wait("unset targets of 0 MagnitudePruningModifier")
+        after = [l for l in t.screen(escapes=True).splitlines() if "\x1b[7m" in l]
+        assert any("targets" in l for l in after), after
+        t.keys("q", "n")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
 def main():
     return run_tests(globals(), sys.argv)
 
