@@ -120,9 +120,29 @@ static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int c
     int x = 1;
     /* the 0.13 base class's calibration hooks, where they can appear */
     bool calibration_hooks = ms_sim_upstream(a->sim) == MS_UPSTREAM_0_13;
-    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-        if (!calibration_hooks &&
-            (items[i].cell == MS_TL_CAL_START || items[i].cell == MS_TL_CAL_END))
+    size_t n_items = sizeof items / sizeof items[0];
+    bool skip[sizeof items / sizeof items[0]] = {false};
+    int need = 1;
+    for (size_t i = 0; i < n_items; i++) {
+        skip[i] = !calibration_hooks &&
+                  (items[i].cell == MS_TL_CAL_START || items[i].cell == MS_TL_CAL_END);
+        need += skip[i] ? 0 : (int)strlen(items[i].word) + 3;
+    }
+    if (need >= cols) {
+        /* too narrow for every glyph: name the ones the rows show, so a [ or ]
+         * on screen is never left unexplained */
+        bool shown[MS_TL_CELL_COUNT] = {false};
+        ms_tl_cell cells[MAX_COLS];
+        for (size_t m = 0; m < ms_sim_modifier_count(a->sim); m++) {
+            ms_tl_row(a->sim, m, &s->tl, cells);
+            for (int c = 0; c < s->tl.width && c < MAX_COLS; c++)
+                shown[cells[c]] = true;
+        }
+        for (size_t i = 0; i < n_items; i++)
+            skip[i] |= !shown[items[i].cell];
+    }
+    for (size_t i = 0; i < n_items; i++) {
+        if (skip[i])
             continue;
         int len = (int)strlen(items[i].word) + 3;
         if (x + len >= cols)
