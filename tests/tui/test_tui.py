@@ -709,6 +709,55 @@ def test_wheel_form_unset_and_the_order_hooks_ran(modsim, src):
         os.unlink(path)
 
 
+def test_narrow_legend_names_the_glyphs_shown(modsim, src):
+    """Issue 12: at 80 columns the legend cannot hold every glyph; it names the
+    ones on screen, so the [ and ] of a SmoothQuant that a training loop never
+    starts (the index reaches its start and end) are explained."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(path, "w") as f:
+        f.write("q_stage:\n  q_modifiers:\n    SmoothQuantModifier:\n"
+                "      smoothing_strength: 0.5\n      start: 0.5\n      end: 1.5\n")
+    t = Tmux(modsim, ["tui", "--index", "intended", "--training", "--epochs", "2", path],
+             width=80, height=24)
+    try:
+        t.wait("call 0/42")
+        t.keys("2")
+        screen = t.wait("index>=start")
+        row = line_with(screen, "0 SmoothQuantModifier")
+        assert "[" in row and "]" in row, row
+        legend = line_with(screen, "index>=start")
+        assert "] index>=end" in legend and "update" not in legend, legend
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
+def test_missing_file_has_no_position(modsim, src):
+    """Issue 12: `modsim tui nosuch.yaml` says the file does not open, with no
+    0:0 position, and offers R to load it once it exists."""
+    path = os.path.join(tempfile.mkdtemp(), "nosuch.yaml")
+    t = Tmux(modsim, ["tui", path], width=80, height=24)
+    try:
+        screen = t.wait("did not load")
+        line_with(screen, "%s: error E-IO" % path)
+        line_with(screen, "cannot open: No such file or directory")
+        assert ":0:0" not in screen and "NOT LOADED" in screen.splitlines()[0], screen
+        with open(path, "w") as f:
+            f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
+                    "      targets: [Linear]\n")
+        t.keys("R")
+        t.wait("reloaded %s" % path)
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+
+
 def main():
     return run_tests(globals(), sys.argv)
 
