@@ -711,8 +711,9 @@ def test_wheel_form_unset_and_the_order_hooks_ran(modsim, src):
 
 def test_narrow_legend_names_the_glyphs_shown(modsim, src):
     """Issue 12: at 80 columns the legend cannot hold every glyph; it names the
-    ones on screen, so the [ and ] of a SmoothQuant that a training loop never
-    starts (the index reaches its start and end) are explained."""
+    ones on screen, so the [ and ] of a SmoothQuant given a start and end (its
+    initialize raises, so it never runs; the index still reaches them) are
+    explained."""
     fd, path = tempfile.mkstemp(suffix=".yaml")
     os.close(fd)
     with open(path, "w") as f:
