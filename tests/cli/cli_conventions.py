@@ -233,7 +233,7 @@ p = run("--help")
 summaries = {len(l) - len(l.lstrip()) for l in p.stdout.decode().splitlines()
              if l.startswith("      ") and l.strip()}
 check("modsim --help: summaries in one column", p.returncode == 0 and summaries == {6}, p)
-for cmd in ("tui", "trace", "run", "validate", "export", "migrate"):
+for cmd in ("tui", "trace", "run", "validate", "export", "migrate", "model", "history"):
     p = run(cmd, "--help")
     text = (p.stdout + p.stderr).decode()
     long = [l for l in text.splitlines() if len(l) > 80]
