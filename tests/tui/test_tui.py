@@ -469,7 +469,8 @@ def test_keys_a_terminal_user_expects(modsim, src):
         t.keys("c")
         t.wait("no error on the way (no breakpoint set")
         t.keys("r", "@", "a")
-        t.wait("'a' is not part of a number")
+        line_with(t.wait("'a' is not part of a number"),  # whole, at 80 columns
+                  "break at index: _   'a' is not part of a number (an index is like 2 or 0.5)")
         t.keys("Escape")
         # an unsaved edit: Ctrl-C asks, c keeps the program running
         t.keys("1", "d")
@@ -498,7 +499,8 @@ def test_go_to_a_call_search_and_unknown_keys(modsim, src):
         t.keys(":", "5", "Enter")
         t.wait("call 5/48")
         t.keys(":", "x")
-        t.wait("'x' is not a digit")
+        line_with(t.wait("'x' is not a digit"),
+                  "go to call: _   'x' is not a digit: a call number like 12")
         t.keys("Escape")
         t.keys("/")
         t.tmux("send-keys", "-l", "gptq")
