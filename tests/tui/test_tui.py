@@ -761,6 +761,37 @@ def test_missing_file_has_no_position(modsim, src):
         os.rmdir(os.path.dirname(path))
 
 
+def test_explain_wording_for_each_kind(modsim, src):
+    """Issue 12: Explain's sentences are true for a calibration modifier (a
+    GPTQ with start None is started by calibration_epoch_start, not "never")
+    and after a training modifier's end (only on_event runs)."""
+    t = Tmux(modsim, ["tui"], width=110, height=30)
+    try:
+        t.wait("call 0/22")
+        t.keys("2", "j", "j", "j", "4")
+        screen = t.wait("3 GPTQModifier")
+        line_with(screen, "start is None, so batch_start never starts it")
+        line_with(screen, "(calibration_epoch_start does, in a calibration run)")
+        assert "events never start it" not in screen, screen
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    t = Tmux(modsim, INTENDED, width=110, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys(":", "4", "1", "Enter")
+        t.wait("call 41/48")
+        t.keys("4")
+        screen = t.wait("already ended")
+        line_with(screen, "already ended: after its end a modifier runs only on_event")
+        line_with(screen, "ran on_event")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
 def main():
     return run_tests(globals(), sys.argv)
 
