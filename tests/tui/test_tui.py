@@ -764,7 +764,8 @@ def test_missing_file_has_no_position(modsim, src):
 def test_explain_wording_for_each_kind(modsim, src):
     """Issue 12: Explain's sentences are true for a calibration modifier (a
     GPTQ with start None is started by calibration_epoch_start, not "never")
-    and after a training modifier's end (only on_event runs)."""
+    and after a training modifier's end (only on_event runs); the breakpoint
+    count is right after @."""
     t = Tmux(modsim, ["tui"], width=110, height=30)
     try:
         t.wait("call 0/22")
@@ -786,6 +787,9 @@ def test_explain_wording_for_each_kind(modsim, src):
         screen = t.wait("already ended")
         line_with(screen, "already ended: after its end a modifier runs only on_event")
         line_with(screen, "ran on_event")
+        # the Stepper's breakpoint count follows @ at once
+        t.keys("3", "@", "1", "Enter")
+        line_with(t.wait("1 breakpoint;"), "Position  41/48 run, 1 breakpoint;")
         t.keys("q")
         expect_restored(t, 0)
     finally:
