@@ -914,12 +914,12 @@ bool ms_draft_dirty(const ms_draft *s)
 
 /* Writing the edited spans back into the text the user wrote, the way
  * round-trip YAML editors do: the source's modifiers are matched to the
- * draft's (same stages, groups and types in the same order), and only the
- * fields whose values differ are rewritten, each on the lines it took; every
- * other byte (comments, blank lines, key order, quoting) stays. The spans
- * are whole lines: a block entry runs from its key's line to its last line
- * indented deeper (or a `- ` item at the key's indent), not counting the
- * blank and comment lines after it. */
+ * draft's by identity (uid), only the fields whose values differ are
+ * rewritten, each on the lines it took, and only the groups whose modifiers
+ * changed are rebuilt; every other byte (comments, blank lines, key order,
+ * quoting) stays. The spans are whole lines: a block entry runs from its
+ * key's line to its last line indented deeper (or a `- ` item at the key's
+ * indent), not counting the blank and comment lines after it. */
 
 #define NONE SIZE_MAX
 
@@ -1756,13 +1756,16 @@ static void restructure(splicer *sp, layout *lo, const ms_draft *s)
         bool had = false;
         for (size_t g = 0; g < lo->n_groups; g++)
             had |= lo->groups[g].stage == i && lo->groups[g].n;
-        if (!st->drafted && had && st->only_groups && !st->flow) {
+        bool whole = !st->drafted && had && st->only_groups && !st->flow;
+        if (whole)
             push(sp, st->lead, st->to, strdup(""));
-            continue;
-        }
         for (size_t g = 0; g < lo->n_groups; g++) {
             sgroup *gr = &lo->groups[g];
             if (gr->stage != i || gr->drafted || gr->empty)
+                continue;
+            /* the field edits of a block moved out of it go with the block */
+            gr->rebuilt = true;
+            if (whole)
                 continue;
             if (gr->flow || st->flow)
                 fail(sp, "group %s is written in flow style ({...})", gr->key->value);
@@ -1819,8 +1822,15 @@ static bool reads_back(const ms_draft *s, const char *text, size_t len)
     ms_doc *doc;
     ms_diag d;
     ms_diag_clear(&d);
-    if (ms_recipe_parse_doc(text, len, s->file, MS_FORMAT_YAML, &doc, &d) != MS_OK)
-        return false;
+    if (ms_recipe_parse_doc(text, len, s->file, MS_FORMAT_YAML, &doc, &d) != MS_OK) {
+        /* no modifiers left: the comments stay, as empty as the exporter's text */
+        bool empty = !s->count && !s->top_args && ms_doc_parse(text, len, s->file, &doc, &d) == MS_OK;
+        if (empty) {
+            empty = !ms_doc_root(doc);
+            ms_doc_free(doc);
+        }
+        return empty;
+    }
     const ms_node *root = ms_doc_root(doc);
     src_entry *e = NULL;
     size_t n;

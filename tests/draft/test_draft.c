@@ -792,6 +792,11 @@ static void draft_save_deletes_a_block_with_its_comments(void **state)
                               "      scheme: W4A16\n"
                               "      targets: [Linear]\n");
     free(text);
+    /* and the last one: the file's own comments stay */
+    assert_int_equal(ms_draft_delete(s, 0, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "# my recipe\n\n");
+    free(text);
 }
 
 static void draft_save_moves_blocks_with_their_comments(void **state)
@@ -849,6 +854,28 @@ static void draft_save_moves_blocks_with_their_comments(void **state)
                                  "    SmoothQuantModifier:\n"
                                  "      smoothing_strength: 0.8\n"
                                  "  quant_modifiers:\n"));
+    free(text);
+    /* out of a stage it was the last of (which goes), with a field edit,
+     * to its new group's indentation */
+    s = sourced(f, "train_stage:\n"
+                   "    pruning_modifiers:\n"
+                   "        ConstantPruningModifier:\n"
+                   "            start: 1.5   # hold\n"
+                   "            targets: [w]\n"
+                   "oneshot_stage:\n"
+                   "  quant_modifiers:\n"
+                   "    GPTQModifier:\n"
+                   "      scheme: W4A16\n");
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "1.0", &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 0, false, &at, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "oneshot_stage:\n"
+                              "  quant_modifiers:\n"
+                              "    ConstantPruningModifier:\n"
+                              "        start: 1.0   # hold\n"
+                              "        targets: [w]\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16\n");
     free(text);
 }
 
