@@ -1213,7 +1213,7 @@ static int splice_order(const void *x, const void *y)
 
 typedef struct sblock {
     const ms_node *key, *args;
-    size_t group;                          /* its sgroup */
+    size_t group;                             /* its sgroup */
     size_t start, body_end, content_end, end; /* lines; [content_end, end) are blank */
     unsigned uid;
 } sblock;
@@ -1322,9 +1322,10 @@ static bool scan_group(splicer *sp, layout *lo, const ms_node *key, const ms_nod
                   .lead = lead_start(sp, row(key), col, floor),
                   .to = entry_end(sp, key)};
     g->empty = value->kind == MS_NODE_SCALAR || !value->count;
-    /* `{}` written on a line of its own is left alone */
-    g->flow = value->kind == MS_NODE_MAP && is_flow(sp, value) &&
-              (value->count || value->line != key->line);
+    /* `{}` written on a line of its own, or inside a flow stage, is left alone */
+    g->flow = (value->kind == MS_NODE_MAP && is_flow(sp, value) &&
+               (value->count || value->line != key->line)) ||
+              lo->stages[lo->n_stages - 1].flow;
     g->empty &= !g->flow;
     for (size_t k = 0; value->kind == MS_NODE_MAP && k < value->count; k++) {
         if (!ms_array_reserve(&lo->blocks, &lo->cap_blocks, lo->n_blocks, sizeof *lo->blocks))
@@ -1378,12 +1379,13 @@ static bool scan(splicer *sp, const ms_node *root, layout *lo)
             return false;
         sstage *S = &lo->stages[lo->n_stages++];
         /* the comments above the first key are the file's, not its first stage's */
-        *S = (sstage){.key = skey,
-                      .value = stage,
-                      .lead = lead_start(sp, row(skey), 0, st ? row(root->keys[st - 1]) + 1 : row(skey)),
-                      .to = entry_end(sp, skey),
-                      .flow = is_flow(sp, stage),
-                      .only_groups = true};
+        *S = (sstage){
+            .key = skey,
+            .value = stage,
+            .lead = lead_start(sp, row(skey), 0, st ? row(root->keys[st - 1]) + 1 : row(skey)),
+            .to = entry_end(sp, skey),
+            .flow = is_flow(sp, stage),
+            .only_groups = true};
         for (size_t g = 0; g < stage->count; g++) {
             const ms_node *gkey = stage->keys[g], *group = stage->items[g];
             bool is_group = ms_ends_with(gkey->value, "_modifiers") &&
@@ -1416,7 +1418,8 @@ static size_t indent_step(const layout *lo, const sstage *st)
 }
 
 /* Copies lines [a, b) of the source into `f` with the edits `keep` takes. */
-static void emit_lines(splicer *sp, FILE *f, size_t a, size_t b, bool (*keep)(const splicer *, const splice *, const void *), const void *arg)
+static void emit_lines(splicer *sp, FILE *f, size_t a, size_t b,
+                       bool (*keep)(const splicer *, const splice *, const void *), const void *arg)
 {
     size_t at = a;
     for (size_t e = 0; e < sp->count && !sp->failed; e++) {
@@ -1552,8 +1555,8 @@ static void default_gap(const layout *lo, const sgroup *g, size_t *from, size_t 
 /* The blocks of the draft's modifiers [a, b) at column `col`: a source
  * block copied with its field edits, a new one written in the style of its
  * siblings. */
-static void write_blocks(splicer *sp, FILE *f, const layout *lo, const sgroup *g,
-                         const ms_draft *s, size_t a, size_t b, size_t col, size_t step)
+static void write_blocks(splicer *sp, FILE *f, const layout *lo, const sgroup *g, const ms_draft *s,
+                         size_t a, size_t b, size_t col, size_t step)
 {
     size_t gap_from, gap_to;
     default_gap(lo, g, &gap_from, &gap_to);
@@ -1732,8 +1735,8 @@ static void restructure(splicer *sp, layout *lo, const ms_draft *s)
                     char comment[256] = "";
                     line_comment(sp, row(g->key), comment, sizeof comment);
                     push(sp, row(g->key), row(g->key) + 1,
-                         group_text(sp, lo, s, g->key->value, (size_t)g->key->col - 1, c, d,
-                                    step, comment));
+                         group_text(sp, lo, s, g->key->value, (size_t)g->key->col - 1, c, d, step,
+                                    comment));
                 } else {
                     char *text = NULL;
                     size_t len = 0;
@@ -1808,7 +1811,7 @@ static bool entries_of(const ms_node *root, src_entry **out, size_t *n)
                     return false;
                 }
                 (*out)[(*n)++] = (src_entry){root->keys[st]->value, stage->keys[g]->value,
-                                         group->keys[k]->value, group->items[k]};
+                                             group->keys[k]->value, group->items[k]};
             }
         }
     }
@@ -1824,7 +1827,8 @@ static bool reads_back(const ms_draft *s, const char *text, size_t len)
     ms_diag_clear(&d);
     if (ms_recipe_parse_doc(text, len, s->file, MS_FORMAT_YAML, &doc, &d) != MS_OK) {
         /* no modifiers left: the comments stay, as empty as the exporter's text */
-        bool empty = !s->count && !s->top_args && ms_doc_parse(text, len, s->file, &doc, &d) == MS_OK;
+        bool empty =
+            !s->count && !s->top_args && ms_doc_parse(text, len, s->file, &doc, &d) == MS_OK;
         if (empty) {
             empty = !ms_doc_root(doc);
             ms_doc_free(doc);

@@ -826,7 +826,8 @@ static void draft_save_moves_blocks_with_their_comments(void **state)
     assert_int_equal(ms_draft_set_field(s, 0, "start", "1.25", &diag), MS_OK);
     char *text = spliced(f, s);
     assert_memory_equal(text, moved, strlen(moved));
-    assert_string_equal(text + strlen(moved), strstr(blocks, "\noneshot_stage:") + strlen("\noneshot_stage:"));
+    assert_string_equal(text + strlen(moved),
+                        strstr(blocks, "\noneshot_stage:") + strlen("\noneshot_stage:"));
     free(text);
     /* and down again: the file as written but for the edit */
     assert_int_equal(ms_draft_move(s, 0, false, &at, &diag), MS_OK);
