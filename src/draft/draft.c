@@ -918,8 +918,9 @@ bool ms_draft_dirty(const ms_draft *s)
  * rewritten, each on the lines it took, and only the groups whose modifiers
  * changed are rebuilt; every other byte (comments, blank lines, key order,
  * quoting) stays. The spans are whole lines: a block entry runs from its
- * key's line to its last line indented deeper (or a `- ` item at the key's
- * indent), not counting the blank and comment lines after it. */
+ * key's line to its last line indented deeper (or a `- ` item or a closing
+ * bracket at the key's indent), not counting the blank and comment lines
+ * after it. */
 
 #define NONE SIZE_MAX
 
@@ -974,7 +975,9 @@ static void entry_lines(const splicer *sp, const ms_node *key, size_t *from, siz
         size_t in = indent_of(sp, l);
         const char *p = sp->text + sp->line_at[l] + in;
         bool item = in == indent && *p == '-' && (p[1] == ' ' || p[1] == '\n' || p[1] == '\r');
-        if (in <= indent && !item)
+        /* the bracket closing a flow value written over several lines */
+        bool closing = *p == ']' || *p == '}';
+        if (in <= indent && !item && !closing)
             break;
         last = l;
     }
@@ -1370,8 +1373,8 @@ static bool scan_group(splicer *sp, layout *lo, const ms_node *key, const ms_nod
  * the source, in the order ms_draft_new reads them. */
 static bool scan(splicer *sp, const ms_node *root, layout *lo)
 {
-    lo->root_flow = is_flow(sp, root);
-    for (size_t st = 0; st < root->count; st++) {
+    lo->root_flow = root && is_flow(sp, root);
+    for (size_t st = 0; root && st < root->count; st++) {
         const ms_node *skey = root->keys[st], *stage = root->items[st];
         if (!ms_ends_with(skey->value, "_stage") || stage->kind != MS_NODE_MAP)
             continue;
@@ -1859,7 +1862,7 @@ static char *spliced_text(const ms_draft *s, size_t *len, char *why, size_t cap)
         snprintf(why, cap, "the file's modifiers are not the draft's");
         return NULL;
     }
-    if (!root || root->kind != MS_NODE_MAP) {
+    if (root && root->kind != MS_NODE_MAP) {
         snprintf(why, cap, "the file is not a map of stages");
         return NULL;
     }
