@@ -1093,6 +1093,40 @@ static void draft_save_falls_back_for_flow_style(void **state)
     free(text);
 }
 
+static void draft_save_adds_a_field_after_a_value_over_lines(void **state)
+{
+    fixture *f = *state;
+    /* as sparsity__sparsegpt__recipes__test_tiny2.yaml writes its targets */
+    const char *source = "test_stage:\n"
+                         "  obcq_modifiers:\n"
+                         "    SparseGPTModifier:\n"
+                         "      sparsity: 0.5\n"
+                         "      targets: [\n"
+                         "        \"model.layers.0\",\n"
+                         "        \"model.layers.1\"\n"
+                         "      ]\n"
+                         "    QuantizationModifier:\n"
+                         "      targets: [Linear]\n";
+    ms_draft *s = sourced(f, source);
+    ms_diag diag;
+    size_t at;
+    assert_int_equal(ms_draft_set_field(s, 0, "block_size", "64", &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 0, false, &at, &diag), MS_OK);
+    char *text = spliced(f, s);
+    assert_string_equal(text, "test_stage:\n"
+                              "  obcq_modifiers:\n"
+                              "    QuantizationModifier:\n"
+                              "      targets: [Linear]\n"
+                              "    SparseGPTModifier:\n"
+                              "      sparsity: 0.5\n"
+                              "      targets: [\n"
+                              "        \"model.layers.0\",\n"
+                              "        \"model.layers.1\"\n"
+                              "      ]\n"
+                              "      block_size: 64\n");
+    free(text);
+}
+
 static void draft_save_maps_the_saved_text_for_the_next_save(void **state)
 {
     fixture *f = *state;
@@ -1148,6 +1182,7 @@ int main(int argc, char **argv)
         T(draft_save_keeps_a_missing_final_newline),
         T(draft_save_keeps_list_form_groups),
         T(draft_save_falls_back_for_flow_style),
+        T(draft_save_adds_a_field_after_a_value_over_lines),
         T(draft_save_maps_the_saved_text_for_the_next_save),
         T(draft_recipe_carries_the_edits),
         T(draft_diagnostics_name_modifier_and_field),
