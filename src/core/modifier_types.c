@@ -365,6 +365,23 @@ static ms_status calibration_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool 
     return m->ended ? MS_OK : ms_hook_end(m, ctx, NULL);
 }
 
+/* GPTQ, SparseGPT and Wanda end from on_finalize if still running (their
+ * profile's on_end), then raise when modules their hooks calibrated were
+ * never compressed (gptq/base.py:395-405, pruning/sparsegpt/base.py:160-166,
+ * wanda/base.py:129-135 at 0.12; gptq/base.py:372-382 and the same lines of
+ * the others at 0.13): the modifier stays unfinalized. */
+static ms_status compressor_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    ms_status st = calibration_on_finalize(m, ctx, result);
+    const ms_world *w = ctx->world;
+    size_t left = st == MS_OK && w->ops->finalize
+                      ? w->ops->finalize(w->self, ctx->world_state, m->position)
+                      : 0;
+    if (left)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR, "Failed to compress %zu modules", left);
+    return st;
+}
+
 static ms_status quantization_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
     *result = true;
@@ -537,15 +554,22 @@ static const ms_modifier_type v013_gptq = {
     .on_calibration_start = v013_gptq_calibration_start,
     .on_sequential_epoch_end = v013_sequential_epoch_end,
     .on_calibration_end = v013_calibration_end,
-    .on_finalize = v013_calibration_finalize,
+    .on_finalize = compressor_on_finalize,
     .sequential_owner = "GPTQModifier", /* gptq/base.py:240-242 takes `modules` */
 };
 
 /* SparsityModifierBase (sgpt_base.py:176), SmoothQuant (smoothquant/base.py:152)
- * and AWQ (awq/base.py:249) override on_sequential_epoch_end without `modules` */
+ * and AWQ (awq/base.py:249, no sparsity check) override on_sequential_epoch_end without `modules`
+ */
 static const ms_modifier_type v013_sparsity = {
     V013_CALIBRATION_HOOKS,
     .on_initialize = sparsity_on_initialize,
+    .on_finalize = compressor_on_finalize,
+    .sequential_without_modules = true,
+};
+
+static const ms_modifier_type v013_awq = {
+    V013_CALIBRATION_HOOKS,
     .on_finalize = v013_calibration_finalize,
     .sequential_without_modules = true,
 };
@@ -685,27 +709,29 @@ static const ms_modifier_type gptq = {
     .configure = gptq_configure,
     .on_initialize = gptq_on_initialize,
     .on_start = gptq_on_start,
-    .on_finalize = calibration_on_finalize,
+    .on_finalize = compressor_on_finalize,
     .v013 = &v013_gptq,
     .requires_calibration_data = true,
 };
 
 static const ms_modifier_type sparsegpt = {.name = "SparseGPTModifier",
                                            CALIBRATION_HOOKS,
-                                           CALIBRATION_START_FINALIZE,
+                                           .on_start = calibration_on_start,
+                                           .on_finalize = compressor_on_finalize,
                                            .on_initialize = sparsity_on_initialize,
                                            .v013 = &v013_sparsity,
                                            .requires_calibration_data = true};
 static const ms_modifier_type wanda = {.name = "WandaPruningModifier",
                                        CALIBRATION_HOOKS,
-                                       CALIBRATION_START_FINALIZE,
+                                       .on_start = calibration_on_start,
+                                       .on_finalize = compressor_on_finalize,
                                        .on_initialize = sparsity_on_initialize,
                                        .v013 = &v013_sparsity,
                                        .requires_calibration_data = true};
 static const ms_modifier_type awq = {.name = "AWQModifier",
                                      CALIBRATION_HOOKS,
                                      CALIBRATION_START_FINALIZE,
-                                     .v013 = &v013_sparsity,
+                                     .v013 = &v013_awq,
                                      .requires_calibration_data = true};
 
 static const ms_modifier_type smoothquant = {

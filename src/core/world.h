@@ -39,9 +39,16 @@ typedef struct ms_world_ops {
      * sequential_epoch_end: gptq/base.py, sgpt_base.py at 0.12). NULL: a world
      * with nothing to compress there. */
     void (*sequential_epoch_end)(void *self, void *state, size_t modifier);
-    /* A calibration modifier quantizes, prunes or smooths what it observed
-     * and stops observing (calibration end). */
+    /* A calibration modifier stops observing (calibration end): Quantization,
+     * SmoothQuant quantize or smooth what is left; GPTQ, SparseGPT and Wanda
+     * only remove their hooks (gptq/base.py:387-393, sgpt_base.py:190-192
+     * at 0.12), leaving what they calibrated uncompressed. */
     void (*compress)(void *self, void *state, size_t modifier);
+    /* A calibration modifier finalizes: how many modules its hooks
+     * calibrated that no sequential_epoch_end compressed (upstream's
+     * _num_samples left at on_finalize), which it then forgets. NULL: a
+     * world without modules, where none are left. */
+    size_t (*finalize)(void *self, void *state, size_t modifier);
 } ms_world_ops;
 
 typedef struct ms_world {

@@ -22,7 +22,7 @@ typedef struct module_versions {
 /* Per modifier, what its calls change in the world. */
 typedef struct mod_state {
     double sparsity; /* MagnitudePruning's scheduled sparsity */
-    bool observing;
+    bool observing, hooked;
     size_t sequential;
     bool *done;
 } mod_state;
@@ -161,6 +161,7 @@ static ms_status save_position(const ms_world_model *wm, position *p)
         mod_state *ms = &p->mods[m];
         ms->sparsity = wmod->opts.prune.sparsity;
         ms->observing = wmod->observing;
+        ms->hooked = wmod->hooked;
         ms->sequential = wmod->sequential;
         if (wmod->done) {
             ms->done = malloc(wmod->match.count * sizeof *ms->done);
@@ -190,7 +191,7 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
             return false;
     for (size_t m = 0; m < wm->nmods; m++) {
         const mod_state *x = &a->mods[m], *y = &b->mods[m];
-        if (x->sparsity != y->sparsity || x->observing != y->observing ||
+        if (x->sparsity != y->sparsity || x->observing != y->observing || x->hooked != y->hooked ||
             x->sequential != y->sequential ||
             (x->done && memcmp(x->done, y->done, wm->mods[m].match.count * sizeof *x->done)))
             return false;
@@ -214,6 +215,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
         const mod_state *ms = &p->mods[m];
         wmod->opts.prune.sparsity = ms->sparsity;
         wmod->observing = ms->observing;
+        wmod->hooked = ms->hooked;
         wmod->sequential = ms->sequential;
         if (wmod->done)
             memcpy(wmod->done, ms->done, wmod->match.count * sizeof *ms->done);

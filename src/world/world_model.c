@@ -1497,6 +1497,7 @@ static void op_observe(void *self, void *state, size_t modifier)
         return;
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
+    wmod->hooked = true;
     wmod->sequential = 0;
     if (wmod->owl && wmod->slot_sparsity && wm->error == MS_OK) {
         ms_diag d;
@@ -1565,9 +1566,12 @@ static void op_compress(void *self, void *state, size_t modifier)
     if (modifier >= wm->nmods || !wm->mods[modifier].observing)
         return;
     /* AWQ's on_end smooths nothing: its sequential_epoch_ends did
-     * (awq/base.py on_end at 0.12, on_calibration_end at 0.13) */
-    if (wm->error == MS_OK && wm->mods[modifier].kind != KIND_AWQ)
-        compress_layer(wm, modifier, -1, kind_name(wm->mods[modifier].kind));
+     * (awq/base.py on_end at 0.12, on_calibration_end at 0.13); GPTQ's,
+     * SparseGPT's and Wanda's only remove their hooks (world.h) */
+    mod_kind k = wm->mods[modifier].kind;
+    if (wm->error == MS_OK && k != KIND_AWQ && k != KIND_GPTQ && k != KIND_SPARSEGPT &&
+        k != KIND_WANDA)
+        compress_layer(wm, modifier, -1, kind_name(k));
     wm->mods[modifier].observing = false;
     drop_inputs(wm);
 }
@@ -1583,6 +1587,7 @@ static const ms_world_ops model_ops = {
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,
     .compress = op_compress,
+    .finalize = wm_op_finalize,
 };
 
 ms_world ms_world_model_world(ms_world_model *wm)

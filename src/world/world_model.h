@@ -11,7 +11,9 @@
  *                             at each sequential_epoch_end, the Linear
  *                             targets of the subgraph just calibrated, from
  *                             the inputs that subgraph saw (Hessians or
- *                             Wanda's norms); what is left at calibration end.
+ *                             Wanda's norms); nothing at calibration end:
+ *                             what no subgraph end compressed is counted
+ *                             at finalize (upstream's "Failed to compress").
  *                             SparseGPT/Wanda: the Linears inside `targets`
  *                             at a sparsity per target layer (a list, OWL)
  *   QuantizationModifier      fake-quantized weights (min/max observer),

@@ -49,6 +49,7 @@ typedef struct wm_modifier {
     size_t nmaps;
     ms_world_calibration how;
     bool observing;                      /* between observe_inputs and compress */
+    bool hooked;                         /* from observe_inputs until finalize */
     size_t sequential;                   /* sequential_epoch_ends seen while observing */
     bool *done;                          /* per selected module: compressed in this calibration */
     size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
@@ -90,5 +91,8 @@ struct ms_world_model {
     size_t changes;
     const atomic_bool *stop; /* ms_world_model_set_stop */
 };
+
+/* The world ops in files of their own (world_model.c's table lists them). */
+size_t wm_op_finalize(void *self, void *state, size_t modifier);
 
 #endif
