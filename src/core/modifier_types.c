@@ -54,6 +54,33 @@ static ms_status constant_configure(ms_modifier *m, const ms_node *args, const c
     return require_field(m, args, "targets", file, &targets, diag);
 }
 
+/* pruning/constant/base.py at 0.12 and 0.13: on_start makes the masks
+ * (:50-56), on_update re-applies them at optim_post_step (:58-73; without
+ * use_hooks, never given by a recipe), on_finalize removes them (:44-48).
+ * on_end's disable_masks only stops the hooks use_hooks adds. */
+static ms_status constant_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ev;
+    if (ctx->world->ops->update_masks)
+        ctx->world->ops->update_masks(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+static ms_status constant_on_update(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    if (ev->type == MS_EV_OPTIM_POST_STEP && ctx->world->ops->apply_masks)
+        ctx->world->ops->apply_masks(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+static ms_status constant_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    if (ctx->world->ops->remove_masks)
+        ctx->world->ops->remove_masks(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
 typedef struct magnitude_config {
     ms_scheduler *scheduler;
     ms_raise scheduler_error; /* raised at on_initialize, as upstream builds it there */
@@ -669,6 +696,9 @@ static const ms_modifier_type constant_pruning = {
     .name = "ConstantPruningModifier",
     .drive = MS_DRIVE_TRAINING,
     .configure = constant_configure,
+    .on_start = constant_on_start,
+    .on_update = constant_on_update,
+    .on_finalize = constant_on_finalize,
 };
 
 static const ms_modifier_type magnitude_pruning = {

@@ -34,6 +34,7 @@ typedef struct position {
     size_t state; /* the position whose arrays hold this one's state */
     int *owner, *bits;
     const ms_quant_args **scheme;
+    const unsigned char **mask;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -122,6 +123,7 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->owner);
     free(p->bits);
     free(p->scheme);
+    free(p->mask);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
@@ -131,7 +133,7 @@ static void free_position(const ms_world_model *wm, position *p)
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 2) + wm->nmods * sizeof(mod_state);
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 3) + wm->nmods * sizeof(mod_state);
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -146,13 +148,15 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->owner = malloc(n * sizeof *p->owner);
     p->bits = malloc(n * sizeof *p->bits);
     p->scheme = malloc(n * sizeof *p->scheme);
+    p->mask = malloc(n * sizeof *p->mask);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
-    if (!p->owner || !p->bits || !p->scheme || !p->note || !p->mods)
+    if (!p->owner || !p->bits || !p->scheme || !p->mask || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
     memcpy(p->scheme, wm->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(p->mask, wm->mask, wm->nmodules * sizeof *p->mask);
     for (size_t i = 0; i < wm->nmodules; i++)
         if (wm->note[i] && !(p->note[i] = strdup(wm->note[i])))
             return MS_ERR_NOMEM;
@@ -184,7 +188,8 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
 {
     if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
         memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
-        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) || a->error != b->error)
+        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) ||
+        memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) || a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
@@ -204,6 +209,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->owner, p->owner, wm->nmodules * sizeof *p->owner);
     memcpy(wm->bits, p->bits, wm->nmodules * sizeof *p->bits);
     memcpy(wm->scheme, p->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(wm->mask, p->mask, wm->nmodules * sizeof *p->mask);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;

@@ -6,7 +6,8 @@
  * What each modifier does (its recipe arguments, read when the world is made):
  *   MagnitudePruningModifier  apply_mask: unstructured magnitude pruning of
  *                             its targets to the scheduled sparsity
- *   ConstantPruningModifier   keeps the zeros (mask = w != 0): no change
+ *   ConstantPruningModifier   masks |w| > 1e-8 made at its start, applied
+ *                             at each optim_post_step (masks.c)
  *   GPTQModifier, SparseGPTModifier, WandaPruningModifier
  *                             at each sequential_epoch_end, the Linear
  *                             targets of the subgraph just calibrated, from

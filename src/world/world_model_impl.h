@@ -21,6 +21,7 @@ typedef enum {
     KIND_QUANT,
     KIND_SMOOTHQUANT,
     KIND_AWQ,
+    KIND_CONSTANT,
 } mod_kind;
 
 enum { AWQ_MAX_BALANCE = 8 };
@@ -73,9 +74,14 @@ struct ms_world_model {
     int *bits;                    /* per module */
     const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
     char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    /* per module: ConstantPruning's mask (1: kept), NULL for none; never
+     * changed once made, so a snapshot keeps the pointers (masks.c) */
+    const unsigned char **mask;
+    void **kept; /* every mask made, freed with the world */
+    size_t nkept, kept_cap;
+    float **inputs;   /* per module: calibration inputs, batch * seq rows */
+    bool *want;       /* per module: the collecting forward keeps its inputs */
+    int cached_layer; /* the layer whose inputs `inputs` hold; -2: none; -1: all */
     /* the input of decoder layer `stream_layer` (-1: none) over the
      * calibration tokens, while ms_model_input_version says it is current:
      * a sequential run's next collect starts there, not at layer 0 */
@@ -94,5 +100,15 @@ struct ms_world_model {
 
 /* The world ops in files of their own (world_model.c's table lists them). */
 size_t wm_op_finalize(void *self, void *state, size_t modifier);
+void wm_op_update_masks(void *self, void *state, size_t modifier);
+void wm_op_apply_masks(void *self, void *state, size_t modifier);
+void wm_op_remove_masks(void *self, void *state, size_t modifier);
+
+/* Keeps `p` until the world is freed; false (and `p` freed) when out of memory. */
+bool wm_keep(ms_world_model *wm, void *p);
+
+/* Counts a weight write by modifier `m` and reports the module's sparsity
+ * to the sink (world_model.c). */
+void wm_report_change(ms_world_model *wm, size_t m, size_t module, const float *w);
 
 #endif
