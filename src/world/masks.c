@@ -64,7 +64,8 @@ void wm_op_update_masks(void *self, void *state, size_t modifier)
 }
 
 /* module.weight *= mask for every module with one: a masked value becomes
- * w * 0 (-0 for a negative w), as torch's multiply by the bool mask does */
+ * w * 0 (-0 for a negative w), as torch's multiply by the bool mask does; a
+ * quantized weight keeps its qparams, 0 being the zero point's code */
 void wm_op_apply_masks(void *self, void *state, size_t modifier)
 {
     (void)state;
@@ -89,8 +90,10 @@ void wm_op_apply_masks(void *self, void *state, size_t modifier)
             w[k] = v;
         }
         if (changed) {
+            const ms_world_qparams *qp = wm->qparams[i];
             ms_model_weight_write(wm->model, i, w);
             wm_report_change(wm, modifier, i, w);
+            wm->qparams[i] = qp;
             wm->owner[i] = (int)modifier;
         }
         free(w);

@@ -35,6 +35,7 @@ typedef struct position {
     int *owner, *bits;
     const ms_quant_args **scheme;
     const unsigned char **mask;
+    const ms_world_qparams **qparams;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -124,6 +125,7 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->bits);
     free(p->scheme);
     free(p->mask);
+    free(p->qparams);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
@@ -133,7 +135,7 @@ static void free_position(const ms_world_model *wm, position *p)
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 3) + wm->nmods * sizeof(mod_state);
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 4) + wm->nmods * sizeof(mod_state);
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -149,14 +151,16 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->bits = malloc(n * sizeof *p->bits);
     p->scheme = malloc(n * sizeof *p->scheme);
     p->mask = malloc(n * sizeof *p->mask);
+    p->qparams = malloc(n * sizeof *p->qparams);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
-    if (!p->owner || !p->bits || !p->scheme || !p->mask || !p->note || !p->mods)
+    if (!p->owner || !p->bits || !p->scheme || !p->mask || !p->qparams || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
     memcpy(p->scheme, wm->scheme, wm->nmodules * sizeof *p->scheme);
     memcpy(p->mask, wm->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(p->qparams, wm->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++)
         if (wm->note[i] && !(p->note[i] = strdup(wm->note[i])))
             return MS_ERR_NOMEM;
@@ -189,7 +193,8 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
     if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
         memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
         memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) ||
-        memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) || a->error != b->error)
+        memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) ||
+        memcmp(a->qparams, b->qparams, wm->nmodules * sizeof *a->qparams) || a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
@@ -210,6 +215,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->bits, p->bits, wm->nmodules * sizeof *p->bits);
     memcpy(wm->scheme, p->scheme, wm->nmodules * sizeof *p->scheme);
     memcpy(wm->mask, p->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(wm->qparams, p->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;

@@ -654,12 +654,13 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     wm->scheme = calloc(wm->nmodules, sizeof *wm->scheme);
     wm->note = calloc(wm->nmodules, sizeof *wm->note);
     wm->mask = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wm->mask);
+    wm->qparams = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wm->qparams);
     wm->inputs = calloc(wm->nmodules, sizeof *wm->inputs);
     wm->want = calloc(wm->nmodules, sizeof *wm->want);
     wm->mods = calloc(wm->nmods ? wm->nmods : 1, sizeof *wm->mods);
     ms_status st = MS_OK;
-    if (!wm->owner || !wm->bits || !wm->scheme || !wm->note || !wm->mask || !wm->inputs ||
-        !wm->want || !wm->mods)
+    if (!wm->owner || !wm->bits || !wm->scheme || !wm->note || !wm->mask || !wm->qparams ||
+        !wm->inputs || !wm->want || !wm->mods)
         st = MS_ERR_NOMEM;
     for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++)
         wm->owner[i] = -1;
@@ -711,6 +712,7 @@ void ms_world_model_free(ms_world_model *wm)
     free(wm->scheme);
     free(wm->note);
     free(wm->mask);
+    free(wm->qparams);
     for (size_t i = 0; i < wm->nkept; i++)
         free(wm->kept[i]);
     free(wm->kept);
@@ -744,6 +746,7 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 void wm_report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
     wm->changes++;
+    wm->qparams[module] = NULL;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -956,8 +959,11 @@ static ms_status compress_module(ms_world_model *wm, size_t m, size_t module, co
     wm->owner[module] = (int)m;
     if (wmod->quantizes || wmod->kind == KIND_GPTQ)
         wm->bits[module] = opts.quant.num_bits;
+    st = res.scales ? wm_keep_qparams(wm, module, &opts.quant, &res) : MS_OK;
     ms_apply_result_free(&res);
-    return MS_OK;
+    if (st != MS_OK)
+        fail(wm, st, NULL);
+    return st;
 }
 
 static bool find_in_layer(const ms_world_model *wm, int layer, const char *suffix, size_t *out)

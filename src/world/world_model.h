@@ -132,4 +132,18 @@ size_t ms_world_model_changes(const ms_world_model *wm);
  * is not quantized. */
 const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
 
+/* A quantized module's parameters as the modifier's kernel computed them
+ * (GPTQ's per-group scales, the min/max observer's), its weight being
+ * (code - zero_point) * scale with the codes of ms_apply_codes. */
+typedef struct ms_world_qparams {
+    ms_quant_args scheme;
+    size_t srows, scols;               /* ms_quant_param_shape's */
+    const float *scales, *zero_points; /* srows x scols */
+    const int32_t *g_idx;              /* per column its group: GPTQ's actorder group; or NULL */
+} ms_world_qparams;
+
+/* Module `module`'s, or NULL when it is not quantized or a modifier after
+ * the quantizing one changed its weight (smoothing, pruning's updates). */
+const ms_world_qparams *ms_world_model_qparams(const ms_world_model *wm, size_t module);
+
 #endif

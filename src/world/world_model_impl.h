@@ -77,7 +77,10 @@ struct ms_world_model {
     /* per module: ConstantPruning's mask (1: kept), NULL for none; never
      * changed once made, so a snapshot keeps the pointers (masks.c) */
     const unsigned char **mask;
-    void **kept; /* every mask made, freed with the world */
+    /* per module: its quantization parameters (ms_world_model_qparams),
+     * never changed once made, kept by pointer as the masks (qparams.c) */
+    const ms_world_qparams **qparams;
+    void **kept; /* every mask and qparams made, freed with the world */
     size_t nkept, kept_cap;
     float **inputs;   /* per module: calibration inputs, batch * seq rows */
     bool *want;       /* per module: the collecting forward keeps its inputs */
@@ -104,11 +107,16 @@ void wm_op_update_masks(void *self, void *state, size_t modifier);
 void wm_op_apply_masks(void *self, void *state, size_t modifier);
 void wm_op_remove_masks(void *self, void *state, size_t modifier);
 
+/* Keeps module `module`'s quantization parameters from `res`, the result
+ * of quantizing it with `scheme`; MS_ERR_NOMEM when out of memory. */
+ms_status wm_keep_qparams(ms_world_model *wm, size_t module, const ms_quant_args *scheme,
+                          const ms_apply_result *res);
+
 /* Keeps `p` until the world is freed; false (and `p` freed) when out of memory. */
 bool wm_keep(ms_world_model *wm, void *p);
 
 /* Counts a weight write by modifier `m` and reports the module's sparsity
- * to the sink (world_model.c). */
+ * to the sink (world_model.c); the module's qparams no longer hold. */
 void wm_report_change(ms_world_model *wm, size_t m, size_t module, const float *w);
 
 #endif

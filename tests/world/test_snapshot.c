@@ -3,7 +3,8 @@
  * running forward again gives every later position's checksum bit for bit
  * (the world's counters, such as which layer the next sequential_epoch_end
  * compresses, come back too). Output errors are 0 before any change.
- * ConstantPruning's masks come back with the position they were made at. */
+ * ConstantPruning's masks and GPTQ's scales come back with the position
+ * they were made at. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,6 +361,15 @@ static void constant_masks_come_back(void **state)
         step(&f, s, i);
     assert_int_equal(zeros_of(f.wm, q, pruned, NULL), kept);
     uint64_t end = ms_world_model_checksum(f.wm);
+    /* GPTQ's scales, kept by the world through the masks' multiply */
+    size_t qi;
+    assert_true(ms_model_find(ms_world_model_model(f.wm), q, &qi));
+    const ms_world_qparams *qp = ms_world_model_qparams(f.wm, qi);
+    assert_non_null(qp);
+    assert_int_equal(qp->scheme.num_bits, 3);
+    assert_int_equal(qp->srows * qp->scols, 32);
+    float scales[32];
+    memcpy(scales, qp->scales, sizeof scales);
     /* back before the post step: finalize removed the masks, the step back
      * brings them back, and the post step zeroes the same values again */
     back(&f, s, 10);
@@ -367,11 +377,16 @@ static void constant_masks_come_back(void **state)
     for (size_t i = 10; i < f.n; i++)
         step(&f, s, i);
     assert_true(ms_world_model_checksum(f.wm) == end);
-    /* back before the masks were made, and forward again */
+    /* back before the masks were made (and GPTQ), and forward again: the
+     * scales go and come back */
     back(&f, s, 4);
+    assert_null(ms_world_model_qparams(f.wm, qi));
     for (size_t i = 4; i < f.n; i++)
         step(&f, s, i);
     assert_true(ms_world_model_checksum(f.wm) == end);
+    qp = ms_world_model_qparams(f.wm, qi);
+    assert_non_null(qp);
+    assert_memory_equal(qp->scales, scales, sizeof scales);
     ms_world_snapshots_free(s);
     free(f.lc_states);
     free(f.calls);
