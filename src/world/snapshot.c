@@ -23,7 +23,7 @@ typedef struct module_versions {
 /* Per modifier, what its calls change in the world. */
 typedef struct mod_state {
     double sparsity; /* MagnitudePruning's scheduled sparsity */
-    bool observing;
+    bool observing, hooked;
     size_t sequential;
     bool *done;
 } mod_state;
@@ -35,6 +35,8 @@ typedef struct position {
     size_t state; /* the position whose arrays hold this one's state */
     int *owner, *bits;
     const ms_quant_args **scheme;
+    const unsigned char **mask;
+    const ms_world_qparams **qparams;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -130,6 +132,8 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->owner);
     free(p->bits);
     free(p->scheme);
+    free(p->mask);
+    free(p->qparams);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
@@ -139,7 +143,7 @@ static void free_position(const ms_world_model *wm, position *p)
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 2) + wm->nmods * sizeof(mod_state);
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 4) + wm->nmods * sizeof(mod_state);
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -154,13 +158,17 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->owner = malloc(n * sizeof *p->owner);
     p->bits = malloc(n * sizeof *p->bits);
     p->scheme = malloc(n * sizeof *p->scheme);
+    p->mask = malloc(n * sizeof *p->mask);
+    p->qparams = malloc(n * sizeof *p->qparams);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
-    if (!p->owner || !p->bits || !p->scheme || !p->note || !p->mods)
+    if (!p->owner || !p->bits || !p->scheme || !p->mask || !p->qparams || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
     memcpy(p->scheme, wm->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(p->mask, wm->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(p->qparams, wm->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++)
         if (wm->note[i] && !(p->note[i] = strdup(wm->note[i])))
             return MS_ERR_NOMEM;
@@ -169,6 +177,7 @@ static ms_status save_position(const ms_world_model *wm, position *p)
         mod_state *ms = &p->mods[m];
         ms->sparsity = wmod->opts.prune.sparsity;
         ms->observing = wmod->observing;
+        ms->hooked = wmod->hooked;
         ms->sequential = wmod->sequential;
         if (wmod->done) {
             ms->done = malloc(wmod->match.count * sizeof *ms->done);
@@ -191,14 +200,16 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
 {
     if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
         memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
-        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) || a->error != b->error)
+        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) ||
+        memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) ||
+        memcmp(a->qparams, b->qparams, wm->nmodules * sizeof *a->qparams) || a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
             return false;
     for (size_t m = 0; m < wm->nmods; m++) {
         const mod_state *x = &a->mods[m], *y = &b->mods[m];
-        if (x->sparsity != y->sparsity || x->observing != y->observing ||
+        if (x->sparsity != y->sparsity || x->observing != y->observing || x->hooked != y->hooked ||
             x->sequential != y->sequential ||
             (x->done && memcmp(x->done, y->done, wm->mods[m].match.count * sizeof *x->done)))
             return false;
@@ -211,6 +222,8 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->owner, p->owner, wm->nmodules * sizeof *p->owner);
     memcpy(wm->bits, p->bits, wm->nmodules * sizeof *p->bits);
     memcpy(wm->scheme, p->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(wm->mask, p->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(wm->qparams, p->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;
@@ -222,6 +235,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
         const mod_state *ms = &p->mods[m];
         wmod->opts.prune.sparsity = ms->sparsity;
         wmod->observing = ms->observing;
+        wmod->hooked = ms->hooked;
         wmod->sequential = ms->sequential;
         if (wmod->done)
             memcpy(wmod->done, ms->done, wmod->match.count * sizeof *ms->done);
