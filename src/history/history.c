@@ -432,13 +432,17 @@ static ms_status put_recipe(ms_history *h, const char *text, char hash[17], ms_d
     return MS_OK;
 }
 
-enum { Q_TRANSITION, Q_ERROR, Q_CHUNK, Q_CALLS, Q_COUNT };
+enum { Q_TRANSITION, Q_ERROR, Q_CHUNK, Q_CALLS, Q_BEGIN, Q_COMMIT, Q_COUNT };
 
+/* Prepared once per run: a batch's statements, its BEGIN and COMMIT too,
+ * are not parsed again for each of them. */
 static const char *const record_sql[Q_COUNT] = {
     "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO error VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO chunk(run, first, calls, data) VALUES (?1, ?2, ?3, ?4)",
     "UPDATE run SET calls = ?2 WHERE id = ?1",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
 };
 
 struct ms_history_run {
@@ -481,11 +485,8 @@ static bool in_txn(ms_history_run *run)
 {
     if (run->in_txn)
         return true;
-    int rc = exec(run->h, "BEGIN IMMEDIATE");
-    if (rc != SQLITE_OK) {
-        run->failed = rc;
+    if (!step_done(run, run->q[Q_BEGIN]))
         return false;
-    }
     run->in_txn = true;
     return true;
 }
@@ -511,32 +512,21 @@ static void batch_commit(ms_history_run *run)
     sqlite3_bind_int64(q, 2, (sqlite3_int64)run->calls);
     if (!step_done(run, q))
         return;
-    int rc = exec(run->h, "COMMIT");
-    if (rc != SQLITE_OK)
-        run->failed = rc;
+    step_done(run, run->q[Q_COMMIT]);
     run->in_txn = false;
     ms_chunk_writer_reset(run->chunk, run->calls);
 }
 
-static void record_emit(void *user, const ms_record *r)
+/* The records that are not hooks or metrics: few, and some touch SQLite
+ * (out of line: record_emit stays small). */
+__attribute__((noinline)) static void record_rare(ms_history_run *run, const ms_record *r)
 {
-    ms_history_run *run = user;
-    if (run->failed)
-        return;
     sqlite3_stmt *q;
     bool ok = true;
     switch (r->kind) {
     case MS_REC_CALL_BEGUN:
         run->seq = 0;
         ok = ms_chunk_call(run->chunk, r->what);
-        break;
-    case MS_REC_HOOK:
-        /* not kept (see ms_history_run_sink), also when a sink beside this
-         * one asks for them */
-        if (r->hook == MS_HOOK_ON_EVENT)
-            return;
-        run->seq++;
-        ok = ms_chunk_hook(run->chunk, r->modifier, r->hook);
         break;
     case MS_REC_FLAGS:
         if (!in_txn(run))
@@ -572,14 +562,38 @@ static void record_emit(void *user, const ms_record *r)
         sqlite3_bind_text(q, 6, r->raised->message, -1, SQLITE_STATIC);
         step_done(run, q);
         break;
-    case MS_REC_METRIC:
-        ok = ms_chunk_metric(run->chunk, r->modifier, r->module, r->metric, r->has_value, r->value);
-        break;
     case MS_REC_CALL_ENDED:
         run->calls = r->call + 1;
         if (ms_chunk_calls(run->chunk) >= BATCH_CALLS)
             batch_commit(run);
         break;
+    case MS_REC_HOOK:
+    case MS_REC_METRIC:
+        break;
+    }
+    if (!ok)
+        run->failed = SQLITE_NOMEM;
+}
+
+/* Hooks and metrics are most records (15 of the 17 a call of ten
+ * modifiers makes): they go straight to the chunk, the rest aside. */
+static void record_emit(void *user, const ms_record *r)
+{
+    ms_history_run *run = user;
+    if (run->failed)
+        return;
+    bool ok = true;
+    if (r->kind == MS_REC_HOOK) {
+        /* on_event is not kept (see ms_history_run_sink), also when a sink
+         * beside this one asks for it */
+        if (r->hook == MS_HOOK_ON_EVENT)
+            return;
+        run->seq++;
+        ok = ms_chunk_hook(run->chunk, r->modifier, r->hook);
+    } else if (r->kind == MS_REC_METRIC) {
+        ok = ms_chunk_metric(run->chunk, r->modifier, r->module, r->metric, r->has_value, r->value);
+    } else {
+        record_rare(run, r);
     }
     if (!ok)
         run->failed = SQLITE_NOMEM;
@@ -602,6 +616,14 @@ ms_status ms_history_run_begin(ms_history *h, const ms_history_settings *s, cons
         return MS_ERR_NOMEM;
     run->h = h;
     run->chunk = ms_chunk_writer_new();
+    /* Recording writes new pages and reads next to none back: a small page
+     * cache does, where the default one faults in 2 MB of fresh memory. The
+     * WAL file stays when the connection closes (all it holds is in the
+     * history by then), so the next run writes over its pages rather than
+     * having the kernel allocate and zero new ones. */
+    exec(h, "PRAGMA cache_size = -256");
+    int persist = 1;
+    sqlite3_file_control(h->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     ms_status st = run->chunk ? exec_d(h, "BEGIN IMMEDIATE", diag) : MS_ERR_NOMEM;
     if (st != MS_OK) {
         run_free(run);
