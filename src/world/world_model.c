@@ -606,31 +606,6 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
 
 /* ---- the model and its copy ---- */
 
-static ms_status copy_model(const ms_model *from, ms_model **out, ms_diag *diag)
-{
-    ms_status st = ms_model_new(ms_model_get_spec(from), out, diag);
-    if (st != MS_OK)
-        return st;
-    size_t max = 0;
-    for (size_t i = 0; i < ms_model_module_count(from); i++) {
-        size_t n = ms_module_numel(ms_model_module(from, i));
-        max = n > max ? n : max;
-    }
-    float *buf = malloc((max ? max : 1) * sizeof *buf);
-    if (!buf) {
-        ms_model_free(*out);
-        *out = NULL;
-        return MS_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < ms_model_module_count(from); i++)
-        if (ms_module_numel(ms_model_module(from, i))) {
-            ms_model_weight_read(from, i, buf);
-            ms_model_weight_write(*out, i, buf);
-        }
-    free(buf);
-    return MS_OK;
-}
-
 ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
                              const ms_world_model_config *cfg, ms_world_model **out, ms_diag *diag)
 {
@@ -660,7 +635,7 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++)
         wm->owner[i] = -1;
     if (st == MS_OK)
-        st = copy_model(model, &wm->base, diag);
+        st = ms_model_clone(model, &wm->base, diag);
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)

@@ -10,11 +10,14 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/lifecycle.h"
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "recipe/recipe.h"
 #include "sim/pipeline.h"
 #include "world/inspect.h"
@@ -66,7 +69,61 @@ static void count_change(void *user, const ms_record *rec)
         ((fixture *)user)->changed++;
 }
 
-static void setup_run(fixture *f)
+/* The spec's model as a BF16 Hugging Face checkpoint, opened: its weights
+ * are stored in BF16. */
+static ms_model *bf16_model(ms_model *f32)
+{
+    char dir[] = "/tmp/modsim-snap-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 32, "
+          "\"intermediate_size\": 64, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
+          "\"num_key_value_heads\": 2, \"vocab_size\": 64, \"rms_norm_eps\": 1e-05}",
+          f);
+    assert_int_equal(fclose(f), 0);
+    ms_st_writer *w;
+    ms_diag d;
+    assert_int_equal(ms_st_writer_new(&w), MS_OK);
+    size_t n = ms_model_module_count(f32);
+    uint16_t **bits = calloc(n, sizeof *bits);
+    float *buf = malloc(64 * 64 * sizeof *buf);
+    assert_non_null(bits);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        const ms_module *mod = ms_model_module(f32, i);
+        if (!mod->weight)
+            continue;
+        size_t numel = ms_module_numel(mod);
+        ms_model_weight_read(f32, i, buf);
+        bits[i] = malloc(numel * sizeof **bits);
+        assert_non_null(bits[i]);
+        for (size_t j = 0; j < numel; j++)
+            bits[i][j] = ms_float_to_bf16(buf[j]);
+        char name[96];
+        snprintf(name, sizeof name, "%s.weight", mod->name);
+        assert_int_equal(ms_st_writer_add(w, name, MS_ST_BF16, mod->shape, mod->ndim, bits[i], &d),
+                         MS_OK);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(ms_st_write(w, path, &d), MS_OK);
+    ms_st_writer_free(w);
+    for (size_t i = 0; i < n; i++)
+        free(bits[i]);
+    free(bits);
+    free(buf);
+    ms_model *m;
+    assert_int_equal(ms_model_open(dir, &m, &d), MS_OK);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    rmdir(dir);
+    ms_model_free(f32);
+    return m;
+}
+
+static void setup_run_of(fixture *f, bool bf16)
 {
     ms_diag d;
     ms_diag_clear(&d);
@@ -77,6 +134,8 @@ static void setup_run(fixture *f)
     assert_int_equal(ms_model_spec_parse(spec_text, strlen(spec_text), "spec.yaml", &spec, &d),
                      MS_OK);
     assert_int_equal(ms_model_new(&spec, &model, &d), MS_OK);
+    if (bf16)
+        model = bf16_model(model);
     ms_world_model_config cfg = ms_world_model_defaults();
     cfg.calib_batch = 2;
     cfg.calib_seq = 16;
@@ -93,6 +152,11 @@ static void setup_run(fixture *f)
     f->lc_size = ms_lifecycle_snapshot_size(f->lc);
     f->lc_states = malloc((f->n + 1) * f->lc_size);
     assert_non_null(f->lc_states);
+}
+
+static void setup_run(fixture *f)
+{
+    setup_run_of(f, false);
 }
 
 static void teardown_run(fixture *f)
@@ -138,11 +202,10 @@ static void back(fixture *f, ms_world_snapshots *s, size_t pos)
     assert_true(first == ms_world_model_checksum(f->wm));
 }
 
-static void step_back_restores_exactly(void **state)
+static void check_step_back(bool bf16)
 {
-    (void)state;
     fixture f = {0};
-    setup_run(&f);
+    setup_run_of(&f, bf16);
     ms_world_snapshots *s = NULL;
     ms_diag d;
     ms_diag_clear(&d);
@@ -177,6 +240,20 @@ static void step_back_restores_exactly(void **state)
     assert_non_null(strstr(d.message, "recorded: 0 to 0"));
     ms_world_snapshots_free(s);
     teardown_run(&f);
+}
+
+static void step_back_restores_exactly(void **state)
+{
+    (void)state;
+    check_step_back(false);
+}
+
+/* The same with the weights stored in BF16: the snapshots keep the stored
+ * bytes, and GPTQ's writes round to BF16 as upstream's W.to(dtype). */
+static void step_back_restores_bf16_weights_exactly(void **state)
+{
+    (void)state;
+    check_step_back(true);
 }
 
 static void output_errors_follow_the_weights(void **state)
@@ -258,6 +335,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(step_back_restores_exactly),
+        cmocka_unit_test(step_back_restores_bf16_weights_exactly),
         cmocka_unit_test(output_errors_follow_the_weights),
         cmocka_unit_test(stop_then_restore_gives_the_uninterrupted_run),
     };
