@@ -23,7 +23,7 @@ typedef struct module_versions {
 /* Per modifier, what its calls change in the world. */
 typedef struct mod_state {
     double sparsity; /* MagnitudePruning's scheduled sparsity */
-    bool observing;
+    bool observing, hooked;
     size_t sequential;
     bool *done;
 } mod_state;
@@ -41,6 +41,8 @@ typedef struct position {
     const ms_act_args *kv;   /* the kv_cache_scheme attached */
     float *kv_scale, *kv_zp; /* per layer, k and v */
     bool *kv_ready;
+    const unsigned char **mask;
+    const ms_world_qparams **qparams;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -143,6 +145,8 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->kv_scale);
     free(p->kv_zp);
     free(p->kv_ready);
+    free(p->mask);
+    free(p->qparams);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
@@ -157,7 +161,7 @@ static size_t nlayers(const ms_world_model *wm)
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 3 + 2 * sizeof(float) + sizeof(bool)) +
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 5 + 2 * sizeof(float) + sizeof(bool)) +
         wm->nmods * sizeof(mod_state) + nlayers(wm) * (4 * sizeof(float) + sizeof(bool));
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
@@ -189,8 +193,10 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     memcpy(p->kv_scale, wm->kv_scale, 2 * nlayers(wm) * sizeof *p->kv_scale);
     memcpy(p->kv_zp, wm->kv_zp, 2 * nlayers(wm) * sizeof *p->kv_zp);
     memcpy(p->kv_ready, wm->kv_ready, nlayers(wm) * sizeof *p->kv_ready);
+    p->mask = malloc(n * sizeof *p->mask);
+    p->qparams = malloc(n * sizeof *p->qparams);
     if (!p->owner || !p->bits || !p->scheme || !p->group || !p->in_scale || !p->in_zp ||
-        !p->in_ready || !p->note || !p->mods)
+        !p->in_ready || !p->mask || !p->qparams || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
@@ -199,6 +205,8 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     memcpy(p->in_scale, wm->in_scale, wm->nmodules * sizeof *p->in_scale);
     memcpy(p->in_zp, wm->in_zp, wm->nmodules * sizeof *p->in_zp);
     memcpy(p->in_ready, wm->in_ready, wm->nmodules * sizeof *p->in_ready);
+    memcpy(p->mask, wm->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(p->qparams, wm->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++)
         if (wm->note[i] && !(p->note[i] = strdup(wm->note[i])))
             return MS_ERR_NOMEM;
@@ -207,6 +215,7 @@ static ms_status save_position(const ms_world_model *wm, position *p)
         mod_state *ms = &p->mods[m];
         ms->sparsity = wmod->opts.prune.sparsity;
         ms->observing = wmod->observing;
+        ms->hooked = wmod->hooked;
         ms->sequential = wmod->sequential;
         if (wmod->done) {
             ms->done = malloc(wmod->match.count * sizeof *ms->done);
@@ -236,14 +245,16 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
         memcmp(a->in_ready, b->in_ready, wm->nmodules * sizeof *a->in_ready) || a->kv != b->kv ||
         memcmp(a->kv_scale, b->kv_scale, 2 * nlayers(wm) * sizeof *a->kv_scale) ||
         memcmp(a->kv_zp, b->kv_zp, 2 * nlayers(wm) * sizeof *a->kv_zp) ||
-        memcmp(a->kv_ready, b->kv_ready, nlayers(wm) * sizeof *a->kv_ready) || a->error != b->error)
+        memcmp(a->kv_ready, b->kv_ready, nlayers(wm) * sizeof *a->kv_ready) ||
+        memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) ||
+        memcmp(a->qparams, b->qparams, wm->nmodules * sizeof *a->qparams) || a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
             return false;
     for (size_t m = 0; m < wm->nmods; m++) {
         const mod_state *x = &a->mods[m], *y = &b->mods[m];
-        if (x->sparsity != y->sparsity || x->observing != y->observing ||
+        if (x->sparsity != y->sparsity || x->observing != y->observing || x->hooked != y->hooked ||
             x->sequential != y->sequential ||
             (x->done && memcmp(x->done, y->done, wm->mods[m].match.count * sizeof *x->done)))
             return false;
@@ -264,6 +275,8 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->kv_scale, p->kv_scale, 2 * nlayers(wm) * sizeof *p->kv_scale);
     memcpy(wm->kv_zp, p->kv_zp, 2 * nlayers(wm) * sizeof *p->kv_zp);
     memcpy(wm->kv_ready, p->kv_ready, nlayers(wm) * sizeof *p->kv_ready);
+    memcpy(wm->mask, p->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(wm->qparams, p->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;
@@ -275,6 +288,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
         const mod_state *ms = &p->mods[m];
         wmod->opts.prune.sparsity = ms->sparsity;
         wmod->observing = ms->observing;
+        wmod->hooked = ms->hooked;
         wmod->sequential = ms->sequential;
         if (wmod->done)
             memcpy(wmod->done, ms->done, wmod->match.count * sizeof *ms->done);

@@ -22,6 +22,7 @@ typedef enum {
     KIND_QUANT,
     KIND_SMOOTHQUANT,
     KIND_AWQ,
+    KIND_CONSTANT,
 } mod_kind;
 
 enum { AWQ_MAX_BALANCE = 8 };
@@ -66,6 +67,7 @@ typedef struct wm_modifier {
     size_t nmaps;
     ms_world_calibration how;
     bool observing;                      /* between observe_inputs and compress */
+    bool hooked;                         /* from observe_inputs until finalize */
     size_t sequential;                   /* sequential_epoch_ends seen while observing */
     bool *done;                          /* per selected module: compressed in this calibration */
     size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
@@ -98,7 +100,15 @@ struct ms_world_model {
     bool want_kv;                 /* the collecting forward keeps k and v */
     float *act_buf;               /* the evaluation forward's quantized input */
     size_t act_cap;
-    char **note;      /* per module, malloc'd */
+    char **note; /* per module, malloc'd */
+    /* per module: ConstantPruning's mask (1: kept), NULL for none; never
+     * changed once made, so a snapshot keeps the pointers (masks.c) */
+    const unsigned char **mask;
+    /* per module: its quantization parameters (ms_world_model_qparams),
+     * never changed once made, kept by pointer as the masks (qparams.c) */
+    const ms_world_qparams **qparams;
+    void **kept; /* every mask and qparams made, freed with the world */
+    size_t nkept, kept_cap;
     float **inputs;   /* per module: calibration inputs, batch * seq rows */
     bool *want;       /* per module: the collecting forward keeps its inputs */
     int cached_layer; /* the layer whose inputs `inputs` hold; -2: none; -1: all */
@@ -117,5 +127,23 @@ struct ms_world_model {
     size_t changes;
     const atomic_bool *stop; /* ms_world_model_set_stop */
 };
+
+/* The world ops in files of their own (world_model.c's table lists them). */
+size_t wm_op_finalize(void *self, void *state, size_t modifier);
+void wm_op_update_masks(void *self, void *state, size_t modifier);
+void wm_op_apply_masks(void *self, void *state, size_t modifier);
+void wm_op_remove_masks(void *self, void *state, size_t modifier);
+
+/* Keeps module `module`'s quantization parameters from `res`, the result
+ * of quantizing it with `scheme`; MS_ERR_NOMEM when out of memory. */
+ms_status wm_keep_qparams(ms_world_model *wm, size_t module, const ms_quant_args *scheme,
+                          const ms_apply_result *res);
+
+/* Keeps `p` until the world is freed; false (and `p` freed) when out of memory. */
+bool wm_keep(ms_world_model *wm, void *p);
+
+/* Counts a weight write by modifier `m` and reports the module's sparsity
+ * to the sink (world_model.c); the module's qparams no longer hold. */
+void wm_report_change(ms_world_model *wm, size_t m, size_t module, const float *w);
 
 #endif

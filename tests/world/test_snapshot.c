@@ -2,7 +2,9 @@
  * weights is the one recorded when that position was first reached, and
  * running forward again gives every later position's checksum bit for bit
  * (the world's counters, such as which layer the next sequential_epoch_end
- * compresses, come back too). Output errors are 0 before any change. */
+ * compresses, come back too). Output errors are 0 before any change.
+ * ConstantPruning's masks and GPTQ's scales come back with the position
+ * they were made at. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include "model/model.h"
 #include "model/safetensors.h"
 #include "recipe/recipe.h"
+#include "scenario/scenario.h"
 #include "sim/pipeline.h"
 #include "world/inspect.h"
 #include "world/snapshot.h"
@@ -331,6 +334,144 @@ static void stop_then_restore_gives_the_uninterrupted_run(void **state)
     teardown_run(&f);
 }
 
+/* SparseGPT prunes 3% (too few zeros for GPTQ to keep, SPARSITY_THRESHOLD
+ * 0.05), ConstantPruning keeps those zeros from its start at step 1, GPTQ
+ * fills them, the optim_post_step zeroes them again. */
+static const char constant_scenario[] =
+    "recipe: |\n"
+    "  s_stage:\n"
+    "    m_modifiers:\n"
+    "      SparseGPTModifier: {sparsity: 0.03, targets: ['re:model.layers.\\d+$'],\n"
+    "                          ignore: ['re:.*lm_head']}\n"
+    "      ConstantPruningModifier: {targets: ['re:.*proj.weight'], start: 1}\n"
+    "      GPTQModifier:\n"
+    "        ignore: [lm_head]\n"
+    "        config_groups:\n"
+    "          g: {targets: [Linear], weights: {num_bits: 3, strategy: channel}}\n"
+    "calls:\n"
+    "  - initialize\n"
+    "  - {event: calibration_epoch_start, only: 0}\n"
+    "  - {event: sequential_epoch_end, only: 0, modules: [model]}\n"
+    "  - {event: calibration_epoch_end, only: 0}\n"
+    "  - {event: batch_start, global_step: 1}\n"
+    "  - {event: calibration_epoch_start, only: 2}\n"
+    "  - {event: sequential_epoch_end, only: 2, modules: [model]}\n"
+    "  - {event: calibration_epoch_end, only: 2}\n"
+    "  - {event: loss_calculated, global_step: 1, loss: 1.0}\n"
+    "  - {event: optim_pre_step, global_step: 1}\n"
+    "  - {event: optim_post_step, global_step: 1}\n"
+    "  - {event: batch_end, global_step: 1}\n"
+    "  - finalize\n";
+
+static size_t zeros_of(const ms_world_model *wm, const char *name, const unsigned char *where,
+                       unsigned char *now)
+{
+    const ms_model *m = ms_world_model_model(wm);
+    size_t i, zeros = 0;
+    assert_true(ms_model_find(m, name, &i));
+    size_t n = ms_module_numel(ms_model_module(m, i));
+    float *w = malloc(n * sizeof *w);
+    assert_non_null(w);
+    ms_model_weight_read(m, i, w);
+    for (size_t k = 0; k < n; k++) {
+        if (now)
+            now[k] = w[k] == 0;
+        zeros += w[k] == 0 && (!where || where[k]);
+    }
+    free(w);
+    return zeros;
+}
+
+static void constant_masks_come_back(void **state)
+{
+    (void)state;
+    ms_diag_list diags;
+    ms_diag_list_init(&diags);
+    ms_scenario *sc = NULL;
+    assert_int_equal(
+        ms_scenario_parse(constant_scenario, strlen(constant_scenario), "sc.yaml", &sc, &diags),
+        MS_OK);
+    ms_diag_list_free(&diags);
+    fixture f = {0};
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_model_spec spec;
+    ms_model *model = NULL;
+    assert_int_equal(ms_model_spec_parse(spec_text, strlen(spec_text), "spec.yaml", &spec, &d),
+                     MS_OK);
+    assert_int_equal(ms_model_new(&spec, &model, &d), MS_OK);
+    ms_world_model_config cfg = ms_world_model_defaults();
+    cfg.calib_batch = 2;
+    cfg.calib_seq = 16;
+    const ms_recipe *r = ms_scenario_recipe(sc);
+    assert_int_equal(ms_world_model_new(model, r, &cfg, &f.wm, &d), MS_OK);
+    for (size_t m = 0; m < ms_recipe_count(r); m++)
+        ms_world_model_set_calibration(f.wm, m, MS_WORLD_WHOLE);
+    assert_int_equal(ms_recipe_build_lifecycle(r, &f.lc, &d), MS_OK);
+    assert_int_equal(ms_lifecycle_set_world(f.lc, ms_world_model_world(f.wm)), MS_OK);
+    ms_lifecycle_set_calibration_data(f.lc, true);
+    f.n = ms_scenario_call_count(sc);
+    f.calls = malloc(f.n * sizeof *f.calls);
+    assert_non_null(f.calls);
+    for (size_t i = 0; i < f.n; i++)
+        f.calls[i] = *ms_scenario_call_at(sc, i);
+    f.sink = (ms_sink){.emit = count_change, .user = &f};
+    ms_world_model_set_sink(f.wm, &f.sink);
+    f.lc_size = ms_lifecycle_snapshot_size(f.lc);
+    f.lc_states = malloc((f.n + 1) * f.lc_size);
+    assert_non_null(f.lc_states);
+    ms_world_snapshots *s = NULL;
+    assert_int_equal(ms_world_snapshots_new(f.wm, &s, &d), MS_OK);
+    ms_lifecycle_snapshot_save(f.lc, f.lc_states);
+
+    const char *q = "model.layers.1.self_attn.q_proj";
+    unsigned char pruned[32 * 32];
+    for (size_t i = 0; i < 3; i++) /* SparseGPT's calibration */
+        step(&f, s, i);
+    size_t kept = zeros_of(f.wm, q, NULL, pruned);
+    assert_true(kept >= 30 && kept < 40); /* 3% of 1024 */
+    for (size_t i = 3; i < 7; i++)        /* the masks made, then GPTQ */
+        step(&f, s, i);
+    size_t filled = kept - zeros_of(f.wm, q, pruned, NULL);
+    assert_true(filled > 0);
+    for (size_t i = 7; i < f.n; i++) /* optim_post_step at call 10, then finalize */
+        step(&f, s, i);
+    assert_int_equal(zeros_of(f.wm, q, pruned, NULL), kept);
+    uint64_t end = ms_world_model_checksum(f.wm);
+    /* GPTQ's scales, kept by the world through the masks' multiply */
+    size_t qi;
+    assert_true(ms_model_find(ms_world_model_model(f.wm), q, &qi));
+    const ms_world_qparams *qp = ms_world_model_qparams(f.wm, qi);
+    assert_non_null(qp);
+    assert_int_equal(qp->scheme.num_bits, 3);
+    assert_int_equal(qp->srows * qp->scols, 32);
+    float scales[32];
+    memcpy(scales, qp->scales, sizeof scales);
+    /* back before the post step: finalize removed the masks, the step back
+     * brings them back, and the post step zeroes the same values again */
+    back(&f, s, 10);
+    assert_int_equal(kept - zeros_of(f.wm, q, pruned, NULL), filled);
+    for (size_t i = 10; i < f.n; i++)
+        step(&f, s, i);
+    assert_true(ms_world_model_checksum(f.wm) == end);
+    /* back before the masks were made (and GPTQ), and forward again: the
+     * scales go and come back */
+    back(&f, s, 4);
+    assert_null(ms_world_model_qparams(f.wm, qi));
+    for (size_t i = 4; i < f.n; i++)
+        step(&f, s, i);
+    assert_true(ms_world_model_checksum(f.wm) == end);
+    qp = ms_world_model_qparams(f.wm, qi);
+    assert_non_null(qp);
+    assert_memory_equal(qp->scales, scales, sizeof scales);
+    ms_world_snapshots_free(s);
+    free(f.lc_states);
+    free(f.calls);
+    ms_lifecycle_free(f.lc);
+    ms_world_model_free(f.wm);
+    ms_scenario_free(sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +479,7 @@ int main(void)
         cmocka_unit_test(step_back_restores_bf16_weights_exactly),
         cmocka_unit_test(output_errors_follow_the_weights),
         cmocka_unit_test(stop_then_restore_gives_the_uninterrupted_run),
+        cmocka_unit_test(constant_masks_come_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
