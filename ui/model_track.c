@@ -306,6 +306,7 @@ static void measure(ui_model *m)
                               .out_error = out_err[i],
                               .note = src->note ? strdup(src->note) : NULL,
                               .shape = {mod->shape[0], mod->shape[1]}};
+        snprintf(row->act, sizeof row->act, "%s", src->act);
         r->nrows = k;
         ms_model_weight_read(model, i, w);
         ui_model_row_detail(

@@ -41,6 +41,8 @@ typedef struct ui_model_row {
     double out_error; /* output on the calibration tokens against the uncompressed
                        * model's; NAN when not measured */
     char *note;       /* why a modifier left it alone, or NULL */
+    char act[32];     /* activation quantization in the evaluation forward, as the run
+                       * table's act column ("-": none) */
     size_t shape[2];
     char mask[UI_MASK_ROWS][UI_MASK_COLS + 1]; /* '#' kept, '.' zero; rows of the corner */
     /* quantized: the step (scale) of each group, recovered from the weight

@@ -62,8 +62,10 @@ static void draw_detail(app *a, const ui_model_row *row, WINDOW *w, int y, int c
 {
     ui_hline(a, w, y++, 0, cols);
     wattrset(w, ui_attr(a, ROLE_TITLE));
-    ui_putf(w, y, 1, cols - 2, "%s [%zu, %zu]%s%s", row->name, row->shape[0], row->shape[1],
-            row->note ? "  left alone: " : "", row->note ? row->note : "");
+    bool act = strcmp(row->act, "-") != 0;
+    ui_putf(w, y, 1, cols - 2, "%s [%zu, %zu]%s%s%s%s", row->name, row->shape[0], row->shape[1],
+            act ? "  act " : "", act ? row->act : "", row->note ? "  left alone: " : "",
+            row->note ? row->note : "");
     wattrset(w, ui_attr(a, ROLE_NORMAL));
     y++;
     int mask_w = UI_MASK_COLS + 2;

@@ -127,7 +127,13 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
                 printf("%d", rows[i].bits);
             else
                 printf("null");
-            printf(",\"rel_error\":%.6g", rows[i].rel_error);
+            printf(",\"rel_error\":%.6g,\"act\":", rows[i].rel_error);
+            if (strcmp(rows[i].act, "-"))
+                ms_json_fput_string(stdout, rows[i].act);
+            else
+                printf("null");
+            if (rows[i].input_scale > 0)
+                printf(",\"input_scale\":%.9g", rows[i].input_scale);
             if (rows[i].note) {
                 printf(",\"note\":");
                 ms_json_fput_string(stdout, rows[i].note);
@@ -138,8 +144,8 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
                mt->perplexity, mt->perplexity_base, mt->kl, mt->top1);
         return;
     }
-    printf("\n%-34s %-7s %-28s %8s %4s %9s\n", "module", "class", "modifier", "sparsity", "bits",
-           "rel.err");
+    printf("\n%-34s %-7s %-28s %8s %4s %9s %s\n", "module", "class", "modifier", "sparsity", "bits",
+           "rel.err", "act");
     for (size_t i = 0; i < n; i++) {
         char owner[64] = "-";
         if (rows[i].owner >= 0)
@@ -148,8 +154,8 @@ static void print_report(const ms_lifecycle *lc, const ms_world_module_row *rows
         char bits[8] = "-";
         if (rows[i].bits)
             snprintf(bits, sizeof bits, "%d", rows[i].bits);
-        printf("%-34s %-7s %-28s %8.4f %4s %9.6f\n", rows[i].name, rows[i].class_name, owner,
-               rows[i].sparsity, bits, rows[i].rel_error);
+        printf("%-34s %-7s %-28s %8.4f %4s %9.6f %s\n", rows[i].name, rows[i].class_name, owner,
+               rows[i].sparsity, bits, rows[i].rel_error, rows[i].act);
     }
     for (size_t i = 0; i < n; i++)
         if (rows[i].note)
@@ -236,9 +242,10 @@ static void record_report(recorded *hist, const ms_world_module_row *rows, size_
     ms_diag diag;
     ms_diag_clear(&diag);
     for (size_t i = 0; mods && i < n; i++)
-        mods[i] =
-            (ms_history_module){rows[i].name, rows[i].class_name, rows[i].owner, rows[i].sparsity,
-                                rows[i].bits, rows[i].rel_error,  rows[i].note};
+        mods[i] = (ms_history_module){rows[i].name,  rows[i].class_name,
+                                      rows[i].owner, rows[i].sparsity,
+                                      rows[i].bits,  rows[i].rel_error,
+                                      rows[i].note,  strcmp(rows[i].act, "-") ? rows[i].act : NULL};
     ms_status st = mods ? ms_history_run_modules(hist->run, mods, n, &diag) : MS_ERR_NOMEM;
     free(mods);
     const struct {

@@ -185,6 +185,15 @@ static const char *const migrations[] = {
     "  n_never_started = (SELECT count(*) FROM never_started n WHERE n.run = run.id),\n"
     "  n_modifiers = (SELECT count(*) FROM modifier m WHERE m.run = run.id)\n"
     "  WHERE status <> 'running';\n",
+    /* 5: each module's activation quantization in the evaluation forward
+     * (the run table's act column); NULL for none and for older runs */
+    "ALTER TABLE module ADD COLUMN act TEXT;\n"
+    "DROP VIEW modules;\n"
+    "CREATE VIEW modules AS\n"
+    "  SELECT x.run, x.idx, x.name AS module, x.class, x.owner, m.type AS modifier,\n"
+    "    x.sparsity, x.bits, x.rel_error, x.note, x.act\n"
+    "  FROM module x LEFT JOIN modifier m ON m.run = x.run AND m.idx = x.owner\n"
+    "  ORDER BY x.run, x.idx;\n",
 };
 #define SCHEMA_COUNT (sizeof migrations / sizeof *migrations)
 _Static_assert(SCHEMA_COUNT == MS_HISTORY_SCHEMA, "one migration per schema version");
@@ -754,8 +763,8 @@ ms_status ms_history_run_modules(ms_history_run *run, const ms_history_module *r
     if (st != MS_OK)
         return st;
     sqlite3_stmt *q;
-    int rc = sqlite3_prepare_v2(h->db, "INSERT INTO module VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1,
-                                &q, NULL);
+    int rc = sqlite3_prepare_v2(h->db, "INSERT INTO module VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                -1, &q, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
         sqlite3_bind_int64(q, 1, run->id);
         sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
@@ -772,6 +781,7 @@ ms_status ms_history_run_modules(ms_history_run *run, const ms_history_module *r
             sqlite3_bind_null(q, 7);
         sqlite3_bind_double(q, 8, rows[i].rel_error);
         bind_text_or_null(q, 9, rows[i].note);
+        bind_text_or_null(q, 10, rows[i].act);
         rc = sqlite3_step(q);
         sqlite3_reset(q);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -1152,7 +1162,7 @@ static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *d
     rows r;
     ms_status st = rows_open(h,
                              "SELECT module, class, owner, modifier, sparsity, bits, rel_error,"
-                             " note FROM modules WHERE run = ?",
+                             " note, ifnull(act, '-') FROM modules WHERE run = ?",
                              id, &r, diag);
     if (st != MS_OK)
         return st;
@@ -1160,16 +1170,17 @@ static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *d
     bool first = true;
     while (rows_next(&r)) {
         if (first)
-            fprintf(out, "modules at the end\n  %-34s %-7s %-28s %8s %4s %9s\n", "module", "class",
-                    "modifier", "sparsity", "bits", "rel.err");
+            fprintf(out, "modules at the end\n  %-34s %-7s %-28s %8s %4s %9s %s\n", "module",
+                    "class", "modifier", "sparsity", "bits", "rel.err", "act");
         first = false;
         char owner[64] = "-", bits[16] = "-";
         if (sqlite3_column_type(q, 2) != SQLITE_NULL)
             snprintf(owner, sizeof owner, "%s[%lld]", col_text(q, 3), sqlite3_column_int64(q, 2));
         if (sqlite3_column_type(q, 5) != SQLITE_NULL)
             snprintf(bits, sizeof bits, "%d", sqlite3_column_int(q, 5));
-        fprintf(out, "  %-34s %-7s %-28s %8.4f %4s %9.6f\n", col_text(q, 0), col_text(q, 1), owner,
-                sqlite3_column_double(q, 4), bits, sqlite3_column_double(q, 6));
+        fprintf(out, "  %-34s %-7s %-28s %8.4f %4s %9.6f %s\n", col_text(q, 0), col_text(q, 1),
+                owner, sqlite3_column_double(q, 4), bits, sqlite3_column_double(q, 6),
+                col_text(q, 8));
         if (sqlite3_column_type(q, 7) != SQLITE_NULL)
             fprintf(out, "  note: %s left unchanged: %s\n", col_text(q, 0), col_text(q, 7));
     }

@@ -22,7 +22,7 @@
 #include "../util/status.h"
 
 /* The schema version this modsim writes (PRAGMA user_version). */
-#define MS_HISTORY_SCHEMA 4
+#define MS_HISTORY_SCHEMA 5
 
 typedef struct ms_history ms_history;
 
@@ -100,6 +100,7 @@ typedef struct ms_history_module {
     int bits;         /* 0: not quantized */
     double rel_error; /* ||W - W0|| / ||W0|| */
     const char *note; /* why a modifier left it alone, or NULL */
+    const char *act;  /* its activation quantization ("8/tok"), or NULL for none */
 } ms_history_module;
 
 /* The run's final per-module table and a model-level figure ("perplexity",

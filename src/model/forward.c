@@ -135,6 +135,7 @@ struct ms_forward {
                        * (wbuf_len floats; NULL when every weight is F32) */
     size_t wbuf_len;
     size_t next_layer;
+    const ms_forward_quant *quant; /* NULL: activations as they are */
 };
 
 /* Linear `module`'s weight as f32: its storage when F32, else converted
@@ -186,14 +187,25 @@ static ms_status linear_with(const ms_forward *fw, size_t module, const float *w
     return st;
 }
 
-/* Observes, then multiplies: y = in * W^T for the Linear `module`. */
+/* Observes, then multiplies: y = in * W^T for the Linear `module`, its
+ * input and output quantized as fw->quant says. */
 static ms_status linear(const ms_forward *fw, size_t module, const float *in, float *y,
                         ms_linear_observer observer, void *user, ms_diag *diag)
 {
     ms_status st = observe(fw, module, in, observer, user, diag);
-    if (st != MS_OK)
-        return st;
-    return linear_with(fw, module, weight_f32(fw, module), in, y, diag);
+    const ms_module *mod = ms_model_module(fw->m, module);
+    if (st == MS_OK && fw->quant && fw->quant->input)
+        st = fw->quant->input(fw->quant->user, module, in, fw->rows, mod->shape[1], &in, diag);
+    if (st == MS_OK)
+        st = linear_with(fw, module, weight_f32(fw, module), in, y, diag);
+    if (st == MS_OK && fw->quant && fw->quant->output)
+        st = fw->quant->output(fw->quant->user, module, y, fw->rows, mod->shape[0], diag);
+    return st;
+}
+
+void ms_forward_set_quant(ms_forward *fw, const ms_forward_quant *q)
+{
+    fw->quant = q;
 }
 
 /* Attention is compiled for AVX-512, AVX2 and the baseline, picked at load
@@ -452,6 +464,10 @@ ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer obse
         return st;
     rotate(fw, fw->q, fw->h);
     rotate(fw, fw->k, fw->kvd);
+    if (fw->quant && fw->quant->kv)
+        st = fw->quant->kv(fw->quant->user, layer, fw->k, fw->v, rows, fw->kvd, diag);
+    if (st != MS_OK)
+        return st;
     attention(fw);
     st = linear(fw, ix->o, fw->attn, fw->out, observer, user, diag);
     if (st != MS_OK)
@@ -487,18 +503,24 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
     ms_status st = observe(fw, m->lm_head, fw->x, observer, user, diag);
     if (st != MS_OK || !logits)
         return st;
+    const float *x = fw->x;
     size_t vocab = (size_t)m->spec.vocab_size;
-    if (m->dtypes[m->lm_head] == MS_ST_F32)
-        return matmul_xwt(fw, fw->x, m->modules[m->lm_head].weight, logits, vocab, fw->h, diag);
+    if (fw->quant && fw->quant->input)
+        st = fw->quant->input(fw->quant->user, m->lm_head, x, fw->rows, fw->h, &x, diag);
+    if (st == MS_OK && m->dtypes[m->lm_head] == MS_ST_F32)
+        st = matmul_xwt(fw, x, m->modules[m->lm_head].weight, logits, vocab, fw->h, diag);
     /* a 16-bit lm_head a slice of rows at a time: the vocabulary's f32
      * copy would be as large as the rest of the model's */
     size_t slice = fw->wbuf_len / fw->h;
-    for (size_t r0 = 0; st == MS_OK && r0 < vocab; r0 += slice) {
+    for (size_t r0 = 0; st == MS_OK && m->dtypes[m->lm_head] != MS_ST_F32 && r0 < vocab;
+         r0 += slice) {
         size_t n = vocab - r0 < slice ? vocab - r0 : slice;
         ms_model_weight_rows(m, m->lm_head, r0, n, fw->wbuf);
-        st = ms_gemm(fw->pool, MS_NOTRANS, MS_TRANS, MS_PART_FULL, fw->rows, n, fw->h, 1.0f, fw->x,
+        st = ms_gemm(fw->pool, MS_NOTRANS, MS_TRANS, MS_PART_FULL, fw->rows, n, fw->h, 1.0f, x,
                      fw->h, fw->wbuf, fw->h, 0.0f, logits + r0, vocab, diag);
     }
+    if (st == MS_OK && fw->quant && fw->quant->output)
+        st = fw->quant->output(fw->quant->user, m->lm_head, logits, fw->rows, vocab, diag);
     return st;
 }
 

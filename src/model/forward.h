@@ -65,6 +65,25 @@ ms_status ms_forward_resume(const ms_model *model, const ms_tokens *tokens, ms_p
  * input: batch * seq * hidden_size floats, changed by the next layer run. */
 const float *ms_forward_hidden(const ms_forward *fw);
 
+/* What a quantized forward does to activations (compressed-tensors'
+ * quantized Linear forward, its QuantizedKVCache): `input` may give the
+ * Linear `module` another input (`*out`, rows x cols floats it owns until
+ * its next call) or leave `*out` as x; `output` changes a Linear's output
+ * in place; `kv` changes layer `layer`'s keys and values in place after
+ * RoPE (rows x kv width each). Any may be NULL. Set before the first
+ * layer runs; `q` must outlive the pass. */
+typedef struct ms_forward_quant {
+    ms_status (*input)(void *user, size_t module, const float *x, size_t rows, size_t cols,
+                       const float **out, ms_diag *diag);
+    ms_status (*output)(void *user, size_t module, float *y, size_t rows, size_t cols,
+                        ms_diag *diag);
+    ms_status (*kv)(void *user, size_t layer, float *k, float *v, size_t rows, size_t cols,
+                    ms_diag *diag);
+    void *user;
+} ms_forward_quant;
+
+void ms_forward_set_quant(ms_forward *fw, const ms_forward_quant *q);
+
 /* Runs decoder layer `layer`; layers must run in order 0, 1, ... once each.
  * `observer` may be NULL. */
 ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer observer, void *user,

@@ -108,10 +108,19 @@ ms_status ms_world_model_size(const ms_world_model *wm, ms_world_size *out, ms_d
         size_t bytes;
         st = ms_ct_weight_bytes(format, q, rows, cols, elem, &bytes, diag);
         out->compressed_bytes += bytes;
+        if (mod->kind == MS_MOD_LINEAR) {
+            /* initialize.py initialize_qparams: a static input's scale is
+             * (1,) in the weight's dtype, its zero point (1,) of zp_dtype
+             * (a byte for int8 and fp8) */
+            out->compressed_bytes += ms_world_model_input_qparam_bytes(wm, i, elem);
+        }
         out->pack_quantized += format == MS_CT_PACK_QUANTIZED;
         out->float_quantized += format == MS_CT_FLOAT_QUANTIZED;
         out->sparse_24 += format == MS_CT_SPARSE_24_BITMASK;
     }
     free(w);
+    if (st == MS_OK && n)
+        out->compressed_bytes +=
+            ms_world_model_kv_qparam_bytes(wm, dtype_bytes(ms_model_weight_dtype(model, 0)));
     return st;
 }

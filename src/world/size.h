@@ -14,7 +14,9 @@
  *                    bitmask packed 8 to a byte [rows, ceil(cols / 8)] and
  *                    shape (2 x int64)
  *   dense            everything else, as it is
- * Biases, norms and embeddings stay dense; tied embeddings count once. */
+ * Biases, norms and embeddings stay dense; tied embeddings count once. A
+ * Linear with static input activations adds input_scale (one value in the
+ * weight's dtype) and, when asymmetric, input_zero_point (one byte). */
 #ifndef MS_WORLD_SIZE_H
 #define MS_WORLD_SIZE_H
 

@@ -35,6 +35,12 @@ typedef struct position {
     size_t state; /* the position whose arrays hold this one's state */
     int *owner, *bits;
     const ms_quant_args **scheme;
+    const wm_group **group;
+    float *in_scale, *in_zp; /* static input qparams */
+    bool *in_ready;
+    const ms_act_args *kv;   /* the kv_cache_scheme attached */
+    float *kv_scale, *kv_zp; /* per layer, k and v */
+    bool *kv_ready;
     const unsigned char **mask;
     const ms_world_qparams **qparams;
     char **note;
@@ -132,6 +138,13 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->owner);
     free(p->bits);
     free(p->scheme);
+    free(p->group);
+    free(p->in_scale);
+    free(p->in_zp);
+    free(p->in_ready);
+    free(p->kv_scale);
+    free(p->kv_zp);
+    free(p->kv_ready);
     free(p->mask);
     free(p->qparams);
     free(p->note);
@@ -140,10 +153,16 @@ static void free_position(const ms_world_model *wm, position *p)
     memset(p, 0, sizeof *p);
 }
 
+static size_t nlayers(const ms_world_model *wm)
+{
+    return (size_t)ms_model_get_spec(wm->model)->num_layers;
+}
+
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 4) + wm->nmods * sizeof(mod_state);
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 5 + 2 * sizeof(float) + sizeof(bool)) +
+        wm->nmods * sizeof(mod_state) + nlayers(wm) * (4 * sizeof(float) + sizeof(bool));
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -158,15 +177,34 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->owner = malloc(n * sizeof *p->owner);
     p->bits = malloc(n * sizeof *p->bits);
     p->scheme = malloc(n * sizeof *p->scheme);
-    p->mask = malloc(n * sizeof *p->mask);
-    p->qparams = malloc(n * sizeof *p->qparams);
+    p->group = malloc(n * sizeof *p->group);
+    p->in_scale = malloc(n * sizeof *p->in_scale);
+    p->in_zp = malloc(n * sizeof *p->in_zp);
+    p->in_ready = malloc(n * sizeof *p->in_ready);
+    size_t nl = nlayers(wm) ? nlayers(wm) : 1;
+    p->kv_scale = malloc(2 * nl * sizeof *p->kv_scale);
+    p->kv_zp = malloc(2 * nl * sizeof *p->kv_zp);
+    p->kv_ready = malloc(nl * sizeof *p->kv_ready);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
-    if (!p->owner || !p->bits || !p->scheme || !p->mask || !p->qparams || !p->note || !p->mods)
+    if (!p->kv_scale || !p->kv_zp || !p->kv_ready)
+        return MS_ERR_NOMEM;
+    p->kv = wm->kv;
+    memcpy(p->kv_scale, wm->kv_scale, 2 * nlayers(wm) * sizeof *p->kv_scale);
+    memcpy(p->kv_zp, wm->kv_zp, 2 * nlayers(wm) * sizeof *p->kv_zp);
+    memcpy(p->kv_ready, wm->kv_ready, nlayers(wm) * sizeof *p->kv_ready);
+    p->mask = malloc(n * sizeof *p->mask);
+    p->qparams = malloc(n * sizeof *p->qparams);
+    if (!p->owner || !p->bits || !p->scheme || !p->group || !p->in_scale || !p->in_zp ||
+        !p->in_ready || !p->mask || !p->qparams || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
     memcpy(p->scheme, wm->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(p->group, wm->group, wm->nmodules * sizeof *p->group);
+    memcpy(p->in_scale, wm->in_scale, wm->nmodules * sizeof *p->in_scale);
+    memcpy(p->in_zp, wm->in_zp, wm->nmodules * sizeof *p->in_zp);
+    memcpy(p->in_ready, wm->in_ready, wm->nmodules * sizeof *p->in_ready);
     memcpy(p->mask, wm->mask, wm->nmodules * sizeof *p->mask);
     memcpy(p->qparams, wm->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++)
@@ -201,6 +239,13 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
     if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
         memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
         memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) ||
+        memcmp(a->group, b->group, wm->nmodules * sizeof *a->group) ||
+        memcmp(a->in_scale, b->in_scale, wm->nmodules * sizeof *a->in_scale) ||
+        memcmp(a->in_zp, b->in_zp, wm->nmodules * sizeof *a->in_zp) ||
+        memcmp(a->in_ready, b->in_ready, wm->nmodules * sizeof *a->in_ready) || a->kv != b->kv ||
+        memcmp(a->kv_scale, b->kv_scale, 2 * nlayers(wm) * sizeof *a->kv_scale) ||
+        memcmp(a->kv_zp, b->kv_zp, 2 * nlayers(wm) * sizeof *a->kv_zp) ||
+        memcmp(a->kv_ready, b->kv_ready, nlayers(wm) * sizeof *a->kv_ready) ||
         memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) ||
         memcmp(a->qparams, b->qparams, wm->nmodules * sizeof *a->qparams) || a->error != b->error)
         return false;
@@ -222,6 +267,14 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->owner, p->owner, wm->nmodules * sizeof *p->owner);
     memcpy(wm->bits, p->bits, wm->nmodules * sizeof *p->bits);
     memcpy(wm->scheme, p->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(wm->group, p->group, wm->nmodules * sizeof *p->group);
+    memcpy(wm->in_scale, p->in_scale, wm->nmodules * sizeof *p->in_scale);
+    memcpy(wm->in_zp, p->in_zp, wm->nmodules * sizeof *p->in_zp);
+    memcpy(wm->in_ready, p->in_ready, wm->nmodules * sizeof *p->in_ready);
+    wm->kv = p->kv;
+    memcpy(wm->kv_scale, p->kv_scale, 2 * nlayers(wm) * sizeof *p->kv_scale);
+    memcpy(wm->kv_zp, p->kv_zp, 2 * nlayers(wm) * sizeof *p->kv_zp);
+    memcpy(wm->kv_ready, p->kv_ready, nlayers(wm) * sizeof *p->kv_ready);
     memcpy(wm->mask, p->mask, wm->nmodules * sizeof *p->mask);
     memcpy(wm->qparams, p->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++) {
@@ -247,6 +300,10 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->inputs[i]);
         wm->inputs[i] = NULL;
+    }
+    for (size_t l = 0; l < nlayers(wm); l++) {
+        free(wm->kv_inputs[l]);
+        wm->kv_inputs[l] = NULL;
     }
     wm->cached_layer = -2;
     return MS_OK;

@@ -1,6 +1,7 @@
 #include "world_model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -69,29 +70,46 @@ static bool number(const ms_node *args, const char *field, double *out)
     return v && ms_node_as_double(v, out);
 }
 
-/* The weight scheme of a compressed-tensors preset name, for the presets
- * whose weights are int or fp8 (quant_scheme.py). */
-static bool preset_weights(const char *name, ms_quant_args *q)
+/* The weights and input activations of a compressed-tensors preset name,
+ * for the presets whose weights are int or fp8 (quant_scheme.py). */
+static bool preset_scheme(const char *name, wm_group *g)
 {
+    enum { NONE, TOK8, FP8_TENSOR, FP8_TOK, FP8_GRP };
     static const struct {
         const char *name;
         ms_quant_args args;
+        int input;
     } presets[] = {
-        {"W4A16", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W4A16_ASYM", {4, MS_QUANT_INT, false, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"W8A8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
-        {"INT8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
-        {"W4A8", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}},
-        {"FP8", {8, MS_QUANT_FLOAT, true, MS_QUANT_TENSOR, 0, {0, 0}}},
-        {"FP8_DYNAMIC", {8, MS_QUANT_FLOAT, true, MS_QUANT_CHANNEL, 0, {0, 0}}},
-        {"FP8_BLOCK", {8, MS_QUANT_FLOAT, true, MS_QUANT_BLOCK, 0, {128, 128}}},
+        {"W4A16", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}, NONE},
+        {"W4A16_ASYM", {4, MS_QUANT_INT, false, MS_QUANT_GROUP, 128, {0, 0}}, NONE},
+        {"W8A16", {8, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}, NONE},
+        {"W8A8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}, TOK8},
+        {"INT8", {8, MS_QUANT_INT, true, MS_QUANT_CHANNEL, 0, {0, 0}}, TOK8},
+        {"W4A8", {4, MS_QUANT_INT, true, MS_QUANT_GROUP, 128, {0, 0}}, TOK8},
+        {"FP8", {8, MS_QUANT_FLOAT, true, MS_QUANT_TENSOR, 0, {0, 0}}, FP8_TENSOR},
+        {"FP8_DYNAMIC", {8, MS_QUANT_FLOAT, true, MS_QUANT_CHANNEL, 0, {0, 0}}, FP8_TOK},
+        {"FP8_BLOCK", {8, MS_QUANT_FLOAT, true, MS_QUANT_BLOCK, 0, {128, 128}}, FP8_GRP},
     };
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (!strcasecmp(name, presets[i].name)) {
-            *q = presets[i].args;
-            return true;
-        }
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        if (strcasecmp(name, presets[i].name))
+            continue;
+        *g = (wm_group){.has_weights = true, .weights = presets[i].args};
+        int in = presets[i].input;
+        g->has_input = in != NONE;
+        g->input = (ms_act_args){.q = {8,
+                                       in == TOK8 ? MS_QUANT_INT : MS_QUANT_FLOAT,
+                                       true,
+                                       in == FP8_TENSOR ? MS_QUANT_TENSOR
+                                       : in == FP8_GRP  ? MS_QUANT_GROUP
+                                                        : MS_QUANT_TOKEN,
+                                       in == FP8_GRP ? 128 : 0,
+                                       {0, 0}},
+                                 .dynamic = in != FP8_TENSOR,
+                                 /* FP8's input observer is static_minmax (quant_scheme.py FP8) */
+                                 .observer = MS_ACT_OBS_STATIC_MINMAX,
+                                 .averaging_constant = 0.01f};
+        return true;
+    }
     return false;
 }
 
@@ -138,52 +156,231 @@ static ms_status weights_args(const ms_node *w, const char *file, ms_quant_args 
     return MS_OK;
 }
 
-/* The weight scheme and, when the scheme brings them, the targets and its
- * weights.actorder (`actorder` may be NULL): `scheme` (a preset,
- * {PRESET: targets} or written out) or the first config group. */
-static ms_status read_scheme(const ms_node *args, const char *file, wm_modifier *wmod,
-                             const ms_node **targets, const ms_node **actorder, ms_diag *diag)
+/* One QuantizationScheme map (a config group, or `scheme` written out):
+ * its weights, input_activations and output_activations. */
+static ms_status group_args(const ms_node *g, const char *file, wm_group *out,
+                            const ms_node **actorder, ms_diag *diag)
+{
+    *out = (wm_group){0};
+    const ms_node *w = ms_node_get(g, "weights");
+    const ms_node *in = ms_node_get(g, "input_activations");
+    const ms_node *o = ms_node_get(g, "output_activations");
+    ms_status st = MS_OK;
+    if (w && w->kind == MS_NODE_MAP) {
+        out->has_weights = true;
+        st = weights_args(w, file, &out->weights, diag);
+        if (actorder && !*actorder)
+            *actorder = ms_node_get(w, "actorder");
+    }
+    if (st == MS_OK && in && !ms_node_is_null(in)) {
+        out->has_input = true;
+        st = ms_act_args_read(in, file, "input_activations", &out->input, diag);
+    }
+    if (st == MS_OK && o && !ms_node_is_null(o)) {
+        out->has_output = true;
+        st = ms_act_args_read(o, file, "output_activations", &out->output, diag);
+        /* a static output observer's qparams are only read in the
+         * calibration hook, which quantizes with the scale as initialized
+         * (calibration.py calibrate_output_hook); the world refuses it */
+        if (st == MS_OK && !out->output.dynamic)
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SCHEME", file, o->line, o->col,
+                             "output_activations: static output activations are not applied "
+                             "by the model-backed world (dynamic: true is)");
+    }
+    return st;
+}
+
+/* The config groups of a quantizing modifier, as mixin.py
+ * resolve_quantization_config builds them (715e1166c~1:
+ * src/llmcompressor/modifiers/quantization/quantization/mixin.py:308-359):
+ * a preset `scheme` is one group on the modifier's targets, {PRESET:
+ * targets, ...} one group per preset, a written-out scheme one group on the
+ * modifier's targets, `config_groups` one group per entry on its own
+ * targets. `gtargets[k]` is group k's targets (NULL: the modifier's);
+ * weights.actorder of the first group with one goes to `actorder` (may be
+ * NULL). */
+static ms_status read_groups(const ms_node *args, const char *file, wm_modifier *wmod,
+                             const ms_node ***gtargets, const ms_node **actorder, ms_diag *diag)
 {
     const ms_node *scheme = ms_node_get(args, "scheme");
     const ms_node *groups = ms_node_get(args, "config_groups");
-    const ms_node *at = scheme;
-    const char *preset = NULL;
-    const ms_node *weights = NULL;
-    if (scheme && ms_node_is_string(scheme)) {
-        preset = scheme->value;
-    } else if (scheme && scheme->kind == MS_NODE_MAP && ms_node_get(scheme, "weights")) {
-        weights = ms_node_get(scheme, "weights");
-    } else if (scheme && scheme->kind == MS_NODE_MAP && scheme->count) {
-        preset = scheme->keys[0]->value;
-        *targets = scheme->items[0];
-        at = scheme->keys[0];
-    } else if (groups && groups->kind == MS_NODE_MAP && groups->count) {
-        const ms_node *g = groups->items[0];
-        weights = ms_node_get(g, "weights");
-        if (ms_node_get(g, "targets"))
-            *targets = ms_node_get(g, "targets");
-        at = g;
-    } else {
-        return MS_OK;
-    }
-    if (preset && !preset_weights(preset, &wmod->opts.quant)) {
-        ms_status st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SCHEME", file, at->line, at->col,
-                                   "the model-backed world does not apply scheme '%s'", preset);
-        ms_diag_hint(diag, "it applies W4A16, W4A16_ASYM, W8A16, W8A8, INT8, W4A8, FP8, "
-                           "FP8_DYNAMIC, FP8_BLOCK and written-out int/fp8 weights");
-        return st;
-    }
-    if (weights && weights->kind == MS_NODE_MAP) {
-        ms_status st = weights_args(weights, file, &wmod->opts.quant, diag);
+    const ms_node *kv = ms_node_get(args, "kv_cache_scheme");
+    if (kv && !ms_node_is_null(kv)) {
+        /* mixin.py resolve_quantization_config passes it to the config;
+         * apply.py _apply_kv_cache_scheme puts it on every attention */
+        ms_status st = ms_act_args_read(kv, file, "kv_cache_scheme", &wmod->kv, diag);
         if (st != MS_OK)
             return st;
-        if (actorder)
-            *actorder = ms_node_get(weights, "actorder");
-    } else if (!preset) {
-        return MS_OK; /* activations only: the weights stay */
+        wmod->has_kv = true;
     }
-    wmod->quantizes = true;
-    return MS_OK;
+    size_t n = 0;
+    if (scheme && ms_node_is_string(scheme))
+        n = 1;
+    else if (scheme && scheme->kind == MS_NODE_MAP &&
+             (ms_node_get(scheme, "weights") || ms_node_get(scheme, "input_activations")))
+        n = 1;
+    else if (scheme && scheme->kind == MS_NODE_MAP)
+        n = scheme->count;
+    else if (!scheme && groups && groups->kind == MS_NODE_MAP)
+        n = groups->count;
+    if (!n)
+        return MS_OK;
+    wmod->groups = calloc(n, sizeof *wmod->groups);
+    *gtargets = calloc(n, sizeof **gtargets);
+    if (!wmod->groups || !*gtargets)
+        return MS_ERR_NOMEM;
+    wmod->ngroups = n;
+    ms_status st = MS_OK;
+    for (size_t k = 0; st == MS_OK && k < n; k++) {
+        wm_group *g = &wmod->groups[k];
+        const char *preset = NULL;
+        const ms_node *at = scheme;
+        if (scheme && ms_node_is_string(scheme)) {
+            preset = scheme->value;
+        } else if (scheme && n == 1 && scheme->kind == MS_NODE_MAP &&
+                   (ms_node_get(scheme, "weights") || ms_node_get(scheme, "input_activations"))) {
+            st = group_args(scheme, file, g, actorder, diag);
+        } else if (scheme) {
+            preset = scheme->keys[k]->value;
+            (*gtargets)[k] = scheme->items[k];
+            at = scheme->keys[k];
+        } else {
+            const ms_node *gn = groups->items[k];
+            if (gn->kind != MS_NODE_MAP)
+                return ms_diag_set(diag, MS_ERR_INVALID, "E-TYPE", file, gn->line, gn->col,
+                                   "config group '%s' must be a map", groups->keys[k]->value);
+            st = group_args(gn, file, g, actorder, diag);
+            (*gtargets)[k] = ms_node_get(gn, "targets");
+        }
+        if (preset && !preset_scheme(preset, g)) {
+            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WORLD-SCHEME", file, at->line, at->col,
+                             "the model-backed world does not apply scheme '%s'", preset);
+            ms_diag_hint(diag, "it applies W4A16, W4A16_ASYM, W8A16, W8A8, INT8, W4A8, FP8, "
+                               "FP8_DYNAMIC, FP8_BLOCK and written-out int/fp8 weights");
+        }
+        if (g->has_weights && !wmod->quantizes) {
+            wmod->quantizes = true;
+            wmod->opts.quant = g->weights;
+        }
+        wmod->static_inputs = wmod->static_inputs || (g->has_input && !g->input.dynamic);
+    }
+    return st;
+}
+
+/* One distinct target of a modifier's config groups. */
+typedef struct group_target {
+    const char *name;
+    size_t group; /* the last group naming it: target_to_scheme's value */
+    ms_match hits;
+} group_target;
+
+static int target_order(const void *a, const void *b)
+{
+    /* match.py match_targets: sorted by ("re:" in x, x) */
+    const group_target *x = *(const group_target *const *)a, *y = *(const group_target *const *)b;
+    bool rx = strstr(x->name, "re:") != NULL, ry = strstr(y->name, "re:") != NULL;
+    return rx != ry ? (rx ? 1 : -1) : strcmp(x->name, y->name);
+}
+
+static bool hit(const ms_match *m, size_t module)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (m->modules[i] == module)
+            return true;
+    return false;
+}
+
+/* apply.py apply_quantization_config: every module a group's targets
+ * select (the modifier's ignore applied) gets the scheme of the first of
+ * its matching targets in match_targets' order (exact names, then regexes,
+ * each sorted as strings, then class names; compressed-tensors HEAD
+ * src/compressed_tensors/utils/match.py:116-151 and
+ * quantization/lifecycle/apply.py:130-150, 239-246), the scheme being the
+ * last group that lists the target. Fills wmod->match and module_group. */
+static ms_status resolve_groups(ms_world_model *wm, wm_modifier *wmod, const ms_node **gtargets,
+                                const char *const *mod_t, size_t mod_nt, const char *file,
+                                const ms_node *ignore, ms_diag *diag)
+{
+    const char **all = NULL, **ig = NULL;
+    size_t nall = 0, ni = 0;
+    group_target *tg = NULL;
+    group_target **sorted = NULL;
+    ms_status st = read_names(ignore, file, "ignore", &ig, &ni, diag);
+    for (size_t k = 0; st == MS_OK && k < wmod->ngroups; k++) {
+        const char **t = NULL;
+        size_t nt = 0;
+        if (gtargets[k])
+            st = read_names(gtargets[k], file, "targets", &t, &nt, diag);
+        const char *const *names = gtargets[k] ? t : mod_t;
+        size_t count = gtargets[k] ? nt : mod_nt;
+        for (size_t j = 0; st == MS_OK && j < count; j++) {
+            size_t u = 0;
+            while (u < nall && strcmp(tg[u].name, names[j]))
+                u++;
+            if (u == nall) {
+                group_target *grown = realloc(tg, (nall + 1) * sizeof *grown);
+                const char **ga = realloc(all, (nall + 1) * sizeof *ga);
+                if (grown)
+                    tg = grown;
+                if (ga)
+                    all = ga;
+                if (!grown || !ga) {
+                    st = MS_ERR_NOMEM;
+                    break;
+                }
+                tg[nall] = (group_target){.name = names[j]};
+                all[nall++] = names[j];
+            }
+            tg[u].group = k;
+        }
+        free(t);
+    }
+    ms_diag md;
+    ms_diag_clear(&md);
+    if (st == MS_OK)
+        st = ms_model_match(wm->model, all, nall, ig, ni, &wmod->match, &md);
+    for (size_t u = 0; st == MS_OK && u < nall; u++) {
+        ms_diag quiet;
+        ms_diag_clear(&quiet);
+        st = ms_model_match(wm->model, &tg[u].name, 1, NULL, 0, &tg[u].hits, &quiet);
+    }
+    if (st == MS_OK) {
+        sorted = malloc((nall ? nall : 1) * sizeof *sorted);
+        wmod->module_group = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wmod->module_group);
+        if (!sorted || !wmod->module_group)
+            st = MS_ERR_NOMEM;
+    }
+    if (st == MS_OK) {
+        for (size_t u = 0; u < nall; u++)
+            sorted[u] = &tg[u];
+        qsort(sorted, nall, sizeof *sorted, target_order);
+    }
+    for (size_t j = 0; st == MS_OK && j < wmod->match.count; j++) {
+        size_t i = wmod->match.modules[j];
+        const ms_module *mod = ms_model_module(wm->model, i);
+        const group_target *first = NULL;
+        /* names first (exact or regex), then classes */
+        for (size_t u = 0; !first && u < nall; u++) {
+            const char *t = sorted[u]->name;
+            bool name = !strncmp(t, "re:", 3) ? hit(&sorted[u]->hits, i) : !strcmp(t, mod->name);
+            if (name)
+                first = sorted[u];
+        }
+        for (size_t u = 0; !first && u < nall; u++)
+            if (strncmp(sorted[u]->name, "re:", 3) && hit(&sorted[u]->hits, i))
+                first = sorted[u];
+        if (first && mod->kind == MS_MOD_LINEAR)
+            wmod->module_group[i] = &wmod->groups[first->group];
+    }
+    if (st != MS_OK && md.message[0])
+        *diag = md;
+    for (size_t u = 0; u < nall; u++)
+        ms_match_free(&tg[u].hits);
+    free(tg);
+    free(sorted);
+    free(all);
+    free(ig);
+    return st;
 }
 
 /* mask_structure "N:M" (SparseGPT, Wanda) or unstructured. */
@@ -482,6 +679,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     const ms_node *targets = ms_node_get(args, "targets");
     bool pruning_names = false, sparsity_layers = false;
     const char *default_target = "Linear";
+    const ms_node **gtargets = NULL; /* per config group: its targets */
     double d;
     wmod->how = MS_WORLD_LAYERWISE;
     if (!strcmp(type, "MagnitudePruningModifier")) {
@@ -499,9 +697,11 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         if (number(args, "dampening_frac", &d))
             wmod->opts.dampening_frac = d;
         const ms_node *scheme_actorder = NULL;
-        ms_status st = read_scheme(args, file, wmod, &targets, &scheme_actorder, diag);
-        if (st != MS_OK)
+        ms_status st = read_groups(args, file, wmod, &gtargets, &scheme_actorder, diag);
+        if (st != MS_OK) {
+            free(gtargets);
             return st;
+        }
         /* gptq/base.py resolve_actorder: an actorder neither the modifier nor
          * its own scheme sets is static ("actorder: null" is none) */
         const ms_node *ao = ms_node_get(args, "actorder");
@@ -518,9 +718,11 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     } else if (!strcmp(type, "QuantizationModifier")) {
         wmod->kind = KIND_QUANT;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_QUANT);
-        ms_status st = read_scheme(args, file, wmod, &targets, NULL, diag);
-        if (st != MS_OK)
+        ms_status st = read_groups(args, file, wmod, &gtargets, NULL, diag);
+        if (st != MS_OK) {
+            free(gtargets);
             return st;
+        }
     } else if (!strcmp(type, "SparseGPTModifier") || !strcmp(type, "WandaPruningModifier")) {
         bool sgpt = type[0] == 'S';
         wmod->kind = sgpt ? KIND_SPARSEGPT : KIND_WANDA;
@@ -582,7 +784,12 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     }
     ms_diag mdiag;
     ms_diag_clear(&mdiag);
-    if (st == MS_OK) {
+    if (st == MS_OK && wmod->ngroups) {
+        st = resolve_groups(wm, wmod, gtargets, t, nt, file, ms_node_get(args, "ignore"), &mdiag);
+        if (st != MS_OK && mdiag.message[0])
+            ms_diag_set(diag, st, mdiag.code, file, e->type_key->line, e->type_key->col, "%s: %s",
+                        type, mdiag.message);
+    } else if (st == MS_OK) {
         st = ms_model_match(wm->model, t, nt, ig, sparsity_layers ? 0 : ni, &wmod->match, &mdiag);
         if (st == MS_OK && sparsity_layers)
             st = linears_within(wm->model, ig, ni, &wmod->match, &mdiag);
@@ -599,6 +806,7 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
     free(owned);
     free(t);
     free(ig);
+    free(gtargets);
     if (st == MS_OK && wmod->match.count) {
         wmod->done = calloc(wmod->match.count, sizeof *wmod->done);
         if (!wmod->done)
@@ -627,6 +835,15 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     wm->owner = malloc(wm->nmodules * sizeof *wm->owner);
     wm->bits = calloc(wm->nmodules, sizeof *wm->bits);
     wm->scheme = calloc(wm->nmodules, sizeof *wm->scheme);
+    wm->group = calloc(wm->nmodules, sizeof *wm->group);
+    wm->in_scale = calloc(wm->nmodules, sizeof *wm->in_scale);
+    wm->in_zp = calloc(wm->nmodules, sizeof *wm->in_zp);
+    wm->in_ready = calloc(wm->nmodules, sizeof *wm->in_ready);
+    size_t nl = (size_t)ms_model_get_spec(model)->num_layers + 1;
+    wm->kv_scale = calloc(2 * nl, sizeof *wm->kv_scale);
+    wm->kv_zp = calloc(2 * nl, sizeof *wm->kv_zp);
+    wm->kv_ready = calloc(nl, sizeof *wm->kv_ready);
+    wm->kv_inputs = calloc(nl, sizeof *wm->kv_inputs);
     wm->note = calloc(wm->nmodules, sizeof *wm->note);
     wm->mask = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wm->mask);
     wm->qparams = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wm->qparams);
@@ -634,8 +851,9 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     wm->want = calloc(wm->nmodules, sizeof *wm->want);
     wm->mods = calloc(wm->nmods ? wm->nmods : 1, sizeof *wm->mods);
     ms_status st = MS_OK;
-    if (!wm->owner || !wm->bits || !wm->scheme || !wm->note || !wm->mask || !wm->qparams ||
-        !wm->inputs || !wm->want || !wm->mods)
+    if (!wm->owner || !wm->bits || !wm->scheme || !wm->group || !wm->in_scale || !wm->in_zp ||
+        !wm->in_ready || !wm->kv_scale || !wm->kv_zp || !wm->kv_ready || !wm->kv_inputs ||
+        !wm->note || !wm->mask || !wm->qparams || !wm->inputs || !wm->want || !wm->mods)
         st = MS_ERR_NOMEM;
     for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++)
         wm->owner[i] = -1;
@@ -664,6 +882,10 @@ static void drop_inputs(ms_world_model *wm)
         free(wm->inputs[i]);
         wm->inputs[i] = NULL;
     }
+    for (long long l = 0; wm->kv_inputs && l < ms_model_get_spec(wm->model)->num_layers; l++) {
+        free(wm->kv_inputs[l]);
+        wm->kv_inputs[l] = NULL;
+    }
     wm->cached_layer = -2;
 }
 
@@ -676,6 +898,8 @@ void ms_world_model_free(ms_world_model *wm)
         free(wm->mods[i].done);
         free(wm->mods[i].maps);
         free(wm->mods[i].slot_sparsity);
+        free(wm->mods[i].groups);
+        free(wm->mods[i].module_group);
     }
     if (wm->inputs)
         drop_inputs(wm);
@@ -685,6 +909,15 @@ void ms_world_model_free(ms_world_model *wm)
     free(wm->owner);
     free(wm->bits);
     free(wm->scheme);
+    free(wm->group);
+    free(wm->in_scale);
+    free(wm->in_zp);
+    free(wm->in_ready);
+    free(wm->kv_scale);
+    free(wm->kv_zp);
+    free(wm->kv_ready);
+    free(wm->kv_inputs);
+    free(wm->act_buf);
     free(wm->note);
     free(wm->mask);
     free(wm->qparams);
@@ -754,7 +987,37 @@ const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t modul
         return NULL;
     /* a later modifier (SparseGPT after GPTQ) may own it now */
     int o = wm->owner[module];
+    if (o >= 0 && wm->mods[o].module_group && wm->mods[o].module_group[module])
+        return &wm->mods[o].module_group[module]->weights;
     return o >= 0 && wm->mods[o].quantizes ? &wm->mods[o].opts.quant : wm->scheme[module];
+}
+
+size_t ms_world_model_input_qparam_bytes(const ms_world_model *wm, size_t module, size_t elem)
+{
+    const wm_group *g = module < wm->nmodules ? wm->group[module] : NULL;
+    if (!g || !g->has_input || g->input.dynamic)
+        return 0;
+    return elem + (g->input.q.symmetric ? 0 : 1);
+}
+
+size_t ms_world_model_kv_qparam_bytes(const ms_world_model *wm, size_t elem)
+{
+    if (!wm->kv || wm->kv->dynamic)
+        return 0;
+    /* k_scale and v_scale per attention, (1,) each; zero points when
+     * asymmetric */
+    size_t per = 2 * (elem + (wm->kv->q.symmetric ? 0 : 1));
+    return per * (size_t)ms_model_get_spec(wm->model)->num_layers;
+}
+
+bool ms_world_model_kv_scale(const ms_world_model *wm, size_t layer, double *k, double *v)
+{
+    if (!wm->kv || wm->kv->dynamic || layer >= (size_t)ms_model_get_spec(wm->model)->num_layers ||
+        !wm->kv_ready[layer])
+        return false;
+    *k = wm->kv_scale[2 * layer];
+    *v = wm->kv_scale[2 * layer + 1];
+    return true;
 }
 
 const ms_model *ms_world_model_model(const ms_world_model *wm)
@@ -798,6 +1061,23 @@ static ms_status keep_inputs(size_t module, const char *name, const float *input
     return MS_OK;
 }
 
+/* The keys and values of a layer after RoPE, as the kv observers see them
+ * (calibration.py calibrate_key_hook, calibrate_value_hook). */
+static ms_status keep_kv(void *user, size_t layer, float *k, float *v, size_t rows, size_t cols,
+                         ms_diag *diag)
+{
+    (void)diag;
+    ms_world_model *wm = user;
+    if (!wm->want_kv || wm->kv_inputs[layer])
+        return MS_OK;
+    wm->kv_inputs[layer] = malloc(2 * rows * cols * sizeof(float));
+    if (!wm->kv_inputs[layer])
+        return MS_ERR_NOMEM;
+    memcpy(wm->kv_inputs[layer], k, rows * cols * sizeof(float));
+    memcpy(wm->kv_inputs[layer] + rows * cols, v, rows * cols * sizeof(float));
+    return MS_OK;
+}
+
 /* The inputs of the modules the observing modifiers select in `layer` (-1:
  * every layer and the tail), from a forward over the weights as they are
  * now; kept until another layer is asked for or a calibration starts, so
@@ -834,6 +1114,11 @@ static ms_status collect(ms_world_model *wm, int layer, ms_diag *diag)
                     (wm->mods[m].kind == KIND_SMOOTHQUANT || wm->mods[m].kind == KIND_AWQ))
                     wm->want[i] = true;
     }
+    wm->want_kv = false;
+    for (size_t m = 0; m < wm->nmods; m++)
+        wm->want_kv =
+            wm->want_kv || (wm->mods[m].observing && wm->mods[m].has_kv && !wm->mods[m].kv.dynamic);
+    ms_forward_quant kvq = {.kv = keep_kv, .user = wm};
     ms_forward *fw = NULL;
     long long first = 0, last = layer < 0 ? nlayers - 1 : layer;
     bool resume = layer >= 0 && wm->stream_layer >= 0 && wm->stream_layer <= layer &&
@@ -843,6 +1128,8 @@ static ms_status collect(ms_world_model *wm, int layer, ms_diag *diag)
                           : ms_forward_new(wm->model, &wm->calib, wm->pool, &fw, diag);
     if (resume)
         first = wm->stream_layer;
+    if (st == MS_OK && wm->want_kv)
+        ms_forward_set_quant(fw, &kvq);
     size_t stream_n =
         wm->calib.batch * wm->calib.seq * (size_t)ms_model_get_spec(wm->model)->hidden_size;
     for (long long l = first; st == MS_OK && l <= last; l++) {
@@ -903,6 +1190,13 @@ static ms_status compress_module(ms_world_model *wm, size_t m, size_t module, co
         if (!wm->scheme[module])
             return MS_OK;
         opts.quant = *wm->scheme[module];
+    } else if (wmod->module_group) {
+        const wm_group *g = wmod->module_group[module];
+        if (!g || !g->has_weights)
+            return MS_OK; /* its group quantizes only activations */
+        opts.quant = g->weights;
+        if (opts.actorder == MS_ACTORDER_GROUP && opts.quant.strategy != MS_QUANT_GROUP)
+            opts.actorder = MS_ACTORDER_NONE;
     }
     bool needs = ms_apply_op_needs_calib(opts.op);
     if (needs && !wm->inputs[module])
@@ -1262,6 +1556,62 @@ static ms_status awq_smooth(ms_world_model *wm, size_t m, const awq_map *map)
     return st;
 }
 
+/* calibration.py calibrate_input_hook and update_qparams at
+ * sequential_epoch_end (quantization/base.py:81-86, gptq/base.py:242-247 at
+ * 715e1166c~1): the static input scales of the modules modifier `m`
+ * selects in `layer` (-1: everywhere), from the inputs that subgraph's
+ * calibration forward gave them, one calibration batch (sequence) at a
+ * time. The forward runs under DisableQuantization (pipelines/sequential/
+ * pipeline.py:117), so those inputs are unquantized. */
+static void observe_activations(ms_world_model *wm, size_t m, int layer)
+{
+    wm_modifier *wmod = &wm->mods[m];
+    bool kv = wmod->has_kv && !wmod->kv.dynamic;
+    if ((!wmod->static_inputs && !kv) || wmod->how == MS_WORLD_NO_DATA || wm->error != MS_OK)
+        return;
+    long long nlayers = ms_model_get_spec(wm->model)->num_layers;
+    bool tail = layer < 0 || layer == nlayers - 1, any = kv;
+    for (size_t j = 0; j < wmod->match.count && !any && wmod->module_group; j++) {
+        size_t i = wmod->match.modules[j];
+        const wm_group *g = wmod->module_group[i];
+        int at = ms_model_module(wm->model, i)->layer;
+        any = g && g->has_input && !g->input.dynamic &&
+              (layer < 0 || at == layer || (tail && at < 0));
+    }
+    if (!any)
+        return;
+    ms_diag d;
+    ms_diag_clear(&d);
+    ms_status st = collect(wm, layer, &d);
+    if (st != MS_OK) {
+        fail(wm, st, &d);
+        return;
+    }
+    for (size_t j = 0; j < wmod->match.count && wmod->module_group; j++) {
+        size_t i = wmod->match.modules[j];
+        const wm_group *g = wmod->module_group[i];
+        const ms_module *mod = ms_model_module(wm->model, i);
+        if (!g || !g->has_input || g->input.dynamic || !wm->inputs[i] ||
+            !(layer < 0 || mod->layer == layer || (tail && mod->layer < 0)))
+            continue;
+        ms_act_observe(&g->input, wm->inputs[i], wm->calib.batch, wm->calib.seq, mod->shape[1],
+                       &wm->in_scale[i], &wm->in_zp[i]);
+        wm->in_ready[i] = true;
+    }
+    /* k_scale and v_scale of each attention in the subgraph */
+    const ms_model_spec *spec = ms_model_get_spec(wm->model);
+    size_t kvd = (size_t)(spec->hidden_size / spec->num_heads * spec->num_kv_heads);
+    size_t n = wm->calib.batch * wm->calib.seq * kvd;
+    for (long long l = 0; kv && l < nlayers; l++) {
+        if ((layer >= 0 && l != layer) || !wm->kv_inputs[l])
+            continue;
+        for (size_t h = 0; h < 2; h++)
+            ms_act_observe(&wmod->kv, wm->kv_inputs[l] + h * n, wm->calib.batch, wm->calib.seq, kvd,
+                           &wm->kv_scale[2 * l + h], &wm->kv_zp[2 * l + h]);
+        wm->kv_ready[l] = true;
+    }
+}
+
 /* Compresses what modifier `m` selects in `layer` (-1: everywhere) and has
  * not compressed yet in this calibration. */
 static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *what)
@@ -1327,6 +1677,13 @@ static void compress_layer(ms_world_model *wm, size_t m, int layer, const char *
         if (wmod->done[j] || mod->kind != MS_MOD_LINEAR)
             continue;
         if (!(layer < 0 || mod->layer == layer || (tail && mod->layer < 0)))
+            continue;
+        int o = wm->owner[i];
+        if (wmod->kind == KIND_QUANT && o >= 0 && wm->mods[o].kind == KIND_GPTQ &&
+            wm->mods[o].observing)
+            /* GPTQ sharing this calibration wrote its codes and replaced
+             * weight_scale (gptq/base.py compress_modules): the forward's
+             * qdq then gives its weight back */
             continue;
         wmod->done[j] = true;
         if (wmod->slot_sparsity)
@@ -1416,11 +1773,24 @@ static ms_status owl_sparsities(ms_world_model *wm, wm_modifier *wmod, ms_diag *
 static void op_attach(void *self, void *state, size_t modifier)
 {
     ms_world_model *wm = self;
-    if (modifier < wm->nmods && wm->mods[modifier].quantizes) {
+    if (modifier < wm->nmods && wm->mods[modifier].has_kv) {
+        wm->kv = &wm->mods[modifier].kv;
+        memset(wm->kv_ready, 0,
+               (size_t)ms_model_get_spec(wm->model)->num_layers * sizeof *wm->kv_ready);
+    }
+    if (modifier < wm->nmods && wm->mods[modifier].module_group) {
+        /* apply_quantization_config: the module's scheme replaces any
+         * earlier one (initialize_quantization resets the status first) */
         const wm_modifier *wmod = &wm->mods[modifier];
-        for (size_t j = 0; j < wmod->match.count; j++)
-            if (ms_model_module(wm->model, wmod->match.modules[j])->kind == MS_MOD_LINEAR)
-                wm->scheme[wmod->match.modules[j]] = &wmod->opts.quant;
+        for (size_t j = 0; j < wmod->match.count; j++) {
+            size_t i = wmod->match.modules[j];
+            const wm_group *g = wmod->module_group[i];
+            if (!g)
+                continue;
+            wm->group[i] = g;
+            wm->scheme[i] = g->has_weights ? &g->weights : NULL;
+            wm->in_ready[i] = false;
+        }
     }
     size_t n;
     memcpy(&n, state, sizeof n);
@@ -1539,13 +1909,19 @@ static void op_sequential(void *self, void *state, size_t modifier)
         return;
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->sequential++;
-    if (wmod->how != MS_WORLD_LAYERWISE) {
-        compress_layer(wm, modifier, -1, kind_name(wmod->kind));
-        return;
-    }
     /* the first subgraph ends before decoder layer 0 */
-    long long layer = (long long)wmod->sequential - 2;
-    if (layer >= 0 && layer < ms_model_get_spec(wm->model)->num_layers)
+    long long layer = wmod->how != MS_WORLD_LAYERWISE ? -1 : (long long)wmod->sequential - 2;
+    if (layer < -1 || layer >= ms_model_get_spec(wm->model)->num_layers ||
+        (wmod->how == MS_WORLD_LAYERWISE && layer < 0))
+        return;
+    observe_activations(wm, modifier, (int)layer);
+    /* QuantizationModifier keeps the float weight during calibration and
+     * quantizes it in the forward once quantization is enabled
+     * (compressed-tensors lifecycle/forward.py set_forward_quantized; the
+     * calibration forwards run under DisableQuantization): later layers'
+     * and later modifiers' calibration in this pass see the float weights,
+     * and the world writes the qdq weights at its calibration end */
+    if (wmod->kind != KIND_QUANT)
         compress_layer(wm, modifier, (int)layer, kind_name(wmod->kind));
 }
 
@@ -1638,12 +2014,108 @@ ms_status ms_world_model_rows(const ms_world_model *wm, ms_world_module_row **ro
             .rel_error = norm > 0 ? sqrt(diff / norm) : sqrt(diff),
             .note = wm->note[i],
         };
+        const wm_group *g = wm->group[i];
+        ms_world_module_row *row = &out[r - 1];
+        snprintf(row->act, sizeof row->act, "-");
+        if (g && g->has_input)
+            ms_act_label(&g->input, row->act, sizeof row->act);
+        if (g && g->has_output) {
+            char o[16];
+            ms_act_label(&g->output, o, sizeof o);
+            size_t len = g->has_input ? strlen(row->act) : 0;
+            snprintf(row->act + len, sizeof row->act - len, "%so%s", len ? "," : "", o);
+        }
+        size_t nlen = strlen(mod->name);
+        bool is_k = nlen > 7 && !strcmp(mod->name + nlen - 7, ".k_proj");
+        bool is_v = nlen > 7 && !strcmp(mod->name + nlen - 7, ".v_proj");
+        if (wm->kv && (is_k || is_v)) {
+            /* the cache quantizes k_proj's and v_proj's outputs after RoPE */
+            char kvl[16];
+            ms_act_label(wm->kv, kvl, sizeof kvl);
+            size_t len = strcmp(row->act, "-") ? strlen(row->act) : 0;
+            snprintf(row->act + len, sizeof row->act - len, "%skv%s", len ? "," : "", kvl);
+        }
+        row->input_scale =
+            g && g->has_input && !g->input.dynamic && wm->in_ready[i] ? wm->in_scale[i] : 0;
     }
     free(w);
     free(w0);
     *rows = out;
     *n = count;
     return MS_OK;
+}
+
+/* The evaluation forward's activations, as compressed-tensors' quantized
+ * Linear forward gives them once quantization is enabled: the attached
+ * scheme's input (static scales where calibrated) and output. */
+static ms_status eval_qdq(ms_world_model *wm, const ms_act_args *a, size_t module, const float *x,
+                          size_t rows, size_t cols, float *out, ms_diag *diag)
+{
+    size_t seq = wm->calib.seq;
+    return ms_act_apply(wm->pool, a, x, rows / seq, seq, cols, wm->in_scale[module],
+                        wm->in_zp[module], out, diag);
+}
+
+static ms_status eval_input(void *user, size_t module, const float *x, size_t rows, size_t cols,
+                            const float **out, ms_diag *diag)
+{
+    ms_world_model *wm = user;
+    const wm_group *g = wm->group[module];
+    if (!g || !g->has_input || (!g->input.dynamic && !wm->in_ready[module]))
+        return MS_OK;
+    if (wm->act_cap < rows * cols) {
+        free(wm->act_buf);
+        wm->act_buf = malloc(rows * cols * sizeof *wm->act_buf);
+        wm->act_cap = wm->act_buf ? rows * cols : 0;
+        if (!wm->act_buf)
+            return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    }
+    *out = wm->act_buf;
+    return eval_qdq(wm, &g->input, module, x, rows, cols, wm->act_buf, diag);
+}
+
+static ms_status eval_output(void *user, size_t module, float *y, size_t rows, size_t cols,
+                             ms_diag *diag)
+{
+    ms_world_model *wm = user;
+    const wm_group *g = wm->group[module];
+    if (!g || !g->has_output)
+        return MS_OK;
+    return eval_qdq(wm, &g->output, module, y, rows, cols, y, diag);
+}
+
+/* QuantizedKVCache.forward (compressed-tensors modeling/kvcache.py): the
+ * keys and values after RoPE, before attention, with k_scale and v_scale. */
+static ms_status eval_kv(void *user, size_t layer, float *k, float *v, size_t rows, size_t cols,
+                         ms_diag *diag)
+{
+    ms_world_model *wm = user;
+    const ms_act_args *a = wm->kv;
+    if (!a || (!a->dynamic && !wm->kv_ready[layer]))
+        return MS_OK;
+    size_t seq = wm->calib.seq;
+    ms_status st = ms_act_apply(wm->pool, a, k, rows / seq, seq, cols, wm->kv_scale[2 * layer],
+                                wm->kv_zp[2 * layer], k, diag);
+    if (st == MS_OK)
+        st = ms_act_apply(wm->pool, a, v, rows / seq, seq, cols, wm->kv_scale[2 * layer + 1],
+                          wm->kv_zp[2 * layer + 1], v, diag);
+    return st;
+}
+
+static ms_status eval_forward(ms_world_model *wm, const ms_tokens *tokens, float *logits,
+                              ms_diag *diag)
+{
+    ms_forward_quant q = {.input = eval_input, .output = eval_output, .kv = eval_kv, .user = wm};
+    ms_forward *fw = NULL;
+    ms_status st = ms_forward_new(wm->model, tokens, wm->pool, &fw, diag);
+    if (st == MS_OK)
+        ms_forward_set_quant(fw, &q);
+    for (size_t l = 0; st == MS_OK && l < (size_t)ms_model_get_spec(wm->model)->num_layers; l++)
+        st = ms_forward_layer(fw, l, NULL, NULL, diag);
+    if (st == MS_OK)
+        st = ms_forward_logits(fw, NULL, NULL, logits, diag);
+    ms_forward_free(fw);
+    return st;
 }
 
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag)
@@ -1659,7 +2131,7 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
     float *lc = malloc(tokens * vocab * sizeof *lc), *lb = malloc(tokens * vocab * sizeof *lb);
     st = lc && lb ? MS_OK : MS_ERR_NOMEM;
     if (st == MS_OK)
-        st = ms_forward_run(wm->model, &held, wm->pool, NULL, NULL, lc, diag);
+        st = eval_forward(wm, &held, lc, diag);
     if (st == MS_OK)
         st = ms_forward_run(wm->base, &held, wm->pool, NULL, NULL, lb, diag);
     if (st == MS_OK) {

@@ -104,6 +104,12 @@ typedef struct ms_world_module_row {
     int bits;         /* bits of its quantized weight, 0 when not quantized */
     double rel_error; /* ||W - W0|| / ||W0|| against the uncompressed weight */
     const char *note; /* why a modifier left it alone, or NULL */
+    /* its activation quantization in the evaluation forward: "-", or the
+     * input's bits and scale ("8/tok" dynamic per token, "8/dyn" per
+     * tensor, "8/grp" per group, "fp8/st" static), then ",o8/tok" for the
+     * output */
+    char act[32];
+    double input_scale; /* the calibrated static input_scale, 0 when none */
 } ms_world_module_row;
 
 /* The Linear modules, in module order; `*rows` is malloc'd. */
@@ -131,6 +137,19 @@ size_t ms_world_model_changes(const ms_world_model *wm);
 /* The scheme module `module`'s weight was quantized with, or NULL when it
  * is not quantized. */
 const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
+
+/* The bytes of module `module`'s static input_scale (scale values `elem`
+ * bytes each) and, when asymmetric, input_zero_point, as a checkpoint keeps
+ * them; 0 for a module without static input activations. */
+size_t ms_world_model_input_qparam_bytes(const ms_world_model *wm, size_t module, size_t elem);
+
+/* The bytes of every attention's static k_scale and v_scale (and zero
+ * points when asymmetric) a kv_cache_scheme adds; 0 without one. */
+size_t ms_world_model_kv_qparam_bytes(const ms_world_model *wm, size_t elem);
+
+/* Decoder layer `layer`'s calibrated static k_scale and v_scale; false when
+ * the kv cache has none (no scheme, dynamic, not calibrated yet). */
+bool ms_world_model_kv_scale(const ms_world_model *wm, size_t layer, double *k, double *v);
 
 /* A quantized module's parameters as the modifier's kernel computed them
  * (GPTQ's per-group scales, the min/max observer's), its weight being

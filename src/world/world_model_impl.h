@@ -10,6 +10,7 @@
 #include "../kernels/awq.h"
 #include "../kernels/pool.h"
 #include "../model/forward.h"
+#include "act_quant.h"
 #include "world_model.h"
 
 typedef enum {
@@ -35,12 +36,28 @@ typedef struct awq_map {
     size_t nbalance;
 } awq_map;
 
+/* One config group of a quantizing modifier (a QuantizationScheme):
+ * what it does to a module's weight, input and output. */
+typedef struct wm_group {
+    bool has_weights, has_input, has_output;
+    ms_quant_args weights;
+    ms_act_args input, output;
+} wm_group;
+
 /* One recipe entry as the world acts on it. */
 typedef struct wm_modifier {
     mod_kind kind;
-    ms_match match;        /* its targets minus ignore */
-    ms_apply_opts opts;    /* what its kernel does to each target */
-    bool quantizes;        /* it has a weight scheme (GPTQ, Quantization) */
+    ms_match match;     /* its targets minus ignore */
+    ms_apply_opts opts; /* what its kernel does to each target */
+    bool quantizes;     /* it has a weight scheme (GPTQ, Quantization) */
+    wm_group *groups;   /* its config groups (GPTQ, Quantization; read at new) */
+    size_t ngroups;
+    /* per module: the group compressed-tensors' precedence gives it among
+     * this modifier's groups, NULL when none selects it (read at new) */
+    const wm_group **module_group;
+    bool static_inputs; /* a group calibrates static input activations */
+    bool has_kv;        /* kv_cache_scheme: k and v after RoPE */
+    ms_act_args kv;
     double alpha;          /* SmoothQuant's smoothing_strength */
     bool log_equalization; /* SmoothQuant's algorithm: log_equalization */
     ms_awq_duo duo;        /* AWQ's duo_scaling and n_grid */
@@ -73,7 +90,17 @@ struct ms_world_model {
     int *owner;                   /* per module */
     int *bits;                    /* per module */
     const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
-    char **note;                  /* per module, malloc'd */
+    const wm_group **group;       /* per module: the scheme attached to it, or NULL */
+    float *in_scale, *in_zp;      /* per module: static input_scale and zero point */
+    bool *in_ready;               /* per module: in_scale was calibrated */
+    const ms_act_args *kv;        /* the kv_cache_scheme attached last, or NULL */
+    float *kv_scale, *kv_zp;      /* per layer: k_scale, v_scale and zero points (2 each) */
+    bool *kv_ready;               /* per layer: kv_scale was calibrated */
+    float **kv_inputs;            /* per layer: k then v of the calibration forward, or NULL */
+    bool want_kv;                 /* the collecting forward keeps k and v */
+    float *act_buf;               /* the evaluation forward's quantized input */
+    size_t act_cap;
+    char **note; /* per module, malloc'd */
     /* per module: ConstantPruning's mask (1: kept), NULL for none; never
      * changed once made, so a snapshot keeps the pointers (masks.c) */
     const unsigned char **mask;
