@@ -77,12 +77,22 @@ typedef struct {
     size_t lda, ldb, ldc;
     float *c;
     size_t tiles_n; /* C tasks per band of rows */
+    size_t nc;      /* columns of a C task */
     size_t mr, nr;  /* register tile of the micro-kernel in use */
     int wide;       /* the AVX-512 12 x 32 micro-kernel */
+    /* all of op(B), packed before the multiply: for each block of KC rows
+     * (p0), `panels` nr-wide panels of kc x nr, i.e. panel j of block p0 at
+     * packed + p0 * panels * nr + j * kc * nr; NULL: packed per task */
+    const float *packed;
+    size_t panels;
     float *scratch; /* per worker: GEMM_SCRATCH floats */
 } gemm_job;
 
 #define GEMM_SCRATCH (MC * KC + KC * NC)
+/* Columns of a C task when B is packed beforehand and there are 8 bands or
+ * more (NC below, for enough tasks): wide, so that each band's A block is
+ * packed once for many panels. */
+#define NC_PACKED 1024
 
 static void pack_a(const gemm_job *g, size_t i0, size_t mc, size_t p0, size_t kc, float *dst)
 {
@@ -138,28 +148,26 @@ static void pack_b(const gemm_job *g, size_t p0, size_t kc, size_t j0, size_t nc
     }
 }
 
-/* C tile (mr x nr at c) = acc (+ beta * C on the first K block, + C after);
- * acc holds rows of NR_MAX floats. */
-static inline void store_tile(const float *acc, float *c, size_t ldc, size_t mr, size_t nr,
-                              int first, float beta)
+/* C tile (mr x nr at c) = acc, or C + acc when `add`; acc holds rows of
+ * NR_MAX floats. (beta is applied to C before the multiply.) */
+static inline void store_tile(const float *acc, float *c, size_t ldc, size_t mr, size_t nr, int add)
 {
     for (size_t i = 0; i < mr; i++) {
         float *row = c + i * ldc;
         const float *a = acc + i * NR_MAX;
-        for (size_t j = 0; j < nr; j++) {
-            float v = a[j];
-            if (!first)
-                v += row[j];
-            else if (beta != 0.0f)
-                v += beta * row[j];
-            row[j] = v;
-        }
+        if (add)
+            for (size_t j = 0; j < nr; j++)
+                row[j] += a[j];
+        else
+            memcpy(row, a, nr * sizeof *row);
     }
 }
 
-/* acc (MR_MAX x NR_MAX, rows of NR_MAX) = the 6 x 16 product of packed panels. */
+/* The 6 x 16 product of packed panels, into C (rows ldc apart; C + the
+ * product when `add`) when c is not NULL, else into acc (rows of NR_MAX). */
 MS_CLONES
-static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
+static void micro_6x16(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, int add,
+                       float *acc)
 {
     ms_v16f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
     for (size_t p = 0; p < kc; p++) {
@@ -172,12 +180,26 @@ static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
         c4 += av[4] * bv;
         c5 += av[5] * bv;
     }
-    ms_store16(acc + 0 * NR_MAX, c0);
-    ms_store16(acc + 1 * NR_MAX, c1);
-    ms_store16(acc + 2 * NR_MAX, c2);
-    ms_store16(acc + 3 * NR_MAX, c3);
-    ms_store16(acc + 4 * NR_MAX, c4);
-    ms_store16(acc + 5 * NR_MAX, c5);
+    size_t ld = NR_MAX;
+    if (c) {
+        ld = ldc;
+        if (add) {
+            c0 += ms_load16(c + 0 * ld);
+            c1 += ms_load16(c + 1 * ld);
+            c2 += ms_load16(c + 2 * ld);
+            c3 += ms_load16(c + 3 * ld);
+            c4 += ms_load16(c + 4 * ld);
+            c5 += ms_load16(c + 5 * ld);
+        }
+    } else {
+        c = acc;
+    }
+    ms_store16(c + 0 * ld, c0);
+    ms_store16(c + 1 * ld, c1);
+    ms_store16(c + 2 * ld, c2);
+    ms_store16(c + 3 * ld, c3);
+    ms_store16(c + 4 * ld, c4);
+    ms_store16(c + 5 * ld, c5);
 }
 
 #if MS_HAVE_V4
@@ -186,13 +208,20 @@ static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
         c##i##a += av[i] * b0;                                                                     \
         c##i##b += av[i] * b1;                                                                     \
     } while (0)
+#define ADD2(i)                                                                                    \
+    do {                                                                                           \
+        c##i##a += ms_load16(c + (i)*ld);                                                          \
+        c##i##b += ms_load16(c + (i)*ld + 16);                                                     \
+    } while (0)
 #define OUT2(i)                                                                                    \
     do {                                                                                           \
-        ms_store16(acc + (i)*NR_MAX, c##i##a);                                                     \
-        ms_store16(acc + (i)*NR_MAX + 16, c##i##b);                                                \
+        ms_store16(c + (i)*ld, c##i##a);                                                           \
+        ms_store16(c + (i)*ld + 16, c##i##b);                                                      \
     } while (0)
+/* As micro_6x16, 12 x 32. */
 MS_TARGET_V4
-static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
+static void micro_12x32(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, int add,
+                        float *acc)
 {
     ms_v16f c0a = {0}, c0b = {0}, c1a = {0}, c1b = {0}, c2a = {0}, c2b = {0}, c3a = {0}, c3b = {0},
             c4a = {0}, c4b = {0}, c5a = {0}, c5b = {0}, c6a = {0}, c6b = {0}, c7a = {0}, c7b = {0},
@@ -214,6 +243,26 @@ static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
         ROW2(10);
         ROW2(11);
     }
+    size_t ld = NR_MAX;
+    if (c) {
+        ld = ldc;
+        if (add) {
+            ADD2(0);
+            ADD2(1);
+            ADD2(2);
+            ADD2(3);
+            ADD2(4);
+            ADD2(5);
+            ADD2(6);
+            ADD2(7);
+            ADD2(8);
+            ADD2(9);
+            ADD2(10);
+            ADD2(11);
+        }
+    } else {
+        c = acc;
+    }
     OUT2(0);
     OUT2(1);
     OUT2(2);
@@ -228,21 +277,32 @@ static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
     OUT2(11);
 }
 #undef ROW2
+#undef ADD2
 #undef OUT2
 #endif
 
-static void micro(const gemm_job *g, size_t kc, const float *ap, const float *bp, float *acc)
+/* One register tile of C (mr x nr at c): written in place when whole, else
+ * through a buffer. Either way each element is the product summed over the
+ * block in order, then added to C (`add`) or stored. */
+static void micro(const gemm_job *g, size_t kc, const float *ap, const float *bp, float *c,
+                  size_t ldc, size_t mr, size_t nr, int add)
 {
+    float acc[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+    int whole = mr == g->mr && nr == g->nr;
 #if MS_HAVE_V4
     if (g->wide) {
-        micro_12x32(kc, ap, bp, acc);
+        micro_12x32(kc, ap, bp, whole ? c : NULL, ldc, add, acc);
+        if (!whole)
+            store_tile(acc, c, ldc, mr, nr, add);
         return;
     }
 #endif
-    (void)g;
-    micro_6x16(kc, ap, bp, acc);
+    micro_6x16(kc, ap, bp, whole ? c : NULL, ldc, add, acc);
+    if (!whole)
+        store_tile(acc, c, ldc, mr, nr, add);
 }
 
+/* A C task, B packed here: a band of MB rows by NC columns. */
 static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
 {
     size_t b0 = tile / g->tiles_n * MB, j0 = tile % g->tiles_n * NC;
@@ -251,9 +311,9 @@ static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
     if (g->part == MS_PART_LOWER && j0 >= b1)
         return;
     float *pa = scratch, *pb = scratch + MC * KC;
-    float acc[MR_MAX * NR_MAX] __attribute__((aligned(64)));
     for (size_t p0 = 0; p0 < g->k; p0 += KC) {
         size_t kc = g->k - p0 < KC ? g->k - p0 : KC;
+        int add = p0 > 0 || g->beta != 0.0f;
         /* the lower part needs no column right of the band's last row */
         size_t ncb = g->part == MS_PART_LOWER && b1 - j0 < nc ? b1 - j0 : nc;
         pack_b(g, p0, kc, j0, ncb, pb);
@@ -268,10 +328,34 @@ static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
                 size_t nr = ncs - jr < g->nr ? ncs - jr : g->nr;
                 for (size_t ir = 0; ir < mc; ir += g->mr) {
                     size_t mr = mc - ir < g->mr ? mc - ir : g->mr;
-                    micro(g, kc, pa + ir * kc, bp, acc);
-                    store_tile(acc, g->c + (i0 + ir) * g->ldc + j0 + jr, g->ldc, mr, nr, p0 == 0,
-                               g->beta);
+                    micro(g, kc, pa + ir * kc, bp, g->c + (i0 + ir) * g->ldc + j0 + jr, g->ldc, mr,
+                          nr, add);
                 }
+            }
+        }
+    }
+}
+
+/* A C task, B packed beforehand: a band of MB rows by nc columns. Each
+ * block of A is packed once for the band; each B panel, kept in L1, serves
+ * the whole band. */
+static void gemm_tile_packed(const gemm_job *g, size_t tile, float *pa)
+{
+    size_t b0 = tile / g->tiles_n * MB, j0 = tile % g->tiles_n * g->nc;
+    size_t mb = g->m - b0 < MB ? g->m - b0 : MB;
+    size_t nc = g->n - j0 < g->nc ? g->n - j0 : g->nc;
+    for (size_t p0 = 0; p0 < g->k; p0 += KC) {
+        size_t kc = g->k - p0 < KC ? g->k - p0 : KC;
+        int add = p0 > 0 || g->beta != 0.0f;
+        pack_a(g, b0, mb, p0, kc, pa);
+        const float *pb = g->packed + p0 * g->panels * g->nr + j0 * kc;
+        for (size_t jr = 0; jr < nc; jr += g->nr) {
+            const float *bp = pb + jr * kc;
+            size_t nr = nc - jr < g->nr ? nc - jr : g->nr;
+            for (size_t ir = 0; ir < mb; ir += g->mr) {
+                size_t mr = mb - ir < g->mr ? mb - ir : g->mr;
+                micro(g, kc, pa + ir * kc, bp, g->c + (b0 + ir) * g->ldc + j0 + jr, g->ldc, mr, nr,
+                      add);
             }
         }
     }
@@ -280,7 +364,21 @@ static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
 static void gemm_task(void *ctx, size_t task, size_t worker)
 {
     const gemm_job *g = ctx;
-    gemm_tile(g, task, g->scratch + worker * GEMM_SCRATCH);
+    if (g->packed)
+        gemm_tile_packed(g, task, g->scratch + worker * GEMM_SCRATCH);
+    else
+        gemm_tile(g, task, g->scratch + worker * GEMM_SCRATCH);
+}
+
+/* Packing all of op(B): one task per block of KC rows and NC columns. */
+static void pack_task(void *ctx, size_t task, size_t worker)
+{
+    (void)worker;
+    const gemm_job *g = ctx;
+    size_t tiles = (g->n + NC - 1) / NC;
+    size_t p0 = task / tiles * KC, j0 = task % tiles * NC;
+    size_t kc = g->k - p0 < KC ? g->k - p0 : KC, nc = g->n - j0 < NC ? g->n - j0 : NC;
+    pack_b(g, p0, kc, j0, nc, (float *)g->packed + p0 * g->panels * g->nr + j0 * kc);
 }
 
 static void scale_c(float *c, size_t ldc, size_t m, size_t n, float beta)
@@ -288,6 +386,21 @@ static void scale_c(float *c, size_t ldc, size_t m, size_t n, float beta)
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++)
             c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+/* Scratch of `count` floats: the pool's slot when it has one, else
+ * allocated (then *owned is set and the caller frees it). */
+static float *scratch_floats(ms_pool *pool, size_t slot, size_t count, int *owned)
+{
+    *owned = 0;
+    float *p = count <= SIZE_MAX / sizeof(float)
+                   ? ms_pool_scratch(pool, slot, count * sizeof(float))
+                   : NULL;
+    if (!p) {
+        p = ms_alloc_floats(count);
+        *owned = p != NULL;
+    }
+    return p;
 }
 
 /* Runs the multiply; with scratch != NULL serially on that scratch (for
@@ -299,10 +412,12 @@ static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans t
 {
     if (m == 0 || n == 0)
         return MS_OK;
-    if (k == 0) {
+    if (k == 0 || (beta != 0.0f && beta != 1.0f))
+        /* C + the product, in the same bits as beta * C + product summed
+         * in place: beta * C rounds once either way */
         scale_c(c, ldc, m, n, beta);
+    if (k == 0)
         return MS_OK;
-    }
     gemm_job g = {.ta = ta,
                   .tb = tb,
                   .part = part,
@@ -318,24 +433,46 @@ static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans t
                   .ldc = ldc,
                   .c = c,
                   .tiles_n = (n + NC - 1) / NC,
+                  .nc = NC,
                   .mr = 6,
                   .nr = 16};
 #if MS_HAVE_V4
     if (ms_cpu_has_v4())
         g.wide = 1, g.mr = 12, g.nr = 32;
 #endif
-    size_t tiles = (m + MB - 1) / MB * g.tiles_n;
+    size_t bands = (m + MB - 1) / MB;
     if (scratch) {
-        for (size_t t = 0; t < tiles; t++)
+        for (size_t t = 0; t < bands * g.tiles_n; t++)
             gemm_tile(&g, t, scratch);
         return MS_OK;
     }
-    g.scratch = ms_alloc_floats(GEMM_SCRATCH * ms_pool_threads(pool));
+    int scratch_owned = 0, packed_owned = 0;
+    float *packed = NULL;
+    g.scratch = scratch_floats(pool, 0, GEMM_SCRATCH * ms_pool_threads(pool), &scratch_owned);
+    /* B would be packed again for every band: pack it once */
+    if (g.scratch && part == MS_PART_FULL && bands > 1) {
+        g.panels = (n + g.nr - 1) / g.nr;
+        packed = scratch_floats(pool, 1, k * g.panels * g.nr, &packed_owned);
+        if (!packed) {
+            if (scratch_owned)
+                free(g.scratch);
+            g.scratch = NULL;
+        }
+    }
     if (!g.scratch)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "cannot allocate matrix multiply scratch");
-    ms_pool_run(pool, tiles, gemm_task, &g);
-    free(g.scratch);
+    if (packed) {
+        g.packed = packed;
+        ms_pool_run(pool, (k + KC - 1) / KC * g.tiles_n, pack_task, &g);
+        g.nc = bands >= 8 ? NC_PACKED : NC;
+        g.tiles_n = (n + g.nc - 1) / g.nc;
+    }
+    ms_pool_run(pool, bands * g.tiles_n, gemm_task, &g);
+    if (scratch_owned)
+        free(g.scratch);
+    if (packed_owned)
+        free(packed);
     return MS_OK;
 }
 
