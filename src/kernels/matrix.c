@@ -403,21 +403,10 @@ static float *scratch_floats(ms_pool *pool, size_t slot, size_t count, int *owne
     return p;
 }
 
-/* Runs the multiply; with scratch != NULL serially on that scratch (for
- * callers already inside a pool task), else on the pool. */
-static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans tb, ms_part part,
-                          size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-                          const float *b, size_t ldb, float beta, float *c, size_t ldc,
-                          ms_diag *diag)
+static gemm_job job_init(ms_trans ta, ms_trans tb, ms_part part, size_t m, size_t n, size_t k,
+                         float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                         float beta, float *c, size_t ldc)
 {
-    if (m == 0 || n == 0)
-        return MS_OK;
-    if (k == 0 || (beta != 0.0f && beta != 1.0f))
-        /* C + the product, in the same bits as beta * C + product summed
-         * in place: beta * C rounds once either way */
-        scale_c(c, ldc, m, n, beta);
-    if (k == 0)
-        return MS_OK;
     gemm_job g = {.ta = ta,
                   .tb = tb,
                   .part = part,
@@ -440,39 +429,76 @@ static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans t
     if (ms_cpu_has_v4())
         g.wide = 1, g.mr = 12, g.nr = 32;
 #endif
+    g.panels = (n + g.nr - 1) / g.nr;
+    return g;
+}
+
+/* C + the product, in the same bits as beta * C + the product summed in
+ * place: beta * C rounds once either way. */
+static void apply_beta(float *c, size_t ldc, size_t m, size_t n, size_t k, float beta)
+{
+    if (k == 0 || (beta != 0.0f && beta != 1.0f))
+        scale_c(c, ldc, m, n, beta);
+}
+
+/* The multiply over B packed in g->packed, on the pool. */
+static ms_status gemm_packed_run(ms_pool *pool, gemm_job *g, ms_diag *diag)
+{
+    int owned;
+    g->scratch = scratch_floats(pool, 0, GEMM_SCRATCH * ms_pool_threads(pool), &owned);
+    if (!g->scratch)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "cannot allocate matrix multiply scratch");
+    size_t bands = (g->m + MB - 1) / MB;
+    g->nc = bands >= 8 ? NC_PACKED : NC;
+    g->tiles_n = (g->n + g->nc - 1) / g->nc;
+    ms_pool_run(pool, bands * g->tiles_n, gemm_task, g);
+    if (owned)
+        free(g->scratch);
+    return MS_OK;
+}
+
+/* Runs the multiply; with scratch != NULL serially on that scratch (for
+ * callers already inside a pool task), else on the pool. */
+static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans tb, ms_part part,
+                          size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                          const float *b, size_t ldb, float beta, float *c, size_t ldc,
+                          ms_diag *diag)
+{
+    if (m == 0 || n == 0)
+        return MS_OK;
+    apply_beta(c, ldc, m, n, k, beta);
+    if (k == 0)
+        return MS_OK;
+    gemm_job g = job_init(ta, tb, part, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     size_t bands = (m + MB - 1) / MB;
     if (scratch) {
         for (size_t t = 0; t < bands * g.tiles_n; t++)
             gemm_tile(&g, t, scratch);
         return MS_OK;
     }
-    int scratch_owned = 0, packed_owned = 0;
-    float *packed = NULL;
-    g.scratch = scratch_floats(pool, 0, GEMM_SCRATCH * ms_pool_threads(pool), &scratch_owned);
-    /* B would be packed again for every band: pack it once */
-    if (g.scratch && part == MS_PART_FULL && bands > 1) {
-        g.panels = (n + g.nr - 1) / g.nr;
-        packed = scratch_floats(pool, 1, k * g.panels * g.nr, &packed_owned);
-        if (!packed) {
-            if (scratch_owned)
-                free(g.scratch);
-            g.scratch = NULL;
-        }
+    if (part == MS_PART_FULL && bands > 1) {
+        /* B would be packed again for every band: pack it once */
+        int owned;
+        float *packed = scratch_floats(pool, 1, k * g.panels * g.nr, &owned);
+        if (!packed)
+            return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                               "cannot allocate matrix multiply scratch");
+        g.packed = packed;
+        ms_pool_run(pool, (k + KC - 1) / KC * g.tiles_n, pack_task, &g);
+        ms_status st = gemm_packed_run(pool, &g, diag);
+        if (owned)
+            free(packed);
+        return st;
     }
+    int owned;
+    g.scratch = scratch_floats(pool, 0, GEMM_SCRATCH * ms_pool_threads(pool), &owned);
     if (!g.scratch)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "cannot allocate matrix multiply scratch");
-    if (packed) {
-        g.packed = packed;
-        ms_pool_run(pool, (k + KC - 1) / KC * g.tiles_n, pack_task, &g);
-        g.nc = bands >= 8 ? NC_PACKED : NC;
-        g.tiles_n = (n + g.nc - 1) / g.nc;
-    }
     ms_pool_run(pool, bands * g.tiles_n, gemm_task, &g);
-    if (scratch_owned)
+    if (owned)
         free(g.scratch);
-    if (packed_owned)
-        free(packed);
     return MS_OK;
 }
 
@@ -481,6 +507,57 @@ ms_status ms_gemm(ms_pool *pool, ms_trans ta, ms_trans tb, ms_part part, size_t 
                   float beta, float *c, size_t ldc, ms_diag *diag)
 {
     return gemm_run(pool, NULL, ta, tb, part, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, diag);
+}
+
+struct ms_packed_b {
+    gemm_job g; /* tb, b, k, n, the register tile and the packed panels */
+    float *data;
+};
+
+ms_status ms_pack_b(ms_pool *pool, ms_trans tb, size_t k, size_t n, const float *b, size_t ldb,
+                    ms_packed_b **out, ms_diag *diag)
+{
+    *out = NULL;
+    ms_packed_b *p = calloc(1, sizeof *p);
+    if (p) {
+        p->g =
+            job_init(MS_NOTRANS, tb, MS_PART_FULL, 0, n, k, 1.0f, NULL, 0, b, ldb, 0.0f, NULL, 0);
+        size_t count = k * p->g.panels * p->g.nr;
+        p->data = p->g.panels && count / p->g.panels / p->g.nr == k ? ms_alloc_floats(count) : NULL;
+    }
+    if (!p || !p->data) {
+        free(p);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "cannot allocate a packed %zu x %zu matrix", k, n);
+    }
+    p->g.packed = p->data;
+    ms_pool_run(pool, (k + KC - 1) / KC * p->g.tiles_n, pack_task, &p->g);
+    p->g.b = NULL; /* B may go now */
+    *out = p;
+    return MS_OK;
+}
+
+void ms_packed_b_free(ms_packed_b *p)
+{
+    if (!p)
+        return;
+    free(p->data);
+    free(p);
+}
+
+ms_status ms_gemm_packed(ms_pool *pool, ms_trans ta, size_t m, float alpha, const float *a,
+                         size_t lda, const ms_packed_b *b, float beta, float *c, size_t ldc,
+                         ms_diag *diag)
+{
+    size_t n = b->g.n, k = b->g.k;
+    if (m == 0 || n == 0)
+        return MS_OK;
+    apply_beta(c, ldc, m, n, k, beta);
+    if (k == 0)
+        return MS_OK;
+    gemm_job g = job_init(ta, b->g.tb, MS_PART_FULL, m, n, k, alpha, a, lda, NULL, 0, beta, c, ldc);
+    g.packed = b->data;
+    return gemm_packed_run(pool, &g, diag);
 }
 
 /* Unblocked lower Cholesky of the b x b block at a (row stride ld), sums in

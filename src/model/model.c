@@ -711,3 +711,11 @@ ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag
     ms_st_writer_free(w);
     return st;
 }
+
+ms_status ms_model_copy(const ms_model *from, ms_model **out, ms_diag *diag)
+{
+    ms_status st = ms_model_alloc(&from->spec, from->arch, from->tied, from->qkv_bias, out, diag);
+    if (st == MS_OK)
+        memcpy((*out)->weights, from->weights, from->n_weights * sizeof *from->weights);
+    return st;
+}

@@ -96,6 +96,10 @@ ms_status ms_model_hf_config_parse(const char *text, size_t len, const char *fil
 
 void ms_model_free(ms_model *model);
 
+/* A model with the same architecture, modules, weights and biases as `from`
+ * (its write counters start again from none). */
+ms_status ms_model_copy(const ms_model *from, ms_model **out, ms_diag *diag);
+
 const ms_model_spec *ms_model_get_spec(const ms_model *model);
 
 /* Number of parameters (weights and biases) of the model, tied ones once, as

@@ -7,6 +7,7 @@
 
 #include "../kernels/apply.h"
 #include "../kernels/awq.h"
+#include "../kernels/matrix.h"
 #include "../kernels/owl.h"
 #include "../kernels/pool.h"
 #include "../kernels/smoothquant.h"
@@ -606,31 +607,6 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
 
 /* ---- the model and its copy ---- */
 
-static ms_status copy_model(const ms_model *from, ms_model **out, ms_diag *diag)
-{
-    ms_status st = ms_model_new(ms_model_get_spec(from), out, diag);
-    if (st != MS_OK)
-        return st;
-    size_t max = 0;
-    for (size_t i = 0; i < ms_model_module_count(from); i++) {
-        size_t n = ms_module_numel(ms_model_module(from, i));
-        max = n > max ? n : max;
-    }
-    float *buf = malloc((max ? max : 1) * sizeof *buf);
-    if (!buf) {
-        ms_model_free(*out);
-        *out = NULL;
-        return MS_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < ms_model_module_count(from); i++)
-        if (ms_module_numel(ms_model_module(from, i))) {
-            ms_model_weight_read(from, i, buf);
-            ms_model_weight_write(*out, i, buf);
-        }
-    free(buf);
-    return MS_OK;
-}
-
 ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
                              const ms_world_model_config *cfg, ms_world_model **out, ms_diag *diag)
 {
@@ -660,7 +636,7 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++)
         wm->owner[i] = -1;
     if (st == MS_OK)
-        st = copy_model(model, &wm->base, diag);
+        st = ms_model_copy(model, &wm->base, diag);
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
@@ -1648,6 +1624,98 @@ ms_status ms_world_model_rows(const ms_world_model *wm, ms_world_module_row **ro
     return MS_OK;
 }
 
+/* The figures' work on the held-out tokens: the final norm's outputs (the
+ * lm_head inputs) of both models, then the logits by blocks of rows, so that
+ * two whole batch x vocab logit arrays never exist at once. */
+enum { EVAL_ROWS = 1024 };
+
+typedef struct {
+    float *x; /* rows x cols, lm_head's input */
+    size_t module, rows, cols;
+} head_input;
+
+static ms_status keep_head_input(size_t module, const char *name, const float *inputs, size_t rows,
+                                 size_t cols, void *user, ms_diag *diag)
+{
+    (void)name;
+    (void)diag;
+    head_input *h = user;
+    h->x = malloc(rows * cols * sizeof *h->x);
+    if (!h->x)
+        return MS_ERR_NOMEM;
+    memcpy(h->x, inputs, rows * cols * sizeof *h->x);
+    *h = (head_input){.x = h->x, .module = module, .rows = rows, .cols = cols};
+    return MS_OK;
+}
+
+/* lm_head's input over `tokens` and its weight, packed for the logits. */
+static ms_status head_of(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                         head_input *h, ms_packed_b **head, ms_diag *diag)
+{
+    ms_forward *fw = NULL;
+    ms_status st = ms_forward_new(model, tokens, pool, &fw, diag);
+    for (long long l = 0; st == MS_OK && l < ms_model_get_spec(model)->num_layers; l++)
+        st = ms_forward_layer(fw, (size_t)l, NULL, NULL, diag);
+    if (st == MS_OK)
+        st = ms_forward_logits(fw, keep_head_input, h, NULL, diag);
+    ms_forward_free(fw);
+    if (st != MS_OK)
+        return st;
+    const ms_module *mod = ms_model_module(model, h->module);
+    float *w = malloc(ms_module_numel(mod) * sizeof *w);
+    if (!w)
+        return MS_ERR_NOMEM;
+    ms_model_weight_read(model, h->module, w);
+    st = ms_pack_b(pool, MS_TRANS, h->cols, mod->shape[0], w, h->cols, head, diag);
+    free(w);
+    return st;
+}
+
+typedef struct {
+    const float *lc, *lb; /* logits of a block of rows: compressed, base */
+    size_t row0, vocab, seq;
+    const int32_t *ids;
+    double *nll, *nll_base, *kl; /* per token */
+    uint8_t *agree, *predicted;  /* per token */
+    double *eb;                  /* per worker: vocab values */
+} eval_job;
+
+/* One token's figures: they depend on its logits only, so the sums over
+ * tokens (taken in token order afterwards) do not depend on the threads. */
+static void eval_task(void *ctx, size_t task, size_t worker)
+{
+    const eval_job *j = ctx;
+    size_t vocab = j->vocab, t = j->row0 + task;
+    const float *c = j->lc + task * vocab, *b = j->lb + task * vocab;
+    double *eb = j->eb + worker * vocab;
+    double mc = c[0], mb = b[0];
+    size_t ac = 0, ab = 0;
+    for (size_t v = 1; v < vocab; v++) {
+        if (c[v] > mc)
+            mc = c[v], ac = v;
+        if (b[v] > mb)
+            mb = b[v], ab = v;
+    }
+    double zc = 0, zb = 0;
+    for (size_t v = 0; v < vocab; v++) {
+        zc += exp(c[v] - mc);
+        eb[v] = exp(b[v] - mb);
+        zb += eb[v];
+    }
+    double lzc = mc + log(zc), lzb = mb + log(zb), kl = 0;
+    for (size_t v = 0; v < vocab; v++)
+        kl += eb[v] / zb * ((b[v] - lzb) - (c[v] - lzc));
+    j->kl[t] = kl;
+    j->agree[t] = ac == ab;
+    /* next-token loss within each sequence */
+    j->predicted[t] = (t + 1) % j->seq != 0;
+    if (j->predicted[t]) {
+        size_t next = (size_t)j->ids[t + 1];
+        j->nll[t] = lzc - c[next];
+        j->nll_base[t] = lzb - b[next];
+    }
+}
+
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag)
 {
     memset(out, 0, sizeof *out);
@@ -1657,42 +1725,49 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
         ms_tokens_random(wm->seed + 1, wm->calib.batch, wm->calib.seq, vocab, &held, diag);
     if (st != MS_OK)
         return st;
-    size_t tokens = held.batch * held.seq;
-    float *lc = malloc(tokens * vocab * sizeof *lc), *lb = malloc(tokens * vocab * sizeof *lb);
-    st = lc && lb ? MS_OK : MS_ERR_NOMEM;
+    size_t tokens = held.batch * held.seq, block = tokens < EVAL_ROWS ? tokens : EVAL_ROWS;
+    head_input hc = {0}, hb = {0};
+    ms_packed_b *pc = NULL, *pb = NULL;
+    st = head_of(wm->model, &held, wm->pool, &hc, &pc, diag);
     if (st == MS_OK)
-        st = ms_forward_run(wm->model, &held, wm->pool, NULL, NULL, lc, diag);
-    if (st == MS_OK)
-        st = ms_forward_run(wm->base, &held, wm->pool, NULL, NULL, lb, diag);
+        st = head_of(wm->base, &held, wm->pool, &hb, &pb, diag);
+    eval_job j = {.vocab = vocab, .seq = held.seq, .ids = held.ids};
+    float *lc = NULL, *lb = NULL;
+    if (st == MS_OK) {
+        lc = malloc(block * vocab * sizeof *lc);
+        lb = malloc(block * vocab * sizeof *lb);
+        j.nll = calloc(tokens, sizeof *j.nll);
+        j.nll_base = calloc(tokens, sizeof *j.nll_base);
+        j.kl = calloc(tokens, sizeof *j.kl);
+        j.agree = calloc(tokens, 1);
+        j.predicted = calloc(tokens, 1);
+        j.eb = malloc(ms_pool_threads(wm->pool) * vocab * sizeof *j.eb);
+        if (!lc || !lb || !j.nll || !j.nll_base || !j.kl || !j.agree || !j.predicted || !j.eb)
+            st = MS_ERR_NOMEM;
+    }
+    for (size_t r0 = 0; st == MS_OK && r0 < tokens; r0 += block) {
+        size_t rows = tokens - r0 < block ? tokens - r0 : block, h = hc.cols;
+        st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hc.x + r0 * h, h, pc, 0.0f, lc, vocab,
+                            diag);
+        if (st == MS_OK)
+            st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hb.x + r0 * h, h, pb, 0.0f, lb,
+                                vocab, diag);
+        if (st == MS_OK) {
+            j.lc = lc;
+            j.lb = lb;
+            j.row0 = r0;
+            ms_pool_run(wm->pool, rows, eval_task, &j);
+        }
+    }
     if (st == MS_OK) {
         double nll = 0, nll_base = 0, kl = 0;
         size_t agree = 0, predicted = 0;
         for (size_t t = 0; t < tokens; t++) {
-            const float *c = lc + t * vocab, *b = lb + t * vocab;
-            double mc = c[0], mb = b[0];
-            size_t ac = 0, ab = 0;
-            for (size_t v = 1; v < vocab; v++) {
-                if (c[v] > mc)
-                    mc = c[v], ac = v;
-                if (b[v] > mb)
-                    mb = b[v], ab = v;
-            }
-            double zc = 0, zb = 0;
-            for (size_t v = 0; v < vocab; v++) {
-                zc += exp(c[v] - mc);
-                zb += exp(b[v] - mb);
-            }
-            double lzc = mc + log(zc), lzb = mb + log(zb);
-            for (size_t v = 0; v < vocab; v++) {
-                double pb = exp(b[v] - lzb);
-                kl += pb * ((b[v] - lzb) - (c[v] - lzc));
-            }
-            agree += ac == ab;
-            /* next-token loss within each sequence */
-            if ((t + 1) % held.seq) {
-                size_t next = (size_t)held.ids[t + 1];
-                nll += lzc - c[next];
-                nll_base += lzb - b[next];
+            kl += j.kl[t];
+            agree += j.agree[t];
+            if (j.predicted[t]) {
+                nll += j.nll[t];
+                nll_base += j.nll_base[t];
                 predicted++;
             }
         }
@@ -1703,6 +1778,16 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
     }
     free(lc);
     free(lb);
+    free(j.nll);
+    free(j.nll_base);
+    free(j.kl);
+    free(j.agree);
+    free(j.predicted);
+    free(j.eb);
+    free(hc.x);
+    free(hb.x);
+    ms_packed_b_free(pc);
+    ms_packed_b_free(pb);
     ms_tokens_free(&held);
     return st;
 }

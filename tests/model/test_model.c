@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "model/model_impl.h"
 
 static const char tiny_spec[] = "hidden_size: 64\n"
                                 "intermediate_size: 96\n"
@@ -118,6 +119,42 @@ static void model_same_seed_gives_identical_weights(void **state)
             assert_memory_equal(ma->weight, mb->weight,
                                 ma->shape[0] * (ma->ndim == 2 ? ma->shape[1] : 1) * 4);
     }
+    ms_model_free(a);
+    ms_model_free(b);
+}
+
+/* The base model a world compares against is such a copy: a Qwen2 one must
+ * keep its q/k/v biases and a tied lm_head its tie. */
+static void model_copy_keeps_architecture_biases_and_weights(void **state)
+{
+    (void)state;
+    ms_model_spec spec;
+    ms_diag d;
+    assert_int_equal(ms_model_spec_parse(tiny_spec, strlen(tiny_spec), "t.yaml", &spec, &d), MS_OK);
+    ms_model *a = NULL, *b = NULL;
+    assert_int_equal(ms_model_alloc(&spec, MS_ARCH_QWEN2, true, true, &a, &d), MS_OK);
+    for (size_t i = 0; i < a->n_weights; i++)
+        a->weights[i] = (float)i * 0.25f - 3.0f;
+    assert_int_equal(ms_model_copy(a, &b, &d), MS_OK);
+    assert_int_equal(ms_model_module_count(a), ms_model_module_count(b));
+    assert_true(ms_model_weights_hash(a) == ms_model_weights_hash(b));
+    assert_true(b->arch == MS_ARCH_QWEN2 && b->tied && b->qkv_bias);
+    size_t biases = 0;
+    for (size_t i = 0; i < ms_model_module_count(a); i++) {
+        const ms_module *ma = ms_model_module(a, i), *mb = ms_model_module(b, i);
+        assert_string_equal(ma->name, mb->name);
+        assert_string_equal(ma->class_name, mb->class_name);
+        if (ma->weight)
+            assert_memory_equal(ma->weight, mb->weight, ms_module_numel(ma) * 4);
+        assert_true(!ma->bias == !mb->bias);
+        if (ma->bias) {
+            assert_memory_equal(ma->bias, mb->bias, ma->shape[0] * 4);
+            assert_true(mb->bias != ma->bias);
+            biases++;
+        }
+    }
+    assert_int_equal(biases, 3 * spec.num_layers);
+    assert_true(ms_model_module(b, b->lm_head)->weight == ms_model_module(b, b->embed)->weight);
     ms_model_free(a);
     ms_model_free(b);
 }
@@ -433,6 +470,7 @@ int main(void)
         cmocka_unit_test(model_spec_missing_key_and_shape_errors),
         cmocka_unit_test(model_same_seed_gives_identical_weights),
         cmocka_unit_test(model_weights_match_the_recorded_hash),
+        cmocka_unit_test(model_copy_keeps_architecture_biases_and_weights),
         cmocka_unit_test(model_open_takes_bundled_names_and_spec_files),
         cmocka_unit_test(model_different_seed_gives_different_weights),
         cmocka_unit_test(model_modules_are_named_as_hugging_face),
