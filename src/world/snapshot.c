@@ -222,11 +222,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     if (p->error_diag)
         wm->error_diag = *p->error_diag;
     /* the cache is rebuilt from the weights when a call asks for it */
-    for (size_t i = 0; i < wm->nmodules; i++) {
-        free(wm->inputs[i]);
-        wm->inputs[i] = NULL;
-    }
-    wm->cached_layer = -2;
+    ms_world_model_drop_inputs(wm);
     return MS_OK;
 }
 

@@ -654,13 +654,25 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     return MS_OK;
 }
 
-static void drop_inputs(ms_world_model *wm)
+void ms_world_model_drop_inputs(ms_world_model *wm)
 {
     for (size_t i = 0; i < wm->nmodules; i++) {
-        free(wm->inputs[i]);
-        wm->inputs[i] = NULL;
+        float *x = wm->inputs[i];
+        if (!x)
+            continue;
+        for (size_t j = i; j < wm->nmodules; j++)
+            if (wm->inputs[j] == x)
+                wm->inputs[j] = NULL;
+        free(x);
     }
+    wm->seen = NULL;
+    wm->seen_copy = NULL;
     wm->cached_layer = -2;
+}
+
+static void drop_inputs(ms_world_model *wm)
+{
+    ms_world_model_drop_inputs(wm);
 }
 
 void ms_world_model_free(ms_world_model *wm)
@@ -779,12 +791,20 @@ static ms_status keep_inputs(size_t module, const char *name, const float *input
     (void)name;
     (void)diag;
     ms_world_model *wm = user;
+    /* Linears observed one after the other on the same buffer see the same
+     * values (the forward writes their outputs elsewhere): one copy */
+    if (inputs != wm->seen)
+        wm->seen_copy = NULL;
+    wm->seen = inputs;
     if (!wm->want[module] || wm->inputs[module])
         return MS_OK;
-    wm->inputs[module] = malloc(rows * cols * sizeof(float));
-    if (!wm->inputs[module])
-        return MS_ERR_NOMEM;
-    memcpy(wm->inputs[module], inputs, rows * cols * sizeof(float));
+    if (!wm->seen_copy) {
+        wm->seen_copy = malloc(rows * cols * sizeof(float));
+        if (!wm->seen_copy)
+            return MS_ERR_NOMEM;
+        memcpy(wm->seen_copy, inputs, rows * cols * sizeof(float));
+    }
+    wm->inputs[module] = wm->seen_copy;
     return MS_OK;
 }
 
@@ -1627,7 +1647,7 @@ ms_status ms_world_model_rows(const ms_world_model *wm, ms_world_module_row **ro
 /* The figures' work on the held-out tokens: the final norm's outputs (the
  * lm_head inputs) of both models, then the logits by blocks of rows, so that
  * two whole batch x vocab logit arrays never exist at once. */
-enum { EVAL_ROWS = 1024 };
+enum { EVAL_ROWS = 512 };
 
 typedef struct {
     float *x; /* rows x cols, lm_head's input */
@@ -1648,9 +1668,9 @@ static ms_status keep_head_input(size_t module, const char *name, const float *i
     return MS_OK;
 }
 
-/* lm_head's input over `tokens` and its weight, packed for the logits. */
-static ms_status head_of(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
-                         head_input *h, ms_packed_b **head, ms_diag *diag)
+/* lm_head's input over `tokens`. */
+static ms_status head_input_of(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                               head_input *h, ms_diag *diag)
 {
     ms_forward *fw = NULL;
     ms_status st = ms_forward_new(model, tokens, pool, &fw, diag);
@@ -1659,15 +1679,32 @@ static ms_status head_of(const ms_model *model, const ms_tokens *tokens, ms_pool
     if (st == MS_OK)
         st = ms_forward_logits(fw, keep_head_input, h, NULL, diag);
     ms_forward_free(fw);
-    if (st != MS_OK)
-        return st;
-    const ms_module *mod = ms_model_module(model, h->module);
-    float *w = malloc(ms_module_numel(mod) * sizeof *w);
-    if (!w)
-        return MS_ERR_NOMEM;
-    ms_model_weight_read(model, h->module, w);
-    st = ms_pack_b(pool, MS_TRANS, h->cols, mod->shape[0], w, h->cols, head, diag);
+    return st;
+}
+
+/* Both models' lm_head weights packed for the logits; one packing when they
+ * are equal (a recipe that leaves lm_head alone), *base then NULL. */
+static ms_status pack_heads(const ms_world_model *wm, const head_input *h, ms_packed_b **model,
+                            ms_packed_b **base, ms_diag *diag)
+{
+    const ms_module *mod = ms_model_module(wm->model, h->module);
+    size_t n = ms_module_numel(mod);
+    float *w = malloc(n * sizeof *w), *w0 = malloc(n * sizeof *w0);
+    ms_status st = w && w0 ? MS_OK : MS_ERR_NOMEM;
+    if (st == MS_OK) {
+        ms_model_weight_read(wm->model, h->module, w);
+        ms_model_weight_read(wm->base, h->module, w0);
+        bool same = !memcmp(w, w0, n * sizeof *w);
+        free(w0);
+        w0 = NULL;
+        st = ms_pack_b(wm->pool, MS_TRANS, h->cols, mod->shape[0], w, h->cols, model, diag);
+        if (st == MS_OK && !same) {
+            ms_model_weight_read(wm->base, h->module, w);
+            st = ms_pack_b(wm->pool, MS_TRANS, h->cols, mod->shape[0], w, h->cols, base, diag);
+        }
+    }
     free(w);
+    free(w0);
     return st;
 }
 
@@ -1728,9 +1765,11 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
     size_t tokens = held.batch * held.seq, block = tokens < EVAL_ROWS ? tokens : EVAL_ROWS;
     head_input hc = {0}, hb = {0};
     ms_packed_b *pc = NULL, *pb = NULL;
-    st = head_of(wm->model, &held, wm->pool, &hc, &pc, diag);
+    st = head_input_of(wm->model, &held, wm->pool, &hc, diag);
     if (st == MS_OK)
-        st = head_of(wm->base, &held, wm->pool, &hb, &pb, diag);
+        st = head_input_of(wm->base, &held, wm->pool, &hb, diag);
+    if (st == MS_OK)
+        st = pack_heads(wm, &hc, &pc, &pb, diag);
     eval_job j = {.vocab = vocab, .seq = held.seq, .ids = held.ids};
     float *lc = NULL, *lb = NULL;
     if (st == MS_OK) {
@@ -1750,8 +1789,8 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
         st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hc.x + r0 * h, h, pc, 0.0f, lc, vocab,
                             diag);
         if (st == MS_OK)
-            st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hb.x + r0 * h, h, pb, 0.0f, lb,
-                                vocab, diag);
+            st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hb.x + r0 * h, h, pb ? pb : pc,
+                                0.0f, lb, vocab, diag);
         if (st == MS_OK) {
             j.lc = lc;
             j.lb = lb;

@@ -72,7 +72,10 @@ struct ms_world_model {
     int *bits;                    /* per module */
     const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
     char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows */
+    float **inputs;               /* per module: calibration inputs, batch * seq rows; Linears
+                                     fed the same input (q/k/v, gate/up) share one copy */
+    const float *seen;            /* the forward's input buffer of the last observed Linear */
+    float *seen_copy;             /* the copy kept of it, or NULL */
     bool *want;                   /* per module: the collecting forward keeps its inputs */
     int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
     /* the input of decoder layer `stream_layer` (-1: none) over the
@@ -90,5 +93,8 @@ struct ms_world_model {
     size_t changes;
     const atomic_bool *stop; /* ms_world_model_set_stop */
 };
+
+/* Frees the kept calibration inputs (each shared copy once). */
+void ms_world_model_drop_inputs(ms_world_model *wm);
 
 #endif
