@@ -94,6 +94,45 @@ typedef struct {
  * packed once for many panels. */
 #define NC_PACKED 1024
 
+#if MS_HAVE_V4
+/* Rows a and b of a 16 x 16 transpose round: blocks of w lanes interleaved. */
+#define TRANSPOSE_ROUND(d, lo, hi)                                                                 \
+    for (int j = 0; j < 16; j++)                                                                   \
+        if (!(j & d)) {                                                                            \
+            ms_v16f x = r[j], y = r[j + d];                                                        \
+            r[j] = __builtin_shuffle(x, y, lo);                                                    \
+            r[j + d] = __builtin_shuffle(x, y, hi);                                                \
+        }
+/* 16 columns of 12 rows of A (rows lda apart), times alpha, as 16 packed
+ * columns of 12: a 16 x 16 transpose (rows 12 to 15 zero) in four rounds of
+ * two-vector shuffles instead of 192 scalar stores. The same products as the
+ * scalar packing. */
+MS_TARGET_V4
+static void pack_a_12x16(const float *a, size_t lda, float alpha, float *dst)
+{
+    ms_v16f r[16];
+    for (int i = 0; i < 12; i++)
+        r[i] = alpha * ms_load16(a + (size_t)i * lda);
+    for (int i = 12; i < 16; i++)
+        r[i] = (ms_v16f){0};
+    const ms_v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+                  hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+                  lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+                  hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+                  lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+                  hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+                  lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+                  hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+    TRANSPOSE_ROUND(8, lo8, hi8)
+    TRANSPOSE_ROUND(4, lo4, hi4)
+    TRANSPOSE_ROUND(2, lo2, hi2)
+    TRANSPOSE_ROUND(1, lo1, hi1)
+    for (int q = 0; q < 16; q++)
+        memcpy(dst + q * 12, &r[q], 12 * sizeof *dst);
+}
+#undef TRANSPOSE_ROUND
+#endif
+
 static void pack_a(const gemm_job *g, size_t i0, size_t mc, size_t p0, size_t kc, float *dst)
 {
     size_t mrt = g->mr;
@@ -108,9 +147,16 @@ static void pack_a(const gemm_job *g, size_t i0, size_t mc, size_t p0, size_t kc
                     dst[p * mrt + i] = 0.0f;
             }
         } else {
+            size_t p1 = 0;
+#if MS_HAVE_V4
+            if (g->wide && mr == 12)
+                for (; p1 + 16 <= kc; p1 += 16)
+                    pack_a_12x16(g->a + (i0 + ir) * g->lda + p0 + p1, g->lda, g->alpha,
+                                 dst + p1 * 12);
+#endif
             for (size_t i = 0; i < mr; i++) {
                 const float *src = g->a + (i0 + ir + i) * g->lda + p0;
-                for (size_t p = 0; p < kc; p++)
+                for (size_t p = p1; p < kc; p++)
                     dst[p * mrt + i] = g->alpha * src[p];
             }
             for (size_t i = mr; i < mrt; i++)
