@@ -873,7 +873,7 @@ static ui_result prompt_key(app *a, int key)
             a->prompt[len + 1] = '\0';
         } else if (key >= 32 && key < 127) {
             snprintf(a->message, sizeof a->message,
-                     "'%c' is not part of a number: the index is a number like 2 or 0.5", key);
+                     "'%c' is not part of a number (an index is like 2 or 0.5)", key);
             a->message_error = true;
             return UI_HANDLED;
         }
@@ -1331,17 +1331,20 @@ static void draw_message(app *a)
     werase(w);
     if (a->prompting) {
         wattrset(w, ui_attr(a, ROLE_TITLE));
-        if (a->prompting == PROMPT_GOTO)
-            ui_putf(w, 0, 0, a->cols, "go to call (0 to %zu; Enter goes, Esc cancels): %s_%s%s",
-                    a->sim ? ms_sim_call_count(a->sim) : 0, a->prompt, a->message[0] ? "   " : "",
-                    a->message);
+        /* a refused key's message takes the place of the key hints, so it fits 80 columns */
+        if (a->prompting == PROMPT_GOTO && a->message[0])
+            ui_putf(w, 0, 0, a->cols, "go to call: %s_   %s", a->prompt, a->message);
+        else if (a->prompting == PROMPT_GOTO)
+            ui_putf(w, 0, 0, a->cols, "go to call (0 to %zu; Enter goes, Esc cancels): %s_",
+                    a->sim ? ms_sim_call_count(a->sim) : 0, a->prompt);
         else if (a->prompting == PROMPT_SEARCH)
             ui_putf(w, 0, 0, a->cols, "/%s_   (%s; Enter alone: /%s again)", a->prompt,
                     views[a->view]->searches ? views[a->view]->searches : "modifier names",
                     a->last_search);
+        else if (a->prompting == PROMPT_BREAK_INDEX && a->message[0])
+            ui_putf(w, 0, 0, a->cols, "break at index: %s_   %s", a->prompt, a->message);
         else if (a->prompting == PROMPT_BREAK_INDEX)
-            ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_%s%s",
-                    a->prompt, a->message[0] ? "   " : "", a->message);
+            ui_putf(w, 0, 0, a->cols, "break at index (Enter sets, Esc cancels): %s_", a->prompt);
         else if (a->prompting == PROMPT_SAVE_PATH)
             ui_putf(w, 0, 0, a->cols, "save as (Enter saves, Esc cancels): %s_", a->prompt);
         else

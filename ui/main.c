@@ -25,15 +25,15 @@ static void tui_usage(FILE *out)
 {
     fprintf(out, "usage: modsim tui [--stage NAME] [--model M] [--history PATH | --no-history]\n"
                  "                  [RUN OPTIONS] [RECIPE | SCENARIO]\n"
-                 "  --stage NAME       only that stage, as oneshot(..., stage=NAME) runs it "
-                 "(read-only)\n"
-                 "  --history PATH     the history the session's runs are kept in and the\n"
-                 "                     History screen lists (default $MODSIM_HISTORY, else\n"
-                 "                     $XDG_STATE_HOME/modsim/history.db, else\n"
-                 "                     ~/.local/state/modsim/history.db)\n"
-                 "  --no-history       keep nothing\n"
-                 "  --model M          the model stepping acts on: tiny (default), small, a model\n"
-                 "                     spec YAML, a checkpoint directory, or none\n");
+                 "  --stage NAME         only that stage, as oneshot(..., stage=NAME) runs it\n"
+                 "                       (read-only)\n"
+                 "  --history PATH       the history the session's runs are kept in and the\n"
+                 "                       History screen lists (default $MODSIM_HISTORY, else\n"
+                 "                       $XDG_STATE_HOME/modsim/history.db, else\n"
+                 "                       ~/.local/state/modsim/history.db)\n"
+                 "  --no-history         keep nothing\n"
+                 "  --model M            the model stepping acts on: tiny (default), small, a\n"
+                 "                       model spec YAML, a checkpoint directory, or none\n");
     ms_run_world_usage(out);
     ms_run_options_usage(out);
 }

@@ -444,13 +444,15 @@ void ms_tl_ruler(const ms_sim *sim, const ms_tl_view *v, char *line, size_t cap)
     }
     if (highest == -INFINITY)
         return;
+    /* the first index in view is a value reached here: start just below it, so
+     * that only it (not the multiples below it) is new in its column */
     if (before == -INFINITY)
-        before = lowest - 1; /* the first index in view is a value reached here */
+        before = lowest - 1e-6 * (highest > lowest ? highest - lowest : 1);
     int tick_col[MAX_RULER];
     double tick_val[MAX_RULER];
     size_t n_ticks = 0;
     bool placed = false;
-    double span = highest - (before > lowest - 1 ? before : lowest);
+    double span = highest - (before > lowest ? before : lowest);
     double unit = pow(10, floor(log10(span > 0 ? span / (double)width : 1e-6)) - 1);
     static const double mantissas[] = {1, 2, 2.5, 5};
     for (int decade = 0; decade < 12 && !placed; decade++, unit *= 10)

@@ -30,7 +30,7 @@ static const char *const guide[] = {
     "                start/end (0.13)  \u2501 (=) on_update ran  \u2500 (-) active",
     "                \u00b7 (.) waiting  [ ] the index reaches start / end.",
     "                \u25c6 (*) the column holds several transitions: the line under",
-    "                the rows lists them for the cursor's column, a click for its.",
+    "                the rows lists them for the selected row at the cursor's column.",
     "                The call that ran on_end shows E only, though on_update ran",
     "                in it too; nothing is drawn after F.",
     "  event log     the Stepper's log follows the position; PgUp/PgDn scroll it,",

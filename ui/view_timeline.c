@@ -105,7 +105,9 @@ static void draw_curve(app *a, const timeline_state *s, WINDOW *w, int y, int x0
     wattrset(w, ui_attr(a, ROLE_NORMAL));
 }
 
-static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int cols)
+/* `shown`: which cells the rows drew, for a legend too narrow for all. */
+static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int cols,
+                        const bool *shown)
 {
     static const struct {
         ms_tl_cell cell;
@@ -120,9 +122,21 @@ static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int c
     int x = 1;
     /* the 0.13 base class's calibration hooks, where they can appear */
     bool calibration_hooks = ms_sim_upstream(a->sim) == MS_UPSTREAM_0_13;
-    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-        if (!calibration_hooks &&
-            (items[i].cell == MS_TL_CAL_START || items[i].cell == MS_TL_CAL_END))
+    size_t n_items = sizeof items / sizeof items[0];
+    bool skip[sizeof items / sizeof items[0]] = {false};
+    int need = 1;
+    for (size_t i = 0; i < n_items; i++) {
+        skip[i] = !calibration_hooks &&
+                  (items[i].cell == MS_TL_CAL_START || items[i].cell == MS_TL_CAL_END);
+        need += skip[i] ? 0 : (int)strlen(items[i].word) + 3;
+    }
+    /* too narrow for every glyph: name the ones the rows show, so a [ or ]
+     * on screen is never left unexplained */
+    if (need >= cols)
+        for (size_t i = 0; i < n_items; i++)
+            skip[i] |= !shown[items[i].cell];
+    for (size_t i = 0; i < n_items; i++) {
+        if (skip[i])
             continue;
         int len = (int)strlen(items[i].word) + 3;
         if (x + len >= cols)
@@ -147,7 +161,8 @@ static void draw_legend(app *a, const timeline_state *s, WINDOW *w, int y, int c
 /* One run of the comparison: a title, then `count` modifier rows from
  * `first`, each on the run's own axis; a mark where the runs differ. */
 static int draw_run(app *a, const timeline_state *s, WINDOW *w, int y, int cols, const char *who,
-                    const ms_pipeline_config *cfg, ms_sim *sim, size_t first, size_t count)
+                    const ms_pipeline_config *cfg, ms_sim *sim, size_t first, size_t count,
+                    bool *shown)
 {
     int lw = label_width(cols), x0 = lw + 1;
     char what[200];
@@ -164,6 +179,7 @@ static int draw_run(app *a, const timeline_state *s, WINDOW *w, int y, int cols,
         ui_putf(w, y, 1, lw - 1, "%2zu %-*s", m, lw, app_modifier_type(a, m));
         ms_tl_row(sim, m, &v, cells);
         for (int c = 0; c < v.width; c++) {
+            shown[cells[c]] = true;
             wattrset(w, ui_attr(a, cell_role(cells[c])));
             ui_put(w, y, x0 + c, 1, ms_tl_glyph(cells[c], a->utf8));
         }
@@ -182,9 +198,11 @@ static void draw_compare(app *a, timeline_state *s, WINDOW *w, int rows, int col
     /* the comparison is of the recipe when it was made: stay within it */
     size_t sel = a->selected < n ? a->selected : n ? n - 1 : 0;
     size_t first = sel >= count ? sel - count + 1 : 0;
-    int y =
-        draw_run(a, s, w, 0, cols, "upstream", &s->vs->upstream_cfg, s->vs->upstream, first, count);
-    y = draw_run(a, s, w, y, cols, "intended", &s->vs->intended_cfg, s->vs->intended, first, count);
+    bool shown[MS_TL_CELL_COUNT] = {false};
+    int y = draw_run(a, s, w, 0, cols, "upstream", &s->vs->upstream_cfg, s->vs->upstream, first,
+                     count, shown);
+    y = draw_run(a, s, w, y, cols, "intended", &s->vs->intended_cfg, s->vs->intended, first, count,
+                 shown);
     wattrset(w, ui_attr(a, ROLE_TITLE));
     ui_putf(w, y++, 1, cols - 2, "%zu of %zu modifiers differ%s", s->vs->n_different, n,
             s->vs->n_different ? ":" : ": upstream runs this recipe as intended");
@@ -203,7 +221,7 @@ static void draw_compare(app *a, timeline_state *s, WINDOW *w, int rows, int col
         ui_putf(w, y++, 1, cols - 2, "%2zu %s: %s", m, app_modifier_type(a, m), text);
     }
     wattrset(w, ui_attr(a, ROLE_NORMAL));
-    draw_legend(a, s, w, rows - 1, cols);
+    draw_legend(a, s, w, rows - 1, cols, shown);
 }
 
 static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
@@ -254,6 +272,7 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
     s->scroll = first;
 
     ms_tl_cell cells[MAX_COLS];
+    bool shown[MS_TL_CELL_COUNT] = {false};
     int row = 0, y = 1;
     for (size_t m = 0; m < n && y <= visible; m++) {
         int r = rows_of(a, s, m);
@@ -266,6 +285,7 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         ui_putf(w, y, 0, lw, "%3zu %-*s", m, lw, app_modifier_type(a, m));
         ms_tl_row(a->sim, m, &s->tl, cells);
         for (int c = 0; c < s->tl.width; c++) {
+            shown[cells[c]] = true;
             attr_t at = ui_attr(a, cell_role(cells[c]));
             if (c == cursor)
                 at = (at & ~A_COLOR) | ui_attr(a, ROLE_CURSOR);
@@ -303,12 +323,18 @@ static void timeline_draw(app *a, void *state, WINDOW *w, int rows, int cols)
             wattrset(w, ui_attr(a, ROLE_TITLE));
             ui_put(w, rows - 1, 1, 1, ms_tl_glyph(MS_TL_SEVERAL, a->utf8));
             wattrset(w, ui_attr(a, ROLE_NORMAL));
-            ui_putf(w, rows - 1, 3, cols - 4, "%zu %s at the cursor, %s", a->selected,
-                    app_modifier_type(a, a->selected), text);
+            char line[320];
+            snprintf(line, sizeof line, "%zu %s at the cursor, %s", a->selected,
+                     app_modifier_type(a, a->selected), text);
+            /* every transition before the modifier's name: on a narrow screen
+             * the row number says which modifier */
+            if ((int)strlen(line) > cols - 4)
+                snprintf(line, sizeof line, "row %zu: %s", a->selected, text);
+            ui_put(w, rows - 1, 3, cols - 4, line);
             return;
         }
     }
-    draw_legend(a, s, w, rows - 1, cols);
+    draw_legend(a, s, w, rows - 1, cols, shown);
 }
 
 /* The call under a column; the cursor's column when `col` is off the axis. */

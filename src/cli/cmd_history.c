@@ -19,13 +19,14 @@ static const char who[] = "modsim history";
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: modsim history [--history PATH] [list] [--recipe R] [--status S] [--limit N]\n"
-            "                      [--format text|json]\n"
+            "usage: modsim history [--history PATH] [list] [--recipe R] [--status S]\n"
+            "                      [--limit N] [--format text|json]\n"
             "       modsim history show ID\n"
-            "       modsim history diff A B        exit 1 when the runs differ, 0 when they "
-            "match\n"
+            "       modsim history diff A B        exit 1 when the runs differ, 0 when they\n"
+            "                                      match\n"
             "       modsim history check ID        run it again: exit 1 when today's modsim\n"
-            "                                      disagrees with the record, 0 when it agrees\n"
+            "                                      disagrees with the record, 0 when it\n"
+            "                                      agrees\n"
             "       modsim history replay ID       open the TUI on the run, marking the first\n"
             "                                      call where today's modsim disagrees\n"
             "       modsim history export ID --format jsonl|scenario [-o FILE]\n"

@@ -16,8 +16,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: modsim model show MODEL [--format text|json]\n"
                  "       modsim model save MODEL -o OUT.safetensors\n"
-                 "  MODEL: tiny, small, a model spec YAML file or a Hugging Face checkpoint "
-                 "directory\n");
+                 "  MODEL: tiny, small, a model spec YAML file or a Hugging Face checkpoint\n"
+                 "         directory\n");
 }
 
 static void shape_text(const ms_module *mod, char *out, size_t size)

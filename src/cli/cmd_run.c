@@ -44,7 +44,7 @@ static void usage(FILE *out)
             "                       $MODSIM_HISTORY, else $XDG_STATE_HOME/modsim/history.db,\n"
             "                       else ~/.local/state/modsim/history.db)\n"
             "  --no-history         keep nothing\n"
-            "  --layers is the model's: a different value is refused\n");
+            "  --layers N           the model's: a different value is refused\n");
     ms_run_world_usage(out);
     ms_run_options_usage(out);
 }

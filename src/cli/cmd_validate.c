@@ -15,15 +15,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] [--model M] "
-                 "[RUN OPTIONS] RECIPE...\n"
+    fprintf(out, "usage: modsim validate [--format text|json] [--stage NAME] [--model M]\n"
+                 "                       [RUN OPTIONS] RECIPE...\n"
                  "       modsim validate --explain [CODE] [--format text|json]\n"
-                 "RECIPE '-' is standard input; options may follow the recipes, and take "
-                 "--name=value too.\n"
-                 "The lifecycle warnings (never starts, never ends, finalize ends it) are true "
-                 "of the run the options choose.\n"
-                 "  --model M  the model targets are matched against (default tiny): a target\n"
-                 "             matching no module warns (W-TARGET-UNMATCHED)\n");
+                 "RECIPE '-' is standard input; options may follow the recipes, and take\n"
+                 "--name=value too. The lifecycle warnings (never starts, never ends, finalize\n"
+                 "ends it) are true of the run the options choose.\n"
+                 "  --model M            the model targets are matched against (default tiny):\n"
+                 "                       a target matching no module warns\n"
+                 "                       (W-TARGET-UNMATCHED)\n");
     ms_run_options_usage(out);
 }
 

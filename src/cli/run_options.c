@@ -138,22 +138,20 @@ ms_lint_run ms_run_options_lint_run_text(const ms_run_options *opts, const char 
 
 void ms_run_options_usage(FILE *out)
 {
-    fprintf(
-        out,
-        "run (default: oneshot() as upstream runs it, independent pipeline, index 0):\n"
-        "  --pipeline P        independent|sequential|basic|datafree (oneshot(pipeline=P)),\n"
-        "                      or none (no calibration events)\n"
-        "  --training          a training loop of your own calling LifecycleCallbacks, as\n"
-        "                      long as the recipe's schedule (no calibration unless\n"
-        "                      --pipeline is given)\n"
-        "  --epochs N          training-loop epochs (0: none)\n"
-        "  --index upstream|intended\n"
-        "                      upstream: every event has index 0, as upstream builds them;\n"
-        "                      intended: the step/epoch the schedule means (upstream does\n"
-        "                      not run this)\n"
-        "  --clock step|N[,B]  the intended index: the global step, or epochs of N steps\n"
-        "                      (B batches per step); default 4\n"
-        "  --layers N          decoder layers (sequential: N + 1 subgraphs); default 4\n"
-        "  --upstream 0.12|0.13\n"
-        "                      the llm-compressor release whose lifecycle runs; default 0.12\n");
+    fprintf(out, "run (default: oneshot() as upstream runs it, independent pipeline, index 0):\n"
+                 "  --pipeline P         independent|sequential|basic|datafree\n"
+                 "                       (oneshot(pipeline=P)), or none (no calibration events)\n"
+                 "  --training           a training loop of your own calling LifecycleCallbacks,\n"
+                 "                       as long as the recipe's schedule (no calibration unless\n"
+                 "                       --pipeline is given)\n"
+                 "  --epochs N           training-loop epochs (0: none)\n"
+                 "  --index upstream|intended\n"
+                 "                       upstream: every event has index 0, as upstream builds\n"
+                 "                       them; intended: the step/epoch the schedule means\n"
+                 "                       (upstream does not run this)\n"
+                 "  --clock step|N[,B]   the intended index: the global step, or epochs of N\n"
+                 "                       steps (B batches per step); default 4\n"
+                 "  --layers N           decoder layers (sequential: N + 1 subgraphs); default 4\n"
+                 "  --upstream 0.12|0.13 the llm-compressor release whose lifecycle runs; default\n"
+                 "                       0.12\n");
 }

@@ -137,15 +137,15 @@ int ms_run_world_option(ms_run_world_args *a, int argc, char **argv, int *i, con
 
 void ms_run_world_usage(FILE *out)
 {
-    fprintf(out,
-            "  --threads N          kernel and forward threads, the caller included (default 1;\n"
-            "                       results do not depend on it)\n"
-            "  --calib BxS|TEXT     calibration tokens: B random sequences of S tokens (default\n"
-            "                       16x128), or a text file's bytes as token ids (models with\n"
-            "                       at least 256 ids), 16 sequences of 128 at most\n"
-            "  --calib-tokens FILE  token ids: a safetensors integer tensor [batch, seq]\n"
-            "                       (input_ids, or the file's one tensor), or JSON Lines, one\n"
-            "                       array of ids per sequence, all as long\n"
-            "  --seed N             of the random calibration tokens (default 0); held-out\n"
-            "                       tokens for the figures use N + 1\n");
+    fprintf(out, "  --threads N          kernel and forward threads, the caller included\n"
+                 "                       (default 1; results do not depend on it)\n"
+                 "  --calib BxS|TEXT     calibration tokens: B random sequences of S tokens\n"
+                 "                       (default 16x128), or a text file's bytes as token ids\n"
+                 "                       (models with at least 256 ids), 16 sequences of 128 at\n"
+                 "                       most\n"
+                 "  --calib-tokens FILE  token ids: a safetensors integer tensor [batch, seq]\n"
+                 "                       (input_ids, or the file's one tensor), or JSON Lines,\n"
+                 "                       one array of ids per sequence, all as long\n"
+                 "  --seed N             of the random calibration tokens (default 0); held-out\n"
+                 "                       tokens for the figures use N + 1\n");
 }

@@ -6,6 +6,7 @@ reason. Each check runs modsim and asserts what a user reads.
 
 usage: cli_conventions.py MODSIM SOURCE_ROOT"""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -223,6 +224,36 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run(tmp)
     check("modsim DIR", p.returncode == 2 and
           f"modsim: {tmp}: is a directory".encode() in p.stderr, p)
+
+# every --help as a user reads it (issue 12: columns aligned): lines fit 80
+# columns; in modsim --help the summaries all start at one column, in a
+# command's help every option's description starts at column 23 (after the
+# option, or on the next line when the option is longer)
+p = run("--help")
+summaries = {len(l) - len(l.lstrip()) for l in p.stdout.decode().splitlines()
+             if l.startswith("      ") and l.strip()}
+check("modsim --help: summaries in one column", p.returncode == 0 and summaries == {6}, p)
+for cmd in ("tui", "trace", "run", "validate", "export", "migrate", "model", "history"):
+    p = run(cmd, "--help")
+    text = (p.stdout + p.stderr).decode()
+    long = [l for l in text.splitlines() if len(l) > 80]
+    check(f"{cmd} --help fits 80 columns", not long, p)
+for cmd in ("tui", "trace", "run", "validate"):
+    p = run(cmd, "--help")
+    lines = (p.stdout + p.stderr).decode().splitlines()
+    first = next(k for k, l in enumerate(lines) if l.startswith("  --"))
+    bad = []
+    for k, l in enumerate(lines[first:], first):
+        if l.startswith("  --"):
+            if re.search(r"\S  +\S", l) or l[22:23] == " " and l[23:24].strip():
+                ok = l[22] == " " and l[23] != " "  # a description on the line
+            else:
+                ok = lines[k + 1].startswith(" " * 23) and lines[k + 1][23] != " "
+        else:
+            ok = not l.startswith("   ") or (len(l) - len(l.lstrip()) == 23)
+        if not ok:
+            bad.append(l)
+    check(f"{cmd} --help: descriptions in one column: {bad}", not bad, p)
 
 for f in failures:
     print("FAIL", f)

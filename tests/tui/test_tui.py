@@ -469,7 +469,8 @@ def test_keys_a_terminal_user_expects(modsim, src):
         t.keys("c")
         t.wait("no error on the way (no breakpoint set")
         t.keys("r", "@", "a")
-        t.wait("'a' is not part of a number")
+        line_with(t.wait("'a' is not part of a number"),  # whole, at 80 columns
+                  "break at index: _   'a' is not part of a number (an index is like 2 or 0.5)")
         t.keys("Escape")
         # an unsaved edit: Ctrl-C asks, c keeps the program running
         t.keys("1", "d")
@@ -498,7 +499,8 @@ def test_go_to_a_call_search_and_unknown_keys(modsim, src):
         t.keys(":", "5", "Enter")
         t.wait("call 5/48")
         t.keys(":", "x")
-        t.wait("'x' is not a digit")
+        line_with(t.wait("'x' is not a digit"),
+                  "go to call: _   'x' is not a digit: a call number like 12")
         t.keys("Escape")
         t.keys("/")
         t.tmux("send-keys", "-l", "gptq")
@@ -632,6 +634,162 @@ def test_typed_clock_and_the_event_log(modsim, src):
         assert "(PgDn: newer)" in screen, screen
         t.keys("PPage")
         screen = t.wait("(PgDn: newer)")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
+def test_zoomed_out_timeline_keeps_every_transition(modsim, src):
+    """Issue 12: 3 epochs x 100 steps at 80 columns (about 30 calls a column):
+    the calibration rows' last column holds S, E and F and shows the several
+    mark, listed in full on the line under the rows for the selected row; the
+    axis labels fractions of an epoch, each once."""
+    t = Tmux(modsim, ["tui", "--index", "intended", "--epochs", "3", "--clock", "100"],
+             width=80, height=24)
+    try:
+        t.wait("call 0/1522")
+        t.keys("2")
+        screen = t.wait("I init")
+        axis = line_with(screen, " epoch ")
+        labels = axis.split()[2:]
+        assert labels == ["0.5", "1", "1.5", "2", "2.5"], axis
+        row = line_with(screen, "2 SmoothQuantModifier")
+        assert row.rstrip().endswith("\u25c6") and "E" not in row.split()[-1], row
+        t.keys(":", "1", "5", "1", "5", "Enter", "j", "j")
+        screen = t.wait("row 2: calls")
+        line_with(screen, "S at 1507, E at 1513, F at 1521")
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+
+
+def test_wheel_form_unset_and_the_order_hooks_ran(modsim, src):
+    """Issue 12: the mouse wheel scrolls Help (three rows a notch); x in the
+    form unsets a field and the cursor stays on its row; at the call where
+    MagnitudePruning ends, Explain and the Stepper's log give the hooks in the
+    order the trace has them (on_event, on_end, on_update)."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+        demo = f.read()
+    with open(path, "w") as f:
+        f.write(demo)
+    t = Tmux(modsim, INTENDED + [path], width=100, height=40)
+    try:
+        t.wait("call 0/48")
+        t.keys("5")
+        assert t.wait("Everywhere").splitlines()[1].strip() == "Everywhere"
+        t.tmux("send-keys", "-l", "\x1b[<65;10;10M")  # SGR wheel down
+        screen = t.wait("run to the next breakpoint")
+        assert "Everywhere" not in screen.splitlines()[1], screen
+        t.tmux("send-keys", "-l", "\x1b[<64;10;10M")  # wheel up
+        screen = t.wait("Everywhere")
+        assert screen.splitlines()[1].strip() == "Everywhere", screen
+        t.keys(":", "3", "6", "Enter")
+        t.wait("call 36/48")
+        t.keys("4")
+        line_with(t.wait("ran on_event, on_end, on_update"), "Outcome")
+        t.keys("3")
+        line_with(t.wait("m0 end,update"), "35 batch_end")
+        # the form: x on targets leaves the cursor on targets
+        t.keys("1", "Enter")
+        t.wait("Form: 0 MagnitudePruningModifier")
+        t.keys("j", "j", "j")  # from start, the first field with a diagnostic
+        time.sleep(0.3)
+        before = [l for l in t.screen(escapes=True).splitlines() if "\x1b[7m" in l]
+        assert any("targets" in l for l in before), before
+        t.keys("x")
+        t.wait("unset targets of 0 MagnitudePruningModifier")
+        after = [l for l in t.screen(escapes=True).splitlines() if "\x1b[7m" in l]
+        assert any("targets" in l for l in after), after
+        t.keys("q", "n")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
+def test_narrow_legend_names_the_glyphs_shown(modsim, src):
+    """Issue 12: at 80 columns the legend cannot hold every glyph; it names the
+    ones on screen, so the [ and ] of a SmoothQuant given a start and end (its
+    initialize raises, so it never runs; the index still reaches them) are
+    explained."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    os.close(fd)
+    with open(path, "w") as f:
+        f.write("q_stage:\n  q_modifiers:\n    SmoothQuantModifier:\n"
+                "      smoothing_strength: 0.5\n      start: 0.5\n      end: 1.5\n")
+    t = Tmux(modsim, ["tui", "--index", "intended", "--training", "--epochs", "2", path],
+             width=80, height=24)
+    try:
+        t.wait("call 0/42")
+        t.keys("2")
+        screen = t.wait("index>=start")
+        row = line_with(screen, "0 SmoothQuantModifier")
+        assert "[" in row and "]" in row, row
+        legend = line_with(screen, "index>=start")
+        assert "] index>=end" in legend and "update" not in legend, legend
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
+def test_missing_file_has_no_position(modsim, src):
+    """Issue 12: `modsim tui nosuch.yaml` says the file does not open, with no
+    0:0 position, and offers R to load it once it exists."""
+    path = os.path.join(tempfile.mkdtemp(), "nosuch.yaml")
+    t = Tmux(modsim, ["tui", path], width=80, height=24)
+    try:
+        screen = t.wait("did not load")
+        line_with(screen, "%s: error E-IO" % path)
+        line_with(screen, "cannot open: No such file or directory")
+        assert ":0:0" not in screen and "NOT LOADED" in screen.splitlines()[0], screen
+        with open(path, "w") as f:
+            f.write("q_stage:\n  q_modifiers:\n    GPTQModifier:\n      scheme: W4A16\n"
+                    "      targets: [Linear]\n")
+        t.keys("R")
+        t.wait("reloaded %s" % path)
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+
+
+def test_explain_wording_for_each_kind(modsim, src):
+    """Issue 12: Explain's sentences are true for a calibration modifier (a
+    GPTQ with start None is started by calibration_epoch_start, not "never")
+    and after a training modifier's end (only on_event runs); the breakpoint
+    count is right after @."""
+    t = Tmux(modsim, ["tui"], width=110, height=30)
+    try:
+        t.wait("call 0/22")
+        t.keys("2", "j", "j", "j", "4")
+        screen = t.wait("3 GPTQModifier")
+        line_with(screen, "start is None, so batch_start never starts it")
+        line_with(screen, "(calibration_epoch_start does, in a calibration run)")
+        assert "events never start it" not in screen, screen
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+    t = Tmux(modsim, INTENDED, width=110, height=30)
+    try:
+        t.wait("call 0/48")
+        t.keys(":", "4", "1", "Enter")
+        t.wait("call 41/48")
+        t.keys("4")
+        screen = t.wait("already ended")
+        line_with(screen, "already ended: after its end a modifier runs only on_event")
+        line_with(screen, "ran on_event")
+        # the Stepper's breakpoint count follows @ at once
+        t.keys("3", "@", "1", "Enter")
+        line_with(t.wait("1 breakpoint;"), "Position  41/48 run, 1 breakpoint;")
         t.keys("q")
         expect_restored(t, 0)
     finally:

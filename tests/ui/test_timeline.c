@@ -315,6 +315,18 @@ static void timeline_ruler_is_even_at_every_width(void **state)
             max_gap = gap > max_gap ? gap : max_gap;
         }
         assert_true((size_t)(max_gap - min_gap) <= widest);
+        /* the finest round step that keeps labels 8 columns apart: the next
+         * finer one (at most 2.5 times finer) would not fit, so the labels are
+         * closer than 2.5 x 8 columns and the fraction of an epoch shows (at
+         * 200 columns 0.2, 0.4, ...; a step of 1 left 0.25 and 0.5 out) */
+        assert_true(min_gap <= 20);
+    }
+    {
+        ms_tl_view v = ms_tl_fit(n, 200);
+        char line[256];
+        ms_tl_ruler(sim, &v, line, sizeof line);
+        assert_non_null(strstr(line, " 0.2 "));
+        assert_non_null(strstr(line, " 1.8 "));
     }
     ms_sim_free(sim);
     ms_recipe_free(r);
