@@ -317,9 +317,12 @@ void app_open(app *a, const char *path)
     app_open_run(a, path, NULL, NULL);
 }
 
-void app_open_run(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
+/* Opens the file at `path`, or, when `text` is given, the scenario it holds
+ * (`path` then names it in messages; there is no file to read again). */
+static void open_session(app *a, const char *path, const char *text, size_t len,
+                         const ms_pipeline_request *run, const char *stage)
 {
-    snprintf(a->open_path, sizeof a->open_path, "%s", path ? path : "");
+    snprintf(a->open_path, sizeof a->open_path, "%s", path && !text ? path : "");
     snprintf(a->open_stage, sizeof a->open_stage, "%s", stage ? stage : "");
     a->open_stage_given = stage != NULL;
     a->open_run_given = run != NULL;
@@ -340,12 +343,13 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
                                      0, &a->recipe, &diags);
         keep_first_error(a, st, &diags);
         a->rec = a->recipe;
-    } else if (ms_scenario_sniff(path) == MS_FILE_SCENARIO) {
+    } else if (text || ms_scenario_sniff(path) == MS_FILE_SCENARIO) {
         snprintf(a->source, sizeof a->source, "%s", path);
         ms_diag_list diags;
         ms_diag_list_init(&diags);
-        st = ms_scenario_load_as(path, run && run->upstream_given ? &run->cfg.upstream : NULL,
-                                 &a->scenario, &diags);
+        const ms_upstream *upstream = run && run->upstream_given ? &run->cfg.upstream : NULL;
+        st = text ? ms_scenario_parse_as(text, len, path, upstream, &a->scenario, &diags)
+                  : ms_scenario_load_as(path, upstream, &a->scenario, &diags);
         keep_first_error(a, st, &diags);
         if (st == MS_OK) {
             a->rec = ms_scenario_recipe(a->scenario);
@@ -402,6 +406,11 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
     }
     if (a->load_failed)
         a->view = VIEW_SCHEDULE;
+}
+
+void app_open_run(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
+{
+    open_session(a, path, NULL, 0, run, stage);
 }
 
 void app_close(app *a)
@@ -910,7 +919,8 @@ void app_show(app *a, const view_ops *ops)
         switch_view(a, v);
 }
 
-void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
+static void reopen(app *a, const char *path, const char *text, size_t len,
+                   const ms_pipeline_request *run, const char *stage)
 {
     app kept;
     memcpy(&kept, a, sizeof kept); /* the terminal's part is carried over below */
@@ -938,10 +948,21 @@ void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const 
     a->body_cols = kept.body_cols;
     snprintf(a->history_path, sizeof a->history_path, "%s", kept.history_path);
     a->recorder = kept.recorder;
-    app_open_run(a, path ? path_copy : NULL, run ? &run_copy : NULL, stage ? stage_copy : NULL);
+    open_session(a, path ? path_copy : NULL, text, len, run ? &run_copy : NULL,
+                 stage ? stage_copy : NULL);
     /* a finished job still wakes the main loop */
     ui_worker_set_wake(&a->worker, kept.worker.wake_fd);
     a->dirty = DIRTY_ALL;
+}
+
+void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const char *stage)
+{
+    reopen(a, path, NULL, 0, run, stage);
+}
+
+void app_reopen_scenario_text(app *a, const char *name, const char *text, size_t len)
+{
+    reopen(a, name, text, len, NULL, NULL);
 }
 
 /* R: the file read again, as it was opened, keeping the terminal set-up.

@@ -133,6 +133,9 @@ void app_open_run(app *a, const char *path, const ms_pipeline_request *run, cons
  * the terminal set-up and the model argument. Every screen's state is made
  * anew: a screen calling this must not touch its old state after. */
 void app_reopen(app *a, const char *path, const ms_pipeline_request *run, const char *stage);
+/* The same with the scenario `text` (not a file: `name` is what messages
+ * call it, and R has nothing to read again). */
+void app_reopen_scenario_text(app *a, const char *name, const char *text, size_t len);
 void app_close(app *a);
 /* After initscr/newterm: windows, colours, glyphs, sized to the screen. */
 void app_screen_init(app *a);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "draw.h"
@@ -224,25 +223,22 @@ static void history_draw(app *a, void *state, WINDOW *w, int rows, int cols)
         mvwprintw(w, rows - 1, 0, "/%s", s->filter);
 }
 
-/* The file a replay opens: the run's scenario as `history export` writes it. */
-static ms_status export_to_temp(ms_history *h, long long id, char *file, size_t cap, ms_diag *diag)
+/* What a replay opens: the run's scenario as `history export` writes it,
+ * kept in memory (malloc'd in *text). */
+static ms_status export_to_memory(ms_history *h, long long id, char **text, size_t *len,
+                                  ms_diag *diag)
 {
-    snprintf(file, cap, "/tmp/modsim-replay-XXXXXX.yaml");
-    int fd = mkstemps(file, 5);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        if (fd >= 0) {
-            close(fd);
-            unlink(file);
-        }
-        return ms_diag_set(diag, MS_ERR_IO, "E-IO", file, 0, 0,
-                           "cannot write a temporary file in /tmp for the replay");
-    }
+    *text = NULL;
+    FILE *f = open_memstream(text, len);
+    if (!f)
+        return MS_ERR_NOMEM;
     ms_status st = ms_history_export_scenario(h, id, f, diag);
     if (fclose(f) != 0 && st == MS_OK)
-        st = MS_ERR_IO;
-    if (st != MS_OK)
-        unlink(file);
+        st = MS_ERR_NOMEM;
+    if (st != MS_OK) {
+        free(*text);
+        *text = NULL;
+    }
     return st;
 }
 
@@ -264,16 +260,18 @@ bool app_replay(app *a, long long id)
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_history *h = NULL;
-    char file[64];
+    char *text = NULL;
+    size_t len = 0;
     bool agrees = false;
     size_t first = 0;
     ms_status st = ms_history_open(path, false, &h, &diag);
     if (st == MS_OK)
-        st = export_to_temp(h, id, file, sizeof file, &diag);
-    if (st == MS_OK && (st = ms_history_check(h, id, NULL, &agrees, &first, &diag)) != MS_OK)
-        unlink(file);
+        st = export_to_memory(h, id, &text, &len, &diag);
+    if (st == MS_OK)
+        st = ms_history_check(h, id, NULL, &agrees, &first, &diag);
     ms_history_close(h);
     if (st != MS_OK) {
+        free(text);
         app_message(a, true, "run %lld cannot be replayed: %s", id,
                     diag.message[0] ? diag.message : ms_status_str(st));
         return false;
@@ -281,14 +279,14 @@ bool app_replay(app *a, long long id)
     /* a replay looks at a kept run: it is not recorded again */
     struct ms_history_recorder *recorder = a->recorder;
     a->recorder = NULL;
-    /* the session keeps what it read: the file is not needed after; the
-     * screens' states are made anew */
-    app_reopen(a, file, NULL, NULL);
-    unlink(file);
+    const char *slash = strrchr(path, '/');
+    char name[sizeof a->source];
+    snprintf(name, sizeof name, "run %lld of %.300s", id, slash ? slash + 1 : path);
+    /* the screens' states are made anew */
+    app_reopen_scenario_text(a, name, text, len);
+    free(text);
     a->recorder = recorder;
     a->replayed_run = id;
-    const char *slash = strrchr(path, '/');
-    snprintf(a->source, sizeof a->source, "run %lld of %.300s", id, slash ? slash + 1 : path);
     if (agrees) {
         app_message(a, false, "replaying run %lld: today's modsim agrees with the record", id);
     } else {
@@ -370,7 +368,8 @@ void app_record_session(app *a)
         .modsim_version = MODSIM_VERSION,
         .profile = ms_upstream_name(upstream),
         .recipe_text = text,
-        .recipe_path = a->open_path[0] ? a->open_path : "bundled demo",
+        /* no file: "bundled demo", or the run a replay opened */
+        .recipe_path = a->open_path[0] ? a->open_path : a->source,
         .stage = a->open_stage_given ? a->open_stage : NULL,
         .pipeline = a->fixed_calls ? "scenario"
                     : cfg->epochs  ? "training loop"

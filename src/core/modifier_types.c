@@ -54,6 +54,33 @@ static ms_status constant_configure(ms_modifier *m, const ms_node *args, const c
     return require_field(m, args, "targets", file, &targets, diag);
 }
 
+/* pruning/constant/base.py at 0.12 and 0.13: on_start makes the masks
+ * (:50-56), on_update re-applies them at optim_post_step (:58-73; without
+ * use_hooks, never given by a recipe), on_finalize removes them (:44-48).
+ * on_end's disable_masks only stops the hooks use_hooks adds. */
+static ms_status constant_on_start(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    (void)ev;
+    if (ctx->world->ops->update_masks)
+        ctx->world->ops->update_masks(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+static ms_status constant_on_update(ms_modifier *m, ms_hook_ctx *ctx, const ms_event *ev)
+{
+    if (ev->type == MS_EV_OPTIM_POST_STEP && ctx->world->ops->apply_masks)
+        ctx->world->ops->apply_masks(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
+static ms_status constant_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    *result = true;
+    if (ctx->world->ops->remove_masks)
+        ctx->world->ops->remove_masks(ctx->world->self, ctx->world_state, m->position);
+    return MS_OK;
+}
+
 typedef struct magnitude_config {
     ms_scheduler *scheduler;
     ms_raise scheduler_error; /* raised at on_initialize, as upstream builds it there */
@@ -365,6 +392,23 @@ static ms_status calibration_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool 
     return m->ended ? MS_OK : ms_hook_end(m, ctx, NULL);
 }
 
+/* GPTQ, SparseGPT and Wanda end from on_finalize if still running (their
+ * profile's on_end), then raise when modules their hooks calibrated were
+ * never compressed (gptq/base.py:395-405, pruning/sparsegpt/base.py:160-166,
+ * wanda/base.py:129-135 at 0.12; gptq/base.py:372-382 and the same lines of
+ * the others at 0.13): the modifier stays unfinalized. */
+static ms_status compressor_on_finalize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
+{
+    ms_status st = calibration_on_finalize(m, ctx, result);
+    const ms_world *w = ctx->world;
+    size_t left = st == MS_OK && w->ops->finalize
+                      ? w->ops->finalize(w->self, ctx->world_state, m->position)
+                      : 0;
+    if (left)
+        return ms_raise_set(ctx, m, MS_RAISE_VALUE_ERROR, "Failed to compress %zu modules", left);
+    return st;
+}
+
 static ms_status quantization_on_initialize(ms_modifier *m, ms_hook_ctx *ctx, bool *result)
 {
     *result = true;
@@ -537,15 +581,22 @@ static const ms_modifier_type v013_gptq = {
     .on_calibration_start = v013_gptq_calibration_start,
     .on_sequential_epoch_end = v013_sequential_epoch_end,
     .on_calibration_end = v013_calibration_end,
-    .on_finalize = v013_calibration_finalize,
+    .on_finalize = compressor_on_finalize,
     .sequential_owner = "GPTQModifier", /* gptq/base.py:240-242 takes `modules` */
 };
 
 /* SparsityModifierBase (sgpt_base.py:176), SmoothQuant (smoothquant/base.py:152)
- * and AWQ (awq/base.py:249) override on_sequential_epoch_end without `modules` */
+ * and AWQ (awq/base.py:249, no sparsity check) override on_sequential_epoch_end without `modules`
+ */
 static const ms_modifier_type v013_sparsity = {
     V013_CALIBRATION_HOOKS,
     .on_initialize = sparsity_on_initialize,
+    .on_finalize = compressor_on_finalize,
+    .sequential_without_modules = true,
+};
+
+static const ms_modifier_type v013_awq = {
+    V013_CALIBRATION_HOOKS,
     .on_finalize = v013_calibration_finalize,
     .sequential_without_modules = true,
 };
@@ -645,6 +696,9 @@ static const ms_modifier_type constant_pruning = {
     .name = "ConstantPruningModifier",
     .drive = MS_DRIVE_TRAINING,
     .configure = constant_configure,
+    .on_start = constant_on_start,
+    .on_update = constant_on_update,
+    .on_finalize = constant_on_finalize,
 };
 
 static const ms_modifier_type magnitude_pruning = {
@@ -685,27 +739,29 @@ static const ms_modifier_type gptq = {
     .configure = gptq_configure,
     .on_initialize = gptq_on_initialize,
     .on_start = gptq_on_start,
-    .on_finalize = calibration_on_finalize,
+    .on_finalize = compressor_on_finalize,
     .v013 = &v013_gptq,
     .requires_calibration_data = true,
 };
 
 static const ms_modifier_type sparsegpt = {.name = "SparseGPTModifier",
                                            CALIBRATION_HOOKS,
-                                           CALIBRATION_START_FINALIZE,
+                                           .on_start = calibration_on_start,
+                                           .on_finalize = compressor_on_finalize,
                                            .on_initialize = sparsity_on_initialize,
                                            .v013 = &v013_sparsity,
                                            .requires_calibration_data = true};
 static const ms_modifier_type wanda = {.name = "WandaPruningModifier",
                                        CALIBRATION_HOOKS,
-                                       CALIBRATION_START_FINALIZE,
+                                       .on_start = calibration_on_start,
+                                       .on_finalize = compressor_on_finalize,
                                        .on_initialize = sparsity_on_initialize,
                                        .v013 = &v013_sparsity,
                                        .requires_calibration_data = true};
 static const ms_modifier_type awq = {.name = "AWQModifier",
                                      CALIBRATION_HOOKS,
                                      CALIBRATION_START_FINALIZE,
-                                     .v013 = &v013_sparsity,
+                                     .v013 = &v013_awq,
                                      .requires_calibration_data = true};
 
 static const ms_modifier_type smoothquant = {

@@ -39,9 +39,25 @@ typedef struct ms_world_ops {
      * sequential_epoch_end: gptq/base.py, sgpt_base.py at 0.12). NULL: a world
      * with nothing to compress there. */
     void (*sequential_epoch_end)(void *self, void *state, size_t modifier);
-    /* A calibration modifier quantizes, prunes or smooths what it observed
-     * and stops observing (calibration end). */
+    /* ConstantPruningModifier's masks (pruning/constant/base.py, the same
+     * file at 0.12 and 0.13): at start each of its targets' masks becomes
+     * |w| > 1e-8 (:17, :50-56); at each optim_post_step every weight that
+     * has a mask is multiplied by it (:58-73, the model's every "mask"
+     * buffer, another ConstantPruning's too); finalize removes its targets'
+     * masks (:44-48). NULL: a world without weights. */
+    void (*update_masks)(void *self, void *state, size_t modifier);
+    void (*apply_masks)(void *self, void *state, size_t modifier);
+    void (*remove_masks)(void *self, void *state, size_t modifier);
+    /* A calibration modifier stops observing (calibration end): Quantization,
+     * SmoothQuant quantize or smooth what is left; GPTQ, SparseGPT and Wanda
+     * only remove their hooks (gptq/base.py:387-393, sgpt_base.py:190-192
+     * at 0.12), leaving what they calibrated uncompressed. */
     void (*compress)(void *self, void *state, size_t modifier);
+    /* A calibration modifier finalizes: how many modules its hooks
+     * calibrated that no sequential_epoch_end compressed (upstream's
+     * _num_samples left at on_finalize), which it then forgets. NULL: a
+     * world without modules, where none are left. */
+    size_t (*finalize)(void *self, void *state, size_t modifier);
 } ms_world_ops;
 
 typedef struct ms_world {

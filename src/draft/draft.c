@@ -113,6 +113,7 @@ typedef struct mod {
     char *stage_key, *group_key, *type;
     char *stage, *group; /* the keys without their suffix */
     ms_node *args;
+    unsigned uid; /* who it is: kept through edits and moves, new for an added or copied one */
 } mod;
 
 /* Replaces the `n_in` modifiers at `at` with `other`; applying it again
@@ -137,6 +138,7 @@ struct ms_draft {
     size_t count, cap;
     cmd_stack undo, redo;
     unsigned next_id, saved_id; /* id of the last command applied when saved; 0: none */
+    unsigned next_uid;
     ms_draft_diag *diags;
     size_t n_diags;
     ms_lint_run run; /* the run the lifecycle warnings speak of */
@@ -145,6 +147,9 @@ struct ms_draft {
     char *source;
     size_t source_len;
     ms_doc *source_doc;
+    unsigned *source_uid; /* the draft modifier each of the source's is, in source order */
+    size_t n_source;
+    bool source_matched; /* the source had the draft's modifiers when it was set */
     char layout[160]; /* why the last save wrote the exporter's layout; "" when it kept the text */
 };
 
@@ -193,8 +198,11 @@ static bool mod_init(mod *m, const char *stage_key, const char *group_key, const
 
 static bool mod_copy(mod *dst, const mod *src, const char *stage_key, const char *group_key)
 {
-    return mod_init(dst, stage_key ? stage_key : src->stage_key,
-                    group_key ? group_key : src->group_key, src->type, node_copy(src->args));
+    if (!mod_init(dst, stage_key ? stage_key : src->stage_key,
+                  group_key ? group_key : src->group_key, src->type, node_copy(src->args)))
+        return false;
+    dst->uid = src->uid;
+    return true;
 }
 
 static bool same_group(const mod *a, const mod *b)
@@ -412,6 +420,7 @@ ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const c
     }
     s->schema = schema;
     s->next_id = 1;
+    s->next_uid = 1;
     s->run = ms_lint_default_run();
     const ms_node *root = ms_doc_root(ms_recipe_doc(recipe));
     const char *filter = ms_recipe_stage_filter(recipe);
@@ -434,9 +443,10 @@ ms_status ms_draft_new(const ms_schema *schema, const ms_recipe *recipe, const c
                 continue;
             for (size_t k = 0; st == MS_OK && k < group->count; k++) {
                 mod m;
-                if (!mod_init(&m, stage_key, stage->keys[g]->value, group->keys[k]->value,
-                              node_copy(group->items[k])) ||
-                    !push_mod(s, &m)) {
+                bool made = mod_init(&m, stage_key, stage->keys[g]->value, group->keys[k]->value,
+                                     node_copy(group->items[k]));
+                m.uid = s->next_uid++;
+                if (!made || !push_mod(s, &m)) {
                     mod_clear(&m);
                     st = MS_ERR_NOMEM;
                 }
@@ -476,6 +486,7 @@ void ms_draft_free(ms_draft *s)
     free(s->file);
     free(s->source);
     ms_doc_free(s->source_doc);
+    free(s->source_uid);
     free(s);
 }
 
@@ -629,6 +640,7 @@ ms_status ms_draft_add(ms_draft *s, size_t after, const char *type, size_t *inde
         free(m);
         return MS_ERR_NOMEM;
     }
+    m->uid = s->next_uid++;
     char what[160];
     snprintf(what, sizeof what, "add %s", type);
     ms_status st = run(s, at, 0, m, 1, what);
@@ -657,6 +669,7 @@ ms_status ms_draft_duplicate(ms_draft *s, size_t i, size_t *index, ms_diag *diag
         free(m);
         return MS_ERR_NOMEM;
     }
+    m->uid = s->next_uid++; /* a copy is a new modifier: its text is written anew */
     size_t at = group_end(s, i) + 1;
     snprintf(what, sizeof what, "duplicate %s", label(s, i, name, sizeof name));
     ms_status st = run(s, at, 0, m, 1, what);
@@ -799,6 +812,7 @@ ms_status ms_draft_set_field(ms_draft *s, size_t i, const char *field, const cha
         free(m);
         return MS_ERR_NOMEM;
     }
+    m->uid = s->mods[i].uid;
     char name[128], what[200];
     snprintf(what, sizeof what, "%s %s of %s", value ? "set" : "unset", field,
              label(s, i, name, sizeof name));
@@ -832,6 +846,7 @@ ms_status ms_draft_rename_field(ms_draft *s, size_t i, const char *field, const 
         free(m);
         return MS_ERR_NOMEM;
     }
+    m->uid = s->mods[i].uid;
     char name[128], what[200];
     snprintf(what, sizeof what, "rename %s to %s of %s", field, to, label(s, i, name, sizeof name));
     return run(s, i, 1, m, 1, what);
@@ -899,16 +914,21 @@ bool ms_draft_dirty(const ms_draft *s)
 
 /* Writing the edited spans back into the text the user wrote, the way
  * round-trip YAML editors do: the source's modifiers are matched to the
- * draft's (same stages, groups and types in the same order), and only the
- * fields whose values differ are rewritten, each on the lines it took; every
- * other byte (comments, blank lines, key order, quoting) stays. The spans
- * are whole lines: a block entry runs from its key's line to its last line
- * indented deeper (or a `- ` item at the key's indent), not counting the
- * blank and comment lines after it. */
+ * draft's by identity (uid), only the fields whose values differ are
+ * rewritten, each on the lines it took, and only the groups whose modifiers
+ * changed are rebuilt; every other byte (comments, blank lines, key order,
+ * quoting) stays. The spans are whole lines: a block entry runs from its
+ * key's line to its last line indented deeper (or a `- ` item or a closing
+ * bracket at the key's indent), not counting the blank and comment lines
+ * after it. */
+
+#define NONE SIZE_MAX
 
 typedef struct splice {
     size_t from, to; /* lines [from, to) replaced; from == to inserts */
-    char *text;      /* whole lines, each ending in '\n' */
+    char *text;      /* whole lines, each ending as the source's lines end */
+    size_t owner;    /* the source modifier whose fields it edits, or NONE */
+    size_t seq;      /* insertions at one line keep their order */
 } splice;
 
 typedef struct splicer {
@@ -916,9 +936,12 @@ typedef struct splicer {
     size_t len;
     size_t *line_at; /* offset of each line's start, and one past the end */
     size_t lines;
+    bool crlf;   /* its lines end in "\r\n" */
+    size_t step; /* the indentation one level adds */
     splice *edits;
     size_t count, cap;
-    bool failed; /* out of memory */
+    bool failed;
+    char why[160]; /* why it failed; "" when out of memory */
 } splicer;
 
 static bool blank_or_comment(const splicer *sp, size_t l)
@@ -952,7 +975,9 @@ static void entry_lines(const splicer *sp, const ms_node *key, size_t *from, siz
         size_t in = indent_of(sp, l);
         const char *p = sp->text + sp->line_at[l] + in;
         bool item = in == indent && *p == '-' && (p[1] == ' ' || p[1] == '\n' || p[1] == '\r');
-        if (in <= indent && !item)
+        /* the bracket closing a flow value written over several lines */
+        bool closing = *p == ']' || *p == '}';
+        if (in <= indent && !item && !closing)
             break;
         last = l;
     }
@@ -988,14 +1013,42 @@ static void line_comment(const splicer *sp, size_t l, char *out, size_t cap)
     }
 }
 
-static void add_splice(splicer *sp, size_t from, size_t to, char *text)
+/* Takes `text`, also on failure. */
+static void push(splicer *sp, size_t from, size_t to, char *text)
 {
     if (!text || !ms_array_reserve(&sp->edits, &sp->cap, sp->count, sizeof *sp->edits)) {
         free(text);
         sp->failed = true;
         return;
     }
-    sp->edits[sp->count++] = (splice){from, to, text};
+    sp->edits[sp->count] = (splice){from, to, text, NONE, sp->count};
+    sp->count++;
+}
+
+/* `text` (taken) with "\r\n" line ends when the source has them. */
+static char *with_eol(const splicer *sp, char *text)
+{
+    if (!text || !sp->crlf)
+        return text;
+    size_t n = 0;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    char *out = malloc(strlen(text) + n + 1), *o = out;
+    for (const char *p = text; out && *p; p++) {
+        if (*p == '\n' && (p == text || p[-1] != '\r'))
+            *o++ = '\r';
+        *o++ = *p;
+    }
+    if (out)
+        *o = '\0';
+    free(text);
+    return out;
+}
+
+/* A generated edit, its lines ending as the source's do. */
+static void add_splice(splicer *sp, size_t from, size_t to, char *text)
+{
+    push(sp, from, to, with_eol(sp, text));
 }
 
 /* "key: value" at `indent`, in flow style, keeping `comment`. */
@@ -1125,7 +1178,7 @@ static void splice_modifier(splicer *sp, const ms_node *group, size_t k, const m
     if (f && flow_text(key, &type) == MS_OK) {
         fprintf(f, "%*s%s:%s\n", (int)indent, "", type, comment);
         for (size_t i = 0; i < now->count; i++) {
-            char *line = entry_text(indent + 2, now->keys[i], now->items[i], "");
+            char *line = entry_text(indent + sp->step, now->keys[i], now->items[i], "");
             if (!line)
                 sp->failed = true;
             else
@@ -1144,52 +1197,609 @@ static void splice_modifier(splicer *sp, const ms_node *group, size_t k, const m
 static int splice_order(const void *x, const void *y)
 {
     const splice *a = x, *b = y;
-    return a->from < b->from ? -1 : a->from > b->from;
+    if (a->from != b->from)
+        return a->from < b->from ? -1 : 1;
+    /* at one line, insertions go before a span replaced from there */
+    bool ia = a->from == a->to, ib = b->from == b->to;
+    if (ia != ib)
+        return ia ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* The source with the draft's edits written into it; NULL (`why` says why)
- * when the draft's modifiers are not the source's ones in the same places. */
-static char *spliced_text(const ms_draft *s, size_t *len, char *why, size_t cap)
+/* ---- structural edits: the source's stages, groups and modifiers as
+ * spans of lines. A modifier's block is its entry with the comment lines
+ * right above it (not indented deeper than its key) and the comments indented
+ * deeper after it; the blank lines after a block separate it from the next
+ * one. A group that lost, gained or reordered modifiers is rebuilt from its
+ * blocks (copied byte for byte, field edits spliced in) and, for an added or
+ * copied modifier, a block written in its siblings' indentation. ---- */
+
+typedef struct sblock {
+    const ms_node *key, *args;
+    size_t group;                             /* its sgroup */
+    size_t start, body_end, content_end, end; /* lines; [content_end, end) are blank */
+    unsigned uid;
+} sblock;
+
+typedef struct sgroup {
+    const ms_node *key, *value;
+    size_t stage, first, n; /* its sstage and blocks */
+    size_t lead, to;        /* the entry, its leading comments included */
+    size_t mod_col;         /* its modifiers' column */
+    bool flow;              /* a flow map ({...}): not ours to rebuild */
+    bool empty;             /* `{}` or no value */
+    bool rebuilt, drafted;  /* drafted: the draft still has it */
+} sgroup;
+
+typedef struct sstage {
+    const ms_node *key, *value;
+    size_t lead, to;
+    bool flow, only_groups, drafted;
+} sstage;
+
+typedef struct layout {
+    sstage *stages;
+    sgroup *groups;
+    sblock *blocks;
+    size_t n_stages, n_groups, n_blocks, cap_stages, cap_groups, cap_blocks;
+    bool root_flow;
+} layout;
+
+static void layout_free(layout *lo)
 {
-    const ms_node *root = ms_doc_root(s->source_doc);
-    snprintf(why, cap, "modifiers added, deleted or moved");
-    splicer sp = {.text = s->source, .len = s->source_len};
-    size_t i = 0;
-    for (size_t st = 0; root && root->kind == MS_NODE_MAP && st < root->count; st++) {
-        const ms_node *stage = root->items[st];
-        const char *stage_key = root->keys[st]->value;
-        if (!ms_ends_with(stage_key, "_stage") || stage->kind != MS_NODE_MAP)
+    free(lo->stages);
+    free(lo->groups);
+    free(lo->blocks);
+}
+
+static void fail(splicer *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(splicer *sp, const char *fmt, ...)
+{
+    if (sp->failed)
+        return;
+    sp->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sp->why, sizeof sp->why, fmt, ap);
+    va_end(ap);
+}
+
+static size_t row(const ms_node *n)
+{
+    return n->line > 0 ? (size_t)n->line - 1 : 0;
+}
+
+/* The byte where node `n` starts (its column counts characters). */
+static char char_at(const splicer *sp, const ms_node *n)
+{
+    size_t l = row(n);
+    if (l >= sp->lines)
+        return '\0';
+    size_t i = sp->line_at[l], end = sp->line_at[l + 1];
+    for (int c = 1; i < end; i++)
+        if (((unsigned char)sp->text[i] & 0xC0) != 0x80 && c++ == n->col)
+            return sp->text[i];
+    return '\0';
+}
+
+static bool is_flow(const splicer *sp, const ms_node *n)
+{
+    char c = char_at(sp, n);
+    return n->kind != MS_NODE_SCALAR && (c == '{' || c == '[');
+}
+
+static bool blank_line(const splicer *sp, size_t l)
+{
+    return blank_or_comment(sp, l) && sp->text[sp->line_at[l] + indent_of(sp, l)] != '#';
+}
+
+/* The first of the comment lines right above line `l` that are not indented
+ * deeper than `col`, not going above `floor`. */
+static size_t lead_start(const splicer *sp, size_t l, size_t col, size_t floor)
+{
+    while (l > floor && !blank_line(sp, l - 1) && blank_or_comment(sp, l - 1) &&
+           indent_of(sp, l - 1) <= col)
+        l--;
+    return l;
+}
+
+static size_t entry_end(const splicer *sp, const ms_node *key)
+{
+    size_t from, to;
+    entry_lines(sp, key, &from, &to);
+    return to;
+}
+
+static bool scan_group(splicer *sp, layout *lo, const ms_node *key, const ms_node *value,
+                       size_t floor)
+{
+    if (!ms_array_reserve(&lo->groups, &lo->cap_groups, lo->n_groups, sizeof *lo->groups))
+        return false;
+    sgroup *g = &lo->groups[lo->n_groups];
+    size_t col = (size_t)key->col - 1;
+    *g = (sgroup){.key = key,
+                  .value = value,
+                  .stage = lo->n_stages - 1,
+                  .first = lo->n_blocks,
+                  .lead = lead_start(sp, row(key), col, floor),
+                  .to = entry_end(sp, key)};
+    g->empty = value->kind == MS_NODE_SCALAR || !value->count;
+    /* `{}` written on a line of its own, or inside a flow stage, is left alone */
+    g->flow = (value->kind == MS_NODE_MAP && is_flow(sp, value) &&
+               (value->count || value->line != key->line)) ||
+              lo->stages[lo->n_stages - 1].flow;
+    g->empty &= !g->flow;
+    for (size_t k = 0; value->kind == MS_NODE_MAP && k < value->count; k++) {
+        if (!ms_array_reserve(&lo->blocks, &lo->cap_blocks, lo->n_blocks, sizeof *lo->blocks))
+            return false;
+        const ms_node *mkey = value->keys[k];
+        sblock *b = &lo->blocks[lo->n_blocks++];
+        *b = (sblock){.key = mkey, .args = value->items[k], .group = lo->n_groups};
+        size_t mcol = (size_t)mkey->col - 1;
+        g->mod_col = mcol;
+        if (g->flow)
             continue;
-        for (size_t g = 0; g < stage->count; g++) {
-            const ms_node *group = stage->items[g];
-            if (!ms_ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
-                continue;
-            for (size_t k = 0; k < group->count; k++, i++)
-                if (i >= s->count || strcmp(s->mods[i].stage_key, stage_key) ||
-                    strcmp(s->mods[i].group_key, stage->keys[g]->value) ||
-                    strcmp(s->mods[i].type, group->keys[k]->value))
-                    return NULL;
+        b->start = lead_start(sp, row(mkey), mcol, k ? b[-1].body_end : row(key) + 1);
+        b->body_end = entry_end(sp, mkey);
+        if (k) {
+            sblock *prev = b - 1;
+            prev->end = b->start;
+            prev->content_end = prev->end;
+            while (prev->content_end > prev->start && blank_line(sp, prev->content_end - 1))
+                prev->content_end--;
         }
     }
-    if (!root || i != s->count)
+    g->n = lo->n_blocks - g->first;
+    if (g->n && !g->flow) {
+        /* the last block takes the comments indented deeper after it */
+        sblock *last = &lo->blocks[lo->n_blocks - 1];
+        size_t mcol = g->mod_col, ce = last->body_end;
+        for (size_t l = ce; l < sp->lines && blank_or_comment(sp, l); l++) {
+            if (blank_line(sp, l))
+                continue;
+            if (indent_of(sp, l) <= mcol)
+                break;
+            ce = l + 1;
+        }
+        last->content_end = last->end = ce;
+        g->to = g->to > ce ? g->to : ce;
+    }
+    lo->n_groups++;
+    return true;
+}
+
+/* The stages (`*_stage` maps) and groups (`*_modifiers` maps, or empty) of
+ * the source, in the order ms_draft_new reads them. */
+static bool scan(splicer *sp, const ms_node *root, layout *lo)
+{
+    lo->root_flow = root && is_flow(sp, root);
+    for (size_t st = 0; root && st < root->count; st++) {
+        const ms_node *skey = root->keys[st], *stage = root->items[st];
+        if (!ms_ends_with(skey->value, "_stage") || stage->kind != MS_NODE_MAP)
+            continue;
+        if (!ms_array_reserve(&lo->stages, &lo->cap_stages, lo->n_stages, sizeof *lo->stages))
+            return false;
+        sstage *S = &lo->stages[lo->n_stages++];
+        /* the comments above the first key are the file's, not its first stage's */
+        *S = (sstage){
+            .key = skey,
+            .value = stage,
+            .lead = lead_start(sp, row(skey), 0, st ? row(root->keys[st - 1]) + 1 : row(skey)),
+            .to = entry_end(sp, skey),
+            .flow = is_flow(sp, stage),
+            .only_groups = true};
+        for (size_t g = 0; g < stage->count; g++) {
+            const ms_node *gkey = stage->keys[g], *group = stage->items[g];
+            bool is_group = ms_ends_with(gkey->value, "_modifiers") &&
+                            (group->kind == MS_NODE_MAP || ms_node_is_null(group));
+            S->only_groups &= is_group;
+            if (!is_group)
+                continue;
+            if (!scan_group(sp, lo, gkey, group, g ? row(stage->keys[g - 1]) + 1 : row(skey) + 1))
+                return false;
+            S = &lo->stages[lo->n_stages - 1];
+            size_t to = lo->groups[lo->n_groups - 1].to;
+            S->to = S->to > to ? S->to : to;
+        }
+    }
+    return true;
+}
+
+/* The indentation one level adds, as the source writes it (in stage `st`
+ * when it says, else anywhere). */
+static size_t indent_step(const layout *lo, const sstage *st)
+{
+    for (int pass = st ? 0 : 1; pass < 2; pass++)
+        for (size_t i = 0; i < lo->n_groups; i++) {
+            const sgroup *g = &lo->groups[i];
+            size_t col = (size_t)g->key->col - 1;
+            if ((pass || &lo->stages[g->stage] == st) && !g->flow && g->n && g->mod_col > col)
+                return g->mod_col - col;
+        }
+    return 2;
+}
+
+/* Copies lines [a, b) of the source into `f` with the edits `keep` takes. */
+static void emit_lines(splicer *sp, FILE *f, size_t a, size_t b,
+                       bool (*keep)(const splicer *, const splice *, const void *), const void *arg)
+{
+    size_t at = a;
+    for (size_t e = 0; e < sp->count && !sp->failed; e++) {
+        const splice *ed = &sp->edits[e];
+        if (ed->from < a || ed->from > b || !keep(sp, ed, arg))
+            continue;
+        if (ed->from < at || ed->to > b) { /* overlapping spans: not ours to merge */
+            fail(sp, "edits overlap");
+            return;
+        }
+        fwrite(sp->text + sp->line_at[at], 1, sp->line_at[ed->from] - sp->line_at[at], f);
+        /* a last line without its newline gets one before an insertion */
+        if (ed->from == sp->lines && sp->len && sp->text[sp->len - 1] != '\n' && ed->text[0])
+            fputs(sp->crlf ? "\r\n" : "\n", f);
+        fputs(ed->text, f);
+        at = ed->to;
+    }
+    fwrite(sp->text + sp->line_at[at], 1, sp->line_at[b] - sp->line_at[at], f);
+}
+
+static bool owned_by(const splicer *sp, const splice *ed, const void *arg)
+{
+    (void)sp;
+    return ed->owner == *(const size_t *)arg;
+}
+
+/* The text with every line moved from column `from` to `to`. */
+static char *reindent(splicer *sp, char *text, size_t from, size_t to)
+{
+    if (!text || from == to)
+        return text;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    for (const char *p = text; f && *p;) {
+        size_t n = strcspn(p, "\n"), in = strspn(p, " ");
+        bool blank = in >= n || p[in] == '\r';
+        bool comment = !blank && p[in] == '#';
+        if (blank) {
+            fwrite(p, 1, n, f);
+        } else if (to > from) {
+            fprintf(f, "%*s%.*s", (int)(to - from), "", (int)n, p);
+        } else if (in >= from - to || comment) {
+            size_t cut = in < from - to ? in : from - to;
+            fwrite(p + cut, 1, n - cut, f);
+        } else {
+            fail(sp, "a moved modifier's lines do not fit its new indentation");
+        }
+        p += n;
+        if (*p == '\n')
+            fputc(*p++, f);
+    }
+    free(text);
+    if (!f || fclose(f) != 0 || sp->failed) {
+        free(out);
         return NULL;
-    snprintf(why, cap, "out of memory");
-    size_t lines = 0;
-    for (size_t b = 0; b < sp.len; b++)
-        lines += sp.text[b] == '\n';
-    lines += sp.len && sp.text[sp.len - 1] != '\n';
-    sp.line_at = malloc((lines + 2) * sizeof *sp.line_at);
-    if (!sp.line_at)
+    }
+    return out;
+}
+
+static void write_block_map(FILE *f, const ms_node *map, size_t indent, size_t step, splicer *sp)
+{
+    for (size_t k = 0; k < map->count; k++) {
+        const ms_node *v = map->items[k];
+        char *key = NULL, *value = NULL;
+        if (flow_text(map->keys[k], &key) != MS_OK) {
+            sp->failed = true;
+            return;
+        }
+        if (v->kind == MS_NODE_MAP && v->count) {
+            fprintf(f, "%*s%s:\n", (int)indent, "", key);
+            write_block_map(f, v, indent + step, step, sp);
+        } else if (flow_text(v, &value) == MS_OK) {
+            fprintf(f, "%*s%s:%s%s\n", (int)indent, "", key, value[0] ? " " : "", value);
+        } else {
+            sp->failed = true;
+        }
+        free(key);
+        free(value);
+    }
+}
+
+/* An added or copied modifier, at column `col`: maps in block style, the
+ * rest of its values in flow style, as the field edits write them. */
+static char *new_block(splicer *sp, const mod *m, size_t col, size_t step)
+{
+    char *text = NULL, *value = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
         return NULL;
-    size_t l = 0;
-    sp.line_at[l++] = 0;
-    for (size_t b = 0; b < sp.len; b++)
-        if (sp.text[b] == '\n' && b + 1 < sp.len)
-            sp.line_at[l++] = b + 1;
-    sp.line_at[l] = sp.len;
-    sp.lines = sp.len ? l : 0;
-    i = 0;
-    for (size_t st = 0; st < root->count; st++) {
+    if (m->args->kind == MS_NODE_MAP && m->args->count) {
+        fprintf(f, "%*s%s:\n", (int)col, "", m->type);
+        write_block_map(f, m->args, col + step, step, sp);
+    } else if (flow_text(m->args, &value) == MS_OK) {
+        fprintf(f, "%*s%s:%s%s\n", (int)col, "", m->type, value[0] ? " " : "", value);
+    } else {
+        sp->failed = true;
+    }
+    free(value);
+    if (fclose(f) != 0 || sp->failed) {
+        free(text);
+        return NULL;
+    }
+    return with_eol(sp, text);
+}
+
+static size_t find_block(const layout *lo, unsigned uid)
+{
+    for (size_t k = 0; k < lo->n_blocks; k++)
+        if (lo->blocks[k].uid == uid)
+            return k;
+    return NONE;
+}
+
+/* The blank lines a block in the middle of group `g` is followed by: those
+ * the group (else the file) writes between its modifiers. */
+static void default_gap(const layout *lo, const sgroup *g, size_t *from, size_t *to)
+{
+    *from = *to = 0;
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < lo->n_blocks; k++) {
+            const sblock *b = &lo->blocks[k];
+            const sgroup *bg = &lo->groups[b->group];
+            if ((pass || bg == g) && !bg->flow && k + 1 < bg->first + bg->n) {
+                *from = b->content_end;
+                *to = b->end;
+                return;
+            }
+        }
+}
+
+/* The blocks of the draft's modifiers [a, b) at column `col`: a source
+ * block copied with its field edits, a new one written in the style of its
+ * siblings. */
+static void write_blocks(splicer *sp, FILE *f, const layout *lo, const sgroup *g, const ms_draft *s,
+                         size_t a, size_t b, size_t col, size_t step)
+{
+    size_t gap_from, gap_to;
+    default_gap(lo, g, &gap_from, &gap_to);
+    for (size_t i = a; i < b && !sp->failed; i++) {
+        size_t k = find_block(lo, s->mods[i].uid);
+        const sblock *blk = k == NONE ? NULL : &lo->blocks[k];
+        const sgroup *from = blk ? &lo->groups[blk->group] : NULL;
+        char *text = NULL;
+        if (blk && !from->flow) {
+            size_t len = 0;
+            FILE *m = open_memstream(&text, &len);
+            if (!m) {
+                sp->failed = true;
+                return;
+            }
+            emit_lines(sp, m, blk->start, blk->content_end, owned_by, &k);
+            /* a block moved off the file's last line gets the newline that line lacked */
+            if (fflush(m) == 0 && len && text[len - 1] != '\n')
+                fputs(sp->crlf ? "\r\n" : "\n", m);
+            if (fclose(m) != 0)
+                sp->failed = true;
+            text = reindent(sp, text, from->mod_col, col);
+        } else {
+            text = new_block(sp, &s->mods[i], col, step);
+        }
+        if (!text) {
+            sp->failed = true;
+            return;
+        }
+        fputs(text, f);
+        free(text);
+        if (i + 1 == b)
+            break;
+        /* the blank lines after it: its own, or its siblings' */
+        bool own = blk && !from->flow && k + 1 < from->first + from->n;
+        size_t l0 = own ? blk->content_end : gap_from, l1 = own ? blk->end : gap_to;
+        fwrite(sp->text + sp->line_at[l0], 1, sp->line_at[l1] - sp->line_at[l0], f);
+    }
+}
+
+/* `key:` at `col` with the modifiers [a, b) below it. */
+static char *group_text(splicer *sp, const layout *lo, const ms_draft *s, const char *key,
+                        size_t col, size_t a, size_t b, size_t step, const char *comment)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "%*s%s:%s%s", (int)col, "", key, comment, sp->crlf ? "\r\n" : "\n");
+    write_blocks(sp, f, lo, NULL, s, a, b, col + step, step);
+    if (fclose(f) != 0 || sp->failed) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static sstage *find_stage(layout *lo, const char *key)
+{
+    for (size_t i = 0; i < lo->n_stages; i++)
+        if (!strcmp(lo->stages[i].key->value, key))
+            return &lo->stages[i];
+    return NULL;
+}
+
+static sgroup *find_group(layout *lo, const sstage *st, const char *key)
+{
+    for (size_t i = 0; st && i < lo->n_groups; i++)
+        if (&lo->stages[lo->groups[i].stage] == st && !strcmp(lo->groups[i].key->value, key))
+            return &lo->groups[i];
+    return NULL;
+}
+
+/* The end of draft modifier i's group (stage when `stage`). */
+static size_t run_end(const ms_draft *s, size_t i, bool stage)
+{
+    size_t j = i + 1;
+    while (j < s->count && !strcmp(s->mods[j].stage_key, s->mods[i].stage_key) &&
+           (stage || !strcmp(s->mods[j].group_key, s->mods[i].group_key)))
+        j++;
+    return j;
+}
+
+static bool same_uids(const ms_draft *s, const layout *lo, const sgroup *g, size_t a, size_t b)
+{
+    if (b - a != g->n)
+        return false;
+    for (size_t i = a; i < b; i++)
+        if (lo->blocks[g->first + i - a].uid != s->mods[i].uid)
+            return false;
+    return true;
+}
+
+/* The splices that rebuild the groups whose modifiers changed, add new
+ * groups and stages, and delete those the draft no longer has. */
+static void restructure(splicer *sp, layout *lo, const ms_draft *s)
+{
+    size_t file_step = indent_step(lo, NULL);
+    size_t stage_anchor = lo->n_stages ? lo->stages[0].lead : sp->lines;
+    const sstage *last_stage = NULL;
+    const sgroup *last_group = NULL;
+    for (size_t a = 0; a < s->count && !sp->failed;) {
+        size_t b = run_end(s, a, true);
+        sstage *st = find_stage(lo, s->mods[a].stage_key);
+        if (!st) {
+            if (lo->root_flow) {
+                fail(sp, "the recipe is written in flow style ({...})");
+                return;
+            }
+            char *text = NULL;
+            size_t len = 0;
+            FILE *f = open_memstream(&text, &len);
+            if (!f) {
+                sp->failed = true;
+                return;
+            }
+            fprintf(f, "%s:%s", s->mods[a].stage_key, sp->crlf ? "\r\n" : "\n");
+            for (size_t c = a; c < b; c = run_end(s, c, false)) {
+                char *g = group_text(sp, lo, s, s->mods[c].group_key, file_step, c,
+                                     run_end(s, c, false), file_step, "");
+                if (g)
+                    fputs(g, f);
+                free(g);
+            }
+            if (fclose(f) != 0)
+                sp->failed = true;
+            push(sp, stage_anchor, stage_anchor, text);
+            a = b;
+            continue;
+        }
+        if (st < last_stage) {
+            fail(sp, "stages reordered");
+            return;
+        }
+        last_stage = st;
+        st->drafted = true;
+        stage_anchor = st->to;
+        size_t step = indent_step(lo, st);
+        /* a new group goes after the one before it, the first before the stage's first */
+        size_t group_anchor = st->to, gcol = (size_t)st->key->col - 1 + step;
+        for (size_t g = 0; g < lo->n_groups; g++)
+            if (&lo->stages[lo->groups[g].stage] == st) {
+                group_anchor = lo->groups[g].lead;
+                gcol = (size_t)lo->groups[g].key->col - 1;
+                break;
+            }
+        for (size_t c = a; c < b && !sp->failed;) {
+            size_t d = run_end(s, c, false);
+            sgroup *g = find_group(lo, st, s->mods[c].group_key);
+            if (!g) {
+                if (st->flow) {
+                    fail(sp, "stage %s is written in flow style ({...})", st->key->value);
+                    return;
+                }
+                push(sp, group_anchor, group_anchor,
+                     group_text(sp, lo, s, s->mods[c].group_key, gcol, c, d, step, ""));
+                c = d;
+                continue;
+            }
+            if (g < last_group) {
+                fail(sp, "groups reordered");
+                return;
+            }
+            last_group = g;
+            g->drafted = true;
+            group_anchor = g->to;
+            if (!same_uids(s, lo, g, c, d)) {
+                if (g->flow) {
+                    fail(sp, "group %s is written in flow style ({...})", g->key->value);
+                    return;
+                }
+                g->rebuilt = true;
+                if (g->empty) {
+                    /* `key: {}` (or `key:`) becomes `key:` with the modifiers below it */
+                    char comment[256] = "";
+                    line_comment(sp, row(g->key), comment, sizeof comment);
+                    push(sp, row(g->key), row(g->key) + 1,
+                         group_text(sp, lo, s, g->key->value, (size_t)g->key->col - 1, c, d, step,
+                                    comment));
+                } else {
+                    char *text = NULL;
+                    size_t len = 0;
+                    FILE *f = open_memstream(&text, &len);
+                    if (f)
+                        write_blocks(sp, f, lo, g, s, c, d, g->mod_col, step);
+                    if (!f || fclose(f) != 0)
+                        sp->failed = true;
+                    push(sp, lo->blocks[g->first].start,
+                         lo->blocks[g->first + g->n - 1].content_end, text);
+                }
+            }
+            c = d;
+        }
+        a = b;
+    }
+    /* what the draft no longer has goes, with its leading comments */
+    for (size_t i = 0; i < lo->n_stages; i++) {
+        sstage *st = &lo->stages[i];
+        bool had = false;
+        for (size_t g = 0; g < lo->n_groups; g++)
+            had |= lo->groups[g].stage == i && lo->groups[g].n;
+        bool whole = !st->drafted && had && st->only_groups && !st->flow;
+        if (whole)
+            push(sp, st->lead, st->to, strdup(""));
+        for (size_t g = 0; g < lo->n_groups; g++) {
+            sgroup *gr = &lo->groups[g];
+            if (gr->stage != i || gr->drafted || gr->empty)
+                continue;
+            /* the field edits of a block moved out of it go with the block */
+            gr->rebuilt = true;
+            if (whole)
+                continue;
+            if (gr->flow || st->flow)
+                fail(sp, "group %s is written in flow style ({...})", gr->key->value);
+            else
+                push(sp, gr->lead, gr->to, strdup(""));
+        }
+    }
+}
+
+static bool skip_rebuilt(const splicer *sp, const splice *ed, const void *arg)
+{
+    const layout *lo = arg;
+    (void)sp;
+    return ed->owner == NONE || !lo->groups[lo->blocks[ed->owner].group].rebuilt;
+}
+
+typedef struct src_entry {
+    const char *stage, *group, *type;
+    const ms_node *args;
+} src_entry;
+
+/* The modifiers of `root` as ms_draft_new reads them; false when out of memory. */
+static bool entries_of(const ms_node *root, src_entry **out, size_t *n)
+{
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t st = 0; root && root->kind == MS_NODE_MAP && st < root->count; st++) {
         const ms_node *stage = root->items[st];
         if (!ms_ends_with(root->keys[st]->value, "_stage") || stage->kind != MS_NODE_MAP)
             continue;
@@ -1197,39 +1807,148 @@ static char *spliced_text(const ms_draft *s, size_t *len, char *why, size_t cap)
             const ms_node *group = stage->items[g];
             if (!ms_ends_with(stage->keys[g]->value, "_modifiers") || group->kind != MS_NODE_MAP)
                 continue;
-            for (size_t k = 0; k < group->count; k++, i++)
-                splice_modifier(&sp, group, k, s->mods[i].args);
-        }
-    }
-    char *out = NULL;
-    FILE *f = sp.failed ? NULL : open_memstream(&out, len);
-    if (f) {
-        if (sp.count) /* qsort's pointer must be valid even for no elements */
-            qsort(sp.edits, sp.count, sizeof *sp.edits, splice_order);
-        size_t at = 0; /* the next source line to copy */
-        for (size_t e = 0; e < sp.count; e++) {
-            splice *ed = &sp.edits[e];
-            if (ed->from < at) { /* overlapping spans: not ours to merge */
-                sp.failed = true;
-                break;
+            for (size_t k = 0; k < group->count; k++) {
+                if (!ms_array_reserve(out, &cap, *n, sizeof **out)) {
+                    free(*out);
+                    *out = NULL;
+                    return false;
+                }
+                (*out)[(*n)++] = (src_entry){root->keys[st]->value, stage->keys[g]->value,
+                                             group->keys[k]->value, group->items[k]};
             }
-            fwrite(sp.text + sp.line_at[at], 1, sp.line_at[ed->from] - sp.line_at[at], f);
-            /* a last line without its newline gets one before an insertion */
-            if (ed->from == sp.lines && sp.len && sp.text[sp.len - 1] != '\n' && ed->text[0])
-                fputc('\n', f);
-            fputs(ed->text, f);
-            at = ed->to;
         }
-        if (at < sp.lines)
-            fwrite(sp.text + sp.line_at[at], 1, sp.len - sp.line_at[at], f);
-        if (fclose(f) != 0)
-            sp.failed = true;
     }
+    return true;
+}
+
+/* The safety net: the text loads (as `modsim` reads a YAML file) as the
+ * recipe the draft holds. */
+static bool reads_back(const ms_draft *s, const char *text, size_t len)
+{
+    ms_doc *doc;
+    ms_diag d;
+    ms_diag_clear(&d);
+    if (ms_recipe_parse_doc(text, len, s->file, MS_FORMAT_YAML, &doc, &d) != MS_OK) {
+        /* no modifiers left: the comments stay, as empty as the exporter's text */
+        bool empty =
+            !s->count && !s->top_args && ms_doc_parse(text, len, s->file, &doc, &d) == MS_OK;
+        if (empty) {
+            empty = !ms_doc_root(doc);
+            ms_doc_free(doc);
+        }
+        return empty;
+    }
+    const ms_node *root = ms_doc_root(doc);
+    src_entry *e = NULL;
+    size_t n;
+    bool same = entries_of(root, &e, &n) && n == s->count;
+    const ms_node *args = root && root->kind == MS_NODE_MAP ? ms_node_get(root, "args") : NULL;
+    same = same && !args == !s->top_args && (!args || same_value(args, s->top_args));
+    for (size_t i = 0; same && i < n; i++)
+        same = !strcmp(e[i].stage, s->mods[i].stage_key) &&
+               !strcmp(e[i].group, s->mods[i].group_key) && !strcmp(e[i].type, s->mods[i].type) &&
+               same_value(e[i].args, s->mods[i].args);
+    free(e);
+    ms_doc_free(doc);
+    return same;
+}
+
+/* The source with the draft's edits written into it; NULL (`why` says why)
+ * when that cannot be done safely. */
+static char *spliced_text(const ms_draft *s, size_t *len, char *why, size_t cap)
+{
+    const ms_node *root = ms_doc_root(s->source_doc);
+    if (!s->source_matched) {
+        snprintf(why, cap, "the file's modifiers are not the draft's");
+        return NULL;
+    }
+    if (root && root->kind != MS_NODE_MAP) {
+        snprintf(why, cap, "the file is not a map of stages");
+        return NULL;
+    }
+    splicer sp = {.text = s->source, .len = s->source_len};
+    layout lo = {0};
+    char *out = NULL;
+    size_t lines = 0;
+    for (size_t b = 0; b < sp.len; b++)
+        lines += sp.text[b] == '\n';
+    lines += sp.len && sp.text[sp.len - 1] != '\n';
+    sp.line_at = malloc((lines + 2) * sizeof *sp.line_at);
+    if (!sp.line_at) {
+        sp.failed = true;
+        goto done;
+    }
+    size_t l = 0;
+    sp.line_at[l++] = 0;
+    for (size_t b = 0; b < sp.len; b++)
+        if (sp.text[b] == '\n' && b + 1 < sp.len)
+            sp.line_at[l++] = b + 1;
+    sp.line_at[l] = sp.len;
+    sp.lines = sp.len ? l : 0;
+    const char *nl = memchr(sp.text, '\n', sp.len);
+    sp.crlf = nl && nl > sp.text && nl[-1] == '\r';
+    if (!scan(&sp, root, &lo)) {
+        sp.failed = true;
+        goto done;
+    }
+    if (lo.n_blocks != s->n_source) {
+        fail(&sp, "the file's modifiers are not the draft's");
+        goto done;
+    }
+    for (size_t k = 0; k < lo.n_blocks; k++)
+        lo.blocks[k].uid = s->source_uid[k];
+    sp.step = indent_step(&lo, NULL);
+    /* field edits first, each owned by its block, so a rebuilt group can take them along */
+    for (size_t i = 0; i < s->count && !sp.failed; i++) {
+        size_t k = find_block(&lo, s->mods[i].uid);
+        if (k == NONE)
+            continue;
+        const sblock *b = &lo.blocks[k];
+        const sgroup *g = &lo.groups[b->group];
+        if (g->flow) {
+            if (!same_value(b->args, s->mods[i].args))
+                fail(&sp, "group %s is written in flow style ({...})", g->key->value);
+            continue;
+        }
+        size_t before = sp.count;
+        splice_modifier(&sp, g->value, k - g->first, s->mods[i].args);
+        for (size_t e = before; e < sp.count; e++)
+            sp.edits[e].owner = k;
+    }
+    if (!sp.failed) {
+        if (sp.count)
+            qsort(sp.edits, sp.count, sizeof *sp.edits, splice_order);
+        restructure(&sp, &lo, s);
+    }
+    if (sp.failed)
+        goto done;
+    if (sp.count) /* qsort's pointer must be valid even for no elements */
+        qsort(sp.edits, sp.count, sizeof *sp.edits, splice_order);
+    FILE *f = open_memstream(&out, len);
+    if (!f) {
+        sp.failed = true;
+        goto done;
+    }
+    emit_lines(&sp, f, 0, sp.lines, skip_rebuilt, &lo);
+    if (fclose(f) != 0)
+        sp.failed = true;
+    /* the file ends as it did: with its last newline or without */
+    bool final = sp.len && sp.text[sp.len - 1] == '\n';
+    if (!sp.failed && !final && sp.len && *len && out[*len - 1] == '\n') {
+        out[--*len] = '\0';
+        if (*len && out[*len - 1] == '\r')
+            out[--*len] = '\0';
+    }
+    if (!sp.failed && !reads_back(s, out, *len))
+        fail(&sp, "the spliced text does not read back as the draft");
+done:
     for (size_t e = 0; e < sp.count; e++)
         free(sp.edits[e].text);
     free(sp.edits);
     free(sp.line_at);
+    layout_free(&lo);
     if (sp.failed) {
+        snprintf(why, cap, "%s", sp.why[0] ? sp.why : "out of memory");
         free(out);
         return NULL;
     }
@@ -1241,19 +1960,44 @@ ms_status ms_draft_set_source(ms_draft *s, const char *text, size_t len)
 {
     free(s->source);
     ms_doc_free(s->source_doc);
+    free(s->source_uid);
     s->source = NULL;
     s->source_doc = NULL;
     s->source_len = 0;
+    s->source_uid = NULL;
+    s->n_source = 0;
+    s->source_matched = false;
     ms_diag diag;
     ms_diag_clear(&diag);
     ms_doc *doc = NULL;
     ms_status st = ms_doc_parse(text, len, s->file, &doc, &diag);
     if (st != MS_OK)
         return st == MS_ERR_NOMEM ? st : MS_OK; /* saving then writes the exporter's layout */
-    if (!(s->source = malloc(len + 1))) {
+    /* the source's modifiers are the draft's as they are now, in order */
+    src_entry *e = NULL;
+    size_t n = 0;
+    if (!(s->source = malloc(len + 1)) || !entries_of(ms_doc_root(doc), &e, &n) ||
+        (n && !(s->source_uid = malloc(n * sizeof *s->source_uid)))) {
+        free(s->source);
+        s->source = NULL;
+        free(e);
         ms_doc_free(doc);
         return MS_ERR_NOMEM;
     }
+    bool same = n == s->count;
+    for (size_t i = 0; same && i < n; i++)
+        same = !strcmp(e[i].stage, s->mods[i].stage_key) &&
+               !strcmp(e[i].group, s->mods[i].group_key) && !strcmp(e[i].type, s->mods[i].type);
+    for (size_t i = 0; same && i < n; i++)
+        s->source_uid[i] = s->mods[i].uid;
+    s->source_matched = same;
+    if (same) {
+        s->n_source = n;
+    } else {
+        free(s->source_uid);
+        s->source_uid = NULL;
+    }
+    free(e);
     memcpy(s->source, text, len);
     s->source[len] = '\0';
     s->source_len = len;

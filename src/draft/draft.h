@@ -79,14 +79,19 @@ bool ms_draft_dirty(const ms_draft *s);
 
 /* The draft as recipe text (the exporter's layout); `*text` is malloc'd. */
 ms_status ms_draft_text(const ms_draft *s, char **text, size_t *len);
-/* The text the draft was read from (YAML): saving then writes the edited
- * fields back into it and keeps everything else as written (comments, blank
- * lines, the order and quoting of untouched keys). Text that does not parse
- * is ignored (saving writes the exporter's layout). */
+/* The text the draft was read from (YAML), holding the draft's modifiers as
+ * they are now: saving then writes the edits back into it and keeps
+ * everything else as written (comments, blank lines, the order and quoting
+ * of untouched keys). Each modifier keeps its block of the text through
+ * moves; a copy or an added one has none. Text that does not parse is
+ * ignored (saving writes the exporter's layout). */
 ms_status ms_draft_set_source(ms_draft *s, const char *text, size_t len);
-/* What a save writes: the source with the edited spans rewritten, or, when
- * there is no source or modifiers were added, deleted or moved, the
- * exporter's layout, with `why` (cap bytes) saying which ("" when the source
+/* What a save writes: the source with the edited fields rewritten and the
+ * modifiers' blocks deleted, moved or added where the draft has them (only
+ * the groups that changed are rebuilt; line ends and a missing final newline
+ * kept), provided the text reads back as the draft. Otherwise (no source,
+ * flow style where it changed, a source that is not the draft's) the
+ * exporter's layout, with `why` (cap bytes) saying why ("" when the source
  * was kept). `*text` is malloc'd. */
 ms_status ms_draft_save_text(const ms_draft *s, char **text, size_t *len, char *why, size_t cap);
 /* Writes that text to `path` (through a temporary file beside it, so a

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/array.h"
+
 struct ms_chunk_writer {
     uint8_t *buf;
     size_t len, cap;
@@ -15,6 +17,7 @@ struct ms_chunk_writer {
     bool nomem;
     char **strings;
     size_t n_strings, cap_strings;
+    size_t module_hint, name_hint; /* the ids the last metric's strings had */
 };
 
 ms_chunk_writer *ms_chunk_writer_new(void)
@@ -48,10 +51,10 @@ void ms_chunk_writer_reset(ms_chunk_writer *w, size_t first)
     w->first = first;
 }
 
-static bool grow(ms_chunk_writer *w, size_t more)
+/* Out of line, so that the writers below stay small where no room is
+ * needed (nearly always). */
+__attribute__((noinline, cold)) static bool grow_slow(ms_chunk_writer *w, size_t more)
 {
-    if (w->len + more <= w->cap)
-        return true;
     size_t cap = w->cap ? w->cap : 4096;
     while (cap < w->len + more)
         cap *= 2;
@@ -65,30 +68,39 @@ static bool grow(ms_chunk_writer *w, size_t more)
     return true;
 }
 
-static void put_u(ms_chunk_writer *w, uint64_t v)
+/* Room for `more` bytes; the caller then writes through a local cursor
+ * (put_u and put_f below), which keeps `len` out of memory while it does. */
+static inline bool grow(ms_chunk_writer *w, size_t more)
+{
+    return w->len + more <= w->cap || grow_slow(w, more);
+}
+
+static inline uint8_t *put_u(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
-        w->buf[w->len++] = (uint8_t)(v | 0x80);
+        *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    w->buf[w->len++] = (uint8_t)v;
+    *p++ = (uint8_t)v;
+    return p;
 }
 
-static void put_s(ms_chunk_writer *w, long long v)
+static inline uint8_t *put_s(uint8_t *p, long long v)
 {
-    put_u(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    return put_u(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-static void put_f(ms_chunk_writer *w, double v)
+static inline uint8_t *put_f(uint8_t *p, double v)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(w->buf + w->len, &v, 8);
-    w->len += 8;
+    memcpy(p, &v, 8);
+    return p + 8;
 #else
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     for (int i = 0; i < 8; i++)
-        w->buf[w->len++] = (uint8_t)(bits >> (8 * i));
+        *p++ = (uint8_t)(bits >> (8 * i));
+    return p;
 #endif
 }
 
@@ -123,23 +135,25 @@ bool ms_chunk_call(ms_chunk_writer *w, const ms_call *c)
     if (!grow(w, 90))
         return false;
     bool on_modifier = ms_call_is_direct(c) || (c->kind == MS_CALL_EVENT && c->narrowed);
-    w->buf[w->len++] = 'C';
-    put_u(w, (uint64_t)c->kind);
-    put_u(w, on_modifier ? (uint64_t)c->modifier + 1 : 0);
-    w->buf[w->len++] = c->narrowed;
+    uint8_t *p = w->buf + w->len;
+    *p++ = 'C';
+    p = put_u(p, (uint64_t)c->kind);
+    p = put_u(p, on_modifier ? (uint64_t)c->modifier + 1 : 0);
+    *p++ = c->narrowed;
     if (has_event(c)) {
-        put_u(w, (uint64_t)c->event.type);
-        put_s(w, c->event.global_step - w->step);
-        put_s(w, c->event.global_batch - w->batch);
+        p = put_u(p, (uint64_t)c->event.type);
+        p = put_s(p, c->event.global_step - w->step);
+        p = put_s(p, c->event.global_batch - w->batch);
         w->step = c->event.global_step;
         w->batch = c->event.global_batch;
-        put_s(w, c->event.steps_per_epoch);
-        put_s(w, c->event.batches_per_step);
-        w->buf[w->len++] = (uint8_t)(c->event.epoch_based | c->event.has_modules << 1);
+        p = put_s(p, c->event.steps_per_epoch);
+        p = put_s(p, c->event.batches_per_step);
+        *p++ = (uint8_t)(c->event.epoch_based | c->event.has_modules << 1);
     }
-    w->buf[w->len++] = c->has_loss;
+    *p++ = c->has_loss;
     if (c->has_loss)
-        put_f(w, c->loss);
+        p = put_f(p, c->loss);
+    w->len = (size_t)(p - w->buf);
     w->calls++;
     w->seg = w->len;
     w->open = true;
@@ -148,34 +162,34 @@ bool ms_chunk_call(ms_chunk_writer *w, const ms_call *c)
 
 bool ms_chunk_hook(ms_chunk_writer *w, size_t modifier, ms_hook hook)
 {
-    if (!grow(w, 16))
+    if (!grow(w, 21))
         return false;
-    w->buf[w->len++] = 'H';
-    put_u(w, modifier);
-    put_u(w, (uint64_t)hook);
+    uint8_t *p = w->buf + w->len;
+    *p++ = 'H';
+    p = put_u(p, modifier);
+    p = put_u(p, (uint64_t)hook);
+    w->len = (size_t)(p - w->buf);
     return true;
 }
 
-/* The id of `s` in this chunk, defining it first when new. */
-static bool string_id(ms_chunk_writer *w, const char *s, size_t *id)
+/* Most calls look up "" and one name: the first byte settles most
+ * comparisons without a call to strcmp. */
+static inline bool same_string(const char *a, const char *b)
 {
-    /* most calls look up "" and one name: the first byte settles most
-     * comparisons without a call to strcmp */
-    for (size_t i = w->n_strings; i-- > 0;) {
-        const char *t = w->strings[i];
-        if (t[0] == s[0] && (!s[0] || !strcmp(t + 1, s + 1))) {
-            *id = i;
+    return a[0] == b[0] && (!a[0] || !strcmp(a + 1, b + 1));
+}
+
+/* The id of `s` in this chunk, defining it first when new. */
+__attribute__((noinline)) static bool string_id_slow(ms_chunk_writer *w, const char *s,
+                                                     size_t *hint, size_t *id)
+{
+    for (size_t i = w->n_strings; i-- > 0;)
+        if (same_string(w->strings[i], s)) {
+            *id = *hint = i;
             return true;
         }
-    }
-    if (w->n_strings == w->cap_strings) {
-        size_t cap = w->cap_strings ? 2 * w->cap_strings : 16;
-        char **g = realloc(w->strings, cap * sizeof *g);
-        if (!g)
-            return !(w->nomem = true);
-        w->strings = g;
-        w->cap_strings = cap;
-    }
+    if (!ms_array_reserve(&w->strings, &w->cap_strings, w->n_strings, sizeof *w->strings))
+        return !(w->nomem = true);
     size_t n = strlen(s);
     char *copy = malloc(n + 1);
     if (!copy || !grow(w, n + 11)) {
@@ -183,29 +197,44 @@ static bool string_id(ms_chunk_writer *w, const char *s, size_t *id)
         return !(w->nomem = true);
     }
     memcpy(copy, s, n + 1);
-    w->buf[w->len++] = 'S';
-    put_u(w, n);
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    *id = w->n_strings;
+    uint8_t *p = w->buf + w->len;
+    *p++ = 'S';
+    p = put_u(p, n);
+    memcpy(p, s, n);
+    w->len = (size_t)(p + n - w->buf);
+    *id = *hint = w->n_strings;
     w->strings[w->n_strings++] = copy;
     return true;
+}
+
+/* Each metric of a call names the module and the metric the one before it
+ * did, or the one of the call before: `hint` (the id found last time) is
+ * tried first. */
+static inline bool string_id(ms_chunk_writer *w, const char *s, size_t *hint, size_t *id)
+{
+    if (*hint < w->n_strings && same_string(w->strings[*hint], s)) {
+        *id = *hint;
+        return true;
+    }
+    return string_id_slow(w, s, hint, id);
 }
 
 bool ms_chunk_metric(ms_chunk_writer *w, size_t modifier, const char *module, const char *name,
                      bool has_value, double value)
 {
     size_t mod_id, name_id;
-    if (!string_id(w, module ? module : "", &mod_id) || !string_id(w, name ? name : "", &name_id) ||
-        !grow(w, 40))
+    if (!string_id(w, module ? module : "", &w->module_hint, &mod_id) ||
+        !string_id(w, name ? name : "", &w->name_hint, &name_id) || !grow(w, 40))
         return false;
-    w->buf[w->len++] = 'M';
-    put_u(w, modifier);
-    put_u(w, mod_id);
-    put_u(w, name_id);
-    w->buf[w->len++] = has_value;
+    uint8_t *p = w->buf + w->len;
+    *p++ = 'M';
+    p = put_u(p, modifier);
+    p = put_u(p, mod_id);
+    p = put_u(p, name_id);
+    *p++ = has_value;
     if (has_value)
-        put_f(w, value);
+        p = put_f(p, value);
+    w->len = (size_t)(p - w->buf);
     return true;
 }
 
@@ -408,14 +437,9 @@ int ms_chunk_next(ms_chunk_reader *r, ms_chunk_item *it)
                 return -1;
             got = 0;
             if (!r->replaying) {
-                if (r->n_strings == r->cap_strings) {
-                    size_t cap = r->cap_strings ? 2 * r->cap_strings : 16;
-                    char **g = realloc(r->strings, cap * sizeof *g);
-                    if (!g)
-                        return -1;
-                    r->strings = g;
-                    r->cap_strings = cap;
-                }
+                if (!ms_array_reserve(&r->strings, &r->cap_strings, r->n_strings,
+                                      sizeof *r->strings))
+                    return -1;
                 char *s = malloc((size_t)n + 1);
                 if (!s)
                     return -1;

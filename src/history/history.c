@@ -16,6 +16,7 @@
 #include "../core/modifier.h"
 #include "../recipe/recipe.h"
 #include "../scenario/scenario.h"
+#include "../util/array.h"
 #include "../util/json.h"
 #include "chunk.h"
 
@@ -432,13 +433,17 @@ static ms_status put_recipe(ms_history *h, const char *text, char hash[17], ms_d
     return MS_OK;
 }
 
-enum { Q_TRANSITION, Q_ERROR, Q_CHUNK, Q_CALLS, Q_COUNT };
+enum { Q_TRANSITION, Q_ERROR, Q_CHUNK, Q_CALLS, Q_BEGIN, Q_COMMIT, Q_COUNT };
 
+/* Prepared once per run: a batch's statements, its BEGIN and COMMIT too,
+ * are not parsed again for each of them. */
 static const char *const record_sql[Q_COUNT] = {
     "INSERT OR REPLACE INTO transition VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO error VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO chunk(run, first, calls, data) VALUES (?1, ?2, ?3, ?4)",
     "UPDATE run SET calls = ?2 WHERE id = ?1",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
 };
 
 struct ms_history_run {
@@ -481,11 +486,8 @@ static bool in_txn(ms_history_run *run)
 {
     if (run->in_txn)
         return true;
-    int rc = exec(run->h, "BEGIN IMMEDIATE");
-    if (rc != SQLITE_OK) {
-        run->failed = rc;
+    if (!step_done(run, run->q[Q_BEGIN]))
         return false;
-    }
     run->in_txn = true;
     return true;
 }
@@ -511,32 +513,21 @@ static void batch_commit(ms_history_run *run)
     sqlite3_bind_int64(q, 2, (sqlite3_int64)run->calls);
     if (!step_done(run, q))
         return;
-    int rc = exec(run->h, "COMMIT");
-    if (rc != SQLITE_OK)
-        run->failed = rc;
+    step_done(run, run->q[Q_COMMIT]);
     run->in_txn = false;
     ms_chunk_writer_reset(run->chunk, run->calls);
 }
 
-static void record_emit(void *user, const ms_record *r)
+/* The records that are not hooks or metrics: few, and some touch SQLite
+ * (out of line: record_emit stays small). */
+__attribute__((noinline)) static void record_rare(ms_history_run *run, const ms_record *r)
 {
-    ms_history_run *run = user;
-    if (run->failed)
-        return;
     sqlite3_stmt *q;
     bool ok = true;
     switch (r->kind) {
     case MS_REC_CALL_BEGUN:
         run->seq = 0;
         ok = ms_chunk_call(run->chunk, r->what);
-        break;
-    case MS_REC_HOOK:
-        /* not kept (see ms_history_run_sink), also when a sink beside this
-         * one asks for them */
-        if (r->hook == MS_HOOK_ON_EVENT)
-            return;
-        run->seq++;
-        ok = ms_chunk_hook(run->chunk, r->modifier, r->hook);
         break;
     case MS_REC_FLAGS:
         if (!in_txn(run))
@@ -572,14 +563,38 @@ static void record_emit(void *user, const ms_record *r)
         sqlite3_bind_text(q, 6, r->raised->message, -1, SQLITE_STATIC);
         step_done(run, q);
         break;
-    case MS_REC_METRIC:
-        ok = ms_chunk_metric(run->chunk, r->modifier, r->module, r->metric, r->has_value, r->value);
-        break;
     case MS_REC_CALL_ENDED:
         run->calls = r->call + 1;
         if (ms_chunk_calls(run->chunk) >= BATCH_CALLS)
             batch_commit(run);
         break;
+    case MS_REC_HOOK:
+    case MS_REC_METRIC:
+        break;
+    }
+    if (!ok)
+        run->failed = SQLITE_NOMEM;
+}
+
+/* Hooks and metrics are most records (15 of the 17 a call of ten
+ * modifiers makes): they go straight to the chunk, the rest aside. */
+static void record_emit(void *user, const ms_record *r)
+{
+    ms_history_run *run = user;
+    if (run->failed)
+        return;
+    bool ok = true;
+    if (r->kind == MS_REC_HOOK) {
+        /* on_event is not kept (see ms_history_run_sink), also when a sink
+         * beside this one asks for it */
+        if (r->hook == MS_HOOK_ON_EVENT)
+            return;
+        run->seq++;
+        ok = ms_chunk_hook(run->chunk, r->modifier, r->hook);
+    } else if (r->kind == MS_REC_METRIC) {
+        ok = ms_chunk_metric(run->chunk, r->modifier, r->module, r->metric, r->has_value, r->value);
+    } else {
+        record_rare(run, r);
     }
     if (!ok)
         run->failed = SQLITE_NOMEM;
@@ -602,6 +617,14 @@ ms_status ms_history_run_begin(ms_history *h, const ms_history_settings *s, cons
         return MS_ERR_NOMEM;
     run->h = h;
     run->chunk = ms_chunk_writer_new();
+    /* Recording writes new pages and reads next to none back: a small page
+     * cache does, where the default one faults in 2 MB of fresh memory. The
+     * WAL file stays when the connection closes (all it holds is in the
+     * history by then), so the next run writes over its pages rather than
+     * having the kernel allocate and zero new ones. */
+    exec(h, "PRAGMA cache_size = -256");
+    int persist = 1;
+    sqlite3_file_control(h->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     ms_status st = run->chunk ? exec_d(h, "BEGIN IMMEDIATE", diag) : MS_ERR_NOMEM;
     if (st != MS_OK) {
         run_free(run);
@@ -838,6 +861,46 @@ static ms_status prepare(ms_history *h, const char *sql, sqlite3_stmt **q, ms_di
     return rc == SQLITE_OK ? MS_OK : db_fail(h, rc, diag);
 }
 
+/* The rows of a query, read in one shape everywhere below:
+ *     rows r;
+ *     ms_status st = rows_open(h, sql, id, &r, diag);
+ *     while (st == MS_OK && rows_next(&r))
+ *         ... sqlite3_column_*(r.q, ...) ...;
+ *     st = rows_close(&r, st, diag);
+ * `id` is bound to ?1 (the run, mostly); bind others to r.q before the
+ * first row. */
+typedef struct rows {
+    ms_history *h;
+    sqlite3_stmt *q;
+    int rc;
+} rows;
+
+static ms_status rows_open(ms_history *h, const char *sql, long long id, rows *r, ms_diag *diag)
+{
+    *r = (rows){.h = h, .rc = SQLITE_DONE};
+    ms_status st = prepare(h, sql, &r->q, diag);
+    if (st == MS_OK && sqlite3_bind_parameter_count(r->q) > 0)
+        sqlite3_bind_int64(r->q, 1, id);
+    return st;
+}
+
+static bool rows_next(rows *r)
+{
+    r->rc = sqlite3_step(r->q);
+    return r->rc == SQLITE_ROW;
+}
+
+/* Finalizes the query: `st`, the loop's own status, unless SQLite failed
+ * (leaving the loop at a row is not a failure). */
+static ms_status rows_close(rows *r, ms_status st, ms_diag *diag)
+{
+    sqlite3_finalize(r->q);
+    r->q = NULL;
+    if (st == MS_OK && r->rc != SQLITE_DONE && r->rc != SQLITE_ROW)
+        return db_fail(r->h, r->rc, diag);
+    return st;
+}
+
 static ms_status no_run(ms_history *h, long long id, ms_diag *diag)
 {
     ms_diag_set(diag, MS_ERR_INVALID, "E-HISTORY-RUN", h->path, 0, 0, "no run %lld in %s", id,
@@ -852,20 +915,17 @@ static ms_status each_item(ms_history *h, long long id,
                            ms_status (*fn)(void *user, const ms_chunk_item *it), void *user,
                            ms_diag *diag)
 {
-    sqlite3_stmt *q;
+    rows rs;
     ms_status st =
-        prepare(h, "SELECT first, data FROM chunk WHERE run = ? ORDER BY first", &q, diag);
+        rows_open(h, "SELECT first, data FROM chunk WHERE run = ? ORDER BY first", id, &rs, diag);
     if (st != MS_OK)
         return st;
     ms_chunk_reader *r = ms_chunk_reader_new();
-    if (!r) {
-        sqlite3_finalize(q);
-        return MS_ERR_NOMEM;
-    }
-    sqlite3_bind_int64(q, 1, id);
-    int rc;
+    if (!r)
+        st = MS_ERR_NOMEM;
+    sqlite3_stmt *q = rs.q;
     long long next = 0; /* chunks follow each other: call indices stay within the blobs */
-    while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (st == MS_OK && rows_next(&rs)) {
         long long first = sqlite3_column_int64(q, 0);
         const void *data = sqlite3_column_blob(q, 1);
         ms_chunk_reader_start(r, data, (size_t)sqlite3_column_bytes(q, 1), (size_t)next);
@@ -884,10 +944,7 @@ static ms_status each_item(ms_history *h, long long id,
         }
     }
     ms_chunk_reader_free(r);
-    sqlite3_finalize(q);
-    if (st == MS_OK && rc != SQLITE_DONE)
-        st = db_fail(h, rc, diag);
-    return st;
+    return rows_close(&rs, st, diag);
 }
 
 static const char *const call_kind_names[] = {
@@ -939,16 +996,16 @@ static const char list_sql[] =
 ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, FILE *out,
                           ms_diag *diag)
 {
-    sqlite3_stmt *q;
-    ms_status st = prepare(h, list_sql, &q, diag);
+    rows r;
+    ms_status st = rows_open(h, list_sql, 0, &r, diag);
     if (st != MS_OK)
         return st;
+    sqlite3_stmt *q = r.q;
     bind_text_or_null(q, 1, f->recipe);
     long long shown = 0;
-    int rc;
     if (json)
         fputs("[", out);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW && (!f->limit || shown < f->limit)) {
+    while ((!f->limit || shown < f->limit) && rows_next(&r)) {
         const char *status = shown_status(col_text(q, 2), sqlite3_column_int64(q, 3));
         if (f->has_status && strcmp(status, ms_history_status_name(f->status)))
             continue;
@@ -1000,10 +1057,8 @@ ms_status ms_history_list(ms_history *h, const ms_history_filter *f, bool json, 
     }
     if (json)
         fputs(shown ? "\n]\n" : "]\n", out);
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(h, rc, diag);
-    return ferror(out) ? MS_ERR_IO : MS_OK;
+    st = rows_close(&r, MS_OK, diag);
+    return st == MS_OK && ferror(out) ? MS_ERR_IO : st;
 }
 
 /* The modifiers' types of run `id`, "GPTQModifier" ..., malloc'd; *n of them. */
@@ -1012,15 +1067,14 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
 {
     *names = NULL;
     *n = 0;
-    sqlite3_stmt *q;
+    rows r;
     ms_status st =
-        prepare(h, "SELECT idx, type FROM modifier WHERE run = ? ORDER BY idx", &q, diag);
+        rows_open(h, "SELECT idx, type FROM modifier WHERE run = ? ORDER BY idx", id, &r, diag);
     if (st != MS_OK)
         return st;
-    sqlite3_bind_int64(q, 1, id);
+    sqlite3_stmt *q = r.q;
     size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (st == MS_OK && rows_next(&r)) {
         sqlite3_int64 raw = sqlite3_column_int64(q, 0);
         if (raw < 0 || raw >= MAX_MODIFIER_INDEX) {
             /* only a damaged or foreign file has such an index (found by fuzz_history) */
@@ -1030,25 +1084,18 @@ static ms_status modifier_names(ms_history *h, long long id, char ***names, size
             break;
         }
         size_t idx = (size_t)raw;
-        if (idx >= cap) {
-            size_t ncap = idx + 8;
-            char **grown = realloc(*names, ncap * sizeof *grown);
-            if (!grown) {
-                st = MS_ERR_NOMEM;
-                break;
-            }
-            memset(grown + cap, 0, (ncap - cap) * sizeof *grown);
-            *names = grown;
-            cap = ncap;
+        size_t had = cap;
+        if (!ms_array_reserve(names, &cap, idx, sizeof **names)) {
+            st = MS_ERR_NOMEM;
+            break;
         }
+        memset(*names + had, 0, (cap - had) * sizeof **names);
         free((*names)[idx]);
         (*names)[idx] = strdup(col_text(q, 1));
         if (idx + 1 > *n)
             *n = idx + 1;
     }
-    sqlite3_finalize(q);
-    if (st == MS_OK && rc != SQLITE_DONE)
-        st = db_fail(h, rc, diag);
+    st = rows_close(&r, st, diag);
     if (st != MS_OK) { /* the caller frees nothing on failure (fuzz_history found the leak) */
         for (size_t i = 0; i < cap; i++)
             free((*names)[i]);
@@ -1102,17 +1149,16 @@ static ms_status run_exists(ms_history *h, long long id, ms_diag *diag)
  * model; nothing for one that did not. */
 static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *diag)
 {
-    sqlite3_stmt *q;
-    ms_status st = prepare(h,
-                           "SELECT module, class, owner, modifier, sparsity, bits, rel_error,"
-                           " note FROM modules WHERE run = ?",
-                           &q, diag);
+    rows r;
+    ms_status st = rows_open(h,
+                             "SELECT module, class, owner, modifier, sparsity, bits, rel_error,"
+                             " note FROM modules WHERE run = ?",
+                             id, &r, diag);
     if (st != MS_OK)
         return st;
-    sqlite3_bind_int64(q, 1, id);
-    int rc;
+    sqlite3_stmt *q = r.q;
     bool first = true;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (rows_next(&r)) {
         if (first)
             fprintf(out, "modules at the end\n  %-34s %-7s %-28s %8s %4s %9s\n", "module", "class",
                     "modifier", "sparsity", "bits", "rel.err");
@@ -1127,22 +1173,21 @@ static ms_status show_modules(ms_history *h, long long id, FILE *out, ms_diag *d
         if (sqlite3_column_type(q, 7) != SQLITE_NULL)
             fprintf(out, "  note: %s left unchanged: %s\n", col_text(q, 0), col_text(q, 7));
     }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return db_fail(h, rc, diag);
-    st = prepare(h, "SELECT name, value FROM figure WHERE run = ? ORDER BY name", &q, diag);
+    st = rows_close(&r, MS_OK, diag);
+    if (st == MS_OK)
+        st = rows_open(h, "SELECT name, value FROM figure WHERE run = ? ORDER BY name", id, &r,
+                       diag);
     if (st != MS_OK)
         return st;
-    sqlite3_bind_int64(q, 1, id);
+    q = r.q;
     first = true;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    while (rows_next(&r)) {
         if (first)
             fputs("figures\n", out);
         first = false;
         fprintf(out, "  %-16s %.6g\n", col_text(q, 0), sqlite3_column_double(q, 1));
     }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+    return rows_close(&r, MS_OK, diag);
 }
 
 /* Per modifier, the whole-modifier metrics of the last call that reported
@@ -1221,30 +1266,29 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
     if (st != MS_OK)
         return st;
     fputs("transitions\n", out);
-    st = prepare(h, "SELECT call, modifier, what, weights_hash FROM transitions WHERE run = ?", &q,
-                 diag);
+    rows r;
+    st = rows_open(h, "SELECT call, modifier, what, weights_hash FROM transitions WHERE run = ?",
+                   id, &r, diag);
     if (st == MS_OK) {
-        sqlite3_bind_int64(q, 1, id);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        q = r.q;
+        while (rows_next(&r)) {
             fprintf(out, "  call %-6lld %-28s %-11s", sqlite3_column_int64(q, 0),
                     name_of(names, nn, sqlite3_column_int64(q, 1)), col_text(q, 2));
             if (sqlite3_column_type(q, 3) != SQLITE_NULL)
                 fprintf(out, " weights %s", col_text(q, 3));
             fputc('\n', out);
         }
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
+        st = rows_close(&r, st, diag);
     }
     if (st == MS_OK)
-        st = prepare(h,
-                     "SELECT call, modifier, kind, message FROM error WHERE run = ?"
-                     " ORDER BY call, seq",
-                     &q, diag);
+        st = rows_open(h,
+                       "SELECT call, modifier, kind, message FROM error WHERE run = ?"
+                       " ORDER BY call, seq",
+                       id, &r, diag);
     if (st == MS_OK) {
-        sqlite3_bind_int64(q, 1, id);
+        q = r.q;
         bool first = true;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        while (rows_next(&r)) {
             if (first)
                 fputs("errors\n", out);
             first = false;
@@ -1254,24 +1298,22 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
                         : name_of(names, nn, sqlite3_column_int64(q, 1)),
                     col_text(q, 2), col_text(q, 3));
         }
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
+        st = rows_close(&r, st, diag);
     }
     /* the final flags of each modifier: its last transition */
     final_metrics fm = {.n = nn, .at = calloc(nn ? nn : 1, sizeof *fm.at)};
     if (st == MS_OK)
         st = fm.at ? each_item(h, id, keep_final_metric, &fm, diag) : MS_ERR_NOMEM;
     if (st == MS_OK)
-        st = prepare(h,
-                     "SELECT m.idx, m.type, (SELECT t.after FROM transition t WHERE t.run = m.run"
-                     " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1)"
-                     " FROM modifier m WHERE m.run = ? ORDER BY m.idx",
-                     &q, diag);
+        st = rows_open(h,
+                       "SELECT m.idx, m.type, (SELECT t.after FROM transition t WHERE t.run = m.run"
+                       " AND t.modifier = m.idx ORDER BY t.call DESC LIMIT 1)"
+                       " FROM modifier m WHERE m.run = ? ORDER BY m.idx",
+                       id, &r, diag);
     if (st == MS_OK) {
-        sqlite3_bind_int64(q, 1, id);
+        q = r.q;
         fputs("modifiers at the end\n", out);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        while (rows_next(&r)) {
             char words[64];
             flags_words((unsigned)sqlite3_column_int(q, 2), words, sizeof words);
             long long m = sqlite3_column_int64(q, 0);
@@ -1280,9 +1322,7 @@ ms_status ms_history_show(ms_history *h, long long id, FILE *out, ms_diag *diag)
                 fprintf(out, " %s=%.15g", fm.at[m].name[k], fm.at[m].value[k]);
             fputc('\n', out);
         }
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
+        st = rows_close(&r, st, diag);
     }
     if (st == MS_OK)
         st = show_modules(h, id, out, diag);
@@ -1303,18 +1343,11 @@ typedef struct hashes {
 
 static uint64_t *hash_of(hashes *x, size_t call)
 {
-    if (call >= x->cap) {
-        size_t cap = x->cap ? x->cap * 2 : 1024;
-        while (cap <= call)
-            cap *= 2;
-        uint64_t *g = realloc(x->at, cap * sizeof *g);
-        if (!g)
-            return NULL;
-        for (size_t i = x->cap; i < cap; i++)
-            g[i] = 1469598103934665603ULL;
-        x->at = g;
-        x->cap = cap;
-    }
+    size_t had = x->cap;
+    if (!ms_array_reserve(&x->at, &x->cap, call, sizeof *x->at))
+        return NULL;
+    for (size_t i = had; i < x->cap; i++)
+        x->at[i] = 1469598103934665603ULL;
     if (call + 1 > x->n)
         x->n = call + 1;
     return &x->at[call];
@@ -1386,15 +1419,14 @@ static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, bool wei
         " CASE WHEN ?2 THEN ifnull(weights_hash, '') ELSE '' END"
         " FROM transition WHERE run = ?1 ORDER BY call, modifier"};
     for (int k = 0; k < 2 && st == MS_OK; k++) {
-        sqlite3_stmt *q;
-        st = prepare(h, sql[k], &q, diag);
+        rows r;
+        st = rows_open(h, sql[k], id, &r, diag);
         if (st != MS_OK)
             break;
-        sqlite3_bind_int64(q, 1, id);
+        sqlite3_stmt *q = r.q;
         if (k == 1)
             sqlite3_bind_int(q, 2, weights);
-        int rc;
-        while (st == MS_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        while (st == MS_OK && rows_next(&r)) {
             sqlite3_int64 raw = sqlite3_column_int64(q, 0);
             if (raw < 0 || (size_t)raw >= x.n) {
                 /* an error or transition of a call the run does not have:
@@ -1411,9 +1443,7 @@ static ms_status call_hashes(ms_history *h, long long id, diff_scan *d, bool wei
             else
                 mix_text(v, sqlite3_column_text(q, 1));
         }
-        sqlite3_finalize(q);
-        if (st == MS_OK && rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
+        st = rows_close(&r, st, diag);
     }
     d->h = x;
     return st;
@@ -1426,16 +1456,15 @@ static ms_status first_flags(ms_history *h, long long id, size_t n, long long (*
     for (size_t i = 0; i < n; i++)
         for (int b = 0; b < 4; b++)
             first[i][b] = -1;
-    sqlite3_stmt *q;
-    ms_status st = prepare(h,
-                           "SELECT call, modifier, before, after FROM transition WHERE run = ?"
-                           " ORDER BY call",
-                           &q, diag);
+    rows r;
+    ms_status st = rows_open(h,
+                             "SELECT call, modifier, before, after FROM transition WHERE run = ?"
+                             " ORDER BY call",
+                             id, &r, diag);
     if (st != MS_OK)
         return st;
-    sqlite3_bind_int64(q, 1, id);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    sqlite3_stmt *q = r.q;
+    while (rows_next(&r)) {
         long long m = sqlite3_column_int64(q, 1);
         unsigned gained = (unsigned)sqlite3_column_int(q, 3) & ~(unsigned)sqlite3_column_int(q, 2);
         if (m < 0 || (size_t)m >= n)
@@ -1444,8 +1473,7 @@ static ms_status first_flags(ms_history *h, long long id, size_t n, long long (*
             if (gained & (1u << b) && first[m][b] < 0)
                 first[m][b] = sqlite3_column_int64(q, 0);
     }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? MS_OK : db_fail(h, rc, diag);
+    return rows_close(&r, MS_OK, diag);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1498,20 +1526,16 @@ static ms_status hook_set(const unsigned *bits, char **names, size_t nn, char **
 /* Lines of `text` in a malloc'd array pointing into `text` (modified). */
 static char **split_lines(char *text, size_t *n)
 {
-    size_t cap = 16;
-    char **lines = malloc(cap * sizeof *lines);
+    size_t cap = 0;
+    char **lines = NULL;
     *n = 0;
-    if (!lines)
+    /* an empty text has no lines, but the array is there */
+    if (!ms_array_reserve(&lines, &cap, 0, sizeof *lines))
         return NULL;
     for (char *p = text; *p;) {
-        if (*n == cap) {
-            char **grown = realloc(lines, 2 * cap * sizeof *grown);
-            if (!grown) {
-                free(lines);
-                return NULL;
-            }
-            lines = grown;
-            cap *= 2;
+        if (!ms_array_reserve(&lines, &cap, *n, sizeof *lines)) {
+            free(lines);
+            return NULL;
         }
         lines[(*n)++] = p;
         char *nl = strchr(p, '\n');
@@ -1663,26 +1687,17 @@ static ms_status metric_rows_read(ms_history *h, const char *sql, long long id, 
                                   metric_rows *r, ms_diag *diag)
 {
     memset(r, 0, sizeof *r);
-    sqlite3_stmt *q;
-    ms_status st = prepare(h, sql, &q, diag);
+    rows rs;
+    ms_status st = rows_open(h, sql, id, &rs, diag);
     if (st != MS_OK)
         return st;
-    sqlite3_bind_int64(q, 1, id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (r->n == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
-            char **nn = realloc(r->name, ncap * sizeof *nn);
-            if (nn)
-                r->name = nn;
-            double(*nv)[3] = nn ? realloc(r->v, ncap * sizeof *nv) : NULL;
-            if (!nv) {
-                st = MS_ERR_NOMEM;
-                break;
-            }
-            r->v = nv;
-            cap = ncap;
+    sqlite3_stmt *q = rs.q;
+    size_t cap = 0, vcap = 0; /* of r->name and r->v */
+    while (st == MS_OK && rows_next(&rs)) {
+        if (!ms_array_reserve(&r->name, &cap, r->n, sizeof *r->name) ||
+            !ms_array_reserve(&r->v, &vcap, r->n, sizeof *r->v)) {
+            st = MS_ERR_NOMEM;
+            break;
         }
         r->name[r->n] = strdup(col_text(q, 0));
         if (!r->name[r->n]) {
@@ -1693,10 +1708,7 @@ static ms_status metric_rows_read(ms_history *h, const char *sql, long long id, 
             r->v[r->n][c] = c < cols ? sqlite3_column_double(q, 1 + c) : 0;
         r->n++;
     }
-    sqlite3_finalize(q);
-    if (st == MS_OK && rc != SQLITE_DONE)
-        st = db_fail(h, rc, diag);
-    return st;
+    return rows_close(&rs, st, diag);
 }
 
 /* Per-module and model-level metric deltas; nothing when neither run acted
@@ -1997,14 +2009,8 @@ static ms_status jsonl_item(void *user, const ms_chunk_item *it)
         fprintf(out, "{\"call\": %zu, \"modifier\": %zu, \"hook\": \"%s\"}\n", it->call,
                 it->modifier, ms_hook_name(it->hook));
     } else {
-        if (j->nm == j->cap) {
-            size_t cap = j->cap ? 2 * j->cap : 16;
-            jl_metric *g = realloc(j->m, cap * sizeof *g);
-            if (!g)
-                return MS_ERR_NOMEM;
-            j->m = g;
-            j->cap = cap;
-        }
+        if (!ms_array_reserve(&j->m, &j->cap, j->nm, sizeof *j->m))
+            return MS_ERR_NOMEM;
         jl_metric *x = &j->m[j->nm];
         *x = (jl_metric){it->modifier,       j->nm,         strdup(it->module),
                          strdup(it->metric), it->has_value, it->value};
@@ -2073,14 +2079,8 @@ static ms_status collect_call(void *user, const ms_chunk_item *it)
     call_list *l = user;
     if (it->kind != MS_CHUNK_CALL)
         return MS_OK;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        ms_call *g = realloc(l->calls, cap * sizeof *g);
-        if (!g)
-            return MS_ERR_NOMEM;
-        l->calls = g;
-        l->cap = cap;
-    }
+    if (!ms_array_reserve(&l->calls, &l->cap, l->n, sizeof *l->calls))
+        return MS_ERR_NOMEM;
     l->calls[l->n++] = it->what;
     return MS_OK;
 }
@@ -2431,36 +2431,27 @@ ms_status ms_history_gc(ms_history *h, long long keep, long long older_than_s, s
     ms_status st = exec_d(h, "BEGIN IMMEDIATE", diag);
     if (st != MS_OK)
         return st;
-    sqlite3_stmt *q;
-    st = prepare(h, "SELECT id, status, pid, started FROM run ORDER BY id DESC LIMIT -1 OFFSET ?",
-                 &q, diag);
+    rows r;
+    st = rows_open(h, "SELECT id, status, pid, started FROM run ORDER BY id DESC LIMIT -1 OFFSET ?",
+                   keep, &r, diag);
     long long *ids = NULL;
     size_t n = 0, cap = 0;
-    int rc = SQLITE_DONE;
     if (st == MS_OK) {
-        sqlite3_bind_int64(q, 1, keep);
+        sqlite3_stmt *q = r.q;
         long long now = (long long)time(NULL);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        while (st == MS_OK && rows_next(&r)) {
             /* a run still being written is not garbage */
             if (!strcmp(shown_status(col_text(q, 1), sqlite3_column_int64(q, 2)), "running"))
                 continue;
             if (older_than_s > 0 && sqlite3_column_int64(q, 3) > now - older_than_s)
                 continue;
-            if (n == cap) {
-                size_t ncap = cap ? 2 * cap : 64;
-                long long *grown = realloc(ids, ncap * sizeof *grown);
-                if (!grown) {
-                    st = MS_ERR_NOMEM;
-                    break;
-                }
-                ids = grown;
-                cap = ncap;
+            if (!ms_array_reserve(&ids, &cap, n, sizeof *ids)) {
+                st = MS_ERR_NOMEM;
+                break;
             }
             ids[n++] = sqlite3_column_int64(q, 0);
         }
-        sqlite3_finalize(q);
-        if (st == MS_OK && rc != SQLITE_DONE)
-            st = db_fail(h, rc, diag);
+        st = rows_close(&r, st, diag);
     }
     for (size_t i = 0; st == MS_OK && i < n; i++)
         st = delete_run(h, ids[i], diag);

@@ -344,17 +344,16 @@ static ms_status name_diag(ms_status st, const char *name, ms_diag *diag)
     return st;
 }
 
-/* Codes of an already dequantized weight: re-quantizing (code - zp) * scale
- * with the same scale gives the code back. */
-static void codes_of(const ms_apply_result *r, const ms_quant_args *q)
+void ms_apply_codes(const ms_quant_args *q, const float *w, size_t rows, size_t cols,
+                    const float *scales, const float *zero_points, size_t scols,
+                    const int32_t *g_idx, int8_t *codes)
 {
     size_t width = q->strategy == MS_QUANT_GROUP ? q->group_size : 0;
-    for (size_t i = 0; i < r->rows; i++)
-        for (size_t j = 0; j < r->cols; j++) {
-            size_t col = !width ? 0 : r->g_idx ? (size_t)r->g_idx[j] : j / width;
-            size_t s = q->strategy == MS_QUANT_TENSOR ? 0 : i * r->scols + col;
-            ms_quant_value(q, r->weight[i * r->cols + j], r->scales[s], r->zero_points[s],
-                           &r->codes[i * r->cols + j]);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            size_t col = !width ? 0 : g_idx ? (size_t)g_idx[j] : j / width;
+            size_t s = q->strategy == MS_QUANT_TENSOR ? 0 : i * scols + col;
+            ms_quant_value(q, w[i * cols + j], scales[s], zero_points[s], &codes[i * cols + j]);
         }
 }
 
@@ -376,7 +375,8 @@ static ms_status run_gptq(ms_pool *pool, const ms_apply_opts *o, const float *ca
         r->loss = res.loss;
         r->fell_back = res.fell_back;
         if (st == MS_OK)
-            codes_of(r, &o->quant);
+            ms_apply_codes(&o->quant, r->weight, r->rows, r->cols, r->scales, r->zero_points,
+                           r->scols, r->g_idx, r->codes);
     } else if (st == MS_OK) {
         ms_sparsegpt_args a = {.sparsity = o->prune.sparsity,
                                .block_size = o->block_size,

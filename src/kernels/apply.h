@@ -147,4 +147,12 @@ ms_status ms_apply_tensor(ms_pool *pool, const ms_apply_opts *opts, const char *
 /* Frees the arrays and zeroes the struct; safe on a zeroed result. */
 void ms_apply_result_free(ms_apply_result *result);
 
+/* The codes of a rows x cols weight `w` already dequantized under scheme
+ * `q` with these scales and zero points (scols per row) and g_idx (NULL:
+ * groups in column order), into `codes`: re-quantizing (code - zp) * scale
+ * with the same scale gives the code back. */
+void ms_apply_codes(const ms_quant_args *q, const float *w, size_t rows, size_t cols,
+                    const float *scales, const float *zero_points, size_t scols,
+                    const int32_t *g_idx, int8_t *codes);
+
 #endif

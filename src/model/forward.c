@@ -130,8 +130,30 @@ struct ms_forward {
     float *scratch;   /* per worker: attention's scores and transposed keys */
     size_t seq_pad;   /* seq rounded up to whole vectors */
     float *cos, *sin; /* seq x head_dim/2 */
+    float *normw;     /* h: a norm's weight as f32 */
+    float *wbuf;      /* a 16-bit Linear weight as f32, converted before its multiply
+                       * (wbuf_len floats; NULL when every weight is F32) */
+    size_t wbuf_len;
     size_t next_layer;
 };
+
+/* Linear `module`'s weight as f32: its storage when F32, else converted
+ * into the pass's buffer, which holds it until the next call. */
+static const float *weight_f32(const ms_forward *fw, size_t module)
+{
+    const ms_module *mod = ms_model_module(fw->m, module);
+    if (fw->m->dtypes[module] == MS_ST_F32)
+        return mod->weight;
+    ms_model_weight_read(fw->m, module, fw->wbuf);
+    return fw->wbuf;
+}
+
+/* A norm's weight as f32 (in fw->normw). */
+static const float *norm_f32(const ms_forward *fw, size_t module)
+{
+    ms_model_weight_read(fw->m, module, fw->normw);
+    return fw->normw;
+}
 
 /* y[rows x out] = x[rows x in] * w[out x in]^T, w as Linear stores it. */
 static ms_status matmul_xwt(const ms_forward *fw, const float *x, const float *w, float *y,
@@ -171,7 +193,7 @@ static ms_status linear(const ms_forward *fw, size_t module, const float *in, fl
     ms_status st = observe(fw, module, in, observer, user, diag);
     if (st != MS_OK)
         return st;
-    return linear_with(fw, module, ms_model_module(fw->m, module)->weight, in, y, diag);
+    return linear_with(fw, module, weight_f32(fw, module), in, y, diag);
 }
 
 /* Attention is compiled for AVX-512, AVX2 and the baseline, picked at load
@@ -230,9 +252,18 @@ static ms_status forward_alloc(const ms_model *model, size_t batch, size_t seq, 
         fw->scratch = ms_alloc_floats(ms_pool_threads(pool) * attention_scratch(fw));
         fw->cos = malloc(fw->seq * half * sizeof(float));
         fw->sin = malloc(fw->seq * half * sizeof(float));
+        fw->normw = malloc(fw->h * sizeof(float));
+        /* one decoder layer's largest Linear, which also holds lm_head's
+         * rows a slice at a time */
+        bool narrow = false;
+        for (size_t i = 0; i < model->n_modules; i++)
+            narrow |= model->modules[i].kind == MS_MOD_LINEAR && model->dtypes[i] != MS_ST_F32;
+        fw->wbuf_len = narrow ? (fw->inter > fw->h ? fw->inter : fw->h) * fw->h : 0;
+        fw->wbuf = narrow ? ms_alloc_floats(fw->wbuf_len) : NULL;
     }
     if (!fits || !fw->hidden || !fw->x || !fw->q || !fw->k || !fw->v || !fw->attn || !fw->gate ||
-        !fw->up || !fw->out || !fw->scratch || !fw->cos || !fw->sin) {
+        !fw->up || !fw->out || !fw->scratch || !fw->cos || !fw->sin || !fw->normw ||
+        (fw->wbuf_len && !fw->wbuf)) {
         ms_forward_free(fw);
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "out of memory for a forward pass over %zu x %zu tokens", batch, seq);
@@ -267,10 +298,9 @@ ms_status ms_forward_new(const ms_model *model, const ms_tokens *tokens, ms_pool
     ms_status st = forward_alloc(model, tokens->batch, tokens->seq, pool, &fw, diag);
     if (st != MS_OK)
         return st;
-    const float *embed = ms_model_module(model, model->embed)->weight;
     for (size_t r = 0; r < fw->rows; r++)
-        memcpy(fw->hidden + r * fw->h, embed + (size_t)tokens->ids[r] * fw->h,
-               fw->h * sizeof(float));
+        ms_model_weight_rows(model, model->embed, (size_t)tokens->ids[r], 1,
+                             fw->hidden + r * fw->h);
     *out = fw;
     return MS_OK;
 }
@@ -301,8 +331,8 @@ void ms_forward_free(ms_forward *fw)
 {
     if (!fw)
         return;
-    float *bufs[] = {fw->hidden, fw->x,  fw->q,   fw->k,       fw->v,   fw->attn,
-                     fw->gate,   fw->up, fw->out, fw->scratch, fw->cos, fw->sin};
+    float *bufs[] = {fw->hidden, fw->x,   fw->q,       fw->k,   fw->v,   fw->attn,  fw->gate,
+                     fw->up,     fw->out, fw->scratch, fw->cos, fw->sin, fw->normw, fw->wbuf};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(fw);
@@ -326,10 +356,10 @@ static void rotate(const ms_forward *fw, float *t, size_t width)
 
 /* Causal grouped-query attention of query head `hd` of sequence `b`: the
  * head reads key/value head hd / (num_heads / num_kv_heads), positions up to
- * its own. Each score is summed over the head's dimensions in order, 16 keys
- * at a time from the transposed keys; each output element over the positions
- * in order, 16 dimensions at a time: the bits of the plain loops (this file
- * is compiled without FMA contraction), at vector speed. */
+ * its own (within the sliding window, if any). Each score is summed over the head's dimensions in
+ * order, 16 keys at a time from the transposed keys; each output element over the positions in
+ * order, 16 dimensions at a time: the bits of the plain loops (this file is compiled without FMA
+ * contraction), at vector speed. */
 FW_CLONES
 static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scratch)
 {
@@ -341,20 +371,23 @@ static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scr
     for (size_t u = 0; u < pad; u++)
         for (size_t i = 0; i < d; i++)
             kt[i * pad + u] = u < seq ? fw->k[(b * seq + u) * fw->kvd + kv * d + i] : 0.0f;
+    /* Mistral's sliding window, as transformers' sliding_window_overlay
+     * (masking_utils.py): position t sees u when t - window < u <= t */
+    size_t window = s->sliding_window > 0 ? (size_t)s->sliding_window : seq;
     for (size_t t = 0; t < seq; t++) {
-        size_t row = b * seq + t;
+        size_t row = b * seq + t, lo = t >= window ? t + 1 - window : 0;
         const float *q = fw->q + row * fw->h + hd * d;
-        for (size_t u0 = 0; u0 <= t; u0 += FW_VLEN) {
+        for (size_t u0 = lo / FW_VLEN * FW_VLEN; u0 <= t; u0 += FW_VLEN) {
             fw_v16 dot = {0};
             for (size_t i = 0; i < d; i++)
                 dot += q[i] * *(const fw_v16 *)(kt + i * pad + u0);
             *(fw_v16 *)(scores + u0) = dot * scale;
         }
         float max = -INFINITY;
-        for (size_t u = 0; u <= t; u++)
+        for (size_t u = lo; u <= t; u++)
             max = scores[u] > max ? scores[u] : max;
         double sum = 0;
-        for (size_t u = 0; u <= t; u++) {
+        for (size_t u = lo; u <= t; u++) {
             scores[u] = expf(scores[u] - max);
             sum += scores[u];
         }
@@ -363,7 +396,7 @@ static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scr
         size_t i0 = 0;
         for (; i0 + FW_VLEN <= d; i0 += FW_VLEN) {
             fw_v16 acc = {0};
-            for (size_t u = 0; u <= t; u++) {
+            for (size_t u = lo; u <= t; u++) {
                 const float *v = fw->v + (b * seq + u) * fw->kvd + kv * d + i0;
                 acc += scores[u] * inv * *(const fw_v16 *)v;
             }
@@ -371,7 +404,7 @@ static void attention_head(const ms_forward *fw, size_t b, size_t hd, float *scr
         }
         for (size_t i = i0; i < d; i++) {
             float acc = 0;
-            for (size_t u = 0; u <= t; u++)
+            for (size_t u = lo; u <= t; u++)
                 acc += scores[u] * inv * fw->v[(b * seq + u) * fw->kvd + kv * d + i];
             o[i] = acc;
         }
@@ -464,7 +497,7 @@ ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer obse
                            "decoder layer %zu cannot run now: the next layer is %zu of %lld", layer,
                            fw->next_layer, m->spec.num_layers);
     const ms_layer_ix *ix = &m->layers[layer];
-    norm_rows(fw, fw->hidden, m->modules[ix->input_norm].weight, fw->x);
+    norm_rows(fw, fw->hidden, norm_f32(fw, ix->input_norm), fw->x);
     ms_status st = linear(fw, ix->q, fw->x, fw->q, observer, user, diag);
     if (st == MS_OK)
         st = linear(fw, ix->k, fw->x, fw->k, observer, user, diag);
@@ -479,7 +512,7 @@ ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer obse
     if (st != MS_OK)
         return st;
     add_into(fw, fw->hidden, fw->out);
-    norm_rows(fw, fw->hidden, m->modules[ix->post_norm].weight, fw->x);
+    norm_rows(fw, fw->hidden, norm_f32(fw, ix->post_norm), fw->x);
     st = linear(fw, ix->gate, fw->x, fw->gate, observer, user, diag);
     if (st == MS_OK)
         st = linear(fw, ix->up, fw->x, fw->up, observer, user, diag);
@@ -502,11 +535,22 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
         return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
                            "logits need all %lld decoder layers; %zu have run", m->spec.num_layers,
                            fw->next_layer);
-    norm_rows(fw, fw->hidden, m->modules[m->final_norm].weight, fw->x);
+    norm_rows(fw, fw->hidden, norm_f32(fw, m->final_norm), fw->x);
     ms_status st = observe(fw, m->lm_head, fw->x, observer, user, diag);
-    if (st == MS_OK && logits)
-        st = matmul_xwt(fw, fw->x, m->modules[m->lm_head].weight, logits,
-                        (size_t)m->spec.vocab_size, fw->h, diag);
+    if (st != MS_OK || !logits)
+        return st;
+    size_t vocab = (size_t)m->spec.vocab_size;
+    if (m->dtypes[m->lm_head] == MS_ST_F32)
+        return matmul_xwt(fw, fw->x, m->modules[m->lm_head].weight, logits, vocab, fw->h, diag);
+    /* a 16-bit lm_head a slice of rows at a time: the vocabulary's f32
+     * copy would be as large as the rest of the model's */
+    size_t slice = fw->wbuf_len / fw->h;
+    for (size_t r0 = 0; st == MS_OK && r0 < vocab; r0 += slice) {
+        size_t n = vocab - r0 < slice ? vocab - r0 : slice;
+        ms_model_weight_rows(m, m->lm_head, r0, n, fw->wbuf);
+        st = ms_gemm(fw->pool, MS_NOTRANS, MS_TRANS, MS_PART_FULL, fw->rows, n, fw->h, 1.0f, fw->x,
+                     fw->h, fw->wbuf, fw->h, 0.0f, logits + r0, vocab, diag);
+    }
     return st;
 }
 
@@ -542,31 +586,31 @@ ms_status ms_forward_block(const ms_model *model, size_t layer, ms_forward_part 
         mods[1] = ix->up;
         mods[2] = ix->down;
     }
-    const float *w[4];
-    for (size_t i = 0; i < 4; i++)
-        w[i] = weights && weights[i] ? weights[i] : model->modules[mods[i]].weight;
+    /* the stand-ins, else each Linear's weight as f32 just before its multiply */
+#define W(i) (weights && weights[i] ? weights[i] : weight_f32(fw, mods[i]))
     size_t rows = fw->rows;
     if (part == MS_FORWARD_ATTENTION) {
-        st = linear_with(fw, ix->q, w[0], x, fw->q, diag);
+        st = linear_with(fw, ix->q, W(0), x, fw->q, diag);
         if (st == MS_OK)
-            st = linear_with(fw, ix->k, w[1], x, fw->k, diag);
+            st = linear_with(fw, ix->k, W(1), x, fw->k, diag);
         if (st == MS_OK)
-            st = linear_with(fw, ix->v, w[2], x, fw->v, diag);
+            st = linear_with(fw, ix->v, W(2), x, fw->v, diag);
         if (st == MS_OK) {
             rotate(fw, fw->q, fw->h);
             rotate(fw, fw->k, fw->kvd);
             attention(fw);
-            st = linear_with(fw, ix->o, w[3], fw->attn, fw->out, diag);
+            st = linear_with(fw, ix->o, W(3), fw->attn, fw->out, diag);
         }
     } else {
-        st = linear_with(fw, ix->gate, w[0], x, fw->gate, diag);
+        st = linear_with(fw, ix->gate, W(0), x, fw->gate, diag);
         if (st == MS_OK)
-            st = linear_with(fw, ix->up, w[1], x, fw->up, diag);
+            st = linear_with(fw, ix->up, W(1), x, fw->up, diag);
         if (st == MS_OK) {
             silu_times_up(fw);
-            st = linear_with(fw, ix->down, w[2], fw->gate, fw->out, diag);
+            st = linear_with(fw, ix->down, W(2), fw->gate, fw->out, diag);
         }
     }
+#undef W
     if (st == MS_OK)
         memcpy(out, fw->out, rows * fw->h * sizeof *out);
     ms_forward_free(fw);

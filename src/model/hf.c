@@ -145,7 +145,15 @@ static ms_status config_unsupported(const ms_node *root, const char *file, ms_ar
                                 "'%s' is true; modsim supports biases only as %s", flags[i],
                                 arch == MS_ARCH_QWEN2 ? "Qwen2 has them" : "Qwen2's q/k/v_proj");
     }
-    return MS_OK;
+    /* Qwen2's window applies to the layers from max_window_layers on */
+    bool window;
+    ms_status st = config_bool(root, file, "use_sliding_window", &window, diag);
+    if (st == MS_OK && window && arch == MS_ARCH_QWEN2)
+        return config_error(diag, file, ms_node_get(root, "use_sliding_window"),
+                            "'use_sliding_window' is true; modsim computes Qwen2's attention "
+                            "over the whole sequence%s%s",
+                            "", "");
+    return st;
 }
 
 /* rope_scaling: null, or Llama 3.1's {"rope_type": "llama3", "factor",
@@ -228,6 +236,10 @@ static ms_status parse_config(const char *text, size_t len, const char *path, ms
         st = config_bool(root, file, "tie_word_embeddings", tied, diag);
     if (st == MS_OK)
         st = config_rope_scaling(root, file, &s.rope_llama3, diag);
+    /* MistralConfig's sliding_window (null: none); LlamaConfig has none,
+     * and Qwen2's applies only with use_sliding_window, refused above. */
+    if (st == MS_OK && *arch == MS_ARCH_MISTRAL)
+        st = config_int(root, file, "sliding_window", 1, 1LL << 40, 0, &s.sliding_window, diag);
     if (st != MS_OK)
         goto done;
     const ms_node *heads = ms_node_get(root, "num_attention_heads");
@@ -299,9 +311,13 @@ ms_status ms_model_hf_config_parse(const char *text, size_t len, const char *fil
 
 /* ---- weights ------------------------------------------------------------- */
 
+/* Two passes over the files: the first checks every tensor and takes each
+ * weight's dtype (so that storage follows the checkpoint's), the second,
+ * once the storage is allocated, copies the values. */
 typedef struct loader {
     ms_model *m;
-    unsigned char *done; /* per module: 1 weight loaded, 2 bias loaded */
+    bool copy;           /* the second pass */
+    unsigned char *done; /* per module: 1 weight found, 2 bias found */
 } loader;
 
 static bool module_of(const ms_model *m, const char *tensor, size_t *index, bool *bias)
@@ -349,7 +365,7 @@ static ms_status load_file(loader *lo, const char *path, ms_diag *diag)
         const ms_module *mod = NULL;
         if (module_of(m, t->name, &ix, &bias))
             mod = ms_model_module(m, ix);
-        if (!mod || (bias ? !mod->bias : !mod->weight)) {
+        if (!mod || (bias ? !mod->bias : !mod->ndim)) {
             st = ms_diag_set(diag, MS_ERR_INVALID, "E-WEIGHTS", path, 0, 0,
                              "tensor '%s' is not a parameter of this %s", t->name,
                              m->modules[0].class_name);
@@ -375,7 +391,12 @@ static ms_status load_file(loader *lo, const char *path, ms_diag *diag)
                              "tensor '%s' has shape %s, config.json gives %s", t->name, have, want);
             break;
         }
-        st = ms_st_to_float(f, t, bias ? mod->bias : mod->weight, diag);
+        if (lo->copy) {
+            st = ms_model_store_tensor(m, ix, bias, f, t, diag);
+            /* the file's pages go once copied: memory holds the weights once */
+            ms_st_release(f, t);
+        } else if (!bias)
+            m->dtypes[ix] = t->dtype;
         lo->done[ix] |= bias ? 2 : 1;
     }
     ms_st_close(f);
@@ -456,14 +477,16 @@ ms_status ms_model_hf_open(const char *dir, ms_model **out, ms_diag *diag)
     if (st == MS_OK)
         st = read_config(config, &spec, &arch, &tied, diag);
     if (st == MS_OK)
-        st = ms_model_alloc(&spec, arch, tied, arch == MS_ARCH_QWEN2, &m, diag);
+        st = ms_model_alloc_modules(&spec, arch, tied, arch == MS_ARCH_QWEN2, &m, diag);
     if (st == MS_OK) {
         lo.m = m;
         lo.done = calloc(m->n_modules, 1);
         st = lo.done ? MS_OK : MS_ERR_NOMEM;
     }
-    if (st == MS_OK) {
-        if (exists(index))
+    bool indexed = st == MS_OK && exists(index);
+    for (int pass = 0; pass < 2 && st == MS_OK; pass++) {
+        lo.copy = pass == 1;
+        if (indexed)
             st = load_index(&lo, dir, index, diag);
         else if (exists(single))
             st = load_file(&lo, single, diag);
@@ -473,18 +496,20 @@ ms_status ms_model_hf_open(const char *dir, ms_model **out, ms_diag *diag)
                              "model.safetensors.index.json");
             ms_diag_hint(diag, "modsim reads safetensors weights, not .bin or .pt files");
         }
-    }
-    for (size_t i = 0; st == MS_OK && i < m->n_modules; i++) {
-        const ms_module *mod = &m->modules[i];
-        bool need_w = mod->weight && !(tied && i == m->lm_head), need_b = mod->bias != NULL;
-        if ((need_w && !(lo.done[i] & 1)) || (need_b && !(lo.done[i] & 2))) {
-            st = ms_diag_set(diag, MS_ERR_INVALID, "E-WEIGHTS", exists(index) ? index : single, 0,
-                             0, "the checkpoint has no '%s.%s'", mod->name,
-                             need_w && !(lo.done[i] & 1) ? "weight" : "bias");
-            if (i == m->lm_head)
-                ms_diag_hint(diag, "a checkpoint without lm_head.weight has "
-                                   "\"tie_word_embeddings\": true in config.json");
+        for (size_t i = 0; pass == 0 && st == MS_OK && i < m->n_modules; i++) {
+            const ms_module *mod = &m->modules[i];
+            bool need_w = mod->ndim && !(tied && i == m->lm_head), need_b = mod->bias != NULL;
+            if ((need_w && !(lo.done[i] & 1)) || (need_b && !(lo.done[i] & 2))) {
+                st = ms_diag_set(diag, MS_ERR_INVALID, "E-WEIGHTS", indexed ? index : single, 0, 0,
+                                 "the checkpoint has no '%s.%s'", mod->name,
+                                 need_w && !(lo.done[i] & 1) ? "weight" : "bias");
+                if (i == m->lm_head)
+                    ms_diag_hint(diag, "a checkpoint without lm_head.weight has "
+                                       "\"tie_word_embeddings\": true in config.json");
+            }
         }
+        if (pass == 0 && st == MS_OK)
+            st = ms_model_alloc_storage(m, diag);
     }
     if (st == MS_ERR_NOMEM && !diag->message[0])
         ms_diag_set(diag, st, "E-NOMEM", dir, 0, 0, "out of memory");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../kernels/matrix.h"
 #include "../util/text.h"
 #include "model_impl.h"
 #include "safetensors.h"
@@ -276,13 +277,15 @@ static const char *const *const kind_bases[MS_ARCH_COUNT][MS_MOD_ROTARY + 1] = {
 typedef struct layout {
     ms_model *m;
     size_t n;
-    size_t weight_at; /* next free float in m->weights */
+    size_t weight_at; /* parameters so far, tied ones once */
+    size_t bias_at;   /* next free float in m->biases */
 } layout;
 
-/* Adds a module; when `m->modules` is NULL only counts modules and weights,
- * so that one function defines the layout for both passes. */
+/* Adds a module; when `m->modules` is NULL only counts modules and
+ * parameters, so that one function defines the layout for both passes. The
+ * weights get their storage later (ms_model_alloc_storage). */
 static size_t add_full(layout *lo, ms_module_kind kind, int layer, const char *name, size_t rows,
-                       size_t cols, bool bias, float *shared)
+                       size_t cols, bool bias, bool shared)
 {
     size_t i = lo->n++;
     size_t numel = rows * (cols ? cols : 1);
@@ -297,17 +300,18 @@ static size_t add_full(layout *lo, ms_module_kind kind, int layer, const char *n
         mod->ndim = rows ? (cols ? 2 : 1) : 0;
         mod->shape[0] = rows;
         mod->shape[1] = cols;
-        mod->weight = shared ? shared : rows ? lo->m->weights + lo->weight_at : NULL;
-        mod->bias = bias ? lo->m->weights + lo->weight_at + (shared ? 0 : numel) : NULL;
+        mod->bias = bias ? lo->m->biases + lo->bias_at : NULL;
+        lo->m->dtypes[i] = lo->m->bias_dtypes[i] = MS_ST_F32;
     }
     lo->weight_at += (rows && !shared ? numel : 0) + (bias ? rows : 0);
+    lo->bias_at += bias ? rows : 0;
     return i;
 }
 
 static size_t add(layout *lo, ms_module_kind kind, int layer, const char *name, size_t rows,
                   size_t cols)
 {
-    return add_full(lo, kind, layer, name, rows, cols, false, NULL);
+    return add_full(lo, kind, layer, name, rows, cols, false, false);
 }
 
 static void build_layout(layout *lo)
@@ -326,9 +330,9 @@ static void build_layout(layout *lo)
         add(lo, MS_MOD_DECODER_LAYER, l, SUB(""), 0, 0);
         add(lo, MS_MOD_ATTENTION, l, SUB(".self_attn"), 0, 0);
         bool b = lo->m->qkv_bias;
-        ix.q = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.q_proj"), h, h, b, NULL);
-        ix.k = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.k_proj"), kvd, h, b, NULL);
-        ix.v = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.v_proj"), kvd, h, b, NULL);
+        ix.q = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.q_proj"), h, h, b, false);
+        ix.k = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.k_proj"), kvd, h, b, false);
+        ix.v = add_full(lo, MS_MOD_LINEAR, l, SUB(".self_attn.v_proj"), kvd, h, b, false);
         ix.o = add(lo, MS_MOD_LINEAR, l, SUB(".self_attn.o_proj"), h, h);
         add(lo, MS_MOD_MLP, l, SUB(".mlp"), 0, 0);
         ix.gate = add(lo, MS_MOD_LINEAR, l, SUB(".mlp.gate_proj"), inter, h);
@@ -344,11 +348,8 @@ static void build_layout(layout *lo)
     lo->m->final_norm = add(lo, MS_MOD_RMSNORM, -1, "model.norm", h, 0);
     add(lo, MS_MOD_ROTARY, -1, "model.rotary_emb", 0, 0);
     /* A tied lm_head is the embedding's Parameter: no storage of its own. */
-    float *tied = lo->m->tied && lo->m->modules ? lo->m->modules[lo->m->embed].weight : NULL;
     lo->m->lm_head =
-        add_full(lo, MS_MOD_LINEAR, -1, "lm_head", (size_t)s->vocab_size, h, false, tied);
-    if (lo->m->tied && !lo->m->modules)
-        lo->weight_at -= (size_t)s->vocab_size * h;
+        add_full(lo, MS_MOD_LINEAR, -1, "lm_head", (size_t)s->vocab_size, h, false, lo->m->tied);
 }
 
 /* ---- synthetic weights --------------------------------------------------- */
@@ -418,27 +419,28 @@ static void generate(ms_model *m)
         ms_module *mod = &m->modules[i];
         if (!mod->weight)
             continue;
+        float *w = mod->weight; /* a synthetic model is stored as F32 */
         size_t numel = mod->shape[0] * (mod->ndim == 2 ? mod->shape[1] : 1);
         tensor_rng(m, mod->name, &rng);
         if (mod->kind == MS_MOD_LINEAR)
-            fill_normal(&rng, mod->weight, numel, 0.0, 1.0 / sqrt((double)mod->shape[1]));
+            fill_normal(&rng, w, numel, 0.0, 1.0 / sqrt((double)mod->shape[1]));
         else if (mod->kind == MS_MOD_EMBEDDING)
-            fill_normal(&rng, mod->weight, numel, 0.0, 1.0);
+            fill_normal(&rng, w, numel, 0.0, 1.0);
         else {
             /* Trained norm weights scatter around 1; a few channels carry
              * much larger gains, which is where activation outliers come
              * from in real LLMs (the final norm has none: lm_head is
              * usually left alone). */
-            fill_normal(&rng, mod->weight, numel, 1.0, 0.1);
+            fill_normal(&rng, w, numel, 1.0, 0.1);
             if (mod->layer >= 0)
                 for (size_t j = 0; j < (size_t)s->outlier_count; j++)
-                    mod->weight[outliers[j]] = (float)s->outlier_scale;
+                    w[outliers[j]] = (float)s->outlier_scale;
         }
     }
 }
 
-ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
-                         ms_model **out, ms_diag *diag)
+ms_status ms_model_alloc_modules(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
+                                 ms_model **out, ms_diag *diag)
 {
     ms_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -451,18 +453,88 @@ ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, boo
     build_layout(&count);
     m->n_modules = count.n;
     m->n_weights = count.weight_at;
+    m->n_biases = count.bias_at;
     m->modules = calloc(m->n_modules, sizeof *m->modules);
     m->names = calloc(m->n_modules, sizeof *m->names);
     m->layers = calloc((size_t)spec->num_layers, sizeof *m->layers);
-    m->weights = malloc(m->n_weights * sizeof *m->weights);
+    m->biases = malloc((m->n_biases ? m->n_biases : 1) * sizeof *m->biases);
+    m->dtypes = calloc(m->n_modules, sizeof *m->dtypes);
+    m->bias_dtypes = calloc(m->n_modules, sizeof *m->bias_dtypes);
     m->written = calloc(m->n_modules, sizeof *m->written);
-    if (!m->modules || !m->names || !m->layers || !m->weights || !m->written) {
+    if (!m->modules || !m->names || !m->layers || !m->biases || !m->dtypes || !m->bias_dtypes ||
+        !m->written) {
         ms_model_free(m);
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "out of memory for a model of %zu parameters", count.weight_at);
     }
     layout fill = {.m = m};
     build_layout(&fill);
+    *out = m;
+    return MS_OK;
+}
+
+static size_t align64(size_t n)
+{
+    return (n + 63) / 64 * 64;
+}
+
+ms_status ms_model_alloc_storage(ms_model *m, ms_diag *diag)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < m->n_modules; i++)
+        if (m->modules[i].ndim && !(m->tied && i == m->lm_head))
+            bytes =
+                align64(bytes) + ms_module_numel(&m->modules[i]) * ms_st_dtype_size(m->dtypes[i]);
+    m->storage = (unsigned char *)ms_alloc_floats((bytes + 3) / 4 + 1);
+    if (!m->storage)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "out of memory for the %zu bytes of the model's weights", bytes);
+    size_t at = 0;
+    for (size_t i = 0; i < m->n_modules; i++) {
+        ms_module *mod = &m->modules[i];
+        if (!mod->ndim || (m->tied && i == m->lm_head))
+            continue;
+        at = align64(at);
+        mod->weight = m->storage + at;
+        at += ms_module_numel(mod) * ms_st_dtype_size(m->dtypes[i]);
+    }
+    if (m->tied) {
+        m->modules[m->lm_head].weight = m->modules[m->embed].weight;
+        m->dtypes[m->lm_head] = m->dtypes[m->embed];
+    }
+    return MS_OK;
+}
+
+ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
+                         ms_model **out, ms_diag *diag)
+{
+    ms_status st = ms_model_alloc_modules(spec, arch, tied, qkv_bias, out, diag);
+    if (st == MS_OK && (st = ms_model_alloc_storage(*out, diag)) != MS_OK) {
+        ms_model_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+ms_status ms_model_clone(const ms_model *from, ms_model **out, ms_diag *diag)
+{
+    ms_model *m;
+    ms_status st =
+        ms_model_alloc_modules(&from->spec, from->arch, from->tied, from->qkv_bias, &m, diag);
+    if (st != MS_OK)
+        return st;
+    memcpy(m->dtypes, from->dtypes, m->n_modules * sizeof *m->dtypes);
+    memcpy(m->bias_dtypes, from->bias_dtypes, m->n_modules * sizeof *m->bias_dtypes);
+    st = ms_model_alloc_storage(m, diag);
+    if (st != MS_OK) {
+        ms_model_free(m);
+        return st;
+    }
+    for (size_t i = 0; i < m->n_modules; i++)
+        if (m->modules[i].weight)
+            memcpy(m->modules[i].weight, from->modules[i].weight,
+                   ms_module_numel(&m->modules[i]) * ms_st_dtype_size(m->dtypes[i]));
+    memcpy(m->biases, from->biases, m->n_biases * sizeof *m->biases);
     *out = m;
     return MS_OK;
 }
@@ -518,7 +590,10 @@ void ms_model_free(ms_model *model)
     free(model->modules);
     free(model->names);
     free(model->layers);
-    free(model->weights);
+    free(model->storage);
+    free(model->biases);
+    free(model->dtypes);
+    free(model->bias_dtypes);
     free(model->written);
     free(model);
 }
@@ -550,22 +625,70 @@ size_t ms_module_numel(const ms_module *module)
     return module->shape[0] * (module->ndim == 2 ? module->shape[1] : 1);
 }
 
+void ms_model_weight_rows(const ms_model *m, size_t module, size_t row0, size_t rows, float *dst)
+{
+    const ms_module *mod = &m->modules[module];
+    size_t width = mod->ndim == 2 ? mod->shape[1] : mod->shape[0];
+    size_t first = row0 * width, n = rows * width;
+    switch (m->dtypes[module]) {
+    case MS_ST_BF16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ms_bf16_to_float(((const uint16_t *)mod->weight)[first + i]);
+        break;
+    case MS_ST_F16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ms_f16_to_float(((const uint16_t *)mod->weight)[first + i]);
+        break;
+    default:
+        memcpy(dst, (const float *)mod->weight + first, n * sizeof *dst);
+    }
+}
+
 void ms_model_weight_read(const ms_model *model, size_t module, float *dst)
 {
     const ms_module *mod = &model->modules[module];
-    memcpy(dst, mod->weight, ms_module_numel(mod) * sizeof *dst);
+    ms_model_weight_rows(model, module, 0, mod->ndim == 2 ? mod->shape[0] : 1, dst);
 }
 
 void ms_model_weight_write(ms_model *model, size_t module, const float *src)
 {
     ms_module *mod = &model->modules[module];
-    memcpy(mod->weight, src, ms_module_numel(mod) * sizeof *src);
+    size_t n = ms_module_numel(mod);
+    uint16_t *bits = mod->weight;
+    switch (model->dtypes[module]) {
+    case MS_ST_BF16:
+        for (size_t i = 0; i < n; i++)
+            bits[i] = ms_float_to_bf16(src[i]);
+        break;
+    case MS_ST_F16:
+        for (size_t i = 0; i < n; i++)
+            bits[i] = ms_float_to_f16(src[i]);
+        break;
+    default:
+        memcpy(mod->weight, src, n * sizeof *src);
+    }
+    model->written[module] = ++model->writes;
+}
+
+size_t ms_model_weight_bytes(const ms_model *model, size_t module)
+{
+    return ms_module_numel(&model->modules[module]) * ms_st_dtype_size(model->dtypes[module]);
+}
+
+void ms_model_weight_get_stored(const ms_model *model, size_t module, void *dst)
+{
+    memcpy(dst, model->modules[module].weight, ms_model_weight_bytes(model, module));
+}
+
+void ms_model_weight_set_stored(ms_model *model, size_t module, const void *src)
+{
+    memcpy(model->modules[module].weight, src, ms_model_weight_bytes(model, module));
     model->written[module] = ++model->writes;
 }
 
 uint64_t ms_model_input_version(const ms_model *model, size_t layer)
 {
-    const float *embed = model->modules[model->embed].weight;
+    const void *embed = model->modules[model->embed].weight;
     uint64_t v = 0;
     for (size_t i = 0; i < model->n_modules; i++) {
         const ms_module *mod = &model->modules[i];
@@ -580,9 +703,7 @@ uint64_t ms_model_input_version(const ms_model *model, size_t layer)
 
 const char *ms_model_weight_dtype(const ms_model *model, size_t module)
 {
-    (void)model;
-    (void)module;
-    return "F32";
+    return ms_st_dtype_name(model->dtypes[module]);
 }
 
 bool ms_model_find(const ms_model *model, const char *name, size_t *index)
@@ -603,15 +724,32 @@ bool ms_module_is_a(const ms_module *module, const char *cls)
     return false;
 }
 
+/* FNV-1a over n values of `size` bytes each, little-endian. */
+static uint64_t fnv1a_le(uint64_t h, const void *data, size_t n, size_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = 0;
+        if (size == 2)
+            v = ((const uint16_t *)data)[i];
+        else
+            memcpy(&v, (const float *)data + i, sizeof v);
+        for (size_t b = 0; b < size; b++) {
+            unsigned char byte = (unsigned char)(v >> (8 * b));
+            h = fnv1a(h, &byte, 1);
+        }
+    }
+    return h;
+}
+
 uint64_t ms_model_weights_hash(const ms_model *model)
 {
     uint64_t h = FNV_OFFSET;
-    for (size_t i = 0; i < model->n_weights; i++) {
-        uint32_t bits;
-        memcpy(&bits, &model->weights[i], sizeof bits);
-        unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8),
-                               (unsigned char)(bits >> 16), (unsigned char)(bits >> 24)};
-        h = fnv1a(h, le, sizeof le);
+    for (size_t i = 0; i < model->n_modules; i++) {
+        const ms_module *mod = &model->modules[i];
+        if (mod->weight && !(model->tied && i == model->lm_head))
+            h = fnv1a_le(h, mod->weight, ms_module_numel(mod), ms_st_dtype_size(model->dtypes[i]));
+        if (mod->bias)
+            h = fnv1a_le(h, mod->bias, mod->shape[0], 4);
     }
     return h;
 }
@@ -625,6 +763,35 @@ static void shape_text(const size_t *shape, size_t ndim, char *out, size_t size)
         len += (size_t)snprintf(out + len, size - len, "%s%zu", d ? ", " : "", shape[d]);
     if (len < size)
         snprintf(out + len, size - len, "]");
+}
+
+ms_status ms_model_store_tensor(ms_model *m, size_t module, bool bias, const ms_st_file *f,
+                                const ms_st_tensor *t, ms_diag *diag)
+{
+    ms_module *mod = &m->modules[module];
+    if (bias) {
+        m->bias_dtypes[module] = t->dtype;
+        return ms_st_to_float(f, t, mod->bias, diag);
+    }
+    ms_st_dtype want = m->dtypes[module];
+    if (want == MS_ST_F32)
+        return ms_st_to_float(f, t, mod->weight, diag);
+    if (t->dtype == want) { /* the file's bits, in native byte order */
+        const unsigned char *p = t->data;
+        uint16_t *dst = mod->weight;
+        for (size_t i = 0; i < t->numel; i++)
+            dst[i] = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+        return MS_OK;
+    }
+    float *tmp = malloc((t->numel ? t->numel : 1) * sizeof *tmp);
+    if (!tmp)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
+    ms_status st = ms_st_to_float(f, t, tmp, diag);
+    uint16_t *dst = mod->weight;
+    for (size_t i = 0; st == MS_OK && i < t->numel; i++)
+        dst[i] = want == MS_ST_BF16 ? ms_float_to_bf16(tmp[i]) : ms_float_to_f16(tmp[i]);
+    free(tmp);
+    return st;
 }
 
 ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loaded, ms_diag *diag)
@@ -655,7 +822,7 @@ ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loade
             ms_diag_hint(diag, "the model spec must match the checkpoint's config.json");
             break;
         }
-        st = ms_st_to_float(f, t, mod->weight, diag);
+        st = ms_model_store_tensor(model, i, false, f, t, diag);
         model->written[i] = ++model->writes;
         n += st == MS_OK;
     }
@@ -693,6 +860,10 @@ ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag
     st = st == MS_OK ? ms_st_writer_metadata(w, "seed", value, diag) : st;
 #undef META_INT
 #undef META_REAL
+    /* biases saved in a 16-bit dtype need their bits until the write */
+    uint16_t *bias_bits = malloc((model->n_biases ? model->n_biases : 1) * sizeof *bias_bits);
+    if (st == MS_OK && !bias_bits)
+        st = ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < model->n_modules && st == MS_OK; i++) {
         const ms_module *mod = &model->modules[i];
         /* A tied lm_head is saved as Hugging Face saves it: not at all. */
@@ -700,22 +871,24 @@ ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag
             continue;
         char name[MS_MODULE_NAME_MAX + 8];
         snprintf(name, sizeof name, "%s.weight", mod->name);
-        st = ms_st_writer_add(w, name, MS_ST_F32, mod->shape, mod->ndim, mod->weight, diag);
+        st = ms_st_writer_add(w, name, model->dtypes[i], mod->shape, mod->ndim, mod->weight, diag);
         if (st == MS_OK && mod->bias) {
+            ms_st_dtype bd = model->bias_dtypes[i];
+            const void *data = mod->bias;
+            if (bd != MS_ST_F32) {
+                uint16_t *bits = bias_bits + (mod->bias - model->biases);
+                for (size_t j = 0; j < mod->shape[0]; j++)
+                    bits[j] = bd == MS_ST_BF16 ? ms_float_to_bf16(mod->bias[j])
+                                               : ms_float_to_f16(mod->bias[j]);
+                data = bits;
+            }
             snprintf(name, sizeof name, "%s.bias", mod->name);
-            st = ms_st_writer_add(w, name, MS_ST_F32, mod->shape, 1, mod->bias, diag);
+            st = ms_st_writer_add(w, name, bd, mod->shape, 1, data, diag);
         }
     }
     if (st == MS_OK)
         st = ms_st_write(w, path, diag);
     ms_st_writer_free(w);
-    return st;
-}
-
-ms_status ms_model_copy(const ms_model *from, ms_model **out, ms_diag *diag)
-{
-    ms_status st = ms_model_alloc(&from->spec, from->arch, from->tied, from->qkv_bias, out, diag);
-    if (st == MS_OK)
-        memcpy((*out)->weights, from->weights, from->n_weights * sizeof *from->weights);
+    free(bias_bits);
     return st;
 }

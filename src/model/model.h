@@ -30,6 +30,8 @@ typedef struct ms_model_spec {
     long long outlier_count;    /* hidden channels whose norm weights are `outlier_scale` */
     double outlier_scale;       /* so that activations have outlier input channels */
     ms_rope_llama3 rope_llama3; /* Hugging Face checkpoints only */
+    long long sliding_window;   /* Mistral's: a token attends to at most this many
+                                 * positions, its own included; 0 means no limit */
 } ms_model_spec;
 
 /* What a module is; the class names come from ms_module.class_name. */
@@ -53,11 +55,13 @@ typedef struct ms_module {
     const char *class_name;   /* "Linear", "LlamaDecoderLayer", ... */
     const char *const *bases; /* class_name then its torch.nn.Module base classes, NULL-ended */
     ms_module_kind kind;
-    int layer;     /* decoder layer index, -1 outside the layers */
-    float *weight; /* the module's own `weight` parameter (row-major), NULL if none;
-                    * lm_head's is model.embed_tokens' when the embeddings are tied */
-    float *bias;   /* shape[0] values (Qwen2's q/k/v_proj), NULL if none */
-    size_t ndim;   /* 2 for Linear [out_features, in_features] and Embedding, 1 for RMSNorm */
+    int layer;    /* decoder layer index, -1 outside the layers */
+    void *weight; /* the module's own `weight` parameter (row-major) in its storage
+                   * dtype (ms_model_weight_dtype), NULL if none: read and write it
+                   * with ms_model_weight_read/write. lm_head's is model.embed_tokens'
+                   * when the embeddings are tied */
+    float *bias;  /* shape[0] values (Qwen2's q/k/v_proj), NULL if none */
+    size_t ndim;  /* 2 for Linear [out_features, in_features] and Embedding, 1 for RMSNorm */
     size_t shape[2];
 } ms_module;
 
@@ -69,8 +73,12 @@ ms_status ms_model_spec_parse(const char *text, size_t len, const char *file, ms
                               ms_diag *diag);
 ms_status ms_model_spec_load(const char *path, ms_model_spec *out, ms_diag *diag);
 
-/* Builds the modules and generates the weights of a valid spec. */
+/* Builds the modules and generates the weights of a valid spec (stored as
+ * F32). */
 ms_status ms_model_new(const ms_model_spec *spec, ms_model **out, ms_diag *diag);
+
+/* A copy of `from`: the same architecture, storage dtypes and weight bits. */
+ms_status ms_model_clone(const ms_model *from, ms_model **out, ms_diag *diag);
 
 /* ms_model_spec_load + ms_model_new. */
 ms_status ms_model_load(const char *spec_path, ms_model **out, ms_diag *diag);
@@ -95,10 +103,6 @@ ms_status ms_model_hf_config_parse(const char *text, size_t len, const char *fil
                                    ms_hf_config *out, ms_diag *diag);
 
 void ms_model_free(ms_model *model);
-
-/* A model with the same architecture, modules, weights and biases as `from`
- * (its write counters start again from none). */
-ms_status ms_model_copy(const ms_model *from, ms_model **out, ms_diag *diag);
 
 const ms_model_spec *ms_model_get_spec(const ms_model *model);
 
@@ -128,8 +132,20 @@ void ms_model_weight_write(ms_model *model, size_t module, const float *src);
 uint64_t ms_model_input_version(const ms_model *model, size_t layer);
 
 /* The safetensors name of the dtype module `module`'s weight is stored in
- * ("F32", "BF16", "F16"); the module must have a weight. */
+ * ("F32", "BF16", "F16"): a checkpoint's weights keep the dtype of their
+ * tensor in the file, a synthetic model's are F32. The module must have a
+ * weight. */
 const char *ms_model_weight_dtype(const ms_model *model, size_t module);
+
+/* Bytes module `module`'s weight takes in memory (numel times 2 or 4). */
+size_t ms_model_weight_bytes(const ms_model *model, size_t module);
+
+/* The weight's stored bytes (ms_model_weight_bytes of them: F32 as float,
+ * F16/BF16 as uint16_t bits), copied out and back in unchanged: what a
+ * snapshot keeps so that stepping back restores the weight bit for bit. */
+void ms_model_weight_get_stored(const ms_model *model, size_t module, void *dst);
+/* Sets them (counted as a write, as ms_model_weight_write). */
+void ms_model_weight_set_stored(ms_model *model, size_t module, const void *src);
 
 /* Number of weight values of a module (0 when it has no weight). */
 size_t ms_module_numel(const ms_module *module);
@@ -162,17 +178,20 @@ ms_status ms_model_match(const ms_model *model, const char *const *targets, size
 void ms_match_free(ms_match *match);
 
 /* Copies every weight found in a safetensors file ("<module>.weight", F32,
- * F16 or BF16) into the model. Tensors the model lacks are skipped, so
- * shards of a checkpoint load one after another; a shape that differs is an
- * error. `loaded` (may be NULL) receives the number of weights copied. */
+ * F16 or BF16) into the model, rounded to each weight's storage dtype. Tensors the model lacks are
+ * skipped, so shards of a checkpoint load one after another; a shape that differs is an error.
+ * `loaded` (may be NULL) receives the number of weights copied. */
 ms_status ms_model_load_weights(ms_model *model, const char *path, size_t *loaded, ms_diag *diag);
 
-/* Writes every weight as F32 ("<module>.weight"), with the spec in the
- * file's __metadata__ so that other tools can rebuild the architecture. */
+/* Writes every weight ("<module>.weight") in the dtype it is stored in and
+ * every bias in the dtype it was read from (F32 for a synthetic model),
+ * with the spec in the file's __metadata__ so that other tools can rebuild
+ * the architecture. */
 ms_status ms_model_save_weights(const ms_model *model, const char *path, ms_diag *diag);
 
-/* FNV-1a 64 over every weight's bytes (little-endian), in module order: a
- * fingerprint to compare weights across runs and machines. */
+/* FNV-1a 64 over every weight's stored bytes (little-endian, 2 or 4 per
+ * value) and every bias's f32 bytes, in module order: a fingerprint to
+ * compare weights across runs and machines. */
 uint64_t ms_model_weights_hash(const ms_model *model);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "safetensors.h"
 
 enum { MS_MODULE_NAME_MAX = 64 };
 
@@ -27,8 +28,16 @@ struct ms_model {
     ms_module *modules;
     char (*names)[MS_MODULE_NAME_MAX];
     size_t n_modules;
-    float *weights; /* one allocation holding every module's weight and bias */
-    size_t n_weights;
+    /* Every weight in its storage dtype (F32 as float, F16/BF16 as
+     * uint16_t bits, native byte order), one allocation, each module's at a
+     * 64-byte boundary; biases are floats of their own allocation (exact
+     * for every dtype read, and never written by modifiers). */
+    unsigned char *storage;
+    float *biases;
+    ms_st_dtype *dtypes;      /* per module: its weight's storage dtype */
+    ms_st_dtype *bias_dtypes; /* per module: the dtype its bias is saved in */
+    size_t n_weights;         /* parameters, tied ones once */
+    size_t n_biases;
     ms_layer_ix *layers;
     size_t embed, final_norm, lm_head;
     uint64_t writes;   /* weight writes so far */
@@ -36,9 +45,26 @@ struct ms_model {
 };
 
 /* Allocates a model of `arch` with the modules of `spec`, its weights
- * uninitialised. */
+ * uninitialised and stored as F32. */
 ms_status ms_model_alloc(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
                          ms_model **out, ms_diag *diag);
+
+/* ms_model_alloc in two steps, so that a checkpoint's dtypes can be set in
+ * `dtypes` between them: the modules (weights NULL, every dtype F32), then
+ * the weights' storage. */
+ms_status ms_model_alloc_modules(const ms_model_spec *spec, ms_arch arch, bool tied, bool qkv_bias,
+                                 ms_model **out, ms_diag *diag);
+ms_status ms_model_alloc_storage(ms_model *m, ms_diag *diag);
+
+/* Stores tensor `t` of `f` as module `module`'s weight (bias when `bias`),
+ * rounded to its storage dtype; the shapes must agree. */
+ms_status ms_model_store_tensor(ms_model *m, size_t module, bool bias, const ms_st_file *f,
+                                const ms_st_tensor *t, ms_diag *diag);
+
+/* Rows [row0, row0 + rows) of module `module`'s 2-D weight (or its 1-D
+ * weight when row0 = 0, rows = 1) as f32 into `dst`; F32 weights are
+ * copied, F16/BF16 converted exactly. */
+void ms_model_weight_rows(const ms_model *m, size_t module, size_t row0, size_t rows, float *dst);
 
 /* Opens a Hugging Face checkpoint directory (hf.c). */
 ms_status ms_model_hf_open(const char *dir, ms_model **out, ms_diag *diag);

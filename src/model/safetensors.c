@@ -81,6 +81,43 @@ float ms_bf16_to_float(uint16_t h)
     return f;
 }
 
+/* As torch's c10::BFloat16 rounds: nearest, ties to even; NaN becomes the
+ * quiet NaN 0x7fc0. */
+uint16_t ms_float_to_bf16(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u)
+        return 0x7fc0;
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+}
+
+/* As torch's c10::Half rounds: nearest, ties to even, subnormals kept,
+ * beyond 65520 infinity; NaN becomes the quiet NaN 0x7e00 with its sign. */
+uint16_t ms_float_to_f16(float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+    uint32_t x = bits & 0x7fffffffu;
+    if (x > 0x7f800000u)
+        return sign | 0x7e00;
+    if (x >= 0x477ff000u) /* 65520, halfway past the largest half 65504: rounds up */
+        return sign | 0x7c00;
+    if (x >= 0x38800000u) { /* normal halves: rebias, round off 13 mantissa bits */
+        uint32_t r = x - ((uint32_t)(127 - 15) << 23);
+        return sign | (uint16_t)((r + 0xfffu + ((r >> 13) & 1)) >> 13);
+    }
+    uint32_t e = x >> 23;
+    if (e < 102) /* below 2^-25, half the smallest subnormal: zero */
+        return sign;
+    /* subnormal: the value in units of 2^-24, rounded to an integer */
+    uint32_t mant = (x & 0x7fffffu) | 0x800000u, shift = 126 - e;
+    uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    q += rem > half || (rem == half && (q & 1));
+    return sign | (uint16_t)q;
+}
+
 static uint64_t le64(const unsigned char *p)
 {
     uint64_t v = 0;
@@ -546,10 +583,11 @@ static ms_status add_entry(ms_st_writer *w, const char *name, ms_st_dtype dtype,
 ms_status ms_st_writer_add(ms_st_writer *w, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, ms_diag *diag)
 {
-    if (dtype != MS_ST_F32 && dtype != MS_ST_U8 && dtype != MS_ST_I8 && dtype != MS_ST_I32)
+    if (dtype != MS_ST_F32 && dtype != MS_ST_F16 && dtype != MS_ST_BF16 && dtype != MS_ST_U8 &&
+        dtype != MS_ST_I8 && dtype != MS_ST_I32)
         return ms_diag_set(diag, MS_ERR_INVALID, "E-SAFETENSORS", NULL, 0, 0,
-                           "cannot write tensor '%s' as %s: only F32, U8, I8 and I32", name,
-                           ms_st_dtype_name(dtype));
+                           "cannot write tensor '%s' as %s: only F32, F16, BF16, U8, I8 and I32",
+                           name, ms_st_dtype_name(dtype));
     return add_entry(w, name, dtype, shape, ndim, data, false, diag);
 }
 
@@ -709,13 +747,16 @@ static bool write_entry(const ms_st_writer *w, const entry *e, const void *data)
     const unsigned char *src = data;
     for (size_t i = 0; i < e->nbytes;) {
         size_t k = 0;
-        for (; i < e->nbytes && k + 4 <= sizeof buf; i += 4, k += 4) {
+        for (; i < e->nbytes && k + size <= sizeof buf; i += size, k += size) {
             uint32_t v;
-            memcpy(&v, src + i, 4);
-            buf[k] = (unsigned char)v;
-            buf[k + 1] = (unsigned char)(v >> 8);
-            buf[k + 2] = (unsigned char)(v >> 16);
-            buf[k + 3] = (unsigned char)(v >> 24);
+            if (size == 2) {
+                uint16_t v16;
+                memcpy(&v16, src + i, 2);
+                v = v16;
+            } else
+                memcpy(&v, src + i, 4);
+            for (size_t b = 0; b < size; b++)
+                buf[k + b] = (unsigned char)(v >> (8 * b));
         }
         if (!write_all_at(w->fd, buf, k, at))
             return false;

@@ -5,7 +5,7 @@
  * returned: every offset, size and shape is checked, so a tensor handed out
  * can be read without further checks. It converts F32, F16, BF16, U8, I8 and
  * I32 to float; other dtypes are listed but cannot be converted. The writer
- * writes F32, U8 and I8 (masks, codes) and I32. */
+ * writes F32, F16, BF16, U8 and I8 (masks, codes) and I32. */
 #ifndef MS_SAFETENSORS_H
 #define MS_SAFETENSORS_H
 
@@ -83,6 +83,9 @@ ms_status ms_st_to_float(const ms_st_file *file, const ms_st_tensor *tensor, flo
 /* Exact conversions of one value, for callers with their own buffers. */
 float ms_f16_to_float(uint16_t bits);
 float ms_bf16_to_float(uint16_t bits);
+/* f32 to F16/BF16 bits rounded as torch's .to(dtype): nearest, ties to even. */
+uint16_t ms_float_to_f16(float value);
+uint16_t ms_float_to_bf16(float value);
 
 /* A file to write: tensors and metadata are added, then written. The data
  * pointers are not copied and must stay valid until the write. Either all at
@@ -96,7 +99,8 @@ typedef struct ms_st_writer ms_st_writer;
 ms_status ms_st_writer_new(ms_st_writer **out);
 void ms_st_writer_free(ms_st_writer *writer);
 
-/* Adds a tensor of dtype F32, U8, I8 or I32 (native-endian `data`). Names
+/* Adds a tensor of dtype F32, F16, BF16 (uint16_t bits), U8, I8 or I32
+ * (native-endian `data`). Names
  * must be unique and non-empty. */
 ms_status ms_st_writer_add(ms_st_writer *writer, const char *name, ms_st_dtype dtype,
                            const size_t *shape, size_t ndim, const void *data, ms_diag *diag);

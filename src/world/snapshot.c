@@ -7,11 +7,12 @@
 #include "world_model_impl.h"
 
 /* One value a module's weight took: from position `pos` on, until a later
- * version. `data` NULL: the uncompressed weight (the world's base copy). */
+ * version. `data` (the weight's stored bytes, in its storage dtype) NULL:
+ * the uncompressed weight (the world's base copy). */
 typedef struct version {
     size_t pos;
     uint64_t sum;
-    float *data;
+    void *data;
 } version;
 
 typedef struct module_versions {
@@ -22,7 +23,7 @@ typedef struct module_versions {
 /* Per modifier, what its calls change in the world. */
 typedef struct mod_state {
     double sparsity; /* MagnitudePruning's scheduled sparsity */
-    bool observing;
+    bool observing, hooked;
     size_t sequential;
     bool *done;
 } mod_state;
@@ -34,6 +35,8 @@ typedef struct position {
     size_t state; /* the position whose arrays hold this one's state */
     int *owner, *bits;
     const ms_quant_args **scheme;
+    const unsigned char **mask;
+    const ms_world_qparams **qparams;
     char **note;
     mod_state *mods;
     ms_status error;
@@ -47,18 +50,24 @@ struct ms_world_snapshots {
     size_t npos, cap; /* recorded: positions 0 .. npos - 1 */
     uint64_t *first;  /* the checksum when each position was first reached */
     size_t nfirst, first_cap;
-    float *scratch;
+    void *scratch; /* the largest weight's stored bytes */
     size_t bytes;
     size_t writes; /* the world's weight writes when the top was recorded */
 };
 
 enum { FNV_OFFSET = 0xcbf29ce484222325ull, FNV_PRIME = 0x100000001b3ull };
 
-static uint64_t hash_words(uint64_t h, const float *x, size_t n)
+/* FNV over the stored values, a 16- or 32-bit word each. */
+static uint64_t hash_words(uint64_t h, const void *x, size_t n, size_t size)
 {
     for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, &x[i], sizeof bits);
+        uint32_t bits = 0;
+        if (size == 2) {
+            uint16_t b16;
+            memcpy(&b16, (const char *)x + 2 * i, sizeof b16);
+            bits = b16;
+        } else
+            memcpy(&bits, (const char *)x + 4 * i, sizeof bits);
         h = (h ^ bits) * FNV_PRIME;
     }
     return h;
@@ -72,31 +81,32 @@ static uint64_t combine(const uint64_t *sums, size_t n)
     return h;
 }
 
-/* A module's weight as it is now, hashed; the weight stays in `buf`. */
-static uint64_t module_sum(const ms_model *model, size_t i, float *buf)
+/* A module's weight as it is now (its stored bytes), hashed; the bytes
+ * stay in `buf`. */
+static uint64_t module_sum(const ms_model *model, size_t i, void *buf)
 {
     size_t n = ms_module_numel(ms_model_module(model, i));
     if (!n)
         return FNV_OFFSET;
-    ms_model_weight_read(model, i, buf);
-    return hash_words(FNV_OFFSET, buf, n);
+    ms_model_weight_get_stored(model, i, buf);
+    return hash_words(FNV_OFFSET, buf, n, ms_model_weight_bytes(model, i) / n);
 }
 
-static float *max_buffer(const ms_model *model)
+static void *max_buffer(const ms_model *model)
 {
     size_t max = 1;
     for (size_t i = 0; i < ms_model_module_count(model); i++) {
-        size_t n = ms_module_numel(ms_model_module(model, i));
+        size_t n = ms_model_weight_bytes(model, i);
         max = n > max ? n : max;
     }
-    return malloc(max * sizeof(float));
+    return malloc(max);
 }
 
 uint64_t ms_world_model_checksum(const ms_world_model *wm)
 {
     size_t n = ms_model_module_count(wm->model);
     uint64_t *sums = calloc(n ? n : 1, sizeof *sums);
-    float *buf = max_buffer(wm->model);
+    void *buf = max_buffer(wm->model);
     uint64_t h = 0;
     if (sums && buf) {
         for (size_t i = 0; i < n; i++)
@@ -122,6 +132,8 @@ static void free_position(const ms_world_model *wm, position *p)
     free(p->owner);
     free(p->bits);
     free(p->scheme);
+    free(p->mask);
+    free(p->qparams);
     free(p->note);
     free(p->mods);
     free(p->error_diag);
@@ -131,7 +143,7 @@ static void free_position(const ms_world_model *wm, position *p)
 static size_t position_bytes(const ms_world_model *wm, const position *p)
 {
     size_t b =
-        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 2) + wm->nmods * sizeof(mod_state);
+        wm->nmodules * (2 * sizeof(int) + sizeof(void *) * 4) + wm->nmods * sizeof(mod_state);
     for (size_t i = 0; i < wm->nmodules; i++)
         b += p->note[i] ? strlen(p->note[i]) + 1 : 0;
     for (size_t m = 0; m < wm->nmods; m++)
@@ -146,13 +158,17 @@ static ms_status save_position(const ms_world_model *wm, position *p)
     p->owner = malloc(n * sizeof *p->owner);
     p->bits = malloc(n * sizeof *p->bits);
     p->scheme = malloc(n * sizeof *p->scheme);
+    p->mask = malloc(n * sizeof *p->mask);
+    p->qparams = malloc(n * sizeof *p->qparams);
     p->note = calloc(n, sizeof *p->note);
     p->mods = calloc(nm, sizeof *p->mods);
-    if (!p->owner || !p->bits || !p->scheme || !p->note || !p->mods)
+    if (!p->owner || !p->bits || !p->scheme || !p->mask || !p->qparams || !p->note || !p->mods)
         return MS_ERR_NOMEM;
     memcpy(p->owner, wm->owner, wm->nmodules * sizeof *p->owner);
     memcpy(p->bits, wm->bits, wm->nmodules * sizeof *p->bits);
     memcpy(p->scheme, wm->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(p->mask, wm->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(p->qparams, wm->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++)
         if (wm->note[i] && !(p->note[i] = strdup(wm->note[i])))
             return MS_ERR_NOMEM;
@@ -161,6 +177,7 @@ static ms_status save_position(const ms_world_model *wm, position *p)
         mod_state *ms = &p->mods[m];
         ms->sparsity = wmod->opts.prune.sparsity;
         ms->observing = wmod->observing;
+        ms->hooked = wmod->hooked;
         ms->sequential = wmod->sequential;
         if (wmod->done) {
             ms->done = malloc(wmod->match.count * sizeof *ms->done);
@@ -183,14 +200,16 @@ static bool same_state(const ms_world_model *wm, const position *a, const positi
 {
     if (memcmp(a->owner, b->owner, wm->nmodules * sizeof *a->owner) ||
         memcmp(a->bits, b->bits, wm->nmodules * sizeof *a->bits) ||
-        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) || a->error != b->error)
+        memcmp(a->scheme, b->scheme, wm->nmodules * sizeof *a->scheme) ||
+        memcmp(a->mask, b->mask, wm->nmodules * sizeof *a->mask) ||
+        memcmp(a->qparams, b->qparams, wm->nmodules * sizeof *a->qparams) || a->error != b->error)
         return false;
     for (size_t i = 0; i < wm->nmodules; i++)
         if (!a->note[i] != !b->note[i] || (a->note[i] && strcmp(a->note[i], b->note[i])))
             return false;
     for (size_t m = 0; m < wm->nmods; m++) {
         const mod_state *x = &a->mods[m], *y = &b->mods[m];
-        if (x->sparsity != y->sparsity || x->observing != y->observing ||
+        if (x->sparsity != y->sparsity || x->observing != y->observing || x->hooked != y->hooked ||
             x->sequential != y->sequential ||
             (x->done && memcmp(x->done, y->done, wm->mods[m].match.count * sizeof *x->done)))
             return false;
@@ -203,6 +222,8 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     memcpy(wm->owner, p->owner, wm->nmodules * sizeof *p->owner);
     memcpy(wm->bits, p->bits, wm->nmodules * sizeof *p->bits);
     memcpy(wm->scheme, p->scheme, wm->nmodules * sizeof *p->scheme);
+    memcpy(wm->mask, p->mask, wm->nmodules * sizeof *p->mask);
+    memcpy(wm->qparams, p->qparams, wm->nmodules * sizeof *p->qparams);
     for (size_t i = 0; i < wm->nmodules; i++) {
         free(wm->note[i]);
         wm->note[i] = NULL;
@@ -214,6 +235,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
         const mod_state *ms = &p->mods[m];
         wmod->opts.prune.sparsity = ms->sparsity;
         wmod->observing = ms->observing;
+        wmod->hooked = ms->hooked;
         wmod->sequential = ms->sequential;
         if (wmod->done)
             memcpy(wmod->done, ms->done, wmod->match.count * sizeof *ms->done);
@@ -261,7 +283,7 @@ static ms_status add_position(ms_world_snapshots *s, uint64_t sum)
     return MS_OK;
 }
 
-static ms_status push_version(module_versions *mv, size_t pos, uint64_t sum, float *data)
+static ms_status push_version(module_versions *mv, size_t pos, uint64_t sum, void *data)
 {
     if (!ms_array_reserve(&mv->v, &mv->cap, mv->n, sizeof *mv->v))
         return MS_ERR_NOMEM;
@@ -288,16 +310,16 @@ ms_status ms_world_snapshots_new(ms_world_model *wm, ms_world_snapshots **out, m
     for (size_t i = 0; st == MS_OK && i < n; i++) {
         sums[i] = module_sum(wm->model, i, s->scratch);
         /* a weight a run changed before the snapshots began is copied */
-        float *data = NULL;
-        size_t numel = ms_module_numel(ms_model_module(wm->model, i));
-        if (numel && sums[i] != module_sum(wm->base, i, s->scratch)) {
-            data = malloc(numel * sizeof *data);
+        void *data = NULL;
+        size_t bytes = ms_model_weight_bytes(wm->model, i);
+        if (bytes && sums[i] != module_sum(wm->base, i, s->scratch)) {
+            data = malloc(bytes);
             if (!data) {
                 st = MS_ERR_NOMEM;
                 break;
             }
-            ms_model_weight_read(wm->model, i, data);
-            s->bytes += numel * sizeof *data;
+            ms_model_weight_get_stored(wm->model, i, data);
+            s->bytes += bytes;
         }
         st = push_version(&s->modules[i], 0, sums[i], data);
         if (st != MS_OK)
@@ -347,18 +369,18 @@ ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag)
         sums[i] = module_sum(wm->model, i, s->scratch);
         if (sums[i] == current(&s->modules[i])->sum)
             continue;
-        size_t numel = ms_module_numel(ms_model_module(wm->model, i));
-        float *data = malloc(numel * sizeof *data);
+        size_t bytes = ms_model_weight_bytes(wm->model, i);
+        void *data = malloc(bytes);
         if (!data) {
             st = MS_ERR_NOMEM;
             break;
         }
-        memcpy(data, s->scratch, numel * sizeof *data);
+        memcpy(data, s->scratch, bytes);
         st = push_version(&s->modules[i], pos, sums[i], data);
         if (st != MS_OK)
             free(data);
         else
-            s->bytes += numel * sizeof *data;
+            s->bytes += bytes;
     }
     if (st == MS_OK)
         st = add_position(s, combine(sums, n));
@@ -370,7 +392,7 @@ ms_status ms_world_snapshots_push(ms_world_snapshots *s, ms_diag *diag)
         for (size_t i = 0; i < n; i++) {
             module_versions *mv = &s->modules[i];
             if (mv->n > 1 && current(mv)->pos == pos) {
-                s->bytes -= ms_module_numel(ms_model_module(wm->model, i)) * sizeof(float);
+                s->bytes -= ms_model_weight_bytes(wm->model, i);
                 free(mv->v[--mv->n].data);
             }
         }
@@ -403,21 +425,21 @@ ms_status ms_world_snapshots_restore(ms_world_snapshots *s, size_t pos, ms_diag 
     bool dirty = wm->changes != s->writes;
     for (size_t i = 0; i < wm->nmodules; i++) {
         module_versions *mv = &s->modules[i];
-        size_t numel = ms_module_numel(ms_model_module(wm->model, i));
+        size_t bytes = ms_model_weight_bytes(wm->model, i);
         bool changed = false;
         while (mv->n > 1 && current(mv)->pos > pos) {
             free(mv->v[--mv->n].data);
-            s->bytes -= numel * sizeof(float);
+            s->bytes -= bytes;
             changed = true;
         }
         if (!changed && !(dirty && module_sum(wm->model, i, s->scratch) != current(mv)->sum))
             continue;
         const version *v = current(mv);
         if (v->data) {
-            ms_model_weight_write(wm->model, i, v->data);
+            ms_model_weight_set_stored(wm->model, i, v->data);
         } else {
-            ms_model_weight_read(wm->base, i, s->scratch);
-            ms_model_weight_write(wm->model, i, s->scratch);
+            ms_model_weight_get_stored(wm->base, i, s->scratch);
+            ms_model_weight_set_stored(wm->model, i, s->scratch);
         }
     }
     while (s->npos > pos + 1) {

@@ -489,6 +489,9 @@ static ms_status read_modifier(ms_world_model *wm, const ms_recipe_entry *e, con
         wmod->kind = KIND_MAGNITUDE;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_PRUNE);
         pruning_names = true;
+    } else if (!strcmp(type, "ConstantPruningModifier")) {
+        wmod->kind = KIND_CONSTANT;
+        pruning_names = true;
     } else if (!strcmp(type, "GPTQModifier")) {
         wmod->kind = KIND_GPTQ;
         ms_apply_opts_init(&wmod->opts, MS_APPLY_GPTQ);
@@ -626,17 +629,19 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     wm->bits = calloc(wm->nmodules, sizeof *wm->bits);
     wm->scheme = calloc(wm->nmodules, sizeof *wm->scheme);
     wm->note = calloc(wm->nmodules, sizeof *wm->note);
+    wm->mask = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wm->mask);
+    wm->qparams = calloc(wm->nmodules ? wm->nmodules : 1, sizeof *wm->qparams);
     wm->inputs = calloc(wm->nmodules, sizeof *wm->inputs);
     wm->want = calloc(wm->nmodules, sizeof *wm->want);
     wm->mods = calloc(wm->nmods ? wm->nmods : 1, sizeof *wm->mods);
     ms_status st = MS_OK;
-    if (!wm->owner || !wm->bits || !wm->scheme || !wm->note || !wm->inputs || !wm->want ||
-        !wm->mods)
+    if (!wm->owner || !wm->bits || !wm->scheme || !wm->note || !wm->mask || !wm->qparams ||
+        !wm->inputs || !wm->want || !wm->mods)
         st = MS_ERR_NOMEM;
     for (size_t i = 0; st == MS_OK && i < wm->nmodules; i++)
         wm->owner[i] = -1;
     if (st == MS_OK)
-        st = ms_model_copy(model, &wm->base, diag);
+        st = ms_model_clone(model, &wm->base, diag);
     if (st == MS_OK)
         st = ms_pool_create(cfg->threads, &wm->pool, diag);
     if (st == MS_OK)
@@ -694,6 +699,11 @@ void ms_world_model_free(ms_world_model *wm)
     free(wm->bits);
     free(wm->scheme);
     free(wm->note);
+    free(wm->mask);
+    free(wm->qparams);
+    for (size_t i = 0; i < wm->nkept; i++)
+        free(wm->kept[i]);
+    free(wm->kept);
     free(wm->inputs);
     free(wm->want);
     free(wm->stream);
@@ -721,9 +731,10 @@ void ms_world_model_set_call(ms_world_model *wm, size_t call)
 }
 
 /* What a hook did to one module, for the sink. */
-static void report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
+void wm_report_change(ms_world_model *wm, size_t m, size_t module, const float *w)
 {
     wm->changes++;
+    wm->qparams[module] = NULL;
     if (!wm->sink)
         return;
     const ms_module *mod = ms_model_module(wm->model, module);
@@ -940,12 +951,15 @@ static ms_status compress_module(ms_world_model *wm, size_t m, size_t module, co
         return st;
     }
     ms_model_weight_write(wm->model, module, res.weight);
-    report_change(wm, m, module, res.weight);
+    wm_report_change(wm, m, module, res.weight);
     wm->owner[module] = (int)m;
     if (wmod->quantizes || wmod->kind == KIND_GPTQ)
         wm->bits[module] = opts.quant.num_bits;
+    st = res.scales ? wm_keep_qparams(wm, module, &opts.quant, &res) : MS_OK;
     ms_apply_result_free(&res);
-    return MS_OK;
+    if (st != MS_OK)
+        fail(wm, st, NULL);
+    return st;
 }
 
 static bool find_in_layer(const ms_world_model *wm, int layer, const char *suffix, size_t *out)
@@ -1022,11 +1036,11 @@ static ms_status smooth(ms_world_model *wm, size_t m, int layer, const char *nor
     }
     if (st == MS_OK) {
         ms_model_weight_write(wm->model, norm, nw);
-        report_change(wm, m, norm, nw);
+        wm_report_change(wm, m, norm, nw);
         wm->owner[norm] = (int)m;
         for (size_t k = 0; k < nlin; k++) {
             ms_model_weight_write(wm->model, lin[k], bal[k].data);
-            report_change(wm, m, lin[k], bal[k].data);
+            wm_report_change(wm, m, lin[k], bal[k].data);
             wm->owner[lin[k]] = (int)m;
         }
     }
@@ -1248,11 +1262,11 @@ static ms_status awq_smooth(ms_world_model *wm, size_t m, const awq_map *map)
         if (st == MS_OK) {
             for (size_t j = 0; j < nb; j++) {
                 ms_model_weight_write(wm->model, map->balance[j], bal[j].data);
-                report_change(wm, m, map->balance[j], bal[j].data);
+                wm_report_change(wm, m, map->balance[j], bal[j].data);
                 wm->owner[map->balance[j]] = (int)m;
             }
             ms_model_weight_write(wm->model, map->smooth, smooth.data);
-            report_change(wm, m, map->smooth, smooth.data);
+            wm_report_change(wm, m, map->smooth, smooth.data);
             wm->owner[map->smooth] = (int)m;
         }
     }
@@ -1493,6 +1507,7 @@ static void op_observe(void *self, void *state, size_t modifier)
         return;
     wm_modifier *wmod = &wm->mods[modifier];
     wmod->observing = true;
+    wmod->hooked = true;
     wmod->sequential = 0;
     if (wmod->owl && wmod->slot_sparsity && wm->error == MS_OK) {
         ms_diag d;
@@ -1532,7 +1547,8 @@ static const char *kind_name(mod_kind k)
                                         "WandaPruningModifier",
                                         "QuantizationModifier",
                                         "SmoothQuantModifier",
-                                        "AWQModifier"};
+                                        "AWQModifier",
+                                        "ConstantPruningModifier"};
     return names[k];
 }
 
@@ -1561,9 +1577,12 @@ static void op_compress(void *self, void *state, size_t modifier)
     if (modifier >= wm->nmods || !wm->mods[modifier].observing)
         return;
     /* AWQ's on_end smooths nothing: its sequential_epoch_ends did
-     * (awq/base.py on_end at 0.12, on_calibration_end at 0.13) */
-    if (wm->error == MS_OK && wm->mods[modifier].kind != KIND_AWQ)
-        compress_layer(wm, modifier, -1, kind_name(wm->mods[modifier].kind));
+     * (awq/base.py on_end at 0.12, on_calibration_end at 0.13); GPTQ's,
+     * SparseGPT's and Wanda's only remove their hooks (world.h) */
+    mod_kind k = wm->mods[modifier].kind;
+    if (wm->error == MS_OK && k != KIND_AWQ && k != KIND_GPTQ && k != KIND_SPARSEGPT &&
+        k != KIND_WANDA)
+        compress_layer(wm, modifier, -1, kind_name(k));
     wm->mods[modifier].observing = false;
     drop_inputs(wm);
 }
@@ -1579,6 +1598,10 @@ static const ms_world_ops model_ops = {
     .observe_inputs = op_observe,
     .sequential_epoch_end = op_sequential,
     .compress = op_compress,
+    .update_masks = wm_op_update_masks,
+    .apply_masks = wm_op_apply_masks,
+    .remove_masks = wm_op_remove_masks,
+    .finalize = wm_op_finalize,
 };
 
 ms_world ms_world_model_world(ms_world_model *wm)

@@ -6,12 +6,15 @@
  * What each modifier does (its recipe arguments, read when the world is made):
  *   MagnitudePruningModifier  apply_mask: unstructured magnitude pruning of
  *                             its targets to the scheduled sparsity
- *   ConstantPruningModifier   keeps the zeros (mask = w != 0): no change
+ *   ConstantPruningModifier   masks |w| > 1e-8 made at its start, applied
+ *                             at each optim_post_step (masks.c)
  *   GPTQModifier, SparseGPTModifier, WandaPruningModifier
  *                             at each sequential_epoch_end, the Linear
  *                             targets of the subgraph just calibrated, from
  *                             the inputs that subgraph saw (Hessians or
- *                             Wanda's norms); what is left at calibration end.
+ *                             Wanda's norms); nothing at calibration end:
+ *                             what no subgraph end compressed is counted
+ *                             at finalize (upstream's "Failed to compress").
  *                             SparseGPT/Wanda: the Linears inside `targets`
  *                             at a sparsity per target layer (a list, OWL)
  *   QuantizationModifier      fake-quantized weights (min/max observer),
@@ -128,5 +131,19 @@ size_t ms_world_model_changes(const ms_world_model *wm);
 /* The scheme module `module`'s weight was quantized with, or NULL when it
  * is not quantized. */
 const ms_quant_args *ms_world_model_quant(const ms_world_model *wm, size_t module);
+
+/* A quantized module's parameters as the modifier's kernel computed them
+ * (GPTQ's per-group scales, the min/max observer's), its weight being
+ * (code - zero_point) * scale with the codes of ms_apply_codes. */
+typedef struct ms_world_qparams {
+    ms_quant_args scheme;
+    size_t srows, scols;               /* ms_quant_param_shape's */
+    const float *scales, *zero_points; /* srows x scols */
+    const int32_t *g_idx;              /* per column its group: GPTQ's actorder group; or NULL */
+} ms_world_qparams;
+
+/* Module `module`'s, or NULL when it is not quantized or a modifier after
+ * the quantizing one changed its weight (smoothing, pruning's updates). */
+const ms_world_qparams *ms_world_model_qparams(const ms_world_model *wm, size_t module);
 
 #endif

@@ -21,6 +21,7 @@ typedef enum {
     KIND_QUANT,
     KIND_SMOOTHQUANT,
     KIND_AWQ,
+    KIND_CONSTANT,
 } mod_kind;
 
 enum { AWQ_MAX_BALANCE = 8 };
@@ -49,6 +50,7 @@ typedef struct wm_modifier {
     size_t nmaps;
     ms_world_calibration how;
     bool observing;                      /* between observe_inputs and compress */
+    bool hooked;                         /* from observe_inputs until finalize */
     size_t sequential;                   /* sequential_epoch_ends seen while observing */
     bool *done;                          /* per selected module: compressed in this calibration */
     size_t sparsities, sparsity_targets; /* SparseGPT, Wanda: model_errors.h */
@@ -72,12 +74,20 @@ struct ms_world_model {
     int *bits;                    /* per module */
     const ms_quant_args **scheme; /* per module: the weight scheme attached to it, or NULL */
     char **note;                  /* per module, malloc'd */
-    float **inputs;               /* per module: calibration inputs, batch * seq rows; Linears
-                                     fed the same input (q/k/v, gate/up) share one copy */
-    const float *seen;            /* the forward's input buffer of the last observed Linear */
-    float *seen_copy;             /* the copy kept of it, or NULL */
-    bool *want;                   /* per module: the collecting forward keeps its inputs */
-    int cached_layer;             /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    /* per module: ConstantPruning's mask (1: kept), NULL for none; never
+     * changed once made, so a snapshot keeps the pointers (masks.c) */
+    const unsigned char **mask;
+    /* per module: its quantization parameters (ms_world_model_qparams),
+     * never changed once made, kept by pointer as the masks (qparams.c) */
+    const ms_world_qparams **qparams;
+    void **kept; /* every mask and qparams made, freed with the world */
+    size_t nkept, kept_cap;
+    float **inputs;    /* per module: calibration inputs, batch * seq rows; Linears fed the
+                          same input (q/k/v, gate/up) share one copy */
+    const float *seen; /* the forward's input buffer of the last observed Linear */
+    float *seen_copy;  /* the copy kept of it, or NULL */
+    bool *want;        /* per module: the collecting forward keeps its inputs */
+    int cached_layer;  /* the layer whose inputs `inputs` hold; -2: none; -1: all */
     /* the input of decoder layer `stream_layer` (-1: none) over the
      * calibration tokens, while ms_model_input_version says it is current:
      * a sequential run's next collect starts there, not at layer 0 */
@@ -96,5 +106,23 @@ struct ms_world_model {
 
 /* Frees the kept calibration inputs (each shared copy once). */
 void ms_world_model_drop_inputs(ms_world_model *wm);
+
+/* The world ops in files of their own (world_model.c's table lists them). */
+size_t wm_op_finalize(void *self, void *state, size_t modifier);
+void wm_op_update_masks(void *self, void *state, size_t modifier);
+void wm_op_apply_masks(void *self, void *state, size_t modifier);
+void wm_op_remove_masks(void *self, void *state, size_t modifier);
+
+/* Keeps module `module`'s quantization parameters from `res`, the result
+ * of quantizing it with `scheme`; MS_ERR_NOMEM when out of memory. */
+ms_status wm_keep_qparams(ms_world_model *wm, size_t module, const ms_quant_args *scheme,
+                          const ms_apply_result *res);
+
+/* Keeps `p` until the world is freed; false (and `p` freed) when out of memory. */
+bool wm_keep(ms_world_model *wm, void *p);
+
+/* Counts a weight write by modifier `m` and reports the module's sparsity
+ * to the sink (world_model.c); the module's qparams no longer hold. */
+void wm_report_change(ms_world_model *wm, size_t m, size_t module, const float *w);
 
 #endif

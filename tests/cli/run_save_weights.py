@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`modsim run --save-weights` end to end, the file read back: each Linear is
 written as `modsim kernel` writes a kernel's outputs (NAME.weight, .mask,
-.codes, .scale, .zero_point, the same dtypes), by default what
+.codes, .scale, .zero_point, .g_idx, the same dtypes), the codes and scales
+the run computed (GPTQ with actorder: exact), by default what
 compressed-tensors keeps (a quantized module's codes and scale, a pruned
 one's weight), with --outputs choosing as `modsim kernel --outputs` does;
 the other parameters are there as they are; bad --outputs is exit 2."""
@@ -82,6 +83,47 @@ with tempfile.TemporaryDirectory() as tmp:
     back = (t[Q + ".codes"].astype(np.float32) - t[Q + ".zero_point"]) * t[Q + ".scale"]
     check("codes and scale give the weight back", np.array_equal(back, t[Q]),
           np.abs(back - t[Q]).max())
+
+    # GPTQ with actorder: the codes, scales and zero points are the ones the
+    # run computed (the world keeps them), so they give every quantized
+    # weight back exactly, without W-SAVE-CODES; actorder group also writes
+    # weight_g_idx (each column's group), as compressed-tensors stores it,
+    # by default too
+    for order in ("weight", "group"):
+        r = os.path.join(recipes, f"e2e__recipes__actorder__recipe_w4a16_actorder_{order}.yaml")
+        p = run(r, "--calib", "2x16", "--save-weights", w, "--outputs", "all")
+        t, _ = stio.read(w)
+        quantized = sorted(n[:-len(".codes")] for n in t if n.endswith(".codes"))
+        exact = 0
+        for q in quantized:
+            s, zp, g = t[q + ".scale"], t[q + ".zero_point"], t.get(q + ".g_idx")
+            cols = t[q].shape[1]
+            groups = g if g is not None else np.arange(cols) // (cols // s.shape[1])
+            back = (t[q + ".codes"].astype(np.float32) - zp[:, groups]) * s[:, groups]
+            exact += np.array_equal(back, t[q])
+        check(f"actorder {order} exact", p.returncode == 0 and "W-SAVE-CODES" not in p.stderr and
+              len(quantized) == 24 and exact == 24, (p.stderr, len(quantized), exact))
+        gq = t.get(Q + ".g_idx")
+        check(f"actorder {order} g_idx", (gq is not None) == (order == "group") and
+              (gq is None or (gq.dtype == np.int32 and gq.shape == (t[Q].shape[1],) and
+                              sorted(np.bincount(gq)) == [128] * (t[Q].shape[1] // 128))),
+              None if gq is None else gq[:8])
+        if order == "group":
+            p = run(r, "--calib", "2x16", "--save-weights", w)
+            d = dtypes(w)
+            check("g_idx by default", d.get(Q + ".g_idx") == "I32" and Q + ".zero_point" not in d,
+                  sorted(d)[:8])
+
+    # a modifier after GPTQ changes the weight: the codes and scales are found
+    # again from it, approximately, and W-SAVE-CODES says so
+    r = os.path.join(tmp, "gptq_then_sparsegpt.yaml")
+    with open(r, "w") as f:
+        f.write("q_stage:\n  m_modifiers:\n"
+                "    GPTQModifier: {scheme: W8A16, targets: [Linear], ignore: [lm_head]}\n"
+                "    SparseGPTModifier: {sparsity: 0.5, ignore: [lm_head]}\n")
+    p = run(r, "--calib", "2x16", "--save-weights", w)
+    check("changed after GPTQ", p.returncode == 0 and p.stderr.startswith("W-SAVE-CODES: "),
+          p.stderr)
 
     # bad --outputs: exit 2, one message naming the option and what is valid
     before = open(w, "rb").read()

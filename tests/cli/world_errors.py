@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Errors that need a model (issue 10), end to end on tiny: GPTQ's "unable
-to find any modules" from its own targets in the model, and modsim validate's
+to find any modules" from its own targets in the model, "Failed to compress
+N modules" at finalize, and modsim validate's
 W-TARGET-UNMATCHED warnings naming near misses, with the default model and
 --model."""
 import json
@@ -77,6 +78,43 @@ with tempfile.TemporaryDirectory() as tmp:
         # without a model nothing is counted
         p = run(r, cmd="trace")
         check(f"sparsity {name} modelless", b"sparsities values" not in p.stdout, p.stdout[:300])
+
+# "Failed to compress N modules" at finalize (gptq/base.py:395-405 at 0.12,
+# :372-382 at 0.13; pruning/sparsegpt/base.py:160-166, wanda/base.py:129-135):
+# GPTQ, SparseGPT and Wanda compress at sequential_epoch_end only; a
+# calibration whose subgraph end never comes leaves the hooked modules
+# uncompressed, and finalize raises (ended, but not finalized). tiny:
+# 28 Linears without lm_head, 29 with it.
+with tempfile.TemporaryDirectory() as tmp:
+    mods = {
+        "GPTQModifier": ("{scheme: W4A16, targets: [Linear], ignore: [lm_head]}", 28),
+        "SparseGPTModifier": ("{sparsity: 0.5}", 29),
+        "WandaPruningModifier": ("{sparsity: 0.5, ignore: ['re:.*lm_head']}", 28),
+    }
+    for mod, (args, count) in mods.items():
+        for profile, start, end in (("0.12", "calibration_epoch_start", "calibration_epoch_end"),
+                                    ("0.13", "calibration_start", "calibration_end")):
+            for ends in (False, True):
+                sc = os.path.join(tmp, "sc.yaml")
+                seq = "  - {event: sequential_epoch_end, modules: [model]}\n" if ends else ""
+                with open(sc, "w") as f:
+                    f.write(f"upstream: '{profile}'\nrecipe: |\n  s_stage:\n    m_modifiers:\n"
+                            f"      {mod}: {args}\ncalls:\n  - initialize\n"
+                            f"  - {{event: {start}}}\n{seq}  - {{event: {end}}}\n  - finalize\n")
+                p = run(sc, "--model", "tiny", "--calib", "2x16", cmd="trace")
+                lines = [json.loads(l) for l in p.stdout.decode().splitlines()]
+                errs = [l for l in lines if "error" in l]
+                last = [l for l in lines if "state" in l][-1]["state"][0]
+                want = [] if ends else [{"call": 3, "error": "ValueError", "modifier": 0,
+                                         "message": f"Failed to compress {count} modules"}]
+                check(f"failed to compress {mod} {profile} ends={ends}",
+                      p.returncode == 0 and errs == want and last["finalized"] == ends
+                      and last["ended"], (p.stderr, errs, last))
+                if not ends:
+                    # without a model no module is counted
+                    p = run(sc, cmd="trace")
+                    check(f"failed to compress {mod} {profile} modelless",
+                          b"Failed to compress" not in p.stdout, p.stdout[-300:])
 
 # validate: targets matching nothing in the model warn, naming near misses
 with tempfile.TemporaryDirectory() as tmp:

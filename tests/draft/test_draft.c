@@ -677,12 +677,481 @@ static void draft_save_keeps_what_the_user_wrote(void **state)
     ms_draft_free(again);
     ms_recipe_free(r);
     free(text);
-    /* a structural edit: the exporter's layout, and why */
+    /* a structural edit is spliced too: the new modifier after its sibling,
+     * in its indentation, the field edits and every comment kept */
     assert_int_equal(ms_draft_add(s, 0, "ConstantPruningModifier", NULL, &diag), MS_OK);
     text = saved_text(s, why, sizeof why);
-    assert_string_equal(why, "modifiers added, deleted or moved");
-    assert_null(strstr(text, "# my recipe"));
+    assert_string_equal(why, "");
+    assert_non_null(strstr(text, "# my recipe\n"));
+    assert_non_null(strstr(text, "      update: 0.5\n"
+                                 "    ConstantPruningModifier: {}\n"
+                                 "\n"
+                                 "oneshot_stage:   # after training\n"));
     free(text);
+}
+
+/* A draft of `text` with `text` as its source. */
+static ms_draft *sourced(fixture *f, const char *text)
+{
+    ms_draft *s = draft_of(f, text);
+    assert_int_equal(ms_draft_set_source(s, text, strlen(text)), MS_OK);
+    return s;
+}
+
+/* What a save writes now, checked to have been spliced (`why` empty) and
+ * to read back as the draft. */
+static char *spliced(fixture *f, ms_draft *s)
+{
+    char why[160];
+    char *text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "");
+    ms_recipe *r;
+    ms_draft *again;
+    ms_diag diag;
+    assert_int_equal(ms_recipe_parse(text, strlen(text), "saved.yaml", 0, 0, NULL, &r, &diag),
+                     MS_OK);
+    assert_int_equal(ms_draft_new(f->schema, r, "saved.yaml", &again, &diag), MS_OK);
+    char *a = text_of(s), *b = text_of(again);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    ms_draft_free(again);
+    ms_recipe_free(r);
+    return text;
+}
+
+static const char blocks[] = "# my recipe\n"
+                             "train_stage:\n"
+                             "  pruning_modifiers:\n"
+                             "    # the ramp\n"
+                             "    MagnitudePruningModifier:\n"
+                             "      start: 0.25\n"
+                             "      end: 1.5   # stop here\n"
+                             "      targets: ['re:.*q_proj.weight']\n"
+                             "      # init_sparsity: 0.1\n"
+                             "\n"
+                             "    # hold it\n"
+                             "    ConstantPruningModifier:\n"
+                             "      start: 1.5\n"
+                             "      targets: [w]\n"
+                             "\n"
+                             "oneshot_stage:   # after training\n"
+                             "  smoothing_modifiers:\n"
+                             "    SmoothQuantModifier:\n"
+                             "      smoothing_strength: 0.8\n"
+                             "  quant_modifiers:\n"
+                             "    # quantize\n"
+                             "    GPTQModifier:\n"
+                             "      scheme: W4A16\n"
+                             "      targets: [Linear]\n";
+
+static void draft_save_deletes_a_block_with_its_comments(void **state)
+{
+    fixture *f = *state;
+    ms_draft *s = sourced(f, blocks);
+    ms_diag diag;
+    assert_int_equal(ms_draft_delete(s, 1, &diag), MS_OK); /* ConstantPruningModifier */
+    char *text = spliced(f, s);
+    assert_string_equal(text, "# my recipe\n"
+                              "train_stage:\n"
+                              "  pruning_modifiers:\n"
+                              "    # the ramp\n"
+                              "    MagnitudePruningModifier:\n"
+                              "      start: 0.25\n"
+                              "      end: 1.5   # stop here\n"
+                              "      targets: ['re:.*q_proj.weight']\n"
+                              "      # init_sparsity: 0.1\n"
+                              "\n"
+                              "oneshot_stage:   # after training\n"
+                              "  smoothing_modifiers:\n"
+                              "    SmoothQuantModifier:\n"
+                              "      smoothing_strength: 0.8\n"
+                              "  quant_modifiers:\n"
+                              "    # quantize\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16\n"
+                              "      targets: [Linear]\n");
+    free(text);
+    /* the last modifier of a group: the group goes with it */
+    assert_int_equal(ms_draft_delete(s, 1, &diag), MS_OK); /* SmoothQuantModifier */
+    text = spliced(f, s);
+    assert_non_null(strstr(text, "oneshot_stage:   # after training\n"
+                                 "  quant_modifiers:\n"
+                                 "    # quantize\n"));
+    assert_null(strstr(text, "smoothing"));
+    free(text);
+    /* every modifier of a stage: the stage goes */
+    assert_int_equal(ms_draft_delete(s, 0, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "# my recipe\n"
+                              "\n"
+                              "oneshot_stage:   # after training\n"
+                              "  quant_modifiers:\n"
+                              "    # quantize\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16\n"
+                              "      targets: [Linear]\n");
+    free(text);
+    /* and the last one: the file's own comments stay */
+    assert_int_equal(ms_draft_delete(s, 0, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "# my recipe\n\n");
+    free(text);
+}
+
+static void draft_save_moves_blocks_with_their_comments(void **state)
+{
+    fixture *f = *state;
+    ms_draft *s = sourced(f, blocks);
+    ms_diag diag;
+    size_t at;
+    const char *moved = "# my recipe\n"
+                        "train_stage:\n"
+                        "  pruning_modifiers:\n"
+                        "    # hold it\n"
+                        "    ConstantPruningModifier:\n"
+                        "      start: 1.25\n"
+                        "      targets: [w]\n"
+                        "\n"
+                        "    # the ramp\n"
+                        "    MagnitudePruningModifier:\n"
+                        "      start: 0.25\n"
+                        "      end: 1.5   # stop here\n"
+                        "      targets: ['re:.*q_proj.weight']\n"
+                        "      # init_sparsity: 0.1\n"
+                        "\n"
+                        "oneshot_stage:";
+    /* up, and a field edit inside the moved block still splices */
+    assert_int_equal(ms_draft_move(s, 1, true, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "1.25", &diag), MS_OK);
+    char *text = spliced(f, s);
+    assert_memory_equal(text, moved, strlen(moved));
+    assert_string_equal(text + strlen(moved),
+                        strstr(blocks, "\noneshot_stage:") + strlen("\noneshot_stage:"));
+    free(text);
+    /* and down again: the file as written but for the edit */
+    assert_int_equal(ms_draft_move(s, 0, false, &at, &diag), MS_OK);
+    text = spliced(f, s);
+    char want[sizeof blocks + 8];
+    const char *at15 = strstr(blocks, "start: 1.5");
+    snprintf(want, sizeof want, "%.*sstart: 1.25%s", (int)(at15 - blocks), blocks,
+             at15 + strlen("start: 1.5"));
+    assert_string_equal(text, want);
+    free(text);
+    /* across a stage's edge, into the neighbouring group, comments along */
+    assert_int_equal(ms_draft_set_field(s, 1, "start", "1.5", &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 1, false, &at, &diag), MS_OK);
+    assert_string_equal(ms_draft_stage(s, 1), "oneshot");
+    text = spliced(f, s);
+    assert_non_null(strstr(text, "      # init_sparsity: 0.1\n"
+                                 "\n"
+                                 "oneshot_stage:   # after training\n"
+                                 "  smoothing_modifiers:\n"
+                                 "    # hold it\n"
+                                 "    ConstantPruningModifier:\n"
+                                 "      start: 1.5\n"
+                                 "      targets: [w]\n"
+                                 "\n"
+                                 "    SmoothQuantModifier:\n"
+                                 "      smoothing_strength: 0.8\n"
+                                 "  quant_modifiers:\n"));
+    free(text);
+    /* out of a stage it was the last of (which goes), with a field edit,
+     * to its new group's indentation */
+    s = sourced(f, "train_stage:\n"
+                   "    pruning_modifiers:\n"
+                   "        ConstantPruningModifier:\n"
+                   "            start: 1.5   # hold\n"
+                   "            targets: [w]\n"
+                   "oneshot_stage:\n"
+                   "  quant_modifiers:\n"
+                   "    GPTQModifier:\n"
+                   "      scheme: W4A16\n");
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "1.0", &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 0, false, &at, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "oneshot_stage:\n"
+                              "  quant_modifiers:\n"
+                              "    ConstantPruningModifier:\n"
+                              "        start: 1.0   # hold\n"
+                              "        targets: [w]\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16\n");
+    free(text);
+}
+
+static void draft_save_writes_a_copy_in_its_siblings_style(void **state)
+{
+    fixture *f = *state;
+    const char *wide = "oneshot_stage:\n"
+                       "    quant_modifiers:   # four spaces a level\n"
+                       "        GPTQModifier:\n"
+                       "            scheme: W4A16\n"
+                       "            config_groups: {g: {targets: [Linear]}}\n"
+                       "            ignore: [lm_head]\n";
+    ms_draft *s = sourced(f, wide);
+    ms_diag diag;
+    size_t at;
+    assert_int_equal(ms_draft_duplicate(s, 0, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, at, "scheme", "W8A8", &diag), MS_OK);
+    char *text = spliced(f, s);
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", wide,
+             "    quant_2_modifiers:\n"
+             "        GPTQModifier:\n"
+             "            scheme: W8A8\n"
+             "            config_groups:\n"
+             "                g:\n"
+             "                    targets: [Linear]\n"
+             "            ignore: [lm_head]\n");
+    assert_string_equal(text, want);
+    free(text);
+}
+
+static void draft_save_adds_to_an_empty_group(void **state)
+{
+    fixture *f = *state;
+    const char *empty = "# to be filled in\n"
+                        "oneshot_stage:\n"
+                        "  # the quantizers go here\n"
+                        "  default_modifiers: {}   # none yet\n";
+    ms_draft *s = sourced(f, empty);
+    ms_diag diag;
+    assert_int_equal(ms_draft_add(s, SIZE_MAX, "GPTQModifier", NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "scheme", "W4A16", &diag), MS_OK);
+    assert_int_equal(ms_draft_add(s, 0, "SmoothQuantModifier", NULL, &diag), MS_OK);
+    char *text = spliced(f, s);
+    assert_string_equal(text, "# to be filled in\n"
+                              "oneshot_stage:\n"
+                              "  # the quantizers go here\n"
+                              "  default_modifiers:   # none yet\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16\n"
+                              "    SmoothQuantModifier: {}\n");
+    free(text);
+    /* a file without stages gets one after what it has */
+    s = sourced(f, "# nothing yet\nargs:\n  x: 1\n");
+    assert_int_equal(ms_draft_add(s, SIZE_MAX, "GPTQModifier", NULL, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "# nothing yet\nargs:\n  x: 1\n"
+                              "oneshot_stage:\n  default_modifiers:\n    GPTQModifier: {}\n");
+    free(text);
+}
+
+/* `text` with "\r\n" line ends (malloc'd). */
+static char *crlf(const char *text)
+{
+    char *out = malloc(2 * strlen(text) + 1), *o = out;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n')
+            *o++ = '\r';
+        *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}
+
+static void draft_save_keeps_crlf_line_ends(void **state)
+{
+    fixture *f = *state;
+    char *source = crlf(blocks);
+    ms_draft *s = sourced(f, source);
+    ms_diag diag;
+    size_t at;
+    assert_int_equal(ms_draft_move(s, 1, true, &at, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "start", "1.25", &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "end", "1.75", &diag), MS_OK);
+    assert_int_equal(ms_draft_add(s, 2, "QuantizationModifier", NULL, &diag), MS_OK);
+    char *text = spliced(f, s);
+    char *want = crlf("# my recipe\n"
+                      "train_stage:\n"
+                      "  pruning_modifiers:\n"
+                      "    # hold it\n"
+                      "    ConstantPruningModifier:\n"
+                      "      start: 1.25\n"
+                      "      targets: [w]\n"
+                      "      end: 1.75\n"
+                      "\n"
+                      "    # the ramp\n"
+                      "    MagnitudePruningModifier:\n"
+                      "      start: 0.25\n"
+                      "      end: 1.5   # stop here\n"
+                      "      targets: ['re:.*q_proj.weight']\n"
+                      "      # init_sparsity: 0.1\n"
+                      "\n"
+                      "oneshot_stage:   # after training\n"
+                      "  smoothing_modifiers:\n"
+                      "    SmoothQuantModifier:\n"
+                      "      smoothing_strength: 0.8\n"
+                      "\n"
+                      "    QuantizationModifier: {}\n"
+                      "  quant_modifiers:\n"
+                      "    # quantize\n"
+                      "    GPTQModifier:\n"
+                      "      scheme: W4A16\n"
+                      "      targets: [Linear]\n");
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+    free(source);
+}
+
+static void draft_save_keeps_a_missing_final_newline(void **state)
+{
+    fixture *f = *state;
+    const char *source = "oneshot_stage:\n"
+                         "  quant_modifiers:\n"
+                         "    GPTQModifier:\n"
+                         "      scheme: W4A16\n"
+                         "    SmoothQuantModifier:\n"
+                         "      smoothing_strength: 0.5";
+    ms_draft *s = sourced(f, source);
+    ms_diag diag;
+    size_t at;
+    /* the last block moves up: it gets a newline, the new last one loses it */
+    assert_int_equal(ms_draft_move(s, 1, true, &at, &diag), MS_OK);
+    char *text = spliced(f, s);
+    assert_string_equal(text, "oneshot_stage:\n"
+                              "  quant_modifiers:\n"
+                              "    SmoothQuantModifier:\n"
+                              "      smoothing_strength: 0.5\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16");
+    free(text);
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_add(s, 1, "QuantizationModifier", NULL, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_string_equal(text, "oneshot_stage:\n"
+                              "  quant_modifiers:\n"
+                              "    GPTQModifier:\n"
+                              "      scheme: W4A16\n"
+                              "    SmoothQuantModifier:\n"
+                              "      smoothing_strength: 0.5\n"
+                              "    QuantizationModifier: {}");
+    free(text);
+}
+
+static void draft_save_keeps_list_form_groups(void **state)
+{
+    fixture *f = *state;
+    /* upstream's Recipe.from_dict reads a group only as a map of modifiers:
+     * a list is not loaded, and saving leaves it as written */
+    const char *source = "oneshot_stage:\n"
+                         "  # not loaded: a list\n"
+                         "  old_modifiers:\n"
+                         "    - GPTQModifier:\n"
+                         "        scheme: W8A8\n"
+                         "  quant_modifiers:\n"
+                         "    GPTQModifier:\n"
+                         "      scheme: W4A16\n";
+    ms_draft *s = sourced(f, source);
+    assert_int_equal(ms_draft_count(s), 1);
+    ms_diag diag;
+    assert_int_equal(ms_draft_add(s, 0, "SmoothQuantModifier", NULL, &diag), MS_OK);
+    char *text = spliced(f, s);
+    char want[512];
+    snprintf(want, sizeof want, "%s    SmoothQuantModifier: {}\n", source);
+    assert_string_equal(text, want);
+    free(text);
+    assert_int_equal(ms_draft_delete(s, 0, &diag), MS_OK);
+    text = spliced(f, s);
+    assert_non_null(strstr(text, "  old_modifiers:\n    - GPTQModifier:\n        scheme: W8A8\n"
+                                 "  quant_modifiers:\n    SmoothQuantModifier: {}\n"));
+    free(text);
+}
+
+static void draft_save_falls_back_for_flow_style(void **state)
+{
+    fixture *f = *state;
+    const char *source = "# flow\n"
+                         "{oneshot_stage: {quant_modifiers: {GPTQModifier: {scheme: W4A16},\n"
+                         "                                   SmoothQuantModifier: {}}}}\n";
+    ms_draft *s = sourced(f, source);
+    ms_diag diag;
+    char why[160], *text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "");
+    assert_string_equal(text, source);
+    free(text);
+    assert_int_equal(ms_draft_delete(s, 1, &diag), MS_OK);
+    text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "group quant_modifiers is written in flow style ({...})");
+    char *layout = text_of(s);
+    assert_string_equal(text, layout);
+    free(layout);
+    free(text);
+    /* a field edit in it too */
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    assert_int_equal(ms_draft_set_field(s, 0, "scheme", "W8A8", &diag), MS_OK);
+    text = saved_text(s, why, sizeof why);
+    assert_string_equal(why, "group quant_modifiers is written in flow style ({...})");
+    free(text);
+    /* a source whose modifiers are not the draft's is not spliced */
+    ms_draft *other = draft_of(f, demo);
+    assert_int_equal(ms_draft_set_source(other, source, strlen(source)), MS_OK);
+    text = saved_text(other, why, sizeof why);
+    assert_string_equal(why, "the file's modifiers are not the draft's");
+    free(text);
+}
+
+static void draft_save_adds_a_field_after_a_value_over_lines(void **state)
+{
+    fixture *f = *state;
+    /* as sparsity__sparsegpt__recipes__test_tiny2.yaml writes its targets */
+    const char *source = "test_stage:\n"
+                         "  obcq_modifiers:\n"
+                         "    SparseGPTModifier:\n"
+                         "      sparsity: 0.5\n"
+                         "      targets: [\n"
+                         "        \"model.layers.0\",\n"
+                         "        \"model.layers.1\"\n"
+                         "      ]\n"
+                         "    QuantizationModifier:\n"
+                         "      targets: [Linear]\n";
+    ms_draft *s = sourced(f, source);
+    ms_diag diag;
+    size_t at;
+    assert_int_equal(ms_draft_set_field(s, 0, "block_size", "64", &diag), MS_OK);
+    assert_int_equal(ms_draft_move(s, 0, false, &at, &diag), MS_OK);
+    char *text = spliced(f, s);
+    assert_string_equal(text, "test_stage:\n"
+                              "  obcq_modifiers:\n"
+                              "    QuantizationModifier:\n"
+                              "      targets: [Linear]\n"
+                              "    SparseGPTModifier:\n"
+                              "      sparsity: 0.5\n"
+                              "      targets: [\n"
+                              "        \"model.layers.0\",\n"
+                              "        \"model.layers.1\"\n"
+                              "      ]\n"
+                              "      block_size: 64\n");
+    free(text);
+}
+
+static void draft_save_maps_the_saved_text_for_the_next_save(void **state)
+{
+    fixture *f = *state;
+    ms_draft *s = sourced(f, blocks);
+    ms_diag diag;
+    char path[] = "/tmp/modsim-draft-XXXXXX.yaml";
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(ms_draft_delete(s, 0, &diag), MS_OK);
+    assert_int_equal(ms_draft_save(s, path, &diag), MS_OK);
+    assert_string_equal(ms_draft_save_layout(s), "");
+    /* the saved text is the next save's source: an undo brings the deleted
+     * modifier back as a new one, in its siblings' style (no blank line
+     * between them now) */
+    assert_int_equal(ms_draft_undo(s, NULL, &diag), MS_OK);
+    char *text = spliced(f, s);
+    assert_non_null(strstr(text, "  pruning_modifiers:\n"
+                                 "    MagnitudePruningModifier:\n"
+                                 "      start: 0.25\n"
+                                 "      end: 1.5\n"
+                                 "      targets: [\"re:.*q_proj.weight\"]\n"
+                                 "    # hold it\n"));
+    free(text);
+    unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -705,6 +1174,16 @@ int main(int argc, char **argv)
         T(draft_dirty_follows_the_saved_state),
         T(draft_save_and_load_round_trip),
         T(draft_save_keeps_what_the_user_wrote),
+        T(draft_save_deletes_a_block_with_its_comments),
+        T(draft_save_moves_blocks_with_their_comments),
+        T(draft_save_writes_a_copy_in_its_siblings_style),
+        T(draft_save_adds_to_an_empty_group),
+        T(draft_save_keeps_crlf_line_ends),
+        T(draft_save_keeps_a_missing_final_newline),
+        T(draft_save_keeps_list_form_groups),
+        T(draft_save_falls_back_for_flow_style),
+        T(draft_save_adds_a_field_after_a_value_over_lines),
+        T(draft_save_maps_the_saved_text_for_the_next_save),
         T(draft_recipe_carries_the_edits),
         T(draft_diagnostics_name_modifier_and_field),
         T(draft_keeps_raises_at_initialize_as_notes_and_follows_the_run),

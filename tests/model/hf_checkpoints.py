@@ -51,6 +51,17 @@ def st_read(path):
             for k, v in header.items()}
 
 
+def st_read_raw(path):
+    """{name: (dtype, bytes)} of a safetensors file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    return {k: (v["dtype"], raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]])
+            for k, v in header.items()}
+
+
 def make_weights(cfg, dtype, seed):
     g = torch.Generator().manual_seed(seed)
     h, inter, vocab = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
@@ -107,6 +118,10 @@ def reference(cfg, w, tokens):
         return x * ang.cos() + torch.cat((-x[..., d // 2:], x[..., :d // 2]), -1) * ang.sin()
 
     causal = torch.ones(s, s, dtype=torch.bool).tril()
+    window = cfg.get("sliding_window") if cfg["architectures"][0] == "MistralForCausalLM" else None
+    if window:  # masking_utils.sliding_window_overlay: kv_idx > q_idx - sliding_window
+        pos = torch.arange(s)
+        causal &= pos[None, :] > pos[:, None] - window
     x = W["model.embed_tokens.weight"][tokens]
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
@@ -166,6 +181,8 @@ CASES = [
         "original_max_position_embeddings": 64}), torch.bfloat16, 1),
     ("mistral_f16", base_config("MistralForCausalLM", sliding_window=4096, rope_theta=10000.0),
      torch.float16, 1),
+    # a window shorter than the 12-token sequences: each token sees its 5 latest
+    ("mistral_bf16_window", base_config("MistralForCausalLM", sliding_window=5), torch.bfloat16, 2),
     ("qwen2_bf16_tied", base_config("Qwen2ForCausalLM", tie_word_embeddings=True,
                                     num_key_value_heads=1, rms_norm_eps=1e-6), torch.bfloat16, 2),
 ]
@@ -199,6 +216,16 @@ def check_logits(tmp):
         assert mods["model"]["class"] == prefix + "Model"
         # torch's model.parameters() counts a tied weight once
         assert doc["parameters"] == sum(t.numel() for t in w.values()), name
+        # weights stay in the file's dtype; `model save` writes them so, bit for bit
+        assert mods["model.layers.0.self_attn.q_proj"]["dtype"] == ST_NAMES[dtype], name
+        saved = os.path.join(tmp, name + ".saved.safetensors")
+        subprocess.run([MODSIM, "model", "save", folder, "-o", saved], check=True,
+                       capture_output=True)
+        back = st_read_raw(saved)
+        for k, t in w.items():
+            bits = t.contiguous().view(torch.int16 if t.dtype != torch.float32 else torch.int32)
+            assert back[k][0] == ST_NAMES[t.dtype], (name, k, back[k][0])
+            assert back[k][1] == bits.numpy().tobytes(), (name, k)
 
 
 def expect_error(tmp, name, cfg, weights, *needles, shards=1):
@@ -232,6 +259,9 @@ def check_refusals(tmp):
                                   "num_key_value_heads": 8, "vocab_size": 128256}, w,
                  "parameters, more than modsim's limit of 2147483648")
     expect_error(tmp, "gelu", {**good, "hidden_act": "gelu"}, w, "'hidden_act'")
+    qwen = base_config("Qwen2ForCausalLM", use_sliding_window=True, sliding_window=4)
+    expect_error(tmp, "qwen_window", qwen, make_weights(qwen, torch.float32, seed=9),
+                 "'use_sliding_window' is true")
     missing = dict(w)
     del missing["model.layers.1.mlp.up_proj.weight"]
     expect_error(tmp, "missing", good, missing, "model.safetensors",

@@ -134,7 +134,9 @@ static ms_status record(size_t module, const char *name, const float *inputs, si
         char norm_name[64];
         snprintf(norm_name, sizeof norm_name, "model.layers.%d.input_layernorm", mod->layer);
         assert_true(ms_model_find(model, norm_name, &norm));
-        const float *gain = ms_model_module(model, norm)->weight;
+        float gain[256];
+        assert_true(ms_module_numel(ms_model_module(model, norm)) <= 256);
+        ms_model_weight_read(model, norm, gain);
         for (size_t r = 0; r < rows; r++)
             for (size_t c = 0; c < cols; c++) {
                 double m = fabs(inputs[r * cols + c]);
@@ -220,17 +222,23 @@ static void forward_layer_by_layer_reads_weights_when_each_layer_runs(void **sta
     assert_int_equal(ms_forward_layer(fw, 0, NULL, NULL, &d), MS_OK);
     size_t q;
     assert_true(ms_model_find(model, "model.layers.1.self_attn.q_proj", &q));
-    float *w = ms_model_module(model, q)->weight;
-    float saved[64];
-    memcpy(saved, w, sizeof saved);
-    memset(w, 0, sizeof saved); /* "prune" a row of layer 1 between the layers */
+    size_t n = ms_module_numel(ms_model_module(model, q));
+    float *w = malloc(n * sizeof *w), *saved = malloc(n * sizeof *saved);
+    assert_non_null(w);
+    assert_non_null(saved);
+    ms_model_weight_read(model, q, saved);
+    memcpy(w, saved, n * sizeof *w);
+    memset(w, 0, 64 * sizeof *w); /* "prune" a row of layer 1 between the layers */
+    ms_model_weight_write(model, q, w);
     assert_int_equal(ms_forward_layer(fw, 1, NULL, NULL, &d), MS_OK);
     assert_int_equal(ms_forward_logits(fw, NULL, NULL, layered, &d), MS_OK);
     ms_forward_free(fw);
     float *pruned = run(&t);
     assert_memory_equal(layered, pruned, SEQ * VOCAB * sizeof *pruned);
     assert_memory_not_equal(layered, original, SEQ * VOCAB * sizeof *pruned);
-    memcpy(w, saved, sizeof saved);
+    ms_model_weight_write(model, q, saved);
+    free(w);
+    free(saved);
     free(original);
     free(layered);
     free(pruned);

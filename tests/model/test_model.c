@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernels/pool.h"
+#include "model/forward.h"
 #include "model/model.h"
-#include "model/model_impl.h"
+#include "model/safetensors.h"
 
 static const char tiny_spec[] = "hidden_size: 64\n"
                                 "intermediate_size: 96\n"
@@ -123,42 +125,6 @@ static void model_same_seed_gives_identical_weights(void **state)
     ms_model_free(b);
 }
 
-/* The base model a world compares against is such a copy: a Qwen2 one must
- * keep its q/k/v biases and a tied lm_head its tie. */
-static void model_copy_keeps_architecture_biases_and_weights(void **state)
-{
-    (void)state;
-    ms_model_spec spec;
-    ms_diag d;
-    assert_int_equal(ms_model_spec_parse(tiny_spec, strlen(tiny_spec), "t.yaml", &spec, &d), MS_OK);
-    ms_model *a = NULL, *b = NULL;
-    assert_int_equal(ms_model_alloc(&spec, MS_ARCH_QWEN2, true, true, &a, &d), MS_OK);
-    for (size_t i = 0; i < a->n_weights; i++)
-        a->weights[i] = (float)i * 0.25f - 3.0f;
-    assert_int_equal(ms_model_copy(a, &b, &d), MS_OK);
-    assert_int_equal(ms_model_module_count(a), ms_model_module_count(b));
-    assert_true(ms_model_weights_hash(a) == ms_model_weights_hash(b));
-    assert_true(b->arch == MS_ARCH_QWEN2 && b->tied && b->qkv_bias);
-    size_t biases = 0;
-    for (size_t i = 0; i < ms_model_module_count(a); i++) {
-        const ms_module *ma = ms_model_module(a, i), *mb = ms_model_module(b, i);
-        assert_string_equal(ma->name, mb->name);
-        assert_string_equal(ma->class_name, mb->class_name);
-        if (ma->weight)
-            assert_memory_equal(ma->weight, mb->weight, ms_module_numel(ma) * 4);
-        assert_true(!ma->bias == !mb->bias);
-        if (ma->bias) {
-            assert_memory_equal(ma->bias, mb->bias, ma->shape[0] * 4);
-            assert_true(mb->bias != ma->bias);
-            biases++;
-        }
-    }
-    assert_int_equal(biases, 3 * spec.num_layers);
-    assert_true(ms_model_module(b, b->lm_head)->weight == ms_model_module(b, b->embed)->weight);
-    ms_model_free(a);
-    ms_model_free(b);
-}
-
 /* The generator uses integer arithmetic and one correctly rounded scaling:
  * this hash is the same on every machine (check_model.py recomputes the
  * first values of every tensor independently). */
@@ -204,10 +170,17 @@ static void model_different_seed_gives_different_weights(void **state)
     assert_true(ms_model_weights_hash(a) != ms_model_weights_hash(b));
     size_t q;
     assert_true(ms_model_find(a, "model.layers.0.self_attn.q_proj", &q));
-    const ms_module *qa = ms_model_module(a, q), *qb = ms_model_module(b, q);
+    float *qa = malloc(64 * 64 * sizeof *qa), *qb = malloc(64 * 64 * sizeof *qb);
+    assert_non_null(qa);
+    assert_non_null(qb);
+    assert_int_equal(ms_module_numel(ms_model_module(a, q)), 64 * 64);
+    ms_model_weight_read(a, q, qa);
+    ms_model_weight_read(b, q, qb);
     size_t same = 0;
     for (size_t i = 0; i < 64 * 64; i++)
-        same += qa->weight[i] == qb->weight[i];
+        same += qa[i] == qb[i];
+    free(qa);
+    free(qb);
     assert_true(same < 64);
     ms_model_free(a);
     ms_model_free(b);
@@ -274,11 +247,15 @@ static void model_weights_are_realistic_with_outlier_channels(void **state)
     ms_model *m = make_model(tiny_spec);
     size_t i;
     assert_true(ms_model_find(m, "model.layers.0.mlp.down_proj", &i));
-    const ms_module *down = ms_model_module(m, i);
-    double sum = 0, sq = 0;
     size_t n = 64 * 96;
+    assert_int_equal(ms_module_numel(ms_model_module(m, i)), n);
+    float *down = malloc(n * sizeof *down);
+    assert_non_null(down);
+    ms_model_weight_read(m, i, down);
+    double sum = 0, sq = 0;
     for (size_t j = 0; j < n; j++)
-        sum += down->weight[j], sq += (double)down->weight[j] * down->weight[j];
+        sum += down[j], sq += (double)down[j] * down[j];
+    free(down);
     double mean = sum / (double)n, std = sqrt(sq / (double)n - mean * mean);
     assert_true(fabs(mean) < 0.01);
     assert_true(fabs(std * sqrt(96.0) - 1.0) < 0.05); /* 1/sqrt(in_features) */
@@ -289,14 +266,18 @@ static void model_weights_are_realistic_with_outlier_channels(void **state)
     assert_true(ms_model_find(m, "model.layers.0.input_layernorm", &a));
     assert_true(ms_model_find(m, "model.layers.1.post_attention_layernorm", &b));
     assert_true(ms_model_find(m, "model.norm", &f));
+    float wa[64], wb[64], wf[64];
+    ms_model_weight_read(m, a, wa);
+    ms_model_weight_read(m, b, wb);
+    ms_model_weight_read(m, f, wf);
     size_t outliers = 0, final_outliers = 0;
     for (size_t c = 0; c < 64; c++) {
-        bool big = ms_model_module(m, a)->weight[c] == 20.0f;
+        bool big = wa[c] == 20.0f;
         outliers += big;
-        assert_true(big == (ms_model_module(m, b)->weight[c] == 20.0f));
+        assert_true(big == (wb[c] == 20.0f));
         if (!big)
-            assert_true(fabsf(ms_model_module(m, a)->weight[c] - 1.0f) < 0.5f);
-        final_outliers += ms_model_module(m, f)->weight[c] > 5.0f;
+            assert_true(fabsf(wa[c] - 1.0f) < 0.5f);
+        final_outliers += wf[c] > 5.0f;
     }
     assert_int_equal(outliers, 3);
     assert_int_equal(final_outliers, 0);
@@ -449,6 +430,207 @@ static void model_weights_round_trip_through_safetensors(void **state)
     ms_model_free(c);
 }
 
+/* A checkpoint of `dtype` (the norms F32, as some checkpoints keep them)
+ * built from the tiny model's weights rounded to it, and the F32 model
+ * holding exactly those values. */
+static ms_model *write_checkpoint(const char *dir, ms_st_dtype dtype, ms_model **as_f32)
+{
+    ms_model *a = make_model(tiny_spec);
+    ms_diag d;
+    char path[160];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 64, "
+          "\"intermediate_size\": 96, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
+          "\"num_key_value_heads\": 2, \"vocab_size\": 300, \"rope_theta\": 10000.0, "
+          "\"rms_norm_eps\": 1e-05, \"hidden_act\": \"silu\", \"tie_word_embeddings\": false}",
+          f);
+    assert_int_equal(fclose(f), 0);
+    ms_st_writer *w;
+    assert_int_equal(ms_st_writer_new(&w), MS_OK);
+    size_t n = ms_model_module_count(a);
+    uint16_t **bits = calloc(n, sizeof *bits);
+    float *buf = malloc(300 * 64 * sizeof *buf);
+    assert_non_null(bits);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        const ms_module *mod = ms_model_module(a, i);
+        if (!mod->weight)
+            continue;
+        size_t numel = ms_module_numel(mod);
+        ms_model_weight_read(a, i, buf);
+        char name[96];
+        snprintf(name, sizeof name, "%s.weight", mod->name);
+        if (mod->kind == MS_MOD_RMSNORM) {
+            assert_int_equal(
+                ms_st_writer_add(w, name, MS_ST_F32, mod->shape, mod->ndim, mod->weight, &d),
+                MS_OK);
+            continue;
+        }
+        bits[i] = malloc(numel * sizeof **bits);
+        assert_non_null(bits[i]);
+        for (size_t j = 0; j < numel; j++) {
+            bits[i][j] = dtype == MS_ST_BF16 ? ms_float_to_bf16(buf[j]) : ms_float_to_f16(buf[j]);
+            buf[j] =
+                dtype == MS_ST_BF16 ? ms_bf16_to_float(bits[i][j]) : ms_f16_to_float(bits[i][j]);
+        }
+        ms_model_weight_write(a, i, buf);
+        assert_int_equal(ms_st_writer_add(w, name, dtype, mod->shape, mod->ndim, bits[i], &d),
+                         MS_OK);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    assert_int_equal(ms_st_write(w, path, &d), MS_OK);
+    ms_st_writer_free(w);
+    for (size_t i = 0; i < n; i++)
+        free(bits[i]);
+    free(bits);
+    free(buf);
+    ms_model *m;
+    assert_int_equal(ms_model_open(dir, &m, &d), MS_OK);
+    *as_f32 = a;
+    return m;
+}
+
+static float *logits_of(const ms_model *m, size_t threads)
+{
+    ms_tokens t;
+    ms_diag d;
+    ms_pool *pool;
+    assert_int_equal(ms_pool_create(threads, &pool, &d), MS_OK);
+    assert_int_equal(ms_tokens_random(3, 2, 24, 300, &t, &d), MS_OK);
+    float *logits = malloc(2 * 24 * 300 * sizeof *logits);
+    assert_non_null(logits);
+    assert_int_equal(ms_forward_run(m, &t, pool, NULL, NULL, logits, &d), MS_OK);
+    ms_tokens_free(&t);
+    ms_pool_free(pool);
+    return logits;
+}
+
+/* Values whose rounding is decided by nearest-even, with what torch's
+ * .to(dtype) gives them. */
+typedef struct rounding {
+    float in, out;
+} rounding;
+
+static void check_checkpoint(ms_st_dtype dtype, const rounding *cases, size_t ncases)
+{
+    char dir[96];
+    snprintf(dir, sizeof dir, "%s/ckpt-XXXXXX", tmp_dir);
+    assert_non_null(mkdtemp(dir));
+    ms_model *f32, *m = write_checkpoint(dir, dtype, &f32);
+    ms_diag d;
+    size_t q, norm;
+    assert_true(ms_model_find(m, "model.layers.0.self_attn.q_proj", &q));
+    assert_true(ms_model_find(m, "model.layers.0.input_layernorm", &norm));
+    assert_string_equal(ms_model_weight_dtype(m, q), ms_st_dtype_name(dtype));
+    assert_string_equal(ms_model_weight_dtype(m, norm), "F32");
+    assert_int_equal(ms_model_weight_bytes(m, q), 64 * 64 * 2);
+    assert_int_equal(ms_model_weight_bytes(m, norm), 64 * 4);
+    assert_int_equal(ms_model_param_count(m), ms_model_param_count(f32));
+
+    /* reads give the file's values exactly, as the F32 model holds them */
+    float *w = malloc(300 * 64 * sizeof *w), *want = malloc(300 * 64 * sizeof *want);
+    assert_non_null(w);
+    assert_non_null(want);
+    for (size_t i = 0; i < ms_model_module_count(m); i++)
+        if (ms_model_module(m, i)->weight) {
+            ms_model_weight_read(m, i, w);
+            ms_model_weight_read(f32, i, want);
+            assert_memory_equal(w, want, ms_module_numel(ms_model_module(m, i)) * sizeof *w);
+        }
+
+    /* the forward pass computes in f32 what the F32 model computes, on any
+     * number of threads */
+    float *a = logits_of(m, 1), *b = logits_of(f32, 1), *c = logits_of(m, 2);
+    assert_memory_equal(a, b, 2 * 24 * 300 * sizeof *a);
+    assert_memory_equal(a, c, 2 * 24 * 300 * sizeof *a);
+    free(a);
+    free(b);
+    free(c);
+
+    /* saved as stored, and loaded back bit for bit */
+    char path[160];
+    snprintf(path, sizeof path, "%s/saved.safetensors", dir);
+    uint64_t before = ms_model_weights_hash(m);
+    assert_int_equal(ms_model_save_weights(m, path, &d), MS_OK);
+    ms_st_file *file;
+    assert_int_equal(ms_st_open(path, &file, &d), MS_OK);
+    const ms_st_tensor *t = ms_st_find(file, "model.layers.0.self_attn.q_proj.weight");
+    assert_non_null(t);
+    assert_int_equal(t->dtype, dtype);
+    assert_int_equal(ms_st_find(file, "model.norm.weight")->dtype, MS_ST_F32);
+    ms_st_close(file);
+    ms_model_weight_write(m, q, want); /* something else, then the file again */
+    assert_int_equal(ms_model_load_weights(m, path, NULL, &d), MS_OK);
+    assert_true(ms_model_weights_hash(m) == before);
+    unlink(path);
+
+    /* writes round to the storage dtype, nearest and ties to even */
+    ms_model_weight_read(m, q, w);
+    for (size_t i = 0; i < ncases; i++)
+        w[i] = cases[i].in;
+    ms_model_weight_write(m, q, w);
+    ms_model_weight_read(m, q, w);
+    for (size_t i = 0; i < ncases; i++) {
+        if (isnan(cases[i].out))
+            assert_true(isnan(w[i]));
+        else
+            assert_memory_equal(&w[i], &cases[i].out, sizeof w[i]);
+    }
+
+    /* a clone holds the same bits in the same dtypes */
+    ms_model *copy;
+    assert_int_equal(ms_model_clone(m, &copy, &d), MS_OK);
+    assert_true(ms_model_weights_hash(copy) == ms_model_weights_hash(m));
+    assert_string_equal(ms_model_weight_dtype(copy, q), ms_st_dtype_name(dtype));
+    ms_model_free(copy);
+
+    free(w);
+    free(want);
+    ms_model_free(m);
+    ms_model_free(f32);
+    const char *files[] = {"config.json", "model.safetensors"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static void model_bf16_checkpoint_is_stored_in_bf16(void **state)
+{
+    (void)state;
+    const rounding cases[] = {
+        {1.0f + 0x1p-8f, 1.0f},                      /* tie, to the even 1.0 */
+        {1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-6f},        /* tie, up to even */
+        {1.0f + 0x1p-8f + 0x1p-20f, 1.0f + 0x1p-7f}, /* past the tie */
+        {-(1.0f + 0x1p-8f + 0x1p-20f), -(1.0f + 0x1p-7f)},
+        {0x1.fffffep127f, INFINITY}, /* rounds past the largest */
+        {0x1p-130f, 0x1p-130f},      /* f32 subnormals are BF16's */
+        {NAN, NAN},
+    };
+    check_checkpoint(MS_ST_BF16, cases, sizeof cases / sizeof cases[0]);
+}
+
+static void model_f16_checkpoint_is_stored_in_f16(void **state)
+{
+    (void)state;
+    const rounding cases[] = {
+        {1.0f + 0x1p-11f, 1.0f},               /* tie, to the even 1.0 */
+        {1.0f + 3 * 0x1p-11f, 1.0f + 0x1p-9f}, /* tie, up to even */
+        {65519.0f, 65504.0f},                  /* below the tie: the largest half */
+        {65520.0f, INFINITY},                  /* the tie: to even, infinity */
+        {-1e6f, -INFINITY},
+        {0x1p-25f, 0.0f},             /* half the smallest subnormal: to even 0 */
+        {0x1.8p-25f, 0x1p-24f},       /* past it: the smallest subnormal */
+        {3 * 0x1p-25f, 2 * 0x1p-24f}, /* subnormal tie, to even */
+        {0x1.ffcp-15f, 0x1p-14f},     /* the largest subnormal rounds up to normal */
+        {NAN, NAN},
+    };
+    check_checkpoint(MS_ST_F16, cases, sizeof cases / sizeof cases[0]);
+}
+
 static int make_tmp(void **state)
 {
     (void)state;
@@ -470,7 +652,6 @@ int main(void)
         cmocka_unit_test(model_spec_missing_key_and_shape_errors),
         cmocka_unit_test(model_same_seed_gives_identical_weights),
         cmocka_unit_test(model_weights_match_the_recorded_hash),
-        cmocka_unit_test(model_copy_keeps_architecture_biases_and_weights),
         cmocka_unit_test(model_open_takes_bundled_names_and_spec_files),
         cmocka_unit_test(model_different_seed_gives_different_weights),
         cmocka_unit_test(model_modules_are_named_as_hugging_face),
@@ -480,6 +661,8 @@ int main(void)
         cmocka_unit_test(model_match_parameter_targets_select_nothing_with_a_warning),
         cmocka_unit_test(model_match_rejects_regex_it_cannot_honour),
         cmocka_unit_test(model_weights_round_trip_through_safetensors),
+        cmocka_unit_test(model_bf16_checkpoint_is_stored_in_bf16),
+        cmocka_unit_test(model_f16_checkpoint_is_stored_in_f16),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

@@ -71,7 +71,7 @@ static void safetensors_round_trip_keeps_values_shapes_and_metadata(void **state
     assert_int_equal(ms_st_writer_add(wr, "codes", MS_ST_I8, s3, 1, codes, &d), MS_OK);
     assert_int_equal(ms_st_writer_add(wr, "ids \"quoted\"", MS_ST_I32, s2, 1, ids, &d), MS_OK);
     assert_int_equal(ms_st_writer_add(wr, "mask", MS_ST_U8, s5, 1, mask, &d), MS_ERR_INVALID);
-    assert_int_equal(ms_st_writer_add(wr, "h", MS_ST_F16, s5, 1, mask, &d), MS_ERR_INVALID);
+    assert_int_equal(ms_st_writer_add(wr, "h", MS_ST_F64, s5, 1, mask, &d), MS_ERR_INVALID);
     assert_int_equal(ms_st_writer_metadata(wr, "format", "pt", &d), MS_OK);
     assert_int_equal(ms_st_write(wr, tmp_file("rt.safetensors"), &d), MS_OK);
     ms_st_writer_free(wr);
@@ -125,6 +125,41 @@ static void safetensors_f16_decodes_every_value_exactly(void **state)
         else if (memcmp(&got, &want, sizeof got))
             fail_msg("F16 0x%04x: got %a, want %a", h, (double)got, (double)want);
     }
+}
+
+/* Every finite value encodes to itself; between two neighbours, the midpoint
+ * goes to the one with the even bits and anything off it to the nearer one,
+ * as torch's .to(torch.float16 / torch.bfloat16) rounds. */
+static void check_encoding(float (*decode)(uint16_t), uint16_t (*encode)(float), uint16_t inf)
+{
+    size_t wrong = 0; /* counted, one assertion at the end: 2^16 values */
+    for (uint32_t h = 0; h < inf; h++) {
+        for (int sign = 0; sign < 2; sign++) {
+            uint16_t s = sign ? 0x8000 : 0;
+            float x = decode((uint16_t)(h | s));
+            /* past the largest finite value, infinity is the next one up
+             * from the point one of its steps further */
+            double next = h + 1 < inf ? decode((uint16_t)((h + 1) | s))
+                                      : 2.0 * x - decode((uint16_t)((h - 1) | s));
+            float mid = (float)(((double)x + next) / 2);
+            wrong += encode(x) != (h | s);
+            wrong += (double)mid != ((double)x + next) / 2;
+            wrong += encode(mid) != ((h & 1 ? h + 1 : h) | s);
+            wrong += encode(nextafterf(mid, (float)next)) != ((h + 1) | s);
+            wrong += encode(nextafterf(mid, x)) != (h | s);
+        }
+    }
+    assert_int_equal(wrong, 0);
+    assert_int_equal(encode(INFINITY), inf);
+    assert_int_equal(encode(-INFINITY), inf | 0x8000);
+    assert_true(isnan(decode(encode(NAN))));
+}
+
+static void safetensors_f16_and_bf16_encode_to_nearest_even(void **state)
+{
+    (void)state;
+    check_encoding(ms_f16_to_float, ms_float_to_f16, 0x7c00);
+    check_encoding(ms_bf16_to_float, ms_float_to_bf16, 0x7f80);
 }
 
 static void safetensors_bf16_decodes_every_value_exactly(void **state)
@@ -568,6 +603,7 @@ int main(void)
         cmocka_unit_test(safetensors_round_trip_keeps_values_shapes_and_metadata),
         cmocka_unit_test(safetensors_f16_decodes_every_value_exactly),
         cmocka_unit_test(safetensors_bf16_decodes_every_value_exactly),
+        cmocka_unit_test(safetensors_f16_and_bf16_encode_to_nearest_even),
         cmocka_unit_test(safetensors_reads_f16_and_bf16_tensors),
         cmocka_unit_test(safetensors_refuses_malformed_headers),
         cmocka_unit_test(safetensors_refuses_wrong_sizes_and_offsets),

@@ -442,6 +442,52 @@ def test_schedule_add_delete_undo_and_diagnostics(modsim, src):
         os.unlink(path)
 
 
+def test_structural_edits_save_into_the_text(modsim, src):
+    """d and a on the Schedule, then w: the file keeps its comments and
+    layout; the deleted modifier's block goes with its comment, the new one
+    is written in its siblings' indentation."""
+    with open(os.path.join(src, "samples", "recipes", "demo.yaml")) as f:
+        demo = f.read()
+    demo = demo.replace("    MagnitudePruningModifier:\n",
+                        "    # the ramp\n    MagnitudePruningModifier:\n", 1)
+    demo = demo.replace("    ConstantPruningModifier:\n",
+                        "    # hold it\n    ConstantPruningModifier:\n", 1)
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    with os.fdopen(fd, "w") as f:
+        f.write(demo)
+    t = Tmux(modsim, INTENDED + [path])
+    try:
+        t.wait("call 0/48")
+        t.keys("1")
+        t.wait("Diagnostics: 0 errors")
+        t.keys("d")
+        t.wait("3 modifiers [modified]")
+        t.keys("a")
+        t.wait("Add a modifier after 0 ConstantPruningModifier")
+        t.keys("Enter")
+        t.wait("Form: 1 ConstantPruningModifier  (stage train, group pruning_2)")
+        t.keys("Escape")
+        t.wait("4 modifiers [modified]")
+        t.keys("w")
+        t.wait("save as (Enter saves, Esc cancels): " + path + "_")
+        t.keys("Enter")
+        screen = t.wait("saved " + path)
+        assert "exporter's layout" not in screen, screen
+        with open(path) as f:
+            text = f.read()
+        start = demo.index("    # the ramp\n")
+        end = demo.index("    # hold it\n")
+        after = demo.index("oneshot_stage:\n")
+        want = (demo[:start] + demo[end:after] +
+                "  pruning_2_modifiers:\n    ConstantPruningModifier: {}\n" + demo[after:])
+        assert text == want, text
+        t.keys("q")
+        expect_restored(t, 0)
+    finally:
+        t.close()
+        os.unlink(path)
+
+
 def test_keys_a_terminal_user_expects(modsim, src):
     """Issue 12: ? help and q quit always on the status line at 80 columns; q
     and Esc close Help instead of quitting; c without a breakpoint runs to the

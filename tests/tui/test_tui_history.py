@@ -172,8 +172,18 @@ def test_history_replay_opens_the_run(modsim, src):
         p = subprocess.run([modsim, "history", "--history", os.path.join(tmp, "none.db"),
                             "replay", "1"], capture_output=True, text=True)
         assert p.returncode == 2 and "no history at" in p.stderr, p.stderr
-        t = Tmux(modsim, ["history", "--history", hist, "replay", "1"], width=100,
-                 env={"MODSIM_HISTORY": os.path.join(tmp, "other.db")})
+        # the replay's scenario stays in memory: under strace, the only files
+        # opened for writing are the history's own
+        opens = os.path.join(tmp, "opens.log")
+        cmd, args = modsim, ["history", "--history", hist, "replay", "1"]
+        env = {"MODSIM_HISTORY": os.path.join(tmp, "other.db")}
+        if shutil.which("strace") and subprocess.run(
+                ["strace", "-qq", "-o", os.devnull, "true"]).returncode == 0:
+            cmd, args = "strace", ["-f", "-qq", "-o", opens, "-e", "trace=open,openat,creat",
+                                   modsim, *args]
+            # LeakSanitizer cannot run under ptrace (the Enter replay above checks leaks)
+            env["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        t = Tmux(cmd, args, width=100, env=env)
         try:
             t.wait("replaying run 1: today's modsim agrees with the record")
             t.keys("1")
@@ -187,6 +197,11 @@ def test_history_replay_opens_the_run(modsim, src):
             t.close()
         # a replay records nothing
         assert len(runs(hist)) == 1 and not os.path.exists(os.path.join(tmp, "other.db"))
+        if os.path.exists(opens):
+            with open(opens) as f:
+                written = [l for l in f if any(m in l for m in ("O_CREAT", "O_WRONLY", "O_RDWR"))
+                           and '"/dev/' not in l and '"%s' % hist not in l]
+            assert not written, written
 
 
 if __name__ == "__main__":
