@@ -77,12 +77,61 @@ typedef struct {
     size_t lda, ldb, ldc;
     float *c;
     size_t tiles_n; /* C tasks per band of rows */
+    size_t nc;      /* columns of a C task */
     size_t mr, nr;  /* register tile of the micro-kernel in use */
     int wide;       /* the AVX-512 12 x 32 micro-kernel */
+    /* all of op(B), packed before the multiply: for each block of KC rows
+     * (p0), `panels` nr-wide panels of kc x nr, i.e. panel j of block p0 at
+     * packed + p0 * panels * nr + j * kc * nr; NULL: packed per task */
+    const float *packed;
+    size_t panels;
     float *scratch; /* per worker: GEMM_SCRATCH floats */
 } gemm_job;
 
 #define GEMM_SCRATCH (MC * KC + KC * NC)
+/* Columns of a C task when B is packed beforehand and there are 8 bands or
+ * more (NC below, for enough tasks): wide, so that each band's A block is
+ * packed once for many panels. */
+#define NC_PACKED 1024
+
+#if MS_HAVE_V4
+/* Rows a and b of a 16 x 16 transpose round: blocks of w lanes interleaved. */
+#define TRANSPOSE_ROUND(d, lo, hi)                                                                 \
+    for (int j = 0; j < 16; j++)                                                                   \
+        if (!(j & d)) {                                                                            \
+            ms_v16f x = r[j], y = r[j + d];                                                        \
+            r[j] = __builtin_shuffle(x, y, lo);                                                    \
+            r[j + d] = __builtin_shuffle(x, y, hi);                                                \
+        }
+/* 16 columns of 12 rows of A (rows lda apart), times alpha, as 16 packed
+ * columns of 12: a 16 x 16 transpose (rows 12 to 15 zero) in four rounds of
+ * two-vector shuffles instead of 192 scalar stores. The same products as the
+ * scalar packing. */
+MS_TARGET_V4
+static void pack_a_12x16(const float *a, size_t lda, float alpha, float *dst)
+{
+    ms_v16f r[16];
+    for (int i = 0; i < 12; i++)
+        r[i] = alpha * ms_load16(a + (size_t)i * lda);
+    for (int i = 12; i < 16; i++)
+        r[i] = (ms_v16f){0};
+    const ms_v16i lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+                  hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+                  lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+                  hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+                  lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+                  hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+                  lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+                  hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+    TRANSPOSE_ROUND(8, lo8, hi8)
+    TRANSPOSE_ROUND(4, lo4, hi4)
+    TRANSPOSE_ROUND(2, lo2, hi2)
+    TRANSPOSE_ROUND(1, lo1, hi1)
+    for (int q = 0; q < 16; q++)
+        memcpy(dst + q * 12, &r[q], 12 * sizeof *dst);
+}
+#undef TRANSPOSE_ROUND
+#endif
 
 static void pack_a(const gemm_job *g, size_t i0, size_t mc, size_t p0, size_t kc, float *dst)
 {
@@ -98,9 +147,16 @@ static void pack_a(const gemm_job *g, size_t i0, size_t mc, size_t p0, size_t kc
                     dst[p * mrt + i] = 0.0f;
             }
         } else {
+            size_t p1 = 0;
+#if MS_HAVE_V4
+            if (g->wide && mr == 12)
+                for (; p1 + 16 <= kc; p1 += 16)
+                    pack_a_12x16(g->a + (i0 + ir) * g->lda + p0 + p1, g->lda, g->alpha,
+                                 dst + p1 * 12);
+#endif
             for (size_t i = 0; i < mr; i++) {
                 const float *src = g->a + (i0 + ir + i) * g->lda + p0;
-                for (size_t p = 0; p < kc; p++)
+                for (size_t p = p1; p < kc; p++)
                     dst[p * mrt + i] = g->alpha * src[p];
             }
             for (size_t i = mr; i < mrt; i++)
@@ -138,28 +194,26 @@ static void pack_b(const gemm_job *g, size_t p0, size_t kc, size_t j0, size_t nc
     }
 }
 
-/* C tile (mr x nr at c) = acc (+ beta * C on the first K block, + C after);
- * acc holds rows of NR_MAX floats. */
-static inline void store_tile(const float *acc, float *c, size_t ldc, size_t mr, size_t nr,
-                              int first, float beta)
+/* C tile (mr x nr at c) = acc, or C + acc when `add`; acc holds rows of
+ * NR_MAX floats. (beta is applied to C before the multiply.) */
+static inline void store_tile(const float *acc, float *c, size_t ldc, size_t mr, size_t nr, int add)
 {
     for (size_t i = 0; i < mr; i++) {
         float *row = c + i * ldc;
         const float *a = acc + i * NR_MAX;
-        for (size_t j = 0; j < nr; j++) {
-            float v = a[j];
-            if (!first)
-                v += row[j];
-            else if (beta != 0.0f)
-                v += beta * row[j];
-            row[j] = v;
-        }
+        if (add)
+            for (size_t j = 0; j < nr; j++)
+                row[j] += a[j];
+        else
+            memcpy(row, a, nr * sizeof *row);
     }
 }
 
-/* acc (MR_MAX x NR_MAX, rows of NR_MAX) = the 6 x 16 product of packed panels. */
+/* The 6 x 16 product of packed panels, into C (rows ldc apart; C + the
+ * product when `add`) when c is not NULL, else into acc (rows of NR_MAX). */
 MS_CLONES
-static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
+static void micro_6x16(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, int add,
+                       float *acc)
 {
     ms_v16f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0};
     for (size_t p = 0; p < kc; p++) {
@@ -172,12 +226,26 @@ static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
         c4 += av[4] * bv;
         c5 += av[5] * bv;
     }
-    ms_store16(acc + 0 * NR_MAX, c0);
-    ms_store16(acc + 1 * NR_MAX, c1);
-    ms_store16(acc + 2 * NR_MAX, c2);
-    ms_store16(acc + 3 * NR_MAX, c3);
-    ms_store16(acc + 4 * NR_MAX, c4);
-    ms_store16(acc + 5 * NR_MAX, c5);
+    size_t ld = NR_MAX;
+    if (c) {
+        ld = ldc;
+        if (add) {
+            c0 += ms_load16(c + 0 * ld);
+            c1 += ms_load16(c + 1 * ld);
+            c2 += ms_load16(c + 2 * ld);
+            c3 += ms_load16(c + 3 * ld);
+            c4 += ms_load16(c + 4 * ld);
+            c5 += ms_load16(c + 5 * ld);
+        }
+    } else {
+        c = acc;
+    }
+    ms_store16(c + 0 * ld, c0);
+    ms_store16(c + 1 * ld, c1);
+    ms_store16(c + 2 * ld, c2);
+    ms_store16(c + 3 * ld, c3);
+    ms_store16(c + 4 * ld, c4);
+    ms_store16(c + 5 * ld, c5);
 }
 
 #if MS_HAVE_V4
@@ -186,13 +254,20 @@ static void micro_6x16(size_t kc, const float *ap, const float *bp, float *acc)
         c##i##a += av[i] * b0;                                                                     \
         c##i##b += av[i] * b1;                                                                     \
     } while (0)
+#define ADD2(i)                                                                                    \
+    do {                                                                                           \
+        c##i##a += ms_load16(c + (i)*ld);                                                          \
+        c##i##b += ms_load16(c + (i)*ld + 16);                                                     \
+    } while (0)
 #define OUT2(i)                                                                                    \
     do {                                                                                           \
-        ms_store16(acc + (i)*NR_MAX, c##i##a);                                                     \
-        ms_store16(acc + (i)*NR_MAX + 16, c##i##b);                                                \
+        ms_store16(c + (i)*ld, c##i##a);                                                           \
+        ms_store16(c + (i)*ld + 16, c##i##b);                                                      \
     } while (0)
+/* As micro_6x16, 12 x 32. */
 MS_TARGET_V4
-static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
+static void micro_12x32(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, int add,
+                        float *acc)
 {
     ms_v16f c0a = {0}, c0b = {0}, c1a = {0}, c1b = {0}, c2a = {0}, c2b = {0}, c3a = {0}, c3b = {0},
             c4a = {0}, c4b = {0}, c5a = {0}, c5b = {0}, c6a = {0}, c6b = {0}, c7a = {0}, c7b = {0},
@@ -214,6 +289,26 @@ static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
         ROW2(10);
         ROW2(11);
     }
+    size_t ld = NR_MAX;
+    if (c) {
+        ld = ldc;
+        if (add) {
+            ADD2(0);
+            ADD2(1);
+            ADD2(2);
+            ADD2(3);
+            ADD2(4);
+            ADD2(5);
+            ADD2(6);
+            ADD2(7);
+            ADD2(8);
+            ADD2(9);
+            ADD2(10);
+            ADD2(11);
+        }
+    } else {
+        c = acc;
+    }
     OUT2(0);
     OUT2(1);
     OUT2(2);
@@ -228,21 +323,32 @@ static void micro_12x32(size_t kc, const float *ap, const float *bp, float *acc)
     OUT2(11);
 }
 #undef ROW2
+#undef ADD2
 #undef OUT2
 #endif
 
-static void micro(const gemm_job *g, size_t kc, const float *ap, const float *bp, float *acc)
+/* One register tile of C (mr x nr at c): written in place when whole, else
+ * through a buffer. Either way each element is the product summed over the
+ * block in order, then added to C (`add`) or stored. */
+static void micro(const gemm_job *g, size_t kc, const float *ap, const float *bp, float *c,
+                  size_t ldc, size_t mr, size_t nr, int add)
 {
+    float acc[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+    int whole = mr == g->mr && nr == g->nr;
 #if MS_HAVE_V4
     if (g->wide) {
-        micro_12x32(kc, ap, bp, acc);
+        micro_12x32(kc, ap, bp, whole ? c : NULL, ldc, add, acc);
+        if (!whole)
+            store_tile(acc, c, ldc, mr, nr, add);
         return;
     }
 #endif
-    (void)g;
-    micro_6x16(kc, ap, bp, acc);
+    micro_6x16(kc, ap, bp, whole ? c : NULL, ldc, add, acc);
+    if (!whole)
+        store_tile(acc, c, ldc, mr, nr, add);
 }
 
+/* A C task, B packed here: a band of MB rows by NC columns. */
 static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
 {
     size_t b0 = tile / g->tiles_n * MB, j0 = tile % g->tiles_n * NC;
@@ -251,9 +357,9 @@ static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
     if (g->part == MS_PART_LOWER && j0 >= b1)
         return;
     float *pa = scratch, *pb = scratch + MC * KC;
-    float acc[MR_MAX * NR_MAX] __attribute__((aligned(64)));
     for (size_t p0 = 0; p0 < g->k; p0 += KC) {
         size_t kc = g->k - p0 < KC ? g->k - p0 : KC;
+        int add = p0 > 0 || g->beta != 0.0f;
         /* the lower part needs no column right of the band's last row */
         size_t ncb = g->part == MS_PART_LOWER && b1 - j0 < nc ? b1 - j0 : nc;
         pack_b(g, p0, kc, j0, ncb, pb);
@@ -268,10 +374,34 @@ static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
                 size_t nr = ncs - jr < g->nr ? ncs - jr : g->nr;
                 for (size_t ir = 0; ir < mc; ir += g->mr) {
                     size_t mr = mc - ir < g->mr ? mc - ir : g->mr;
-                    micro(g, kc, pa + ir * kc, bp, acc);
-                    store_tile(acc, g->c + (i0 + ir) * g->ldc + j0 + jr, g->ldc, mr, nr, p0 == 0,
-                               g->beta);
+                    micro(g, kc, pa + ir * kc, bp, g->c + (i0 + ir) * g->ldc + j0 + jr, g->ldc, mr,
+                          nr, add);
                 }
+            }
+        }
+    }
+}
+
+/* A C task, B packed beforehand: a band of MB rows by nc columns. Each
+ * block of A is packed once for the band; each B panel, kept in L1, serves
+ * the whole band. */
+static void gemm_tile_packed(const gemm_job *g, size_t tile, float *pa)
+{
+    size_t b0 = tile / g->tiles_n * MB, j0 = tile % g->tiles_n * g->nc;
+    size_t mb = g->m - b0 < MB ? g->m - b0 : MB;
+    size_t nc = g->n - j0 < g->nc ? g->n - j0 : g->nc;
+    for (size_t p0 = 0; p0 < g->k; p0 += KC) {
+        size_t kc = g->k - p0 < KC ? g->k - p0 : KC;
+        int add = p0 > 0 || g->beta != 0.0f;
+        pack_a(g, b0, mb, p0, kc, pa);
+        const float *pb = g->packed + p0 * g->panels * g->nr + j0 * kc;
+        for (size_t jr = 0; jr < nc; jr += g->nr) {
+            const float *bp = pb + jr * kc;
+            size_t nr = nc - jr < g->nr ? nc - jr : g->nr;
+            for (size_t ir = 0; ir < mb; ir += g->mr) {
+                size_t mr = mb - ir < g->mr ? mb - ir : g->mr;
+                micro(g, kc, pa + ir * kc, bp, g->c + (b0 + ir) * g->ldc + j0 + jr, g->ldc, mr, nr,
+                      add);
             }
         }
     }
@@ -280,7 +410,21 @@ static void gemm_tile(const gemm_job *g, size_t tile, float *scratch)
 static void gemm_task(void *ctx, size_t task, size_t worker)
 {
     const gemm_job *g = ctx;
-    gemm_tile(g, task, g->scratch + worker * GEMM_SCRATCH);
+    if (g->packed)
+        gemm_tile_packed(g, task, g->scratch + worker * GEMM_SCRATCH);
+    else
+        gemm_tile(g, task, g->scratch + worker * GEMM_SCRATCH);
+}
+
+/* Packing all of op(B): one task per block of KC rows and NC columns. */
+static void pack_task(void *ctx, size_t task, size_t worker)
+{
+    (void)worker;
+    const gemm_job *g = ctx;
+    size_t tiles = (g->n + NC - 1) / NC;
+    size_t p0 = task / tiles * KC, j0 = task % tiles * NC;
+    size_t kc = g->k - p0 < KC ? g->k - p0 : KC, nc = g->n - j0 < NC ? g->n - j0 : NC;
+    pack_b(g, p0, kc, j0, nc, (float *)g->packed + p0 * g->panels * g->nr + j0 * kc);
 }
 
 static void scale_c(float *c, size_t ldc, size_t m, size_t n, float beta)
@@ -290,19 +434,25 @@ static void scale_c(float *c, size_t ldc, size_t m, size_t n, float beta)
             c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
-/* Runs the multiply; with scratch != NULL serially on that scratch (for
- * callers already inside a pool task), else on the pool. */
-static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans tb, ms_part part,
-                          size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-                          const float *b, size_t ldb, float beta, float *c, size_t ldc,
-                          ms_diag *diag)
+/* Scratch of `count` floats: the pool's slot when it has one, else
+ * allocated (then *owned is set and the caller frees it). */
+static float *scratch_floats(ms_pool *pool, size_t slot, size_t count, int *owned)
 {
-    if (m == 0 || n == 0)
-        return MS_OK;
-    if (k == 0) {
-        scale_c(c, ldc, m, n, beta);
-        return MS_OK;
+    *owned = 0;
+    float *p = count <= SIZE_MAX / sizeof(float)
+                   ? ms_pool_scratch(pool, slot, count * sizeof(float))
+                   : NULL;
+    if (!p) {
+        p = ms_alloc_floats(count);
+        *owned = p != NULL;
     }
+    return p;
+}
+
+static gemm_job job_init(ms_trans ta, ms_trans tb, ms_part part, size_t m, size_t n, size_t k,
+                         float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                         float beta, float *c, size_t ldc)
+{
     gemm_job g = {.ta = ta,
                   .tb = tb,
                   .part = part,
@@ -318,24 +468,83 @@ static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans t
                   .ldc = ldc,
                   .c = c,
                   .tiles_n = (n + NC - 1) / NC,
+                  .nc = NC,
                   .mr = 6,
                   .nr = 16};
 #if MS_HAVE_V4
     if (ms_cpu_has_v4())
         g.wide = 1, g.mr = 12, g.nr = 32;
 #endif
-    size_t tiles = (m + MB - 1) / MB * g.tiles_n;
+    g.panels = (n + g.nr - 1) / g.nr;
+    return g;
+}
+
+/* C + the product, in the same bits as beta * C + the product summed in
+ * place: beta * C rounds once either way. */
+static void apply_beta(float *c, size_t ldc, size_t m, size_t n, size_t k, float beta)
+{
+    if (k == 0 || (beta != 0.0f && beta != 1.0f))
+        scale_c(c, ldc, m, n, beta);
+}
+
+/* The multiply over B packed in g->packed, on the pool. */
+static ms_status gemm_packed_run(ms_pool *pool, gemm_job *g, ms_diag *diag)
+{
+    int owned;
+    g->scratch = scratch_floats(pool, 0, GEMM_SCRATCH * ms_pool_threads(pool), &owned);
+    if (!g->scratch)
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "cannot allocate matrix multiply scratch");
+    size_t bands = (g->m + MB - 1) / MB;
+    g->nc = bands >= 8 ? NC_PACKED : NC;
+    g->tiles_n = (g->n + g->nc - 1) / g->nc;
+    ms_pool_run(pool, bands * g->tiles_n, gemm_task, g);
+    if (owned)
+        free(g->scratch);
+    return MS_OK;
+}
+
+/* Runs the multiply; with scratch != NULL serially on that scratch (for
+ * callers already inside a pool task), else on the pool. */
+static ms_status gemm_run(ms_pool *pool, float *scratch, ms_trans ta, ms_trans tb, ms_part part,
+                          size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                          const float *b, size_t ldb, float beta, float *c, size_t ldc,
+                          ms_diag *diag)
+{
+    if (m == 0 || n == 0)
+        return MS_OK;
+    apply_beta(c, ldc, m, n, k, beta);
+    if (k == 0)
+        return MS_OK;
+    gemm_job g = job_init(ta, tb, part, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    size_t bands = (m + MB - 1) / MB;
     if (scratch) {
-        for (size_t t = 0; t < tiles; t++)
+        for (size_t t = 0; t < bands * g.tiles_n; t++)
             gemm_tile(&g, t, scratch);
         return MS_OK;
     }
-    g.scratch = ms_alloc_floats(GEMM_SCRATCH * ms_pool_threads(pool));
+    if (part == MS_PART_FULL && bands > 1) {
+        /* B would be packed again for every band: pack it once */
+        int owned;
+        float *packed = scratch_floats(pool, 1, k * g.panels * g.nr, &owned);
+        if (!packed)
+            return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                               "cannot allocate matrix multiply scratch");
+        g.packed = packed;
+        ms_pool_run(pool, (k + KC - 1) / KC * g.tiles_n, pack_task, &g);
+        ms_status st = gemm_packed_run(pool, &g, diag);
+        if (owned)
+            free(packed);
+        return st;
+    }
+    int owned;
+    g.scratch = scratch_floats(pool, 0, GEMM_SCRATCH * ms_pool_threads(pool), &owned);
     if (!g.scratch)
         return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
                            "cannot allocate matrix multiply scratch");
-    ms_pool_run(pool, tiles, gemm_task, &g);
-    free(g.scratch);
+    ms_pool_run(pool, bands * g.tiles_n, gemm_task, &g);
+    if (owned)
+        free(g.scratch);
     return MS_OK;
 }
 
@@ -344,6 +553,57 @@ ms_status ms_gemm(ms_pool *pool, ms_trans ta, ms_trans tb, ms_part part, size_t 
                   float beta, float *c, size_t ldc, ms_diag *diag)
 {
     return gemm_run(pool, NULL, ta, tb, part, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, diag);
+}
+
+struct ms_packed_b {
+    gemm_job g; /* tb, b, k, n, the register tile and the packed panels */
+    float *data;
+};
+
+ms_status ms_pack_b(ms_pool *pool, ms_trans tb, size_t k, size_t n, const float *b, size_t ldb,
+                    ms_packed_b **out, ms_diag *diag)
+{
+    *out = NULL;
+    ms_packed_b *p = calloc(1, sizeof *p);
+    if (p) {
+        p->g =
+            job_init(MS_NOTRANS, tb, MS_PART_FULL, 0, n, k, 1.0f, NULL, 0, b, ldb, 0.0f, NULL, 0);
+        size_t count = k * p->g.panels * p->g.nr;
+        p->data = p->g.panels && count / p->g.panels / p->g.nr == k ? ms_alloc_floats(count) : NULL;
+    }
+    if (!p || !p->data) {
+        free(p);
+        return ms_diag_set(diag, MS_ERR_NOMEM, "E-NOMEM", NULL, 0, 0,
+                           "cannot allocate a packed %zu x %zu matrix", k, n);
+    }
+    p->g.packed = p->data;
+    ms_pool_run(pool, (k + KC - 1) / KC * p->g.tiles_n, pack_task, &p->g);
+    p->g.b = NULL; /* B may go now */
+    *out = p;
+    return MS_OK;
+}
+
+void ms_packed_b_free(ms_packed_b *p)
+{
+    if (!p)
+        return;
+    free(p->data);
+    free(p);
+}
+
+ms_status ms_gemm_packed(ms_pool *pool, ms_trans ta, size_t m, float alpha, const float *a,
+                         size_t lda, const ms_packed_b *b, float beta, float *c, size_t ldc,
+                         ms_diag *diag)
+{
+    size_t n = b->g.n, k = b->g.k;
+    if (m == 0 || n == 0)
+        return MS_OK;
+    apply_beta(c, ldc, m, n, k, beta);
+    if (k == 0)
+        return MS_OK;
+    gemm_job g = job_init(ta, b->g.tb, MS_PART_FULL, m, n, k, alpha, a, lda, NULL, 0, beta, c, ldc);
+    g.packed = b->data;
+    return gemm_packed_run(pool, &g, diag);
 }
 
 /* Unblocked lower Cholesky of the b x b block at a (row stride ld), sums in

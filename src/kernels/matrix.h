@@ -52,6 +52,20 @@ ms_status ms_gemm(ms_pool *pool, ms_trans ta, ms_trans tb, ms_part part, size_t 
                   size_t k, float alpha, const float *a, size_t lda, const float *b, size_t ldb,
                   float beta, float *c, size_t ldc, ms_diag *diag);
 
+/* op(B) (k x n, from b with leading dimension ldb) packed for multiplies
+ * that use it many times: ms_gemm packs B anew on every call. b is not read
+ * after ms_pack_b returns. */
+typedef struct ms_packed_b ms_packed_b;
+ms_status ms_pack_b(ms_pool *pool, ms_trans tb, size_t k, size_t n, const float *b, size_t ldb,
+                    ms_packed_b **out, ms_diag *diag);
+void ms_packed_b_free(ms_packed_b *p);
+
+/* ms_gemm with the full C (m x n) and op(B) packed by ms_pack_b: the same
+ * bits as ms_gemm on the unpacked B. */
+ms_status ms_gemm_packed(ms_pool *pool, ms_trans ta, size_t m, float alpha, const float *a,
+                         size_t lda, const ms_packed_b *b, float beta, float *c, size_t ldc,
+                         ms_diag *diag);
+
 /* In-place lower Cholesky of the symmetric positive definite n x n matrix `a`
  * (only its lower triangle is read): on success a = L with A = L L^T and the
  * strict upper triangle zeroed. Fails with MS_ERR_INVALID (diag names the

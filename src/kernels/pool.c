@@ -21,6 +21,9 @@ struct ms_pool {
     void *ctx;
     size_t ntasks;
     atomic_size_t next;
+    /* ms_pool_scratch's buffers */
+    void *scratch[MS_POOL_SCRATCH_SLOTS];
+    size_t scratch_bytes[MS_POOL_SCRATCH_SLOTS];
 };
 
 typedef struct {
@@ -112,6 +115,8 @@ void ms_pool_free(ms_pool *pool)
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->wake);
     pthread_cond_destroy(&pool->idle);
+    for (size_t i = 0; i < MS_POOL_SCRATCH_SLOTS; i++)
+        free(pool->scratch[i]);
     free(pool->threads);
     free(pool);
 }
@@ -119,6 +124,19 @@ void ms_pool_free(ms_pool *pool)
 size_t ms_pool_threads(const ms_pool *pool)
 {
     return pool ? pool->nthreads : 1;
+}
+
+void *ms_pool_scratch(ms_pool *pool, size_t slot, size_t bytes)
+{
+    if (!pool || slot >= MS_POOL_SCRATCH_SLOTS || bytes > MS_POOL_SCRATCH_MAX)
+        return NULL;
+    if (pool->scratch_bytes[slot] < bytes) {
+        free(pool->scratch[slot]);
+        size_t size = (bytes + 63) / 64 * 64;
+        pool->scratch[slot] = aligned_alloc(64, size);
+        pool->scratch_bytes[slot] = pool->scratch[slot] ? size : 0;
+    }
+    return pool->scratch[slot];
 }
 
 void ms_pool_run(ms_pool *pool, size_t ntasks, ms_pool_fn fn, void *ctx)

@@ -31,6 +31,16 @@ void ms_pool_free(ms_pool *pool);
 /* Threads a job runs on, the caller included; 1 for a NULL pool. */
 size_t ms_pool_threads(const ms_pool *pool);
 
+/* Scratch memory the pool keeps between jobs, so that kernels called over
+ * and over do not map and fault in fresh pages each time: at least `bytes`
+ * bytes, 64-byte aligned, of slot `slot`, valid until the next call for that
+ * slot or ms_pool_free; contents are not kept. NULL for a NULL pool, a slot
+ * out of range, more than MS_POOL_SCRATCH_MAX bytes (allocate those
+ * yourself), or no memory. Called from the pool's owner, not from a task. */
+#define MS_POOL_SCRATCH_SLOTS 2
+#define MS_POOL_SCRATCH_MAX ((size_t)16 << 20)
+void *ms_pool_scratch(ms_pool *pool, size_t slot, size_t bytes);
+
 /* Runs fn(ctx, t, worker) for every t in [0, ntasks) and waits for all of them.
  * A NULL pool runs the tasks in order on the calling thread (worker 0). */
 void ms_pool_run(ms_pool *pool, size_t ntasks, ms_pool_fn fn, void *ctx);

@@ -437,10 +437,67 @@ static void attention(ms_forward *fw)
                 fw);
 }
 
-static void add_into(float *restrict acc, const float *restrict add, size_t n)
+/* The per-row steps between the multiplies, on the pool in blocks of rows:
+ * each row's values depend on that row only. */
+enum { ROWS_PER_TASK = 32 };
+
+typedef enum { ROWS_NORM, ROWS_SILU, ROWS_ADD } rows_op;
+
+typedef struct {
+    const ms_forward *fw;
+    rows_op op;
+    const float *in, *weight; /* NORM: in, weight -> out; ADD: out += in */
+    float *out;
+    size_t cols;
+    double eps;
+} rows_job;
+
+static void rows_task(void *ctx, size_t task, size_t worker)
 {
-    for (size_t i = 0; i < n; i++)
-        acc[i] += add[i];
+    (void)worker;
+    const rows_job *j = ctx;
+    size_t r0 = task * ROWS_PER_TASK,
+           n = j->fw->rows - r0 < ROWS_PER_TASK ? j->fw->rows - r0 : ROWS_PER_TASK;
+    size_t at = r0 * j->cols, count = n * j->cols;
+    if (j->op == ROWS_NORM) {
+        rms_norm(j->in + at, j->weight, j->out + at, n, j->cols, j->eps);
+    } else if (j->op == ROWS_SILU) {
+        float *gate = j->fw->gate + at;
+        const float *up = j->fw->up + at;
+        for (size_t i = 0; i < count; i++) {
+            float g = gate[i];
+            gate[i] = g / (1.0f + expf(-g)) * up[i];
+        }
+    } else {
+        for (size_t i = 0; i < count; i++)
+            j->out[at + i] += j->in[at + i];
+    }
+}
+
+static void for_rows(const ms_forward *fw, rows_job j)
+{
+    j.fw = fw;
+    ms_pool_run(fw->pool, (fw->rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, rows_task, &j);
+}
+
+static void norm_rows(const ms_forward *fw, const float *in, const float *weight, float *out)
+{
+    for_rows(fw, (rows_job){.op = ROWS_NORM,
+                            .in = in,
+                            .weight = weight,
+                            .out = out,
+                            .cols = fw->h,
+                            .eps = fw->m->spec.rms_norm_eps});
+}
+
+static void add_into(const ms_forward *fw, float *acc, const float *add)
+{
+    for_rows(fw, (rows_job){.op = ROWS_ADD, .in = add, .out = acc, .cols = fw->h});
+}
+
+static void silu_times_up(const ms_forward *fw)
+{
+    for_rows(fw, (rows_job){.op = ROWS_SILU, .cols = fw->inter});
 }
 
 ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer observer, void *user,
@@ -452,9 +509,7 @@ ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer obse
                            "decoder layer %zu cannot run now: the next layer is %zu of %lld", layer,
                            fw->next_layer, m->spec.num_layers);
     const ms_layer_ix *ix = &m->layers[layer];
-    double eps = m->spec.rms_norm_eps;
-    size_t rows = fw->rows;
-    rms_norm(fw->hidden, norm_f32(fw, ix->input_norm), fw->x, rows, fw->h, eps);
+    norm_rows(fw, fw->hidden, norm_f32(fw, ix->input_norm), fw->x);
     ms_status st = linear(fw, ix->q, fw->x, fw->q, observer, user, diag);
     if (st == MS_OK)
         st = linear(fw, ix->k, fw->x, fw->k, observer, user, diag);
@@ -465,28 +520,25 @@ ms_status ms_forward_layer(ms_forward *fw, size_t layer, ms_linear_observer obse
     rotate(fw, fw->q, fw->h);
     rotate(fw, fw->k, fw->kvd);
     if (fw->quant && fw->quant->kv)
-        st = fw->quant->kv(fw->quant->user, layer, fw->k, fw->v, rows, fw->kvd, diag);
+        st = fw->quant->kv(fw->quant->user, layer, fw->k, fw->v, fw->rows, fw->kvd, diag);
     if (st != MS_OK)
         return st;
     attention(fw);
     st = linear(fw, ix->o, fw->attn, fw->out, observer, user, diag);
     if (st != MS_OK)
         return st;
-    add_into(fw->hidden, fw->out, rows * fw->h);
-    rms_norm(fw->hidden, norm_f32(fw, ix->post_norm), fw->x, rows, fw->h, eps);
+    add_into(fw, fw->hidden, fw->out);
+    norm_rows(fw, fw->hidden, norm_f32(fw, ix->post_norm), fw->x);
     st = linear(fw, ix->gate, fw->x, fw->gate, observer, user, diag);
     if (st == MS_OK)
         st = linear(fw, ix->up, fw->x, fw->up, observer, user, diag);
     if (st != MS_OK)
         return st;
-    for (size_t i = 0; i < rows * fw->inter; i++) {
-        float g = fw->gate[i];
-        fw->gate[i] = g / (1.0f + expf(-g)) * fw->up[i];
-    }
+    silu_times_up(fw);
     st = linear(fw, ix->down, fw->gate, fw->out, observer, user, diag);
     if (st != MS_OK)
         return st;
-    add_into(fw->hidden, fw->out, rows * fw->h);
+    add_into(fw, fw->hidden, fw->out);
     fw->next_layer++;
     return MS_OK;
 }
@@ -499,7 +551,7 @@ ms_status ms_forward_logits(ms_forward *fw, ms_linear_observer observer, void *u
         return ms_diag_set(diag, MS_ERR_INVALID, "E-FORWARD", NULL, 0, 0,
                            "logits need all %lld decoder layers; %zu have run", m->spec.num_layers,
                            fw->next_layer);
-    rms_norm(fw->hidden, norm_f32(fw, m->final_norm), fw->x, fw->rows, fw->h, m->spec.rms_norm_eps);
+    norm_rows(fw, fw->hidden, norm_f32(fw, m->final_norm), fw->x);
     ms_status st = observe(fw, m->lm_head, fw->x, observer, user, diag);
     if (st != MS_OK || !logits)
         return st;
@@ -576,10 +628,7 @@ ms_status ms_forward_block(const ms_model *model, size_t layer, ms_forward_part 
         if (st == MS_OK)
             st = linear_with(fw, ix->up, W(1), x, fw->up, diag);
         if (st == MS_OK) {
-            for (size_t i = 0; i < rows * fw->inter; i++) {
-                float g = fw->gate[i];
-                fw->gate[i] = g / (1.0f + expf(-g)) * fw->up[i];
-            }
+            silu_times_up(fw);
             st = linear_with(fw, ix->down, W(2), fw->gate, fw->out, diag);
         }
     }

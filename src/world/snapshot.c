@@ -297,15 +297,7 @@ static ms_status restore_position(ms_world_model *wm, const position *p)
     if (p->error_diag)
         wm->error_diag = *p->error_diag;
     /* the cache is rebuilt from the weights when a call asks for it */
-    for (size_t i = 0; i < wm->nmodules; i++) {
-        free(wm->inputs[i]);
-        wm->inputs[i] = NULL;
-    }
-    for (size_t l = 0; l < nlayers(wm); l++) {
-        free(wm->kv_inputs[l]);
-        wm->kv_inputs[l] = NULL;
-    }
-    wm->cached_layer = -2;
+    ms_world_model_drop_inputs(wm);
     return MS_OK;
 }
 

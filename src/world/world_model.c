@@ -8,6 +8,7 @@
 
 #include "../kernels/apply.h"
 #include "../kernels/awq.h"
+#include "../kernels/matrix.h"
 #include "../kernels/owl.h"
 #include "../kernels/pool.h"
 #include "../kernels/smoothquant.h"
@@ -876,17 +877,29 @@ ms_status ms_world_model_new(ms_model *model, const ms_recipe *recipe,
     return MS_OK;
 }
 
-static void drop_inputs(ms_world_model *wm)
+void ms_world_model_drop_inputs(ms_world_model *wm)
 {
     for (size_t i = 0; i < wm->nmodules; i++) {
-        free(wm->inputs[i]);
-        wm->inputs[i] = NULL;
+        float *x = wm->inputs[i];
+        if (!x)
+            continue;
+        for (size_t j = i; j < wm->nmodules; j++)
+            if (wm->inputs[j] == x)
+                wm->inputs[j] = NULL;
+        free(x);
     }
     for (long long l = 0; wm->kv_inputs && l < ms_model_get_spec(wm->model)->num_layers; l++) {
         free(wm->kv_inputs[l]);
         wm->kv_inputs[l] = NULL;
     }
+    wm->seen = NULL;
+    wm->seen_copy = NULL;
     wm->cached_layer = -2;
+}
+
+static void drop_inputs(ms_world_model *wm)
+{
+    ms_world_model_drop_inputs(wm);
 }
 
 void ms_world_model_free(ms_world_model *wm)
@@ -1052,12 +1065,20 @@ static ms_status keep_inputs(size_t module, const char *name, const float *input
     (void)name;
     (void)diag;
     ms_world_model *wm = user;
+    /* Linears observed one after the other on the same buffer see the same
+     * values (the forward writes their outputs elsewhere): one copy */
+    if (inputs != wm->seen)
+        wm->seen_copy = NULL;
+    wm->seen = inputs;
     if (!wm->want[module] || wm->inputs[module])
         return MS_OK;
-    wm->inputs[module] = malloc(rows * cols * sizeof(float));
-    if (!wm->inputs[module])
-        return MS_ERR_NOMEM;
-    memcpy(wm->inputs[module], inputs, rows * cols * sizeof(float));
+    if (!wm->seen_copy) {
+        wm->seen_copy = malloc(rows * cols * sizeof(float));
+        if (!wm->seen_copy)
+            return MS_ERR_NOMEM;
+        memcpy(wm->seen_copy, inputs, rows * cols * sizeof(float));
+    }
+    wm->inputs[module] = wm->seen_copy;
     return MS_OK;
 }
 
@@ -2102,20 +2123,116 @@ static ms_status eval_kv(void *user, size_t layer, float *k, float *v, size_t ro
     return st;
 }
 
-static ms_status eval_forward(ms_world_model *wm, const ms_tokens *tokens, float *logits,
-                              ms_diag *diag)
+/* The figures' work on the held-out tokens: the final norm's outputs (the
+ * lm_head inputs) of both models, then the logits by blocks of rows, so that
+ * two whole batch x vocab logit arrays never exist at once. */
+enum { EVAL_ROWS = 512 };
+
+typedef struct {
+    float *x; /* rows x cols, lm_head's input */
+    size_t module, rows, cols;
+} head_input;
+
+static ms_status keep_head_input(size_t module, const char *name, const float *inputs, size_t rows,
+                                 size_t cols, void *user, ms_diag *diag)
 {
-    ms_forward_quant q = {.input = eval_input, .output = eval_output, .kv = eval_kv, .user = wm};
+    (void)name;
+    (void)diag;
+    head_input *h = user;
+    h->x = malloc(rows * cols * sizeof *h->x);
+    if (!h->x)
+        return MS_ERR_NOMEM;
+    memcpy(h->x, inputs, rows * cols * sizeof *h->x);
+    *h = (head_input){.x = h->x, .module = module, .rows = rows, .cols = cols};
+    return MS_OK;
+}
+
+/* lm_head's input over `tokens`, with the activations quantized as the
+ * evaluation forward quantizes them when `quant` is given. */
+static ms_status head_input_of(const ms_model *model, const ms_tokens *tokens, ms_pool *pool,
+                               const ms_forward_quant *quant, head_input *h, ms_diag *diag)
+{
     ms_forward *fw = NULL;
-    ms_status st = ms_forward_new(wm->model, tokens, wm->pool, &fw, diag);
+    ms_status st = ms_forward_new(model, tokens, pool, &fw, diag);
+    if (st == MS_OK && quant)
+        ms_forward_set_quant(fw, quant);
+    for (long long l = 0; st == MS_OK && l < ms_model_get_spec(model)->num_layers; l++)
+        st = ms_forward_layer(fw, (size_t)l, NULL, NULL, diag);
     if (st == MS_OK)
-        ms_forward_set_quant(fw, &q);
-    for (size_t l = 0; st == MS_OK && l < (size_t)ms_model_get_spec(wm->model)->num_layers; l++)
-        st = ms_forward_layer(fw, l, NULL, NULL, diag);
-    if (st == MS_OK)
-        st = ms_forward_logits(fw, NULL, NULL, logits, diag);
+        st = ms_forward_logits(fw, keep_head_input, h, NULL, diag);
     ms_forward_free(fw);
     return st;
+}
+
+/* Both models' lm_head weights packed for the logits; one packing when they
+ * are equal (a recipe that leaves lm_head alone), *base then NULL. */
+static ms_status pack_heads(const ms_world_model *wm, const head_input *h, ms_packed_b **model,
+                            ms_packed_b **base, ms_diag *diag)
+{
+    const ms_module *mod = ms_model_module(wm->model, h->module);
+    size_t n = ms_module_numel(mod);
+    float *w = malloc(n * sizeof *w), *w0 = malloc(n * sizeof *w0);
+    ms_status st = w && w0 ? MS_OK : MS_ERR_NOMEM;
+    if (st == MS_OK) {
+        ms_model_weight_read(wm->model, h->module, w);
+        ms_model_weight_read(wm->base, h->module, w0);
+        bool same = !memcmp(w, w0, n * sizeof *w);
+        free(w0);
+        w0 = NULL;
+        st = ms_pack_b(wm->pool, MS_TRANS, h->cols, mod->shape[0], w, h->cols, model, diag);
+        if (st == MS_OK && !same) {
+            ms_model_weight_read(wm->base, h->module, w);
+            st = ms_pack_b(wm->pool, MS_TRANS, h->cols, mod->shape[0], w, h->cols, base, diag);
+        }
+    }
+    free(w);
+    free(w0);
+    return st;
+}
+
+typedef struct {
+    const float *lc, *lb; /* logits of a block of rows: compressed, base */
+    size_t row0, vocab, seq;
+    const int32_t *ids;
+    double *nll, *nll_base, *kl; /* per token */
+    uint8_t *agree, *predicted;  /* per token */
+    double *eb;                  /* per worker: vocab values */
+} eval_job;
+
+/* One token's figures: they depend on its logits only, so the sums over
+ * tokens (taken in token order afterwards) do not depend on the threads. */
+static void eval_task(void *ctx, size_t task, size_t worker)
+{
+    const eval_job *j = ctx;
+    size_t vocab = j->vocab, t = j->row0 + task;
+    const float *c = j->lc + task * vocab, *b = j->lb + task * vocab;
+    double *eb = j->eb + worker * vocab;
+    double mc = c[0], mb = b[0];
+    size_t ac = 0, ab = 0;
+    for (size_t v = 1; v < vocab; v++) {
+        if (c[v] > mc)
+            mc = c[v], ac = v;
+        if (b[v] > mb)
+            mb = b[v], ab = v;
+    }
+    double zc = 0, zb = 0;
+    for (size_t v = 0; v < vocab; v++) {
+        zc += exp(c[v] - mc);
+        eb[v] = exp(b[v] - mb);
+        zb += eb[v];
+    }
+    double lzc = mc + log(zc), lzb = mb + log(zb), kl = 0;
+    for (size_t v = 0; v < vocab; v++)
+        kl += eb[v] / zb * ((b[v] - lzb) - (c[v] - lzc));
+    j->kl[t] = kl;
+    j->agree[t] = ac == ab;
+    /* next-token loss within each sequence */
+    j->predicted[t] = (t + 1) % j->seq != 0;
+    if (j->predicted[t]) {
+        size_t next = (size_t)j->ids[t + 1];
+        j->nll[t] = lzc - c[next];
+        j->nll_base[t] = lzb - b[next];
+    }
 }
 
 ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_diag *diag)
@@ -2127,42 +2244,61 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
         ms_tokens_random(wm->seed + 1, wm->calib.batch, wm->calib.seq, vocab, &held, diag);
     if (st != MS_OK)
         return st;
-    size_t tokens = held.batch * held.seq;
-    float *lc = malloc(tokens * vocab * sizeof *lc), *lb = malloc(tokens * vocab * sizeof *lb);
-    st = lc && lb ? MS_OK : MS_ERR_NOMEM;
+    /* whole sequences a block: dynamic activation scales are per sequence */
+    size_t tokens = held.batch * held.seq, per = EVAL_ROWS / held.seq ? EVAL_ROWS / held.seq : 1;
+    size_t block = tokens < per * held.seq ? tokens : per * held.seq;
+    head_input hc = {0}, hb = {0};
+    ms_packed_b *pc = NULL, *pb = NULL;
+    ms_forward_quant q = {.input = eval_input, .output = eval_output, .kv = eval_kv, .user = wm};
+    st = head_input_of(wm->model, &held, wm->pool, &q, &hc, diag);
+    const float *qx = hc.x;
     if (st == MS_OK)
-        st = eval_forward(wm, &held, lc, diag);
+        st = eval_input(wm, hc.module, hc.x, hc.rows, hc.cols, &qx, diag);
+    if (st == MS_OK && qx != hc.x)
+        memcpy(hc.x, qx, hc.rows * hc.cols * sizeof *hc.x);
     if (st == MS_OK)
-        st = ms_forward_run(wm->base, &held, wm->pool, NULL, NULL, lb, diag);
+        st = head_input_of(wm->base, &held, wm->pool, NULL, &hb, diag);
+    if (st == MS_OK)
+        st = pack_heads(wm, &hc, &pc, &pb, diag);
+    eval_job j = {.vocab = vocab, .seq = held.seq, .ids = held.ids};
+    float *lc = NULL, *lb = NULL;
+    if (st == MS_OK) {
+        lc = malloc(block * vocab * sizeof *lc);
+        lb = malloc(block * vocab * sizeof *lb);
+        j.nll = calloc(tokens, sizeof *j.nll);
+        j.nll_base = calloc(tokens, sizeof *j.nll_base);
+        j.kl = calloc(tokens, sizeof *j.kl);
+        j.agree = calloc(tokens, 1);
+        j.predicted = calloc(tokens, 1);
+        j.eb = malloc(ms_pool_threads(wm->pool) * vocab * sizeof *j.eb);
+        if (!lc || !lb || !j.nll || !j.nll_base || !j.kl || !j.agree || !j.predicted || !j.eb)
+            st = MS_ERR_NOMEM;
+    }
+    for (size_t r0 = 0; st == MS_OK && r0 < tokens; r0 += block) {
+        size_t rows = tokens - r0 < block ? tokens - r0 : block, h = hc.cols;
+        st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hc.x + r0 * h, h, pc, 0.0f, lc, vocab,
+                            diag);
+        if (st == MS_OK)
+            st = eval_output(wm, hc.module, lc, rows, vocab, diag);
+        if (st == MS_OK)
+            st = ms_gemm_packed(wm->pool, MS_NOTRANS, rows, 1.0f, hb.x + r0 * h, h, pb ? pb : pc,
+                                0.0f, lb, vocab, diag);
+        if (st == MS_OK) {
+            j.lc = lc;
+            j.lb = lb;
+            j.row0 = r0;
+            ms_pool_run(wm->pool, rows, eval_task, &j);
+        }
+    }
     if (st == MS_OK) {
         double nll = 0, nll_base = 0, kl = 0;
         size_t agree = 0, predicted = 0;
         for (size_t t = 0; t < tokens; t++) {
-            const float *c = lc + t * vocab, *b = lb + t * vocab;
-            double mc = c[0], mb = b[0];
-            size_t ac = 0, ab = 0;
-            for (size_t v = 1; v < vocab; v++) {
-                if (c[v] > mc)
-                    mc = c[v], ac = v;
-                if (b[v] > mb)
-                    mb = b[v], ab = v;
-            }
-            double zc = 0, zb = 0;
-            for (size_t v = 0; v < vocab; v++) {
-                zc += exp(c[v] - mc);
-                zb += exp(b[v] - mb);
-            }
-            double lzc = mc + log(zc), lzb = mb + log(zb);
-            for (size_t v = 0; v < vocab; v++) {
-                double pb = exp(b[v] - lzb);
-                kl += pb * ((b[v] - lzb) - (c[v] - lzc));
-            }
-            agree += ac == ab;
-            /* next-token loss within each sequence */
-            if ((t + 1) % held.seq) {
-                size_t next = (size_t)held.ids[t + 1];
-                nll += lzc - c[next];
-                nll_base += lzb - b[next];
+            kl += j.kl[t];
+            agree += j.agree[t];
+            if (j.predicted[t]) {
+                nll += j.nll[t];
+                nll_base += j.nll_base[t];
                 predicted++;
             }
         }
@@ -2173,6 +2309,16 @@ ms_status ms_world_model_evaluate(ms_world_model *wm, ms_world_metrics *out, ms_
     }
     free(lc);
     free(lb);
+    free(j.nll);
+    free(j.nll_base);
+    free(j.kl);
+    free(j.agree);
+    free(j.predicted);
+    free(j.eb);
+    free(hc.x);
+    free(hb.x);
+    ms_packed_b_free(pc);
+    ms_packed_b_free(pb);
     ms_tokens_free(&held);
     return st;
 }

@@ -109,9 +109,12 @@ struct ms_world_model {
     const ms_world_qparams **qparams;
     void **kept; /* every mask and qparams made, freed with the world */
     size_t nkept, kept_cap;
-    float **inputs;   /* per module: calibration inputs, batch * seq rows */
-    bool *want;       /* per module: the collecting forward keeps its inputs */
-    int cached_layer; /* the layer whose inputs `inputs` hold; -2: none; -1: all */
+    float **inputs;    /* per module: calibration inputs, batch * seq rows; Linears fed the
+                          same input (q/k/v, gate/up) share one copy */
+    const float *seen; /* the forward's input buffer of the last observed Linear */
+    float *seen_copy;  /* the copy kept of it, or NULL */
+    bool *want;        /* per module: the collecting forward keeps its inputs */
+    int cached_layer;  /* the layer whose inputs `inputs` hold; -2: none; -1: all */
     /* the input of decoder layer `stream_layer` (-1: none) over the
      * calibration tokens, while ms_model_input_version says it is current:
      * a sequential run's next collect starts there, not at layer 0 */
@@ -127,6 +130,9 @@ struct ms_world_model {
     size_t changes;
     const atomic_bool *stop; /* ms_world_model_set_stop */
 };
+
+/* Frees the kept calibration inputs (each shared copy once). */
+void ms_world_model_drop_inputs(ms_world_model *wm);
 
 /* The world ops in files of their own (world_model.c's table lists them). */
 size_t wm_op_finalize(void *self, void *state, size_t modifier);

@@ -165,6 +165,48 @@ static float *spd(size_t n, uint64_t seed)
     return a;
 }
 
+/* B packed once (the figures' lm_head) gives ms_gemm's bits, whatever the
+ * rows, the transposes, beta and the threads; and a many-band multiply
+ * (which packs B once inside ms_gemm) matches naive math. */
+static void gemm_packed_same_bits_as_gemm(void **state)
+{
+    (void)state;
+    ms_pool *p1 = test_pool(1), *p2 = test_pool(2);
+    size_t shapes[][3] = {{1000, 700, 300}, {37, 53, 29}, {385, 1100, 257}};
+    for (size_t s = 0; s < 3; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 3, ldc = n + 2;
+                float *a = test_random((ta ? k : m) * lda, 11),
+                      *b = test_random((tb ? n : k) * ldb, 12);
+                float *c0 = test_random(m * ldc, 13), *c1 = malloc(m * ldc * sizeof *c1);
+                float *c2 = malloc(m * ldc * sizeof *c2);
+                memcpy(c1, c0, m * ldc * sizeof *c1);
+                memcpy(c2, c0, m * ldc * sizeof *c2);
+                float beta = ta ? 0.0f : tb ? 1.0f : 0.37f;
+                ms_packed_b *pb = NULL;
+                assert_int_equal(ms_pack_b(p2, (ms_trans)tb, k, n, b, ldb, &pb, NULL), MS_OK);
+                assert_int_equal(ms_gemm(p1, (ms_trans)ta, (ms_trans)tb, MS_PART_FULL, m, n, k,
+                                         -0.5f, a, lda, b, ldb, beta, c1, ldc, NULL),
+                                 MS_OK);
+                assert_int_equal(
+                    ms_gemm_packed(p2, (ms_trans)ta, m, -0.5f, a, lda, pb, beta, c2, ldc, NULL),
+                    MS_OK);
+                assert_memory_equal(c1, c2, m * ldc * sizeof *c1);
+                ms_packed_b_free(pb);
+                free(a);
+                free(b);
+                free(c0);
+                free(c1);
+                free(c2);
+            }
+    check_gemm(p2, MS_NOTRANS, MS_TRANS, 1200, 70, 300);
+    check_gemm(p2, MS_TRANS, MS_NOTRANS, 900, 33, 40);
+    ms_pool_free(p1);
+    ms_pool_free(p2);
+}
+
 static void cholesky_reconstructs_spd_matrix(void **state)
 {
     (void)state;
@@ -246,6 +288,7 @@ int main(void)
         cmocka_unit_test(gemm_same_bits_with_one_and_two_threads),
         cmocka_unit_test(gemm_lower_part_across_bands),
         cmocka_unit_test(gemm_run_shapes_same_bits_with_one_and_two_threads),
+        cmocka_unit_test(gemm_packed_same_bits_as_gemm),
         cmocka_unit_test(cholesky_reconstructs_spd_matrix),
         cmocka_unit_test(cholesky_rejects_indefinite_matrix),
         cmocka_unit_test(tri_inverse_times_matrix_is_identity),
