@@ -94,7 +94,8 @@ def render(modsim, args, width, height, keys, settled, cwd):
                 t.wait(k[1:])
             else:
                 t.keys(k)
-        texts = [settled] if isinstance(settled, str) else settled
+        # the status line shows the keys again once the model's worker is done
+        texts = ([settled] if isinstance(settled, str) else settled) + ["q quit"]
         for text in texts + texts:
             screen = t.wait(text)
         return [l.rstrip() for l in screen.split("\n")][:height]
