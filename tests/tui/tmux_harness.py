@@ -18,7 +18,7 @@ class Fail(Exception):
 
 
 class Tmux:
-    def __init__(self, modsim, args, width=80, height=24, env=None):
+    def __init__(self, modsim, args, width=80, height=24, env=None, cwd=None):
         self.socket = "modsim-test-%d-%d" % (os.getpid(), int(time.monotonic() * 1000))
         environment = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         environment.update(env or {})
@@ -29,7 +29,7 @@ class Tmux:
                   'stty -a | tr " ;" "\\n\\n" | grep -x -e icanon -e -icanon -e echo -e -echo '
                   '| tr "\\n" " "; echo "modes-end"; sleep 600' % assignments)
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height),
-                  "sh", "-c", script, modsim, *args)
+                  *(["-c", cwd] if cwd else []), "sh", "-c", script, modsim, *args)
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
